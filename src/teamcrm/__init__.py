@@ -1,0 +1,91 @@
+"""teamcrm: the rules of a team CRM as an embeddable library.
+
+Start with :func:`open`::
+
+    import teamcrm
+
+    crm = teamcrm.open("memory://")            # or "sqlite:///team.db"
+    team, admin = crm.create_team("Acme Realty", admin_name="Ana")
+    ana = crm.as_member(admin.id)
+    bucket = ana.create_bucket("Past Clients")
+    bea = ana.create_contact("Bea", "Jones", emails=["bea@example.com"])
+    ana.add_to_bucket(bucket.id, bea.id)
+
+Everything a member does goes through the :class:`MemberSession` returned
+by :meth:`CRM.as_member`.  Errors are all :class:`TeamCRMError` subclasses.
+"""
+
+from teamcrm.bucket import AccessGrant, AccessLevel, Bucket, BucketKind, BucketMembership
+from teamcrm.clock import Clock, SettableClock, SystemClock
+from teamcrm.contact import Company, Contact, EmailAddress, PhoneNumber
+from teamcrm.converter import make_converter, structure, unstructure
+from teamcrm.errors import (
+    AlreadyExists,
+    ConcurrencyError,
+    NotFound,
+    PermissionDenied,
+    SchemaVersionError,
+    StoreError,
+    TeamCRMError,
+    ValidationError,
+)
+from teamcrm.events import DomainEvent, EventName, OutboxMessage
+from teamcrm.ids import BucketId, CompanyId, ContactId, InteractionId, MemberId, TeamId
+from teamcrm.interaction import Interaction, InteractionKind, Outcome
+from teamcrm.opener import open, open_store, register_store
+from teamcrm.retry import retry_on_conflict
+from teamcrm.service import CRM, ContactDraft, ContactRecord, MemberSession
+from teamcrm.team import BucketManagement, Member, Role, Team, TeamSettings
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "CRM",
+    "AccessGrant",
+    "AccessLevel",
+    "AlreadyExists",
+    "Bucket",
+    "BucketId",
+    "BucketKind",
+    "BucketManagement",
+    "BucketMembership",
+    "Clock",
+    "Company",
+    "CompanyId",
+    "ConcurrencyError",
+    "Contact",
+    "ContactDraft",
+    "ContactId",
+    "ContactRecord",
+    "DomainEvent",
+    "EmailAddress",
+    "EventName",
+    "Interaction",
+    "InteractionId",
+    "InteractionKind",
+    "Member",
+    "MemberId",
+    "MemberSession",
+    "NotFound",
+    "OutboxMessage",
+    "Outcome",
+    "PermissionDenied",
+    "PhoneNumber",
+    "Role",
+    "SchemaVersionError",
+    "SettableClock",
+    "StoreError",
+    "SystemClock",
+    "Team",
+    "TeamCRMError",
+    "TeamId",
+    "TeamSettings",
+    "ValidationError",
+    "make_converter",
+    "open",
+    "open_store",
+    "register_store",
+    "retry_on_conflict",
+    "structure",
+    "unstructure",
+]

@@ -1,0 +1,1 @@
+"""Storage adapters: in-memory, SQLite and (optionally) PostgreSQL."""

@@ -1,0 +1,417 @@
+"""The in-memory store: for tests, notebooks and as the reference adapter.
+
+Units of work are serialised by one re-entrant lock per store, so the store is
+safe to share between threads.  Every change is journalled and undone on
+rollback, so a unit that fails leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from typing import Any, Generic, TypeVar
+
+from teamcrm.bucket import Bucket, BucketMembership
+from teamcrm.contact import Company, Contact
+from teamcrm.errors import AlreadyExists, ConcurrencyError, NotFound
+from teamcrm.events import DomainEvent, OutboxMessage
+from teamcrm.ids import BucketId, CompanyId, ContactId, InteractionId, MemberId, TeamId
+from teamcrm.interaction import Interaction
+from teamcrm.team import Member, Team
+from teamcrm.unit_of_work import BaseUnitOfWork
+
+__all__ = ["MemoryStore", "MemoryUnitOfWork"]
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+_MISSING: Any = object()
+
+
+class _Journal:
+    """Undo log shared by the tables of one unit of work."""
+
+    def __init__(self) -> None:
+        self.undo: list[Callable[[], None]] = []
+
+    def rollback(self) -> None:
+        while self.undo:
+            self.undo.pop()()
+
+
+class _Table(Generic[K, V]):
+    """A dict whose changes are journalled for rollback."""
+
+    def __init__(self) -> None:
+        self.rows: dict[K, V] = {}
+        self.journal: _Journal | None = None
+
+    def get(self, key: K) -> V | None:
+        return self.rows.get(key)
+
+    def put(self, key: K, value: V) -> None:
+        old = self.rows.get(key, _MISSING)
+        self.rows[key] = value
+        if self.journal is not None:
+            self.journal.undo.append(lambda: self._restore(key, old))
+
+    def pop(self, key: K) -> V | None:
+        old = self.rows.pop(key, _MISSING)
+        if old is _MISSING:
+            return None
+        if self.journal is not None:
+            self.journal.undo.append(lambda: self._restore(key, old))
+        return old  # type: ignore[no-any-return]
+
+    def _restore(self, key: K, old: Any) -> None:
+        if old is _MISSING:
+            self.rows.pop(key, None)
+        else:
+            self.rows[key] = old
+
+    def values(self) -> Iterator[V]:
+        return iter(list(self.rows.values()))
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.rows
+
+
+class _Versioned(Generic[V]):
+    """Shared add/get/update/delete for versioned, team-scoped entities."""
+
+    kind = "record"
+
+    def __init__(self, table: _Table[str, V]) -> None:
+        self._t = table
+
+    def _get(self, team_id: str, key: str) -> V:
+        row = self._t.get(key)
+        if row is None or row.team_id != team_id:  # type: ignore[attr-defined]
+            raise NotFound(self.kind, key)
+        return row
+
+    def _add(self, entity: V) -> None:
+        key = entity.id  # type: ignore[attr-defined]
+        if key in self._t:
+            raise AlreadyExists(self.kind, key)
+        self._t.put(key, entity)
+
+    def _update(self, entity: V) -> None:
+        key = entity.id  # type: ignore[attr-defined]
+        stored = self._t.get(key)
+        if stored is None or stored.team_id != entity.team_id:  # type: ignore[attr-defined]
+            raise NotFound(self.kind, key)
+        expected = entity.version - 1  # type: ignore[attr-defined]
+        if stored.version != expected:  # type: ignore[attr-defined]
+            raise ConcurrencyError(self.kind, key, expected)
+        self._t.put(key, entity)
+
+    def _delete(self, team_id: str, key: str, version: int) -> V:
+        stored = self._get(team_id, key)
+        if stored.version != version:  # type: ignore[attr-defined]
+            raise ConcurrencyError(self.kind, key, version)
+        self._t.pop(key)
+        return stored
+
+    def _all(self, team_id: str) -> list[V]:
+        return [row for row in self._t.values() if row.team_id == team_id]  # type: ignore[attr-defined]
+
+
+class _Teams(_Versioned[Team]):
+    kind = "team"
+
+    def get(self, team_id: TeamId) -> Team:
+        row = self._t.get(team_id)
+        if row is None:
+            raise NotFound(self.kind, team_id)
+        return row
+
+    def add(self, team: Team) -> None:
+        self._add(team)
+
+    def update(self, team: Team) -> None:
+        stored = self.get(team.id)
+        if stored.version != team.version - 1:
+            raise ConcurrencyError(self.kind, team.id, team.version - 1)
+        self._t.put(team.id, team)
+
+
+class _Members(_Versioned[Member]):
+    kind = "member"
+
+    def get(self, team_id: TeamId, member_id: MemberId) -> Member:
+        return self._get(team_id, member_id)
+
+    def find(self, member_id: MemberId) -> Member:
+        row = self._t.get(member_id)
+        if row is None:
+            raise NotFound(self.kind, member_id)
+        return row
+
+    def add(self, member: Member) -> None:
+        self._add(member)
+
+    def update(self, member: Member) -> None:
+        self._update(member)
+
+    def all(self, team_id: TeamId) -> list[Member]:
+        return self._all(team_id)
+
+
+class _Contacts(_Versioned[Contact]):
+    kind = "contact"
+
+    def get(self, team_id: TeamId, contact_id: ContactId) -> Contact:
+        return self._get(team_id, contact_id)
+
+    def get_many(self, team_id: TeamId, contact_ids: Iterable[ContactId]) -> list[Contact]:
+        out = []
+        for cid in dict.fromkeys(contact_ids):
+            row = self._t.get(cid)
+            if row is not None and row.team_id == team_id:
+                out.append(row)
+        return out
+
+    def add(self, contact: Contact) -> None:
+        self._add(contact)
+
+    def add_many(self, contacts: Sequence[Contact]) -> None:
+        seen: set[str] = set()
+        for contact in contacts:
+            if contact.id in self._t or contact.id in seen:
+                raise AlreadyExists(self.kind, contact.id)
+            seen.add(contact.id)
+        for contact in contacts:
+            self._t.put(contact.id, contact)
+
+    def update(self, contact: Contact) -> None:
+        self._update(contact)
+
+    def delete(self, team_id: TeamId, contact_id: ContactId, version: int) -> None:
+        self._delete(team_id, contact_id, version)
+
+    def all(self, team_id: TeamId) -> list[Contact]:
+        return self._all(team_id)
+
+    def by_company(self, team_id: TeamId, company_id: CompanyId) -> list[Contact]:
+        return [c for c in self._all(team_id) if company_id in c.company_ids]
+
+
+class _Companies(_Versioned[Company]):
+    kind = "company"
+
+    def get(self, team_id: TeamId, company_id: CompanyId) -> Company:
+        return self._get(team_id, company_id)
+
+    def add(self, company: Company) -> None:
+        self._add(company)
+
+    def update(self, company: Company) -> None:
+        self._update(company)
+
+    def delete(self, team_id: TeamId, company_id: CompanyId, version: int) -> None:
+        self._delete(team_id, company_id, version)
+
+    def all(self, team_id: TeamId) -> list[Company]:
+        return self._all(team_id)
+
+
+class _Buckets(_Versioned[Bucket]):
+    kind = "bucket"
+
+    def __init__(self, table: _Table[str, Bucket], memberships: _Memberships) -> None:
+        super().__init__(table)
+        self._memberships = memberships
+
+    def get(self, team_id: TeamId, bucket_id: BucketId) -> Bucket:
+        return self._get(team_id, bucket_id)
+
+    def add(self, bucket: Bucket) -> None:
+        self._add(bucket)
+
+    def update(self, bucket: Bucket) -> None:
+        self._update(bucket)
+
+    def delete(self, team_id: TeamId, bucket_id: BucketId, version: int) -> None:
+        self._delete(team_id, bucket_id, version)
+        self._memberships.remove_bucket(bucket_id)
+
+    def all(self, team_id: TeamId) -> list[Bucket]:
+        return self._all(team_id)
+
+
+class _Memberships:
+    def __init__(self, table: _Table[tuple[str, str], BucketMembership]) -> None:
+        self._t = table
+
+    def add_many(self, memberships: Sequence[BucketMembership]) -> list[BucketMembership]:
+        added = []
+        for m in memberships:
+            key = (m.bucket_id, m.item_id)
+            if key not in self._t:
+                self._t.put(key, m)
+                added.append(m)
+        return added
+
+    def remove_many(
+        self, team_id: TeamId, bucket_id: BucketId, item_ids: Iterable[str]
+    ) -> list[str]:
+        removed = []
+        for item_id in dict.fromkeys(item_ids):
+            row = self._t.get((bucket_id, item_id))
+            if row is not None and row.team_id == team_id:
+                self._t.pop((bucket_id, item_id))
+                removed.append(item_id)
+        return removed
+
+    def items(self, team_id: TeamId, bucket_id: BucketId) -> list[BucketMembership]:
+        rows = [m for m in self._t.values() if m.bucket_id == bucket_id and m.team_id == team_id]
+        return sorted(rows, key=lambda m: (m.added_at, m.item_id))
+
+    def buckets_of(self, team_id: TeamId, item_ids: Iterable[str]) -> list[BucketMembership]:
+        wanted = set(item_ids)
+        rows = [m for m in self._t.values() if m.item_id in wanted and m.team_id == team_id]
+        return sorted(rows, key=lambda m: (m.bucket_id, m.item_id))
+
+    def remove_item(self, team_id: TeamId, item_id: str) -> None:
+        for m in self._t.values():
+            if m.item_id == item_id and m.team_id == team_id:
+                self._t.pop((m.bucket_id, m.item_id))
+
+    def remove_bucket(self, bucket_id: str) -> None:
+        for m in self._t.values():
+            if m.bucket_id == bucket_id:
+                self._t.pop((m.bucket_id, m.item_id))
+
+
+def _newest_first(rows: Iterable[Interaction]) -> list[Interaction]:
+    return sorted(rows, key=lambda i: (i.occurred_at, i.id), reverse=True)
+
+
+class _Interactions:
+    kind = "interaction"
+
+    def __init__(self, table: _Table[str, Interaction]) -> None:
+        self._t = table
+
+    def add(self, interaction: Interaction) -> None:
+        if interaction.id in self._t:
+            raise AlreadyExists(self.kind, interaction.id)
+        self._t.put(interaction.id, interaction)
+
+    def get(self, team_id: TeamId, interaction_id: InteractionId) -> Interaction:
+        row = self._t.get(interaction_id)
+        if row is None or row.team_id != team_id:
+            raise NotFound(self.kind, interaction_id)
+        return row
+
+    def for_contact(self, team_id: TeamId, contact_id: ContactId) -> list[Interaction]:
+        return _newest_first(
+            i for i in self._t.values() if i.team_id == team_id and contact_id in i.contact_ids
+        )
+
+    def for_company(self, team_id: TeamId, company_id: CompanyId) -> list[Interaction]:
+        return _newest_first(
+            i for i in self._t.values() if i.team_id == team_id and company_id in i.company_ids
+        )
+
+
+class _Outbox:
+    def __init__(self, table: _Table[int, OutboxMessage], store: MemoryStore) -> None:
+        self._t = table
+        self._store = store
+
+    def append(self, events: Sequence[DomainEvent]) -> None:
+        for event in events:
+            self._store._seq += 1
+            seq = self._store._seq
+            self._t.put(seq, OutboxMessage(seq=seq, event=event))
+
+    def read(self, team_id: TeamId, after_seq: int = 0, limit: int = 1000) -> list[OutboxMessage]:
+        rows = sorted(
+            (m for m in self._t.values() if m.seq > after_seq and m.event.team_id == team_id),
+            key=lambda m: m.seq,
+        )
+        return rows[:limit]
+
+
+class MemoryUnitOfWork(BaseUnitOfWork):
+    """A unit of work on a :class:`MemoryStore`; holds the store's lock while open."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        super().__init__()
+        self._store = store
+        self._journal = _Journal()
+        s = store
+        memberships = _Memberships(s._memberships)
+        self.teams = _Teams(s._teams)
+        self.members = _Members(s._members)
+        self.contacts = _Contacts(s._contacts)
+        self.companies = _Companies(s._companies)
+        self.buckets = _Buckets(s._buckets, memberships)
+        self.memberships = memberships
+        self.interactions = _Interactions(s._interactions)
+        self.outbox = _Outbox(s._outbox, s)
+
+    def _begin(self) -> None:
+        self._store._lock.acquire()
+        self._seq_at_start = self._store._seq
+        for table in self._store._tables():
+            table.journal = self._journal
+
+    def _finish(self) -> None:
+        for table in self._store._tables():
+            table.journal = None
+        self._store._lock.release()
+
+    def _commit(self) -> None:
+        self._journal.undo.clear()
+        self._finish()
+
+    def _rollback(self) -> None:
+        try:
+            self._journal.rollback()
+            self._store._seq = self._seq_at_start
+        finally:
+            self._finish()
+
+
+class MemoryStore:
+    """Everything in Python dicts; lost when the process ends.
+
+    Open it with ``teamcrm.open("memory://")``.
+    """
+
+    def __init__(self, url: str = "memory://") -> None:
+        self.url = url
+        self._lock = threading.RLock()
+        self._seq = 0
+        self._teams: _Table[str, Team] = _Table()
+        self._members: _Table[str, Member] = _Table()
+        self._contacts: _Table[str, Contact] = _Table()
+        self._companies: _Table[str, Company] = _Table()
+        self._buckets: _Table[str, Bucket] = _Table()
+        self._memberships: _Table[tuple[str, str], BucketMembership] = _Table()
+        self._interactions: _Table[str, Interaction] = _Table()
+        self._outbox: _Table[int, OutboxMessage] = _Table()
+
+    def _tables(self) -> list[_Table[Any, Any]]:
+        return [
+            self._teams,
+            self._members,
+            self._contacts,
+            self._companies,
+            self._buckets,
+            self._memberships,
+            self._interactions,
+            self._outbox,
+        ]
+
+    def unit_of_work(self, *, write: bool = True) -> MemoryUnitOfWork:
+        """Return a new unit of work (``write`` is accepted for protocol parity)."""
+        return MemoryUnitOfWork(self)
+
+    def close(self) -> None:
+        """Nothing to release; provided for protocol parity."""
+
+    def __repr__(self) -> str:
+        return f"MemoryStore({self.url!r})"

@@ -1,0 +1,89 @@
+"""Serialising entities to JSON-ready dicts and back, with one cattrs converter.
+
+>>> from teamcrm.converter import converter
+>>> data = converter.unstructure(team)          # doctest: +SKIP
+>>> converter.structure(data, Team) == team      # doctest: +SKIP
+True
+
+Datetimes become ISO-8601 strings with a UTC offset; zone names, enums and
+ids become strings; tuples become lists.  :func:`structure` and
+:func:`unstructure` wrap the default converter and raise only
+:class:`~teamcrm.errors.ValidationError` for bad data.  Adapters and users
+serialise with the same converter, so a payload means the same thing
+everywhere.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+
+import cattrs
+
+from teamcrm.errors import TeamCRMError, ValidationError
+from teamcrm.validation import utc_datetime
+
+__all__ = ["configure_converter", "converter", "make_converter", "structure", "unstructure"]
+
+T = TypeVar("T")
+
+
+def _structure_datetime(value: Any, _: type) -> datetime:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise ValidationError("datetime", value, "is not an ISO-8601 datetime") from exc
+    return utc_datetime("datetime", value)
+
+
+def _is_json_mapping(tp: Any) -> bool:
+    origin = getattr(tp, "__origin__", None)
+    if origin not in (Mapping, dict):
+        return False
+    args: Any = getattr(tp, "__args__", ())
+    return len(args) == 2 and args[0] is str and args[1] is not str
+
+
+def _structure_json_mapping(value: Any, _: type) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValidationError("mapping", value, "must be a mapping")
+    return {k: (list(v) if isinstance(v, list | tuple) else v) for k, v in value.items()}
+
+
+def configure_converter(conv: cattrs.Converter) -> cattrs.Converter:
+    """Install teamcrm's hooks on *conv* (datetimes, JSON mappings) and return it."""
+    conv.register_unstructure_hook(datetime, lambda dt: dt.isoformat())
+    conv.register_unstructure_hook_func(
+        lambda t: isinstance(t, type) and issubclass(t, enum.Enum), lambda e: e.value
+    )
+    conv.register_structure_hook(datetime, _structure_datetime)
+    conv.register_structure_hook_func(_is_json_mapping, _structure_json_mapping)
+    conv.register_unstructure_hook_func(_is_json_mapping, lambda m: dict(m))
+    return conv
+
+
+def make_converter() -> cattrs.Converter:
+    """Return a new converter configured for teamcrm entities."""
+    return configure_converter(cattrs.Converter(detailed_validation=False))
+
+
+#: The ready-made converter used by the library and its adapters.
+converter: cattrs.Converter = make_converter()
+
+
+def unstructure(obj: Any) -> Any:
+    """Return *obj* as JSON-ready data (dicts, lists, strings, numbers)."""
+    return converter.unstructure(obj)
+
+
+def structure(data: Any, cls: type[T]) -> T:
+    """Build a *cls* from JSON-ready *data*; raise ``ValidationError`` if it does not fit."""
+    try:
+        return converter.structure(data, cls)
+    except TeamCRMError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, cattrs.BaseValidationError) as exc:
+        raise ValidationError(cls.__name__, data, f"cannot be structured: {exc}") from exc

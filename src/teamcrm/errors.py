@@ -1,0 +1,115 @@
+"""One error vocabulary for the whole library.
+
+Every public call of teamcrm raises only subclasses of :class:`TeamCRMError`
+for bad input or a failed operation.  Storage adapters translate their driver
+errors into these classes, so code that embeds teamcrm never needs to import
+``sqlite3`` or ``psycopg`` to handle a failure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AlreadyExists",
+    "ConcurrencyError",
+    "NotFound",
+    "PermissionDenied",
+    "SchemaVersionError",
+    "StoreError",
+    "TeamCRMError",
+    "ValidationError",
+]
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    """Return ``repr(value)`` cut to *limit* characters for error messages."""
+    try:
+        text = repr(value)
+    except Exception:  # pragma: no cover - a broken __repr__ must not hide the error
+        text = f"<unrepresentable {type(value).__name__}>"
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text
+
+
+class TeamCRMError(Exception):
+    """Base class of every error teamcrm raises on purpose."""
+
+
+class ValidationError(TeamCRMError, ValueError):
+    """Input was rejected.
+
+    :ivar field: the name of the offending field (e.g. ``"Contact.emails"``).
+    :ivar value: the rejected value.
+    :ivar reason: why it was rejected, in words.
+    """
+
+    def __init__(self, field: str, value: Any, reason: str) -> None:
+        self.field = field
+        self.value = value
+        self.reason = reason
+        super().__init__(f"{field}={_short(value)}: {reason}")
+
+
+class NotFound(TeamCRMError, LookupError):
+    """The thing asked for does not exist in this team (or is not visible).
+
+    :ivar kind: what was looked up (``"contact"``, ``"bucket"``...).
+    :ivar key: the id that was asked for.
+    """
+
+    def __init__(self, kind: str, key: Any) -> None:
+        self.kind = kind
+        self.key = key
+        super().__init__(f"{kind} {_short(key)} not found")
+
+
+class AlreadyExists(TeamCRMError):
+    """A record with the same identity already exists."""
+
+    def __init__(self, kind: str, key: Any) -> None:
+        self.kind = kind
+        self.key = key
+        super().__init__(f"{kind} {_short(key)} already exists")
+
+
+class PermissionDenied(TeamCRMError):
+    """The acting member may not do this.
+
+    :ivar actor: the id of the member who tried.
+    :ivar action: the action refused, in words.
+    """
+
+    def __init__(self, actor: Any, action: str, reason: str = "") -> None:
+        self.actor = actor
+        self.action = action
+        self.reason = reason
+        text = f"member {_short(actor)} may not {action}"
+        if reason:
+            text += f": {reason}"
+        super().__init__(text)
+
+
+class ConcurrencyError(TeamCRMError):
+    """An optimistic version check failed: someone else changed the record first.
+
+    Reload the record and try again (see :func:`teamcrm.retry_on_conflict`).
+    """
+
+    def __init__(self, kind: str, key: Any, expected_version: int | None = None) -> None:
+        self.kind = kind
+        self.key = key
+        self.expected_version = expected_version
+        text = f"{kind} {_short(key)} was changed concurrently"
+        if expected_version is not None:
+            text += f" (expected stored version {expected_version})"
+        super().__init__(text)
+
+
+class StoreError(TeamCRMError):
+    """The storage backend failed in a way that is not the caller's fault."""
+
+
+class SchemaVersionError(StoreError):
+    """The database was made by a newer (or unknown) release of teamcrm."""

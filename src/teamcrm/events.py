@@ -1,0 +1,83 @@
+"""Domain events and the outbox.
+
+Every use case records what it changed as :class:`DomainEvent`\\ s.  The unit
+of work writes them to the store's outbox *in the same transaction* as the
+change, so an event exists exactly when its change was committed.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import datetime
+
+import attrs
+
+from teamcrm.ids import MemberId, TeamId
+from teamcrm.validation import Checker, JSONScalar
+
+__all__ = ["DomainEvent", "EventName", "OutboxMessage"]
+
+
+class EventName(enum.StrEnum):
+    """Every kind of event teamcrm records."""
+
+    TEAM_CREATED = "team.created"
+    TEAM_SETTINGS_CHANGED = "team.settings_changed"
+    MEMBER_ADDED = "member.added"
+    MEMBER_DEACTIVATED = "member.deactivated"
+    MEMBER_REACTIVATED = "member.reactivated"
+    MEMBER_ROLE_CHANGED = "member.role_changed"
+    MEMBER_AVAILABILITY_CHANGED = "member.availability_changed"
+    MEMBER_UPDATED = "member.updated"
+    CONTACT_CREATED = "contact.created"
+    CONTACT_UPDATED = "contact.updated"
+    CONTACT_DELETED = "contact.deleted"
+    CONTACT_CHANNEL_VALIDATED = "contact.channel_validated"
+    COMPANY_CREATED = "company.created"
+    COMPANY_UPDATED = "company.updated"
+    COMPANY_DELETED = "company.deleted"
+    BUCKET_CREATED = "bucket.created"
+    BUCKET_RENAMED = "bucket.renamed"
+    BUCKET_DELETED = "bucket.deleted"
+    BUCKET_ACCESS_GRANTED = "bucket.access_granted"
+    BUCKET_ACCESS_REVOKED = "bucket.access_revoked"
+    BUCKET_ITEMS_ADDED = "bucket.items_added"
+    BUCKET_ITEMS_REMOVED = "bucket.items_removed"
+    INTERACTION_LOGGED = "interaction.logged"
+
+
+@attrs.frozen(kw_only=True)
+class DomainEvent:
+    """Something that happened in a team.
+
+    :ivar name: what happened.
+    :ivar subject_id: the id of the main thing it happened to.
+    :ivar actor_id: the member who caused it (``None`` for the system).
+    :ivar data: small JSON-ready details (ids, old and new values).
+    """
+
+    name: EventName
+    team_id: TeamId
+    subject_id: str
+    occurred_at: datetime
+    actor_id: MemberId | None = None
+    data: Mapping[str, JSONScalar | list[str]] = attrs.field(factory=dict, hash=False)
+
+    def __attrs_post_init__(self) -> None:
+        c = Checker(self)
+        c.enum("name", EventName)
+        c.ident("team_id", "tm_")
+        c.utc("occurred_at")
+        c.optional_ident("actor_id", "mb_")
+
+
+@attrs.frozen(kw_only=True)
+class OutboxMessage:
+    """An event as stored in the outbox.
+
+    :ivar seq: position in the store's outbox; increases with every commit.
+    """
+
+    seq: int
+    event: DomainEvent

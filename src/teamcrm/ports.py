@@ -1,0 +1,290 @@
+"""The storage ports: repository protocols and the unit of work.
+
+The domain and the service layer talk to storage only through these
+protocols.  Each adapter (:mod:`teamcrm.adapters.memory`,
+:mod:`teamcrm.adapters.sqlite`, ...) implements all of them, and
+:mod:`teamcrm.testing.contract` checks that it does so faithfully.
+
+Rules every adapter follows:
+
+* Every method is scoped to one team: a record of another team is
+  :class:`~teamcrm.errors.NotFound`, never returned.
+* ``add`` raises :class:`~teamcrm.errors.AlreadyExists` for a taken id.
+* ``update(entity)`` succeeds only when the stored version is
+  ``entity.version - 1``; otherwise it raises
+  :class:`~teamcrm.errors.ConcurrencyError` (the check is enforced by the
+  database, not by a read before the write).
+* ``delete(team_id, id, version)`` deletes only that version.
+* Nothing is visible to other units of work until :meth:`UnitOfWork.commit`;
+  leaving the ``with`` block without committing rolls everything back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from types import TracebackType
+from typing import Protocol, Self
+
+from teamcrm.bucket import Bucket, BucketMembership
+from teamcrm.contact import Company, Contact
+from teamcrm.events import DomainEvent, OutboxMessage
+from teamcrm.ids import BucketId, CompanyId, ContactId, InteractionId, MemberId, TeamId
+from teamcrm.interaction import Interaction
+from teamcrm.team import Member, Team
+
+__all__ = [
+    "BucketRepository",
+    "CompanyRepository",
+    "ContactRepository",
+    "InteractionRepository",
+    "MemberRepository",
+    "MembershipRepository",
+    "OutboxRepository",
+    "Store",
+    "TeamRepository",
+    "UnitOfWork",
+]
+
+
+class TeamRepository(Protocol):
+    """Teams."""
+
+    def get(self, team_id: TeamId) -> Team:
+        """Return the team or raise ``NotFound``."""
+        ...
+
+    def add(self, team: Team) -> None:
+        """Insert a new team (version 1)."""
+        ...
+
+    def update(self, team: Team) -> None:
+        """Replace the stored team whose version is ``team.version - 1``."""
+        ...
+
+
+class MemberRepository(Protocol):
+    """Members of a team."""
+
+    def get(self, team_id: TeamId, member_id: MemberId) -> Member:
+        """Return the member or raise ``NotFound``."""
+        ...
+
+    def find(self, member_id: MemberId) -> Member:
+        """Return the member with this id in whatever team, or raise ``NotFound``.
+
+        Used only to open a session for a member; every other call is scoped.
+        """
+        ...
+
+    def add(self, member: Member) -> None:
+        """Insert a new member."""
+        ...
+
+    def update(self, member: Member) -> None:
+        """Replace the stored member whose version is ``member.version - 1``."""
+        ...
+
+    def all(self, team_id: TeamId) -> list[Member]:
+        """Return every member of the team, oldest first."""
+        ...
+
+
+class ContactRepository(Protocol):
+    """Contacts of a team."""
+
+    def get(self, team_id: TeamId, contact_id: ContactId) -> Contact:
+        """Return the contact or raise ``NotFound``."""
+        ...
+
+    def get_many(self, team_id: TeamId, contact_ids: Iterable[ContactId]) -> list[Contact]:
+        """Return the contacts that exist among *contact_ids*, in the order asked."""
+        ...
+
+    def add(self, contact: Contact) -> None:
+        """Insert a new contact."""
+        ...
+
+    def add_many(self, contacts: Sequence[Contact]) -> None:
+        """Insert many new contacts at once (all or none)."""
+        ...
+
+    def update(self, contact: Contact) -> None:
+        """Replace the stored contact whose version is ``contact.version - 1``."""
+        ...
+
+    def delete(self, team_id: TeamId, contact_id: ContactId, version: int) -> None:
+        """Delete the contact if its stored version is *version*."""
+        ...
+
+    def all(self, team_id: TeamId) -> list[Contact]:
+        """Return every contact of the team, oldest first."""
+        ...
+
+    def by_company(self, team_id: TeamId, company_id: CompanyId) -> list[Contact]:
+        """Return the contacts linked to a company, oldest first."""
+        ...
+
+
+class CompanyRepository(Protocol):
+    """Companies of a team."""
+
+    def get(self, team_id: TeamId, company_id: CompanyId) -> Company:
+        """Return the company or raise ``NotFound``."""
+        ...
+
+    def add(self, company: Company) -> None:
+        """Insert a new company."""
+        ...
+
+    def update(self, company: Company) -> None:
+        """Replace the stored company whose version is ``company.version - 1``."""
+        ...
+
+    def delete(self, team_id: TeamId, company_id: CompanyId, version: int) -> None:
+        """Delete the company if its stored version is *version*."""
+        ...
+
+    def all(self, team_id: TeamId) -> list[Company]:
+        """Return every company of the team, oldest first."""
+        ...
+
+
+class BucketRepository(Protocol):
+    """Buckets (with their access grants)."""
+
+    def get(self, team_id: TeamId, bucket_id: BucketId) -> Bucket:
+        """Return the bucket or raise ``NotFound``."""
+        ...
+
+    def add(self, bucket: Bucket) -> None:
+        """Insert a new bucket."""
+        ...
+
+    def update(self, bucket: Bucket) -> None:
+        """Replace the stored bucket whose version is ``bucket.version - 1``."""
+        ...
+
+    def delete(self, team_id: TeamId, bucket_id: BucketId, version: int) -> None:
+        """Delete the bucket (and its memberships) if its stored version is *version*."""
+        ...
+
+    def all(self, team_id: TeamId) -> list[Bucket]:
+        """Return every bucket of the team, oldest first."""
+        ...
+
+
+class MembershipRepository(Protocol):
+    """Which contacts and companies are in which buckets."""
+
+    def add_many(self, memberships: Sequence[BucketMembership]) -> list[BucketMembership]:
+        """Add the memberships that do not exist yet; return those that were added.
+
+        An item already in the bucket keeps its original ``added_at``.
+        """
+        ...
+
+    def remove_many(
+        self, team_id: TeamId, bucket_id: BucketId, item_ids: Iterable[str]
+    ) -> list[str]:
+        """Remove items from a bucket; return the ids that were in it."""
+        ...
+
+    def items(self, team_id: TeamId, bucket_id: BucketId) -> list[BucketMembership]:
+        """Return a bucket's memberships ordered by ``added_at`` then item id."""
+        ...
+
+    def buckets_of(self, team_id: TeamId, item_ids: Iterable[str]) -> list[BucketMembership]:
+        """Return every membership of the given items, ordered by bucket id then item id."""
+        ...
+
+    def remove_item(self, team_id: TeamId, item_id: str) -> None:
+        """Remove an item from every bucket (when it is deleted)."""
+        ...
+
+
+class InteractionRepository(Protocol):
+    """Interactions (append-only)."""
+
+    def add(self, interaction: Interaction) -> None:
+        """Insert a new interaction."""
+        ...
+
+    def get(self, team_id: TeamId, interaction_id: InteractionId) -> Interaction:
+        """Return the interaction or raise ``NotFound``."""
+        ...
+
+    def for_contact(self, team_id: TeamId, contact_id: ContactId) -> list[Interaction]:
+        """Return the contact's interactions, newest ``occurred_at`` first (ties: id)."""
+        ...
+
+    def for_company(self, team_id: TeamId, company_id: CompanyId) -> list[Interaction]:
+        """Return the interactions filed under a company, newest first (ties: id)."""
+        ...
+
+
+class OutboxRepository(Protocol):
+    """The outbox of committed domain events."""
+
+    def append(self, events: Sequence[DomainEvent]) -> None:
+        """Append events; they get increasing ``seq`` numbers in the given order."""
+        ...
+
+    def read(self, team_id: TeamId, after_seq: int = 0, limit: int = 1000) -> list[OutboxMessage]:
+        """Return the team's messages with ``seq > after_seq``, in ``seq`` order."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One atomic piece of work against a store.
+
+    Use it as a context manager; call :meth:`commit` to keep the changes.
+    Events passed to :meth:`collect` are written to the outbox by
+    :meth:`commit`, in the same transaction.
+    """
+
+    teams: TeamRepository
+    members: MemberRepository
+    contacts: ContactRepository
+    companies: CompanyRepository
+    buckets: BucketRepository
+    memberships: MembershipRepository
+    interactions: InteractionRepository
+    outbox: OutboxRepository
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def collect(self, *events: DomainEvent) -> None:
+        """Remember events to write to the outbox on commit."""
+        ...
+
+    def commit(self) -> None:
+        """Write collected events to the outbox and make every change durable."""
+        ...
+
+    def rollback(self) -> None:
+        """Discard every change made in this unit (and the collected events)."""
+        ...
+
+
+class Store(Protocol):
+    """A storage backend: makes units of work.
+
+    :ivar url: the URL the store was opened with.
+    """
+
+    url: str
+
+    def unit_of_work(self, *, write: bool = True) -> UnitOfWork:
+        """Return a new unit of work; ``write=False`` promises only reads."""
+        ...
+
+    def close(self) -> None:
+        """Release the store's resources (connections, files)."""
+        ...

@@ -1,0 +1,36 @@
+"""Retrying a use case that lost an optimistic-concurrency race."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from teamcrm.errors import ConcurrencyError, ValidationError
+
+__all__ = ["retry_on_conflict"]
+
+T = TypeVar("T")
+
+
+def retry_on_conflict(fn: Callable[[], T], *, attempts: int = 5, base_delay: float = 0.005) -> T:
+    """Call *fn* until it does not raise ``ConcurrencyError``, at most *attempts* times.
+
+    *fn* must reload what it changes (every use case of
+    :class:`~teamcrm.service.MemberSession` does), so a retry works on fresh
+    data.  Between attempts it sleeps a random, growing delay.  The last
+    ``ConcurrencyError`` is re-raised.
+
+    >>> retry_on_conflict(lambda: session.update_contact(cid, status="active"))  # doctest: +SKIP
+    """
+    if attempts < 1:
+        raise ValidationError("attempts", attempts, "must be at least 1")
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except ConcurrencyError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(random.uniform(0, base_delay * 2**attempt))
+    raise AssertionError("unreachable")  # pragma: no cover

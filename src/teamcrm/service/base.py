@@ -1,0 +1,200 @@
+"""Plumbing shared by every use case: the unit of work, the acting member, events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from teamcrm import permissions as perm
+from teamcrm.bucket import Bucket, BucketMembership
+from teamcrm.contact import Company, Contact
+from teamcrm.errors import NotFound, ValidationError
+from teamcrm.events import DomainEvent, EventName
+from teamcrm.ids import (
+    BucketId,
+    CompanyId,
+    ContactId,
+    MemberId,
+    TeamId,
+)
+from teamcrm.ports import UnitOfWork
+from teamcrm.team import Member
+from teamcrm.validation import (
+    JSONScalar,
+    check_id,
+)
+
+if TYPE_CHECKING:
+    from teamcrm.service.crm import CRM
+
+__all__ = ["CONTACT_FIELDS", "MAX_BULK", "SessionBase"]
+
+#: Fields of a contact that :meth:`MemberSession.update_contact` may change.
+CONTACT_FIELDS = frozenset(
+    {
+        "first_name",
+        "last_name",
+        "emails",
+        "phones",
+        "company_ids",
+        "status",
+        "source",
+        "custom_fields",
+    }
+)
+#: Most items one bulk call takes.
+MAX_BULK = 1_000_000
+
+
+def _next(entity: Any, **changes: Any) -> Any:
+    """Return *entity* with *changes* applied and its version bumped."""
+    return attrs.evolve(entity, version=entity.version + 1, **changes)
+
+
+def _item_ids(field: str, value: str | Iterable[str]) -> list[str]:
+    """Accept one id or an iterable of ids of contacts/companies; check each."""
+    items: list[Any] = [value] if isinstance(value, str) else list(_iterable(field, value))
+    if len(items) > MAX_BULK:
+        raise ValidationError(field, len(items), f"at most {MAX_BULK} items per call")
+    out: dict[str, None] = {}
+    for item in items:
+        if isinstance(item, str) and item.startswith("co_"):
+            out[check_id(field, item, "co_")] = None
+        else:
+            out[check_id(field, item, "ct_")] = None
+    return list(out)
+
+
+def _iterable(field: str, value: Any) -> Iterable[Any]:
+    if isinstance(value, bytes | Mapping) or not isinstance(value, Iterable):
+        raise ValidationError(field, value, "must be an id or a list of ids")
+    return value
+
+
+class SessionBase:
+    """Plumbing shared by the use-case mixins of :class:`MemberSession`.
+
+    :ivar crm: the :class:`CRM` (store and clock).
+    :ivar team_id: the team every call is scoped to.
+    :ivar member_id: the acting member.
+    """
+
+    def __init__(self, crm: CRM, team_id: TeamId, member_id: MemberId) -> None:
+        self.crm = crm
+        self.team_id = team_id
+        self.member_id = member_id
+
+    def __repr__(self) -> str:
+        return f"MemberSession(team_id={self.team_id!r}, member_id={self.member_id!r})"
+
+    # ------------------------------------------------------------------ plumbing
+    @contextmanager
+    def _unit(self, *, write: bool = True) -> Iterator[tuple[UnitOfWork, Member]]:
+        with self.crm.store.unit_of_work(write=write) as uow:
+            actor = uow.members.get(self.team_id, self.member_id)
+            perm.require_active(actor)
+            yield uow, actor
+
+    def _event(
+        self,
+        event: EventName,
+        subject_id: str,
+        now: datetime,
+        /,
+        **data: JSONScalar | list[str],
+    ) -> DomainEvent:
+        return DomainEvent(
+            name=event,
+            team_id=self.team_id,
+            subject_id=subject_id,
+            occurred_at=now,
+            actor_id=self.member_id,
+            data=data,
+        )
+
+    def _bucket_map(self, uow: UnitOfWork) -> dict[str, Bucket]:
+        return {b.id: b for b in uow.buckets.all(self.team_id)}
+
+    def _visible_contact(self, uow: UnitOfWork, actor: Member, contact_id: str) -> Contact:
+        check_id("contact_id", contact_id, "ct_")
+        contact = uow.contacts.get(self.team_id, ContactId(contact_id))
+        memberships = uow.memberships.buckets_of(self.team_id, [contact.id])
+        if not perm.can_see_item(actor, contact.created_by, memberships, self._bucket_map(uow)):
+            # Indistinguishable from a missing contact: do not leak existence.
+            raise NotFound("contact", contact_id)
+        return contact
+
+    def _visible_company(self, uow: UnitOfWork, actor: Member, company_id: str) -> Company:
+        check_id("company_id", company_id, "co_")
+        company = uow.companies.get(self.team_id, CompanyId(company_id))
+        memberships = uow.memberships.buckets_of(self.team_id, [company.id])
+        if not perm.can_see_item(actor, company.created_by, memberships, self._bucket_map(uow)):
+            raise NotFound("company", company_id)
+        return company
+
+    def _bucket(self, uow: UnitOfWork, actor: Member, bucket_id: str) -> Bucket:
+        check_id("bucket_id", bucket_id, "bk_")
+        bucket = uow.buckets.get(self.team_id, BucketId(bucket_id))
+        if not perm.can_view_bucket(actor, bucket):
+            raise NotFound("bucket", bucket_id)
+        return bucket
+
+    def _member(self, uow: UnitOfWork, member_id: str) -> Member:
+        check_id("member_id", member_id, "mb_")
+        return uow.members.get(self.team_id, MemberId(member_id))
+
+    def _check_companies(self, uow: UnitOfWork, company_ids: Iterable[str]) -> None:
+        for company_id in company_ids:
+            uow.companies.get(self.team_id, CompanyId(company_id))
+
+    def _add_items(
+        self, uow: UnitOfWork, bucket: Bucket, item_ids: list[str], now: datetime
+    ) -> list[BucketMembership]:
+        rows = [
+            BucketMembership(
+                team_id=self.team_id,
+                bucket_id=bucket.id,
+                item_id=item_id,
+                added_at=now,
+                added_by=self.member_id,
+            )
+            for item_id in item_ids
+        ]
+        added = uow.memberships.add_many(rows)
+        if added:
+            uow.collect(
+                self._event(
+                    EventName.BUCKET_ITEMS_ADDED,
+                    bucket.id,
+                    now,
+                    item_ids=[m.item_id for m in added],
+                )
+            )
+        return added
+
+    def _require_visible_items(self, uow: UnitOfWork, actor: Member, ids: list[str]) -> None:
+        contact_ids = [ContactId(i) for i in ids if i.startswith("ct_")]
+        company_ids = [i for i in ids if i.startswith("co_")]
+        contacts = {c.id: c for c in uow.contacts.get_many(self.team_id, contact_ids)}
+        for cid in contact_ids:
+            if cid not in contacts:
+                raise NotFound("contact", cid)
+        if actor.role.is_manager:
+            for co in company_ids:
+                uow.companies.get(self.team_id, CompanyId(co))
+            return
+        buckets = self._bucket_map(uow)
+        by_item: dict[str, list[BucketMembership]] = {}
+        for m in uow.memberships.buckets_of(self.team_id, ids):
+            by_item.setdefault(m.item_id, []).append(m)
+        for cid, contact in contacts.items():
+            if not perm.can_see_item(actor, contact.created_by, by_item.get(cid, []), buckets):
+                raise NotFound("contact", cid)
+        for co in company_ids:
+            company = uow.companies.get(self.team_id, CompanyId(co))
+            if not perm.can_see_item(actor, company.created_by, by_item.get(co, []), buckets):
+                raise NotFound("company", co)

@@ -1,0 +1,255 @@
+"""Use cases for buckets and their access grants."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from teamcrm import permissions as perm
+from teamcrm.bucket import AccessGrant, AccessLevel, Bucket, BucketKind, BucketMembership
+from teamcrm.contact import Contact
+from teamcrm.errors import ValidationError
+from teamcrm.events import EventName
+from teamcrm.ids import (
+    BucketId,
+    ContactId,
+    MemberId,
+    new_bucket_id,
+)
+from teamcrm.ports import UnitOfWork
+from teamcrm.service.base import SessionBase, _item_ids, _next
+from teamcrm.team import Member
+from teamcrm.validation import (
+    check_id,
+)
+
+__all__ = ["BucketUseCases"]
+
+
+class BucketUseCases(SessionBase):
+    """Bucket use cases: create, share, fill, list."""
+
+    # ------------------------------------------------------------------ buckets
+    def create_bucket(self, name: str, *, personal: bool = False) -> Bucket:
+        """Create a team bucket (per the team's setting) or a personal one (anyone).
+
+        The creator of a team bucket gets an editor grant with conversation
+        rights on it.
+        """
+        with self._unit() as (uow, actor):
+            now = self.crm.now()
+            if personal:
+                bucket = Bucket(
+                    id=new_bucket_id(),
+                    team_id=self.team_id,
+                    name=name,
+                    kind=BucketKind.PERSONAL,
+                    owner_id=actor.id,
+                    created_at=now,
+                    created_by=actor.id,
+                )
+            else:
+                team = uow.teams.get(self.team_id)
+                perm.require(
+                    perm.can_manage_team_buckets(actor, team.settings),
+                    actor,
+                    "create team buckets",
+                    "the team lets only managers and admins manage buckets",
+                )
+                bucket = Bucket(
+                    id=new_bucket_id(),
+                    team_id=self.team_id,
+                    name=name,
+                    kind=BucketKind.TEAM,
+                    grants=(
+                        AccessGrant(
+                            member_id=actor.id,
+                            level=AccessLevel.EDITOR,
+                            can_view_conversations=True,
+                        ),
+                    ),
+                    created_at=now,
+                    created_by=actor.id,
+                )
+            uow.buckets.add(bucket)
+            uow.collect(
+                self._event(
+                    EventName.BUCKET_CREATED, bucket.id, now, kind=bucket.kind.value, name=name
+                )
+            )
+            uow.commit()
+            return bucket
+
+    def _manageable_bucket(
+        self, uow: UnitOfWork, actor: Member, bucket_id: str, action: str
+    ) -> Bucket:
+        bucket = self._bucket(uow, actor, bucket_id)
+        if bucket.is_personal:
+            return bucket  # visible means owned
+        team = uow.teams.get(self.team_id)
+        perm.require(
+            perm.can_manage_team_buckets(actor, team.settings),
+            actor,
+            action,
+            "the team lets only managers and admins manage buckets",
+        )
+        return bucket
+
+    def rename_bucket(self, bucket_id: BucketId | str, name: str) -> Bucket:
+        """Rename a bucket."""
+        with self._unit() as (uow, actor):
+            bucket = self._manageable_bucket(uow, actor, bucket_id, "rename this bucket")
+            updated: Bucket = _next(bucket, name=name)
+            uow.buckets.update(updated)
+            uow.collect(
+                self._event(EventName.BUCKET_RENAMED, bucket.id, self.crm.now(), name=updated.name)
+            )
+            uow.commit()
+            return updated
+
+    def delete_bucket(self, bucket_id: BucketId | str) -> None:
+        """Delete a bucket; its contacts stay in the team."""
+        with self._unit() as (uow, actor):
+            bucket = self._manageable_bucket(uow, actor, bucket_id, "delete this bucket")
+            uow.buckets.delete(self.team_id, bucket.id, bucket.version)
+            uow.collect(self._event(EventName.BUCKET_DELETED, bucket.id, self.crm.now()))
+            uow.commit()
+
+    def buckets(self) -> list[Bucket]:
+        """Return the buckets the member may see (team ones and their own personal ones)."""
+        with self._unit(write=False) as (uow, actor):
+            return [b for b in uow.buckets.all(self.team_id) if perm.can_view_bucket(actor, b)]
+
+    def bucket(self, bucket_id: BucketId | str) -> Bucket:
+        """Return one bucket the member may see."""
+        with self._unit(write=False) as (uow, actor):
+            return self._bucket(uow, actor, bucket_id)
+
+    def grant_access(
+        self,
+        bucket_id: BucketId | str,
+        member_id: MemberId | str,
+        *,
+        level: AccessLevel | str = AccessLevel.VIEWER,
+        can_view_conversations: bool = False,
+    ) -> Bucket:
+        """Grant (or change) a member's access to a team bucket."""
+        with self._unit() as (uow, actor):
+            bucket = self._manageable_bucket(uow, actor, bucket_id, "share this bucket")
+            if bucket.is_personal:
+                raise ValidationError("bucket_id", bucket_id, "a personal bucket cannot be shared")
+            member = self._member(uow, member_id)
+            grant = AccessGrant(
+                member_id=member.id,
+                level=level,  # type: ignore[arg-type]
+                can_view_conversations=can_view_conversations,
+            )
+            grants = (*(g for g in bucket.grants if g.member_id != member.id), grant)
+            updated: Bucket = _next(bucket, grants=grants)
+            uow.buckets.update(updated)
+            uow.collect(
+                self._event(
+                    EventName.BUCKET_ACCESS_GRANTED,
+                    bucket.id,
+                    self.crm.now(),
+                    member_id=member.id,
+                    level=grant.level.value,
+                    can_view_conversations=grant.can_view_conversations,
+                )
+            )
+            uow.commit()
+            return updated
+
+    def revoke_access(self, bucket_id: BucketId | str, member_id: MemberId | str) -> Bucket:
+        """Remove a member's grant on a team bucket (no-op if none)."""
+        check_id("member_id", member_id, "mb_")
+        with self._unit() as (uow, actor):
+            bucket = self._manageable_bucket(uow, actor, bucket_id, "share this bucket")
+            if bucket.grant_for(MemberId(member_id)) is None:
+                return bucket
+            grants = tuple(g for g in bucket.grants if g.member_id != member_id)
+            updated: Bucket = _next(bucket, grants=grants)
+            uow.buckets.update(updated)
+            uow.collect(
+                self._event(
+                    EventName.BUCKET_ACCESS_REVOKED, bucket.id, self.crm.now(), member_id=member_id
+                )
+            )
+            uow.commit()
+            return updated
+
+    def add_to_bucket(
+        self, bucket_id: BucketId | str, item_ids: str | Iterable[str]
+    ) -> list[BucketMembership]:
+        """Add one or many contacts and/or companies to a bucket, in one transaction.
+
+        Returns the memberships created; items already in the bucket are left
+        as they were (keeping the time they were first added).  Every item
+        must be visible to the member, and the member must be able to edit
+        the bucket.
+        """
+        ids = _item_ids("item_ids", item_ids)
+        with self._unit() as (uow, actor):
+            bucket = self._bucket(uow, actor, bucket_id)
+            perm.require(
+                perm.can_edit_bucket(actor, bucket), actor, "add to this bucket", "editors only"
+            )
+            self._require_visible_items(uow, actor, ids)
+            added = self._add_items(uow, bucket, ids, self.crm.now())
+            uow.commit()
+            return added
+
+    def remove_from_bucket(
+        self, bucket_id: BucketId | str, item_ids: str | Iterable[str]
+    ) -> list[str]:
+        """Remove one or many items from a bucket; return the ids that were in it."""
+        ids = _item_ids("item_ids", item_ids)
+        with self._unit() as (uow, actor):
+            bucket = self._bucket(uow, actor, bucket_id)
+            perm.require(
+                perm.can_edit_bucket(actor, bucket),
+                actor,
+                "remove from this bucket",
+                "editors only",
+            )
+            removed = uow.memberships.remove_many(self.team_id, bucket.id, ids)
+            if removed:
+                uow.collect(
+                    self._event(
+                        EventName.BUCKET_ITEMS_REMOVED, bucket.id, self.crm.now(), item_ids=removed
+                    )
+                )
+            uow.commit()
+            return removed
+
+    def copy_to_personal_bucket(
+        self, contact_id: ContactId | str, bucket_id: BucketId | str
+    ) -> BucketMembership | None:
+        """Copy a contact the member can see into one of their personal buckets.
+
+        Returns the new membership, or ``None`` if it was already there.
+        """
+        with self._unit() as (uow, actor):
+            bucket = self._bucket(uow, actor, bucket_id)
+            if not bucket.is_personal:
+                raise ValidationError("bucket_id", bucket_id, "is not a personal bucket")
+            contact = self._visible_contact(uow, actor, contact_id)
+            added = self._add_items(uow, bucket, [contact.id], self.crm.now())
+            uow.commit()
+            return added[0] if added else None
+
+    def bucket_items(self, bucket_id: BucketId | str) -> list[BucketMembership]:
+        """Return a bucket's memberships (contacts and companies), oldest first."""
+        with self._unit(write=False) as (uow, actor):
+            bucket = self._bucket(uow, actor, bucket_id)
+            return uow.memberships.items(self.team_id, bucket.id)
+
+    def bucket_contacts(self, bucket_id: BucketId | str) -> list[Contact]:
+        """Return the contacts in a bucket, in the order they were added."""
+        with self._unit(write=False) as (uow, actor):
+            bucket = self._bucket(uow, actor, bucket_id)
+            ids = [
+                ContactId(m.item_id)
+                for m in uow.memberships.items(self.team_id, bucket.id)
+                if m.is_contact
+            ]
+            return uow.contacts.get_many(self.team_id, ids)

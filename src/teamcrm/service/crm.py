@@ -1,0 +1,123 @@
+"""The entry point (:class:`CRM`) and the member session that gathers every use case."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from teamcrm.clock import Clock, SystemClock
+from teamcrm.events import DomainEvent, EventName
+from teamcrm.ids import (
+    MemberId,
+    new_member_id,
+    new_team_id,
+)
+from teamcrm.ports import Store
+from teamcrm.service.buckets import BucketUseCases
+from teamcrm.service.contacts import ContactUseCases
+from teamcrm.service.interactions import InteractionUseCases
+from teamcrm.service.team import TeamUseCases
+from teamcrm.team import Member, Role, Team, TeamSettings
+from teamcrm.validation import (
+    check_id,
+    utc_datetime,
+)
+
+__all__ = ["CRM", "MemberSession"]
+
+
+class CRM:
+    """The entry point: a store, a clock, and the use cases that need no member.
+
+    Prefer :func:`teamcrm.open` to build one.  Use :meth:`as_member` for
+    everything done by a member.
+    """
+
+    def __init__(self, store: Store, clock: Clock | None = None) -> None:
+        self.store = store
+        self.clock: Clock = clock or SystemClock()
+
+    def now(self) -> datetime:
+        """The current time according to the CRM's clock (aware, UTC)."""
+        return utc_datetime("clock.now()", self.clock.now())
+
+    def create_team(
+        self,
+        name: str,
+        *,
+        admin_name: str,
+        admin_email: str | None = None,
+        time_zone: str = "UTC",
+        settings: TeamSettings | None = None,
+    ) -> tuple[Team, Member]:
+        """Create a team and its first admin; return both.
+
+        >>> team, admin = crm.create_team("Acme Realty", admin_name="Ana")  # doctest: +SKIP
+        """
+        now = self.now()
+        team = Team(
+            id=new_team_id(), name=name, created_at=now, settings=settings or TeamSettings()
+        )
+        admin = Member(
+            id=new_member_id(),
+            team_id=team.id,
+            name=admin_name,
+            role=Role.ADMIN,
+            email=admin_email,
+            time_zone=time_zone,
+            created_at=now,
+        )
+        with self.store.unit_of_work() as uow:
+            uow.teams.add(team)
+            uow.members.add(admin)
+            uow.collect(
+                DomainEvent(
+                    name=EventName.TEAM_CREATED,
+                    team_id=team.id,
+                    subject_id=team.id,
+                    occurred_at=now,
+                    data={"name": team.name},
+                ),
+                DomainEvent(
+                    name=EventName.MEMBER_ADDED,
+                    team_id=team.id,
+                    subject_id=admin.id,
+                    occurred_at=now,
+                    data={"role": admin.role.value},
+                ),
+            )
+            uow.commit()
+        return team, admin
+
+    def as_member(self, member: MemberId | Member | str) -> MemberSession:
+        """Return a session acting as *member* (a member or its id).
+
+        Raises ``NotFound`` for an unknown id.  Whether the member is active is
+        checked by every call, not here.
+        """
+        member_id = member.id if isinstance(member, Member) else member
+        check_id("member_id", member_id, "mb_")
+        with self.store.unit_of_work(write=False) as uow:
+            found = uow.members.find(MemberId(member_id))
+        return MemberSession(self, found.team_id, found.id)
+
+    def close(self) -> None:
+        """Close the underlying store."""
+        self.store.close()
+
+    def __enter__(self) -> CRM:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"CRM(store={self.store!r})"
+
+
+class MemberSession(TeamUseCases, ContactUseCases, BucketUseCases, InteractionUseCases):
+    """Every use case, performed as one member of one team.
+
+    Obtain it from :meth:`CRM.as_member`.  Methods raise only
+    :class:`~teamcrm.errors.TeamCRMError` subclasses for bad input,
+    missing records, refused permissions and concurrent changes.
+    """

@@ -1,0 +1,190 @@
+"""Use cases for interactions and the shared contact record."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import attrs
+
+from teamcrm import permissions as perm
+from teamcrm.bucket import Bucket
+from teamcrm.contact import Company, Contact
+from teamcrm.errors import NotFound, ValidationError
+from teamcrm.events import EventName
+from teamcrm.ids import (
+    CompanyId,
+    ContactId,
+    new_interaction_id,
+)
+from teamcrm.interaction import Interaction, InteractionKind, Outcome
+from teamcrm.ports import UnitOfWork
+from teamcrm.service.base import SessionBase, _item_ids
+from teamcrm.service.contacts import _validated_by
+from teamcrm.team import Member
+from teamcrm.validation import (
+    utc_datetime,
+)
+
+__all__ = ["ContactRecord", "InteractionUseCases"]
+
+
+@attrs.frozen(kw_only=True)
+class ContactRecord:
+    """A contact's record as one member sees it.
+
+    :ivar team_buckets: the team buckets holding the contact that the viewer
+        can see.
+    :ivar my_buckets: the viewer's own personal buckets holding it (never
+        anyone else's).
+    :ivar interactions: the interactions the viewer may read, newest first.
+    """
+
+    contact: Contact
+    companies: tuple[Company, ...]
+    team_buckets: tuple[Bucket, ...]
+    my_buckets: tuple[Bucket, ...]
+    interactions: tuple[Interaction, ...]
+
+
+class InteractionUseCases(SessionBase):
+    """Logging and reading interactions; a contact's shared record."""
+
+    # ------------------------------------------------------------- interactions
+    def log_interaction(
+        self,
+        kind: InteractionKind | str,
+        *,
+        contact_ids: Iterable[ContactId | str] = (),
+        company_ids: Iterable[CompanyId | str] = (),
+        occurred_at: datetime | None = None,
+        outcome: Outcome | str | None = None,
+        via: str | None = None,
+        reference: str | None = None,
+        body: str = "",
+    ) -> Interaction:
+        """Log a call, email, meeting, text or note about contacts and/or companies.
+
+        A ``call`` with outcome ``connected`` validates the phone number used
+        (*via*, or the contact's only number); an ``email`` with outcome
+        ``delivered`` validates the address used likewise.  With the team
+        setting on, the interaction is also filed under the contacts'
+        companies.
+        """
+        contact_list = _item_ids("contact_ids", contact_ids) if contact_ids else []
+        company_list = _item_ids("company_ids", company_ids) if company_ids else []
+        if any(not i.startswith("ct_") for i in contact_list):
+            raise ValidationError("contact_ids", contact_ids, "must hold contact ids")
+        if any(not i.startswith("co_") for i in company_list):
+            raise ValidationError("company_ids", company_ids, "must hold company ids")
+        with self._unit() as (uow, actor):
+            now = self.crm.now()
+            when = now if occurred_at is None else utc_datetime("occurred_at", occurred_at)
+            team = uow.teams.get(self.team_id)
+            contacts = [self._visible_contact(uow, actor, cid) for cid in contact_list]
+            for co in company_list:
+                self._visible_company(uow, actor, co)
+            filed = dict.fromkeys(company_list)
+            if team.settings.file_notes_under_companies:
+                for contact in contacts:
+                    filed.update(dict.fromkeys(contact.company_ids))
+            interaction = Interaction(
+                id=new_interaction_id(),
+                team_id=self.team_id,
+                kind=kind,  # type: ignore[arg-type]
+                author_id=actor.id,
+                occurred_at=when,
+                logged_at=now,
+                contact_ids=tuple(c.id for c in contacts),
+                company_ids=tuple(CompanyId(c) for c in filed),
+                outcome=outcome,  # type: ignore[arg-type]
+                via=via,
+                reference=reference,
+                body=body,
+            )
+            uow.interactions.add(interaction)
+            uow.collect(
+                self._event(
+                    EventName.INTERACTION_LOGGED,
+                    interaction.id,
+                    now,
+                    kind=interaction.kind.value,
+                    contact_ids=list(interaction.contact_ids),
+                    occurred_at=when.isoformat(),
+                )
+            )
+            for contact in contacts:
+                updated = _validated_by(contact, interaction)
+                if updated is not None and updated is not contact:
+                    uow.contacts.update(updated)
+                    uow.collect(
+                        self._event(
+                            EventName.CONTACT_CHANNEL_VALIDATED,
+                            contact.id,
+                            now,
+                            channel=interaction.via,
+                            interaction_id=interaction.id,
+                        )
+                    )
+            uow.commit()
+            return interaction
+
+    def _readable(
+        self, uow: UnitOfWork, actor: Member, rows: list[Interaction]
+    ) -> list[Interaction]:
+        targets = {t for i in rows for t in (*i.contact_ids, *i.company_ids)}
+        memberships = uow.memberships.buckets_of(self.team_id, targets)
+        buckets = self._bucket_map(uow)
+        return [i for i in rows if perm.can_read_interaction(actor, i, memberships, buckets)]
+
+    def interactions_for_contact(self, contact_id: ContactId | str) -> list[Interaction]:
+        """Return the contact's interactions the member may read, newest first."""
+        with self._unit(write=False) as (uow, actor):
+            contact = self._visible_contact(uow, actor, contact_id)
+            return self._readable(
+                uow, actor, uow.interactions.for_contact(self.team_id, contact.id)
+            )
+
+    def company_interactions(self, company_id: CompanyId | str) -> list[Interaction]:
+        """Return the interactions filed under a company that the member may read."""
+        with self._unit(write=False) as (uow, actor):
+            company = self._visible_company(uow, actor, company_id)
+            return self._readable(
+                uow, actor, uow.interactions.for_company(self.team_id, company.id)
+            )
+
+    def contact_record(self, contact_id: ContactId | str) -> ContactRecord:
+        """Return the contact's shared record as this member sees it."""
+        with self._unit(write=False) as (uow, actor):
+            contact = self._visible_contact(uow, actor, contact_id)
+            buckets = self._bucket_map(uow)
+            held = [
+                buckets[m.bucket_id]
+                for m in uow.memberships.buckets_of(self.team_id, [contact.id])
+                if m.bucket_id in buckets
+            ]
+            team_buckets = tuple(
+                b for b in held if not b.is_personal and perm.can_view_bucket(actor, b)
+            )
+            mine = tuple(b for b in held if b.is_personal and b.owner_id == actor.id)
+            companies = tuple(
+                c
+                for c in (self._maybe_company(uow, cid) for cid in contact.company_ids)
+                if c is not None
+            )
+            interactions = self._readable(
+                uow, actor, uow.interactions.for_contact(self.team_id, contact.id)
+            )
+            return ContactRecord(
+                contact=contact,
+                companies=companies,
+                team_buckets=team_buckets,
+                my_buckets=mine,
+                interactions=tuple(interactions),
+            )
+
+    def _maybe_company(self, uow: UnitOfWork, company_id: CompanyId) -> Company | None:
+        try:
+            return uow.companies.get(self.team_id, company_id)
+        except NotFound:
+            return None

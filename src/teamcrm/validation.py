@@ -1,0 +1,302 @@
+"""Input checks shared by every entity and use case.
+
+Each check takes the *field* name used in error messages and the raw *value*,
+and either returns the normalised value or raises
+:class:`teamcrm.errors.ValidationError` naming the field and the value.
+Entities run them when they are built (see :class:`Checker`), so an invalid
+entity cannot exist.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from teamcrm.errors import ValidationError
+
+__all__ = [
+    "MAX_BODY",
+    "MAX_CUSTOM_FIELDS",
+    "MAX_NAME",
+    "Checker",
+    "check_custom_fields",
+    "check_email",
+    "check_enum",
+    "check_id",
+    "check_int",
+    "check_phone",
+    "check_text",
+    "check_zone",
+    "normalise_email",
+    "normalise_phone",
+    "utc_datetime",
+]
+
+#: Longest name, title or label (characters).
+MAX_NAME = 200
+#: Longest free text such as an interaction body (characters).
+MAX_BODY = 100_000
+#: Most custom fields on one contact.
+MAX_CUSTOM_FIELDS = 200
+#: Longest serialised custom field value (characters).
+MAX_CUSTOM_VALUE = 10_000
+
+E = TypeVar("E", bound=enum.Enum)
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_ID = re.compile(r"^[a-z]{2}_[0-9a-f]{26}$")
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_ .-]{0,63}$")
+
+
+def check_text(
+    field: str,
+    value: Any,
+    *,
+    max_len: int = MAX_NAME,
+    allow_empty: bool = False,
+    multiline: bool = False,
+) -> str:
+    """Return *value* stripped of surrounding white space, or raise.
+
+    Rejects non-strings, empty or whitespace-only text (unless
+    *allow_empty*), text longer than *max_len*, control characters (newlines
+    and tabs are allowed when *multiline*) and lone surrogates.
+    """
+    if not isinstance(value, str):
+        raise ValidationError(field, value, f"must be a string, not {type(value).__name__}")
+    text = value.strip()
+    if not text and not allow_empty:
+        raise ValidationError(field, value, "must not be empty or only white space")
+    if len(text) > max_len:
+        raise ValidationError(field, value, f"must be at most {max_len} characters")
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if cat == "Cs":
+            raise ValidationError(field, value, "contains a lone surrogate")
+        if cat == "Cc" and not (multiline and ch in "\n\t\r"):
+            raise ValidationError(field, value, f"contains control character {ch!r}")
+    return unicodedata.normalize("NFC", text)
+
+
+def utc_datetime(field: str, value: Any) -> datetime:
+    """Return *value* converted to UTC; reject naive datetimes and non-datetimes."""
+    if not isinstance(value, datetime):
+        raise ValidationError(field, value, f"must be a datetime, not {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError(
+            field, value, "must be timezone-aware (naive datetimes are ambiguous)"
+        )
+    return value.astimezone(UTC)
+
+
+_ZONES: frozenset[str] | None = None
+
+
+def check_zone(field: str, value: Any) -> str:
+    """Return *value* if it is an IANA time zone name such as ``Europe/Warsaw``."""
+    global _ZONES
+    if not isinstance(value, str) or not value:
+        raise ValidationError(field, value, "must be an IANA time zone name")
+    if _ZONES is None:
+        _ZONES = frozenset(available_timezones()) | {"UTC"}
+    if value not in _ZONES:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+            raise ValidationError(field, value, "is not a known IANA time zone") from exc
+    return value
+
+
+def check_enum(field: str, enum_cls: type[E], value: Any) -> E:
+    """Return the member of *enum_cls* that *value* is or names."""
+    if isinstance(value, enum_cls):
+        return value
+    try:
+        return enum_cls(value)
+    except (ValueError, TypeError):
+        allowed = ", ".join(repr(m.value) for m in enum_cls)
+        raise ValidationError(field, value, f"must be one of {allowed}") from None
+
+
+def check_int(field: str, value: Any, *, minimum: int = 0, maximum: int = 2**62) -> int:
+    """Return *value* if it is an ``int`` (not a bool) within the bounds."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(field, value, f"must be an integer, not {type(value).__name__}")
+    if not minimum <= value <= maximum:
+        raise ValidationError(field, value, f"must be between {minimum} and {maximum}")
+    return value
+
+
+def check_id(field: str, value: Any, prefix: str) -> str:
+    """Return *value* if it is a well-formed teamcrm id starting with *prefix*."""
+    if not isinstance(value, str) or not value.startswith(prefix) or not _ID.match(value):
+        raise ValidationError(field, value, f"must be an id starting with {prefix!r}")
+    return value
+
+
+def normalise_email(value: str) -> str:
+    """Return the canonical form of an email address (domain lower-cased)."""
+    local, _, domain = value.strip().rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def check_email(field: str, value: Any) -> str:
+    """Return the normalised email address or raise."""
+    text = check_text(field, value, max_len=320)
+    if not _EMAIL.match(text):
+        raise ValidationError(field, value, "is not an email address")
+    return normalise_email(text)
+
+
+def normalise_phone(value: str) -> str:
+    """Return *value* reduced to an optional leading ``+`` and digits.
+
+    ``"+1 (555) 010-2030"`` becomes ``"+15550102030"``.
+    """
+    text = value.strip()
+    digits = "".join(ch for ch in text if ch.isdigit() and ch.isascii())
+    return ("+" if text.startswith("+") else "") + digits
+
+
+def check_phone(field: str, value: Any) -> str:
+    """Return the normalised phone number (7 to 15 digits) or raise."""
+    text = check_text(field, value, max_len=40)
+    if re.search(r"[^0-9+()\-. /]", text):
+        raise ValidationError(field, value, "may only hold digits, spaces, + ( ) - . /")
+    number = normalise_phone(text)
+    if not 7 <= len(number.lstrip("+")) <= 15:
+        raise ValidationError(field, value, "must have between 7 and 15 digits")
+    return number
+
+
+JSONScalar = str | int | float | bool | None
+
+
+def check_custom_fields(field: str, value: Any) -> dict[str, JSONScalar]:
+    """Return a copy of a custom-field mapping of names to JSON scalars, or raise."""
+    if not isinstance(value, Mapping):
+        raise ValidationError(field, value, "must be a mapping of names to values")
+    if len(value) > MAX_CUSTOM_FIELDS:
+        raise ValidationError(field, value, f"must have at most {MAX_CUSTOM_FIELDS} entries")
+    out: dict[str, JSONScalar] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not _KEY.match(key):
+            raise ValidationError(
+                f"{field}[{key!r}]", key, "names must be 1-64 letters, digits, _ . - or space"
+            )
+        if isinstance(item, str):
+            item = check_text(
+                f"{field}[{key!r}]",
+                item,
+                max_len=MAX_CUSTOM_VALUE,
+                allow_empty=True,
+                multiline=True,
+            )
+        elif isinstance(item, float):
+            if item != item or item in (float("inf"), float("-inf")):
+                raise ValidationError(f"{field}[{key!r}]", item, "must be a finite number")
+        elif isinstance(item, int) and not isinstance(item, bool):
+            if abs(item) >= 2**63:
+                raise ValidationError(f"{field}[{key!r}]", item, "must fit in 64 bits")
+        elif not (item is None or isinstance(item, bool)):
+            raise ValidationError(
+                f"{field}[{key!r}]", item, "must be a string, number, boolean or None"
+            )
+        out[key] = item
+    return out
+
+
+class Checker:
+    """Validate and normalise the fields of a frozen attrs instance in place.
+
+    Used from ``__attrs_post_init__``; error messages name the field as
+    ``ClassName.field``.
+    """
+
+    __slots__ = ("_obj", "_prefix")
+
+    def __init__(self, obj: object) -> None:
+        self._obj = obj
+        self._prefix = type(obj).__name__
+
+    def name(self, attr: str) -> str:
+        """Return the qualified field name used in messages."""
+        return f"{self._prefix}.{attr}"
+
+    def _set(self, attr: str, value: Any) -> None:
+        object.__setattr__(self._obj, attr, value)
+
+    def text(self, attr: str, **kwargs: Any) -> None:
+        """Check a text field (see :func:`check_text`)."""
+        self._set(attr, check_text(self.name(attr), getattr(self._obj, attr), **kwargs))
+
+    def optional_text(self, attr: str, **kwargs: Any) -> None:
+        """Check a text field that may be ``None``; empty text becomes ``None``."""
+        value = getattr(self._obj, attr)
+        if value is None:
+            return
+        text = check_text(self.name(attr), value, allow_empty=True, **kwargs)
+        self._set(attr, text or None)
+
+    def utc(self, attr: str) -> None:
+        """Check an aware datetime field and convert it to UTC."""
+        self._set(attr, utc_datetime(self.name(attr), getattr(self._obj, attr)))
+
+    def optional_utc(self, attr: str) -> None:
+        """Like :meth:`utc` but ``None`` is allowed."""
+        if getattr(self._obj, attr) is not None:
+            self.utc(attr)
+
+    def enum(self, attr: str, enum_cls: type[enum.Enum]) -> None:
+        """Check an enum field; its value (e.g. ``"admin"``) is accepted too."""
+        self._set(attr, check_enum(self.name(attr), enum_cls, getattr(self._obj, attr)))
+
+    def integer(self, attr: str, **kwargs: Any) -> None:
+        """Check an integer field (see :func:`check_int`)."""
+        check_int(self.name(attr), getattr(self._obj, attr), **kwargs)
+
+    def boolean(self, attr: str) -> None:
+        """Check a bool field."""
+        value = getattr(self._obj, attr)
+        if not isinstance(value, bool):
+            raise ValidationError(self.name(attr), value, "must be True or False")
+
+    def ident(self, attr: str, prefix: str) -> None:
+        """Check an id field."""
+        check_id(self.name(attr), getattr(self._obj, attr), prefix)
+
+    def optional_ident(self, attr: str, prefix: str) -> None:
+        """Check an id field that may be ``None``."""
+        if getattr(self._obj, attr) is not None:
+            self.ident(attr, prefix)
+
+    def ids(self, attr: str, prefix: str, *, min_len: int = 0, max_len: int = 10_000) -> None:
+        """Check a collection of ids; it becomes a tuple without duplicates, order kept."""
+        value = getattr(self._obj, attr)
+        field = self.name(attr)
+        items = self.sequence(attr, value)
+        seen: dict[str, None] = {}
+        for item in items:
+            seen[check_id(field, item, prefix)] = None
+        if not min_len <= len(seen) <= max_len:
+            raise ValidationError(field, value, f"must hold {min_len} to {max_len} ids")
+        self._set(attr, tuple(seen))
+
+    def sequence(self, attr: str, value: Any) -> tuple[Any, ...]:
+        """Return *value* as a tuple if it is a list, tuple or other non-text iterable."""
+        if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+            raise ValidationError(self.name(attr), value, "must be a list or tuple")
+        return tuple(value)
+
+    def custom(self, attr: str) -> None:
+        """Check a custom-fields mapping."""
+        self._set(attr, check_custom_fields(self.name(attr), getattr(self._obj, attr)))
+
+    def zone(self, attr: str) -> None:
+        """Check an IANA zone name."""
+        check_zone(self.name(attr), getattr(self._obj, attr))
