@@ -1,0 +1,7 @@
+"""``python -m teamcrm``: the command line."""
+
+import sys
+
+from teamcrm.cli import main
+
+sys.exit(main())

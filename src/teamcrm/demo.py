@@ -1,0 +1,198 @@
+"""The demo: the seed-000 team ("How Teams Are Structured") built through the public API.
+
+``teamcrm demo`` (or ``python -m teamcrm demo``) builds a small real-estate
+team with the three layouts of the help-centre article:
+
+* an **open book** bucket, "All Shared Contacts", that everyone can edit and
+  whose conversations everyone can read;
+* **segment** buckets, "Past Clients" (Bradley is responsible for following
+  it up) and "Leads" (shared with Bradley and Tom only);
+* **one shared bucket per member** ("Susan's Contacts", "Bradley's
+  Contacts") that the whole team can see;
+* Susan's **personal** buckets, "Customer Follow-up 1/3/12 Months", that only
+  she ever sees,
+
+then prints, as tables, what each member can see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from teamcrm.bucket import AccessLevel
+from teamcrm.clock import SettableClock
+from teamcrm.ids import MemberId
+from teamcrm.render import text_table
+from teamcrm.service import CRM, MemberSession
+
+__all__ = ["DemoTeam", "build_demo_team", "run_demo"]
+
+#: The demo's story starts on this date.
+DEMO_START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+class DemoTeam:
+    """The members and buckets of the demo team, by name."""
+
+    def __init__(self, crm: CRM) -> None:
+        self.crm = crm
+        self.members: dict[str, MemberId] = {}
+        self.buckets: dict[str, str] = {}
+        self.contacts: dict[str, str] = {}
+
+    def session(self, name: str) -> MemberSession:
+        """Return the session of the member called *name*."""
+        return self.crm.as_member(self.members[name])
+
+
+def build_demo_team(crm: CRM, clock: SettableClock | None = None) -> DemoTeam:
+    """Build the seed-000 team in *crm* and return its names → ids."""
+    demo = DemoTeam(crm)
+    _, admin = crm.create_team("Parkside Realty", admin_name="Alice", time_zone="America/New_York")
+    demo.members["Alice"] = admin.id
+    alice = crm.as_member(admin.id)
+    for name, role in (("Bradley", "agent"), ("Susan", "agent"), ("Tom", "manager")):
+        demo.members[name] = alice.add_member(name, role=role, time_zone="America/New_York").id
+
+    everyone = list(demo.members.values())
+
+    def team_bucket(
+        name: str, level: AccessLevel, conversations: bool, only: tuple[str, ...] = ()
+    ) -> str:
+        bucket = alice.create_bucket(name)
+        members = [demo.members[n] for n in only] if only else everyone
+        for member_id in members:
+            if member_id != admin.id:
+                alice.grant_access(
+                    bucket.id, member_id, level=level, can_view_conversations=conversations
+                )
+        demo.buckets[name] = bucket.id
+        return bucket.id
+
+    team_bucket("All Shared Contacts", AccessLevel.EDITOR, True)
+    team_bucket("Past Clients", AccessLevel.EDITOR, True)
+    team_bucket("Leads", AccessLevel.EDITOR, True, only=("Bradley", "Tom"))
+    team_bucket("Susan's Contacts", AccessLevel.VIEWER, True)
+    team_bucket("Bradley's Contacts", AccessLevel.VIEWER, True)
+    susan = demo.session("Susan")
+    for months in (1, 3, 12):
+        name = f"Customer Follow-up {months} Month{'s' if months > 1 else ''}"
+        demo.buckets[name] = susan.create_bucket(name, personal=True).id
+
+    people = [
+        ("Maria", "Garcia", "maria@example.com", "+1 (617) 555-0101", "referral"),
+        ("John", "Smith", "john.smith@example.com", "+1 617 555 0102", "website"),
+        ("Chen", "Wei", "chen.wei@example.com", "617-555-0103", "import"),
+        ("Olivia", "Brown", "olivia@example.com", "+1 617 555 0104", "website"),
+        ("Liam", "Johnson", "liam@example.com", "+1 617 555 0105", "email"),
+        ("Zoë", "Kowalska", "zoe.k@example.pl", "+48 22 555 0106", "referral"),
+    ]
+    for first, last, email, phone, source in people:
+        contact = alice.create_contact(first, last, emails=[email], phones=[phone], source=source)
+        demo.contacts[f"{first} {last}"] = contact.id
+    ids = demo.contacts
+    alice.add_to_bucket(demo.buckets["All Shared Contacts"], list(ids.values()))
+    alice.add_to_bucket(
+        demo.buckets["Past Clients"], [ids["Maria Garcia"], ids["John Smith"], ids["Chen Wei"]]
+    )
+    alice.add_to_bucket(demo.buckets["Leads"], [ids["Olivia Brown"], ids["Liam Johnson"]])
+    alice.add_to_bucket(
+        demo.buckets["Susan's Contacts"], [ids["Maria Garcia"], ids["Zoë Kowalska"]]
+    )
+    alice.add_to_bucket(demo.buckets["Bradley's Contacts"], [ids["John Smith"], ids["Chen Wei"]])
+    susan.copy_to_personal_bucket(ids["Maria Garcia"], demo.buckets["Customer Follow-up 1 Month"])
+    susan.copy_to_personal_bucket(ids["Zoë Kowalska"], demo.buckets["Customer Follow-up 12 Months"])
+
+    def later(days: int) -> datetime:
+        if clock is not None:
+            clock.advance(timedelta(days=days))
+        return crm.now()
+
+    bradley = demo.session("Bradley")
+    susan.log_interaction(
+        "call",
+        contact_ids=[ids["Maria Garcia"]],
+        outcome="connected",
+        occurred_at=later(3),
+        body="Asked about selling the condo next spring.",
+    )
+    bradley.log_interaction(
+        "email",
+        contact_ids=[ids["John Smith"]],
+        outcome="delivered",
+        occurred_at=later(2),
+        body="Sent the quarterly market report.",
+    )
+    susan.log_interaction(
+        "note",
+        contact_ids=[ids["Zoë Kowalska"]],
+        occurred_at=later(1),
+        body="Prefers text messages.",
+    )
+    return demo
+
+
+def _visible(demo: DemoTeam, name: str) -> str:
+    session = demo.session(name)
+    rows = []
+    for bucket in session.buckets():
+        contacts = sorted(session.bucket_contacts(bucket.id), key=lambda c: c.display_name)
+        rows.append(
+            [
+                bucket.name,
+                bucket.kind.value,
+                len(contacts),
+                ", ".join(c.display_name for c in contacts),
+            ]
+        )
+    return text_table(["bucket", "kind", "contacts", "who"], rows, title=f"What {name} can see")
+
+
+def _record(demo: DemoTeam, viewer: str, contact: str) -> str:
+    record = demo.session(viewer).contact_record(demo.contacts[contact])
+    rows = [["team buckets", ", ".join(b.name for b in record.team_buckets)]]
+    rows.append(["my personal buckets", ", ".join(b.name for b in record.my_buckets)])
+    rows.append(
+        [
+            "emails",
+            ", ".join(
+                e.address + (" (validated)" if e.validated else "") for e in record.contact.emails
+            ),
+        ]
+    )
+    rows.append(
+        [
+            "phones",
+            ", ".join(
+                p.number + (" (validated)" if p.validated else "") for p in record.contact.phones
+            ),
+        ]
+    )
+    for interaction in record.interactions:
+        author = demo.session(viewer).member(interaction.author_id).name
+        rows.append(
+            [
+                f"{interaction.kind.value} {interaction.occurred_at:%Y-%m-%d}",
+                f"by {author}: {interaction.body}",
+            ]
+        )
+    return text_table(["field", "value"], rows, title=f"{contact}'s record as {viewer} sees it")
+
+
+#: Extra sections later features add to the demo: ``(title, fn(demo) -> text)``.
+EXTRA_SECTIONS: list[tuple[str, Callable[[DemoTeam], str]]] = []
+
+
+def run_demo(crm: CRM, clock: SettableClock, out: Callable[[str], None] = print) -> DemoTeam:
+    """Build the demo team in *crm* and print what each member sees."""
+    demo = build_demo_team(crm, clock)
+    out(f"teamcrm demo: the seed-000 team 'Parkside Realty' on {crm.store.url}\n")
+    for name in demo.members:
+        out(_visible(demo, name) + "\n")
+    out(_record(demo, "Susan", "Maria Garcia") + "\n")
+    out(_record(demo, "Bradley", "Maria Garcia") + "\n")
+    for title, section in EXTRA_SECTIONS:
+        out(f"== {title} ==")
+        out(section(demo) + "\n")
+    return demo

@@ -1,0 +1,54 @@
+"""The demo and the command line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from teamcrm.cli import main
+
+
+def test_demo_in_memory_prints_what_each_member_sees(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--memory"]) == 0
+    out = capsys.readouterr().out
+    assert "What Susan can see" in out
+    assert "Customer Follow-up 1 Month" in out
+    # Susan's personal buckets are hers alone: nobody else's table lists them.
+    bradley_part = out.split("What Bradley can see")[1].split("What Susan can see")[0]
+    assert "Customer Follow-up" not in bradley_part
+    record_as_bradley = out.split("Maria Garcia's record as Bradley sees it")[1]
+    assert "Customer Follow-up" not in record_as_bradley.split("\n\n")[0]
+    # Leads is shared with Bradley and Tom only.
+    susan_part = out.split("What Susan can see")[1].split("What Tom can see")[0]
+    assert "Leads" not in susan_part
+    assert "Leads" in bradley_part
+
+
+def test_demo_default_store_is_a_sqlite_file(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    proc = subprocess.run(
+        [sys.executable, "-m", "teamcrm", "demo", "--db", str(db)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "What Alice can see" in proc.stdout
+    if "sqlite:///" in proc.stdout:
+        assert db.exists()
+
+
+def test_bad_arguments_exit_non_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["no-such-command"])
+    assert info.value.code != 0
+
+
+def test_bad_store_url_is_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--db", "nosuch://x"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("teamcrm: error:")
+    assert len(err.strip().splitlines()) == 1
