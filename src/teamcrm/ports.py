@@ -22,6 +22,7 @@ Rules every adapter follows:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -30,6 +31,7 @@ from teamcrm.contact import Company, Contact
 from teamcrm.events import DomainEvent, OutboxMessage
 from teamcrm.ids import BucketId, CompanyId, ContactId, InteractionId, MemberId, TeamId
 from teamcrm.interaction import Interaction
+from teamcrm.notification import Notification
 from teamcrm.team import Member, Team
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "InteractionRepository",
     "MemberRepository",
     "MembershipRepository",
+    "NotificationRepository",
     "OutboxRepository",
     "Store",
     "TeamRepository",
@@ -234,6 +237,29 @@ class OutboxRepository(Protocol):
         ...
 
 
+class NotificationRepository(Protocol):
+    """Notifications to members (the in-app feed and the email digest queue)."""
+
+    def add_many(self, notifications: Sequence[Notification]) -> None:
+        """Insert new notifications."""
+        ...
+
+    def for_member(
+        self, team_id: TeamId, member_id: MemberId, *, unread_only: bool = False, limit: int = 100
+    ) -> list[Notification]:
+        """Return a member's notifications, newest ``created_at`` first (ties: id)."""
+        ...
+
+    def mark_read(
+        self, team_id: TeamId, member_id: MemberId, ids: Iterable[str] | None, at: datetime
+    ) -> int:
+        """Mark the member's unread notifications (all of them when *ids* is None) read at *at*.
+
+        Returns how many changed.  Ids of other members or teams are ignored.
+        """
+        ...
+
+
 class UnitOfWork(Protocol):
     """One atomic piece of work against a store.
 
@@ -250,6 +276,7 @@ class UnitOfWork(Protocol):
     memberships: MembershipRepository
     interactions: InteractionRepository
     outbox: OutboxRepository
+    notifications: NotificationRepository
 
     def __enter__(self) -> Self: ...
 

@@ -20,6 +20,7 @@ from teamcrm.ports import (
     InteractionRepository,
     MemberRepository,
     MembershipRepository,
+    NotificationRepository,
     OutboxRepository,
     TeamRepository,
 )
@@ -38,6 +39,7 @@ class BaseUnitOfWork:
     memberships: MembershipRepository
     interactions: InteractionRepository
     outbox: OutboxRepository
+    notifications: NotificationRepository
 
     def __init__(self) -> None:
         self._events: list[DomainEvent] = []

@@ -1,6 +1,6 @@
 """The in-memory store: for tests, notebooks and as the reference adapter.
 
-Units of work are serialised by one re-entrant lock per store, so the store is
+Units of work are serialised by one lock per store (nesting them is refused), so the store is
 safe to share between threads.  Every change is journalled and undone on
 rollback, so a unit that fails leaves nothing behind.
 """
@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import Any, Generic, TypeVar
+
+import attrs
 
 from teamcrm.bucket import Bucket, BucketMembership
 from teamcrm.contact import Company, Contact
-from teamcrm.errors import AlreadyExists, ConcurrencyError, NotFound
+from teamcrm.errors import AlreadyExists, ConcurrencyError, NotFound, StoreError
 from teamcrm.events import DomainEvent, OutboxMessage
 from teamcrm.ids import BucketId, CompanyId, ContactId, InteractionId, MemberId, TeamId
 from teamcrm.interaction import Interaction
+from teamcrm.notification import Notification
 from teamcrm.team import Member, Team
 from teamcrm.unit_of_work import BaseUnitOfWork
 
@@ -334,6 +338,49 @@ class _Outbox:
         return rows[:limit]
 
 
+class _Notifications:
+    kind = "notification"
+
+    def __init__(self, table: _Table[str, Notification]) -> None:
+        self._t = table
+
+    def add_many(self, notifications: Sequence[Notification]) -> None:
+        for n in notifications:
+            if n.id in self._t:
+                raise AlreadyExists(self.kind, n.id)
+        for n in notifications:
+            self._t.put(n.id, n)
+
+    def for_member(
+        self, team_id: TeamId, member_id: MemberId, *, unread_only: bool = False, limit: int = 100
+    ) -> list[Notification]:
+        rows = [
+            n
+            for n in self._t.values()
+            if n.team_id == team_id
+            and n.member_id == member_id
+            and not (unread_only and n.read_at is not None)
+        ]
+        rows.sort(key=lambda n: (n.created_at, n.id), reverse=True)
+        return rows[:limit]
+
+    def mark_read(
+        self, team_id: TeamId, member_id: MemberId, ids: Iterable[str] | None, at: datetime
+    ) -> int:
+        wanted = None if ids is None else set(ids)
+        changed = 0
+        for n in self._t.values():
+            if (
+                n.team_id == team_id
+                and n.member_id == member_id
+                and n.read_at is None
+                and (wanted is None or n.id in wanted)
+            ):
+                self._t.put(n.id, attrs.evolve(n, read_at=at))
+                changed += 1
+        return changed
+
+
 class MemoryUnitOfWork(BaseUnitOfWork):
     """A unit of work on a :class:`MemoryStore`; holds the store's lock while open."""
 
@@ -351,9 +398,18 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         self.memberships = memberships
         self.interactions = _Interactions(s._interactions)
         self.outbox = _Outbox(s._outbox, s)
+        self.notifications = _Notifications(s._notifications)
 
     def _begin(self) -> None:
+        if self._store._owner == threading.get_ident():
+            # The lock is not re-entrant: a nested unit would share (and corrupt)
+            # the outer unit's journal, and a plain Lock would deadlock.
+            raise StoreError(
+                "a unit of work is already open on this store in this thread; "
+                "units of work cannot be nested"
+            )
         self._store._lock.acquire()
+        self._store._owner = threading.get_ident()
         self._seq_at_start = self._store._seq
         for table in self._store._tables():
             table.journal = self._journal
@@ -361,6 +417,7 @@ class MemoryUnitOfWork(BaseUnitOfWork):
     def _finish(self) -> None:
         for table in self._store._tables():
             table.journal = None
+        self._store._owner = None
         self._store._lock.release()
 
     def _commit(self) -> None:
@@ -383,7 +440,8 @@ class MemoryStore:
 
     def __init__(self, url: str = "memory://") -> None:
         self.url = url
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
+        self._owner: int | None = None  # thread holding _lock, to refuse nesting
         self._seq = 0
         self._teams: _Table[str, Team] = _Table()
         self._members: _Table[str, Member] = _Table()
@@ -393,6 +451,7 @@ class MemoryStore:
         self._memberships: _Table[tuple[str, str], BucketMembership] = _Table()
         self._interactions: _Table[str, Interaction] = _Table()
         self._outbox: _Table[int, OutboxMessage] = _Table()
+        self._notifications: _Table[str, Notification] = _Table()
 
     def _tables(self) -> list[_Table[Any, Any]]:
         return [
@@ -404,6 +463,7 @@ class MemoryStore:
             self._memberships,
             self._interactions,
             self._outbox,
+            self._notifications,
         ]
 
     def unit_of_work(self, *, write: bool = True) -> MemoryUnitOfWork:
