@@ -11,6 +11,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
+from teamcrm.errors import ValidationError
 from teamcrm.validation import utc_datetime
 
 __all__ = ["Clock", "SettableClock", "SystemClock"]
@@ -63,8 +64,17 @@ class SettableClock:
 
     def advance(self, delta: timedelta) -> datetime:
         """Move the clock forward (or back) by *delta* and return the new time."""
+        if not isinstance(delta, timedelta):
+            raise ValidationError(
+                "SettableClock.advance", delta, f"must be a timedelta, not {type(delta).__name__}"
+            )
         with self._lock:
-            self._now = self._now + delta
+            try:
+                self._now = self._now + delta
+            except OverflowError:
+                raise ValidationError(
+                    "SettableClock.advance", delta, "moves the clock out of range"
+                ) from None
             return self._now
 
     def __repr__(self) -> str:

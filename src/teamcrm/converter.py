@@ -11,6 +11,11 @@ ids become strings; tuples become lists.  :func:`structure` and
 :class:`~teamcrm.errors.ValidationError` for bad data.  Adapters and users
 serialise with the same converter, so a payload means the same thing
 everywhere.
+
+Strings, numbers and booleans are passed to the entities *as they are*
+(cattrs would otherwise coerce: ``bool("false")`` is ``True``, ``str(5)`` is
+``"5"``), and a text where a list belongs is not split into characters; the
+entities' own checks then reject wrong types, naming the field.
 """
 
 from __future__ import annotations
@@ -39,6 +44,16 @@ def _structure_datetime(value: Any, _: type) -> datetime:
     return utc_datetime("datetime", value)
 
 
+def _passthrough(value: Any, _: type) -> Any:
+    """Leave scalars untouched so that the entity's checks see the raw JSON value."""
+    return value
+
+
+def _is_homogeneous_tuple(tp: Any) -> bool:
+    args: Any = getattr(tp, "__args__", ())
+    return getattr(tp, "__origin__", None) is tuple and len(args) == 2 and args[1] is Ellipsis
+
+
 def _is_json_mapping(tp: Any) -> bool:
     origin = getattr(tp, "__origin__", None)
     if origin not in (Mapping, dict):
@@ -47,9 +62,9 @@ def _is_json_mapping(tp: Any) -> bool:
     return len(args) == 2 and args[0] is str and args[1] is not str
 
 
-def _structure_json_mapping(value: Any, _: type) -> dict[str, Any]:
+def _structure_json_mapping(value: Any, _: type) -> Any:
     if not isinstance(value, Mapping):
-        raise ValidationError("mapping", value, "must be a mapping")
+        return value  # the entity rejects it, naming the field
     return {k: (list(v) if isinstance(v, list | tuple) else v) for k, v in value.items()}
 
 
@@ -60,6 +75,16 @@ def configure_converter(conv: cattrs.Converter) -> cattrs.Converter:
         lambda t: isinstance(t, type) and issubclass(t, enum.Enum), lambda e: e.value
     )
     conv.register_structure_hook(datetime, _structure_datetime)
+    for scalar in (str, int, float, bool):
+        conv.register_structure_hook(scalar, _passthrough)
+
+    def structure_tuple(value: Any, tp: Any) -> Any:
+        if not isinstance(value, list | tuple):
+            return value  # the entity rejects it, naming the field
+        item_type = tp.__args__[0]
+        return tuple(conv.structure(item, item_type) for item in value)
+
+    conv.register_structure_hook_func(_is_homogeneous_tuple, structure_tuple)
     conv.register_structure_hook_func(_is_json_mapping, _structure_json_mapping)
     conv.register_unstructure_hook_func(_is_json_mapping, lambda m: dict(m))
     return conv

@@ -13,8 +13,9 @@ from datetime import datetime
 
 import attrs
 
+from teamcrm.errors import ValidationError
 from teamcrm.ids import MemberId, TeamId
-from teamcrm.validation import Checker, JSONScalar
+from teamcrm.validation import Checker, JSONScalar, check_custom_fields
 
 __all__ = ["DomainEvent", "EventName", "OutboxMessage"]
 
@@ -70,6 +71,25 @@ class DomainEvent:
         c.ident("team_id", "tm_")
         c.utc("occurred_at")
         c.optional_ident("actor_id", "mb_")
+        c.text("subject_id", max_len=200)
+        object.__setattr__(self, "data", _check_data("DomainEvent.data", self.data))
+
+
+def _check_data(field: str, value: object) -> dict[str, JSONScalar | list[str]]:
+    """Return a copy of event data: names to JSON scalars or lists of strings."""
+    if not isinstance(value, Mapping):
+        raise ValidationError(field, value, "must be a mapping of names to values")
+    out: dict[str, JSONScalar | list[str]] = {}
+    for key, item in value.items():
+        if isinstance(item, list | tuple):
+            check_custom_fields(field, {key: None})  # checks the name
+            for element in item:
+                if not isinstance(element, str):
+                    raise ValidationError(f"{field}[{key!r}]", item, "lists must hold strings")
+            out[key] = list(item)
+        else:
+            out.update(check_custom_fields(field, {key: item}))
+    return out
 
 
 @attrs.frozen(kw_only=True)
@@ -81,3 +101,9 @@ class OutboxMessage:
 
     seq: int
     event: DomainEvent
+
+    def __attrs_post_init__(self) -> None:
+        c = Checker(self)
+        c.integer("seq", minimum=1)
+        if not isinstance(self.event, DomainEvent):
+            raise ValidationError("OutboxMessage.event", self.event, "must be a DomainEvent")

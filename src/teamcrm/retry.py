@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from teamcrm.errors import ConcurrencyError, ValidationError
+from teamcrm.validation import check_int
 
 __all__ = ["retry_on_conflict"]
 
@@ -24,8 +25,15 @@ def retry_on_conflict(fn: Callable[[], T], *, attempts: int = 5, base_delay: flo
 
     >>> retry_on_conflict(lambda: session.update_contact(cid, status="active"))  # doctest: +SKIP
     """
-    if attempts < 1:
-        raise ValidationError("attempts", attempts, "must be at least 1")
+    if not callable(fn):
+        raise ValidationError("fn", fn, "must be callable without arguments")
+    check_int("attempts", attempts, minimum=1, maximum=1000)
+    if (
+        isinstance(base_delay, bool)
+        or not isinstance(base_delay, int | float)
+        or not 0 <= base_delay <= 60
+    ):
+        raise ValidationError("base_delay", base_delay, "must be a number of seconds, 0 to 60")
     for attempt in range(attempts):
         try:
             return fn()

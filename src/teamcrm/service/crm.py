@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from teamcrm.clock import Clock, SystemClock
+from teamcrm.errors import ValidationError
 from teamcrm.events import DomainEvent, EventName
 from teamcrm.ids import (
     MemberId,
@@ -33,8 +34,10 @@ class CRM:
     """
 
     def __init__(self, store: Store, clock: Clock | None = None) -> None:
+        if clock is not None and not isinstance(clock, Clock):
+            raise ValidationError("clock", clock, "must have a now() method (a teamcrm Clock)")
         self.store = store
-        self.clock: Clock = clock or SystemClock()
+        self.clock: Clock = clock if clock is not None else SystemClock()
 
     def now(self) -> datetime:
         """The current time according to the CRM's clock (aware, UTC)."""
@@ -55,7 +58,10 @@ class CRM:
         """
         now = self.now()
         team = Team(
-            id=new_team_id(), name=name, created_at=now, settings=settings or TeamSettings()
+            id=new_team_id(),
+            name=name,
+            created_at=now,
+            settings=TeamSettings() if settings is None else settings,
         )
         admin = Member(
             id=new_member_id(),

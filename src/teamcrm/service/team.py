@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from teamcrm.ids import (
 from teamcrm.service.base import SessionBase, _next
 from teamcrm.team import Member, Role, Team, TeamSettings
 from teamcrm.validation import (
+    check_int,
     utc_datetime,
 )
 
@@ -79,6 +81,8 @@ class TeamUseCases(SessionBase):
         with self._unit() as (uow, actor):
             perm.require_admin(actor, action)
             member = self._member(uow, member_id)
+            if all(getattr(member, k) == v for k, v in changes.items()):
+                return member  # nothing changes: no new version, no event
             updated = _next(member, **changes)
             if (member.role is Role.ADMIN and member.active) and not (
                 updated.role is Role.ADMIN and updated.active
@@ -90,7 +94,12 @@ class TeamUseCases(SessionBase):
             uow.members.update(updated)
             now = self.crm.now()
             uow.collect(
-                self._event(event, member.id, now, **{k: str(v) for k, v in changes.items()})
+                self._event(
+                    event,
+                    member.id,
+                    now,
+                    **{k: v.value if isinstance(v, enum.Enum) else v for k, v in changes.items()},
+                )
             )
             uow.commit()
             return updated  # type: ignore[no-any-return]
@@ -210,6 +219,8 @@ class TeamUseCases(SessionBase):
 
     def events(self, after_seq: int = 0, limit: int = 1000) -> list[Any]:
         """Return the team's outbox messages after *after_seq* (admins only)."""
+        check_int("after_seq", after_seq, minimum=0)
+        check_int("limit", limit, minimum=0, maximum=1_000_000)
         with self._unit(write=False) as (uow, actor):
             perm.require_admin(actor, "read the team's event log")
             return uow.outbox.read(self.team_id, after_seq, limit)
