@@ -6,7 +6,8 @@ The rules, in one place:
 * **Admins** manage the team: settings, members, roles.
 * Team buckets are created, renamed and deleted by everyone or by managers
   and admins only, as :attr:`TeamSettings.bucket_management` says; access to
-  them is granted and revoked by the same people.
+  them is granted and revoked by the same people, who must also be managers,
+  admins or editors of the bucket (a viewer cannot promote itself).
 * A **team bucket** is seen by members with a grant, and by admins and
   managers; its contacts are added and removed by ``editor`` grants and by
   admins.  Its conversations are read only through a grant with
@@ -34,6 +35,7 @@ __all__ = [
     "can_manage_team_buckets",
     "can_read_interaction",
     "can_see_item",
+    "can_share_bucket",
     "can_view_bucket",
     "can_view_conversations",
     "require",
@@ -80,6 +82,17 @@ def can_edit_bucket(actor: Member, bucket: Bucket) -> bool:
         return True
     grant = bucket.grant_for(actor.id)
     return grant is not None and grant.level is AccessLevel.EDITOR
+
+
+def can_share_bucket(actor: Member, bucket: Bucket) -> bool:
+    """May *actor* grant and revoke access to the team bucket (given they manage buckets)?
+
+    Managers and admins may; otherwise only an editor of the bucket, so that a
+    viewer cannot raise its own access.
+    """
+    if bucket.kind is BucketKind.PERSONAL:
+        return False
+    return actor.role.is_manager or can_edit_bucket(actor, bucket)
 
 
 def can_view_conversations(actor: Member, bucket: Bucket) -> bool:

@@ -35,6 +35,8 @@ class BucketUseCases(SessionBase):
         The creator of a team bucket gets an editor grant with conversation
         rights on it.
         """
+        if not isinstance(personal, bool):
+            raise ValidationError("personal", personal, "must be True or False")
         with self._unit() as (uow, actor):
             now = self.crm.now()
             if personal:
@@ -94,6 +96,18 @@ class BucketUseCases(SessionBase):
         )
         return bucket
 
+    def _shareable_bucket(self, uow: UnitOfWork, actor: Member, bucket_id: str) -> Bucket:
+        bucket = self._manageable_bucket(uow, actor, bucket_id, "share this bucket")
+        if bucket.is_personal:
+            return bucket  # the caller refuses to share it
+        perm.require(
+            perm.can_share_bucket(actor, bucket),
+            actor,
+            "share this bucket",
+            "only its editors, managers and admins share a bucket",
+        )
+        return bucket
+
     def rename_bucket(self, bucket_id: BucketId | str, name: str) -> Bucket:
         """Rename a bucket."""
         with self._unit() as (uow, actor):
@@ -134,7 +148,7 @@ class BucketUseCases(SessionBase):
     ) -> Bucket:
         """Grant (or change) a member's access to a team bucket."""
         with self._unit() as (uow, actor):
-            bucket = self._manageable_bucket(uow, actor, bucket_id, "share this bucket")
+            bucket = self._shareable_bucket(uow, actor, bucket_id)
             if bucket.is_personal:
                 raise ValidationError("bucket_id", bucket_id, "a personal bucket cannot be shared")
             member = self._member(uow, member_id)
@@ -163,7 +177,7 @@ class BucketUseCases(SessionBase):
         """Remove a member's grant on a team bucket (no-op if none)."""
         check_id("member_id", member_id, "mb_")
         with self._unit() as (uow, actor):
-            bucket = self._manageable_bucket(uow, actor, bucket_id, "share this bucket")
+            bucket = self._shareable_bucket(uow, actor, bucket_id)
             if bucket.grant_for(MemberId(member_id)) is None:
                 return bucket
             grants = tuple(g for g in bucket.grants if g.member_id != member_id)

@@ -21,12 +21,13 @@ from teamcrm.ids import (
     new_contact_id,
 )
 from teamcrm.interaction import Interaction, InteractionKind, Outcome
-from teamcrm.service.base import CONTACT_FIELDS, MAX_BULK, SessionBase, _item_ids, _iterable, _next
+from teamcrm.service.base import CONTACT_FIELDS, MAX_BULK, SessionBase, _iterable, _next
 from teamcrm.team import Team
 from teamcrm.validation import (
     JSONScalar,
     check_email,
     check_id,
+    check_int,
     check_phone,
 )
 
@@ -61,13 +62,17 @@ class ContactUseCases(SessionBase):
         if isinstance(draft, Mapping):
             unknown = set(draft) - CONTACT_FIELDS
             if unknown:
-                raise ValidationError("contact", sorted(unknown)[0], "unknown contact field")
+                raise ValidationError(
+                    "contact", sorted(unknown, key=repr)[0], "unknown contact field"
+                )
             fields = dict(draft)
         elif isinstance(draft, ContactDraft):
             fields = attrs.asdict(draft, recurse=False)
         else:
             raise ValidationError("contact", draft, "must be a ContactDraft or a mapping")
-        status = fields.pop("status", None) or team.settings.new_contact_status
+        status = fields.pop("status", None)
+        if status is None:
+            status = team.settings.new_contact_status
         self._check_status(team, status)
         return Contact(
             id=new_contact_id(),
@@ -166,6 +171,8 @@ class ContactUseCases(SessionBase):
         unknown = set(changes) - CONTACT_FIELDS
         if unknown:
             raise ValidationError("contact", sorted(unknown)[0], "unknown contact field")
+        if expected_version is not None:
+            check_int("expected_version", expected_version, minimum=1)
         with self._unit() as (uow, actor):
             contact = self._visible_contact(uow, actor, contact_id)
             if expected_version is not None and expected_version != contact.version:
@@ -173,8 +180,11 @@ class ContactUseCases(SessionBase):
             if "status" in changes:
                 self._check_status(uow.teams.get(self.team_id), changes["status"])
             if "company_ids" in changes:
-                updated_ids = _item_ids("Contact.company_ids", changes["company_ids"] or [])
-                self._check_companies(uow, updated_ids)
+                value = changes["company_ids"]
+                if isinstance(value, list | tuple):
+                    for company_id in value:
+                        check_id("Contact.company_ids", company_id, "co_")
+                    self._check_companies(uow, value)
             updated: Contact = _next(contact, **changes)
             uow.contacts.update(updated)
             now = self.crm.now()

@@ -122,7 +122,7 @@ class InteractionUseCases(SessionBase):
                             EventName.CONTACT_CHANNEL_VALIDATED,
                             contact.id,
                             now,
-                            channel=interaction.via,
+                            channel=_newly_validated(contact, updated),
                             interaction_id=interaction.id,
                         )
                     )
@@ -188,3 +188,12 @@ class InteractionUseCases(SessionBase):
             return uow.companies.get(self.team_id, company_id)
         except NotFound:
             return None
+
+
+def _newly_validated(before: Contact, after: Contact) -> str | None:
+    """Return the address or number validated in *after* but not in *before*."""
+    was = {e.address for e in before.emails if e.validated}
+    was |= {p.number for p in before.phones if p.validated}
+    now = [e.address for e in after.emails if e.validated]
+    now += [p.number for p in after.phones if p.validated]
+    return next((key for key in now if key not in was), None)
