@@ -48,7 +48,9 @@ class SettableClock:
 
     def __init__(self, start: datetime | None = None) -> None:
         self._lock = threading.Lock()
-        self._now = utc_datetime("SettableClock.start", start or datetime.now(UTC))
+        self._now = utc_datetime(
+            "SettableClock.start", datetime.now(UTC) if start is None else start
+        )
 
     def now(self) -> datetime:
         """Return the time the clock is set to."""

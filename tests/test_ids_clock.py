@@ -1,0 +1,144 @@
+"""Unit tests of :mod:`teamcrm.ids` and :mod:`teamcrm.clock`."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+import teamcrm
+from teamcrm import ids
+from teamcrm.clock import Clock, SettableClock, SystemClock
+from teamcrm.errors import ValidationError
+from teamcrm.validation import check_id
+
+MAKERS: dict[str, Callable[[], str]] = {
+    "team": ids.new_team_id,
+    "member": ids.new_member_id,
+    "contact": ids.new_contact_id,
+    "company": ids.new_company_id,
+    "bucket": ids.new_bucket_id,
+    "interaction": ids.new_interaction_id,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(MAKERS))
+def test_new_ids_have_their_prefix_and_pass_the_check(kind: str) -> None:
+    prefix = ids.PREFIXES[kind]
+    made = [MAKERS[kind]() for _ in range(200)]
+    assert len(set(made)) == 200
+    for value in made:
+        assert value.startswith(prefix)
+        assert len(value) == len(prefix) + 26
+        assert check_id("id", value, prefix) == value
+
+
+def test_prefixes_are_distinct() -> None:
+    assert len(set(ids.PREFIXES.values())) == len(ids.PREFIXES)
+    assert set(ids.PREFIXES) == set(MAKERS)
+
+
+@pytest.mark.parametrize("kind", sorted(MAKERS))
+def test_an_id_of_one_kind_is_rejected_as_another(kind: str) -> None:
+    value = MAKERS[kind]()
+    for other, prefix in ids.PREFIXES.items():
+        if other != kind:
+            with pytest.raises(ValidationError, match=prefix):
+                check_id("id", value, prefix)
+
+
+# --------------------------------------------------------------------- clocks
+def test_system_clock_is_aware_utc_and_a_clock() -> None:
+    before = datetime.now(UTC)
+    now = SystemClock().now()
+    assert now.tzinfo is UTC
+    assert before - timedelta(seconds=5) <= now <= datetime.now(UTC)
+    assert isinstance(SystemClock(), Clock)
+    assert isinstance(SettableClock(), Clock)
+    assert repr(SystemClock()) == "SystemClock()"
+
+
+def test_settable_clock_set_and_advance() -> None:
+    start = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    clock = SettableClock(start)
+    assert clock.now() == start
+    assert clock.advance(timedelta(days=1)) == start + timedelta(days=1)
+    assert clock.advance(timedelta(hours=-2)) == start + timedelta(hours=22)
+    plus_two = timezone(timedelta(hours=2))
+    out = clock.set(datetime(2026, 3, 1, 12, tzinfo=plus_two))
+    assert out == datetime(2026, 3, 1, 10, tzinfo=UTC)
+    assert out.tzinfo is UTC
+    assert clock.now() == out
+    assert "2026-03-01T10:00:00+00:00" in repr(clock)
+
+
+def test_settable_clock_converts_start_to_utc() -> None:
+    plus_one = timezone(timedelta(hours=1))
+    clock = SettableClock(datetime(2026, 1, 1, 1, tzinfo=plus_one))
+    assert clock.now().tzinfo is UTC
+    assert clock.now() == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("bad", [datetime(2026, 1, 1), "2026-01-01", 0])
+def test_settable_clock_rejects_naive_or_non_datetimes(bad: object) -> None:
+    with pytest.raises(ValidationError, match=r"SettableClock\.start"):
+        SettableClock(bad)  # type: ignore[arg-type]
+    clock = SettableClock(datetime(2026, 1, 1, tzinfo=UTC))
+    with pytest.raises(ValidationError, match=r"SettableClock\.set"):
+        clock.set(bad)  # type: ignore[arg-type]
+    assert clock.now() == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("bad", [1, 1.5, "1 day", None])
+def test_settable_clock_advance_needs_a_timedelta(bad: object) -> None:
+    clock = SettableClock(datetime(2026, 1, 1, tzinfo=UTC))
+    with pytest.raises(ValidationError, match=r"SettableClock\.advance"):
+        clock.advance(bad)  # type: ignore[arg-type]
+    assert clock.now() == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_settable_clock_advance_out_of_range_is_a_validation_error() -> None:
+    clock = SettableClock(datetime(9999, 12, 31, tzinfo=UTC))
+    with pytest.raises(ValidationError, match="out of range"):
+        clock.advance(timedelta(days=2))
+    assert clock.now() == datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def test_settable_clock_advances_atomically_across_threads() -> None:
+    clock = SettableClock(datetime(2026, 1, 1, tzinfo=UTC))
+
+    def tick() -> None:
+        for _ in range(500):
+            clock.advance(timedelta(seconds=1))
+
+    threads = [threading.Thread(target=tick) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert clock.now() == datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=2000)
+
+
+def test_crm_uses_its_clock(clock: SettableClock) -> None:
+    crm = teamcrm.CRM(teamcrm.open_store("memory://"), clock=clock)
+    team, admin = crm.create_team("Acme", admin_name="Ana")
+    assert team.created_at == clock.now() == admin.created_at
+    clock.advance(timedelta(hours=3))
+    assert crm.now() == clock.now()
+
+
+def test_crm_rejects_something_that_is_not_a_clock() -> None:
+    with pytest.raises(ValidationError, match="clock"):
+        teamcrm.open("memory://", clock=5)  # type: ignore[arg-type]
+
+
+def test_crm_rejects_a_clock_that_returns_naive_times() -> None:
+    class Naive:
+        def now(self) -> datetime:
+            return datetime(2026, 1, 1)
+
+    crm = teamcrm.open("memory://", clock=Naive())
+    with pytest.raises(ValidationError, match=r"clock\.now\(\)"):
+        crm.create_team("Acme", admin_name="Ana")
