@@ -117,7 +117,9 @@ class _Versioned(Generic[V]):
         return stored
 
     def _all(self, team_id: str) -> list[V]:
-        return [row for row in self._t.values() if row.team_id == team_id]  # type: ignore[attr-defined]
+        """The team's rows, oldest first: by ``created_at``, ties by id (the port contract)."""
+        rows = [row for row in self._t.values() if row.team_id == team_id]  # type: ignore[attr-defined]
+        return sorted(rows, key=lambda r: (r.created_at, r.id))  # type: ignore[attr-defined]
 
 
 class _Teams(_Versioned[Team]):

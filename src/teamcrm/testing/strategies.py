@@ -1,0 +1,611 @@
+"""Hypothesis strategies for every teamcrm entity, and for invalid input.
+
+Every strategy here builds *valid* values (entities pass their own checks),
+except the ``invalid_*`` / ``naive_*`` strategies, which build values that
+the named check must reject.  Use them in your own tests::
+
+    from hypothesis import given
+    from teamcrm.testing import strategies as tst
+
+    @given(contact=tst.contacts())
+    def test_contact_round_trips(contact): ...
+
+Strategies that build team-scoped entities take the ids they refer to
+(``team_id``, ``created_by``, ``company_ids``...).  Each of these parameters
+accepts either a plain value or a hypothesis strategy; by default a fresh
+random id is drawn, which is fine for pure domain tests but not for a store
+that checks references — the contract suite passes ids of rows it created.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, available_timezones
+
+from hypothesis import strategies as st
+from hypothesis.strategies import SearchStrategy
+
+from teamcrm.bucket import AccessGrant, AccessLevel, Bucket, BucketKind, BucketMembership
+from teamcrm.contact import Company, Contact, EmailAddress, PhoneNumber
+from teamcrm.events import DomainEvent, EventName
+from teamcrm.ids import BucketId, CompanyId, ContactId, InteractionId, MemberId, TeamId
+from teamcrm.interaction import Interaction, InteractionKind, Outcome
+from teamcrm.team import BucketManagement, Member, Role, Team, TeamSettings
+from teamcrm.validation import MAX_CUSTOM_VALUE, MAX_NAME, JSONScalar
+
+__all__ = [
+    "AWKWARD_TEXTS",
+    "MAX_DATETIME",
+    "MIN_DATETIME",
+    "access_grants",
+    "aware_datetimes",
+    "bucket_ids",
+    "buckets",
+    "companies",
+    "company_ids",
+    "contact_ids",
+    "contacts",
+    "custom_field_values",
+    "custom_fields",
+    "domain_events",
+    "email_addresses",
+    "emails",
+    "interaction_ids",
+    "interactions",
+    "invalid_datetimes",
+    "invalid_ids",
+    "invalid_texts",
+    "member_ids",
+    "members",
+    "memberships",
+    "naive_datetimes",
+    "personal_buckets",
+    "phone_numbers",
+    "phones",
+    "team_buckets",
+    "team_ids",
+    "team_settings",
+    "teams",
+    "time_zones",
+    "unicode_text",
+]
+
+T = TypeVar("T")
+
+#: Earliest datetime the strategies draw (far enough from ``datetime.min``
+#: that every UTC offset converts without overflow).
+MIN_DATETIME = datetime(1900, 1, 1)
+#: Latest datetime the strategies draw.
+MAX_DATETIME = datetime(2200, 12, 31)
+
+#: Valid but awkward text: combining marks (NFD), right-to-left scripts, emoji
+#: with zero-width joiners, a zero-width space and a byte-order mark inside a
+#: word, case-mapping traps, astral-plane characters, SQL and JSON metacharacters.
+AWKWARD_TEXTS: tuple[str, ...] = (
+    "Zoe\u0308 Bjo\u0308rk",
+    "Jos\u00e9",
+    "\u05e9\u05dc\u05d5\u05dd \u05e2\u05dc\u05d9\u05db\u05dd",
+    "\u0645\u0631\u062d\u0628\u0627",
+    "\U0001f469\u200d\U0001f469\u200d\U0001f467",
+    "a\u200bb",
+    "x\ufeffy",
+    "\u0130stanbul \u00df \u01c4",
+    "\U0001d49c\U0001d4b7\U00010348",
+    "Robert'); DROP TABLE contacts;--",
+    '{"json": [1, 2]} \\ %s %(x)s ?',
+    "\u4e2d\u6587\u540d\u5b57",
+    "\u0928\u092e\u0938\u094d\u0924\u0947",
+    "O\u2019Brien-\u0141\u00f3d\u017a",
+)
+
+_ID_SUFFIX = st.text(alphabet="0123456789abcdef", min_size=26, max_size=26)
+
+
+def _ids(prefix: str) -> SearchStrategy[str]:
+    return _ID_SUFFIX.map(lambda s: prefix + s)
+
+
+def team_ids() -> SearchStrategy[TeamId]:
+    """Well-formed team ids (``tm_`` + 26 hex digits)."""
+    return _ids("tm_").map(TeamId)
+
+
+def member_ids() -> SearchStrategy[MemberId]:
+    """Well-formed member ids."""
+    return _ids("mb_").map(MemberId)
+
+
+def contact_ids() -> SearchStrategy[ContactId]:
+    """Well-formed contact ids."""
+    return _ids("ct_").map(ContactId)
+
+
+def company_ids() -> SearchStrategy[CompanyId]:
+    """Well-formed company ids."""
+    return _ids("co_").map(CompanyId)
+
+
+def bucket_ids() -> SearchStrategy[BucketId]:
+    """Well-formed bucket ids."""
+    return _ids("bk_").map(BucketId)
+
+
+def interaction_ids() -> SearchStrategy[InteractionId]:
+    """Well-formed interaction ids."""
+    return _ids("ix_").map(InteractionId)
+
+
+# Aliases for use inside strategies whose parameters shadow the names above.
+_contact_ids = contact_ids
+_company_ids = company_ids
+
+
+def _as_strategy(value: Any, default: SearchStrategy[Any]) -> SearchStrategy[Any]:
+    """Turn a parameter into a strategy: ``None`` → *default*, a value → ``just(value)``."""
+    if value is None:
+        return default
+    if isinstance(value, SearchStrategy):
+        return value
+    return st.just(value)
+
+
+# ----------------------------------------------------------------- text, time
+
+
+def _valid_char(ch: str) -> bool:
+    return unicodedata.category(ch) not in ("Cs", "Cc")
+
+
+def unicode_text(*, min_size: int = 1, max_size: int = 60) -> SearchStrategy[str]:
+    """Valid single-line text: any unicode but control characters and lone surrogates.
+
+    Mixes arbitrary code points (all planes, combining marks, right-to-left
+    scripts) with :data:`AWKWARD_TEXTS`.  With ``min_size >= 1`` the text is
+    never empty or whitespace-only.  The length is counted after stripping.
+    """
+    chars = st.characters(exclude_categories=("Cs", "Cc"))
+    drawn = st.text(chars, min_size=min_size, max_size=max_size)
+    awkward = st.sampled_from([t for t in AWKWARD_TEXTS if min_size <= len(t) <= max_size])
+    text = st.one_of(drawn, awkward) if max_size >= 3 else drawn
+    return text.filter(lambda s: min_size <= len(s.strip()) <= max_size)
+
+
+def time_zones() -> SearchStrategy[str]:
+    """IANA time zone names known to this Python (``Europe/Warsaw``, ``Asia/Kathmandu``...)."""
+    zones = sorted(z for z in available_timezones() if "/" in z) or ["UTC"]
+    return st.sampled_from(["UTC", *zones])
+
+
+def aware_datetimes(
+    *, min_value: datetime = MIN_DATETIME, max_value: datetime = MAX_DATETIME
+) -> SearchStrategy[datetime]:
+    """Timezone-aware datetimes in arbitrary IANA zones, never in a DST gap.
+
+    *min_value* and *max_value* are naive bounds (wall time in the drawn zone).
+    """
+    return st.datetimes(
+        min_value=min_value,
+        max_value=max_value,
+        timezones=time_zones().map(ZoneInfo),
+        allow_imaginary=False,
+    )
+
+
+def naive_datetimes() -> SearchStrategy[datetime]:
+    """Naive datetimes (no tzinfo), which every teamcrm check must reject."""
+    return st.datetimes(min_value=MIN_DATETIME, max_value=MAX_DATETIME)
+
+
+def invalid_datetimes() -> SearchStrategy[Any]:
+    """Values that are not aware datetimes: naive ones, dates, strings, numbers, ``None``."""
+    return st.one_of(
+        naive_datetimes(),
+        st.dates(),
+        st.datetimes().map(lambda d: d.isoformat()),
+        st.integers(),
+        st.floats(allow_nan=False),
+        st.none(),
+    )
+
+
+# ------------------------------------------------------------------ invalid
+
+
+def invalid_texts(
+    *,
+    max_len: int = MAX_NAME,
+    allow_empty: bool = False,
+    multiline: bool = False,
+    allow_none: bool = False,
+) -> SearchStrategy[Any]:
+    """Values that :func:`teamcrm.validation.check_text` rejects under the given rules.
+
+    Draws empty and whitespace-only strings (unless *allow_empty*), strings
+    longer than *max_len* after stripping, strings holding a control
+    character (other than newline, tab and CR when *multiline*) or a lone
+    surrogate, and values of the wrong type (numbers, bytes, lists, dicts,
+    booleans and, unless *allow_none*, ``None``).
+    """
+    word = st.text(st.characters(categories=("L", "N")), min_size=1, max_size=10)
+    controls = [chr(c) for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))]
+    if multiline:
+        controls = [c for c in controls if c not in "\n\t\r"]
+    control = st.builds(lambda a, c, b: a + c + b, word, st.sampled_from(controls), word)
+    surrogate = st.builds(
+        lambda a, c, b: a + c + b,
+        word,
+        st.integers(0xD800, 0xDFFF).map(chr),
+        word,
+    )
+    huge = st.builds(
+        lambda ch, extra: ch * (max_len + extra),
+        st.sampled_from(["x", "\u00e9", "\U0001f600"]),
+        st.integers(1, 50),
+    )
+    wrong_type: list[SearchStrategy[Any]] = [
+        st.integers(),
+        st.floats(),
+        st.binary(max_size=10),
+        st.booleans(),
+        st.lists(word, max_size=3),
+        st.dictionaries(word, word, max_size=2),
+    ]
+    if not allow_none:
+        wrong_type.append(st.none())
+    options: list[SearchStrategy[Any]] = [control, surrogate, huge, *wrong_type]
+    if not allow_empty:
+        blank = st.text(st.sampled_from(" \t\n\r\u00a0\u2003\u3000"), max_size=5)
+        options.append(blank)
+    return st.one_of(options)
+
+
+def invalid_ids(prefix: str = "ct_") -> SearchStrategy[Any]:
+    """Values that are not well-formed ids with *prefix*: other prefixes, bad text, wrong types."""
+    other = next(p for p in ("ct_", "bk_") if p != prefix)
+    return st.one_of(
+        _ids(other),
+        st.just(prefix),
+        _ID_SUFFIX.map(lambda s: prefix + s.upper()),
+        _ID_SUFFIX.map(lambda s: prefix + s + "0"),
+        invalid_texts(max_len=40),
+    )
+
+
+# ---------------------------------------------------------- values & fields
+
+
+def emails() -> SearchStrategy[str]:
+    """Valid email addresses (as strings), including unicode local parts."""
+    local = st.text(
+        st.characters(exclude_categories=("Cs", "Cc", "Z"), exclude_characters="@"),
+        min_size=1,
+        max_size=20,
+    )
+    domain = st.text(st.characters(categories=("Ll", "Lu", "Nd")), min_size=1, max_size=15)
+    tld = st.sampled_from(["com", "org", "pl", "co.uk", "xn--p1ai", "example"])
+    return st.builds(lambda lo, d, t: f"{lo}@{d}.{t}", local, domain, tld)
+
+
+def phones() -> SearchStrategy[str]:
+    """Valid phone numbers (7-15 digits) in assorted human formats."""
+    digits = st.text("0123456789", min_size=7, max_size=15)
+    return st.builds(
+        lambda plus, d, sep: ("+" if plus else "") + sep.join([d[:3], d[3:]]),
+        st.booleans(),
+        digits,
+        st.sampled_from(["", " ", "-", ".", " / "]),
+    )
+
+
+def email_addresses() -> SearchStrategy[EmailAddress]:
+    """:class:`EmailAddress` values."""
+    return st.builds(
+        EmailAddress,
+        address=emails(),
+        validated=st.booleans(),
+        label=st.none() | unicode_text(max_size=20),
+    )
+
+
+def phone_numbers() -> SearchStrategy[PhoneNumber]:
+    """:class:`PhoneNumber` values."""
+    return st.builds(
+        PhoneNumber,
+        number=phones(),
+        validated=st.booleans(),
+        label=st.none() | unicode_text(max_size=20),
+    )
+
+
+def _unique_channels(items: list[Any]) -> tuple[Any, ...]:
+    seen: set[str] = set()
+    out = []
+    for item in items:
+        key = item.address.lower() if isinstance(item, EmailAddress) else item.number
+        if key not in seen:
+            seen.add(key)
+            out.append(item)
+    return tuple(out)
+
+
+_FIELD_KEY = st.from_regex(r"\A[A-Za-z_][A-Za-z0-9_ .-]{0,20}\Z")
+
+
+def custom_field_values(*, large: bool = True) -> SearchStrategy[JSONScalar]:
+    """JSON scalars a custom field may hold: text (multi-line, up to the limit), 64-bit
+    integers, finite floats, booleans and ``None``.
+
+    With *large*, text close to :data:`~teamcrm.validation.MAX_CUSTOM_VALUE`
+    characters is drawn too.
+    """
+    multiline = st.text(
+        st.characters(exclude_categories=("Cs", "Cc")) | st.sampled_from("\n\t"), max_size=80
+    )
+    options: list[SearchStrategy[JSONScalar]] = [
+        multiline.map(lambda s: s.strip()),
+        st.sampled_from(AWKWARD_TEXTS),
+        st.integers(-(2**63) + 1, 2**63 - 1),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.booleans(),
+        st.none(),
+    ]
+    if large:
+        options.append(
+            st.builds(
+                lambda ch, n: ch * n,
+                st.sampled_from(["x", "\u00e9", "\U0001f600", "\u05e9"]),
+                st.integers(MAX_CUSTOM_VALUE - 100, MAX_CUSTOM_VALUE),
+            )
+        )
+    return st.one_of(options)
+
+
+def custom_fields(
+    *, max_size: int = 8, large: bool = True
+) -> SearchStrategy[dict[str, JSONScalar]]:
+    """Custom-field mappings (name → JSON scalar), optionally with very large values."""
+    return st.dictionaries(_FIELD_KEY, custom_field_values(large=large), max_size=max_size)
+
+
+# ----------------------------------------------------------------- entities
+
+
+def team_settings() -> SearchStrategy[TeamSettings]:
+    """Valid :class:`TeamSettings`, including custom status lists."""
+
+    @st.composite
+    def build(draw: st.DrawFn) -> TeamSettings:
+        statuses = draw(
+            st.lists(unicode_text(max_size=20), min_size=1, max_size=6, unique_by=str.strip)
+        )
+        normal = tuple(dict.fromkeys(unicodedata.normalize("NFC", s.strip()) for s in statuses))
+        return TeamSettings(
+            bucket_management=draw(st.sampled_from(BucketManagement)),
+            file_notes_under_companies=draw(st.booleans()),
+            statuses=normal,
+            new_contact_status=draw(st.sampled_from(normal)),
+            new_lead_status=draw(st.sampled_from(normal)),
+        )
+
+    return st.one_of(st.just(TeamSettings()), build())
+
+
+def teams(*, team_id: Any = None) -> SearchStrategy[Team]:
+    """:class:`Team` values at version 1."""
+    return st.builds(
+        Team,
+        id=_as_strategy(team_id, team_ids()),
+        name=unicode_text(max_size=MAX_NAME),
+        created_at=aware_datetimes(),
+        settings=team_settings(),
+    )
+
+
+def members(*, team_id: Any = None, role: Any = None, active: Any = None) -> SearchStrategy[Member]:
+    """:class:`Member` values of a team, in any role and time zone, active or not."""
+    return st.builds(
+        Member,
+        id=member_ids(),
+        team_id=_as_strategy(team_id, team_ids()),
+        name=unicode_text(max_size=MAX_NAME),
+        role=_as_strategy(role, st.sampled_from(Role)),
+        created_at=aware_datetimes(),
+        email=st.none() | emails(),
+        active=_as_strategy(active, st.booleans()),
+        away_until=st.none() | aware_datetimes(),
+        time_zone=time_zones(),
+    )
+
+
+def contacts(
+    *, team_id: Any = None, created_by: Any = None, company_ids: Any = None, status: Any = None
+) -> SearchStrategy[Contact]:
+    """:class:`Contact` values with unicode names, channels and (large) custom fields.
+
+    *company_ids* is a tuple of company ids (or a strategy of tuples);
+    *created_by* a member id or ``None``.
+    """
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Contact:
+        name = unicode_text(max_size=MAX_NAME)
+        first = draw(st.just("") | name)
+        last = draw(name if not first.strip() else st.just("") | name)
+        return Contact(
+            id=draw(contact_ids()),
+            team_id=draw(_as_strategy(team_id, team_ids())),
+            created_at=draw(aware_datetimes()),
+            status=draw(_as_strategy(status, unicode_text(max_size=64))),
+            first_name=first,
+            last_name=last,
+            emails=_unique_channels(draw(st.lists(email_addresses(), max_size=3))),
+            phones=_unique_channels(draw(st.lists(phone_numbers(), max_size=3))),
+            company_ids=draw(
+                _as_strategy(company_ids, st.lists(_company_ids(), max_size=3).map(tuple))
+            ),
+            source=draw(st.none() | unicode_text(max_size=64)),
+            custom_fields=draw(custom_fields()),
+            created_by=draw(_as_strategy(created_by, st.none() | member_ids())),
+        )
+
+    return build()
+
+
+def companies(*, team_id: Any = None, created_by: Any = None) -> SearchStrategy[Company]:
+    """:class:`Company` values."""
+    return st.builds(
+        Company,
+        id=company_ids(),
+        team_id=_as_strategy(team_id, team_ids()),
+        name=unicode_text(max_size=MAX_NAME),
+        created_at=aware_datetimes(),
+        domain=st.none() | unicode_text(max_size=60),
+        created_by=_as_strategy(created_by, st.none() | member_ids()),
+    )
+
+
+def access_grants(*, member_id: Any = None) -> SearchStrategy[AccessGrant]:
+    """:class:`AccessGrant` values (viewer or editor, with or without conversations)."""
+    return st.builds(
+        AccessGrant,
+        member_id=_as_strategy(member_id, member_ids()),
+        level=st.sampled_from(AccessLevel),
+        can_view_conversations=st.booleans(),
+    )
+
+
+def team_buckets(
+    *, team_id: Any = None, grantees: Any = None, created_by: Any = None
+) -> SearchStrategy[Bucket]:
+    """Team :class:`Bucket` values; *grantees* is a list of member ids (or a strategy).
+
+    Each grantee gets one grant of a random level.
+    """
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Bucket:
+        who = draw(_as_strategy(grantees, st.lists(member_ids(), max_size=4, unique=True)))
+        grants = tuple(draw(access_grants(member_id=m)) for m in dict.fromkeys(who))
+        return Bucket(
+            id=draw(bucket_ids()),
+            team_id=draw(_as_strategy(team_id, team_ids())),
+            name=draw(unicode_text(max_size=MAX_NAME)),
+            kind=BucketKind.TEAM,
+            created_at=draw(aware_datetimes()),
+            grants=grants,
+            created_by=draw(_as_strategy(created_by, st.none() | member_ids())),
+        )
+
+    return build()
+
+
+def personal_buckets(*, team_id: Any = None, owner_id: Any = None) -> SearchStrategy[Bucket]:
+    """Personal :class:`Bucket` values owned by *owner_id*."""
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Bucket:
+        owner = draw(_as_strategy(owner_id, member_ids()))
+        return Bucket(
+            id=draw(bucket_ids()),
+            team_id=draw(_as_strategy(team_id, team_ids())),
+            name=draw(unicode_text(max_size=MAX_NAME)),
+            kind=BucketKind.PERSONAL,
+            owner_id=owner,
+            created_at=draw(aware_datetimes()),
+            created_by=owner,
+        )
+
+    return build()
+
+
+def buckets(
+    *, team_id: Any = None, owner_id: Any = None, grantees: Any = None
+) -> SearchStrategy[Bucket]:
+    """Team or personal buckets (see :func:`team_buckets` and :func:`personal_buckets`)."""
+    return st.one_of(
+        team_buckets(team_id=team_id, grantees=grantees),
+        personal_buckets(team_id=team_id, owner_id=owner_id),
+    )
+
+
+def memberships(
+    *, team_id: Any = None, bucket_id: Any = None, item_id: Any = None, added_by: Any = None
+) -> SearchStrategy[BucketMembership]:
+    """:class:`BucketMembership` values (a contact or company in a bucket)."""
+    return st.builds(
+        BucketMembership,
+        team_id=_as_strategy(team_id, team_ids()),
+        bucket_id=_as_strategy(bucket_id, bucket_ids()),
+        item_id=_as_strategy(item_id, contact_ids() | company_ids()),
+        added_at=aware_datetimes(),
+        added_by=_as_strategy(added_by, st.none() | member_ids()),
+    )
+
+
+def interactions(
+    *,
+    team_id: Any = None,
+    author_id: Any = None,
+    contact_ids: Any = None,
+    company_ids: Any = None,
+) -> SearchStrategy[Interaction]:
+    """:class:`Interaction` values; at least one contact or company id is always present.
+
+    *contact_ids* / *company_ids* are tuples of ids (or strategies of tuples).
+    """
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Interaction:
+        cts = draw(_as_strategy(contact_ids, st.lists(_contact_ids(), max_size=3).map(tuple)))
+        cos = draw(_as_strategy(company_ids, st.lists(_company_ids(), max_size=2).map(tuple)))
+        if not cts and not cos:
+            cts = (draw(_contact_ids()),)
+        occurred = draw(aware_datetimes())
+        return Interaction(
+            id=draw(interaction_ids()),
+            team_id=draw(_as_strategy(team_id, team_ids())),
+            kind=draw(st.sampled_from(InteractionKind)),
+            author_id=draw(_as_strategy(author_id, member_ids())),
+            occurred_at=occurred,
+            logged_at=draw(aware_datetimes()),
+            contact_ids=cts,
+            company_ids=cos,
+            outcome=draw(st.none() | st.sampled_from(Outcome)),
+            via=draw(st.none() | phones() | emails()),
+            reference=draw(st.none() | unicode_text(max_size=200)),
+            body=draw(
+                st.one_of(
+                    st.just(""),
+                    st.text(
+                        st.characters(exclude_categories=("Cs", "Cc")) | st.sampled_from("\n\t"),
+                        max_size=300,
+                    ),
+                    st.builds(lambda n: "line\n" * n, st.integers(100, 2000)),
+                )
+            ),
+        )
+
+    return build()
+
+
+def _event_data() -> SearchStrategy[dict[str, Any]]:
+    value = st.one_of(
+        custom_field_values(large=False),
+        st.lists(st.one_of(contact_ids(), unicode_text(max_size=20)), max_size=4),
+    )
+    return st.dictionaries(st.from_regex(r"\A[a-z_]{1,16}\Z"), value, max_size=5)
+
+
+def domain_events(*, team_id: Any = None, actor_id: Any = None) -> SearchStrategy[DomainEvent]:
+    """:class:`DomainEvent` values with JSON-ready data (scalars and lists of strings)."""
+    return st.builds(
+        DomainEvent,
+        name=st.sampled_from(EventName),
+        team_id=_as_strategy(team_id, team_ids()),
+        subject_id=contact_ids() | bucket_ids() | member_ids(),
+        occurred_at=aware_datetimes(),
+        actor_id=_as_strategy(actor_id, st.none() | member_ids()),
+        data=_event_data(),
+    )
