@@ -30,11 +30,23 @@ from teamcrm.errors import (
     ValidationError,
 )
 from teamcrm.events import DomainEvent, EventName, OutboxMessage
+from teamcrm.followup import (
+    Cadence,
+    CadenceUnit,
+    FollowUpPolicy,
+    FollowUpReason,
+    FollowUpRow,
+    PolicyId,
+    RowKind,
+    Snooze,
+    TouchKind,
+)
 from teamcrm.ids import BucketId, CompanyId, ContactId, InteractionId, MemberId, TeamId
 from teamcrm.interaction import Interaction, InteractionKind, Outcome
 from teamcrm.opener import open, open_store, register_store
 from teamcrm.retry import retry_on_conflict
 from teamcrm.service import CRM, ContactDraft, ContactRecord, MemberSession
+from teamcrm.task import Task, TaskId, TaskStatus
 from teamcrm.team import BucketManagement, Member, Role, Team, TeamSettings
 
 __version__ = "0.1.0.dev0"
@@ -49,6 +61,8 @@ __all__ = [
     "BucketKind",
     "BucketManagement",
     "BucketMembership",
+    "Cadence",
+    "CadenceUnit",
     "Clock",
     "Company",
     "CompanyId",
@@ -60,6 +74,9 @@ __all__ = [
     "DomainEvent",
     "EmailAddress",
     "EventName",
+    "FollowUpPolicy",
+    "FollowUpReason",
+    "FollowUpRow",
     "Interaction",
     "InteractionId",
     "InteractionKind",
@@ -71,15 +88,22 @@ __all__ = [
     "Outcome",
     "PermissionDenied",
     "PhoneNumber",
+    "PolicyId",
     "Role",
+    "RowKind",
     "SchemaVersionError",
     "SettableClock",
+    "Snooze",
     "StoreError",
     "SystemClock",
+    "Task",
+    "TaskId",
+    "TaskStatus",
     "Team",
     "TeamCRMError",
     "TeamId",
     "TeamSettings",
+    "TouchKind",
     "ValidationError",
     "make_converter",
     "open",

@@ -46,6 +46,15 @@ class EventName(enum.StrEnum):
     BUCKET_ITEMS_ADDED = "bucket.items_added"
     BUCKET_ITEMS_REMOVED = "bucket.items_removed"
     INTERACTION_LOGGED = "interaction.logged"
+    FOLLOW_UP_POLICY_CREATED = "follow_up.policy_created"
+    FOLLOW_UP_POLICY_CHANGED = "follow_up.policy_changed"
+    FOLLOW_UP_POLICY_REMOVED = "follow_up.policy_removed"
+    FOLLOW_UP_SNOOZED = "follow_up.snoozed"
+    FOLLOW_UP_DONE = "follow_up.done"
+    TASK_CREATED = "task.created"
+    TASK_COMPLETED = "task.completed"
+    TASK_CANCELLED = "task.cancelled"
+    TASK_RESCHEDULED = "task.rescheduled"
 
 
 @attrs.frozen(kw_only=True)

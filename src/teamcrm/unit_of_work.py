@@ -17,12 +17,17 @@ from teamcrm.ports import (
     BucketRepository,
     CompanyRepository,
     ContactRepository,
+    FollowUpDueRepository,
+    FollowUpPolicyRepository,
     InteractionRepository,
     MemberRepository,
     MembershipRepository,
     NotificationRepository,
     OutboxRepository,
+    SnoozeRepository,
+    TaskRepository,
     TeamRepository,
+    TouchRepository,
 )
 
 __all__ = ["BaseUnitOfWork"]
@@ -40,6 +45,11 @@ class BaseUnitOfWork:
     interactions: InteractionRepository
     outbox: OutboxRepository
     notifications: NotificationRepository
+    followup_policies: FollowUpPolicyRepository
+    touches: TouchRepository
+    followup_dues: FollowUpDueRepository
+    snoozes: SnoozeRepository
+    tasks: TaskRepository
 
     def __init__(self) -> None:
         self._events: list[DomainEvent] = []

@@ -17,6 +17,7 @@ from teamcrm.ids import (
 )
 from teamcrm.ports import UnitOfWork
 from teamcrm.service.base import SessionBase, _item_ids, _next
+from teamcrm.service.followups import FollowUpBook
 from teamcrm.team import Member
 from teamcrm.validation import (
     check_id,
@@ -125,6 +126,7 @@ class BucketUseCases(SessionBase):
         with self._unit() as (uow, actor):
             bucket = self._manageable_bucket(uow, actor, bucket_id, "delete this bucket")
             uow.buckets.delete(self.team_id, bucket.id, bucket.version)
+            FollowUpBook(uow, self.team_id).bucket_deleted(bucket.id)
             uow.collect(self._event(EventName.BUCKET_DELETED, bucket.id, self.crm.now()))
             uow.commit()
 
@@ -226,6 +228,7 @@ class BucketUseCases(SessionBase):
                 "editors only",
             )
             removed = uow.memberships.remove_many(self.team_id, bucket.id, ids)
+            FollowUpBook(uow, self.team_id).items_removed(bucket.id, removed)
             if removed:
                 uow.collect(
                     self._event(

@@ -15,6 +15,7 @@ from teamcrm.ids import (
 from teamcrm.ports import Store
 from teamcrm.service.buckets import BucketUseCases
 from teamcrm.service.contacts import ContactUseCases
+from teamcrm.service.followups import FollowUpUseCases
 from teamcrm.service.interactions import InteractionUseCases
 from teamcrm.service.team import TeamUseCases
 from teamcrm.team import Member, Role, Team, TeamSettings
@@ -120,7 +121,9 @@ class CRM:
         return f"CRM(store={self.store!r})"
 
 
-class MemberSession(TeamUseCases, ContactUseCases, BucketUseCases, InteractionUseCases):
+class MemberSession(
+    TeamUseCases, ContactUseCases, BucketUseCases, InteractionUseCases, FollowUpUseCases
+):
     """Every use case, performed as one member of one team.
 
     Obtain it from :meth:`CRM.as_member`.  Methods raise only

@@ -21,6 +21,7 @@ from teamcrm.interaction import Interaction, InteractionKind, Outcome
 from teamcrm.ports import UnitOfWork
 from teamcrm.service.base import SessionBase, _item_ids
 from teamcrm.service.contacts import _validated_by
+from teamcrm.service.followups import FollowUpBook
 from teamcrm.team import Member
 from teamcrm.validation import (
     utc_datetime,
@@ -103,6 +104,7 @@ class InteractionUseCases(SessionBase):
                 body=body,
             )
             uow.interactions.add(interaction)
+            FollowUpBook(uow, self.team_id).interaction_logged(interaction, now)
             uow.collect(
                 self._event(
                     EventName.INTERACTION_LOGGED,
