@@ -271,7 +271,7 @@ class ContactUseCases(SessionBase):
                         EventName.CONTACT_CHANNEL_VALIDATED,
                         contact.id,
                         self.crm.now(),
-                        channel=email or phone,
+                        channel=_newly_validated(contact, updated),
                     )
                 )
             uow.commit()
@@ -393,3 +393,12 @@ def _validated_by(contact: Contact, interaction: Interaction) -> Contact | None:
         if len(contact.emails) == 1:
             return _validated(contact, email=contact.emails[0].address, phone=None)
     return None
+
+
+def _newly_validated(before: Contact, after: Contact) -> str | None:
+    """Return the address or number validated in *after* but not in *before*."""
+    was = {e.address for e in before.emails if e.validated}
+    was |= {p.number for p in before.phones if p.validated}
+    now = [e.address for e in after.emails if e.validated]
+    now += [p.number for p in after.phones if p.validated]
+    return next((key for key in now if key not in was), None)

@@ -20,7 +20,7 @@ from teamcrm.ids import (
 from teamcrm.interaction import Interaction, InteractionKind, Outcome
 from teamcrm.ports import UnitOfWork
 from teamcrm.service.base import SessionBase, _item_ids
-from teamcrm.service.contacts import _validated_by
+from teamcrm.service.contacts import _newly_validated, _validated_by
 from teamcrm.service.followups import FollowUpBook
 from teamcrm.team import Member
 from teamcrm.validation import (
@@ -190,12 +190,3 @@ class InteractionUseCases(SessionBase):
             return uow.companies.get(self.team_id, company_id)
         except NotFound:
             return None
-
-
-def _newly_validated(before: Contact, after: Contact) -> str | None:
-    """Return the address or number validated in *after* but not in *before*."""
-    was = {e.address for e in before.emails if e.validated}
-    was |= {p.number for p in before.phones if p.validated}
-    now = [e.address for e in after.emails if e.validated]
-    now += [p.number for p in after.phones if p.validated]
-    return next((key for key in now if key not in was), None)
