@@ -149,6 +149,7 @@ class BucketUseCases(SessionBase):
         can_view_conversations: bool = False,
     ) -> Bucket:
         """Grant (or change) a member's access to a team bucket."""
+        check_id("member_id", member_id, "mb_")
         with self._unit() as (uow, actor):
             bucket = self._shareable_bucket(uow, actor, bucket_id)
             if bucket.is_personal:
