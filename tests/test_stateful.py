@@ -1,0 +1,74 @@
+"""The stateful comparison (:mod:`teamcrm.testing.stateful`) against the shipped stores."""
+
+from __future__ import annotations
+
+import itertools
+import unittest
+from pathlib import Path
+
+import pytest
+
+import teamcrm
+from teamcrm.testing.stateful import (
+    CRMComparison,
+    Mismatch,
+    make_state_machine_test,
+    run_comparison,
+)
+
+
+def _sqlite_missing() -> str | None:
+    """Why the SQLite store cannot be opened yet, or ``None`` if it can."""
+    try:
+        store = teamcrm.open_store("sqlite://")
+    except teamcrm.ValidationError as exc:  # scheme not registered yet
+        return f"SQLite adapter not available yet: {exc}"
+    store.close()
+    return None
+
+
+SQLITE_MISSING = _sqlite_missing()
+
+TestMemoryMatchesReference = make_state_machine_test(lambda: teamcrm.open_store("memory://"))
+
+TestSQLiteMemoryMatchesReference = unittest.skipIf(
+    SQLITE_MISSING is not None, SQLITE_MISSING or ""
+)(make_state_machine_test(lambda: teamcrm.open_store("sqlite://"), max_examples=25))
+
+
+@pytest.mark.skipif(SQLITE_MISSING is not None, reason=SQLITE_MISSING or "")
+def test_sqlite_file_matches_reference(tmp_path: Path) -> None:
+    numbers = itertools.count()
+    run_comparison(
+        lambda: teamcrm.open_store(f"sqlite:///{tmp_path / f'crm{next(numbers)}.db'}"),
+        max_examples=15,
+    )
+
+
+class _ForgetfulStore:
+    """A store whose listings drop the newest contact: the machine must notice."""
+
+    def __init__(self) -> None:
+        self._inner = teamcrm.open_store("memory://")
+        self.url = "forgetful://"
+
+    def unit_of_work(self, *, write: bool = True) -> object:
+        uow = self._inner.unit_of_work(write=write)
+        contacts = uow.contacts
+        original = contacts.all
+        contacts.all = lambda team_id: original(team_id)[:-1]  # type: ignore[method-assign]
+        return uow
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def test_the_machine_catches_a_store_that_differs() -> None:
+    with pytest.raises(Mismatch, match="contacts"):
+        run_comparison(_ForgetfulStore, max_examples=30)  # type: ignore[arg-type]
+
+
+def test_the_machine_is_a_rule_based_state_machine() -> None:
+    assert issubclass(TestMemoryMatchesReference, unittest.TestCase)
+    rules = {name for name in dir(CRMComparison) if not name.startswith("_")}
+    assert {"create_contact", "update_contact", "share_bucket", "observe"} <= rules
