@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import teamcrm
 from teamcrm import (
@@ -400,3 +402,40 @@ def test_only_teamcrm_errors_escape(team: tuple[MemberSession, ...]) -> None:
     for call in bad_calls:
         with pytest.raises(TeamCRMError):
             call()  # type: ignore[no-untyped-call]
+
+
+_garbage = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=40),
+    st.sampled_from(["ct_" + "0" * 26, "co_" + "0" * 26, "bk_" + "0" * 26, "mb_" + "0" * 26]),
+    st.lists(st.text(max_size=5), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+    st.datetimes(),
+    st.just(b"bytes"),
+)
+_PUBLIC = sorted(
+    name
+    for name in dir(MemberSession)
+    if not name.startswith("_") and callable(getattr(MemberSession, name))
+)
+
+
+@settings(max_examples=25)
+@given(method=st.sampled_from(_PUBLIC), args=st.lists(_garbage, min_size=1, max_size=3))
+def test_garbage_input_raises_only_teamcrm_errors(method: str, args: list[object]) -> None:
+    crm = teamcrm.open("memory://")
+    _, admin = crm.create_team("Acme", admin_name="Ana")
+    ana = crm.as_member(admin.id)
+    fn = getattr(ana, method)
+    message = ""
+    try:
+        fn(*args)
+    except TeamCRMError:
+        pass
+    except TypeError as exc:  # a wrong *number* of arguments is a programming error
+        message = str(exc)
+    if message:
+        assert "argument" in message, message
