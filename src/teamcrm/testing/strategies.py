@@ -33,7 +33,7 @@ from teamcrm.events import DomainEvent, EventName
 from teamcrm.ids import BucketId, CompanyId, ContactId, InteractionId, MemberId, TeamId
 from teamcrm.interaction import Interaction, InteractionKind, Outcome
 from teamcrm.team import BucketManagement, Member, Role, Team, TeamSettings
-from teamcrm.validation import MAX_CUSTOM_VALUE, MAX_NAME, JSONScalar
+from teamcrm.validation import MAX_CUSTOM_FIELDS, MAX_CUSTOM_VALUE, MAX_NAME, JSONScalar
 
 __all__ = [
     "AWKWARD_TEXTS",
@@ -54,6 +54,7 @@ __all__ = [
     "emails",
     "interaction_ids",
     "interactions",
+    "invalid_custom_fields",
     "invalid_datetimes",
     "invalid_ids",
     "invalid_texts",
@@ -61,6 +62,7 @@ __all__ = [
     "members",
     "memberships",
     "naive_datetimes",
+    "out_of_range_datetimes",
     "personal_buckets",
     "phone_numbers",
     "phones",
@@ -198,6 +200,23 @@ def naive_datetimes() -> SearchStrategy[datetime]:
     return st.datetimes(min_value=MIN_DATETIME, max_value=MAX_DATETIME)
 
 
+def out_of_range_datetimes() -> SearchStrategy[datetime]:
+    """Aware datetimes so close to ``datetime.min``/``max`` that they have no UTC equivalent.
+
+    A check that converts to UTC must reject them with a ``ValidationError``
+    (``astimezone`` itself raises ``OverflowError``).
+    """
+    return st.one_of(
+        st.datetimes(
+            max_value=datetime(1, 1, 1, 8), timezones=st.sampled_from([ZoneInfo("Asia/Tokyo")])
+        ),
+        st.datetimes(
+            min_value=datetime(9999, 12, 31, 20),
+            timezones=st.sampled_from([ZoneInfo("America/New_York")]),
+        ),
+    )
+
+
 def invalid_datetimes() -> SearchStrategy[Any]:
     """Values that are not aware datetimes: naive ones, dates, strings, numbers, ``None``."""
     return st.one_of(
@@ -259,6 +278,36 @@ def invalid_texts(
         blank = st.text(st.sampled_from(" \t\n\r\u00a0\u2003\u3000"), max_size=5)
         options.append(blank)
     return st.one_of(options)
+
+
+def invalid_custom_fields() -> SearchStrategy[Any]:
+    """Custom-field mappings :func:`~teamcrm.validation.check_custom_fields` rejects.
+
+    Bad names (empty, too long, starting with a digit, not strings), bad values
+    (control characters, lone surrogates, text over the limit, NaN and
+    infinities, integers beyond 64 bits, bytes, lists, dicts), too many
+    entries, or not a mapping at all.
+    """
+    bad_key = st.one_of(
+        st.just(""),
+        st.just("1abc"),
+        st.just("a" * 65),
+        st.just("bad\x00key"),
+        st.integers(),
+        st.none(),
+    )
+    bad_value = st.one_of(
+        invalid_texts(
+            max_len=MAX_CUSTOM_VALUE, allow_empty=True, multiline=True, allow_none=True
+        ).filter(lambda v: not isinstance(v, int | float | bool)),
+        st.sampled_from([float("nan"), float("inf"), float("-inf"), 2**63, -(2**63), 10**30]),
+    )
+    return st.one_of(
+        st.builds(lambda k: {k: 1}, bad_key),
+        st.builds(lambda v: {"field": v}, bad_value),
+        st.just({f"f{i}": i for i in range(MAX_CUSTOM_FIELDS + 1)}),
+        st.one_of(st.text(max_size=5), st.lists(st.integers(), max_size=2), st.integers()),
+    )
 
 
 def invalid_ids(prefix: str = "ct_") -> SearchStrategy[Any]:
