@@ -199,7 +199,7 @@ def _normal(row: teamcrm.FollowUpRow, index: dict[str, int]) -> Row:
         row.kind.value,
         row.due_on,
         row.days_overdue,
-        tuple((r.bucket_name, r.due_on, r.touch_at) for r in row.reasons),
+        tuple(sorted((r.bucket_name, r.due_on, r.touch_at) for r in row.reasons)),
         row.last_touch_at,
     )
 
@@ -235,4 +235,6 @@ def test_memory_and_sqlite_give_identical_lists(
     path: Path = tmp_path_factory.mktemp("fu") / "crm.db"
     on_memory = run("memory://", history, check_against_model)
     on_sqlite = run(f"sqlite:///{path}", history, check_against_model)
-    assert on_memory == on_sqlite
+    # ids differ between the runs, so ties (same due date) may be ordered differently;
+    # each run's order is checked against the model above
+    assert [sorted(rows) for rows in on_memory] == [sorted(rows) for rows in on_sqlite]
