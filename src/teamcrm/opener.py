@@ -40,6 +40,15 @@ def _memory(url: str) -> Store:
 register_store("memory", _memory)
 
 
+def _sqlite(url: str) -> Store:
+    from teamcrm.adapters.sqlite import SQLiteStore
+
+    return SQLiteStore(url)
+
+
+register_store("sqlite", _sqlite)
+
+
 def open_store(url: str) -> Store:
     """Return the store for *url* without wrapping it in a :class:`CRM`."""
     if not isinstance(url, str) or "://" not in url:

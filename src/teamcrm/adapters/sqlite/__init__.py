@@ -1,0 +1,42 @@
+"""The SQLite store: the embedded default (one file, many threads and processes).
+
+>>> import teamcrm
+>>> crm = teamcrm.open("sqlite://")        # private in-memory database
+>>> team, admin = crm.create_team("Acme", admin_name="Ana")
+
+Extending it (for later features): register tables with
+:func:`register_migration` and repositories with :func:`register_repository`
+in a new module of this package, and import that module below so every
+process knows every migration of the release.
+"""
+
+# Modules that register migrations and repositories, in migration order.
+from teamcrm.adapters.sqlite import followups as _followups
+from teamcrm.adapters.sqlite import notifications as _notifications
+from teamcrm.adapters.sqlite import schema as _schema  # registers the core migrations
+from teamcrm.adapters.sqlite.migrations import (
+    Migration,
+    register_migration,
+    registered_migrations,
+)
+from teamcrm.adapters.sqlite.repositories import SQLiteContext, SQLiteRepository
+from teamcrm.adapters.sqlite.store import (
+    RepositoryFactory,
+    SQLiteStore,
+    SQLiteUnitOfWork,
+    register_repository,
+)
+
+del _schema, _followups, _notifications
+
+__all__ = [
+    "Migration",
+    "RepositoryFactory",
+    "SQLiteContext",
+    "SQLiteRepository",
+    "SQLiteStore",
+    "SQLiteUnitOfWork",
+    "register_migration",
+    "register_repository",
+    "registered_migrations",
+]

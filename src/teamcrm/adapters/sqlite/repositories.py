@@ -1,0 +1,994 @@
+"""The repositories of the SQLite store: one class per protocol of :mod:`teamcrm.ports`.
+
+Each repository works on the connection of its unit of work, reached through
+a shared :class:`SQLiteContext`.  Rules kept here:
+
+* every query is scoped by ``team_id``;
+* ``update``/``delete`` check the version in the ``WHERE`` clause and look at
+  the row count - the database, not an earlier read, decides the race;
+* every ``sqlite3`` error is translated (uniqueness → ``AlreadyExists``,
+  anything else → ``StoreError``);
+* bulk writes use ``executemany`` inside the unit's one transaction, and
+  lists of ids are passed as one JSON array (``json_each``), so no query
+  comes near SQLite's limit on bound variables.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+from teamcrm.adapters.sqlite.codec import dumps, from_micros, loads, optional_micros, to_micros
+from teamcrm.adapters.sqlite.connection import translate
+from teamcrm.bucket import AccessGrant, AccessLevel, Bucket, BucketKind, BucketMembership
+from teamcrm.contact import Company, Contact, EmailAddress, PhoneNumber
+from teamcrm.converter import converter
+from teamcrm.errors import ConcurrencyError, NotFound, StoreError
+from teamcrm.events import DomainEvent, OutboxMessage
+from teamcrm.ids import BucketId, CompanyId, ContactId, InteractionId, MemberId, TeamId
+from teamcrm.interaction import Interaction, InteractionKind, Outcome
+from teamcrm.team import BucketManagement, Member, Role, Team, TeamSettings
+
+__all__ = [
+    "SQLiteBuckets",
+    "SQLiteCompanies",
+    "SQLiteContacts",
+    "SQLiteContext",
+    "SQLiteInteractions",
+    "SQLiteMembers",
+    "SQLiteMemberships",
+    "SQLiteOutbox",
+    "SQLiteRepository",
+    "SQLiteTeams",
+]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class SQLiteContext:
+    """What the repositories of one unit of work share: its open connection."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self) -> None:
+        self._conn: sqlite3.Connection | None = None
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The connection of the open unit of work (``StoreError`` when not open)."""
+        if self._conn is None:
+            raise StoreError("the unit of work is not open")
+        return self._conn
+
+    def attach(self, conn: sqlite3.Connection | None) -> None:
+        """Bind (or, with ``None``, unbind) the unit's connection."""
+        self._conn = conn
+
+
+def translated(method: Callable[P, R]) -> Callable[P, R]:
+    """Decorate a repository method so that ``sqlite3`` errors become teamcrm errors."""
+
+    @wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.Error as exc:
+            kind = getattr(args[0], "kind", "record") if args else "record"
+            raise translate(exc, kind=kind) from exc
+
+    return wrapper
+
+
+class SQLiteRepository:
+    """Base class of SQLite repositories (also for repositories added later).
+
+    :cvar kind: the noun used in ``NotFound``/``AlreadyExists`` messages.
+    :cvar table: the main table, used by the version checks.
+    """
+
+    kind = "record"
+    table = ""
+
+    def __init__(self, ctx: SQLiteContext) -> None:
+        self._ctx = ctx
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        return self._ctx.conn
+
+    def _insert(self, key: Any, sql: str, params: Sequence[Any]) -> None:
+        try:
+            self._conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise translate(exc, kind=self.kind, key=key) from exc
+
+    def _version_failed(self, key: str, team_id: str | None, expected: int) -> None:
+        """Called when a versioned write touched no row: raise the right error."""
+        if team_id is None:
+            row = self._conn.execute(f"SELECT 1 FROM {self.table} WHERE id = ?", (key,))
+        else:
+            row = self._conn.execute(
+                f"SELECT 1 FROM {self.table} WHERE id = ? AND team_id = ?", (key, team_id)
+            )
+        if row.fetchone() is None:
+            raise NotFound(self.kind, key)
+        raise ConcurrencyError(self.kind, key, expected)
+
+    def _delete_versioned(self, team_id: str, key: str, version: int) -> None:
+        cur = self._conn.execute(
+            f"DELETE FROM {self.table} WHERE id = ? AND team_id = ? AND version = ?",
+            (key, team_id, version),
+        )
+        if cur.rowcount != 1:
+            self._version_failed(key, team_id, version)
+
+
+def _ids_json(ids: Iterable[str]) -> tuple[list[str], str]:
+    """Return *ids* without duplicates (order kept) and as a JSON array."""
+    unique = list(dict.fromkeys(ids))
+    return unique, dumps(unique)
+
+
+# --------------------------------------------------------------------- teams
+_TEAM_SELECT = """
+SELECT t.id, t.name, t.created_at, t.bucket_management, t.file_notes_under_companies,
+       t.new_contact_status, t.new_lead_status, t.version,
+       (SELECT json_group_array(s.status) FROM team_statuses s WHERE s.team_id = t.id)
+FROM teams t"""
+
+
+def _team(row: Sequence[Any]) -> Team:
+    tid, name, created, management, file_notes, new_contact, new_lead, version, statuses = row
+    return Team(
+        id=tid,
+        name=name,
+        created_at=from_micros(created),
+        settings=TeamSettings(
+            bucket_management=BucketManagement(management),
+            file_notes_under_companies=bool(file_notes),
+            statuses=tuple(loads(statuses)),
+            new_contact_status=new_contact,
+            new_lead_status=new_lead,
+        ),
+        version=version,
+    )
+
+
+class SQLiteTeams(SQLiteRepository):
+    """Teams, with their settings in columns and statuses in ``team_statuses``."""
+
+    kind = "team"
+    table = "teams"
+
+    @translated
+    def get(self, team_id: TeamId) -> Team:
+        """Return the team or raise ``NotFound``."""
+        row = self._conn.execute(f"{_TEAM_SELECT} WHERE t.id = ?", (team_id,)).fetchone()
+        if row is None:
+            raise NotFound(self.kind, team_id)
+        return _team(row)
+
+    def _statuses(self, team: Team) -> None:
+        self._conn.execute("DELETE FROM team_statuses WHERE team_id = ?", (team.id,))
+        self._conn.executemany(
+            "INSERT INTO team_statuses (team_id, position, status) VALUES (?, ?, ?)",
+            [(team.id, i, s) for i, s in enumerate(team.settings.statuses)],
+        )
+
+    @translated
+    def add(self, team: Team) -> None:
+        """Insert a new team (version 1)."""
+        s = team.settings
+        self._insert(
+            team.id,
+            "INSERT INTO teams (id, name, created_at, bucket_management,"
+            " file_notes_under_companies, new_contact_status, new_lead_status, version)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                team.id,
+                team.name,
+                to_micros(team.created_at),
+                s.bucket_management.value,
+                int(s.file_notes_under_companies),
+                s.new_contact_status,
+                s.new_lead_status,
+                team.version,
+            ),
+        )
+        self._statuses(team)
+
+    @translated
+    def update(self, team: Team) -> None:
+        """Replace the stored team whose version is ``team.version - 1``."""
+        s = team.settings
+        cur = self._conn.execute(
+            "UPDATE teams SET name = ?, created_at = ?, bucket_management = ?,"
+            " file_notes_under_companies = ?, new_contact_status = ?, new_lead_status = ?,"
+            " version = ? WHERE id = ? AND version = ?",
+            (
+                team.name,
+                to_micros(team.created_at),
+                s.bucket_management.value,
+                int(s.file_notes_under_companies),
+                s.new_contact_status,
+                s.new_lead_status,
+                team.version,
+                team.id,
+                team.version - 1,
+            ),
+        )
+        if cur.rowcount != 1:
+            self._version_failed(team.id, None, team.version - 1)
+        self._statuses(team)
+
+
+# ------------------------------------------------------------------- members
+_MEMBER_SELECT = (
+    "SELECT id, team_id, name, role, email, active, away_until, time_zone, created_at, version"
+    " FROM members"
+)
+
+
+def _member(row: Sequence[Any]) -> Member:
+    mid, tid, name, role, email, active, away, zone, created, version = row
+    return Member(
+        id=mid,
+        team_id=tid,
+        name=name,
+        role=Role(role),
+        email=email,
+        active=bool(active),
+        away_until=None if away is None else from_micros(away),
+        time_zone=zone,
+        created_at=from_micros(created),
+        version=version,
+    )
+
+
+class SQLiteMembers(SQLiteRepository):
+    """Members of a team."""
+
+    kind = "member"
+    table = "members"
+
+    @translated
+    def get(self, team_id: TeamId, member_id: MemberId) -> Member:
+        """Return the member or raise ``NotFound``."""
+        row = self._conn.execute(
+            f"{_MEMBER_SELECT} WHERE id = ? AND team_id = ?", (member_id, team_id)
+        ).fetchone()
+        if row is None:
+            raise NotFound(self.kind, member_id)
+        return _member(row)
+
+    @translated
+    def find(self, member_id: MemberId) -> Member:
+        """Return the member with this id in whatever team, or raise ``NotFound``."""
+        row = self._conn.execute(f"{_MEMBER_SELECT} WHERE id = ?", (member_id,)).fetchone()
+        if row is None:
+            raise NotFound(self.kind, member_id)
+        return _member(row)
+
+    @staticmethod
+    def _values(m: Member) -> tuple[Any, ...]:
+        return (
+            m.team_id,
+            m.name,
+            m.role.value,
+            m.email,
+            int(m.active),
+            optional_micros(m.away_until),
+            m.time_zone,
+            to_micros(m.created_at),
+            m.version,
+        )
+
+    @translated
+    def add(self, member: Member) -> None:
+        """Insert a new member."""
+        self._insert(
+            member.id,
+            "INSERT INTO members (id, team_id, name, role, email, active, away_until,"
+            " time_zone, created_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (member.id, *self._values(member)),
+        )
+
+    @translated
+    def update(self, member: Member) -> None:
+        """Replace the stored member whose version is ``member.version - 1``."""
+        cur = self._conn.execute(
+            "UPDATE members SET team_id = ?, name = ?, role = ?, email = ?, active = ?,"
+            " away_until = ?, time_zone = ?, created_at = ?, version = ?"
+            " WHERE id = ? AND team_id = ? AND version = ?",
+            (*self._values(member), member.id, member.team_id, member.version - 1),
+        )
+        if cur.rowcount != 1:
+            self._version_failed(member.id, member.team_id, member.version - 1)
+
+    @translated
+    def all(self, team_id: TeamId) -> list[Member]:
+        """Return every member of the team, oldest first."""
+        rows = self._conn.execute(
+            f"{_MEMBER_SELECT} WHERE team_id = ? ORDER BY created_at, rowid", (team_id,)
+        )
+        return [_member(r) for r in rows]
+
+
+# ------------------------------------------------------------------ contacts
+_CONTACT_SELECT = """
+SELECT c.id, c.team_id, c.first_name, c.last_name, c.status, c.source, c.custom_fields,
+       c.created_by, c.created_at, c.version,
+       (SELECT json_group_array(json_array(e.address, e.validated, e.label))
+          FROM contact_emails e WHERE e.contact_id = c.id),
+       (SELECT json_group_array(json_array(p.number, p.validated, p.label))
+          FROM contact_phones p WHERE p.contact_id = c.id),
+       (SELECT json_group_array(k.company_id)
+          FROM contact_companies k WHERE k.contact_id = c.id)
+FROM contacts c"""
+
+_EMPTY = "[]"
+
+
+def _contact(row: Sequence[Any]) -> Contact:
+    cid, tid, first, last, status, source, custom, by, created, version, em, ph, co = row
+    return Contact(
+        id=cid,
+        team_id=tid,
+        first_name=first,
+        last_name=last,
+        status=status,
+        source=source,
+        custom_fields={} if custom == "{}" else loads(custom),
+        created_by=by,
+        created_at=from_micros(created),
+        version=version,
+        emails=()
+        if em == _EMPTY
+        else tuple(EmailAddress(address=a, validated=bool(v), label=lb) for a, v, lb in loads(em)),
+        phones=()
+        if ph == _EMPTY
+        else tuple(PhoneNumber(number=n, validated=bool(v), label=lb) for n, v, lb in loads(ph)),
+        company_ids=() if co == _EMPTY else tuple(loads(co)),
+    )
+
+
+_INSERT_CONTACT = (
+    "INSERT INTO contacts (id, team_id, first_name, last_name, status, source, custom_fields,"
+    " created_by, created_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_EMAIL = (
+    "INSERT INTO contact_emails (contact_id, position, team_id, address, address_key,"
+    " validated, label) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_PHONE = (
+    "INSERT INTO contact_phones (contact_id, position, team_id, number, validated, label)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+_INSERT_CONTACT_COMPANY = (
+    "INSERT INTO contact_companies (contact_id, position, team_id, company_id) VALUES (?, ?, ?, ?)"
+)
+
+
+class ContactRows:
+    """The rows that store a batch of contacts, one list per table."""
+
+    __slots__ = ("companies", "contacts", "emails", "phones")
+
+    def __init__(self, contacts: Iterable[Contact]) -> None:
+        self.contacts: list[tuple[Any, ...]] = []
+        self.emails: list[tuple[Any, ...]] = []
+        self.phones: list[tuple[Any, ...]] = []
+        self.companies: list[tuple[Any, ...]] = []
+        micros: dict[Any, int] = {}
+        add_contact = self.contacts.append
+        for c in contacts:
+            cid = c.id
+            tid = c.team_id
+            created = c.created_at
+            at = micros.get(created)
+            if at is None:
+                at = micros[created] = to_micros(created)
+            custom = c.custom_fields
+            add_contact(
+                (
+                    cid,
+                    tid,
+                    c.first_name,
+                    c.last_name,
+                    c.status,
+                    c.source,
+                    dumps(custom) if custom else "{}",
+                    c.created_by,
+                    at,
+                    c.version,
+                )
+            )
+            if c.emails:
+                self.emails.extend(
+                    (cid, i, tid, e.address, e.address.lower(), int(e.validated), e.label)
+                    for i, e in enumerate(c.emails)
+                )
+            if c.phones:
+                self.phones.extend(
+                    (cid, i, tid, p.number, int(p.validated), p.label)
+                    for i, p in enumerate(c.phones)
+                )
+            if c.company_ids:
+                self.companies.extend((cid, i, tid, co) for i, co in enumerate(c.company_ids))
+
+    def write_children(self, conn: sqlite3.Connection) -> None:
+        """Insert the email, phone and company rows."""
+        if self.emails:
+            conn.executemany(_INSERT_EMAIL, self.emails)
+        if self.phones:
+            conn.executemany(_INSERT_PHONE, self.phones)
+        if self.companies:
+            conn.executemany(_INSERT_CONTACT_COMPANY, self.companies)
+
+
+class SQLiteContacts(SQLiteRepository):
+    """Contacts, with emails, phones and company links in child tables."""
+
+    kind = "contact"
+    table = "contacts"
+
+    @translated
+    def get(self, team_id: TeamId, contact_id: ContactId) -> Contact:
+        """Return the contact or raise ``NotFound``."""
+        row = self._conn.execute(
+            f"{_CONTACT_SELECT} WHERE c.id = ? AND c.team_id = ?", (contact_id, team_id)
+        ).fetchone()
+        if row is None:
+            raise NotFound(self.kind, contact_id)
+        return _contact(row)
+
+    @translated
+    def get_many(self, team_id: TeamId, contact_ids: Iterable[ContactId]) -> list[Contact]:
+        """Return the contacts that exist among *contact_ids*, in the order asked."""
+        wanted, ids = _ids_json(contact_ids)
+        if not wanted:
+            return []
+        rows = self._conn.execute(
+            f"{_CONTACT_SELECT} WHERE c.id IN (SELECT value FROM json_each(?)) AND c.team_id = ?",
+            (ids, team_id),
+        )
+        found = {r[0]: r for r in rows}
+        return [_contact(found[i]) for i in wanted if i in found]
+
+    def add(self, contact: Contact) -> None:
+        """Insert a new contact."""
+        self.add_many([contact])
+
+    def add_many(self, contacts: Sequence[Contact]) -> None:
+        """Insert many new contacts in the unit's transaction (all or none)."""
+        if not contacts:
+            return
+        rows = ContactRows(contacts)
+        conn = self._conn
+        try:
+            conn.execute("SAVEPOINT teamcrm_add_contacts")
+            try:
+                conn.executemany(_INSERT_CONTACT, rows.contacts)
+                rows.write_children(conn)
+            except BaseException:
+                conn.execute("ROLLBACK TO teamcrm_add_contacts")
+                raise
+            finally:
+                conn.execute("RELEASE teamcrm_add_contacts")
+        except sqlite3.IntegrityError as exc:
+            raise translate(exc, kind=self.kind, key=self._taken(contacts)) from exc
+        except sqlite3.Error as exc:
+            raise translate(exc, kind=self.kind) from exc
+
+    def _taken(self, contacts: Sequence[Contact]) -> str:
+        """The first id of *contacts* that is repeated or stored already."""
+        seen: set[str] = set()
+        for c in contacts:
+            if c.id in seen:
+                return c.id
+            seen.add(c.id)
+        ids = [c.id for c in contacts]
+        stored = {
+            r[0]
+            for r in self._conn.execute(
+                "SELECT id FROM contacts WHERE id IN (SELECT value FROM json_each(?))",
+                (dumps(ids),),
+            )
+        }
+        return next((i for i in ids if i in stored), ids[0])
+
+    @translated
+    def update(self, contact: Contact) -> None:
+        """Replace the stored contact whose version is ``contact.version - 1``."""
+        c = contact
+        cur = self._conn.execute(
+            "UPDATE contacts SET first_name = ?, last_name = ?, status = ?, source = ?,"
+            " custom_fields = ?, created_by = ?, created_at = ?, version = ?"
+            " WHERE id = ? AND team_id = ? AND version = ?",
+            (
+                c.first_name,
+                c.last_name,
+                c.status,
+                c.source,
+                dumps(c.custom_fields) if c.custom_fields else "{}",
+                c.created_by,
+                to_micros(c.created_at),
+                c.version,
+                c.id,
+                c.team_id,
+                c.version - 1,
+            ),
+        )
+        if cur.rowcount != 1:
+            self._version_failed(c.id, c.team_id, c.version - 1)
+        for table in ("contact_emails", "contact_phones", "contact_companies"):
+            self._conn.execute(f"DELETE FROM {table} WHERE contact_id = ?", (c.id,))
+        ContactRows([c]).write_children(self._conn)
+
+    @translated
+    def delete(self, team_id: TeamId, contact_id: ContactId, version: int) -> None:
+        """Delete the contact (and its emails, phones, links) if its version is *version*."""
+        self._delete_versioned(team_id, contact_id, version)
+
+    @translated
+    def all(self, team_id: TeamId) -> list[Contact]:
+        """Return every contact of the team, oldest first."""
+        rows = self._conn.execute(
+            f"{_CONTACT_SELECT} WHERE c.team_id = ? ORDER BY c.created_at, c.rowid", (team_id,)
+        )
+        return [_contact(r) for r in rows]
+
+    @translated
+    def by_company(self, team_id: TeamId, company_id: CompanyId) -> list[Contact]:
+        """Return the contacts linked to a company, oldest first."""
+        rows = self._conn.execute(
+            f"{_CONTACT_SELECT} WHERE c.team_id = ? AND c.id IN ("
+            " SELECT contact_id FROM contact_companies WHERE team_id = ? AND company_id = ?)"
+            " ORDER BY c.created_at, c.rowid",
+            (team_id, team_id, company_id),
+        )
+        return [_contact(r) for r in rows]
+
+
+# ----------------------------------------------------------------- companies
+_COMPANY_SELECT = "SELECT id, team_id, name, domain, created_by, created_at, version FROM companies"
+
+
+def _company(row: Sequence[Any]) -> Company:
+    coid, tid, name, domain, by, created, version = row
+    return Company(
+        id=coid,
+        team_id=tid,
+        name=name,
+        domain=domain,
+        created_by=by,
+        created_at=from_micros(created),
+        version=version,
+    )
+
+
+class SQLiteCompanies(SQLiteRepository):
+    """Companies of a team."""
+
+    kind = "company"
+    table = "companies"
+
+    @translated
+    def get(self, team_id: TeamId, company_id: CompanyId) -> Company:
+        """Return the company or raise ``NotFound``."""
+        row = self._conn.execute(
+            f"{_COMPANY_SELECT} WHERE id = ? AND team_id = ?", (company_id, team_id)
+        ).fetchone()
+        if row is None:
+            raise NotFound(self.kind, company_id)
+        return _company(row)
+
+    @translated
+    def add(self, company: Company) -> None:
+        """Insert a new company."""
+        c = company
+        self._insert(
+            c.id,
+            "INSERT INTO companies (id, team_id, name, domain, created_by, created_at, version)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (c.id, c.team_id, c.name, c.domain, c.created_by, to_micros(c.created_at), c.version),
+        )
+
+    @translated
+    def update(self, company: Company) -> None:
+        """Replace the stored company whose version is ``company.version - 1``."""
+        c = company
+        cur = self._conn.execute(
+            "UPDATE companies SET name = ?, domain = ?, created_by = ?, created_at = ?,"
+            " version = ? WHERE id = ? AND team_id = ? AND version = ?",
+            (
+                c.name,
+                c.domain,
+                c.created_by,
+                to_micros(c.created_at),
+                c.version,
+                c.id,
+                c.team_id,
+                c.version - 1,
+            ),
+        )
+        if cur.rowcount != 1:
+            self._version_failed(c.id, c.team_id, c.version - 1)
+
+    @translated
+    def delete(self, team_id: TeamId, company_id: CompanyId, version: int) -> None:
+        """Delete the company if its stored version is *version*."""
+        self._delete_versioned(team_id, company_id, version)
+
+    @translated
+    def all(self, team_id: TeamId) -> list[Company]:
+        """Return every company of the team, oldest first."""
+        rows = self._conn.execute(
+            f"{_COMPANY_SELECT} WHERE team_id = ? ORDER BY created_at, rowid", (team_id,)
+        )
+        return [_company(r) for r in rows]
+
+
+# ------------------------------------------------------------------- buckets
+_BUCKET_SELECT = """
+SELECT b.id, b.team_id, b.name, b.kind, b.owner_id, b.created_by, b.created_at, b.version,
+       (SELECT json_group_array(json_array(g.member_id, g.level, g.can_view_conversations))
+          FROM bucket_grants g WHERE g.bucket_id = b.id)
+FROM buckets b"""
+
+
+def _bucket(row: Sequence[Any]) -> Bucket:
+    bid, tid, name, kind, owner, by, created, version, grants = row
+    return Bucket(
+        id=bid,
+        team_id=tid,
+        name=name,
+        kind=BucketKind(kind),
+        owner_id=owner,
+        created_by=by,
+        created_at=from_micros(created),
+        version=version,
+        grants=()
+        if grants == _EMPTY
+        else tuple(
+            AccessGrant(member_id=m, level=AccessLevel(lv), can_view_conversations=bool(v))
+            for m, lv, v in loads(grants)
+        ),
+    )
+
+
+class SQLiteBuckets(SQLiteRepository):
+    """Buckets, with their access grants in ``bucket_grants``."""
+
+    kind = "bucket"
+    table = "buckets"
+
+    @translated
+    def get(self, team_id: TeamId, bucket_id: BucketId) -> Bucket:
+        """Return the bucket or raise ``NotFound``."""
+        row = self._conn.execute(
+            f"{_BUCKET_SELECT} WHERE b.id = ? AND b.team_id = ?", (bucket_id, team_id)
+        ).fetchone()
+        if row is None:
+            raise NotFound(self.kind, bucket_id)
+        return _bucket(row)
+
+    def _grants(self, bucket: Bucket) -> None:
+        self._conn.execute("DELETE FROM bucket_grants WHERE bucket_id = ?", (bucket.id,))
+        if bucket.grants:
+            self._conn.executemany(
+                "INSERT INTO bucket_grants (bucket_id, member_id, team_id, level,"
+                " can_view_conversations) VALUES (?, ?, ?, ?, ?)",
+                [
+                    (
+                        bucket.id,
+                        g.member_id,
+                        bucket.team_id,
+                        g.level.value,
+                        int(g.can_view_conversations),
+                    )
+                    for g in bucket.grants
+                ],
+            )
+
+    @translated
+    def add(self, bucket: Bucket) -> None:
+        """Insert a new bucket."""
+        b = bucket
+        self._insert(
+            b.id,
+            "INSERT INTO buckets (id, team_id, name, kind, owner_id, created_by, created_at,"
+            " version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                b.id,
+                b.team_id,
+                b.name,
+                b.kind.value,
+                b.owner_id,
+                b.created_by,
+                to_micros(b.created_at),
+                b.version,
+            ),
+        )
+        self._grants(b)
+
+    @translated
+    def update(self, bucket: Bucket) -> None:
+        """Replace the stored bucket whose version is ``bucket.version - 1``."""
+        b = bucket
+        cur = self._conn.execute(
+            "UPDATE buckets SET name = ?, kind = ?, owner_id = ?, created_by = ?,"
+            " created_at = ?, version = ? WHERE id = ? AND team_id = ? AND version = ?",
+            (
+                b.name,
+                b.kind.value,
+                b.owner_id,
+                b.created_by,
+                to_micros(b.created_at),
+                b.version,
+                b.id,
+                b.team_id,
+                b.version - 1,
+            ),
+        )
+        if cur.rowcount != 1:
+            self._version_failed(b.id, b.team_id, b.version - 1)
+        self._grants(b)
+
+    @translated
+    def delete(self, team_id: TeamId, bucket_id: BucketId, version: int) -> None:
+        """Delete the bucket (and its memberships) if its stored version is *version*."""
+        self._delete_versioned(team_id, bucket_id, version)
+        self._conn.execute("DELETE FROM memberships WHERE bucket_id = ?", (bucket_id,))
+
+    @translated
+    def all(self, team_id: TeamId) -> list[Bucket]:
+        """Return every bucket of the team, oldest first."""
+        rows = self._conn.execute(
+            f"{_BUCKET_SELECT} WHERE b.team_id = ? ORDER BY b.created_at, b.rowid", (team_id,)
+        )
+        return [_bucket(r) for r in rows]
+
+
+# --------------------------------------------------------------- memberships
+_MEMBERSHIP_SELECT = "SELECT team_id, bucket_id, item_id, added_at, added_by FROM memberships"
+
+
+def _membership(row: Sequence[Any]) -> BucketMembership:
+    tid, bid, item, added, by = row
+    return BucketMembership(
+        team_id=tid, bucket_id=bid, item_id=item, added_at=from_micros(added), added_by=by
+    )
+
+
+class SQLiteMemberships(SQLiteRepository):
+    """Which contacts and companies are in which buckets."""
+
+    kind = "membership"
+    table = "memberships"
+
+    @translated
+    def add_many(self, memberships: Sequence[BucketMembership]) -> list[BucketMembership]:
+        """Add the memberships that do not exist yet; return those that were added."""
+        by_bucket: dict[str, dict[str, BucketMembership]] = {}
+        for m in memberships:
+            by_bucket.setdefault(m.bucket_id, {}).setdefault(m.item_id, m)
+        fresh: set[tuple[str, str]] = set()
+        rows: list[tuple[Any, ...]] = []
+        micros: dict[Any, int] = {}
+        for bucket_id, items in by_bucket.items():
+            existing = {
+                r[0]
+                for r in self._conn.execute(
+                    "SELECT item_id FROM memberships WHERE bucket_id = ?"
+                    " AND item_id IN (SELECT value FROM json_each(?))",
+                    (bucket_id, dumps(list(items))),
+                )
+            }
+            for item_id, m in items.items():
+                if item_id in existing:
+                    continue
+                at = micros.get(m.added_at)
+                if at is None:
+                    at = micros[m.added_at] = to_micros(m.added_at)
+                rows.append((bucket_id, item_id, m.team_id, at, m.added_by))
+                fresh.add((bucket_id, item_id))
+        if rows:
+            self._conn.executemany(
+                "INSERT INTO memberships (bucket_id, item_id, team_id, added_at, added_by)"
+                " VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+        added: list[BucketMembership] = []
+        for m in memberships:
+            key = (m.bucket_id, m.item_id)
+            if key in fresh:
+                fresh.discard(key)
+                added.append(m)
+        return added
+
+    @translated
+    def remove_many(
+        self, team_id: TeamId, bucket_id: BucketId, item_ids: Iterable[str]
+    ) -> list[str]:
+        """Remove items from a bucket; return the ids that were in it."""
+        wanted, ids = _ids_json(item_ids)
+        if not wanted:
+            return []
+        present = {
+            r[0]
+            for r in self._conn.execute(
+                "DELETE FROM memberships WHERE team_id = ? AND bucket_id = ?"
+                " AND item_id IN (SELECT value FROM json_each(?)) RETURNING item_id",
+                (team_id, bucket_id, ids),
+            )
+        }
+        return [i for i in wanted if i in present]
+
+    @translated
+    def items(self, team_id: TeamId, bucket_id: BucketId) -> list[BucketMembership]:
+        """Return a bucket's memberships ordered by ``added_at`` then item id."""
+        rows = self._conn.execute(
+            f"{_MEMBERSHIP_SELECT} WHERE team_id = ? AND bucket_id = ? ORDER BY added_at, item_id",
+            (team_id, bucket_id),
+        )
+        return [_membership(r) for r in rows]
+
+    @translated
+    def buckets_of(self, team_id: TeamId, item_ids: Iterable[str]) -> list[BucketMembership]:
+        """Return every membership of the given items, ordered by bucket id then item id."""
+        wanted, ids = _ids_json(item_ids)
+        if not wanted:
+            return []
+        rows = self._conn.execute(
+            f"{_MEMBERSHIP_SELECT} WHERE team_id = ?"
+            " AND item_id IN (SELECT value FROM json_each(?)) ORDER BY bucket_id, item_id",
+            (team_id, ids),
+        )
+        return [_membership(r) for r in rows]
+
+    @translated
+    def remove_item(self, team_id: TeamId, item_id: str) -> None:
+        """Remove an item from every bucket (when it is deleted)."""
+        self._conn.execute(
+            "DELETE FROM memberships WHERE team_id = ? AND item_id = ?", (team_id, item_id)
+        )
+
+
+# -------------------------------------------------------------- interactions
+_INTERACTION_SELECT = """
+SELECT i.id, i.team_id, i.kind, i.author_id, i.occurred_at, i.logged_at, i.outcome, i.via,
+       i.reference, i.body,
+       (SELECT json_group_array(json_array(t.position, t.target_id))
+          FROM interaction_targets t WHERE t.interaction_id = i.id)
+FROM interactions i"""
+
+
+def _interaction(row: Sequence[Any]) -> Interaction:
+    iid, tid, kind, author, occurred, logged, outcome, via, ref, body, targets = row
+    ordered = [t for _, t in sorted(loads(targets))]
+    return Interaction(
+        id=iid,
+        team_id=tid,
+        kind=InteractionKind(kind),
+        author_id=author,
+        occurred_at=from_micros(occurred),
+        logged_at=from_micros(logged),
+        outcome=None if outcome is None else Outcome(outcome),
+        via=via,
+        reference=ref,
+        body=body,
+        contact_ids=tuple(t for t in ordered if t.startswith("ct_")),
+        company_ids=tuple(t for t in ordered if t.startswith("co_")),
+    )
+
+
+class SQLiteInteractions(SQLiteRepository):
+    """Interactions (append-only), found by contact or company via ``interaction_targets``."""
+
+    kind = "interaction"
+    table = "interactions"
+
+    @translated
+    def add(self, interaction: Interaction) -> None:
+        """Insert a new interaction and its targets."""
+        i = interaction
+        occurred = to_micros(i.occurred_at)
+        self._insert(
+            i.id,
+            "INSERT INTO interactions (id, team_id, kind, author_id, occurred_at, logged_at,"
+            " outcome, via, reference, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                i.id,
+                i.team_id,
+                i.kind.value,
+                i.author_id,
+                occurred,
+                to_micros(i.logged_at),
+                None if i.outcome is None else i.outcome.value,
+                i.via,
+                i.reference,
+                i.body,
+            ),
+        )
+        self._conn.executemany(
+            "INSERT INTO interaction_targets (interaction_id, target_id, team_id, position,"
+            " occurred_at) VALUES (?, ?, ?, ?, ?)",
+            [
+                (i.id, target, i.team_id, n, occurred)
+                for n, target in enumerate((*i.contact_ids, *i.company_ids))
+            ],
+        )
+
+    @translated
+    def get(self, team_id: TeamId, interaction_id: InteractionId) -> Interaction:
+        """Return the interaction or raise ``NotFound``."""
+        row = self._conn.execute(
+            f"{_INTERACTION_SELECT} WHERE i.id = ? AND i.team_id = ?", (interaction_id, team_id)
+        ).fetchone()
+        if row is None:
+            raise NotFound(self.kind, interaction_id)
+        return _interaction(row)
+
+    def _for_target(self, team_id: str, target_id: str) -> list[Interaction]:
+        rows = self._conn.execute(
+            f"{_INTERACTION_SELECT} JOIN interaction_targets x ON x.interaction_id = i.id"
+            " WHERE x.team_id = ? AND x.target_id = ?"
+            " ORDER BY x.occurred_at DESC, x.interaction_id DESC",
+            (team_id, target_id),
+        )
+        return [_interaction(r) for r in rows]
+
+    @translated
+    def for_contact(self, team_id: TeamId, contact_id: ContactId) -> list[Interaction]:
+        """Return the contact's interactions, newest ``occurred_at`` first (ties: id)."""
+        return self._for_target(team_id, contact_id)
+
+    @translated
+    def for_company(self, team_id: TeamId, company_id: CompanyId) -> list[Interaction]:
+        """Return the interactions filed under a company, newest first (ties: id)."""
+        return self._for_target(team_id, company_id)
+
+
+# -------------------------------------------------------------------- outbox
+def event_json(event: DomainEvent) -> str:
+    """Serialise a domain event with :data:`teamcrm.converter.converter`."""
+    return dumps(converter.unstructure(event, DomainEvent))
+
+
+class SQLiteOutbox(SQLiteRepository):
+    """The outbox table (``seq INTEGER PRIMARY KEY AUTOINCREMENT``)."""
+
+    kind = "outbox message"
+    table = "outbox"
+
+    @translated
+    def append(self, events: Sequence[DomainEvent]) -> None:
+        """Append events; they get increasing ``seq`` numbers in the given order."""
+        micros: dict[Any, int] = {}
+        rows = []
+        for e in events:
+            at = micros.get(e.occurred_at)
+            if at is None:
+                at = micros[e.occurred_at] = to_micros(e.occurred_at)
+            rows.append((e.team_id, e.name.value, e.subject_id, at, event_json(e)))
+        self._conn.executemany(
+            "INSERT INTO outbox (team_id, name, subject_id, occurred_at, event)"
+            " VALUES (?, ?, ?, ?, ?)",
+            rows,
+        )
+
+    @translated
+    def read(self, team_id: TeamId, after_seq: int = 0, limit: int = 1000) -> list[OutboxMessage]:
+        """Return the team's messages with ``seq > after_seq``, in ``seq`` order."""
+        rows = self._conn.execute(
+            "SELECT seq, event FROM outbox WHERE team_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (team_id, after_seq, limit),
+        )
+        return [
+            OutboxMessage(seq=seq, event=converter.structure(loads(text), DomainEvent))
+            for seq, text in rows
+        ]

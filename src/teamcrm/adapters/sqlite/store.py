@@ -1,0 +1,254 @@
+"""The SQLite store and its unit of work.
+
+Threads: a file store gives every thread its own connection (SQLite
+connections must not be shared by concurrent threads); a private in-memory
+store (``sqlite://``) has one connection and serialises its units of work
+with a lock.  Processes: every process opens its own store on the file; WAL
+lets readers run while one writer writes, and every writing unit starts with
+``BEGIN IMMEDIATE`` so two writers queue on the busy timeout instead of
+deadlocking on a read-then-write upgrade.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from teamcrm.adapters.sqlite.connection import (
+    DEFAULT_BUSY_TIMEOUT,
+    SQLiteURL,
+    connect,
+    parse_url,
+    retry_busy,
+    translate,
+)
+from teamcrm.adapters.sqlite.migrations import Migration, check_known, migrate
+from teamcrm.adapters.sqlite.repositories import (
+    SQLiteBuckets,
+    SQLiteCompanies,
+    SQLiteContacts,
+    SQLiteContext,
+    SQLiteInteractions,
+    SQLiteMembers,
+    SQLiteMemberships,
+    SQLiteOutbox,
+    SQLiteTeams,
+)
+from teamcrm.errors import StoreError, ValidationError
+from teamcrm.unit_of_work import BaseUnitOfWork
+
+__all__ = ["RepositoryFactory", "SQLiteStore", "SQLiteUnitOfWork", "register_repository"]
+
+#: Builds an extra repository from the unit of work's :class:`SQLiteContext`.
+RepositoryFactory = Callable[[SQLiteContext], Any]
+
+_CORE = frozenset(
+    {
+        "teams",
+        "members",
+        "contacts",
+        "companies",
+        "buckets",
+        "memberships",
+        "interactions",
+        "outbox",
+    }
+)
+_REPOSITORIES: dict[str, RepositoryFactory] = {}
+
+
+def register_repository(name: str, factory: RepositoryFactory) -> None:
+    """Give every SQLite unit of work an extra repository attribute *name*.
+
+    ``register_repository("leads", SQLiteLeads)`` makes ``uow.leads`` a
+    ``SQLiteLeads(ctx)`` on every unit of work; its statements run in the
+    unit's transaction.  Register its tables with
+    :func:`~teamcrm.adapters.sqlite.migrations.register_migration`.
+    """
+    if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
+        raise ValidationError("name", name, "must be a public Python identifier")
+    if name in _CORE or name in {"collect", "commit", "rollback", "context"}:
+        raise ValidationError("name", name, "is a built-in attribute of the unit of work")
+    _REPOSITORIES[name] = factory
+
+
+class SQLiteUnitOfWork(BaseUnitOfWork):
+    """One transaction on a :class:`SQLiteStore`.
+
+    Writing units begin with ``BEGIN IMMEDIATE`` (the write lock is taken at
+    once, so a read-modify-write cannot lose a race half-way); read-only
+    units (``write=False``) use a deferred ``BEGIN`` with ``query_only`` on,
+    so an accidental write is refused instead of silently taking the lock.
+    """
+
+    def __init__(self, store: SQLiteStore, *, write: bool = True) -> None:
+        super().__init__()
+        self._store = store
+        self._write = write
+        self._conn: sqlite3.Connection | None = None
+        ctx = self.context = SQLiteContext()
+        self.teams = SQLiteTeams(ctx)
+        self.members = SQLiteMembers(ctx)
+        self.contacts = SQLiteContacts(ctx)
+        self.companies = SQLiteCompanies(ctx)
+        self.buckets = SQLiteBuckets(ctx)
+        self.memberships = SQLiteMemberships(ctx)
+        self.interactions = SQLiteInteractions(ctx)
+        self.outbox = SQLiteOutbox(ctx)
+        for name, factory in _REPOSITORIES.items():
+            setattr(self, name, factory(ctx))
+
+    @property
+    def write(self) -> bool:
+        """True unless the unit was opened with ``write=False``."""
+        return self._write
+
+    def _begin(self) -> None:
+        conn = self._store._acquire()
+        try:
+            if conn.in_transaction:
+                raise StoreError("a unit of work is already open on this thread; units do not nest")
+            if self._write:
+                retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"))
+            else:
+                conn.execute("PRAGMA query_only = ON")
+                retry_busy(lambda: conn.execute("BEGIN"))
+        except BaseException:
+            self._store._release(conn)
+            raise
+        self._conn = conn
+        self.context.attach(conn)
+
+    def _finish(self) -> None:
+        conn = self._conn
+        self._conn = None
+        self.context.attach(None)
+        if conn is None:
+            return
+        try:
+            if not self._write:
+                conn.execute("PRAGMA query_only = OFF")
+        except sqlite3.Error:  # pragma: no cover - the connection is gone
+            pass
+        finally:
+            self._store._release(conn)
+
+    def _commit(self) -> None:
+        conn = self._conn
+        if conn is None:  # pragma: no cover - guarded by BaseUnitOfWork
+            raise StoreError("the unit of work is not open")
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise translate(exc) from exc
+        self._finish()
+
+    def _rollback(self) -> None:
+        conn = self._conn
+        try:
+            if conn is not None and conn.in_transaction:
+                conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            raise translate(exc) from exc
+        finally:
+            self._finish()
+
+
+class SQLiteStore:
+    """The embedded default store: one SQLite file shared by threads and processes.
+
+    Open it with ``teamcrm.open("sqlite:///team.db")`` (relative path),
+    ``"sqlite:////abs/path/team.db"`` (absolute) or ``"sqlite://"`` (a private
+    in-memory database).  Opening applies pending migrations and refuses a
+    database made by a newer release (:class:`~teamcrm.errors.SchemaVersionError`).
+
+    :param busy_timeout: seconds a writer waits for another writer's lock.
+    :param migrations: the migrations to apply (default: every registered
+        one); meant for tests of upgrades.
+    """
+
+    def __init__(
+        self,
+        url: str = "sqlite://",
+        *,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        migrations: Sequence[Migration] | None = None,
+    ) -> None:
+        self.url = url
+        self._target: SQLiteURL = parse_url(url)
+        if isinstance(busy_timeout, bool) or not isinstance(busy_timeout, int | float):
+            raise ValidationError("busy_timeout", busy_timeout, "must be a number of seconds")
+        if not 0 <= busy_timeout <= 3600:
+            raise ValidationError("busy_timeout", busy_timeout, "must be 0 to 3600 seconds")
+        self._busy_timeout = float(busy_timeout)
+        self._local = threading.local()
+        self._conns: list[sqlite3.Connection] = []
+        self._conns_lock = threading.Lock()
+        self._memory_lock = threading.RLock()
+        self._pid = os.getpid()
+        self._closed = False
+        conn = connect(self._target, busy_timeout=self._busy_timeout)
+        try:
+            where = repr(self._target.path or ":memory:")
+            check_known(conn, migrations, where=where)
+            if self._target.path is not None:
+                mode = retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
+                self.journal_mode = str(mode[0]).lower() if mode else "unknown"
+            else:
+                self.journal_mode = "memory"
+            self.applied = migrate(conn, migrations, where=where)
+        except BaseException:
+            conn.close()
+            raise
+        self._register(conn)
+
+    @property
+    def path(self) -> str | None:
+        """The database file, or ``None`` for an in-memory store."""
+        return self._target.path
+
+    def _register(self, conn: sqlite3.Connection) -> None:
+        with self._conns_lock:
+            self._conns.append(conn)
+        self._local.conn = conn
+        self._local.pid = os.getpid()
+
+    def _acquire(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StoreError(f"the store {self.url!r} is closed")
+        if self._target.in_memory:
+            self._memory_lock.acquire()
+            return self._conns[0]
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None or self._local.pid != os.getpid():
+            conn = connect(self._target, busy_timeout=self._busy_timeout)
+            self._register(conn)
+        return conn
+
+    def _release(self, conn: sqlite3.Connection) -> None:
+        if self._target.in_memory:
+            self._memory_lock.release()
+
+    def unit_of_work(self, *, write: bool = True) -> SQLiteUnitOfWork:
+        """Return a new unit of work; ``write=False`` opens a read-only snapshot."""
+        return SQLiteUnitOfWork(self, write=write)
+
+    def close(self) -> None:
+        """Close every connection this process opened (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        with self._conns_lock:
+            conns, self._conns = self._conns, []
+        if os.getpid() != self._pid:
+            return  # connections inherited through fork belong to the parent
+        for conn in conns:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.url!r})"
