@@ -443,7 +443,8 @@ class FollowUpRow:
         (0 = due today).
     :ivar reasons: every policy of the member covering the contact, earliest
         due first (empty for a task row).
-    :ivar last_touch_at: the last touch that counts for the earliest reason.
+    :ivar last_touch_at: the newest touch that counts for any of the reasons
+        (for a task row: the contact's newest touch by anyone), or ``None``.
     :ivar last_touch_by: who made it.
     :ivar task: the task, for a task row.
     """

@@ -584,6 +584,8 @@ class FollowUpUseCases(SessionBase):
         member: Member,
     ) -> FollowUpRow:
         first = dues[0]
+        touched = [(d.touch_at, d.touch_by) for d in dues if d.touch_at is not None]
+        last = max(touched, key=lambda t: (t[0], t[1] or "")) if touched else None
         reasons = tuple(
             FollowUpReason(
                 policy_id=d.policy_id,
@@ -604,8 +606,8 @@ class FollowUpUseCases(SessionBase):
             due_at=start_of_day(first.due_on, member.time_zone),
             days_overdue=(today - first.due_on).days,
             reasons=reasons,
-            last_touch_at=first.touch_at,
-            last_touch_by=first.touch_by,
+            last_touch_at=None if last is None else last[0],
+            last_touch_by=None if last is None else last[1],
         )
 
     def _task_row(self, uow: UnitOfWork, task: Task, today: date, zone: str) -> FollowUpRow:
