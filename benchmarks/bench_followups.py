@@ -23,6 +23,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from registry import Result, benchmark
+
 import teamcrm
 from teamcrm.adapters.sqlite.codec import to_micros
 from teamcrm.followup import Touch, compute_due
@@ -96,16 +98,15 @@ def _build(path: Path, quick: bool) -> tuple[str, str]:
         ((_hex_id("ix_", n), _hex_id("ct_", c), team.id, at) for n, (c, at) in enumerate(inter)),
     )
     # what log_interaction keeps up to date: the newest touch per contact...
-    for scope, group in (("''", ""), ("i.author_id", ", i.author_id")):
+    for table, group in (("touches_team", ""), ("touches_member", ", i.author_id")):
         conn.execute(
-            "INSERT INTO touches (team_id, contact_id, scope, at, member_id, kind)"
-            f" SELECT t.team_id, t.target_id, {scope}, MAX(t.occurred_at), i.author_id,"
-            " 'interaction' FROM interaction_targets AS t"
-            " JOIN interactions AS i ON i.id = t.interaction_id"
+            f"INSERT INTO {table} (team_id, contact_id, member_id, at, kind, team_wide)"
+            " SELECT t.team_id, t.target_id, i.author_id, MAX(t.occurred_at), 'interaction', 1"
+            " FROM interaction_targets AS t JOIN interactions AS i ON i.id = t.interaction_id"
             f" GROUP BY t.team_id, t.target_id{group}"
         )
     # ... and the due row of every contact in the bucket
-    last = dict(conn.execute("SELECT contact_id, at FROM touches WHERE scope = ''"))
+    last = dict(conn.execute("SELECT contact_id, at FROM touches_team"))
     rows = []
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     for i, when in added.items():
@@ -126,7 +127,7 @@ def _build(path: Path, quick: bool) -> tuple[str, str]:
                 team.id,
                 admin.id,
                 bucket.id,
-                due.due_on.toordinal(),
+                due.due_on.isoformat(),
                 to_micros(due.since),
                 None if due.touch_at is None else to_micros(due.touch_at),
                 due.touch_by,
@@ -153,7 +154,11 @@ def _median_ms(fn: object) -> float:
     return statistics.median(times)
 
 
-def run(quick: bool) -> list[tuple[str, float, str]]:
+@benchmark(
+    "followups",
+    "top-50 follow-up list on 1M contacts / 100k in a policy bucket / 2M interactions (SQLite)",
+)
+def run(quick: bool) -> list[Result]:
     """Build the data set, then time the top-50 list and the raw SQL floor."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.db"
@@ -168,14 +173,14 @@ def run(quick: bool) -> list[tuple[str, float, str]]:
         api_ms = _median_ms(lambda: session.follow_ups(limit=50))
 
         conn = sqlite3.connect(path, isolation_level=None)
-        today = NOW.date().toordinal()
+        today = NOW.date().isoformat()
         at = to_micros(NOW)
         sql = (
             "SELECT d.policy_id, d.contact_id, d.bucket_id, d.due_on, d.touch_at, d.touch_by,"
             " c.first_name, c.last_name, c.status FROM followup_dues AS d"
             " JOIN contacts AS c ON c.id = d.contact_id"
             " WHERE d.team_id = ? AND d.member_id = ? AND d.due_on <= ?"
-            " AND NOT EXISTS (SELECT 1 FROM followup_snoozes AS s WHERE s.team_id = d.team_id"
+            " AND NOT EXISTS (SELECT 1 FROM snoozes AS s WHERE s.team_id = d.team_id"
             " AND s.member_id = d.member_id AND s.contact_id = d.contact_id AND s.until > ?)"
             " ORDER BY d.due_on, d.contact_id, d.policy_id LIMIT 50"
         )
@@ -185,12 +190,13 @@ def run(quick: bool) -> list[tuple[str, float, str]]:
         conn.close()
         crm.close()
     return [
-        ("followups_sqlite_build_s", build_s, "s"),
-        ("followups_sqlite_top50_ms", api_ms, "ms"),
-        ("followups_sqlite_raw_floor_ms", floor_ms, "ms"),
+        Result("followups_sqlite_build_s", build_s, "s"),
+        Result("followups_sqlite_top50_ms", api_ms, "ms"),
+        Result("followups_sqlite_raw_floor_ms", floor_ms, "ms"),
+        Result("followups_sqlite_ratio_x", api_ms / floor_ms, "x"),
     ]
 
 
 if __name__ == "__main__":
-    for name, value, unit in run("--quick" in sys.argv[1:]):
-        print(f"{name} {value:.3f} {unit}")
+    for result in run("--quick" in sys.argv[1:]):
+        print(f"{result.name} {result.value:.3f} {result.unit}")

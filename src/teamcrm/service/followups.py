@@ -48,7 +48,8 @@ __all__ = ["MAX_LIST", "FollowUpBook", "FollowUpUseCases"]
 
 #: Most rows one call of :meth:`FollowUpUseCases.follow_ups` returns.
 MAX_LIST = 10_000
-_PAGE = 200
+#: Extra due rows read per page (a contact may have rows of several policies).
+_SLACK = 8
 _CHUNK = 500
 
 
@@ -202,10 +203,16 @@ class FollowUpUseCases(SessionBase):
         """
         check_int("limit", limit, minimum=1, maximum=MAX_LIST)
         when = self.crm.now() if at is None else utc_datetime("at", at)
-        self._refresh_zone(member_id)
-        with self._unit(write=False) as (uow, actor):
-            target = self._target(uow, actor, member_id, "see another member's follow-ups")
-            return self._list(uow, target, when, limit, include_personal=target.id == actor.id)
+        for attempt in range(2):
+            with self._unit(write=False) as (uow, actor):
+                target = self._target(uow, actor, member_id, "see another member's follow-ups")
+                policies = uow.followup_policies.for_member(self.team_id, target.id)
+                if attempt or all(p.time_zone == target.time_zone for p in policies):
+                    return self._list(
+                        uow, target, policies, when, limit, include_personal=target.id == actor.id
+                    )
+            self._refresh_zone(target.id)  # the member moved zone: recompute, then read
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def snooze_follow_up(
         self,
@@ -433,19 +440,10 @@ class FollowUpUseCases(SessionBase):
             uow.commit()
             return updated
 
-    def _refresh_zone(self, member_id: str | None) -> None:
-        """Recompute a member's due dates if they moved to another time zone."""
-        with self._unit(write=False) as (uow, actor):
-            target = self._target(uow, actor, member_id, "see another member's follow-ups")
-            stale = [
-                p
-                for p in uow.followup_policies.for_member(self.team_id, target.id)
-                if p.time_zone != target.time_zone
-            ]
-        if not stale:
-            return
+    def _refresh_zone(self, member_id: MemberId) -> None:
+        """Recompute a member's due dates after they moved to another time zone."""
         with self._unit() as (uow, _actor):
-            target = uow.members.get(self.team_id, target.id)
+            target = uow.members.get(self.team_id, member_id)
             for policy in uow.followup_policies.for_member(self.team_id, target.id):
                 if policy.time_zone != target.time_zone:
                     updated: FollowUpPolicy = _next(policy, time_zone=target.time_zone)
@@ -458,6 +456,7 @@ class FollowUpUseCases(SessionBase):
         self,
         uow: UnitOfWork,
         member: Member,
+        member_policies: list[FollowUpPolicy],
         at: datetime,
         limit: int,
         *,
@@ -465,9 +464,7 @@ class FollowUpUseCases(SessionBase):
     ) -> list[FollowUpRow]:
         zone = member.time_zone
         today = local_date(at, zone)
-        policies: dict[str, FollowUpPolicy] = {
-            p.id: p for p in uow.followup_policies.for_member(self.team_id, member.id)
-        }
+        policies: dict[str, FollowUpPolicy] = {p.id: p for p in member_policies}
         allowed: set[str] = {
             pid for pid, p in policies.items() if include_personal or p.reset_by_team
         }
@@ -525,28 +522,31 @@ class FollowUpUseCases(SessionBase):
                     wanted.append(cid)
                     seen.add(cid)
         found: dict[str, Contact] = {}
+        page_rows: dict[str, list[FollowUpDue]] = {}
         after: tuple[date, str, str] | None = None
-        target = limit
-        while True:
-            page = uow.followup_dues.page(
-                self.team_id, member.id, today, at, after, max(_PAGE, 2 * target)
-            )
-            fresh = []
+        size = limit + _SLACK
+        taken = 0  # contacts taken from the stored rows (not the overlay)
+        while taken < limit:
+            page = uow.followup_dues.page(self.team_id, member.id, today, at, after, size)
+            fresh: list[str] = []
             for row in page:
-                if row.contact_id in seen or row.contact_id in overlay:
+                if taken + len(fresh) >= limit:
+                    break
+                after = (row.due_on, row.contact_id, row.policy_id)
+                if row.contact_id in overlay or row.policy_id not in allowed:
                     continue
-                if row.policy_id not in allowed:
-                    continue
-                seen.add(row.contact_id)
-                fresh.append(row.contact_id)
-            if fresh:
+                page_rows.setdefault(row.contact_id, []).append(row)
+                if row.contact_id not in seen:
+                    seen.add(row.contact_id)
+                    fresh.append(row.contact_id)
+            if fresh:  # a contact deleted since is skipped
                 got = uow.contacts.get_many(self.team_id, [ContactId(c) for c in fresh])
                 found.update((c.id, c) for c in got)
-                wanted.extend(c for c in fresh if c in found)
-            if len(page) < max(_PAGE, 2 * target) or len(wanted) - len(overlay) >= limit:
+                kept = [c for c in fresh if c in found]
+                wanted.extend(kept)
+                taken += len(kept)
+            if len(page) < size:
                 break
-            last = page[-1]
-            after = (last.due_on, last.contact_id, last.policy_id)
         missing = [c for c in wanted if c not in found]
         if missing:
             found.update(
@@ -554,9 +554,12 @@ class FollowUpUseCases(SessionBase):
                 for c in uow.contacts.get_many(self.team_id, [ContactId(c) for c in missing])
             )
         wanted = [c for c in wanted if c in found]
-        stored = uow.followup_dues.for_contacts(
-            self.team_id, member.id, [c for c in wanted if c not in overlay]
-        )
+        if len(allowed) == 1:  # one policy: the page rows are all the rows
+            stored = [r for c in wanted if c not in overlay for r in page_rows.get(c, [])]
+        else:  # other policies may cover them too, not yet due
+            stored = uow.followup_dues.for_contacts(
+                self.team_id, member.id, [c for c in wanted if c not in overlay]
+            )
         by_contact: dict[str, list[FollowUpDue]] = {}
         for row in stored:
             by_contact.setdefault(row.contact_id, []).append(row)
