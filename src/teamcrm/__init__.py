@@ -19,6 +19,7 @@ from teamcrm.bucket import AccessGrant, AccessLevel, Bucket, BucketKind, BucketM
 from teamcrm.clock import Clock, SettableClock, SystemClock
 from teamcrm.contact import Company, Contact, EmailAddress, PhoneNumber
 from teamcrm.converter import make_converter, structure, unstructure
+from teamcrm.digest import Digest, OutgoingEmail, build_digest
 from teamcrm.errors import (
     AlreadyExists,
     ConcurrencyError,
@@ -43,9 +44,12 @@ from teamcrm.followup import (
 )
 from teamcrm.ids import BucketId, CompanyId, ContactId, InteractionId, MemberId, TeamId
 from teamcrm.interaction import Interaction, InteractionKind, Outcome
+from teamcrm.notification import Notification, NotificationId, NotificationKind
 from teamcrm.opener import open, open_store, register_store
 from teamcrm.retry import retry_on_conflict
+from teamcrm.sender import DeliveryError, MemorySender, Sender, SMTPSender
 from teamcrm.service import CRM, ContactDraft, ContactRecord, MemberSession
+from teamcrm.service.notifications import DigestFailure, DigestReport
 from teamcrm.task import Task, TaskId, TaskStatus
 from teamcrm.team import BucketManagement, Member, Role, Team, TeamSettings
 
@@ -71,6 +75,10 @@ __all__ = [
     "ContactDraft",
     "ContactId",
     "ContactRecord",
+    "DeliveryError",
+    "Digest",
+    "DigestFailure",
+    "DigestReport",
     "DomainEvent",
     "EmailAddress",
     "EventName",
@@ -83,15 +91,22 @@ __all__ = [
     "Member",
     "MemberId",
     "MemberSession",
+    "MemorySender",
     "NotFound",
+    "Notification",
+    "NotificationId",
+    "NotificationKind",
     "OutboxMessage",
     "Outcome",
+    "OutgoingEmail",
     "PermissionDenied",
     "PhoneNumber",
     "PolicyId",
     "Role",
     "RowKind",
+    "SMTPSender",
     "SchemaVersionError",
+    "Sender",
     "SettableClock",
     "Snooze",
     "StoreError",
@@ -105,6 +120,7 @@ __all__ = [
     "TeamSettings",
     "TouchKind",
     "ValidationError",
+    "build_digest",
     "make_converter",
     "open",
     "open_store",

@@ -51,6 +51,11 @@ E = TypeVar("E", bound=enum.Enum)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ID = re.compile(r"^[a-z]{2}_[0-9a-f]{26}$")
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_ .-]{0,63}$")
+_PHONE_BAD = re.compile(r"[^0-9+()\-. /]")
+_NOT_ASCII_DIGIT = re.compile(r"[^0-9]")
+#: Custom-field names already found valid (names repeat across rows; bounded).
+_GOOD_KEYS: set[str] = set()
+_GOOD_KEYS_MAX = 4096
 
 
 def check_text(
@@ -74,6 +79,11 @@ def check_text(
         raise ValidationError(field, value, "must not be empty or only white space")
     if len(text) > max_len:
         raise ValidationError(field, value, f"must be at most {max_len} characters")
+    # Fast paths: printable text has no control characters (Cc) and no lone
+    # surrogates (Cs), and ASCII is already NFC.  Anything else takes the
+    # character-by-character check below, which decides exactly as before.
+    if text.isprintable():
+        return text if text.isascii() else unicodedata.normalize("NFC", text)
     for ch in text:
         cat = unicodedata.category(ch)
         if cat == "Cs":
@@ -159,14 +169,14 @@ def normalise_phone(value: str) -> str:
     ``"+1 (555) 010-2030"`` becomes ``"+15550102030"``.
     """
     text = value.strip()
-    digits = "".join(ch for ch in text if ch.isdigit() and ch.isascii())
+    digits = _NOT_ASCII_DIGIT.sub("", text)
     return ("+" if text.startswith("+") else "") + digits
 
 
 def check_phone(field: str, value: Any) -> str:
     """Return the normalised phone number (7 to 15 digits) or raise."""
     text = check_text(field, value, max_len=40)
-    if re.search(r"[^0-9+()\-. /]", text):
+    if _PHONE_BAD.search(text):
         raise ValidationError(field, value, "may only hold digits, spaces, + ( ) - . /")
     number = normalise_phone(text)
     if not 7 <= len(number.lstrip("+")) <= 15:
@@ -185,10 +195,13 @@ def check_custom_fields(field: str, value: Any) -> dict[str, JSONScalar]:
         raise ValidationError(field, value, f"must have at most {MAX_CUSTOM_FIELDS} entries")
     out: dict[str, JSONScalar] = {}
     for key, item in value.items():
-        if not isinstance(key, str) or not _KEY.match(key):
-            raise ValidationError(
-                f"{field}[{key!r}]", key, "names must be 1-64 letters, digits, _ . - or space"
-            )
+        if type(key) is not str or key not in _GOOD_KEYS:
+            if not isinstance(key, str) or not _KEY.match(key):
+                raise ValidationError(
+                    f"{field}[{key!r}]", key, "names must be 1-64 letters, digits, _ . - or space"
+                )
+            if type(key) is str and len(_GOOD_KEYS) < _GOOD_KEYS_MAX:
+                _GOOD_KEYS.add(key)
         if isinstance(item, str):
             item = check_text(
                 f"{field}[{key!r}]",

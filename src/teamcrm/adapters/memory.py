@@ -342,11 +342,28 @@ class _Outbox:
         return rows[:limit]
 
 
+@attrs.frozen(kw_only=True)
+class _DigestState:
+    """A member's email digest state: the last digest and the live claim, if any."""
+
+    last_digest_at: datetime | None = None
+    token: str | None = None
+    claimed_at: datetime | None = None
+    claimed_ids: tuple[str, ...] = ()
+
+
 class _Notifications:
     kind = "notification"
 
-    def __init__(self, table: _Table[str, Notification]) -> None:
+    def __init__(
+        self,
+        table: _Table[str, Notification],
+        digests: _Table[tuple[str, str], _DigestState],
+        skipped: _Table[str, datetime],
+    ) -> None:
         self._t = table
+        self._digests = digests
+        self._skipped = skipped
 
     def add_many(self, notifications: Sequence[Notification]) -> None:
         for n in notifications:
@@ -383,6 +400,131 @@ class _Notifications:
                 self._t.put(n.id, attrs.evolve(n, read_at=at))
                 changed += 1
         return changed
+
+    # -- email digest queue ------------------------------------------------
+    def _pending(self, team_id: str, member_id: str, now: datetime) -> list[Notification]:
+        rows = [
+            n
+            for n in self._t.values()
+            if n.team_id == team_id
+            and n.member_id == member_id
+            and n.emailed_at is None
+            and n.created_at <= now
+            and n.id not in self._skipped
+        ]
+        return sorted(rows, key=lambda n: (n.created_at, n.id))
+
+    @staticmethod
+    def _may_claim(
+        state: _DigestState | None, last_digest_by: datetime, lease_cutoff: datetime
+    ) -> bool:
+        if state is None:
+            return True
+        if state.last_digest_at is not None and state.last_digest_at > last_digest_by:
+            return False
+        return not (
+            state.token is not None
+            and state.claimed_at is not None
+            and state.claimed_at >= lease_cutoff
+        )
+
+    def digest_candidates(
+        self,
+        *,
+        now: datetime,
+        last_digest_by: datetime,
+        lease_cutoff: datetime,
+        team_id: TeamId | None = None,
+        limit: int = 10_000,
+    ) -> list[tuple[TeamId, MemberId]]:
+        members = {
+            (n.team_id, n.member_id)
+            for n in self._t.values()
+            if n.emailed_at is None
+            and n.created_at <= now
+            and (team_id is None or n.team_id == team_id)
+            and n.id not in self._skipped
+        }
+        due = [
+            key
+            for key in sorted(members)
+            if self._may_claim(self._digests.get(key), last_digest_by, lease_cutoff)
+        ]
+        return due[:limit]
+
+    def claim_digest(
+        self,
+        team_id: TeamId,
+        member_id: MemberId,
+        *,
+        token: str,
+        now: datetime,
+        last_digest_by: datetime,
+        lease_cutoff: datetime,
+        limit: int,
+    ) -> list[Notification]:
+        key = (team_id, member_id)
+        state = self._digests.get(key)
+        if not self._may_claim(state, last_digest_by, lease_cutoff):
+            return []
+        batch = self._pending(team_id, member_id, now)[:limit]
+        if not batch:
+            return []
+        self._digests.put(
+            key,
+            attrs.evolve(
+                state or _DigestState(),
+                token=token,
+                claimed_at=now,
+                claimed_ids=tuple(n.id for n in batch),
+            ),
+        )
+        return batch
+
+    def complete_digest(
+        self,
+        team_id: TeamId,
+        member_id: MemberId,
+        *,
+        token: str,
+        ids: Iterable[str],
+        at: datetime,
+    ) -> int:
+        marked = 0
+        for nid in dict.fromkeys(ids):
+            n = self._t.get(nid)
+            if (
+                n is not None
+                and n.team_id == team_id
+                and n.member_id == member_id
+                and n.emailed_at is None
+            ):
+                self._t.put(nid, attrs.evolve(n, emailed_at=at))
+                marked += 1
+        key = (team_id, member_id)
+        state = self._digests.get(key) or _DigestState()
+        last = state.last_digest_at
+        state = attrs.evolve(state, last_digest_at=at if last is None or at > last else last)
+        if state.token == token:
+            state = attrs.evolve(state, token=None, claimed_at=None, claimed_ids=())
+        self._digests.put(key, state)
+        return marked
+
+    def release_digest(self, team_id: TeamId, member_id: MemberId, *, token: str) -> None:
+        key = (team_id, member_id)
+        state = self._digests.get(key)
+        if state is not None and state.token == token:
+            self._digests.put(key, attrs.evolve(state, token=None, claimed_at=None, claimed_ids=()))
+
+    def skip_email(self, team_id: TeamId, member_id: MemberId, *, now: datetime) -> int:
+        pending = self._pending(team_id, member_id, now)
+        for n in pending:
+            self._skipped.put(n.id, now)
+        return len(pending)
+
+    def last_digest_at(self, team_id: TeamId, member_id: MemberId) -> datetime | None:
+        state = self._digests.get((team_id, member_id))
+        return None if state is None else state.last_digest_at
 
 
 class _FollowUpPolicies(_Versioned[FollowUpPolicy]):
@@ -591,7 +733,9 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         self.memberships = memberships
         self.interactions = _Interactions(s._interactions)
         self.outbox = _Outbox(s._outbox, s)
-        self.notifications = _Notifications(s._notifications)
+        self.notifications = _Notifications(
+            s._notifications, s._notification_digests, s._notifications_skipped
+        )
         dues = _FollowUpDues(s._followup_dues, s._snoozes)
         self.followup_policies = _FollowUpPolicies(s._followup_policies, dues)
         self.touches = _Touches(s._touches_team, s._touches_member, s._touches_pending)
@@ -651,6 +795,8 @@ class MemoryStore:
         self._interactions: _Table[str, Interaction] = _Table()
         self._outbox: _Table[int, OutboxMessage] = _Table()
         self._notifications: _Table[str, Notification] = _Table()
+        self._notification_digests: _Table[tuple[str, str], _DigestState] = _Table()
+        self._notifications_skipped: _Table[str, datetime] = _Table()
         self._followup_policies: _Table[str, FollowUpPolicy] = _Table()
         self._touches_team: _Table[tuple[str, str], Touch] = _Table()
         self._touches_member: _Table[tuple[str, str, str], Touch] = _Table()
@@ -670,6 +816,8 @@ class MemoryStore:
             self._interactions,
             self._outbox,
             self._notifications,
+            self._notification_digests,
+            self._notifications_skipped,
             self._followup_policies,
             self._touches_team,
             self._touches_member,

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from teamcrm.clock import Clock, SystemClock
 from teamcrm.errors import ValidationError
 from teamcrm.events import DomainEvent, EventName
 from teamcrm.ids import (
     MemberId,
+    TeamId,
     new_member_id,
     new_team_id,
 )
 from teamcrm.ports import Store
+from teamcrm.sender import Sender
 from teamcrm.service.buckets import BucketUseCases
 from teamcrm.service.contacts import ContactUseCases
 from teamcrm.service.followups import FollowUpUseCases
 from teamcrm.service.interactions import InteractionUseCases
+from teamcrm.service.notifications import (
+    DEFAULT_LEASE,
+    DIGEST_INTERVAL,
+    DigestReport,
+    NotificationUseCases,
+    send_digests,
+)
 from teamcrm.service.team import TeamUseCases
 from teamcrm.team import Member, Role, Team, TeamSettings
 from teamcrm.validation import (
@@ -107,6 +116,26 @@ class CRM:
             found = uow.members.find(MemberId(member_id))
         return MemberSession(self, found.team_id, found.id)
 
+    def send_digests(
+        self,
+        now: datetime | None,
+        sender: Sender,
+        *,
+        team_id: TeamId | str | None = None,
+        interval: timedelta = DIGEST_INTERVAL,
+        lease: timedelta = DEFAULT_LEASE,
+    ) -> DigestReport:
+        """Email every member who is due one their digest of unsent notifications.
+
+        At most one digest per member per *interval* (an hour); marked sent
+        only after *sender* succeeds; safe to run from several processes at
+        once.  See :func:`teamcrm.service.notifications.send_digests`.
+
+        >>> report = crm.send_digests(None, SMTPSender("smtp.example.com",
+        ...                           from_addr="crm@example.com"))  # doctest: +SKIP
+        """
+        return send_digests(self, now, sender, team_id=team_id, interval=interval, lease=lease)
+
     def close(self) -> None:
         """Close the underlying store."""
         self.store.close()
@@ -122,7 +151,12 @@ class CRM:
 
 
 class MemberSession(
-    TeamUseCases, ContactUseCases, BucketUseCases, InteractionUseCases, FollowUpUseCases
+    TeamUseCases,
+    ContactUseCases,
+    BucketUseCases,
+    InteractionUseCases,
+    FollowUpUseCases,
+    NotificationUseCases,
 ):
     """Every use case, performed as one member of one team.
 

@@ -10,7 +10,7 @@ in a new module of this package, and import that module below so every
 process knows every migration of the release.
 """
 
-# Modules that register migrations and repositories, in migration order.
+# Modules that register migrations (run in name order) and repositories.
 from teamcrm.adapters.sqlite import followups as _followups
 from teamcrm.adapters.sqlite import notifications as _notifications
 from teamcrm.adapters.sqlite import schema as _schema  # registers the core migrations

@@ -1,7 +1,8 @@
 """Named schema migrations, recorded in the ``teamcrm_migrations`` table.
 
 A migration is a name and either SQL statements or a function of the
-connection.  Modules *register* migrations in the order they must run::
+connection.  Names start with a four-digit number and migrations run in name
+order (whatever order the modules that register them are imported in)::
 
     from teamcrm.adapters.sqlite.migrations import register_migration
 
@@ -23,6 +24,7 @@ this release does not know was made by a newer release: it is refused with
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -44,6 +46,7 @@ __all__ = [
 
 #: The table that records which migrations a database has.
 MIGRATIONS_TABLE = "teamcrm_migrations"
+_NAME = re.compile(r"^[0-9]{4}_[a-z0-9_]{1,100}$")
 
 
 @attrs.frozen(kw_only=True)
@@ -61,8 +64,10 @@ class Migration:
     apply: Callable[[sqlite3.Connection], None] | None = None
 
     def __attrs_post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name or len(self.name) > 200:
-            raise ValidationError("Migration.name", self.name, "must be 1-200 characters")
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
+            raise ValidationError(
+                "Migration.name", self.name, "must look like '0100_leads' (4 digits, _, a-z 0-9 _)"
+            )
         if not self.statements and self.apply is None:
             raise ValidationError("Migration.statements", self.statements, "nothing to do")
 
@@ -75,7 +80,7 @@ def register_migration(
     *statements: str,
     apply: Callable[[sqlite3.Connection], None] | None = None,
 ) -> Migration:
-    """Append a migration to the release's list; it runs after those registered before.
+    """Add a migration to the release's list (they run in name order).
 
     Registering the same name twice with the same content is a no-op (module
     re-import); with different content it is a ``ValidationError``.
@@ -87,11 +92,12 @@ def register_migration(
                 raise ValidationError("Migration.name", name, "is already registered")
             return existing
     _REGISTRY.append(migration)
+    _REGISTRY.sort(key=lambda m: m.name)
     return migration
 
 
 def registered_migrations() -> tuple[Migration, ...]:
-    """Every migration this release knows, in the order they run."""
+    """Every migration this release knows, in the order they run (by name)."""
     return tuple(_REGISTRY)
 
 
@@ -160,7 +166,9 @@ def migrate(
     missing and records it.  Safe when several processes open the same new
     file at once: the second one finds the work done.
     """
-    known = list(registered_migrations() if migrations is None else migrations)
+    known = sorted(
+        registered_migrations() if migrations is None else migrations, key=lambda m: m.name
+    )
     applied = check_known(conn, known, where=where)
     if all(m.name in set(applied) for m in known):
         return []
