@@ -77,9 +77,12 @@ def make_world(crm: CRM, clock: SettableClock) -> World:
     return World(crm=crm, clock=clock, team_id=team.id, ana=ana, bo=bo, cy=cy)
 
 
-@pytest.fixture
-def world(crm: CRM, clock: SettableClock) -> World:
-    return make_world(crm, clock)
+@pytest.fixture(params=["memory://", "sqlite://"])
+def world(request: pytest.FixtureRequest, clock: SettableClock) -> Iterator[World]:
+    """A team on each store: the rules hold the same on every adapter."""
+    crm = teamcrm.open(request.param, clock=clock)
+    yield make_world(crm, clock)
+    crm.close()
 
 
 # ---------------------------------------------------------------- in-app feed
@@ -394,13 +397,6 @@ def test_memory_sender_rehearses_failures() -> None:
         sender.send("not a message")  # type: ignore[arg-type]
     sender.clear()
     assert sender.sent == []
-
-
-@pytest.fixture
-def fresh_crm() -> Iterator[CRM]:
-    c = teamcrm.open("memory://")
-    yield c
-    c.close()
 
 
 def test_exports() -> None:

@@ -11,6 +11,7 @@ process knows every migration of the release.
 """
 
 # Modules that register migrations (run in name order) and repositories.
+from teamcrm.adapters.sqlite import digests as _digests  # after notifications: extends it
 from teamcrm.adapters.sqlite import followups as _followups
 from teamcrm.adapters.sqlite import notifications as _notifications
 from teamcrm.adapters.sqlite import schema as _schema  # registers the core migrations
@@ -27,7 +28,7 @@ from teamcrm.adapters.sqlite.store import (
     register_repository,
 )
 
-del _schema, _followups, _notifications
+del _schema, _followups, _notifications, _digests
 
 __all__ = [
     "Migration",
