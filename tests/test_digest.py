@@ -131,7 +131,8 @@ def test_to_email_carries_both_bodies_and_the_ids() -> None:
     email = build_digest(ana, notes, now=T0).to_email()
     assert isinstance(email, OutgoingEmail)
     assert email.to == "ana@example.com"
-    assert email.html is not None and email.html.startswith("<!DOCTYPE html>")
+    assert email.html is not None
+    assert email.html.startswith("<!DOCTYPE html>")
     assert email.notification_ids == tuple(n.id for n in notes)
     assert email.created_at == T0
 

@@ -170,12 +170,14 @@ def test_one_digest_per_member_with_every_unsent_notification(world: World) -> N
     assert set(by_to["ana@example.com"].notification_ids) == {n.id for n in ana_rows}
     assert set(by_to["bo@example.com"].notification_ids) == {n.id for n in bo_rows}
     assert by_to["bo@example.com"].subject == "[Acme Realty] 3 new notifications: 3 leads offered"
-    assert world.unsent(world.ana) == set() and world.unsent(world.bo) == set()
+    assert world.unsent(world.ana) == set()
+    assert world.unsent(world.bo) == set()
     emailed = {n.emailed_at for n in world.crm.as_member(world.bo.id).notifications()}
     assert emailed == {world.crm.now()}
     # nothing left: a second run sends nothing
     again = world.crm.send_digests(None, sender)
-    assert again.members_emailed == 0 and len(sender.sent) == 2
+    assert again.members_emailed == 0
+    assert len(sender.sent) == 2
 
 
 def test_at_most_one_digest_per_member_per_hour(world: World) -> None:
@@ -202,7 +204,8 @@ def test_a_run_at_an_earlier_time_does_not_send_newer_notifications(world: World
     world.notify(world.bo)
     sender = MemorySender()
     report = world.crm.send_digests(world.crm.now() - timedelta(seconds=1), sender)
-    assert report.members_emailed == 0 and sender.sent == []
+    assert report.members_emailed == 0
+    assert sender.sent == []
 
 
 def test_a_failed_send_marks_nothing_and_the_next_run_retries(world: World) -> None:
@@ -213,8 +216,10 @@ def test_a_failed_send_marks_nothing_and_the_next_run_retries(world: World) -> N
     assert report.members_emailed == 1  # Ana's still went out
     assert len(report.failures) == 1
     failure = report.failures[0]
-    assert failure.member_id == world.bo.id and failure.notifications == 2
-    assert "DeliveryError" in failure.reason and not failure.sent
+    assert failure.member_id == world.bo.id
+    assert failure.notifications == 2
+    assert "DeliveryError" in failure.reason
+    assert not failure.sent
     assert world.unsent(world.bo) == {n.id for n in rows}
     # the next run (even a minute later: no digest went out) retries
     world.clock.advance(timedelta(minutes=1))
@@ -257,7 +262,8 @@ def test_members_without_email_or_inactive_get_no_email_and_are_skipped(world: W
     sender = MemorySender()
     report = world.crm.send_digests(None, sender)
     assert sender.sent == []
-    assert report.members_skipped == 2 and report.notifications_skipped == 3
+    assert report.members_skipped == 2
+    assert report.notifications_skipped == 3
     # still in the app, never emailed
     assert world.unsent(world.cy) == {n.id for n in cy_rows}
     assert world.unsent(world.bo) == {n.id for n in bo_rows}
@@ -267,7 +273,8 @@ def test_members_without_email_or_inactive_get_no_email_and_are_skipped(world: W
     assert world.crm.send_digests(None, sender).members_emailed == 0
     new = world.notify(world.bo)
     report = world.crm.send_digests(None, sender)
-    assert report.members_emailed == 1 and report.members_skipped == 0
+    assert report.members_emailed == 1
+    assert report.members_skipped == 0
     assert sender.sent[0].notification_ids == (new[0].id,)
 
 
@@ -317,7 +324,8 @@ def test_a_live_claim_holds_off_other_workers_until_the_lease_ends(world: World)
     sender = MemorySender()
     world.clock.advance(timedelta(minutes=14))
     report = world.crm.send_digests(None, sender)
-    assert report.members_emailed == 0 and sender.sent == []
+    assert report.members_emailed == 0
+    assert sender.sent == []
     world.clock.advance(timedelta(minutes=1))  # a lease of exactly 15 minutes still holds
     assert world.crm.send_digests(None, sender).members_emailed == 0
     # ... and sends once it has expired (at least once)
@@ -381,7 +389,8 @@ def test_digest_email_is_the_rendered_digest(world: World) -> None:
     world.crm.send_digests(None, sender)
     email = sender.sent[0]
     assert "New lead: <Maria> & Co" in email.text
-    assert email.html is not None and "New lead: &lt;Maria&gt; &amp; Co" in email.html
+    assert email.html is not None
+    assert "New lead: &lt;Maria&gt; &amp; Co" in email.html
 
 
 def test_memory_sender_rehearses_failures() -> None:
@@ -389,7 +398,8 @@ def test_memory_sender_rehearses_failures() -> None:
     msg = OutgoingEmail(to="x@example.com", subject="s", text="t")
     with pytest.raises(DeliveryError) as info:
         sender.send(msg)
-    assert info.value.recipient == "x@example.com" and not info.value.permanent
+    assert info.value.recipient == "x@example.com"
+    assert not info.value.permanent
     ok = OutgoingEmail(to="y@example.com", subject="s", text="t")
     sender.send(ok)
     assert sender.to("y@example.com") == [ok]
