@@ -24,6 +24,7 @@ from teamcrm.errors import (
     AlreadyExists,
     ConcurrencyError,
     NotFound,
+    OfferClosed,
     PermissionDenied,
     SchemaVersionError,
     StoreError,
@@ -44,12 +45,32 @@ from teamcrm.followup import (
 )
 from teamcrm.ids import BucketId, CompanyId, ContactId, InteractionId, MemberId, TeamId
 from teamcrm.interaction import Interaction, InteractionKind, Outcome
+from teamcrm.lead import (
+    Lead,
+    LeadId,
+    LeadRow,
+    LeadStatus,
+    Offer,
+    OfferId,
+    OfferStatus,
+)
 from teamcrm.notification import Notification, NotificationId, NotificationKind
 from teamcrm.opener import open, open_store, register_store
+from teamcrm.pool import DistributionMethod, LeadPool, PoolId
 from teamcrm.retry import retry_on_conflict
+from teamcrm.routing import (
+    RoutingDecision,
+    RoutingExplanation,
+    RoutingOutcome,
+    RoutingStrategy,
+    Skipped,
+    SkipReason,
+    register_strategy,
+)
 from teamcrm.sender import DeliveryError, MemorySender, Sender, SMTPSender
 from teamcrm.service import CRM, ContactDraft, ContactRecord, MemberSession
 from teamcrm.service.notifications import DigestFailure, DigestReport
+from teamcrm.service.routing import RoutingResult
 from teamcrm.task import Task, TaskId, TaskStatus
 from teamcrm.team import BucketManagement, Member, Role, Team, TeamSettings
 
@@ -79,6 +100,7 @@ __all__ = [
     "Digest",
     "DigestFailure",
     "DigestReport",
+    "DistributionMethod",
     "DomainEvent",
     "EmailAddress",
     "EventName",
@@ -88,6 +110,11 @@ __all__ = [
     "Interaction",
     "InteractionId",
     "InteractionKind",
+    "Lead",
+    "LeadId",
+    "LeadPool",
+    "LeadRow",
+    "LeadStatus",
     "Member",
     "MemberId",
     "MemberSession",
@@ -96,18 +123,30 @@ __all__ = [
     "Notification",
     "NotificationId",
     "NotificationKind",
+    "Offer",
+    "OfferClosed",
+    "OfferId",
+    "OfferStatus",
     "OutboxMessage",
     "Outcome",
     "OutgoingEmail",
     "PermissionDenied",
     "PhoneNumber",
     "PolicyId",
+    "PoolId",
     "Role",
+    "RoutingDecision",
+    "RoutingExplanation",
+    "RoutingOutcome",
+    "RoutingResult",
+    "RoutingStrategy",
     "RowKind",
     "SMTPSender",
     "SchemaVersionError",
     "Sender",
     "SettableClock",
+    "SkipReason",
+    "Skipped",
     "Snooze",
     "StoreError",
     "SystemClock",
@@ -125,6 +164,7 @@ __all__ = [
     "open",
     "open_store",
     "register_store",
+    "register_strategy",
     "retry_on_conflict",
     "structure",
     "unstructure",

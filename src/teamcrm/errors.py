@@ -14,6 +14,7 @@ __all__ = [
     "AlreadyExists",
     "ConcurrencyError",
     "NotFound",
+    "OfferClosed",
     "PermissionDenied",
     "SchemaVersionError",
     "StoreError",
@@ -113,3 +114,21 @@ class StoreError(TeamCRMError):
 
 class SchemaVersionError(StoreError):
     """The database was made by a newer (or unknown) release of teamcrm."""
+
+
+class OfferClosed(TeamCRMError):
+    """A lead offer can no longer be accepted or declined.
+
+    Raised when another member accepted the lead first (``reason`` says
+    ``"taken"``), when the offer's window has passed (``"expired"``), or when
+    it was withdrawn or already answered.
+
+    :ivar offer_id: the offer asked for.
+    :ivar reason: ``"taken"``, ``"expired"``, ``"withdrawn"``, ``"declined"``
+        or ``"accepted"``.
+    """
+
+    def __init__(self, offer_id: Any, reason: str) -> None:
+        self.offer_id = offer_id
+        self.reason = reason
+        super().__init__(f"offer {_short(offer_id)} is closed: {reason}")

@@ -32,7 +32,18 @@ from teamcrm.events import DomainEvent, OutboxMessage
 from teamcrm.followup import FollowUpDue, FollowUpPolicy, PolicyId, Snooze, Touch
 from teamcrm.ids import BucketId, CompanyId, ContactId, InteractionId, MemberId, TeamId
 from teamcrm.interaction import Interaction
+from teamcrm.lead import (
+    InboundBucket,
+    Lead,
+    LeadId,
+    LeadStatus,
+    Offer,
+    OfferId,
+    OfferStatus,
+    RoutingCursor,
+)
 from teamcrm.notification import Notification
+from teamcrm.pool import LeadPool, PoolId
 from teamcrm.task import Task, TaskId, TaskStatus
 from teamcrm.team import Member, Team
 
@@ -42,11 +53,16 @@ __all__ = [
     "ContactRepository",
     "FollowUpDueRepository",
     "FollowUpPolicyRepository",
+    "InboundBucketRepository",
     "InteractionRepository",
+    "LeadPoolRepository",
+    "LeadRepository",
     "MemberRepository",
     "MembershipRepository",
     "NotificationRepository",
+    "OfferRepository",
     "OutboxRepository",
+    "RoutingCursorRepository",
     "SnoozeRepository",
     "Store",
     "TaskRepository",
@@ -367,6 +383,11 @@ class UnitOfWork(Protocol):
     followup_dues: FollowUpDueRepository
     snoozes: SnoozeRepository
     tasks: TaskRepository
+    lead_pools: LeadPoolRepository
+    leads: LeadRepository
+    offers: OfferRepository
+    routing_cursors: RoutingCursorRepository
+    inbound_buckets: InboundBucketRepository
 
     def __enter__(self) -> Self: ...
 
@@ -558,4 +579,132 @@ class TaskRepository(Protocol):
         self, team_id: TeamId, member_id: MemberId, at: datetime, limit: int
     ) -> list[Task]:
         """Return up to *limit* of the member's open tasks due by *at*, ordered by (due_at, id)."""
+        ...
+
+
+# ---------------------------------------------------------------- lead routing
+class LeadPoolRepository(Protocol):
+    """Lead pools."""
+
+    def get(self, team_id: TeamId, pool_id: PoolId) -> LeadPool:
+        """Return the pool or raise ``NotFound``."""
+        ...
+
+    def add(self, pool: LeadPool) -> None:
+        """Insert a new pool."""
+        ...
+
+    def update(self, pool: LeadPool) -> None:
+        """Replace the stored pool whose version is ``pool.version - 1``."""
+        ...
+
+    def delete(self, team_id: TeamId, pool_id: PoolId, version: int) -> None:
+        """Delete the pool (and its cursor) if its stored version is *version*; leads stay."""
+        ...
+
+    def all(self, team_id: TeamId) -> list[LeadPool]:
+        """Return every pool of the team, ordered by ``created_at`` then id."""
+        ...
+
+    def for_buckets(self, team_id: TeamId, bucket_ids: Iterable[BucketId]) -> list[LeadPool]:
+        """Return the pools with any of *bucket_ids* as a source, by ``created_at`` then id."""
+        ...
+
+
+class LeadRepository(Protocol):
+    """Leads (one per entry of a contact into routing)."""
+
+    def get(self, team_id: TeamId, lead_id: LeadId) -> Lead:
+        """Return the lead or raise ``NotFound``."""
+        ...
+
+    def add_many(self, leads: Sequence[Lead]) -> None:
+        """Insert new leads (all or none)."""
+        ...
+
+    def update(self, lead: Lead) -> None:
+        """Replace the stored lead whose version is ``lead.version - 1``."""
+        ...
+
+    def all(
+        self, team_id: TeamId, *, pool_id: PoolId | None = None, status: LeadStatus | None = None
+    ) -> list[Lead]:
+        """Return the team's leads (of one pool / status if given) by ``created_at`` then id."""
+        ...
+
+    def for_contact(self, team_id: TeamId, contact_id: ContactId) -> list[Lead]:
+        """Return every lead of a contact, by ``created_at`` then id."""
+        ...
+
+    def open_for_contacts(
+        self, team_id: TeamId, pool_id: PoolId | None, contact_ids: Iterable[ContactId]
+    ) -> list[Lead]:
+        """Return the open leads of the pool (``None``: leads without a pool) of these contacts."""
+        ...
+
+    def open_with_keys(self, team_id: TeamId, pool_id: PoolId, keys: Iterable[str]) -> list[Lead]:
+        """Return the open leads of the pool having any of *keys* (emails, phones)."""
+        ...
+
+    def entries(
+        self, team_id: TeamId, pool_id: PoolId | None, contact_ids: Iterable[ContactId]
+    ) -> dict[str, int]:
+        """Return the highest entry number of each contact's leads in the pool (if any)."""
+        ...
+
+
+class OfferRepository(Protocol):
+    """Offers of leads to members."""
+
+    def get(self, team_id: TeamId, offer_id: OfferId) -> Offer:
+        """Return the offer or raise ``NotFound``."""
+        ...
+
+    def add_many(self, offers: Sequence[Offer]) -> None:
+        """Insert new offers (all or none)."""
+        ...
+
+    def update(self, offer: Offer) -> None:
+        """Replace the stored offer whose version is ``offer.version - 1``."""
+        ...
+
+    def for_lead(self, team_id: TeamId, lead_id: LeadId) -> list[Offer]:
+        """Return the lead's offers by ``created_at`` then id."""
+        ...
+
+    def for_member(
+        self, team_id: TeamId, member_id: MemberId, status: OfferStatus | None = None
+    ) -> list[Offer]:
+        """Return the member's offers (of one status if given) by ``created_at`` then id."""
+        ...
+
+    def due(self, at: datetime, limit: int) -> list[Offer]:
+        """Return up to *limit* open offers of any team with ``expires_at <= at``.
+
+        Ordered by (``expires_at``, id).  Used only by the expiry job.
+        """
+        ...
+
+
+class RoutingCursorRepository(Protocol):
+    """Round-robin cursors, one per pool."""
+
+    def get(self, team_id: TeamId, pool_id: PoolId) -> RoutingCursor:
+        """Return the stored cursor, or a version-0 cursor at position 0."""
+        ...
+
+    def put(self, cursor: RoutingCursor) -> None:
+        """Store *cursor* if the stored version is ``cursor.version - 1`` (else a conflict)."""
+        ...
+
+
+class InboundBucketRepository(Protocol):
+    """Each member's default bucket for routed leads."""
+
+    def get(self, team_id: TeamId, member_id: MemberId) -> InboundBucket | None:
+        """Return the member's inbound bucket, or ``None`` if none was chosen yet."""
+        ...
+
+    def put(self, row: InboundBucket) -> None:
+        """Set (or replace) the member's inbound bucket."""
         ...

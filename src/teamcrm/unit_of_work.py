@@ -19,11 +19,16 @@ from teamcrm.ports import (
     ContactRepository,
     FollowUpDueRepository,
     FollowUpPolicyRepository,
+    InboundBucketRepository,
     InteractionRepository,
+    LeadPoolRepository,
+    LeadRepository,
     MemberRepository,
     MembershipRepository,
     NotificationRepository,
+    OfferRepository,
     OutboxRepository,
+    RoutingCursorRepository,
     SnoozeRepository,
     TaskRepository,
     TeamRepository,
@@ -50,6 +55,11 @@ class BaseUnitOfWork:
     followup_dues: FollowUpDueRepository
     snoozes: SnoozeRepository
     tasks: TaskRepository
+    lead_pools: LeadPoolRepository
+    leads: LeadRepository
+    offers: OfferRepository
+    routing_cursors: RoutingCursorRepository
+    inbound_buckets: InboundBucketRepository
 
     def __init__(self) -> None:
         self._events: list[DomainEvent] = []

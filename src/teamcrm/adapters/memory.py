@@ -21,7 +21,18 @@ from teamcrm.events import DomainEvent, OutboxMessage
 from teamcrm.followup import FollowUpDue, FollowUpPolicy, PolicyId, Snooze, Touch
 from teamcrm.ids import BucketId, CompanyId, ContactId, InteractionId, MemberId, TeamId
 from teamcrm.interaction import Interaction
+from teamcrm.lead import (
+    InboundBucket,
+    Lead,
+    LeadId,
+    LeadStatus,
+    Offer,
+    OfferId,
+    OfferStatus,
+    RoutingCursor,
+)
 from teamcrm.notification import Notification
+from teamcrm.pool import LeadPool, PoolId
 from teamcrm.task import Task, TaskId, TaskStatus
 from teamcrm.team import Member, Team
 from teamcrm.unit_of_work import BaseUnitOfWork
@@ -716,6 +727,200 @@ class _Tasks(_Versioned[Task]):
         return rows[:limit]
 
 
+# ------------------------------------------------------------------ lead routing
+class _LeadPools(_Versioned[LeadPool]):
+    kind = "lead pool"
+
+    def __init__(self, table: _Table[str, LeadPool], cursors: _Table[str, RoutingCursor]) -> None:
+        super().__init__(table)
+        self._cursors = cursors
+
+    def get(self, team_id: TeamId, pool_id: PoolId) -> LeadPool:
+        return self._get(team_id, pool_id)
+
+    def add(self, pool: LeadPool) -> None:
+        self._add(pool)
+
+    def update(self, pool: LeadPool) -> None:
+        self._update(pool)
+
+    def delete(self, team_id: TeamId, pool_id: PoolId, version: int) -> None:
+        self._delete(team_id, pool_id, version)
+        self._cursors.pop(pool_id)
+
+    def all(self, team_id: TeamId) -> list[LeadPool]:
+        return self._all(team_id)
+
+    def for_buckets(self, team_id: TeamId, bucket_ids: Iterable[BucketId]) -> list[LeadPool]:
+        wanted = set(bucket_ids)
+        return [p for p in self._all(team_id) if wanted.intersection(p.source_bucket_ids)]
+
+
+class _Leads(_Versioned[Lead]):
+    """Leads with three journalled indexes: open lead by contact, by key, last entry."""
+
+    kind = "lead"
+
+    def __init__(
+        self,
+        table: _Table[str, Lead],
+        open_by_contact: _Table[tuple[str, str, str], str],
+        open_by_key: _Table[tuple[str, str, str], str],
+        entries: _Table[tuple[str, str, str], int],
+    ) -> None:
+        super().__init__(table)
+        self._open = open_by_contact
+        self._keys = open_by_key
+        self._entries = entries
+
+    def _index(self, lead: Lead, old: Lead | None) -> None:
+        pool = lead.pool_id or ""
+        if old is not None and old.is_open and not lead.is_open:
+            if self._open.get((lead.team_id, pool, lead.contact_id)) == lead.id:
+                self._open.pop((lead.team_id, pool, lead.contact_id))
+            for key in old.keys:
+                if self._keys.get((lead.team_id, pool, key)) == lead.id:
+                    self._keys.pop((lead.team_id, pool, key))
+        if old is None:
+            if lead.is_open:
+                self._open.put((lead.team_id, pool, lead.contact_id), lead.id)
+                for key in lead.keys:
+                    self._keys.put((lead.team_id, pool, key), lead.id)
+            entry_key = (lead.team_id, pool, lead.contact_id)
+            if lead.entry > (self._entries.get(entry_key) or 0):
+                self._entries.put(entry_key, lead.entry)
+
+    def get(self, team_id: TeamId, lead_id: LeadId) -> Lead:
+        return self._get(team_id, lead_id)
+
+    def add_many(self, leads: Sequence[Lead]) -> None:
+        seen: set[str] = set()
+        for lead in leads:
+            if lead.id in self._t or lead.id in seen:
+                raise AlreadyExists(self.kind, lead.id)
+            seen.add(lead.id)
+        for lead in leads:
+            self._t.put(lead.id, lead)
+            self._index(lead, None)
+
+    def update(self, lead: Lead) -> None:
+        old = self._t.get(lead.id)
+        self._update(lead)
+        self._index(lead, old)
+
+    def all(
+        self, team_id: TeamId, *, pool_id: PoolId | None = None, status: LeadStatus | None = None
+    ) -> list[Lead]:
+        return [
+            lead
+            for lead in self._all(team_id)
+            if (pool_id is None or lead.pool_id == pool_id)
+            and (status is None or lead.status is status)
+        ]
+
+    def for_contact(self, team_id: TeamId, contact_id: ContactId) -> list[Lead]:
+        return [lead for lead in self._all(team_id) if lead.contact_id == contact_id]
+
+    def open_for_contacts(
+        self, team_id: TeamId, pool_id: PoolId | None, contact_ids: Iterable[ContactId]
+    ) -> list[Lead]:
+        out = []
+        for cid in dict.fromkeys(contact_ids):
+            lead_id = self._open.get((team_id, pool_id or "", cid))
+            if lead_id is not None:
+                out.append(self._get(team_id, lead_id))
+        return out
+
+    def open_with_keys(self, team_id: TeamId, pool_id: PoolId, keys: Iterable[str]) -> list[Lead]:
+        found: dict[str, None] = {}
+        for key in keys:
+            lead_id = self._keys.get((team_id, pool_id, key))
+            if lead_id is not None:
+                found[lead_id] = None
+        return [self._get(team_id, LeadId(lead_id)) for lead_id in found]
+
+    def entries(
+        self, team_id: TeamId, pool_id: PoolId | None, contact_ids: Iterable[ContactId]
+    ) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for cid in contact_ids:
+            entry = self._entries.get((team_id, pool_id or "", cid))
+            if entry is not None:
+                out[cid] = entry
+        return out
+
+
+class _Offers(_Versioned[Offer]):
+    kind = "offer"
+
+    def __init__(self, table: _Table[str, Offer], by_lead: _Table[str, tuple[str, ...]]) -> None:
+        super().__init__(table)
+        self._by_lead = by_lead
+
+    def get(self, team_id: TeamId, offer_id: OfferId) -> Offer:
+        return self._get(team_id, offer_id)
+
+    def add_many(self, offers: Sequence[Offer]) -> None:
+        seen: set[str] = set()
+        for offer in offers:
+            if offer.id in self._t or offer.id in seen:
+                raise AlreadyExists(self.kind, offer.id)
+            seen.add(offer.id)
+        for offer in offers:
+            self._t.put(offer.id, offer)
+            self._by_lead.put(offer.lead_id, (*(self._by_lead.get(offer.lead_id) or ()), offer.id))
+
+    def update(self, offer: Offer) -> None:
+        self._update(offer)
+
+    def for_lead(self, team_id: TeamId, lead_id: LeadId) -> list[Offer]:
+        rows = [self._t.get(i) for i in self._by_lead.get(lead_id) or ()]
+        found = [o for o in rows if o is not None and o.team_id == team_id]
+        return sorted(found, key=lambda o: (o.created_at, o.id))
+
+    def for_member(
+        self, team_id: TeamId, member_id: MemberId, status: OfferStatus | None = None
+    ) -> list[Offer]:
+        return [
+            o
+            for o in self._all(team_id)
+            if o.member_id == member_id and (status is None or o.status is status)
+        ]
+
+    def due(self, at: datetime, limit: int) -> list[Offer]:
+        rows = [o for o in self._t.values() if o.is_open and o.expires_at <= at]
+        rows.sort(key=lambda o: (o.expires_at, o.id))
+        return rows[:limit]
+
+
+class _RoutingCursors:
+    def __init__(self, table: _Table[str, RoutingCursor]) -> None:
+        self._t = table
+
+    def get(self, team_id: TeamId, pool_id: PoolId) -> RoutingCursor:
+        row = self._t.get(pool_id)
+        if row is None or row.team_id != team_id:
+            return RoutingCursor(team_id=team_id, pool_id=pool_id)
+        return row
+
+    def put(self, cursor: RoutingCursor) -> None:
+        stored = self.get(cursor.team_id, cursor.pool_id)
+        if stored.version != cursor.version - 1:
+            raise ConcurrencyError("routing cursor", cursor.pool_id, cursor.version - 1)
+        self._t.put(cursor.pool_id, cursor)
+
+
+class _InboundBuckets:
+    def __init__(self, table: _Table[tuple[str, str], InboundBucket]) -> None:
+        self._t = table
+
+    def get(self, team_id: TeamId, member_id: MemberId) -> InboundBucket | None:
+        return self._t.get((team_id, member_id))
+
+    def put(self, row: InboundBucket) -> None:
+        self._t.put((row.team_id, row.member_id), row)
+
+
 class MemoryUnitOfWork(BaseUnitOfWork):
     """A unit of work on a :class:`MemoryStore`; holds the store's lock while open."""
 
@@ -742,6 +947,11 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         self.followup_dues = dues
         self.snoozes = _Snoozes(s._snoozes)
         self.tasks = _Tasks(s._tasks)
+        self.lead_pools = _LeadPools(s._lead_pools, s._routing_cursors)
+        self.leads = _Leads(s._leads, s._leads_open, s._leads_keys, s._lead_entries)
+        self.offers = _Offers(s._offers, s._offers_by_lead)
+        self.routing_cursors = _RoutingCursors(s._routing_cursors)
+        self.inbound_buckets = _InboundBuckets(s._inbound_buckets)
 
     def _begin(self) -> None:
         if self._store._owner == threading.get_ident():
@@ -804,6 +1014,15 @@ class MemoryStore:
         self._followup_dues: _Table[tuple[str, str], FollowUpDue] = _Table()
         self._snoozes: _Table[tuple[str, str, str], Snooze] = _Table()
         self._tasks: _Table[str, Task] = _Table()
+        self._lead_pools: _Table[str, LeadPool] = _Table()
+        self._leads: _Table[str, Lead] = _Table()
+        self._leads_open: _Table[tuple[str, str, str], str] = _Table()
+        self._leads_keys: _Table[tuple[str, str, str], str] = _Table()
+        self._lead_entries: _Table[tuple[str, str, str], int] = _Table()
+        self._offers: _Table[str, Offer] = _Table()
+        self._offers_by_lead: _Table[str, tuple[str, ...]] = _Table()
+        self._routing_cursors: _Table[str, RoutingCursor] = _Table()
+        self._inbound_buckets: _Table[tuple[str, str], InboundBucket] = _Table()
 
     def _tables(self) -> list[_Table[Any, Any]]:
         return [
@@ -825,6 +1044,15 @@ class MemoryStore:
             self._followup_dues,
             self._snoozes,
             self._tasks,
+            self._lead_pools,
+            self._leads,
+            self._leads_open,
+            self._leads_keys,
+            self._lead_entries,
+            self._offers,
+            self._offers_by_lead,
+            self._routing_cursors,
+            self._inbound_buckets,
         ]
 
     def unit_of_work(self, *, write: bool = True) -> MemoryUnitOfWork:

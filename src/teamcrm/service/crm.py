@@ -26,6 +26,7 @@ from teamcrm.service.notifications import (
     NotificationUseCases,
     send_digests,
 )
+from teamcrm.service.routing import RoutingUseCases, expire_offers
 from teamcrm.service.team import TeamUseCases
 from teamcrm.team import Member, Role, Team, TeamSettings
 from teamcrm.validation import (
@@ -136,6 +137,14 @@ class CRM:
         """
         return send_digests(self, now, sender, team_id=team_id, interval=interval, lease=lease)
 
+    def expire_offers(self, now: datetime | None = None) -> int:
+        """Expire every lead offer whose window has passed (default: by the clock's now).
+
+        Returns how many offers it expired.  Idempotent and safe to run in
+        several processes at once; run it from a scheduler every minute or so.
+        """
+        return expire_offers(self, now)
+
     def close(self) -> None:
         """Close the underlying store."""
         self.store.close()
@@ -157,6 +166,7 @@ class MemberSession(
     InteractionUseCases,
     FollowUpUseCases,
     NotificationUseCases,
+    RoutingUseCases,
 ):
     """Every use case, performed as one member of one team.
 

@@ -14,6 +14,7 @@ process knows every migration of the release.
 from teamcrm.adapters.sqlite import digests as _digests  # after notifications: extends it
 from teamcrm.adapters.sqlite import followups as _followups
 from teamcrm.adapters.sqlite import notifications as _notifications
+from teamcrm.adapters.sqlite import routing as _routing
 from teamcrm.adapters.sqlite import schema as _schema  # registers the core migrations
 from teamcrm.adapters.sqlite.migrations import (
     Migration,
@@ -28,7 +29,7 @@ from teamcrm.adapters.sqlite.store import (
     register_repository,
 )
 
-del _schema, _followups, _notifications, _digests
+del _schema, _followups, _notifications, _digests, _routing
 
 __all__ = [
     "Migration",

@@ -1,0 +1,618 @@
+"""SQLite tables and repositories for lead routing: pools, leads, offers, cursors, inbound buckets.
+
+Plugged in with this package's extension points (a named migration and
+registered repositories).  The database itself guards the routing races:
+
+* a partial unique index allows one *open* lead per (team, pool, contact),
+  so a contact can never become two open leads of one pool;
+* the round-robin cursor is written with ``UPDATE ... WHERE version = ?``
+  (or a first ``INSERT``), inside the unit's ``BEGIN IMMEDIATE`` transaction;
+* offers and leads are updated with version checks, so two acceptances of
+  one lead cannot both commit.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from teamcrm.adapters.sqlite.codec import dumps, from_micros, loads, optional_micros, to_micros
+from teamcrm.adapters.sqlite.connection import translate
+from teamcrm.adapters.sqlite.migrations import register_migration
+from teamcrm.adapters.sqlite.repositories import SQLiteRepository, translated
+from teamcrm.adapters.sqlite.store import register_repository
+from teamcrm.converter import converter
+from teamcrm.errors import ConcurrencyError, NotFound
+from teamcrm.followup import Cadence, CadenceUnit
+from teamcrm.ids import BucketId, ContactId, MemberId, TeamId
+from teamcrm.lead import (
+    InboundBucket,
+    Lead,
+    LeadId,
+    LeadStatus,
+    Offer,
+    OfferId,
+    OfferStatus,
+    RoutingCursor,
+)
+from teamcrm.pool import DistributionMethod, LeadPool, PoolId
+from teamcrm.routing import RoutingExplanation
+
+__all__ = [
+    "SQLiteInboundBuckets",
+    "SQLiteLeadPools",
+    "SQLiteLeads",
+    "SQLiteOffers",
+    "SQLiteRoutingCursors",
+]
+
+register_migration(
+    "0100_routing",
+    """CREATE TABLE lead_pools (
+        id TEXT PRIMARY KEY,
+        team_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        source_bucket_ids TEXT NOT NULL,
+        member_ids TEXT NOT NULL,
+        method TEXT NOT NULL,
+        active INTEGER NOT NULL,
+        offer_window_us INTEGER NOT NULL,
+        follow_up_count INTEGER,
+        follow_up_unit TEXT,
+        fallback_member_id TEXT,
+        created_by TEXT,
+        version INTEGER NOT NULL
+    )""",
+    "CREATE INDEX lead_pools_by_team ON lead_pools (team_id, created_at, id)",
+    """CREATE TABLE leads (
+        id TEXT PRIMARY KEY,
+        team_id TEXT NOT NULL,
+        contact_id TEXT NOT NULL,
+        pool_key TEXT NOT NULL,
+        status TEXT NOT NULL,
+        is_open INTEGER NOT NULL,
+        assignee_ids TEXT NOT NULL,
+        assigned_at INTEGER,
+        entry INTEGER NOT NULL,
+        keys TEXT NOT NULL,
+        declined_by TEXT NOT NULL,
+        explanation TEXT,
+        created_at INTEGER NOT NULL,
+        version INTEGER NOT NULL
+    )""",
+    """CREATE UNIQUE INDEX leads_one_open
+        ON leads (team_id, pool_key, contact_id) WHERE is_open = 1""",
+    "CREATE INDEX leads_by_team ON leads (team_id, created_at, id)",
+    "CREATE INDEX leads_by_contact ON leads (team_id, contact_id, pool_key, entry)",
+    """CREATE TABLE lead_keys (
+        team_id TEXT NOT NULL,
+        pool_key TEXT NOT NULL,
+        key TEXT NOT NULL,
+        lead_id TEXT NOT NULL,
+        PRIMARY KEY (team_id, pool_key, key, lead_id)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX lead_keys_by_lead ON lead_keys (lead_id)",
+    """CREATE TABLE offers (
+        id TEXT PRIMARY KEY,
+        team_id TEXT NOT NULL,
+        lead_id TEXT NOT NULL,
+        member_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        settled_at INTEGER,
+        offered_by TEXT,
+        note TEXT,
+        version INTEGER NOT NULL
+    )""",
+    "CREATE INDEX offers_by_lead ON offers (team_id, lead_id, created_at, id)",
+    "CREATE INDEX offers_by_member ON offers (team_id, member_id, created_at, id)",
+    "CREATE INDEX offers_open_by_expiry ON offers (expires_at, id) WHERE status = 'open'",
+    """CREATE TABLE routing_cursors (
+        team_id TEXT NOT NULL,
+        pool_id TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        PRIMARY KEY (team_id, pool_id)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE inbound_buckets (
+        team_id TEXT NOT NULL,
+        member_id TEXT NOT NULL,
+        bucket_id TEXT NOT NULL,
+        PRIMARY KEY (team_id, member_id)
+    ) WITHOUT ROWID""",
+)
+
+_US = timedelta(microseconds=1)
+
+
+# ---------------------------------------------------------------------- pools
+_POOL_SELECT = (
+    "SELECT id, team_id, name, created_at, source_bucket_ids, member_ids, method, active,"
+    " offer_window_us, follow_up_count, follow_up_unit, fallback_member_id, created_by,"
+    " version FROM lead_pools"
+)
+
+
+def _pool(row: Sequence[Any]) -> LeadPool:
+    (pid, tid, name, created, sources, members, method, active, window, count, unit) = row[:11]
+    fallback, by, version = row[11:]
+    return LeadPool(
+        id=pid,
+        team_id=tid,
+        name=name,
+        created_at=from_micros(created),
+        source_bucket_ids=tuple(loads(sources)),
+        member_ids=tuple(loads(members)),
+        method=DistributionMethod(method),
+        active=bool(active),
+        offer_window=timedelta(microseconds=window),
+        follow_up=None if count is None else Cadence(count=count, unit=CadenceUnit(unit)),
+        fallback_member_id=fallback,
+        created_by=by,
+        version=version,
+    )
+
+
+def _pool_values(p: LeadPool) -> tuple[Any, ...]:
+    return (
+        p.name,
+        to_micros(p.created_at),
+        dumps(p.source_bucket_ids),
+        dumps(p.member_ids),
+        p.method.value,
+        int(p.active),
+        p.offer_window // _US,
+        None if p.follow_up is None else p.follow_up.count,
+        None if p.follow_up is None else p.follow_up.unit.value,
+        p.fallback_member_id,
+        p.created_by,
+        p.version,
+    )
+
+
+class SQLiteLeadPools(SQLiteRepository):
+    """Lead pools; sources and members as JSON arrays (pools are few per team)."""
+
+    kind = "lead pool"
+    table = "lead_pools"
+
+    @translated
+    def get(self, team_id: TeamId, pool_id: PoolId) -> LeadPool:
+        """Return the pool or raise ``NotFound``."""
+        row = self._conn.execute(
+            f"{_POOL_SELECT} WHERE id = ? AND team_id = ?", (pool_id, team_id)
+        ).fetchone()
+        if row is None:
+            raise NotFound(self.kind, pool_id)
+        return _pool(row)
+
+    @translated
+    def add(self, pool: LeadPool) -> None:
+        """Insert a new pool."""
+        self._insert(
+            pool.id,
+            "INSERT INTO lead_pools (id, team_id, name, created_at, source_bucket_ids,"
+            " member_ids, method, active, offer_window_us, follow_up_count, follow_up_unit,"
+            " fallback_member_id, created_by, version)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (pool.id, pool.team_id, *_pool_values(pool)),
+        )
+
+    @translated
+    def update(self, pool: LeadPool) -> None:
+        """Replace the stored pool whose version is ``pool.version - 1``."""
+        cur = self._conn.execute(
+            "UPDATE lead_pools SET name = ?, created_at = ?, source_bucket_ids = ?,"
+            " member_ids = ?, method = ?, active = ?, offer_window_us = ?, follow_up_count = ?,"
+            " follow_up_unit = ?, fallback_member_id = ?, created_by = ?, version = ?"
+            " WHERE id = ? AND team_id = ? AND version = ?",
+            (*_pool_values(pool), pool.id, pool.team_id, pool.version - 1),
+        )
+        if cur.rowcount != 1:
+            self._version_failed(pool.id, pool.team_id, pool.version - 1)
+
+    @translated
+    def delete(self, team_id: TeamId, pool_id: PoolId, version: int) -> None:
+        """Delete the pool and its cursor if its stored version is *version*."""
+        self._delete_versioned(team_id, pool_id, version)
+        self._conn.execute(
+            "DELETE FROM routing_cursors WHERE team_id = ? AND pool_id = ?", (team_id, pool_id)
+        )
+
+    @translated
+    def all(self, team_id: TeamId) -> list[LeadPool]:
+        """Return every pool of the team, ordered by ``created_at`` then id."""
+        rows = self._conn.execute(
+            f"{_POOL_SELECT} WHERE team_id = ? ORDER BY created_at, id", (team_id,)
+        ).fetchall()
+        return [_pool(r) for r in rows]
+
+    def for_buckets(self, team_id: TeamId, bucket_ids: Iterable[BucketId]) -> list[LeadPool]:
+        """Return the pools with any of *bucket_ids* as a source."""
+        wanted = set(bucket_ids)
+        return [p for p in self.all(team_id) if wanted.intersection(p.source_bucket_ids)]
+
+
+# ---------------------------------------------------------------------- leads
+_LEAD_SELECT = (
+    "SELECT id, team_id, contact_id, pool_key, status, assignee_ids, assigned_at, entry,"
+    " keys, declined_by, explanation, created_at, version FROM leads"
+)
+
+
+def _lead(row: Sequence[Any]) -> Lead:
+    lid, tid, cid, pool, status, assignees, assigned, entry, keys, declined = row[:10]
+    explanation, created, version = row[10:]
+    return Lead(
+        id=lid,
+        team_id=tid,
+        contact_id=cid,
+        pool_id=pool or None,
+        status=LeadStatus(status),
+        assignee_ids=tuple(loads(assignees)),
+        assigned_at=None if assigned is None else from_micros(assigned),
+        entry=entry,
+        keys=tuple(loads(keys)),
+        declined_by=tuple(loads(declined)),
+        explanation=(
+            None
+            if explanation is None
+            else converter.structure(loads(explanation), RoutingExplanation)
+        ),
+        created_at=from_micros(created),
+        version=version,
+    )
+
+
+def _lead_values(lead: Lead) -> tuple[Any, ...]:
+    return (
+        lead.status.value,
+        int(lead.is_open),
+        dumps(lead.assignee_ids),
+        optional_micros(lead.assigned_at),
+        dumps(lead.declined_by),
+        None if lead.explanation is None else dumps(converter.unstructure(lead.explanation)),
+        lead.version,
+    )
+
+
+class SQLiteLeads(SQLiteRepository):
+    """Leads; a partial unique index keeps one open lead per (team, pool, contact)."""
+
+    kind = "lead"
+    table = "leads"
+
+    @translated
+    def get(self, team_id: TeamId, lead_id: LeadId) -> Lead:
+        """Return the lead or raise ``NotFound``."""
+        row = self._conn.execute(
+            f"{_LEAD_SELECT} WHERE id = ? AND team_id = ?", (lead_id, team_id)
+        ).fetchone()
+        if row is None:
+            raise NotFound(self.kind, lead_id)
+        return _lead(row)
+
+    @translated
+    def add_many(self, leads: Sequence[Lead]) -> None:
+        """Insert new leads (all or none: the unit's transaction)."""
+        if not leads:
+            return
+        try:
+            self._conn.executemany(
+                "INSERT INTO leads (id, team_id, contact_id, pool_key, entry, keys, created_at,"
+                " status, is_open, assignee_ids, assigned_at, declined_by, explanation, version)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        ld.id,
+                        ld.team_id,
+                        ld.contact_id,
+                        ld.pool_id or "",
+                        ld.entry,
+                        dumps(ld.keys),
+                        to_micros(ld.created_at),
+                        *_lead_values(ld),
+                    )
+                    for ld in leads
+                ],
+            )
+        except sqlite3.IntegrityError as exc:
+            raise translate(exc, kind=self.kind, key=leads[0].id) from exc
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO lead_keys (team_id, pool_key, key, lead_id) VALUES (?, ?, ?, ?)",
+            [
+                (ld.team_id, ld.pool_id or "", key, ld.id)
+                for ld in leads
+                if ld.is_open
+                for key in ld.keys
+            ],
+        )
+
+    @translated
+    def update(self, lead: Lead) -> None:
+        """Replace the stored lead whose version is ``lead.version - 1``."""
+        cur = self._conn.execute(
+            "UPDATE leads SET status = ?, is_open = ?, assignee_ids = ?, assigned_at = ?,"
+            " declined_by = ?, explanation = ?, version = ?"
+            " WHERE id = ? AND team_id = ? AND version = ?",
+            (*_lead_values(lead), lead.id, lead.team_id, lead.version - 1),
+        )
+        if cur.rowcount != 1:
+            self._version_failed(lead.id, lead.team_id, lead.version - 1)
+        if not lead.is_open:
+            self._conn.execute("DELETE FROM lead_keys WHERE lead_id = ?", (lead.id,))
+
+    @translated
+    def all(
+        self, team_id: TeamId, *, pool_id: PoolId | None = None, status: LeadStatus | None = None
+    ) -> list[Lead]:
+        """Return the team's leads (of one pool / status if given) by ``created_at`` then id."""
+        sql = f"{_LEAD_SELECT} WHERE team_id = ?"
+        params: list[Any] = [team_id]
+        if pool_id is not None:
+            sql += " AND pool_key = ?"
+            params.append(pool_id)
+        if status is not None:
+            sql += " AND status = ?"
+            params.append(LeadStatus(status).value)
+        rows = self._conn.execute(sql + " ORDER BY created_at, id", params).fetchall()
+        return [_lead(r) for r in rows]
+
+    @translated
+    def for_contact(self, team_id: TeamId, contact_id: ContactId) -> list[Lead]:
+        """Return every lead of a contact, by ``created_at`` then id."""
+        rows = self._conn.execute(
+            f"{_LEAD_SELECT} WHERE team_id = ? AND contact_id = ? ORDER BY created_at, id",
+            (team_id, contact_id),
+        ).fetchall()
+        return [_lead(r) for r in rows]
+
+    @translated
+    def open_for_contacts(
+        self, team_id: TeamId, pool_id: PoolId | None, contact_ids: Iterable[ContactId]
+    ) -> list[Lead]:
+        """Return the open leads of the pool of these contacts."""
+        ids = list(dict.fromkeys(contact_ids))
+        if not ids:
+            return []
+        rows = self._conn.execute(
+            f"{_LEAD_SELECT} WHERE team_id = ? AND pool_key = ? AND is_open = 1"
+            " AND contact_id IN (SELECT value FROM json_each(?))",
+            (team_id, pool_id or "", dumps(ids)),
+        ).fetchall()
+        order = {cid: i for i, cid in enumerate(ids)}
+        return sorted((_lead(r) for r in rows), key=lambda ld: order[ld.contact_id])
+
+    @translated
+    def open_with_keys(self, team_id: TeamId, pool_id: PoolId, keys: Iterable[str]) -> list[Lead]:
+        """Return the open leads of the pool having any of *keys*."""
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return []
+        rows = self._conn.execute(
+            f"{_LEAD_SELECT} WHERE id IN (SELECT lead_id FROM lead_keys WHERE team_id = ?"
+            " AND pool_key = ? AND key IN (SELECT value FROM json_each(?)))"
+            " AND is_open = 1 ORDER BY created_at, id",
+            (team_id, pool_id, dumps(wanted)),
+        ).fetchall()
+        return [_lead(r) for r in rows]
+
+    @translated
+    def entries(
+        self, team_id: TeamId, pool_id: PoolId | None, contact_ids: Iterable[ContactId]
+    ) -> dict[str, int]:
+        """Return the highest entry number of each contact's leads in the pool."""
+        ids = list(dict.fromkeys(contact_ids))
+        if not ids:
+            return {}
+        rows = self._conn.execute(
+            "SELECT contact_id, MAX(entry) FROM leads WHERE team_id = ? AND pool_key = ?"
+            " AND contact_id IN (SELECT value FROM json_each(?)) GROUP BY contact_id",
+            (team_id, pool_id or "", dumps(ids)),
+        ).fetchall()
+        return {str(cid): int(entry) for cid, entry in rows}
+
+
+# --------------------------------------------------------------------- offers
+_OFFER_SELECT = (
+    "SELECT id, team_id, lead_id, member_id, created_at, expires_at, status, settled_at,"
+    " offered_by, note, version FROM offers"
+)
+
+
+def _offer(row: Sequence[Any]) -> Offer:
+    oid, tid, lid, mid, created, expires, status, settled, by, note, version = row
+    return Offer(
+        id=oid,
+        team_id=tid,
+        lead_id=lid,
+        member_id=mid,
+        created_at=from_micros(created),
+        expires_at=from_micros(expires),
+        status=OfferStatus(status),
+        settled_at=None if settled is None else from_micros(settled),
+        offered_by=by,
+        note=note,
+        version=version,
+    )
+
+
+class SQLiteOffers(SQLiteRepository):
+    """Offers; open ones are indexed by expiry for the expiry job."""
+
+    kind = "offer"
+    table = "offers"
+
+    @translated
+    def get(self, team_id: TeamId, offer_id: OfferId) -> Offer:
+        """Return the offer or raise ``NotFound``."""
+        row = self._conn.execute(
+            f"{_OFFER_SELECT} WHERE id = ? AND team_id = ?", (offer_id, team_id)
+        ).fetchone()
+        if row is None:
+            raise NotFound(self.kind, offer_id)
+        return _offer(row)
+
+    @translated
+    def add_many(self, offers: Sequence[Offer]) -> None:
+        """Insert new offers."""
+        if not offers:
+            return
+        try:
+            self._conn.executemany(
+                "INSERT INTO offers (id, team_id, lead_id, member_id, created_at, expires_at,"
+                " status, settled_at, offered_by, note, version)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        o.id,
+                        o.team_id,
+                        o.lead_id,
+                        o.member_id,
+                        to_micros(o.created_at),
+                        to_micros(o.expires_at),
+                        o.status.value,
+                        optional_micros(o.settled_at),
+                        o.offered_by,
+                        o.note,
+                        o.version,
+                    )
+                    for o in offers
+                ],
+            )
+        except sqlite3.IntegrityError as exc:
+            raise translate(exc, kind=self.kind, key=offers[0].id) from exc
+
+    @translated
+    def update(self, offer: Offer) -> None:
+        """Replace the stored offer whose version is ``offer.version - 1``."""
+        cur = self._conn.execute(
+            "UPDATE offers SET status = ?, settled_at = ?, expires_at = ?, note = ?, version = ?"
+            " WHERE id = ? AND team_id = ? AND version = ?",
+            (
+                offer.status.value,
+                optional_micros(offer.settled_at),
+                to_micros(offer.expires_at),
+                offer.note,
+                offer.version,
+                offer.id,
+                offer.team_id,
+                offer.version - 1,
+            ),
+        )
+        if cur.rowcount != 1:
+            self._version_failed(offer.id, offer.team_id, offer.version - 1)
+
+    @translated
+    def for_lead(self, team_id: TeamId, lead_id: LeadId) -> list[Offer]:
+        """Return the lead's offers by ``created_at`` then id."""
+        rows = self._conn.execute(
+            f"{_OFFER_SELECT} WHERE team_id = ? AND lead_id = ? ORDER BY created_at, id",
+            (team_id, lead_id),
+        ).fetchall()
+        return [_offer(r) for r in rows]
+
+    @translated
+    def for_member(
+        self, team_id: TeamId, member_id: MemberId, status: OfferStatus | None = None
+    ) -> list[Offer]:
+        """Return the member's offers (of one status if given) by ``created_at`` then id."""
+        sql = f"{_OFFER_SELECT} WHERE team_id = ? AND member_id = ?"
+        params: list[Any] = [team_id, member_id]
+        if status is not None:
+            sql += " AND status = ?"
+            params.append(OfferStatus(status).value)
+        rows = self._conn.execute(sql + " ORDER BY created_at, id", params).fetchall()
+        return [_offer(r) for r in rows]
+
+    @translated
+    def due(self, at: datetime, limit: int) -> list[Offer]:
+        """Return up to *limit* open offers of any team with ``expires_at <= at``."""
+        rows = self._conn.execute(
+            f"{_OFFER_SELECT} WHERE status = 'open' AND expires_at <= ?"
+            " ORDER BY expires_at, id LIMIT ?",
+            (to_micros(at), limit),
+        ).fetchall()
+        return [_offer(r) for r in rows]
+
+
+# -------------------------------------------------------------------- cursors
+class SQLiteRoutingCursors(SQLiteRepository):
+    """Round-robin cursors, written with a version check."""
+
+    kind = "routing cursor"
+    table = "routing_cursors"
+
+    @translated
+    def get(self, team_id: TeamId, pool_id: PoolId) -> RoutingCursor:
+        """Return the stored cursor, or a version-0 cursor at position 0."""
+        row = self._conn.execute(
+            "SELECT position, version FROM routing_cursors WHERE team_id = ? AND pool_id = ?",
+            (team_id, pool_id),
+        ).fetchone()
+        if row is None:
+            return RoutingCursor(team_id=team_id, pool_id=pool_id)
+        return RoutingCursor(team_id=team_id, pool_id=pool_id, position=row[0], version=row[1])
+
+    @translated
+    def put(self, cursor: RoutingCursor) -> None:
+        """Store *cursor* if the stored version is ``cursor.version - 1``."""
+        if cursor.version == 1:
+            cur = self._conn.execute(
+                "INSERT OR IGNORE INTO routing_cursors (team_id, pool_id, position, version)"
+                " VALUES (?, ?, ?, 1)",
+                (cursor.team_id, cursor.pool_id, cursor.position),
+            )
+        else:
+            cur = self._conn.execute(
+                "UPDATE routing_cursors SET position = ?, version = ?"
+                " WHERE team_id = ? AND pool_id = ? AND version = ?",
+                (
+                    cursor.position,
+                    cursor.version,
+                    cursor.team_id,
+                    cursor.pool_id,
+                    cursor.version - 1,
+                ),
+            )
+        if cur.rowcount != 1:
+            raise ConcurrencyError(self.kind, cursor.pool_id, cursor.version - 1)
+
+
+# ------------------------------------------------------------ inbound buckets
+class SQLiteInboundBuckets(SQLiteRepository):
+    """Each member's bucket for routed leads."""
+
+    kind = "inbound bucket"
+    table = "inbound_buckets"
+
+    @translated
+    def get(self, team_id: TeamId, member_id: MemberId) -> InboundBucket | None:
+        """Return the member's inbound bucket, or ``None``."""
+        row = self._conn.execute(
+            "SELECT bucket_id FROM inbound_buckets WHERE team_id = ? AND member_id = ?",
+            (team_id, member_id),
+        ).fetchone()
+        if row is None:
+            return None
+        return InboundBucket(team_id=team_id, member_id=member_id, bucket_id=row[0])
+
+    @translated
+    def put(self, row: InboundBucket) -> None:
+        """Set (or replace) the member's inbound bucket."""
+        self._conn.execute(
+            "INSERT INTO inbound_buckets (team_id, member_id, bucket_id) VALUES (?, ?, ?)"
+            " ON CONFLICT (team_id, member_id) DO UPDATE SET bucket_id = excluded.bucket_id",
+            (row.team_id, row.member_id, row.bucket_id),
+        )
+
+
+register_repository("lead_pools", SQLiteLeadPools)
+register_repository("leads", SQLiteLeads)
+register_repository("offers", SQLiteOffers)
+register_repository("routing_cursors", SQLiteRoutingCursors)
+register_repository("inbound_buckets", SQLiteInboundBuckets)

@@ -1,0 +1,261 @@
+"""Leads, offers, the round-robin cursor, inbound buckets and dashboard rows.
+
+A :class:`Lead` is one *entry* of a contact into routing: a contact placed in
+a source bucket of an active pool becomes a lead of that pool (entry 1; if
+its lead is later removed and it enters again, entry 2...).  A lead is
+*open* while it is unassigned, offered or assigned.
+
+Several assignees (the ``everyone`` method, or a multi-assignment) are one
+lead with several ``assignee_ids``; the dashboard shows one row per
+assignee.  Under ``round_robin``, ``first_to_accept`` and single
+assignments a lead has at most one owner.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import datetime
+from typing import NewType
+
+import attrs
+
+from teamcrm.errors import ValidationError
+from teamcrm.ids import BucketId, ContactId, MemberId, TeamId
+from teamcrm.pool import PoolId
+from teamcrm.routing import RoutingExplanation
+from teamcrm.validation import Checker
+
+__all__ = [
+    "MAX_LEAD_NOTE",
+    "InboundBucket",
+    "Lead",
+    "LeadId",
+    "LeadRow",
+    "LeadStatus",
+    "Offer",
+    "OfferId",
+    "OfferStatus",
+    "RoutingCursor",
+    "new_lead_id",
+    "new_offer_id",
+]
+
+LeadId = NewType("LeadId", str)
+OfferId = NewType("OfferId", str)
+
+#: Longest note on an assignment, offer or update request (characters).
+MAX_LEAD_NOTE = 2_000
+
+
+def new_lead_id() -> LeadId:
+    """Return a fresh, random lead id (``ld_…``)."""
+    return LeadId("ld_" + secrets.token_hex(13))
+
+
+def new_offer_id() -> OfferId:
+    """Return a fresh, random offer id (``of_…``)."""
+    return OfferId("of_" + secrets.token_hex(13))
+
+
+class LeadStatus(enum.StrEnum):
+    """Where a lead is in routing."""
+
+    UNASSIGNED = "unassigned"
+    OFFERED = "offered"
+    ASSIGNED = "assigned"
+    REMOVED = "removed"
+
+
+#: The statuses of an *open* lead (one that counts as a duplicate).
+OPEN_STATUSES = frozenset({LeadStatus.UNASSIGNED, LeadStatus.OFFERED, LeadStatus.ASSIGNED})
+
+
+@attrs.frozen(kw_only=True)
+class Lead:
+    """A contact being routed.
+
+    :ivar pool_id: the pool it came through (``None`` for a contact assigned
+        directly by an admin or manager).
+    :ivar assignee_ids: its owners (several only for ``everyone``).
+    :ivar assigned_at: when its current owners got it.
+    :ivar entry: 1 for the contact's first entry into the pool, 2 for the next...
+    :ivar keys: the contact's normalised emails and phone numbers when it
+        entered (an open lead with one of them is not duplicated).
+    :ivar declined_by: members who declined or rejected it (never offered it again).
+    :ivar explanation: the explanation of the last routing decision.
+    """
+
+    id: LeadId
+    team_id: TeamId
+    contact_id: ContactId
+    created_at: datetime
+    pool_id: PoolId | None = None
+    status: LeadStatus = LeadStatus.UNASSIGNED
+    assignee_ids: tuple[MemberId, ...] = ()
+    assigned_at: datetime | None = None
+    entry: int = 1
+    keys: tuple[str, ...] = ()
+    declined_by: tuple[MemberId, ...] = ()
+    explanation: RoutingExplanation | None = None
+    version: int = 1
+
+    def __attrs_post_init__(self) -> None:
+        c = Checker(self)
+        c.ident("id", "ld_")
+        c.ident("team_id", "tm_")
+        c.ident("contact_id", "ct_")
+        c.utc("created_at")
+        c.optional_ident("pool_id", "lp_")
+        c.enum("status", LeadStatus)
+        c.ids("assignee_ids", "mb_")
+        c.optional_utc("assigned_at")
+        c.integer("entry", minimum=1)
+        keys = c.sequence("keys", self.keys)
+        for key in keys:
+            if not isinstance(key, str) or not 0 < len(key) <= 320:
+                raise ValidationError("Lead.keys", key, "must be short non-empty strings")
+        object.__setattr__(self, "keys", tuple(dict.fromkeys(keys)))
+        c.ids("declined_by", "mb_")
+        if self.explanation is not None and not isinstance(self.explanation, RoutingExplanation):
+            raise ValidationError(
+                "Lead.explanation", self.explanation, "must be a RoutingExplanation"
+            )
+        c.integer("version", minimum=1)
+        assigned = self.status is LeadStatus.ASSIGNED
+        if assigned != bool(self.assignee_ids):
+            raise ValidationError(
+                "Lead.assignee_ids", self.assignee_ids, "an assigned lead has owners, others none"
+            )
+        if assigned != (self.assigned_at is not None):
+            raise ValidationError(
+                "Lead.assigned_at", self.assigned_at, "is set exactly when the lead is assigned"
+            )
+
+    @property
+    def is_open(self) -> bool:
+        """True unless the lead was removed."""
+        return self.status in OPEN_STATUSES
+
+    @property
+    def assignee_id(self) -> MemberId | None:
+        """The (first) owner, or ``None``."""
+        return self.assignee_ids[0] if self.assignee_ids else None
+
+
+class OfferStatus(enum.StrEnum):
+    """An offer is open until it is accepted, declined, expired or withdrawn."""
+
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+
+
+@attrs.frozen(kw_only=True)
+class Offer:
+    """A lead offered to one member until *expires_at*.
+
+    :ivar offered_by: the member who offered it (``None`` when the pool did).
+    :ivar settled_at: when it stopped being open.
+    """
+
+    id: OfferId
+    team_id: TeamId
+    lead_id: LeadId
+    member_id: MemberId
+    created_at: datetime
+    expires_at: datetime
+    status: OfferStatus = OfferStatus.OPEN
+    settled_at: datetime | None = None
+    offered_by: MemberId | None = None
+    note: str | None = None
+    version: int = 1
+
+    def __attrs_post_init__(self) -> None:
+        c = Checker(self)
+        c.ident("id", "of_")
+        c.ident("team_id", "tm_")
+        c.ident("lead_id", "ld_")
+        c.ident("member_id", "mb_")
+        c.utc("created_at")
+        c.utc("expires_at")
+        if self.expires_at <= self.created_at:
+            raise ValidationError("Offer.expires_at", self.expires_at, "must be after created_at")
+        c.enum("status", OfferStatus)
+        c.optional_utc("settled_at")
+        c.optional_ident("offered_by", "mb_")
+        c.optional_text("note", max_len=MAX_LEAD_NOTE, multiline=True)
+        c.integer("version", minimum=1)
+        if (self.status is OfferStatus.OPEN) != (self.settled_at is None):
+            raise ValidationError(
+                "Offer.settled_at", self.settled_at, "is set exactly when the offer is settled"
+            )
+
+    @property
+    def is_open(self) -> bool:
+        """True while nobody answered it and it was not withdrawn or expired."""
+        return self.status is OfferStatus.OPEN
+
+    def expired_at(self, at: datetime) -> bool:
+        """True when the offer's window has passed at *at*."""
+        return at >= self.expires_at
+
+
+@attrs.frozen(kw_only=True)
+class RoutingCursor:
+    """A round-robin pool's place in its member list, as stored.
+
+    :ivar position: where the next search starts (index into the pool's members).
+    :ivar version: 0 when never stored, +1 on every write.
+    """
+
+    team_id: TeamId
+    pool_id: PoolId
+    position: int = 0
+    version: int = 0
+
+    def __attrs_post_init__(self) -> None:
+        c = Checker(self)
+        c.ident("team_id", "tm_")
+        c.ident("pool_id", "lp_")
+        c.integer("position")
+        c.integer("version")
+
+
+@attrs.frozen(kw_only=True)
+class InboundBucket:
+    """The bucket a member receives routed leads into."""
+
+    team_id: TeamId
+    member_id: MemberId
+    bucket_id: BucketId
+
+    def __attrs_post_init__(self) -> None:
+        c = Checker(self)
+        c.ident("team_id", "tm_")
+        c.ident("member_id", "mb_")
+        c.ident("bucket_id", "bk_")
+
+
+@attrs.frozen(kw_only=True)
+class LeadRow:
+    """One row of the routing dashboard (one per lead and assignee).
+
+    :ivar assignee_id: ``None`` for a lead nobody owns.
+    :ivar last_contacted_at: the assignee's newest interaction with the
+        contact (``None`` if none, or no assignee).
+    """
+
+    lead_id: LeadId
+    contact_id: ContactId
+    contact_name: str
+    pool_id: PoolId | None
+    pool_name: str | None
+    status: LeadStatus
+    assignee_id: MemberId | None
+    assignee_name: str | None
+    assigned_at: datetime | None
+    last_contacted_at: datetime | None
+    created_at: datetime

@@ -1,0 +1,428 @@
+"""Routing strategies: pure decisions about who gets a lead, with their reasons.
+
+Nothing here touches storage.  A strategy is given a :class:`RoutingContext`
+(the pool, the team's members, the round-robin cursor read from the store and
+the time) and returns a :class:`RoutingDecision` whose
+:class:`RoutingExplanation` says which method ran, who was eligible, who was
+skipped and why, where the cursor was before and after, and who was chosen
+or offered the lead.  The service layer applies the decision in one unit of
+work and stores the explanation with the lead.
+
+Eligibility is one rule for every method: a candidate receives a lead only
+if it is a member of the team, in the pool (when there is one), active, and
+not away.  When nobody is eligible the decision is
+:attr:`RoutingOutcome.NO_ELIGIBLE` - never an exception.
+
+New methods plug in through :class:`RoutingStrategy` and
+:func:`register_strategy`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+from teamcrm.errors import ValidationError
+from teamcrm.ids import MemberId
+from teamcrm.pool import DistributionMethod, LeadPool, PoolId, check_window
+from teamcrm.team import Member
+from teamcrm.validation import Checker, check_text
+
+__all__ = [
+    "EveryoneStrategy",
+    "FirstToAcceptStrategy",
+    "ManualStrategy",
+    "RoundRobinStrategy",
+    "RoutingContext",
+    "RoutingDecision",
+    "RoutingExplanation",
+    "RoutingOutcome",
+    "RoutingStrategy",
+    "SkipReason",
+    "Skipped",
+    "decide",
+    "register_strategy",
+    "screen",
+    "strategy_for",
+]
+
+
+class SkipReason(enum.StrEnum):
+    """Why a candidate was not given a lead."""
+
+    #: the member is deactivated
+    INACTIVE = "inactive"
+    #: the member is marked away at the time of the decision
+    AWAY = "away"
+    #: the member is not (or no longer) in the lead's pool
+    NOT_IN_POOL = "not_in_pool"
+    #: no such member in the team
+    NOT_IN_TEAM = "not_in_team"
+    #: the member already declined this lead
+    DECLINED = "declined"
+
+
+class RoutingOutcome(enum.StrEnum):
+    """What a decision did to the lead."""
+
+    #: one or more members own the lead
+    ASSIGNED = "assigned"
+    #: the lead is offered; the first to accept owns it
+    OFFERED = "offered"
+    #: a manual pool: the lead waits for an admin or manager
+    WAITING = "waiting"
+    #: nobody could take it: it waits unassigned and the fallback is told
+    NO_ELIGIBLE = "no_eligible"
+    #: taken back from its owner(s) (revoked, rejected, offers all closed)
+    UNASSIGNED = "unassigned"
+    #: removed from routing (the contact stays)
+    REMOVED = "removed"
+
+
+@attrs.frozen(kw_only=True)
+class Skipped:
+    """A candidate that was passed over, and why."""
+
+    member_id: str
+    reason: SkipReason
+
+    def __attrs_post_init__(self) -> None:
+        c = Checker(self)
+        c.text("member_id", max_len=64)
+        c.enum("reason", SkipReason)
+
+
+@attrs.frozen(kw_only=True)
+class RoutingExplanation:
+    """Why a lead went where it went.
+
+    :ivar method: the pool's distribution method, or the action
+        (``"assign"``, ``"offer"``, ``"reassign"``...) for a person's decision.
+    :ivar pool_id: the lead's pool, if any.
+    :ivar actor_id: the member who decided, ``None`` when the pool routed it.
+    :ivar eligible: the candidates who could take it, in order.
+    :ivar skipped: the candidates passed over, with reasons.
+    :ivar cursor_before: round-robin position read from the store (``None``
+        for other methods).
+    :ivar cursor_after: the position written back (``None`` if unchanged or
+        not round robin).
+    :ivar chosen: who owns the lead after the decision.
+    :ivar offered: who was offered it.
+    :ivar offer_expires_at: when those offers lapse.
+    """
+
+    method: str
+    outcome: RoutingOutcome
+    decided_at: datetime
+    pool_id: PoolId | None = None
+    actor_id: MemberId | None = None
+    eligible: tuple[MemberId, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
+    cursor_before: int | None = None
+    cursor_after: int | None = None
+    chosen: tuple[MemberId, ...] = ()
+    offered: tuple[MemberId, ...] = ()
+    offer_expires_at: datetime | None = None
+    note: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        c = Checker(self)
+        c.text("method", max_len=64)
+        c.enum("outcome", RoutingOutcome)
+        c.utc("decided_at")
+        c.optional_ident("pool_id", "lp_")
+        c.optional_ident("actor_id", "mb_")
+        c.ids("eligible", "mb_")
+        c.ids("chosen", "mb_")
+        c.ids("offered", "mb_")
+        skipped = c.sequence("skipped", self.skipped)
+        for item in skipped:
+            if not isinstance(item, Skipped):
+                raise ValidationError("RoutingExplanation.skipped", item, "must be Skipped")
+        object.__setattr__(self, "skipped", skipped)
+        for attr in ("cursor_before", "cursor_after"):
+            if getattr(self, attr) is not None:
+                c.integer(attr)
+        c.optional_utc("offer_expires_at")
+        c.optional_text("note", max_len=2_000, multiline=True)
+
+    def describe(self) -> str:
+        """Return the explanation in words, one fact per line."""
+        lines = [f"method: {self.method}", f"outcome: {self.outcome.value}"]
+        if self.pool_id is not None:
+            lines.append(f"pool: {self.pool_id}")
+        lines.append(f"decided by: {self.actor_id or 'the pool'} at {self.decided_at.isoformat()}")
+        lines.append("eligible: " + (", ".join(self.eligible) or "nobody"))
+        if self.skipped:
+            lines.append(
+                "skipped: " + ", ".join(f"{s.member_id} ({s.reason.value})" for s in self.skipped)
+            )
+        if self.cursor_before is not None:
+            after = self.cursor_before if self.cursor_after is None else self.cursor_after
+            lines.append(f"cursor: {self.cursor_before} -> {after}")
+        if self.chosen:
+            lines.append("assigned to: " + ", ".join(self.chosen))
+        if self.offered:
+            expires = self.offer_expires_at.isoformat() if self.offer_expires_at else "-"
+            lines.append("offered to: " + ", ".join(self.offered) + f" until {expires}")
+        if self.note:
+            lines.append(f"note: {self.note}")
+        return "\n".join(lines)
+
+
+@attrs.frozen(kw_only=True)
+class RoutingDecision:
+    """A strategy's answer: what to do with the lead, and why.
+
+    Everything is in :attr:`explanation`; the properties read it.
+    """
+
+    explanation: RoutingExplanation
+
+    @property
+    def outcome(self) -> RoutingOutcome:
+        """What the decision does (see :class:`RoutingOutcome`)."""
+        return self.explanation.outcome
+
+    @property
+    def assignee_ids(self) -> tuple[MemberId, ...]:
+        """Who owns the lead after the decision."""
+        return self.explanation.chosen
+
+    @property
+    def offer_member_ids(self) -> tuple[MemberId, ...]:
+        """Who is offered the lead."""
+        return self.explanation.offered
+
+    @property
+    def cursor_after(self) -> int | None:
+        """The round-robin position to store (``None``: leave it)."""
+        return self.explanation.cursor_after
+
+
+@attrs.frozen(kw_only=True)
+class RoutingContext:
+    """Everything a strategy may look at.
+
+    :ivar members: the team's members by id.
+    :ivar cursor: the pool's round-robin position, read in this unit of work.
+    :ivar candidates: explicit candidates (a person's pick); ``None`` means the
+        pool's members in the pool's order.
+    :ivar excluded: members passed over with a fixed reason (e.g. they
+        declined this lead already).
+    :ivar window: offer window; default the pool's.
+    """
+
+    pool: LeadPool
+    members: Mapping[str, Member]
+    now: datetime
+    cursor: int = 0
+    candidates: tuple[MemberId, ...] | None = None
+    excluded: Mapping[str, SkipReason] = attrs.field(factory=dict)
+    window: timedelta | None = None
+    actor_id: MemberId | None = None
+    note: str | None = None
+
+    @property
+    def offer_window(self) -> timedelta:
+        """The window of the offers this decision makes."""
+        return self.pool.offer_window if self.window is None else self.window
+
+
+def screen(
+    candidates: Sequence[str],
+    members: Mapping[str, Member],
+    pool: LeadPool | None,
+    now: datetime,
+    excluded: Mapping[str, SkipReason] | None = None,
+) -> tuple[tuple[MemberId, ...], tuple[Skipped, ...]]:
+    """Split *candidates* into the eligible (in order) and the skipped (with reasons)."""
+    eligible: list[MemberId] = []
+    skipped: list[Skipped] = []
+    in_pool = None if pool is None else frozenset(pool.member_ids)
+    for member_id in dict.fromkeys(candidates):
+        member = members.get(member_id)
+        reason: SkipReason | None = None
+        if excluded and member_id in excluded:
+            reason = excluded[member_id]
+        elif member is None:
+            reason = SkipReason.NOT_IN_TEAM
+        elif in_pool is not None and member_id not in in_pool:
+            reason = SkipReason.NOT_IN_POOL
+        elif not member.active:
+            reason = SkipReason.INACTIVE
+        elif member.is_away(now):
+            reason = SkipReason.AWAY
+        if reason is None:
+            eligible.append(MemberId(member_id))
+        else:
+            skipped.append(Skipped(member_id=member_id, reason=reason))
+    return tuple(eligible), tuple(skipped)
+
+
+@runtime_checkable
+class RoutingStrategy(Protocol):
+    """A distribution method: turns a context into a decision (pure, no I/O)."""
+
+    #: the :class:`DistributionMethod` value this strategy implements
+    method: str
+
+    def decide(self, ctx: RoutingContext) -> RoutingDecision:
+        """Return the decision for one lead."""
+        ...
+
+
+def _explain(
+    ctx: RoutingContext,
+    method: str,
+    outcome: RoutingOutcome,
+    eligible: tuple[MemberId, ...],
+    skipped: tuple[Skipped, ...],
+    **kwargs: object,
+) -> RoutingDecision:
+    return RoutingDecision(
+        explanation=RoutingExplanation(
+            method=method,
+            outcome=outcome,
+            decided_at=ctx.now,
+            pool_id=ctx.pool.id,
+            actor_id=ctx.actor_id,
+            eligible=eligible,
+            skipped=skipped,
+            note=ctx.note,
+            **kwargs,  # type: ignore[arg-type]
+        )
+    )
+
+
+def _candidates(ctx: RoutingContext) -> tuple[MemberId, ...]:
+    return ctx.pool.member_ids if ctx.candidates is None else ctx.candidates
+
+
+class ManualStrategy:
+    """``manual``: the lead waits unassigned for an admin or manager."""
+
+    method = DistributionMethod.MANUAL.value
+
+    def decide(self, ctx: RoutingContext) -> RoutingDecision:
+        """Leave the lead waiting; list who could take it."""
+        eligible, skipped = screen(_candidates(ctx), ctx.members, ctx.pool, ctx.now, ctx.excluded)
+        return _explain(ctx, self.method, RoutingOutcome.WAITING, eligible, skipped)
+
+
+class RoundRobinStrategy:
+    """``round_robin``: the next eligible member from the cursor, wrapping around.
+
+    The cursor is an index into the pool's ordered member list: the search
+    starts there, and after a choice the cursor moves just past the chosen
+    member.  So, with a fixed set of eligible members, each gets one lead
+    per turn and counts never differ by more than one.
+    """
+
+    method = DistributionMethod.ROUND_ROBIN.value
+
+    def decide(self, ctx: RoutingContext) -> RoutingDecision:
+        """Choose one member and advance the cursor."""
+        order = _candidates(ctx)
+        eligible, skipped = screen(order, ctx.members, ctx.pool, ctx.now, ctx.excluded)
+        size = len(order)
+        before = ctx.cursor % size if size else 0
+        if not eligible:
+            return _explain(
+                ctx,
+                self.method,
+                RoutingOutcome.NO_ELIGIBLE,
+                eligible,
+                skipped,
+                cursor_before=before,
+            )
+        ok = frozenset(eligible)
+        for step in range(size):
+            index = (before + step) % size
+            if order[index] in ok:
+                return _explain(
+                    ctx,
+                    self.method,
+                    RoutingOutcome.ASSIGNED,
+                    eligible,
+                    skipped,
+                    cursor_before=before,
+                    cursor_after=(index + 1) % size,
+                    chosen=(order[index],),
+                )
+        raise AssertionError("unreachable: an eligible member is in the order")  # pragma: no cover
+
+
+class FirstToAcceptStrategy:
+    """``first_to_accept``: offer to every eligible member; the first to accept owns it."""
+
+    method = DistributionMethod.FIRST_TO_ACCEPT.value
+
+    def decide(self, ctx: RoutingContext) -> RoutingDecision:
+        """Offer the lead to everyone eligible for the offer window."""
+        eligible, skipped = screen(_candidates(ctx), ctx.members, ctx.pool, ctx.now, ctx.excluded)
+        if not eligible:
+            return _explain(ctx, self.method, RoutingOutcome.NO_ELIGIBLE, eligible, skipped)
+        window = check_window("window", ctx.offer_window)
+        return _explain(
+            ctx,
+            self.method,
+            RoutingOutcome.OFFERED,
+            eligible,
+            skipped,
+            offered=eligible,
+            offer_expires_at=ctx.now + window,
+        )
+
+
+class EveryoneStrategy:
+    """``everyone``: every eligible member is assigned the lead."""
+
+    method = DistributionMethod.EVERYONE.value
+
+    def decide(self, ctx: RoutingContext) -> RoutingDecision:
+        """Assign the lead to everyone eligible."""
+        eligible, skipped = screen(_candidates(ctx), ctx.members, ctx.pool, ctx.now, ctx.excluded)
+        if not eligible:
+            return _explain(ctx, self.method, RoutingOutcome.NO_ELIGIBLE, eligible, skipped)
+        return _explain(
+            ctx, self.method, RoutingOutcome.ASSIGNED, eligible, skipped, chosen=eligible
+        )
+
+
+_STRATEGIES: dict[str, RoutingStrategy] = {}
+
+
+def register_strategy(strategy: RoutingStrategy) -> None:
+    """Make *strategy* the one used for pools whose method is ``strategy.method``."""
+    if not isinstance(strategy, RoutingStrategy):
+        raise ValidationError("strategy", strategy, "must have a method name and decide()")
+    _STRATEGIES[check_text("strategy.method", strategy.method, max_len=64)] = strategy
+
+
+def strategy_for(method: DistributionMethod | str) -> RoutingStrategy:
+    """Return the strategy registered for *method* (``ValidationError`` if none)."""
+    key = method.value if isinstance(method, DistributionMethod) else method
+    try:
+        return _STRATEGIES[key]
+    except (KeyError, TypeError):
+        raise ValidationError("method", method, "has no registered routing strategy") from None
+
+
+def decide(ctx: RoutingContext) -> RoutingDecision:
+    """Run the strategy of the context's pool."""
+    return strategy_for(ctx.pool.method).decide(ctx)
+
+
+for _strategy in (
+    ManualStrategy(),
+    RoundRobinStrategy(),
+    FirstToAcceptStrategy(),
+    EveryoneStrategy(),
+):
+    register_strategy(_strategy)
+del _strategy

@@ -1,0 +1,1467 @@
+"""Use cases for lead routing: pools, routing, offers, assignment actions, the dashboard.
+
+Routing happens in the unit of work of the change that triggers it: adding
+contacts to a source bucket of an active pool creates their leads and routes
+them before the unit commits, so a lead exists (and is routed, notified and
+counted on the round-robin cursor) exactly when the bucket change is
+committed.  The round-robin cursor is read from the store inside that unit
+and written back with a version check, so two processes never hand out the
+same turn (on SQLite the whole unit also runs under ``BEGIN IMMEDIATE``).
+
+Every call that routes returns :class:`RoutingResult`\\ s whose
+``explanation`` says why; :meth:`RoutingUseCases.explain` returns the
+explanation stored with a lead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from teamcrm import permissions as perm
+from teamcrm.bucket import Bucket, BucketKind, BucketMembership
+from teamcrm.contact import Contact
+from teamcrm.errors import ConcurrencyError, NotFound, OfferClosed, ValidationError
+from teamcrm.events import DomainEvent, EventName
+from teamcrm.followup import Cadence, local_date, start_of_day
+from teamcrm.ids import BucketId, ContactId, MemberId, TeamId, new_bucket_id
+from teamcrm.lead import (
+    MAX_LEAD_NOTE,
+    InboundBucket,
+    Lead,
+    LeadId,
+    LeadRow,
+    LeadStatus,
+    Offer,
+    OfferId,
+    OfferStatus,
+    new_lead_id,
+    new_offer_id,
+)
+from teamcrm.notification import Notification, NotificationKind, new_notification_id
+from teamcrm.pool import (
+    DEFAULT_OFFER_WINDOW,
+    DistributionMethod,
+    LeadPool,
+    PoolId,
+    check_window,
+    new_pool_id,
+)
+from teamcrm.ports import UnitOfWork
+from teamcrm.routing import (
+    RoutingContext,
+    RoutingDecision,
+    RoutingExplanation,
+    RoutingOutcome,
+    Skipped,
+    SkipReason,
+    decide,
+    screen,
+)
+from teamcrm.service.base import MAX_BULK, SessionBase, _next
+from teamcrm.service.followups import FollowUpBook
+from teamcrm.task import Task, new_task_id
+from teamcrm.team import Member, Role
+from teamcrm.validation import check_id, check_int, check_text, utc_datetime
+
+if TYPE_CHECKING:
+    from teamcrm.service.crm import CRM
+
+__all__ = [
+    "DASHBOARD_SORTS",
+    "INBOUND_BUCKET_NAME",
+    "UNASSIGNED",
+    "RoutingResult",
+    "RoutingUseCases",
+    "expire_offers",
+]
+
+#: Pass as ``assignee`` to :meth:`RoutingUseCases.routing_dashboard` for leads nobody owns.
+UNASSIGNED = "unassigned"
+#: Name of the personal bucket created for a member's routed leads.
+INBOUND_BUCKET_NAME = "Routed leads"
+#: The columns the routing dashboard sorts by.
+DASHBOARD_SORTS = frozenset(
+    {
+        "assigned_at",
+        "last_contacted_at",
+        "created_at",
+        "contact_name",
+        "pool_name",
+        "assignee_name",
+        "status",
+    }
+)
+POOL_FIELDS = frozenset(
+    {
+        "name",
+        "source_bucket_ids",
+        "member_ids",
+        "method",
+        "offer_window",
+        "follow_up",
+        "fallback_member_id",
+    }
+)
+#: Offers settled per unit of work by :func:`expire_offers`.
+EXPIRY_BATCH = 500
+
+
+@attrs.frozen(kw_only=True)
+class RoutingResult:
+    """What one routing call did to one lead.
+
+    :ivar lead: the lead as stored after the call.
+    :ivar decision: the decision that was applied (with its explanation).
+    :ivar offers: the offers the call made (for offered leads).
+    """
+
+    lead: Lead
+    decision: RoutingDecision
+    offers: tuple[Offer, ...] = ()
+
+    @property
+    def explanation(self) -> RoutingExplanation:
+        """Why the lead went where it went."""
+        return self.decision.explanation
+
+
+def _note(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return (
+        check_text("note", value, max_len=MAX_LEAD_NOTE, multiline=True, allow_empty=True) or None
+    )
+
+
+def _name(contact: Contact | None) -> str:
+    if contact is None:
+        return "(deleted contact)"
+    return " ".join(p for p in (contact.first_name, contact.last_name) if p) or contact.id
+
+
+def _keys(contact: Contact) -> tuple[str, ...]:
+    return tuple(
+        [f"email:{e.address.lower()}" for e in contact.emails]
+        + [f"phone:{p.number}" for p in contact.phones]
+    )
+
+
+class Router:
+    """Applies routing decisions inside one unit of work for one team.
+
+    Collects notifications, events, memberships and tasks and writes them in
+    :meth:`flush` (call it once, before the unit commits).
+    """
+
+    def __init__(
+        self, uow: UnitOfWork, team_id: TeamId, actor_id: MemberId | None, now: datetime
+    ) -> None:
+        self.uow = uow
+        self.team_id = team_id
+        self.actor_id = actor_id
+        self.now = now
+        self._members: dict[str, Member] | None = None
+        self._pools: dict[str, LeadPool | None] = {}
+        self._contacts: dict[str, Contact | None] = {}
+        self._inbound: dict[str, Bucket] = {}
+        self._place: dict[str, list[str]] = {}
+        self.new_leads: list[Lead] = []
+        self.new_offers: list[Offer] = []
+        self.notifications: list[Notification] = []
+        self.events: list[DomainEvent] = []
+        self.tasks: list[Task] = []
+
+    # ------------------------------------------------------------- lookups
+    @property
+    def members(self) -> dict[str, Member]:
+        """The team's members by id (read once per unit)."""
+        if self._members is None:
+            self._members = {m.id: m for m in self.uow.members.all(self.team_id)}
+        return self._members
+
+    def pool(self, pool_id: PoolId | None) -> LeadPool | None:
+        """The pool (``None`` if the lead has none or it was deleted)."""
+        if pool_id is None:
+            return None
+        if pool_id not in self._pools:
+            try:
+                self._pools[pool_id] = self.uow.lead_pools.get(self.team_id, pool_id)
+            except NotFound:
+                self._pools[pool_id] = None
+        return self._pools[pool_id]
+
+    def contact(self, contact_id: str) -> Contact | None:
+        """The contact (``None`` if it was deleted)."""
+        if contact_id not in self._contacts:
+            found = self.uow.contacts.get_many(self.team_id, [ContactId(contact_id)])
+            self._contacts[contact_id] = found[0] if found else None
+        return self._contacts[contact_id]
+
+    def remember(self, contacts: Iterable[Contact]) -> None:
+        """Cache contacts already loaded."""
+        for c in contacts:
+            self._contacts[c.id] = c
+
+    def supervisors(self, pool: LeadPool | None) -> list[MemberId]:
+        """Who hears about leads nobody took: the pool's fallback, else the active admins."""
+        if pool is not None and pool.fallback_member_id is not None:
+            fallback = self.members.get(pool.fallback_member_id)
+            if fallback is not None and fallback.active:
+                return [fallback.id]
+        return self.admins()
+
+    def admins(self) -> list[MemberId]:
+        """The team's active admins."""
+        return [m.id for m in self.members.values() if m.active and m.role is Role.ADMIN]
+
+    # ------------------------------------------------------------- records
+    def notify(
+        self,
+        member_ids: Iterable[str],
+        kind: NotificationKind,
+        lead: Lead,
+        message: str,
+        **data: str | int | None,
+    ) -> None:
+        """Queue one notification per member about *lead*."""
+        for member_id in dict.fromkeys(member_ids):
+            self.notifications.append(
+                Notification(
+                    id=new_notification_id(),
+                    team_id=self.team_id,
+                    member_id=MemberId(member_id),
+                    kind=kind,
+                    subject_id=lead.id,
+                    message=message,
+                    created_at=self.now,
+                    data={"lead_id": lead.id, "contact_id": lead.contact_id, **data},
+                )
+            )
+
+    def event(self, event_name: EventName, subject_id: str, /, **data: Any) -> None:
+        """Queue a domain event."""
+        self.events.append(
+            DomainEvent(
+                name=event_name,
+                team_id=self.team_id,
+                subject_id=subject_id,
+                occurred_at=self.now,
+                actor_id=self.actor_id,
+                data=data,
+            )
+        )
+
+    def describe(self, lead: Lead) -> str:
+        """``"Maria Garcia (Website leads)"``."""
+        pool = self.pool(lead.pool_id)
+        name = _name(self.contact(lead.contact_id))
+        return f"{name} ({pool.name})" if pool is not None else name
+
+    # ------------------------------------------------------------- entering
+    def enter(self, pool: LeadPool, contacts: Sequence[Contact]) -> list[RoutingResult]:
+        """Make leads of *contacts* entering *pool* and route them (exactly once per entry)."""
+        self.remember(contacts)
+        ids = [c.id for c in contacts]
+        taken = {
+            lead.contact_id for lead in self.uow.leads.open_for_contacts(self.team_id, pool.id, ids)
+        }
+        all_keys = {k for c in contacts if c.id not in taken for k in _keys(c)}
+        key_owner: dict[str, Lead] = {}
+        if all_keys:
+            for lead in self.uow.leads.open_with_keys(self.team_id, pool.id, all_keys):
+                for key in lead.keys:
+                    key_owner[key] = lead
+        entries = self.uow.leads.entries(self.team_id, pool.id, ids)
+        cursor = self.uow.routing_cursors.get(self.team_id, pool.id)
+        position = cursor.position
+        results: list[RoutingResult] = []
+        for contact in contacts:
+            if contact.id in taken:
+                continue
+            keys = _keys(contact)
+            duplicate = next((key_owner[k] for k in keys if k in key_owner), None)
+            if duplicate is not None:
+                self.event(
+                    EventName.LEAD_DUPLICATE_SKIPPED,
+                    contact.id,
+                    pool_id=pool.id,
+                    lead_id=duplicate.id,
+                )
+                continue
+            taken.add(contact.id)
+            lead = Lead(
+                id=new_lead_id(),
+                team_id=self.team_id,
+                contact_id=contact.id,
+                pool_id=pool.id,
+                created_at=self.now,
+                entry=entries.get(contact.id, 0) + 1,
+                keys=keys,
+            )
+            for key in keys:
+                key_owner[key] = lead
+            decision = decide(
+                RoutingContext(pool=pool, members=self.members, now=self.now, cursor=position)
+            )
+            if decision.cursor_after is not None:
+                position = decision.cursor_after
+            self.event(
+                EventName.LEAD_CREATED,
+                lead.id,
+                pool_id=pool.id,
+                contact_id=contact.id,
+                entry=lead.entry,
+            )
+            result = self.apply(lead, decision, pool, new=True)
+            results.append(result)
+        if position != cursor.position:
+            self.uow.routing_cursors.put(
+                attrs.evolve(cursor, position=position, version=cursor.version + 1)
+            )
+        return results
+
+    # ------------------------------------------------------------- applying
+    def apply(
+        self,
+        lead: Lead,
+        decision: RoutingDecision,
+        pool: LeadPool | None,
+        *,
+        new: bool = False,
+        reassign: bool = False,
+        offered_by: MemberId | None = None,
+    ) -> RoutingResult:
+        """Apply *decision* to *lead*: store it, make offers, notify, place the contact."""
+        exp = decision.explanation
+        outcome = exp.outcome
+        before = lead.assignee_ids
+        offers: tuple[Offer, ...] = ()
+        if outcome is RoutingOutcome.ASSIGNED:
+            keep_time = set(exp.chosen) == set(before) and lead.assigned_at is not None
+            changes: dict[str, Any] = {
+                "status": LeadStatus.ASSIGNED,
+                "assignee_ids": exp.chosen,
+                "assigned_at": lead.assigned_at if keep_time else self.now,
+            }
+        elif outcome is RoutingOutcome.OFFERED:
+            changes = {"status": LeadStatus.OFFERED, "assignee_ids": (), "assigned_at": None}
+        elif outcome is RoutingOutcome.REMOVED:
+            changes = {"status": LeadStatus.REMOVED, "assignee_ids": (), "assigned_at": None}
+        else:
+            changes = {"status": LeadStatus.UNASSIGNED, "assignee_ids": (), "assigned_at": None}
+        changes["explanation"] = exp
+        if new:
+            stored: Lead = attrs.evolve(lead, **changes)
+            self.new_leads.append(stored)
+        else:
+            self.withdraw_offers(lead)
+            stored = _next(lead, **changes)
+            self.uow.leads.update(stored)
+        who = self.describe(stored)
+        pool_name = pool.name if pool is not None else None
+        gained = [m for m in exp.chosen if m not in before]
+        lost = [m for m in before if m not in exp.chosen]
+        if outcome is RoutingOutcome.ASSIGNED:
+            if reassign and lost:
+                self.notify(
+                    gained,
+                    NotificationKind.LEAD_REASSIGNED_TO_YOU,
+                    stored,
+                    f"Lead reassigned to you: {who}",
+                    pool=pool_name,
+                    note=exp.note,
+                )
+            else:
+                self.notify(
+                    gained,
+                    NotificationKind.LEAD_ASSIGNED,
+                    stored,
+                    f"New lead: {who}",
+                    pool=pool_name,
+                    note=exp.note,
+                )
+            for member_id in gained:
+                self.place(stored, member_id, pool)
+            self.event(
+                EventName.LEAD_REASSIGNED if lost else EventName.LEAD_ASSIGNED,
+                stored.id,
+                member_ids=list(exp.chosen),
+                previous=list(before),
+                method=exp.method,
+            )
+        if lost:
+            kind = (
+                NotificationKind.LEAD_REASSIGNED_AWAY
+                if outcome is RoutingOutcome.ASSIGNED
+                else NotificationKind.LEAD_REMOVED
+                if outcome is RoutingOutcome.REMOVED
+                else NotificationKind.LEAD_REVOKED
+            )
+            verb = {
+                NotificationKind.LEAD_REASSIGNED_AWAY: "reassigned to someone else",
+                NotificationKind.LEAD_REMOVED: "removed",
+                NotificationKind.LEAD_REVOKED: "taken back",
+            }[kind]
+            self.notify(lost, kind, stored, f"Lead {verb}: {who}", note=exp.note)
+            self.take_back(stored, lost)
+        if outcome is RoutingOutcome.OFFERED:
+            assert exp.offer_expires_at is not None
+            offers = tuple(
+                Offer(
+                    id=new_offer_id(),
+                    team_id=self.team_id,
+                    lead_id=stored.id,
+                    member_id=member_id,
+                    created_at=self.now,
+                    expires_at=exp.offer_expires_at,
+                    offered_by=offered_by,
+                    note=exp.note,
+                )
+                for member_id in exp.offered
+            )
+            self.new_offers.extend(offers)
+            for offer in offers:
+                self.notify(
+                    [offer.member_id],
+                    NotificationKind.LEAD_OFFERED,
+                    stored,
+                    f"Lead offered to you until {offer.expires_at:%Y-%m-%d %H:%M} UTC: {who}",
+                    offer_id=offer.id,
+                    expires_at=offer.expires_at.isoformat(),
+                    note=exp.note,
+                )
+            self.event(
+                EventName.LEAD_OFFERED,
+                stored.id,
+                member_ids=list(exp.offered),
+                expires_at=exp.offer_expires_at.isoformat(),
+            )
+        if outcome is RoutingOutcome.NO_ELIGIBLE:
+            self.notify(
+                self.supervisors(pool),
+                NotificationKind.NO_ELIGIBLE_MEMBER,
+                stored,
+                f"Nobody could take the lead {who}; it waits unassigned",
+                pool=pool_name,
+            )
+        if new or outcome in (RoutingOutcome.WAITING, RoutingOutcome.NO_ELIGIBLE):
+            self.event(EventName.LEAD_ROUTED, stored.id, outcome=outcome.value, method=exp.method)
+        return RoutingResult(lead=stored, decision=decision, offers=offers)
+
+    def withdraw_offers(self, lead: Lead, *, except_id: str | None = None) -> None:
+        """Withdraw the lead's open offers (telling their members)."""
+        if lead.status is not LeadStatus.OFFERED:
+            return
+        for offer in self.uow.offers.for_lead(self.team_id, lead.id):
+            if offer.is_open and offer.id != except_id:
+                self.uow.offers.update(
+                    _next(offer, status=OfferStatus.WITHDRAWN, settled_at=self.now)
+                )
+                self.notify(
+                    [offer.member_id],
+                    NotificationKind.OFFER_WITHDRAWN,
+                    lead,
+                    f"Offer withdrawn: {self.describe(lead)}",
+                    offer_id=offer.id,
+                )
+                self.event(EventName.OFFER_WITHDRAWN, offer.id, lead_id=lead.id)
+
+    def place(self, lead: Lead, member_id: MemberId, pool: LeadPool | None) -> None:
+        """Put the lead's contact in the member's inbound bucket; start the pool's cadence."""
+        bucket = self.inbound_bucket(member_id)
+        self._place.setdefault(bucket.id, []).append(lead.contact_id)
+        if pool is not None and pool.follow_up is not None:
+            self.tasks.append(self._follow_up_task(lead, member_id, pool.follow_up, pool))
+
+    def _follow_up_task(
+        self, lead: Lead, member_id: MemberId, cadence: Cadence, pool: LeadPool
+    ) -> Task:
+        zone = self.members[member_id].time_zone
+        due = start_of_day(cadence.after(local_date(self.now, zone)), zone)
+        return Task(
+            id=new_task_id(),
+            team_id=self.team_id,
+            member_id=member_id,
+            contact_id=lead.contact_id,
+            due_at=due,
+            created_at=self.now,
+            created_by=self.actor_id or member_id,
+            note=f"Follow up your new lead from {pool.name} ({cadence})",
+        )
+
+    def inbound_bucket(self, member_id: MemberId) -> Bucket:
+        """Return the member's inbound bucket, creating a personal one when needed."""
+        if member_id in self._inbound:
+            return self._inbound[member_id]
+        row = self.uow.inbound_buckets.get(self.team_id, member_id)
+        bucket: Bucket | None = None
+        if row is not None:
+            try:
+                bucket = self.uow.buckets.get(self.team_id, row.bucket_id)
+            except NotFound:
+                bucket = None
+        if bucket is None:
+            bucket = Bucket(
+                id=new_bucket_id(),
+                team_id=self.team_id,
+                name=INBOUND_BUCKET_NAME,
+                kind=BucketKind.PERSONAL,
+                owner_id=member_id,
+                created_at=self.now,
+                created_by=member_id,
+            )
+            self.uow.buckets.add(bucket)
+            self.uow.inbound_buckets.put(
+                InboundBucket(team_id=self.team_id, member_id=member_id, bucket_id=bucket.id)
+            )
+            self.event(
+                EventName.BUCKET_CREATED, bucket.id, kind=bucket.kind.value, name=bucket.name
+            )
+            self.event(EventName.INBOUND_BUCKET_CHANGED, member_id, bucket_id=bucket.id)
+        self._inbound[member_id] = bucket
+        return bucket
+
+    def take_back(self, lead: Lead, member_ids: Iterable[str]) -> None:
+        """Take the lead's contact out of the members' personal inbound buckets."""
+        for member_id in member_ids:
+            row = self.uow.inbound_buckets.get(self.team_id, MemberId(member_id))
+            if row is None:
+                continue
+            try:
+                bucket = self.uow.buckets.get(self.team_id, row.bucket_id)
+            except NotFound:
+                continue
+            if not bucket.is_personal:
+                continue
+            removed = self.uow.memberships.remove_many(self.team_id, bucket.id, [lead.contact_id])
+            if removed:
+                FollowUpBook(self.uow, self.team_id).items_removed(bucket.id, removed)
+                self.event(EventName.BUCKET_ITEMS_REMOVED, bucket.id, item_ids=removed)
+
+    def flush(self) -> None:
+        """Write everything collected (leads, offers, memberships, tasks, notifications, events)."""
+        if self.new_leads:
+            self.uow.leads.add_many(self.new_leads)
+            self.new_leads = []
+        if self.new_offers:
+            self.uow.offers.add_many(self.new_offers)
+            self.new_offers = []
+        book = FollowUpBook(self.uow, self.team_id)
+        for bucket_id, contact_ids in self._place.items():
+            rows = [
+                BucketMembership(
+                    team_id=self.team_id,
+                    bucket_id=BucketId(bucket_id),
+                    item_id=cid,
+                    added_at=self.now,
+                    added_by=self.actor_id,
+                )
+                for cid in dict.fromkeys(contact_ids)
+            ]
+            added = self.uow.memberships.add_many(rows)
+            if added:
+                ids = [m.item_id for m in added]
+                self.event(EventName.BUCKET_ITEMS_ADDED, bucket_id, item_ids=ids)
+                policies = self.uow.followup_policies.for_buckets(
+                    self.team_id, [BucketId(bucket_id)]
+                )
+                if policies:
+                    book.recompute(ids, policies)
+        self._place = {}
+        for task in self.tasks:
+            self.uow.tasks.add(task)
+            self.event(EventName.TASK_CREATED, task.id, member_id=task.member_id)
+        self.tasks = []
+        if self.notifications:
+            self.uow.notifications.add_many(self.notifications)
+            self.notifications = []
+        if self.events:
+            self.uow.collect(*self.events)
+            self.events = []
+
+    # ------------------------------------------------------------- offers closing
+    def close_offer(self, offer: Offer, status: OfferStatus, lead: Lead) -> tuple[Offer, Lead]:
+        """Settle one open offer as declined or expired; return it and the lead as updated.
+
+        When it was the lead's last open offer, the lead goes back to its pool
+        unassigned and the pool's fallback (or the admins) is told.
+        """
+        settled: Offer = _next(offer, status=status, settled_at=self.now)
+        self.uow.offers.update(settled)
+        who = self.describe(lead)
+        pool = self.pool(lead.pool_id)
+        if status is OfferStatus.EXPIRED:
+            self.notify(
+                [offer.member_id],
+                NotificationKind.OFFER_EXPIRED,
+                lead,
+                f"Offer expired: {who}",
+                offer_id=offer.id,
+            )
+            self.event(EventName.OFFER_EXPIRED, offer.id, lead_id=lead.id)
+        else:
+            self.notify(
+                self.supervisors(pool),
+                NotificationKind.OFFER_DECLINED,
+                lead,
+                f"{self._member_name(offer.member_id)} declined the lead {who}",
+                offer_id=offer.id,
+                member_id=offer.member_id,
+            )
+            self.event(EventName.OFFER_DECLINED, offer.id, lead_id=lead.id)
+            lead = _next(lead, declined_by=(*lead.declined_by, offer.member_id))
+            self.uow.leads.update(lead)
+        if lead.status is not LeadStatus.OFFERED:
+            return settled, lead
+        still_open = [o for o in self.uow.offers.for_lead(self.team_id, lead.id) if o.is_open]
+        if still_open:
+            return settled, lead
+        explanation = RoutingExplanation(
+            method="offers_closed",
+            outcome=RoutingOutcome.UNASSIGNED,
+            decided_at=self.now,
+            pool_id=lead.pool_id,
+            actor_id=self.actor_id,
+            skipped=tuple(
+                Skipped(member_id=m, reason=SkipReason.DECLINED) for m in lead.declined_by
+            ),
+            note="every offer was declined or expired; back to the pool",
+        )
+        lead = _next(lead, status=LeadStatus.UNASSIGNED, explanation=explanation, assignee_ids=())
+        self.uow.leads.update(lead)
+        self.notify(
+            self.supervisors(pool),
+            NotificationKind.LEAD_UNASSIGNED,
+            lead,
+            f"Every offer of {who} was declined or expired; it waits unassigned",
+        )
+        self.event(EventName.LEAD_RETURNED, lead.id, pool_id=lead.pool_id)
+        return settled, lead
+
+    def _member_name(self, member_id: str) -> str:
+        member = self.members.get(member_id)
+        return member.name if member is not None else member_id
+
+
+def expire_offers(crm: CRM, now: datetime | None = None) -> int:
+    """Expire every open offer whose window has passed by *now*; return how many.
+
+    Idempotent and safe to run in several processes at once: each batch is
+    read and settled inside one unit of work, so an offer settled by another
+    process is no longer due when this one looks.
+    """
+    at = crm.now() if now is None else utc_datetime("now", now)
+    total = 0
+    while True:
+        with crm.store.unit_of_work() as uow:
+            due = uow.offers.due(at, EXPIRY_BATCH)
+            if not due:
+                return total
+            routers: dict[str, Router] = {}
+            for offer in due:
+                router = routers.get(offer.team_id)
+                if router is None:
+                    router = routers[offer.team_id] = Router(uow, offer.team_id, None, at)
+                lead = uow.leads.get(offer.team_id, offer.lead_id)
+                router.close_offer(offer, OfferStatus.EXPIRED, lead)
+            for router in routers.values():
+                router.flush()
+            uow.commit()
+            total += len(due)
+        if len(due) < EXPIRY_BATCH:
+            return total
+
+
+class RoutingUseCases(SessionBase):
+    """Lead pools, routing, offers, assignment actions, the routing dashboard."""
+
+    # ================================================================ pools
+    def create_pool(
+        self,
+        name: str,
+        *,
+        source_bucket_ids: Iterable[BucketId | str],
+        member_ids: Iterable[MemberId | str] = (),
+        method: DistributionMethod | str = DistributionMethod.MANUAL,
+        offer_window: timedelta = DEFAULT_OFFER_WINDOW,
+        follow_up: Cadence | str | None = None,
+        fallback_member_id: MemberId | str | None = None,
+        active: bool = True,
+    ) -> LeadPool:
+        """Create a lead pool (admins).
+
+        Source buckets must be team buckets of this team; members and the
+        fallback must be members of the team.  Members are kept in the order
+        given (the round-robin order).
+        """
+        with self._unit() as (uow, actor):
+            perm.require_admin(actor, "create lead pools")
+            now = self.crm.now()
+            pool = LeadPool(
+                id=new_pool_id(),
+                team_id=self.team_id,
+                name=name,
+                created_at=now,
+                source_bucket_ids=_id_list(
+                    "source_bucket_ids", source_bucket_ids, prefixes=("bk_",)
+                ),  # type: ignore[arg-type]
+                member_ids=_id_list("member_ids", member_ids, prefixes=("mb_",)),  # type: ignore[arg-type]
+                method=method,  # type: ignore[arg-type]
+                active=active,
+                offer_window=offer_window,
+                follow_up=follow_up,  # type: ignore[arg-type]
+                fallback_member_id=fallback_member_id,  # type: ignore[arg-type]
+                created_by=actor.id,
+            )
+            self._check_pool(uow, pool)
+            uow.lead_pools.add(pool)
+            uow.collect(
+                self._event(
+                    EventName.POOL_CREATED, pool.id, now, name=pool.name, method=pool.method.value
+                )
+            )
+            uow.commit()
+            return pool
+
+    def _check_pool(self, uow: UnitOfWork, pool: LeadPool) -> None:
+        for bucket_id in pool.source_bucket_ids:
+            bucket = uow.buckets.get(self.team_id, bucket_id)
+            if bucket.is_personal:
+                raise ValidationError(
+                    "source_bucket_ids", bucket_id, "a pool's sources must be team buckets"
+                )
+        for member_id in pool.member_ids:
+            uow.members.get(self.team_id, member_id)
+        if pool.fallback_member_id is not None:
+            uow.members.get(self.team_id, pool.fallback_member_id)
+
+    def update_pool(
+        self, pool_id: PoolId | str, *, expected_version: int | None = None, **changes: Any
+    ) -> LeadPool:
+        """Change a pool's name, sources, members, method, window, follow-up, fallback (admins)."""
+        unknown = set(changes) - POOL_FIELDS
+        if unknown:
+            raise ValidationError("pool", sorted(unknown)[0], "unknown pool field")
+        for key in ("source_bucket_ids", "member_ids"):
+            if key in changes:
+                prefix = "bk_" if key == "source_bucket_ids" else "mb_"
+                changes[key] = _id_list(key, changes[key], prefixes=(prefix,))
+        if expected_version is not None:
+            check_int("expected_version", expected_version, minimum=1)
+        return self._change_pool(pool_id, "edit lead pools", expected_version, **changes)
+
+    def activate_pool(self, pool_id: PoolId | str) -> LeadPool:
+        """Turn a pool's routing on (admins); contacts already in its buckets are not routed."""
+        return self._change_pool(pool_id, "activate lead pools", None, active=True)
+
+    def deactivate_pool(self, pool_id: PoolId | str) -> LeadPool:
+        """Turn a pool's routing off (admins); its leads stay as they are."""
+        return self._change_pool(pool_id, "deactivate lead pools", None, active=False)
+
+    def _change_pool(
+        self, pool_id: str, action: str, expected_version: int | None, **changes: Any
+    ) -> LeadPool:
+        with self._unit() as (uow, actor):
+            perm.require_admin(actor, action)
+            pool = self._pool(uow, pool_id)
+            if expected_version is not None and expected_version != pool.version:
+                raise ConcurrencyError("lead pool", pool.id, expected_version)
+            if all(getattr(pool, k) == v for k, v in changes.items()):
+                return pool
+            updated: LeadPool = _next(pool, **changes)
+            self._check_pool(uow, updated)
+            uow.lead_pools.update(updated)
+            uow.collect(
+                self._event(EventName.POOL_CHANGED, pool.id, self.crm.now(), fields=sorted(changes))
+            )
+            uow.commit()
+            return updated
+
+    def delete_pool(self, pool_id: PoolId | str) -> None:
+        """Delete an inactive pool (admins); its leads stay, without a pool."""
+        with self._unit() as (uow, actor):
+            perm.require_admin(actor, "delete lead pools")
+            pool = self._pool(uow, pool_id)
+            if pool.active:
+                raise ValidationError("pool_id", pool.id, "deactivate the pool before deleting it")
+            uow.lead_pools.delete(self.team_id, pool.id, pool.version)
+            uow.collect(self._event(EventName.POOL_DELETED, pool.id, self.crm.now()))
+            uow.commit()
+
+    def pools(self) -> list[LeadPool]:
+        """Return the team's pools (any active member may look)."""
+        with self._unit(write=False) as (uow, _actor):
+            return uow.lead_pools.all(self.team_id)
+
+    def pool(self, pool_id: PoolId | str) -> LeadPool:
+        """Return one pool."""
+        with self._unit(write=False) as (uow, _actor):
+            return self._pool(uow, pool_id)
+
+    def _pool(self, uow: UnitOfWork, pool_id: str) -> LeadPool:
+        check_id("pool_id", pool_id, "lp_")
+        return uow.lead_pools.get(self.team_id, PoolId(pool_id))
+
+    # ======================================================= inbound bucket
+    def inbound_bucket(self) -> Bucket:
+        """Return the bucket one's routed leads land in (created on first need)."""
+        with self._unit() as (uow, actor):
+            router = Router(uow, self.team_id, actor.id, self.crm.now())
+            bucket = router.inbound_bucket(actor.id)
+            router.flush()
+            uow.commit()
+            return bucket
+
+    def set_inbound_bucket(self, bucket_id: BucketId | str) -> Bucket:
+        """Receive routed leads into *bucket_id* from now on (one's own or an editable bucket)."""
+        with self._unit() as (uow, actor):
+            bucket = self._bucket(uow, actor, bucket_id)
+            perm.require(
+                perm.can_edit_bucket(actor, bucket),
+                actor,
+                "receive leads into this bucket",
+                "one must be able to add contacts to it",
+            )
+            uow.inbound_buckets.put(
+                InboundBucket(team_id=self.team_id, member_id=actor.id, bucket_id=bucket.id)
+            )
+            uow.collect(
+                self._event(
+                    EventName.INBOUND_BUCKET_CHANGED, actor.id, self.crm.now(), bucket_id=bucket.id
+                )
+            )
+            uow.commit()
+            return bucket
+
+    # ============================================================ the hook
+    def _add_items(
+        self, uow: UnitOfWork, bucket: Bucket, item_ids: list[str], now: datetime
+    ) -> list[BucketMembership]:
+        """Add items to a bucket (see :class:`SessionBase`) and route the new ones.
+
+        Contacts that newly entered a source bucket of an active pool become
+        leads of that pool and are routed in this same unit of work.
+        """
+        added = super()._add_items(uow, bucket, item_ids, now)
+        if bucket.is_personal:
+            return added
+        contact_ids = [ContactId(m.item_id) for m in added if m.is_contact]
+        if not contact_ids:
+            return added
+        pools = [p for p in uow.lead_pools.for_buckets(self.team_id, [bucket.id]) if p.active]
+        if pools:
+            contacts = uow.contacts.get_many(self.team_id, contact_ids)
+            router = Router(uow, self.team_id, self.member_id, now)
+            for pool in pools:
+                router.enter(pool, contacts)
+            router.flush()
+        return added
+
+    # ============================================================ reading
+    def leads(
+        self,
+        *,
+        pool_id: PoolId | str | None = None,
+        status: LeadStatus | str | None = None,
+    ) -> list[Lead]:
+        """Return leads (managers and admins: all; agents: the ones they own)."""
+        wanted = None if status is None else LeadStatus(_enum("status", LeadStatus, status))
+        if pool_id is not None:
+            check_id("pool_id", pool_id, "lp_")
+        with self._unit(write=False) as (uow, actor):
+            rows = uow.leads.all(
+                self.team_id, pool_id=PoolId(pool_id) if pool_id else None, status=wanted
+            )
+            if actor.role.is_manager:
+                return rows
+            return [lead for lead in rows if actor.id in lead.assignee_ids]
+
+    def lead(self, lead_id: LeadId | str) -> Lead:
+        """Return one lead (managers and admins, its owners, and members offered it)."""
+        with self._unit(write=False) as (uow, actor):
+            return self._readable_lead(uow, actor, lead_id)
+
+    def explain(self, lead_id: LeadId | str) -> RoutingExplanation:
+        """Return the explanation stored with the lead's last routing decision."""
+        lead = self.lead(lead_id)
+        if lead.explanation is None:  # pragma: no cover - every stored lead has one
+            raise NotFound("routing explanation", lead_id)
+        return lead.explanation
+
+    def offers(
+        self, *, member_id: MemberId | str | None = None, status: OfferStatus | str | None = "open"
+    ) -> list[Offer]:
+        """Return one's offers (managers: anyone's), open ones by default (``status=None``: all)."""
+        wanted = None if status is None else OfferStatus(_enum("status", OfferStatus, status))
+        with self._unit(write=False) as (uow, actor):
+            target = actor
+            if member_id is not None and member_id != actor.id:
+                perm.require(actor.role.is_manager, actor, "see another member's offers")
+                target = self._member(uow, member_id)
+            return uow.offers.for_member(self.team_id, target.id, wanted)
+
+    def lead_offers(self, lead_id: LeadId | str) -> list[Offer]:
+        """Return every offer of a lead (managers and admins)."""
+        with self._unit(write=False) as (uow, actor):
+            perm.require(actor.role.is_manager, actor, "see a lead's offers")
+            lead = self._lead(uow, lead_id)
+            return uow.offers.for_lead(self.team_id, lead.id)
+
+    def _lead(self, uow: UnitOfWork, lead_id: str) -> Lead:
+        check_id("lead_id", lead_id, "ld_")
+        return uow.leads.get(self.team_id, LeadId(lead_id))
+
+    def _readable_lead(self, uow: UnitOfWork, actor: Member, lead_id: str) -> Lead:
+        lead = self._lead(uow, lead_id)
+        if actor.role.is_manager or actor.id in lead.assignee_ids:
+            return lead
+        if any(o.member_id == actor.id for o in uow.offers.for_lead(self.team_id, lead.id)):
+            return lead
+        raise NotFound("lead", lead_id)
+
+    # ============================================================ actions
+    def assign(
+        self,
+        lead_or_contact_id: LeadId | ContactId | str,
+        member_id: MemberId | str,
+        *,
+        offer: bool = False,
+        window: timedelta | None = None,
+        note: str | None = None,
+    ) -> RoutingResult:
+        """Assign a lead (or a contact) to one member at once, or offer it with a window.
+
+        Admins and managers.  The member must be able to receive leads:
+        active, not away, and in the lead's pool if it has one
+        (``ValidationError`` naming the reason otherwise).  Assigning a lead
+        someone else owns is a reassignment (both are told).  A contact id
+        picks the contact's one open lead, or makes a lead without a pool.
+        """
+        return self.bulk_assign(
+            [lead_or_contact_id], [member_id], offer=offer, window=window, note=note
+        )[0]
+
+    def multi_assign(
+        self,
+        lead_or_contact_id: LeadId | ContactId | str,
+        member_ids: Iterable[MemberId | str],
+        *,
+        first_to_accept: bool = False,
+        window: timedelta | None = None,
+        note: str | None = None,
+    ) -> RoutingResult:
+        """Give a lead to several members: everyone gets it, or the first to accept does.
+
+        Members who cannot receive leads are skipped (the explanation says
+        why); if none can, ``ValidationError``.
+        """
+        return self.bulk_assign(
+            [lead_or_contact_id],
+            member_ids,
+            first_to_accept=first_to_accept,
+            multi=True,
+            window=window,
+            note=note,
+        )[0]
+
+    def bulk_assign(
+        self,
+        leads_or_contacts: Iterable[LeadId | ContactId | str],
+        member_ids: Iterable[MemberId | str],
+        *,
+        offer: bool = False,
+        first_to_accept: bool = False,
+        multi: bool | None = None,
+        window: timedelta | None = None,
+        note: str | None = None,
+    ) -> list[RoutingResult]:
+        """Assign many leads (or contacts) at once, all in one transaction.
+
+        With one member (and *multi* not true) each lead is assigned to them,
+        or offered when *offer*; with several, each lead goes to everyone or,
+        with *first_to_accept*, is offered to all of them.
+        """
+        targets = _id_list("leads_or_contacts", leads_or_contacts, prefixes=("ld_", "ct_"))
+        chosen = _id_list("member_ids", member_ids, prefixes=("mb_",))
+        if not chosen:
+            raise ValidationError("member_ids", member_ids, "name at least one member")
+        for flag, value in (("offer", offer), ("first_to_accept", first_to_accept)):
+            if not isinstance(value, bool):
+                raise ValidationError(flag, value, "must be True or False")
+        if window is not None:
+            check_window("window", window)
+        text = _note(note)
+        several = len(chosen) > 1 if multi is None else bool(multi)
+        with self._unit() as (uow, actor):
+            perm.require(actor.role.is_manager, actor, "assign leads", "admins and managers only")
+            now = self.crm.now()
+            router = Router(uow, self.team_id, actor.id, now)
+            results = []
+            for target in targets:
+                lead, pool = self._open_lead(uow, router, target)
+                if several:
+                    method = "first_to_accept" if first_to_accept else "everyone"
+                    decision = self._pick(
+                        router,
+                        lead,
+                        pool,
+                        chosen,
+                        method,
+                        offer=first_to_accept,
+                        window=window,
+                        note=text,
+                        strict=False,
+                    )
+                else:
+                    decision = self._pick(
+                        router,
+                        lead,
+                        pool,
+                        chosen,
+                        "offer" if offer else "assign",
+                        offer=offer,
+                        window=window,
+                        note=text,
+                        strict=True,
+                    )
+                reassign = decision.outcome is RoutingOutcome.ASSIGNED and bool(lead.assignee_ids)
+                results.append(
+                    router.apply(lead, decision, pool, reassign=reassign, offered_by=actor.id)
+                )
+            router.flush()
+            uow.commit()
+            return results
+
+    def reassign(
+        self, lead_id: LeadId | str, member_id: MemberId | str, *, note: str | None = None
+    ) -> RoutingResult:
+        """Give a lead to another member (admins and managers); both are told."""
+        return self.assign(lead_id, member_id, note=note)
+
+    def route_lead(self, lead_id: LeadId | str) -> RoutingResult:
+        """Route an unassigned lead again by its pool's method (admins and managers).
+
+        Members who declined or rejected the lead are passed over.
+        """
+        with self._unit() as (uow, actor):
+            perm.require(actor.role.is_manager, actor, "route leads", "admins and managers only")
+            lead = self._lead(uow, lead_id)
+            if lead.status is not LeadStatus.UNASSIGNED:
+                raise ValidationError("lead_id", lead.id, f"the lead is {lead.status.value}")
+            router = Router(uow, self.team_id, actor.id, self.crm.now())
+            pool = router.pool(lead.pool_id)
+            if pool is None:
+                raise ValidationError("lead_id", lead.id, "the lead has no pool to route it")
+            cursor = uow.routing_cursors.get(self.team_id, pool.id)
+            decision = decide(
+                RoutingContext(
+                    pool=pool,
+                    members=router.members,
+                    now=router.now,
+                    cursor=cursor.position,
+                    excluded=dict.fromkeys(lead.declined_by, SkipReason.DECLINED),
+                    actor_id=actor.id,
+                )
+            )
+            if decision.cursor_after is not None and decision.cursor_after != cursor.position:
+                uow.routing_cursors.put(
+                    attrs.evolve(cursor, position=decision.cursor_after, version=cursor.version + 1)
+                )
+            result = router.apply(lead, decision, pool)
+            router.flush()
+            uow.commit()
+            return result
+
+    def revoke(self, lead_id: LeadId | str, *, note: str | None = None) -> RoutingResult:
+        """Take a lead back from its owner(s) or withdraw its offers; it waits unassigned."""
+        return self._settle(lead_id, "revoke", RoutingOutcome.UNASSIGNED, note)
+
+    def remove_lead(self, lead_id: LeadId | str, *, note: str | None = None) -> RoutingResult:
+        """Remove a lead from routing (admins and managers); the contact stays."""
+        return self._settle(lead_id, "remove", RoutingOutcome.REMOVED, note)
+
+    def _settle(
+        self, lead_id: str, method: str, outcome: RoutingOutcome, note: str | None
+    ) -> RoutingResult:
+        text = _note(note)
+        with self._unit() as (uow, actor):
+            perm.require(
+                actor.role.is_manager, actor, f"{method} leads", "admins and managers only"
+            )
+            lead = self._lead(uow, lead_id)
+            if not lead.is_open:
+                raise ValidationError("lead_id", lead.id, "the lead was removed")
+            if outcome is RoutingOutcome.UNASSIGNED and lead.status is LeadStatus.UNASSIGNED:
+                raise ValidationError("lead_id", lead.id, "the lead is not assigned or offered")
+            router = Router(uow, self.team_id, actor.id, self.crm.now())
+            pool = router.pool(lead.pool_id)
+            decision = RoutingDecision(
+                explanation=RoutingExplanation(
+                    method=method,
+                    outcome=outcome,
+                    decided_at=router.now,
+                    pool_id=lead.pool_id if pool is not None else None,
+                    actor_id=actor.id,
+                    note=text,
+                )
+            )
+            result = router.apply(lead, decision, pool)
+            router.event(
+                EventName.LEAD_REMOVED
+                if outcome is RoutingOutcome.REMOVED
+                else EventName.LEAD_REVOKED,
+                lead.id,
+                previous=list(lead.assignee_ids),
+            )
+            router.flush()
+            uow.commit()
+            return result
+
+    def request_update(self, lead_id: LeadId | str, *, note: str | None = None) -> Lead:
+        """Ask the lead's owner(s) for an update (admins and managers)."""
+        text = _note(note)
+        with self._unit() as (uow, actor):
+            perm.require(
+                actor.role.is_manager, actor, "request updates", "admins and managers only"
+            )
+            lead = self._lead(uow, lead_id)
+            if lead.status is not LeadStatus.ASSIGNED:
+                raise ValidationError("lead_id", lead.id, "the lead has no owner to ask")
+            router = Router(uow, self.team_id, actor.id, self.crm.now())
+            router.notify(
+                lead.assignee_ids,
+                NotificationKind.UPDATE_REQUESTED,
+                lead,
+                f"{actor.name} asks for an update on {router.describe(lead)}"
+                + (f": {text}" if text else ""),
+                note=text,
+            )
+            router.event(
+                EventName.LEAD_UPDATE_REQUESTED, lead.id, member_ids=list(lead.assignee_ids)
+            )
+            router.flush()
+            uow.commit()
+            return lead
+
+    # ============================================================ agents
+    def accept_offer(self, offer_id: OfferId | str) -> RoutingResult:
+        """Accept an offer made to oneself: the first to accept owns the lead.
+
+        Raises :class:`~teamcrm.errors.OfferClosed` when someone else took the
+        lead first, when the offer expired (even if the expiry job has not run
+        yet), or when it was withdrawn or already answered.
+        """
+        with self._unit() as (uow, actor):
+            now = self.crm.now()
+            offer, lead = self._own_offer(uow, actor, offer_id, now)
+            router = Router(uow, self.team_id, actor.id, now)
+            pool = router.pool(lead.pool_id)
+            if pool is not None and actor.id not in pool.member_ids:
+                perm.require(False, actor, "accept this offer", "the member is not in the pool")
+            accepted = _next(offer, status=OfferStatus.ACCEPTED, settled_at=now)
+            uow.offers.update(accepted)
+            router.withdraw_offers(lead, except_id=offer.id)
+            decision = RoutingDecision(
+                explanation=RoutingExplanation(
+                    method="accept",
+                    outcome=RoutingOutcome.ASSIGNED,
+                    decided_at=now,
+                    pool_id=pool.id if pool is not None else None,
+                    actor_id=actor.id,
+                    eligible=(actor.id,),
+                    chosen=(actor.id,),
+                    offered=lead.explanation.offered if lead.explanation else (),
+                    offer_expires_at=offer.expires_at,
+                    note=f"first to accept (offer {offer.id})",
+                )
+            )
+            without_offers = attrs.evolve(lead, status=LeadStatus.UNASSIGNED)
+            result = router.apply(without_offers, decision, pool)
+            router.event(EventName.OFFER_ACCEPTED, offer.id, lead_id=lead.id)
+            router.flush()
+            uow.commit()
+            return attrs.evolve(result, offers=(accepted,))
+
+    def decline_offer(self, offer_id: OfferId | str, *, reason: str | None = None) -> Offer:
+        """Decline an offer made to oneself; the lead is never offered to one again.
+
+        When every offer of the lead is closed, the lead waits unassigned and
+        the pool's fallback (or the admins) is told.
+        """
+        _note(reason)
+        with self._unit() as (uow, actor):
+            now = self.crm.now()
+            offer, lead = self._own_offer(uow, actor, offer_id, now)
+            router = Router(uow, self.team_id, actor.id, now)
+            settled, _ = router.close_offer(offer, OfferStatus.DECLINED, lead)
+            router.flush()
+            uow.commit()
+            return settled
+
+    def reject_lead(self, lead_id: LeadId | str, *, reason: str | None = None) -> RoutingResult:
+        """Reject a lead one owns: one stops owning it; with no owner left it waits unassigned.
+
+        The admins are told.
+        """
+        text = _note(reason)
+        with self._unit() as (uow, actor):
+            lead = self._lead(uow, lead_id)
+            if actor.id not in lead.assignee_ids:
+                if not actor.role.is_manager:
+                    raise NotFound("lead", lead_id)
+                raise ValidationError("lead_id", lead.id, "one can reject only a lead one owns")
+            router = Router(uow, self.team_id, actor.id, self.crm.now())
+            pool = router.pool(lead.pool_id)
+            remaining = tuple(m for m in lead.assignee_ids if m != actor.id)
+            decision = RoutingDecision(
+                explanation=RoutingExplanation(
+                    method="reject",
+                    outcome=RoutingOutcome.ASSIGNED if remaining else RoutingOutcome.UNASSIGNED,
+                    decided_at=router.now,
+                    pool_id=pool.id if pool is not None else None,
+                    actor_id=actor.id,
+                    chosen=remaining,
+                    skipped=(Skipped(member_id=actor.id, reason=SkipReason.DECLINED),),
+                    note=text,
+                )
+            )
+            changes: dict[str, Any] = {
+                "declined_by": (*lead.declined_by, actor.id),
+                "assignee_ids": remaining,
+                "explanation": decision.explanation,
+            }
+            if not remaining:
+                changes.update(status=LeadStatus.UNASSIGNED, assigned_at=None)
+            updated: Lead = _next(lead, **changes)
+            uow.leads.update(updated)
+            router.take_back(lead, [actor.id])
+            router.notify(
+                router.admins(),
+                NotificationKind.LEAD_REJECTED,
+                lead,
+                f"{actor.name} rejected the lead {router.describe(lead)}"
+                + (f": {text}" if text else ""),
+                member_id=actor.id,
+                note=text,
+            )
+            router.event(EventName.LEAD_REJECTED, lead.id, member_id=actor.id)
+            router.flush()
+            uow.commit()
+            return RoutingResult(lead=updated, decision=decision)
+
+    def _own_offer(
+        self, uow: UnitOfWork, actor: Member, offer_id: str, now: datetime
+    ) -> tuple[Offer, Lead]:
+        check_id("offer_id", offer_id, "of_")
+        offer = uow.offers.get(self.team_id, OfferId(offer_id))
+        if offer.member_id != actor.id:
+            perm.require(False, actor, "answer this offer", "it was made to another member")
+        lead = uow.leads.get(self.team_id, offer.lead_id)
+        if offer.status is OfferStatus.WITHDRAWN and lead.status is LeadStatus.ASSIGNED:
+            raise OfferClosed(offer.id, "taken")
+        if not offer.is_open:
+            raise OfferClosed(offer.id, offer.status.value)
+        if offer.expired_at(now):
+            raise OfferClosed(offer.id, "expired")
+        if lead.status is not LeadStatus.OFFERED:  # pragma: no cover - offers close with the lead
+            raise OfferClosed(offer.id, "taken" if lead.assignee_ids else "withdrawn")
+        return offer, lead
+
+    # ============================================================ internals
+    def _open_lead(
+        self, uow: UnitOfWork, router: Router, target: str
+    ) -> tuple[Lead, LeadPool | None]:
+        """Resolve a lead id, or a contact id to its one open lead (made without a pool if none)."""
+        if target.startswith("ld_"):
+            lead = uow.leads.get(self.team_id, LeadId(target))
+            if not lead.is_open:
+                raise ValidationError("lead_id", target, "the lead was removed")
+            return lead, router.pool(lead.pool_id)
+        contact = uow.contacts.get(self.team_id, ContactId(target))
+        router.remember([contact])
+        open_leads = [
+            lead for lead in uow.leads.for_contact(self.team_id, contact.id) if lead.is_open
+        ]
+        if len(open_leads) > 1:
+            raise ValidationError(
+                "lead_or_contact_id", target, "the contact has several open leads; pass a lead id"
+            )
+        if open_leads:
+            return open_leads[0], router.pool(open_leads[0].pool_id)
+        entries = uow.leads.entries(self.team_id, None, [contact.id])
+        lead = Lead(
+            id=new_lead_id(),
+            team_id=self.team_id,
+            contact_id=contact.id,
+            created_at=router.now,
+            entry=entries.get(contact.id, 0) + 1,
+            keys=_keys(contact),
+            explanation=RoutingExplanation(
+                method="direct",
+                outcome=RoutingOutcome.WAITING,
+                decided_at=router.now,
+                actor_id=router.actor_id,
+            ),
+        )
+        uow.leads.add_many([lead])
+        router.event(
+            EventName.LEAD_CREATED, lead.id, pool_id=None, contact_id=contact.id, entry=lead.entry
+        )
+        return lead, None
+
+    def _pick(
+        self,
+        router: Router,
+        lead: Lead,
+        pool: LeadPool | None,
+        chosen: Sequence[str],
+        method: str,
+        *,
+        offer: bool,
+        window: timedelta | None,
+        note: str | None,
+        strict: bool,
+    ) -> RoutingDecision:
+        """Screen a person's picks and build the decision (``ValidationError`` if nobody fits)."""
+        eligible, skipped = screen(chosen, router.members, pool, router.now)
+        if strict and skipped:
+            first = skipped[0]
+            raise ValidationError(
+                "member_id", first.member_id, f"cannot receive this lead ({first.reason.value})"
+            )
+        if not eligible:
+            reasons = ", ".join(f"{s.member_id} ({s.reason.value})" for s in skipped)
+            raise ValidationError("member_ids", list(chosen), f"nobody can receive it: {reasons}")
+        length = window or (pool.offer_window if pool is not None else DEFAULT_OFFER_WINDOW)
+        return RoutingDecision(
+            explanation=RoutingExplanation(
+                method=method,
+                outcome=RoutingOutcome.OFFERED if offer else RoutingOutcome.ASSIGNED,
+                decided_at=router.now,
+                pool_id=pool.id if pool is not None else None,
+                actor_id=router.actor_id,
+                eligible=eligible,
+                skipped=skipped,
+                chosen=() if offer else eligible,
+                offered=eligible if offer else (),
+                offer_expires_at=router.now + length if offer else None,
+                note=note,
+            )
+        )
+
+    # ============================================================ dashboard
+    def routing_dashboard(
+        self,
+        *,
+        pool_id: PoolId | str | None = None,
+        assignee: MemberId | str | None = None,
+        sort_by: str = "assigned_at",
+        descending: bool = False,
+        include_removed: bool = False,
+    ) -> list[LeadRow]:
+        """Return the routing dashboard (admins and managers): one row per lead and owner.
+
+        Filter by pool and by *assignee* (a member id, or :data:`UNASSIGNED`
+        for leads nobody owns).  Each row tells when its owner got the lead
+        and when that owner last contacted it (their newest interaction up to
+        now).  Sorted by *sort_by* (one of :data:`DASHBOARD_SORTS`; empty
+        values last), ties by lead id.
+        """
+        if sort_by not in DASHBOARD_SORTS:
+            raise ValidationError("sort_by", sort_by, f"must be one of {sorted(DASHBOARD_SORTS)}")
+        for flag, value in (("descending", descending), ("include_removed", include_removed)):
+            if not isinstance(value, bool):
+                raise ValidationError(flag, value, "must be True or False")
+        if pool_id is not None:
+            check_id("pool_id", pool_id, "lp_")
+        if assignee is not None and assignee != UNASSIGNED:
+            check_id("assignee", assignee, "mb_")
+        with self._unit(write=False) as (uow, actor):
+            perm.require(
+                actor.role.is_manager,
+                actor,
+                "see the routing dashboard",
+                "admins and managers only",
+            )
+            now = self.crm.now()
+            leads = uow.leads.all(self.team_id, pool_id=PoolId(pool_id) if pool_id else None)
+            pools = {p.id: p for p in uow.lead_pools.all(self.team_id)}
+            members = {m.id: m for m in uow.members.all(self.team_id)}
+            contacts = {
+                c.id: c
+                for c in uow.contacts.get_many(
+                    self.team_id, list(dict.fromkeys(ld.contact_id for ld in leads))
+                )
+            }
+            rows: list[LeadRow] = []
+            for lead in leads:
+                if lead.status is LeadStatus.REMOVED and not include_removed:
+                    continue
+                owners: Sequence[MemberId | None] = lead.assignee_ids or (None,)
+                for owner in owners:
+                    if assignee == UNASSIGNED and owner is not None:
+                        continue
+                    if assignee not in (None, UNASSIGNED) and owner != assignee:
+                        continue
+                    pool = pools.get(lead.pool_id) if lead.pool_id else None
+                    member = members.get(owner) if owner else None
+                    rows.append(
+                        LeadRow(
+                            lead_id=lead.id,
+                            contact_id=lead.contact_id,
+                            contact_name=_name(contacts.get(lead.contact_id)),
+                            pool_id=lead.pool_id,
+                            pool_name=pool.name if pool is not None else None,
+                            status=lead.status,
+                            assignee_id=owner,
+                            assignee_name=member.name if member is not None else None,
+                            assigned_at=lead.assigned_at if owner else None,
+                            last_contacted_at=self._last_contact(uow, lead, owner, now),
+                            created_at=lead.created_at,
+                        )
+                    )
+        present = [r for r in rows if getattr(r, sort_by) is not None]
+        missing = [r for r in rows if getattr(r, sort_by) is None]
+        present.sort(key=lambda r: (getattr(r, sort_by), r.lead_id), reverse=descending)
+        missing.sort(key=lambda r: r.lead_id)
+        return present + missing
+
+    def _last_contact(
+        self, uow: UnitOfWork, lead: Lead, owner: MemberId | None, now: datetime
+    ) -> datetime | None:
+        if owner is None:
+            return None
+        for interaction in uow.interactions.for_contact(self.team_id, lead.contact_id):
+            if interaction.author_id == owner and interaction.occurred_at <= now:
+                return interaction.occurred_at
+        return None
+
+
+def _enum(field: str, enum_cls: Any, value: Any) -> Any:
+    from teamcrm.validation import check_enum
+
+    return check_enum(field, enum_cls, value)
+
+
+def _id_list(field: str, value: Any, *, prefixes: tuple[str, ...]) -> tuple[str, ...]:
+    """Check a list of ids (one id alone is accepted too); keep order, drop repeats."""
+    items: list[Any]
+    if isinstance(value, str):
+        items = [value]
+    elif isinstance(value, bytes | Mapping) or not isinstance(value, Iterable):
+        raise ValidationError(field, value, "must be an id or a list of ids")
+    else:
+        items = list(value)
+    if len(items) > MAX_BULK:
+        raise ValidationError(field, len(items), f"at most {MAX_BULK} ids per call")
+    out: dict[str, None] = {}
+    for item in items:
+        prefix = next(
+            (p for p in prefixes if isinstance(item, str) and item.startswith(p)), prefixes[0]
+        )
+        out[check_id(field, item, prefix)] = None
+    return tuple(out)
