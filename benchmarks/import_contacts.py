@@ -77,40 +77,56 @@ def _raw_insert(path: Path, rows: ContactRows, outbox: list[tuple[Any, ...]]) ->
     return elapsed
 
 
+def _measure_once(data: list[dict[str, Any]], tmp: Path) -> tuple[float, float]:
+    """Return (API seconds, raw floor seconds) for one import of *data*."""
+    for leftover in tmp.iterdir():
+        leftover.unlink()
+    crm = teamcrm.open(f"sqlite:///{tmp / 'api.db'}", clock=teamcrm.SettableClock(START))
+    _, admin = crm.create_team("Bench", admin_name="Ana")
+    ana = crm.as_member(admin.id)
+    gc.collect()
+    started = time.perf_counter()
+    contacts = ana.create_contacts(data)
+    api_elapsed = time.perf_counter() - started
+    assert len(contacts) == len(data)
+    events = ana.events(after_seq=0, limit=len(data) + 10)
+    crm.close()
+
+    rows = ContactRows(contacts)
+    outbox = [
+        (
+            m.event.team_id,
+            m.event.name.value,
+            m.event.subject_id,
+            to_micros(m.event.occurred_at),
+            event_json(m.event),
+        )
+        for m in events
+        if m.event.name is teamcrm.EventName.CONTACT_CREATED
+    ]
+    assert len(outbox) == len(data)
+    gc.collect()
+    return api_elapsed, _raw_insert(tmp / "raw.db", rows, outbox)
+
+
 @benchmark("import", "100,000 contacts through create_contacts vs raw executemany")
 def run(quick: bool) -> list[Result]:
-    """Measure the public bulk import and the raw SQLite floor on the same rows."""
-    count = COUNT
-    data = drafts(count)
+    """Measure the public bulk import and the raw SQLite floor on the same rows.
+
+    Each side is measured once with ``--quick`` and as the best of three
+    rounds otherwise (the machine is shared; the best round is the least
+    disturbed one).
+    """
+    data = drafts(COUNT)
+    rounds = 1 if quick else 3
+    api_best = raw_best = float("inf")
     with tempfile.TemporaryDirectory(prefix="teamcrm-bench-") as tmp:
-        crm = teamcrm.open(f"sqlite:///{Path(tmp) / 'api.db'}", clock=teamcrm.SettableClock(START))
-        _, admin = crm.create_team("Bench", admin_name="Ana")
-        ana = crm.as_member(admin.id)
-        gc.collect()
-        started = time.perf_counter()
-        contacts = ana.create_contacts(data)
-        api_elapsed = time.perf_counter() - started
-        assert len(contacts) == count
-        events = ana.events(after_seq=0, limit=count + 10)
-        crm.close()
-
-        rows = ContactRows(contacts)
-        outbox = [
-            (
-                m.event.team_id,
-                m.event.name.value,
-                m.event.subject_id,
-                to_micros(m.event.occurred_at),
-                event_json(m.event),
-            )
-            for m in events
-            if m.event.name is teamcrm.EventName.CONTACT_CREATED
-        ]
-        assert len(outbox) == count
-        raw_elapsed = _raw_insert(Path(tmp) / "raw.db", rows, outbox)
-
-    api = count / api_elapsed
-    raw = count / raw_elapsed
+        for _ in range(rounds):
+            api_elapsed, raw_elapsed = _measure_once(data, Path(tmp))
+            api_best = min(api_best, api_elapsed)
+            raw_best = min(raw_best, raw_elapsed)
+    api = COUNT / api_best
+    raw = COUNT / raw_best
     return [
         Result("import_sqlite_contacts_per_s", api, "contacts/s"),
         Result("import_sqlite_raw_floor_rows_per_s", raw, "rows/s"),

@@ -65,7 +65,11 @@ class PhoneNumber:
 def _channels(
     field: str, value: object, cls: type[EmailAddress] | type[PhoneNumber]
 ) -> tuple[object, ...]:
-    if isinstance(value, str | bytes | Mapping) or not isinstance(value, list | tuple):
+    if (
+        type(value) is not tuple
+        and type(value) is not list
+        and (isinstance(value, str | bytes | Mapping) or not isinstance(value, list | tuple))
+    ):
         raise ValidationError(field, value, "must be a list or tuple")
     if len(value) > MAX_CHANNELS:
         raise ValidationError(field, value, f"must hold at most {MAX_CHANNELS} entries")

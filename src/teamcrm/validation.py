@@ -95,6 +95,8 @@ def check_text(
 
 def utc_datetime(field: str, value: Any) -> datetime:
     """Return *value* converted to UTC; reject naive datetimes and non-datetimes."""
+    if type(value) is datetime and value.tzinfo is UTC:
+        return value  # what astimezone(UTC) returns for it
     if not isinstance(value, datetime):
         raise ValidationError(field, value, f"must be a datetime, not {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
@@ -189,7 +191,7 @@ JSONScalar = str | int | float | bool | None
 
 def check_custom_fields(field: str, value: Any) -> dict[str, JSONScalar]:
     """Return a copy of a custom-field mapping of names to JSON scalars, or raise."""
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise ValidationError(field, value, "must be a mapping of names to values")
     if len(value) > MAX_CUSTOM_FIELDS:
         raise ValidationError(field, value, f"must have at most {MAX_CUSTOM_FIELDS} entries")

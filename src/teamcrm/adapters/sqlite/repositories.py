@@ -384,6 +384,9 @@ class ContactRows:
         self.companies: list[tuple[Any, ...]] = []
         micros: dict[Any, int] = {}
         add_contact = self.contacts.append
+        add_email = self.emails.append
+        add_phone = self.phones.append
+        add_company = self.companies.append
         for c in contacts:
             cid = c.id
             tid = c.team_id
@@ -406,18 +409,12 @@ class ContactRows:
                     c.version,
                 )
             )
-            if c.emails:
-                self.emails.extend(
-                    (cid, i, tid, e.address, e.address.lower(), int(e.validated), e.label)
-                    for i, e in enumerate(c.emails)
-                )
-            if c.phones:
-                self.phones.extend(
-                    (cid, i, tid, p.number, int(p.validated), p.label)
-                    for i, p in enumerate(c.phones)
-                )
-            if c.company_ids:
-                self.companies.extend((cid, i, tid, co) for i, co in enumerate(c.company_ids))
+            for i, e in enumerate(c.emails):
+                add_email((cid, i, tid, e.address, e.address.lower(), int(e.validated), e.label))
+            for i, p in enumerate(c.phones):
+                add_phone((cid, i, tid, p.number, int(p.validated), p.label))
+            for i, co in enumerate(c.company_ids):
+                add_company((cid, i, tid, co))
 
     def write_children(self, conn: sqlite3.Connection) -> None:
         """Insert the email, phone and company rows."""
