@@ -85,11 +85,15 @@ E = TypeVar("E")
 #: Base time of the rows the suite builds by hand.
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
-#: Settings for the suite's property tests: the store fixture is shared by
-#: the examples of one test on purpose (each example uses a fresh team).
+#: Settings for the suite's property tests.  The store fixture is shared by
+#: the examples of one test on purpose (each example uses a fresh team), and
+#: the same test methods run from one subclass per adapter in one session
+#: (``differing_executors``): they depend on the ``store`` fixture, never on
+#: state kept on ``self``.
 contract_settings = settings(
     deadline=None,
     suppress_health_check=[
+        HealthCheck.differing_executors,
         HealthCheck.function_scoped_fixture,
         HealthCheck.too_slow,
         HealthCheck.data_too_large,
