@@ -413,3 +413,29 @@ def test_exports() -> None:
     for name in ("Sender", "SMTPSender", "MemorySender", "DigestReport", "OutgoingEmail"):
         assert hasattr(teamcrm, name)
     assert isinstance(MemorySender(), teamcrm.Sender)
+
+
+def test_routing_notifications_reach_the_feed_and_one_digest(world: World) -> None:
+    """Seed 003: assigning and reassigning a lead tells the members in the app and by email."""
+    admin = world.crm.as_member(world.ana.id)
+    cy = admin.add_member("Dee", email="dee@example.com")
+    leads = admin.create_bucket("Website leads")
+    admin.create_pool(
+        "Web", source_bucket_ids=[leads.id], member_ids=[world.bo.id, cy.id], method="round_robin"
+    )
+    maria = admin.create_contact("Maria", "Garcia", emails=["maria@example.com"])
+    admin.add_to_bucket(leads.id, maria.id)
+    bo_feed = world.crm.as_member(world.bo.id).notifications()
+    assert [n.kind for n in bo_feed] == [NotificationKind.LEAD_ASSIGNED]
+    lead_id = bo_feed[0].subject_id
+    admin.reassign(lead_id, cy.id)
+    kinds = {n.kind for n in world.crm.as_member(world.bo.id).notifications()}
+    assert NotificationKind.LEAD_REASSIGNED_AWAY in kinds
+    sender = MemorySender()
+    report = world.crm.send_digests(None, sender)
+    assert report.failures == ()
+    by_to = {m.to: m for m in sender.sent}
+    assert "bo@example.com" in by_to
+    assert "dee@example.com" in by_to
+    assert len(by_to["bo@example.com"].notification_ids) == 2
+    assert "Maria" in by_to["dee@example.com"].text
