@@ -41,7 +41,7 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import attrs
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -578,7 +578,7 @@ def _machine_for(store_factory: StoreFactory) -> type[CRMComparison]:
     return _Machine
 
 
-def _settings(max_examples: int | None, step_count: int) -> settings:
+def _settings(max_examples: int | None, step_count: int, shrink: bool = True) -> settings:
     kwargs: dict[str, Any] = {
         "deadline": None,
         "stateful_step_count": step_count,
@@ -586,6 +586,8 @@ def _settings(max_examples: int | None, step_count: int) -> settings:
     }
     if max_examples is not None:
         kwargs["max_examples"] = max_examples
+    if not shrink:
+        kwargs["phases"] = [Phase.explicit, Phase.reuse, Phase.generate]
     return settings(**kwargs)
 
 
@@ -608,9 +610,17 @@ def make_state_machine_test(
 
 
 def run_comparison(
-    store_factory: StoreFactory, *, max_examples: int | None = None, step_count: int = 40
+    store_factory: StoreFactory,
+    *,
+    max_examples: int | None = None,
+    step_count: int = 40,
+    shrink: bool = True,
 ) -> None:
-    """Run :class:`CRMComparison` on *store_factory* now (from inside a test function)."""
+    """Run :class:`CRMComparison` on *store_factory* now (from inside a test function).
+
+    With ``shrink=False`` a failure is reported as found, without looking for
+    a shorter sequence of steps (faster, longer to read).
+    """
     run_state_machine_as_test(
-        _machine_for(store_factory), settings=_settings(max_examples, step_count)
+        _machine_for(store_factory), settings=_settings(max_examples, step_count, shrink)
     )
