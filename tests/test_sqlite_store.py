@@ -613,3 +613,147 @@ def test_bulk_import_into_a_bucket_is_one_transaction(db: Path) -> None:
         assert len(uow.memberships.items(admin.team_id, bucket.id)) == 2000
         assert {c.id for c in uow.contacts.all(admin.team_id)} == {c.id for c in made}
     crm.close()
+
+
+# ------------------------------------------------------------------ drift guard
+def _fields(cls: type) -> set[str]:
+    import attrs
+
+    return {f.name for f in attrs.fields(cls)}
+
+
+def test_every_entity_field_has_a_column() -> None:
+    """Fails when an entity gains a field the SQLite adapter does not store yet.
+
+    If this fails: add a column (a new named migration) and map it in
+    ``teamcrm/adapters/sqlite``, then update the expected set here.
+    """
+    from teamcrm.bucket import AccessGrant, Bucket
+    from teamcrm.contact import Company, EmailAddress, PhoneNumber
+    from teamcrm.followup import FollowUpDue, FollowUpPolicy, Snooze, Touch
+    from teamcrm.notification import Notification
+    from teamcrm.task import Task
+    from teamcrm.team import Member, Team, TeamSettings
+
+    stored = {
+        Team: {"id", "name", "created_at", "settings", "version"},
+        TeamSettings: {
+            "bucket_management",
+            "file_notes_under_companies",
+            "statuses",
+            "new_contact_status",
+            "new_lead_status",
+        },
+        Member: {
+            "id",
+            "team_id",
+            "name",
+            "role",
+            "created_at",
+            "email",
+            "active",
+            "away_until",
+            "time_zone",
+            "version",
+        },
+        Contact: {
+            "id",
+            "team_id",
+            "created_at",
+            "status",
+            "first_name",
+            "last_name",
+            "emails",
+            "phones",
+            "company_ids",
+            "source",
+            "custom_fields",
+            "created_by",
+            "version",
+        },
+        EmailAddress: {"address", "validated", "label"},
+        PhoneNumber: {"number", "validated", "label"},
+        Company: {"id", "team_id", "name", "created_at", "domain", "created_by", "version"},
+        Bucket: {
+            "id",
+            "team_id",
+            "name",
+            "kind",
+            "created_at",
+            "owner_id",
+            "grants",
+            "created_by",
+            "version",
+        },
+        AccessGrant: {"member_id", "level", "can_view_conversations"},
+        BucketMembership: {"team_id", "bucket_id", "item_id", "added_at", "added_by"},
+        Interaction: {
+            "id",
+            "team_id",
+            "kind",
+            "author_id",
+            "occurred_at",
+            "logged_at",
+            "contact_ids",
+            "company_ids",
+            "outcome",
+            "via",
+            "reference",
+            "body",
+        },
+        FollowUpPolicy: {
+            "id",
+            "team_id",
+            "bucket_id",
+            "member_id",
+            "cadence",
+            "reset_by_team",
+            "created_at",
+            "created_by",
+            "time_zone",
+            "version",
+        },
+        Touch: {"team_id", "contact_id", "member_id", "at", "kind", "team_wide"},
+        FollowUpDue: {
+            "team_id",
+            "policy_id",
+            "member_id",
+            "bucket_id",
+            "contact_id",
+            "due_on",
+            "since",
+            "touch_at",
+            "touch_by",
+            "touch_kind",
+        },
+        Snooze: {"team_id", "member_id", "contact_id", "until"},
+        Task: {
+            "id",
+            "team_id",
+            "member_id",
+            "contact_id",
+            "due_at",
+            "created_at",
+            "created_by",
+            "note",
+            "status",
+            "closed_at",
+            "version",
+        },
+        Notification: {
+            "id",
+            "team_id",
+            "member_id",
+            "kind",
+            "subject_id",
+            "message",
+            "created_at",
+            "read_at",
+            "emailed_at",
+            "data",
+        },
+    }
+    drift = {
+        cls.__name__: _fields(cls) ^ names for cls, names in stored.items() if _fields(cls) != names
+    }
+    assert drift == {}
