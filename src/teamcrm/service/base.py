@@ -70,8 +70,9 @@ def _item_ids(field: str, value: str | Iterable[str]) -> list[str]:
 
 
 def _iterable(field: str, value: Any) -> Iterable[Any]:
-    if isinstance(value, bytes | Mapping) or not isinstance(value, Iterable):
-        raise ValidationError(field, value, "must be an id or a list of ids")
+    """Return *value* if it is a collection of items (not text, bytes or a mapping)."""
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+        raise ValidationError(field, value, "must be a list or tuple of items")
     return value
 
 
