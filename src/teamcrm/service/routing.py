@@ -265,6 +265,7 @@ class Router:
     def enter(self, pool: LeadPool, contacts: Sequence[Contact]) -> list[RoutingResult]:
         """Make leads of *contacts* entering *pool* and route them (exactly once per entry)."""
         self.remember(contacts)
+        self._pools[pool.id] = pool
         ids = [c.id for c in contacts]
         taken = {
             lead.contact_id for lead in self.uow.leads.open_for_contacts(self.team_id, pool.id, ids)
@@ -279,6 +280,9 @@ class Router:
         cursor = self.uow.routing_cursors.get(self.team_id, pool.id)
         position = cursor.position
         results: list[RoutingResult] = []
+        # A decision is a pure function of the cursor here (same pool, members
+        # and time for the whole call), so one per position is enough.
+        decisions: dict[int, RoutingDecision] = {}
         for contact in contacts:
             if contact.id in taken:
                 continue
@@ -293,6 +297,13 @@ class Router:
                 )
                 continue
             taken.add(contact.id)
+            decision = decisions.get(position)
+            if decision is None:
+                decision = decisions[position] = decide(
+                    RoutingContext(pool=pool, members=self.members, now=self.now, cursor=position)
+                )
+            if decision.cursor_after is not None:
+                position = decision.cursor_after
             lead = Lead(
                 id=new_lead_id(),
                 team_id=self.team_id,
@@ -301,23 +312,11 @@ class Router:
                 created_at=self.now,
                 entry=entries.get(contact.id, 0) + 1,
                 keys=keys,
+                **self._state(None, decision.explanation),
             )
             for key in keys:
                 key_owner[key] = lead
-            decision = decide(
-                RoutingContext(pool=pool, members=self.members, now=self.now, cursor=position)
-            )
-            if decision.cursor_after is not None:
-                position = decision.cursor_after
-            self.event(
-                EventName.LEAD_CREATED,
-                lead.id,
-                pool_id=pool.id,
-                contact_id=contact.id,
-                entry=lead.entry,
-            )
-            result = self.apply(lead, decision, pool, new=True)
-            results.append(result)
+            results.append(self.apply(lead, decision, pool, new=True))
         if position != cursor.position:
             self.uow.routing_cursors.put(
                 attrs.evolve(cursor, position=position, version=cursor.version + 1)
@@ -335,29 +334,19 @@ class Router:
         reassign: bool = False,
         offered_by: MemberId | None = None,
     ) -> RoutingResult:
-        """Apply *decision* to *lead*: store it, make offers, notify, place the contact."""
+        """Apply *decision* to *lead*: store it, make offers, notify, place the contact.
+
+        A *new* lead is passed already in its decided state (see :meth:`_state`).
+        """
         exp = decision.explanation
         outcome = exp.outcome
-        before = lead.assignee_ids
+        before: tuple[MemberId, ...] = () if new else lead.assignee_ids
         offers: tuple[Offer, ...] = ()
-        if outcome is RoutingOutcome.ASSIGNED:
-            keep_time = set(exp.chosen) == set(before) and lead.assigned_at is not None
-            changes: dict[str, Any] = {
-                "status": LeadStatus.ASSIGNED,
-                "assignee_ids": exp.chosen,
-                "assigned_at": lead.assigned_at if keep_time else self.now,
-            }
-        elif outcome is RoutingOutcome.OFFERED:
-            changes = {"status": LeadStatus.OFFERED, "assignee_ids": (), "assigned_at": None}
-        elif outcome is RoutingOutcome.REMOVED:
-            changes = {"status": LeadStatus.REMOVED, "assignee_ids": (), "assigned_at": None}
-        else:
-            changes = {"status": LeadStatus.UNASSIGNED, "assignee_ids": (), "assigned_at": None}
-        changes["explanation"] = exp
         if new:
-            stored: Lead = attrs.evolve(lead, **changes)
+            stored = lead
             self.new_leads.append(stored)
         else:
+            changes = self._state(lead, exp)
             self.withdraw_offers(lead)
             stored = _next(lead, **changes)
             self.uow.leads.update(stored)
@@ -386,13 +375,14 @@ class Router:
                 )
             for member_id in gained:
                 self.place(stored, member_id, pool)
-            self.event(
-                EventName.LEAD_REASSIGNED if lost else EventName.LEAD_ASSIGNED,
-                stored.id,
-                member_ids=list(exp.chosen),
-                previous=list(before),
-                method=exp.method,
-            )
+            if not new:
+                self.event(
+                    EventName.LEAD_REASSIGNED if lost else EventName.LEAD_ASSIGNED,
+                    stored.id,
+                    member_ids=list(exp.chosen),
+                    previous=list(before),
+                    method=exp.method,
+                )
         if lost:
             kind = (
                 NotificationKind.LEAD_REASSIGNED_AWAY
@@ -434,12 +424,13 @@ class Router:
                     expires_at=offer.expires_at.isoformat(),
                     note=exp.note,
                 )
-            self.event(
-                EventName.LEAD_OFFERED,
-                stored.id,
-                member_ids=list(exp.offered),
-                expires_at=exp.offer_expires_at.isoformat(),
-            )
+            if not new:
+                self.event(
+                    EventName.LEAD_OFFERED,
+                    stored.id,
+                    member_ids=list(exp.offered),
+                    expires_at=exp.offer_expires_at.isoformat(),
+                )
         if outcome is RoutingOutcome.NO_ELIGIBLE:
             self.notify(
                 self.supervisors(pool),
@@ -448,9 +439,42 @@ class Router:
                 f"Nobody could take the lead {who}; it waits unassigned",
                 pool=pool_name,
             )
-        if new or outcome in (RoutingOutcome.WAITING, RoutingOutcome.NO_ELIGIBLE):
+        if new:
+            self.event(
+                EventName.LEAD_ROUTED,
+                stored.id,
+                pool_id=stored.pool_id,
+                contact_id=stored.contact_id,
+                entry=stored.entry,
+                outcome=outcome.value,
+                method=exp.method,
+                member_ids=list(exp.chosen or exp.offered),
+            )
+        elif outcome in (RoutingOutcome.WAITING, RoutingOutcome.NO_ELIGIBLE):
             self.event(EventName.LEAD_ROUTED, stored.id, outcome=outcome.value, method=exp.method)
         return RoutingResult(lead=stored, decision=decision, offers=offers)
+
+    def _state(self, lead: Lead | None, exp: RoutingExplanation) -> dict[str, Any]:
+        """The lead fields that a decision with explanation *exp* sets."""
+        outcome = exp.outcome
+        if outcome is RoutingOutcome.ASSIGNED:
+            keep_time = (
+                lead is not None
+                and lead.assigned_at is not None
+                and set(exp.chosen) == set(lead.assignee_ids)
+            )
+            assigned_at = lead.assigned_at if keep_time and lead is not None else self.now
+            return {
+                "status": LeadStatus.ASSIGNED,
+                "assignee_ids": exp.chosen,
+                "assigned_at": assigned_at,
+                "explanation": exp,
+            }
+        status = {
+            RoutingOutcome.OFFERED: LeadStatus.OFFERED,
+            RoutingOutcome.REMOVED: LeadStatus.REMOVED,
+        }.get(outcome, LeadStatus.UNASSIGNED)
+        return {"status": status, "assignee_ids": (), "assigned_at": None, "explanation": exp}
 
     def withdraw_offers(self, lead: Lead, *, except_id: str | None = None) -> None:
         """Withdraw the lead's open offers (telling their members)."""

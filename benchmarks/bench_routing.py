@@ -1,0 +1,128 @@
+"""Benchmark: routing leads through a round-robin pool.
+
+Reports
+
+* ``route_memory_leads_per_s``: 100,000 contacts (``--quick``: 20,000) added
+  to the source bucket of a round-robin pool of 5 members on ``memory://``,
+  in calls of 10,000 contacts (each call one unit of work that routes every
+  contact, notifies its owner and files it in the owner's inbound bucket);
+* ``route_sqlite_leads_per_s``: 20,000 contacts (``--quick``: 2,000) added one
+  per unit of work (one ``add_to_bucket`` call each) on a SQLite file;
+* ``route_sqlite_raw_floor_tx_per_s``: the floor for that, with raw
+  ``sqlite3`` on the same kind of file (WAL, ``synchronous=NORMAL``): per lead
+  one ``BEGIN IMMEDIATE`` transaction that reads the cursor, inserts the
+  lead, updates the cursor and inserts an outbox row;
+* ``route_sqlite_share_of_floor_pct``: the second as a percentage of the third.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+from registry import Result, benchmark
+
+import teamcrm
+
+MEMBERS = 5
+
+
+def _setup(url: str, n: int) -> tuple[teamcrm.CRM, teamcrm.MemberSession, str, list[str]]:
+    crm = teamcrm.open(url)
+    _, admin = crm.create_team("Bench", admin_name="Ana")
+    ana = crm.as_member(admin.id)
+    members = [ana.add_member(f"M{i}", role="agent").id for i in range(MEMBERS)]
+    bucket = ana.create_bucket("Web leads")
+    ana.create_pool("Web", source_bucket_ids=[bucket.id], member_ids=members, method="round_robin")
+    ids: list[str] = []
+    for start in range(0, n, 10_000):
+        drafts = [{"first_name": f"C{i}"} for i in range(start, min(n, start + 10_000))]
+        ids.extend(c.id for c in ana.create_contacts(drafts))
+    return crm, ana, bucket.id, ids
+
+
+def memory_rate(n: int) -> float:
+    """Leads per second routed in bulk on memory://."""
+    crm, ana, bucket_id, ids = _setup("memory://", n)
+    started = time.perf_counter()
+    for start in range(0, n, 10_000):
+        ana.add_to_bucket(bucket_id, ids[start : start + 10_000])
+    elapsed = time.perf_counter() - started
+    assert len(ana.leads()) == n
+    crm.close()
+    return n / elapsed
+
+
+def sqlite_rate(path: Path, n: int) -> float:
+    """Leads per second, one unit of work each, on a SQLite file."""
+    crm, ana, bucket_id, ids = _setup(f"sqlite:///{path}", n)
+    started = time.perf_counter()
+    for cid in ids:
+        ana.add_to_bucket(bucket_id, cid)
+    elapsed = time.perf_counter() - started
+    crm.close()
+    return n / elapsed
+
+
+def raw_floor(path: Path, n: int) -> float:
+    """Transactions per second for the minimal routing write with raw sqlite3."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.executescript(
+        """
+        CREATE TABLE cursors (pool_id TEXT PRIMARY KEY, position INTEGER, version INTEGER);
+        CREATE TABLE leads (id TEXT PRIMARY KEY, team_id TEXT, contact_id TEXT,
+                            pool_id TEXT, assignee TEXT, created_at INTEGER);
+        CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, team_id TEXT,
+                             name TEXT, subject_id TEXT, occurred_at INTEGER, event TEXT);
+        INSERT INTO cursors VALUES ('lp_1', 0, 0);
+        """
+    )
+    members = [f"mb_{i}" for i in range(MEMBERS)]
+    started = time.perf_counter()
+    for i in range(n):
+        conn.execute("BEGIN IMMEDIATE")
+        position, version = conn.execute(
+            "SELECT position, version FROM cursors WHERE pool_id = 'lp_1'"
+        ).fetchone()
+        lead_id = f"ld_{i:026x}"
+        conn.execute(
+            "INSERT INTO leads VALUES (?, 'tm_1', ?, 'lp_1', ?, ?)",
+            (lead_id, f"ct_{i:026x}", members[position], i),
+        )
+        conn.execute(
+            "UPDATE cursors SET position = ?, version = ? WHERE pool_id = 'lp_1' AND version = ?",
+            ((position + 1) % MEMBERS, version + 1, version),
+        )
+        conn.execute(
+            "INSERT INTO outbox (team_id, name, subject_id, occurred_at, event)"
+            " VALUES ('tm_1', 'lead.assigned', ?, ?, ?)",
+            (lead_id, i, json.dumps({"member_ids": [members[position]]})),
+        )
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return n / elapsed
+
+
+def run(quick: bool) -> list[Result]:
+    """Measure the three routing figures (see the module docstring)."""
+    mem_n = 20_000 if quick else 100_000
+    sql_n = 2_000 if quick else 20_000
+    memory = memory_rate(mem_n)
+    with tempfile.TemporaryDirectory() as tmp:
+        routed = sqlite_rate(Path(tmp) / "route.db", sql_n)
+        floor = raw_floor(Path(tmp) / "floor.db", sql_n)
+    return [
+        Result("route_memory_leads_per_s", memory, "leads/s"),
+        Result("route_sqlite_leads_per_s", routed, "leads/s"),
+        Result("route_sqlite_raw_floor_tx_per_s", floor, "tx/s"),
+        Result("route_sqlite_share_of_floor_pct", 100 * routed / floor, "%"),
+    ]
+
+
+benchmark("routing", "route leads through a round-robin pool (memory bulk, SQLite per unit)")(run)
