@@ -12,22 +12,6 @@ from teamcrm.ports import Store
 from teamcrm.testing.contract import StoreContract
 
 
-def _sqlite_missing() -> str | None:
-    """Why the SQLite store cannot be opened yet, or ``None`` if it can."""
-    try:
-        store = teamcrm.open_store("sqlite://")
-    except teamcrm.ValidationError as exc:  # scheme not registered yet
-        return f"SQLite adapter not available yet: {exc}"
-    store.close()
-    return None
-
-
-SQLITE_MISSING = _sqlite_missing()
-needs_sqlite = pytest.mark.skipif(
-    SQLITE_MISSING is not None, reason=SQLITE_MISSING or "sqlite available"
-)
-
-
 class TestMemoryStore(StoreContract):
     """``memory://`` — the reference adapter."""
 
@@ -38,7 +22,6 @@ class TestMemoryStore(StoreContract):
         s.close()
 
 
-@needs_sqlite
 class TestSQLiteFileStore(StoreContract):
     """``sqlite:///path`` — one file."""
 
@@ -49,7 +32,6 @@ class TestSQLiteFileStore(StoreContract):
         s.close()
 
 
-@needs_sqlite
 class TestSQLiteMemoryStore(StoreContract):
     """``sqlite://`` — a private in-memory database."""
 

@@ -281,11 +281,6 @@ def test_contact_rejects_too_many_channels() -> None:
     rejects(Contact, "Contact.emails", [f"a{i}@x.io" for i in range(51)], **CONTACT_KW)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Contact.custom_fields is a plain dict: mutating it changes a 'frozen' contact "
-    "(and the in-memory store's copy); validation.py:296 Checker.custom should freeze it",
-)
 def test_contact_custom_fields_cannot_be_mutated() -> None:
     c = Contact(**CONTACT_KW, custom_fields={"a": 1})
     with pytest.raises(TypeError):

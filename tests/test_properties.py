@@ -629,12 +629,6 @@ def test_a_unit_that_fails_midway_changes_nothing(command: str, calls: int) -> N
         assert after != before, "the command should have changed something"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason="validation.utc_datetime calls astimezone(UTC) unguarded: OverflowError, not "
-    "ValidationError, for aware datetimes next to datetime.min/max (reported to the lead)",
-)
 @shared_store
 @given(when=tst.out_of_range_datetimes())
 def test_datetimes_without_a_utc_equivalent_are_validation_errors(

@@ -16,27 +16,13 @@ from teamcrm.testing.stateful import (
     run_comparison,
 )
 
-
-def _sqlite_missing() -> str | None:
-    """Why the SQLite store cannot be opened yet, or ``None`` if it can."""
-    try:
-        store = teamcrm.open_store("sqlite://")
-    except teamcrm.ValidationError as exc:  # scheme not registered yet
-        return f"SQLite adapter not available yet: {exc}"
-    store.close()
-    return None
-
-
-SQLITE_MISSING = _sqlite_missing()
-
 TestMemoryMatchesReference = make_state_machine_test(lambda: teamcrm.open_store("memory://"))
 
-TestSQLiteMemoryMatchesReference = unittest.skipIf(
-    SQLITE_MISSING is not None, SQLITE_MISSING or ""
-)(make_state_machine_test(lambda: teamcrm.open_store("sqlite://"), max_examples=25))
+TestSQLiteMemoryMatchesReference = make_state_machine_test(
+    lambda: teamcrm.open_store("sqlite://"), max_examples=25
+)
 
 
-@pytest.mark.skipif(SQLITE_MISSING is not None, reason=SQLITE_MISSING or "")
 def test_sqlite_file_matches_reference(tmp_path: Path) -> None:
     numbers = itertools.count()
     run_comparison(

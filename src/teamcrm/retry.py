@@ -14,6 +14,9 @@ __all__ = ["retry_on_conflict"]
 
 T = TypeVar("T")
 
+#: Longest single wait between two attempts, in seconds.
+MAX_BACKOFF = 1.0
+
 
 def retry_on_conflict(fn: Callable[[], T], *, attempts: int = 5, base_delay: float = 0.005) -> T:
     """Call *fn* until it does not raise ``ConcurrencyError``, at most *attempts* times.
@@ -40,5 +43,5 @@ def retry_on_conflict(fn: Callable[[], T], *, attempts: int = 5, base_delay: flo
         except ConcurrencyError:
             if attempt == attempts - 1:
                 raise
-            time.sleep(random.uniform(0, base_delay * 2**attempt))
+            time.sleep(random.uniform(0, min(base_delay * 2**attempt, MAX_BACKOFF)))
     raise AssertionError("unreachable")  # pragma: no cover

@@ -24,6 +24,7 @@ __all__ = [
     "MAX_CUSTOM_FIELDS",
     "MAX_NAME",
     "Checker",
+    "FrozenDict",
     "check_custom_fields",
     "check_email",
     "check_enum",
@@ -51,7 +52,7 @@ E = TypeVar("E", bound=enum.Enum)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ID = re.compile(r"^[a-z]{2}_[0-9a-f]{26}$")
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_ .-]{0,63}$")
-_PHONE_BAD = re.compile(r"[^0-9+()\-. /]")
+_PHONE_BAD = re.compile(r"[^0-9+()\-. /]|(?<!^)\+")
 _NOT_ASCII_DIGIT = re.compile(r"[^0-9]")
 #: Custom-field names already found valid (names repeat across rows; bounded).
 _GOOD_KEYS: set[str] = set()
@@ -79,18 +80,27 @@ def check_text(
         raise ValidationError(field, value, "must not be empty or only white space")
     if len(text) > max_len:
         raise ValidationError(field, value, f"must be at most {max_len} characters")
-    # Fast paths: printable text has no control characters (Cc) and no lone
-    # surrogates (Cs), and ASCII is already NFC.  Anything else takes the
-    # character-by-character check below, which decides exactly as before.
-    if text.isprintable():
-        return text if text.isascii() else unicodedata.normalize("NFC", text)
-    for ch in text:
-        cat = unicodedata.category(ch)
-        if cat == "Cs":
-            raise ValidationError(field, value, "contains a lone surrogate")
-        if cat == "Cc" and not (multiline and ch in "\n\t\r"):
-            raise ValidationError(field, value, f"contains control character {ch!r}")
-    return unicodedata.normalize("NFC", text)
+    # Fast path: printable ASCII has no control characters (Cc), no lone
+    # surrogates (Cs) and is already NFC.  Anything else takes the
+    # character-by-character check, then is normalised to NFC, and the
+    # length is checked again on the normalised text (NFC can lengthen text,
+    # e.g. U+0958 becomes two characters), so a checked value always passes
+    # its own check again.
+    if text.isascii() and text.isprintable():
+        return text
+    if not text.isprintable():
+        for ch in text:
+            cat = unicodedata.category(ch)
+            if cat == "Cs":
+                raise ValidationError(field, value, "contains a lone surrogate")
+            if cat == "Cc" and not (multiline and ch in "\n\t\r"):
+                raise ValidationError(field, value, f"contains control character {ch!r}")
+    text = unicodedata.normalize("NFC", text)
+    if len(text) > max_len:
+        raise ValidationError(
+            field, value, f"must be at most {max_len} characters once normalised (NFC)"
+        )
+    return text
 
 
 def utc_datetime(field: str, value: Any) -> datetime:
@@ -103,7 +113,10 @@ def utc_datetime(field: str, value: Any) -> datetime:
         raise ValidationError(
             field, value, "must be timezone-aware (naive datetimes are ambiguous)"
         )
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError(field, value, "is out of the representable range in UTC") from None
 
 
 _ZONES: frozenset[str] | None = None
@@ -179,7 +192,9 @@ def check_phone(field: str, value: Any) -> str:
     """Return the normalised phone number (7 to 15 digits) or raise."""
     text = check_text(field, value, max_len=40)
     if _PHONE_BAD.search(text):
-        raise ValidationError(field, value, "may only hold digits, spaces, + ( ) - . /")
+        raise ValidationError(
+            field, value, "may only hold digits, spaces, ( ) - . / and a leading +"
+        )
     number = normalise_phone(text)
     if not 7 <= len(number.lstrip("+")) <= 15:
         raise ValidationError(field, value, "must have between 7 and 15 digits")
@@ -189,8 +204,38 @@ def check_phone(field: str, value: Any) -> str:
 JSONScalar = str | int | float | bool | None
 
 
-def check_custom_fields(field: str, value: Any) -> dict[str, JSONScalar]:
-    """Return a copy of a custom-field mapping of names to JSON scalars, or raise."""
+class FrozenDict(dict[str, Any]):
+    """A ``dict`` that refuses changes, so a frozen entity's mapping stays frozen.
+
+    It compares, serialises (``json.dumps``) and pickles like a plain dict.
+    """
+
+    __slots__ = ()
+
+    def _refuse(self, *args: object, **kwargs: object) -> None:
+        raise TypeError(f"{type(self).__name__} is read-only; build a new one instead")
+
+    __setitem__ = _refuse
+    __delitem__ = _refuse
+    __ior__ = _refuse  # type: ignore[assignment]
+    clear = _refuse
+    pop = _refuse
+    popitem = _refuse  # type: ignore[assignment]
+    setdefault = _refuse
+    update = _refuse
+
+    def __reduce__(self) -> tuple[type[FrozenDict], tuple[dict[str, Any]]]:
+        return (type(self), (dict(self),))
+
+    def __copy__(self) -> FrozenDict:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenDict:
+        return self
+
+
+def check_custom_fields(field: str, value: Any) -> FrozenDict:
+    """Return a read-only copy of a mapping of names to JSON scalars, or raise."""
     if type(value) is not dict and not isinstance(value, Mapping):
         raise ValidationError(field, value, "must be a mapping of names to values")
     if len(value) > MAX_CUSTOM_FIELDS:
@@ -216,14 +261,14 @@ def check_custom_fields(field: str, value: Any) -> dict[str, JSONScalar]:
             if item != item or item in (float("inf"), float("-inf")):
                 raise ValidationError(f"{field}[{key!r}]", item, "must be a finite number")
         elif isinstance(item, int) and not isinstance(item, bool):
-            if abs(item) >= 2**63:
+            if not -(2**63) <= item < 2**63:
                 raise ValidationError(f"{field}[{key!r}]", item, "must fit in 64 bits")
         elif not (item is None or isinstance(item, bool)):
             raise ValidationError(
                 f"{field}[{key!r}]", item, "must be a string, number, boolean or None"
             )
         out[key] = item
-    return out
+    return FrozenDict(out)
 
 
 class Checker:
