@@ -560,3 +560,17 @@ def test_routing_is_scoped_to_the_team(w: World, crm: teamcrm.CRM) -> None:
     with pytest.raises(NotFound):
         other.explain(lead.id)
     assert other.routing_dashboard() == []
+
+
+def test_the_demo_shows_routing() -> None:
+    from teamcrm.demo import DEMO_START, run_demo
+
+    clock = teamcrm.SettableClock(DEMO_START)
+    lines: list[str] = []
+    with teamcrm.open("memory://", clock=clock) as crm:
+        run_demo(crm, clock, lines.append)
+    text = "\n".join(lines)
+    assert "== Lead routing ==" in text
+    assert "Routing dashboard (Alice)" in text
+    assert "is closed: taken" in text
+    assert "method: round_robin" in text

@@ -184,6 +184,15 @@ def _record(demo: DemoTeam, viewer: str, contact: str) -> str:
 EXTRA_SECTIONS: list[tuple[str, Callable[[DemoTeam], str]]] = []
 
 
+def _routing_section(demo: DemoTeam) -> str:
+    from teamcrm.service.routing import demo_section
+
+    return demo_section(demo)
+
+
+EXTRA_SECTIONS.append(("Lead routing", _routing_section))
+
+
 def run_demo(crm: CRM, clock: SettableClock, out: Callable[[str], None] = print) -> DemoTeam:
     """Build the demo team in *crm* and print what each member sees."""
     demo = build_demo_team(crm, clock)
