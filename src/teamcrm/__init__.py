@@ -67,12 +67,14 @@ from teamcrm.routing import (
     SkipReason,
     register_strategy,
 )
+from teamcrm.search import ContactQuery, DateRange, SavedFilter, SavedFilterId
 from teamcrm.sender import DeliveryError, MemorySender, Sender, SMTPSender
 from teamcrm.service import CRM, ContactDraft, ContactRecord, MemberSession
 from teamcrm.service.notifications import DigestFailure, DigestReport
 from teamcrm.service.routing import RoutingResult
 from teamcrm.task import Task, TaskId, TaskStatus
 from teamcrm.team import BucketManagement, Member, Role, Team, TeamSettings
+from teamcrm.views import DueRow, GridRow, InsightRow, SearchRow, Signal, View
 
 __version__ = "0.1.0.dev0"
 
@@ -95,18 +97,23 @@ __all__ = [
     "Contact",
     "ContactDraft",
     "ContactId",
+    "ContactQuery",
     "ContactRecord",
+    "DateRange",
     "DeliveryError",
     "Digest",
     "DigestFailure",
     "DigestReport",
     "DistributionMethod",
     "DomainEvent",
+    "DueRow",
     "EmailAddress",
     "EventName",
     "FollowUpPolicy",
     "FollowUpReason",
     "FollowUpRow",
+    "GridRow",
+    "InsightRow",
     "Interaction",
     "InteractionId",
     "InteractionKind",
@@ -142,9 +149,13 @@ __all__ = [
     "RoutingStrategy",
     "RowKind",
     "SMTPSender",
+    "SavedFilter",
+    "SavedFilterId",
     "SchemaVersionError",
+    "SearchRow",
     "Sender",
     "SettableClock",
+    "Signal",
     "SkipReason",
     "Skipped",
     "Snooze",
@@ -159,6 +170,7 @@ __all__ = [
     "TeamSettings",
     "TouchKind",
     "ValidationError",
+    "View",
     "build_digest",
     "make_converter",
     "open",

@@ -44,8 +44,10 @@ from teamcrm.lead import (
 )
 from teamcrm.notification import Notification
 from teamcrm.pool import LeadPool, PoolId
+from teamcrm.search import ContactQuery, SavedFilter, SavedFilterId, SearchScope
 from teamcrm.task import Task, TaskId, TaskStatus
 from teamcrm.team import Member, Team
+from teamcrm.views import GridFacts
 
 __all__ = [
     "BucketRepository",
@@ -63,12 +65,14 @@ __all__ = [
     "OfferRepository",
     "OutboxRepository",
     "RoutingCursorRepository",
+    "SavedFilterRepository",
     "SnoozeRepository",
     "Store",
     "TaskRepository",
     "TeamRepository",
     "TouchRepository",
     "UnitOfWork",
+    "ViewRepository",
 ]
 
 
@@ -388,6 +392,8 @@ class UnitOfWork(Protocol):
     offers: OfferRepository
     routing_cursors: RoutingCursorRepository
     inbound_buckets: InboundBucketRepository
+    views: ViewRepository
+    saved_filters: SavedFilterRepository
 
     def __enter__(self) -> Self: ...
 
@@ -707,4 +713,100 @@ class InboundBucketRepository(Protocol):
 
     def put(self, row: InboundBucket) -> None:
         """Set (or replace) the member's inbound bucket."""
+        ...
+
+
+# ------------------------------------------------------- search and management views
+class ViewRepository(Protocol):
+    """Read-only queries behind search, the agent grid and insights.
+
+    Adapters answer them with their own indexes (the SQLite adapter in SQL),
+    never by handing every contact to Python.
+    """
+
+    def search(
+        self,
+        team_id: TeamId,
+        query: ContactQuery,
+        *,
+        scope: SearchScope | None,
+        after: tuple[datetime, ContactId] | None,
+        limit: int,
+    ) -> list[Contact]:
+        """Return up to *limit* contacts matching *query*, by (``created_at``, id).
+
+        Exactly the contacts :func:`teamcrm.search.matches` accepts; only
+        those *scope* allows (``None``: every contact of the team); starting
+        after the key *after*.
+        """
+        ...
+
+    def last_contacted(
+        self, team_id: TeamId, contact_ids: Iterable[ContactId]
+    ) -> dict[str, datetime]:
+        """Return each contact's newest team-wide touch (interaction), for those that have one."""
+        ...
+
+    def interaction_counts(
+        self, team_id: TeamId, member_id: MemberId, start: datetime, end: datetime
+    ) -> dict[str, int]:
+        """Count the member's interactions with ``start <= occurred_at < end``, by kind."""
+        ...
+
+    def lead_touches(
+        self, team_id: TeamId, member_id: MemberId, start: datetime, end: datetime
+    ) -> list[tuple[datetime, datetime | None]]:
+        """For the member's leads with ``start <= assigned_at < end``: (assigned_at, first touch).
+
+        The first touch is the member's earliest interaction with the lead's
+        contact at or after ``assigned_at`` (``None`` if none).  Ordered by
+        ``assigned_at``, then lead id.
+        """
+        ...
+
+    def grid_facts(
+        self,
+        team_id: TeamId,
+        *,
+        status: str | None,
+        assignee_id: MemberId | None,
+        pool_id: PoolId | None,
+        now: datetime,
+    ) -> list[GridFacts]:
+        """Return the grid facts of every open lead (one per lead and owner) that matches.
+
+        Filters: the contact's status, the owner, the lead's pool (each when
+        given).  Any order (the service sorts).
+        """
+        ...
+
+    def members_named(self, name: str) -> list[Member]:
+        """Return members of any team whose name is *name* (case-insensitive).
+
+        Used only to open a session by name (the command line).
+        """
+        ...
+
+
+class SavedFilterRepository(Protocol):
+    """Saved contact filters (stored as data)."""
+
+    def get(self, team_id: TeamId, filter_id: SavedFilterId) -> SavedFilter:
+        """Return the saved filter or raise ``NotFound``."""
+        ...
+
+    def add(self, saved: SavedFilter) -> None:
+        """Insert a new saved filter."""
+        ...
+
+    def update(self, saved: SavedFilter) -> None:
+        """Replace the stored filter whose version is ``saved.version - 1``."""
+        ...
+
+    def delete(self, team_id: TeamId, filter_id: SavedFilterId, version: int) -> None:
+        """Delete the filter if its stored version is *version*."""
+        ...
+
+    def for_member(self, team_id: TeamId, member_id: MemberId) -> list[SavedFilter]:
+        """Return the member's own filters and the team's shared ones, by name then id."""
         ...

@@ -29,10 +29,12 @@ from teamcrm.ports import (
     OfferRepository,
     OutboxRepository,
     RoutingCursorRepository,
+    SavedFilterRepository,
     SnoozeRepository,
     TaskRepository,
     TeamRepository,
     TouchRepository,
+    ViewRepository,
 )
 
 __all__ = ["BaseUnitOfWork"]
@@ -60,6 +62,8 @@ class BaseUnitOfWork:
     offers: OfferRepository
     routing_cursors: RoutingCursorRepository
     inbound_buckets: InboundBucketRepository
+    views: ViewRepository
+    saved_filters: SavedFilterRepository
 
     def __init__(self) -> None:
         self._events: list[DomainEvent] = []

@@ -28,6 +28,7 @@ from teamcrm.service.notifications import (
 )
 from teamcrm.service.routing import RoutingUseCases, expire_offers
 from teamcrm.service.team import TeamUseCases
+from teamcrm.service.views import ViewUseCases
 from teamcrm.team import Member, Role, Team, TeamSettings
 from teamcrm.validation import (
     check_id,
@@ -167,6 +168,7 @@ class MemberSession(
     FollowUpUseCases,
     NotificationUseCases,
     RoutingUseCases,
+    ViewUseCases,
 ):
     """Every use case, performed as one member of one team.
 

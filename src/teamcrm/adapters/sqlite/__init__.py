@@ -16,6 +16,7 @@ from teamcrm.adapters.sqlite import followups as _followups
 from teamcrm.adapters.sqlite import notifications as _notifications
 from teamcrm.adapters.sqlite import routing as _routing
 from teamcrm.adapters.sqlite import schema as _schema  # registers the core migrations
+from teamcrm.adapters.sqlite import views as _views
 from teamcrm.adapters.sqlite.migrations import (
     Migration,
     register_migration,
@@ -29,7 +30,7 @@ from teamcrm.adapters.sqlite.store import (
     register_repository,
 )
 
-del _schema, _followups, _notifications, _digests, _routing
+del _schema, _followups, _notifications, _digests, _routing, _views
 
 __all__ = [
     "Migration",

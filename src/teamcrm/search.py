@@ -1,0 +1,392 @@
+"""Searching contacts: the query value, saved filters, and the pure matching rules.
+
+A :class:`ContactQuery` is a frozen value whose criteria combine with AND:
+
+* ``name`` - the start of the name, word by word: the query's words must
+  begin at some word of "first last", the last one as a prefix, compared
+  case- and accent-insensitively (``"zoe"``, ``"kowal"`` and ``"zoe kow"``
+  all find "Zoë Kowalska"; ``"lukasz"`` finds "Łukasz");
+* ``email`` - an address, case-insensitively;
+* ``phone`` - a number in any spelling (``"+1 (555) 010-2030"`` finds
+  ``"+15550102030"``);
+* ``company_id``, ``status``, ``bucket_id``, ``source``;
+* ``assignee_id`` - the member owning an open lead of the contact;
+* ``custom_field`` with ``custom_value`` - a custom field holding exactly that
+  value (``custom_value=None`` with a field name: the field is set at all);
+* ``last_contacted`` and ``created`` - :class:`DateRange`\\ s (half-open:
+  ``start <= t < end``); "last contacted" is the contact's newest
+  interaction by anyone in the team.
+
+Results come in a stable order - ``created_at``, then id - and are paged
+with an opaque cursor (:func:`encode_cursor`).  Every adapter returns
+exactly the contacts that :func:`matches` accepts, among those the searching
+member may see (:class:`SearchScope`).
+
+A :class:`SavedFilter` is a query saved by name, for its owner or for the
+whole team; it is stored as data (``teamcrm.converter``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import secrets
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, NewType
+
+import attrs
+
+from teamcrm.contact import Contact
+from teamcrm.errors import ValidationError
+from teamcrm.ids import BucketId, CompanyId, ContactId, MemberId, TeamId
+from teamcrm.validation import (
+    MAX_NAME,
+    Checker,
+    JSONScalar,
+    check_custom_fields,
+    check_email,
+    check_id,
+    check_phone,
+    check_text,
+    utc_datetime,
+)
+
+__all__ = [
+    "FOLD_EXTRAS",
+    "MAX_PAGE",
+    "ContactQuery",
+    "DateRange",
+    "SavedFilter",
+    "SavedFilterId",
+    "SearchScope",
+    "decode_cursor",
+    "encode_cursor",
+    "fold",
+    "matches",
+    "name_matches",
+    "new_saved_filter_id",
+    "query_from_mapping",
+    "tokens",
+]
+
+#: Most rows one page of search results may hold.
+MAX_PAGE = 1_000
+
+SavedFilterId = NewType("SavedFilterId", str)
+
+#: Letters that Unicode does not decompose into a base letter and a mark, and
+#: what they fold to (both cases; the SQLite adapter folds them the same way).
+FOLD_EXTRAS: dict[str, str] = {
+    "\u0142": "l",  # l with stroke (Polish)
+    "\u0141": "l",
+    "\u0111": "d",  # d with stroke
+    "\u0110": "d",
+    "\u00f8": "o",  # o with stroke
+    "\u00d8": "o",
+    "\u0127": "h",  # h with stroke
+    "\u0126": "h",
+    "\u0131": "i",  # dotless i
+    "\u00e6": "ae",
+    "\u00c6": "ae",
+    "\u0153": "oe",
+    "\u0152": "oe",
+    "\u00fe": "th",
+    "\u00de": "th",
+    "\u00f0": "d",
+    "\u00d0": "d",
+    "\u00df": "ss",  # sharp s
+    "\u1e9e": "ss",
+}
+_EXTRA_FOLD = str.maketrans(FOLD_EXTRAS)
+_TOKEN = re.compile(r"[^\W_]+")
+
+
+def fold(text: str) -> str:
+    """Return *text* lower-cased, without accents and with single spaces.
+
+    >>> fold("  Zoë  KOWALSKA ")
+    'zoe kowalska'
+    >>> fold("Łukasz Straße")
+    'lukasz strasse'
+    """
+    decomposed = unicodedata.normalize("NFD", text.translate(_EXTRA_FOLD).lower())
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(bare.split())
+
+
+def tokens(text: str) -> tuple[str, ...]:
+    """The folded words of *text* (runs of letters and digits).
+
+    >>> tokens("Mary-Ann O'Brien")
+    ('mary', 'ann', 'o', 'brien')
+    """
+    return tuple(_TOKEN.findall(fold(text)))
+
+
+def name_matches(prefix: Sequence[str], first_name: str, last_name: str) -> bool:
+    """Does the folded query *prefix* (its words) start at some word of the full name?
+
+    Every word but the last must equal consecutive words of "first last";
+    the last must begin the word after them.  So ``"zoe"``, ``"kow"`` and
+    ``"zoe kow"`` all find "Zoë Kowalska", and ``"ann"`` finds "Mary-Ann".
+    """
+    if not prefix:
+        return True
+    words = tokens(f"{first_name} {last_name}")
+    n = len(prefix)
+    for i in range(len(words) - n + 1):
+        if words[i : i + n - 1] == tuple(prefix[:-1]) and words[i + n - 1].startswith(prefix[-1]):
+            return True
+    return False
+
+
+def new_saved_filter_id() -> SavedFilterId:
+    """Return a fresh, random saved-filter id (``sf_…``)."""
+    return SavedFilterId("sf_" + secrets.token_hex(13))
+
+
+@attrs.frozen(kw_only=True)
+class DateRange:
+    """A half-open time range ``start <= t < end``; either end may be open (``None``)."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def __attrs_post_init__(self) -> None:
+        c = Checker(self)
+        c.optional_utc("start")
+        c.optional_utc("end")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValidationError("DateRange.end", self.end, "must be after start")
+
+    def __contains__(self, moment: object) -> bool:
+        if not isinstance(moment, datetime):
+            return False
+        if self.start is not None and moment < self.start:
+            return False
+        return self.end is None or moment < self.end
+
+
+def _optional(obj: object, attr: str, check: Any) -> None:
+    value = getattr(obj, attr)
+    if value is not None:
+        object.__setattr__(obj, attr, check(f"{type(obj).__name__}.{attr}", value))
+
+
+def _range(obj: object, attr: str) -> None:
+    value = getattr(obj, attr)
+    if value is not None and not isinstance(value, DateRange):
+        raise ValidationError(f"{type(obj).__name__}.{attr}", value, "must be a DateRange or None")
+
+
+@attrs.frozen(kw_only=True)
+class ContactQuery:
+    """What to search for; every criterion given must hold (AND).
+
+    An empty query finds every contact the member may see.
+
+    :ivar custom_value: a JSON scalar (text, number, boolean) the custom field
+        must hold; ``None`` asks only that *custom_field* is set.
+    """
+
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    company_id: CompanyId | None = None
+    status: str | None = None
+    bucket_id: BucketId | None = None
+    assignee_id: MemberId | None = None
+    source: str | None = None
+    custom_field: str | None = None
+    custom_value: Any = None
+    last_contacted: DateRange | None = None
+    created: DateRange | None = None
+
+    def __attrs_post_init__(self) -> None:
+        c = self
+        _optional(c, "name", lambda f, v: check_text(f, v, max_len=MAX_NAME))
+        _optional(c, "email", check_email)
+        _optional(c, "phone", check_phone)
+        _optional(c, "company_id", lambda f, v: check_id(f, v, "co_"))
+        _optional(c, "status", lambda f, v: check_text(f, v, max_len=64))
+        _optional(c, "bucket_id", lambda f, v: check_id(f, v, "bk_"))
+        _optional(c, "assignee_id", lambda f, v: check_id(f, v, "mb_"))
+        _optional(c, "source", lambda f, v: check_text(f, v, max_len=64))
+        if self.custom_field is not None:
+            checked = check_custom_fields(
+                "ContactQuery.custom_field", {self.custom_field: self.custom_value}
+            )
+            ((key, value),) = checked.items()
+            object.__setattr__(self, "custom_field", key)
+            object.__setattr__(self, "custom_value", value)
+        elif self.custom_value is not None:
+            raise ValidationError(
+                "ContactQuery.custom_value", self.custom_value, "needs a custom_field"
+            )
+        _range(c, "last_contacted")
+        _range(c, "created")
+        if self.name is not None and not tokens(self.name):
+            raise ValidationError("ContactQuery.name", self.name, "has no letters to search for")
+
+    @property
+    def name_prefix(self) -> tuple[str, ...] | None:
+        """The folded words of the name criterion, or ``None``."""
+        return None if self.name is None else tokens(self.name)
+
+    @property
+    def email_key(self) -> str | None:
+        """The email address as stored for lookups (lower case), or ``None``."""
+        return None if self.email is None else self.email.lower()
+
+    def describe(self) -> str:
+        """The criteria in words, for titles (``"name ^ 'zoe', status = 'active'"``)."""
+        parts = []
+        for field in attrs.fields(ContactQuery):
+            value = getattr(self, field.name)
+            if value is None or field.name == "custom_value":
+                continue
+            if field.name == "name":
+                parts.append(f"name ^ {value!r}")
+            elif field.name == "custom_field":
+                parts.append(f"{value} = {self.custom_value!r}")
+            elif isinstance(value, DateRange):
+                start = "" if value.start is None else value.start.isoformat()
+                end = "" if value.end is None else value.end.isoformat()
+                parts.append(f"{field.name} in [{start}, {end})")
+            else:
+                parts.append(f"{field.name} = {value!r}")
+        return ", ".join(parts) or "all contacts"
+
+
+@attrs.frozen(kw_only=True)
+class SearchScope:
+    """Which contacts a non-manager may see: its own and those in *bucket_ids*.
+
+    Built by the service from :mod:`teamcrm.permissions` (team buckets the
+    member can view, and the member's personal buckets); ``None`` in place
+    of a scope means "every contact of the team" (admins and managers).
+    """
+
+    member_id: MemberId
+    bucket_ids: frozenset[BucketId] = frozenset()
+
+    def __attrs_post_init__(self) -> None:
+        check_id("SearchScope.member_id", self.member_id, "mb_")
+        object.__setattr__(self, "bucket_ids", frozenset(self.bucket_ids))
+
+
+def matches(
+    contact: Contact,
+    query: ContactQuery,
+    *,
+    bucket_ids: Iterable[str] = (),
+    last_contacted_at: datetime | None = None,
+    assignee_ids: Iterable[str] = (),
+) -> bool:
+    """Does *contact* satisfy every criterion of *query*?
+
+    *bucket_ids* are the buckets holding the contact, *last_contacted_at*
+    its newest interaction, *assignee_ids* the owners of its open leads.
+    This is the reference every adapter's search is tested against.
+    """
+    q = query
+    prefix = q.name_prefix
+    if prefix is not None and not name_matches(prefix, contact.first_name, contact.last_name):
+        return False
+    if q.email is not None and all(e.address.lower() != q.email_key for e in contact.emails):
+        return False
+    if q.phone is not None and all(p.number != q.phone for p in contact.phones):
+        return False
+    if q.company_id is not None and q.company_id not in contact.company_ids:
+        return False
+    if q.status is not None and contact.status != q.status:
+        return False
+    if q.source is not None and contact.source != q.source:
+        return False
+    if q.bucket_id is not None and q.bucket_id not in set(bucket_ids):
+        return False
+    if q.assignee_id is not None and q.assignee_id not in set(assignee_ids):
+        return False
+    if q.custom_field is not None:
+        if q.custom_field not in contact.custom_fields:
+            return False
+        stored = contact.custom_fields[q.custom_field]
+        if q.custom_value is not None and not _same_json(stored, q.custom_value):
+            return False
+    if q.last_contacted is not None and (
+        last_contacted_at is None or last_contacted_at not in q.last_contacted
+    ):
+        return False
+    return q.created is None or contact.created_at in q.created
+
+
+def _same_json(a: JSONScalar, b: JSONScalar) -> bool:
+    """Equal as JSON values: ``True`` is not ``1``, ``1`` is ``1.0``."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, str) or isinstance(b, str):
+        return type(a) is type(b) and a == b
+    return a == b
+
+
+def encode_cursor(created_at: datetime, contact_id: str) -> str:
+    """Return the opaque cursor that continues a search after this contact."""
+    raw = f"{utc_datetime('cursor', created_at).isoformat()}|{contact_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, ContactId]:
+    """Return the (created_at, contact id) a cursor points after; ``ValidationError`` if bad."""
+    if not isinstance(cursor, str) or not 0 < len(cursor) <= 200:
+        raise ValidationError("after", cursor, "is not a search cursor")
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        stamp, _, contact_id = raw.partition("|")
+        at = utc_datetime("after", datetime.fromisoformat(stamp))
+        check_id("after", contact_id, "ct_")
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise ValidationError("after", cursor, "is not a search cursor") from exc
+    return at, ContactId(contact_id)
+
+
+@attrs.frozen(kw_only=True)
+class SavedFilter:
+    """A contact query saved by name.
+
+    :ivar owner_id: who saved it.
+    :ivar shared: ``True`` for a filter of the whole team (saved by a
+        manager or admin), ``False`` for one only its owner sees.
+    """
+
+    id: SavedFilterId
+    team_id: TeamId
+    owner_id: MemberId
+    name: str
+    query: ContactQuery
+    created_at: datetime
+    shared: bool = False
+    version: int = 1
+
+    def __attrs_post_init__(self) -> None:
+        c = Checker(self)
+        c.ident("id", "sf_")
+        c.ident("team_id", "tm_")
+        c.ident("owner_id", "mb_")
+        c.text("name", max_len=MAX_NAME)
+        if not isinstance(self.query, ContactQuery):
+            raise ValidationError("SavedFilter.query", self.query, "must be a ContactQuery")
+        c.utc("created_at")
+        c.boolean("shared")
+        c.integer("version", minimum=1)
+
+
+def query_from_mapping(data: Mapping[str, Any]) -> ContactQuery:
+    """Build a :class:`ContactQuery` from keyword data (unknown keys are refused)."""
+    known = {f.name for f in attrs.fields(ContactQuery)}
+    for key in data:
+        if key not in known:
+            raise ValidationError("query", key, f"unknown criterion; known: {sorted(known)}")
+    return ContactQuery(**data)
