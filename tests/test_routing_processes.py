@@ -6,6 +6,8 @@
   advanced inside each unit, so no turn is handed out twice).
 * 8 processes (8 members) race to accept the same 200 first-to-accept
   leads: each lead has exactly one winner; every loser gets ``OfferClosed``.
+* 4 processes run the offer-expiry job at once: each offer is expired (and
+  notified) exactly once.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ from __future__ import annotations
 import multiprocessing as mp
 import traceback
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import teamcrm
 from teamcrm.lead import LeadStatus, OfferStatus
+from teamcrm.notification import NotificationKind
 
 PROCESSES = 8
 LEADS = 4_000
@@ -134,4 +138,45 @@ def test_racing_acceptances_have_exactly_one_winner_each(tmp_path: Path) -> None
         assert len(lead.assignee_ids) == 1
         statuses = Counter(o.status for o in ana.lead_offers(lead.id))
         assert statuses == {OfferStatus.ACCEPTED: 1, OfferStatus.WITHDRAWN: PROCESSES - 1}
+    crm.close()
+
+
+def _expire_worker(url: str, at: str, start: Any, results: Any) -> None:
+    try:
+        crm = teamcrm.open(url)
+        start.wait(60)
+        count = crm.expire_offers(datetime.fromisoformat(at))
+        crm.close()
+        results.put(("ok", count))
+    except BaseException as exc:
+        traceback.print_exc()
+        results.put(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def test_concurrent_expiry_settles_each_offer_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'expiry.db'}"
+    clock = teamcrm.SettableClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+    crm = teamcrm.open(url, clock=clock)
+    _, admin = crm.create_team("Race", admin_name="Ana")
+    ana = crm.as_member(admin.id)
+    members = [ana.add_member(f"M{i}", role="agent").id for i in range(2)]
+    bucket = ana.create_bucket("Hot leads")
+    ana.create_pool(
+        "Hot", source_bucket_ids=[bucket.id], member_ids=members, method="first_to_accept"
+    )
+    ana.create_contacts([{"first_name": f"C{i}"} for i in range(OFFERED)], bucket_id=bucket.id)
+    later = (clock.now() + timedelta(hours=2)).isoformat()
+    results = _run(_expire_worker, [(url, later) for _ in range(4)])
+    assert [r[0] for r in results] == ["ok"] * 4, results
+    assert sum(r[1] for r in results) == 2 * OFFERED
+    assert all(ld.status is LeadStatus.UNASSIGNED for ld in ana.leads())
+    with crm.store.unit_of_work(write=False) as uow:
+        for member_id in members:
+            expired = [
+                n
+                for n in uow.notifications.for_member(ana.team_id, member_id, limit=10_000)
+                if n.kind is NotificationKind.OFFER_EXPIRED
+            ]
+            assert len(expired) == OFFERED
+    assert crm.expire_offers(datetime.fromisoformat(later)) == 0
     crm.close()

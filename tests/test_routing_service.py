@@ -574,3 +574,12 @@ def test_the_demo_shows_routing() -> None:
     assert "Routing dashboard (Alice)" in text
     assert "is closed: taken" in text
     assert "method: round_robin" in text
+
+
+def test_a_deleted_source_bucket_does_not_block_editing_the_pool(w: World) -> None:
+    spare = w.ana.create_bucket("Spare")
+    pool = w.ana.create_pool("Two", source_bucket_ids=[w.web.id, spare.id])
+    w.ana.delete_bucket(spare.id)
+    assert w.ana.update_pool(pool.id, name="Renamed").name == "Renamed"
+    w.ana.deactivate_pool(pool.id)
+    assert not w.ana.pool(pool.id).active

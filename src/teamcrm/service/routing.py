@@ -751,15 +751,27 @@ class RoutingUseCases(SessionBase):
             uow.commit()
             return pool
 
-    def _check_pool(self, uow: UnitOfWork, pool: LeadPool) -> None:
+    def _check_pool(
+        self, uow: UnitOfWork, pool: LeadPool, previous: LeadPool | None = None
+    ) -> None:
+        """Check what is new in *pool*: sources are team buckets, members are the team's.
+
+        Sources and members the pool already had are not checked again (a
+        source bucket deleted since then does not block other edits).
+        """
+        old_sources = set(previous.source_bucket_ids) if previous is not None else set()
+        old_members = set(previous.member_ids) if previous is not None else set()
         for bucket_id in pool.source_bucket_ids:
+            if bucket_id in old_sources:
+                continue
             bucket = uow.buckets.get(self.team_id, bucket_id)
             if bucket.is_personal:
                 raise ValidationError(
                     "source_bucket_ids", bucket_id, "a pool's sources must be team buckets"
                 )
         for member_id in pool.member_ids:
-            uow.members.get(self.team_id, member_id)
+            if member_id not in old_members:
+                uow.members.get(self.team_id, member_id)
         if pool.fallback_member_id is not None:
             uow.members.get(self.team_id, pool.fallback_member_id)
 
@@ -797,7 +809,7 @@ class RoutingUseCases(SessionBase):
             if all(getattr(pool, k) == v for k, v in changes.items()):
                 return pool
             updated: LeadPool = _next(pool, **changes)
-            self._check_pool(uow, updated)
+            self._check_pool(uow, updated, pool)
             uow.lead_pools.update(updated)
             uow.collect(
                 self._event(EventName.POOL_CHANGED, pool.id, self.crm.now(), fields=sorted(changes))
