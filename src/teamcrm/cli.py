@@ -5,11 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, NoReturn
 
 from teamcrm.clock import SettableClock
-from teamcrm.errors import TeamCRMError
+from teamcrm.errors import NotFound, TeamCRMError, ValidationError
+from teamcrm.lead import LeadRow
 from teamcrm.opener import open as open_crm
+from teamcrm.search import DateRange
+from teamcrm.service import CRM, MemberSession
+from teamcrm.views import View
 
 __all__ = ["main"]
 
@@ -42,12 +48,248 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line: ``teamcrm: error: ...``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"teamcrm: error: {message} (see {self.prog} --help)\n")
+
+
+def _when(text: str) -> datetime:
+    """Parse an ISO date or datetime given on the command line (naive means UTC)."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date or datetime: {text!r}") from None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def _open_existing(args: argparse.Namespace) -> CRM:
+    """Open the SQLite file of ``--db`` (never creating one), with ``--at`` as the clock."""
+    db: str = args.db
+    if "://" in db:
+        url = db
+    else:
+        if not Path(db).is_file():
+            raise ValidationError("--db", db, "no such database file")
+        url = f"sqlite:///{db}"
+    clock = SettableClock(args.at) if args.at is not None else None
+    return open_crm(url, clock=clock)
+
+
+def _acting(crm: CRM, who: str) -> MemberSession:
+    """The session of ``--as``: a member id, or a member's name (unique in the file)."""
+    if who.startswith("mb_"):
+        return crm.as_member(who)
+    with crm.store.unit_of_work(write=False) as uow:
+        found = uow.views.members_named(who)
+    if not found:
+        raise NotFound("member", who)
+    if len(found) > 1:
+        raise ValidationError("--as", who, "several members have this name; give the member id")
+    return crm.as_member(found[0].id)
+
+
+def _member_ref(session: MemberSession, who: str | None, option: str) -> str | None:
+    """A member of the acting member's team by id or name (``None`` stays ``None``)."""
+    if who is None or who.startswith("mb_"):
+        return who
+    matches = [m for m in session.members() if m.name.casefold() == who.casefold()]
+    if len(matches) != 1:
+        reason = "no member has this name" if not matches else "several members have this name"
+        raise ValidationError(option, who, reason)
+    return matches[0].id
+
+
+def _show(view: View[Any], args: argparse.Namespace) -> int:
+    """Print *view*: a rich table on a terminal, plain text otherwise (or with ``--plain``)."""
+    view.print(sys.stdout, plain=args.plain or not sys.stdout.isatty())
+    return 0
+
+
+def _due(args: argparse.Namespace) -> int:
+    with _open_existing(args) as crm:
+        me = _acting(crm, args.as_member)
+        member = _member_ref(me, args.member, "--member")
+        return _show(me.due(member, limit=args.limit), args)
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    with _open_existing(args) as crm:
+        me = _acting(crm, args.as_member)
+        assignee = args.assignee
+        if assignee is not None and assignee != "unassigned":
+            assignee = _member_ref(me, assignee, "--assignee")
+        rows = me.routing_dashboard(pool_id=args.pool, assignee=assignee)
+        return _show(View.of("Routing dashboard", LeadRow, rows), args)
+
+
+def _grid(args: argparse.Namespace) -> int:
+    with _open_existing(args) as crm:
+        me = _acting(crm, args.as_member)
+        view = me.agent_grid(
+            status=args.status,
+            assignee=_member_ref(me, args.assignee, "--assignee"),
+            pool_id=args.pool,
+            response_window=timedelta(minutes=args.window),
+            limit=args.limit,
+        )
+        return _show(view, args)
+
+
+def _insights(args: argparse.Namespace) -> int:
+    with _open_existing(args) as crm:
+        me = _acting(crm, args.as_member)
+        end = args.end if args.end is not None else crm.now()
+        start = args.start if args.start is not None else end - timedelta(days=30)
+        view = me.insights(_member_ref(me, args.member, "--member"), start=start, end=end)
+        return _show(view, args)
+
+
+def _search(args: argparse.Namespace) -> int:
+    with _open_existing(args) as crm:
+        me = _acting(crm, args.as_member)
+        if args.filter is not None:
+            saved = args.filter
+            if not saved.startswith("sf_"):
+                named = [f for f in me.saved_filters() if f.name.casefold() == saved.casefold()]
+                if len(named) != 1:
+                    raise ValidationError("--filter", saved, "no saved filter has this name")
+                saved = named[0].id
+            return _show(me.run_filter(saved, limit=args.limit, after=args.after), args)
+        criteria: dict[str, Any] = {}
+        for key in ("name", "email", "phone", "company_id", "status", "bucket_id", "source"):
+            if getattr(args, key) is not None:
+                criteria[key] = getattr(args, key)
+        if args.assignee is not None:
+            criteria["assignee_id"] = _member_ref(me, args.assignee, "--assignee")
+        if args.field is not None:
+            key, sep, value = args.field.partition("=")
+            if not sep:
+                raise ValidationError("--field", args.field, "must look like NAME=VALUE")
+            criteria["custom_field"] = key
+            criteria["custom_value"] = value
+        if args.contacted_from is not None or args.contacted_to is not None:
+            criteria["last_contacted"] = DateRange(start=args.contacted_from, end=args.contacted_to)
+        if args.created_from is not None or args.created_to is not None:
+            criteria["created"] = DateRange(start=args.created_from, end=args.created_to)
+        return _show(me.search(limit=args.limit, after=args.after, **criteria), args)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db", required=True, metavar="PATH", help="the SQLite file (or a store URL) to read"
+    )
+    parser.add_argument(
+        "--as",
+        dest="as_member",
+        required=True,
+        metavar="MEMBER",
+        help="act as this member: a member id (mb_...) or a name unique in the file",
+    )
+    parser.add_argument(
+        "--at", type=_when, metavar="WHEN", help="take this ISO datetime as now (default: now)"
+    )
+    parser.add_argument("--plain", action="store_true", help="plain text table, no colours")
+
+
+def _add_view_commands(sub: Any) -> None:
+    due = sub.add_parser(
+        "due",
+        help="a member's follow-up list, most overdue first",
+        description="Print the follow-ups due for the acting member (or --member).",
+    )
+    _common(due)
+    due.add_argument("--member", metavar="MEMBER", help="whose list (managers and admins)")
+    due.add_argument("--limit", type=_positive, default=100, help="most rows (default 100)")
+    due.set_defaults(func=_due)
+
+    dash = sub.add_parser(
+        "dashboard",
+        help="the routing dashboard: every routed lead, its pool and assignee",
+        description="Print the routing dashboard (admins and managers).",
+    )
+    _common(dash)
+    dash.add_argument("--pool", metavar="POOL_ID", help="only this pool's leads")
+    dash.add_argument(
+        "--assignee", metavar="MEMBER", help="only this member's leads, or 'unassigned'"
+    )
+    dash.set_defaults(func=_dashboard)
+
+    grid = sub.add_parser(
+        "grid",
+        help="the agent grid: red/neutral/green signals per lead, worst first",
+        description="Print the agent grid (admins and managers).",
+    )
+    _common(grid)
+    grid.add_argument("--status", help="only contacts in this status")
+    grid.add_argument("--assignee", metavar="MEMBER", help="only this member's leads")
+    grid.add_argument("--pool", metavar="POOL_ID", help="only this pool's leads")
+    grid.add_argument(
+        "--window",
+        type=_positive,
+        default=60,
+        metavar="MINUTES",
+        help="the response window in minutes (default 60)",
+    )
+    grid.add_argument("--limit", type=_positive, default=100, help="most rows (default 100)")
+    grid.set_defaults(func=_grid)
+
+    insights = sub.add_parser(
+        "insights",
+        help="per member: leads, time to first touch, overdue follow-ups, interactions",
+        description="Print insights over [--start, --end) (default: the last 30 days).",
+    )
+    _common(insights)
+    insights.add_argument("--member", metavar="MEMBER", help="one member (default: everyone)")
+    insights.add_argument("--start", type=_when, metavar="WHEN", help="range start (ISO)")
+    insights.add_argument("--end", type=_when, metavar="WHEN", help="range end (ISO, excluded)")
+    insights.set_defaults(func=_insights)
+
+    search = sub.add_parser(
+        "search",
+        help="search contacts (criteria combine with AND) or run a saved filter",
+        description="Search the contacts the acting member may see, oldest first, one page.",
+    )
+    _common(search)
+    search.add_argument("--name", help="start of a name, word by word (accents ignored)")
+    search.add_argument("--email", help="an email address")
+    search.add_argument("--phone", help="a phone number, in any spelling")
+    search.add_argument("--company", dest="company_id", metavar="COMPANY_ID")
+    search.add_argument("--status")
+    search.add_argument("--bucket", dest="bucket_id", metavar="BUCKET_ID")
+    search.add_argument("--assignee", metavar="MEMBER", help="owner of an open lead")
+    search.add_argument("--source")
+    search.add_argument("--field", metavar="NAME=VALUE", help="a custom field's text value")
+    search.add_argument("--contacted-from", type=_when, metavar="WHEN")
+    search.add_argument("--contacted-to", type=_when, metavar="WHEN")
+    search.add_argument("--created-from", type=_when, metavar="WHEN")
+    search.add_argument("--created-to", type=_when, metavar="WHEN")
+    search.add_argument("--filter", metavar="SAVED", help="run this saved filter (id or name)")
+    search.add_argument("--limit", type=_positive, default=50, help="page size (default 50)")
+    search.add_argument("--after", metavar="CURSOR", help="the cursor printed under a page")
+    search.set_defaults(func=_search)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``teamcrm`` command."""
-    parser = argparse.ArgumentParser(
-        prog="teamcrm", description="teamcrm: the rules of a team CRM, as a library."
+    parser = _Parser(
+        prog="teamcrm",
+        description="teamcrm: the rules of a team CRM, as a library.",
+        epilog="View commands read an existing SQLite file (--db PATH) as one member "
+        "(--as MEMBER_ID_OR_NAME); try 'teamcrm demo' to make one.",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     demo = sub.add_parser(
         "demo",
         help="build the seed-000 demo team and show what each member sees",
@@ -60,6 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--memory", action="store_true", help="use the in-memory store")
     demo.set_defaults(func=_demo)
+    _add_view_commands(sub)
     return parser
 
 
