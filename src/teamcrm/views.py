@@ -116,7 +116,7 @@ def _columns(row_type: type) -> tuple[str, ...]:
     return tuple(f.name for f in attrs.fields(row_type))
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class View(Generic[R]):
     """A management view: a title, column names and frozen rows.
 
@@ -142,6 +142,10 @@ class View(Generic[R]):
 
     def __iter__(self) -> Iterator[R]:
         return iter(self.rows)
+
+    def __repr__(self) -> str:
+        more = ", more pages" if self.next_cursor is not None else ""
+        return f"<View {self.title!r}: {len(self.rows)} rows{more}>"
 
     def __len__(self) -> int:
         return len(self.rows)
