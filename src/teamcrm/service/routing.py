@@ -197,7 +197,7 @@ class Router:
     def contact(self, contact_id: str) -> Contact | None:
         """The contact (``None`` if it was deleted)."""
         if contact_id not in self._contacts:
-            found = self.uow.contacts.get_many(self.team_id, [ContactId(contact_id)])
+            found = _load_contacts(self.uow, self.team_id, [ContactId(contact_id)])
             self._contacts[contact_id] = found[0] if found else None
         return self._contacts[contact_id]
 
@@ -671,6 +671,23 @@ class Router:
         return member.name if member is not None else member_id
 
 
+def _load_contacts(uow: UnitOfWork, team_id: TeamId, ids: Sequence[ContactId]) -> list[Contact]:
+    """Load contacts: one by one (primary-key lookups) when few, else in one query.
+
+    A few ``get`` calls keep a one-contact routing unit independent of the
+    team's size on stores whose ``get_many`` scans the team.
+    """
+    if len(ids) > 8:
+        return uow.contacts.get_many(team_id, ids)
+    out = []
+    for contact_id in dict.fromkeys(ids):
+        try:
+            out.append(uow.contacts.get(team_id, contact_id))
+        except NotFound:
+            continue
+    return out
+
+
 def expire_offers(crm: CRM, now: datetime | None = None) -> int:
     """Expire every open offer whose window has passed by *now*; return how many.
 
@@ -890,7 +907,7 @@ class RoutingUseCases(SessionBase):
             return added
         pools = [p for p in uow.lead_pools.for_buckets(self.team_id, [bucket.id]) if p.active]
         if pools:
-            contacts = uow.contacts.get_many(self.team_id, contact_ids)
+            contacts = _load_contacts(uow, self.team_id, contact_ids)
             router = Router(uow, self.team_id, self.member_id, now)
             for pool in pools:
                 router.enter(pool, contacts)
