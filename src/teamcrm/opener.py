@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from teamcrm.clock import Clock
-from teamcrm.errors import ValidationError
+from teamcrm.errors import StoreError, ValidationError
 from teamcrm.ports import Store
 from teamcrm.service import CRM
 
@@ -47,6 +47,19 @@ def _sqlite(url: str) -> Store:
 
 
 register_store("sqlite", _sqlite)
+
+
+def _postgresql(url: str) -> Store:
+    try:
+        from teamcrm.adapters.postgres import PostgresStore
+    except ImportError as exc:
+        raise StoreError(
+            f"the PostgreSQL store needs psycopg 3: pip install 'teamcrm[postgres]' ({exc})"
+        ) from exc
+    return PostgresStore(url)
+
+
+register_store("postgresql", _postgresql)
 
 
 def open_store(url: str) -> Store:

@@ -41,7 +41,13 @@ from teamcrm.adapters.sqlite.repositories import (
 from teamcrm.errors import StoreError, ValidationError
 from teamcrm.unit_of_work import BaseUnitOfWork
 
-__all__ = ["RepositoryFactory", "SQLiteStore", "SQLiteUnitOfWork", "register_repository"]
+__all__ = [
+    "RepositoryFactory",
+    "SQLiteStore",
+    "SQLiteUnitOfWork",
+    "register_repository",
+    "registered_repositories",
+]
 
 #: Builds an extra repository from the unit of work's :class:`SQLiteContext`.
 RepositoryFactory = Callable[[SQLiteContext], Any]
@@ -74,6 +80,14 @@ def register_repository(name: str, factory: RepositoryFactory) -> None:
     if name in _CORE or name in {"collect", "commit", "rollback", "context"}:
         raise ValidationError("name", name, "is a built-in attribute of the unit of work")
     _REPOSITORIES[name] = factory
+
+
+def registered_repositories() -> dict[str, RepositoryFactory]:
+    """The extra repositories registered so far, by attribute name (a copy).
+
+    The PostgreSQL store builds its units of work from the same list.
+    """
+    return dict(_REPOSITORIES)
 
 
 class SQLiteUnitOfWork(BaseUnitOfWork):

@@ -1,0 +1,36 @@
+"""The PostgreSQL store: for teams that outgrow one machine (``postgres`` extra).
+
+>>> import teamcrm                                                # doctest: +SKIP
+>>> crm = teamcrm.open("postgresql://crm:secret@db.internal/crm")  # doctest: +SKIP
+
+It runs the SQLite store's migrations and repositories (translated by
+:mod:`teamcrm.adapters.postgres.dialect`) on psycopg 3 with a connection
+pool, plus PostgreSQL versions of the few repositories whose races the
+database must decide with row locks (see :mod:`.repositories` and
+:mod:`.routing`).  See ``docs/scaling.md``.
+"""
+
+# Modules that register PostgreSQL versions of migrations and repositories.
+from teamcrm.adapters.postgres import routing as _routing
+from teamcrm.adapters.postgres import schema as _schema
+from teamcrm.adapters.postgres.migrations import (
+    register_postgres_migration,
+    registered_postgres_migrations,
+)
+from teamcrm.adapters.postgres.store import (
+    PGContext,
+    PostgresStore,
+    PostgresUnitOfWork,
+    register_postgres_repository,
+)
+
+del _routing, _schema
+
+__all__ = [
+    "PGContext",
+    "PostgresStore",
+    "PostgresUnitOfWork",
+    "register_postgres_migration",
+    "register_postgres_repository",
+    "registered_postgres_migrations",
+]

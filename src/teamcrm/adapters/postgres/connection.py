@@ -1,0 +1,108 @@
+"""Connections to PostgreSQL (psycopg 3) and the translation of driver errors.
+
+:class:`PGConnection` wraps one psycopg connection for the length of a unit
+of work and offers the two methods the shared repositories call,
+``execute`` and ``executemany``, with their SQL translated from the SQLite
+dialect (:func:`~teamcrm.adapters.postgres.dialect.to_postgres`); ``run``
+takes native PostgreSQL SQL.
+
+No psycopg exception leaves this package:
+
+* a unique violation is re-raised as :class:`UniqueViolation`, a subclass of
+  the DB-API ``IntegrityError`` that the shared repositories already turn
+  into :class:`~teamcrm.errors.AlreadyExists` naming the record and its key;
+* a serialization failure, a deadlock or a lock timeout becomes
+  :class:`~teamcrm.errors.ConcurrencyError` (retry the use case, e.g. with
+  :func:`teamcrm.retry_on_conflict`);
+* everything else (a lost connection, a failed statement) becomes
+  :class:`~teamcrm.errors.StoreError` keeping the server's message.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import psycopg
+from psycopg import errors as pg_errors
+
+from teamcrm.adapters.postgres.dialect import to_postgres
+from teamcrm.errors import ConcurrencyError, StoreError, ValidationError
+
+__all__ = ["PGConnection", "UniqueViolation", "check_url", "translate_error"]
+
+
+class UniqueViolation(sqlite3.IntegrityError):
+    """A PostgreSQL unique violation, as the DB-API error the shared repositories translate."""
+
+
+def check_url(url: str) -> str:
+    """Return *url* as a libpq URL (``postgres://`` is accepted) or raise ``ValidationError``."""
+    if not isinstance(url, str):
+        raise ValidationError("url", url, "must be a postgresql:// URL")
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() not in ("postgresql", "postgres"):
+        raise ValidationError("url", url, "must start with 'postgresql://' or 'postgres://'")
+    parts = urlsplit("postgresql://" + rest)
+    if parts.fragment:
+        raise ValidationError("url", url, "must not have a #fragment")
+    return "postgresql://" + rest
+
+
+_CONFLICTS = (
+    pg_errors.SerializationFailure,
+    pg_errors.DeadlockDetected,
+    pg_errors.LockNotAvailable,
+)
+
+
+def translate_error(exc: psycopg.Error, *, what: str = "PostgreSQL") -> BaseException:
+    """Return the exception that stands for the driver error *exc* (see the module docs)."""
+    if isinstance(exc, pg_errors.UniqueViolation):
+        diag = exc.diag
+        return UniqueViolation(
+            f"UNIQUE constraint failed: {diag.constraint_name or ''} {diag.message_detail or ''}"
+        )
+    if isinstance(exc, _CONFLICTS):
+        return ConcurrencyError("transaction", type(exc).__name__)
+    if isinstance(exc, pg_errors.InFailedSqlTransaction):
+        return StoreError(
+            "an earlier statement of this unit of work failed; the unit can only be rolled back"
+        )
+    if isinstance(exc, psycopg.OperationalError):
+        return StoreError(f"{what} connection failed: {exc}")
+    return StoreError(f"{what} failed: {type(exc).__name__}: {exc}")
+
+
+class PGConnection:
+    """One psycopg connection seen through the interface the shared repositories use."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+        self.raw = raw
+
+    def run(self, sql: str, params: Sequence[Any] | None = None) -> psycopg.Cursor[Any]:
+        """Execute native PostgreSQL SQL (``%s`` placeholders); return the cursor."""
+        try:
+            return self.raw.execute(sql, params)
+        except psycopg.Error as exc:
+            raise translate_error(exc) from exc
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
+        """Execute a statement written for SQLite (``?`` placeholders)."""
+        return self.run(to_postgres(sql), params or None)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> psycopg.Cursor[Any]:
+        """Execute a SQLite-dialect statement once per row of *rows*."""
+        cur = self.raw.cursor()
+        batch = list(rows)
+        if not batch:
+            return cur
+        try:
+            cur.executemany(to_postgres(sql), batch)
+        except psycopg.Error as exc:
+            raise translate_error(exc) from exc
+        return cur

@@ -1,0 +1,149 @@
+"""Schema migrations of the PostgreSQL store, recorded in ``teamcrm_migrations``.
+
+The PostgreSQL store runs the same named migrations as the SQLite store
+(:func:`teamcrm.adapters.sqlite.migrations.registered_migrations`), so both
+stores of one release always agree on what a database must contain.  Each
+migration's statements are translated by
+:func:`~teamcrm.adapters.postgres.dialect.ddl_to_postgres`; a migration that
+cannot be translated (SQLite virtual tables, triggers, Python data
+migrations) has a PostgreSQL version registered with
+:func:`register_postgres_migration` under the same name.
+
+Opening a store first reads which migrations the schema records (nothing is
+written to a schema made by a newer release: it is refused with
+:class:`~teamcrm.errors.SchemaVersionError`), then applies the missing ones
+in one transaction that holds ``pg_advisory_xact_lock`` for the schema, so
+several processes opening a new database at once apply each migration once.
+PostgreSQL DDL is transactional: a failed migration leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import psycopg
+
+from teamcrm.adapters.postgres.connection import translate_error
+from teamcrm.adapters.postgres.dialect import ddl_to_postgres
+from teamcrm.adapters.sqlite.migrations import MIGRATIONS_TABLE, Migration, registered_migrations
+from teamcrm.errors import SchemaVersionError, StoreError, ValidationError
+
+__all__ = [
+    "MIGRATION_LOCK",
+    "PostgresMigration",
+    "applied_migrations",
+    "migrate",
+    "register_postgres_migration",
+    "registered_postgres_migrations",
+]
+
+#: First key of the advisory lock that serialises migrations (the second is the schema).
+MIGRATION_LOCK = 0x7C3A_0001
+
+_OVERRIDES: dict[str, tuple[str, ...]] = {}
+
+
+@attrs.frozen(kw_only=True)
+class PostgresMigration:
+    """One named migration as PostgreSQL statements."""
+
+    name: str
+    statements: tuple[str, ...]
+
+
+def register_postgres_migration(name: str, *statements: str) -> None:
+    """Give the shared migration *name* PostgreSQL statements of its own."""
+    Migration(name=name, statements=tuple(statements))  # checks the name
+    existing = _OVERRIDES.get(name)
+    if existing is not None and existing != tuple(statements):
+        raise ValidationError("Migration.name", name, "already has a PostgreSQL version")
+    _OVERRIDES[name] = tuple(statements)
+
+
+def registered_postgres_migrations(
+    migrations: Sequence[Migration] | None = None,
+) -> list[PostgresMigration]:
+    """Every migration of the release (or of *migrations*) as PostgreSQL, in name order."""
+    known = sorted(
+        registered_migrations() if migrations is None else migrations, key=lambda m: m.name
+    )
+    out: list[PostgresMigration] = []
+    for m in known:
+        statements = _OVERRIDES.get(m.name)
+        if statements is None:
+            if m.apply is not None:
+                raise StoreError(
+                    f"migration {m.name} runs Python on SQLite; it needs a PostgreSQL version"
+                )
+            statements = tuple(ddl_to_postgres(s) for s in m.statements)
+        out.append(PostgresMigration(name=m.name, statements=statements))
+    return out
+
+
+def applied_migrations(conn: psycopg.Connection[Any]) -> list[str]:
+    """Return the names the current schema records, in the order they were applied."""
+    try:
+        row = conn.execute("SELECT to_regclass(%s)", (MIGRATIONS_TABLE,)).fetchone()
+        if row is None or row[0] is None:
+            return []
+        rows = conn.execute(f"SELECT name FROM {MIGRATIONS_TABLE} ORDER BY seq").fetchall()
+    except psycopg.Error as exc:
+        raise translate_error(exc) from exc
+    return [r[0] for r in rows]
+
+
+def _refuse_unknown(applied: Sequence[str], known: Sequence[PostgresMigration], where: str) -> None:
+    names = {m.name for m in known}
+    unknown = [name for name in applied if name not in names]
+    if unknown:
+        raise SchemaVersionError(
+            f"the database {where} has migrations this release of teamcrm does not know "
+            f"({', '.join(unknown)}); it was made by a newer release - upgrade teamcrm"
+        )
+
+
+def migrate(
+    conn: psycopg.Connection[Any],
+    migrations: Sequence[Migration] | None = None,
+    *,
+    where: str = "",
+) -> list[str]:
+    """Bring the current schema up to date; return the names of the migrations applied.
+
+    *conn* must be in autocommit mode.  Raises ``SchemaVersionError`` for a
+    schema made by a newer release, before writing anything.
+    """
+    known = registered_postgres_migrations(migrations)
+    applied = applied_migrations(conn)
+    _refuse_unknown(applied, known, where)
+    if {m.name for m in known} <= set(applied):
+        return []
+    newly: list[str] = []
+    try:
+        with conn.transaction():
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(%s, hashtext(coalesce(current_schema(), '')))",
+                (MIGRATION_LOCK,),
+            )
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} ("
+                " seq BIGINT GENERATED ALWAYS AS IDENTITY,"
+                ' name TEXT COLLATE "C" PRIMARY KEY,'
+                " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+            )
+            done = applied_migrations(conn)
+            _refuse_unknown(done, known, where)
+            for migration in known:
+                if migration.name in done:
+                    continue
+                for statement in migration.statements:
+                    conn.execute(statement)
+                conn.execute(
+                    f"INSERT INTO {MIGRATIONS_TABLE} (name) VALUES (%s)", (migration.name,)
+                )
+                newly.append(migration.name)
+    except psycopg.Error as exc:
+        raise StoreError(f"migrating the PostgreSQL database {where} failed: {exc}") from exc
+    return newly

@@ -1,0 +1,90 @@
+"""PostgreSQL versions of the repositories whose shared statements are not enough.
+
+The SQLite store runs one writer at a time; PostgreSQL runs writers side by
+side under READ COMMITTED, so a few repositories decide their races in one
+statement or with a lock instead of a read followed by a write:
+
+* :class:`PGMemberships` adds memberships with ``INSERT ... ON CONFLICT DO
+  NOTHING RETURNING``: two units adding one contact to one bucket at once
+  both succeed, and only the one whose row went in reports it as added (so
+  the contact enters routing once);
+* :class:`PGOutbox` takes a per-team ``pg_advisory_xact_lock`` before it
+  appends (right before commit), so ``seq`` numbers of one team are handed
+  out in commit order and a reader paging with ``after_seq`` never skips a
+  message that commits late.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import cast
+
+from teamcrm.adapters.postgres.connection import PGConnection
+from teamcrm.adapters.postgres.store import PGContext
+from teamcrm.adapters.sqlite.codec import to_micros
+from teamcrm.adapters.sqlite.repositories import (
+    SQLiteMemberships,
+    SQLiteOutbox,
+    SQLiteRepository,
+    translated,
+)
+from teamcrm.bucket import BucketMembership
+from teamcrm.events import DomainEvent
+
+__all__ = ["OUTBOX_LOCK", "PGMemberships", "PGOutbox", "pg"]
+
+#: First key of the per-team advisory lock taken by outbox appends.
+OUTBOX_LOCK = 0x7C3A_0002
+
+
+def pg(repository: SQLiteRepository) -> PGConnection:
+    """The PostgreSQL connection of *repository*'s unit of work."""
+    return cast(PGContext, repository._ctx).pg
+
+
+def writing(repository: SQLiteRepository) -> bool:
+    """True when *repository* belongs to a writing unit of work."""
+    return cast(PGContext, repository._ctx).write
+
+
+class PGMemberships(SQLiteMemberships):
+    """Memberships; adding is one ``INSERT ... ON CONFLICT DO NOTHING RETURNING``."""
+
+    @translated
+    def add_many(self, memberships: Sequence[BucketMembership]) -> list[BucketMembership]:
+        """Add the memberships that do not exist yet; return those that were added."""
+        first: dict[tuple[str, str], BucketMembership] = {}
+        for m in memberships:
+            first.setdefault((m.bucket_id, m.item_id), m)
+        if not first:
+            return []
+        rows = list(first.values())
+        cur = pg(self).run(
+            "INSERT INTO memberships (bucket_id, item_id, team_id, added_at, added_by)"
+            " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[], %s::text[])"
+            " ON CONFLICT DO NOTHING RETURNING bucket_id, item_id",
+            (
+                [m.bucket_id for m in rows],
+                [m.item_id for m in rows],
+                [m.team_id for m in rows],
+                [to_micros(m.added_at) for m in rows],
+                [m.added_by for m in rows],
+            ),
+        )
+        fresh = {(b, i) for b, i in cur.fetchall()}
+        return [m for key, m in first.items() if key in fresh]
+
+
+class PGOutbox(SQLiteOutbox):
+    """The outbox; appends of one team are serialised until commit (``seq`` = commit order)."""
+
+    @translated
+    def append(self, events: Sequence[DomainEvent]) -> None:
+        """Append events; they get increasing ``seq`` numbers in the given order."""
+        if not events:
+            return
+        for team_id in sorted({e.team_id for e in events}):
+            pg(self).run(
+                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (OUTBOX_LOCK, str(team_id))
+            )
+        super().append(events)

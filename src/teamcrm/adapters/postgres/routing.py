@@ -1,0 +1,151 @@
+"""PostgreSQL routing repositories: the claims decided by row locks.
+
+The SQLite store serialises whole writing units; on PostgreSQL units run
+side by side, so the routing claims lock exactly the rows they decide on,
+always in the order *lead, then offer* (no two units can wait for each
+other in a cycle):
+
+* **round-robin cursor** - in a writing unit ``get`` makes sure the cursor
+  row exists (``INSERT ... ON CONFLICT DO NOTHING``) and reads it with
+  ``SELECT ... FOR UPDATE``: units routing into one pool take turns from
+  that read until they commit, so no turn is handed out twice and no unit
+  fails on a stale cursor; ``put`` still checks the version;
+* **offer acceptance** - ``offers.get`` in a writing unit locks the offer's
+  lead and then the offer (``FOR UPDATE``), and ``leads.get`` locks its
+  lead: of members accepting one lead at once, the first to lock it wins
+  and the others then read it taken (``OfferClosed("taken")``);
+* **expiry** - ``offers.due`` in a writing unit takes the due offers with
+  their leads ``FOR UPDATE ... SKIP LOCKED``: expiry jobs in several
+  processes settle disjoint offers, and skip the leads that an acceptance is
+  deciding right now.
+
+Read-only units never lock.  Versions are still checked on every update.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from teamcrm.adapters.postgres.repositories import pg, writing
+from teamcrm.adapters.postgres.store import register_postgres_repository
+from teamcrm.adapters.sqlite.codec import to_micros
+from teamcrm.adapters.sqlite.repositories import translated
+from teamcrm.adapters.sqlite.routing import (
+    _LEAD_SELECT,
+    _OFFER_SELECT,
+    SQLiteLeads,
+    SQLiteOffers,
+    SQLiteRoutingCursors,
+    _lead,
+    _offer,
+)
+from teamcrm.errors import ConcurrencyError, NotFound
+from teamcrm.ids import TeamId
+from teamcrm.lead import Lead, LeadId, Offer, OfferId, RoutingCursor
+from teamcrm.pool import PoolId
+
+__all__ = ["PGLeads", "PGOffers", "PGRoutingCursors"]
+
+
+class PGRoutingCursors(SQLiteRoutingCursors):
+    """Round-robin cursors, locked from ``get`` to commit in writing units."""
+
+    @translated
+    def get(self, team_id: TeamId, pool_id: PoolId) -> RoutingCursor:
+        """Return the stored cursor (locked in a writing unit), or a version-0 cursor."""
+        if not writing(self):
+            return super().get(team_id, pool_id)
+        conn = pg(self)
+        select = (
+            "SELECT position, version FROM routing_cursors"
+            " WHERE team_id = %s AND pool_id = %s FOR UPDATE"
+        )
+        row = conn.run(select, (team_id, pool_id)).fetchone()
+        if row is None:
+            conn.run(
+                "INSERT INTO routing_cursors (team_id, pool_id, position, version)"
+                " VALUES (%s, %s, 0, 0) ON CONFLICT DO NOTHING",
+                (team_id, pool_id),
+            )
+            row = conn.run(select, (team_id, pool_id)).fetchone()
+        if row is None:  # pragma: no cover - the pool was deleted meanwhile
+            return RoutingCursor(team_id=team_id, pool_id=pool_id)
+        return RoutingCursor(team_id=team_id, pool_id=pool_id, position=row[0], version=row[1])
+
+    @translated
+    def put(self, cursor: RoutingCursor) -> None:
+        """Store *cursor* if the stored version is ``cursor.version - 1`` (none counts as 0)."""
+        conn = pg(self)
+        cur = conn.run(
+            "UPDATE routing_cursors SET position = %s, version = %s"
+            " WHERE team_id = %s AND pool_id = %s AND version = %s",
+            (cursor.position, cursor.version, cursor.team_id, cursor.pool_id, cursor.version - 1),
+        )
+        if cur.rowcount != 1 and cursor.version == 1:
+            cur = conn.run(
+                "INSERT INTO routing_cursors (team_id, pool_id, position, version)"
+                " VALUES (%s, %s, %s, 1) ON CONFLICT DO NOTHING",
+                (cursor.team_id, cursor.pool_id, cursor.position),
+            )
+        if cur.rowcount != 1:
+            raise ConcurrencyError(self.kind, cursor.pool_id, cursor.version - 1)
+
+
+class PGLeads(SQLiteLeads):
+    """Leads; ``get`` in a writing unit locks the lead (``FOR UPDATE``)."""
+
+    @translated
+    def get(self, team_id: TeamId, lead_id: LeadId) -> Lead:
+        """Return the lead (locked until commit in a writing unit) or raise ``NotFound``."""
+        if not writing(self):
+            return super().get(team_id, lead_id)
+        row = self._conn.execute(
+            f"{_LEAD_SELECT} WHERE id = ? AND team_id = ? FOR UPDATE", (lead_id, team_id)
+        ).fetchone()
+        if row is None:
+            raise NotFound(self.kind, lead_id)
+        return _lead(row)
+
+
+class PGOffers(SQLiteOffers):
+    """Offers; writing units lock the lead, then the offer; expiry skips locked leads."""
+
+    @translated
+    def get(self, team_id: TeamId, offer_id: OfferId) -> Offer:
+        """Return the offer (its lead and it locked in a writing unit) or raise ``NotFound``."""
+        if not writing(self):
+            return super().get(team_id, offer_id)
+        self._conn.execute(
+            "SELECT 1 FROM leads WHERE id = (SELECT lead_id FROM offers"
+            " WHERE id = ? AND team_id = ?) FOR UPDATE",
+            (offer_id, team_id),
+        ).fetchall()
+        row = self._conn.execute(
+            f"{_OFFER_SELECT} WHERE id = ? AND team_id = ? FOR UPDATE", (offer_id, team_id)
+        ).fetchone()
+        if row is None:
+            raise NotFound(self.kind, offer_id)
+        return _offer(row)
+
+    @translated
+    def due(self, at: datetime, limit: int) -> list[Offer]:
+        """Return up to *limit* open offers due by *at*; a writing unit locks them and their leads.
+
+        Offers whose lead (or which) another unit holds are skipped, not waited for.
+        """
+        if not writing(self):
+            return super().due(at, limit)
+        cols = _OFFER_SELECT.removeprefix("SELECT ").removesuffix(" FROM offers")
+        qualified = ", ".join(f"o.{c.strip()}" for c in cols.split(","))
+        rows = self._conn.execute(
+            f"SELECT {qualified} FROM offers o JOIN leads l ON l.id = o.lead_id"
+            " WHERE o.status = 'open' AND o.expires_at <= ?"
+            " ORDER BY o.expires_at, o.id LIMIT ? FOR UPDATE OF l, o SKIP LOCKED",
+            (to_micros(at), limit),
+        ).fetchall()
+        return [_offer(r) for r in rows]
+
+
+register_postgres_repository("routing_cursors", PGRoutingCursors)
+register_postgres_repository("leads", PGLeads)
+register_postgres_repository("offers", PGOffers)

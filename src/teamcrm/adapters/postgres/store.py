@@ -1,0 +1,274 @@
+"""The PostgreSQL store and its unit of work.
+
+Connections come from a :class:`psycopg_pool.ConnectionPool` (autocommit
+connections; teamcrm issues ``BEGIN``/``COMMIT`` itself).  Every unit of
+work is one READ COMMITTED transaction on one pooled connection; read-only
+units (``write=False``) are ``READ ONLY`` transactions.  Threads share the
+pool; a process that was forked after opening gets a pool of its own.
+
+The repositories are the SQLite store's (one implementation of the SQL and
+of the row mapping), run through :class:`~teamcrm.adapters.postgres.connection.PGConnection`,
+except where PostgreSQL needs its own statements to stay correct with
+concurrent writers (see :mod:`teamcrm.adapters.postgres.repositories`).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Sequence
+from typing import Any, cast
+
+import psycopg
+from psycopg.pq import TransactionStatus
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from teamcrm.adapters.postgres.connection import PGConnection, check_url, translate_error
+from teamcrm.adapters.postgres.migrations import migrate
+from teamcrm.adapters.sqlite.migrations import Migration
+from teamcrm.adapters.sqlite.repositories import (
+    SQLiteBuckets,
+    SQLiteCompanies,
+    SQLiteContacts,
+    SQLiteContext,
+    SQLiteInteractions,
+    SQLiteMembers,
+    SQLiteTeams,
+)
+from teamcrm.adapters.sqlite.store import RepositoryFactory, registered_repositories
+from teamcrm.errors import StoreError, ValidationError
+from teamcrm.unit_of_work import BaseUnitOfWork
+
+__all__ = [
+    "PGContext",
+    "PostgresStore",
+    "PostgresUnitOfWork",
+    "register_postgres_repository",
+]
+
+_OVERRIDES: dict[str, RepositoryFactory] = {}
+
+
+def register_postgres_repository(name: str, factory: RepositoryFactory) -> None:
+    """Build ``uow.<name>`` of PostgreSQL units with *factory* instead of the SQLite one.
+
+    Repositories registered for SQLite with
+    :func:`~teamcrm.adapters.sqlite.store.register_repository` are used by
+    the PostgreSQL store too; register a PostgreSQL one only where the
+    shared statements are not enough.
+    """
+    if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
+        raise ValidationError("name", name, "must be a public Python identifier")
+    _OVERRIDES[name] = factory
+
+
+class PGContext(SQLiteContext):
+    """What the repositories of one PostgreSQL unit share: its connection and mode."""
+
+    __slots__ = ("_pg", "write")
+
+    def __init__(self, *, write: bool) -> None:
+        super().__init__()
+        self._pg: PGConnection | None = None
+        self.write = write
+
+    @property
+    def pg(self) -> PGConnection:
+        """The unit's connection (``StoreError`` when the unit is not open)."""
+        if self._pg is None:
+            raise StoreError("the unit of work is not open")
+        return self._pg
+
+    def bind(self, conn: PGConnection | None) -> None:
+        """Bind (or unbind) the unit's connection.
+
+        The shared repositories see it as their DB-API connection: they call
+        only ``execute`` and ``executemany`` and read ``fetchone``,
+        ``fetchall``, ``rowcount`` and rows of the cursors returned.
+        """
+        self._pg = conn
+        self.attach(cast("sqlite3.Connection | None", conn))
+
+
+def _core() -> dict[str, RepositoryFactory]:
+    from teamcrm.adapters.postgres.repositories import PGMemberships, PGOutbox
+
+    return {
+        "teams": SQLiteTeams,
+        "members": SQLiteMembers,
+        "contacts": SQLiteContacts,
+        "companies": SQLiteCompanies,
+        "buckets": SQLiteBuckets,
+        "memberships": PGMemberships,
+        "interactions": SQLiteInteractions,
+        "outbox": PGOutbox,
+    }
+
+
+class PostgresUnitOfWork(BaseUnitOfWork):
+    """One READ COMMITTED transaction on a pooled connection of a :class:`PostgresStore`."""
+
+    def __init__(self, store: PostgresStore, *, write: bool = True) -> None:
+        super().__init__()
+        self._store = store
+        self._write = write
+        self._raw: psycopg.Connection[Any] | None = None
+        ctx = self.context = PGContext(write=write)
+        factories = {**_core(), **registered_repositories(), **_OVERRIDES}
+        for name, factory in factories.items():
+            setattr(self, name, factory(ctx))
+
+    @property
+    def write(self) -> bool:
+        """True unless the unit was opened with ``write=False``."""
+        return self._write
+
+    def _begin(self) -> None:
+        raw = self._store._acquire()
+        mode = "READ WRITE" if self._write else "READ ONLY"
+        try:
+            raw.execute(f"BEGIN ISOLATION LEVEL READ COMMITTED {mode}")
+        except psycopg.Error as exc:
+            self._store._release(raw)
+            raise translate_error(exc) from exc
+        self._raw = raw
+        self.context.bind(PGConnection(raw))
+
+    def _finish(self) -> None:
+        raw, self._raw = self._raw, None
+        self.context.bind(None)
+        if raw is not None:
+            self._store._release(raw)
+
+    def _commit(self) -> None:
+        raw = self._raw
+        if raw is None:  # pragma: no cover - guarded by BaseUnitOfWork
+            raise StoreError("the unit of work is not open")
+        if raw.info.transaction_status == TransactionStatus.INERROR:
+            raise StoreError("a statement of this unit of work failed; it cannot be committed")
+        try:
+            raw.execute("COMMIT")
+        except psycopg.Error as exc:
+            raise translate_error(exc) from exc
+        self._finish()
+
+    def _rollback(self) -> None:
+        raw = self._raw
+        try:
+            if raw is not None and not raw.closed:
+                raw.execute("ROLLBACK")
+        except psycopg.Error as exc:
+            raise translate_error(exc) from exc
+        finally:
+            self._finish()
+
+
+class PostgresStore:
+    """Every repository of :mod:`teamcrm.ports` on a PostgreSQL database (psycopg 3).
+
+    Open it with ``teamcrm.open("postgresql://user:pass@host:5432/db")``;
+    libpq parameters go in the query string (e.g.
+    ``?options=-csearch_path%3Dteam_a`` to use another schema).  Opening
+    applies pending migrations under an advisory lock and refuses a schema
+    made by a newer release (:class:`~teamcrm.errors.SchemaVersionError`).
+
+    :param max_connections: most connections this process keeps open.
+    :param timeout: seconds to wait for a connection (connect or pool).
+    :param migrations: the migrations to apply (default: every registered one).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        max_connections: int = 10,
+        timeout: float = 30.0,
+        migrations: Sequence[Migration] | None = None,
+    ) -> None:
+        self.url = url
+        self._conninfo = check_url(url)
+        if isinstance(max_connections, bool) or not isinstance(max_connections, int):
+            raise ValidationError("max_connections", max_connections, "must be an integer")
+        if not 1 <= max_connections <= 1000:
+            raise ValidationError("max_connections", max_connections, "must be 1 to 1000")
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            raise ValidationError("timeout", timeout, "must be a positive number of seconds")
+        self._max = max_connections
+        self._timeout = float(timeout)
+        self._lock = threading.Lock()
+        self._closed = False
+        first = self._connect()
+        try:
+            self.applied = migrate(first, migrations, where=self._where())
+            row = first.execute("SELECT current_schema()").fetchone()
+            self.schema: str | None = None if row is None else row[0]
+        except psycopg.Error as exc:
+            first.close()
+            raise translate_error(exc) from exc
+        except BaseException:
+            first.close()
+            raise
+        first.close()
+        self._pid = os.getpid()
+        self._pool = self._new_pool()
+
+    def _where(self) -> str:
+        parts = psycopg.conninfo.conninfo_to_dict(self._conninfo)
+        return f"{parts.get('host', '')}/{parts.get('dbname', '')}"
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        try:
+            return psycopg.connect(
+                self._conninfo, autocommit=True, connect_timeout=max(1, int(self._timeout))
+            )
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot connect to PostgreSQL at {self._where()}: {exc}") from exc
+
+    def _new_pool(self) -> ConnectionPool[Any]:
+        pool: ConnectionPool[Any] = ConnectionPool(
+            self._conninfo,
+            min_size=1,
+            max_size=self._max,
+            kwargs={"autocommit": True},
+            timeout=self._timeout,
+            open=False,
+            name=f"teamcrm-{os.getpid()}",
+        )
+        pool.open(wait=False)
+        return pool
+
+    def _acquire(self) -> psycopg.Connection[Any]:
+        if self._closed:
+            raise StoreError(f"the store {self.url!r} is closed")
+        if self._pid != os.getpid():  # forked: the parent's pool is not ours
+            with self._lock:
+                if self._pid != os.getpid():
+                    self._pid = os.getpid()
+                    self._pool = self._new_pool()
+        try:
+            conn: psycopg.Connection[Any] = self._pool.getconn()
+        except PoolTimeout as exc:
+            raise StoreError(
+                f"no PostgreSQL connection became free within {self._timeout:g} s: {exc}"
+            ) from exc
+        return conn
+
+    def _release(self, raw: psycopg.Connection[Any]) -> None:
+        if self._pid == os.getpid():
+            self._pool.putconn(raw)
+
+    def unit_of_work(self, *, write: bool = True) -> PostgresUnitOfWork:
+        """Return a new unit of work; ``write=False`` opens a read-only transaction."""
+        return PostgresUnitOfWork(self, write=write)
+
+    def close(self) -> None:
+        """Close the pool's connections (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._pid == os.getpid():
+            self._pool.close()
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self.url!r})"
