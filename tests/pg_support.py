@@ -17,6 +17,8 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import ModuleType
+from typing import Any
 
 import psycopg
 import pytest
@@ -75,3 +77,25 @@ def schemas() -> Iterator[Schemas]:
         yield made
     finally:
         made.drop_all()
+
+
+def reuse(module: ModuleType, *, replaced: set[str]) -> dict[str, Any]:
+    """Return *module*'s tests and fixtures, except the fixtures named in *replaced*.
+
+    A PostgreSQL test module puts them in its namespace and defines the
+    replaced fixtures itself, so the same tests run again on PostgreSQL.
+    """
+    return {
+        name: value
+        for name, value in vars(module).items()
+        if name not in replaced
+        and (
+            name.startswith("test_")
+            or hasattr(value, "_pytestfixturefunction")
+            or _is_fixture(value)
+        )
+    }
+
+
+def _is_fixture(value: Any) -> bool:
+    return type(value).__name__ == "FixtureFunctionDefinition"

@@ -111,8 +111,10 @@ class SQLiteDigestNotifications(SQLiteNotifications):
             " VALUES (?, ?, ?, ?)"
             " ON CONFLICT (team_id, member_id) DO UPDATE"
             " SET claim_token = excluded.claim_token, claimed_at = excluded.claimed_at"
-            " WHERE (last_digest_at IS NULL OR last_digest_at <= ?)"
-            "   AND (claim_token IS NULL OR claimed_at < ?)",
+            " WHERE (notification_digests.last_digest_at IS NULL"
+            "        OR notification_digests.last_digest_at <= ?)"
+            "   AND (notification_digests.claim_token IS NULL"
+            "        OR notification_digests.claimed_at < ?)",
             (
                 team_id,
                 member_id,
@@ -147,10 +149,12 @@ class SQLiteDigestNotifications(SQLiteNotifications):
             "INSERT INTO notification_digests (team_id, member_id, last_digest_at)"
             " VALUES (?, ?, ?)"
             " ON CONFLICT (team_id, member_id) DO UPDATE SET"
-            "   last_digest_at = max(coalesce(last_digest_at, excluded.last_digest_at),"
-            "                        excluded.last_digest_at),"
-            "   claim_token = CASE WHEN claim_token = ? THEN NULL ELSE claim_token END,"
-            "   claimed_at = CASE WHEN claim_token = ? THEN NULL ELSE claimed_at END",
+            "   last_digest_at = max(coalesce(notification_digests.last_digest_at,"
+            "                                 excluded.last_digest_at), excluded.last_digest_at),"
+            "   claim_token = CASE WHEN notification_digests.claim_token = ? THEN NULL"
+            "                 ELSE notification_digests.claim_token END,"
+            "   claimed_at = CASE WHEN notification_digests.claim_token = ? THEN NULL"
+            "                ELSE notification_digests.claimed_at END",
             (team_id, member_id, when, token, token),
         )
         return marked

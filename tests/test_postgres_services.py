@@ -1,0 +1,50 @@
+"""The routing, follow-up and notification service tests again, on ``postgresql://``.
+
+The tests of ``test_routing_service.py``, ``test_followup_service.py`` and
+``test_notifications.py`` are collected here a second time with their store
+fixture replaced by a PostgreSQL store on a fresh schema: the rules hold the
+same on every adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+import pg_support
+import teamcrm
+import test_followup_service
+import test_notifications
+import test_routing_service
+
+globals().update(pg_support.reuse(test_routing_service, replaced={"crm"}))
+globals().update(pg_support.reuse(test_followup_service, replaced={"store_url", "fcrm"}))
+globals().update(pg_support.reuse(test_notifications, replaced={"world", "crm"}))
+
+
+@pytest.fixture
+def crm(clock: teamcrm.SettableClock) -> Iterator[teamcrm.CRM]:
+    """A CRM on a fresh PostgreSQL schema."""
+    with pg_support.schemas() as made:
+        c = teamcrm.open(made.new(), clock=clock)
+        yield c
+        c.close()
+
+
+@pytest.fixture
+def fcrm(fclock: teamcrm.SettableClock) -> Iterator[teamcrm.CRM]:
+    """The follow-up tests' CRM, on a fresh PostgreSQL schema."""
+    with pg_support.schemas() as made:
+        c = teamcrm.open(made.new(), clock=fclock)
+        yield c
+        c.close()
+
+
+@pytest.fixture
+def world(clock: teamcrm.SettableClock) -> Iterator[test_notifications.World]:
+    """The notification tests' team, on a fresh PostgreSQL schema."""
+    with pg_support.schemas() as made:
+        c = teamcrm.open(made.new(), clock=clock)
+        yield test_notifications.make_world(c, clock)
+        c.close()
