@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+import attrs
+
 from teamcrm.errors import ValidationError
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "MAX_CUSTOM_FIELDS",
     "MAX_NAME",
     "Checker",
+    "trusted",
     "FrozenDict",
     "check_custom_fields",
     "check_email",
@@ -269,6 +272,37 @@ def check_custom_fields(field: str, value: Any) -> FrozenDict:
             )
         out[key] = item
     return FrozenDict(out)
+
+
+T = TypeVar("T")
+_TRUSTED_FIELDS: dict[type, tuple[tuple[str, Any], ...]] = {}
+
+
+def trusted(cls: type[T], /, **values: Any) -> T:
+    """Build an attrs entity from values that were validated before, skipping the checks.
+
+    For adapters reading back rows they wrote themselves: the values must
+    already be in normalised form (enum members, tuples, UTC datetimes,
+    :class:`FrozenDict` mappings) — exactly what the entity's own checks
+    would produce.  Building from untrusted input must use the class itself.
+    Missing fields take their declared defaults.
+    """
+    spec = _TRUSTED_FIELDS.get(cls)
+    if spec is None:
+        spec = tuple((a.name, a.default) for a in attrs.fields(cls))  # type: ignore[arg-type]
+        _TRUSTED_FIELDS[cls] = spec
+    obj = object.__new__(cls)
+    put = object.__setattr__
+    for name, default in spec:
+        if name in values:
+            put(obj, name, values[name])
+        elif isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            put(obj, name, default.factory())
+        elif default is attrs.NOTHING:
+            raise TypeError(f"{cls.__name__}: missing value for {name!r}")
+        else:
+            put(obj, name, default)
+    return obj
 
 
 class Checker:

@@ -30,6 +30,7 @@ from teamcrm.events import DomainEvent, OutboxMessage
 from teamcrm.ids import BucketId, CompanyId, ContactId, InteractionId, MemberId, TeamId
 from teamcrm.interaction import Interaction, InteractionKind, Outcome
 from teamcrm.team import BucketManagement, Member, Role, Team, TeamSettings
+from teamcrm.validation import FrozenDict, trusted
 
 __all__ = [
     "SQLiteBuckets",
@@ -142,11 +143,13 @@ FROM teams t"""
 
 def _team(row: Sequence[Any]) -> Team:
     tid, name, created, management, file_notes, new_contact, new_lead, version, statuses = row
-    return Team(
+    return trusted(
+        Team,
         id=tid,
         name=name,
         created_at=from_micros(created),
-        settings=TeamSettings(
+        settings=trusted(
+            TeamSettings,
             bucket_management=BucketManagement(management),
             file_notes_under_companies=bool(file_notes),
             statuses=tuple(loads(statuses)),
@@ -234,7 +237,8 @@ _MEMBER_SELECT = (
 
 def _member(row: Sequence[Any]) -> Member:
     mid, tid, name, role, email, active, away, zone, created, version = row
-    return Member(
+    return trusted(
+        Member,
         id=mid,
         team_id=tid,
         name=name,
@@ -330,27 +334,33 @@ SELECT c.id, c.team_id, c.first_name, c.last_name, c.status, c.source, c.custom_
 FROM contacts c"""
 
 _EMPTY = "[]"
+_EMPTY_FIELDS = FrozenDict()
 
 
 def _contact(row: Sequence[Any]) -> Contact:
     cid, tid, first, last, status, source, custom, by, created, version, em, ph, co = row
-    return Contact(
+    return trusted(
+        Contact,
         id=cid,
         team_id=tid,
         first_name=first,
         last_name=last,
         status=status,
         source=source,
-        custom_fields={} if custom == "{}" else loads(custom),
+        custom_fields=_EMPTY_FIELDS if custom == "{}" else FrozenDict(loads(custom)),
         created_by=by,
         created_at=from_micros(created),
         version=version,
         emails=()
         if em == _EMPTY
-        else tuple(EmailAddress(address=a, validated=bool(v), label=lb) for a, v, lb in loads(em)),
+        else tuple(
+            trusted(EmailAddress, address=a, validated=bool(v), label=lb) for a, v, lb in loads(em)
+        ),
         phones=()
         if ph == _EMPTY
-        else tuple(PhoneNumber(number=n, validated=bool(v), label=lb) for n, v, lb in loads(ph)),
+        else tuple(
+            trusted(PhoneNumber, number=n, validated=bool(v), label=lb) for n, v, lb in loads(ph)
+        ),
         company_ids=() if co == _EMPTY else tuple(loads(co)),
     )
 
@@ -449,7 +459,9 @@ class SQLiteContacts(SQLiteRepository):
         if not wanted:
             return []
         rows = self._conn.execute(
-            f"{_CONTACT_SELECT} WHERE c.id IN (SELECT value FROM json_each(?)) AND c.team_id = ?",
+            # "+c.team_id": look contacts up by primary key, never by the team index
+            # (which the planner otherwise prefers, scanning the whole team).
+            f"{_CONTACT_SELECT} WHERE c.id IN (SELECT value FROM json_each(?)) AND +c.team_id = ?",
             (ids, team_id),
         )
         found = {r[0]: r for r in rows}
@@ -556,7 +568,8 @@ _COMPANY_SELECT = "SELECT id, team_id, name, domain, created_by, created_at, ver
 
 def _company(row: Sequence[Any]) -> Company:
     coid, tid, name, domain, by, created, version = row
-    return Company(
+    return trusted(
+        Company,
         id=coid,
         team_id=tid,
         name=name,
@@ -639,7 +652,8 @@ FROM buckets b"""
 
 def _bucket(row: Sequence[Any]) -> Bucket:
     bid, tid, name, kind, owner, by, created, version, grants = row
-    return Bucket(
+    return trusted(
+        Bucket,
         id=bid,
         team_id=tid,
         name=name,
@@ -651,7 +665,12 @@ def _bucket(row: Sequence[Any]) -> Bucket:
         grants=()
         if grants == _EMPTY
         else tuple(
-            AccessGrant(member_id=m, level=AccessLevel(lv), can_view_conversations=bool(v))
+            trusted(
+                AccessGrant,
+                member_id=m,
+                level=AccessLevel(lv),
+                can_view_conversations=bool(v),
+            )
             for m, lv, v in loads(grants)
         ),
     )
@@ -756,8 +775,13 @@ _MEMBERSHIP_SELECT = "SELECT team_id, bucket_id, item_id, added_at, added_by FRO
 
 def _membership(row: Sequence[Any]) -> BucketMembership:
     tid, bid, item, added, by = row
-    return BucketMembership(
-        team_id=tid, bucket_id=bid, item_id=item, added_at=from_micros(added), added_by=by
+    return trusted(
+        BucketMembership,
+        team_id=tid,
+        bucket_id=bid,
+        item_id=item,
+        added_at=from_micros(added),
+        added_by=by,
     )
 
 
@@ -867,7 +891,8 @@ FROM interactions i"""
 def _interaction(row: Sequence[Any]) -> Interaction:
     iid, tid, kind, author, occurred, logged, outcome, via, ref, body, targets = row
     ordered = [t for _, t in sorted(loads(targets))]
-    return Interaction(
+    return trusted(
+        Interaction,
         id=iid,
         team_id=tid,
         kind=InteractionKind(kind),
