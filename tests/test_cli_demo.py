@@ -52,3 +52,20 @@ def test_bad_store_url_is_one_line_error(capsys: pytest.CaptureFixture[str]) -> 
     err = capsys.readouterr().err
     assert err.startswith("teamcrm: error:")
     assert len(err.strip().splitlines()) == 1
+
+
+def test_demo_shows_follow_up_lists_on_a_chosen_date(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--memory", "--date", "2026-02-05"]) == 0
+    out = capsys.readouterr().out
+    bradley = out.split("Bradley's follow-up list on 2026-02-05")[1].split("\n\n")[0]
+    # Past Clients every 30 days from 2026-01-05: Chen Wei (never touched) is
+    # due 2026-02-04; Maria's clock was reset by Susan's call on 2026-01-08.
+    assert "Chen Wei" in bradley
+    assert "Maria Garcia" not in bradley
+    assert "Bradley's in-app feed" in out
+    assert "New lead:" in out
+
+
+def test_demo_rejects_a_bad_date(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--memory", "--date", "soon"]) == 2
+    assert "--date" in capsys.readouterr().err

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -43,8 +43,15 @@ def _demo(args: argparse.Namespace) -> int:
     from teamcrm.demo import DEMO_START, run_demo
 
     clock = SettableClock(DEMO_START)
+    when = None
+    if args.date:
+        try:
+            day = date.fromisoformat(args.date)
+        except ValueError:
+            raise ValidationError("--date", args.date, "must be a date like 2026-02-19") from None
+        when = datetime.combine(day, time(12, 0), tzinfo=UTC)
     with open_crm(_store_url(args.db, args.memory), clock=clock) as crm:
-        run_demo(crm, clock)
+        run_demo(crm, clock, follow_up_date=when)
     return 0
 
 
@@ -301,6 +308,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"SQLite file to (re)create, or a store URL (default: ./{DEFAULT_DEMO_DB})",
     )
     demo.add_argument("--memory", action="store_true", help="use the in-memory store")
+    demo.add_argument(
+        "--date",
+        metavar="YYYY-MM-DD",
+        help="the day to show follow-up lists for (default: 45 days into the story, 2026-02-19)",
+    )
     demo.set_defaults(func=_demo)
     _add_view_commands(sub)
     return parser

@@ -104,6 +104,16 @@ def build_demo_team(crm: CRM, clock: SettableClock | None = None) -> DemoTeam:
     susan.copy_to_personal_bucket(ids["Maria Garcia"], demo.buckets["Customer Follow-up 1 Month"])
     susan.copy_to_personal_bucket(ids["Zoë Kowalska"], demo.buckets["Customer Follow-up 12 Months"])
 
+    # Follow-up policies (seed 000): Bradley follows up Past Clients every 30
+    # days, reset by anyone on the team; Susan's personal buckets carry her own
+    # 1-, 3- and 12-month cadences, reset only by her own touches.
+    alice.create_follow_up_policy(
+        demo.buckets["Past Clients"], "30 days", member_id=demo.members["Bradley"]
+    )
+    for months in (1, 3, 12):
+        name = f"Customer Follow-up {months} Month{'s' if months > 1 else ''}"
+        susan.create_follow_up_policy(demo.buckets[name], f"{months} months")
+
     def later(days: int) -> datetime:
         if clock is not None:
             clock.advance(timedelta(days=days))
@@ -180,6 +190,31 @@ def _record(demo: DemoTeam, viewer: str, contact: str) -> str:
     return text_table(["field", "value"], rows, title=f"{contact}'s record as {viewer} sees it")
 
 
+def _follow_ups(demo: DemoTeam, name: str, at: datetime) -> str:
+    session = demo.session(name)
+    rows = []
+    for row in session.follow_ups(at=at):
+        why = "; ".join(f"{r.bucket_name} ({r.cadence})" for r in row.reasons) or "task"
+        touch = "never"
+        if row.last_touch_at is not None:
+            by = session.member(row.last_touch_by).name if row.last_touch_by else "?"
+            touch = f"{row.last_touch_at:%Y-%m-%d} by {by}"
+        rows.append([row.contact.display_name, f"{row.due_on}", row.days_overdue, why, touch])
+    return text_table(
+        ["contact", "due", "days overdue", "why", "last touch"],
+        rows,
+        title=f"{name}'s follow-up list on {at:%Y-%m-%d}",
+    )
+
+
+def _feed(demo: DemoTeam, name: str) -> str:
+    rows = [
+        [f"{n.created_at:%Y-%m-%d %H:%M}", n.kind.value, n.message]
+        for n in demo.session(name).notifications(limit=20)
+    ]
+    return text_table(["when", "kind", "message"], rows, title=f"{name}'s in-app feed")
+
+
 #: Extra sections later features add to the demo: ``(title, fn(demo) -> text)``.
 EXTRA_SECTIONS: list[tuple[str, Callable[[DemoTeam], str]]] = []
 
@@ -193,15 +228,32 @@ def _routing_section(demo: DemoTeam) -> str:
 EXTRA_SECTIONS.append(("Lead routing", _routing_section))
 
 
-def run_demo(crm: CRM, clock: SettableClock, out: Callable[[str], None] = print) -> DemoTeam:
-    """Build the demo team in *crm* and print what each member sees."""
+def run_demo(
+    crm: CRM,
+    clock: SettableClock,
+    out: Callable[[str], None] = print,
+    *,
+    follow_up_date: datetime | None = None,
+) -> DemoTeam:
+    """Build the demo team in *crm* and print what each member sees.
+
+    *follow_up_date* is the day the follow-up lists are shown for (default:
+    45 days after the story starts).
+    """
     demo = build_demo_team(crm, clock)
     out(f"teamcrm demo: the seed-000 team 'Parkside Realty' on {crm.store.url}\n")
     for name in demo.members:
         out(_visible(demo, name) + "\n")
     out(_record(demo, "Susan", "Maria Garcia") + "\n")
     out(_record(demo, "Bradley", "Maria Garcia") + "\n")
+    when = follow_up_date or DEMO_START + timedelta(days=45)
+    out("== Follow-up ==")
+    for name in ("Bradley", "Susan"):
+        out(_follow_ups(demo, name, when) + "\n")
     for title, section in EXTRA_SECTIONS:
         out(f"== {title} ==")
         out(section(demo) + "\n")
+    out("== Notifications ==")
+    for name in ("Bradley", "Susan", "Tom"):
+        out(_feed(demo, name) + "\n")
     return demo
