@@ -26,7 +26,6 @@ __all__ = [
     "MAX_CUSTOM_FIELDS",
     "MAX_NAME",
     "Checker",
-    "trusted",
     "FrozenDict",
     "check_custom_fields",
     "check_email",
@@ -38,6 +37,7 @@ __all__ = [
     "check_zone",
     "normalise_email",
     "normalise_phone",
+    "trusted",
     "utc_datetime",
 ]
 
