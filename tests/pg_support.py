@@ -2,9 +2,10 @@
 
 The tests run only when ``TEAMCRM_TEST_POSTGRES_URL`` names a database the
 tests may create schemas in (``.ci/postgres.sh`` prints one).  Without it
-every PostgreSQL test is skipped from one place, :func:`server_url`, so
-pytest's summary shows one line.  With ``TEAMCRM_REQUIRE_POSTGRES=1`` (set by
-``.ci/run``) a missing URL is a failure instead of a skip.
+every PostgreSQL test module is skipped at collection from one place,
+:func:`require_server`, so pytest's summary shows one line.  With
+``TEAMCRM_REQUIRE_POSTGRES=1`` (set by ``.ci/run``) a missing URL is a
+failure instead of a skip.
 
 Each store gets its own schema (``teamcrm_t_<pid>_<random>``), reached
 through the URL's ``options=-csearch_path=...``, and the schema is dropped
@@ -36,6 +37,15 @@ def server_url() -> str:
             pytest.fail(f"{REQUIRE_ENV}=1 but {ENV} is not set")
         pytest.skip(SKIP_REASON)
     return url
+
+
+def require_server() -> None:
+    """Call at the top of a PostgreSQL test module: skip the module without a server URL."""
+    if os.environ.get(ENV, "").strip():
+        return
+    if os.environ.get(REQUIRE_ENV) == "1":
+        pytest.fail(f"{REQUIRE_ENV}=1 but {ENV} is not set", pytrace=False)
+    pytest.skip(SKIP_REASON, allow_module_level=True)
 
 
 def with_search_path(url: str, schema: str) -> str:

@@ -16,6 +16,8 @@ from teamcrm.ports import Store
 from teamcrm.testing.contract import StoreContract
 from teamcrm.testing.stateful import run_comparison
 
+pg_support.require_server()
+
 
 @pytest.fixture
 def schemas() -> Iterator[pg_support.Schemas]:

@@ -18,6 +18,8 @@ import test_followup_service
 import test_notifications
 import test_routing_service
 
+pg_support.require_server()
+
 globals().update(pg_support.reuse(test_routing_service, replaced={"crm"}))
 globals().update(pg_support.reuse(test_followup_service, replaced={"store_url", "fcrm"}))
 globals().update(pg_support.reuse(test_notifications, replaced={"world", "crm"}))

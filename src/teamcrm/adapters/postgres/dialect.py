@@ -15,7 +15,9 @@ Statements (DML):
 * ``json_array(...)`` becomes ``json_build_array(...)``, the two-argument
   ``max(coalesce(...), ...)`` becomes ``greatest(...)``;
 * ``INSERT OR IGNORE`` becomes ``INSERT ... ON CONFLICT DO NOTHING``;
-* ``? IS NULL`` gets a type (``%s::text IS NULL``).
+* ``? IS NULL`` gets a type (``%s::text IS NULL``);
+* SQLite's unary ``+`` that keeps a column out of index choice (``+c.team_id``)
+  is dropped (PostgreSQL has no unary plus on text; its planner needs no hint).
 
 Table definitions (DDL, see :func:`ddl_to_postgres`): ``INTEGER`` becomes
 ``BIGINT`` (times are microseconds), ``TEXT`` is compared byte by byte
@@ -52,6 +54,7 @@ _GROUP = re.compile(
     re.S,
 )
 _OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO", re.I)
+_UNARY_PLUS = re.compile(r"(?<=[\s(,=])\+(?=[A-Za-z_]\w*\.\w)")
 
 
 def _group(match: re.Match[str]) -> str:
@@ -74,6 +77,7 @@ def to_postgres(sql: str) -> str:
     out = out.replace("json_array(", "json_build_array(")
     out = out.replace("max(coalesce(", "greatest(coalesce(")
     out = out.replace("? IS NULL", "?::text IS NULL")
+    out = _UNARY_PLUS.sub("", out)
     if _OR_IGNORE.match(out):
         out = _OR_IGNORE.sub("INSERT INTO", out, count=1) + " ON CONFLICT DO NOTHING"
     return out.replace("?", "%s")

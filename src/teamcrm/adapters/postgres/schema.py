@@ -1,8 +1,9 @@
 """PostgreSQL versions of the shared migrations that cannot be translated as they are.
 
-``0200_views`` builds an SQLite FTS5 index of contact names (a virtual table
-kept by triggers); PostgreSQL runs the rest of that migration (indexes,
-saved filters) and answers name searches from the contacts table itself.
+* ``0200_views`` builds an SQLite FTS5 index of contact names (a virtual
+  table kept by triggers); PostgreSQL runs the rest of that migration
+  (indexes, saved filters) and answers name searches from the contacts table;
+* ``0111_routing_loads_backfill`` is a Python step on SQLite: here it is SQL.
 """
 
 from __future__ import annotations
@@ -23,3 +24,15 @@ for _migration in registered_migrations():
             _migration.name,
             *(ddl_to_postgres(s) for s in _migration.statements if _marker not in s),
         )
+
+# The SQLite version is a Python step (``apply``); the same backfill in SQL.
+register_postgres_migration(
+    "0111_routing_loads_backfill",
+    "INSERT INTO lead_receipts (team_id, pool_key, member_id, lead_id, received_at)"
+    " SELECT l.team_id, l.pool_key, j.value, l.id, l.assigned_at"
+    " FROM leads l, json_array_elements_text(l.assignee_ids::json) j"
+    " WHERE l.status = 'assigned' AND l.assigned_at IS NOT NULL ON CONFLICT DO NOTHING",
+    "INSERT INTO lead_loads (team_id, pool_key, member_id, open_leads, last_assigned_at)"
+    " SELECT team_id, pool_key, member_id, COUNT(*), MAX(received_at)"
+    " FROM lead_receipts GROUP BY team_id, pool_key, member_id ON CONFLICT DO NOTHING",
+)
