@@ -1,0 +1,199 @@
+"""Moving a team's SQLite database into PostgreSQL (``teamcrm migrate``).
+
+Both stores hold the same tables (PostgreSQL runs the SQLite migrations,
+translated), so the move is a bulk copy, table by table, with ``COPY``:
+
+1. the source is opened as a :class:`~teamcrm.adapters.sqlite.SQLiteStore`
+   (an older file is upgraded in place first) and the target as a
+   :class:`~teamcrm.adapters.postgres.PostgresStore` (its schema is created);
+2. a target that already holds any row is refused (nothing is merged), so
+   running the command twice never copies twice;
+3. every table of the target schema except the migration record is copied,
+   parents before the tables that reference them, in **one** PostgreSQL
+   transaction (all or nothing), keeping SQLite's ``rowid`` and the outbox
+   ``seq`` (identity counters are moved past them);
+4. the row count of every table is compared on both sides before the
+   transaction commits; any difference rolls everything back.
+
+Tables that exist only in SQLite (the FTS5 name index) are rebuilt from the
+copied rows where PostgreSQL needs them, and are otherwise not copied.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import psycopg
+
+from teamcrm.adapters.postgres.connection import check_url, translate_error
+from teamcrm.adapters.postgres.store import PostgresStore
+from teamcrm.adapters.sqlite.connection import connect, parse_url
+from teamcrm.adapters.sqlite.migrations import MIGRATIONS_TABLE
+from teamcrm.adapters.sqlite.store import SQLiteStore
+from teamcrm.errors import StoreError, ValidationError
+
+__all__ = ["TableCount", "TransferReport", "copy_sqlite_to_postgres"]
+
+
+@attrs.frozen(kw_only=True)
+class TableCount:
+    """Rows of one table in the source and in the target after the copy."""
+
+    table: str
+    source: int
+    target: int
+
+
+@attrs.frozen(kw_only=True)
+class TransferReport:
+    """What :func:`copy_sqlite_to_postgres` copied, table by table."""
+
+    tables: tuple[TableCount, ...]
+
+    @property
+    def rows(self) -> int:
+        """Rows copied in all."""
+        return sum(t.target for t in self.tables)
+
+    @property
+    def verified(self) -> bool:
+        """True when every table has as many rows in the target as in the source."""
+        return all(t.source == t.target for t in self.tables)
+
+
+def _tables_in_order(pg: psycopg.Connection[Any]) -> list[str]:
+    """The target's tables, each after the tables its foreign keys point to."""
+    names = [
+        r[0]
+        for r in pg.execute(
+            "SELECT table_name FROM information_schema.tables"
+            " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+            " AND table_name <> %s ORDER BY table_name",
+            (MIGRATIONS_TABLE,),
+        )
+    ]
+    parents: dict[str, set[str]] = {n: set() for n in names}
+    for child, parent in pg.execute(
+        "SELECT c.conrelid::regclass::text, c.confrelid::regclass::text FROM pg_constraint c"
+        " JOIN pg_namespace n ON n.oid = c.connamespace"
+        " WHERE c.contype = 'f' AND n.nspname = current_schema()"
+    ):
+        if child in parents and parent in parents and parent != child:
+            parents[child].add(parent)
+    ordered: list[str] = []
+    while parents:
+        ready = sorted(n for n, ps in parents.items() if not ps - set(ordered))
+        if not ready:  # pragma: no cover - a cycle of foreign keys
+            raise StoreError(f"the tables {sorted(parents)} reference each other in a cycle")
+        ordered.extend(ready)
+        for n in ready:
+            del parents[n]
+    return ordered
+
+
+def _columns(pg: psycopg.Connection[Any], table: str) -> list[str]:
+    return [
+        r[0]
+        for r in pg.execute(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND table_name = %s ORDER BY ordinal_position",
+            (table,),
+        )
+    ]
+
+
+def _copy_table(
+    src: sqlite3.Connection, pg: psycopg.Connection[Any], table: str
+) -> tuple[int, int]:
+    target_cols = _columns(pg, table)
+    source_cols = [r[1] for r in src.execute(f'PRAGMA table_info("{table}")')]
+    if not source_cols:
+        raise StoreError(f"the SQLite database has no table {table!r}")
+    with_rowid = "rowid" in target_cols and "rowid" not in source_cols
+    cols = [c for c in target_cols if c in source_cols]
+    missing = [c for c in target_cols if c not in source_cols and c != "rowid"]
+    if missing or set(source_cols) - set(cols):
+        raise StoreError(
+            f"table {table!r} differs between the databases (source {source_cols},"
+            f" target {target_cols}); open both with the same release of teamcrm"
+        )
+    select = ", ".join(f'"{c}"' for c in cols)
+    copied = [*cols, "rowid"] if with_rowid else cols
+    order = " ORDER BY rowid" if with_rowid else ""
+    rows = src.execute(f'SELECT {select}{", rowid" if with_rowid else ""} FROM "{table}"{order}')
+    quoted = ", ".join(f'"{c}"' for c in copied)
+    with pg.cursor().copy(f'COPY "{table}" ({quoted}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row(row)
+    for col in ("rowid", "seq"):
+        if col in copied:
+            pg.execute(
+                "SELECT setval(pg_get_serial_sequence(%s, %s),"
+                f' coalesce((SELECT max("{col}") FROM "{table}"), 0) + 1, false)',
+                (table, col),
+            )
+    source_count = src.execute(f'SELECT count(*) FROM "{table}"').fetchone()
+    target_count = pg.execute(f'SELECT count(*) FROM "{table}"').fetchone()
+    return (int(source_count[0]) if source_count else 0), (
+        int(target_count[0]) if target_count else 0
+    )
+
+
+def copy_sqlite_to_postgres(
+    source_url: str,
+    target_url: str,
+    *,
+    progress: Callable[[TableCount], None] | None = None,
+) -> TransferReport:
+    """Copy every row of the SQLite database *source_url* into the empty *target_url*.
+
+    Raises :class:`~teamcrm.errors.StoreError` (nothing written) when the
+    target already holds rows or when any table's count differs after the
+    copy; *progress* is called once per table copied.
+    """
+    source = parse_url(source_url)
+    if source.path is None:
+        raise ValidationError("source", source_url, "must be a SQLite file, not ':memory:'")
+    check_url(target_url)
+    SQLiteStore(source_url).close()  # brings an older file up to this release
+    PostgresStore(target_url, max_connections=1).close()  # creates the target schema
+    src = connect(source)
+    try:
+        pg = psycopg.connect(check_url(target_url), autocommit=True)
+    except psycopg.Error as exc:
+        src.close()
+        raise StoreError(f"cannot connect to the target PostgreSQL database: {exc}") from exc
+    counts: list[TableCount] = []
+    try:
+        src.execute("BEGIN")  # one consistent snapshot of the source
+        with pg.transaction():
+            tables = _tables_in_order(pg)
+            for table in tables:
+                if pg.execute(f'SELECT 1 FROM "{table}" LIMIT 1').fetchone() is not None:
+                    raise StoreError(
+                        f"the target database is not empty (table {table!r} has rows);"
+                        " migrate into a new database or schema"
+                    )
+            for table in tables:
+                source_rows, target_rows = _copy_table(src, pg, table)
+                count = TableCount(table=table, source=source_rows, target=target_rows)
+                counts.append(count)
+                if progress is not None:
+                    progress(count)
+            report = TransferReport(tables=tuple(counts))
+            if not report.verified:
+                raise StoreError(
+                    "row counts differ after the copy; nothing was written: "
+                    + ", ".join(f"{t.table} {t.source}->{t.target}" for t in report.tables)
+                )
+    except psycopg.Error as exc:
+        raise translate_error(exc) from exc
+    except sqlite3.Error as exc:
+        raise StoreError(f"reading the SQLite database failed: {exc}") from exc
+    finally:
+        src.close()
+        pg.close()
+    return report
