@@ -9,6 +9,10 @@ Several assignees (the ``everyone`` method, or a multi-assignment) are one
 lead with several ``assignee_ids``; the dashboard shows one row per
 assignee.  Under ``round_robin``, ``first_to_accept`` and single
 assignments a lead has at most one owner.
+
+A *role* (seed 001: "buyer agent", "listing agent") is a named slot of the
+team; holding a role on a contact is a lead without a pool whose ``role``
+names the slot, assigned or offered like any lead.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from teamcrm.errors import ValidationError
 from teamcrm.ids import BucketId, ContactId, MemberId, TeamId
 from teamcrm.pool import PoolId
 from teamcrm.routing import RoutingExplanation
-from teamcrm.validation import Checker
+from teamcrm.validation import Checker, check_text
 
 __all__ = [
     "MAX_LEAD_NOTE",
@@ -36,7 +40,9 @@ __all__ = [
     "Offer",
     "OfferId",
     "OfferStatus",
+    "RoleSlot",
     "RoutingCursor",
+    "check_role",
     "new_lead_id",
     "new_offer_id",
 ]
@@ -46,6 +52,13 @@ OfferId = NewType("OfferId", str)
 
 #: Longest note on an assignment, offer or update request (characters).
 MAX_LEAD_NOTE = 2_000
+#: Longest role name ("buyer agent").
+MAX_ROLE = 64
+
+
+def check_role(field: str, value: object) -> str:
+    """Return a role name: 1-64 characters on one line, surrounding spaces removed."""
+    return check_text(field, value, max_len=MAX_ROLE)
 
 
 def new_lead_id() -> LeadId:
@@ -84,6 +97,10 @@ class Lead:
         entered (an open lead with one of them is not duplicated).
     :ivar declined_by: members who declined or rejected it (never offered it again).
     :ivar explanation: the explanation of the last routing decision.
+    :ivar role: the role slot this lead fills on the contact (``None`` for
+        an ordinary lead); a role lead has no pool.
+    :ivar respond_by: while set, the owner must log an interaction with the
+        contact by then or the lead is reassigned (the pool's response window).
     """
 
     id: LeadId
@@ -98,6 +115,8 @@ class Lead:
     keys: tuple[str, ...] = ()
     declined_by: tuple[MemberId, ...] = ()
     explanation: RoutingExplanation | None = None
+    role: str | None = None
+    respond_by: datetime | None = None
     version: int = 1
 
     def __attrs_post_init__(self) -> None:
@@ -121,6 +140,13 @@ class Lead:
             raise ValidationError(
                 "Lead.explanation", self.explanation, "must be a RoutingExplanation"
             )
+        if self.role is not None:
+            object.__setattr__(self, "role", check_role("Lead.role", self.role))
+            if self.pool_id is not None:
+                raise ValidationError("Lead.role", self.role, "a role lead has no pool")
+        c.optional_utc("respond_by")
+        if self.respond_by is not None and self.status is not LeadStatus.ASSIGNED:
+            raise ValidationError("Lead.respond_by", self.respond_by, "only an assigned lead")
         c.integer("version", minimum=1)
         assigned = self.status is LeadStatus.ASSIGNED
         if assigned != bool(self.assignee_ids):
@@ -240,6 +266,23 @@ class InboundBucket:
 
 
 @attrs.frozen(kw_only=True)
+class RoleSlot:
+    """A named role of the team (``"buyer agent"``) that members hold on contacts."""
+
+    team_id: TeamId
+    name: str
+    created_at: datetime
+    created_by: MemberId | None = None
+
+    def __attrs_post_init__(self) -> None:
+        c = Checker(self)
+        c.ident("team_id", "tm_")
+        object.__setattr__(self, "name", check_role("RoleSlot.name", self.name))
+        c.utc("created_at")
+        c.optional_ident("created_by", "mb_")
+
+
+@attrs.frozen(kw_only=True)
 class LeadRow:
     """One row of the routing dashboard (one per lead and assignee).
 
@@ -259,3 +302,4 @@ class LeadRow:
     assigned_at: datetime | None
     last_contacted_at: datetime | None
     created_at: datetime
+    role: str | None = None

@@ -47,6 +47,7 @@ class NotificationKind(enum.StrEnum):
     UPDATE_REQUESTED = "update_requested"
     RESPONSE_WINDOW_MISSED = "response_window_missed"
     NO_ELIGIBLE_MEMBER = "no_eligible_member"
+    LEAD_DUPLICATE = "lead_duplicate"
 
 
 @attrs.frozen(kw_only=True)

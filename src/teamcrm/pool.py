@@ -9,25 +9,30 @@ pool and is routed at once to the pool's members by its
 from __future__ import annotations
 
 import enum
+import re
 import secrets
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import NewType
+from typing import Any, NewType
 
 import attrs
 
 from teamcrm.errors import ValidationError
 from teamcrm.followup import Cadence
 from teamcrm.ids import BucketId, MemberId, TeamId
-from teamcrm.validation import MAX_NAME, Checker
+from teamcrm.validation import MAX_NAME, Checker, FrozenDict, check_int
 
 __all__ = [
     "DEFAULT_OFFER_WINDOW",
     "MAX_OFFER_WINDOW",
     "MAX_POOL_MEMBERS",
+    "MAX_WEIGHT",
+    "Capacity",
     "DistributionMethod",
     "LeadPool",
     "PoolId",
     "new_pool_id",
+    "parse_method",
 ]
 
 PoolId = NewType("PoolId", str)
@@ -38,6 +43,11 @@ DEFAULT_OFFER_WINDOW = timedelta(hours=1)
 MAX_OFFER_WINDOW = timedelta(days=30)
 #: Most members (and most source buckets) one pool may have.
 MAX_POOL_MEMBERS = 1_000
+#: The largest weight a member may have in a ``weighted`` pool.
+MAX_WEIGHT = 1_000
+#: The largest cap (leads per day or per 30 days).
+MAX_CAP = 1_000_000
+_METHOD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
 def new_pool_id() -> PoolId:
@@ -56,6 +66,80 @@ class DistributionMethod(enum.StrEnum):
     FIRST_TO_ACCEPT = "first_to_accept"
     #: every eligible member is assigned
     EVERYONE = "everyone"
+    #: a deterministic cycle: each member gets as many leads in a row as its weight
+    WEIGHTED = "weighted"
+    #: the eligible member with the fewest open leads of the pool
+    LEAST_LOADED = "least_loaded"
+    #: offered to one eligible member at a time; on decline or expiry the next
+    SEQUENTIAL_OFFER = "sequential_offer"
+
+
+def parse_method(field: str, value: object) -> DistributionMethod | str:
+    """Return a :class:`DistributionMethod`, or the name of a custom strategy.
+
+    Custom names are lower-case identifiers (``territory``); whether a
+    strategy is registered under the name is checked when a pool is created
+    or edited (see :func:`teamcrm.routing.strategy_for`).
+    """
+    if isinstance(value, DistributionMethod):
+        return value
+    if isinstance(value, str):
+        try:
+            return DistributionMethod(value)
+        except ValueError:
+            if _METHOD_NAME.match(value):
+                return value
+    raise ValidationError(field, value, "must be a distribution method or a strategy name")
+
+
+@attrs.frozen(kw_only=True)
+class Capacity:
+    """How many new leads a member may receive from one pool.
+
+    :ivar per_day: at most this many per calendar day in the member's time
+        zone (``None``: no daily cap).
+    :ivar per_30_days: at most this many in any rolling 30 days (``None``: no cap).
+
+    A cap of 0 opts the member out of the pool's leads altogether.
+    """
+
+    per_day: int | None = None
+    per_30_days: int | None = None
+
+    def __attrs_post_init__(self) -> None:
+        for attr in ("per_day", "per_30_days"):
+            value = getattr(self, attr)
+            if value is not None:
+                check_int(f"Capacity.{attr}", value, maximum=MAX_CAP)
+
+    @property
+    def opted_out(self) -> bool:
+        """True when a cap of 0 keeps the member from every lead of the pool."""
+        return self.per_day == 0 or self.per_30_days == 0
+
+    @property
+    def unlimited(self) -> bool:
+        """True when neither cap is set."""
+        return self.per_day is None and self.per_30_days is None
+
+
+def _capacity(field: str, value: Any) -> Capacity:
+    if isinstance(value, Capacity):
+        return value
+    if isinstance(value, Mapping) and set(value) <= {"per_day", "per_30_days"}:
+        return Capacity(**value)
+    raise ValidationError(field, value, "must be a Capacity (per_day, per_30_days)")
+
+
+def _weights(field: str, value: Any) -> FrozenDict:
+    if not isinstance(value, Mapping):
+        raise ValidationError(field, value, "must map member ids to weights")
+    out: dict[str, int] = {}
+    for key, weight in value.items():
+        if not isinstance(key, str) or not key.startswith("mb_"):
+            raise ValidationError(field, key, "keys must be member ids")
+        out[key] = check_int(f"{field}[{key!r}]", weight, minimum=1, maximum=MAX_WEIGHT)
+    return FrozenDict(out)
 
 
 def check_window(field: str, value: object) -> timedelta:
@@ -80,6 +164,17 @@ class LeadPool:
         cadence after assignment.
     :ivar fallback_member_id: told when nobody can take a lead (default: the
         team's admins).
+    :ivar weights: ``weighted`` pools: each member's weight (default 1; 0
+        gives the member no leads of this pool).
+    :ivar capacity: the cap on new leads of this pool for every member
+        (``None``: no cap).
+    :ivar member_capacity: caps of single members, replacing :attr:`capacity`.
+    :ivar response_window: when set, an assignee who logs no interaction
+        with the contact within this time loses the lead to someone else
+        (see ``enforce_response_windows``).
+    :ivar dedupe: when true (the default) a contact whose email or phone
+        matches an open lead of the pool joins that lead instead of becoming
+        a new one.
     :ivar version: optimistic version, +1 on every change.
     """
 
@@ -89,12 +184,17 @@ class LeadPool:
     created_at: datetime
     source_bucket_ids: tuple[BucketId, ...]
     member_ids: tuple[MemberId, ...] = ()
-    method: DistributionMethod = DistributionMethod.MANUAL
+    method: DistributionMethod | str = DistributionMethod.MANUAL
     active: bool = True
     offer_window: timedelta = DEFAULT_OFFER_WINDOW
     follow_up: Cadence | None = None
     fallback_member_id: MemberId | None = None
     created_by: MemberId | None = None
+    weights: Mapping[str, int] = attrs.field(factory=FrozenDict)
+    capacity: Capacity | None = None
+    member_capacity: Mapping[str, Capacity] = attrs.field(factory=FrozenDict)
+    response_window: timedelta | None = None
+    dedupe: bool = True
     version: int = 1
 
     def __attrs_post_init__(self) -> None:
@@ -105,7 +205,7 @@ class LeadPool:
         c.utc("created_at")
         c.ids("source_bucket_ids", "bk_", min_len=1, max_len=MAX_POOL_MEMBERS)
         c.ids("member_ids", "mb_", max_len=MAX_POOL_MEMBERS)
-        c.enum("method", DistributionMethod)
+        object.__setattr__(self, "method", parse_method("LeadPool.method", self.method))
         c.boolean("active")
         object.__setattr__(
             self, "offer_window", check_window("LeadPool.offer_window", self.offer_window)
@@ -114,7 +214,46 @@ class LeadPool:
             object.__setattr__(self, "follow_up", Cadence.parse(self.follow_up))
         c.optional_ident("fallback_member_id", "mb_")
         c.optional_ident("created_by", "mb_")
+        if type(self.weights) is not FrozenDict:
+            object.__setattr__(self, "weights", _weights("LeadPool.weights", self.weights))
+        if self.capacity is not None:
+            object.__setattr__(self, "capacity", _capacity("LeadPool.capacity", self.capacity))
+        caps = self.member_capacity
+        if not isinstance(caps, Mapping):
+            raise ValidationError("LeadPool.member_capacity", caps, "must map member ids to caps")
+        if type(caps) is not FrozenDict or not all(isinstance(v, Capacity) for v in caps.values()):
+            out = {}
+            for key, value in caps.items():
+                if not isinstance(key, str) or not key.startswith("mb_"):
+                    raise ValidationError(
+                        "LeadPool.member_capacity", key, "keys must be member ids"
+                    )
+                out[key] = _capacity(f"LeadPool.member_capacity[{key!r}]", value)
+            object.__setattr__(self, "member_capacity", FrozenDict(out))
+        if self.response_window is not None:
+            object.__setattr__(
+                self,
+                "response_window",
+                check_window("LeadPool.response_window", self.response_window),
+            )
+        c.boolean("dedupe")
         c.integer("version", minimum=1)
+
+    @property
+    def method_name(self) -> str:
+        """The method as a plain string (a :class:`DistributionMethod` value or a custom name)."""
+        return str(
+            self.method.value if isinstance(self.method, DistributionMethod) else self.method
+        )
+
+    def weight_of(self, member_id: str) -> int:
+        """The member's weight in a ``weighted`` pool (default 1)."""
+        return int(self.weights.get(member_id, 1))
+
+    def capacity_of(self, member_id: str) -> Capacity | None:
+        """The member's cap on new leads of this pool (``None``: unlimited)."""
+        cap = self.member_capacity.get(member_id, self.capacity)
+        return None if cap is None or cap.unlimited else cap
 
     def position_of(self, member_id: str) -> int | None:
         """Return the member's place in the pool's order, or ``None``."""

@@ -40,10 +40,12 @@ from teamcrm.lead import (
     Offer,
     OfferId,
     OfferStatus,
+    RoleSlot,
     RoutingCursor,
 )
 from teamcrm.notification import Notification
 from teamcrm.pool import LeadPool, PoolId
+from teamcrm.routing import MemberLoad
 from teamcrm.search import ContactQuery, SavedFilter, SavedFilterId, SearchScope
 from teamcrm.task import Task, TaskId, TaskStatus
 from teamcrm.team import Member, Team
@@ -616,6 +618,18 @@ class LeadPoolRepository(Protocol):
         """Return the pools with any of *bucket_ids* as a source, by ``created_at`` then id."""
         ...
 
+    def role_slots(self, team_id: TeamId) -> list[RoleSlot]:
+        """Return the team's role slots (``"buyer agent"``) by name."""
+        ...
+
+    def add_role_slot(self, slot: RoleSlot) -> None:
+        """Insert a role slot (``AlreadyExists`` if the team has one of that name)."""
+        ...
+
+    def delete_role_slot(self, team_id: TeamId, name: str) -> None:
+        """Delete a role slot (``NotFound`` if none); role leads stay."""
+        ...
+
 
 class LeadRepository(Protocol):
     """Leads (one per entry of a contact into routing)."""
@@ -656,6 +670,33 @@ class LeadRepository(Protocol):
         self, team_id: TeamId, pool_id: PoolId | None, contact_ids: Iterable[ContactId]
     ) -> dict[str, int]:
         """Return the highest entry number of each contact's leads in the pool (if any)."""
+        ...
+
+    def response_due(self, at: datetime, limit: int) -> list[Lead]:
+        """Return up to *limit* leads of any team with ``respond_by <= at``.
+
+        Ordered by (``respond_by``, id).  Used only by the response-window job.
+        """
+        ...
+
+    def loads(
+        self, team_id: TeamId, pool_id: PoolId, member_ids: Iterable[MemberId]
+    ) -> dict[str, MemberLoad]:
+        """Return each member's open leads of the pool and last receipt (none: left out).
+
+        The repository keeps these as leads are added and updated, in the
+        same unit of work: a member *receives* a lead when it becomes one of
+        its owners, and owns it while the lead is assigned to it.
+        """
+        ...
+
+    def received(
+        self, team_id: TeamId, pool_id: PoolId, member_id: MemberId, since: datetime
+    ) -> list[datetime]:
+        """Return when the member received each lead of the pool since *since*, oldest first.
+
+        A lead counts once per member, however often it comes back to them.
+        """
         ...
 
 

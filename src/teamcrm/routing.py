@@ -9,9 +9,9 @@ or offered the lead.  The service layer applies the decision in one unit of
 work and stores the explanation with the lead.
 
 Eligibility is one rule for every method: a candidate receives a lead only
-if it is a member of the team, in the pool (when there is one), active, and
-not away.  When nobody is eligible the decision is
-:attr:`RoutingOutcome.NO_ELIGIBLE` - never an exception.
+if it is a member of the team, in the pool (when there is one), active, not
+away, and not at its capacity for the pool.  When nobody is eligible the
+decision is :attr:`RoutingOutcome.NO_ELIGIBLE` - never an exception.
 
 New methods plug in through :class:`RoutingStrategy` and
 :func:`register_strategy`.
@@ -19,31 +19,37 @@ New methods plug in through :class:`RoutingStrategy` and
 
 from __future__ import annotations
 
+import bisect
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from teamcrm.contact import Contact
 from teamcrm.errors import ValidationError
 from teamcrm.ids import MemberId
 from teamcrm.pool import DistributionMethod, LeadPool, PoolId, check_window
 from teamcrm.team import Member
-from teamcrm.validation import Checker, check_text
+from teamcrm.validation import Checker, FrozenDict, check_int, check_text
 
 __all__ = [
     "EveryoneStrategy",
     "FirstToAcceptStrategy",
+    "LeastLoadedStrategy",
     "ManualStrategy",
+    "MemberLoad",
     "RoundRobinStrategy",
     "RoutingContext",
     "RoutingDecision",
     "RoutingExplanation",
     "RoutingOutcome",
     "RoutingStrategy",
+    "SequentialOfferStrategy",
     "SkipReason",
     "Skipped",
+    "WeightedStrategy",
     "decide",
     "register_strategy",
     "screen",
@@ -64,6 +70,12 @@ class SkipReason(enum.StrEnum):
     NOT_IN_TEAM = "not_in_team"
     #: the member already declined this lead
     DECLINED = "declined"
+    #: the member reached its cap on new leads of the pool (or opted out with 0)
+    FULL = "full"
+    #: a sequential offer already went to the member (it expired)
+    ALREADY_OFFERED = "already_offered"
+    #: the member let the pool's response window pass without a touch
+    NO_RESPONSE = "no_response"
 
 
 class RoutingOutcome(enum.StrEnum):
@@ -128,6 +140,10 @@ class RoutingExplanation:
     offered: tuple[MemberId, ...] = ()
     offer_expires_at: datetime | None = None
     note: str | None = None
+    weights: Mapping[str, int] = attrs.field(factory=FrozenDict)
+    loads: Mapping[str, int] = attrs.field(factory=FrozenDict)
+    warnings: tuple[str, ...] = ()
+    role: str | None = None
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
@@ -149,10 +165,27 @@ class RoutingExplanation:
                 c.integer(attr)
         c.optional_utc("offer_expires_at")
         c.optional_text("note", max_len=2_000, multiline=True)
+        for attr in ("weights", "loads"):
+            value = getattr(self, attr)
+            if type(value) is not FrozenDict:
+                if not isinstance(value, Mapping):
+                    raise ValidationError(f"RoutingExplanation.{attr}", value, "must be a mapping")
+                object.__setattr__(
+                    self,
+                    attr,
+                    FrozenDict({str(k): check_int(attr, v) for k, v in value.items()}),
+                )
+        warnings = c.sequence("warnings", self.warnings)
+        for item in warnings:
+            check_text("RoutingExplanation.warnings", item, max_len=200)
+        object.__setattr__(self, "warnings", warnings)
+        c.optional_text("role", max_len=64)
 
     def describe(self) -> str:
         """Return the explanation in words, one fact per line."""
         lines = [f"method: {self.method}", f"outcome: {self.outcome.value}"]
+        if self.role is not None:
+            lines.append(f"role: {self.role}")
         if self.pool_id is not None:
             lines.append(f"pool: {self.pool_id}")
         lines.append(f"decided by: {self.actor_id or 'the pool'} at {self.decided_at.isoformat()}")
@@ -164,6 +197,10 @@ class RoutingExplanation:
         if self.cursor_before is not None:
             after = self.cursor_before if self.cursor_after is None else self.cursor_after
             lines.append(f"cursor: {self.cursor_before} -> {after}")
+        if self.weights:
+            lines.append("weights: " + ", ".join(f"{m}={w}" for m, w in self.weights.items()))
+        if self.loads:
+            lines.append("open leads: " + ", ".join(f"{m}={n}" for m, n in self.loads.items()))
         if self.chosen:
             lines.append("assigned to: " + ", ".join(self.chosen))
         if self.offered:
@@ -171,6 +208,8 @@ class RoutingExplanation:
             lines.append("offered to: " + ", ".join(self.offered) + f" until {expires}")
         if self.note:
             lines.append(f"note: {self.note}")
+        for warning in self.warnings:
+            lines.append(f"warning: {warning}")
         return "\n".join(lines)
 
 
@@ -203,6 +242,23 @@ class RoutingDecision:
         """The round-robin position to store (``None``: leave it)."""
         return self.explanation.cursor_after
 
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What the decision did that deserves a second look (e.g. an away assignee)."""
+        return self.explanation.warnings
+
+
+@attrs.frozen(kw_only=True)
+class MemberLoad:
+    """A member's open leads of a pool and when it last received one.
+
+    :ivar open_leads: leads of the pool the member owns now.
+    :ivar last_assigned_at: when the member last received a lead of the pool.
+    """
+
+    open_leads: int = 0
+    last_assigned_at: datetime | None = None
+
 
 @attrs.frozen(kw_only=True)
 class RoutingContext:
@@ -215,6 +271,10 @@ class RoutingContext:
     :ivar excluded: members passed over with a fixed reason (e.g. they
         declined this lead already).
     :ivar window: offer window; default the pool's.
+    :ivar full: members at their capacity for the pool (skipped as ``full``).
+    :ivar loads: open leads per member (for ``least_loaded``).
+    :ivar contact: the contact being routed, when known (custom strategies
+        may route on its fields).
     """
 
     pool: LeadPool
@@ -226,6 +286,9 @@ class RoutingContext:
     window: timedelta | None = None
     actor_id: MemberId | None = None
     note: str | None = None
+    full: Collection[str] = frozenset()
+    loads: Mapping[str, MemberLoad] = attrs.field(factory=dict)
+    contact: Contact | None = None
 
     @property
     def offer_window(self) -> timedelta:
@@ -239,8 +302,15 @@ def screen(
     pool: LeadPool | None,
     now: datetime,
     excluded: Mapping[str, SkipReason] | None = None,
+    full: Collection[str] = (),
+    *,
+    allow_away: bool = False,
 ) -> tuple[tuple[MemberId, ...], tuple[Skipped, ...]]:
-    """Split *candidates* into the eligible (in order) and the skipped (with reasons)."""
+    """Split *candidates* into the eligible (in order) and the skipped (with reasons).
+
+    Reasons are checked in this order: *excluded* (e.g. declined), not in
+    the team, not in the pool, inactive, away (unless *allow_away*), *full*.
+    """
     eligible: list[MemberId] = []
     skipped: list[Skipped] = []
     in_pool = None if pool is None else frozenset(pool.member_ids)
@@ -255,8 +325,10 @@ def screen(
             reason = SkipReason.NOT_IN_POOL
         elif not member.active:
             reason = SkipReason.INACTIVE
-        elif member.is_away(now):
+        elif not allow_away and member.is_away(now):
             reason = SkipReason.AWAY
+        elif member_id in full:
+            reason = SkipReason.FULL
         if reason is None:
             eligible.append(MemberId(member_id))
         else:
@@ -276,13 +348,18 @@ class RoutingStrategy(Protocol):
         ...
 
 
+def eligible_of(ctx: RoutingContext) -> tuple[tuple[MemberId, ...], tuple[Skipped, ...]]:
+    """Screen the context's candidates (the pool's members unless given) with its exclusions."""
+    return screen(_candidates(ctx), ctx.members, ctx.pool, ctx.now, ctx.excluded, ctx.full)
+
+
 def _explain(
     ctx: RoutingContext,
     method: str,
     outcome: RoutingOutcome,
     eligible: tuple[MemberId, ...],
     skipped: tuple[Skipped, ...],
-    **kwargs: object,
+    **kwargs: Any,
 ) -> RoutingDecision:
     return RoutingDecision(
         explanation=RoutingExplanation(
@@ -294,7 +371,7 @@ def _explain(
             eligible=eligible,
             skipped=skipped,
             note=ctx.note,
-            **kwargs,  # type: ignore[arg-type]
+            **kwargs,
         )
     )
 
@@ -310,7 +387,7 @@ class ManualStrategy:
 
     def decide(self, ctx: RoutingContext) -> RoutingDecision:
         """Leave the lead waiting; list who could take it."""
-        eligible, skipped = screen(_candidates(ctx), ctx.members, ctx.pool, ctx.now, ctx.excluded)
+        eligible, skipped = eligible_of(ctx)
         return _explain(ctx, self.method, RoutingOutcome.WAITING, eligible, skipped)
 
 
@@ -328,7 +405,7 @@ class RoundRobinStrategy:
     def decide(self, ctx: RoutingContext) -> RoutingDecision:
         """Choose one member and advance the cursor."""
         order = _candidates(ctx)
-        eligible, skipped = screen(order, ctx.members, ctx.pool, ctx.now, ctx.excluded)
+        eligible, skipped = eligible_of(ctx)
         size = len(order)
         before = ctx.cursor % size if size else 0
         if not eligible:
@@ -364,7 +441,7 @@ class FirstToAcceptStrategy:
 
     def decide(self, ctx: RoutingContext) -> RoutingDecision:
         """Offer the lead to everyone eligible for the offer window."""
-        eligible, skipped = screen(_candidates(ctx), ctx.members, ctx.pool, ctx.now, ctx.excluded)
+        eligible, skipped = eligible_of(ctx)
         if not eligible:
             return _explain(ctx, self.method, RoutingOutcome.NO_ELIGIBLE, eligible, skipped)
         window = check_window("window", ctx.offer_window)
@@ -386,11 +463,165 @@ class EveryoneStrategy:
 
     def decide(self, ctx: RoutingContext) -> RoutingDecision:
         """Assign the lead to everyone eligible."""
-        eligible, skipped = screen(_candidates(ctx), ctx.members, ctx.pool, ctx.now, ctx.excluded)
+        eligible, skipped = eligible_of(ctx)
         if not eligible:
             return _explain(ctx, self.method, RoutingOutcome.NO_ELIGIBLE, eligible, skipped)
         return _explain(
             ctx, self.method, RoutingOutcome.ASSIGNED, eligible, skipped, chosen=eligible
+        )
+
+
+def _next_in_cycle(
+    order: Sequence[str], weights: Sequence[int], eligible: Collection[str], cursor: int
+) -> tuple[int, int, int] | None:
+    """Find the first eligible *slot* from *cursor* in the cycle of weighted slots.
+
+    Member ``i`` of *order* owns ``weights[i]`` consecutive slots.  Returns
+    (cycle length, chosen slot, member index), or ``None`` if nobody is eligible.
+    """
+    starts: list[int] = []
+    total = 0
+    for weight in weights:
+        starts.append(total)
+        total += weight
+    if total == 0 or not eligible:
+        return None
+    before = cursor % total
+    index = bisect.bisect_right(starts, before) - 1
+    slot = before
+    for _ in range(len(order) + 1):
+        if order[index] in eligible and weights[index] > 0:
+            return total, slot, index
+        index = (index + 1) % len(order)
+        slot = starts[index]
+    return None  # pragma: no cover - an eligible member owns a slot
+
+
+class WeightedStrategy:
+    """``weighted``: a deterministic cycle honouring each member's integer weight.
+
+    The pool's members, in order, own consecutive *slots* of a cycle: a
+    member of weight 3 owns three slots in a row.  The stored cursor is a slot
+    index; each lead goes to the owner of the first slot at or after the
+    cursor whose owner is eligible, and the cursor moves just past that slot.
+    So with weights 1 and 3, A gets one lead, then B three, repeating; with
+    the eligible members fixed, *any* run of as many leads as their weights
+    add up to gives each exactly its weight.  Ineligible members' slots are
+    passed over (their share goes to the others while they are away or
+    full).  A member joining or leaving changes the cycle; the cursor keeps
+    its slot index, so only the pass in progress is shortened or lengthened.
+    """
+
+    method = DistributionMethod.WEIGHTED.value
+
+    def decide(self, ctx: RoutingContext) -> RoutingDecision:
+        """Choose the owner of the next eligible slot and advance the cursor."""
+        order = _candidates(ctx)
+        eligible, skipped = eligible_of(ctx)
+        weights = [ctx.pool.weight_of(m) for m in order]
+        found = _next_in_cycle(order, weights, frozenset(eligible), ctx.cursor)
+        shares = {m: ctx.pool.weight_of(m) for m in eligible}
+        if found is None:
+            total = sum(weights)
+            return _explain(
+                ctx,
+                self.method,
+                RoutingOutcome.NO_ELIGIBLE,
+                eligible,
+                skipped,
+                cursor_before=ctx.cursor % total if total else 0,
+                weights=shares,
+            )
+        total, slot, index = found
+        return _explain(
+            ctx,
+            self.method,
+            RoutingOutcome.ASSIGNED,
+            eligible,
+            skipped,
+            cursor_before=ctx.cursor % total,
+            cursor_after=(slot + 1) % total,
+            chosen=(order[index],),
+            weights=shares,
+        )
+
+
+class LeastLoadedStrategy:
+    """``least_loaded``: the eligible member with the fewest open leads of the pool.
+
+    Ties go to the member who received a lead of the pool longest ago (never
+    counts as longest), then to the pool's order.
+    """
+
+    method = DistributionMethod.LEAST_LOADED.value
+
+    def decide(self, ctx: RoutingContext) -> RoutingDecision:
+        """Choose the least loaded eligible member."""
+        eligible, skipped = eligible_of(ctx)
+        empty = MemberLoad()
+        loads = {m: ctx.loads.get(m, empty) for m in eligible}
+        if not eligible:
+            return _explain(ctx, self.method, RoutingOutcome.NO_ELIGIBLE, eligible, skipped)
+        never = datetime.min.replace(tzinfo=ctx.now.tzinfo)
+        chosen = min(
+            range(len(eligible)),
+            key=lambda i: (
+                loads[eligible[i]].open_leads,
+                loads[eligible[i]].last_assigned_at or never,
+                i,
+            ),
+        )
+        return _explain(
+            ctx,
+            self.method,
+            RoutingOutcome.ASSIGNED,
+            eligible,
+            skipped,
+            chosen=(eligible[chosen],),
+            loads={m: load.open_leads for m, load in loads.items()},
+        )
+
+
+class SequentialOfferStrategy:
+    """``sequential_offer``: offer to one eligible member at a time.
+
+    The search starts at the cursor (for a new lead, the pool's cursor, so
+    first offers rotate like round robin; for the next offer of a lead, just
+    after the member offered last) and offers the lead to the first eligible
+    member for the offer window.  Members who declined it or were already
+    offered it are passed over (the service passes them in ``excluded``), so
+    it never returns to a decliner; after the last one it is ``no_eligible``.
+    """
+
+    method = DistributionMethod.SEQUENTIAL_OFFER.value
+
+    def decide(self, ctx: RoutingContext) -> RoutingDecision:
+        """Offer the lead to the next eligible member from the cursor."""
+        order = _candidates(ctx)
+        eligible, skipped = eligible_of(ctx)
+        found = _next_in_cycle(order, [1] * len(order), frozenset(eligible), ctx.cursor)
+        if found is None:
+            size = len(order)
+            return _explain(
+                ctx,
+                self.method,
+                RoutingOutcome.NO_ELIGIBLE,
+                eligible,
+                skipped,
+                cursor_before=ctx.cursor % size if size else 0,
+            )
+        size, slot, index = found
+        window = check_window("window", ctx.offer_window)
+        return _explain(
+            ctx,
+            self.method,
+            RoutingOutcome.OFFERED,
+            eligible,
+            skipped,
+            cursor_before=ctx.cursor % size,
+            cursor_after=(slot + 1) % size,
+            offered=(order[index],),
+            offer_expires_at=ctx.now + window,
         )
 
 
@@ -406,7 +637,7 @@ def register_strategy(strategy: RoutingStrategy) -> None:
 
 def strategy_for(method: DistributionMethod | str) -> RoutingStrategy:
     """Return the strategy registered for *method* (``ValidationError`` if none)."""
-    key = method.value if isinstance(method, DistributionMethod) else method
+    key = method.value if isinstance(method, DistributionMethod) else str(method)
     try:
         return _STRATEGIES[key]
     except (KeyError, TypeError):
@@ -423,6 +654,9 @@ for _strategy in (
     RoundRobinStrategy(),
     FirstToAcceptStrategy(),
     EveryoneStrategy(),
+    WeightedStrategy(),
+    LeastLoadedStrategy(),
+    SequentialOfferStrategy(),
 ):
     register_strategy(_strategy)
 del _strategy

@@ -29,10 +29,12 @@ from teamcrm.lead import (
     Offer,
     OfferId,
     OfferStatus,
+    RoleSlot,
     RoutingCursor,
 )
 from teamcrm.notification import Notification
 from teamcrm.pool import LeadPool, PoolId
+from teamcrm.routing import MemberLoad
 from teamcrm.search import ContactQuery, SavedFilter, SavedFilterId, SearchScope, matches
 from teamcrm.task import Task, TaskId, TaskStatus
 from teamcrm.team import Member, Team
@@ -92,6 +94,19 @@ class _Table(Generic[K, V]):
 
     def __contains__(self, key: object) -> bool:
         return key in self.rows
+
+
+class _Log(_Table[K, list[Any]]):
+    """Append-only lists per key; an append is undone on rollback."""
+
+    def append(self, key: K, item: Any) -> None:
+        rows = self.rows.get(key)
+        if rows is None:
+            self.put(key, [item])
+            return
+        rows.append(item)
+        if self.journal is not None:
+            self.journal.undo.append(rows.pop)
 
 
 class _Versioned(Generic[V]):
@@ -733,9 +748,28 @@ class _Tasks(_Versioned[Task]):
 class _LeadPools(_Versioned[LeadPool]):
     kind = "lead pool"
 
-    def __init__(self, table: _Table[str, LeadPool], cursors: _Table[str, RoutingCursor]) -> None:
+    def __init__(
+        self,
+        table: _Table[str, LeadPool],
+        cursors: _Table[str, RoutingCursor],
+        slots: _Table[tuple[str, str], RoleSlot],
+    ) -> None:
         super().__init__(table)
         self._cursors = cursors
+        self._slots = slots
+
+    def role_slots(self, team_id: TeamId) -> list[RoleSlot]:
+        rows = [r for r in self._slots.values() if r.team_id == team_id]
+        return sorted(rows, key=lambda r: r.name)
+
+    def add_role_slot(self, slot: RoleSlot) -> None:
+        if (slot.team_id, slot.name) in self._slots:
+            raise AlreadyExists("role slot", slot.name)
+        self._slots.put((slot.team_id, slot.name), slot)
+
+    def delete_role_slot(self, team_id: TeamId, name: str) -> None:
+        if self._slots.pop((team_id, name)) is None:
+            raise NotFound("role slot", name)
 
     def get(self, team_id: TeamId, pool_id: PoolId) -> LeadPool:
         return self._get(team_id, pool_id)
@@ -769,14 +803,49 @@ class _Leads(_Versioned[Lead]):
         open_by_contact: _Table[tuple[str, str, str], str],
         open_by_key: _Table[tuple[str, str, str], str],
         entries: _Table[tuple[str, str, str], int],
+        loads: _Table[tuple[str, str, str], MemberLoad],
+        receipts: _Table[tuple[str, str, str, str], datetime],
+        received: _Log[tuple[str, str, str]],
+        response_due: _Table[str, datetime],
     ) -> None:
         super().__init__(table)
         self._open = open_by_contact
         self._keys = open_by_key
         self._entries = entries
+        self._loads = loads
+        self._receipts = receipts
+        self._received = received
+        self._response_due = response_due
+
+    def _count(self, lead: Lead, old: Lead | None) -> None:
+        """Keep open-lead counts, last receipt times and the receipt log per (pool, member)."""
+        pool = _pool_key(lead)
+        before = set(old.assignee_ids) if old is not None else set()
+        after = set(lead.assignee_ids)
+        for member_id in before - after:
+            key = (lead.team_id, pool, member_id)
+            load = self._loads.get(key) or MemberLoad()
+            self._loads.put(key, attrs.evolve(load, open_leads=max(0, load.open_leads - 1)))
+        for member_id in after - before:
+            key = (lead.team_id, pool, member_id)
+            load = self._loads.get(key) or MemberLoad()
+            at = lead.assigned_at
+            last = load.last_assigned_at
+            if at is not None and (last is None or at > last):
+                last = at
+            self._loads.put(key, MemberLoad(open_leads=load.open_leads + 1, last_assigned_at=last))
+            receipt = (*key, lead.id)
+            if at is not None and receipt not in self._receipts:
+                self._receipts.put(receipt, at)
+                self._received.append(key, at)
+        if lead.respond_by is not None:
+            self._response_due.put(lead.id, lead.respond_by)
+        elif old is not None and old.respond_by is not None:
+            self._response_due.pop(lead.id)
 
     def _index(self, lead: Lead, old: Lead | None) -> None:
-        pool = lead.pool_id or ""
+        self._count(lead, old)
+        pool = _pool_key(lead)
         if old is not None and old.is_open and not lead.is_open:
             if self._open.get((lead.team_id, pool, lead.contact_id)) == lead.id:
                 self._open.pop((lead.team_id, pool, lead.contact_id))
@@ -850,6 +919,38 @@ class _Leads(_Versioned[Lead]):
             if entry is not None:
                 out[cid] = entry
         return out
+
+    def loads(
+        self, team_id: TeamId, pool_id: PoolId, member_ids: Iterable[MemberId]
+    ) -> dict[str, MemberLoad]:
+        out: dict[str, MemberLoad] = {}
+        for member_id in member_ids:
+            load = self._loads.get((team_id, pool_id, member_id))
+            if load is not None:
+                out[member_id] = load
+        return out
+
+    def received(
+        self, team_id: TeamId, pool_id: PoolId, member_id: MemberId, since: datetime
+    ) -> list[datetime]:
+        rows = self._received.get((team_id, pool_id, member_id)) or []
+        return sorted(at for at in rows if at >= since)
+
+    def response_due(self, at: datetime, limit: int) -> list[Lead]:
+        due = sorted((t, i) for i, t in self._response_due.rows.items() if t <= at)
+        out = []
+        for _, lead_id in due[:limit]:
+            lead = self._t.get(lead_id)
+            if lead is not None:
+                out.append(lead)
+        return out
+
+
+def _pool_key(lead: Lead) -> str:
+    """Where a lead is indexed: its pool, ``role:<name>`` for a role lead, else ``""``."""
+    if lead.role is not None:
+        return "role:" + lead.role
+    return lead.pool_id or ""
 
 
 class _Offers(_Versioned[Offer]):
@@ -1149,8 +1250,17 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         self.followup_dues = dues
         self.snoozes = _Snoozes(s._snoozes)
         self.tasks = _Tasks(s._tasks)
-        self.lead_pools = _LeadPools(s._lead_pools, s._routing_cursors)
-        self.leads = _Leads(s._leads, s._leads_open, s._leads_keys, s._lead_entries)
+        self.lead_pools = _LeadPools(s._lead_pools, s._routing_cursors, s._role_slots)
+        self.leads = _Leads(
+            s._leads,
+            s._leads_open,
+            s._leads_keys,
+            s._lead_entries,
+            s._lead_loads,
+            s._lead_receipts,
+            s._lead_received,
+            s._lead_response_due,
+        )
         self.offers = _Offers(s._offers, s._offers_by_lead)
         self.routing_cursors = _RoutingCursors(s._routing_cursors)
         self.inbound_buckets = _InboundBuckets(s._inbound_buckets)
@@ -1223,6 +1333,11 @@ class MemoryStore:
         self._leads_open: _Table[tuple[str, str, str], str] = _Table()
         self._leads_keys: _Table[tuple[str, str, str], str] = _Table()
         self._lead_entries: _Table[tuple[str, str, str], int] = _Table()
+        self._lead_loads: _Table[tuple[str, str, str], MemberLoad] = _Table()
+        self._lead_receipts: _Table[tuple[str, str, str, str], datetime] = _Table()
+        self._lead_received: _Log[tuple[str, str, str]] = _Log()
+        self._lead_response_due: _Table[str, datetime] = _Table()
+        self._role_slots: _Table[tuple[str, str], RoleSlot] = _Table()
         self._offers: _Table[str, Offer] = _Table()
         self._offers_by_lead: _Table[str, tuple[str, ...]] = _Table()
         self._routing_cursors: _Table[str, RoutingCursor] = _Table()
@@ -1254,6 +1369,11 @@ class MemoryStore:
             self._leads_open,
             self._leads_keys,
             self._lead_entries,
+            self._lead_loads,
+            self._lead_receipts,
+            self._lead_received,
+            self._lead_response_due,
+            self._role_slots,
             self._offers,
             self._offers_by_lead,
             self._routing_cursors,

@@ -11,6 +11,10 @@ same turn (on SQLite the whole unit also runs under ``BEGIN IMMEDIATE``).
 Every call that routes returns :class:`RoutingResult`\\ s whose
 ``explanation`` says why; :meth:`RoutingUseCases.explain` returns the
 explanation stored with a lead.
+
+Capacity and loads are read inside the unit too (the lead repository keeps
+per-member receipts and open-lead counts in the same transaction), so a cap
+is never exceeded even with several processes routing at once.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import attrs
 from teamcrm import permissions as perm
 from teamcrm.bucket import Bucket, BucketKind, BucketMembership
 from teamcrm.contact import Contact
-from teamcrm.errors import ConcurrencyError, NotFound, OfferClosed, ValidationError
+from teamcrm.errors import AlreadyExists, ConcurrencyError, NotFound, OfferClosed, ValidationError
 from teamcrm.events import DomainEvent, EventName
 from teamcrm.followup import Cadence, local_date, start_of_day
 from teamcrm.ids import BucketId, ContactId, MemberId, TeamId, new_bucket_id
@@ -38,12 +42,15 @@ from teamcrm.lead import (
     Offer,
     OfferId,
     OfferStatus,
+    RoleSlot,
+    check_role,
     new_lead_id,
     new_offer_id,
 )
 from teamcrm.notification import Notification, NotificationKind, new_notification_id
 from teamcrm.pool import (
     DEFAULT_OFFER_WINDOW,
+    Capacity,
     DistributionMethod,
     LeadPool,
     PoolId,
@@ -52,6 +59,7 @@ from teamcrm.pool import (
 )
 from teamcrm.ports import UnitOfWork
 from teamcrm.routing import (
+    MemberLoad,
     RoutingContext,
     RoutingDecision,
     RoutingExplanation,
@@ -60,6 +68,7 @@ from teamcrm.routing import (
     SkipReason,
     decide,
     screen,
+    strategy_for,
 )
 from teamcrm.service.base import MAX_BULK, SessionBase, _next
 from teamcrm.service.followups import FollowUpBook
@@ -76,6 +85,7 @@ __all__ = [
     "UNASSIGNED",
     "RoutingResult",
     "RoutingUseCases",
+    "enforce_response_windows",
     "expire_offers",
 ]
 
@@ -104,10 +114,30 @@ POOL_FIELDS = frozenset(
         "offer_window",
         "follow_up",
         "fallback_member_id",
+        "weights",
+        "capacity",
+        "member_capacity",
+        "response_window",
+        "dedupe",
     }
 )
 #: Offers settled per unit of work by :func:`expire_offers`.
 EXPIRY_BATCH = 500
+#: Leads checked per unit of work by :func:`enforce_response_windows`.
+RESPONSE_BATCH = 200
+#: The rolling window of the 30-day capacity.
+ROLLING = timedelta(days=30)
+#: Methods whose decision depends only on the cursor and who is full (cached in a bulk call).
+_BY_CURSOR = frozenset(
+    {
+        DistributionMethod.MANUAL,
+        DistributionMethod.ROUND_ROBIN,
+        DistributionMethod.FIRST_TO_ACCEPT,
+        DistributionMethod.EVERYONE,
+        DistributionMethod.WEIGHTED,
+        DistributionMethod.SEQUENTIAL_OFFER,
+    }
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -128,6 +158,11 @@ class RoutingResult:
         """Why the lead went where it went."""
         return self.decision.explanation
 
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What deserves a second look (e.g. ``"... is away until ..."``)."""
+        return self.decision.explanation.warnings
+
 
 def _note(value: str | None) -> str | None:
     if value is None:
@@ -144,8 +179,9 @@ def _name(contact: Contact | None) -> str:
 
 
 def _keys(contact: Contact) -> tuple[str, ...]:
+    """The contact's dedupe keys: normalised (lower-case) emails and phone numbers."""
     return tuple(
-        [f"email:{e.address.lower()}" for e in contact.emails]
+        [f"email:{e.address.strip().lower()}" for e in contact.emails]
         + [f"phone:{p.number}" for p in contact.phones]
     )
 
@@ -169,6 +205,8 @@ class Router:
         self._contacts: dict[str, Contact | None] = {}
         self._inbound: dict[str, Bucket] = {}
         self._place: dict[str, list[str]] = {}
+        self._received: dict[tuple[str, str], list[datetime]] = {}
+        self._loads: dict[str, dict[str, MemberLoad]] = {}
         self.new_leads: list[Lead] = []
         self.new_offers: list[Offer] = []
         self.notifications: list[Notification] = []
@@ -217,6 +255,115 @@ class Router:
     def admins(self) -> list[MemberId]:
         """The team's active admins."""
         return [m.id for m in self.members.values() if m.active and m.role is Role.ADMIN]
+
+    # ------------------------------------------------------- capacity, loads
+    def _day_start(self, member_id: str) -> datetime:
+        member = self.members.get(member_id)
+        zone = member.time_zone if member is not None else "UTC"
+        return start_of_day(local_date(self.now, zone), zone)
+
+    def _receipts(self, pool: LeadPool, member_id: str) -> list[datetime]:
+        """When the member received the pool's leads lately (read once, then kept up to date)."""
+        key = (pool.id, member_id)
+        got = self._received.get(key)
+        if got is None:
+            since = min(self.now - ROLLING, self._day_start(member_id))
+            got = self._received[key] = self.uow.leads.received(
+                self.team_id, pool.id, MemberId(member_id), since
+            )
+        return got
+
+    def is_full(self, pool: LeadPool, member_id: str) -> bool:
+        """True when the member may receive no more leads of *pool* now (its cap is reached)."""
+        cap = pool.capacity_of(member_id)
+        if cap is None:
+            return False
+        if cap.opted_out:
+            return True
+        times = self._receipts(pool, member_id)
+        if cap.per_30_days is not None:
+            since = self.now - ROLLING
+            if sum(1 for t in times if t > since) >= cap.per_30_days:
+                return True
+        if cap.per_day is not None:
+            start = self._day_start(member_id)
+            if sum(1 for t in times if t >= start) >= cap.per_day:
+                return True
+        return False
+
+    def full(
+        self, pool: LeadPool | None, candidates: Iterable[str] | None = None
+    ) -> frozenset[str]:
+        """The members (of the pool, or *candidates*) at their cap for *pool*."""
+        if pool is None or (pool.capacity is None and not pool.member_capacity):
+            return frozenset()
+        ids = pool.member_ids if candidates is None else candidates
+        return frozenset(m for m in ids if self.is_full(pool, m))
+
+    def loads(self, pool: LeadPool) -> dict[str, MemberLoad]:
+        """Open leads and last receipt of the pool's members (read once per unit)."""
+        got = self._loads.get(pool.id)
+        if got is None:
+            got = self._loads[pool.id] = self.uow.leads.loads(
+                self.team_id, pool.id, pool.member_ids
+            )
+        return got
+
+    def _uses_loads(self, pool: LeadPool) -> bool:
+        return not isinstance(pool.method, DistributionMethod) or (
+            pool.method is DistributionMethod.LEAST_LOADED
+        )
+
+    def _prime(self, pool: LeadPool | None, gained: Iterable[str]) -> None:
+        """Read what the in-memory counts start from *before* the unit writes a change."""
+        if pool is None:
+            return
+        if self._uses_loads(pool):
+            self.loads(pool)
+        for member_id in gained:
+            if pool.capacity_of(member_id) is not None:
+                self._receipts(pool, member_id)
+
+    def _counted(self, pool: LeadPool | None, gained: Iterable[str], lost: Iterable[str]) -> None:
+        """Keep the in-memory receipts and loads in step with a change just written."""
+        if pool is None:
+            return
+        for member_id in gained:
+            got = self._received.get((pool.id, member_id))
+            if got is not None:
+                got.append(self.now)
+        loads = self._loads.get(pool.id)
+        if loads is None:
+            return
+        for member_id in gained:
+            load = loads.get(member_id, MemberLoad())
+            loads[member_id] = MemberLoad(open_leads=load.open_leads + 1, last_assigned_at=self.now)
+        for member_id in lost:
+            load = loads.get(member_id, MemberLoad())
+            loads[member_id] = attrs.evolve(load, open_leads=max(0, load.open_leads - 1))
+
+    def context(
+        self,
+        pool: LeadPool,
+        *,
+        cursor: int = 0,
+        contact: Contact | None = None,
+        excluded: Mapping[str, SkipReason] | None = None,
+        note: str | None = None,
+    ) -> RoutingContext:
+        """The context a strategy decides in: members, cursor, who is full, loads, the contact."""
+        return RoutingContext(
+            pool=pool,
+            members=self.members,
+            now=self.now,
+            cursor=cursor,
+            excluded=excluded or {},
+            actor_id=self.actor_id,
+            note=note,
+            full=self.full(pool),
+            loads=self.loads(pool) if self._uses_loads(pool) else {},
+            contact=contact,
+        )
 
     # ------------------------------------------------------------- records
     def notify(
@@ -270,38 +417,39 @@ class Router:
         taken = {
             lead.contact_id for lead in self.uow.leads.open_for_contacts(self.team_id, pool.id, ids)
         }
-        all_keys = {k for c in contacts if c.id not in taken for k in _keys(c)}
         key_owner: dict[str, Lead] = {}
-        if all_keys:
-            for lead in self.uow.leads.open_with_keys(self.team_id, pool.id, all_keys):
-                for key in lead.keys:
-                    key_owner[key] = lead
+        if pool.dedupe:
+            all_keys = {k for c in contacts if c.id not in taken for k in _keys(c)}
+            if all_keys:
+                for lead in self.uow.leads.open_with_keys(self.team_id, pool.id, all_keys):
+                    for key in lead.keys:
+                        key_owner[key] = lead
         entries = self.uow.leads.entries(self.team_id, pool.id, ids)
         cursor = self.uow.routing_cursors.get(self.team_id, pool.id)
         position = cursor.position
         results: list[RoutingResult] = []
-        # A decision is a pure function of the cursor here (same pool, members
-        # and time for the whole call), so one per position is enough.
-        decisions: dict[int, RoutingDecision] = {}
+        # For most methods a decision is a pure function of the cursor and of
+        # who is full (same pool, members and time for the whole call), so one
+        # per (position, full) is enough.
+        cacheable = pool.method in _BY_CURSOR
+        decisions: dict[tuple[int, frozenset[str]], RoutingDecision] = {}
         for contact in contacts:
             if contact.id in taken:
                 continue
             keys = _keys(contact)
             duplicate = next((key_owner[k] for k in keys if k in key_owner), None)
             if duplicate is not None:
-                self.event(
-                    EventName.LEAD_DUPLICATE_SKIPPED,
-                    contact.id,
-                    pool_id=pool.id,
-                    lead_id=duplicate.id,
-                )
+                self.join(duplicate, contact, pool)
                 continue
             taken.add(contact.id)
-            decision = decisions.get(position)
+            decision = None
+            if cacheable:
+                state = (position, self.full(pool))
+                decision = decisions.get(state)
             if decision is None:
-                decision = decisions[position] = decide(
-                    RoutingContext(pool=pool, members=self.members, now=self.now, cursor=position)
-                )
+                decision = decide(self.context(pool, cursor=position, contact=contact))
+                if cacheable:
+                    decisions[state] = decision
             if decision.cursor_after is not None:
                 position = decision.cursor_after
             lead = Lead(
@@ -311,8 +459,8 @@ class Router:
                 pool_id=pool.id,
                 created_at=self.now,
                 entry=entries.get(contact.id, 0) + 1,
-                keys=keys,
-                **self._state(None, decision.explanation),
+                keys=keys if pool.dedupe else (),
+                **self._state(None, decision.explanation, pool),
             )
             for key in keys:
                 key_owner[key] = lead
@@ -322,6 +470,32 @@ class Router:
                 attrs.evolve(cursor, position=position, version=cursor.version + 1)
             )
         return results
+
+    def join(self, lead: Lead, contact: Contact, pool: LeadPool) -> None:
+        """A contact matching an open lead of the pool joins it instead of becoming a lead.
+
+        The lead's owners get the contact in their inbound buckets and a
+        ``lead_duplicate`` notification; a ``lead.duplicate_skipped`` event
+        records it (no new lead, no routing turn used).
+        """
+        self.event(
+            EventName.LEAD_DUPLICATE_SKIPPED,
+            contact.id,
+            pool_id=pool.id,
+            lead_id=lead.id,
+            matched_contact_id=lead.contact_id,
+        )
+        if lead.status is LeadStatus.ASSIGNED:
+            for member_id in lead.assignee_ids:
+                bucket = self.inbound_bucket(member_id)
+                self._place.setdefault(bucket.id, []).append(contact.id)
+            self.notify(
+                lead.assignee_ids,
+                NotificationKind.LEAD_DUPLICATE,
+                lead,
+                f"{_name(contact)} matches your lead {self.describe(lead)} and joined it",
+                joined_contact_id=contact.id,
+            )
 
     # ------------------------------------------------------------- applying
     def apply(
@@ -333,6 +507,7 @@ class Router:
         new: bool = False,
         reassign: bool = False,
         offered_by: MemberId | None = None,
+        lost_kind: NotificationKind | None = None,
     ) -> RoutingResult:
         """Apply *decision* to *lead*: store it, make offers, notify, place the contact.
 
@@ -342,18 +517,21 @@ class Router:
         outcome = exp.outcome
         before: tuple[MemberId, ...] = () if new else lead.assignee_ids
         offers: tuple[Offer, ...] = ()
+        gained = [m for m in exp.chosen if m not in before]
+        lost = [m for m in before if m not in exp.chosen]
+        counted = pool if lead.role is None else None
+        self._prime(counted, gained)
         if new:
             stored = lead
             self.new_leads.append(stored)
         else:
-            changes = self._state(lead, exp)
+            changes = self._state(lead, exp, pool)
             self.withdraw_offers(lead)
             stored = _next(lead, **changes)
             self.uow.leads.update(stored)
+        self._counted(counted, gained, lost)
         who = self.describe(stored)
         pool_name = pool.name if pool is not None else None
-        gained = [m for m in exp.chosen if m not in before]
-        lost = [m for m in before if m not in exp.chosen]
         if outcome is RoutingOutcome.ASSIGNED:
             if reassign and lost:
                 self.notify(
@@ -385,7 +563,9 @@ class Router:
                 )
         if lost:
             kind = (
-                NotificationKind.LEAD_REASSIGNED_AWAY
+                lost_kind
+                if lost_kind is not None
+                else NotificationKind.LEAD_REASSIGNED_AWAY
                 if outcome is RoutingOutcome.ASSIGNED
                 else NotificationKind.LEAD_REMOVED
                 if outcome is RoutingOutcome.REMOVED
@@ -395,6 +575,7 @@ class Router:
                 NotificationKind.LEAD_REASSIGNED_AWAY: "reassigned to someone else",
                 NotificationKind.LEAD_REMOVED: "removed",
                 NotificationKind.LEAD_REVOKED: "taken back",
+                NotificationKind.RESPONSE_WINDOW_MISSED: "passed on (no touch within the window)",
             }[kind]
             self.notify(lost, kind, stored, f"Lead {verb}: {who}", note=exp.note)
             self.take_back(stored, lost)
@@ -454,8 +635,14 @@ class Router:
             self.event(EventName.LEAD_ROUTED, stored.id, outcome=outcome.value, method=exp.method)
         return RoutingResult(lead=stored, decision=decision, offers=offers)
 
-    def _state(self, lead: Lead | None, exp: RoutingExplanation) -> dict[str, Any]:
-        """The lead fields that a decision with explanation *exp* sets."""
+    def _state(
+        self, lead: Lead | None, exp: RoutingExplanation, pool: LeadPool | None
+    ) -> dict[str, Any]:
+        """The lead fields that a decision with explanation *exp* sets.
+
+        A lead assigned to one member of a pool with a response window must
+        be touched by ``respond_by``.
+        """
         outcome = exp.outcome
         if outcome is RoutingOutcome.ASSIGNED:
             keep_time = (
@@ -463,18 +650,31 @@ class Router:
                 and lead.assigned_at is not None
                 and set(exp.chosen) == set(lead.assignee_ids)
             )
-            assigned_at = lead.assigned_at if keep_time and lead is not None else self.now
+            if keep_time and lead is not None:
+                assigned_at, respond_by = lead.assigned_at, lead.respond_by
+            else:
+                assigned_at, respond_by = self.now, None
+                window = pool.response_window if pool is not None else None
+                if window is not None and len(exp.chosen) == 1:
+                    respond_by = self.now + window
             return {
                 "status": LeadStatus.ASSIGNED,
                 "assignee_ids": exp.chosen,
                 "assigned_at": assigned_at,
+                "respond_by": respond_by,
                 "explanation": exp,
             }
         status = {
             RoutingOutcome.OFFERED: LeadStatus.OFFERED,
             RoutingOutcome.REMOVED: LeadStatus.REMOVED,
         }.get(outcome, LeadStatus.UNASSIGNED)
-        return {"status": status, "assignee_ids": (), "assigned_at": None, "explanation": exp}
+        return {
+            "status": status,
+            "assignee_ids": (),
+            "assigned_at": None,
+            "respond_by": None,
+            "explanation": exp,
+        }
 
     def withdraw_offers(self, lead: Lead, *, except_id: str | None = None) -> None:
         """Withdraw the lead's open offers (telling their members)."""
@@ -641,9 +841,16 @@ class Router:
             self.uow.leads.update(lead)
         if lead.status is not LeadStatus.OFFERED:
             return settled, lead
-        still_open = [o for o in self.uow.offers.for_lead(self.team_id, lead.id) if o.is_open]
-        if still_open:
+        offers = self.uow.offers.for_lead(self.team_id, lead.id)
+        if any(o.is_open for o in offers):
             return settled, lead
+        if (
+            pool is not None
+            and pool.active
+            and pool.method is DistributionMethod.SEQUENTIAL_OFFER
+            and lead.role is None
+        ):
+            return settled, self.offer_next(lead, pool, offers).lead
         explanation = RoutingExplanation(
             method="offers_closed",
             outcome=RoutingOutcome.UNASSIGNED,
@@ -666,6 +873,102 @@ class Router:
         self.event(EventName.LEAD_RETURNED, lead.id, pool_id=lead.pool_id)
         return settled, lead
 
+    def offer_next(self, lead: Lead, pool: LeadPool, offers: Sequence[Offer]) -> RoutingResult:
+        """``sequential_offer``: offer the lead to the next member after the last one offered.
+
+        Members who declined it or were offered it already are passed over;
+        when nobody is left the lead waits unassigned and the fallback (or
+        the admins) is told.
+        """
+        excluded: dict[str, SkipReason] = {o.member_id: SkipReason.ALREADY_OFFERED for o in offers}
+        excluded.update(dict.fromkeys(lead.declined_by, SkipReason.DECLINED))
+        last = pool.position_of(offers[-1].member_id) if offers else None
+        decision = decide(
+            self.context(
+                pool,
+                cursor=0 if last is None else last + 1,
+                contact=self.contact(lead.contact_id),
+                excluded=excluded,
+            )
+        )
+        if decision.outcome is RoutingOutcome.NO_ELIGIBLE:
+            decision = RoutingDecision(
+                explanation=attrs.evolve(
+                    decision.explanation,
+                    note="every eligible member was offered the lead in turn; back to the pool",
+                )
+            )
+        return self.apply(lead, decision, pool)
+
+    def touched(self, lead: Lead, member_id: str) -> bool:
+        """True if *member_id* logged an interaction with the lead's contact since assignment.
+
+        Viewing a contact is not an interaction, so it does not count.
+        """
+        since = lead.assigned_at
+        if since is None:
+            return False
+        for interaction in self.uow.interactions.for_contact(self.team_id, lead.contact_id):
+            if interaction.author_id == member_id and since <= interaction.occurred_at <= self.now:
+                return True
+        return False
+
+    def enforce_response(self, lead: Lead) -> RoutingResult | None:
+        """Reassign a lead whose owner let the pool's response window pass without a touch.
+
+        Returns the reassignment, or ``None`` when the lead was touched in
+        time, has no single owner any more, or nobody else can take it (then
+        it stays, and the fallback or the admins are told).
+        """
+        pool = self.pool(lead.pool_id)
+        owner = lead.assignee_id
+        if (
+            owner is None
+            or len(lead.assignee_ids) != 1
+            or pool is None
+            or not pool.active
+            or pool.response_window is None
+            or self.touched(lead, owner)
+        ):
+            self.uow.leads.update(_next(lead, respond_by=None))
+            return None
+        excluded: dict[str, SkipReason] = dict.fromkeys(lead.declined_by, SkipReason.DECLINED)
+        excluded[owner] = SkipReason.NO_RESPONSE
+        cursor = self.uow.routing_cursors.get(self.team_id, pool.id)
+        minutes = int(pool.response_window.total_seconds() // 60)
+        decision = decide(
+            self.context(
+                pool,
+                cursor=cursor.position,
+                contact=self.contact(lead.contact_id),
+                excluded=excluded,
+                note=f"no interaction by {owner} within {minutes} min of assignment",
+            )
+        )
+        self.event(EventName.LEAD_RESPONSE_MISSED, lead.id, member_id=owner, pool_id=pool.id)
+        if decision.outcome not in (RoutingOutcome.ASSIGNED, RoutingOutcome.OFFERED):
+            self.uow.leads.update(_next(lead, respond_by=None))
+            self.notify(
+                [*self.supervisors(pool), owner],
+                NotificationKind.RESPONSE_WINDOW_MISSED,
+                lead,
+                f"No interaction within {minutes} min on {self.describe(lead)};"
+                " nobody else could take it",
+                member_id=owner,
+            )
+            return None
+        if decision.cursor_after is not None and decision.cursor_after != cursor.position:
+            self.uow.routing_cursors.put(
+                attrs.evolve(cursor, position=decision.cursor_after, version=cursor.version + 1)
+            )
+        return self.apply(
+            lead,
+            decision,
+            pool,
+            reassign=True,
+            lost_kind=NotificationKind.RESPONSE_WINDOW_MISSED,
+        )
+
     def _member_name(self, member_id: str) -> str:
         member = self.members.get(member_id)
         return member.name if member is not None else member_id
@@ -686,6 +989,41 @@ def _load_contacts(uow: UnitOfWork, team_id: TeamId, ids: Sequence[ContactId]) -
         except NotFound:
             continue
     return out
+
+
+def enforce_response_windows(crm: CRM, now: datetime | None = None) -> int:
+    """Reassign every lead whose owner let its pool's response window pass; return how many.
+
+    A lead assigned to one member of a pool with a ``response_window`` must
+    get an interaction by that member with the contact (a call, email,
+    note... - viewing does not count) within the window.  If not, it is
+    reassigned by the pool's method to someone else (the owner is passed
+    over as ``no_response``), and both are told; if nobody else can take it
+    it stays and the fallback (or the admins) and the owner are told.
+
+    Idempotent and safe to run in several processes at once: each batch is
+    read and settled inside one unit of work, and a settled lead's
+    ``respond_by`` is cleared or moved past *now*.
+    """
+    at = crm.now() if now is None else utc_datetime("now", now)
+    total = 0
+    while True:
+        with crm.store.unit_of_work() as uow:
+            due = uow.leads.response_due(at, RESPONSE_BATCH)
+            if not due:
+                return total
+            routers: dict[str, Router] = {}
+            for lead in due:
+                router = routers.get(lead.team_id)
+                if router is None:
+                    router = routers[lead.team_id] = Router(uow, lead.team_id, None, at)
+                if router.enforce_response(lead) is not None:
+                    total += 1
+            for router in routers.values():
+                router.flush()
+            uow.commit()
+        if len(due) < RESPONSE_BATCH:
+            return total
 
 
 def expire_offers(crm: CRM, now: datetime | None = None) -> int:
@@ -732,12 +1070,22 @@ class RoutingUseCases(SessionBase):
         follow_up: Cadence | str | None = None,
         fallback_member_id: MemberId | str | None = None,
         active: bool = True,
+        weights: Mapping[str, int] | None = None,
+        capacity: Capacity | Mapping[str, int | None] | None = None,
+        member_capacity: Mapping[str, Capacity | Mapping[str, int | None]] | None = None,
+        response_window: timedelta | None = None,
+        dedupe: bool = True,
     ) -> LeadPool:
         """Create a lead pool (admins).
 
         Source buckets must be team buckets of this team; members and the
         fallback must be members of the team.  Members are kept in the order
-        given (the round-robin order).
+        given (the round-robin order).  *method* is a
+        :class:`DistributionMethod` or the name of a registered custom
+        strategy.  *weights* (``weighted``: member id to a weight of 1 or
+        more, default 1), *capacity* (a :class:`Capacity` for every member),
+        *member_capacity* (per member, replacing *capacity*),
+        *response_window* and *dedupe* are described in ``docs/routing.md``.
         """
         with self._unit() as (uow, actor):
             perm.require_admin(actor, "create lead pools")
@@ -751,18 +1099,23 @@ class RoutingUseCases(SessionBase):
                     "source_bucket_ids", source_bucket_ids, prefixes=("bk_",)
                 ),  # type: ignore[arg-type]
                 member_ids=_id_list("member_ids", member_ids, prefixes=("mb_",)),  # type: ignore[arg-type]
-                method=method,  # type: ignore[arg-type]
+                method=method,
                 active=active,
                 offer_window=offer_window,
                 follow_up=follow_up,  # type: ignore[arg-type]
                 fallback_member_id=fallback_member_id,  # type: ignore[arg-type]
                 created_by=actor.id,
+                weights=weights or {},
+                capacity=capacity,  # type: ignore[arg-type]
+                member_capacity=member_capacity or {},  # type: ignore[arg-type]
+                response_window=response_window,
+                dedupe=dedupe,
             )
             self._check_pool(uow, pool)
             uow.lead_pools.add(pool)
             uow.collect(
                 self._event(
-                    EventName.POOL_CREATED, pool.id, now, name=pool.name, method=pool.method.value
+                    EventName.POOL_CREATED, pool.id, now, name=pool.name, method=pool.method_name
                 )
             )
             uow.commit()
@@ -776,6 +1129,8 @@ class RoutingUseCases(SessionBase):
         Sources and members the pool already had are not checked again (a
         source bucket deleted since then does not block other edits).
         """
+        if previous is None or previous.method != pool.method:
+            strategy_for(pool.method)
         old_sources = set(previous.source_bucket_ids) if previous is not None else set()
         old_members = set(previous.member_ids) if previous is not None else set()
         for bucket_id in pool.source_bucket_ids:
@@ -1111,13 +1466,11 @@ class RoutingUseCases(SessionBase):
                 raise ValidationError("lead_id", lead.id, "the lead has no pool to route it")
             cursor = uow.routing_cursors.get(self.team_id, pool.id)
             decision = decide(
-                RoutingContext(
-                    pool=pool,
-                    members=router.members,
-                    now=router.now,
+                router.context(
+                    pool,
                     cursor=cursor.position,
+                    contact=router.contact(lead.contact_id),
                     excluded=dict.fromkeys(lead.declined_by, SkipReason.DECLINED),
-                    actor_id=actor.id,
                 )
             )
             if decision.cursor_after is not None and decision.cursor_after != cursor.position:
@@ -1200,6 +1553,126 @@ class RoutingUseCases(SessionBase):
             uow.commit()
             return lead
 
+    # ============================================================ roles
+    def define_role(self, name: str) -> RoleSlot:
+        """Add a named role slot to the team (admins), e.g. ``"buyer agent"``."""
+        with self._unit() as (uow, actor):
+            perm.require_admin(actor, "define roles")
+            now = self.crm.now()
+            slot = RoleSlot(team_id=self.team_id, name=name, created_at=now, created_by=actor.id)
+            uow.lead_pools.add_role_slot(slot)
+            uow.collect(self._event(EventName.ROLE_DEFINED, self.team_id, now, name=slot.name))
+            uow.commit()
+            return slot
+
+    def delete_role(self, name: str) -> None:
+        """Delete a role slot (admins); members holding it on contacts keep those leads."""
+        role = check_role("name", name)
+        with self._unit() as (uow, actor):
+            perm.require_admin(actor, "delete roles")
+            uow.lead_pools.delete_role_slot(self.team_id, role)
+            uow.collect(
+                self._event(EventName.ROLE_DELETED, self.team_id, self.crm.now(), name=role)
+            )
+            uow.commit()
+
+    def roles(self) -> list[RoleSlot]:
+        """Return the team's role slots by name (any active member)."""
+        with self._unit(write=False) as (uow, _actor):
+            return uow.lead_pools.role_slots(self.team_id)
+
+    def assign_role(
+        self,
+        contact_id: ContactId | str,
+        role: str,
+        member_id: MemberId | str,
+        *,
+        offer: bool = False,
+        window: timedelta | None = None,
+        note: str | None = None,
+    ) -> RoutingResult:
+        """Put a member into a role on a contact, at once or as an offer (admins and managers).
+
+        A role on a contact is a lead without a pool whose ``role`` names the
+        slot: it is assigned, offered, accepted, declined, rejected, revoked
+        and shown on the routing dashboard like any lead.  Assigning a role
+        someone holds is a reassignment (both are told).  The role must be
+        defined (:meth:`define_role`).
+        """
+        check_id("contact_id", contact_id, "ct_")
+        name = check_role("role", role)
+        check_id("member_id", member_id, "mb_")
+        if not isinstance(offer, bool):
+            raise ValidationError("offer", offer, "must be True or False")
+        if window is not None:
+            check_window("window", window)
+        text = _note(note)
+        with self._unit() as (uow, actor):
+            perm.require(actor.role.is_manager, actor, "assign roles", "admins and managers only")
+            if name not in {r.name for r in uow.lead_pools.role_slots(self.team_id)}:
+                raise NotFound("role slot", name)
+            router = Router(uow, self.team_id, actor.id, self.crm.now())
+            lead = self._role_lead(uow, router, ContactId(contact_id), name)
+            decision = self._pick(
+                router,
+                lead,
+                None,
+                [member_id],
+                "offer" if offer else "assign",
+                offer=offer,
+                window=window,
+                note=text,
+                strict=True,
+            )
+            reassign = decision.outcome is RoutingOutcome.ASSIGNED and bool(lead.assignee_ids)
+            result = router.apply(lead, decision, None, reassign=reassign, offered_by=actor.id)
+            router.flush()
+            uow.commit()
+            return result
+
+    def role_holders(self, contact_id: ContactId | str) -> dict[str, tuple[MemberId, ...]]:
+        """Return who holds each role on a contact (an empty tuple: offered, not yet taken)."""
+        check_id("contact_id", contact_id, "ct_")
+        with self._unit(write=False) as (uow, _actor):
+            contact = uow.contacts.get(self.team_id, ContactId(contact_id))
+            return {
+                lead.role: lead.assignee_ids
+                for lead in uow.leads.for_contact(self.team_id, contact.id)
+                if lead.role is not None and lead.is_open
+            }
+
+    def _role_lead(self, uow: UnitOfWork, router: Router, contact_id: ContactId, role: str) -> Lead:
+        """The contact's open lead for *role*, made (waiting) when there is none."""
+        contact = uow.contacts.get(self.team_id, contact_id)
+        router.remember([contact])
+        mine = [ld for ld in uow.leads.for_contact(self.team_id, contact.id) if ld.role == role]
+        for lead in mine:
+            if lead.is_open:
+                return lead
+        lead = Lead(
+            id=new_lead_id(),
+            team_id=self.team_id,
+            contact_id=contact.id,
+            created_at=router.now,
+            entry=max((ld.entry for ld in mine), default=0) + 1,
+            role=role,
+            explanation=RoutingExplanation(
+                method="direct",
+                outcome=RoutingOutcome.WAITING,
+                decided_at=router.now,
+                actor_id=router.actor_id,
+                role=role,
+            ),
+        )
+        try:
+            uow.leads.add_many([lead])
+        except AlreadyExists:  # pragma: no cover - one open role lead per contact and role
+            raise ConcurrencyError("role lead", contact.id, 0) from None
+        router.event(
+            EventName.LEAD_CREATED, lead.id, pool_id=None, contact_id=contact.id, role=role
+        )
+        return lead
+
     # ============================================================ agents
     def accept_offer(self, offer_id: OfferId | str) -> RoutingResult:
         """Accept an offer made to oneself: the first to accept owns the lead.
@@ -1215,6 +1688,8 @@ class RoutingUseCases(SessionBase):
             pool = router.pool(lead.pool_id)
             if pool is not None and actor.id not in pool.member_ids:
                 perm.require(False, actor, "accept this offer", "the member is not in the pool")
+            if pool is not None and router.is_full(pool, actor.id):
+                raise OfferClosed(offer.id, "full")
             accepted = _next(offer, status=OfferStatus.ACCEPTED, settled_at=now)
             uow.offers.update(accepted)
             router.withdraw_offers(lead, except_id=offer.id)
@@ -1288,9 +1763,11 @@ class RoutingUseCases(SessionBase):
                 "explanation": decision.explanation,
             }
             if not remaining:
-                changes.update(status=LeadStatus.UNASSIGNED, assigned_at=None)
+                changes.update(status=LeadStatus.UNASSIGNED, assigned_at=None, respond_by=None)
             updated: Lead = _next(lead, **changes)
+            router._prime(pool if lead.role is None else None, ())
             uow.leads.update(updated)
+            router._counted(pool if lead.role is None else None, (), [actor.id])
             router.take_back(lead, [actor.id])
             router.notify(
                 router.admins(),
@@ -1337,7 +1814,9 @@ class RoutingUseCases(SessionBase):
         contact = uow.contacts.get(self.team_id, ContactId(target))
         router.remember([contact])
         open_leads = [
-            lead for lead in uow.leads.for_contact(self.team_id, contact.id) if lead.is_open
+            lead
+            for lead in uow.leads.for_contact(self.team_id, contact.id)
+            if lead.is_open and lead.role is None
         ]
         if len(open_leads) > 1:
             raise ValidationError(
@@ -1379,8 +1858,21 @@ class RoutingUseCases(SessionBase):
         note: str | None,
         strict: bool,
     ) -> RoutingDecision:
-        """Screen a person's picks and build the decision (``ValidationError`` if nobody fits)."""
-        eligible, skipped = screen(chosen, router.members, pool, router.now)
+        """Screen a person's picks and build the decision (``ValidationError`` if nobody fits).
+
+        A person may assign or offer a lead to an *away* member (the decision
+        carries a warning saying so); never to an inactive member, one
+        outside the lead's pool, or one at its cap for the pool.
+        """
+        full = router.full(pool, chosen)
+        eligible, skipped = screen(
+            chosen, router.members, pool, router.now, full=full, allow_away=True
+        )
+        warnings = tuple(
+            f"{m} is away until {router.members[m].away_until:%Y-%m-%d %H:%M} UTC"
+            for m in eligible
+            if router.members[m].is_away(router.now)
+        )
         if strict and skipped:
             first = skipped[0]
             raise ValidationError(
@@ -1403,6 +1895,8 @@ class RoutingUseCases(SessionBase):
                 offered=eligible if offer else (),
                 offer_expires_at=router.now + length if offer else None,
                 note=note,
+                warnings=warnings,
+                role=lead.role,
             )
         )
 
@@ -1475,6 +1969,7 @@ class RoutingUseCases(SessionBase):
                             assigned_at=lead.assigned_at if owner else None,
                             last_contacted_at=self._last_contact(uow, lead, owner, now),
                             created_at=lead.created_at,
+                            role=lead.role,
                         )
                     )
         present = [r for r in rows if getattr(r, sort_by) is not None]

@@ -9,6 +9,15 @@ registered repositories).  The database itself guards the routing races:
   (or a first ``INSERT``), inside the unit's ``BEGIN IMMEDIATE`` transaction;
 * offers and leads are updated with version checks, so two acceptances of
   one lead cannot both commit.
+
+Migration ``0110_routing_more`` (weights, capacity, response windows,
+dedupe switch, roles) adds pool and lead columns and three tables kept by
+:class:`SQLiteLeads` in the same statement batch as the lead itself:
+``lead_loads`` (open leads and last receipt per pool and member, read by
+``least_loaded`` with one primary-key range per pool: ``SQLiteLeads.loads``),
+``lead_receipts`` (which member received which lead when, for capacity: an
+indexed range per member: ``SQLiteLeads.received``) and ``role_slots``
+(``SQLiteLeadPools.role_slots``).
 """
 
 from __future__ import annotations
@@ -24,7 +33,7 @@ from teamcrm.adapters.sqlite.migrations import register_migration
 from teamcrm.adapters.sqlite.repositories import SQLiteRepository, translated
 from teamcrm.adapters.sqlite.store import register_repository
 from teamcrm.converter import converter
-from teamcrm.errors import ConcurrencyError, NotFound
+from teamcrm.errors import AlreadyExists, ConcurrencyError, NotFound
 from teamcrm.followup import Cadence, CadenceUnit
 from teamcrm.ids import BucketId, ContactId, MemberId, TeamId
 from teamcrm.lead import (
@@ -35,10 +44,11 @@ from teamcrm.lead import (
     Offer,
     OfferId,
     OfferStatus,
+    RoleSlot,
     RoutingCursor,
 )
-from teamcrm.pool import DistributionMethod, LeadPool, PoolId
-from teamcrm.routing import RoutingExplanation
+from teamcrm.pool import Capacity, LeadPool, PoolId, parse_method
+from teamcrm.routing import MemberLoad, RoutingExplanation
 
 __all__ = [
     "SQLiteInboundBuckets",
@@ -126,6 +136,62 @@ register_migration(
     ) WITHOUT ROWID""",
 )
 
+register_migration(
+    "0110_routing_more",
+    "ALTER TABLE lead_pools ADD COLUMN weights TEXT NOT NULL DEFAULT '{}'",
+    "ALTER TABLE lead_pools ADD COLUMN capacity TEXT",
+    "ALTER TABLE lead_pools ADD COLUMN member_capacity TEXT NOT NULL DEFAULT '{}'",
+    "ALTER TABLE lead_pools ADD COLUMN response_window_us INTEGER",
+    "ALTER TABLE lead_pools ADD COLUMN dedupe INTEGER NOT NULL DEFAULT 1",
+    "ALTER TABLE leads ADD COLUMN role TEXT",
+    "ALTER TABLE leads ADD COLUMN respond_by INTEGER",
+    "CREATE INDEX leads_response_due ON leads (respond_by, id) WHERE respond_by IS NOT NULL",
+    """CREATE TABLE lead_loads (
+        team_id TEXT NOT NULL,
+        pool_key TEXT NOT NULL,
+        member_id TEXT NOT NULL,
+        open_leads INTEGER NOT NULL,
+        last_assigned_at INTEGER,
+        PRIMARY KEY (team_id, pool_key, member_id)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE lead_receipts (
+        team_id TEXT NOT NULL,
+        pool_key TEXT NOT NULL,
+        member_id TEXT NOT NULL,
+        lead_id TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        PRIMARY KEY (team_id, pool_key, member_id, lead_id)
+    ) WITHOUT ROWID""",
+    """CREATE INDEX lead_receipts_by_time
+        ON lead_receipts (team_id, pool_key, member_id, received_at)""",
+    """CREATE TABLE role_slots (
+        team_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        created_by TEXT,
+        PRIMARY KEY (team_id, name)
+    ) WITHOUT ROWID""",
+)
+
+
+def _backfill_loads(conn: sqlite3.Connection) -> None:
+    """Loads and receipts of the leads assigned before ``0110_routing_more``."""
+    conn.execute(
+        "INSERT OR IGNORE INTO lead_receipts (team_id, pool_key, member_id, lead_id, received_at)"
+        " SELECT l.team_id, l.pool_key, j.value, l.id, l.assigned_at"
+        " FROM leads l, json_each(l.assignee_ids) j"
+        " WHERE l.status = 'assigned' AND l.assigned_at IS NOT NULL"
+    )
+    conn.execute(
+        "INSERT OR IGNORE INTO lead_loads (team_id, pool_key, member_id, open_leads,"
+        " last_assigned_at) SELECT team_id, pool_key, member_id, COUNT(*), MAX(received_at)"
+        " FROM lead_receipts GROUP BY team_id, pool_key, member_id"
+    )
+
+
+#: SQLite only (a Python step); a PostgreSQL store registers its own version.
+register_migration("0111_routing_loads_backfill", apply=_backfill_loads)
+
 _US = timedelta(microseconds=1)
 
 
@@ -133,13 +199,21 @@ _US = timedelta(microseconds=1)
 _POOL_SELECT = (
     "SELECT id, team_id, name, created_at, source_bucket_ids, member_ids, method, active,"
     " offer_window_us, follow_up_count, follow_up_unit, fallback_member_id, created_by,"
-    " version FROM lead_pools"
+    " version, weights, capacity, member_capacity, response_window_us, dedupe FROM lead_pools"
 )
+
+
+def _caps(data: Any) -> Capacity | None:
+    return None if data is None else Capacity(**data)
+
+
+def _cap_data(cap: Capacity | None) -> dict[str, int | None] | None:
+    return None if cap is None else {"per_day": cap.per_day, "per_30_days": cap.per_30_days}
 
 
 def _pool(row: Sequence[Any]) -> LeadPool:
     (pid, tid, name, created, sources, members, method, active, window, count, unit) = row[:11]
-    fallback, by, version = row[11:]
+    fallback, by, version, weights, capacity, member_capacity, respond_us, dedupe = row[11:]
     return LeadPool(
         id=pid,
         team_id=tid,
@@ -147,12 +221,17 @@ def _pool(row: Sequence[Any]) -> LeadPool:
         created_at=from_micros(created),
         source_bucket_ids=tuple(loads(sources)),
         member_ids=tuple(loads(members)),
-        method=DistributionMethod(method),
+        method=parse_method("lead_pools.method", method),
         active=bool(active),
         offer_window=timedelta(microseconds=window),
         follow_up=None if count is None else Cadence(count=count, unit=CadenceUnit(unit)),
         fallback_member_id=fallback,
         created_by=by,
+        weights=loads(weights),
+        capacity=None if capacity is None else _caps(loads(capacity)),
+        member_capacity={k: Capacity(**v) for k, v in loads(member_capacity).items()},
+        response_window=None if respond_us is None else timedelta(microseconds=respond_us),
+        dedupe=bool(dedupe),
         version=version,
     )
 
@@ -163,7 +242,7 @@ def _pool_values(p: LeadPool) -> tuple[Any, ...]:
         to_micros(p.created_at),
         dumps(p.source_bucket_ids),
         dumps(p.member_ids),
-        p.method.value,
+        p.method_name,
         int(p.active),
         p.offer_window // _US,
         None if p.follow_up is None else p.follow_up.count,
@@ -171,6 +250,11 @@ def _pool_values(p: LeadPool) -> tuple[Any, ...]:
         p.fallback_member_id,
         p.created_by,
         p.version,
+        dumps(dict(p.weights)),
+        None if p.capacity is None else dumps(_cap_data(p.capacity)),
+        dumps({k: _cap_data(v) for k, v in p.member_capacity.items()}),
+        None if p.response_window is None else p.response_window // _US,
+        int(p.dedupe),
     )
 
 
@@ -197,8 +281,9 @@ class SQLiteLeadPools(SQLiteRepository):
             pool.id,
             "INSERT INTO lead_pools (id, team_id, name, created_at, source_bucket_ids,"
             " member_ids, method, active, offer_window_us, follow_up_count, follow_up_unit,"
-            " fallback_member_id, created_by, version)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " fallback_member_id, created_by, version, weights, capacity, member_capacity,"
+            " response_window_us, dedupe)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (pool.id, pool.team_id, *_pool_values(pool)),
         )
 
@@ -208,7 +293,8 @@ class SQLiteLeadPools(SQLiteRepository):
         cur = self._conn.execute(
             "UPDATE lead_pools SET name = ?, created_at = ?, source_bucket_ids = ?,"
             " member_ids = ?, method = ?, active = ?, offer_window_us = ?, follow_up_count = ?,"
-            " follow_up_unit = ?, fallback_member_id = ?, created_by = ?, version = ?"
+            " follow_up_unit = ?, fallback_member_id = ?, created_by = ?, version = ?,"
+            " weights = ?, capacity = ?, member_capacity = ?, response_window_us = ?, dedupe = ?"
             " WHERE id = ? AND team_id = ? AND version = ?",
             (*_pool_values(pool), pool.id, pool.team_id, pool.version - 1),
         )
@@ -236,22 +322,63 @@ class SQLiteLeadPools(SQLiteRepository):
         wanted = set(bucket_ids)
         return [p for p in self.all(team_id) if wanted.intersection(p.source_bucket_ids)]
 
+    @translated
+    def role_slots(self, team_id: TeamId) -> list[RoleSlot]:
+        """Return the team's role slots by name."""
+        rows = self._conn.execute(
+            "SELECT name, created_at, created_by FROM role_slots WHERE team_id = ? ORDER BY name",
+            (team_id,),
+        ).fetchall()
+        return [
+            RoleSlot(team_id=team_id, name=n, created_at=from_micros(at), created_by=by)
+            for n, at, by in rows
+        ]
+
+    @translated
+    def add_role_slot(self, slot: RoleSlot) -> None:
+        """Insert a role slot (``AlreadyExists`` if the name is taken)."""
+        cur = self._conn.execute(
+            "INSERT OR IGNORE INTO role_slots (team_id, name, created_at, created_by)"
+            " VALUES (?, ?, ?, ?)",
+            (slot.team_id, slot.name, to_micros(slot.created_at), slot.created_by),
+        )
+        if cur.rowcount != 1:
+            raise AlreadyExists("role slot", slot.name)
+
+    @translated
+    def delete_role_slot(self, team_id: TeamId, name: str) -> None:
+        """Delete a role slot (``NotFound`` if none)."""
+        cur = self._conn.execute(
+            "DELETE FROM role_slots WHERE team_id = ? AND name = ?", (team_id, name)
+        )
+        if cur.rowcount != 1:
+            raise NotFound("role slot", name)
+
 
 # ---------------------------------------------------------------------- leads
 _LEAD_SELECT = (
     "SELECT id, team_id, contact_id, pool_key, status, assignee_ids, assigned_at, entry,"
-    " keys, declined_by, explanation, created_at, version FROM leads"
+    " keys, declined_by, explanation, created_at, version, role, respond_by FROM leads"
 )
+
+
+def _pool_key(lead: Lead) -> str:
+    """The ``pool_key`` column: the pool, ``role:<name>`` for a role lead, else ``""``."""
+    if lead.role is not None:
+        return "role:" + lead.role
+    return lead.pool_id or ""
 
 
 def _lead(row: Sequence[Any]) -> Lead:
     lid, tid, cid, pool, status, assignees, assigned, entry, keys, declined = row[:10]
-    explanation, created, version = row[10:]
+    explanation, created, version, role, respond_by = row[10:]
     return Lead(
         id=lid,
         team_id=tid,
         contact_id=cid,
-        pool_id=pool or None,
+        pool_id=pool if pool.startswith("lp_") else None,
+        role=role,
+        respond_by=None if respond_by is None else from_micros(respond_by),
         status=LeadStatus(status),
         assignee_ids=tuple(loads(assignees)),
         assigned_at=None if assigned is None else from_micros(assigned),
@@ -276,8 +403,28 @@ def _lead_values(lead: Lead) -> tuple[Any, ...]:
         optional_micros(lead.assigned_at),
         dumps(lead.declined_by),
         None if lead.explanation is None else dumps(converter.unstructure(lead.explanation)),
+        optional_micros(lead.respond_by),
         lead.version,
     )
+
+
+def _owners(lead: Lead) -> frozenset[str]:
+    return frozenset(lead.assignee_ids)
+
+
+def _load_rows(
+    lead: Lead, before: frozenset[str], after: frozenset[str]
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Rows to write when a lead's owners go from *before* to *after*.
+
+    Returns (members losing it, members gaining it, receipts).
+    """
+    pool = _pool_key(lead)
+    at = optional_micros(lead.assigned_at)
+    lost = [(lead.team_id, pool, m) for m in before - after]
+    gained = [(lead.team_id, pool, m, at, at) for m in after - before]
+    receipts = [(lead.team_id, pool, m, lead.id, at) for m in after - before if at is not None]
+    return lost, gained, receipts
 
 
 class SQLiteLeads(SQLiteRepository):
@@ -304,17 +451,19 @@ class SQLiteLeads(SQLiteRepository):
         try:
             self._conn.executemany(
                 "INSERT INTO leads (id, team_id, contact_id, pool_key, entry, keys, created_at,"
-                " status, is_open, assignee_ids, assigned_at, declined_by, explanation, version)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " role, status, is_open, assignee_ids, assigned_at, declined_by, explanation,"
+                " respond_by, version)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         ld.id,
                         ld.team_id,
                         ld.contact_id,
-                        ld.pool_id or "",
+                        _pool_key(ld),
                         ld.entry,
                         dumps(ld.keys),
                         to_micros(ld.created_at),
+                        ld.role,
                         *_lead_values(ld),
                     )
                     for ld in leads
@@ -322,29 +471,120 @@ class SQLiteLeads(SQLiteRepository):
             )
         except sqlite3.IntegrityError as exc:
             raise translate(exc, kind=self.kind, key=leads[0].id) from exc
-        self._conn.executemany(
-            "INSERT OR IGNORE INTO lead_keys (team_id, pool_key, key, lead_id) VALUES (?, ?, ?, ?)",
-            [
-                (ld.team_id, ld.pool_id or "", key, ld.id)
-                for ld in leads
-                if ld.is_open
-                for key in ld.keys
-            ],
-        )
+        keys = [
+            (ld.team_id, _pool_key(ld), key, ld.id) for ld in leads if ld.is_open for key in ld.keys
+        ]
+        if keys:
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO lead_keys (team_id, pool_key, key, lead_id)"
+                " VALUES (?, ?, ?, ?)",
+                keys,
+            )
+        none: frozenset[str] = frozenset()
+        gained: list[tuple[Any, ...]] = []
+        receipts: list[tuple[Any, ...]] = []
+        for ld in leads:
+            if ld.assignee_ids:
+                _, g, r = _load_rows(ld, none, _owners(ld))
+                gained.extend(g)
+                receipts.extend(r)
+        self._write_loads([], gained, receipts)
+
+    def _write_loads(
+        self,
+        lost: list[tuple[Any, ...]],
+        gained: list[tuple[Any, ...]],
+        receipts: list[tuple[Any, ...]],
+    ) -> None:
+        if lost:
+            self._conn.executemany(
+                "UPDATE lead_loads"
+                " SET open_leads = CASE WHEN open_leads > 0 THEN open_leads - 1 ELSE 0 END"
+                " WHERE team_id = ? AND pool_key = ? AND member_id = ?",
+                lost,
+            )
+        if gained:
+            self._conn.executemany(
+                "INSERT INTO lead_loads (team_id, pool_key, member_id, open_leads,"
+                " last_assigned_at) VALUES (?, ?, ?, 1, ?)"
+                " ON CONFLICT (team_id, pool_key, member_id) DO UPDATE SET"
+                " open_leads = lead_loads.open_leads + 1,"
+                " last_assigned_at = CASE WHEN lead_loads.last_assigned_at IS NULL"
+                " OR lead_loads.last_assigned_at < excluded.last_assigned_at"
+                " THEN excluded.last_assigned_at ELSE lead_loads.last_assigned_at END",
+                [(t, p, m, at) for t, p, m, at, _ in gained],
+            )
+        if receipts:
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO lead_receipts (team_id, pool_key, member_id, lead_id,"
+                " received_at) VALUES (?, ?, ?, ?, ?)",
+                receipts,
+            )
 
     @translated
     def update(self, lead: Lead) -> None:
         """Replace the stored lead whose version is ``lead.version - 1``."""
+        old = self._conn.execute(
+            "SELECT status, assignee_ids FROM leads WHERE id = ? AND team_id = ? AND version = ?",
+            (lead.id, lead.team_id, lead.version - 1),
+        ).fetchone()
+        if old is None:
+            self._version_failed(lead.id, lead.team_id, lead.version - 1)
         cur = self._conn.execute(
             "UPDATE leads SET status = ?, is_open = ?, assignee_ids = ?, assigned_at = ?,"
-            " declined_by = ?, explanation = ?, version = ?"
+            " declined_by = ?, explanation = ?, respond_by = ?, version = ?"
             " WHERE id = ? AND team_id = ? AND version = ?",
             (*_lead_values(lead), lead.id, lead.team_id, lead.version - 1),
         )
-        if cur.rowcount != 1:
+        if cur.rowcount != 1:  # pragma: no cover - read under the same transaction
             self._version_failed(lead.id, lead.team_id, lead.version - 1)
         if not lead.is_open:
             self._conn.execute("DELETE FROM lead_keys WHERE lead_id = ?", (lead.id,))
+        before = frozenset(loads(old[1])) if old[0] == LeadStatus.ASSIGNED.value else frozenset()
+        after = _owners(lead)
+        if before != after:
+            self._write_loads(*_load_rows(lead, before, after))
+
+    @translated
+    def loads(
+        self, team_id: TeamId, pool_id: PoolId, member_ids: Iterable[MemberId]
+    ) -> dict[str, MemberLoad]:
+        """Return each member's load in the pool (one primary-key range of the pool)."""
+        wanted = set(member_ids)
+        rows = self._conn.execute(
+            "SELECT member_id, open_leads, last_assigned_at FROM lead_loads"
+            " WHERE team_id = ? AND pool_key = ?",
+            (team_id, pool_id),
+        ).fetchall()
+        return {
+            str(m): MemberLoad(
+                open_leads=int(n), last_assigned_at=None if at is None else from_micros(at)
+            )
+            for m, n, at in rows
+            if m in wanted
+        }
+
+    @translated
+    def received(
+        self, team_id: TeamId, pool_id: PoolId, member_id: MemberId, since: datetime
+    ) -> list[datetime]:
+        """Return when the member received each lead of the pool since *since* (indexed)."""
+        rows = self._conn.execute(
+            "SELECT received_at FROM lead_receipts WHERE team_id = ? AND pool_key = ?"
+            " AND member_id = ? AND received_at >= ? ORDER BY received_at",
+            (team_id, pool_id, member_id, to_micros(since)),
+        ).fetchall()
+        return [from_micros(r[0]) for r in rows]
+
+    @translated
+    def response_due(self, at: datetime, limit: int) -> list[Lead]:
+        """Return up to *limit* leads of any team with ``respond_by <= at``, oldest first."""
+        rows = self._conn.execute(
+            f"{_LEAD_SELECT} WHERE respond_by IS NOT NULL AND respond_by <= ?"
+            " ORDER BY respond_by, id LIMIT ?",
+            (to_micros(at), limit),
+        ).fetchall()
+        return [_lead(r) for r in rows]
 
     @translated
     def all(
