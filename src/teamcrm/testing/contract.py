@@ -28,23 +28,18 @@ hypothesis profile.
 
 from __future__ import annotations
 
-import secrets
 import threading
-from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from teamcrm.bucket import AccessGrant, AccessLevel, Bucket, BucketKind, BucketMembership
-from teamcrm.contact import Company, Contact
+from teamcrm.bucket import AccessGrant, AccessLevel, Bucket, BucketMembership
 from teamcrm.errors import AlreadyExists, ConcurrencyError, NotFound, StoreError
-from teamcrm.events import DomainEvent, EventName
 from teamcrm.ids import (
-    TeamId,
     new_bucket_id,
     new_company_id,
     new_contact_id,
@@ -56,208 +51,87 @@ from teamcrm.interaction import Interaction, InteractionKind
 from teamcrm.ports import Store, UnitOfWork
 from teamcrm.team import Member, Role, Team
 from teamcrm.testing import strategies as tst
+from teamcrm.testing.contract_base import (
+    SHIPPED_ADAPTER_BUGS,
+    T0,
+    Seed,
+    StoreContractBase,
+    add_all,
+    at,
+    bump,
+    contract_settings,
+    fresh,
+    new_bucket,
+    new_contact,
+    new_event,
+    read,
+    seed_team,
+    write,
+)
+from teamcrm.testing.contract_followups import (
+    FollowUpDueRepositoryContract,
+    FollowUpIsolationContract,
+    FollowUpPolicyRepositoryContract,
+    SnoozeRepositoryContract,
+    TaskRepositoryContract,
+    TouchRepositoryContract,
+)
+from teamcrm.testing.contract_notifications import (
+    DigestQueueContract,
+    NotificationRepositoryContract,
+)
+from teamcrm.testing.contract_routing import (
+    InboundBucketRepositoryContract,
+    LeadPoolRepositoryContract,
+    LeadRepositoryContract,
+    OfferRepositoryContract,
+    RoutingCursorRepositoryContract,
+    RoutingIsolationContract,
+)
 from teamcrm.testing.snapshot import store_snapshot
 
 __all__ = [
+    "SHIPPED_ADAPTER_BUGS",
+    "T0",
     "BucketRepositoryContract",
     "CompanyRepositoryContract",
     "ContactRepositoryContract",
+    "DigestQueueContract",
+    "FollowUpDueRepositoryContract",
+    "FollowUpIsolationContract",
+    "FollowUpPolicyRepositoryContract",
+    "InboundBucketRepositoryContract",
     "InteractionRepositoryContract",
+    "LeadPoolRepositoryContract",
+    "LeadRepositoryContract",
     "MemberRepositoryContract",
     "MembershipRepositoryContract",
+    "NotificationRepositoryContract",
+    "OfferRepositoryContract",
     "OutboxContract",
+    "RoutingCursorRepositoryContract",
+    "RoutingIsolationContract",
     "Seed",
+    "SnoozeRepositoryContract",
     "StoreContract",
     "StoreContractBase",
+    "TaskRepositoryContract",
     "TeamIsolationContract",
     "TeamRepositoryContract",
+    "TouchRepositoryContract",
     "UnitOfWorkContract",
     "add_all",
+    "at",
+    "bump",
+    "contract_settings",
     "fresh",
+    "new_bucket",
+    "new_contact",
+    "new_event",
     "read",
     "seed_team",
     "write",
 ]
-
-R = TypeVar("R")
-E = TypeVar("E")
-
-#: Base time of the rows the suite builds by hand.
-T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-
-#: Settings for the suite's property tests.  The store fixture is shared by
-#: the examples of one test on purpose (each example uses a fresh team), and
-#: the same test methods run from one subclass per adapter in one session
-#: (``differing_executors``): they depend on the ``store`` fixture, never on
-#: state kept on ``self``.
-contract_settings = settings(
-    deadline=None,
-    suppress_health_check=[
-        HealthCheck.differing_executors,
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-    ],
-)
-
-
-def at(seconds: float) -> datetime:
-    """Return :data:`T0` plus *seconds*."""
-    return T0 + timedelta(seconds=seconds)
-
-
-def write(store: Store, fn: Callable[[UnitOfWork], R]) -> R:
-    """Run *fn* in a new unit of work and commit it; return what *fn* returned."""
-    with store.unit_of_work() as uow:
-        result = fn(uow)
-        uow.commit()
-    return result
-
-
-def read(store: Store, fn: Callable[[UnitOfWork], R]) -> R:
-    """Run *fn* in a new read-only unit of work (never committed)."""
-    with store.unit_of_work(write=False) as uow:
-        return fn(uow)
-
-
-@attrs.frozen
-class Seed:
-    """A team written to the store with an admin, an agent, a company and a contact."""
-
-    team: Team
-    admin: Member
-    agent: Member
-    company: Company
-    contact: Contact
-
-    @property
-    def team_id(self) -> TeamId:
-        """The team's id."""
-        return self.team.id
-
-
-def seed_team(store: Store, name: str = "Acme") -> Seed:
-    """Write a fresh team (with two members, a company and a contact) and return it."""
-    team = Team(id=new_team_id(), name=name, created_at=T0)
-    admin = Member(
-        id=new_member_id(), team_id=team.id, name="Ana", role=Role.ADMIN, created_at=at(1)
-    )
-    agent = Member(
-        id=new_member_id(), team_id=team.id, name="Bob", role=Role.AGENT, created_at=at(2)
-    )
-    company = Company(
-        id=new_company_id(), team_id=team.id, name="Globex", created_at=at(3), created_by=admin.id
-    )
-    contact = Contact(
-        id=new_contact_id(),
-        team_id=team.id,
-        created_at=at(4),
-        status="evaluate",
-        first_name="Bea",
-        company_ids=(company.id,),
-        created_by=admin.id,
-    )
-
-    def fill(uow: UnitOfWork) -> None:
-        uow.teams.add(team)
-        uow.members.add(admin)
-        uow.members.add(agent)
-        uow.companies.add(company)
-        uow.contacts.add(contact)
-
-    write(store, fill)
-    return Seed(team=team, admin=admin, agent=agent, company=company, contact=contact)
-
-
-def new_contact(seed: Seed, seconds: float = 10, **changes: Any) -> Contact:
-    """Return an unsaved contact of *seed*'s team created at ``at(seconds)``."""
-    fields: dict[str, Any] = {
-        "id": new_contact_id(),
-        "team_id": seed.team_id,
-        "created_at": at(seconds),
-        "status": "evaluate",
-        "first_name": "Cy",
-        "created_by": seed.agent.id,
-    }
-    fields.update(changes)
-    return Contact(**fields)
-
-
-def new_bucket(seed: Seed, seconds: float = 10, *, personal: bool = False) -> Bucket:
-    """Return an unsaved bucket of *seed*'s team (team bucket with an agent grant, or personal)."""
-    if personal:
-        return Bucket(
-            id=new_bucket_id(),
-            team_id=seed.team_id,
-            name="Mine",
-            kind=BucketKind.PERSONAL,
-            owner_id=seed.agent.id,
-            created_at=at(seconds),
-            created_by=seed.agent.id,
-        )
-    return Bucket(
-        id=new_bucket_id(),
-        team_id=seed.team_id,
-        name="Leads",
-        kind=BucketKind.TEAM,
-        grants=(AccessGrant(member_id=seed.agent.id, level=AccessLevel.EDITOR),),
-        created_at=at(seconds),
-        created_by=seed.admin.id,
-    )
-
-
-def new_event(seed: Seed, subject_id: str = "x", **data: Any) -> DomainEvent:
-    """Return a domain event of *seed*'s team."""
-    return DomainEvent(
-        name=EventName.CONTACT_UPDATED,
-        team_id=seed.team_id,
-        subject_id=subject_id,
-        occurred_at=T0,
-        actor_id=seed.admin.id,
-        data=data,
-    )
-
-
-def fresh(entity: E) -> E:
-    """Return *entity* with a new random id of the same kind.
-
-    Hypothesis draws the same ids again across examples; the suite keeps one
-    store per test, so drawn entities get fresh ids before they are stored.
-    """
-    prefix = entity.id[:3]  # type: ignore[attr-defined]
-    return attrs.evolve(entity, id=prefix + secrets.token_hex(13))  # type: ignore[misc]
-
-
-def add_all(add: Callable[[Any], None], rows: Iterable[Any]) -> None:
-    """Call a repository's ``add`` for each row."""
-    for row in rows:
-        add(row)
-
-
-def _bump(entity: Any, **changes: Any) -> Any:
-    return attrs.evolve(entity, version=entity.version + 1, **changes)
-
-
-class StoreContractBase:
-    """Holds the one abstract fixture of the suite: ``store``.
-
-    Override it in your subclass to yield a fresh store (and close it after).
-    """
-
-    @pytest.fixture
-    def store(self) -> Store:
-        """A fresh, empty store of the adapter under test (override me).
-
-        Override it as a plain or a yield fixture, with any fixtures you need
-        (``tmp_path``...); close the store after the test.
-        """
-        pytest.fail(f"{type(self).__name__} must override the 'store' fixture")
-
-    @pytest.fixture
-    def seed(self, store: Store) -> Seed:
-        """A team with members, a company and a contact, already in *store*."""
-        return seed_team(store)
-
 
 # ====================================================================== teams
 
@@ -284,10 +158,10 @@ class TeamRepositoryContract(StoreContractBase):
             read(store, lambda uow: uow.teams.get(new_team_id()))
 
     def test_team_update_needs_the_previous_version(self, store: Store, seed: Seed) -> None:
-        v2 = _bump(seed.team, name="Acme 2")
+        v2 = bump(seed.team, name="Acme 2")
         write(store, lambda uow: uow.teams.update(v2))
         assert read(store, lambda uow: uow.teams.get(seed.team_id)) == v2
-        stale = _bump(seed.team, name="Stale")  # version 2 again, built from version 1
+        stale = bump(seed.team, name="Stale")  # version 2 again, built from version 1
         with pytest.raises(ConcurrencyError):
             write(store, lambda uow: uow.teams.update(stale))
         skipping = attrs.evolve(seed.team, name="Skip", version=4)
@@ -341,11 +215,11 @@ class MemberRepositoryContract(StoreContractBase):
         assert listed == sorted([seed.admin, seed.agent, *extra], key=lambda m: m.created_at)
 
     def test_member_update_needs_the_previous_version(self, store: Store, seed: Seed) -> None:
-        v2 = _bump(seed.agent, active=False, away_until=at(50))
+        v2 = bump(seed.agent, active=False, away_until=at(50))
         write(store, lambda uow: uow.members.update(v2))
         assert read(store, lambda uow: uow.members.get(seed.team_id, seed.agent.id)) == v2
         with pytest.raises(ConcurrencyError):
-            write(store, lambda uow: uow.members.update(_bump(seed.agent, name="Stale")))
+            write(store, lambda uow: uow.members.update(bump(seed.agent, name="Stale")))
         assert read(store, lambda uow: uow.members.find(seed.agent.id)) == v2
 
 
@@ -438,17 +312,17 @@ class ContactRepositoryContract(StoreContractBase):
         assert got == [earlier, seed.contact, linked]
 
     def test_contact_update_needs_the_previous_version(self, store: Store, seed: Seed) -> None:
-        v2 = _bump(seed.contact, last_name="Jones", custom_fields={"tier": 2})
+        v2 = bump(seed.contact, last_name="Jones", custom_fields={"tier": 2})
         write(store, lambda uow: uow.contacts.update(v2))
         assert read(store, lambda uow: uow.contacts.get(seed.team_id, seed.contact.id)) == v2
         with pytest.raises(ConcurrencyError):
-            write(store, lambda uow: uow.contacts.update(_bump(seed.contact, last_name="X")))
+            write(store, lambda uow: uow.contacts.update(bump(seed.contact, last_name="X")))
         with pytest.raises(ConcurrencyError):
             write(store, lambda uow: uow.contacts.update(v2))  # same version twice
         assert read(store, lambda uow: uow.contacts.get(seed.team_id, seed.contact.id)) == v2
 
     def test_updating_a_missing_contact_fails(self, store: Store, seed: Seed) -> None:
-        ghost = _bump(new_contact(seed))
+        ghost = bump(new_contact(seed))
         with pytest.raises((NotFound, ConcurrencyError)):
             write(store, lambda uow: uow.contacts.update(ghost))
         with pytest.raises(NotFound):
@@ -459,9 +333,9 @@ class ContactRepositoryContract(StoreContractBase):
     ) -> None:
         first = read(store, lambda uow: uow.contacts.get(seed.team_id, seed.contact.id))
         second = read(store, lambda uow: uow.contacts.get(seed.team_id, seed.contact.id))
-        write(store, lambda uow: uow.contacts.update(_bump(first, last_name="First")))
+        write(store, lambda uow: uow.contacts.update(bump(first, last_name="First")))
         with pytest.raises(ConcurrencyError):
-            write(store, lambda uow: uow.contacts.update(_bump(second, last_name="Second")))
+            write(store, lambda uow: uow.contacts.update(bump(second, last_name="Second")))
         got = read(store, lambda uow: uow.contacts.get(seed.team_id, seed.contact.id))
         assert (got.last_name, got.version) == ("First", 2)
 
@@ -477,7 +351,7 @@ class ContactRepositoryContract(StoreContractBase):
             try:
                 seen = read(store, lambda uow: uow.contacts.get(seed.team_id, seed.contact.id))
                 barrier.wait(timeout=10)
-                write(store, lambda uow: uow.contacts.update(_bump(seen, last_name=f"W{n}")))
+                write(store, lambda uow: uow.contacts.update(bump(seen, last_name=f"W{n}")))
                 result = "won"
             except ConcurrencyError:
                 result = "lost"
@@ -535,10 +409,10 @@ class CompanyRepositoryContract(StoreContractBase):
             read(store, lambda uow: uow.companies.get(seed.team_id, new_company_id()))
 
     def test_company_versions_and_delete(self, store: Store, seed: Seed) -> None:
-        v2 = _bump(seed.company, name="Globex Corp", domain="globex.example")
+        v2 = bump(seed.company, name="Globex Corp", domain="globex.example")
         write(store, lambda uow: uow.companies.update(v2))
         with pytest.raises(ConcurrencyError):
-            write(store, lambda uow: uow.companies.update(_bump(seed.company, name="Stale")))
+            write(store, lambda uow: uow.companies.update(bump(seed.company, name="Stale")))
         with pytest.raises(ConcurrencyError):
             write(store, lambda uow: uow.companies.delete(seed.team_id, seed.company.id, 1))
         assert read(store, lambda uow: uow.companies.get(seed.team_id, seed.company.id)) == v2
@@ -590,13 +464,13 @@ class BucketRepositoryContract(StoreContractBase):
                 member_id=seed.admin.id, level=AccessLevel.VIEWER, can_view_conversations=True
             ),
         )
-        v2 = _bump(bucket, grants=grants, name="Renamed")
+        v2 = bump(bucket, grants=grants, name="Renamed")
         write(store, lambda uow: uow.buckets.update(v2))
         got = read(store, lambda uow: uow.buckets.get(seed.team_id, bucket.id))
         assert got == v2
         assert got.grant_for(seed.agent.id) is None
         with pytest.raises(ConcurrencyError):
-            write(store, lambda uow: uow.buckets.update(_bump(bucket, name="Stale")))
+            write(store, lambda uow: uow.buckets.update(bump(bucket, name="Stale")))
 
     def test_deleting_a_bucket_needs_its_version_and_drops_its_memberships(
         self, store: Store, seed: Seed
@@ -901,7 +775,7 @@ def _changes(seed: Seed) -> Callable[[UnitOfWork], None]:
 
     def change(uow: UnitOfWork) -> None:
         bucket = new_bucket(seed, 40)
-        uow.teams.update(_bump(seed.team, name="Changed"))
+        uow.teams.update(bump(seed.team, name="Changed"))
         uow.members.add(
             Member(
                 id=new_member_id(),
@@ -911,9 +785,9 @@ def _changes(seed: Seed) -> Callable[[UnitOfWork], None]:
                 created_at=at(40),
             )
         )
-        uow.members.update(_bump(seed.agent, active=False))
+        uow.members.update(bump(seed.agent, active=False))
         uow.contacts.add_many([new_contact(seed, 41), new_contact(seed, 42)])
-        uow.contacts.update(_bump(seed.contact, last_name="Changed"))
+        uow.contacts.update(bump(seed.contact, last_name="Changed"))
         uow.companies.delete(seed.team_id, seed.company.id, 1)
         uow.buckets.add(bucket)
         uow.memberships.add_many(
@@ -972,7 +846,7 @@ class UnitOfWorkContract(StoreContractBase):
             with store.unit_of_work() as uow:
                 uow.contacts.add(new_contact(seed, 50))
                 uow.collect(new_event(seed, "never"))
-                uow.contacts.update(_bump(_bump(seed.contact)))  # skips a version
+                uow.contacts.update(bump(bump(seed.contact)))  # skips a version
 
         with pytest.raises(ConcurrencyError):
             failing()
@@ -1090,9 +964,9 @@ class TeamIsolationContract(StoreContractBase):
             lambda uow: uow.contacts.delete(t, b.contact.id, 1),
             lambda uow: uow.companies.delete(t, b.company.id, 1),
             lambda uow: uow.buckets.delete(t, bucket_b.id, 1),
-            lambda uow: uow.contacts.update(_bump(attrs.evolve(b.contact, team_id=t))),
-            lambda uow: uow.members.update(_bump(attrs.evolve(b.agent, team_id=t))),
-            lambda uow: uow.buckets.update(_bump(attrs.evolve(bucket_b, team_id=t))),
+            lambda uow: uow.contacts.update(bump(attrs.evolve(b.contact, team_id=t))),
+            lambda uow: uow.members.update(bump(attrs.evolve(b.agent, team_id=t))),
+            lambda uow: uow.buckets.update(bump(attrs.evolve(bucket_b, team_id=t))),
         ]
         for attempt in attempts:
             with pytest.raises((NotFound, ConcurrencyError)):
@@ -1113,5 +987,19 @@ class StoreContract(
     OutboxContract,
     UnitOfWorkContract,
     TeamIsolationContract,
+    NotificationRepositoryContract,
+    DigestQueueContract,
+    FollowUpPolicyRepositoryContract,
+    TouchRepositoryContract,
+    FollowUpDueRepositoryContract,
+    SnoozeRepositoryContract,
+    TaskRepositoryContract,
+    FollowUpIsolationContract,
+    LeadPoolRepositoryContract,
+    LeadRepositoryContract,
+    OfferRepositoryContract,
+    RoutingCursorRepositoryContract,
+    InboundBucketRepositoryContract,
+    RoutingIsolationContract,
 ):
     """Every contract at once: subclass this and override ``store``."""

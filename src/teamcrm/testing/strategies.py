@@ -20,7 +20,7 @@ that checks references — the contract suite passes ids of rows it created.
 from __future__ import annotations
 
 import unicodedata
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -30,10 +30,50 @@ from hypothesis.strategies import SearchStrategy
 from teamcrm.bucket import AccessGrant, AccessLevel, Bucket, BucketKind, BucketMembership
 from teamcrm.contact import Company, Contact, EmailAddress, PhoneNumber
 from teamcrm.events import DomainEvent, EventName
+from teamcrm.followup import (
+    MAX_CADENCE,
+    Cadence,
+    CadenceUnit,
+    FollowUpDue,
+    FollowUpPolicy,
+    PolicyId,
+    Snooze,
+    Touch,
+    TouchKind,
+)
 from teamcrm.ids import BucketId, CompanyId, ContactId, InteractionId, MemberId, TeamId
 from teamcrm.interaction import Interaction, InteractionKind, Outcome
+from teamcrm.lead import (
+    MAX_LEAD_NOTE,
+    InboundBucket,
+    Lead,
+    LeadId,
+    LeadStatus,
+    Offer,
+    OfferId,
+    OfferStatus,
+    RoutingCursor,
+)
+from teamcrm.notification import Notification, NotificationId, NotificationKind
+from teamcrm.pool import (
+    DEFAULT_OFFER_WINDOW,
+    MAX_OFFER_WINDOW,
+    DistributionMethod,
+    LeadPool,
+    PoolId,
+)
+from teamcrm.routing import RoutingExplanation, RoutingOutcome, Skipped, SkipReason
+from teamcrm.task import MAX_NOTE, Task, TaskId, TaskStatus
 from teamcrm.team import BucketManagement, Member, Role, Team, TeamSettings
-from teamcrm.validation import MAX_CUSTOM_FIELDS, MAX_CUSTOM_VALUE, MAX_NAME, JSONScalar
+from teamcrm.validation import (
+    MAX_BODY,
+    MAX_CUSTOM_FIELDS,
+    MAX_CUSTOM_VALUE,
+    MAX_NAME,
+    JSONScalar,
+    normalise_email,
+    normalise_phone,
+)
 
 __all__ = [
     "AWKWARD_TEXTS",
@@ -43,6 +83,7 @@ __all__ = [
     "aware_datetimes",
     "bucket_ids",
     "buckets",
+    "cadences",
     "companies",
     "company_ids",
     "contact_ids",
@@ -52,25 +93,44 @@ __all__ = [
     "domain_events",
     "email_addresses",
     "emails",
+    "follow_up_dues",
+    "follow_up_policies",
+    "inbound_buckets",
     "interaction_ids",
     "interactions",
     "invalid_custom_fields",
     "invalid_datetimes",
     "invalid_ids",
     "invalid_texts",
+    "lead_ids",
+    "lead_pools",
+    "leads",
     "member_ids",
     "members",
     "memberships",
     "naive_datetimes",
+    "notification_ids",
+    "notifications",
+    "offer_ids",
+    "offer_windows",
+    "offers",
     "out_of_range_datetimes",
     "personal_buckets",
     "phone_numbers",
     "phones",
+    "policy_ids",
+    "pool_ids",
+    "routing_cursors",
+    "routing_explanations",
+    "snoozes",
+    "task_ids",
+    "tasks",
     "team_buckets",
     "team_ids",
     "team_settings",
     "teams",
     "time_zones",
+    "touches",
     "unicode_text",
 ]
 
@@ -142,6 +202,7 @@ def interaction_ids() -> SearchStrategy[InteractionId]:
 # Aliases for use inside strategies whose parameters shadow the names above.
 _contact_ids = contact_ids
 _company_ids = company_ids
+_member_ids = member_ids
 
 
 def _as_strategy(value: Any, default: SearchStrategy[Any]) -> SearchStrategy[Any]:
@@ -657,4 +718,383 @@ def domain_events(*, team_id: Any = None, actor_id: Any = None) -> SearchStrateg
         occurred_at=aware_datetimes(),
         actor_id=_as_strategy(actor_id, st.none() | member_ids()),
         data=_event_data(),
+    )
+
+
+# ------------------------------------------------------------- notifications
+
+
+def _multiline(max_size: int) -> SearchStrategy[str]:
+    """Any text without control characters other than newline and tab."""
+    return st.text(
+        st.characters(exclude_categories=("Cs", "Cc")) | st.sampled_from("\n\t"),
+        max_size=max_size,
+    )
+
+
+def notification_ids() -> SearchStrategy[NotificationId]:
+    """Well-formed notification ids (``nt_…``)."""
+    return _ids("nt_").map(NotificationId)
+
+
+def notifications(
+    *,
+    team_id: Any = None,
+    member_id: Any = None,
+    created_at: Any = None,
+    read_at: Any = None,
+    emailed_at: Any = None,
+) -> SearchStrategy[Notification]:
+    """:class:`Notification` values: unicode messages (up to the size limit), JSON data.
+
+    *read_at* / *emailed_at* default to ``None`` or any aware datetime.
+    """
+    big = st.builds(
+        lambda ch, n: ch * n,
+        st.sampled_from(["x", "\u00e9", "\U0001f600"]),
+        st.integers(MAX_BODY - 50, MAX_BODY),
+    )
+    return st.builds(
+        Notification,
+        id=notification_ids(),
+        team_id=_as_strategy(team_id, team_ids()),
+        member_id=_as_strategy(member_id, member_ids()),
+        kind=st.sampled_from(NotificationKind),
+        subject_id=st.one_of(contact_ids(), unicode_text(max_size=64)),
+        message=st.one_of(unicode_text(max_size=300), big),
+        created_at=_as_strategy(created_at, aware_datetimes()),
+        read_at=_as_strategy(read_at, st.none() | aware_datetimes()),
+        emailed_at=_as_strategy(emailed_at, st.none() | aware_datetimes()),
+        data=custom_fields(max_size=5),
+    )
+
+
+# ----------------------------------------------------------------- follow-ups
+
+
+def policy_ids() -> SearchStrategy[PolicyId]:
+    """Well-formed follow-up policy ids (``fp_…``)."""
+    return _ids("fp_").map(PolicyId)
+
+
+def task_ids() -> SearchStrategy[TaskId]:
+    """Well-formed task ids (``tk_…``)."""
+    return _ids("tk_").map(TaskId)
+
+
+def cadences() -> SearchStrategy[Cadence]:
+    """:class:`Cadence` values of every unit, from 1 to :data:`~teamcrm.followup.MAX_CADENCE`."""
+    return st.builds(
+        Cadence,
+        count=st.one_of(st.integers(1, 40), st.integers(1, MAX_CADENCE)),
+        unit=st.sampled_from(CadenceUnit),
+    )
+
+
+def follow_up_policies(
+    *, team_id: Any = None, bucket_id: Any = None, member_id: Any = None, created_by: Any = None
+) -> SearchStrategy[FollowUpPolicy]:
+    """:class:`FollowUpPolicy` values at version 1, in any IANA time zone."""
+    return st.builds(
+        FollowUpPolicy,
+        id=policy_ids(),
+        team_id=_as_strategy(team_id, team_ids()),
+        bucket_id=_as_strategy(bucket_id, bucket_ids()),
+        member_id=_as_strategy(member_id, member_ids()),
+        cadence=cadences(),
+        reset_by_team=st.booleans(),
+        created_at=aware_datetimes(),
+        created_by=_as_strategy(created_by, member_ids()),
+        time_zone=time_zones(),
+    )
+
+
+def touches(
+    *, team_id: Any = None, contact_id: Any = None, member_id: Any = None, at: Any = None
+) -> SearchStrategy[Touch]:
+    """:class:`Touch` values (interactions are team-wide or not; *done* is the member's own)."""
+    return st.builds(
+        Touch,
+        team_id=_as_strategy(team_id, team_ids()),
+        contact_id=_as_strategy(contact_id, contact_ids()),
+        member_id=_as_strategy(member_id, member_ids()),
+        at=_as_strategy(at, aware_datetimes()),
+        kind=st.sampled_from(TouchKind),
+        team_wide=st.booleans(),
+    )
+
+
+def follow_up_dues(
+    *,
+    team_id: Any = None,
+    policy_id: Any = None,
+    member_id: Any = None,
+    bucket_id: Any = None,
+    contact_id: Any = None,
+    due_on: Any = None,
+) -> SearchStrategy[FollowUpDue]:
+    """:class:`FollowUpDue` rows, with or without a counting touch; any date from year 1 to 9999."""
+
+    @st.composite
+    def build(draw: st.DrawFn) -> FollowUpDue:
+        touched = draw(st.booleans())
+        return FollowUpDue(
+            team_id=draw(_as_strategy(team_id, team_ids())),
+            policy_id=draw(_as_strategy(policy_id, policy_ids())),
+            member_id=draw(_as_strategy(member_id, member_ids())),
+            bucket_id=draw(_as_strategy(bucket_id, bucket_ids())),
+            contact_id=draw(_as_strategy(contact_id, contact_ids())),
+            due_on=draw(_as_strategy(due_on, st.dates())),
+            since=draw(aware_datetimes()),
+            touch_at=draw(aware_datetimes()) if touched else None,
+            touch_by=draw(_as_strategy(member_id, member_ids())) if touched else None,
+            touch_kind=draw(st.sampled_from(TouchKind)) if touched else None,
+        )
+
+    return build()
+
+
+def snoozes(
+    *, team_id: Any = None, member_id: Any = None, contact_id: Any = None
+) -> SearchStrategy[Snooze]:
+    """:class:`Snooze` values."""
+    return st.builds(
+        Snooze,
+        team_id=_as_strategy(team_id, team_ids()),
+        member_id=_as_strategy(member_id, member_ids()),
+        contact_id=_as_strategy(contact_id, contact_ids()),
+        until=aware_datetimes(),
+    )
+
+
+def tasks(
+    *, team_id: Any = None, member_id: Any = None, contact_id: Any = None, created_by: Any = None
+) -> SearchStrategy[Task]:
+    """:class:`Task` values, open or closed, with multi-line notes up to the size limit."""
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Task:
+        status = draw(st.sampled_from(TaskStatus))
+        note = draw(
+            st.one_of(
+                st.just(""),
+                _multiline(200),
+                st.builds(lambda n: "\u00e9\n" * n, st.integers(MAX_NOTE // 2 - 20, MAX_NOTE // 2)),
+            )
+        )
+        return Task(
+            id=draw(task_ids()),
+            team_id=draw(_as_strategy(team_id, team_ids())),
+            member_id=draw(_as_strategy(member_id, member_ids())),
+            contact_id=draw(_as_strategy(contact_id, contact_ids())),
+            due_at=draw(aware_datetimes()),
+            created_at=draw(aware_datetimes()),
+            created_by=draw(_as_strategy(created_by, member_ids())),
+            note=note,
+            status=status,
+            closed_at=None if status is TaskStatus.OPEN else draw(aware_datetimes()),
+        )
+
+    return build()
+
+
+# ------------------------------------------------------------------- routing
+
+
+def pool_ids() -> SearchStrategy[PoolId]:
+    """Well-formed lead pool ids (``lp_…``)."""
+    return _ids("lp_").map(PoolId)
+
+
+def lead_ids() -> SearchStrategy[LeadId]:
+    """Well-formed lead ids (``ld_…``)."""
+    return _ids("ld_").map(LeadId)
+
+
+def offer_ids() -> SearchStrategy[OfferId]:
+    """Well-formed offer ids (``of_…``)."""
+    return _ids("of_").map(OfferId)
+
+
+def offer_windows() -> SearchStrategy[timedelta]:
+    """Offer windows: from one microsecond to :data:`~teamcrm.pool.MAX_OFFER_WINDOW`."""
+    return st.one_of(
+        st.sampled_from([timedelta(microseconds=1), DEFAULT_OFFER_WINDOW, MAX_OFFER_WINDOW]),
+        st.timedeltas(min_value=timedelta(microseconds=1), max_value=MAX_OFFER_WINDOW),
+    )
+
+
+def lead_pools(
+    *,
+    team_id: Any = None,
+    source_bucket_ids: Any = None,
+    member_ids: Any = None,
+    fallback_member_id: Any = None,
+    created_by: Any = None,
+) -> SearchStrategy[LeadPool]:
+    """:class:`LeadPool` values at version 1, of every method, with or without a follow-up.
+
+    *source_bucket_ids* / *member_ids* are tuples of ids (or strategies of them);
+    by default random ids (at least one source bucket).
+    """
+    return st.builds(
+        LeadPool,
+        id=pool_ids(),
+        team_id=_as_strategy(team_id, team_ids()),
+        name=unicode_text(max_size=MAX_NAME),
+        created_at=aware_datetimes(),
+        source_bucket_ids=_as_strategy(
+            source_bucket_ids, st.lists(bucket_ids(), min_size=1, max_size=3).map(tuple)
+        ),
+        member_ids=_as_strategy(member_ids, st.lists(_member_ids(), max_size=5).map(tuple)),
+        method=st.sampled_from(DistributionMethod),
+        active=st.booleans(),
+        offer_window=offer_windows(),
+        follow_up=st.none() | cadences(),
+        fallback_member_id=_as_strategy(fallback_member_id, st.none() | _member_ids()),
+        created_by=_as_strategy(created_by, st.none() | _member_ids()),
+    )
+
+
+def routing_explanations(
+    *, pool_id: Any = None, member_ids: Any = None
+) -> SearchStrategy[RoutingExplanation]:
+    """:class:`RoutingExplanation` values; *member_ids* is a strategy of candidate ids.
+
+    Skipped candidates may be any text (a candidate that is not a member at all).
+    """
+    who = _as_strategy(member_ids, _member_ids())
+    many = st.lists(who, max_size=4, unique=True).map(tuple)
+    return st.builds(
+        RoutingExplanation,
+        method=st.one_of(
+            st.sampled_from([m.value for m in DistributionMethod]),
+            unicode_text(max_size=64),
+        ),
+        outcome=st.sampled_from(RoutingOutcome),
+        decided_at=aware_datetimes(),
+        pool_id=_as_strategy(pool_id, st.none() | pool_ids()),
+        actor_id=st.none() | who,
+        eligible=many,
+        skipped=st.lists(
+            st.builds(
+                Skipped,
+                member_id=st.one_of(who, unicode_text(max_size=64)),
+                reason=st.sampled_from(SkipReason),
+            ),
+            max_size=4,
+        ).map(tuple),
+        cursor_before=st.none() | st.integers(0, 2**62),
+        cursor_after=st.none() | st.integers(0, 2**62),
+        chosen=many,
+        offered=many,
+        offer_expires_at=st.none() | aware_datetimes(),
+        note=st.none() | unicode_text(max_size=300),
+    )
+
+
+def leads(
+    *,
+    team_id: Any = None,
+    contact_id: Any = None,
+    pool_id: Any = None,
+    member_ids: Any = None,
+    status: Any = None,
+) -> SearchStrategy[Lead]:
+    """:class:`Lead` values at version 1 in any status, with keys and an explanation.
+
+    *member_ids* is a strategy of member ids for assignees and decliners;
+    *pool_id* may be ``None`` (a lead assigned outside any pool) or a strategy.
+    """
+    who = _as_strategy(member_ids, _member_ids())
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Lead:
+        state = draw(_as_strategy(status, st.sampled_from(LeadStatus)))
+        assigned = state is LeadStatus.ASSIGNED
+        pool = draw(_as_strategy(pool_id, st.none() | pool_ids()))
+        return Lead(
+            id=draw(lead_ids()),
+            team_id=draw(_as_strategy(team_id, team_ids())),
+            contact_id=draw(_as_strategy(contact_id, contact_ids())),
+            created_at=draw(aware_datetimes()),
+            pool_id=pool,
+            status=state,
+            assignee_ids=tuple(draw(st.lists(who, min_size=1, max_size=3, unique=True)))
+            if assigned
+            else (),
+            assigned_at=draw(aware_datetimes()) if assigned else None,
+            entry=draw(st.one_of(st.integers(1, 5), st.integers(1, 2**62))),
+            keys=tuple(
+                draw(
+                    st.lists(
+                        st.one_of(
+                            emails().map(normalise_email),
+                            phones().map(normalise_phone),
+                            unicode_text(max_size=320),
+                        ),
+                        max_size=4,
+                    )
+                )
+            ),
+            declined_by=tuple(draw(st.lists(who, max_size=3, unique=True))),
+            explanation=draw(
+                st.none() | routing_explanations(pool_id=st.just(pool), member_ids=who)
+            ),
+        )
+
+    return build()
+
+
+def offers(
+    *, team_id: Any = None, lead_id: Any = None, member_id: Any = None, offered_by: Any = None
+) -> SearchStrategy[Offer]:
+    """:class:`Offer` values at version 1, open or settled, expiring after they were made."""
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Offer:
+        created = draw(aware_datetimes())
+        state = draw(st.sampled_from(OfferStatus))
+        return Offer(
+            id=draw(offer_ids()),
+            team_id=draw(_as_strategy(team_id, team_ids())),
+            lead_id=draw(_as_strategy(lead_id, lead_ids())),
+            member_id=draw(_as_strategy(member_id, member_ids())),
+            created_at=created,
+            expires_at=created + draw(offer_windows()),
+            status=state,
+            settled_at=None if state is OfferStatus.OPEN else draw(aware_datetimes()),
+            offered_by=draw(_as_strategy(offered_by, st.none() | member_ids())),
+            note=draw(
+                st.one_of(
+                    st.none(),
+                    _multiline(200),
+                    st.builds(lambda n: "\u05e9\n" * n, st.integers(1, MAX_LEAD_NOTE // 2)),
+                )
+            ),
+        )
+
+    return build()
+
+
+def routing_cursors(*, team_id: Any = None, pool_id: Any = None) -> SearchStrategy[RoutingCursor]:
+    """:class:`RoutingCursor` values (any position and version up to 2**62)."""
+    return st.builds(
+        RoutingCursor,
+        team_id=_as_strategy(team_id, team_ids()),
+        pool_id=_as_strategy(pool_id, pool_ids()),
+        position=st.one_of(st.integers(0, 10), st.integers(0, 2**62)),
+        version=st.one_of(st.integers(0, 10), st.integers(0, 2**62)),
+    )
+
+
+def inbound_buckets(
+    *, team_id: Any = None, member_id: Any = None, bucket_id: Any = None
+) -> SearchStrategy[InboundBucket]:
+    """:class:`InboundBucket` values."""
+    return st.builds(
+        InboundBucket,
+        team_id=_as_strategy(team_id, team_ids()),
+        member_id=_as_strategy(member_id, member_ids()),
+        bucket_id=_as_strategy(bucket_id, bucket_ids()),
     )
