@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 import cattrs
@@ -42,6 +42,28 @@ def _structure_datetime(value: Any, _: type) -> datetime:
         except ValueError as exc:
             raise ValidationError("datetime", value, "is not an ISO-8601 datetime") from exc
     return utc_datetime("datetime", value)
+
+
+def _structure_timedelta(value: Any, _: type) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError("timedelta", value, "must be a whole number of microseconds")
+    try:
+        return timedelta(microseconds=value)
+    except OverflowError:
+        raise ValidationError("timedelta", value, "is out of range") from None
+
+
+def _structure_date(value: Any, _: type) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValidationError("date", value, "must be an ISO-8601 date (YYYY-MM-DD)")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError("date", value, "is not an ISO-8601 date (YYYY-MM-DD)") from None
 
 
 def _passthrough(value: Any, _: type) -> Any:
@@ -75,6 +97,11 @@ def configure_converter(conv: cattrs.Converter) -> cattrs.Converter:
         lambda t: isinstance(t, type) and issubclass(t, enum.Enum), lambda e: e.value
     )
     conv.register_structure_hook(datetime, _structure_datetime)
+    # Durations as whole microseconds, calendar dates as ISO text.
+    conv.register_unstructure_hook(timedelta, lambda td: td // timedelta(microseconds=1))
+    conv.register_structure_hook(timedelta, _structure_timedelta)
+    conv.register_unstructure_hook(date, lambda d: d.isoformat())
+    conv.register_structure_hook(date, _structure_date)
     for scalar in (str, int, float, bool):
         conv.register_structure_hook(scalar, _passthrough)
 

@@ -394,9 +394,11 @@ class _Notifications:
         self._skipped = skipped
 
     def add_many(self, notifications: Sequence[Notification]) -> None:
+        seen: set[str] = set()
         for n in notifications:
-            if n.id in self._t:
+            if n.id in self._t or n.id in seen:
                 raise AlreadyExists(self.kind, n.id)
+            seen.add(n.id)
         for n in notifications:
             self._t.put(n.id, n)
 
@@ -751,7 +753,7 @@ class _LeadPools(_Versioned[LeadPool]):
     def __init__(
         self,
         table: _Table[str, LeadPool],
-        cursors: _Table[str, RoutingCursor],
+        cursors: _Table[tuple[str, str], RoutingCursor],
         slots: _Table[tuple[str, str], RoleSlot],
     ) -> None:
         super().__init__(table)
@@ -782,7 +784,7 @@ class _LeadPools(_Versioned[LeadPool]):
 
     def delete(self, team_id: TeamId, pool_id: PoolId, version: int) -> None:
         self._delete(team_id, pool_id, version)
-        self._cursors.pop(pool_id)
+        self._cursors.pop((team_id, pool_id))
 
     def all(self, team_id: TeamId) -> list[LeadPool]:
         return self._all(team_id)
@@ -997,12 +999,12 @@ class _Offers(_Versioned[Offer]):
 
 
 class _RoutingCursors:
-    def __init__(self, table: _Table[str, RoutingCursor]) -> None:
+    def __init__(self, table: _Table[tuple[str, str], RoutingCursor]) -> None:
         self._t = table
 
     def get(self, team_id: TeamId, pool_id: PoolId) -> RoutingCursor:
-        row = self._t.get(pool_id)
-        if row is None or row.team_id != team_id:
+        row = self._t.get((team_id, pool_id))
+        if row is None:
             return RoutingCursor(team_id=team_id, pool_id=pool_id)
         return row
 
@@ -1010,7 +1012,7 @@ class _RoutingCursors:
         stored = self.get(cursor.team_id, cursor.pool_id)
         if stored.version != cursor.version - 1:
             raise ConcurrencyError("routing cursor", cursor.pool_id, cursor.version - 1)
-        self._t.put(cursor.pool_id, cursor)
+        self._t.put((cursor.team_id, cursor.pool_id), cursor)
 
 
 class _InboundBuckets:
@@ -1340,7 +1342,7 @@ class MemoryStore:
         self._role_slots: _Table[tuple[str, str], RoleSlot] = _Table()
         self._offers: _Table[str, Offer] = _Table()
         self._offers_by_lead: _Table[str, tuple[str, ...]] = _Table()
-        self._routing_cursors: _Table[str, RoutingCursor] = _Table()
+        self._routing_cursors: _Table[tuple[str, str], RoutingCursor] = _Table()
         self._inbound_buckets: _Table[tuple[str, str], InboundBucket] = _Table()
         self._saved_filters: _Table[str, SavedFilter] = _Table()
 

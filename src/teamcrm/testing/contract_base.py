@@ -263,56 +263,6 @@ _SQLITE_ROUTING_BUGS: dict[str, str] = {
 #: attribute, like the example journal store) inherits the wrapped store's bugs.
 #: Each runs as a strict expected failure: fix the bug, delete the entry.
 SHIPPED_ADAPTER_BUGS: dict[str, dict[str, str]] = {
-    "teamcrm.adapters.memory": {
-        "test_another_teams_cursor_is_never_seen_or_changed": (
-            "memory.py _RoutingCursors keys cursors by pool id alone: a put naming another "
-            "team's pool replaces that team's cursor (key them by (team_id, pool_id))"
-        ),
-        "test_add_many_refuses_an_id_twice_in_one_batch": (
-            "memory.py _Notifications.add_many checks ids only against stored rows: an id "
-            "repeated within the batch is silently overwritten instead of AlreadyExists"
-        ),
-    },
-    # The example journal store (examples/custom_adapter.py, loaded as
-    # "custom_adapter") journals every call through teamcrm.unstructure, which
-    # leaves timedelta (LeadPool.offer_window) and date (FollowUpDue.due_on, the
-    # due_by of followup_dues.page) as they are: json.dumps then raises TypeError.
-    "custom_adapter": dict.fromkeys(
-        (
-            "test_a_pool_of_the_most_members_round_trips_in_order",
-            "test_a_put_succeeds_only_on_the_previous_version",
-            "test_a_rolled_back_unit_leaves_no_follow_up_change",
-            "test_a_rolled_back_unit_leaves_no_routing_change",
-            "test_add_many_leads_is_all_or_nothing",
-            "test_add_many_offers_is_all_or_nothing",
-            "test_another_teams_follow_up_rows_are_never_seen_or_changed",
-            "test_another_teams_routing_rows_are_never_seen_or_changed",
-            "test_deleting_a_policy_needs_its_version_and_drops_only_its_due_rows",
-            "test_deleting_a_pool_needs_its_version_drops_its_cursor_and_keeps_its_leads",
-            "test_due_offers_are_open_expired_ones_of_every_team_by_expiry_then_id",
-            "test_due_row_round_trips",
-            "test_inbound_buckets_are_set_and_replaced_per_member",
-            "test_lead_round_trips",
-            "test_lead_update_needs_the_previous_version",
-            "test_lead_update_replaces_every_field",
-            "test_leads_are_listed_by_created_at_then_id",
-            "test_offer_round_trips",
-            "test_offer_update_needs_the_previous_version",
-            "test_offer_update_replaces_every_field",
-            "test_offers_are_listed_by_created_at_then_id",
-            "test_open_lead_lookups_by_contact_key_and_entry",
-            "test_pool_duplicates_missing_and_versions",
-            "test_pool_round_trips",
-            "test_pools_are_listed_by_created_at_then_id",
-            "test_put_many_replaces_by_policy_and_contact_and_delete_is_a_cross_product",
-            "test_racing_acceptances_of_one_offer_have_one_winner",
-            "test_racing_cursor_moves_have_one_winner",
-            "test_racing_first_puts_have_one_winner",
-            "test_rows_are_ordered_and_paged_by_due_on_contact_policy",
-        ),
-        "teamcrm.converter has no unstructure hooks for timedelta and date, so "
-        "teamcrm.unstructure(pool) is not JSON-ready and the journal cannot write it",
-    ),
     # The PostgreSQL store runs the SQLite leads/offers repositories through its
     # dialect, so it shares their bugs (without a savepoint PostgreSQL aborts the
     # whole unit, and the caller's commit then raises StoreError).
