@@ -7,13 +7,18 @@ every PostgreSQL test module is skipped at collection from one place,
 ``TEAMCRM_REQUIRE_POSTGRES=1`` (set by ``.ci/run``) a missing URL is a
 failure instead of a skip.
 
-Each store gets its own schema (``teamcrm_t_<pid>_<random>``), reached
-through the URL's ``options=-csearch_path=...``, and the schema is dropped
-afterwards, so test runs never see each other's rows.
+Each store gets a schema of its own (``teamcrm_t_<pid>_<random>``),
+reached through the URL's ``options=-csearch_path=...``: test runs never see
+each other's rows.  Within one process a schema a finished test leaves is
+emptied and reused, which is much faster than creating the
+tables again; every schema of the process is dropped when it exits.  Tests
+that break a schema on purpose use :meth:`Schemas.fresh` (never reused).
+The test URLs turn ``synchronous_commit`` off: durability is not under test.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import secrets
 from collections.abc import Iterator
@@ -23,6 +28,8 @@ from typing import Any
 
 import psycopg
 import pytest
+
+from teamcrm.adapters.postgres.transfer import tables_in_order
 
 ENV = "TEAMCRM_TEST_POSTGRES_URL"
 REQUIRE_ENV = "TEAMCRM_REQUIRE_POSTGRES"
@@ -54,39 +61,90 @@ def with_search_path(url: str, schema: str) -> str:
     return f"{url}{sep}options=-csearch_path%3D{schema}%20-csynchronous_commit%3Doff"
 
 
+_FREE: list[str] = []  # migrated schemas of this process, emptied, ready for reuse
+_ALL: list[str] = []
+
+
 class Schemas:
-    """Creates uniquely named schemas on the test server and drops them all at the end."""
+    """Hands out empty schemas on the test server (see :func:`schemas`)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.names: list[str] = []
+        self.reusable: list[str] = []
 
-    def new(self) -> str:
-        """Create a fresh empty schema; return a store URL that uses it."""
+    def fresh(self) -> str:
+        """Create a brand-new schema (no tables yet); return a store URL that uses it."""
         name = f"teamcrm_t_{os.getpid()}_{secrets.token_hex(5)}"
         with psycopg.connect(self.url, autocommit=True) as conn:
             conn.execute(f"CREATE SCHEMA {name}")
         self.names.append(name)
+        _ALL.append(name)
         return with_search_path(self.url, name)
 
-    def drop_all(self) -> None:
-        """Drop every schema this object created."""
-        if not self.names:
-            return
-        with psycopg.connect(self.url, autocommit=True) as conn:
-            for name in self.names:
-                conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+    def new(self) -> str:
+        """Return a store URL on an empty schema: a reused one (emptied) or a fresh one.
+
+        Reused schemas were made by an earlier test of this process and hold
+        this release's tables; every row is deleted (a ``DELETE`` per table,
+        children first: far faster than ``TRUNCATE`` on small tables).
+        """
+        if not _FREE:
+            fresh = self.fresh()
+            self.reusable.append(self.names[-1])
+            return fresh
+        name = _FREE.pop()
+        url = with_search_path(self.url, name)
+        with psycopg.connect(url, autocommit=True) as conn:
+            children_first = reversed(tables_in_order(conn))
+            statements = [f'DELETE FROM {name}."{t}"' for t in children_first]
+            if statements:
+                with conn.transaction():
+                    conn.execute(";".join(statements))
+        self.names.append(name)
+        self.reusable.append(name)
+        return url
+
+    def release(self) -> None:
+        """Give the reusable schemas back (the stores on them are closed); drop the others."""
+        _FREE.extend(self.reusable)
+        doomed = [n for n in self.names if n not in self.reusable]
         self.names.clear()
+        self.reusable.clear()
+        _drop(self.url, doomed)
+
+
+def _drop(url: str, names: list[str]) -> None:
+    if not names:
+        return
+    with psycopg.connect(url, autocommit=True) as conn:
+        for name in names:
+            conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+
+
+def drop_all_schemas() -> None:
+    """Drop every schema this process made (at the end of the test session)."""
+    url = os.environ.get(ENV, "").strip()
+    if url and _ALL:
+        _drop(url, list(_ALL))
+    _ALL.clear()
+    _FREE.clear()
+
+
+atexit.register(drop_all_schemas)
 
 
 @contextmanager
 def schemas() -> Iterator[Schemas]:
-    """Yield a :class:`Schemas` on the test server (skips without one); drop them after."""
+    """Yield a :class:`Schemas` on the test server (skips without one).
+
+    Close every store opened on its schemas before the block ends.
+    """
     made = Schemas(server_url())
     try:
         yield made
     finally:
-        made.drop_all()
+        made.release()
 
 
 def reuse(module: ModuleType, *, replaced: set[str]) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from psycopg import errors as pg_errors
 from teamcrm.adapters.postgres.dialect import to_postgres
 from teamcrm.errors import ConcurrencyError, StoreError, ValidationError
 
-__all__ = ["PGConnection", "UniqueViolation", "check_url", "translate_error"]
+__all__ = ["PGConnection", "UniqueViolation", "check_url", "redacted", "translate_error"]
 
 
 class UniqueViolation(sqlite3.IntegrityError):
@@ -49,6 +49,15 @@ def check_url(url: str) -> str:
     if parts.fragment:
         raise ValidationError("url", url, "must not have a #fragment")
     return "postgresql://" + rest
+
+
+def redacted(url: str) -> str:
+    """Return *url* with its password (if any) replaced by ``***``."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.partition("@")
+    if not sep or not at or ":" not in userinfo or "/" in userinfo:
+        return url
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
 
 
 _CONFLICTS = (

@@ -138,8 +138,8 @@ def migrate(
             for migration in known:
                 if migration.name in done:
                     continue
-                for statement in migration.statements:
-                    conn.execute(statement)
+                if migration.statements:  # one round trip per migration
+                    conn.execute(";\n".join(migration.statements))
                 conn.execute(
                     f"INSERT INTO {MIGRATIONS_TABLE} (name) VALUES (%s)", (migration.name,)
                 )

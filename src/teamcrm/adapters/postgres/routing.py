@@ -5,11 +5,14 @@ side by side, so the routing claims lock exactly the rows they decide on,
 always in the order *lead, then offer* (no two units can wait for each
 other in a cycle):
 
-* **round-robin cursor** - in a writing unit ``get`` makes sure the cursor
-  row exists (``INSERT ... ON CONFLICT DO NOTHING``) and reads it with
-  ``SELECT ... FOR UPDATE``: units routing into one pool take turns from
-  that read until they commit, so no turn is handed out twice and no unit
-  fails on a stale cursor; ``put`` still checks the version;
+* **pool entry and round-robin cursor** - in a writing unit the first look
+  at a pool's open leads (``leads.open_for_contacts``) or at its cursor
+  makes sure the cursor row exists (``INSERT ... ON CONFLICT DO NOTHING``)
+  and locks it (``SELECT ... FOR UPDATE``): units entering contacts into one
+  pool take turns from that read until they commit, so the duplicate checks
+  (one open lead per contact, by email/phone keys) see every earlier entry,
+  no turn is handed out twice and no unit fails on a stale cursor; ``put``
+  still checks the version;
 * **offer acceptance** - ``offers.get`` in a writing unit locks the offer's
   lead and then the offer (``FOR UPDATE``), and ``leads.get`` locks its
   lead: of members accepting one lead at once, the first to lock it wins
@@ -24,8 +27,10 @@ Read-only units never lock.  Versions are still checked on every update.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
+from teamcrm.adapters.postgres.connection import PGConnection
 from teamcrm.adapters.postgres.repositories import pg, writing
 from teamcrm.adapters.postgres.store import register_postgres_repository
 from teamcrm.adapters.sqlite.codec import to_micros
@@ -40,11 +45,29 @@ from teamcrm.adapters.sqlite.routing import (
     _offer,
 )
 from teamcrm.errors import ConcurrencyError, NotFound
-from teamcrm.ids import TeamId
+from teamcrm.ids import ContactId, TeamId
 from teamcrm.lead import Lead, LeadId, Offer, OfferId, RoutingCursor
 from teamcrm.pool import PoolId
 
-__all__ = ["PGLeads", "PGOffers", "PGRoutingCursors"]
+__all__ = ["PGLeads", "PGOffers", "PGRoutingCursors", "lock_pool"]
+
+
+_LOCK_CURSOR = (
+    "SELECT position, version FROM routing_cursors WHERE team_id = %s AND pool_id = %s FOR UPDATE"
+)
+
+
+def lock_pool(conn: PGConnection, team_id: str, pool_id: str) -> tuple[int, int] | None:
+    """Lock the pool's cursor row until commit (creating it at version 0); return it."""
+    row = conn.run(_LOCK_CURSOR, (team_id, pool_id)).fetchone()
+    if row is None:
+        conn.run(
+            "INSERT INTO routing_cursors (team_id, pool_id, position, version)"
+            " VALUES (%s, %s, 0, 0) ON CONFLICT DO NOTHING",
+            (team_id, pool_id),
+        )
+        row = conn.run(_LOCK_CURSOR, (team_id, pool_id)).fetchone()
+    return None if row is None else (int(row[0]), int(row[1]))
 
 
 class PGRoutingCursors(SQLiteRoutingCursors):
@@ -55,19 +78,7 @@ class PGRoutingCursors(SQLiteRoutingCursors):
         """Return the stored cursor (locked in a writing unit), or a version-0 cursor."""
         if not writing(self):
             return super().get(team_id, pool_id)
-        conn = pg(self)
-        select = (
-            "SELECT position, version FROM routing_cursors"
-            " WHERE team_id = %s AND pool_id = %s FOR UPDATE"
-        )
-        row = conn.run(select, (team_id, pool_id)).fetchone()
-        if row is None:
-            conn.run(
-                "INSERT INTO routing_cursors (team_id, pool_id, position, version)"
-                " VALUES (%s, %s, 0, 0) ON CONFLICT DO NOTHING",
-                (team_id, pool_id),
-            )
-            row = conn.run(select, (team_id, pool_id)).fetchone()
+        row = lock_pool(pg(self), team_id, pool_id)
         if row is None:  # pragma: no cover - the pool was deleted meanwhile
             return RoutingCursor(team_id=team_id, pool_id=pool_id)
         return RoutingCursor(team_id=team_id, pool_id=pool_id, position=row[0], version=row[1])
@@ -92,7 +103,17 @@ class PGRoutingCursors(SQLiteRoutingCursors):
 
 
 class PGLeads(SQLiteLeads):
-    """Leads; ``get`` in a writing unit locks the lead (``FOR UPDATE``)."""
+    """Leads; in a writing unit ``get`` locks the lead, ``open_for_contacts`` the pool entry."""
+
+    @translated
+    def open_for_contacts(
+        self, team_id: TeamId, pool_id: PoolId | None, contact_ids: Iterable[ContactId]
+    ) -> list[Lead]:
+        """Return the open leads of the pool of these contacts (locking the pool's entry)."""
+        ids = list(contact_ids)
+        if writing(self) and pool_id is not None and ids:
+            lock_pool(pg(self), team_id, pool_id)
+        return super().open_for_contacts(team_id, pool_id, ids)
 
     @translated
     def get(self, team_id: TeamId, lead_id: LeadId) -> Lead:

@@ -24,7 +24,12 @@ import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from teamcrm.adapters.postgres.connection import PGConnection, check_url, translate_error
+from teamcrm.adapters.postgres.connection import (
+    PGConnection,
+    check_url,
+    redacted,
+    translate_error,
+)
 from teamcrm.adapters.postgres.migrations import migrate
 from teamcrm.adapters.sqlite.migrations import Migration
 from teamcrm.adapters.sqlite.repositories import (
@@ -240,7 +245,7 @@ class PostgresStore:
 
     def _acquire(self) -> psycopg.Connection[Any]:
         if self._closed:
-            raise StoreError(f"the store {self.url!r} is closed")
+            raise StoreError(f"the store {redacted(self.url)!r} is closed")
         if self._pid != os.getpid():  # forked: the parent's pool is not ours
             with self._lock:
                 if self._pid != os.getpid():
@@ -271,4 +276,4 @@ class PostgresStore:
             self._pool.close()
 
     def __repr__(self) -> str:
-        return f"PostgresStore({self.url!r})"
+        return f"PostgresStore({redacted(self.url)!r})"

@@ -35,7 +35,7 @@ from teamcrm.adapters.sqlite.migrations import MIGRATIONS_TABLE
 from teamcrm.adapters.sqlite.store import SQLiteStore
 from teamcrm.errors import StoreError, ValidationError
 
-__all__ = ["TableCount", "TransferReport", "copy_sqlite_to_postgres"]
+__all__ = ["TableCount", "TransferReport", "copy_sqlite_to_postgres", "tables_in_order"]
 
 
 @attrs.frozen(kw_only=True)
@@ -64,7 +64,7 @@ class TransferReport:
         return all(t.source == t.target for t in self.tables)
 
 
-def _tables_in_order(pg: psycopg.Connection[Any]) -> list[str]:
+def tables_in_order(pg: psycopg.Connection[Any]) -> list[str]:
     """The target's tables, each after the tables its foreign keys point to."""
     names = [
         r[0]
@@ -170,7 +170,7 @@ def copy_sqlite_to_postgres(
     try:
         src.execute("BEGIN")  # one consistent snapshot of the source
         with pg.transaction():
-            tables = _tables_in_order(pg)
+            tables = tables_in_order(pg)
             for table in tables:
                 if pg.execute(f'SELECT 1 FROM "{table}" LIMIT 1').fetchone() is not None:
                     raise StoreError(
