@@ -56,9 +56,11 @@ from teamcrm.lead import (
 )
 from teamcrm.notification import Notification, NotificationId, NotificationKind
 from teamcrm.opener import open, open_store, register_store
-from teamcrm.pool import DistributionMethod, LeadPool, PoolId
+from teamcrm.pool import Capacity, DistributionMethod, LeadPool, PoolId
 from teamcrm.retry import retry_on_conflict
 from teamcrm.routing import (
+    MemberLoad,
+    RoutingContext,
     RoutingDecision,
     RoutingExplanation,
     RoutingOutcome,
@@ -71,7 +73,7 @@ from teamcrm.search import ContactQuery, DateRange, SavedFilter, SavedFilterId
 from teamcrm.sender import DeliveryError, MemorySender, Sender, SMTPSender
 from teamcrm.service import CRM, ContactDraft, ContactRecord, MemberSession
 from teamcrm.service.notifications import DigestFailure, DigestReport
-from teamcrm.service.routing import RoutingResult
+from teamcrm.service.routing import RoutingResult, enforce_response_windows
 from teamcrm.task import Task, TaskId, TaskStatus
 from teamcrm.team import BucketManagement, Member, Role, Team, TeamSettings
 from teamcrm.views import DueRow, GridRow, InsightRow, SearchRow, Signal, View
@@ -90,6 +92,7 @@ __all__ = [
     "BucketMembership",
     "Cadence",
     "CadenceUnit",
+    "Capacity",
     "Clock",
     "Company",
     "CompanyId",
@@ -124,6 +127,7 @@ __all__ = [
     "LeadStatus",
     "Member",
     "MemberId",
+    "MemberLoad",
     "MemberSession",
     "MemorySender",
     "NotFound",
@@ -142,6 +146,7 @@ __all__ = [
     "PolicyId",
     "PoolId",
     "Role",
+    "RoutingContext",
     "RoutingDecision",
     "RoutingExplanation",
     "RoutingOutcome",
@@ -172,6 +177,7 @@ __all__ = [
     "ValidationError",
     "View",
     "build_digest",
+    "enforce_response_windows",
     "make_converter",
     "open",
     "open_store",
