@@ -13,6 +13,7 @@ database must decide with row locks (see :mod:`.repositories` and
 # Modules that register PostgreSQL versions of migrations and repositories.
 from teamcrm.adapters.postgres import routing as _routing
 from teamcrm.adapters.postgres import schema as _schema
+from teamcrm.adapters.postgres import views as _views
 from teamcrm.adapters.postgres.migrations import (
     register_postgres_migration,
     registered_postgres_migrations,
@@ -24,7 +25,7 @@ from teamcrm.adapters.postgres.store import (
     register_postgres_repository,
 )
 
-del _routing, _schema
+del _routing, _schema, _views
 
 __all__ = [
     "PGContext",

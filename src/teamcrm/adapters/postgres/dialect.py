@@ -7,8 +7,10 @@ translated here, mechanically and with a cache, before psycopg sees them.
 Statements (DML):
 
 * ``?`` placeholders become ``%s`` (and a literal ``%`` becomes ``%%``);
-* ``json_each(?)`` (a JSON array of ids) becomes
-  ``json_array_elements_text(%s::json)`` (its column is also ``value``);
+* named parameters ``:name`` become ``%(name)s``;
+* ``json_each(x)`` (a JSON array: a parameter or a column) becomes
+  ``json_array_elements_text(x::json)`` (its column is also ``value``), and
+  ``LEFT JOIN json_each(x) j`` a ``LEFT JOIN LATERAL ... ON true``;
 * ``(SELECT json_group_array(x) FROM child c WHERE ...)`` becomes
   ``(SELECT coalesce(json_agg(x ORDER BY c.<key>), '[]')::text ...)``: the
   same JSON text, in the child table's key order (:data:`CHILD_ORDER`);
@@ -16,8 +18,9 @@ Statements (DML):
   ``max(coalesce(...), ...)`` becomes ``greatest(...)``;
 * ``INSERT OR IGNORE`` becomes ``INSERT ... ON CONFLICT DO NOTHING``;
 * ``? IS NULL`` gets a type (``%s::text IS NULL``);
-* SQLite's unary ``+`` that keeps a column out of index choice (``+c.team_id``)
-  is dropped (PostgreSQL has no unary plus on text; its planner needs no hint).
+* SQLite's planner hints, the unary ``+`` that keeps a column out of index
+  choice (``+c.team_id``) and ``INDEXED BY``, are dropped, and a
+  ``CROSS JOIN t ON ...`` (SQLite's fixed join order) is a plain ``JOIN``.
 
 Table definitions (DDL, see :func:`ddl_to_postgres`): ``INTEGER`` becomes
 ``BIGINT`` (times are microseconds), ``TEXT`` is compared byte by byte
@@ -54,6 +57,11 @@ _GROUP = re.compile(
     re.S,
 )
 _OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO", re.I)
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+_LEFT_EACH = re.compile(r"LEFT JOIN json_each\(([^()]+)\) (\w+)")
+_EACH = re.compile(r"json_each\(([^()]+)\)")
+_CROSS_ON = re.compile(r"CROSS JOIN (\w+ \w+) ON ")
+_INDEXED_BY = re.compile(r"\s+INDEXED BY \w+")
 _UNARY_PLUS = re.compile(r"(?<=[\s(,=])\+(?=[A-Za-z_]\w*\.\w)")
 
 
@@ -72,7 +80,10 @@ def _group(match: re.Match[str]) -> str:
 def to_postgres(sql: str) -> str:
     """Return the PostgreSQL (psycopg ``%s``) form of a statement written for SQLite."""
     out = sql.replace("%", "%%")
-    out = out.replace("json_each(?)", "json_array_elements_text(?::json)")
+    out = _LEFT_EACH.sub(r"LEFT JOIN LATERAL json_array_elements_text(\1::json) \2 ON true", out)
+    out = _EACH.sub(r"json_array_elements_text(\1::json)", out)
+    out = _INDEXED_BY.sub("", out)
+    out = _CROSS_ON.sub(r"JOIN \1 ON ", out)
     out = _GROUP.sub(_group, out)
     out = out.replace("json_array(", "json_build_array(")
     out = out.replace("max(coalesce(", "greatest(coalesce(")
@@ -80,6 +91,7 @@ def to_postgres(sql: str) -> str:
     out = _UNARY_PLUS.sub("", out)
     if _OR_IGNORE.match(out):
         out = _OR_IGNORE.sub("INSERT INTO", out, count=1) + " ON CONFLICT DO NOTHING"
+    out = _NAMED.sub(r"%(\1)s", out)
     return out.replace("?", "%s")
 
 

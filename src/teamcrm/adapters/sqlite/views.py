@@ -148,15 +148,13 @@ class SQLiteViews(SQLiteRepository):
                     " WHERE team_id = :team AND address_key = :email)"
                 )
         prefix = q.name_prefix
-        name_driver = False
+        name_driver = ""
         if prefix is not None:
-            params["fts"] = '"' + " ".join(prefix) + '" *'
+            name_filter, name_source, params["fts"] = self._name_criterion(prefix)
             if driver:
-                where.append(
-                    "c.rowid IN (SELECT rowid FROM contact_names WHERE contact_names MATCH :fts)"
-                )
+                where.append(name_filter)
             else:
-                name_driver = True
+                name_driver = name_source
         if q.company_id is not None:
             params["company"] = q.company_id
             where.append(
@@ -182,18 +180,7 @@ class SQLiteViews(SQLiteRepository):
                 " WHERE l.team_id = :team AND l.is_open = 1 AND j.value = :assignee)"
             )
         if q.custom_field is not None:
-            params["path"] = '$."' + q.custom_field + '"'
-            if q.custom_value is None:
-                where.append("json_type(c.custom_fields, :path) IS NOT NULL")
-            else:
-                types = _json_type(q.custom_value)
-                params["ctypes"] = dumps(list(types))
-                where.append(
-                    "json_type(c.custom_fields, :path) IN (SELECT value FROM json_each(:ctypes))"
-                )
-                if not isinstance(q.custom_value, bool):
-                    params["cvalue"] = q.custom_value
-                    where.append("json_extract(c.custom_fields, :path) = :cvalue")
+            where.extend(self._custom_criterion(q.custom_field, q.custom_value, params))
         if q.last_contacted is not None:
             touch = ["t.team_id = :team"]
             if q.last_contacted.start is not None:
@@ -229,10 +216,7 @@ class SQLiteViews(SQLiteRepository):
         if driver:
             source = f"({driver}) d CROSS JOIN contacts c ON c.id = d.cid"
         elif name_driver:
-            source = (
-                "(SELECT rowid AS rid FROM contact_names WHERE contact_names MATCH :fts) d"
-                " CROSS JOIN contacts c ON c.rowid = d.rid"
-            )
+            source = name_driver
         else:
             source = "contacts c INDEXED BY contacts_by_team_created_id"
         sql = (
@@ -241,6 +225,30 @@ class SQLiteViews(SQLiteRepository):
         )
         ids = [row[0] for row in self._conn.execute(sql, params)]
         return SQLiteContacts(self._ctx).get_many(team_id, ids)
+
+    def _name_criterion(self, prefix: Sequence[str]) -> tuple[str, str, str]:
+        """A name-prefix criterion: (filter on ``c``, driving source, the ``:fts`` value).
+
+        The driving source yields the matching contacts joined as ``c``.
+        """
+        return (
+            "c.rowid IN (SELECT rowid FROM contact_names WHERE contact_names MATCH :fts)",
+            "(SELECT rowid AS rid FROM contact_names WHERE contact_names MATCH :fts) d"
+            " CROSS JOIN contacts c ON c.rowid = d.rid",
+            '"' + " ".join(prefix) + '" *',
+        )
+
+    def _custom_criterion(self, field: str, value: Any, params: dict[str, Any]) -> list[str]:
+        """The filters of a custom-field criterion (adding their values to *params*)."""
+        params["path"] = '$."' + field + '"'
+        if value is None:
+            return ["json_type(c.custom_fields, :path) IS NOT NULL"]
+        params["ctypes"] = dumps(list(_json_type(value)))
+        where = ["json_type(c.custom_fields, :path) IN (SELECT value FROM json_each(:ctypes))"]
+        if not isinstance(value, bool):
+            params["cvalue"] = value
+            where.append("json_extract(c.custom_fields, :path) = :cvalue")
+        return where
 
     @translated
     def last_contacted(

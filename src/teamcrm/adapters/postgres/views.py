@@ -1,0 +1,105 @@
+"""PostgreSQL search: the name index and custom-field criteria of the shared views.
+
+The SQLite store indexes names with an FTS5 virtual table kept by triggers;
+PostgreSQL keeps ``contact_names (contact_id, team_id, words)`` instead:
+the contact's name as :func:`teamcrm.search.tokens` folds it, between
+spaces (``" mary ann o brien "``), written by :class:`PGContacts` in the
+same statements batch as the contact.  A name-prefix query ``"ann o"``
+becomes ``words LIKE '% ann o%'`` (whole words, the last one a prefix:
+exactly :func:`teamcrm.search.name_matches`).  Custom fields are compared
+as ``jsonb`` (``1`` equals ``1.0``, ``true`` never equals ``1``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from teamcrm.adapters.postgres.dialect import ddl_to_postgres
+from teamcrm.adapters.postgres.migrations import register_postgres_migration
+from teamcrm.adapters.postgres.repositories import pg
+from teamcrm.adapters.postgres.store import register_postgres_repository
+from teamcrm.adapters.sqlite.codec import dumps
+from teamcrm.adapters.sqlite.migrations import registered_migrations
+from teamcrm.adapters.sqlite.repositories import SQLiteContacts, SQLiteRepository, translated
+from teamcrm.adapters.sqlite.views import SQLiteViews
+from teamcrm.contact import Contact
+from teamcrm.search import tokens
+
+__all__ = ["PGContacts", "PGViews", "name_words", "write_names"]
+
+#: The PostgreSQL name index (instead of the FTS5 table of ``0200_views``).
+NAMES_TABLE = """CREATE TABLE contact_names (
+    contact_id TEXT COLLATE "C" PRIMARY KEY REFERENCES contacts (id) ON DELETE CASCADE,
+    team_id TEXT COLLATE "C" NOT NULL,
+    words TEXT COLLATE "C" NOT NULL
+)"""
+
+for _migration in registered_migrations():
+    if _migration.name == "0200_views":
+        register_postgres_migration(
+            _migration.name,
+            *(ddl_to_postgres(s) for s in _migration.statements if "contact_names" not in s),
+            NAMES_TABLE,
+            "CREATE INDEX contact_names_by_team ON contact_names (team_id)",
+        )
+
+
+def name_words(first_name: str, last_name: str) -> str:
+    """The indexed text of a contact's name: its folded words between spaces."""
+    return " " + " ".join(tokens(f"{first_name} {last_name}")) + " "
+
+
+def write_names(repository: SQLiteRepository, contacts: Sequence[Contact]) -> None:
+    """Insert or replace the name-index rows of *contacts*."""
+    if not contacts:
+        return
+    pg(repository).run(
+        "INSERT INTO contact_names (contact_id, team_id, words)"
+        " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[])"
+        " ON CONFLICT (contact_id) DO UPDATE SET words = excluded.words",
+        (
+            [c.id for c in contacts],
+            [c.team_id for c in contacts],
+            [name_words(c.first_name, c.last_name) for c in contacts],
+        ),
+    )
+
+
+class PGContacts(SQLiteContacts):
+    """Contacts, keeping the name index in step."""
+
+    def add_many(self, contacts: Sequence[Contact]) -> None:
+        """Insert many new contacts (all or none) and their name-index rows."""
+        super().add_many(contacts)
+        translated(write_names)(self, contacts)
+
+    @translated
+    def update(self, contact: Contact) -> None:
+        """Replace the stored contact whose version is ``contact.version - 1``."""
+        super().update(contact)
+        write_names(self, [contact])
+
+
+class PGViews(SQLiteViews):
+    """The shared search, grid and insight queries with PostgreSQL name and JSON criteria."""
+
+    def _name_criterion(self, prefix: Sequence[str]) -> tuple[str, str, str]:
+        return (
+            "c.id IN (SELECT n.contact_id FROM contact_names n"
+            " WHERE n.team_id = c.team_id AND n.words LIKE :fts)",
+            "(SELECT contact_id AS cid FROM contact_names"
+            " WHERE team_id = :team AND words LIKE :fts) d JOIN contacts c ON c.id = d.cid",
+            "% " + " ".join(prefix) + "%",
+        )
+
+    def _custom_criterion(self, field: str, value: Any, params: dict[str, Any]) -> list[str]:
+        params["cfield"] = field
+        if value is None:
+            return ["jsonb_exists(c.custom_fields::jsonb, :cfield)"]
+        params["cjson"] = dumps(value)
+        return ["(c.custom_fields::jsonb -> :cfield) = :cjson::jsonb"]
+
+
+register_postgres_repository("contacts", PGContacts)
+register_postgres_repository("views", PGViews)
