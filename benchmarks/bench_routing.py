@@ -12,7 +12,15 @@ Reports
   ``sqlite3`` on the same kind of file (WAL, ``synchronous=NORMAL``): per lead
   one ``BEGIN IMMEDIATE`` transaction that reads the cursor, inserts the
   lead, updates the cursor and inserts an outbox row;
-* ``route_sqlite_share_of_floor_pct``: the second as a percentage of the third.
+* ``route_sqlite_share_of_floor_pct``: the second as a percentage of the third;
+* ``route_sqlite_round_robin_20_leads_per_s``, ``route_sqlite_weighted_leads_per_s``
+  and ``route_sqlite_least_loaded_leads_per_s``: 20,000 contacts (``--quick``:
+  2,000) added one per unit of work to a pool of 20 members on a SQLite file,
+  round robin, weighted (weights 1 to 4) and least loaded (it reads the
+  members' open-lead counts, kept per pool and member, in each unit);
+* ``route_sqlite_weighted_slowdown_x`` and ``route_sqlite_least_loaded_slowdown_x``:
+  how many times slower than round robin with the same 20 members (target: at
+  most 1.5).
 """
 
 from __future__ import annotations
@@ -30,13 +38,18 @@ import teamcrm
 MEMBERS = 5
 
 
-def _setup(url: str, n: int) -> tuple[teamcrm.CRM, teamcrm.MemberSession, str, list[str]]:
+def _setup(
+    url: str, n: int, method: str = "round_robin", size: int = MEMBERS
+) -> tuple[teamcrm.CRM, teamcrm.MemberSession, str, list[str]]:
     crm = teamcrm.open(url)
     _, admin = crm.create_team("Bench", admin_name="Ana")
     ana = crm.as_member(admin.id)
-    members = [ana.add_member(f"M{i}", role="agent").id for i in range(MEMBERS)]
+    members = [ana.add_member(f"M{i}", role="agent").id for i in range(size)]
     bucket = ana.create_bucket("Web leads")
-    ana.create_pool("Web", source_bucket_ids=[bucket.id], member_ids=members, method="round_robin")
+    weights = {m: 1 + i % 4 for i, m in enumerate(members)} if method == "weighted" else None
+    ana.create_pool(
+        "Web", source_bucket_ids=[bucket.id], member_ids=members, method=method, weights=weights
+    )
     ids: list[str] = []
     for start in range(0, n, 10_000):
         drafts = [{"first_name": f"C{i}"} for i in range(start, min(n, start + 10_000))]
@@ -56,9 +69,9 @@ def memory_rate(n: int) -> float:
     return n / elapsed
 
 
-def sqlite_rate(path: Path, n: int) -> float:
+def sqlite_rate(path: Path, n: int, method: str = "round_robin", size: int = MEMBERS) -> float:
     """Leads per second, one unit of work each, on a SQLite file."""
-    crm, ana, bucket_id, ids = _setup(f"sqlite:///{path}", n)
+    crm, ana, bucket_id, ids = _setup(f"sqlite:///{path}", n, method, size)
     started = time.perf_counter()
     for cid in ids:
         ana.add_to_bucket(bucket_id, cid)
@@ -117,11 +130,19 @@ def run(quick: bool) -> list[Result]:
     with tempfile.TemporaryDirectory() as tmp:
         routed = sqlite_rate(Path(tmp) / "route.db", sql_n)
         floor = raw_floor(Path(tmp) / "floor.db", sql_n)
+        rr20 = sqlite_rate(Path(tmp) / "rr20.db", sql_n, "round_robin", 20)
+        weighted = sqlite_rate(Path(tmp) / "weighted.db", sql_n, "weighted", 20)
+        least = sqlite_rate(Path(tmp) / "least.db", sql_n, "least_loaded", 20)
     return [
         Result("route_memory_leads_per_s", memory, "leads/s"),
         Result("route_sqlite_leads_per_s", routed, "leads/s"),
         Result("route_sqlite_raw_floor_tx_per_s", floor, "tx/s"),
         Result("route_sqlite_share_of_floor_pct", 100 * routed / floor, "%"),
+        Result("route_sqlite_round_robin_20_leads_per_s", rr20, "leads/s"),
+        Result("route_sqlite_weighted_leads_per_s", weighted, "leads/s"),
+        Result("route_sqlite_least_loaded_leads_per_s", least, "leads/s"),
+        Result("route_sqlite_weighted_slowdown_x", rr20 / weighted, "x"),
+        Result("route_sqlite_least_loaded_slowdown_x", rr20 / least, "x"),
     ]
 
 

@@ -32,7 +32,7 @@ from teamcrm.errors import ValidationError
 from teamcrm.ids import MemberId
 from teamcrm.pool import DistributionMethod, LeadPool, PoolId, check_window
 from teamcrm.team import Member
-from teamcrm.validation import Checker, FrozenDict, check_int, check_text
+from teamcrm.validation import Checker, FrozenDict, check_int, check_text, trusted
 
 __all__ = [
     "EveryoneStrategy",
@@ -361,8 +361,19 @@ def _explain(
     skipped: tuple[Skipped, ...],
     **kwargs: Any,
 ) -> RoutingDecision:
+    """The decision of a built-in strategy.
+
+    Every value comes from checked entities (the pool, members, the context)
+    or from :func:`screen`, so the explanation is built without checking
+    again (it is the routing hot path); custom strategies build theirs with
+    the checked constructor.
+    """
+    for key in ("weights", "loads"):
+        if key in kwargs:
+            kwargs[key] = FrozenDict(kwargs[key])
     return RoutingDecision(
-        explanation=RoutingExplanation(
+        explanation=trusted(
+            RoutingExplanation,
             method=method,
             outcome=outcome,
             decided_at=ctx.now,

@@ -822,8 +822,11 @@ class _Leads(_Versioned[Lead]):
     def _count(self, lead: Lead, old: Lead | None) -> None:
         """Keep open-lead counts, last receipt times and the receipt log per (pool, member)."""
         pool = _pool_key(lead)
-        before = set(old.assignee_ids) if old is not None else set()
-        after = set(lead.assignee_ids)
+        if old is not None and old.assignee_ids == lead.assignee_ids:
+            before = after = set()
+        else:
+            before = set(old.assignee_ids) if old is not None else set()
+            after = set(lead.assignee_ids)
         for member_id in before - after:
             key = (lead.team_id, pool, member_id)
             load = self._loads.get(key) or MemberLoad()
@@ -841,7 +844,8 @@ class _Leads(_Versioned[Lead]):
                 self._receipts.put(receipt, at)
                 self._received.append(key, at)
         if lead.respond_by is not None:
-            self._response_due.put(lead.id, lead.respond_by)
+            if old is None or old.respond_by != lead.respond_by:
+                self._response_due.put(lead.id, lead.respond_by)
         elif old is not None and old.respond_by is not None:
             self._response_due.pop(lead.id)
 

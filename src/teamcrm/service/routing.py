@@ -74,7 +74,7 @@ from teamcrm.service.base import MAX_BULK, SessionBase, _next
 from teamcrm.service.followups import FollowUpBook
 from teamcrm.task import Task, new_task_id
 from teamcrm.team import Member, Role
-from teamcrm.validation import check_id, check_int, check_text, utc_datetime
+from teamcrm.validation import check_id, check_int, check_text, trusted, utc_datetime
 
 if TYPE_CHECKING:
     from teamcrm.service.crm import CRM
@@ -452,14 +452,16 @@ class Router:
                     decisions[state] = decision
             if decision.cursor_after is not None:
                 position = decision.cursor_after
-            lead = Lead(
+            # built from checked entities (contact, pool, decision): no checks again
+            lead = trusted(
+                Lead,
                 id=new_lead_id(),
                 team_id=self.team_id,
                 contact_id=contact.id,
                 pool_id=pool.id,
                 created_at=self.now,
                 entry=entries.get(contact.id, 0) + 1,
-                keys=keys if pool.dedupe else (),
+                keys=tuple(dict.fromkeys(keys)) if pool.dedupe else (),
                 **self._state(None, decision.explanation, pool),
             )
             for key in keys:

@@ -49,6 +49,7 @@ from teamcrm.lead import (
 )
 from teamcrm.pool import Capacity, LeadPool, PoolId, parse_method
 from teamcrm.routing import MemberLoad, RoutingExplanation
+from teamcrm.validation import FrozenDict, trusted
 
 __all__ = [
     "SQLiteInboundBuckets",
@@ -204,7 +205,9 @@ _POOL_SELECT = (
 
 
 def _caps(data: Any) -> Capacity | None:
-    return None if data is None else Capacity(**data)
+    if data is None:
+        return None
+    return trusted(Capacity, per_day=data["per_day"], per_30_days=data["per_30_days"])
 
 
 def _cap_data(cap: Capacity | None) -> dict[str, int | None] | None:
@@ -214,7 +217,9 @@ def _cap_data(cap: Capacity | None) -> dict[str, int | None] | None:
 def _pool(row: Sequence[Any]) -> LeadPool:
     (pid, tid, name, created, sources, members, method, active, window, count, unit) = row[:11]
     fallback, by, version, weights, capacity, member_capacity, respond_us, dedupe = row[11:]
-    return LeadPool(
+    # rows this module wrote from checked pools: rebuilt without checking again
+    return trusted(
+        LeadPool,
         id=pid,
         team_id=tid,
         name=name,
@@ -227,9 +232,9 @@ def _pool(row: Sequence[Any]) -> LeadPool:
         follow_up=None if count is None else Cadence(count=count, unit=CadenceUnit(unit)),
         fallback_member_id=fallback,
         created_by=by,
-        weights=loads(weights),
+        weights=FrozenDict(loads(weights)),
         capacity=None if capacity is None else _caps(loads(capacity)),
-        member_capacity={k: Capacity(**v) for k, v in loads(member_capacity).items()},
+        member_capacity=FrozenDict({k: _caps(v) for k, v in loads(member_capacity).items()}),
         response_window=None if respond_us is None else timedelta(microseconds=respond_us),
         dedupe=bool(dedupe),
         version=version,
@@ -372,7 +377,8 @@ def _pool_key(lead: Lead) -> str:
 def _lead(row: Sequence[Any]) -> Lead:
     lid, tid, cid, pool, status, assignees, assigned, entry, keys, declined = row[:10]
     explanation, created, version, role, respond_by = row[10:]
-    return Lead(
+    return trusted(
+        Lead,
         id=lid,
         team_id=tid,
         contact_id=cid,
@@ -666,7 +672,8 @@ _OFFER_SELECT = (
 
 def _offer(row: Sequence[Any]) -> Offer:
     oid, tid, lid, mid, created, expires, status, settled, by, note, version = row
-    return Offer(
+    return trusted(
+        Offer,
         id=oid,
         team_id=tid,
         lead_id=lid,
