@@ -819,8 +819,17 @@ class _Leads(_Versioned[Lead]):
         self._received = received
         self._response_due = response_due
 
-    def _count(self, lead: Lead, old: Lead | None) -> None:
-        """Keep open-lead counts, last receipt times and the receipt log per (pool, member)."""
+    def _count(
+        self,
+        lead: Lead,
+        old: Lead | None,
+        gained_batch: dict[tuple[str, str, str], list[datetime]] | None = None,
+    ) -> None:
+        """Keep open-lead counts, last receipt times and the receipt log per (pool, member).
+
+        With *gained_batch* (a new batch of leads) the count increments are
+        collected there and written once per member by the caller.
+        """
         pool = _pool_key(lead)
         if old is not None and old.assignee_ids == lead.assignee_ids:
             before = after = set()
@@ -833,14 +842,19 @@ class _Leads(_Versioned[Lead]):
             self._loads.put(key, attrs.evolve(load, open_leads=max(0, load.open_leads - 1)))
         for member_id in after - before:
             key = (lead.team_id, pool, member_id)
-            load = self._loads.get(key) or MemberLoad()
             at = lead.assigned_at
-            last = load.last_assigned_at
-            if at is not None and (last is None or at > last):
-                last = at
-            self._loads.put(key, MemberLoad(open_leads=load.open_leads + 1, last_assigned_at=last))
+            if gained_batch is not None and at is not None:
+                gained_batch.setdefault(key, []).append(at)
+            else:
+                load = self._loads.get(key) or MemberLoad()
+                last = load.last_assigned_at
+                if at is not None and (last is None or at > last):
+                    last = at
+                self._loads.put(
+                    key, MemberLoad(open_leads=load.open_leads + 1, last_assigned_at=last)
+                )
             receipt = (*key, lead.id)
-            if at is not None and receipt not in self._receipts:
+            if at is not None and (old is None or receipt not in self._receipts):
                 self._receipts.put(receipt, at)
                 self._received.append(key, at)
         if lead.respond_by is not None:
@@ -849,8 +863,13 @@ class _Leads(_Versioned[Lead]):
         elif old is not None and old.respond_by is not None:
             self._response_due.pop(lead.id)
 
-    def _index(self, lead: Lead, old: Lead | None) -> None:
-        self._count(lead, old)
+    def _index(
+        self,
+        lead: Lead,
+        old: Lead | None,
+        gained_batch: dict[tuple[str, str, str], list[datetime]] | None = None,
+    ) -> None:
+        self._count(lead, old, gained_batch)
         pool = _pool_key(lead)
         if old is not None and old.is_open and not lead.is_open:
             if self._open.get((lead.team_id, pool, lead.contact_id)) == lead.id:
@@ -876,9 +895,18 @@ class _Leads(_Versioned[Lead]):
             if lead.id in self._t or lead.id in seen:
                 raise AlreadyExists(self.kind, lead.id)
             seen.add(lead.id)
+        gained: dict[tuple[str, str, str], list[datetime]] = {}
         for lead in leads:
             self._t.put(lead.id, lead)
-            self._index(lead, None)
+            self._index(lead, None, gained)
+        for key, times in gained.items():  # one load write per (pool, member) per batch
+            load = self._loads.get(key) or MemberLoad()
+            last = (
+                max(times) if load.last_assigned_at is None else max(*times, load.last_assigned_at)
+            )
+            self._loads.put(
+                key, MemberLoad(open_leads=load.open_leads + len(times), last_assigned_at=last)
+            )
 
     def update(self, lead: Lead) -> None:
         old = self._t.get(lead.id)
