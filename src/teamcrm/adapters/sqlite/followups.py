@@ -27,6 +27,7 @@ from teamcrm.followup import (
 )
 from teamcrm.ids import BucketId, ContactId, MemberId, TeamId
 from teamcrm.task import Task, TaskId, TaskStatus
+from teamcrm.validation import trusted
 
 __all__ = [
     "SQLiteFollowUpDues",
@@ -132,12 +133,13 @@ _POLICY_SELECT = (
 
 def _policy(row: Sequence[Any]) -> FollowUpPolicy:
     pid, tid, bid, mid, count, unit, reset, created, by, zone, version = row
-    return FollowUpPolicy(
+    return trusted(
+        FollowUpPolicy,
         id=pid,
         team_id=tid,
         bucket_id=bid,
         member_id=mid,
-        cadence=Cadence(count=count, unit=CadenceUnit(unit)),
+        cadence=trusted(Cadence, count=count, unit=CadenceUnit(unit)),
         reset_by_team=bool(reset),
         created_at=from_micros(created),
         created_by=by,
@@ -235,7 +237,8 @@ class SQLiteFollowUpPolicies(SQLiteRepository):
 # ------------------------------------------------------------------- touches
 def _touch(row: Sequence[Any]) -> Touch:
     tid, cid, mid, at, kind, team_wide = row
-    return Touch(
+    return trusted(
+        Touch,
         team_id=tid,
         contact_id=cid,
         member_id=mid,
@@ -349,7 +352,8 @@ _DUE_COLS = (
 
 def _due(row: Sequence[Any]) -> FollowUpDue:
     tid, pid, mid, bid, cid, due_on, since, touch_at, touch_by, touch_kind = row
-    return FollowUpDue(
+    return trusted(
+        FollowUpDue,
         team_id=tid,
         policy_id=pid,
         member_id=mid,
@@ -483,8 +487,12 @@ class SQLiteSnoozes(SQLiteRepository):
         ).fetchone()
         if row is None:
             return None
-        return Snooze(
-            team_id=team_id, member_id=member_id, contact_id=contact_id, until=from_micros(row[0])
+        return trusted(
+            Snooze,
+            team_id=team_id,
+            member_id=member_id,
+            contact_id=contact_id,
+            until=from_micros(row[0]),
         )
 
     @translated
@@ -505,7 +513,8 @@ _TASK_SELECT = (
 
 def _task(row: Sequence[Any]) -> Task:
     kid, tid, mid, cid, due, created, by, note, status, closed, version = row
-    return Task(
+    return trusted(
+        Task,
         id=kid,
         team_id=tid,
         member_id=mid,
