@@ -643,7 +643,13 @@ class LeadRepository(Protocol):
         ...
 
     def update(self, lead: Lead) -> None:
-        """Replace the stored lead whose version is ``lead.version - 1``."""
+        """Replace the stored lead whose version is ``lead.version - 1``.
+
+        Only the lead's state changes after creation (status, assignees,
+        assignment time, declines, explanation, response deadline); its
+        identity — id, team, contact, pool, role, entry, keys and creation
+        time — is fixed when it is added, and adapters may ignore changes to it.
+        """
         ...
 
     def all(
@@ -712,7 +718,12 @@ class OfferRepository(Protocol):
         ...
 
     def update(self, offer: Offer) -> None:
-        """Replace the stored offer whose version is ``offer.version - 1``."""
+        """Replace the stored offer whose version is ``offer.version - 1``.
+
+        Only its state changes after creation (status, settlement time,
+        expiry, note); lead, member, creator and creation time are fixed when
+        it is added, and adapters may ignore changes to them.
+        """
         ...
 
     def for_lead(self, team_id: TeamId, lead_id: LeadId) -> list[Offer]:

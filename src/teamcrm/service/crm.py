@@ -26,7 +26,7 @@ from teamcrm.service.notifications import (
     NotificationUseCases,
     send_digests,
 )
-from teamcrm.service.routing import RoutingUseCases, expire_offers
+from teamcrm.service.routing import RoutingUseCases, enforce_response_windows, expire_offers
 from teamcrm.service.team import TeamUseCases
 from teamcrm.service.views import ViewUseCases
 from teamcrm.team import Member, Role, Team, TeamSettings
@@ -145,6 +145,14 @@ class CRM:
         several processes at once; run it from a scheduler every minute or so.
         """
         return expire_offers(self, now)
+
+    def enforce_response_windows(self, now: datetime | None = None) -> int:
+        """Reassign leads whose owner let the pool's response window pass; return how many.
+
+        Idempotent and safe in several processes; see
+        :func:`teamcrm.service.routing.enforce_response_windows`.
+        """
+        return enforce_response_windows(self, now)
 
     def close(self) -> None:
         """Close the underlying store."""

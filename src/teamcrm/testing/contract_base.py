@@ -238,40 +238,12 @@ def bump(entity: Any, **changes: Any) -> Any:
     return attrs.evolve(entity, version=entity.version + 1, **changes)
 
 
-_SQLITE_ROUTING_BUGS: dict[str, str] = {
-    "test_add_many_leads_is_all_or_nothing": (
-        "sqlite/routing.py SQLiteLeads.add_many runs executemany without a savepoint: "
-        "the rows before the clashing one stay in the unit and commit with it"
-    ),
-    "test_add_many_offers_is_all_or_nothing": (
-        "sqlite/routing.py SQLiteOffers.add_many runs executemany without a savepoint: "
-        "the rows before the clashing one stay in the unit and commit with it"
-    ),
-    "test_lead_update_replaces_every_field": (
-        "sqlite/routing.py SQLiteLeads.update writes only status, assignees, declined_by "
-        "and explanation: contact_id, pool_id, entry, keys and created_at are dropped"
-    ),
-    "test_offer_update_replaces_every_field": (
-        "sqlite/routing.py SQLiteOffers.update writes only status, settled_at, expires_at "
-        "and note: member_id, lead_id, created_at and offered_by are dropped"
-    ),
-}
-
 #: Tests the adapters shipped with teamcrm are known to fail, keyed by the
 #: module prefix of the adapter (``teamcrm.adapters.memory``...), then by test
 #: name, with the bug.  A store that wraps another one (an ``inner``
 #: attribute, like the example journal store) inherits the wrapped store's bugs.
 #: Each runs as a strict expected failure: fix the bug, delete the entry.
-SHIPPED_ADAPTER_BUGS: dict[str, dict[str, str]] = {
-    # The PostgreSQL store runs the SQLite leads/offers repositories through its
-    # dialect, so it shares their bugs (without a savepoint PostgreSQL aborts the
-    # whole unit, and the caller's commit then raises StoreError).
-    "teamcrm.adapters.postgres": {
-        name: "shared with the SQLite store: " + reason
-        for name, reason in _SQLITE_ROUTING_BUGS.items()
-    },
-    "teamcrm.adapters.sqlite": _SQLITE_ROUTING_BUGS,
-}
+SHIPPED_ADAPTER_BUGS: dict[str, dict[str, str]] = {}
 
 
 def adapter_modules(store: Any) -> Iterator[str]:

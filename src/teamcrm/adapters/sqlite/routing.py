@@ -454,6 +454,18 @@ class SQLiteLeads(SQLiteRepository):
         """Insert new leads (all or none: the unit's transaction)."""
         if not leads:
             return
+        # A savepoint makes the batch all-or-nothing even when the caller
+        # catches AlreadyExists and commits the rest of its unit.
+        self._conn.execute("SAVEPOINT teamcrm_add_leads")
+        try:
+            self._insert_leads(leads)
+        except BaseException:
+            self._conn.execute("ROLLBACK TO teamcrm_add_leads")
+            self._conn.execute("RELEASE teamcrm_add_leads")
+            raise
+        self._conn.execute("RELEASE teamcrm_add_leads")
+
+    def _insert_leads(self, leads: Sequence[Lead]) -> None:
         try:
             self._conn.executemany(
                 "INSERT INTO leads (id, team_id, contact_id, pool_key, entry, keys, created_at,"
@@ -709,6 +721,16 @@ class SQLiteOffers(SQLiteRepository):
         """Insert new offers."""
         if not offers:
             return
+        self._conn.execute("SAVEPOINT teamcrm_add_offers")
+        try:
+            self._insert_offers(offers)
+        except BaseException:
+            self._conn.execute("ROLLBACK TO teamcrm_add_offers")
+            self._conn.execute("RELEASE teamcrm_add_offers")
+            raise
+        self._conn.execute("RELEASE teamcrm_add_offers")
+
+    def _insert_offers(self, offers: Sequence[Offer]) -> None:
         try:
             self._conn.executemany(
                 "INSERT INTO offers (id, team_id, lead_id, member_id, created_at, expires_at,"
