@@ -37,3 +37,13 @@ def crm(clock: teamcrm.SettableClock) -> Iterator[teamcrm.CRM]:
     c = teamcrm.open("memory://", clock=clock)
     yield c
     c.close()
+
+
+@pytest.fixture
+def team(crm: teamcrm.CRM) -> tuple[teamcrm.MemberSession, ...]:
+    """(admin Ana, manager Max, agent Bob) on the ``crm`` fixture's store."""
+    _, admin = crm.create_team("Acme", admin_name="Ana")
+    ana = crm.as_member(admin.id)
+    max_ = crm.as_member(ana.add_member("Max", role="manager").id)
+    bob = crm.as_member(ana.add_member("Bob").id)
+    return ana, max_, bob

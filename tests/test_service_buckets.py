@@ -7,36 +7,15 @@ from datetime import timedelta
 import pytest
 
 import teamcrm
+from service_helpers import Team3, last_seq, names
 from teamcrm import (
     AccessLevel,
     BucketKind,
     EventName,
-    MemberSession,
     NotFound,
     PermissionDenied,
     ValidationError,
 )
-
-Team3 = tuple[MemberSession, MemberSession, MemberSession]
-
-
-def names(session: MemberSession, after: int) -> list[EventName]:
-    return [m.event.name for m in session.events(after)]
-
-
-def last_seq(session: MemberSession) -> int:
-    rows = session.events()
-    return rows[-1].seq if rows else 0
-
-
-@pytest.fixture
-def team(crm: teamcrm.CRM) -> Team3:
-    """(admin Ana, manager Max, agent Bob)."""
-    _, admin = crm.create_team("Acme", admin_name="Ana")
-    ana = crm.as_member(admin.id)
-    max_ = crm.as_member(ana.add_member("Max", role="manager").id)
-    bob = crm.as_member(ana.add_member("Bob").id)
-    return ana, max_, bob
 
 
 # ------------------------------------------------------- create/rename/delete

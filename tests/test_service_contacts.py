@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import teamcrm
+from service_helpers import Team3, last_seq, names
 from teamcrm import (
     ConcurrencyError,
     ContactDraft,
@@ -22,27 +23,6 @@ from teamcrm import (
     TeamCRMError,
     ValidationError,
 )
-
-Team3 = tuple[MemberSession, MemberSession, MemberSession]
-
-
-def names(session: MemberSession, after: int) -> list[EventName]:
-    return [m.event.name for m in session.events(after)]
-
-
-def last_seq(session: MemberSession) -> int:
-    rows = session.events()
-    return rows[-1].seq if rows else 0
-
-
-@pytest.fixture
-def team(crm: teamcrm.CRM) -> Team3:
-    """(admin Ana, manager Max, agent Bob)."""
-    _, admin = crm.create_team("Acme", admin_name="Ana")
-    ana = crm.as_member(admin.id)
-    max_ = crm.as_member(ana.add_member("Max", role="manager").id)
-    bob = crm.as_member(ana.add_member("Bob").id)
-    return ana, max_, bob
 
 
 def count_contacts(crm: teamcrm.CRM, session: MemberSession) -> int:
