@@ -6,7 +6,9 @@ one round-robin pool of 5 members, one ``add_to_bucket`` call (one unit of
 work: membership, routing turn, lead, notification, inbound bucket, outbox)
 per contact, split evenly across 1, 2 and 4 processes; the time runs from
 the moment every process is connected until the last one is done.  Also
-``route_postgres_p4_over_p1`` (the ratio).
+``route_postgres_p4_over_p1`` (the ratio) and, for contrast,
+``route_postgres_leads_per_s_p4_pools``: the same leads from 4 processes,
+each routing into a round-robin pool of its own (same team, same members).
 
 Every unit of one pool takes the pool's cursor row ``FOR UPDATE``, so the
 routing turns themselves are serial; see ``docs/benchmarks.md``.
@@ -54,7 +56,7 @@ def _worker(url: str, admin_id: str, bucket_id: str, ids: list[str], go: Any, do
     done.put("done")
 
 
-def _rate(server: str, n: int, processes: int) -> float:
+def _rate(server: str, n: int, processes: int, pools: int = 1) -> float:
     schema = f"teamcrm_bench_{secrets.token_hex(4)}"
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
@@ -64,16 +66,18 @@ def _rate(server: str, n: int, processes: int) -> float:
         _, admin = crm.create_team("Bench", admin_name="Ana")
         ana = crm.as_member(admin.id)
         members = [ana.add_member(f"M{i}", role="agent").id for i in range(MEMBERS)]
-        bucket = ana.create_bucket("Web leads")
-        ana.create_pool(
-            "Web", source_bucket_ids=[bucket.id], member_ids=members, method="round_robin"
-        )
+        buckets = [ana.create_bucket(f"Web leads {i}").id for i in range(pools)]
+        for i, bucket_id in enumerate(buckets):
+            ana.create_pool(
+                f"Web {i}", source_bucket_ids=[bucket_id], member_ids=members, method="round_robin"
+            )
         ids = [c.id for c in ana.create_contacts([{"first_name": f"C{i}"} for i in range(n)])]
         ctx = mp.get_context("spawn")
         go, done = ctx.Event(), ctx.Queue()
         procs = [
             ctx.Process(
-                target=_worker, args=(url, admin.id, bucket.id, ids[i::processes], go, done)
+                target=_worker,
+                args=(url, admin.id, buckets[i % pools], ids[i::processes], go, done),
             )
             for i in range(processes)
         ]
@@ -111,4 +115,5 @@ def route_postgres(quick: bool) -> list[Result]:
     return [
         *(Result(f"route_postgres_leads_per_s_p{p}", r, "leads/s") for p, r in rates.items()),
         Result("route_postgres_p4_over_p1", rates[4] / rates[1], "x"),
+        Result("route_postgres_leads_per_s_p4_pools", _rate(server, n, 4, pools=4), "leads/s"),
     ]

@@ -29,6 +29,7 @@ from typing import Any
 import psycopg
 import pytest
 
+import teamcrm
 from teamcrm.adapters.postgres.transfer import tables_in_order
 
 ENV = "TEAMCRM_TEST_POSTGRES_URL"
@@ -145,6 +146,17 @@ def schemas() -> Iterator[Schemas]:
         yield made
     finally:
         made.release()
+
+
+@contextmanager
+def crm(clock: teamcrm.SettableClock) -> Iterator[teamcrm.CRM]:
+    """Yield a CRM on an empty schema of the test server; close it after."""
+    with schemas() as made:
+        c = teamcrm.open(made.new(), clock=clock)
+        try:
+            yield c
+        finally:
+            c.close()
 
 
 def reuse(module: ModuleType, *, replaced: set[str]) -> dict[str, Any]:

@@ -28,25 +28,19 @@ globals().update(pg_support.reuse(test_notifications, replaced={"world", "crm"})
 @pytest.fixture
 def crm(clock: teamcrm.SettableClock) -> Iterator[teamcrm.CRM]:
     """A CRM on a fresh PostgreSQL schema."""
-    with pg_support.schemas() as made:
-        c = teamcrm.open(made.new(), clock=clock)
+    with pg_support.crm(clock) as c:
         yield c
-        c.close()
 
 
 @pytest.fixture
 def fcrm(fclock: teamcrm.SettableClock) -> Iterator[teamcrm.CRM]:
     """The follow-up tests' CRM, on a fresh PostgreSQL schema."""
-    with pg_support.schemas() as made:
-        c = teamcrm.open(made.new(), clock=fclock)
+    with pg_support.crm(fclock) as c:
         yield c
-        c.close()
 
 
 @pytest.fixture
 def world(clock: teamcrm.SettableClock) -> Iterator[test_notifications.World]:
     """The notification tests' team, on a fresh PostgreSQL schema."""
-    with pg_support.schemas() as made:
-        c = teamcrm.open(made.new(), clock=clock)
+    with pg_support.crm(clock) as c:
         yield test_notifications.make_world(c, clock)
-        c.close()

@@ -27,8 +27,13 @@ import psycopg
 
 from teamcrm.adapters.postgres.connection import translate_error
 from teamcrm.adapters.postgres.dialect import ddl_to_postgres
-from teamcrm.adapters.sqlite.migrations import MIGRATIONS_TABLE, Migration, registered_migrations
-from teamcrm.errors import SchemaVersionError, StoreError, ValidationError
+from teamcrm.adapters.sqlite.migrations import (
+    MIGRATIONS_TABLE,
+    Migration,
+    _refuse_unknown,
+    registered_migrations,
+)
+from teamcrm.errors import StoreError, ValidationError
 
 __all__ = [
     "MIGRATION_LOCK",
@@ -94,16 +99,6 @@ def applied_migrations(conn: psycopg.Connection[Any]) -> list[str]:
     return [r[0] for r in rows]
 
 
-def _refuse_unknown(applied: Sequence[str], known: Sequence[PostgresMigration], where: str) -> None:
-    names = {m.name for m in known}
-    unknown = [name for name in applied if name not in names]
-    if unknown:
-        raise SchemaVersionError(
-            f"the database {where} has migrations this release of teamcrm does not know "
-            f"({', '.join(unknown)}); it was made by a newer release - upgrade teamcrm"
-        )
-
-
 def migrate(
     conn: psycopg.Connection[Any],
     migrations: Sequence[Migration] | None = None,
@@ -115,9 +110,10 @@ def migrate(
     *conn* must be in autocommit mode.  Raises ``SchemaVersionError`` for a
     schema made by a newer release, before writing anything.
     """
-    known = registered_postgres_migrations(migrations)
+    shared = list(registered_migrations() if migrations is None else migrations)
+    known = registered_postgres_migrations(shared)
     applied = applied_migrations(conn)
-    _refuse_unknown(applied, known, where)
+    _refuse_unknown(applied, shared, where)
     if {m.name for m in known} <= set(applied):
         return []
     newly: list[str] = []
@@ -134,7 +130,7 @@ def migrate(
                 " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
             )
             done = applied_migrations(conn)
-            _refuse_unknown(done, known, where)
+            _refuse_unknown(done, shared, where)
             for migration in known:
                 if migration.name in done:
                     continue
