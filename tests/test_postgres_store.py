@@ -204,6 +204,13 @@ def test_a_deadlock_becomes_a_concurrency_error(crm: teamcrm.CRM) -> None:
     assert sorted(outcomes) == ["conflict", "ok"]
 
 
+def test_statements_without_parameters_keep_their_percent_signs(crm: teamcrm.CRM) -> None:
+    with crm.store.unit_of_work(write=False) as uow:
+        conn = uow.context.pg
+        assert conn.execute("SELECT '5%'").fetchone() == ("5%",)
+        assert conn.execute("SELECT ? || '%'", ("7",)).fetchone() == ("7%",)
+
+
 def test_read_only_units_refuse_writes(crm: teamcrm.CRM) -> None:
     team, _ = crm.create_team("Acme", admin_name="Ana")
     with crm.store.unit_of_work(write=False) as uow, pytest.raises(StoreError, match="read-only"):

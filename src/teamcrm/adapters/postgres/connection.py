@@ -102,7 +102,7 @@ class PGConnection:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
         """Execute a statement written for SQLite (``?`` placeholders)."""
-        return self.run(to_postgres(sql), params or None)
+        return self.run(to_postgres(sql), params)  # even empty: turns %% back into %
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> psycopg.Cursor[Any]:
         """Execute a SQLite-dialect statement once per row of *rows*."""
