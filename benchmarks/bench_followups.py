@@ -1,6 +1,6 @@
 """Benchmark: a member's top-50 follow-up list on a large SQLite file.
 
-Data (``--quick``: a tenth): 1,000,000 contacts, 100,000 of them in a team
+Data (``--quick``: a twentieth): 1,000,000 contacts, 100,000 of them in a team
 bucket with a 30-day policy for one member, 2,000,000 interactions spread over
 all contacts.  The schema and the small records (team, member, bucket,
 policy) are made through the public API; the bulk rows are written with raw
@@ -39,7 +39,7 @@ def _hex_id(prefix: str, n: int) -> str:
 
 
 def _build(path: Path, quick: bool) -> tuple[str, str]:
-    scale = 10 if quick else 1
+    scale = 20 if quick else 1
     n_contacts = 1_000_000 // scale
     n_bucket = 100_000 // scale
     n_interactions = 2_000_000 // scale

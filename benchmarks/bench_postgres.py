@@ -1,7 +1,7 @@
 """Benchmark: routing leads through one round-robin pool on PostgreSQL, from 1, 2 and 4 processes.
 
 Reports ``route_postgres_leads_per_s_p1``, ``_p2`` and ``_p4``: 10,000
-contacts (``--quick``: 2,000) of one team are added to the source bucket of
+contacts (``--quick``: 400) of one team are added to the source bucket of
 one round-robin pool of 5 members, one ``add_to_bucket`` call (one unit of
 work: membership, routing turn, lead, notification, inbound bucket, outbox)
 per contact, split evenly across 1, 2 and 4 processes; the time runs from
@@ -110,7 +110,7 @@ def route_postgres(quick: bool) -> list[Result]:
     if server is None:
         print(f"# route_postgres skipped: set {ENVS[0]} to a postgresql:// URL", file=sys.stderr)
         return []
-    n = 2_000 if quick else 10_000
+    n = 400 if quick else 10_000
     rates = {p: _rate(server, n, p) for p in (1, 2, 4)}
     return [
         *(Result(f"route_postgres_leads_per_s_p{p}", r, "leads/s") for p, r in rates.items()),
