@@ -310,3 +310,28 @@ def test_checker_optional_text_empty_becomes_none() -> None:
     thing = _Thing(label="   ")
     Checker(thing).optional_text("label")
     assert thing.label is None  # type: ignore[attr-defined]
+
+
+def test_trusted_builds_without_checks_but_keeps_defaults_read_only() -> None:
+    from datetime import UTC, datetime
+
+    from teamcrm.contact import Contact
+    from teamcrm.validation import FrozenDict, trusted
+
+    c = trusted(
+        Contact,
+        id="ct_" + "0" * 26,
+        team_id="tm_" + "0" * 26,
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        status="evaluate",
+        first_name="Ann",
+    )
+    assert c.first_name == "Ann"
+    assert c.emails == ()
+    assert c.version == 1
+    assert isinstance(c.custom_fields, FrozenDict)
+    assert c == Contact(
+        id=c.id, team_id=c.team_id, created_at=c.created_at, status="evaluate", first_name="Ann"
+    )
+    with pytest.raises(TypeError):
+        trusted(Contact, id=c.id)  # required fields missing: a programming error

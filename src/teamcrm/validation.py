@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -275,7 +275,35 @@ def check_custom_fields(field: str, value: Any) -> FrozenDict:
 
 
 T = TypeVar("T")
-_TRUSTED_FIELDS: dict[type, tuple[tuple[str, Any], ...]] = {}
+_TRUSTED_BUILDERS: dict[type, Callable[..., Any]] = {}
+_NO_VALUE: Any = object()
+
+
+def _trusted_builder(cls: type) -> Callable[..., Any]:
+    """Compile a keyword-only constructor for *cls* that skips its checks."""
+    params: list[str] = []
+    body: list[str] = ["    o = _new(_cls)"]
+    env: dict[str, Any] = {"_new": object.__new__, "_set": object.__setattr__, "_cls": cls}
+    env["_NO_VALUE"] = _NO_VALUE
+    for n, a in enumerate(attrs.fields(cls)):
+        name = a.name
+        default = a.default
+        if default is attrs.NOTHING:
+            params.append(name)
+        elif isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            # A dict default stays read-only, as the entity's own checks make it.
+            env[f"_factory{n}"] = FrozenDict if default.factory is dict else default.factory
+            params.append(f"{name}=_NO_VALUE")
+            body.append(f"    if {name} is _NO_VALUE: {name} = _factory{n}()")
+        else:
+            env[f"_default{n}"] = default
+            params.append(f"{name}=_default{n}")
+        body.append(f"    _set(o, {name!r}, {name})")
+    body.append("    return o")
+    source = f"def build(*, {', '.join(params)}):\n" + "\n".join(body) + "\n"
+    exec(compile(source, f"<trusted {cls.__qualname__}>", "exec"), env)
+    builder: Callable[..., Any] = env["build"]
+    return builder
 
 
 def trusted(cls: type[T], /, **values: Any) -> T:
@@ -285,23 +313,13 @@ def trusted(cls: type[T], /, **values: Any) -> T:
     already be in normalised form (enum members, tuples, UTC datetimes,
     :class:`FrozenDict` mappings) — exactly what the entity's own checks
     would produce.  Building from untrusted input must use the class itself.
-    Missing fields take their declared defaults.
+    Missing fields take their declared defaults; an unknown or missing
+    required field is a ``TypeError`` (a programming error, not bad input).
     """
-    spec = _TRUSTED_FIELDS.get(cls)
-    if spec is None:
-        spec = tuple((a.name, a.default) for a in attrs.fields(cls))  # type: ignore[arg-type]
-        _TRUSTED_FIELDS[cls] = spec
-    obj = object.__new__(cls)
-    put = object.__setattr__
-    for name, default in spec:
-        if name in values:
-            put(obj, name, values[name])
-        elif isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-            put(obj, name, default.factory())
-        elif default is attrs.NOTHING:
-            raise TypeError(f"{cls.__name__}: missing value for {name!r}")
-        else:
-            put(obj, name, default)
+    builder = _TRUSTED_BUILDERS.get(cls)
+    if builder is None:
+        builder = _TRUSTED_BUILDERS[cls] = _trusted_builder(cls)
+    obj: T = builder(**values)
     return obj
 
 
