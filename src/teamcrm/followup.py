@@ -75,6 +75,7 @@ def local_date(at: datetime, zone: str) -> date:
     return at.astimezone(_zone(zone)).date()
 
 
+@functools.lru_cache(maxsize=4096)
 def start_of_day(day: date, zone: str) -> datetime:
     """Return the first instant (in UTC) of *day* in *zone*.
 
