@@ -51,6 +51,7 @@ __all__ = [
     "bump",
     "call",
     "contract_settings",
+    "discard",
     "fresh",
     "new_bucket",
     "new_contact",
@@ -102,6 +103,27 @@ def write(store: Store, fn: Callable[[UnitOfWork], R]) -> R:
         result = fn(uow)
         uow.commit()
     return result
+
+
+def discard(store: Store, changes: Callable[[UnitOfWork], object]) -> None:
+    """Run *changes* twice without keeping them: rolled back, then in a unit that raises.
+
+    Callers then check that the store looks exactly as before.
+    """
+    with store.unit_of_work() as uow:
+        changes(uow)
+        uow.rollback()
+
+    class Boom(Exception):
+        pass
+
+    def failing() -> None:
+        with store.unit_of_work() as uow:
+            changes(uow)
+            raise Boom
+
+    with pytest.raises(Boom):
+        failing()
 
 
 def read(store: Store, fn: Callable[[UnitOfWork], R]) -> R:

@@ -51,6 +51,7 @@ from teamcrm.testing.contract_base import (
     bump,
     call,
     contract_settings,
+    discard,
     fresh,
     new_bucket,
     new_contact,
@@ -871,20 +872,7 @@ class FollowUpIsolationContract(_FollowUpBase):
             uow.tasks.update(bump(task, status=TaskStatus.DONE, closed_at=at(70)))
             uow.tasks.add(new_task(fs.seed, 200))
 
-        with store.unit_of_work() as uow:
-            changes(uow)
-            uow.rollback()
-
-        class Boom(Exception):
-            pass
-
-        def failing() -> None:
-            with store.unit_of_work() as uow:
-                changes(uow)
-                raise Boom
-
-        with pytest.raises(Boom):
-            failing()
+        discard(store, changes)
 
         assert _snapshot(store, fs) == before
         write(store, changes)  # and the same changes commit cleanly afterwards
