@@ -121,3 +121,13 @@ def test_every_view_command_has_help(command: str, capsys: pytest.CaptureFixture
     out = capsys.readouterr().out
     assert "--db" in out
     assert "--as" in out
+
+
+def test_due_names_the_bucket_and_cadence_once(
+    demo_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["due", "--db", str(demo_db), "--as", "Bradley", "--at", "2026-02-19", "--plain"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "Past Clients (every 30 days)" in out
+    assert "every every" not in out

@@ -333,7 +333,7 @@ class DueRow:
         if row.task is not None:
             why = f"task: {row.task.note}" if row.task.note else "task"
         else:
-            why = "; ".join(f"{r.bucket_name} every {r.cadence}" for r in row.reasons)
+            why = "; ".join(f"{r.bucket_name} ({r.cadence})" for r in row.reasons)
         return cls(
             contact_id=row.contact.id,
             name=row.contact.display_name,
