@@ -11,6 +11,7 @@ has passed.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
@@ -50,6 +51,13 @@ __all__ = ["MAX_LIST", "FollowUpBook", "FollowUpUseCases"]
 MAX_LIST = 10_000
 #: Extra due rows read per page (a contact may have rows of several policies).
 _SLACK = 8
+
+
+def _due_order(due: FollowUpDue) -> tuple[date, str]:
+    """Earliest due first; ties by policy id."""
+    return (due.due_on, due.policy_id)
+
+
 _CHUNK = 500
 
 
@@ -565,16 +573,28 @@ class FollowUpUseCases(SessionBase):
             by_contact.setdefault(row.contact_id, []).append(row)
         for cid, dues in overlay.items():
             by_contact[cid] = dues
-        buckets = self._bucket_map(uow)
+        buckets = self._policy_buckets(uow, policies, allowed)
         out = []
         for cid in wanted:
-            dues = sorted(
-                (d for d in by_contact.get(cid, []) if d.policy_id in allowed),
-                key=lambda d: (d.due_on, d.policy_id),
-            )
+            dues = [d for d in by_contact.get(cid, ()) if d.policy_id in allowed]
+            if len(dues) > 1:
+                dues.sort(key=_due_order)
             if not dues or dues[0].due_on > today:
                 continue
             out.append(self._policy_row(found[cid], dues, policies, buckets, today, member))
+        return out
+
+    def _policy_buckets(
+        self, uow: UnitOfWork, policies: dict[str, FollowUpPolicy], allowed: set[str]
+    ) -> dict[str, Bucket]:
+        """The buckets of the listed policies (not every bucket of the team)."""
+        out: dict[str, Bucket] = {}
+        for pid in allowed:
+            bucket_id = policies[pid].bucket_id
+            if bucket_id not in out:
+                # A bucket deleted since: its rows are listed without a name.
+                with contextlib.suppress(NotFound):
+                    out[bucket_id] = uow.buckets.get(self.team_id, bucket_id)
         return out
 
     @staticmethod
@@ -587,8 +607,11 @@ class FollowUpUseCases(SessionBase):
         member: Member,
     ) -> FollowUpRow:
         first = dues[0]
-        touched = [(d.touch_at, d.touch_by) for d in dues if d.touch_at is not None]
-        last = max(touched, key=lambda t: (t[0], t[1] or "")) if touched else None
+        if len(dues) == 1:
+            last = None if first.touch_at is None else (first.touch_at, first.touch_by)
+        else:
+            touched = [(d.touch_at, d.touch_by) for d in dues if d.touch_at is not None]
+            last = max(touched, key=lambda t: (t[0], t[1] or "")) if touched else None
         reasons = tuple(
             FollowUpReason(
                 policy_id=d.policy_id,
