@@ -268,6 +268,26 @@ def test_accepting_waits_for_the_lead_then_reads_it_taken(crm: teamcrm.CRM) -> N
         first.__exit__(None, None, None)
 
 
+def test_capacity_checks_of_one_pool_wait_for_each_other(crm: teamcrm.CRM) -> None:
+    ana, _, pool = _pool(crm, "round_robin")
+    member = pool.member_ids[0]
+    since = crm.now() - timedelta(days=1)
+    store = crm.store
+    first = store.unit_of_work().__enter__()
+    try:
+        assert first.leads.received(ana.team_id, pool.id, member, since) == []
+        cursor = first.routing_cursors.get(ana.team_id, pool.id)
+        first.routing_cursors.put(attrs.evolve(cursor, position=1, version=cursor.version + 1))
+
+        def second() -> int:
+            with store.unit_of_work() as uow:  # reads receipts only: no cursor access
+                return len(uow.leads.received(ana.team_id, pool.id, member, since))
+
+        assert _blocked(first, second) == 0  # it waited for the first check's unit
+    finally:
+        first.__exit__(None, None, None)
+
+
 def test_expiry_skips_offers_whose_lead_is_held(crm: teamcrm.CRM) -> None:
     ana, bucket, _ = _pool(crm, "first_to_accept")
     ana.create_contacts([{"first_name": f"C{i}"} for i in range(3)], bucket_id=bucket.id)

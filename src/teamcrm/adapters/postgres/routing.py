@@ -17,6 +17,9 @@ other in a cycle):
   lead and then the offer (``FOR UPDATE``), and ``leads.get`` locks its
   lead: of members accepting one lead at once, the first to lock it wins
   and the others then read it taken (``OfferClosed("taken")``);
+* **capacity** - ``leads.received`` (what a cap check reads) in a writing
+  unit locks the pool's entry too, so concurrent acceptances and assignments
+  of one pool check caps one after the other;
 * **expiry** - ``offers.due`` in a writing unit takes the due offers with
   their leads ``FOR UPDATE ... SKIP LOCKED``: expiry jobs in several
   processes settle disjoint offers, and skip the leads that an acceptance is
@@ -45,7 +48,7 @@ from teamcrm.adapters.sqlite.routing import (
     _offer,
 )
 from teamcrm.errors import ConcurrencyError, NotFound
-from teamcrm.ids import ContactId, TeamId
+from teamcrm.ids import ContactId, MemberId, TeamId
 from teamcrm.lead import Lead, LeadId, Offer, OfferId, RoutingCursor
 from teamcrm.pool import PoolId
 
@@ -114,6 +117,21 @@ class PGLeads(SQLiteLeads):
         if writing(self) and pool_id is not None and ids:
             lock_pool(pg(self), team_id, pool_id)
         return super().open_for_contacts(team_id, pool_id, ids)
+
+    @translated
+    def received(
+        self, team_id: TeamId, pool_id: PoolId, member_id: MemberId, since: datetime
+    ) -> list[datetime]:
+        """Return the member's receipts in the pool since *since* (locking the pool's entry).
+
+        Capacity checks read these before handing a lead to a member; in a
+        writing unit the pool's entry stays locked until commit, so two units
+        (routing, accepting an offer, assigning) can never both see room for
+        the last lead a cap allows.
+        """
+        if writing(self):
+            lock_pool(pg(self), team_id, pool_id)
+        return super().received(team_id, pool_id, member_id, since)
 
     @translated
     def get(self, team_id: TeamId, lead_id: LeadId) -> Lead:
