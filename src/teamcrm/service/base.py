@@ -120,11 +120,23 @@ class SessionBase:
     def _bucket_map(self, uow: UnitOfWork) -> dict[str, Bucket]:
         return {b.id: b for b in uow.buckets.all(self.team_id)}
 
+    def _may_see(
+        self, uow: UnitOfWork, actor: Member, item_id: str, created_by: str | None
+    ) -> bool:
+        """Apply :func:`permissions.can_see_item`, loading only what the rule needs."""
+        if actor.role.is_manager or created_by == actor.id:
+            return True  # no bucket needs to be read
+        memberships = uow.memberships.buckets_of(self.team_id, [item_id])
+        holding: dict[str, Bucket] = {}
+        for m in memberships:
+            if m.bucket_id not in holding:
+                holding[m.bucket_id] = uow.buckets.get(self.team_id, BucketId(m.bucket_id))
+        return perm.can_see_item(actor, created_by, memberships, holding)
+
     def _visible_contact(self, uow: UnitOfWork, actor: Member, contact_id: str) -> Contact:
         check_id("contact_id", contact_id, "ct_")
         contact = uow.contacts.get(self.team_id, ContactId(contact_id))
-        memberships = uow.memberships.buckets_of(self.team_id, [contact.id])
-        if not perm.can_see_item(actor, contact.created_by, memberships, self._bucket_map(uow)):
+        if not self._may_see(uow, actor, contact.id, contact.created_by):
             # Indistinguishable from a missing contact: do not leak existence.
             raise NotFound("contact", contact_id)
         return contact
@@ -132,8 +144,7 @@ class SessionBase:
     def _visible_company(self, uow: UnitOfWork, actor: Member, company_id: str) -> Company:
         check_id("company_id", company_id, "co_")
         company = uow.companies.get(self.team_id, CompanyId(company_id))
-        memberships = uow.memberships.buckets_of(self.team_id, [company.id])
-        if not perm.can_see_item(actor, company.created_by, memberships, self._bucket_map(uow)):
+        if not self._may_see(uow, actor, company.id, company.created_by):
             raise NotFound("company", company_id)
         return company
 

@@ -132,11 +132,16 @@ class InteractionUseCases(SessionBase):
             return interaction
 
     def _readable(
-        self, uow: UnitOfWork, actor: Member, rows: list[Interaction]
+        self,
+        uow: UnitOfWork,
+        actor: Member,
+        rows: list[Interaction],
+        buckets: dict[str, Bucket] | None = None,
     ) -> list[Interaction]:
         targets = {t for i in rows for t in (*i.contact_ids, *i.company_ids)}
         memberships = uow.memberships.buckets_of(self.team_id, targets)
-        buckets = self._bucket_map(uow)
+        if buckets is None:
+            buckets = self._bucket_map(uow)
         return [i for i in rows if perm.can_read_interaction(actor, i, memberships, buckets)]
 
     def interactions_for_contact(self, contact_id: ContactId | str) -> list[Interaction]:
@@ -175,7 +180,7 @@ class InteractionUseCases(SessionBase):
                 if c is not None
             )
             interactions = self._readable(
-                uow, actor, uow.interactions.for_contact(self.team_id, contact.id)
+                uow, actor, uow.interactions.for_contact(self.team_id, contact.id), buckets
             )
             return ContactRecord(
                 contact=contact,
