@@ -10,7 +10,7 @@ import attrs
 
 from teamcrm import permissions as perm
 from teamcrm.errors import ValidationError
-from teamcrm.events import EventName
+from teamcrm.events import EventName, OutboxMessage
 from teamcrm.ids import (
     MemberId,
     new_member_id,
@@ -217,8 +217,11 @@ class TeamUseCases(SessionBase):
             uow.commit()
             return updated
 
-    def events(self, after_seq: int = 0, limit: int = 1000) -> list[Any]:
-        """Return the team's outbox messages after *after_seq* (admins only)."""
+    def events(self, after_seq: int = 0, limit: int = 1000) -> list[OutboxMessage]:
+        """Return the team's outbox messages with ``seq > after_seq``, oldest first (admins only).
+
+        Pass the last ``seq`` you processed as *after_seq* to read on from there.
+        """
         check_int("after_seq", after_seq, minimum=0)
         check_int("limit", limit, minimum=0, maximum=1_000_000)
         with self._unit(write=False) as (uow, actor):
