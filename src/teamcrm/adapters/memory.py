@@ -8,7 +8,7 @@ rollback, so a unit that fails leaves nothing behind.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
@@ -39,6 +39,7 @@ from teamcrm.search import ContactQuery, SavedFilter, SavedFilterId, SearchScope
 from teamcrm.task import Task, TaskId, TaskStatus
 from teamcrm.team import Member, Team
 from teamcrm.unit_of_work import BaseUnitOfWork
+from teamcrm.validation import trusted
 from teamcrm.views import GridFacts, day_start
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
@@ -49,14 +50,23 @@ _MISSING: Any = object()
 
 
 class _Journal:
-    """Undo log shared by the tables of one unit of work."""
+    """Undo log shared by the tables of one unit of work.
+
+    Each entry is ``(table, key, old value)`` (restored on rollback) or a
+    callable (called on rollback); tuples keep the hot ``put`` path cheap.
+    """
 
     def __init__(self) -> None:
-        self.undo: list[Callable[[], None]] = []
+        self.undo: list[Any] = []
 
     def rollback(self) -> None:
         while self.undo:
-            self.undo.pop()()
+            entry = self.undo.pop()
+            if type(entry) is tuple:
+                table, key, old = entry
+                table._restore(key, old)
+            else:
+                entry()
 
 
 class _Table(Generic[K, V]):
@@ -70,17 +80,18 @@ class _Table(Generic[K, V]):
         return self.rows.get(key)
 
     def put(self, key: K, value: V) -> None:
-        old = self.rows.get(key, _MISSING)
-        self.rows[key] = value
+        rows = self.rows
+        old = rows.get(key, _MISSING)
+        rows[key] = value
         if self.journal is not None:
-            self.journal.undo.append(lambda: self._restore(key, old))
+            self.journal.undo.append((self, key, old))
 
     def pop(self, key: K) -> V | None:
         old = self.rows.pop(key, _MISSING)
         if old is _MISSING:
             return None
         if self.journal is not None:
-            self.journal.undo.append(lambda: self._restore(key, old))
+            self.journal.undo.append((self, key, old))
         return old  # type: ignore[no-any-return]
 
     def _restore(self, key: K, old: Any) -> None:
@@ -360,7 +371,7 @@ class _Outbox:
         for event in events:
             self._store._seq += 1
             seq = self._store._seq
-            self._t.put(seq, OutboxMessage(seq=seq, event=event))
+            self._t.put(seq, trusted(OutboxMessage, seq=seq, event=event))
 
     def read(self, team_id: TeamId, after_seq: int = 0, limit: int = 1000) -> list[OutboxMessage]:
         rows = sorted(

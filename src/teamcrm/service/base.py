@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
@@ -26,12 +28,13 @@ from teamcrm.team import Member
 from teamcrm.validation import (
     JSONScalar,
     check_id,
+    trusted,
 )
 
 if TYPE_CHECKING:
     from teamcrm.service.crm import CRM
 
-__all__ = ["CONTACT_FIELDS", "MAX_BULK", "SessionBase"]
+__all__ = ["BULK_GC_PAUSE", "CONTACT_FIELDS", "MAX_BULK", "SessionBase", "paused_gc"]
 
 #: Fields of a contact that :meth:`MemberSession.update_contact` may change.
 CONTACT_FIELDS = frozenset(
@@ -53,6 +56,44 @@ MAX_BULK = 1_000_000
 def _next(entity: Any, **changes: Any) -> Any:
     """Return *entity* with *changes* applied and its version bumped."""
     return attrs.evolve(entity, version=entity.version + 1, **changes)
+
+
+#: Calls handling at least this many items pause the cyclic garbage collector.
+BULK_GC_PAUSE = 1_000
+
+_gc_lock = threading.Lock()
+_gc_pausers = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def paused_gc(size: int) -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a bulk call of *size* items runs.
+
+    A bulk call builds a few small, acyclic objects per item (entities,
+    events, notifications); with a large heap, the collector's generation
+    scans they trigger cost as much as the work itself (half of the time of
+    a 10,000-lead routing call on ``memory://``).  Reference counting still
+    frees everything; the collector is switched back on when the last
+    overlapping bulk call ends, and left alone if the application had
+    disabled it.  Calls under :data:`BULK_GC_PAUSE` items change nothing.
+    """
+    global _gc_pausers, _gc_was_enabled
+    if size < BULK_GC_PAUSE:
+        yield
+        return
+    with _gc_lock:
+        if _gc_pausers == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pausers += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pausers -= 1
+            if _gc_pausers == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 def _item_ids(field: str, value: str | Iterable[str]) -> list[str]:
@@ -94,8 +135,13 @@ class SessionBase:
 
     # ------------------------------------------------------------------ plumbing
     @contextmanager
-    def _unit(self, *, write: bool = True) -> Iterator[tuple[UnitOfWork, Member]]:
-        with self.crm.store.unit_of_work(write=write) as uow:
+    def _unit(self, *, write: bool = True, size: int = 0) -> Iterator[tuple[UnitOfWork, Member]]:
+        """Open a unit of work as the session's member (active members only).
+
+        *size* is how many items the call handles; a bulk call (see
+        :func:`paused_gc`) runs with the cyclic garbage collector paused.
+        """
+        with paused_gc(size), self.crm.store.unit_of_work(write=write) as uow:
             actor = uow.members.get(self.team_id, self.member_id)
             perm.require_active(actor)
             yield uow, actor
@@ -166,8 +212,10 @@ class SessionBase:
     def _add_items(
         self, uow: UnitOfWork, bucket: Bucket, item_ids: list[str], now: datetime
     ) -> list[BucketMembership]:
+        # *item_ids* are checked ids (see ``_item_ids``) of items known to exist.
         rows = [
-            BucketMembership(
+            trusted(
+                BucketMembership,
                 team_id=self.team_id,
                 bucket_id=bucket.id,
                 item_id=item_id,

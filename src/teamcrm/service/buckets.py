@@ -205,7 +205,7 @@ class BucketUseCases(SessionBase):
         the bucket.
         """
         ids = _item_ids("item_ids", item_ids)
-        with self._unit() as (uow, actor):
+        with self._unit(size=len(ids)) as (uow, actor):
             bucket = self._bucket(uow, actor, bucket_id)
             perm.require(
                 perm.can_edit_bucket(actor, bucket), actor, "add to this bucket", "editors only"

@@ -129,7 +129,7 @@ class ContactUseCases(SessionBase):
         drafts = list(_iterable("drafts", drafts))
         if len(drafts) > MAX_BULK:
             raise ValidationError("drafts", len(drafts), f"at most {MAX_BULK} per call")
-        with self._unit() as (uow, actor):
+        with self._unit(size=len(drafts)) as (uow, actor):
             team = uow.teams.get(self.team_id)
             bucket = self._bucket(uow, actor, bucket_id) if bucket_id is not None else None
             if bucket is not None:

@@ -74,7 +74,14 @@ from teamcrm.service.base import MAX_BULK, SessionBase, _next
 from teamcrm.service.followups import FollowUpBook
 from teamcrm.task import Task, new_task_id
 from teamcrm.team import Member, Role
-from teamcrm.validation import check_id, check_int, check_text, trusted, utc_datetime
+from teamcrm.validation import (
+    FrozenDict,
+    check_id,
+    check_int,
+    check_text,
+    trusted,
+    utc_datetime,
+)
 
 if TYPE_CHECKING:
     from teamcrm.service.crm import CRM
@@ -175,7 +182,8 @@ def _note(value: str | None) -> str | None:
 def _name(contact: Contact | None) -> str:
     if contact is None:
         return "(deleted contact)"
-    return " ".join(p for p in (contact.first_name, contact.last_name) if p) or contact.id
+    first, last = contact.first_name, contact.last_name
+    return (f"{first} {last}" if first and last else first or last) or contact.id
 
 
 def _keys(contact: Contact) -> tuple[str, ...]:
@@ -375,30 +383,35 @@ class Router:
         **data: str | int | None,
     ) -> None:
         """Queue one notification per member about *lead*."""
+        # Built from checked values (ids of stored entities, our own wording):
+        # no checks again - routing writes one per lead (see ``validation.trusted``).
+        details = FrozenDict({"lead_id": lead.id, "contact_id": lead.contact_id, **data})
         for member_id in dict.fromkeys(member_ids):
             self.notifications.append(
-                Notification(
+                trusted(
+                    Notification,
                     id=new_notification_id(),
                     team_id=self.team_id,
-                    member_id=MemberId(member_id),
+                    member_id=member_id,
                     kind=kind,
                     subject_id=lead.id,
                     message=message,
                     created_at=self.now,
-                    data={"lead_id": lead.id, "contact_id": lead.contact_id, **data},
+                    data=details,
                 )
             )
 
     def event(self, event_name: EventName, subject_id: str, /, **data: Any) -> None:
-        """Queue a domain event."""
+        """Queue a domain event (its data: ids, names and lists of ids this module builds)."""
         self.events.append(
-            DomainEvent(
+            trusted(
+                DomainEvent,
                 name=event_name,
                 team_id=self.team_id,
                 subject_id=subject_id,
                 occurred_at=self.now,
                 actor_id=self.actor_id,
-                data=data,
+                data={k: list(v) if isinstance(v, tuple) else v for k, v in data.items()},
             )
         )
 
@@ -779,9 +792,10 @@ class Router:
         book = FollowUpBook(self.uow, self.team_id)
         for bucket_id, contact_ids in self._place.items():
             rows = [
-                BucketMembership(
+                trusted(
+                    BucketMembership,
                     team_id=self.team_id,
-                    bucket_id=BucketId(bucket_id),
+                    bucket_id=bucket_id,
                     item_id=cid,
                     added_at=self.now,
                     added_by=self.actor_id,
@@ -1406,7 +1420,7 @@ class RoutingUseCases(SessionBase):
             check_window("window", window)
         text = _note(note)
         several = len(chosen) > 1 if multi is None else bool(multi)
-        with self._unit() as (uow, actor):
+        with self._unit(size=len(targets)) as (uow, actor):
             perm.require(actor.role.is_manager, actor, "assign leads", "admins and managers only")
             now = self.crm.now()
             router = Router(uow, self.team_id, actor.id, now)
