@@ -312,6 +312,12 @@ def test_duplicates_join_the_open_lead_unless_dedupe_is_off(w: World) -> None:
     d = w.ana.create_contact("Ann", "Third", emails=["ann@x.com"])
     w.ana.add_to_bucket(w.web.id, d.id)
     assert [ld.contact_id for ld in w.ana.leads(pool_id=pool.id)] == [a.id, d.id]
+    # ... also between the contacts of one bulk add
+    w.clock.advance(timedelta(seconds=1))
+    e = w.ana.create_contact("Ed", emails=["ed@x.com"])
+    f = w.ana.create_contact("Ed", "Twin", emails=["ed@x.com"])
+    w.ana.add_to_bucket(w.web.id, [e.id, f.id])
+    assert [ld.contact_id for ld in w.ana.leads(pool_id=pool.id)] == [a.id, d.id, e.id, f.id]
 
 
 # ------------------------------------------------------------------- roles

@@ -39,7 +39,7 @@ from teamcrm.search import ContactQuery, SavedFilter, SavedFilterId, SearchScope
 from teamcrm.task import Task, TaskId, TaskStatus
 from teamcrm.team import Member, Team
 from teamcrm.unit_of_work import BaseUnitOfWork
-from teamcrm.validation import trusted
+from teamcrm.validation import trusted_builder
 from teamcrm.views import GridFacts, day_start
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
@@ -362,6 +362,10 @@ class _Interactions:
         )
 
 
+#: Outbox rows wrap events the unit of work collected (already built and checked).
+_outbox_message = trusted_builder(OutboxMessage)
+
+
 class _Outbox:
     def __init__(self, table: _Table[int, OutboxMessage], store: MemoryStore) -> None:
         self._t = table
@@ -371,7 +375,7 @@ class _Outbox:
         for event in events:
             self._store._seq += 1
             seq = self._store._seq
-            self._t.put(seq, trusted(OutboxMessage, seq=seq, event=event))
+            self._t.put(seq, _outbox_message(seq=seq, event=event))
 
     def read(self, team_id: TeamId, after_seq: int = 0, limit: int = 1000) -> list[OutboxMessage]:
         rows = sorted(
@@ -907,9 +911,29 @@ class _Leads(_Versioned[Lead]):
                 raise AlreadyExists(self.kind, lead.id)
             seen.add(lead.id)
         gained: dict[tuple[str, str, str], list[datetime]] = {}
-        for lead in leads:
-            self._t.put(lead.id, lead)
-            self._index(lead, None, gained)
+        put, receipts, received = self._t.put, self._receipts, self._received
+        opened, keyed, entries = self._open, self._keys, self._entries
+        for lead in leads:  # what _index does for a new lead, inlined: one per routed lead
+            put(lead.id, lead)
+            team, pool, at = lead.team_id, _pool_key(lead), lead.assigned_at
+            for member_id in dict.fromkeys(lead.assignee_ids):
+                key = (team, pool, member_id)
+                if at is not None:
+                    gained.setdefault(key, []).append(at)
+                    receipts.put((team, pool, member_id, lead.id), at)
+                    received.append(key, at)
+                else:  # owners without an assignment time (not made by routing)
+                    load = self._loads.get(key) or MemberLoad()
+                    self._loads.put(key, attrs.evolve(load, open_leads=load.open_leads + 1))
+            if lead.respond_by is not None:
+                self._response_due.put(lead.id, lead.respond_by)
+            where = (team, pool, lead.contact_id)
+            if lead.is_open:
+                opened.put(where, lead.id)
+                for k in lead.keys:
+                    keyed.put((team, pool, k), lead.id)
+            if lead.entry > (entries.get(where) or 0):
+                entries.put(where, lead.entry)
         for key, times in gained.items():  # one load write per (pool, member) per batch
             load = self._loads.get(key) or MemberLoad()
             last = (

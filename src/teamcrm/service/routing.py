@@ -79,7 +79,7 @@ from teamcrm.validation import (
     check_id,
     check_int,
     check_text,
-    trusted,
+    trusted_builder,
     utc_datetime,
 )
 
@@ -177,6 +177,14 @@ def _note(value: str | None) -> str | None:
     return (
         check_text("note", value, max_len=MAX_LEAD_NOTE, multiline=True, allow_empty=True) or None
     )
+
+
+# Constructors without checks, for records routing builds from checked values
+# (see ``validation.trusted``); one lead makes one of each.
+_lead = trusted_builder(Lead)
+_notification = trusted_builder(Notification)
+_domain_event = trusted_builder(DomainEvent)
+_membership = trusted_builder(BucketMembership)
 
 
 def _name(contact: Contact | None) -> str:
@@ -388,8 +396,7 @@ class Router:
         details = FrozenDict({"lead_id": lead.id, "contact_id": lead.contact_id, **data})
         for member_id in dict.fromkeys(member_ids):
             self.notifications.append(
-                trusted(
-                    Notification,
+                _notification(
                     id=new_notification_id(),
                     team_id=self.team_id,
                     member_id=member_id,
@@ -404,14 +411,13 @@ class Router:
     def event(self, event_name: EventName, subject_id: str, /, **data: Any) -> None:
         """Queue a domain event (its data: ids, names and lists of ids this module builds)."""
         self.events.append(
-            trusted(
-                DomainEvent,
+            _domain_event(
                 name=event_name,
                 team_id=self.team_id,
                 subject_id=subject_id,
                 occurred_at=self.now,
                 actor_id=self.actor_id,
-                data={k: list(v) if isinstance(v, tuple) else v for k, v in data.items()},
+                data=data,  # a fresh dict; lists (never tuples) of ids, as the checks make
             )
         )
 
@@ -449,7 +455,7 @@ class Router:
         for contact in contacts:
             if contact.id in taken:
                 continue
-            keys = _keys(contact)
+            keys = _keys(contact) if pool.dedupe else ()
             duplicate = next((key_owner[k] for k in keys if k in key_owner), None)
             if duplicate is not None:
                 self.join(duplicate, contact, pool)
@@ -466,15 +472,14 @@ class Router:
             if decision.cursor_after is not None:
                 position = decision.cursor_after
             # built from checked entities (contact, pool, decision): no checks again
-            lead = trusted(
-                Lead,
+            lead = _lead(
                 id=new_lead_id(),
                 team_id=self.team_id,
                 contact_id=contact.id,
                 pool_id=pool.id,
                 created_at=self.now,
                 entry=entries.get(contact.id, 0) + 1,
-                keys=tuple(dict.fromkeys(keys)) if pool.dedupe else (),
+                keys=tuple(dict.fromkeys(keys)),
                 **self._state(None, decision.explanation, pool),
             )
             for key in keys:
@@ -792,8 +797,7 @@ class Router:
         book = FollowUpBook(self.uow, self.team_id)
         for bucket_id, contact_ids in self._place.items():
             rows = [
-                trusted(
-                    BucketMembership,
+                _membership(
                     team_id=self.team_id,
                     bucket_id=bucket_id,
                     item_id=cid,
