@@ -22,7 +22,7 @@ Rules every adapter follows:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -828,7 +828,29 @@ class ViewRepository(Protocol):
         """Return the grid facts of every open lead (one per lead and owner) that matches.
 
         Filters: the contact's status, the owner, the lead's pool (each when
-        given).  Any order (the service sorts).
+        given).  Any order.
+        """
+        ...
+
+    def grid_page(
+        self,
+        team_id: TeamId,
+        *,
+        status: str | None,
+        assignee_id: MemberId | None,
+        pool_id: PoolId | None,
+        now: datetime,
+        window: timedelta,
+        first_status: str,
+        limit: int,
+    ) -> list[GridFacts]:
+        """Return the *limit* worst grid facts that match, worst first.
+
+        Exactly :func:`teamcrm.views.worst_grid_facts` of :meth:`grid_facts`
+        with the same filters: ordered by :func:`teamcrm.views.grid_score`
+        (most red signals, longest wait, then contact, lead and owner ids).
+        Adapters rank where the data is (the SQLite adapter over a table
+        kept by triggers) instead of loading every open lead.
         """
         ...
 

@@ -18,9 +18,10 @@ The agent grid's rules (seed 001) are here too, as pure functions:
 from __future__ import annotations
 
 import enum
+import heapq
 import html
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import IO, Any, ClassVar, Generic, NamedTuple, TypeVar
 
@@ -47,6 +48,7 @@ __all__ = [
     "grid_score",
     "grid_signals",
     "percentile",
+    "worst_grid_facts",
 ]
 
 #: How long a new lead may stay in the team's first status before the grid shows it red.
@@ -562,11 +564,38 @@ def grid_signals(
 
 def grid_score(
     facts: GridFacts, *, first_status: str, now: datetime, window: timedelta
-) -> tuple[int, float, str]:
-    """Sort key putting the worst contact first: most reds, longest wait, then contact id."""
+) -> tuple[int, float, str, str, str]:
+    """Sort key putting the worst contact first: most reds, longest wait, then contact id.
+
+    Rows of one contact (several leads or owners) are then ordered by lead id
+    and owner id (``""`` for none), so the order is total and every adapter's
+    :meth:`~teamcrm.ports.ViewRepository.grid_page` can return exactly it.
+    """
     signals, waited = grid_signals(facts, first_status=first_status, now=now, window=window)
     reds = sum(s is Signal.RED for s in signals)
-    return (-reds, -waited.total_seconds(), facts.contact_id)
+    return (
+        -reds,
+        -waited.total_seconds(),
+        facts.contact_id,
+        facts.lead_id,
+        facts.assignee_id or "",
+    )
+
+
+def worst_grid_facts(
+    facts: Iterable[GridFacts],
+    *,
+    first_status: str,
+    now: datetime,
+    window: timedelta,
+    limit: int,
+) -> list[GridFacts]:
+    """The *limit* worst of *facts* in :func:`grid_score` order (the reference ranking)."""
+    return heapq.nsmallest(
+        limit,
+        facts,
+        key=lambda f: grid_score(f, first_status=first_status, now=now, window=window),
+    )
 
 
 def grid_row(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Hashable, Iterable, Iterator, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -40,7 +40,7 @@ from teamcrm.task import Task, TaskId, TaskStatus
 from teamcrm.team import Member, Team
 from teamcrm.unit_of_work import BaseUnitOfWork
 from teamcrm.validation import trusted_builder
-from teamcrm.views import GridFacts, day_start
+from teamcrm.views import GridFacts, day_start, worst_grid_facts
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
 
@@ -1253,6 +1253,25 @@ class _Views:
                     )
                 )
         return out
+
+    def grid_page(
+        self,
+        team_id: TeamId,
+        *,
+        status: str | None,
+        assignee_id: MemberId | None,
+        pool_id: PoolId | None,
+        now: datetime,
+        window: timedelta,
+        first_status: str,
+        limit: int,
+    ) -> list[GridFacts]:
+        facts = self.grid_facts(
+            team_id, status=status, assignee_id=assignee_id, pool_id=pool_id, now=now
+        )
+        return worst_grid_facts(
+            facts, first_status=first_status, now=now, window=window, limit=limit
+        )
 
     def _next_follow_up(self, team_id: str, contact_id: str, now: datetime) -> datetime | None:
         times = [

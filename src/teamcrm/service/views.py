@@ -39,7 +39,6 @@ from teamcrm.views import (
     SearchRow,
     View,
     grid_row,
-    grid_score,
     percentile,
 )
 
@@ -297,21 +296,23 @@ class ViewUseCases(SessionBase):
             pools: dict[str, str] = {p.id: p.name for p in uow.lead_pools.all(self.team_id)}
             if pool_id is not None and pool_id not in pools:
                 raise NotFound("lead pool", pool_id)
-            facts = uow.views.grid_facts(
+            first = settings.new_lead_status
+            facts = uow.views.grid_page(
                 self.team_id,
                 status=status,
                 assignee_id=MemberId(assignee) if assignee else None,
                 pool_id=PoolId(pool_id) if pool_id else None,
                 now=now,
+                window=window,
+                first_status=first,
+                limit=limit,
             )
             names: dict[str, str] = {m.id: m.name for m in uow.members.all(self.team_id)}
-        first = settings.new_lead_status
-        facts.sort(key=lambda f: grid_score(f, first_status=first, now=now, window=window))
         rows = [
             grid_row(
                 f, first_status=first, now=now, window=window, member_names=names, pool_names=pools
             )
-            for f in facts[:limit]
+            for f in facts
         ]
         picked = [
             f"{k} = {v}"

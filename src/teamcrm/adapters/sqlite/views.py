@@ -21,8 +21,8 @@ address key, phones by normalised number, company links, memberships).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from teamcrm.adapters.sqlite.codec import dumps, from_micros, loads, to_micros
@@ -43,7 +43,15 @@ from teamcrm.search import FOLD_EXTRAS, ContactQuery, SavedFilter, SavedFilterId
 from teamcrm.team import Member
 from teamcrm.views import GridFacts, day_start
 
-__all__ = ["SQLiteSavedFilters", "SQLiteViews", "folded_name_sql"]
+__all__ = [
+    "GRID_RANK_SQL",
+    "LEAD_GRID_ROWS_SQL",
+    "SQLiteSavedFilters",
+    "SQLiteViews",
+    "folded_name_sql",
+]
+
+_US = timedelta(microseconds=1)
 
 
 def folded_name_sql(row: str) -> str:
@@ -89,6 +97,306 @@ register_migration(
     "CREATE INDEX saved_filters_by_owner ON saved_filters (team_id, owner_id)",
     "CREATE INDEX saved_filters_shared ON saved_filters (team_id) WHERE shared = 1",
 )
+
+
+# ------------------------------------------------------------------ agent grid
+#: "No time" inside ``max()`` (SQLite's two-argument ``max`` is NULL if either is).
+_NO_TIME = -9223372036854775807
+
+
+def _red_phone(contact: str) -> str:
+    """1 when the contact has phone numbers and none is validated."""
+    return (
+        "coalesce((SELECT max(p.validated) FROM contact_phones p"
+        f" WHERE p.contact_id = {contact}) = 0, 0)"
+    )
+
+
+def _red_email(contact: str) -> str:
+    """1 when the contact has email addresses and none is validated."""
+    return (
+        "coalesce((SELECT max(e.validated) FROM contact_emails e"
+        f" WHERE e.contact_id = {contact}) = 0, 0)"
+    )
+
+
+def _red_note(team: str, contact: str) -> str:
+    """1 when no note of the team is filed under the contact."""
+    return (
+        "NOT EXISTS (SELECT 1 FROM interaction_targets x"
+        " JOIN interactions i ON i.id = x.interaction_id"
+        f" WHERE x.team_id = {team} AND x.target_id = {contact} AND i.kind = 'note')"
+    )
+
+
+def _latest(team: str, contact: str) -> str:
+    """The latest scheduled instant: an open task's due time or a follow-up date's start."""
+    return (
+        "nullif(max("
+        f"coalesce((SELECT max(t.due_at) FROM tasks t WHERE t.team_id = {team}"
+        f" AND t.contact_id = {contact} AND t.status = 'open'), {_NO_TIME}),"
+        " coalesce((SELECT CAST(strftime('%s', max(d.due_on)) AS INTEGER) * 1000000"
+        f" FROM followup_dues d WHERE d.team_id = {team} AND d.contact_id = {contact}),"
+        f" {_NO_TIME})), {_NO_TIME})"
+    )
+
+
+def _first_action(team: str, contact: str, owner: str, since: str) -> str:
+    """The owner's first interaction with the contact at or after *since*."""
+    return (
+        "(SELECT min(x.occurred_at) FROM interaction_targets x"
+        " JOIN interactions i ON i.id = x.interaction_id"
+        f" WHERE x.team_id = {team} AND x.target_id = {contact}"
+        f" AND x.occurred_at >= {since} AND i.author_id = {owner})"
+    )
+
+
+def _grid_rows(where: str) -> str:
+    """(Re)write the ``lead_grid`` rows of the open leads matching *where* (on ``l``)."""
+    return f"""INSERT OR REPLACE INTO lead_grid (team_id, pool_key, lead_id, owner, contact_id,
+        status, red_phone, red_email, red_note, start_at, owned, latest_at, acted_at)
+    {_grid_select(where)}"""
+
+
+def _grid_select(where: str) -> str:
+    """The ``lead_grid`` rows (in column order) of the open leads matching *where*."""
+    return f"""SELECT l.team_id, l.pool_key, l.id, coalesce(j.value, ''), c.id, c.status,
+        {_red_phone("c.id")}, {_red_email("c.id")}, {_red_note("l.team_id", "c.id")},
+        CASE WHEN j.value IS NULL OR l.assigned_at IS NULL THEN l.created_at
+            ELSE l.assigned_at END,
+        j.value IS NOT NULL AND l.assigned_at IS NOT NULL,
+        {_latest("l.team_id", "c.id")},
+        CASE WHEN j.value IS NULL OR l.assigned_at IS NULL THEN NULL
+            ELSE {_first_action("l.team_id", "c.id", "j.value", "l.assigned_at")} END
+    FROM leads l LEFT JOIN json_each(l.assignee_ids) j
+    JOIN contacts c ON c.id = l.contact_id
+    WHERE l.is_open = 1 AND {where}"""
+
+
+def _contact_touches(match: str) -> str:
+    """Recompute the note flag and first actions of the rows whose ``contact_id`` *match*."""
+    g = "lead_grid"
+    return f"""UPDATE lead_grid SET
+        red_note = {_red_note(f"{g}.team_id", f"{g}.contact_id")},
+        acted_at = CASE WHEN owned THEN
+            {_first_action(f"{g}.team_id", f"{g}.contact_id", f"{g}.owner", f"{g}.start_at")}
+            END
+    WHERE contact_id {match}"""
+
+
+def _contact_latest(contact: str) -> str:
+    """Recompute the latest scheduled instant of the contact's rows."""
+    return (
+        f"UPDATE lead_grid SET latest_at = {_latest('lead_grid.team_id', 'lead_grid.contact_id')}"
+        f" WHERE contact_id = {contact}"
+    )
+
+
+def _trigger(name: str, event: str, *body: str, when: str = "") -> str:
+    condition = f" WHEN {when}" if when else ""
+    statements = "".join(f"\n        {b};" for b in body)
+    return f"CREATE TRIGGER {name} {event}{condition} BEGIN{statements}\n    END"
+
+
+def _changed(*columns: str) -> str:
+    return " OR ".join(f"old.{c} IS NOT new.{c}" for c in columns)
+
+
+_LEAD_COLUMNS = (
+    "team_id",
+    "pool_key",
+    "contact_id",
+    "is_open",
+    "assignee_ids",
+    "assigned_at",
+    "created_at",
+)
+_DELETE_LEAD = (
+    "DELETE FROM lead_grid WHERE team_id = old.team_id AND pool_key = old.pool_key"
+    " AND lead_id = old.id"
+)
+
+
+def _child_triggers(table: str, flag: str, expr: Callable[[str], str]) -> list[str]:
+    """Triggers keeping *flag* of a contact's rows in step with a child table (phones, emails)."""
+
+    def update(row: str) -> str:
+        contact = f"{row}.contact_id"
+        return f"UPDATE lead_grid SET {flag} = {expr(contact)} WHERE contact_id = {contact}"
+
+    return [
+        _trigger(f"lead_grid_{table}_insert", f"AFTER INSERT ON {table}", update("new")),
+        _trigger(f"lead_grid_{table}_delete", f"AFTER DELETE ON {table}", update("old")),
+        _trigger(
+            f"lead_grid_{table}_update",
+            f"AFTER UPDATE OF contact_id, validated ON {table}",
+            update("old"),
+            update("new"),
+            when=_changed("contact_id", "validated"),
+        ),
+    ]
+
+
+def _latest_triggers(table: str, columns: Sequence[str]) -> list[str]:
+    """Triggers keeping ``latest_at`` in step with tasks and follow-up due dates."""
+    return [
+        _trigger(
+            f"lead_grid_{table}_insert",
+            f"AFTER INSERT ON {table}",
+            _contact_latest("new.contact_id"),
+        ),
+        _trigger(
+            f"lead_grid_{table}_delete",
+            f"AFTER DELETE ON {table}",
+            _contact_latest("old.contact_id"),
+        ),
+        _trigger(
+            f"lead_grid_{table}_update",
+            f"AFTER UPDATE OF {', '.join(columns)} ON {table}",
+            _contact_latest("old.contact_id"),
+            _contact_latest("new.contact_id"),
+            when=_changed(*columns),
+        ),
+    ]
+
+
+def _targets(row: str) -> str:
+    """``IN`` the targets of an interaction (for its own triggers)."""
+    return f"IN (SELECT target_id FROM interaction_targets WHERE interaction_id = {row}.id)"
+
+
+register_migration(
+    "0210_lead_grid",
+    """CREATE TABLE lead_grid (
+        team_id TEXT NOT NULL,
+        pool_key TEXT NOT NULL,
+        lead_id TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        contact_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        red_phone INTEGER NOT NULL,
+        red_email INTEGER NOT NULL,
+        red_note INTEGER NOT NULL,
+        start_at INTEGER NOT NULL,
+        owned INTEGER NOT NULL,
+        latest_at INTEGER,
+        acted_at INTEGER,
+        PRIMARY KEY (team_id, pool_key, lead_id, owner)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX lead_grid_by_contact ON lead_grid (contact_id)",
+    # leads
+    _trigger(
+        "lead_grid_leads_insert",
+        "AFTER INSERT ON leads",
+        _grid_rows("l.id = new.id"),
+        when="new.is_open = 1",
+    ),
+    _trigger(
+        "lead_grid_leads_update",
+        f"AFTER UPDATE OF {', '.join(_LEAD_COLUMNS)} ON leads",
+        _DELETE_LEAD,
+        _grid_rows("l.id = new.id"),
+        when=_changed(*_LEAD_COLUMNS),
+    ),
+    _trigger("lead_grid_leads_delete", "AFTER DELETE ON leads", _DELETE_LEAD),
+    # contacts
+    _trigger(
+        "lead_grid_contacts_insert",
+        "AFTER INSERT ON contacts",
+        _grid_rows("l.team_id = new.team_id AND l.contact_id = new.id"),
+        when="EXISTS (SELECT 1 FROM leads WHERE team_id = new.team_id"
+        " AND contact_id = new.id AND is_open = 1)",
+    ),
+    _trigger(
+        "lead_grid_contacts_status",
+        "AFTER UPDATE OF status ON contacts",
+        "UPDATE lead_grid SET status = new.status WHERE contact_id = new.id",
+        when="old.status IS NOT new.status",
+    ),
+    _trigger(
+        "lead_grid_contacts_delete",
+        "AFTER DELETE ON contacts",
+        "DELETE FROM lead_grid WHERE contact_id = old.id",
+    ),
+    # phones and emails
+    *_child_triggers("contact_phones", "red_phone", _red_phone),
+    *_child_triggers("contact_emails", "red_email", _red_email),
+    # notes and first actions
+    _trigger(
+        "lead_grid_interaction_targets_insert",
+        "AFTER INSERT ON interaction_targets",
+        "UPDATE lead_grid SET red_note = 0 WHERE contact_id = new.target_id"
+        " AND team_id = new.team_id AND red_note = 1 AND EXISTS (SELECT 1 FROM interactions"
+        " WHERE id = new.interaction_id AND kind = 'note')",
+        "UPDATE lead_grid SET acted_at = new.occurred_at WHERE contact_id = new.target_id"
+        " AND team_id = new.team_id AND owned = 1 AND start_at <= new.occurred_at"
+        " AND (acted_at IS NULL OR acted_at > new.occurred_at)"
+        " AND owner = (SELECT author_id FROM interactions WHERE id = new.interaction_id)",
+    ),
+    _trigger(
+        "lead_grid_interaction_targets_delete",
+        "AFTER DELETE ON interaction_targets",
+        _contact_touches("= old.target_id"),
+    ),
+    _trigger(
+        "lead_grid_interaction_targets_update",
+        "AFTER UPDATE OF interaction_id, target_id, team_id, occurred_at ON interaction_targets",
+        _contact_touches("= old.target_id"),
+        _contact_touches("= new.target_id"),
+        when=_changed("interaction_id", "target_id", "team_id", "occurred_at"),
+    ),
+    _trigger(
+        "lead_grid_interactions_insert",
+        "AFTER INSERT ON interactions",
+        _contact_touches(_targets("new")),
+    ),
+    _trigger(
+        "lead_grid_interactions_update",
+        "AFTER UPDATE OF team_id, kind, author_id ON interactions",
+        _contact_touches(_targets("new")),
+        when=_changed("team_id", "kind", "author_id"),
+    ),
+    _trigger(
+        "lead_grid_interactions_delete",
+        "AFTER DELETE ON interactions",
+        _contact_touches(_targets("old")),
+    ),
+    # tasks and follow-up due dates
+    *_latest_triggers("tasks", ("team_id", "contact_id", "status", "due_at")),
+    *_latest_triggers("followup_dues", ("team_id", "contact_id", "due_on")),
+    # the leads that are open already
+    _grid_rows("1"),
+)
+
+#: Every row ``lead_grid`` must hold, computed from the core tables (what the
+#: backfill writes; the triggers keep the table equal to it, and tests check so).
+LEAD_GRID_ROWS_SQL = _grid_select("1")
+
+#: The agent grid's ranking over ``lead_grid`` (parameters ``:team``, ``:pool``,
+#: ``:status``, ``:owner`` - ``NULL`` for any -, ``:now`` and ``:window`` in
+#: microseconds, ``:first`` the first status, ``:limit``): the (lead id, owner)
+#: of the worst rows in :func:`teamcrm.views.grid_score` order.
+GRID_RANK_SQL = """
+SELECT lead_id, owner FROM (
+    SELECT lead_id, owner, contact_id, waited,
+        red_phone + red_email + red_note
+        + (status = :first AND :now - start_at > :window)
+        + (latest_at IS NULL OR latest_at <= :now)
+        + (owner <> '' AND waited > :window) AS reds
+    FROM (
+        SELECT lead_id, owner, contact_id, status, red_phone, red_email, red_note, start_at,
+            latest_at,
+            max(coalesce(CASE WHEN acted_at <= :now THEN acted_at END, :now) - start_at, 0)
+                AS waited
+        FROM lead_grid
+        WHERE team_id = :team
+            AND (:pool IS NULL OR pool_key = :pool)
+            AND (:status IS NULL OR status = :status)
+            AND (:owner IS NULL OR owner = :owner)
+    )
+)
+ORDER BY reds DESC, waited DESC, contact_id, lead_id, owner
+LIMIT :limit"""
 
 
 def _json_type(value: Any) -> tuple[str, ...]:
@@ -312,12 +620,8 @@ class SQLiteViews(SQLiteRepository):
         now: datetime,
     ) -> list[GridFacts]:
         """The grid facts of the open leads that match, one per lead and owner."""
-        params: dict[str, Any] = {
-            "team": team_id,
-            "now": to_micros(now),
-            "today": now.date().isoformat(),
-        }
-        where = ["l.team_id = :team", "l.is_open = 1"]
+        params: dict[str, Any] = {"team": team_id}
+        where = ["l.team_id = :team"]
         if pool_id is not None:
             params["pool"] = pool_id
             where.append("l.pool_key = :pool")
@@ -327,6 +631,51 @@ class SQLiteViews(SQLiteRepository):
         if assignee_id is not None:
             params["assignee"] = assignee_id
             where.append("j.value = :assignee")
+        return self._facts(" AND ".join(where), params, now)
+
+    @translated
+    def grid_page(
+        self,
+        team_id: TeamId,
+        *,
+        status: str | None,
+        assignee_id: MemberId | None,
+        pool_id: PoolId | None,
+        now: datetime,
+        window: timedelta,
+        first_status: str,
+        limit: int,
+    ) -> list[GridFacts]:
+        """The *limit* worst facts that match, worst first; see the port.
+
+        Ranked by :data:`GRID_RANK_SQL` over ``lead_grid`` (one range of its
+        primary key), then the picked leads' facts are read exactly as
+        :meth:`grid_facts` reads them.
+        """
+        params: dict[str, Any] = {
+            "team": team_id,
+            "pool": pool_id,
+            "status": status,
+            "owner": assignee_id,
+            "now": to_micros(now),
+            "window": window // _US,
+            "first": first_status,
+            "limit": limit,
+        }
+        picked = [(lead, owner) for lead, owner in self._conn.execute(GRID_RANK_SQL, params)]
+        if not picked:
+            return []
+        facts = self._facts(
+            "l.team_id = :team AND l.id IN (SELECT value FROM json_each(:ids))",
+            {"team": team_id, "ids": dumps(sorted({lead for lead, _ in picked}))},
+            now,
+        )
+        by_key = {(f.lead_id, f.assignee_id or ""): f for f in facts}
+        return [by_key[key] for key in picked if key in by_key]
+
+    def _facts(self, where: str, params: dict[str, Any], now: datetime) -> list[GridFacts]:
+        """The grid facts of the open leads (and owners) matching *where*."""
+        params = {**params, "now": to_micros(now), "today": now.date().isoformat()}
         sql = f"""
         SELECT c.id, c.first_name, c.last_name, c.status,
             (SELECT max(p.validated) FROM contact_phones p WHERE p.contact_id = c.id),
@@ -347,7 +696,7 @@ class SQLiteViews(SQLiteRepository):
                  AND i.author_id = j.value) END
         FROM leads l LEFT JOIN json_each(l.assignee_ids) j
         JOIN contacts c ON c.id = l.contact_id
-        WHERE {" AND ".join(where)}"""
+        WHERE l.is_open = 1 AND {where}"""
         out: list[GridFacts] = []
         for row in self._conn.execute(sql, params):
             cid, first, last, st, phones, emails, note, task_due, due_on = row[:9]
