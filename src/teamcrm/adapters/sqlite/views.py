@@ -44,11 +44,11 @@ from teamcrm.team import Member
 from teamcrm.views import GridFacts, day_start
 
 __all__ = [
-    "GRID_RANK_SQL",
     "LEAD_GRID_ROWS_SQL",
     "SQLiteSavedFilters",
     "SQLiteViews",
     "folded_name_sql",
+    "grid_rank_sql",
 ]
 
 _US = timedelta(microseconds=1)
@@ -100,8 +100,10 @@ register_migration(
 
 
 # ------------------------------------------------------------------ agent grid
-#: "No time" inside ``max()`` (SQLite's two-argument ``max`` is NULL if either is).
+#: ``latest_at`` of a contact with nothing scheduled (before any instant).
 _NO_TIME = -9223372036854775807
+#: ``acted_wait`` of a row whose owner has not acted yet (or that has no owner).
+_NOT_YET = 9223372036854775807
 
 
 def _red_phone(contact: str) -> str:
@@ -132,12 +134,12 @@ def _red_note(team: str, contact: str) -> str:
 def _latest(team: str, contact: str) -> str:
     """The latest scheduled instant: an open task's due time or a follow-up date's start."""
     return (
-        "nullif(max("
+        "max("
         f"coalesce((SELECT max(t.due_at) FROM tasks t WHERE t.team_id = {team}"
         f" AND t.contact_id = {contact} AND t.status = 'open'), {_NO_TIME}),"
         " coalesce((SELECT CAST(strftime('%s', max(d.due_on)) AS INTEGER) * 1000000"
         f" FROM followup_dues d WHERE d.team_id = {team} AND d.contact_id = {contact}),"
-        f" {_NO_TIME})), {_NO_TIME})"
+        f" {_NO_TIME}))"
     )
 
 
@@ -154,7 +156,7 @@ def _first_action(team: str, contact: str, owner: str, since: str) -> str:
 def _grid_rows(where: str) -> str:
     """(Re)write the ``lead_grid`` rows of the open leads matching *where* (on ``l``)."""
     return f"""INSERT OR REPLACE INTO lead_grid (team_id, pool_key, lead_id, owner, contact_id,
-        status, red_phone, red_email, red_note, start_at, owned, latest_at, acted_at)
+        status, red_phone, red_email, red_note, start_at, owned, latest_at, acted_wait)
     {_grid_select(where)}"""
 
 
@@ -166,8 +168,9 @@ def _grid_select(where: str) -> str:
             ELSE l.assigned_at END,
         j.value IS NOT NULL AND l.assigned_at IS NOT NULL,
         {_latest("l.team_id", "c.id")},
-        CASE WHEN j.value IS NULL OR l.assigned_at IS NULL THEN NULL
-            ELSE {_first_action("l.team_id", "c.id", "j.value", "l.assigned_at")} END
+        CASE WHEN j.value IS NULL OR l.assigned_at IS NULL THEN {_NOT_YET} ELSE coalesce(
+            {_first_action("l.team_id", "c.id", "j.value", "l.assigned_at")} - l.assigned_at,
+            {_NOT_YET}) END
     FROM leads l LEFT JOIN json_each(l.assignee_ids) j
     JOIN contacts c ON c.id = l.contact_id
     WHERE l.is_open = 1 AND {where}"""
@@ -178,9 +181,9 @@ def _contact_touches(match: str) -> str:
     g = "lead_grid"
     return f"""UPDATE lead_grid SET
         red_note = {_red_note(f"{g}.team_id", f"{g}.contact_id")},
-        acted_at = CASE WHEN owned THEN
+        acted_wait = CASE WHEN owned THEN coalesce(
             {_first_action(f"{g}.team_id", f"{g}.contact_id", f"{g}.owner", f"{g}.start_at")}
-            END
+            - start_at, {_NOT_YET}) ELSE {_NOT_YET} END
     WHERE contact_id {match}"""
 
 
@@ -279,8 +282,8 @@ register_migration(
         red_note INTEGER NOT NULL,
         start_at INTEGER NOT NULL,
         owned INTEGER NOT NULL,
-        latest_at INTEGER,
-        acted_at INTEGER,
+        latest_at INTEGER NOT NULL,
+        acted_wait INTEGER NOT NULL,
         PRIMARY KEY (team_id, pool_key, lead_id, owner)
     ) WITHOUT ROWID""",
     "CREATE INDEX lead_grid_by_contact ON lead_grid (contact_id)",
@@ -328,9 +331,9 @@ register_migration(
         "UPDATE lead_grid SET red_note = 0 WHERE contact_id = new.target_id"
         " AND team_id = new.team_id AND red_note = 1 AND EXISTS (SELECT 1 FROM interactions"
         " WHERE id = new.interaction_id AND kind = 'note')",
-        "UPDATE lead_grid SET acted_at = new.occurred_at WHERE contact_id = new.target_id"
-        " AND team_id = new.team_id AND owned = 1 AND start_at <= new.occurred_at"
-        " AND (acted_at IS NULL OR acted_at > new.occurred_at)"
+        "UPDATE lead_grid SET acted_wait = new.occurred_at - start_at"
+        " WHERE contact_id = new.target_id AND team_id = new.team_id AND owned = 1"
+        " AND start_at <= new.occurred_at AND acted_wait > new.occurred_at - start_at"
         " AND owner = (SELECT author_id FROM interactions WHERE id = new.interaction_id)",
     ),
     _trigger(
@@ -376,27 +379,41 @@ LEAD_GRID_ROWS_SQL = _grid_select("1")
 #: ``:status``, ``:owner`` - ``NULL`` for any -, ``:now`` and ``:window`` in
 #: microseconds, ``:first`` the first status, ``:limit``): the (lead id, owner)
 #: of the worst rows in :func:`teamcrm.views.grid_score` order.
-GRID_RANK_SQL = """
+_RANK_SQL = """
 SELECT lead_id, owner FROM (
-    SELECT lead_id, owner, contact_id, waited,
-        red_phone + red_email + red_note
-        + (status = :first AND :now - start_at > :window)
-        + (latest_at IS NULL OR latest_at <= :now)
-        + (owner <> '' AND waited > :window) AS reds
-    FROM (
-        SELECT lead_id, owner, contact_id, status, red_phone, red_email, red_note, start_at,
-            latest_at,
-            max(coalesce(CASE WHEN acted_at <= :now THEN acted_at END, :now) - start_at, 0)
-                AS waited
-        FROM lead_grid
-        WHERE team_id = :team
-            AND (:pool IS NULL OR pool_key = :pool)
-            AND (:status IS NULL OR status = :status)
-            AND (:owner IS NULL OR owner = :owner)
-    )
+    SELECT lead_id, owner, contact_id,
+        red_phone + red_email + red_note + (latest_at <= :now)
+        + (start_at < :cut) * ((status = :first) + (owner <> '' AND acted_wait > :window))
+            AS reds,
+        max(min(acted_wait, :now - start_at), 0) AS waited
+    FROM lead_grid WHERE team_id = :team{filters}
 )
 ORDER BY reds DESC, waited DESC, contact_id, lead_id, owner
 LIMIT :limit"""
+
+
+def grid_rank_sql(*, pool: bool, status: bool, owner: bool) -> str:
+    """The agent grid's ranking query over ``lead_grid``, with the filters asked for.
+
+    Parameters: ``:team``, ``:pool``, ``:status``, ``:owner`` (the filters
+    given), ``:now``, ``:window`` and ``:cut`` (``now - window``) in
+    microseconds, ``:first`` (the first status) and ``:limit``.  It returns
+    the (lead id, owner) of the worst rows in :func:`teamcrm.views.grid_score`
+    order: the red signals are the stored ones plus the three that depend on
+    the time (still in the first status past the window; nothing scheduled
+    after now; the owner's wait past the window), the wait is
+    ``min(acted_wait, now - start_at)``.  One range of the primary key.
+    """
+    filters = "".join(
+        clause
+        for wanted, clause in (
+            (pool, " AND pool_key = :pool"),
+            (status, " AND status = :status"),
+            (owner, " AND owner = :owner"),
+        )
+        if wanted
+    )
+    return _RANK_SQL.format(filters=filters)
 
 
 def _json_type(value: Any) -> tuple[str, ...]:
@@ -648,21 +665,27 @@ class SQLiteViews(SQLiteRepository):
     ) -> list[GridFacts]:
         """The *limit* worst facts that match, worst first; see the port.
 
-        Ranked by :data:`GRID_RANK_SQL` over ``lead_grid`` (one range of its
+        Ranked by :func:`grid_rank_sql` over ``lead_grid`` (one range of its
         primary key), then the picked leads' facts are read exactly as
         :meth:`grid_facts` reads them.
         """
+        at = to_micros(now)
+        span = window // _US
         params: dict[str, Any] = {
             "team": team_id,
             "pool": pool_id,
             "status": status,
             "owner": assignee_id,
-            "now": to_micros(now),
-            "window": window // _US,
+            "now": at,
+            "window": span,
+            "cut": at - span,
             "first": first_status,
             "limit": limit,
         }
-        picked = [(lead, owner) for lead, owner in self._conn.execute(GRID_RANK_SQL, params)]
+        sql = grid_rank_sql(
+            pool=pool_id is not None, status=status is not None, owner=assignee_id is not None
+        )
+        picked = [(lead, owner) for lead, owner in self._conn.execute(sql, params)]
         if not picked:
             return []
         facts = self._facts(
