@@ -15,7 +15,7 @@ triggers keep (migration ``0210_lead_grid``).  PostgreSQL has no such table
 ``leads``): :meth:`PGViews.grid_page` reads the facts of every matching open
 lead with the shared query and keeps the worst with
 :func:`teamcrm.views.worst_grid_facts`, the reference ranking.  Exact, and
-linear in the pool's open leads (about 10 ms per 1,000 leads).
+linear in the open leads of the team or pool.
 """
 
 from __future__ import annotations

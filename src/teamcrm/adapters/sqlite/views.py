@@ -17,6 +17,12 @@ Migration ``0200_views`` adds:
 
 Every other criterion uses the indexes of the core tables (emails by
 address key, phones by normalised number, company links, memberships).
+
+Migration ``0210_lead_grid`` adds ``lead_grid``: one row per open lead and
+owner with what the agent grid ranks by (static red flags, start, latest
+scheduled instant, the owner's acted wait), kept by triggers on the core
+tables and backfilled for existing databases; :meth:`SQLiteViews.grid_page`
+ranks it with :func:`grid_rank_sql` (see ``docs/views.md``).
 """
 
 from __future__ import annotations
