@@ -317,7 +317,9 @@ def test_duplicates_join_the_open_lead_unless_dedupe_is_off(w: World) -> None:
     e = w.ana.create_contact("Ed", emails=["ed@x.com"])
     f = w.ana.create_contact("Ed", "Twin", emails=["ed@x.com"])
     w.ana.add_to_bucket(w.web.id, [e.id, f.id])
-    assert [ld.contact_id for ld in w.ana.leads(pool_id=pool.id)] == [a.id, d.id, e.id, f.id]
+    routed = [ld.contact_id for ld in w.ana.leads(pool_id=pool.id)]
+    assert routed[:2] == [a.id, d.id]
+    assert sorted(routed[2:]) == sorted([e.id, f.id])  # same instant: ordered by id
 
 
 # ------------------------------------------------------------------- roles

@@ -917,14 +917,14 @@ class _Leads(_Versioned[Lead]):
             put(lead.id, lead)
             team, pool, at = lead.team_id, _pool_key(lead), lead.assigned_at
             for member_id in dict.fromkeys(lead.assignee_ids):
-                key = (team, pool, member_id)
+                slot = (team, pool, member_id)
                 if at is not None:
-                    gained.setdefault(key, []).append(at)
+                    gained.setdefault(slot, []).append(at)
                     receipts.put((team, pool, member_id, lead.id), at)
-                    received.append(key, at)
+                    received.append(slot, at)
                 else:  # owners without an assignment time (not made by routing)
-                    load = self._loads.get(key) or MemberLoad()
-                    self._loads.put(key, attrs.evolve(load, open_leads=load.open_leads + 1))
+                    load = self._loads.get(slot) or MemberLoad()
+                    self._loads.put(slot, attrs.evolve(load, open_leads=load.open_leads + 1))
             if lead.respond_by is not None:
                 self._response_due.put(lead.id, lead.respond_by)
             where = (team, pool, lead.contact_id)

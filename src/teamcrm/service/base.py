@@ -210,9 +210,20 @@ class SessionBase:
             uow.companies.get(self.team_id, CompanyId(company_id))
 
     def _add_items(
-        self, uow: UnitOfWork, bucket: Bucket, item_ids: list[str], now: datetime
+        self,
+        uow: UnitOfWork,
+        bucket: Bucket,
+        item_ids: list[str],
+        now: datetime,
+        *,
+        known: Mapping[str, Contact] | None = None,
     ) -> list[BucketMembership]:
-        # *item_ids* are checked ids (see ``_item_ids``) of items known to exist.
+        """Add items to a bucket; mixins extend it (follow-up clocks, routing).
+
+        *item_ids* are checked ids (see ``_item_ids``) of items known to
+        exist; *known* holds those of their contacts the caller already
+        loaded in this unit, so the hooks need not read them again.
+        """
         rows = [
             trusted(
                 BucketMembership,
@@ -236,25 +247,35 @@ class SessionBase:
             )
         return added
 
-    def _require_visible_items(self, uow: UnitOfWork, actor: Member, ids: list[str]) -> None:
+    def _require_visible_items(
+        self, uow: UnitOfWork, actor: Member, ids: list[str]
+    ) -> dict[str, Contact]:
+        """Raise ``NotFound`` unless every item exists and *actor* may see it.
+
+        Returns the contacts among the items, by id (loaded for the check).
+        """
         contact_ids = [ContactId(i) for i in ids if i.startswith("ct_")]
         company_ids = [i for i in ids if i.startswith("co_")]
-        contacts = {c.id: c for c in uow.contacts.get_many(self.team_id, contact_ids)}
+        contacts: dict[str, Contact] = {
+            c.id: c for c in uow.contacts.get_many(self.team_id, contact_ids)
+        }
         for cid in contact_ids:
             if cid not in contacts:
                 raise NotFound("contact", cid)
         if actor.role.is_manager:
             for co in company_ids:
                 uow.companies.get(self.team_id, CompanyId(co))
-            return
+            return contacts
         buckets = self._bucket_map(uow)
         by_item: dict[str, list[BucketMembership]] = {}
         for m in uow.memberships.buckets_of(self.team_id, ids):
             by_item.setdefault(m.item_id, []).append(m)
-        for cid, contact in contacts.items():
-            if not perm.can_see_item(actor, contact.created_by, by_item.get(cid, []), buckets):
-                raise NotFound("contact", cid)
+        for contact_id, contact in contacts.items():
+            seen_in = by_item.get(contact_id, [])
+            if not perm.can_see_item(actor, contact.created_by, seen_in, buckets):
+                raise NotFound("contact", contact_id)
         for co in company_ids:
             company = uow.companies.get(self.team_id, CompanyId(co))
             if not perm.can_see_item(actor, company.created_by, by_item.get(co, []), buckets):
                 raise NotFound("company", co)
+        return contacts

@@ -210,8 +210,8 @@ class BucketUseCases(SessionBase):
             perm.require(
                 perm.can_edit_bucket(actor, bucket), actor, "add to this bucket", "editors only"
             )
-            self._require_visible_items(uow, actor, ids)
-            added = self._add_items(uow, bucket, ids, self.crm.now())
+            known = self._require_visible_items(uow, actor, ids)
+            added = self._add_items(uow, bucket, ids, self.crm.now(), known=known)
             uow.commit()
             return added
 
@@ -251,7 +251,9 @@ class BucketUseCases(SessionBase):
             if not bucket.is_personal:
                 raise ValidationError("bucket_id", bucket_id, "is not a personal bucket")
             contact = self._visible_contact(uow, actor, contact_id)
-            added = self._add_items(uow, bucket, [contact.id], self.crm.now())
+            added = self._add_items(
+                uow, bucket, [contact.id], self.crm.now(), known={contact.id: contact}
+            )
             uow.commit()
             return added[0] if added else None
 

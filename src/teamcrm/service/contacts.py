@@ -147,7 +147,9 @@ class ContactUseCases(SessionBase):
                 )
             )
             if bucket is not None:
-                self._add_items(uow, bucket, [c.id for c in contacts], now)
+                self._add_items(
+                    uow, bucket, [c.id for c in contacts], now, known={c.id: c for c in contacts}
+                )
             uow.commit()
             return contacts
 

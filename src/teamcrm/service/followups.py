@@ -12,7 +12,7 @@ has passed.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 
 from teamcrm import permissions as perm
@@ -363,10 +363,16 @@ class FollowUpUseCases(SessionBase):
 
     # ============================================================ hooks
     def _add_items(
-        self, uow: UnitOfWork, bucket: Bucket, item_ids: list[str], now: datetime
+        self,
+        uow: UnitOfWork,
+        bucket: Bucket,
+        item_ids: list[str],
+        now: datetime,
+        *,
+        known: Mapping[str, Contact] | None = None,
     ) -> list[BucketMembership]:
         """Add items to a bucket (see :class:`SessionBase`) and start their follow-up clocks."""
-        added = super()._add_items(uow, bucket, item_ids, now)
+        added = super()._add_items(uow, bucket, item_ids, now, known=known)
         contacts = [m.item_id for m in added if m.is_contact]
         if contacts:
             policies = uow.followup_policies.for_buckets(self.team_id, [bucket.id])

@@ -1267,14 +1267,20 @@ class RoutingUseCases(SessionBase):
 
     # ============================================================ the hook
     def _add_items(
-        self, uow: UnitOfWork, bucket: Bucket, item_ids: list[str], now: datetime
+        self,
+        uow: UnitOfWork,
+        bucket: Bucket,
+        item_ids: list[str],
+        now: datetime,
+        *,
+        known: Mapping[str, Contact] | None = None,
     ) -> list[BucketMembership]:
         """Add items to a bucket (see :class:`SessionBase`) and route the new ones.
 
         Contacts that newly entered a source bucket of an active pool become
         leads of that pool and are routed in this same unit of work.
         """
-        added = super()._add_items(uow, bucket, item_ids, now)
+        added = super()._add_items(uow, bucket, item_ids, now, known=known)
         if bucket.is_personal:
             return added
         contact_ids = [ContactId(m.item_id) for m in added if m.is_contact]
@@ -1282,7 +1288,11 @@ class RoutingUseCases(SessionBase):
             return added
         pools = [p for p in uow.lead_pools.for_buckets(self.team_id, [bucket.id]) if p.active]
         if pools:
-            contacts = _load_contacts(uow, self.team_id, contact_ids)
+            have: Mapping[str, Contact] = known or {}
+            missing = [c for c in contact_ids if c not in have]
+            if missing:  # not read by the caller in this unit
+                have = {**have, **{c.id: c for c in _load_contacts(uow, self.team_id, missing)}}
+            contacts = [have[c] for c in contact_ids if c in have]
             router = Router(uow, self.team_id, self.member_id, now)
             for pool in pools:
                 router.enter(pool, contacts)

@@ -3,7 +3,8 @@
 Every connection is opened in autocommit mode (``isolation_level=None``) so
 that teamcrm, not the driver, decides where transactions begin and end.  On a
 file database each connection uses WAL, ``synchronous=NORMAL``, a busy
-timeout and ``foreign_keys=ON``.
+timeout, ``foreign_keys=ON`` and a WAL checkpoint every
+:data:`WAL_AUTOCHECKPOINT_PAGES` pages.
 
 No ``sqlite3`` exception ever leaves this package: :func:`translate` turns
 them into :mod:`teamcrm.errors` classes.
@@ -23,6 +24,7 @@ from teamcrm.errors import AlreadyExists, StoreError, TeamCRMError, ValidationEr
 
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT",
+    "WAL_AUTOCHECKPOINT_PAGES",
     "SQLiteURL",
     "connect",
     "is_busy",
@@ -133,6 +135,10 @@ def _pragmas(conn: sqlite3.Connection, statements: Iterable[str]) -> None:
         retry_busy(lambda s=statement: conn.execute(s).fetchall())  # type: ignore[misc]
 
 
+#: WAL pages between automatic checkpoints (SQLite's default is 1,000).
+WAL_AUTOCHECKPOINT_PAGES = 4_000
+
+
 def connect(url: SQLiteURL, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> sqlite3.Connection:
     """Open a connection configured for teamcrm (autocommit, FKs, busy timeout).
 
@@ -159,6 +165,10 @@ def connect(url: SQLiteURL, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> sq
                 "PRAGMA synchronous = NORMAL",
                 "PRAGMA temp_store = MEMORY",
                 "PRAGMA cache_size = -16000",
+                # A routing unit dirties ~30 pages (lead, memberships, notification,
+                # outbox and their indexes): checkpoint every ~16 MB of WAL, not 4 MB,
+                # so the checkpoint's copy and sync are paid four times less often.
+                f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}",
             ),
         )
     except BaseException:

@@ -83,15 +83,18 @@ class SQLiteNotifications(SQLiteRepository):
             for n in notifications
         ]
         conn = self._conn
+        insert = (
+            "INSERT INTO notifications (id, team_id, member_id, kind, subject_id,"
+            " message, created_at, read_at, emailed_at, data)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        )
         try:
+            if len(rows) == 1:  # one statement, one row: atomic without a savepoint
+                conn.execute(insert, rows[0])
+                return
             conn.execute("SAVEPOINT teamcrm_add_notifications")
             try:
-                conn.executemany(
-                    "INSERT INTO notifications (id, team_id, member_id, kind, subject_id,"
-                    " message, created_at, read_at, emailed_at, data)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
+                conn.executemany(insert, rows)
             except BaseException:
                 conn.execute("ROLLBACK TO teamcrm_add_notifications")
                 raise

@@ -794,6 +794,14 @@ class SQLiteMemberships(SQLiteRepository):
     @translated
     def add_many(self, memberships: Sequence[BucketMembership]) -> list[BucketMembership]:
         """Add the memberships that do not exist yet; return those that were added."""
+        if len(memberships) == 1:  # one statement: the row count says whether it was new
+            m = memberships[0]
+            cur = self._conn.execute(
+                "INSERT INTO memberships (bucket_id, item_id, team_id, added_at, added_by)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (m.bucket_id, m.item_id, m.team_id, to_micros(m.added_at), m.added_by),
+            )
+            return [m] if cur.rowcount == 1 else []
         by_bucket: dict[str, dict[str, BucketMembership]] = {}
         for m in memberships:
             by_bucket.setdefault(m.bucket_id, {}).setdefault(m.item_id, m)

@@ -454,6 +454,11 @@ class SQLiteLeads(SQLiteRepository):
         """Insert new leads (all or none: the unit's transaction)."""
         if not leads:
             return
+        if len(leads) == 1:
+            # Only the first statement (one lead row) can be refused, and a
+            # refused statement writes nothing: no savepoint needed.
+            self._insert_leads(leads)
+            return
         # A savepoint makes the batch all-or-nothing even when the caller
         # catches AlreadyExists and commits the rest of its unit.
         self._conn.execute("SAVEPOINT teamcrm_add_leads")
