@@ -47,18 +47,44 @@ __all__ = ["JournalStore", "JournalUnitOfWork", "open_journal_store", "read_jour
 #: Repository methods that only read; every other call is journalled as a write.
 READS = frozenset(
     {
+        # entities
         "get",
         "get_many",
         "find",
         "all",
         "read",
-        "for_contact",
-        "for_company",
-        "by_company",
         "items",
         "buckets_of",
+        "role_slots",
+        # routing state
+        "entries",
+        "loads",
+        "received",
+        "response_due",
+        "due",
+        # follow-ups and touches
+        "page",
+        "pending",
+        # notifications and digests
+        "digest_candidates",
+        "last_digest_at",
+        # management views
+        "search",
+        "grid_facts",
+        "grid_page",
+        "interaction_counts",
+        "last_contacted",
+        "lead_touches",
+        "members_named",
     }
 )
+#: Name prefixes of read methods (``for_member``, ``by_company``, ``open_for_contacts``...).
+READ_PREFIXES = ("for_", "by_", "open_", "team_", "member_")
+
+
+def is_read(method: str) -> bool:
+    """True when a repository method only reads (it is not journalled)."""
+    return method in READS or method.startswith(READ_PREFIXES)
 
 
 def _jsonable(value: Any) -> Any:
@@ -78,7 +104,7 @@ class _JournalledRepository:
         target = getattr(self._inner, method)
         if method.startswith("_") or not callable(target):
             return target
-        if method in READS or method.startswith(("for_", "by_", "open_", "team_", "member_")):
+        if is_read(method):
             return target
 
         def write(*args: Any, **kwargs: Any) -> Any:

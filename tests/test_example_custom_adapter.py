@@ -89,3 +89,23 @@ def test_the_demo_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
 def test_a_bad_url_is_a_validation_error() -> None:
     with pytest.raises(teamcrm.ValidationError, match="journal file path"):
         adapter["open_journal_store"]("journal://")
+
+
+def test_every_read_method_of_the_ports_is_a_read_for_the_journal() -> None:
+    """Reads (docstring "Return ..." / "Count ...") pass through; writes are journalled."""
+    import inspect
+
+    from teamcrm import ports
+
+    reads, writes = set(), set()
+    for name, proto in vars(ports).items():
+        if not (inspect.isclass(proto) and name.endswith("Repository")):
+            continue
+        for method, fn in vars(proto).items():
+            if method.startswith("_") or not callable(fn):
+                continue
+            summary = (fn.__doc__ or "").strip()
+            (reads if summary.startswith(("Return", "Count")) else writes).add(method)
+    assert {"search", "grid_page", "entries", "add_many", "claim_digest"} <= reads | writes
+    assert {m for m in reads if not adapter["is_read"](m)} == set()
+    assert {m for m in writes if adapter["is_read"](m)} == set()

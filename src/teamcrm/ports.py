@@ -808,7 +808,7 @@ class ViewRepository(Protocol):
     def lead_touches(
         self, team_id: TeamId, member_id: MemberId, start: datetime, end: datetime
     ) -> list[tuple[datetime, datetime | None]]:
-        """For the member's leads with ``start <= assigned_at < end``: (assigned_at, first touch).
+        """Return (assigned_at, first touch) of the member's leads assigned in [start, end).
 
         The first touch is the member's earliest interaction with the lead's
         contact at or after ``assigned_at`` (``None`` if none).  Ordered by
