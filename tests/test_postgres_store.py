@@ -306,6 +306,36 @@ def test_expiry_skips_offers_whose_lead_is_held(crm: teamcrm.CRM) -> None:
             assert len(reader.offers.due(later, 100)) == 6
 
 
+def test_response_enforcement_skips_leads_another_unit_holds(crm: teamcrm.CRM) -> None:
+    _, admin = crm.create_team("Acme", admin_name="Ana")
+    ana = crm.as_member(admin.id)
+    members = [ana.add_member(f"M{i}", role="agent").id for i in range(2)]
+    bucket = ana.create_bucket("Web")
+    ana.create_pool(
+        "Web",
+        source_bucket_ids=[bucket.id],
+        member_ids=members,
+        method="round_robin",
+        response_window=timedelta(minutes=30),
+    )
+    ana.create_contacts([{"first_name": f"C{i}"} for i in range(3)], bucket_id=bucket.id)
+    held_lead = ana.leads()[0]
+    later = crm.now() + timedelta(hours=1)
+    store = crm.store
+    with store.unit_of_work() as holder:
+        holder.leads.get(ana.team_id, held_lead.id)
+        with store.unit_of_work() as enforcer:
+            started = time.perf_counter()
+            due = enforcer.leads.response_due(later, 100)
+            assert time.perf_counter() - started < WAIT
+            assert len(due) == 2
+            assert held_lead.id not in {lead.id for lead in due}
+            with store.unit_of_work() as other:  # a second enforcer: the rest are held too
+                assert other.leads.response_due(later, 100) == []
+        with store.unit_of_work(write=False) as reader:  # readers see every due lead
+            assert len(reader.leads.response_due(later, 100)) == 3
+
+
 def test_outbox_appends_of_one_team_commit_in_seq_order(crm: teamcrm.CRM) -> None:
     team, admin = crm.create_team("Acme", admin_name="Ana")
     store = crm.store

@@ -23,7 +23,10 @@ other in a cycle):
 * **expiry** - ``offers.due`` in a writing unit takes the due offers with
   their leads ``FOR UPDATE ... SKIP LOCKED``: expiry jobs in several
   processes settle disjoint offers, and skip the leads that an acceptance is
-  deciding right now.
+  deciding right now;
+* **response windows** - ``leads.response_due`` in a writing unit takes the
+  due leads ``FOR UPDATE SKIP LOCKED`` the same way: parallel enforcers
+  settle disjoint leads.
 
 Read-only units never lock.  Versions are still checked on every update.
 """
@@ -106,7 +109,11 @@ class PGRoutingCursors(SQLiteRoutingCursors):
 
 
 class PGLeads(SQLiteLeads):
-    """Leads; in a writing unit ``get`` locks the lead, ``open_for_contacts`` the pool entry."""
+    """Leads; in a writing unit ``get`` locks the lead, ``open_for_contacts`` the pool entry.
+
+    ``response_due`` locks the due leads it returns and skips those another
+    unit holds.
+    """
 
     @translated
     def open_for_contacts(
@@ -132,6 +139,23 @@ class PGLeads(SQLiteLeads):
         if writing(self):
             lock_pool(pg(self), team_id, pool_id)
         return super().received(team_id, pool_id, member_id, since)
+
+    @translated
+    def response_due(self, at: datetime, limit: int) -> list[Lead]:
+        """Return up to *limit* leads past their response window; a writing unit locks them.
+
+        Leads another unit holds (an enforcer in another process, an agent
+        touching the lead) are skipped, not waited for: parallel enforcers
+        share the due leads instead of queueing on the same rows.
+        """
+        if not writing(self):
+            return super().response_due(at, limit)
+        rows = self._conn.execute(
+            f"{_LEAD_SELECT} WHERE respond_by IS NOT NULL AND respond_by <= ?"
+            " ORDER BY respond_by, id LIMIT ? FOR UPDATE SKIP LOCKED",
+            (to_micros(at), limit),
+        ).fetchall()
+        return [_lead(r) for r in rows]
 
     @translated
     def get(self, team_id: TeamId, lead_id: LeadId) -> Lead:
