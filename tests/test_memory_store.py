@@ -215,3 +215,39 @@ def test_eight_threads_lose_no_update(crm: teamcrm.CRM) -> None:
     assert final.version == 1 + 8 * per_thread
     updates = [r for r in ana.events() if r.event.name is EventName.CONTACT_UPDATED]
     assert len(updates) == 8 * per_thread
+
+
+def test_a_failed_bulk_routing_unit_leaves_no_lead_membership_or_notification(
+    clock: teamcrm.SettableClock,
+) -> None:
+    crm = teamcrm.open("memory://", clock=clock)
+    _, admin = crm.create_team("Acme", admin_name="Ana")
+    ana = crm.as_member(admin.id)
+    agents = [ana.add_member(f"A{i}", role="agent").id for i in range(2)]
+    web = ana.create_bucket("Web")
+    ana.create_pool("Web", source_bucket_ids=[web.id], member_ids=agents, method="round_robin")
+    people = ana.create_contacts([{"first_name": f"P{i}"} for i in range(50)])
+    seq = ana.events()[-1].seq
+    store = crm.store
+    original = store.unit_of_work
+
+    def failing_commit(**kw: bool) -> object:
+        uow = original(**kw)
+
+        def boom() -> None:
+            raise StoreError("disk full")
+
+        uow.commit = boom  # type: ignore[method-assign]
+        return uow
+
+    store.unit_of_work = failing_commit  # type: ignore[method-assign]
+    with pytest.raises(StoreError):
+        ana.add_to_bucket(web.id, [p.id for p in people])
+    store.unit_of_work = original  # type: ignore[method-assign]
+    assert ana.leads() == []
+    assert ana.bucket_items(web.id) == []
+    assert [n for a in agents for n in crm.as_member(a).notifications()] == []
+    assert ana.events()[-1].seq == seq
+    ana.add_to_bucket(web.id, [p.id for p in people])  # the same work then succeeds
+    assert len(ana.leads()) == 50
+    assert len(ana.bucket_items(web.id)) == 50

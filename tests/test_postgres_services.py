@@ -1,9 +1,9 @@
 """The routing, follow-up and notification service tests again, on ``postgresql://``.
 
 The tests of ``test_routing_service.py``, ``test_routing_methods.py``,
-``test_followup_service.py`` and ``test_notifications.py`` are collected here a second time with their store
-fixture replaced by a PostgreSQL store on a fresh schema: the rules hold the
-same on every adapter.
+``test_followup_service.py`` and ``test_notifications.py`` are collected
+here a second time with their store fixture replaced by a PostgreSQL store
+on a fresh schema: the rules hold the same on every adapter.
 """
 
 from __future__ import annotations

@@ -47,13 +47,15 @@ __all__ = ["MemoryStore", "MemoryUnitOfWork"]
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 _MISSING: Any = object()
+_NEW_KEYS: Any = object()
 
 
 class _Journal:
     """Undo log shared by the tables of one unit of work.
 
-    Each entry is ``(table, key, old value)`` (restored on rollback) or a
-    callable (called on rollback); tuples keep the hot ``put`` path cheap.
+    Each entry is ``(table, key, old value)`` (restored on rollback),
+    ``(table, keys, _NEW_KEYS)`` (a batch of new keys, removed on rollback) or
+    a callable (called on rollback); tuples keep the hot paths cheap.
     """
 
     def __init__(self) -> None:
@@ -64,7 +66,11 @@ class _Journal:
             entry = self.undo.pop()
             if type(entry) is tuple:
                 table, key, old = entry
-                table._restore(key, old)
+                if old is _NEW_KEYS:
+                    for k in key:
+                        table.rows.pop(k, None)
+                else:
+                    table._restore(key, old)
             else:
                 entry()
 
@@ -85,6 +91,16 @@ class _Table(Generic[K, V]):
         rows[key] = value
         if self.journal is not None:
             self.journal.undo.append((self, key, old))
+
+    def insert_new(self, items: Iterable[tuple[K, V]]) -> None:
+        """Insert rows whose keys the caller checked are absent (one journal entry)."""
+        rows = self.rows
+        keys = []
+        for key, value in items:
+            rows[key] = value
+            keys.append(key)
+        if self.journal is not None and keys:
+            self.journal.undo.append((self, keys, _NEW_KEYS))
 
     def pop(self, key: K) -> V | None:
         old = self.rows.pop(key, _MISSING)
@@ -291,13 +307,14 @@ class _Memberships:
         self._t = table
 
     def add_many(self, memberships: Sequence[BucketMembership]) -> list[BucketMembership]:
-        added = []
+        rows = self._t.rows
+        fresh: dict[tuple[str, str], BucketMembership] = {}
         for m in memberships:
             key = (m.bucket_id, m.item_id)
-            if key not in self._t:
-                self._t.put(key, m)
-                added.append(m)
-        return added
+            if key not in rows and key not in fresh:
+                fresh[key] = m
+        self._t.insert_new(fresh.items())
+        return list(fresh.values())
 
     def remove_many(
         self, team_id: TeamId, bucket_id: BucketId, item_ids: Iterable[str]
@@ -372,10 +389,12 @@ class _Outbox:
         self._store = store
 
     def append(self, events: Sequence[DomainEvent]) -> None:
-        for event in events:
-            self._store._seq += 1
-            seq = self._store._seq
-            self._t.put(seq, _outbox_message(seq=seq, event=event))
+        first = self._store._seq + 1
+        self._store._seq += len(events)
+        self._t.insert_new(
+            (seq, _outbox_message(seq=seq, event=event))
+            for seq, event in enumerate(events, start=first)
+        )
 
     def read(self, team_id: TeamId, after_seq: int = 0, limit: int = 1000) -> list[OutboxMessage]:
         rows = sorted(
@@ -414,8 +433,7 @@ class _Notifications:
             if n.id in self._t or n.id in seen:
                 raise AlreadyExists(self.kind, n.id)
             seen.add(n.id)
-        for n in notifications:
-            self._t.put(n.id, n)
+        self._t.insert_new((n.id, n) for n in notifications)
 
     def for_member(
         self, team_id: TeamId, member_id: MemberId, *, unread_only: bool = False, limit: int = 100
@@ -911,10 +929,10 @@ class _Leads(_Versioned[Lead]):
                 raise AlreadyExists(self.kind, lead.id)
             seen.add(lead.id)
         gained: dict[tuple[str, str, str], list[datetime]] = {}
-        put, receipts, received = self._t.put, self._receipts, self._received
+        self._t.insert_new((lead.id, lead) for lead in leads)  # ids checked new above
+        receipts, received = self._receipts, self._received
         opened, keyed, entries = self._open, self._keys, self._entries
         for lead in leads:  # what _index does for a new lead, inlined: one per routed lead
-            put(lead.id, lead)
             team, pool, at = lead.team_id, _pool_key(lead), lead.assigned_at
             for member_id in dict.fromkeys(lead.assignee_ids):
                 slot = (team, pool, member_id)

@@ -325,6 +325,10 @@ class Router:
             )
         return got
 
+    def _counts(self, pool: LeadPool) -> bool:
+        """True when the unit must keep *pool*'s receipts or loads in step (caps, least loaded)."""
+        return self._uses_loads(pool) or pool.capacity is not None or bool(pool.member_capacity)
+
     def _uses_loads(self, pool: LeadPool) -> bool:
         return not isinstance(pool.method, DistributionMethod) or (
             pool.method is DistributionMethod.LEAST_LOADED
@@ -437,8 +441,10 @@ class Router:
             lead.contact_id for lead in self.uow.leads.open_for_contacts(self.team_id, pool.id, ids)
         }
         key_owner: dict[str, Lead] = {}
+        keys_of: dict[str, tuple[str, ...]] = {}
         if pool.dedupe:
-            all_keys = {k for c in contacts if c.id not in taken for k in _keys(c)}
+            keys_of = {c.id: _keys(c) for c in contacts if c.id not in taken}
+            all_keys = {k for keys in keys_of.values() for k in keys}
             if all_keys:
                 for lead in self.uow.leads.open_with_keys(self.team_id, pool.id, all_keys):
                     for key in lead.keys:
@@ -455,7 +461,7 @@ class Router:
         for contact in contacts:
             if contact.id in taken:
                 continue
-            keys = _keys(contact) if pool.dedupe else ()
+            keys = keys_of.get(contact.id, ())  # none when the pool does not dedupe
             duplicate = next((key_owner[k] for k in keys if k in key_owner), None)
             if duplicate is not None:
                 self.join(duplicate, contact, pool)
@@ -539,7 +545,8 @@ class Router:
         offers: tuple[Offer, ...] = ()
         gained = [m for m in exp.chosen if m not in before]
         lost = [m for m in before if m not in exp.chosen]
-        counted = pool if lead.role is None else None
+        # Only pools with caps or least-loaded routing keep in-memory counts.
+        counted = pool if lead.role is None and pool is not None and self._counts(pool) else None
         self._prime(counted, gained)
         if new:
             stored = lead
