@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import teamcrm
+from teamcrm.adapters.sqlite.codec import EPOCH
 from teamcrm.search import (
     ContactQuery,
     DateRange,
@@ -291,12 +292,52 @@ def test_sqlite_search_uses_indexes_not_a_scan_of_contacts() -> None:
         uow.views.search(ana_team, ContactQuery(), scope=None, after=None, limit=5)
         conn.set_trace_callback(None)
         searches = [s for s in seen if "ORDER BY c.created_at, c.id" in s]
+        ours = [s for s in seen if not s.startswith("-- ")]  # not FTS5's inner statements
+        assert len(ours) == len(searches) == 3  # one statement per search
         for sql in searches:
             detail = " | ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + sql))
-            plans[sql[:60]] = detail
+            plans[sql] = detail
     assert len(plans) == 3
     for detail in plans.values():
         steps = detail.split(" | ")
         # contacts are reached by an index or by rowid, never by a full scan
         assert not any(step == "SCAN c" or step.startswith("SCAN c ") for step in steps), detail
+    crm.close()
+
+
+def test_sqlite_last_contacted_after_a_search_reads_nothing_unless_something_was_written() -> None:
+    clock = teamcrm.SettableClock(START)
+    crm = teamcrm.open("sqlite://", clock=clock)
+    ana, _ = _team(crm)
+    zoe = ana.create_contact("Zoë", "Kowalska")
+    clock.advance(timedelta(seconds=1))
+    bea = ana.create_contact("Bea", "Jones")
+    ana.log_interaction("call", contact_ids=[zoe.id], occurred_at=START - timedelta(hours=1))
+    with crm.store.unit_of_work() as uow:
+        conn = uow.context.conn  # type: ignore[attr-defined]
+        team_id = ana.team_id
+        found = uow.views.search(team_id, ContactQuery(), scope=None, after=None, limit=5)
+        assert [c.id for c in found] == [zoe.id, bea.id]
+        seen: list[str] = []
+        conn.set_trace_callback(seen.append)
+        touched = uow.views.last_contacted(team_id, [zoe.id, bea.id])
+        assert touched == {zoe.id: START - timedelta(hours=1)}
+        assert seen == []  # answered from the search's own row
+        # a write in the same unit: the kept touches are not trusted any more
+        later = START + timedelta(hours=2)
+        conn.execute(
+            "INSERT INTO touches_team (team_id, contact_id, member_id, at, kind, team_wide)"
+            " VALUES (?, ?, ?, ?, 'call', 1)",
+            (team_id, bea.id, ana.member_id, (later - EPOCH) // timedelta(microseconds=1)),
+        )
+        touched = uow.views.last_contacted(team_id, [zoe.id, bea.id])
+        assert touched == {zoe.id: START - timedelta(hours=1), bea.id: later}
+        assert seen  # read again
+        # contacts the search did not return are read too
+        seen.clear()
+        uow.views.search(team_id, ContactQuery(name="zoe"), scope=None, after=None, limit=5)
+        assert uow.views.last_contacted(team_id, [bea.id]) == {bea.id: later}
+        assert len([s for s in seen if not s.startswith("-- ")]) == 2
+        conn.set_trace_callback(None)
+        uow.rollback()
     crm.close()

@@ -33,7 +33,7 @@ import binascii
 import re
 import secrets
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NewType
 
@@ -170,10 +170,35 @@ class DateRange:
         return self.end is None or moment < self.end
 
 
-def _optional(obj: object, attr: str, check: Any) -> None:
-    value = getattr(obj, attr)
-    if value is not None:
-        object.__setattr__(obj, attr, check(f"{type(obj).__name__}.{attr}", value))
+def _text_64(field: str, value: Any) -> str:
+    return check_text(field, value, max_len=64)
+
+
+def _name(field: str, value: Any) -> str:
+    return check_text(field, value, max_len=MAX_NAME)
+
+
+def _ident(prefix: str) -> Callable[[str, Any], str]:
+    def check(field: str, value: Any) -> str:
+        return check_id(field, value, prefix)
+
+    return check
+
+
+#: (attribute, field name in errors, check) of the optional text criteria of a query.
+_QUERY_CHECKS: tuple[tuple[str, str, Callable[[str, Any], str]], ...] = tuple(
+    (attr, f"ContactQuery.{attr}", check)
+    for attr, check in (
+        ("name", _name),
+        ("email", check_email),
+        ("phone", check_phone),
+        ("company_id", _ident("co_")),
+        ("status", _text_64),
+        ("bucket_id", _ident("bk_")),
+        ("assignee_id", _ident("mb_")),
+        ("source", _text_64),
+    )
+)
 
 
 def _range(obj: object, attr: str) -> None:
@@ -207,14 +232,10 @@ class ContactQuery:
 
     def __attrs_post_init__(self) -> None:
         c = self
-        _optional(c, "name", lambda f, v: check_text(f, v, max_len=MAX_NAME))
-        _optional(c, "email", check_email)
-        _optional(c, "phone", check_phone)
-        _optional(c, "company_id", lambda f, v: check_id(f, v, "co_"))
-        _optional(c, "status", lambda f, v: check_text(f, v, max_len=64))
-        _optional(c, "bucket_id", lambda f, v: check_id(f, v, "bk_"))
-        _optional(c, "assignee_id", lambda f, v: check_id(f, v, "mb_"))
-        _optional(c, "source", lambda f, v: check_text(f, v, max_len=64))
+        for attr, field, check in _QUERY_CHECKS:
+            value = getattr(c, attr)
+            if value is not None:
+                object.__setattr__(c, attr, check(field, value))
         if self.custom_field is not None:
             checked = check_custom_fields(
                 "ContactQuery.custom_field", {self.custom_field: self.custom_value}
@@ -244,21 +265,26 @@ class ContactQuery:
     def describe(self) -> str:
         """The criteria in words, for titles (``"name ^ 'zoe', status = 'active'"``)."""
         parts = []
-        for field in attrs.fields(ContactQuery):
-            value = getattr(self, field.name)
-            if value is None or field.name == "custom_value":
+        for name in _QUERY_FIELDS:
+            value = getattr(self, name)
+            if value is None or name == "custom_value":
                 continue
-            if field.name == "name":
+            if name == "name":
                 parts.append(f"name ^ {value!r}")
-            elif field.name == "custom_field":
+            elif name == "custom_field":
                 parts.append(f"{value} = {self.custom_value!r}")
             elif isinstance(value, DateRange):
                 start = "" if value.start is None else value.start.isoformat()
                 end = "" if value.end is None else value.end.isoformat()
-                parts.append(f"{field.name} in [{start}, {end})")
+                parts.append(f"{name} in [{start}, {end})")
             else:
-                parts.append(f"{field.name} = {value!r}")
+                parts.append(f"{name} = {value!r}")
         return ", ".join(parts) or "all contacts"
+
+
+#: The fields of :class:`ContactQuery`, in declaration order.
+_QUERY_FIELDS: tuple[str, ...] = tuple(f.name for f in attrs.fields(ContactQuery))
+_QUERY_FIELD_SET = frozenset(_QUERY_FIELDS)
 
 
 @attrs.frozen(kw_only=True)
@@ -385,8 +411,9 @@ class SavedFilter:
 
 def query_from_mapping(data: Mapping[str, Any]) -> ContactQuery:
     """Build a :class:`ContactQuery` from keyword data (unknown keys are refused)."""
-    known = {f.name for f in attrs.fields(ContactQuery)}
     for key in data:
-        if key not in known:
-            raise ValidationError("query", key, f"unknown criterion; known: {sorted(known)}")
+        if key not in _QUERY_FIELD_SET:
+            raise ValidationError(
+                "query", key, f"unknown criterion; known: {sorted(_QUERY_FIELD_SET)}"
+            )
     return ContactQuery(**data)

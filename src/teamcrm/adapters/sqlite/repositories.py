@@ -30,9 +30,10 @@ from teamcrm.events import DomainEvent, OutboxMessage
 from teamcrm.ids import BucketId, CompanyId, ContactId, InteractionId, MemberId, TeamId
 from teamcrm.interaction import Interaction, InteractionKind, Outcome
 from teamcrm.team import BucketManagement, Member, Role, Team, TeamSettings
-from teamcrm.validation import FrozenDict, trusted
+from teamcrm.validation import FrozenDict, trusted, trusted_builder
 
 __all__ = [
+    "CONTACT_COLUMNS",
     "SQLiteBuckets",
     "SQLiteCompanies",
     "SQLiteContacts",
@@ -43,6 +44,7 @@ __all__ = [
     "SQLiteOutbox",
     "SQLiteRepository",
     "SQLiteTeams",
+    "contact_from_row",
 ]
 
 P = ParamSpec("P")
@@ -322,25 +324,38 @@ class SQLiteMembers(SQLiteRepository):
 
 
 # ------------------------------------------------------------------ contacts
-_CONTACT_SELECT = """
-SELECT c.id, c.team_id, c.first_name, c.last_name, c.status, c.source, c.custom_fields,
-       c.created_by, c.created_at, c.version,
+#: The columns of a contact row (on ``contacts c``) that :func:`contact_from_row`
+#: decodes: the contact's own columns, then its emails, phones and company ids
+#: as JSON arrays in position order.
+CONTACT_COLUMNS = """c.id, c.team_id, c.first_name, c.last_name, c.status, c.source,
+       c.custom_fields, c.created_by, c.created_at, c.version,
        (SELECT json_group_array(json_array(e.address, e.validated, e.label))
           FROM contact_emails e WHERE e.contact_id = c.id),
        (SELECT json_group_array(json_array(p.number, p.validated, p.label))
           FROM contact_phones p WHERE p.contact_id = c.id),
        (SELECT json_group_array(k.company_id)
-          FROM contact_companies k WHERE k.contact_id = c.id)
+          FROM contact_companies k WHERE k.contact_id = c.id)"""
+_CONTACT_SELECT = f"""
+SELECT {CONTACT_COLUMNS}
 FROM contacts c"""
 
 _EMPTY = "[]"
 _EMPTY_FIELDS = FrozenDict()
 
 
-def _contact(row: Sequence[Any]) -> Contact:
-    cid, tid, first, last, status, source, custom, by, created, version, em, ph, co = row
-    return trusted(
-        Contact,
+_build_contact = trusted_builder(Contact)
+_build_email = trusted_builder(EmailAddress)
+_build_phone = trusted_builder(PhoneNumber)
+
+
+def contact_from_row(row: Sequence[Any]) -> Contact:
+    """Rebuild a stored contact from the first columns of *row* (:data:`CONTACT_COLUMNS`).
+
+    Extra columns after them are ignored.  The values were validated when the
+    contact was written, so the entity is rebuilt without re-checking them.
+    """
+    cid, tid, first, last, status, source, custom, by, created, version, em, ph, co = row[:13]
+    return _build_contact(
         id=cid,
         team_id=tid,
         first_name=first,
@@ -353,16 +368,15 @@ def _contact(row: Sequence[Any]) -> Contact:
         version=version,
         emails=()
         if em == _EMPTY
-        else tuple(
-            trusted(EmailAddress, address=a, validated=bool(v), label=lb) for a, v, lb in loads(em)
-        ),
+        else tuple(_build_email(address=a, validated=bool(v), label=lb) for a, v, lb in loads(em)),
         phones=()
         if ph == _EMPTY
-        else tuple(
-            trusted(PhoneNumber, number=n, validated=bool(v), label=lb) for n, v, lb in loads(ph)
-        ),
+        else tuple(_build_phone(number=n, validated=bool(v), label=lb) for n, v, lb in loads(ph)),
         company_ids=() if co == _EMPTY else tuple(loads(co)),
     )
+
+
+_contact = contact_from_row
 
 
 _INSERT_CONTACT = (

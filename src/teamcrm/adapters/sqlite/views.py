@@ -34,9 +34,11 @@ from typing import Any
 from teamcrm.adapters.sqlite.codec import dumps, from_micros, loads, to_micros
 from teamcrm.adapters.sqlite.migrations import register_migration
 from teamcrm.adapters.sqlite.repositories import (
-    SQLiteContacts,
+    CONTACT_COLUMNS,
+    SQLiteContext,
     SQLiteMembers,
     SQLiteRepository,
+    contact_from_row,
     translated,
 )
 from teamcrm.adapters.sqlite.store import register_repository
@@ -433,10 +435,26 @@ def _json_type(value: Any) -> tuple[str, ...]:
     return ("integer", "real")
 
 
+def _search_order(row: Sequence[Any]) -> tuple[Any, Any]:
+    """The search order of a contact row: ``created_at``, then id."""
+    return row[8], row[0]
+
+
 class SQLiteViews(SQLiteRepository):
-    """Search, grid and insight queries in SQL."""
+    """Search, grid and insight queries in SQL.
+
+    :meth:`search` reads the page's contacts with their newest touch in one
+    statement and keeps the touches, so :meth:`last_contacted` of those
+    contacts right after (nothing written in between, as ``total_changes``
+    shows) needs no statement.
+    """
 
     kind = "contact"
+
+    def __init__(self, ctx: SQLiteContext) -> None:
+        super().__init__(ctx)
+        #: (team, the connection's total_changes, touch micros by contact) of the last search.
+        self._touched: tuple[str, int | None, dict[str, int | None]] | None = None
 
     @translated
     def search(
@@ -550,12 +568,19 @@ class SQLiteViews(SQLiteRepository):
             source = name_driver
         else:
             source = "contacts c INDEXED BY contacts_by_team_created_id"
+        # One statement: the page's keys (index order, LIMIT), then only those
+        # contacts are read whole, with their newest touch (kept for last_contacted).
         sql = (
-            f"SELECT c.id, c.created_at FROM {source} WHERE {' AND '.join(where)}"
-            " ORDER BY c.created_at, c.id LIMIT :limit"
+            f"SELECT {CONTACT_COLUMNS}, (SELECT t.at FROM touches_team t"
+            " WHERE t.team_id = c.team_id AND t.contact_id = c.id)"
+            f" FROM (SELECT c.id AS pid FROM {source} WHERE {' AND '.join(where)}"
+            " ORDER BY c.created_at, c.id LIMIT :limit) p CROSS JOIN contacts c ON c.id = p.pid"
         )
-        ids = [row[0] for row in self._conn.execute(sql, params)]
-        return SQLiteContacts(self._ctx).get_many(team_id, ids)
+        conn = self._conn
+        rows = conn.execute(sql, params).fetchall()
+        rows.sort(key=_search_order)
+        self._touched = (team_id, getattr(conn, "total_changes", None), {r[0]: r[13] for r in rows})
+        return [contact_from_row(r) for r in rows]
 
     def _name_criterion(self, prefix: Sequence[str]) -> tuple[str, str, str]:
         """A name-prefix criterion: (filter on ``c``, driving source, the ``:fts`` value).
@@ -589,6 +614,15 @@ class SQLiteViews(SQLiteRepository):
         ids = list(dict.fromkeys(contact_ids))
         if not ids:
             return {}
+        known = self._touched
+        if (
+            known is not None
+            and known[0] == team_id
+            and known[1] is not None
+            and known[1] == getattr(self._conn, "total_changes", None)
+            and all(i in known[2] for i in ids)
+        ):  # read by the search just before, with nothing written since
+            return {i: from_micros(at) for i in ids if (at := known[2][i]) is not None}
         rows = self._conn.execute(
             "SELECT contact_id, at FROM touches_team WHERE team_id = ?"
             " AND contact_id IN (SELECT value FROM json_each(?))",
