@@ -126,6 +126,17 @@ class _Table(Generic[K, V]):
 class _Log(_Table[K, list[Any]]):
     """Append-only lists per key; an append is undone on rollback."""
 
+    def extend(self, key: K, items: Sequence[Any]) -> None:
+        """Append many items to one key's list (one journal entry)."""
+        rows = self.rows.get(key)
+        if rows is None:
+            self.put(key, list(items))
+            return
+        size = len(rows)
+        rows.extend(items)
+        if self.journal is not None:
+            self.journal.undo.append(lambda: rows.__delitem__(slice(size, None)))
+
     def append(self, key: K, item: Any) -> None:
         rows = self.rows.get(key)
         if rows is None:
@@ -930,7 +941,7 @@ class _Leads(_Versioned[Lead]):
             seen.add(lead.id)
         gained: dict[tuple[str, str, str], list[datetime]] = {}
         self._t.insert_new((lead.id, lead) for lead in leads)  # ids checked new above
-        receipts, received = self._receipts, self._received
+        got: list[tuple[tuple[str, str, str, str], datetime]] = []  # new receipts (new leads)
         opened, keyed, entries = self._open, self._keys, self._entries
         for lead in leads:  # what _index does for a new lead, inlined: one per routed lead
             team, pool, at = lead.team_id, _pool_key(lead), lead.assigned_at
@@ -938,8 +949,7 @@ class _Leads(_Versioned[Lead]):
                 slot = (team, pool, member_id)
                 if at is not None:
                     gained.setdefault(slot, []).append(at)
-                    receipts.put((team, pool, member_id, lead.id), at)
-                    received.append(slot, at)
+                    got.append(((team, pool, member_id, lead.id), at))
                 else:  # owners without an assignment time (not made by routing)
                     load = self._loads.get(slot) or MemberLoad()
                     self._loads.put(slot, attrs.evolve(load, open_leads=load.open_leads + 1))
@@ -952,7 +962,9 @@ class _Leads(_Versioned[Lead]):
                     keyed.put((team, pool, k), lead.id)
             if lead.entry > (entries.get(where) or 0):
                 entries.put(where, lead.entry)
-        for key, times in gained.items():  # one load write per (pool, member) per batch
+        self._receipts.insert_new(got)
+        for key, times in gained.items():  # one load and log write per (pool, member) per batch
+            self._received.extend(key, times)
             load = self._loads.get(key) or MemberLoad()
             last = (
                 max(times) if load.last_assigned_at is None else max(*times, load.last_assigned_at)

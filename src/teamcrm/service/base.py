@@ -28,7 +28,7 @@ from teamcrm.team import Member
 from teamcrm.validation import (
     JSONScalar,
     check_id,
-    trusted,
+    trusted_builder,
 )
 
 if TYPE_CHECKING:
@@ -94,6 +94,10 @@ def paused_gc(size: int) -> Iterator[None]:
             _gc_pausers -= 1
             if _gc_pausers == 0 and _gc_was_enabled:
                 gc.enable()
+
+
+#: Builds memberships of checked ids without checking them again (see ``validation.trusted``).
+_membership = trusted_builder(BucketMembership)
 
 
 def _item_ids(field: str, value: str | Iterable[str]) -> list[str]:
@@ -225,8 +229,7 @@ class SessionBase:
         loaded in this unit, so the hooks need not read them again.
         """
         rows = [
-            trusted(
-                BucketMembership,
+            _membership(
                 team_id=self.team_id,
                 bucket_id=bucket.id,
                 item_id=item_id,
