@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 import teamcrm
 from teamcrm.adapters.sqlite.codec import to_micros
-from teamcrm.adapters.sqlite.views import LEAD_GRID_ROWS_SQL
+from teamcrm.adapters.sqlite.views import LEAD_GRID_COLUMNS, LEAD_GRID_ROWS_SQL
 from teamcrm.ids import MemberId, TeamId
 from teamcrm.pool import PoolId
 from teamcrm.views import worst_grid_facts
@@ -194,7 +194,8 @@ class World:
             conn = getattr(uow, "_conn", None)
             if type(uow).__module__ == "teamcrm.adapters.sqlite.store":
                 # SQLite: the table equals a rebuild from the core tables
-                kept = conn.execute("SELECT * FROM lead_grid").fetchall()
+                stored = ", ".join(LEAD_GRID_COLUMNS)
+                kept = conn.execute(f"SELECT {stored} FROM lead_grid").fetchall()
                 assert sorted(kept) == sorted(conn.execute(LEAD_GRID_ROWS_SQL).fetchall())
             for f in filters:
                 query = {"status": None, "assignee_id": None, "pool_id": None, **f}
@@ -347,6 +348,29 @@ def test_raw_inserts_and_updates_keep_the_grid_table(tmp_path: Path) -> None:
             ("UPDATE followup_dues SET due_on = '2027-03-01' WHERE policy_id = 'fp_x'", ()),
             ("DELETE FROM followup_dues WHERE policy_id = 'fp_x'", ()),
             ("UPDATE contacts SET status = 'active' WHERE id = ?", (cid,)),
+            # owners only: the contact's facts are copied, former owners' rows go
+            (
+                "UPDATE leads SET assignee_ids = ? WHERE id = ?",
+                (f'["{agent}", "{world.agents[1].member_id}"]', lid),
+            ),
+            ("UPDATE leads SET assigned_at = ? WHERE id = ?", (at - 7_200_000_000, lid)),
+            (
+                "UPDATE leads SET assignee_ids = ?, assigned_at = ? WHERE id = ?",
+                (f'["{world.agents[2].member_id}"]', at + 1, lid),
+            ),
+            ("UPDATE leads SET assignee_ids = '[]', assigned_at = NULL WHERE id = ?", (lid,)),
+            ("UPDATE leads SET created_at = ? WHERE id = ?", (at - 1, lid)),
+            (
+                "UPDATE leads SET assignee_ids = ?, assigned_at = ? WHERE id = ?",
+                (f'["{agent}"]', at, lid),
+            ),
+            # closed, reopened and moved with new owners in one statement
+            ("UPDATE leads SET is_open = 0 WHERE id = ?", (lid,)),
+            ("UPDATE leads SET assignee_ids = '[]' WHERE id = ?", (lid,)),
+            (
+                "UPDATE leads SET is_open = 1, pool_key = ?, assignee_ids = ? WHERE id = ?",
+                (world.pools[1].id, f'["{world.agents[1].member_id}"]', lid),
+            ),
             ("UPDATE leads SET assignee_ids = '[]', assigned_at = NULL WHERE id = ?", (lid,)),
             ("DELETE FROM leads WHERE id = ?", (lid,)),
             ("DELETE FROM contacts WHERE id = ?", (cid,)),
@@ -414,3 +438,96 @@ def test_an_existing_database_gets_the_grid_table_backfilled(tmp_path: Path) -> 
         assert world.check(0, 60, 0) > 20  # the backfill equals a rebuild, pages agree
     finally:
         world.crm.close()
+
+
+def test_a_database_at_0210_gets_the_ranked_grid_table(tmp_path: Path) -> None:
+    """``0211_lead_grid_rank`` rebuilds the table (with its ranking columns) and its triggers."""
+    from teamcrm.adapters.sqlite.migrations import registered_migrations
+    from teamcrm.adapters.sqlite.store import SQLiteStore
+
+    path = tmp_path / "v1.db"
+    url = f"sqlite:///{path}"
+    older = [m for m in registered_migrations() if m.name < "0211_lead_grid_rank"]
+    assert older[-1].name == "0210_lead_grid"
+    world = World(url, store=SQLiteStore(url, migrations=older))
+    world.apply("note", 0, 5)
+    world.apply("call", 1, 30)
+    world.apply("task", 2, 3)
+    world.crm.close()
+    conn = _raw(path)
+    columns = [r[1] for r in conn.execute("PRAGMA table_xinfo(lead_grid)")]
+    assert "reds" not in columns
+    conn.close()
+    world.crm = teamcrm.open(url, clock=world.clock)
+    try:
+        conn = _raw(path)
+        columns = [r[1] for r in conn.execute("PRAGMA table_xinfo(lead_grid)")]
+        assert columns == [*LEAD_GRID_COLUMNS, "reds", "owner_wait", "acted_at"]
+        triggers = {
+            r[0]
+            for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            if r[0].startswith("lead_grid_")
+        }
+        assert "lead_grid_leads_owners" in triggers
+        conn.close()
+        assert world.check(0, 60, 0) > 20  # the rebuilt table equals a rebuild; pages agree
+        world.ana = world.crm.as_member(world.ana.member_id)
+        world.agents = [world.crm.as_member(a.member_id) for a in world.agents]
+        world.members = [world.ana, *world.agents]
+        for op, n, k in [("reassign", 0, 1), ("reject", 1, 0), ("close", 2, 0), ("note", 3, 1)]:
+            world.apply(op, n, k)
+            world.check(30, 45, 1)
+    finally:
+        world.crm.close()
+
+
+@pytest.mark.parametrize("minutes", [59, 60, 61])
+def test_the_window_boundary_is_exact(minutes: int) -> None:
+    """An owner acting exactly at the end of the window is within it (green), as the reference."""
+    world = World("sqlite://")
+    try:
+        contact = world.contacts[0]
+        lead = world.open_leads(contact.id)[0]
+        owner = next(a for a in world.agents if a.member_id in lead.assignee_ids)
+        assert lead.assigned_at is not None
+        owner.log_interaction(
+            "call",
+            contact_ids=[contact.id],
+            occurred_at=lead.assigned_at + 60 * timedelta(minutes=1),
+        )
+        world.clock.advance(timedelta(hours=5))
+        assert world.check(0, minutes, 0) > 0
+    finally:
+        world.crm.close()
+
+
+def test_follow_up_dates_are_read_by_contact_not_by_scanning_the_team() -> None:
+    crm = teamcrm.open("sqlite://")
+    try:
+        with crm.store.unit_of_work(write=False) as uow:
+            conn = uow.context.conn  # type: ignore[attr-defined]
+            rows_plan = " | ".join(
+                r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + LEAD_GRID_ROWS_SQL)
+            )
+            assert "followup_dues_by_contact" in rows_plan, rows_plan
+            assert "followup_dues_by_member" not in rows_plan, rows_plan
+            seen: list[str] = []
+            conn.set_trace_callback(seen.append)
+            uow.views.grid_facts(
+                TeamId("tm_" + "0" * 26), status=None, assignee_id=None, pool_id=None, now=START
+            )
+            conn.set_trace_callback(None)
+            facts_sql = next(s for s in seen if "followup_dues" in s)
+            plan = " | ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + facts_sql))
+            assert "followup_dues_by_contact" in plan, plan
+            triggers = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND sql LIKE"
+                    " '%followup_dues d%'"
+                )
+            ]
+            assert triggers
+            assert all("INDEXED BY followup_dues_by_contact" in t for t in triggers)
+    finally:
+        crm.close()

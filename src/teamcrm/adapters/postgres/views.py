@@ -62,6 +62,11 @@ register_postgres_migration(
     "COMMENT ON TABLE leads IS 'agent grid: ranked from the facts of the open leads"
     " (no lead_grid table on PostgreSQL)'",
 )
+register_postgres_migration(
+    "0211_lead_grid_rank",
+    "COMMENT ON TABLE leads IS 'agent grid: ranked from the facts of the open leads"
+    " (no lead_grid table on PostgreSQL; 0211 reshaped the SQLite one)'",
+)
 
 
 def name_words(first_name: str, last_name: str) -> str:
