@@ -20,7 +20,8 @@ Reports, medians of repeated calls as an admin:
 * ``grid_sqlite_ms`` - ``agent_grid(pool_id=..., limit=50)`` over the 10,000
   leads, floor ``grid_sqlite_raw_floor_ms``: the same work with raw
   ``sqlite3``: the ranking query over ``lead_grid`` (the table the
-  ``0210_lead_grid`` triggers keep, filled here by the raw inserts themselves)
+  ``0210_lead_grid``/``0211_lead_grid_rank`` triggers keep, filled here by the
+  raw inserts themselves)
   and the facts query of the 50 picked leads.
 """
 
@@ -307,8 +308,8 @@ def run(quick: bool) -> list[Result]:
                     WHERE x.team_id = :team AND x.target_id = c.id AND i.kind = 'note'),
             (SELECT min(t.due_at) FROM tasks t WHERE t.team_id = :team
                 AND t.contact_id = c.id AND t.status = 'open' AND t.due_at > :now),
-            (SELECT min(d.due_on) FROM followup_dues d WHERE d.team_id = :team
-                AND d.contact_id = c.id AND d.due_on > :today),
+            (SELECT min(d.due_on) FROM followup_dues d INDEXED BY followup_dues_by_contact
+                WHERE d.team_id = :team AND d.contact_id = c.id AND d.due_on > :today),
             l.id, l.pool_key, j.value, l.assigned_at, l.created_at,
             (SELECT min(x.occurred_at) FROM interaction_targets x
                 JOIN interactions i ON i.id = x.interaction_id
