@@ -370,6 +370,44 @@ def test_nested_units_on_one_thread_are_refused(any_store: SQLiteStore) -> None:
         uow.commit()
 
 
+def test_read_and_write_units_do_not_nest_either_way(any_store: SQLiteStore) -> None:
+    with any_store.unit_of_work(), pytest.raises(teamcrm.StoreError, match="nest"):
+        any_store.unit_of_work(write=False).__enter__()
+    with any_store.unit_of_work(write=False), pytest.raises(teamcrm.StoreError, match="nest"):
+        any_store.unit_of_work().__enter__()
+    with any_store.unit_of_work() as uow:
+        uow.commit()
+
+
+def test_read_units_see_each_commit_and_switch_no_pragma(db: Path) -> None:
+    """A file store reads on a connection that is read-only for good.
+
+    Switching ``query_only`` per unit would expire every prepared statement
+    of the connection (each read would compile its SQL again).
+    """
+    store = SQLiteStore(f"sqlite:///{db}")
+    try:
+        team_id = new_team_id()
+        with store.unit_of_work(write=False) as uow:
+            reader = uow.context.conn
+        seen: list[str] = []
+        reader.set_trace_callback(seen.append)  # every statement of the following units
+        for number in range(3):
+            with store.unit_of_work() as uow:
+                uow.contacts.add(_contact(team_id))
+                uow.commit()
+            with store.unit_of_work(write=False) as uow:
+                assert uow.context.conn is reader
+                assert len(uow.contacts.all(team_id)) == number + 1
+        reader.set_trace_callback(None)
+        assert any(s.lstrip().upper().startswith("SELECT") for s in seen), seen
+        assert [s for s in seen if "PRAGMA" in s.upper()] == []
+        with store.unit_of_work(write=False) as uow, pytest.raises(teamcrm.StoreError):
+            uow.contacts.add(_contact(team_id))
+    finally:
+        store.close()
+
+
 def test_a_writer_holding_the_lock_past_the_timeout_is_a_store_error(db: Path) -> None:
     store = SQLiteStore(f"sqlite:///{db}", busy_timeout=0.2)
     blocker = sqlite3.connect(db, isolation_level=None)

@@ -122,18 +122,23 @@ class SQLiteUnitOfWork(BaseUnitOfWork):
         return self._write
 
     def _begin(self) -> None:
-        conn = self._store._acquire()
+        store = self._store
+        if store._unit_open():
+            raise StoreError("a unit of work is already open on this thread; units do not nest")
+        conn = store._acquire(write=self._write)
         try:
             if conn.in_transaction:
                 raise StoreError("a unit of work is already open on this thread; units do not nest")
             if self._write:
                 retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"))
             else:
-                conn.execute("PRAGMA query_only = ON")
+                if store._target.in_memory:  # one shared connection: read-only for this unit
+                    conn.execute("PRAGMA query_only = ON")
                 retry_busy(lambda: conn.execute("BEGIN"))
         except BaseException:
-            self._store._release(conn)
+            store._release(conn)
             raise
+        store._set_unit_open(True)
         self._conn = conn
         self.context.attach(conn)
 
@@ -143,8 +148,9 @@ class SQLiteUnitOfWork(BaseUnitOfWork):
         self.context.attach(None)
         if conn is None:
             return
+        self._store._set_unit_open(False)
         try:
-            if not self._write:
+            if not self._write and self._store._target.in_memory:
                 conn.execute("PRAGMA query_only = OFF")
         except sqlite3.Error:  # pragma: no cover - the connection is gone
             pass
@@ -225,23 +231,48 @@ class SQLiteStore:
         """The database file, or ``None`` for an in-memory store."""
         return self._target.path
 
-    def _register(self, conn: sqlite3.Connection) -> None:
+    def _register(self, conn: sqlite3.Connection, *, slot: str = "conn") -> None:
         with self._conns_lock:
             self._conns.append(conn)
-        self._local.conn = conn
-        self._local.pid = os.getpid()
+        if getattr(self._local, "pid", None) != os.getpid():
+            self._local.__dict__.clear()  # a forked child opens its own connections
+            self._local.pid = os.getpid()
+        setattr(self._local, slot, conn)
 
-    def _acquire(self) -> sqlite3.Connection:
+    def _acquire(self, *, write: bool = True) -> sqlite3.Connection:
+        """This thread's connection for a writing unit, or its read-only one.
+
+        A file store keeps two connections per thread: reading units use one
+        opened with ``query_only`` for good, so neither has to switch the
+        pragma per unit (switching it expires every prepared statement of
+        the connection, and then each unit compiles its SQL again).
+        """
         if self._closed:
             raise StoreError(f"the store {self.url!r} is closed")
         if self._target.in_memory:
             self._memory_lock.acquire()
             return self._conns[0]
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None or self._local.pid != os.getpid():
+        slot = "conn" if write else "reader"
+        conn: sqlite3.Connection | None = None
+        if getattr(self._local, "pid", None) == os.getpid():
+            conn = getattr(self._local, slot, None)
+        if conn is None:
             conn = connect(self._target, busy_timeout=self._busy_timeout)
-            self._register(conn)
+            if not write:
+                try:
+                    conn.execute("PRAGMA query_only = ON")
+                except BaseException:
+                    conn.close()
+                    raise
+            self._register(conn, slot=slot)
         return conn
+
+    def _unit_open(self) -> bool:
+        """True when this thread (of this process) has a unit of work open."""
+        return getattr(self._local, "open_in", None) == os.getpid()
+
+    def _set_unit_open(self, is_open: bool) -> None:
+        self._local.open_in = os.getpid() if is_open else None
 
     def _release(self, conn: sqlite3.Connection) -> None:
         if self._target.in_memory:
