@@ -20,7 +20,6 @@ from __future__ import annotations
 import enum
 import functools
 import re
-import secrets
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NewType
 from zoneinfo import ZoneInfo
@@ -29,7 +28,7 @@ import attrs
 from dateutil.relativedelta import relativedelta
 
 from teamcrm.errors import ValidationError
-from teamcrm.ids import BucketId, ContactId, MemberId, TeamId
+from teamcrm.ids import BucketId, ContactId, MemberId, TeamId, random_suffix
 from teamcrm.validation import Checker, check_int
 
 __all__ = [
@@ -62,7 +61,7 @@ MAX_CADENCE = 10_000
 
 def new_policy_id() -> PolicyId:
     """Return a fresh, random follow-up policy id (``fp_…``)."""
-    return PolicyId("fp_" + secrets.token_hex(13))
+    return PolicyId("fp_" + random_suffix())
 
 
 @functools.lru_cache(maxsize=512)

@@ -18,14 +18,13 @@ names the slot, assigned or offered like any lead.
 from __future__ import annotations
 
 import enum
-import secrets
 from datetime import datetime
 from typing import NewType
 
 import attrs
 
 from teamcrm.errors import ValidationError
-from teamcrm.ids import BucketId, ContactId, MemberId, TeamId
+from teamcrm.ids import BucketId, ContactId, MemberId, TeamId, random_suffix
 from teamcrm.pool import PoolId
 from teamcrm.routing import RoutingExplanation
 from teamcrm.validation import Checker, check_text
@@ -63,12 +62,12 @@ def check_role(field: str, value: object) -> str:
 
 def new_lead_id() -> LeadId:
     """Return a fresh, random lead id (``ld_…``)."""
-    return LeadId("ld_" + secrets.token_hex(13))
+    return LeadId("ld_" + random_suffix())
 
 
 def new_offer_id() -> OfferId:
     """Return a fresh, random offer id (``of_…``)."""
-    return OfferId("of_" + secrets.token_hex(13))
+    return OfferId("of_" + random_suffix())
 
 
 class LeadStatus(enum.StrEnum):

@@ -9,14 +9,13 @@ once; by email they are gathered into at most one digest per member per hour.
 from __future__ import annotations
 
 import enum
-import secrets
 from collections.abc import Mapping
 from datetime import datetime
 from typing import NewType
 
 import attrs
 
-from teamcrm.ids import MemberId, TeamId
+from teamcrm.ids import MemberId, TeamId, random_suffix
 from teamcrm.validation import MAX_BODY, Checker, JSONScalar
 
 __all__ = ["Notification", "NotificationId", "NotificationKind", "new_notification_id"]
@@ -26,7 +25,7 @@ NotificationId = NewType("NotificationId", str)
 
 def new_notification_id() -> NotificationId:
     """Return a fresh, random notification id (``nt_…``)."""
-    return NotificationId("nt_" + secrets.token_hex(13))
+    return NotificationId("nt_" + random_suffix())
 
 
 class NotificationKind(enum.StrEnum):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import enum
 import re
-import secrets
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, NewType
@@ -19,7 +18,7 @@ import attrs
 
 from teamcrm.errors import ValidationError
 from teamcrm.followup import Cadence
-from teamcrm.ids import BucketId, MemberId, TeamId
+from teamcrm.ids import BucketId, MemberId, TeamId, random_suffix
 from teamcrm.validation import MAX_NAME, Checker, FrozenDict, check_int
 
 __all__ = [
@@ -52,7 +51,7 @@ _METHOD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 def new_pool_id() -> PoolId:
     """Return a fresh, random pool id (``lp_…``)."""
-    return PoolId("lp_" + secrets.token_hex(13))
+    return PoolId("lp_" + random_suffix())
 
 
 class DistributionMethod(enum.StrEnum):

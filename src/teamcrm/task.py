@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import enum
-import secrets
 from datetime import datetime
 from typing import NewType
 
 import attrs
 
 from teamcrm.errors import ValidationError
-from teamcrm.ids import ContactId, MemberId, TeamId
+from teamcrm.ids import ContactId, MemberId, TeamId, random_suffix
 from teamcrm.validation import Checker
 
 __all__ = ["MAX_NOTE", "Task", "TaskId", "TaskStatus", "new_task_id"]
@@ -23,7 +22,7 @@ MAX_NOTE = 10_000
 
 def new_task_id() -> TaskId:
     """Return a fresh, random task id (``tk_…``)."""
-    return TaskId("tk_" + secrets.token_hex(13))
+    return TaskId("tk_" + random_suffix())
 
 
 class TaskStatus(enum.StrEnum):

@@ -223,6 +223,7 @@ class Router:
         self._place: dict[str, list[str]] = {}
         self._received: dict[tuple[str, str], list[datetime]] = {}
         self._loads: dict[str, dict[str, MemberLoad]] = {}
+        self._counting: dict[str, bool] = {}  # pool id: keeps receipts or loads (see _counts)
         self.new_leads: list[Lead] = []
         self.new_offers: list[Offer] = []
         self.notifications: list[Notification] = []
@@ -327,7 +328,12 @@ class Router:
 
     def _counts(self, pool: LeadPool) -> bool:
         """True when the unit must keep *pool*'s receipts or loads in step (caps, least loaded)."""
-        return self._uses_loads(pool) or pool.capacity is not None or bool(pool.member_capacity)
+        counts = self._counting.get(pool.id)
+        if counts is None:
+            counts = self._counting[pool.id] = (
+                self._uses_loads(pool) or pool.capacity is not None or bool(pool.member_capacity)
+            )
+        return counts
 
     def _uses_loads(self, pool: LeadPool) -> bool:
         return not isinstance(pool.method, DistributionMethod) or (
@@ -432,8 +438,12 @@ class Router:
         return f"{name} ({pool.name})" if pool is not None else name
 
     # ------------------------------------------------------------- entering
-    def enter(self, pool: LeadPool, contacts: Sequence[Contact]) -> list[RoutingResult]:
-        """Make leads of *contacts* entering *pool* and route them (exactly once per entry)."""
+    def enter(self, pool: LeadPool, contacts: Sequence[Contact]) -> int:
+        """Make leads of *contacts* entering *pool* and route them (exactly once per entry).
+
+        Returns how many new leads it made (contacts that joined an open lead
+        as duplicates, or already had one, make none).
+        """
         self.remember(contacts)
         self._pools[pool.id] = pool
         ids = [c.id for c in contacts]
@@ -452,7 +462,7 @@ class Router:
         entries = self.uow.leads.entries(self.team_id, pool.id, ids)
         cursor = self.uow.routing_cursors.get(self.team_id, pool.id)
         position = cursor.position
-        results: list[RoutingResult] = []
+        made = 0
         # For most methods a decision is a pure function of the cursor and of
         # who is full (same pool, members and time for the whole call), so one
         # per (position, full) is enough.
@@ -490,12 +500,13 @@ class Router:
             )
             for key in keys:
                 key_owner[key] = lead
-            results.append(self.apply(lead, decision, pool, new=True))
+            self.apply(lead, decision, pool, new=True)
+            made += 1
         if position != cursor.position:
             self.uow.routing_cursors.put(
                 attrs.evolve(cursor, position=position, version=cursor.version + 1)
             )
-        return results
+        return made
 
     def join(self, lead: Lead, contact: Contact, pool: LeadPool) -> None:
         """A contact matching an open lead of the pool joins it instead of becoming a lead.
