@@ -335,3 +335,30 @@ def test_trusted_builds_without_checks_but_keeps_defaults_read_only() -> None:
     )
     with pytest.raises(TypeError):
         trusted(Contact, id=c.id)  # required fields missing: a programming error
+
+
+def test_trusted_fills_inherited_slots_and_plain_attributes_too() -> None:
+    import attrs
+
+    from teamcrm.validation import trusted, trusted_builder
+
+    @attrs.frozen(kw_only=True)
+    class Base:
+        a: int
+        b: str = "b"
+
+    @attrs.frozen(kw_only=True)
+    class Child(Base):
+        c: tuple[int, ...] = ()
+
+    @attrs.frozen(kw_only=True, slots=False)
+    class Plain:
+        x: int
+
+    child = trusted(Child, a=1, c=(2,))
+    assert child == Child(a=1, c=(2,))
+    assert (child.a, child.b, child.c) == (1, "b", (2,))
+    assert trusted_builder(Child)(a=3).a == 3
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        child.a = 5  # type: ignore[misc]
+    assert trusted(Plain, x=7) == Plain(x=7)

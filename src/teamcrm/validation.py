@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import re
+import types
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -280,6 +281,18 @@ _TRUSTED_BUILDERS: dict[type, Callable[..., Any]] = {}
 _NO_VALUE: Any = object()
 
 
+def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None] | None:
+    """The ``__set__`` of the slot holding *name* on *cls* (or a base), if it is a slot."""
+    for klass in cls.__mro__:
+        found = klass.__dict__.get(name)
+        if found is not None:
+            if isinstance(found, types.MemberDescriptorType):
+                setter: Callable[[Any, Any], None] = found.__set__
+                return setter
+            return None
+    return None
+
+
 def _trusted_builder(cls: type) -> Callable[..., Any]:
     """Compile a keyword-only constructor for *cls* that skips its checks."""
     params: list[str] = []
@@ -299,7 +312,12 @@ def _trusted_builder(cls: type) -> Callable[..., Any]:
         else:
             env[f"_default{n}"] = default
             params.append(f"{name}=_default{n}")
-        body.append(f"    _set(o, {name!r}, {name})")
+        slot = _slot_setter(cls, name)
+        if slot is None:
+            body.append(f"    _set(o, {name!r}, {name})")
+        else:  # the slot's own descriptor: no attribute lookup per field
+            env[f"_slot{n}"] = slot
+            body.append(f"    _slot{n}(o, {name})")
     body.append("    return o")
     source = f"def build(*, {', '.join(params)}):\n" + "\n".join(body) + "\n"
     exec(compile(source, f"<trusted {cls.__qualname__}>", "exec"), env)
