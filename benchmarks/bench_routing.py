@@ -13,6 +13,10 @@ Reports
   one ``BEGIN IMMEDIATE`` transaction that reads the cursor, inserts the
   lead, updates the cursor and inserts an outbox row;
 * ``route_sqlite_share_of_floor_pct``: the second as a percentage of the third;
+* ``route_sqlite_bulk_leads_per_s``: 20,000 contacts (also with ``--quick``)
+  added in calls of 10,000 on a SQLite file, as for memory (no target; it
+  shows what one commit per call buys, and guards against batch costs that
+  grow with the batch);
 * ``route_sqlite_round_robin_20_leads_per_s``, ``route_sqlite_weighted_leads_per_s``
   and ``route_sqlite_least_loaded_leads_per_s``: 20,000 contacts (``--quick``:
   2,000) added one per unit of work to a pool of 20 members on a SQLite file,
@@ -65,6 +69,17 @@ def memory_rate(n: int) -> float:
         ana.add_to_bucket(bucket_id, ids[start : start + 10_000])
     elapsed = time.perf_counter() - started
     assert len(ana.leads()) == n
+    crm.close()
+    return n / elapsed
+
+
+def sqlite_bulk_rate(path: Path, n: int) -> float:
+    """Leads per second routed in bulk (calls of 10,000) on a SQLite file."""
+    crm, ana, bucket_id, ids = _setup(f"sqlite:///{path}", n)
+    started = time.perf_counter()
+    for start in range(0, n, 10_000):
+        ana.add_to_bucket(bucket_id, ids[start : start + 10_000])
+    elapsed = time.perf_counter() - started
     crm.close()
     return n / elapsed
 
@@ -129,6 +144,7 @@ def run(quick: bool) -> list[Result]:
     memory = memory_rate(mem_n)
     with tempfile.TemporaryDirectory() as tmp:
         routed = sqlite_rate(Path(tmp) / "route.db", sql_n)
+        bulk = sqlite_bulk_rate(Path(tmp) / "bulk.db", 20_000)
         floor = raw_floor(Path(tmp) / "floor.db", sql_n)
         rr20 = sqlite_rate(Path(tmp) / "rr20.db", sql_n, "round_robin", 20)
         weighted = sqlite_rate(Path(tmp) / "weighted.db", sql_n, "weighted", 20)
@@ -137,6 +153,7 @@ def run(quick: bool) -> list[Result]:
         Result("route_memory_leads_per_s", memory, "leads/s"),
         Result("route_sqlite_leads_per_s", routed, "leads/s"),
         Result("route_sqlite_raw_floor_tx_per_s", floor, "tx/s"),
+        Result("route_sqlite_bulk_leads_per_s", bulk, "leads/s"),
         Result("route_sqlite_share_of_floor_pct", 100 * routed / floor, "%"),
         Result("route_sqlite_round_robin_20_leads_per_s", rr20, "leads/s"),
         Result("route_sqlite_weighted_leads_per_s", weighted, "leads/s"),
