@@ -81,6 +81,7 @@ from teamcrm.testing.contract_notifications import (
     NotificationRepositoryContract,
 )
 from teamcrm.testing.contract_routing import (
+    AgentGridContract,
     InboundBucketRepositoryContract,
     LeadPoolRepositoryContract,
     LeadRepositoryContract,
@@ -93,6 +94,7 @@ from teamcrm.testing.snapshot import store_snapshot
 __all__ = [
     "SHIPPED_ADAPTER_BUGS",
     "T0",
+    "AgentGridContract",
     "BucketRepositoryContract",
     "CompanyRepositoryContract",
     "ContactRepositoryContract",
@@ -1001,5 +1003,6 @@ class StoreContract(
     RoutingCursorRepositoryContract,
     InboundBucketRepositoryContract,
     RoutingIsolationContract,
+    AgentGridContract,
 ):
     """Every contract at once: subclass this and override ``store``."""

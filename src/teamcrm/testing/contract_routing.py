@@ -70,8 +70,10 @@ from teamcrm.testing.contract_base import (
     seed_team,
     write,
 )
+from teamcrm.views import worst_grid_facts
 
 __all__ = [
+    "AgentGridContract",
     "InboundBucketRepositoryContract",
     "LeadPoolRepositoryContract",
     "LeadRepositoryContract",
@@ -625,6 +627,63 @@ class LeadRepositoryContract(_RoutingBase):
             ld for ld in ordered if ld.pool_id == rs.pool.id and ld.status is LeadStatus.REMOVED
         ]
         assert first_contact == [ld for ld in ordered if ld.contact_id == c[0]]
+
+
+# ================================================================ agent grid
+class AgentGridContract(_RoutingBase):
+    """``views.grid_facts`` lists each open lead once per owner; ``grid_page`` ranks them."""
+
+    def test_grid_page_is_the_reference_ranking_of_grid_facts(
+        self, store: Store, routing_seed: Callable[[], RoutingSeed]
+    ) -> None:
+        rs = routing_seed()
+        c = rs.contact_ids
+        admin, agent = rs.seed.admin.id, rs.seed.agent.id
+        leads = [
+            _assigned(new_lead(rs, c[0], 20), agent, seconds=30),
+            _assigned(new_lead(rs, c[1], 21), admin, agent, seconds=60),
+            new_lead(rs, c[2], 22),
+            _assigned(new_lead(rs, c[3], 23, pooled=False), agent, seconds=90),
+            new_lead(rs, c[2], 24, pooled=False, status=LeadStatus.REMOVED),
+        ]
+        write(store, lambda uow: uow.leads.add_many(leads))
+
+        def check(uow: UnitOfWork) -> None:
+            t = rs.team_id
+            first = uow.teams.get(t).settings.new_lead_status
+            everything = uow.views.grid_facts(
+                t, status=None, assignee_id=None, pool_id=None, now=at(100)
+            )
+            pairs = sorted((f.lead_id, f.assignee_id or "") for f in everything)
+            owners = [agent, admin, agent, "", agent]  # lead 1 has two owners, lead 4 is closed
+            assert pairs == sorted(zip([leads[i].id for i in (0, 1, 1, 2, 3)], owners, strict=True))
+            filters: list[dict[str, Any]] = [
+                {},
+                {"pool_id": rs.pool.id},
+                {"assignee_id": agent},
+                {"status": first},
+                {"status": "no such status"},
+            ]
+            for picked in filters:
+                query = {"status": None, "assignee_id": None, "pool_id": None, **picked}
+                for now in (at(100), at(100) + timedelta(days=3)):
+                    facts = uow.views.grid_facts(t, now=now, **query)
+                    for limit in (1, 2, 10):
+                        for window in (timedelta(minutes=1), timedelta(days=1)):
+                            want = worst_grid_facts(
+                                facts, first_status=first, now=now, window=window, limit=limit
+                            )
+                            got = uow.views.grid_page(
+                                t,
+                                now=now,
+                                window=window,
+                                first_status=first,
+                                limit=limit,
+                                **query,
+                            )
+                            assert got == want, (picked, now, limit, window)
+
+        read(store, check)
 
 
 # ===================================================================== offers
