@@ -285,7 +285,7 @@ def run(quick: bool) -> list[Result]:
                 (f'"{picks[i].lower()}" *', team_id),
             ).fetchall()
 
-        from teamcrm.adapters.sqlite.views import grid_rank_sql
+        from teamcrm.adapters.sqlite.grid import grid_rank_sql
         from teamcrm.views import DEFAULT_RESPONSE_WINDOW
 
         window = DEFAULT_RESPONSE_WINDOW // timedelta(microseconds=1)

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 import teamcrm
 from teamcrm.adapters.sqlite.codec import to_micros
-from teamcrm.adapters.sqlite.views import LEAD_GRID_COLUMNS, LEAD_GRID_ROWS_SQL
+from teamcrm.adapters.sqlite.grid import LEAD_GRID_COLUMNS, LEAD_GRID_ROWS_SQL
 from teamcrm.ids import MemberId, TeamId
 from teamcrm.pool import PoolId
 from teamcrm.views import worst_grid_facts
