@@ -145,10 +145,13 @@ class NotificationRepositoryContract(StoreContractBase):
         unread = _feed(store, seed.team_id, member.id, unread_only=True)
         assert unread == ([] if n.read_at is not None else [n])
 
-    def test_add_many_refuses_a_taken_id_and_adds_none(self, store: Store, seed: Seed) -> None:
+    @pytest.mark.parametrize("size", [1, 4])
+    def test_add_many_refuses_a_taken_id_and_adds_none(
+        self, store: Store, seed: Seed, size: int
+    ) -> None:
         first = new_notification(seed.team_id, seed.agent.id, 10)
         write(store, lambda uow: uow.notifications.add_many([first]))
-        batch = [new_notification(seed.team_id, seed.agent.id, 11 + i) for i in range(3)]
+        batch = [new_notification(seed.team_id, seed.agent.id, 11 + i) for i in range(size - 1)]
 
         def attempt(uow: UnitOfWork) -> None:
             with pytest.raises(AlreadyExists):

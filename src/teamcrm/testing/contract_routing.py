@@ -466,7 +466,7 @@ class LeadRepositoryContract(_RoutingBase):
         assert open_leads == ([lead] if lead.is_open else [])
         assert entries == {contact.id: lead.entry}
 
-    @pytest.mark.parametrize("clash", ["stored", "in-batch"])
+    @pytest.mark.parametrize("clash", ["stored", "in-batch", "alone"])
     def test_add_many_leads_is_all_or_nothing(
         self, store: Store, routing_seed: Callable[[], RoutingSeed], clash: str
     ) -> None:
@@ -474,8 +474,9 @@ class LeadRepositoryContract(_RoutingBase):
         stored = new_lead(rs, rs.seed.contact.id)
         write(store, lambda uow: uow.leads.add_many([stored]))
         batch = [new_lead(rs, c, pooled=False) for c in rs.contact_ids]
-        dup = stored if clash == "stored" else batch[0]
-        bad = [*batch, attrs.evolve(dup, status=LeadStatus.REMOVED)]
+        dup = stored if clash != "in-batch" else batch[0]
+        bad = [] if clash == "alone" else list(batch)  # "alone": a batch of one clashing lead
+        bad.append(attrs.evolve(dup, status=LeadStatus.REMOVED))
         _all_or_none(store, lambda uow: uow.leads.add_many(bad))
         assert read(store, lambda uow: uow.leads.all(rs.team_id)) == [stored]
         write(store, lambda uow: uow.leads.add_many(batch))

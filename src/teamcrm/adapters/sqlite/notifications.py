@@ -89,7 +89,7 @@ class SQLiteNotifications(SQLiteRepository):
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         )
         try:
-            if len(rows) == 1:  # one statement, one row: atomic without a savepoint
+            if len(rows) == 1 and self._ctx.statement_rollback:  # atomic without a savepoint
                 conn.execute(insert, rows[0])
                 return
             conn.execute("SAVEPOINT teamcrm_add_notifications")

@@ -484,7 +484,7 @@ class SQLiteLeads(SQLiteRepository):
         """Insert new leads (all or none: the unit's transaction)."""
         if not leads:
             return
-        if len(leads) == 1:
+        if len(leads) == 1 and self._ctx.statement_rollback:
             # Only the first statement (one lead row) can be refused, and a
             # refused statement writes nothing: no savepoint needed.
             self._insert_leads(leads)
