@@ -27,7 +27,7 @@ from teamcrm.adapters.sqlite.codec import to_micros
 from teamcrm.adapters.sqlite.grid import LEAD_GRID_COLUMNS, LEAD_GRID_ROWS_SQL
 from teamcrm.ids import MemberId, TeamId
 from teamcrm.pool import PoolId
-from teamcrm.views import worst_grid_facts
+from teamcrm.views import GridRow, Signal, worst_grid_facts
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -529,5 +529,41 @@ def test_follow_up_dates_are_read_by_contact_not_by_scanning_the_team() -> None:
             ]
             assert triggers
             assert all("INDEXED BY followup_dues_by_contact" in t for t in triggers)
+    finally:
+        crm.close()
+
+
+@pytest.mark.parametrize("url", ["memory://", "sqlite://"])
+def test_the_evaluate_signal_turns_red_only_past_the_window(url: str) -> None:
+    """At exactly assigned + window a lead is not yet overdue; a microsecond later it is.
+
+    Lead A (first status, no channels, no note, nothing scheduled: 2 reds)
+    was assigned a minute before lead B (an unvalidated phone too: 3 reds).
+    At the window's end A must still rank below B; just after, A's evaluate
+    and wait signals turn red (4 reds) and it ranks first.
+    """
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    clock = teamcrm.SettableClock(start)
+    crm = teamcrm.open(url, clock=clock)
+    try:
+        _, admin = crm.create_team("Edge", admin_name="Ana")
+        ana = crm.as_member(admin.id)
+        bob = ana.add_member("Bob", role="agent")
+        a = ana.create_contact("Alma")
+        b = ana.create_contact("Boris", phones=["+15550100"])
+        ana.assign(a.id, bob.id)
+        clock.advance(timedelta(minutes=1))
+        ana.assign(b.id, bob.id)
+        window = timedelta(hours=1)
+
+        def grid(at: datetime) -> list[GridRow]:
+            return list(ana.agent_grid(response_window=window, at=at))
+
+        at_end = grid(start + window)
+        assert [r.contact_id for r in at_end] == [b.id, a.id]
+        assert (at_end[1].evaluate, at_end[1].wait) == (Signal.NEUTRAL, Signal.GREEN)
+        past = grid(start + window + timedelta(microseconds=1))
+        assert [r.contact_id for r in past] == [a.id, b.id]
+        assert (past[0].evaluate, past[0].wait) == (Signal.RED, Signal.RED)
     finally:
         crm.close()
