@@ -16,7 +16,7 @@ a shared :class:`SQLiteContext`.  Rules kept here:
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import wraps
 from typing import Any, ClassVar, ParamSpec, TypeVar
 
@@ -127,6 +127,26 @@ class SQLiteRepository:
             raise NotFound(self.kind, key)
         raise ConcurrencyError(self.kind, key, expected)
 
+    def _update_versioned(
+        self, key: str, team_id: str | None, version: int, values: Mapping[str, Any]
+    ) -> None:
+        """Write *values* (column: value) and ``version`` to the row *key* at ``version - 1``.
+
+        The optimistic check every versioned repository makes: the row is
+        changed only if its stored version is the previous one; otherwise
+        ``NotFound`` (no such row in the team) or ``ConcurrencyError``.
+        *team_id* ``None`` matches the id alone (teams).
+        """
+        columns = ", ".join(f"{name} = ?" for name in values)
+        keys: tuple[str, ...] = (key,) if team_id is None else (key, team_id)
+        where = "id = ?" if team_id is None else "id = ? AND team_id = ?"
+        cur = self._conn.execute(
+            f"UPDATE {self.table} SET {columns}, version = ? WHERE {where} AND version = ?",
+            (*values.values(), version, *keys, version - 1),
+        )
+        if cur.rowcount != 1:
+            self._version_failed(key, team_id, version - 1)
+
     def _delete_versioned(self, team_id: str, key: str, version: int) -> None:
         cur = self._conn.execute(
             f"DELETE FROM {self.table} WHERE id = ? AND team_id = ? AND version = ?",
@@ -216,24 +236,19 @@ class SQLiteTeams(SQLiteRepository):
     def update(self, team: Team) -> None:
         """Replace the stored team whose version is ``team.version - 1``."""
         s = team.settings
-        cur = self._conn.execute(
-            "UPDATE teams SET name = ?, created_at = ?, bucket_management = ?,"
-            " file_notes_under_companies = ?, new_contact_status = ?, new_lead_status = ?,"
-            " version = ? WHERE id = ? AND version = ?",
-            (
-                team.name,
-                to_micros(team.created_at),
-                s.bucket_management.value,
-                int(s.file_notes_under_companies),
-                s.new_contact_status,
-                s.new_lead_status,
-                team.version,
-                team.id,
-                team.version - 1,
-            ),
+        self._update_versioned(
+            team.id,
+            None,
+            team.version,
+            {
+                "name": team.name,
+                "created_at": to_micros(team.created_at),
+                "bucket_management": s.bucket_management.value,
+                "file_notes_under_companies": int(s.file_notes_under_companies),
+                "new_contact_status": s.new_contact_status,
+                "new_lead_status": s.new_lead_status,
+            },
         )
-        if cur.rowcount != 1:
-            self._version_failed(team.id, None, team.version - 1)
         self._statuses(team)
 
 
@@ -534,26 +549,20 @@ class SQLiteContacts(SQLiteRepository):
     def update(self, contact: Contact) -> None:
         """Replace the stored contact whose version is ``contact.version - 1``."""
         c = contact
-        cur = self._conn.execute(
-            "UPDATE contacts SET first_name = ?, last_name = ?, status = ?, source = ?,"
-            " custom_fields = ?, created_by = ?, created_at = ?, version = ?"
-            " WHERE id = ? AND team_id = ? AND version = ?",
-            (
-                c.first_name,
-                c.last_name,
-                c.status,
-                c.source,
-                dumps(c.custom_fields) if c.custom_fields else "{}",
-                c.created_by,
-                to_micros(c.created_at),
-                c.version,
-                c.id,
-                c.team_id,
-                c.version - 1,
-            ),
+        self._update_versioned(
+            c.id,
+            c.team_id,
+            c.version,
+            {
+                "first_name": c.first_name,
+                "last_name": c.last_name,
+                "status": c.status,
+                "source": c.source,
+                "custom_fields": dumps(c.custom_fields) if c.custom_fields else "{}",
+                "created_by": c.created_by,
+                "created_at": to_micros(c.created_at),
+            },
         )
-        if cur.rowcount != 1:
-            self._version_failed(c.id, c.team_id, c.version - 1)
         for table in ("contact_emails", "contact_phones", "contact_companies"):
             self._conn.execute(f"DELETE FROM {table} WHERE contact_id = ?", (c.id,))
         ContactRows([c]).write_children(self._conn)
@@ -632,22 +641,17 @@ class SQLiteCompanies(SQLiteRepository):
     def update(self, company: Company) -> None:
         """Replace the stored company whose version is ``company.version - 1``."""
         c = company
-        cur = self._conn.execute(
-            "UPDATE companies SET name = ?, domain = ?, created_by = ?, created_at = ?,"
-            " version = ? WHERE id = ? AND team_id = ? AND version = ?",
-            (
-                c.name,
-                c.domain,
-                c.created_by,
-                to_micros(c.created_at),
-                c.version,
-                c.id,
-                c.team_id,
-                c.version - 1,
-            ),
+        self._update_versioned(
+            c.id,
+            c.team_id,
+            c.version,
+            {
+                "name": c.name,
+                "domain": c.domain,
+                "created_by": c.created_by,
+                "created_at": to_micros(c.created_at),
+            },
         )
-        if cur.rowcount != 1:
-            self._version_failed(c.id, c.team_id, c.version - 1)
 
     @translated
     def delete(self, team_id: TeamId, company_id: CompanyId, version: int) -> None:
@@ -756,23 +760,18 @@ class SQLiteBuckets(SQLiteRepository):
     def update(self, bucket: Bucket) -> None:
         """Replace the stored bucket whose version is ``bucket.version - 1``."""
         b = bucket
-        cur = self._conn.execute(
-            "UPDATE buckets SET name = ?, kind = ?, owner_id = ?, created_by = ?,"
-            " created_at = ?, version = ? WHERE id = ? AND team_id = ? AND version = ?",
-            (
-                b.name,
-                b.kind.value,
-                b.owner_id,
-                b.created_by,
-                to_micros(b.created_at),
-                b.version,
-                b.id,
-                b.team_id,
-                b.version - 1,
-            ),
+        self._update_versioned(
+            b.id,
+            b.team_id,
+            b.version,
+            {
+                "name": b.name,
+                "kind": b.kind.value,
+                "owner_id": b.owner_id,
+                "created_by": b.created_by,
+                "created_at": to_micros(b.created_at),
+            },
         )
-        if cur.rowcount != 1:
-            self._version_failed(b.id, b.team_id, b.version - 1)
         self._grants(b)
 
     @translated

@@ -803,22 +803,17 @@ class SQLiteOffers(SQLiteRepository):
     @translated
     def update(self, offer: Offer) -> None:
         """Replace the stored offer whose version is ``offer.version - 1``."""
-        cur = self._conn.execute(
-            "UPDATE offers SET status = ?, settled_at = ?, expires_at = ?, note = ?, version = ?"
-            " WHERE id = ? AND team_id = ? AND version = ?",
-            (
-                offer.status.value,
-                optional_micros(offer.settled_at),
-                to_micros(offer.expires_at),
-                offer.note,
-                offer.version,
-                offer.id,
-                offer.team_id,
-                offer.version - 1,
-            ),
+        self._update_versioned(
+            offer.id,
+            offer.team_id,
+            offer.version,
+            {
+                "status": offer.status.value,
+                "settled_at": optional_micros(offer.settled_at),
+                "expires_at": to_micros(offer.expires_at),
+                "note": offer.note,
+            },
         )
-        if cur.rowcount != 1:
-            self._version_failed(offer.id, offer.team_id, offer.version - 1)
 
     @translated
     def for_lead(self, team_id: TeamId, lead_id: LeadId) -> list[Offer]:

@@ -541,23 +541,18 @@ class SQLiteSavedFilters(SQLiteRepository):
     def update(self, saved: SavedFilter) -> None:
         """Replace the stored filter whose version is ``saved.version - 1``."""
         f = saved
-        cur = self._conn.execute(
-            "UPDATE saved_filters SET owner_id = ?, name = ?, shared = ?, query = ?,"
-            " created_at = ?, version = ? WHERE id = ? AND team_id = ? AND version = ?",
-            (
-                f.owner_id,
-                f.name,
-                int(f.shared),
-                dumps(converter.unstructure(f.query, ContactQuery)),
-                to_micros(f.created_at),
-                f.version,
-                f.id,
-                f.team_id,
-                f.version - 1,
-            ),
+        self._update_versioned(
+            f.id,
+            f.team_id,
+            f.version,
+            {
+                "owner_id": f.owner_id,
+                "name": f.name,
+                "shared": int(f.shared),
+                "query": dumps(converter.unstructure(f.query, ContactQuery)),
+                "created_at": to_micros(f.created_at),
+            },
         )
-        if cur.rowcount != 1:
-            self._version_failed(f.id, f.team_id, f.version - 1)
 
     @translated
     def delete(self, team_id: TeamId, filter_id: SavedFilterId, version: int) -> None:
