@@ -13,6 +13,11 @@ Reports
   one ``BEGIN IMMEDIATE`` transaction that reads the cursor, inserts the
   lead, updates the cursor and inserts an outbox row;
 * ``route_sqlite_share_of_floor_pct``: the second as a percentage of the third;
+* ``route_sqlite_same_statements_floor_tx_per_s``: the very statements (and
+  parameters) the library ran for those units, recorded and replayed in
+  order by raw ``sqlite3`` on a copy of the file taken before routing, with
+  the store's connection settings: the SQL's own cost, without the library's
+  Python; ``route_sqlite_share_of_same_statements_pct`` compares the two;
 * ``route_sqlite_bulk_leads_per_s``: 20,000 contacts (also with ``--quick``)
   added in calls of 10,000 on a SQLite file, as for memory (no target; it
   shows what one commit per call buys, and guards against batch costs that
@@ -30,14 +35,17 @@ Reports
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import tempfile
 import time
 from pathlib import Path
+from typing import Any, ClassVar
 
 from registry import Result, benchmark
 
 import teamcrm
+from teamcrm.adapters.sqlite.connection import WAL_AUTOCHECKPOINT_PAGES
 
 MEMBERS = 5
 
@@ -95,6 +103,76 @@ def sqlite_rate(path: Path, n: int, method: str = "round_robin", size: int = MEM
     return n / elapsed
 
 
+class _Recorder(sqlite3.Connection):
+    """A connection that records every statement it runs (with its parameters)."""
+
+    log: ClassVar[list[tuple[str, str, Any]]] = []
+    recording: ClassVar[bool] = False
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        if _Recorder.recording:
+            _Recorder.log.append(("one", sql, parameters))
+        return super().execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+        rows = list(parameters)
+        if _Recorder.recording:
+            _Recorder.log.append(("many", sql, rows))
+        return super().executemany(sql, rows)
+
+
+def same_writes_floor(path: Path, n: int) -> float:
+    """Units per second for the very statements the library ran, replayed by raw ``sqlite3``.
+
+    Routes *n* contacts one per unit (as :func:`sqlite_rate`) through a
+    connection that records every statement and its parameters, then replays
+    them, in order, on a copy of the file taken before routing, with the
+    store's connection settings: what the same SQL costs without the
+    library's Python.
+    """
+    original = sqlite3.connect
+
+    def recording_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        return original(*args, **{**kwargs, "factory": _Recorder})
+
+    sqlite3.connect = recording_connect  # type: ignore[assignment]
+    try:
+        crm, ana, bucket_id, ids = _setup(f"sqlite:///{path}", n)
+        crm.close()  # the last connection's close checkpoints: the file holds everything
+        copy = path.with_name(path.stem + "-replay.db")
+        shutil.copy(path, copy)
+        crm = teamcrm.open(f"sqlite:///{path}")
+        ana = crm.as_member(ana.member_id)
+        _Recorder.log.clear()
+        _Recorder.recording = True
+        for cid in ids:
+            ana.add_to_bucket(bucket_id, cid)
+        _Recorder.recording = False
+        crm.close()
+    finally:
+        sqlite3.connect = original  # type: ignore[assignment]
+    log, _Recorder.log = _Recorder.log, []
+    conn = sqlite3.connect(copy, isolation_level=None)
+    for pragma in (
+        "PRAGMA journal_mode = WAL",
+        "PRAGMA synchronous = NORMAL",
+        "PRAGMA foreign_keys = ON",
+        "PRAGMA temp_store = MEMORY",
+        "PRAGMA cache_size = -16000",
+        f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}",
+    ):
+        conn.execute(pragma)
+    started = time.perf_counter()
+    for kind, sql, params in log:
+        if kind == "one":
+            conn.execute(sql, params).fetchall()
+        else:
+            conn.executemany(sql, params)
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return n / elapsed
+
+
 def raw_floor(path: Path, n: int) -> float:
     """Transactions per second for the minimal routing write with raw sqlite3."""
     conn = sqlite3.connect(path, isolation_level=None)
@@ -146,6 +224,7 @@ def run(quick: bool) -> list[Result]:
         routed = sqlite_rate(Path(tmp) / "route.db", sql_n)
         bulk = sqlite_bulk_rate(Path(tmp) / "bulk.db", 20_000)
         floor = raw_floor(Path(tmp) / "floor.db", sql_n)
+        same = same_writes_floor(Path(tmp) / "same.db", sql_n)
         rr20 = sqlite_rate(Path(tmp) / "rr20.db", sql_n, "round_robin", 20)
         weighted = sqlite_rate(Path(tmp) / "weighted.db", sql_n, "weighted", 20)
         least = sqlite_rate(Path(tmp) / "least.db", sql_n, "least_loaded", 20)
@@ -155,6 +234,8 @@ def run(quick: bool) -> list[Result]:
         Result("route_sqlite_raw_floor_tx_per_s", floor, "tx/s"),
         Result("route_sqlite_bulk_leads_per_s", bulk, "leads/s"),
         Result("route_sqlite_share_of_floor_pct", 100 * routed / floor, "%"),
+        Result("route_sqlite_same_statements_floor_tx_per_s", same, "tx/s"),
+        Result("route_sqlite_share_of_same_statements_pct", 100 * routed / same, "%"),
         Result("route_sqlite_round_robin_20_leads_per_s", rr20, "leads/s"),
         Result("route_sqlite_weighted_leads_per_s", weighted, "leads/s"),
         Result("route_sqlite_least_loaded_leads_per_s", least, "leads/s"),
