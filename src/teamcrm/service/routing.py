@@ -403,7 +403,7 @@ class Router:
         """Queue one notification per member about *lead*."""
         # Built from checked values (ids of stored entities, our own wording):
         # no checks again - routing writes one per lead (see ``validation.trusted``).
-        details = FrozenDict({"lead_id": lead.id, "contact_id": lead.contact_id, **data})
+        details = FrozenDict(lead_id=lead.id, contact_id=lead.contact_id, **data)
         for member_id in dict.fromkeys(member_ids):
             self.notifications.append(
                 _notification(
