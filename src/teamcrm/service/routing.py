@@ -558,7 +558,8 @@ class Router:
         lost = [m for m in before if m not in exp.chosen]
         # Only pools with caps or least-loaded routing keep in-memory counts.
         counted = pool if lead.role is None and pool is not None and self._counts(pool) else None
-        self._prime(counted, gained)
+        if counted is not None:
+            self._prime(counted, gained)
         if new:
             stored = lead
             self.new_leads.append(stored)
@@ -567,7 +568,8 @@ class Router:
             self.withdraw_offers(lead)
             stored = _next(lead, **changes)
             self.uow.leads.update(stored)
-        self._counted(counted, gained, lost)
+        if counted is not None:
+            self._counted(counted, gained, lost)
         who = self.describe(stored)
         pool_name = pool.name if pool is not None else None
         if outcome is RoutingOutcome.ASSIGNED:
