@@ -348,11 +348,7 @@ def trusted(cls: type[T], /, **values: Any) -> T:
     Missing fields take their declared defaults; an unknown or missing
     required field is a ``TypeError`` (a programming error, not bad input).
     """
-    builder = _TRUSTED_BUILDERS.get(cls)
-    if builder is None:
-        builder = _TRUSTED_BUILDERS[cls] = _trusted_builder(cls)
-    obj: T = builder(**values)
-    return obj
+    return trusted_builder(cls)(**values)
 
 
 class Checker:

@@ -863,23 +863,16 @@ class _Leads(_Versioned[Lead]):
         self._received = received
         self._response_due = response_due
 
-    def _count(
-        self,
-        lead: Lead,
-        old: Lead | None,
-        gained_batch: dict[tuple[str, str, str], list[datetime]] | None = None,
-    ) -> None:
-        """Keep open-lead counts, last receipt times and the receipt log per (pool, member).
+    def _reindex(self, lead: Lead, old: Lead) -> None:
+        """Keep the indexes of an updated lead in step: loads, receipts, open lead, due times.
 
-        With *gained_batch* (a new batch of leads) the count increments are
-        collected there and written once per member by the caller.
+        (A new lead is indexed by :meth:`add_many`, a batch at a time.)
         """
         pool = _pool_key(lead)
-        if old is not None and old.assignee_ids == lead.assignee_ids:
+        if old.assignee_ids == lead.assignee_ids:
             before = after = set()
         else:
-            before = set(old.assignee_ids) if old is not None else set()
-            after = set(lead.assignee_ids)
+            before, after = set(old.assignee_ids), set(lead.assignee_ids)
         for member_id in before - after:
             key = (lead.team_id, pool, member_id)
             load = self._loads.get(key) or MemberLoad()
@@ -887,48 +880,26 @@ class _Leads(_Versioned[Lead]):
         for member_id in after - before:
             key = (lead.team_id, pool, member_id)
             at = lead.assigned_at
-            if gained_batch is not None and at is not None:
-                gained_batch.setdefault(key, []).append(at)
-            else:
-                load = self._loads.get(key) or MemberLoad()
-                last = load.last_assigned_at
-                if at is not None and (last is None or at > last):
-                    last = at
-                self._loads.put(
-                    key, MemberLoad(open_leads=load.open_leads + 1, last_assigned_at=last)
-                )
+            load = self._loads.get(key) or MemberLoad()
+            last = load.last_assigned_at
+            if at is not None and (last is None or at > last):
+                last = at
+            self._loads.put(key, MemberLoad(open_leads=load.open_leads + 1, last_assigned_at=last))
             receipt = (*key, lead.id)
-            if at is not None and (old is None or receipt not in self._receipts):
+            if at is not None and receipt not in self._receipts:
                 self._receipts.put(receipt, at)
                 self._received.append(key, at)
         if lead.respond_by is not None:
-            if old is None or old.respond_by != lead.respond_by:
+            if old.respond_by != lead.respond_by:
                 self._response_due.put(lead.id, lead.respond_by)
-        elif old is not None and old.respond_by is not None:
+        elif old.respond_by is not None:
             self._response_due.pop(lead.id)
-
-    def _index(
-        self,
-        lead: Lead,
-        old: Lead | None,
-        gained_batch: dict[tuple[str, str, str], list[datetime]] | None = None,
-    ) -> None:
-        self._count(lead, old, gained_batch)
-        pool = _pool_key(lead)
-        if old is not None and old.is_open and not lead.is_open:
+        if old.is_open and not lead.is_open:
             if self._open.get((lead.team_id, pool, lead.contact_id)) == lead.id:
                 self._open.pop((lead.team_id, pool, lead.contact_id))
-            for key in old.keys:
-                if self._keys.get((lead.team_id, pool, key)) == lead.id:
-                    self._keys.pop((lead.team_id, pool, key))
-        if old is None:
-            if lead.is_open:
-                self._open.put((lead.team_id, pool, lead.contact_id), lead.id)
-                for key in lead.keys:
-                    self._keys.put((lead.team_id, pool, key), lead.id)
-            entry_key = (lead.team_id, pool, lead.contact_id)
-            if lead.entry > (self._entries.get(entry_key) or 0):
-                self._entries.put(entry_key, lead.entry)
+            for dedupe_key in old.keys:
+                if self._keys.get((lead.team_id, pool, dedupe_key)) == lead.id:
+                    self._keys.pop((lead.team_id, pool, dedupe_key))
 
     def get(self, team_id: TeamId, lead_id: LeadId) -> Lead:
         return self._get(team_id, lead_id)
@@ -943,7 +914,7 @@ class _Leads(_Versioned[Lead]):
         self._t.insert_new((lead.id, lead) for lead in leads)  # ids checked new above
         got: list[tuple[tuple[str, str, str, str], datetime]] = []  # new receipts (new leads)
         opened, keyed, entries = self._open, self._keys, self._entries
-        for lead in leads:  # what _index does for a new lead, inlined: one per routed lead
+        for lead in leads:  # index the new leads (updates: _reindex)
             team, pool, at = lead.team_id, _pool_key(lead), lead.assigned_at
             for member_id in dict.fromkeys(lead.assignee_ids):
                 slot = (team, pool, member_id)
@@ -975,8 +946,9 @@ class _Leads(_Versioned[Lead]):
 
     def update(self, lead: Lead) -> None:
         old = self._t.get(lead.id)
-        self._update(lead)
-        self._index(lead, old)
+        self._update(lead)  # NotFound / ConcurrencyError unless *old* is the previous version
+        assert old is not None
+        self._reindex(lead, old)
 
     def all(
         self, team_id: TeamId, *, pool_id: PoolId | None = None, status: LeadStatus | None = None

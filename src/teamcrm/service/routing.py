@@ -70,7 +70,7 @@ from teamcrm.routing import (
     screen,
     strategy_for,
 )
-from teamcrm.service.base import MAX_BULK, SessionBase, _next
+from teamcrm.service.base import MAX_BULK, SessionBase, _membership, _next
 from teamcrm.service.followups import FollowUpBook
 from teamcrm.task import Task, new_task_id
 from teamcrm.team import Member, Role
@@ -180,11 +180,11 @@ def _note(value: str | None) -> str | None:
 
 
 # Constructors without checks, for records routing builds from checked values
-# (see ``validation.trusted``); one lead makes one of each.
+# (see ``validation.trusted``); one lead makes one of each (and a membership,
+# ``service.base._membership``).
 _lead = trusted_builder(Lead)
 _notification = trusted_builder(Notification)
 _domain_event = trusted_builder(DomainEvent)
-_membership = trusted_builder(BucketMembership)
 
 
 def _name(contact: Contact | None) -> str:
