@@ -127,8 +127,6 @@ class SQLiteUnitOfWork(BaseUnitOfWork):
             raise StoreError("a unit of work is already open on this thread; units do not nest")
         conn = store._acquire(write=self._write)
         try:
-            if conn.in_transaction:
-                raise StoreError("a unit of work is already open on this thread; units do not nest")
             if self._write:
                 retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"))
             else:
