@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -47,6 +48,41 @@ def test_an_id_of_one_kind_is_rejected_as_another(kind: str) -> None:
         if other != kind:
             with pytest.raises(ValidationError, match=prefix):
                 check_id("id", value, prefix)
+
+
+def test_id_suffix_starts_with_the_time_in_microseconds() -> None:
+    before = time.time_ns() // 1000
+    suffix = ids.id_suffix()
+    after = time.time_ns() // 1000
+    assert len(suffix) == 26
+    assert int(suffix, 16) >= 0  # all hex
+    assert before <= int(suffix[:13], 16) <= after
+
+
+def test_ids_made_later_sort_later() -> None:
+    first = [ids.new_contact_id() for _ in range(50)]
+    time.sleep(0.002)
+    second = [ids.new_contact_id() for _ in range(50)]
+    assert max(first) < min(second)
+    # Within one microsecond the random half still tells them apart.
+    assert len(set(first + second)) == 100
+
+
+def test_id_suffix_random_half_varies_within_one_microsecond(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ids.time, "time_ns", lambda: 1_795_000_000_000_000_000)
+    made = {ids.id_suffix() for _ in range(1_000)}
+    assert len(made) == 1_000
+    assert {s[:13] for s in made} == {f"{1_795_000_000_000_000:013x}"}
+
+
+def test_random_suffix_has_no_time_in_it() -> None:
+    made = [ids.random_suffix() for _ in range(200)]
+    assert all(len(s) == 26 and int(s, 16) >= 0 for s in made)
+    now = f"{time.time_ns() // 1000:013x}"
+    # 200 random 52-bit prefixes all within a second of now: never by chance.
+    assert sum(s[:8] == now[:8] for s in made) < 5
 
 
 # --------------------------------------------------------------------- clocks

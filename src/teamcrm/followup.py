@@ -28,7 +28,7 @@ import attrs
 from dateutil.relativedelta import relativedelta
 
 from teamcrm.errors import ValidationError
-from teamcrm.ids import BucketId, ContactId, MemberId, TeamId, random_suffix
+from teamcrm.ids import BucketId, ContactId, MemberId, TeamId, id_suffix
 from teamcrm.validation import Checker, check_int
 
 __all__ = [
@@ -61,7 +61,7 @@ MAX_CADENCE = 10_000
 
 def new_policy_id() -> PolicyId:
     """Return a fresh, random follow-up policy id (``fp_…``)."""
-    return PolicyId("fp_" + random_suffix())
+    return PolicyId("fp_" + id_suffix())
 
 
 @functools.lru_cache(maxsize=512)

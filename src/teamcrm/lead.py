@@ -24,7 +24,7 @@ from typing import NewType
 import attrs
 
 from teamcrm.errors import ValidationError
-from teamcrm.ids import BucketId, ContactId, MemberId, TeamId, random_suffix
+from teamcrm.ids import BucketId, ContactId, MemberId, TeamId, id_suffix
 from teamcrm.pool import PoolId
 from teamcrm.routing import RoutingExplanation
 from teamcrm.validation import Checker, check_text
@@ -62,12 +62,12 @@ def check_role(field: str, value: object) -> str:
 
 def new_lead_id() -> LeadId:
     """Return a fresh, random lead id (``ld_…``)."""
-    return LeadId("ld_" + random_suffix())
+    return LeadId("ld_" + id_suffix())
 
 
 def new_offer_id() -> OfferId:
     """Return a fresh, random offer id (``of_…``)."""
-    return OfferId("of_" + random_suffix())
+    return OfferId("of_" + id_suffix())
 
 
 class LeadStatus(enum.StrEnum):

@@ -15,7 +15,7 @@ from typing import NewType
 
 import attrs
 
-from teamcrm.ids import MemberId, TeamId, random_suffix
+from teamcrm.ids import MemberId, TeamId, id_suffix
 from teamcrm.validation import MAX_BODY, Checker, JSONScalar
 
 __all__ = ["Notification", "NotificationId", "NotificationKind", "new_notification_id"]
@@ -25,7 +25,7 @@ NotificationId = NewType("NotificationId", str)
 
 def new_notification_id() -> NotificationId:
     """Return a fresh, random notification id (``nt_…``)."""
-    return NotificationId("nt_" + random_suffix())
+    return NotificationId("nt_" + id_suffix())
 
 
 class NotificationKind(enum.StrEnum):

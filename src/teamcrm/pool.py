@@ -18,7 +18,7 @@ import attrs
 
 from teamcrm.errors import ValidationError
 from teamcrm.followup import Cadence
-from teamcrm.ids import BucketId, MemberId, TeamId, random_suffix
+from teamcrm.ids import BucketId, MemberId, TeamId, id_suffix
 from teamcrm.validation import MAX_NAME, Checker, FrozenDict, check_int
 
 __all__ = [
@@ -51,7 +51,7 @@ _METHOD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 def new_pool_id() -> PoolId:
     """Return a fresh, random pool id (``lp_…``)."""
-    return PoolId("lp_" + random_suffix())
+    return PoolId("lp_" + id_suffix())
 
 
 class DistributionMethod(enum.StrEnum):

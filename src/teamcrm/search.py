@@ -40,7 +40,7 @@ import attrs
 
 from teamcrm.contact import Contact
 from teamcrm.errors import ValidationError
-from teamcrm.ids import BucketId, CompanyId, ContactId, MemberId, TeamId, random_suffix
+from teamcrm.ids import BucketId, CompanyId, ContactId, MemberId, TeamId, id_suffix
 from teamcrm.validation import (
     MAX_NAME,
     Checker,
@@ -144,7 +144,7 @@ def name_matches(prefix: Sequence[str], first_name: str, last_name: str) -> bool
 
 def new_saved_filter_id() -> SavedFilterId:
     """Return a fresh, random saved-filter id (``sf_…``)."""
-    return SavedFilterId("sf_" + random_suffix())
+    return SavedFilterId("sf_" + id_suffix())
 
 
 @attrs.frozen(kw_only=True)

@@ -9,7 +9,7 @@ from typing import NewType
 import attrs
 
 from teamcrm.errors import ValidationError
-from teamcrm.ids import ContactId, MemberId, TeamId, random_suffix
+from teamcrm.ids import ContactId, MemberId, TeamId, id_suffix
 from teamcrm.validation import Checker
 
 __all__ = ["MAX_NOTE", "Task", "TaskId", "TaskStatus", "new_task_id"]
@@ -22,7 +22,7 @@ MAX_NOTE = 10_000
 
 def new_task_id() -> TaskId:
     """Return a fresh, random task id (``tk_…``)."""
-    return TaskId("tk_" + random_suffix())
+    return TaskId("tk_" + id_suffix())
 
 
 class TaskStatus(enum.StrEnum):
