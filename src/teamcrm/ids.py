@@ -78,7 +78,9 @@ def id_suffix() -> str:
     >>> len(a), a <= b
     (26, True)
     """
-    return f"{time.time_ns() // 1000:013x}{int.from_bytes(os.urandom(7)) >> 4:013x}"
+    # 7 bytes are 14 hex digits; the first of each is dropped (a zero for
+    # the time until 2112, four random bits for the rest).
+    return (time.time_ns() // 1000).to_bytes(7).hex()[1:] + os.urandom(7).hex()[1:]
 
 
 def _new(prefix: str) -> str:
