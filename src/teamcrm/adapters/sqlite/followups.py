@@ -165,18 +165,18 @@ class SQLiteFollowUpPolicies(SQLiteRepository):
         return _policy(row)
 
     @staticmethod
-    def _values(p: FollowUpPolicy) -> tuple[Any, ...]:
-        return (
-            p.bucket_id,
-            p.member_id,
-            p.cadence.count,
-            p.cadence.unit.value,
-            int(p.reset_by_team),
-            to_micros(p.created_at),
-            p.created_by,
-            p.time_zone,
-            p.version,
-        )
+    def _values(p: FollowUpPolicy) -> dict[str, Any]:
+        """The policy's columns but id, team and version, in ``add``'s order."""
+        return {
+            "bucket_id": p.bucket_id,
+            "member_id": p.member_id,
+            "cadence_count": p.cadence.count,
+            "cadence_unit": p.cadence.unit.value,
+            "reset_by_team": int(p.reset_by_team),
+            "created_at": to_micros(p.created_at),
+            "created_by": p.created_by,
+            "time_zone": p.time_zone,
+        }
 
     @translated
     def add(self, policy: FollowUpPolicy) -> None:
@@ -186,20 +186,13 @@ class SQLiteFollowUpPolicies(SQLiteRepository):
             "INSERT INTO followup_policies (id, team_id, bucket_id, member_id, cadence_count,"
             " cadence_unit, reset_by_team, created_at, created_by, time_zone, version)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (policy.id, policy.team_id, *self._values(policy)),
+            (policy.id, policy.team_id, *self._values(policy).values(), policy.version),
         )
 
     @translated
     def update(self, policy: FollowUpPolicy) -> None:
         """Replace the stored policy whose version is ``policy.version - 1``."""
-        cur = self._conn.execute(
-            "UPDATE followup_policies SET bucket_id = ?, member_id = ?, cadence_count = ?,"
-            " cadence_unit = ?, reset_by_team = ?, created_at = ?, created_by = ?,"
-            " time_zone = ?, version = ? WHERE id = ? AND team_id = ? AND version = ?",
-            (*self._values(policy), policy.id, policy.team_id, policy.version - 1),
-        )
-        if cur.rowcount != 1:
-            self._version_failed(policy.id, policy.team_id, policy.version - 1)
+        self._update_versioned(policy.id, policy.team_id, policy.version, self._values(policy))
 
     @translated
     def delete(self, team_id: TeamId, policy_id: PolicyId, version: int) -> None:
@@ -536,18 +529,18 @@ class SQLiteTasks(SQLiteRepository):
     table = "tasks"
 
     @staticmethod
-    def _values(t: Task) -> tuple[Any, ...]:
-        return (
-            t.member_id,
-            t.contact_id,
-            to_micros(t.due_at),
-            to_micros(t.created_at),
-            t.created_by,
-            t.note,
-            t.status.value,
-            optional_micros(t.closed_at),
-            t.version,
-        )
+    def _values(t: Task) -> dict[str, Any]:
+        """The task's columns but id, team and version, in ``add``'s order."""
+        return {
+            "member_id": t.member_id,
+            "contact_id": t.contact_id,
+            "due_at": to_micros(t.due_at),
+            "created_at": to_micros(t.created_at),
+            "created_by": t.created_by,
+            "note": t.note,
+            "status": t.status.value,
+            "closed_at": optional_micros(t.closed_at),
+        }
 
     @translated
     def get(self, team_id: TeamId, task_id: TaskId) -> Task:
@@ -567,20 +560,13 @@ class SQLiteTasks(SQLiteRepository):
             "INSERT INTO tasks (id, team_id, member_id, contact_id, due_at, created_at,"
             " created_by, note, status, closed_at, version)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (task.id, task.team_id, *self._values(task)),
+            (task.id, task.team_id, *self._values(task).values(), task.version),
         )
 
     @translated
     def update(self, task: Task) -> None:
         """Replace the stored task whose version is ``task.version - 1``."""
-        cur = self._conn.execute(
-            "UPDATE tasks SET member_id = ?, contact_id = ?, due_at = ?, created_at = ?,"
-            " created_by = ?, note = ?, status = ?, closed_at = ?, version = ?"
-            " WHERE id = ? AND team_id = ? AND version = ?",
-            (*self._values(task), task.id, task.team_id, task.version - 1),
-        )
-        if cur.rowcount != 1:
-            self._version_failed(task.id, task.team_id, task.version - 1)
+        self._update_versioned(task.id, task.team_id, task.version, self._values(task))
 
     @translated
     def for_member(

@@ -301,18 +301,17 @@ class SQLiteMembers(SQLiteRepository):
         return _member(row)
 
     @staticmethod
-    def _values(m: Member) -> tuple[Any, ...]:
-        return (
-            m.team_id,
-            m.name,
-            m.role.value,
-            m.email,
-            int(m.active),
-            optional_micros(m.away_until),
-            m.time_zone,
-            to_micros(m.created_at),
-            m.version,
-        )
+    def _values(m: Member) -> dict[str, Any]:
+        """The member's columns but id, team and version, in ``add``'s order."""
+        return {
+            "name": m.name,
+            "role": m.role.value,
+            "email": m.email,
+            "active": int(m.active),
+            "away_until": optional_micros(m.away_until),
+            "time_zone": m.time_zone,
+            "created_at": to_micros(m.created_at),
+        }
 
     @translated
     def add(self, member: Member) -> None:
@@ -321,20 +320,13 @@ class SQLiteMembers(SQLiteRepository):
             member.id,
             "INSERT INTO members (id, team_id, name, role, email, active, away_until,"
             " time_zone, created_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (member.id, *self._values(member)),
+            (member.id, member.team_id, *self._values(member).values(), member.version),
         )
 
     @translated
     def update(self, member: Member) -> None:
         """Replace the stored member whose version is ``member.version - 1``."""
-        cur = self._conn.execute(
-            "UPDATE members SET team_id = ?, name = ?, role = ?, email = ?, active = ?,"
-            " away_until = ?, time_zone = ?, created_at = ?, version = ?"
-            " WHERE id = ? AND team_id = ? AND version = ?",
-            (*self._values(member), member.id, member.team_id, member.version - 1),
-        )
-        if cur.rowcount != 1:
-            self._version_failed(member.id, member.team_id, member.version - 1)
+        self._update_versioned(member.id, member.team_id, member.version, self._values(member))
 
     @translated
     def all(self, team_id: TeamId) -> list[Member]:

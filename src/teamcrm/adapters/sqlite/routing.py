@@ -241,26 +241,26 @@ def _pool(row: Sequence[Any]) -> LeadPool:
     )
 
 
-def _pool_values(p: LeadPool) -> tuple[Any, ...]:
-    return (
-        p.name,
-        to_micros(p.created_at),
-        dumps(p.source_bucket_ids),
-        dumps(p.member_ids),
-        p.method_name,
-        int(p.active),
-        p.offer_window // _US,
-        None if p.follow_up is None else p.follow_up.count,
-        None if p.follow_up is None else p.follow_up.unit.value,
-        p.fallback_member_id,
-        p.created_by,
-        p.version,
-        dumps(dict(p.weights)),
-        None if p.capacity is None else dumps(_cap_data(p.capacity)),
-        dumps({k: _cap_data(v) for k, v in p.member_capacity.items()}),
-        None if p.response_window is None else p.response_window // _US,
-        int(p.dedupe),
-    )
+def _pool_values(p: LeadPool) -> dict[str, Any]:
+    """The pool's columns but id, team and version, in ``SQLiteLeadPools.add``'s order."""
+    return {
+        "name": p.name,
+        "created_at": to_micros(p.created_at),
+        "source_bucket_ids": dumps(p.source_bucket_ids),
+        "member_ids": dumps(p.member_ids),
+        "method": p.method_name,
+        "active": int(p.active),
+        "offer_window_us": p.offer_window // _US,
+        "follow_up_count": None if p.follow_up is None else p.follow_up.count,
+        "follow_up_unit": None if p.follow_up is None else p.follow_up.unit.value,
+        "fallback_member_id": p.fallback_member_id,
+        "created_by": p.created_by,
+        "weights": dumps(dict(p.weights)),
+        "capacity": None if p.capacity is None else dumps(_cap_data(p.capacity)),
+        "member_capacity": dumps({k: _cap_data(v) for k, v in p.member_capacity.items()}),
+        "response_window_us": None if p.response_window is None else p.response_window // _US,
+        "dedupe": int(p.dedupe),
+    }
 
 
 class SQLiteLeadPools(SQLiteRepository):
@@ -286,25 +286,16 @@ class SQLiteLeadPools(SQLiteRepository):
             pool.id,
             "INSERT INTO lead_pools (id, team_id, name, created_at, source_bucket_ids,"
             " member_ids, method, active, offer_window_us, follow_up_count, follow_up_unit,"
-            " fallback_member_id, created_by, version, weights, capacity, member_capacity,"
-            " response_window_us, dedupe)"
+            " fallback_member_id, created_by, weights, capacity, member_capacity,"
+            " response_window_us, dedupe, version)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (pool.id, pool.team_id, *_pool_values(pool)),
+            (pool.id, pool.team_id, *_pool_values(pool).values(), pool.version),
         )
 
     @translated
     def update(self, pool: LeadPool) -> None:
         """Replace the stored pool whose version is ``pool.version - 1``."""
-        cur = self._conn.execute(
-            "UPDATE lead_pools SET name = ?, created_at = ?, source_bucket_ids = ?,"
-            " member_ids = ?, method = ?, active = ?, offer_window_us = ?, follow_up_count = ?,"
-            " follow_up_unit = ?, fallback_member_id = ?, created_by = ?, version = ?,"
-            " weights = ?, capacity = ?, member_capacity = ?, response_window_us = ?, dedupe = ?"
-            " WHERE id = ? AND team_id = ? AND version = ?",
-            (*_pool_values(pool), pool.id, pool.team_id, pool.version - 1),
-        )
-        if cur.rowcount != 1:
-            self._version_failed(pool.id, pool.team_id, pool.version - 1)
+        self._update_versioned(pool.id, pool.team_id, pool.version, _pool_values(pool))
 
     @translated
     def delete(self, team_id: TeamId, pool_id: PoolId, version: int) -> None:
