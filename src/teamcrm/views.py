@@ -23,19 +23,23 @@ import html
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import IO, Any, ClassVar, Generic, NamedTuple, TypeVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, Protocol, TypeVar
 
 import attrs
 
 from teamcrm.errors import TeamCRMError
 from teamcrm.followup import FollowUpRow
-from teamcrm.ids import ContactId, MemberId
+from teamcrm.ids import ContactId, MemberId, TeamId
 from teamcrm.render import text_table
+
+if TYPE_CHECKING:
+    from teamcrm.pool import PoolId
 
 __all__ = [
     "DEFAULT_RESPONSE_WINDOW",
     "DueRow",
     "GridFacts",
+    "GridFactsSource",
     "GridRow",
     "InsightRow",
     "MissingDependency",
@@ -44,6 +48,7 @@ __all__ = [
     "View",
     "day_start",
     "format_duration",
+    "grid_page_from_facts",
     "grid_row",
     "grid_score",
     "grid_signals",
@@ -596,6 +601,46 @@ def worst_grid_facts(
         facts,
         key=lambda f: grid_score(f, first_status=first_status, now=now, window=window),
     )
+
+
+class GridFactsSource(Protocol):
+    """Anything with :meth:`~teamcrm.ports.ViewRepository.grid_facts` (a views repository)."""
+
+    def grid_facts(
+        self,
+        team_id: TeamId,
+        *,
+        status: str | None,
+        assignee_id: MemberId | None,
+        pool_id: PoolId | None,
+        now: datetime,
+    ) -> list[GridFacts]: ...
+
+
+def grid_page_from_facts(
+    source: GridFactsSource,
+    team_id: TeamId,
+    *,
+    status: str | None,
+    assignee_id: MemberId | None,
+    pool_id: PoolId | None,
+    now: datetime,
+    window: timedelta,
+    first_status: str,
+    limit: int,
+) -> list[GridFacts]:
+    """:meth:`~teamcrm.ports.ViewRepository.grid_page` by the reference ranking.
+
+    Reads the facts of every matching open lead with *source*'s
+    ``grid_facts`` and keeps the *limit* worst with :func:`worst_grid_facts`:
+    exact by construction, and linear in the open leads of the team (or
+    pool).  The whole ``grid_page`` of the adapters that rank in Python (the
+    memory and PostgreSQL stores); the SQLite store ranks in SQL instead.
+    """
+    facts = source.grid_facts(
+        team_id, status=status, assignee_id=assignee_id, pool_id=pool_id, now=now
+    )
+    return worst_grid_facts(facts, first_status=first_status, now=now, window=window, limit=limit)
 
 
 def grid_row(

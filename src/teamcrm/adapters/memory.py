@@ -40,7 +40,7 @@ from teamcrm.task import Task, TaskId, TaskStatus
 from teamcrm.team import Member, Team
 from teamcrm.unit_of_work import BaseUnitOfWork
 from teamcrm.validation import trusted_builder
-from teamcrm.views import GridFacts, day_start, worst_grid_facts
+from teamcrm.views import GridFacts, day_start, grid_page_from_facts
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
 
@@ -1268,11 +1268,16 @@ class _Views:
         first_status: str,
         limit: int,
     ) -> list[GridFacts]:
-        facts = self.grid_facts(
-            team_id, status=status, assignee_id=assignee_id, pool_id=pool_id, now=now
-        )
-        return worst_grid_facts(
-            facts, first_status=first_status, now=now, window=window, limit=limit
+        return grid_page_from_facts(
+            self,
+            team_id,
+            status=status,
+            assignee_id=assignee_id,
+            pool_id=pool_id,
+            now=now,
+            window=window,
+            first_status=first_status,
+            limit=limit,
         )
 
     def _next_follow_up(self, team_id: str, contact_id: str, now: datetime) -> datetime | None:

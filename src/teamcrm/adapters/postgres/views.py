@@ -36,7 +36,7 @@ from teamcrm.contact import Contact
 from teamcrm.ids import MemberId, TeamId
 from teamcrm.pool import PoolId
 from teamcrm.search import tokens
-from teamcrm.views import GridFacts, worst_grid_facts
+from teamcrm.views import GridFacts, grid_page_from_facts
 
 __all__ = ["PGContacts", "PGViews", "name_words", "write_names"]
 
@@ -130,11 +130,16 @@ class PGViews(SQLiteViews):
         limit: int,
     ) -> list[GridFacts]:
         """The *limit* worst facts, worst first: every matching lead's facts, ranked in Python."""
-        facts = self.grid_facts(
-            team_id, status=status, assignee_id=assignee_id, pool_id=pool_id, now=now
-        )
-        return worst_grid_facts(
-            facts, first_status=first_status, now=now, window=window, limit=limit
+        return grid_page_from_facts(
+            self,
+            team_id,
+            status=status,
+            assignee_id=assignee_id,
+            pool_id=pool_id,
+            now=now,
+            window=window,
+            first_status=first_status,
+            limit=limit,
         )
 
     def _custom_criterion(self, field: str, value: Any, params: dict[str, Any]) -> list[str]:
