@@ -28,7 +28,9 @@ from teamcrm.errors import (
     StoreError,
     ValidationError,
 )
+from teamcrm.notification import Notification, NotificationKind, new_notification_id
 from teamcrm.ports import UnitOfWork
+from test_routing_repositories import refuse_a_second_open_lead_alone
 
 pg_support.require_server()
 
@@ -176,6 +178,36 @@ def test_a_failed_statement_makes_the_unit_uncommittable(crm: teamcrm.CRM) -> No
             uow.commit()
     with crm.store.unit_of_work(write=False) as uow:
         assert uow.teams.get(team.id).name == "Acme"
+
+
+def test_a_refused_single_lead_or_notification_leaves_the_unit_usable(
+    crm: teamcrm.CRM,
+) -> None:
+    # Single rows skip the savepoint (ON CONFLICT DO NOTHING): the refusal
+    # must not abort the transaction the way a failed statement would.
+    refuse_a_second_open_lead_alone(crm.store)
+    team, admin = crm.create_team("Acme", admin_name="Ana")
+    first = Notification(
+        id=new_notification_id(),
+        team_id=team.id,
+        member_id=admin.id,
+        kind=NotificationKind.LEAD_ASSIGNED,
+        subject_id="ld_" + "1" * 26,
+        message="first",
+        created_at=team.created_at,
+    )
+    second = attrs.evolve(first, id=new_notification_id(), message="second")
+    with crm.store.unit_of_work() as uow:
+        uow.notifications.add_many([first])
+        uow.commit()
+    with crm.store.unit_of_work() as uow:
+        with pytest.raises(AlreadyExists, match=first.id):
+            uow.notifications.add_many([attrs.evolve(first, message="twin")])
+        uow.notifications.add_many([second])
+        uow.commit()
+    with crm.store.unit_of_work(write=False) as uow:
+        feed = uow.notifications.for_member(team.id, admin.id)
+    assert sorted(n.message for n in feed) == ["first", "second"]
 
 
 def test_a_deadlock_becomes_a_concurrency_error(crm: teamcrm.CRM) -> None:

@@ -177,3 +177,45 @@ def test_inbound_buckets_and_rollback(store: teamcrm.ports.Store) -> None:
         found = uow.inbound_buckets.get(TEAM, MB)
         assert found is not None
         assert found.bucket_id == "bk_" + "8" * 26
+
+
+def refuse_a_second_open_lead_alone(store: teamcrm.ports.Store) -> None:
+    """A lone lead that would be a contact's second open lead in a pool is refused.
+
+    Stores with a database guard (SQLite, PostgreSQL) insert a single lead
+    with ``ON CONFLICT DO NOTHING`` instead of a savepoint: the refusal must
+    still be ``AlreadyExists`` and leave the unit usable, so its other
+    writes commit (PostgreSQL would abort the transaction on a failed
+    statement).
+    """
+    pool = _pool()
+    first = _lead(pool.id, 7)
+    with store.unit_of_work() as uow:
+        uow.lead_pools.add(pool)
+        uow.leads.add_many([first])
+        uow.commit()
+    twin = _lead(pool.id, 7)  # a new id, same pool and contact, open
+    later = _lead(pool.id, 8)
+    with store.unit_of_work() as uow:
+        with pytest.raises(AlreadyExists, match=twin.id):
+            uow.leads.add_many([twin])
+        uow.leads.add_many([later])  # the unit goes on
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.leads.all(TEAM, pool_id=pool.id) == [first, later]
+        assert uow.leads.open_for_contacts(TEAM, pool.id, [first.contact_id]) == [first]
+    closed = attrs.evolve(first, status=LeadStatus.REMOVED, version=2)
+    with store.unit_of_work() as uow:  # once the first is closed the twin is welcome
+        uow.leads.update(closed)
+        uow.leads.add_many([twin])
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.leads.open_for_contacts(TEAM, pool.id, [first.contact_id]) == [twin]
+
+
+def test_a_second_open_lead_alone_is_refused_and_the_unit_goes_on() -> None:
+    store = teamcrm.open_store("sqlite://")
+    try:
+        refuse_a_second_open_lead_alone(store)
+    finally:
+        store.close()

@@ -143,7 +143,15 @@ class PGLeads(SQLiteLeads):
         return super().received(team_id, pool_id, member_id, since)
 
     def _insert_lead_rows(self, rows: list[tuple[Any, ...]]) -> None:
-        """Insert lead rows with one pipelined ``executemany`` (no JSON unpacking needed)."""
+        """Insert lead rows: one as SQLite does, a batch with one pipelined ``executemany``.
+
+        A single row goes through ``INSERT ... ON CONFLICT DO NOTHING`` (see
+        the base class), so it needs no savepoint; a batch needs no JSON
+        unpacking here.
+        """
+        if len(rows) == 1:
+            super()._insert_lead_rows(rows)
+            return
         self._conn.executemany(_LEAD_INSERT, rows)
 
     @translated

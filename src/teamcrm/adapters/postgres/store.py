@@ -18,7 +18,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Sequence
-from typing import Any, ClassVar, cast
+from typing import Any, cast
 
 import psycopg
 from psycopg.pq import TransactionStatus
@@ -72,8 +72,6 @@ class PGContext(SQLiteContext):
     """What the repositories of one PostgreSQL unit share: its connection and mode."""
 
     __slots__ = ("_pg", "write")
-    #: A failed statement aborts a PostgreSQL transaction: writes keep their savepoints.
-    statement_rollback: ClassVar[bool] = False
 
     def __init__(self, *, write: bool) -> None:
         super().__init__()

@@ -12,6 +12,7 @@ from teamcrm.adapters.sqlite.connection import translate
 from teamcrm.adapters.sqlite.migrations import register_migration
 from teamcrm.adapters.sqlite.repositories import SQLiteRepository, translated
 from teamcrm.adapters.sqlite.store import register_repository
+from teamcrm.errors import AlreadyExists
 from teamcrm.ids import MemberId, TeamId
 from teamcrm.notification import Notification, NotificationKind
 
@@ -89,8 +90,12 @@ class SQLiteNotifications(SQLiteRepository):
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         )
         try:
-            if len(rows) == 1 and self._ctx.statement_rollback:  # atomic without a savepoint
-                conn.execute(insert, rows[0])
+            if len(rows) == 1:
+                # A taken id is refused without an error, so no savepoint is
+                # needed to keep the unit usable (PostgreSQL aborts a
+                # transaction on a failed statement; SQLite would not).
+                if conn.execute(f"{insert} ON CONFLICT DO NOTHING", rows[0]).rowcount != 1:
+                    raise AlreadyExists(self.kind, notifications[0].id)
                 return
             conn.execute("SAVEPOINT teamcrm_add_notifications")
             try:

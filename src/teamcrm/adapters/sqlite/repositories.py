@@ -18,7 +18,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import wraps
-from typing import Any, ClassVar, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from teamcrm.adapters.sqlite.codec import dumps, from_micros, loads, optional_micros, to_micros
 from teamcrm.adapters.sqlite.connection import translate
@@ -52,16 +52,9 @@ R = TypeVar("R")
 
 
 class SQLiteContext:
-    """What the repositories of one unit of work share: its open connection.
-
-    :cvar statement_rollback: a failed statement undoes only itself and the
-        transaction goes on (SQLite), so a one-statement write needs no
-        savepoint to be all-or-nothing.  PostgreSQL aborts the whole
-        transaction instead; its context says ``False``.
-    """
+    """What the repositories of one unit of work share: its open connection."""
 
     __slots__ = ("_conn",)
-    statement_rollback: ClassVar[bool] = True
 
     def __init__(self) -> None:
         self._conn: sqlite3.Connection | None = None

@@ -447,6 +447,7 @@ _LEAD_INSERT = (
     f"INSERT INTO leads ({', '.join(_LEAD_INSERT_COLUMNS)})"
     f" VALUES ({', '.join('?' for _ in _LEAD_INSERT_COLUMNS)})"
 )
+_LEAD_INSERT_ONE = f"{_LEAD_INSERT} ON CONFLICT DO NOTHING"
 _LEAD_INSERT_BATCH = (
     f"INSERT INTO leads ({', '.join(_LEAD_INSERT_COLUMNS)}) SELECT "
     + ", ".join(f"j.value ->> {n}" for n in range(len(_LEAD_INSERT_COLUMNS)))
@@ -475,9 +476,9 @@ class SQLiteLeads(SQLiteRepository):
         """Insert new leads (all or none: the unit's transaction)."""
         if not leads:
             return
-        if len(leads) == 1 and self._ctx.statement_rollback:
-            # Only the first statement (one lead row) can be refused, and a
-            # refused statement writes nothing: no savepoint needed.
+        if len(leads) == 1:
+            # Only the lead row can be refused, and it is refused without an
+            # error (see _insert_lead_rows): no savepoint needed.
             self._insert_leads(leads)
             return
         # A savepoint makes the batch all-or-nothing even when the caller
@@ -532,14 +533,19 @@ class SQLiteLeads(SQLiteRepository):
     def _insert_lead_rows(self, rows: list[tuple[Any, ...]]) -> None:
         """Insert lead rows (in ``_LEAD_INSERT_COLUMNS`` order).
 
-        One row is one ``INSERT``; a batch is one ``INSERT ... SELECT`` over a
-        JSON array.  Inside the batch's savepoint, a statement per row would
-        cost more for every row already written (each row's ``lead_grid``
-        trigger journals its pages for the savepoint: 10,000 leads took 4.7 s
-        that way, 0.2 s as one statement).
+        One row is one ``INSERT ... ON CONFLICT DO NOTHING``: a taken id, or a
+        second open lead of the contact in the pool, raises ``AlreadyExists``
+        with the transaction still usable on every dialect (PostgreSQL aborts
+        a transaction on a failed statement), so a single lead needs no
+        savepoint.  A batch is one ``INSERT ... SELECT`` over a JSON array,
+        inside ``add_many``'s savepoint; there a statement per row would cost
+        more for every row already written (each row's ``lead_grid`` trigger
+        journals its pages for the savepoint: 10,000 leads took 4.7 s that
+        way, 0.2 s as one statement).
         """
         if len(rows) == 1:
-            self._conn.execute(_LEAD_INSERT, rows[0])
+            if self._conn.execute(_LEAD_INSERT_ONE, rows[0]).rowcount != 1:
+                raise AlreadyExists(self.kind, rows[0][0])
             return
         self._conn.execute(_LEAD_INSERT_BATCH, (dumps(rows),))
 
