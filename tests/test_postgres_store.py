@@ -20,6 +20,7 @@ import pytest
 import pg_support
 import teamcrm
 from teamcrm.adapters.postgres import PostgresStore
+from teamcrm.adapters.postgres.connection import PGConnection
 from teamcrm.bucket import BucketMembership
 from teamcrm.errors import (
     AlreadyExists,
@@ -29,6 +30,7 @@ from teamcrm.errors import (
     ValidationError,
 )
 from teamcrm.notification import Notification, NotificationKind, new_notification_id
+from teamcrm.pool import PoolId
 from teamcrm.ports import UnitOfWork
 from test_routing_repositories import refuse_a_second_open_lead_alone
 
@@ -208,6 +210,47 @@ def test_a_refused_single_lead_or_notification_leaves_the_unit_usable(
     with crm.store.unit_of_work(write=False) as uow:
         feed = uow.notifications.for_member(team.id, admin.id)
     assert sorted(n.message for n in feed) == ["first", "second"]
+
+
+def test_a_unit_locks_and_reads_a_pool_cursor_once(
+    crm: teamcrm.CRM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    team, _ = crm.create_team("Acme", admin_name="Ana")
+    pool_id = PoolId("lp_" + "9" * 26)
+    statements: list[str] = []
+    run = PGConnection.run
+
+    def counting(self: PGConnection, sql: str, params: Any = None) -> Any:
+        statements.append(sql)
+        return run(self, sql, params)
+
+    monkeypatch.setattr(PGConnection, "run", counting)
+    first = crm.store.unit_of_work()
+    first.__enter__()
+    try:
+        got = first.routing_cursors.get(team.id, pool_id)  # creates and locks the row
+        assert (got.position, got.version) == (0, 0)
+        first.routing_cursors.put(attrs.evolve(got, position=3, version=1))
+        statements.clear()
+        again = first.routing_cursors.get(team.id, pool_id)
+        assert (again.position, again.version) == (3, 1)  # what this unit wrote
+        assert first.leads.open_for_contacts(team.id, pool_id, []) == []
+        assert not any("routing_cursors" in sql for sql in statements)  # no second lock
+
+        def second() -> tuple[int, int]:
+            with crm.store.unit_of_work() as uow:
+                cursor = uow.routing_cursors.get(team.id, pool_id)
+                uow.commit()
+                return cursor.position, cursor.version
+
+        assert _blocked(first, second) == (3, 1)  # the lock was held until commit
+    finally:
+        first.__exit__(None, None, None)
+    with crm.store.unit_of_work() as uow:  # a new unit asks the server again
+        statements.clear()
+        got = uow.routing_cursors.get(team.id, pool_id)
+        assert (got.position, got.version) == (3, 1)
+        assert any("routing_cursors" in sql for sql in statements)
 
 
 def test_a_deadlock_becomes_a_concurrency_error(crm: teamcrm.CRM) -> None:

@@ -31,20 +31,25 @@ from teamcrm.adapters.sqlite.repositories import (
 from teamcrm.bucket import BucketMembership
 from teamcrm.events import DomainEvent
 
-__all__ = ["OUTBOX_LOCK", "PGMemberships", "PGOutbox", "pg"]
+__all__ = ["OUTBOX_LOCK", "PGMemberships", "PGOutbox", "context", "pg", "writing"]
 
 #: First key of the per-team advisory lock taken by outbox appends.
 OUTBOX_LOCK = 0x7C3A_0002
 
 
+def context(repository: SQLiteRepository) -> PGContext:
+    """What *repository*'s PostgreSQL unit of work shares (see :class:`PGContext`)."""
+    return cast(PGContext, repository._ctx)
+
+
 def pg(repository: SQLiteRepository) -> PGConnection:
     """The PostgreSQL connection of *repository*'s unit of work."""
-    return cast(PGContext, repository._ctx).pg
+    return context(repository).pg
 
 
 def writing(repository: SQLiteRepository) -> bool:
     """True when *repository* belongs to a writing unit of work."""
-    return cast(PGContext, repository._ctx).write
+    return context(repository).write
 
 
 class PGMemberships(SQLiteMemberships):

@@ -37,9 +37,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from teamcrm.adapters.postgres.connection import PGConnection
-from teamcrm.adapters.postgres.repositories import pg, writing
-from teamcrm.adapters.postgres.store import register_postgres_repository
+from teamcrm.adapters.postgres.repositories import context, pg, writing
+from teamcrm.adapters.postgres.store import PGContext, register_postgres_repository
 from teamcrm.adapters.sqlite.codec import to_micros
 from teamcrm.adapters.sqlite.repositories import translated
 from teamcrm.adapters.sqlite.routing import (
@@ -65,17 +64,30 @@ _LOCK_CURSOR = (
 )
 
 
-def lock_pool(conn: PGConnection, team_id: str, pool_id: str) -> tuple[int, int] | None:
-    """Lock the pool's cursor row until commit (creating it at version 0); return it."""
-    row = conn.run(_LOCK_CURSOR, (team_id, pool_id)).fetchone()
+def lock_pool(ctx: PGContext, team_id: str, pool_id: str) -> tuple[int, int] | None:
+    """Lock the pool's cursor row until commit (creating it at version 0); return it.
+
+    Once per unit: the row stays locked until the transaction ends, so a
+    later call returns what the unit last read or wrote (``ctx.pool_cursors``)
+    without asking the server again.
+    """
+    key = (team_id, pool_id)
+    held = ctx.pool_cursors.get(key)
+    if held is not None:
+        return held
+    conn = ctx.pg
+    row = conn.run(_LOCK_CURSOR, key).fetchone()
     if row is None:
         conn.run(
             "INSERT INTO routing_cursors (team_id, pool_id, position, version)"
             " VALUES (%s, %s, 0, 0) ON CONFLICT DO NOTHING",
-            (team_id, pool_id),
+            key,
         )
-        row = conn.run(_LOCK_CURSOR, (team_id, pool_id)).fetchone()
-    return None if row is None else (int(row[0]), int(row[1]))
+        row = conn.run(_LOCK_CURSOR, key).fetchone()
+    if row is None:  # pragma: no cover - the pool was deleted meanwhile
+        return None
+    held = ctx.pool_cursors[key] = (int(row[0]), int(row[1]))
+    return held
 
 
 class PGRoutingCursors(SQLiteRoutingCursors):
@@ -86,7 +98,7 @@ class PGRoutingCursors(SQLiteRoutingCursors):
         """Return the stored cursor (locked in a writing unit), or a version-0 cursor."""
         if not writing(self):
             return super().get(team_id, pool_id)
-        row = lock_pool(pg(self), team_id, pool_id)
+        row = lock_pool(context(self), team_id, pool_id)
         if row is None:  # pragma: no cover - the pool was deleted meanwhile
             return RoutingCursor(team_id=team_id, pool_id=pool_id)
         return RoutingCursor(team_id=team_id, pool_id=pool_id, position=row[0], version=row[1])
@@ -108,6 +120,11 @@ class PGRoutingCursors(SQLiteRoutingCursors):
             )
         if cur.rowcount != 1:
             raise ConcurrencyError(self.kind, cursor.pool_id, cursor.version - 1)
+        # The write locks the row (if nothing had) until commit: remember it.
+        context(self).pool_cursors[(cursor.team_id, cursor.pool_id)] = (
+            cursor.position,
+            cursor.version,
+        )
 
 
 class PGLeads(SQLiteLeads):
@@ -124,7 +141,7 @@ class PGLeads(SQLiteLeads):
         """Return the open leads of the pool of these contacts (locking the pool's entry)."""
         ids = list(contact_ids)
         if writing(self) and pool_id is not None and ids:
-            lock_pool(pg(self), team_id, pool_id)
+            lock_pool(context(self), team_id, pool_id)
         return super().open_for_contacts(team_id, pool_id, ids)
 
     @translated
@@ -139,7 +156,7 @@ class PGLeads(SQLiteLeads):
         the last lead a cap allows.
         """
         if writing(self):
-            lock_pool(pg(self), team_id, pool_id)
+            lock_pool(context(self), team_id, pool_id)
         return super().received(team_id, pool_id, member_id, since)
 
     def _insert_lead_rows(self, rows: list[tuple[Any, ...]]) -> None:

@@ -69,14 +69,22 @@ def register_postgres_repository(name: str, factory: RepositoryFactory) -> None:
 
 
 class PGContext(SQLiteContext):
-    """What the repositories of one PostgreSQL unit share: its connection and mode."""
+    """What the repositories of one PostgreSQL unit share: its connection and mode.
 
-    __slots__ = ("_pg", "write")
+    ``pool_cursors`` holds the round-robin cursor rows this unit has locked
+    (``routing.lock_pool``), by (team, pool): (position, version) as the
+    unit last read or wrote them.  The lock lasts until the transaction ends,
+    so nobody else can change such a row meanwhile and a second look needs no
+    round trip.  Emptied whenever the unit's connection is bound or unbound.
+    """
+
+    __slots__ = ("_pg", "pool_cursors", "write")
 
     def __init__(self, *, write: bool) -> None:
         super().__init__()
         self._pg: PGConnection | None = None
         self.write = write
+        self.pool_cursors: dict[tuple[str, str], tuple[int, int]] = {}
 
     @property
     def pg(self) -> PGConnection:
@@ -93,6 +101,7 @@ class PGContext(SQLiteContext):
         ``fetchall``, ``rowcount`` and rows of the cursors returned.
         """
         self._pg = conn
+        self.pool_cursors.clear()
         self.attach(cast("sqlite3.Connection | None", conn))
 
 
