@@ -28,6 +28,19 @@ def test_json_lists_and_aggregates_keep_the_child_key_order() -> None:
     assert "json_array_elements_text(%s::json)" in sql
 
 
+def test_id_lists_become_arrays_the_planner_can_probe_an_index_with() -> None:
+    assert to_postgres("WHERE t = ? AND c.id IN (SELECT value FROM json_each(?))") == (
+        "WHERE t = %s AND c.id = ANY(ARRAY(SELECT json_array_elements_text(%s::json)))"
+    )
+    assert to_postgres("WHERE id NOT IN (\n  SELECT value FROM json_each(:ids)\n)") == (
+        "WHERE id <> ALL(ARRAY(SELECT json_array_elements_text(%(ids)s::json)))"
+    )
+    # Only a whole "IN (SELECT value FROM json_each(param))"; other uses keep their form.
+    assert to_postgres("WHERE a IN (SELECT j.value FROM json_each(l.ids) j)") == (
+        "WHERE a IN (SELECT j.value FROM json_array_elements_text(l.ids::json) j)"
+    )
+
+
 def test_unknown_child_tables_are_refused() -> None:
     with pytest.raises(StoreError, match="mystery"):
         to_postgres("SELECT (SELECT json_group_array(x.a) FROM mystery x WHERE x.b = 1)")

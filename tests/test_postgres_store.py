@@ -7,6 +7,7 @@ which is what keeps READ COMMITTED transactions from racing.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ import pg_support
 import teamcrm
 from teamcrm.adapters.postgres import PostgresStore
 from teamcrm.adapters.postgres.connection import PGConnection
+from teamcrm.adapters.postgres.dialect import to_postgres
 from teamcrm.bucket import BucketMembership
 from teamcrm.errors import (
     AlreadyExists,
@@ -460,3 +462,34 @@ def test_adding_one_item_at_once_reports_it_added_once(crm: teamcrm.CRM) -> None
         assert _blocked(first, second) == []
     finally:
         first.__exit__(None, None, None)
+
+
+def test_id_lists_are_probed_through_an_index_not_scanned(url: str) -> None:
+    """``IN (SELECT value FROM json_each(?))`` looks ids up by index on PostgreSQL.
+
+    Its literal translation was planned as a hash semi-join over a
+    sequential scan (the planner guesses 100 rows for the JSON function), so
+    each routed lead read every open lead of its pool.
+    """
+    sql = to_postgres(
+        "SELECT id FROM probe WHERE team_id = ? AND contact_id IN (SELECT value FROM json_each(?))"
+        " ORDER BY id"
+    )
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            'CREATE TEMP TABLE probe (id TEXT COLLATE "C" PRIMARY KEY,'
+            ' team_id TEXT COLLATE "C" NOT NULL, contact_id TEXT COLLATE "C" NOT NULL)'
+        )
+        conn.execute("CREATE INDEX probe_by_contact ON probe (team_id, contact_id)")
+        conn.execute(
+            "INSERT INTO probe SELECT 'ld_' || g, 'tm_1', 'ct_' || g"
+            " FROM generate_series(1, 20000) g"
+        )
+        conn.execute("ANALYZE probe")
+        wanted = json.dumps(["ct_7", "ct_19999", "ct_7", "ct_none"])
+        plan = "\n".join(r[0] for r in conn.execute(f"EXPLAIN {sql}", ("tm_1", wanted)))
+        assert "Index" in plan, plan
+        assert "Seq Scan" not in plan, plan
+        rows = conn.execute(sql, ("tm_1", wanted)).fetchall()
+        assert rows == [("ld_19999",), ("ld_7",)]
+        assert conn.execute(sql, ("tm_1", "[]")).fetchall() == []

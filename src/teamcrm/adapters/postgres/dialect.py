@@ -8,7 +8,15 @@ Statements (DML):
 
 * ``?`` placeholders become ``%s`` (and a literal ``%`` becomes ``%%``);
 * named parameters ``:name`` become ``%(name)s``;
-* ``json_each(x)`` (a JSON array: a parameter or a column) becomes
+* ``a IN (SELECT value FROM json_each(?))`` (a list of ids passed as one
+  JSON array) becomes ``a = ANY(ARRAY(SELECT json_array_elements_text(%s::json)))``
+  (``NOT IN``: ``<> ALL(...)``).
+  PostgreSQL guesses 100 rows for a set-returning function, so it planned
+  the ``IN`` form as a hash semi-join over a sequential scan of the table;
+  the array is computed first and probed through the index (4.4 ms against
+  0.05 ms for one id among 20,000 leads, and routing one lead per unit got
+  slower with every lead in the pool);
+* any other ``json_each(x)`` (a JSON array: a parameter or a column) becomes
   ``json_array_elements_text(x::json)`` (its column is also ``value``), and
   ``LEFT JOIN json_each(x) j`` a ``LEFT JOIN LATERAL ... ON true``;
 * ``(SELECT json_group_array(x) FROM child c WHERE ...)`` becomes
@@ -58,6 +66,7 @@ _GROUP = re.compile(
 )
 _OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO", re.I)
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+_IN_EACH = re.compile(r"\b(NOT\s+)?IN\s*\(\s*SELECT\s+value\s+FROM\s+json_each\((\?|:\w+)\)\s*\)")
 _LEFT_EACH = re.compile(r"LEFT JOIN json_each\(([^()]+)\) (\w+)")
 _EACH = re.compile(r"json_each\(([^()]+)\)")
 _CROSS_ON = re.compile(r"CROSS JOIN (\w+ \w+) ON ")
@@ -76,10 +85,16 @@ def _group(match: re.Match[str]) -> str:
     )
 
 
+def _in_array(match: re.Match[str]) -> str:
+    test = "<> ALL" if match[1] else "= ANY"
+    return f"{test}(ARRAY(SELECT json_array_elements_text({match[2]}::json)))"
+
+
 @lru_cache(maxsize=2048)
 def to_postgres(sql: str) -> str:
     """Return the PostgreSQL (psycopg ``%s``) form of a statement written for SQLite."""
     out = sql.replace("%", "%%")
+    out = _IN_EACH.sub(_in_array, out)
     out = _LEFT_EACH.sub(r"LEFT JOIN LATERAL json_array_elements_text(\1::json) \2 ON true", out)
     out = _EACH.sub(r"json_array_elements_text(\1::json)", out)
     out = _INDEXED_BY.sub("", out)
