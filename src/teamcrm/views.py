@@ -634,8 +634,9 @@ def grid_page_from_facts(
     Reads the facts of every matching open lead with *source*'s
     ``grid_facts`` and keeps the *limit* worst with :func:`worst_grid_facts`:
     exact by construction, and linear in the open leads of the team (or
-    pool).  The whole ``grid_page`` of the adapters that rank in Python (the
-    memory and PostgreSQL stores); the SQLite store ranks in SQL instead.
+    pool).  *source* comes first, so a views repository can take it as its
+    whole method (``grid_page = grid_page_from_facts`` in the class body), as
+    the memory and PostgreSQL stores do; the SQLite store ranks in SQL instead.
     """
     facts = source.grid_facts(
         team_id, status=status, assignee_id=assignee_id, pool_id=pool_id, now=now

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Hashable, Iterable, Iterator, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -1256,29 +1256,8 @@ class _Views:
                 )
         return out
 
-    def grid_page(
-        self,
-        team_id: TeamId,
-        *,
-        status: str | None,
-        assignee_id: MemberId | None,
-        pool_id: PoolId | None,
-        now: datetime,
-        window: timedelta,
-        first_status: str,
-        limit: int,
-    ) -> list[GridFacts]:
-        return grid_page_from_facts(
-            self,
-            team_id,
-            status=status,
-            assignee_id=assignee_id,
-            pool_id=pool_id,
-            now=now,
-            window=window,
-            first_status=first_status,
-            limit=limit,
-        )
+    #: Every matching lead's facts, ranked in Python by the reference ranking.
+    grid_page = grid_page_from_facts
 
     def _next_follow_up(self, team_id: str, contact_id: str, now: datetime) -> datetime | None:
         times = [

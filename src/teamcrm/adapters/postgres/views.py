@@ -21,7 +21,6 @@ linear in the open leads of the team or pool.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
 from typing import Any
 
 from teamcrm.adapters.postgres.dialect import ddl_to_postgres
@@ -33,10 +32,8 @@ from teamcrm.adapters.sqlite.migrations import registered_migrations
 from teamcrm.adapters.sqlite.repositories import SQLiteContacts, SQLiteRepository, translated
 from teamcrm.adapters.sqlite.views import SQLiteViews
 from teamcrm.contact import Contact
-from teamcrm.ids import MemberId, TeamId
-from teamcrm.pool import PoolId
 from teamcrm.search import tokens
-from teamcrm.views import GridFacts, grid_page_from_facts
+from teamcrm.views import grid_page_from_facts
 
 __all__ = ["PGContacts", "PGViews", "name_words", "write_names"]
 
@@ -117,30 +114,8 @@ class PGViews(SQLiteViews):
             "% " + " ".join(prefix) + "%",
         )
 
-    def grid_page(
-        self,
-        team_id: TeamId,
-        *,
-        status: str | None,
-        assignee_id: MemberId | None,
-        pool_id: PoolId | None,
-        now: datetime,
-        window: timedelta,
-        first_status: str,
-        limit: int,
-    ) -> list[GridFacts]:
-        """The *limit* worst facts, worst first: every matching lead's facts, ranked in Python."""
-        return grid_page_from_facts(
-            self,
-            team_id,
-            status=status,
-            assignee_id=assignee_id,
-            pool_id=pool_id,
-            now=now,
-            window=window,
-            first_status=first_status,
-            limit=limit,
-        )
+    #: Every matching lead's facts, ranked in Python by the reference ranking.
+    grid_page = grid_page_from_facts
 
     def _custom_criterion(self, field: str, value: Any, params: dict[str, Any]) -> list[str]:
         params["cfield"] = field
