@@ -165,8 +165,20 @@ def check_int(field: str, value: Any, *, minimum: int = 0, maximum: int = 2**62)
 def check_id(field: str, value: Any, prefix: str) -> str:
     """Return *value* if it is a well-formed teamcrm id starting with *prefix*."""
     if not isinstance(value, str) or not value.startswith(prefix) or not _ID.match(value):
-        raise ValidationError(field, value, f"must be an id starting with {prefix!r}")
+        raise ValidationError(field, value, _id_problem(value, prefix))
     return value
+
+
+def _id_problem(value: Any, prefix: str) -> str:
+    """Say what is wrong with *value* as an id with *prefix* (for the error message)."""
+    if not isinstance(value, str):
+        return f"must be an id (a str starting with {prefix!r}), not {type(value).__name__}"
+    if not value.startswith(prefix):
+        return f"must be an id starting with {prefix!r}"
+    suffix = value[len(prefix) :]
+    if len(suffix) != 26:
+        return f"must be {prefix!r} followed by 26 hex digits, not {len(suffix)} characters"
+    return f"must be {prefix!r} followed by 26 lower-case hex digits (0-9, a-f)"
 
 
 def normalise_email(value: str) -> str:
