@@ -1,6 +1,6 @@
 """The routing, follow-up and notification service tests again, on ``postgresql://``.
 
-The tests of ``test_routing_service.py``, ``test_routing_methods.py``,
+The tests of ``test_routing_service.py``, ``test_routing_methods.py``, ``test_rotation.py``,
 ``test_followup_service.py`` and ``test_notifications.py`` are collected
 here a second time with their store fixture replaced by a PostgreSQL store
 on a fresh schema: the rules hold the same on every adapter.
@@ -16,6 +16,7 @@ import pg_support
 import teamcrm
 import test_followup_service
 import test_notifications
+import test_rotation
 import test_routing_methods
 import test_routing_service
 
@@ -23,6 +24,7 @@ pg_support.require_server()
 
 globals().update(pg_support.reuse(test_routing_service, replaced={"crm"}))
 globals().update(pg_support.reuse(test_routing_methods, replaced={"crm"}))
+globals().update(pg_support.reuse(test_rotation, replaced={"crm"}))
 globals().update(pg_support.reuse(test_followup_service, replaced={"store_url", "fcrm"}))
 globals().update(pg_support.reuse(test_notifications, replaced={"world", "crm"}))
 

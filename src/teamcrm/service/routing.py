@@ -58,6 +58,7 @@ from teamcrm.pool import (
     new_pool_id,
 )
 from teamcrm.ports import UnitOfWork
+from teamcrm.rotation import carry_cursor
 from teamcrm.routing import (
     MemberLoad,
     RoutingContext,
@@ -1223,11 +1224,22 @@ class RoutingUseCases(SessionBase):
             updated: LeadPool = _next(pool, **changes)
             self._check_pool(uow, updated, pool)
             uow.lead_pools.update(updated)
+            if changes.keys() & {"member_ids", "weights", "method"}:
+                self._carry_rotation(uow, pool, updated)
             uow.collect(
                 self._event(EventName.POOL_CHANGED, pool.id, self.crm.now(), fields=sorted(changes))
             )
             uow.commit()
             return updated
+
+    def _carry_rotation(self, uow: UnitOfWork, before: LeadPool, after: LeadPool) -> None:
+        """Keep the rotation going from the member served last (see :mod:`teamcrm.rotation`)."""
+        cursor = uow.routing_cursors.get(self.team_id, before.id)
+        position = carry_cursor(before, after, cursor.position)
+        if position is not None and position != cursor.position:
+            uow.routing_cursors.put(
+                attrs.evolve(cursor, position=position, version=cursor.version + 1)
+            )
 
     def delete_pool(self, pool_id: PoolId | str) -> None:
         """Delete an inactive pool (admins); its leads stay, without a pool."""
