@@ -29,6 +29,7 @@ __all__ = [
     "Checker",
     "FrozenDict",
     "check_custom_fields",
+    "check_field_name",
     "check_email",
     "check_enum",
     "check_id",
@@ -251,6 +252,39 @@ class FrozenDict(dict[str, Any]):
         return self
 
 
+#: Punctuation a custom field's name may hold besides letters, marks and digits.
+_NAME_PUNCTUATION = frozenset("_ .-")
+
+
+def check_field_name(field: str, value: Any) -> str:
+    """Return *value* as a custom field's name, in Unicode NFC form, or raise.
+
+    A name is 1-64 characters of any script: it starts with a letter or
+    ``_``; then letters, combining marks (as in Devanagari), digits, ``_``,
+    ``.``, ``-`` or spaces.  ``"województwo"``, ``"Ταχ. κώδικας"`` and
+    ``"都道府県"`` are names; the NFC form is stored, so a name typed with
+    combining accents is the same field as its precomposed spelling.
+
+    >>> check_field_name("f", "wojewo\u0301dztwo") == "województwo"
+    True
+    """
+    if isinstance(value, str) and _KEY.match(value):
+        return value  # ASCII: the common case, no normalisation needed
+    reason = "names must be 1-64 letters, digits, _ . - or space, starting with a letter or _"
+    if not isinstance(value, str):
+        raise ValidationError(field, value, reason)
+    name = unicodedata.normalize("NFC", value)
+    if not 1 <= len(name) <= 64:
+        raise ValidationError(field, value, reason)
+    first = unicodedata.category(name[0])
+    if not (name[0] == "_" or first[0] == "L"):
+        raise ValidationError(field, value, reason)
+    for char in name[1:]:
+        if unicodedata.category(char)[0] not in "LMN" and char not in _NAME_PUNCTUATION:
+            raise ValidationError(field, value, reason)
+    return name
+
+
 def check_custom_fields(field: str, value: Any) -> FrozenDict:
     """Return a read-only copy of a mapping of names to JSON scalars, or raise."""
     if type(value) is not dict and not isinstance(value, Mapping):
@@ -260,11 +294,8 @@ def check_custom_fields(field: str, value: Any) -> FrozenDict:
     out: dict[str, JSONScalar] = {}
     for key, item in value.items():
         if type(key) is not str or key not in _GOOD_KEYS:
-            if not isinstance(key, str) or not _KEY.match(key):
-                raise ValidationError(
-                    f"{field}[{key!r}]", key, "names must be 1-64 letters, digits, _ . - or space"
-                )
-            if type(key) is str and len(_GOOD_KEYS) < _GOOD_KEYS_MAX:
+            key = check_field_name(f"{field}[{key!r}]", key)
+            if len(_GOOD_KEYS) < _GOOD_KEYS_MAX:
                 _GOOD_KEYS.add(key)
         if isinstance(item, str):
             item = check_text(
@@ -283,6 +314,10 @@ def check_custom_fields(field: str, value: Any) -> FrozenDict:
         elif not (item is None or isinstance(item, bool)):
             raise ValidationError(
                 f"{field}[{key!r}]", item, "must be a string, number, boolean or None"
+            )
+        if key in out:
+            raise ValidationError(
+                f"{field}[{key!r}]", key, "two names spell the same field (Unicode NFC)"
             )
         out[key] = item
     return FrozenDict(out)

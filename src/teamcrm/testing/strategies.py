@@ -352,6 +352,9 @@ def invalid_custom_fields() -> SearchStrategy[Any]:
     bad_key = st.one_of(
         st.just(""),
         st.just("1abc"),
+        st.just("\u0663abc"),  # an Arabic-Indic digit first
+        st.just("\u0301accent"),  # a combining mark first
+        st.just("a:b"),
         st.just("a" * 65),
         st.just("bad\x00key"),
         st.integers(),
@@ -440,7 +443,19 @@ def _unique_channels(items: list[Any]) -> tuple[Any, ...]:
     return tuple(out)
 
 
-_FIELD_KEY = st.from_regex(r"\A[A-Za-z_][A-Za-z0-9_ .-]{0,20}\Z")
+_FIELD_KEY = st.one_of(
+    st.from_regex(r"\A[A-Za-z_][A-Za-z0-9_ .-]{0,20}\Z"),
+    # Names in other scripts (seed 004's own example is "województwo").
+    st.builds(
+        lambda first, rest: unicodedata.normalize("NFC", first + rest),
+        st.sampled_from(["w", "Ж", "Γ", "都", "ب", "_"]),
+        st.text(
+            st.characters(categories=("Ll", "Lu", "Lo", "Nd"), max_codepoint=0x9FFF)
+            | st.sampled_from(list("ółęñ _.-")),
+            max_size=12,
+        ),
+    ),
+)
 
 
 def custom_field_values(*, large: bool = True) -> SearchStrategy[JSONScalar]:
