@@ -131,3 +131,15 @@ def test_due_names_the_bucket_and_cadence_once(
     out = capsys.readouterr().out
     assert "Past Clients (every 30 days)" in out
     assert "every every" not in out
+
+
+def test_search_for_unassigned_contacts(demo_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(
+        capsys, "search", "--db", str(demo_db), "--as", "alice", "--assignee", "unassigned"
+    )
+    assert code == 0, err
+    assert "unassigned" in out  # the title names the criterion
+    code, everyone, _ = run(capsys, "search", "--db", str(demo_db), "--as", "alice")
+    found = {w for w in out.split() if w.startswith("ct_")}
+    assert found
+    assert found < {w for w in everyone.split() if w.startswith("ct_")}

@@ -19,12 +19,14 @@ import test_notifications
 import test_rotation
 import test_routing_methods
 import test_routing_service
+import test_unassigned_search
 
 pg_support.require_server()
 
 globals().update(pg_support.reuse(test_routing_service, replaced={"crm"}))
 globals().update(pg_support.reuse(test_routing_methods, replaced={"crm"}))
 globals().update(pg_support.reuse(test_rotation, replaced={"crm"}))
+globals().update(pg_support.reuse(test_unassigned_search, replaced={"crm"}))
 globals().update(pg_support.reuse(test_followup_service, replaced={"store_url", "fcrm"}))
 globals().update(pg_support.reuse(test_notifications, replaced={"world", "crm"}))
 

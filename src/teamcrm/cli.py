@@ -178,7 +178,9 @@ def _search(args: argparse.Namespace) -> int:
         for key in ("name", "email", "phone", "company_id", "status", "bucket_id", "source"):
             if getattr(args, key) is not None:
                 criteria[key] = getattr(args, key)
-        if args.assignee is not None:
+        if args.assignee == "unassigned":
+            criteria["unassigned"] = True
+        elif args.assignee is not None:
             criteria["assignee_id"] = _member_ref(me, args.assignee, "--assignee")
         if args.field is not None:
             key, sep, value = args.field.partition("=")
@@ -275,7 +277,9 @@ def _add_view_commands(sub: Any) -> None:
     search.add_argument("--company", dest="company_id", metavar="COMPANY_ID")
     search.add_argument("--status")
     search.add_argument("--bucket", dest="bucket_id", metavar="BUCKET_ID")
-    search.add_argument("--assignee", metavar="MEMBER", help="owner of an open lead")
+    search.add_argument(
+        "--assignee", metavar="MEMBER", help="owner of an open lead, or 'unassigned' (nobody)"
+    )
     search.add_argument("--source")
     search.add_argument("--field", metavar="NAME=VALUE", help="a custom field's text value")
     search.add_argument("--contacted-from", type=_when, metavar="WHEN")

@@ -206,11 +206,21 @@ def _range(obj: object, attr: str) -> None:
         raise ValidationError(f"{type(obj).__name__}.{attr}", value, "must be a DateRange or None")
 
 
+#: The ``assignee_id`` that asks for contacts nobody owns (``ContactQuery.unassigned``).
+UNASSIGNED = "unassigned"
+
+
 @attrs.frozen(kw_only=True)
 class ContactQuery:
     """What to search for; every criterion given must hold (AND).
 
     An empty query finds every contact the member may see.
+
+    :ivar assignee_id: contacts a member owns an open lead of;
+        ``"unassigned"`` is the same as ``unassigned=True``.
+    :ivar unassigned: contacts nobody owns: no open lead of theirs has an
+        assignee (never routed, entered and not assigned, or waiting after a
+        rejection — seed 001's "Unassigned contacts").
 
     :ivar custom_value: a JSON scalar (text, number, boolean) the custom field
         must hold; ``None`` asks only that *custom_field* is set.
@@ -228,9 +238,19 @@ class ContactQuery:
     custom_value: Any = None
     last_contacted: DateRange | None = None
     created: DateRange | None = None
+    unassigned: bool = False
 
     def __attrs_post_init__(self) -> None:
         c = self
+        if self.assignee_id == UNASSIGNED:
+            object.__setattr__(self, "assignee_id", None)
+            object.__setattr__(self, "unassigned", True)
+        if not isinstance(self.unassigned, bool):
+            raise ValidationError("ContactQuery.unassigned", self.unassigned, "must be a bool")
+        if self.unassigned and self.assignee_id is not None:
+            raise ValidationError(
+                "ContactQuery.assignee_id", self.assignee_id, "contradicts unassigned=True"
+            )
         for attr, field, check in _QUERY_CHECKS:
             value = getattr(c, attr)
             if value is not None:
@@ -266,7 +286,10 @@ class ContactQuery:
         parts = []
         for name in _QUERY_FIELDS:
             value = getattr(self, name)
-            if value is None or name == "custom_value":
+            if value is None or value is False or name == "custom_value":
+                continue
+            if name == "unassigned":
+                parts.append("unassigned")
                 continue
             if name == "name":
                 parts.append(f"name ^ {value!r}")
@@ -334,6 +357,8 @@ def matches(
     if q.bucket_id is not None and q.bucket_id not in set(bucket_ids):
         return False
     if q.assignee_id is not None and q.assignee_id not in set(assignee_ids):
+        return False
+    if q.unassigned and any(True for _ in assignee_ids):
         return False
     if q.custom_field is not None:
         if q.custom_field not in contact.custom_fields:

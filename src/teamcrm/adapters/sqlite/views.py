@@ -208,6 +208,11 @@ class SQLiteViews(SQLiteRepository):
                 "c.id IN (SELECT l.contact_id FROM leads l, json_each(l.assignee_ids) j"
                 " WHERE l.team_id = :team AND l.is_open = 1 AND j.value = :assignee)"
             )
+        if q.unassigned:
+            where.append(
+                "c.id NOT IN (SELECT l.contact_id FROM leads l, json_each(l.assignee_ids) j"
+                " WHERE l.team_id = :team AND l.is_open = 1)"
+            )
         if q.custom_field is not None:
             where.extend(self._custom_criterion(q.custom_field, q.custom_value, params))
         if q.last_contacted is not None:
