@@ -365,6 +365,28 @@ def test_agents_cannot_assign_or_reassign(w: World) -> None:
             call()
 
 
+def test_the_assignment_note_is_in_the_notification_text_and_the_digest(w: World) -> None:
+    # Seed 001: "you can make a note about the assignment" - the assignee reads it.
+    _pool(w, "manual")
+    (c,) = w.contacts(1)
+    w.ana.add_to_bucket(w.web.id, c.id)
+    (lead,) = w.ana.leads()
+    w.ana.update_member(w.bob.member_id, email="bob@example.com")
+    w.max.assign(lead.id, w.bob.member_id, note="Hot one:\n<call> before noon")
+    (told,) = [n for n in w.bob.notifications() if n.kind.value == "lead_assigned"]
+    assert told.message.endswith("- note: Hot one: <call> before noon")
+    assert told.data["note"] == "Hot one:\n<call> before noon"
+    w.max.request_update(lead.id, note="any news?")
+    (asked,) = [n for n in w.bob.notifications() if n.kind.value == "update_requested"]
+    assert asked.message.count("any news?") == 1
+    sender = teamcrm.MemorySender()
+    w.crm.send_digests(w.clock.now() + timedelta(hours=2), sender)
+    (email,) = sender.to("bob@example.com")
+    assert "note: Hot one: <call> before noon" in email.text
+    assert email.html is not None
+    assert "note: Hot one: &lt;call&gt; before noon" in email.html
+
+
 def test_assign_reassign_revoke_remove_and_request_update(w: World) -> None:
     pool = _pool(w, "manual")
     (c,) = w.contacts(1)

@@ -401,10 +401,18 @@ class Router:
         message: str,
         **data: str | int | None,
     ) -> None:
-        """Queue one notification per member about *lead*."""
+        """Queue one notification per member about *lead*.
+
+        A ``note`` in *data* (the one an admin made about the assignment, seed
+        001) is also appended to the message, on one line, so the member reads
+        it in the feed and in the email digest.
+        """
         # Built from checked values (ids of stored entities, our own wording):
         # no checks again - routing writes one per lead (see ``validation.trusted``).
         details = FrozenDict(lead_id=lead.id, contact_id=lead.contact_id, **data)
+        note = data.get("note")
+        if isinstance(note, str) and note.strip():
+            message = f"{message} - note: {' '.join(note.split())}"
         for member_id in dict.fromkeys(member_ids):
             self.notifications.append(
                 _notification(
@@ -1604,8 +1612,7 @@ class RoutingUseCases(SessionBase):
                 lead.assignee_ids,
                 NotificationKind.UPDATE_REQUESTED,
                 lead,
-                f"{actor.name} asks for an update on {router.describe(lead)}"
-                + (f": {text}" if text else ""),
+                f"{actor.name} asks for an update on {router.describe(lead)}",
                 note=text,
             )
             router.event(
