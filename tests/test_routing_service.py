@@ -451,6 +451,27 @@ def test_offer_one_member_with_a_window_and_multi_assign(w: World) -> None:
     assert {o.status for o in w.ana.lead_offers(lb.id)} == {OfferStatus.WITHDRAWN}
 
 
+def test_ambiguous_multi_assign_calls_are_refused_and_change_nothing(w: World) -> None:
+    # Seed 001: several agents get the lead (everyone) or only one (first to accept);
+    # a call that does not say which is refused instead of guessed.
+    contacts = w.contacts(2)
+    ids = [c.id for c in contacts]
+    two = [w.bob.member_id, w.cat.member_id]
+    with pytest.raises(ValidationError, match="multi=False takes one member"):
+        w.ana.bulk_assign(ids, two, multi=False)
+    with pytest.raises(ValidationError, match="to offer to one, use offer=True"):
+        w.ana.bulk_assign(ids, [w.bob.member_id], first_to_accept=True)
+    with pytest.raises(ValidationError, match="choose first_to_accept=True"):
+        w.ana.bulk_assign(ids, two, offer=True)
+    with pytest.raises(ValidationError, match="must be True, False or None"):
+        w.ana.bulk_assign(ids, two, multi="yes")  # type: ignore[arg-type]
+    assert w.ana.leads() == []
+    everyone = w.ana.bulk_assign(ids, two)
+    assert [set(r.lead.assignee_ids) for r in everyone] == [set(two)] * 2
+    first = w.ana.bulk_assign([w.contacts(1, "F")[0].id], two, first_to_accept=True)
+    assert {o.member_id for o in first[0].offers} == set(two)
+
+
 def test_bulk_assign_and_direct_contact_assignment(w: World) -> None:
     contacts = w.contacts(4)
     results = w.ana.bulk_assign([c.id for c in contacts], [w.dan.member_id])

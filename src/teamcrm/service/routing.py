@@ -1459,9 +1459,18 @@ class RoutingUseCases(SessionBase):
     ) -> list[RoutingResult]:
         """Assign many leads (or contacts) at once, all in one transaction.
 
-        With one member (and *multi* not true) each lead is assigned to them,
-        or offered when *offer*; with several, each lead goes to everyone or,
-        with *first_to_accept*, is offered to all of them.
+        The choices of seed 001, made explicit:
+
+        * one member (*multi* not true): each lead is assigned to them, or
+          offered to them when *offer*;
+        * several members (or ``multi=True``): each lead goes to *everyone*
+          at once, or with *first_to_accept* is offered to all of them and
+          the first to accept owns it.
+
+        Ambiguous calls are refused with ``ValidationError`` instead of
+        guessing: several members with ``multi=False``; *first_to_accept*
+        with one member (use *offer*); *offer* with several members but not
+        *first_to_accept* (say which of the two you mean).
         """
         targets = _id_list("leads_or_contacts", leads_or_contacts, prefixes=("ld_", "ct_"))
         chosen = _id_list("member_ids", member_ids, prefixes=("mb_",))
@@ -1473,7 +1482,27 @@ class RoutingUseCases(SessionBase):
         if window is not None:
             check_window("window", window)
         text = _note(note)
-        several = len(chosen) > 1 if multi is None else bool(multi)
+        if multi is not None and not isinstance(multi, bool):
+            raise ValidationError("multi", multi, "must be True, False or None")
+        several = len(chosen) > 1 if multi is None else multi
+        if not several and len(chosen) > 1:
+            raise ValidationError(
+                "member_ids",
+                chosen,
+                "multi=False takes one member; for several pass multi=True"
+                " (everyone gets it, or first_to_accept)",
+            )
+        if first_to_accept and not several:
+            raise ValidationError(
+                "first_to_accept", True, "needs several members; to offer to one, use offer=True"
+            )
+        if several and offer and not first_to_accept:
+            raise ValidationError(
+                "offer",
+                True,
+                "with several members, choose first_to_accept=True (offered to all, the first"
+                " to accept owns it) or offer=False (everyone is assigned)",
+            )
         with self._unit(size=len(targets)) as (uow, actor):
             perm.require(actor.role.is_manager, actor, "assign leads", "admins and managers only")
             now = self.crm.now()
