@@ -158,6 +158,38 @@ def test_delivered_email_validates_the_address(team: Team3) -> None:
     assert ana.contact(solo.id).emails[0].validated
 
 
+def test_a_sent_email_validates_and_a_later_bounce_clears_it(team: Team3) -> None:
+    # Seed 001: validate "email (by sending an email or scheduling drip emails)".
+    ana = team[0]
+    c = ana.create_contact("A", emails=["a@x.io", "b@x.io"])
+    seq = last_seq(ana)
+    ana.log_interaction("email", contact_ids=[c.id], outcome="sent", via="a@x.io")
+    assert {e.address: e.validated for e in ana.contact(c.id).emails} == {
+        "a@x.io": True,
+        "b@x.io": False,
+    }
+    ana.log_interaction("email", contact_ids=[c.id], outcome="bounced", via="A@X.IO")
+    assert not any(e.validated for e in ana.contact(c.id).emails)
+    ana.log_interaction("email", contact_ids=[c.id], outcome="bounced", via="a@x.io")  # no-op
+    ana.log_interaction("email", contact_ids=[c.id], outcome="sent", via="a@x.io")
+    assert ana.contact(c.id).emails[0].validated
+    changes = [
+        (r.event.name, r.event.data["channel"])
+        for r in ana.events(seq)
+        if r.event.name
+        in (EventName.CONTACT_CHANNEL_VALIDATED, EventName.CONTACT_CHANNEL_INVALIDATED)
+    ]
+    assert changes == [
+        (EventName.CONTACT_CHANNEL_VALIDATED, "a@x.io"),
+        (EventName.CONTACT_CHANNEL_INVALIDATED, "a@x.io"),
+        (EventName.CONTACT_CHANNEL_VALIDATED, "a@x.io"),
+    ]
+    # A bounce of an address the contact does not have changes nothing.
+    before = ana.contact(c.id)
+    ana.log_interaction("email", contact_ids=[c.id], outcome="bounced", via="zz@x.io")
+    assert ana.contact(c.id) == before
+
+
 # ---------------------------------------------------- filing under companies
 def test_notes_filed_under_the_contacts_companies_when_on(team: Team3) -> None:
     ana = team[0]

@@ -35,6 +35,7 @@ class EventName(enum.StrEnum):
     CONTACT_UPDATED = "contact.updated"
     CONTACT_DELETED = "contact.deleted"
     CONTACT_CHANNEL_VALIDATED = "contact.channel_validated"
+    CONTACT_CHANNEL_INVALIDATED = "contact.channel_invalidated"
     COMPANY_CREATED = "company.created"
     COMPANY_UPDATED = "company.updated"
     COMPANY_DELETED = "company.deleted"

@@ -20,7 +20,6 @@ from teamcrm.ids import (
     new_company_id,
     new_contact_id,
 )
-from teamcrm.interaction import Interaction, InteractionKind, Outcome
 from teamcrm.service.base import CONTACT_FIELDS, MAX_BULK, SessionBase, _iterable, _next
 from teamcrm.team import Team
 from teamcrm.validation import (
@@ -378,23 +377,6 @@ def _validated(contact: Contact, *, email: str | None, phone: str | None) -> Con
         attrs.evolve(p, validated=True) if p is match_p[0] else p for p in contact.phones
     )
     return _next(contact, phones=phones)  # type: ignore[no-any-return]
-
-
-def _validated_by(contact: Contact, interaction: Interaction) -> Contact | None:
-    """The rule: a connected call validates its number, a delivered email its address."""
-    from teamcrm.validation import normalise_email, normalise_phone
-
-    if interaction.kind is InteractionKind.CALL and interaction.outcome is Outcome.CONNECTED:
-        if interaction.via:
-            return _validated(contact, email=None, phone=normalise_phone(interaction.via))
-        if len(contact.phones) == 1:
-            return _validated(contact, email=None, phone=contact.phones[0].number)
-    if interaction.kind is InteractionKind.EMAIL and interaction.outcome is Outcome.DELIVERED:
-        if interaction.via:
-            return _validated(contact, email=normalise_email(interaction.via), phone=None)
-        if len(contact.emails) == 1:
-            return _validated(contact, email=contact.emails[0].address, phone=None)
-    return None
 
 
 def _newly_validated(before: Contact, after: Contact) -> str | None:

@@ -9,6 +9,7 @@ import attrs
 
 from teamcrm import permissions as perm
 from teamcrm.bucket import Bucket
+from teamcrm.channels import changed_channel, channel_effect
 from teamcrm.contact import Company, Contact
 from teamcrm.errors import NotFound, ValidationError
 from teamcrm.events import EventName
@@ -20,7 +21,6 @@ from teamcrm.ids import (
 from teamcrm.interaction import Interaction, InteractionKind, Outcome
 from teamcrm.ports import UnitOfWork
 from teamcrm.service.base import SessionBase, _item_ids
-from teamcrm.service.contacts import _newly_validated, _validated_by
 from teamcrm.service.followups import FollowUpBook
 from teamcrm.team import Member
 from teamcrm.validation import (
@@ -68,7 +68,8 @@ class InteractionUseCases(SessionBase):
 
         A ``call`` with outcome ``connected`` validates the phone number used
         (*via*, or the contact's only number); an ``email`` with outcome
-        ``delivered`` validates the address used likewise.  With the team
+        ``sent`` or ``delivered`` validates the address used likewise, and
+        one with outcome ``bounced`` clears it (see :mod:`teamcrm.channels`).  With the team
         setting on, the interaction is also filed under the contacts'
         companies.
         """
@@ -116,15 +117,19 @@ class InteractionUseCases(SessionBase):
                 )
             )
             for contact in contacts:
-                updated = _validated_by(contact, interaction)
-                if updated is not None and updated is not contact:
+                updated = channel_effect(contact, interaction)
+                changed = None if updated is None else changed_channel(contact, updated)
+                if updated is not None and changed is not None:
                     uow.contacts.update(updated)
+                    channel, works = changed
                     uow.collect(
                         self._event(
-                            EventName.CONTACT_CHANNEL_VALIDATED,
+                            EventName.CONTACT_CHANNEL_VALIDATED
+                            if works
+                            else EventName.CONTACT_CHANNEL_INVALIDATED,
                             contact.id,
                             now,
-                            channel=_newly_validated(contact, updated),
+                            channel=channel,
                             interaction_id=interaction.id,
                         )
                     )
