@@ -404,6 +404,31 @@ CASES: list[tuple[str, st.SearchStrategy[Any], Case]] = [
         lambda w, v: w.admin.grant_access(w.personal_id, w.agent_id),
     ),
     ("revoke_access.member", _ID, lambda w, v: w.admin.revoke_access(w.bucket_id, v)),
+    ("share_with_team.bucket", _ID, lambda w, v: w.admin.share_with_team(v)),
+    ("share_with_team.level", _ENUM, lambda w, v: w.admin.share_with_team(w.bucket_id, level=v)),
+    (
+        "share_with_team.conversations",
+        _NOT_BOOL,
+        lambda w, v: w.admin.share_with_team(w.bucket_id, can_view_conversations=v),
+    ),
+    (
+        "share_with_team.personal",
+        st.just(None),
+        lambda w, v: w.admin.share_with_team(w.personal_id),
+    ),
+    ("unshare_with_team.bucket", _ID, lambda w, v: w.admin.unshare_with_team(v)),
+    ("set_holds_all.bucket", _ID, lambda w, v: w.admin.set_holds_all(v)),
+    ("set_holds_all.flag", _NOT_BOOL, lambda w, v: w.admin.set_holds_all(w.bucket_id, v)),
+    (
+        "set_holds_all.include_existing",
+        _NOT_BOOL,
+        lambda w, v: w.admin.set_holds_all(w.bucket_id, include_existing=v),
+    ),
+    (
+        "set_holds_all.personal",
+        st.just(None),
+        lambda w, v: w.admin.set_holds_all(w.personal_id),
+    ),
     ("add_to_bucket.items", _IDS, lambda w, v: w.admin.add_to_bucket(w.bucket_id, v)),
     ("add_to_bucket.bucket", _ID, lambda w, v: w.admin.add_to_bucket(v, w.contact_id)),
     (

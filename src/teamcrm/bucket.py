@@ -1,8 +1,12 @@
 """Buckets (Livespace: *groups*): named sets of contacts and companies.
 
-A *team* bucket is shared: members see it through :class:`AccessGrant`\\ s.
-A *personal* bucket belongs to one member and nobody else ever sees it, not
-even on a contact's shared record.
+A *team* bucket is shared: members see it through :class:`AccessGrant`\\ s,
+or through the bucket's :class:`TeamAccess` when it is shared with the whole
+team (seed 000: "give all team members access"; seed 004: groups "are shared
+by all users"), which members who join later get too.  A team bucket that
+``holds_all`` is seed 000's omni-bucket: every new contact of the team joins
+it.  A *personal* bucket belongs to one member and nobody else ever sees it,
+not even on a contact's shared record.
 """
 
 from __future__ import annotations
@@ -14,9 +18,16 @@ import attrs
 
 from teamcrm.errors import ValidationError
 from teamcrm.ids import BucketId, MemberId, TeamId
-from teamcrm.validation import MAX_NAME, Checker
+from teamcrm.validation import MAX_NAME, Checker, trusted_builder
 
-__all__ = ["AccessGrant", "AccessLevel", "Bucket", "BucketKind", "BucketMembership"]
+__all__ = [
+    "AccessGrant",
+    "AccessLevel",
+    "Bucket",
+    "BucketKind",
+    "BucketMembership",
+    "TeamAccess",
+]
 
 
 class BucketKind(enum.StrEnum):
@@ -53,12 +64,40 @@ class AccessGrant:
 
 
 @attrs.frozen(kw_only=True)
+class TeamAccess:
+    """The access every member of the team has to a team bucket shared with the team.
+
+    It is read when a member acts, so members added to the team later have
+    it too.  A member who also has their own :class:`AccessGrant` gets the
+    more generous of the two, field by field.
+    """
+
+    level: AccessLevel = AccessLevel.VIEWER
+    can_view_conversations: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        c = Checker(self)
+        c.enum("level", AccessLevel)
+        c.boolean("can_view_conversations")
+
+
+#: Builds the grant a member has through a bucket's team access (checked values).
+_grant = trusted_builder(AccessGrant)
+#: Editor is more than viewer.
+_LEVEL_RANK = {AccessLevel.VIEWER: 0, AccessLevel.EDITOR: 1}
+
+
+@attrs.frozen(kw_only=True)
 class Bucket:
     """A named set of contacts and/or companies.
 
     :ivar owner_id: the owner of a personal bucket; ``None`` for team buckets.
     :ivar grants: per-member access to a team bucket (none on personal ones),
         at most one per member.
+    :ivar team_access: access every member of the team has (a team bucket
+        shared with the whole team), or ``None``.
+    :ivar holds_all: every new contact of the team joins this team bucket
+        (seed 000's omni-bucket).
     """
 
     id: BucketId
@@ -70,6 +109,8 @@ class Bucket:
     grants: tuple[AccessGrant, ...] = ()
     created_by: MemberId | None = None
     version: int = 1
+    team_access: TeamAccess | None = None
+    holds_all: bool = False
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
@@ -97,8 +138,19 @@ class Bucket:
                 raise ValidationError(
                     "Bucket.grants", self.grants, "a personal bucket cannot be shared"
                 )
+            if self.team_access is not None:
+                raise ValidationError(
+                    "Bucket.team_access", self.team_access, "a personal bucket cannot be shared"
+                )
+            if self.holds_all:
+                raise ValidationError(
+                    "Bucket.holds_all", True, "only a team bucket can hold every contact"
+                )
         elif self.owner_id is not None:
             raise ValidationError("Bucket.owner_id", self.owner_id, "a team bucket has no owner")
+        if self.team_access is not None and not isinstance(self.team_access, TeamAccess):
+            raise ValidationError("Bucket.team_access", self.team_access, "must be a TeamAccess")
+        c.boolean("holds_all")
 
     @property
     def is_personal(self) -> bool:
@@ -106,11 +158,30 @@ class Bucket:
         return self.kind is BucketKind.PERSONAL
 
     def grant_for(self, member_id: MemberId) -> AccessGrant | None:
-        """Return *member_id*'s grant on this bucket, or ``None``."""
+        """Return the access *member_id* has to this bucket, or ``None``.
+
+        That is the member's own grant, the bucket's :attr:`team_access`, or
+        when both exist the more generous of the two, field by field.
+        """
+        own = None
         for grant in self.grants:
             if grant.member_id == member_id:
-                return grant
-        return None
+                own = grant
+                break
+        team = self.team_access
+        if team is None:
+            return own
+        if own is None:
+            return _grant(
+                member_id=member_id,
+                level=team.level,
+                can_view_conversations=team.can_view_conversations,
+            )
+        level = own.level if _LEVEL_RANK[own.level] >= _LEVEL_RANK[team.level] else team.level
+        conversations = own.can_view_conversations or team.can_view_conversations
+        if level is own.level and conversations is own.can_view_conversations:
+            return own
+        return _grant(member_id=member_id, level=level, can_view_conversations=conversations)
 
 
 @attrs.frozen(kw_only=True)

@@ -11,7 +11,9 @@ The rules, in one place:
 * A **team bucket** is seen by members with a grant, and by admins and
   managers; its contacts are added and removed by ``editor`` grants and by
   admins.  Its conversations are read only through a grant with
-  ``can_view_conversations``.
+  ``can_view_conversations``.  A bucket shared with the whole team gives
+  every member its ``team_access`` as a grant (the more generous of that and
+  their own grant, field by field: :meth:`Bucket.grant_for`).
 * A **personal bucket** is seen and changed by its owner only, never by
   anyone else (not even an admin), and never appears on a shared record.
 * A **contact** (or company) is seen by admins and managers, by whoever

@@ -250,6 +250,21 @@ class SessionBase:
             )
         return added
 
+    def _join_omni_buckets(self, uow: UnitOfWork, contacts: list[Contact], now: datetime) -> None:
+        """Add new *contacts* to every team bucket that ``holds_all`` (seed 000's omni-bucket).
+
+        The team's setting, not the creator's rights, puts them there: a
+        member who may only view the omni-bucket still fills it.  Like any
+        add, it starts follow-up clocks and routes if a pool takes leads from
+        that bucket.
+        """
+        if not contacts:
+            return
+        known: dict[str, Contact] = {c.id: c for c in contacts}
+        for bucket in uow.buckets.all(self.team_id):
+            if bucket.holds_all:
+                self._add_items(uow, bucket, list(known), now, known=known)
+
     def _require_visible_items(
         self, uow: UnitOfWork, actor: Member, ids: list[str]
     ) -> dict[str, Contact]:

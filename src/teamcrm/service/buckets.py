@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from teamcrm import permissions as perm
-from teamcrm.bucket import AccessGrant, AccessLevel, Bucket, BucketKind, BucketMembership
+from teamcrm.bucket import (
+    AccessGrant,
+    AccessLevel,
+    Bucket,
+    BucketKind,
+    BucketMembership,
+    TeamAccess,
+)
 from teamcrm.contact import Contact
 from teamcrm.errors import ValidationError
 from teamcrm.events import EventName
@@ -181,8 +188,8 @@ class BucketUseCases(SessionBase):
         check_id("member_id", member_id, "mb_")
         with self._unit() as (uow, actor):
             bucket = self._shareable_bucket(uow, actor, bucket_id)
-            if bucket.grant_for(MemberId(member_id)) is None:
-                return bucket
+            if not any(g.member_id == member_id for g in bucket.grants):
+                return bucket  # no grant of their own (team-wide access stays)
             grants = tuple(g for g in bucket.grants if g.member_id != member_id)
             updated: Bucket = _next(bucket, grants=grants)
             uow.buckets.update(updated)
@@ -191,6 +198,105 @@ class BucketUseCases(SessionBase):
                     EventName.BUCKET_ACCESS_REVOKED, bucket.id, self.crm.now(), member_id=member_id
                 )
             )
+            uow.commit()
+            return updated
+
+    def share_with_team(
+        self,
+        bucket_id: BucketId | str,
+        *,
+        level: AccessLevel | str = AccessLevel.VIEWER,
+        can_view_conversations: bool = False,
+    ) -> Bucket:
+        """Share a team bucket with every member of the team, now and later.
+
+        Seed 000's "give all team members access" and seed 004's groups that
+        "are shared by all users".  Members added to the team later have this
+        access too (it is read when they act); a member's own grant still
+        counts, and whichever gives more wins, field by field.  The same
+        people who may grant access may do this (editors of the bucket,
+        managers and admins, as the team's setting says).
+        """
+        with self._unit() as (uow, actor):
+            bucket = self._shareable_bucket(uow, actor, bucket_id)
+            if bucket.is_personal:
+                raise ValidationError("bucket_id", bucket_id, "a personal bucket cannot be shared")
+            access = TeamAccess(
+                level=level,  # type: ignore[arg-type]
+                can_view_conversations=can_view_conversations,
+            )
+            if bucket.team_access == access:
+                return bucket
+            updated: Bucket = _next(bucket, team_access=access)
+            uow.buckets.update(updated)
+            uow.collect(
+                self._event(
+                    EventName.BUCKET_SHARED_WITH_TEAM,
+                    bucket.id,
+                    self.crm.now(),
+                    level=access.level.value,
+                    can_view_conversations=access.can_view_conversations,
+                )
+            )
+            uow.commit()
+            return updated
+
+    def unshare_with_team(self, bucket_id: BucketId | str) -> Bucket:
+        """Stop sharing a team bucket with the whole team (members' own grants stay)."""
+        with self._unit() as (uow, actor):
+            bucket = self._shareable_bucket(uow, actor, bucket_id)
+            if bucket.team_access is None:
+                return bucket
+            updated: Bucket = _next(bucket, team_access=None)
+            uow.buckets.update(updated)
+            uow.collect(self._event(EventName.BUCKET_UNSHARED_WITH_TEAM, bucket.id, self.crm.now()))
+            uow.commit()
+            return updated
+
+    def set_holds_all(
+        self, bucket_id: BucketId | str, holds_all: bool = True, *, include_existing: bool = False
+    ) -> Bucket:
+        """Make a team bucket hold every contact of the team (seed 000's omni-bucket), or stop.
+
+        While on, every new contact joins the bucket in the unit of work that
+        creates it.  With *include_existing*, the team's current contacts are
+        added too, in this call's unit of work.  Managers and admins only.
+        """
+        for flag, value in (("holds_all", holds_all), ("include_existing", include_existing)):
+            if not isinstance(value, bool):
+                raise ValidationError(flag, value, "must be True or False")
+        with self._unit() as (uow, actor):
+            perm.require(
+                actor.role.is_manager,
+                actor,
+                "make a bucket hold every contact",
+                "managers and admins only",
+            )
+            bucket = self._bucket(uow, actor, bucket_id)
+            if bucket.is_personal:
+                raise ValidationError(
+                    "bucket_id", bucket_id, "only a team bucket can hold every contact"
+                )
+            now = self.crm.now()
+            updated: Bucket = bucket
+            if bucket.holds_all is not holds_all:
+                updated = _next(bucket, holds_all=holds_all)
+                uow.buckets.update(updated)
+                uow.collect(
+                    self._event(
+                        EventName.BUCKET_SETTINGS_CHANGED, bucket.id, now, holds_all=holds_all
+                    )
+                )
+            if holds_all and include_existing:
+                everyone = uow.contacts.all(self.team_id)
+                if everyone:
+                    self._add_items(
+                        uow,
+                        updated,
+                        [c.id for c in everyone],
+                        now,
+                        known={c.id: c for c in everyone},
+                    )
             uow.commit()
             return updated
 

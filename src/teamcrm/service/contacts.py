@@ -123,7 +123,9 @@ class ContactUseCases(SessionBase):
         """Create many contacts in one transaction (all or none).
 
         Each draft is a :class:`ContactDraft` or a mapping with its fields.
-        With *bucket_id*, every new contact is also added to that bucket.
+        With *bucket_id*, every new contact is also added to that bucket; and
+        every new contact joins the team buckets that hold every contact
+        (``set_holds_all``).
         """
         drafts = list(_iterable("drafts", drafts))
         if len(drafts) > MAX_BULK:
@@ -149,6 +151,7 @@ class ContactUseCases(SessionBase):
                 self._add_items(
                     uow, bucket, [c.id for c in contacts], now, known={c.id: c for c in contacts}
                 )
+            self._join_omni_buckets(uow, contacts, now)
             uow.commit()
             return contacts
 

@@ -27,7 +27,14 @@ from zoneinfo import ZoneInfo, available_timezones
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from teamcrm.bucket import AccessGrant, AccessLevel, Bucket, BucketKind, BucketMembership
+from teamcrm.bucket import (
+    AccessGrant,
+    AccessLevel,
+    Bucket,
+    BucketKind,
+    BucketMembership,
+    TeamAccess,
+)
 from teamcrm.contact import Company, Contact, EmailAddress, PhoneNumber
 from teamcrm.events import DomainEvent, EventName
 from teamcrm.followup import (
@@ -606,7 +613,9 @@ def team_buckets(
 ) -> SearchStrategy[Bucket]:
     """Team :class:`Bucket` values; *grantees* is a list of member ids (or a strategy).
 
-    Each grantee gets one grant of a random level.
+    Each grantee gets one grant of a random level; some buckets are shared
+    with the whole team (:class:`~teamcrm.bucket.TeamAccess`) and some hold
+    every contact.
     """
 
     @st.composite
@@ -621,6 +630,8 @@ def team_buckets(
             created_at=draw(aware_datetimes()),
             grants=grants,
             created_by=draw(_as_strategy(created_by, st.none() | member_ids())),
+            team_access=draw(st.none() | st.builds(TeamAccess, level=st.sampled_from(AccessLevel))),
+            holds_all=draw(st.booleans()),
         )
 
     return build()

@@ -22,7 +22,14 @@ from typing import Any, ParamSpec, TypeVar
 
 from teamcrm.adapters.sqlite.codec import dumps, from_micros, loads, optional_micros, to_micros
 from teamcrm.adapters.sqlite.connection import translate
-from teamcrm.bucket import AccessGrant, AccessLevel, Bucket, BucketKind, BucketMembership
+from teamcrm.bucket import (
+    AccessGrant,
+    AccessLevel,
+    Bucket,
+    BucketKind,
+    BucketMembership,
+    TeamAccess,
+)
 from teamcrm.contact import Company, Contact, EmailAddress, PhoneNumber
 from teamcrm.converter import converter
 from teamcrm.errors import ConcurrencyError, NotFound, StoreError
@@ -656,12 +663,13 @@ class SQLiteCompanies(SQLiteRepository):
 _BUCKET_SELECT = """
 SELECT b.id, b.team_id, b.name, b.kind, b.owner_id, b.created_by, b.created_at, b.version,
        (SELECT json_group_array(json_array(g.member_id, g.level, g.can_view_conversations))
-          FROM bucket_grants g WHERE g.bucket_id = b.id)
+          FROM bucket_grants g WHERE g.bucket_id = b.id),
+       b.team_level, b.team_conversations, b.holds_all
 FROM buckets b"""
 
 
 def _bucket(row: Sequence[Any]) -> Bucket:
-    bid, tid, name, kind, owner, by, created, version, grants = row
+    bid, tid, name, kind, owner, by, created, version, grants, team_level, team_conv, all_ = row
     return trusted(
         Bucket,
         id=bid,
@@ -672,6 +680,12 @@ def _bucket(row: Sequence[Any]) -> Bucket:
         created_by=by,
         created_at=from_micros(created),
         version=version,
+        team_access=None
+        if team_level is None
+        else trusted(
+            TeamAccess, level=AccessLevel(team_level), can_view_conversations=bool(team_conv)
+        ),
+        holds_all=bool(all_),
         grants=()
         if grants == _EMPTY
         else tuple(
@@ -684,6 +698,16 @@ def _bucket(row: Sequence[Any]) -> Bucket:
             for m, lv, v in loads(grants)
         ),
     )
+
+
+def _team_access_columns(b: Bucket) -> dict[str, Any]:
+    """The ``team_level``, ``team_conversations`` and ``holds_all`` columns of *b*."""
+    access = b.team_access
+    return {
+        "team_level": None if access is None else access.level.value,
+        "team_conversations": int(access is not None and access.can_view_conversations),
+        "holds_all": int(b.holds_all),
+    }
 
 
 class SQLiteBuckets(SQLiteRepository):
@@ -727,7 +751,8 @@ class SQLiteBuckets(SQLiteRepository):
         self._insert(
             b.id,
             "INSERT INTO buckets (id, team_id, name, kind, owner_id, created_by, created_at,"
-            " version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " version, team_level, team_conversations, holds_all)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 b.id,
                 b.team_id,
@@ -737,6 +762,7 @@ class SQLiteBuckets(SQLiteRepository):
                 b.created_by,
                 to_micros(b.created_at),
                 b.version,
+                *_team_access_columns(b).values(),
             ),
         )
         self._grants(b)
@@ -755,6 +781,7 @@ class SQLiteBuckets(SQLiteRepository):
                 "owner_id": b.owner_id,
                 "created_by": b.created_by,
                 "created_at": to_micros(b.created_at),
+                **_team_access_columns(b),
             },
         )
         self._grants(b)

@@ -186,3 +186,13 @@ register_migration(
     )""",
     "CREATE INDEX outbox_by_team ON outbox (team_id, seq)",
 )
+
+register_migration(
+    "0220_bucket_team_access",
+    # A team bucket shared with the whole team (NULL: not shared that way) and
+    # seed 000's omni-bucket flag; see teamcrm.bucket.TeamAccess.
+    "ALTER TABLE buckets ADD COLUMN team_level TEXT",
+    "ALTER TABLE buckets ADD COLUMN team_conversations INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE buckets ADD COLUMN holds_all INTEGER NOT NULL DEFAULT 0",
+    "CREATE INDEX buckets_holding_all ON buckets (team_id) WHERE holds_all = 1",
+)
