@@ -666,7 +666,7 @@ def test_every_entity_field_has_a_column() -> None:
     If this fails: add a column (a new named migration) and map it in
     ``teamcrm/adapters/sqlite``, then update the expected set here.
     """
-    from teamcrm.bucket import AccessGrant, Bucket
+    from teamcrm.bucket import AccessGrant, Bucket, TeamAccess
     from teamcrm.contact import Company, EmailAddress, PhoneNumber
     from teamcrm.followup import FollowUpDue, FollowUpPolicy, Snooze, Touch
     from teamcrm.notification import Notification
@@ -722,8 +722,11 @@ def test_every_entity_field_has_a_column() -> None:
             "grants",
             "created_by",
             "version",
+            "team_access",  # team_level, team_conversations (0220_bucket_team_access)
+            "holds_all",
         },
         AccessGrant: {"member_id", "level", "can_view_conversations"},
+        TeamAccess: {"level", "can_view_conversations"},
         BucketMembership: {"team_id", "bucket_id", "item_id", "added_at", "added_by"},
         Interaction: {
             "id",
