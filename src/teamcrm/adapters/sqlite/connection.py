@@ -192,6 +192,11 @@ def connect(
                 f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}",
             ),
         )
+    except StoreError as exc:
+        conn.close()
+        if type(exc) is StoreError:  # e.g. "file is not a database": name the file
+            raise StoreError(f"cannot open SQLite database {url.path or target!r}: {exc}") from exc
+        raise
     except BaseException:
         conn.close()
         raise
