@@ -111,17 +111,24 @@ def test_backend_killed_between_statements_of_a_write_unit(store_url: tuple[str,
     try:
         team, admin = crm.create_team("Acme", admin_name="Ana")
         before = _count(url, "SELECT count(*) FROM contacts")
-        # killed before the second statement
-        with pytest.raises(StoreError) as info, store.unit_of_work() as uow:
-            uow.contacts.add(_contact(team.id, "first"))
-            _terminate([uow.context.pg.raw.info.backend_pid])
-            uow.contacts.add(_contact(team.id, "second"))
+
+        def killed_before_the_second_statement() -> None:
+            with store.unit_of_work() as uow:
+                uow.contacts.add(_contact(team.id, "first"))
+                _terminate([uow.context.pg.raw.info.backend_pid])
+                uow.contacts.add(_contact(team.id, "second"))
+
+        def killed_before_commit() -> None:
+            with store.unit_of_work() as uow:
+                uow.contacts.add(_contact(team.id, "third"))
+                _terminate([uow.context.pg.raw.info.backend_pid])
+                uow.commit()
+
+        with pytest.raises(StoreError) as info:
+            killed_before_the_second_statement()
         assert not isinstance(info.value, psycopg.Error)
-        # killed just before COMMIT
-        with pytest.raises(StoreError) as info, store.unit_of_work() as uow:
-            uow.contacts.add(_contact(team.id, "third"))
-            _terminate([uow.context.pg.raw.info.backend_pid])
-            uow.commit()
+        with pytest.raises(StoreError) as info:
+            killed_before_commit()
         assert "COMMIT" in str(info.value)
         assert not isinstance(info.value, psycopg.Error)
         assert _count(url, "SELECT count(*) FROM contacts") == before
@@ -163,7 +170,7 @@ def test_backends_killed_while_units_run(store_url: tuple[str, str]) -> None:
                     result = "ok"
                 except (StoreError, ConcurrencyError) as exc:
                     result = type(exc).__name__
-                except BaseException as exc:  # noqa: BLE001 - anything else is the failure
+                except BaseException as exc:  # anything else is the failure
                     with lock:
                         strays.append(exc)
                     return

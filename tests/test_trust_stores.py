@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,7 +41,9 @@ from teamcrm.errors import (
     ValidationError,
 )
 
-FUTURE_DDL = Migration(name="9999_future_rule", statements=("CREATE TABLE future_rule (cap INTEGER)",))
+FUTURE_DDL = Migration(
+    name="9999_future_rule", statements=("CREATE TABLE future_rule (cap INTEGER)",)
+)
 # A newer release's data-only migration: no DDL, so SQLite's schema_version stays put.
 FUTURE_DATA = Migration(name="9998_future_backfill", statements=("UPDATE teams SET name = name",))
 
@@ -184,7 +187,8 @@ def test_cli_demo_refuses_to_replace_another_applications_file(
     before = _digest(path)
     assert main(["demo", "--db", str(path)]) == 2
     err = capsys.readouterr().err
-    assert "is not a teamcrm database" in err and str(path) in err
+    assert "is not a teamcrm database" in err
+    assert str(path) in err
     assert _digest(path) == before
     text = tmp_path / "notes.txt"
     text.write_text("not a database at all, and long enough to have a header" * 3)
@@ -230,20 +234,19 @@ def test_sqlite_store_refuses_units_after_a_newer_release_migrated(
             session.create_contact("Again")
         assert _count(path, "contacts") == contacts
         # from another thread (its own connections) as well
-        import threading
-
         errors: list[BaseException] = []
 
         def other_thread() -> None:
             try:
                 session.create_contact("Thread")
-            except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            except BaseException as exc:  # collected for the assertion
                 errors.append(exc)
 
         worker = threading.Thread(target=other_thread)
         worker.start()
         worker.join()
-        assert len(errors) == 1 and isinstance(errors[0], SchemaVersionError)
+        assert len(errors) == 1
+        assert isinstance(errors[0], SchemaVersionError)
         assert _count(path, "contacts") == contacts
     finally:
         old.close()
@@ -270,16 +273,15 @@ def test_sqlite_store_notices_raw_ddl_and_a_row_of_a_newer_release(tmp_path: Pat
         store.close()
 
 
-def test_sqlite_store_keeps_working_when_the_same_release_migrates(tmp_path: Path) -> None:
-    """A moved stamp with only known migrations is re-read once and accepted."""
+def test_sqlite_store_refuses_an_unknown_migration_but_not_known_changes(tmp_path: Path) -> None:
+    """An older store refuses; a moved stamp with only known migrations is accepted."""
     path = tmp_path / "team.db"
     known = registered_migrations()
     old = SQLiteStore(f"sqlite:///{path}", migrations=known[:-1])
     try:
         SQLiteStore(f"sqlite:///{path}", migrations=known).close()  # same release + 1
-        with pytest.raises(SchemaVersionError):
-            with old.unit_of_work():
-                pass  # pragma: no cover
+        with pytest.raises(SchemaVersionError), old.unit_of_work():
+            pass  # pragma: no cover
         full = SQLiteStore(f"sqlite:///{path}")
         try:
             SQLiteStore(f"sqlite:///{path}").close()

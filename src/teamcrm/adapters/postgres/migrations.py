@@ -129,7 +129,10 @@ def migration_count(conn: psycopg.Connection[Any]) -> int:
 
 
 def _refuse_foreign(conn: psycopg.Connection[Any], where: str, *, create: bool) -> None:
-    """Refuse a schema without teamcrm's migrations table that is not empty (or, unless *create*, any)."""
+    """Refuse a schema without teamcrm's migrations table that holds relations.
+
+    Unless *create*, refuse one without teamcrm's migrations table at all.
+    """
     try:
         row = conn.execute("SELECT to_regclass(%s), current_schema()", (MIGRATIONS_TABLE,))
         found = row.fetchone()

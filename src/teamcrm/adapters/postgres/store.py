@@ -228,7 +228,7 @@ class PostgresUnitOfWork(BaseUnitOfWork):
             if raw is not None and not raw.closed and not raw.broken:
                 raw.execute("ROLLBACK")
         except psycopg.Error as exc:
-            if not raw.broken:  # a lost connection's transaction is gone with it
+            if raw is not None and not raw.broken:  # a lost connection's transaction is gone
                 raise translate_error(exc) from exc
         finally:
             self._finish()
