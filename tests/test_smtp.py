@@ -197,7 +197,12 @@ def test_a_digest_from_send_digests_arrives_escaped(
 def test_login(auth_server: tuple[Recorder, int]) -> None:
     handler, port = auth_server
     good = SMTPSender(
-        "127.0.0.1", port, from_addr="crm@acme.example", username="crm", password="s3cret"
+        "127.0.0.1",
+        port,
+        from_addr="crm@acme.example",
+        username="crm",
+        password="s3cret",
+        allow_plaintext_login=True,  # a test server on 127.0.0.1 without TLS
     )
     good.send(message())
     assert len(handler.messages) == 1
@@ -208,6 +213,7 @@ def test_login(auth_server: tuple[Recorder, int]) -> None:
         username="crm",
         password="wrong",
         timeout=5,
+        allow_plaintext_login=True,
     )
     with pytest.raises(DeliveryError) as info:
         bad.send(message())
@@ -345,8 +351,30 @@ def test_configuration_is_checked() -> None:
     assert SMTPSender(**ok).port == 25
     assert SMTPSender(starttls=True, **ok).port == 587
     assert SMTPSender(use_ssl=True, **ok).port == 465
-    with_password = SMTPSender(username="crm", password="hunter2", **ok)
+    with_password = SMTPSender(username="crm", password="hunter2", starttls=True, **ok)
     assert "hunter2" not in repr(with_password)
+
+
+def test_login_without_tls_is_refused_unless_asked_for_by_name(
+    auth_server: tuple[Recorder, int],
+) -> None:
+    handler, port = auth_server
+    plain = {"from_addr": "crm@acme.example", "username": "crm", "password": "s3cret"}
+    with pytest.raises(ValidationError) as info:
+        SMTPSender("127.0.0.1", port, **plain)
+    assert info.value.field == "username"
+    assert "allow_plaintext_login" in str(info.value)
+    assert "s3cret" not in str(info.value)
+    with pytest.raises(ValidationError) as info:
+        SMTPSender("127.0.0.1", port, allow_plaintext_login="yes", **plain)  # type: ignore[arg-type]
+    assert info.value.field == "allow_plaintext_login"
+    assert handler.messages == []
+    # TLS on: accepted without the opt-in; the opt-in sends in clear on purpose
+    assert SMTPSender("127.0.0.1", port, starttls=True, **plain).starttls
+    assert SMTPSender("127.0.0.1", port, use_ssl=True, **plain).use_ssl
+    opted = SMTPSender("127.0.0.1", port, allow_plaintext_login=True, **plain)
+    opted.send(message())
+    assert len(handler.messages) == 1
 
 
 def test_send_refuses_anything_but_an_outgoing_email() -> None:

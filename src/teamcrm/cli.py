@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from teamcrm.clock import SettableClock
-from teamcrm.errors import NotFound, StoreError, TeamCRMError, ValidationError
+from teamcrm.errors import (
+    ForeignDatabaseError,
+    MissingDatabaseError,
+    NotFound,
+    StoreError,
+    TeamCRMError,
+    ValidationError,
+)
 from teamcrm.lead import LeadRow
 from teamcrm.opener import open as open_crm
 from teamcrm.search import DateRange
@@ -34,9 +41,38 @@ def _store_url(db: str | None, memory: bool) -> str:
         open_store("sqlite://").close()
     except TeamCRMError:
         return "memory://"  # SQLite adapter not available in this build
+    _refuse_foreign_file(path)
     for suffix in ("", "-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)
     return f"sqlite:///{path}"
+
+
+def _refuse_foreign_file(path: Path) -> None:
+    """Refuse to replace *path* unless it is missing, empty or a teamcrm database.
+
+    ``teamcrm demo --db PATH`` recreates its file; it must never delete
+    another application's database.
+    """
+    from teamcrm.adapters.sqlite.connection import SQLiteURL, connect
+    from teamcrm.adapters.sqlite.migrations import inspect_database
+
+    if not path.exists():
+        return
+    if not path.is_file():
+        raise ValidationError("--db", str(path), "is not a file")
+    if path.stat().st_size == 0:
+        return
+    try:
+        conn = connect(SQLiteURL(url=f"sqlite:///{path}", path=str(path)), create=False)
+        try:
+            state = inspect_database(conn)
+        finally:
+            conn.close()
+    except StoreError as exc:
+        raise ForeignDatabaseError(repr(str(path)), f"it is not a SQLite database: {exc}") from exc
+    reason = state.foreign
+    if reason is not None:
+        raise ForeignDatabaseError(repr(str(path)), reason)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -82,7 +118,11 @@ def _positive(text: str) -> int:
 
 
 def _open_existing(args: argparse.Namespace) -> CRM:
-    """Open the SQLite file of ``--db`` (never creating one), with ``--at`` as the clock."""
+    """Open the database of ``--db`` (never creating one), with ``--at`` as the clock.
+
+    A path or URL of a missing (or empty) database is refused: only ``demo``
+    makes databases.
+    """
     db: str = args.db
     if "://" in db:
         url = db
@@ -91,7 +131,12 @@ def _open_existing(args: argparse.Namespace) -> CRM:
             raise ValidationError("--db", db, "no such database file")
         url = f"sqlite:///{db}"
     clock = SettableClock(args.at) if args.at is not None else None
-    return open_crm(url, clock=clock)
+    try:
+        return open_crm(url, clock=clock, create=False)
+    except MissingDatabaseError as exc:
+        raise ValidationError(
+            "--db", db, f"no such teamcrm database ({exc.where} {exc.reason}; nothing was created)"
+        ) from exc
 
 
 def _acting(crm: CRM, who: str) -> MemberSession:

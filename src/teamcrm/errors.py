@@ -13,6 +13,8 @@ from typing import Any
 __all__ = [
     "AlreadyExists",
     "ConcurrencyError",
+    "ForeignDatabaseError",
+    "MissingDatabaseError",
     "NotFound",
     "OfferClosed",
     "PermissionDenied",
@@ -114,6 +116,39 @@ class StoreError(TeamCRMError):
 
 class SchemaVersionError(StoreError):
     """The database was made by a newer (or unknown) release of teamcrm."""
+
+
+class ForeignDatabaseError(StoreError):
+    """The database (a SQLite file, a PostgreSQL schema) belongs to another application.
+
+    teamcrm refuses to add its tables to a database that holds someone
+    else's: nothing is written to it.
+
+    :ivar where: the file or schema.
+    :ivar reason: how it was recognised, in words.
+    """
+
+    def __init__(self, where: str, reason: str) -> None:
+        self.where = where
+        self.reason = reason
+        super().__init__(
+            f"the database {where} is not a teamcrm database ({reason}); "
+            "teamcrm refuses to add its tables to it - give an empty or new database"
+        )
+
+
+class MissingDatabaseError(StoreError):
+    """The store was opened with ``create=False`` and there is no teamcrm database there.
+
+    :ivar where: the file or schema.
+    """
+
+    def __init__(self, where: str, reason: str = "does not exist") -> None:
+        self.where = where
+        self.reason = reason
+        super().__init__(
+            f"the database {where} {reason}; open it with create=True to make a new one"
+        )
 
 
 class OfferClosed(TeamCRMError):

@@ -9,61 +9,97 @@
 =====================  ==============================================
 
 Third-party adapters register their own scheme with :func:`register_store`.
+
+``create`` says whether opening may make a new database.  It is true by
+default (``teamcrm.open("sqlite:///team.db")`` makes ``team.db`` when it is
+missing, and adds the tables to an empty PostgreSQL schema).  With
+``create=False`` only an existing teamcrm database opens: a missing or empty
+SQLite file, an empty PostgreSQL schema and ``memory://`` raise
+:class:`~teamcrm.errors.MissingDatabaseError`, and nothing is created.  In
+both modes a database that holds another application's tables is refused
+with :class:`~teamcrm.errors.ForeignDatabaseError`.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 
 from teamcrm.clock import Clock
-from teamcrm.errors import StoreError, ValidationError
+from teamcrm.errors import MissingDatabaseError, StoreError, ValidationError
 from teamcrm.ports import Store
 from teamcrm.service import CRM
 
 __all__ = ["open", "open_store", "register_store"]
 
-StoreFactory = Callable[[str], Store]
+StoreFactory = Callable[..., Store]
 _FACTORIES: dict[str, StoreFactory] = {}
+_TAKES_CREATE: dict[str, bool] = {}
+
+
+def _takes_create(factory: StoreFactory) -> bool:
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):  # pragma: no cover - a builtin without a signature
+        return False
+    return any(
+        p.kind is inspect.Parameter.VAR_KEYWORD
+        or (p.name == "create" and p.kind is not inspect.Parameter.POSITIONAL_ONLY)
+        for p in params
+    )
 
 
 def register_store(scheme: str, factory: StoreFactory) -> None:
-    """Make ``teamcrm.open("<scheme>://...")`` build a store with *factory(url)*."""
+    """Make ``teamcrm.open("<scheme>://...")`` build a store with *factory(url)*.
+
+    A factory that takes a keyword argument ``create`` receives the caller's
+    ``create`` flag (see the module docs) and must honour it; one that does
+    not can only be opened with ``create=True`` (the default).
+    """
     _FACTORIES[scheme.lower()] = factory
+    _TAKES_CREATE[scheme.lower()] = _takes_create(factory)
 
 
-def _memory(url: str) -> Store:
+def _memory(url: str, *, create: bool = True) -> Store:
     from teamcrm.adapters.memory import MemoryStore
 
+    if not create:
+        raise MissingDatabaseError(repr(url), "is always a new, empty store")
     return MemoryStore(url)
 
 
 register_store("memory", _memory)
 
 
-def _sqlite(url: str) -> Store:
+def _sqlite(url: str, *, create: bool = True) -> Store:
     from teamcrm.adapters.sqlite import SQLiteStore
 
-    return SQLiteStore(url)
+    return SQLiteStore(url, create=create)
 
 
 register_store("sqlite", _sqlite)
 
 
-def _postgresql(url: str) -> Store:
+def _postgresql(url: str, *, create: bool = True) -> Store:
     try:
         from teamcrm.adapters.postgres import PostgresStore
     except ImportError as exc:
         raise StoreError(
             f"the PostgreSQL store needs psycopg 3: pip install 'teamcrm[postgres]' ({exc})"
         ) from exc
-    return PostgresStore(url)
+    return PostgresStore(url, create=create)
 
 
 register_store("postgresql", _postgresql)
 
 
-def open_store(url: str) -> Store:
-    """Return the store for *url* without wrapping it in a :class:`CRM`."""
+def open_store(url: str, *, create: bool = True) -> Store:
+    """Return the store for *url* without wrapping it in a :class:`CRM`.
+
+    :param create: may opening make a new database (see the module docs)?
+    """
+    if not isinstance(create, bool):
+        raise ValidationError("create", create, "must be True or False")
     if not isinstance(url, str) or "://" not in url:
         raise ValidationError("url", url, "must look like 'memory://' or 'sqlite:///team.db'")
     scheme = url.split("://", 1)[0].lower()
@@ -74,11 +110,20 @@ def open_store(url: str) -> Store:
         raise ValidationError(
             "url", url, f"unknown store scheme {scheme!r}; known: {sorted(_FACTORIES)}"
         )
+    if _TAKES_CREATE.get(scheme, False):
+        return factory(url, create=create)
+    if not create:
+        raise ValidationError(
+            "create", create, f"the {scheme}:// store cannot promise not to create a database"
+        )
     return factory(url)
 
 
-def open(url: str = "memory://", *, clock: Clock | None = None) -> CRM:
+def open(url: str = "memory://", *, clock: Clock | None = None, create: bool = True) -> CRM:
     """Open a CRM on the store named by *url*.
+
+    With ``create=False`` only an existing teamcrm database opens (a missing
+    one raises :class:`~teamcrm.errors.MissingDatabaseError`, nothing is made).
 
     >>> import teamcrm
     >>> crm = teamcrm.open("memory://")
@@ -86,4 +131,4 @@ def open(url: str = "memory://", *, clock: Clock | None = None) -> CRM:
     >>> crm.as_member(admin.id).create_contact("Bea").display_name
     'Bea'
     """
-    return CRM(open_store(url), clock=clock)
+    return CRM(open_store(url, create=create), clock=clock)

@@ -137,8 +137,13 @@ class SMTPSender:
     :param starttls: upgrade the connection with ``STARTTLS`` before login
         (refused by the server → :class:`DeliveryError`).
     :param use_ssl: connect with implicit TLS (``SMTP_SSL``); not with *starttls*.
-    :param username: log in with this user (needs *password*).
+    :param username: log in with this user (needs *password*, and TLS: *starttls*
+        or *use_ssl*, unless *allow_plaintext_login* is true).
     :param password: the password; never shown by ``repr``.
+    :param allow_plaintext_login: send the login over a connection without TLS
+        (the password crosses the network in clear; only for a relay on the
+        same host or a trusted network).  Without it, a login without
+        *starttls* or *use_ssl* is refused with :class:`ValidationError`.
     :param timeout: seconds for the connection and for each SMTP command.
     :param ssl_context: TLS settings (default: ``ssl.create_default_context()``,
         which verifies the server's certificate).
@@ -160,9 +165,14 @@ class SMTPSender:
         ssl_context: ssl.SSLContext | None = None,
         reply_to: str | None = None,
         local_hostname: str | None = None,
+        allow_plaintext_login: bool = False,
     ) -> None:
         self.host = check_text("host", host, max_len=255)
-        for name, flag in (("starttls", starttls), ("use_ssl", use_ssl)):
+        for name, flag in (
+            ("starttls", starttls),
+            ("use_ssl", use_ssl),
+            ("allow_plaintext_login", allow_plaintext_login),
+        ):
             if not isinstance(flag, bool):
                 raise ValidationError(name, flag, "must be True or False")
         if starttls and use_ssl:
@@ -181,6 +191,14 @@ class SMTPSender:
         if password is not None and not isinstance(password, str):
             raise ValidationError("password", "***", "must be a string")
         self._password = password
+        if username is not None and not (starttls or use_ssl or allow_plaintext_login):
+            raise ValidationError(
+                "username",
+                username,
+                "a login needs TLS (starttls=True or use_ssl=True); the password would cross "
+                "the network in clear - pass allow_plaintext_login=True to do it anyway",
+            )
+        self.allow_plaintext_login = allow_plaintext_login
         if isinstance(timeout, bool) or not isinstance(timeout, int | float):
             raise ValidationError("timeout", timeout, "must be a number of seconds")
         if not 0 < timeout <= 600:

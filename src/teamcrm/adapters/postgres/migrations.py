@@ -15,6 +15,13 @@ written to a schema made by a newer release: it is refused with
 in one transaction that holds ``pg_advisory_xact_lock`` for the schema, so
 several processes opening a new database at once apply each migration once.
 PostgreSQL DDL is transactional: a failed migration leaves nothing behind.
+
+A schema that holds tables or views but no ``teamcrm_migrations`` table
+belongs to another application: it is refused with
+:class:`~teamcrm.errors.ForeignDatabaseError` and nothing is written (checked
+before and again under the advisory lock).  With ``create=False`` a schema
+without teamcrm's tables is refused with
+:class:`~teamcrm.errors.MissingDatabaseError`.
 """
 
 from __future__ import annotations
@@ -33,13 +40,19 @@ from teamcrm.adapters.sqlite.migrations import (
     _refuse_unknown,
     registered_migrations,
 )
-from teamcrm.errors import StoreError, ValidationError
+from teamcrm.errors import (
+    ForeignDatabaseError,
+    MissingDatabaseError,
+    StoreError,
+    ValidationError,
+)
 
 __all__ = [
     "MIGRATION_LOCK",
     "PostgresMigration",
     "applied_migrations",
     "migrate",
+    "migration_count",
     "register_postgres_migration",
     "registered_postgres_migrations",
 ]
@@ -99,19 +112,66 @@ def applied_migrations(conn: psycopg.Connection[Any]) -> list[str]:
     return [r[0] for r in rows]
 
 
+#: Counts the relations (tables, views...) of the current schema.
+_RELATIONS = (
+    "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
+)
+
+
+def migration_count(conn: psycopg.Connection[Any]) -> int:
+    """How many migrations the current schema records (what a unit compares)."""
+    try:
+        row = conn.execute(f"SELECT count(*) FROM {MIGRATIONS_TABLE}").fetchone()
+    except psycopg.Error as exc:
+        raise translate_error(exc) from exc
+    return 0 if row is None else int(row[0])
+
+
+def _refuse_foreign(conn: psycopg.Connection[Any], where: str, *, create: bool) -> None:
+    """Refuse a schema without teamcrm's migrations table that holds relations.
+
+    Unless *create*, refuse one without teamcrm's migrations table at all.
+    """
+    try:
+        row = conn.execute("SELECT to_regclass(%s), current_schema()", (MIGRATIONS_TABLE,))
+        found = row.fetchone()
+        if found is not None and found[0] is not None:
+            return
+        schema = None if found is None else found[1]
+        count = conn.execute(_RELATIONS).fetchone()
+    except psycopg.Error as exc:
+        raise translate_error(exc) from exc
+    relations = 0 if count is None else int(count[0])
+    name = f"{where} (schema {schema!r})"
+    if relations:
+        raise ForeignDatabaseError(
+            name,
+            f"it holds {relations} tables or views but no {MIGRATIONS_TABLE} table:"
+            " another application's data; give teamcrm a schema of its own"
+            " (options=-csearch_path=...)",
+        )
+    if not create:
+        raise MissingDatabaseError(name, "holds no teamcrm data (the schema is empty)")
+
+
 def migrate(
     conn: psycopg.Connection[Any],
     migrations: Sequence[Migration] | None = None,
     *,
     where: str = "",
+    create: bool = True,
 ) -> list[str]:
     """Bring the current schema up to date; return the names of the migrations applied.
 
     *conn* must be in autocommit mode.  Raises ``SchemaVersionError`` for a
-    schema made by a newer release, before writing anything.
+    schema made by a newer release, ``ForeignDatabaseError`` for another
+    application's schema (and ``MissingDatabaseError`` for an empty one when
+    *create* is false), before writing anything.
     """
     shared = list(registered_migrations() if migrations is None else migrations)
     known = registered_postgres_migrations(shared)
+    _refuse_foreign(conn, where, create=create)
     applied = applied_migrations(conn)
     _refuse_unknown(applied, shared, where)
     if {m.name for m in known} <= set(applied):
@@ -123,6 +183,7 @@ def migrate(
                 "SELECT pg_advisory_xact_lock(%s, hashtext(coalesce(current_schema(), '')))",
                 (MIGRATION_LOCK,),
             )
+            _refuse_foreign(conn, where, create=create)  # again, under the lock
             conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} ("
                 " seq BIGINT GENERATED ALWAYS AS IDENTITY,"

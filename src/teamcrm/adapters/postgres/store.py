@@ -30,8 +30,13 @@ from teamcrm.adapters.postgres.connection import (
     redacted,
     translate_error,
 )
-from teamcrm.adapters.postgres.migrations import migrate
-from teamcrm.adapters.sqlite.migrations import Migration
+from teamcrm.adapters.postgres.migrations import applied_migrations, migrate, migration_count
+from teamcrm.adapters.sqlite.migrations import (
+    MIGRATIONS_TABLE,
+    Migration,
+    _refuse_unknown,
+    registered_migrations,
+)
 from teamcrm.adapters.sqlite.repositories import (
     SQLiteBuckets,
     SQLiteCompanies,
@@ -120,6 +125,24 @@ def _core() -> dict[str, RepositoryFactory]:
     }
 
 
+#: What a unit sends first: BEGIN and the schema check, in one round trip.
+_BEGIN_WRITE = (
+    f"BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE; SELECT count(*) FROM {MIGRATIONS_TABLE}"
+)
+_BEGIN_READ = (
+    f"BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY; SELECT count(*) FROM {MIGRATIONS_TABLE}"
+)
+
+
+def _quiet_rollback(raw: psycopg.Connection[Any]) -> None:
+    """Roll back whatever *raw* has open, ignoring a connection that is gone."""
+    try:
+        if not raw.closed and not raw.broken:
+            raw.execute("ROLLBACK")
+    except psycopg.Error:
+        pass
+
+
 class PostgresUnitOfWork(BaseUnitOfWork):
     """One READ COMMITTED transaction on a pooled connection of a :class:`PostgresStore`."""
 
@@ -139,13 +162,39 @@ class PostgresUnitOfWork(BaseUnitOfWork):
         return self._write
 
     def _begin(self) -> None:
-        raw = self._store._acquire()
-        mode = "READ WRITE" if self._write else "READ ONLY"
+        store = self._store
+        sql = _BEGIN_WRITE if self._write else _BEGIN_READ
+        # A pooled connection may have died while idle (server restart, idle
+        # kill, pg_terminate_backend).  Nothing of this unit has been sent yet,
+        # so a BEGIN that fails on a broken connection is safe to repeat on
+        # another one; the pool drops the broken one.  Once BEGIN succeeded,
+        # nothing is ever repeated.
+        attempts = store._max + 1
+        for attempt in range(attempts):
+            raw = store._acquire()
+            try:
+                cur = raw.execute(sql)
+                cur.nextset()
+                row = cur.fetchone()
+            except psycopg.Error as exc:
+                broken = raw.broken
+                if not broken and raw.info.transaction_status != TransactionStatus.IDLE:
+                    _quiet_rollback(raw)
+                store._release(raw)
+                if broken and attempt < attempts - 1:
+                    continue
+                raise translate_error(exc) from exc
+            except BaseException:
+                _quiet_rollback(raw)
+                store._release(raw)
+                raise
+            break
         try:
-            raw.execute(f"BEGIN ISOLATION LEVEL READ COMMITTED {mode}")
-        except psycopg.Error as exc:
-            self._store._release(raw)
-            raise translate_error(exc) from exc
+            store._check_count(raw, 0 if row is None else int(row[0]))
+        except BaseException:
+            _quiet_rollback(raw)
+            store._release(raw)
+            raise
         self._raw = raw
         self.context.bind(PGConnection(raw))
 
@@ -164,16 +213,23 @@ class PostgresUnitOfWork(BaseUnitOfWork):
         try:
             raw.execute("COMMIT")
         except psycopg.Error as exc:
+            if raw.broken:
+                raise StoreError(
+                    "the PostgreSQL connection was lost during COMMIT: the unit of work was"
+                    " committed whole or not at all, and this process cannot tell which -"
+                    f" check before repeating it ({exc})"
+                ) from exc
             raise translate_error(exc) from exc
         self._finish()
 
     def _rollback(self) -> None:
         raw = self._raw
         try:
-            if raw is not None and not raw.closed:
+            if raw is not None and not raw.closed and not raw.broken:
                 raw.execute("ROLLBACK")
         except psycopg.Error as exc:
-            raise translate_error(exc) from exc
+            if raw is not None and not raw.broken:  # a lost connection's transaction is gone
+                raise translate_error(exc) from exc
         finally:
             self._finish()
 
@@ -185,11 +241,25 @@ class PostgresStore:
     libpq parameters go in the query string (e.g.
     ``?options=-csearch_path%3Dteam_a`` to use another schema).  Opening
     applies pending migrations under an advisory lock and refuses a schema
-    made by a newer release (:class:`~teamcrm.errors.SchemaVersionError`).
+    made by a newer release (:class:`~teamcrm.errors.SchemaVersionError`) or
+    holding another application's tables
+    (:class:`~teamcrm.errors.ForeignDatabaseError`).
+
+    Every unit of work sends its ``BEGIN`` together with
+    ``SELECT count(*) FROM teamcrm_migrations`` (one round trip, as before);
+    when the count moved since this store last looked, the unit re-reads the
+    names, and a migration this release does not know (a newer release
+    migrated the schema meanwhile) makes it raise ``SchemaVersionError``
+    before it sends anything else.  A ``BEGIN`` that fails because its pooled
+    connection died while idle is repeated on another connection; nothing
+    else is ever repeated.
 
     :param max_connections: most connections this process keeps open.
     :param timeout: seconds to wait for a connection (connect or pool).
     :param migrations: the migrations to apply (default: every registered one).
+    :param create: add teamcrm's tables to an empty schema (the default); with
+        ``create=False`` a schema without them raises
+        :class:`~teamcrm.errors.MissingDatabaseError`.
     """
 
     def __init__(
@@ -199,6 +269,7 @@ class PostgresStore:
         max_connections: int = 10,
         timeout: float = 30.0,
         migrations: Sequence[Migration] | None = None,
+        create: bool = True,
     ) -> None:
         self.url = url
         self._conninfo = check_url(url)
@@ -208,13 +279,17 @@ class PostgresStore:
             raise ValidationError("max_connections", max_connections, "must be 1 to 1000")
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
             raise ValidationError("timeout", timeout, "must be a positive number of seconds")
+        if not isinstance(create, bool):
+            raise ValidationError("create", create, "must be True or False")
         self._max = max_connections
         self._timeout = float(timeout)
         self._lock = threading.Lock()
         self._closed = False
+        self._known = registered_migrations() if migrations is None else tuple(migrations)
         first = self._connect()
         try:
-            self.applied = migrate(first, migrations, where=self._where())
+            self.applied = migrate(first, self._known, where=self._where(), create=create)
+            self._count = migration_count(first)
             row = first.execute("SELECT current_schema()").fetchone()
             self.schema: str | None = None if row is None else row[0]
         except psycopg.Error as exc:
@@ -226,6 +301,14 @@ class PostgresStore:
         first.close()
         self._pid = os.getpid()
         self._pool = self._new_pool()
+
+    def _check_count(self, raw: psycopg.Connection[Any], count: int) -> None:
+        """Refuse the unit just begun on *raw* if a newer release migrated the schema."""
+        if count == self._count:
+            return
+        applied = applied_migrations(raw)
+        _refuse_unknown(applied, self._known, self._where())
+        self._count = count  # moved, but by migrations this release knows
 
     def _where(self) -> str:
         parts = psycopg.conninfo.conninfo_to_dict(self._conninfo)

@@ -176,7 +176,8 @@ def copy_sqlite_to_postgres(
     if source.path is None:
         raise ValidationError("source", source_url, "must be a SQLite file, not ':memory:'")
     check_url(target_url)
-    SQLiteStore(source_url).close()  # brings an older file up to this release
+    # brings an older file up to this release; never makes a missing source
+    SQLiteStore(source_url, create=False).close()
     PostgresStore(target_url, max_connections=1).close()  # creates the target schema
     src = connect(source)
     try:

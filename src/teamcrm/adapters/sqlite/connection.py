@@ -12,15 +12,23 @@ them into :mod:`teamcrm.errors` classes.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import attrs
 
-from teamcrm.errors import AlreadyExists, StoreError, TeamCRMError, ValidationError
+from teamcrm.errors import (
+    AlreadyExists,
+    MissingDatabaseError,
+    StoreError,
+    TeamCRMError,
+    ValidationError,
+)
 
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT",
@@ -139,13 +147,23 @@ def _pragmas(conn: sqlite3.Connection, statements: Iterable[str]) -> None:
 WAL_AUTOCHECKPOINT_PAGES = 4_000
 
 
-def connect(url: SQLiteURL, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> sqlite3.Connection:
+def connect(
+    url: SQLiteURL, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, create: bool = True
+) -> sqlite3.Connection:
     """Open a connection configured for teamcrm (autocommit, FKs, busy timeout).
 
-    WAL is switched on separately, after the schema check, by the store (see
-    :meth:`SQLiteStore._open`), so a refused database is left untouched.
+    With ``create=False`` a missing file is not made (SQLite's ``mode=rw``):
+    :class:`~teamcrm.errors.MissingDatabaseError` naming the file.  WAL is
+    switched on separately, after the schema check, by the store, so a
+    refused database is left untouched.
     """
     target = ":memory:" if url.path is None else url.path
+    uri = False
+    if not create and url.path is not None:
+        if not os.path.exists(url.path):
+            raise MissingDatabaseError(repr(url.path))
+        target = "file:" + quote(os.path.abspath(url.path)) + "?mode=rw"
+        uri = True
     try:
         conn = sqlite3.connect(
             target,
@@ -153,9 +171,12 @@ def connect(url: SQLiteURL, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> sq
             isolation_level=None,
             check_same_thread=False,
             cached_statements=256,
+            uri=uri,
         )
     except sqlite3.Error as exc:
-        raise StoreError(f"cannot open SQLite database {target!r}: {exc}") from exc
+        if uri and not os.path.exists(url.path or ""):
+            raise MissingDatabaseError(repr(url.path)) from exc
+        raise StoreError(f"cannot open SQLite database {url.path or target!r}: {exc}") from exc
     try:
         _pragmas(
             conn,
@@ -171,6 +192,11 @@ def connect(url: SQLiteURL, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> sq
                 f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}",
             ),
         )
+    except StoreError as exc:
+        conn.close()
+        if type(exc) is StoreError:  # e.g. "file is not a database": name the file
+            raise StoreError(f"cannot open SQLite database {url.path or target!r}: {exc}") from exc
+        raise
     except BaseException:
         conn.close()
         raise

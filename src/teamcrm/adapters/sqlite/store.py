@@ -26,7 +26,15 @@ from teamcrm.adapters.sqlite.connection import (
     retry_busy,
     translate,
 )
-from teamcrm.adapters.sqlite.migrations import Migration, check_known, migrate
+from teamcrm.adapters.sqlite.migrations import (
+    STAMP_SQL,
+    Migration,
+    _refuse_unknown,
+    applied_migrations,
+    check_known,
+    migrate,
+    registered_migrations,
+)
 from teamcrm.adapters.sqlite.repositories import (
     SQLiteBuckets,
     SQLiteCompanies,
@@ -133,8 +141,18 @@ class SQLiteUnitOfWork(BaseUnitOfWork):
                 if store._target.in_memory:  # one shared connection: read-only for this unit
                     conn.execute("PRAGMA query_only = ON")
                 retry_busy(lambda: conn.execute("BEGIN"))
+            if not store._target.in_memory:
+                store._check_stamp(conn)
         except BaseException:
-            store._release(conn)
+            try:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if not self._write and store._target.in_memory:
+                    conn.execute("PRAGMA query_only = OFF")
+            except sqlite3.Error:  # pragma: no cover - the connection is gone
+                pass
+            finally:
+                store._release(conn)
             raise
         store._set_unit_open(True)
         self._conn = conn
@@ -182,11 +200,23 @@ class SQLiteStore:
     Open it with ``teamcrm.open("sqlite:///team.db")`` (relative path),
     ``"sqlite:////abs/path/team.db"`` (absolute) or ``"sqlite://"`` (a private
     in-memory database).  Opening applies pending migrations and refuses a
-    database made by a newer release (:class:`~teamcrm.errors.SchemaVersionError`).
+    database made by a newer release (:class:`~teamcrm.errors.SchemaVersionError`)
+    or by another application (:class:`~teamcrm.errors.ForeignDatabaseError`);
+    nothing is written to a refused file.
+
+    Every unit of work then reads the file's header stamp (one statement,
+    :data:`~teamcrm.adapters.sqlite.migrations.STAMP_SQL`, no I/O beyond the
+    first page); when it moved since this store last looked, the unit re-reads
+    the migrations table, and a migration this release does not know (a newer
+    release migrated the file meanwhile) makes the unit raise
+    ``SchemaVersionError`` before it writes anything.
 
     :param busy_timeout: seconds a writer waits for another writer's lock.
     :param migrations: the migrations to apply (default: every registered
         one); meant for tests of upgrades.
+    :param create: make the database when there is none (the default).  With
+        ``create=False`` a missing or empty file is refused with
+        :class:`~teamcrm.errors.MissingDatabaseError` and nothing is created.
     """
 
     def __init__(
@@ -195,6 +225,7 @@ class SQLiteStore:
         *,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
         migrations: Sequence[Migration] | None = None,
+        create: bool = True,
     ) -> None:
         self.url = url
         self._target: SQLiteURL = parse_url(url)
@@ -209,20 +240,44 @@ class SQLiteStore:
         self._memory_lock = threading.RLock()
         self._pid = os.getpid()
         self._closed = False
-        conn = connect(self._target, busy_timeout=self._busy_timeout)
+        if not isinstance(create, bool):
+            raise ValidationError("create", create, "must be True or False")
+        known = registered_migrations() if migrations is None else tuple(migrations)
+        self._known = known
+        self._where = repr(self._target.path or ":memory:")
+        conn = connect(self._target, busy_timeout=self._busy_timeout, create=create)
         try:
-            where = repr(self._target.path or ":memory:")
-            check_known(conn, migrations, where=where)
+            where = self._where
+            check_known(conn, known, where=where, create=create)
             if self._target.path is not None:
                 mode = retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
                 self.journal_mode = str(mode[0]).lower() if mode else "unknown"
             else:
                 self.journal_mode = "memory"
-            self.applied = migrate(conn, migrations, where=where)
+            self.applied = migrate(conn, known, where=where, create=create)
+            row = retry_busy(lambda: conn.execute(STAMP_SQL).fetchone())
+            self._stamp: tuple[int, int] = (int(row[0]), int(row[1]))
         except BaseException:
             conn.close()
             raise
         self._register(conn)
+
+    def _check_stamp(self, conn: sqlite3.Connection) -> None:
+        """Refuse the open unit if a newer release migrated the file (see the class docs).
+
+        Runs inside the unit's transaction: a writing unit holds the write
+        lock, so no migration can commit between this check and its writes.
+        """
+        try:
+            row = conn.execute(STAMP_SQL).fetchone()
+            stamp = (int(row[0]), int(row[1]))
+            if stamp == self._stamp:
+                return
+            applied = applied_migrations(conn)
+        except sqlite3.Error as exc:
+            raise translate(exc) from exc
+        _refuse_unknown(applied, self._known, self._where)
+        self._stamp = stamp  # moved, but by migrations this release knows
 
     @property
     def path(self) -> str | None:
@@ -255,7 +310,8 @@ class SQLiteStore:
         if getattr(self._local, "pid", None) == os.getpid():
             conn = getattr(self._local, slot, None)
         if conn is None:
-            conn = connect(self._target, busy_timeout=self._busy_timeout)
+            # The file existed when the store opened: never make a new one here.
+            conn = connect(self._target, busy_timeout=self._busy_timeout, create=False)
             if not write:
                 try:
                     conn.execute("PRAGMA query_only = ON")
