@@ -76,6 +76,7 @@ READS = frozenset(
         "last_contacted",
         "lead_touches",
         "members_named",
+        "members_with_email",
     }
 )
 #: Name prefixes of read methods (``for_member``, ``by_company``, ``open_for_contacts``...).

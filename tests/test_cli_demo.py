@@ -48,7 +48,7 @@ def test_bad_arguments_exit_non_zero(capsys: pytest.CaptureFixture[str]) -> None
 
 
 def test_bad_store_url_is_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--db", "nosuch://x"]) == 2
+    assert main(["demo", "--db", "nosuch://x"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("teamcrm: error:")
     assert len(err.strip().splitlines()) == 1
@@ -67,5 +67,7 @@ def test_demo_shows_follow_up_lists_on_a_chosen_date(capsys: pytest.CaptureFixtu
 
 
 def test_demo_rejects_a_bad_date(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--memory", "--date", "soon"]) == 2
+    with pytest.raises(SystemExit) as info:  # a usage error: argparse's status 2
+        main(["demo", "--memory", "--date", "soon"])
+    assert info.value.code == 2
     assert "--date" in capsys.readouterr().err

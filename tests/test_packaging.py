@@ -51,3 +51,13 @@ def test_version_has_one_source() -> None:
     assert project["project"]["dynamic"] == ["version"]
     assert project["tool"]["hatch"]["version"]["path"] == "src/teamcrm/__init__.py"
     assert importlib.metadata.version("teamcrm") == teamcrm.__version__
+
+
+def test_import_does_not_load_smtp_or_tls() -> None:
+    # smtplib and ssl cost ~12 ms of `import teamcrm`; they load when a message is sent.
+    import subprocess
+    import sys
+
+    code = "import sys, teamcrm; print(sorted(m for m in ('smtplib', 'ssl') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -101,7 +101,7 @@ def test_migrate_refuses_a_target_that_has_rows(
     crm = teamcrm.open(target)
     crm.create_team("Already here", admin_name="Zed")
     crm.close()
-    assert main(["migrate", "--from", f"sqlite:///{demo_db}", "--to", target]) == 2
+    assert main(["migrate", "--from", f"sqlite:///{demo_db}", "--to", target]) == 1
     assert "not empty" in capsys.readouterr().err
     store = teamcrm.open_store(target)
     try:
@@ -115,7 +115,7 @@ def test_migrate_refuses_a_target_that_has_rows(
 def test_migrate_needs_a_sqlite_file_and_a_postgresql_url(
     target: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["migrate", "--from", "sqlite://", "--to", target]) == 2
+    assert main(["migrate", "--from", "sqlite://", "--to", target]) == 1
     assert "SQLite file" in capsys.readouterr().err
-    assert main(["migrate", "--from", "sqlite:///x.db", "--to", "mysql://x"]) == 2
+    assert main(["migrate", "--from", "sqlite:///x.db", "--to", "mysql://x"]) == 1
     assert "postgresql://" in capsys.readouterr().err

@@ -724,7 +724,7 @@ def test_every_entity_field_has_a_column() -> None:
             "grants",
             "created_by",
             "version",
-            "team_access",  # team_level, team_conversations (0220_bucket_team_access)
+            "team_access",  # team_level, team_conversations (0008_bucket_team_access)
             "holds_all",
         },
         AccessGrant: {"member_id", "level", "can_view_conversations"},

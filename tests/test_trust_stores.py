@@ -172,7 +172,7 @@ def test_cli_commands_other_than_demo_never_create_a_database(
         ["search", "--db", "memory://", "--as", "Alice"],
         ["migrate", "--from", f"sqlite:///{missing}", "--to", "postgresql://u@127.0.0.1:1/x"],
     ):
-        assert main(argv) == 2, argv
+        assert main(argv) == 1, argv
         err = capsys.readouterr().err
         assert err.startswith("teamcrm: error:"), err
         assert "missing.db" in err or "memory://" in err, err
@@ -185,17 +185,17 @@ def test_cli_demo_refuses_to_replace_another_applications_file(
     path = tmp_path / "their.db"
     _foreign_file(path)
     before = _digest(path)
-    assert main(["demo", "--db", str(path)]) == 2
+    assert main(["demo", "--db", str(path)]) == 1
     err = capsys.readouterr().err
     assert "is not a teamcrm database" in err
     assert str(path) in err
     assert _digest(path) == before
     text = tmp_path / "notes.txt"
     text.write_text("not a database at all, and long enough to have a header" * 3)
-    assert main(["demo", "--db", str(text)]) == 2
+    assert main(["demo", "--db", str(text)]) == 1
     assert "not a SQLite database" in capsys.readouterr().err
     assert text.read_text().startswith("not a database")
-    assert main(["demo", "--db", str(tmp_path)]) == 2  # a directory
+    assert main(["demo", "--db", str(tmp_path)]) == 1  # a directory
     assert "is not a file" in capsys.readouterr().err
     assert tmp_path.is_dir()
 
@@ -365,3 +365,20 @@ def test_postgres_store_refuses_units_after_a_newer_release_migrated(
         assert before == after == (1,)
     finally:
         old.close()
+
+
+def test_paths_and_percent_encoded_urls_name_the_same_file(tmp_path: Path) -> None:
+    # Issue 18: `sqlite:///my%20team.db` used to create a file literally named so.
+    spaced = tmp_path / "my team.db"
+    with teamcrm.open(spaced) as crm:  # a pathlib.Path
+        crm.create_team("Spaces", admin_name="Ana")
+    assert spaced.is_file()
+    assert not list(tmp_path.glob("*%20*"))
+    encoded = "sqlite:///" + str(spaced).replace(" ", "%20")
+    with teamcrm.open(encoded, create=False) as crm, crm.store.unit_of_work(write=False) as uow:
+        assert uow.views.members_named("Ana")
+    odd = tmp_path / "50%?#.db"
+    with teamcrm.open(odd) as crm:
+        crm.create_team("Odd", admin_name="Bo")
+    assert odd.is_file()
+    assert teamcrm.opener.sqlite_url("my team.db") == "sqlite:///my%20team.db"

@@ -1,14 +1,25 @@
-"""The ``teamcrm`` command line."""
+"""The ``teamcrm`` command line.
+
+Exit status: 0 on success; 2 for a usage error (an unknown command or
+option, or an option value of the wrong form, found before anything runs);
+1 when the command ran and failed (a missing database, an unknown member, a
+refused change, a store that cannot be reached); 141 when the reader of a
+pipe went away (``teamcrm search ... | head``), like the shell's own tools.
+Listings print a table on a terminal, and ``--format json|jsonl|csv`` for
+pipes.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
+from teamcrm import __version__
 from teamcrm.clock import SettableClock
 from teamcrm.errors import (
     ForeignDatabaseError,
@@ -22,6 +33,7 @@ from teamcrm.lead import LeadRow
 from teamcrm.opener import open as open_crm
 from teamcrm.search import DateRange
 from teamcrm.service import CRM, MemberSession
+from teamcrm.tabular import FORMATS
 from teamcrm.views import View
 
 __all__ = ["main"]
@@ -79,13 +91,7 @@ def _demo(args: argparse.Namespace) -> int:
     from teamcrm.demo import DEMO_START, run_demo
 
     clock = SettableClock(DEMO_START)
-    when = None
-    if args.date:
-        try:
-            day = date.fromisoformat(args.date)
-        except ValueError:
-            raise ValidationError("--date", args.date, "must be a date like 2026-02-19") from None
-        when = datetime.combine(day, time(12, 0), tzinfo=UTC)
+    when = None if args.date is None else datetime.combine(args.date, time(12, 0), tzinfo=UTC)
     with open_crm(_store_url(args.db, args.memory), clock=clock) as crm:
         run_demo(crm, clock, follow_up_date=when)
     return 0
@@ -105,6 +111,22 @@ def _when(text: str) -> datetime:
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO date or datetime: {text!r}") from None
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _day(text: str) -> date:
+    """Parse an ISO date given on the command line."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a date like 2026-02-19: {text!r}") from None
+
+
+def _field(text: str) -> tuple[str, str]:
+    """Parse ``NAME=VALUE`` (a custom field criterion)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"must look like NAME=VALUE: {text!r}")
+    return key, value
 
 
 def _positive(text: str) -> int:
@@ -140,15 +162,17 @@ def _open_existing(args: argparse.Namespace) -> CRM:
 
 
 def _acting(crm: CRM, who: str) -> MemberSession:
-    """The session of ``--as``: a member id, or a member's name (unique in the file)."""
+    """The session of ``--as``: a member id, email address, or name (unique in the file)."""
     if who.startswith("mb_"):
         return crm.as_member(who)
+    by_email = "@" in who
     with crm.store.unit_of_work(write=False) as uow:
-        found = uow.views.members_named(who)
+        found = uow.views.members_with_email(who) if by_email else uow.views.members_named(who)
     if not found:
         raise NotFound("member", who)
     if len(found) > 1:
-        raise ValidationError("--as", who, "several members have this name; give the member id")
+        what = "email address" if by_email else "name"
+        raise ValidationError("--as", who, f"several members have this {what}; give the member id")
     return crm.as_member(found[0].id)
 
 
@@ -164,8 +188,18 @@ def _member_ref(session: MemberSession, who: str | None, option: str) -> str | N
 
 
 def _show(view: View[Any], args: argparse.Namespace) -> int:
-    """Print *view*: a rich table on a terminal, plain text otherwise (or with ``--plain``)."""
-    view.print(sys.stdout, plain=args.plain or not sys.stdout.isatty())
+    """Print *view* in ``--format``.
+
+    ``table``: a rich table on a terminal, plain text otherwise (or with
+    ``--plain``); ``json``, ``jsonl``, ``csv``: the rows as data, and the next
+    page's cursor (if any) on standard error.
+    """
+    if args.format == "table":
+        view.print(sys.stdout, plain=args.plain or not sys.stdout.isatty())
+        return 0
+    view.write(sys.stdout, args.format)
+    if view.next_cursor is not None:
+        print(f"more: --after {view.next_cursor}", file=sys.stderr)
     return 0
 
 
@@ -228,9 +262,7 @@ def _search(args: argparse.Namespace) -> int:
         elif args.assignee is not None:
             criteria["assignee_id"] = _member_ref(me, args.assignee, "--assignee")
         if args.field is not None:
-            key, sep, value = args.field.partition("=")
-            if not sep:
-                raise ValidationError("--field", args.field, "must look like NAME=VALUE")
+            key, value = args.field
             criteria["custom_field"] = key
             criteria["custom_value"] = value
         if args.contacted_from is not None or args.contacted_to is not None:
@@ -249,12 +281,18 @@ def _common(parser: argparse.ArgumentParser) -> None:
         dest="as_member",
         required=True,
         metavar="MEMBER",
-        help="act as this member: a member id (mb_...) or a name unique in the file",
+        help="act as this member: a member id (mb_...), an email address, or a name",
     )
     parser.add_argument(
         "--at", type=_when, metavar="WHEN", help="take this ISO datetime as now (default: now)"
     )
     parser.add_argument("--plain", action="store_true", help="plain text table, no colours")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="table (default), or the rows as json, jsonl (one object per line) or csv",
+    )
 
 
 def _add_view_commands(sub: Any) -> None:
@@ -326,7 +364,9 @@ def _add_view_commands(sub: Any) -> None:
         "--assignee", metavar="MEMBER", help="owner of an open lead, or 'unassigned' (nobody)"
     )
     search.add_argument("--source")
-    search.add_argument("--field", metavar="NAME=VALUE", help="a custom field's text value")
+    search.add_argument(
+        "--field", type=_field, metavar="NAME=VALUE", help="a custom field's text value"
+    )
     search.add_argument("--contacted-from", type=_when, metavar="WHEN")
     search.add_argument("--contacted-to", type=_when, metavar="WHEN")
     search.add_argument("--created-from", type=_when, metavar="WHEN")
@@ -345,6 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="View commands read an existing SQLite file (--db PATH) as one member "
         "(--as MEMBER_ID_OR_NAME); try 'teamcrm demo' to make one.",
     )
+    parser.add_argument("--version", action="version", version=f"teamcrm {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     demo = sub.add_parser(
         "demo",
@@ -359,6 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--memory", action="store_true", help="use the in-memory store")
     demo.add_argument(
         "--date",
+        type=_day,
         metavar="YYYY-MM-DD",
         help="the day to show follow-up lists for (default: 45 days into the story, 2026-02-19)",
     )
@@ -383,24 +425,71 @@ def _migrate(args: argparse.Namespace) -> int:
         raise StoreError(
             f"migrating to PostgreSQL needs psycopg 3: pip install 'teamcrm[postgres]' ({exc})"
         ) from exc
+    progress = Progress("copying", sys.stderr)
     report = copy_sqlite_to_postgres(
-        args.source,
-        args.target,
-        progress=lambda t: print(f"{t.table:<28} {t.source:>10} -> {t.target:>10}"),
+        args.source, args.target, progress=lambda t: progress.step(t.table)
     )
+    progress.done()
+    for t in report.tables:
+        print(f"{t.table:<28} {t.source:>10} -> {t.target:>10}")
     print(f"verified: {len(report.tables)} tables, {report.rows} rows, every count equal")
     return 0
 
 
+class Progress:
+    """A one-line progress display on a terminal; silent when *file* is not one.
+
+    Long commands (``migrate``, later imports and program runs) call
+    :meth:`step` after each piece of work; a pipe or a log file gets none of
+    it, only the command's own output.
+    """
+
+    def __init__(self, label: str, file: Any, total: int | None = None) -> None:
+        self.label = label
+        self.file = file
+        self.total = total
+        self.count = 0
+        self.live = bool(getattr(file, "isatty", lambda: False)())
+
+    def step(self, what: str = "") -> None:
+        """Count one piece of work done (and show it on a terminal)."""
+        self.count += 1
+        if not self.live:
+            return
+        of = f"/{self.total}" if self.total is not None else ""
+        line = f"\r{self.label} {self.count}{of} {what}"
+        self.file.write(line[:79].ljust(79))
+        self.file.flush()
+
+    def done(self) -> None:
+        """End the display (clears the line on a terminal)."""
+        if self.live and self.count:
+            self.file.write("\r" + " " * 79 + "\r")
+            self.file.flush()
+
+
+#: Exit status when the command ran and failed (2 is argparse's, for usage errors).
+FAILED = 1
+#: Exit status when the reader of standard output went away (128 + SIGPIPE).
+BROKEN_PIPE = 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status."""
+    """Run the command line; return the exit status (see the module docstring)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
     except TeamCRMError as exc:
         print(f"teamcrm: error: {exc}", file=sys.stderr)
-        return 2
+        return FAILED
+    except BrokenPipeError:
+        # The reader (``| head``) is gone: no traceback, and nothing more to
+        # flush into the closed pipe when the interpreter exits.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return BROKEN_PIPE
 
 
 if __name__ == "__main__":  # pragma: no cover

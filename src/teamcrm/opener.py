@@ -23,14 +23,16 @@ with :class:`~teamcrm.errors.ForeignDatabaseError`.
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import Callable
+from urllib.parse import quote
 
 from teamcrm.clock import Clock
 from teamcrm.errors import MissingDatabaseError, StoreError, ValidationError
 from teamcrm.ports import Store
 from teamcrm.service import CRM
 
-__all__ = ["open", "open_store", "register_store"]
+__all__ = ["open", "open_store", "register_store", "sqlite_url"]
 
 StoreFactory = Callable[..., Store]
 _FACTORIES: dict[str, StoreFactory] = {}
@@ -93,13 +95,27 @@ def _postgresql(url: str, *, create: bool = True) -> Store:
 register_store("postgresql", _postgresql)
 
 
-def open_store(url: str, *, create: bool = True) -> Store:
+def sqlite_url(path: str | os.PathLike[str]) -> str:
+    """Return the ``sqlite:///`` URL of a file *path* (relative or absolute), percent-encoded.
+
+    >>> sqlite_url("my team.db")
+    'sqlite:///my%20team.db'
+    """
+    return "sqlite:///" + quote(os.fspath(path))
+
+
+def open_store(url: str | os.PathLike[str], *, create: bool = True) -> Store:
     """Return the store for *url* without wrapping it in a :class:`CRM`.
+
+    *url* is a store URL, or a path (``pathlib.Path``, any ``os.PathLike``)
+    of a SQLite file.
 
     :param create: may opening make a new database (see the module docs)?
     """
     if not isinstance(create, bool):
         raise ValidationError("create", create, "must be True or False")
+    if isinstance(url, os.PathLike):
+        url = sqlite_url(url)
     if not isinstance(url, str) or "://" not in url:
         raise ValidationError("url", url, "must look like 'memory://' or 'sqlite:///team.db'")
     scheme = url.split("://", 1)[0].lower()
@@ -119,8 +135,10 @@ def open_store(url: str, *, create: bool = True) -> Store:
     return factory(url)
 
 
-def open(url: str = "memory://", *, clock: Clock | None = None, create: bool = True) -> CRM:
-    """Open a CRM on the store named by *url*.
+def open(
+    url: str | os.PathLike[str] = "memory://", *, clock: Clock | None = None, create: bool = True
+) -> CRM:
+    """Open a CRM on the store named by *url* (a URL, or a ``pathlib.Path`` of a SQLite file).
 
     With ``create=False`` only an existing teamcrm database opens (a missing
     one raises :class:`~teamcrm.errors.MissingDatabaseError`, nothing is made).

@@ -861,6 +861,13 @@ class ViewRepository(Protocol):
         """
         ...
 
+    def members_with_email(self, email: str) -> list[Member]:
+        """Return members of any team whose email address is *email* (case-insensitive).
+
+        Used only to open a session by email (the command line).
+        """
+        ...
+
 
 class SavedFilterRepository(Protocol):
     """Saved contact filters (stored as data)."""

@@ -223,6 +223,20 @@ class View(Generic[R]):
                 return
         print(self.to_text(), file=file)
 
+    def write(self, file: IO[str], format: str = "table", *, plain: bool = True) -> None:
+        """Write the view to *file* as ``table`` (text), ``json``, ``jsonl`` or ``csv``.
+
+        The data formats hold the rows only, values made JSON-ready by
+        :func:`teamcrm.tabular.json_value`; a paged view's ``next_cursor`` is
+        not part of them (read it from the view).
+        """
+        if format == "table":
+            self.print(file, plain=plain)
+            return
+        from teamcrm.tabular import write_rows
+
+        write_rows(file, self.columns, self.rows, format)
+
     # -------------------------------------------------------------- html
     def _repr_html_(self) -> str:
         """An HTML table for notebooks; values escaped, signals coloured."""

@@ -1277,6 +1277,15 @@ class _Views:
         rows = [m for m in self._s._members.values() if m.name.casefold() == wanted]
         return sorted(rows, key=lambda m: (m.created_at, m.id))
 
+    def members_with_email(self, email: str) -> list[Member]:
+        wanted = email.strip().casefold()
+        rows = [
+            m
+            for m in self._s._members.values()
+            if m.email is not None and m.email.casefold() == wanted
+        ]
+        return sorted(rows, key=lambda m: (m.created_at, m.id))
+
 
 class _SavedFilters(_Versioned[SavedFilter]):
     kind = "saved filter"

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import attrs
 
@@ -69,7 +69,8 @@ def parse_url(url: str) -> SQLiteURL:
 
     ``sqlite:///team.db`` is ``team.db`` relative to the working directory,
     ``sqlite:////var/lib/team.db`` is an absolute path, and ``sqlite://`` or
-    ``sqlite:///:memory:`` is a private in-memory database.
+    ``sqlite:///:memory:`` is a private in-memory database.  The path is
+    percent-decoded (``sqlite:///my%20team.db`` is ``my team.db``).
     """
     if not isinstance(url, str) or not url.lower().startswith("sqlite://"):
         raise ValidationError("url", url, "must start with 'sqlite://'")
@@ -82,7 +83,7 @@ def parse_url(url: str) -> SQLiteURL:
         raise ValidationError(
             "url", url, "must look like 'sqlite:///relative.db' or 'sqlite:////absolute.db'"
         )
-    path = rest[1:]
+    path = unquote(rest[1:])  # "my%20team.db" is the file "my team.db", as in any URL
     if "\x00" in path:
         raise ValidationError("url", url, "must not contain NUL characters")
     return SQLiteURL(url=url, path=path)

@@ -188,7 +188,7 @@ register_migration(
 )
 
 register_migration(
-    "0220_bucket_team_access",
+    "0008_bucket_team_access",
     # A team bucket shared with the whole team (NULL: not shared that way) and
     # seed 000's omni-bucket flag; see teamcrm.bucket.TeamAccess.
     "ALTER TABLE buckets ADD COLUMN team_level TEXT",

@@ -485,6 +485,17 @@ class SQLiteViews(SQLiteRepository):
         members = SQLiteMembers(self._ctx)
         return [members.find(MemberId(mid)) for mid in ids]
 
+    @translated
+    def members_with_email(self, email: str) -> list[Member]:
+        """Members of any team whose email is *email* (case-insensitive), oldest first."""
+        wanted = email.strip().casefold()
+        rows = self._conn.execute(
+            "SELECT id, email FROM members WHERE email IS NOT NULL ORDER BY created_at, id"
+        )
+        ids = [mid for mid, stored in rows if stored.casefold() == wanted]
+        members = SQLiteMembers(self._ctx)
+        return [members.find(MemberId(mid)) for mid in ids]
+
 
 # ------------------------------------------------------------ saved filters
 _FILTER_SELECT = (
