@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.teamcrm-installed
-LINTED := src tests examples benchmarks
+LINTED := src tests examples benchmarks conftest.py
 
 .PHONY: demo test lint typecheck pytest bench venv clean
 
