@@ -43,7 +43,7 @@ from teamcrm.ports import UnitOfWork
 from teamcrm.service.base import SessionBase, _next
 from teamcrm.task import MAX_NOTE, Task, TaskId, TaskStatus, new_task_id
 from teamcrm.team import Member
-from teamcrm.validation import check_enum, check_id, check_int, check_text, utc_datetime
+from teamcrm.validation import check_enum, check_id, check_int, check_text, check_time
 
 __all__ = ["MAX_LIST", "FollowUpBook", "FollowUpUseCases"]
 
@@ -210,7 +210,7 @@ class FollowUpUseCases(SessionBase):
         the member's personal buckets are left out).
         """
         check_int("limit", limit, minimum=1, maximum=MAX_LIST)
-        when = self.crm.now() if at is None else utc_datetime("at", at)
+        when = self.crm.now() if at is None else check_time("at", at)
         for attempt in range(2):
             with self._unit(write=False) as (uow, actor):
                 target = self._target(uow, actor, member_id, "see another member's follow-ups")
@@ -230,7 +230,7 @@ class FollowUpUseCases(SessionBase):
         member_id: MemberId | str | None = None,
     ) -> Snooze:
         """Hide a contact from a member's list (default: one's own) until *until*."""
-        when = utc_datetime("until", until)
+        when = check_time("until", until)
         with self._unit() as (uow, actor):
             target = self._target(uow, actor, member_id, "snooze another member's follow-ups")
             contact = self._visible_contact(uow, actor, contact_id)
@@ -290,7 +290,7 @@ class FollowUpUseCases(SessionBase):
         member_id: MemberId | str | None = None,
     ) -> Task:
         """Create an open task for a member (default: oneself; others need a manager)."""
-        due = utc_datetime("due_at", due_at)
+        due = check_time("due_at", due_at)
         text = check_text("note", note, max_len=MAX_NOTE, allow_empty=True, multiline=True)
         with self._unit() as (uow, actor):
             now = self.crm.now()
@@ -331,7 +331,7 @@ class FollowUpUseCases(SessionBase):
 
     def reschedule_task(self, task_id: TaskId | str, due_at: datetime) -> Task:
         """Move an open task's due time."""
-        due = utc_datetime("due_at", due_at)
+        due = check_time("due_at", due_at)
         with self._unit() as (uow, actor):
             task = self._open_task(uow, actor, task_id, "reschedule this task")
             updated: Task = _next(task, due_at=due)

@@ -24,7 +24,7 @@ from teamcrm.service.contacts import _newly_validated, _validated_by
 from teamcrm.service.followups import FollowUpBook
 from teamcrm.team import Member
 from teamcrm.validation import (
-    utc_datetime,
+    check_time,
 )
 
 __all__ = ["ContactRecord", "InteractionUseCases"]
@@ -80,7 +80,7 @@ class InteractionUseCases(SessionBase):
             raise ValidationError("company_ids", company_ids, "must hold company ids")
         with self._unit() as (uow, actor):
             now = self.crm.now()
-            when = now if occurred_at is None else utc_datetime("occurred_at", occurred_at)
+            when = now if occurred_at is None else check_time("occurred_at", occurred_at)
             team = uow.teams.get(self.team_id)
             contacts = [self._visible_contact(uow, actor, cid) for cid in contact_list]
             for co in company_list:

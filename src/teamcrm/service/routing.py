@@ -80,7 +80,7 @@ from teamcrm.validation import (
     check_int,
     check_text,
     trusted_builder,
-    utc_datetime,
+    check_time,
 )
 
 if TYPE_CHECKING:
@@ -1045,7 +1045,7 @@ def enforce_response_windows(crm: CRM, now: datetime | None = None) -> int:
     read and settled inside one unit of work, and a settled lead's
     ``respond_by`` is cleared or moved past *now*.
     """
-    at = crm.now() if now is None else utc_datetime("now", now)
+    at = crm.now() if now is None else check_time("now", now)
     total = 0
     while True:
         with crm.store.unit_of_work() as uow:
@@ -1073,7 +1073,7 @@ def expire_offers(crm: CRM, now: datetime | None = None) -> int:
     read and settled inside one unit of work, so an offer settled by another
     process is no longer due when this one looks.
     """
-    at = crm.now() if now is None else utc_datetime("now", now)
+    at = crm.now() if now is None else check_time("now", now)
     total = 0
     while True:
         with crm.store.unit_of_work() as uow:
@@ -1514,6 +1514,15 @@ class RoutingUseCases(SessionBase):
             pool = router.pool(lead.pool_id)
             if pool is None:
                 raise ValidationError("lead_id", lead.id, "the lead has no pool to route it")
+            if not pool.active:
+                # A deactivated pool routes nothing (docs/routing.md); a person
+                # may still assign the lead (assign, bulk_assign).
+                raise ValidationError(
+                    "lead_id",
+                    lead.id,
+                    f"its pool {pool.id} is deactivated and routes nothing;"
+                    " activate the pool or assign the lead",
+                )
             cursor = uow.routing_cursors.get(self.team_id, pool.id)
             decision = decide(
                 router.context(
@@ -1968,7 +1977,7 @@ class RoutingUseCases(SessionBase):
         now).  Sorted by *sort_by* (one of :data:`DASHBOARD_SORTS`; empty
         values last), ties by lead id.
         """
-        if sort_by not in DASHBOARD_SORTS:
+        if not isinstance(sort_by, str) or sort_by not in DASHBOARD_SORTS:
             raise ValidationError("sort_by", sort_by, f"must be one of {sorted(DASHBOARD_SORTS)}")
         for flag, value in (("descending", descending), ("include_removed", include_removed)):
             if not isinstance(value, bool):
