@@ -18,6 +18,7 @@ too when a test server is configured.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 from collections.abc import Callable, Iterator
@@ -259,17 +260,8 @@ def _fuzz(world: FuzzWorld, target: Any, name: str, data: st.DataObject) -> None
             args[1] = sender
         else:
             kwargs["sender"] = sender
-    try:
+    with contextlib.suppress(TeamCRMError):
         fn(*args, **kwargs)
-    except TeamCRMError:
-        pass
-    except TypeError as exc:
-        # A call that does not match the signature is Python's error, not ours.
-        text = str(exc)
-        if "argument" in text and ("positional" in text or "keyword" in text or "missing" in text):
-            if "()" in text or "got" in text or "missing" in text:
-                return
-        raise
 
 
 @pytest.fixture(params=["memory", "sqlite"], scope="module")
@@ -352,7 +344,7 @@ def _sweep(world: FuzzWorld, target: Any, name: str) -> None:
 def test_every_session_parameter_refuses_weird_values_in_the_vocabulary(
     fuzz_world: FuzzWorld, name: str
 ) -> None:
-    """Each parameter of each MemberSession method, given each weird value, stays in the vocabulary."""
+    """Each parameter of each MemberSession method, given each weird value: TeamCRMError only."""
     _sweep(fuzz_world, fuzz_world.admin, name)
 
 
@@ -360,7 +352,7 @@ def test_every_session_parameter_refuses_weird_values_in_the_vocabulary(
 def test_every_crm_parameter_refuses_weird_values_in_the_vocabulary(
     fuzz_world: FuzzWorld, name: str
 ) -> None:
-    """Each parameter of the CRM's member-less calls, given each weird value, stays in the vocabulary."""
+    """Each parameter of the CRM's member-less calls, given each weird value: TeamCRMError only."""
     _sweep(fuzz_world, fuzz_world.crm, name)
 
 

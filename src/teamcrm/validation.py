@@ -23,14 +23,14 @@ import attrs
 from teamcrm.errors import ValidationError
 
 __all__ = [
+    "EARLIEST_TIME",
+    "LATEST_TIME",
     "MAX_BODY",
     "MAX_CUSTOM_FIELDS",
+    "MAX_DURATION",
     "MAX_NAME",
     "Checker",
     "FrozenDict",
-    "EARLIEST_TIME",
-    "LATEST_TIME",
-    "MAX_DURATION",
     "check_custom_fields",
     "check_duration",
     "check_email",
@@ -149,9 +149,7 @@ def check_time(field: str, value: Any) -> datetime:
     """
     when = utc_datetime(field, value)
     if not EARLIEST_TIME <= when < LATEST_TIME:
-        raise ValidationError(
-            field, value, "must lie between the years 1000 and 8999 (UTC)"
-        )
+        raise ValidationError(field, value, "must lie between the years 1000 and 8999 (UTC)")
     return when
 
 

@@ -34,6 +34,10 @@ __all__ = ["ContactRecord", "InteractionUseCases"]
 class ContactRecord:
     """A contact's record as one member sees it.
 
+    :ivar companies: the contact's companies that the viewer may see (a
+        company linked to the contact but out of the viewer's sight is left
+        out, name and all).
+
     :ivar team_buckets: the team buckets holding the contact that the viewer
         can see.
     :ivar my_buckets: the viewer's own personal buckets holding it (never
@@ -177,7 +181,7 @@ class InteractionUseCases(SessionBase):
             companies = tuple(
                 c
                 for c in (self._maybe_company(uow, cid) for cid in contact.company_ids)
-                if c is not None
+                if c is not None and self._may_see(uow, actor, c.id, c.created_by)
             )
             interactions = self._readable(
                 uow, actor, uow.interactions.for_contact(self.team_id, contact.id), buckets

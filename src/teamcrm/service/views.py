@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from teamcrm import permissions as perm
 from teamcrm.errors import AlreadyExists, NotFound, ValidationError
 from teamcrm.followup import FollowUpRow, RowKind
-from teamcrm.ids import CompanyId, MemberId
+from teamcrm.ids import MemberId
 from teamcrm.pool import PoolId
 from teamcrm.ports import UnitOfWork
 from teamcrm.search import (
@@ -119,8 +119,8 @@ class ViewUseCases(SessionBase):
         """Referenced records must exist (and a bucket be visible to the member)."""
         if q.bucket_id is not None:
             self._bucket(uow, actor, q.bucket_id)
-        if q.company_id is not None:
-            uow.companies.get(self.team_id, CompanyId(q.company_id))
+        if q.company_id is not None:  # a company out of sight is NotFound: no existence oracle
+            self._visible_company(uow, actor, q.company_id)
         if q.assignee_id is not None:
             uow.members.get(self.team_id, MemberId(q.assignee_id))
         if q.status is not None:
