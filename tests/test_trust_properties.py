@@ -435,3 +435,22 @@ def test_every_keyword_field_refuses_weird_values_in_the_vocabulary(
                 raise AssertionError(
                     f"{name}({field}={value!r}) raised {type(exc).__name__}: {exc}"
                 ) from exc
+
+
+# ----------------------------------------------- the issue's named cases (item 11)
+def test_the_issues_out_of_vocabulary_cases_are_validation_errors(fuzz_world: FuzzWorld) -> None:
+    """sort_by=[]/{}; send_digests at year 1; insights near year 9999: ValidationError each."""
+    ana = fuzz_world.admin
+    for bad in ([], {}):
+        with pytest.raises(teamcrm.ValidationError, match="sort_by"):
+            ana.routing_dashboard(sort_by=bad)
+    with pytest.raises(teamcrm.ValidationError, match="now"):
+        fuzz_world.crm.send_digests(datetime(1, 1, 1, tzinfo=UTC), Sender())
+    with pytest.raises(teamcrm.ValidationError, match="interval"):
+        fuzz_world.crm.send_digests(START, Sender(), interval=timedelta.max)
+    with pytest.raises(teamcrm.ValidationError, match="start"):
+        ana.insights(
+            start=datetime(9999, 12, 30, tzinfo=UTC), end=datetime(9999, 12, 31, tzinfo=UTC)
+        )
+    with pytest.raises(teamcrm.ValidationError, match="response_window"):
+        ana.agent_grid(response_window=timedelta.max)
