@@ -129,7 +129,8 @@ def test_a_task_for_another_member_needs_that_member_to_see_the_contact(w: World
     before = w.ana.tasks(w.brad.member_id, status=None)
     with pytest.raises(ValidationError) as err:
         w.max.create_task(kim.id, START + days(1), "call", member_id=w.brad.member_id)
-    assert err.value.field == "member_id" and err.value.value == w.brad.member_id
+    assert err.value.field == "member_id"
+    assert err.value.value == w.brad.member_id
     assert w.ana.tasks(w.brad.member_id, status=None) == before
     w.ana.grant_access(w.past.id, w.brad.member_id)
     w.ana.add_to_bucket(w.past.id, kim.id)
@@ -183,7 +184,7 @@ def test_route_lead_refuses_a_deactivated_pool(w: World) -> None:
 
 
 def test_a_lead_never_lands_in_an_inbound_bucket_its_member_cannot_add_to(w: World) -> None:
-    """Brad chose a team bucket as inbound, then lost his grant: the next lead goes to a personal one."""
+    """Brad chose a team bucket as inbound, then lost his grant: the next lead goes elsewhere."""
     inbox = w.ana.create_bucket("Brad's inbox")
     w.ana.grant_access(inbox.id, w.brad.member_id, level="editor")
     w.brad.set_inbound_bucket(inbox.id)
@@ -194,7 +195,8 @@ def test_a_lead_never_lands_in_an_inbound_bucket_its_member_cannot_add_to(w: Wor
     assert w.brad.contact(kim.id).id == kim.id  # the new owner sees the lead's contact
     assert kim.id not in {m.item_id for m in w.ana.bucket_items(inbox.id)}
     bucket = w.brad.inbound_bucket()
-    assert bucket.is_personal and bucket.owner_id == w.brad.member_id
+    assert bucket.is_personal
+    assert bucket.owner_id == w.brad.member_id
 
 
 def test_agents_leads_list_only_leads_whose_contact_they_see(w: World) -> None:
