@@ -26,10 +26,12 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import pg_support
 import teamcrm
 from teamcrm import MemberSession, TeamCRMError
 
@@ -454,3 +456,359 @@ def test_the_issues_out_of_vocabulary_cases_are_validation_errors(fuzz_world: Fu
         )
     with pytest.raises(teamcrm.ValidationError, match="response_window"):
         ana.agent_grid(response_window=timedelta.max)
+
+
+# ====================================================== visibility over the API
+#: A random team: members, buckets, grants, contacts, companies, links, notes.
+Spec = dict[str, Any]
+
+
+@st.composite
+def team_specs(draw: st.DrawFn) -> Spec:
+    """A small random team, as plain data the test builds through the API."""
+    n_members = draw(st.integers(2, 4))
+    roles = ["admin"] + [
+        draw(st.sampled_from(["agent", "agent", "manager"])) for _ in range(n_members - 1)
+    ]
+    n_buckets = draw(st.integers(1, 3))
+    grants = {
+        (b, m): draw(st.sampled_from([None, None, "viewer", "editor"]))
+        for b in range(n_buckets)
+        for m in range(1, n_members)
+    }
+    conversations = {key: draw(st.booleans()) for key in grants}
+    personal = [draw(st.booleans()) for _ in range(n_members)]
+    n_companies = draw(st.integers(0, 2))
+    n_contacts = draw(st.integers(1, 5))
+    bucket_ids = st.sets(st.integers(0, n_buckets - 1), max_size=n_buckets)
+    return {
+        "roles": roles,
+        "grants": grants,
+        "conversations": conversations,
+        "personal": personal,
+        "n_buckets": n_buckets,
+        "companies": [
+            {"creator": draw(st.integers(0, n_members - 1)), "buckets": draw(bucket_ids)}
+            for _ in range(n_companies)
+        ],
+        "contacts": [
+            {
+                "creator": draw(st.integers(0, n_members - 1)),
+                "buckets": draw(bucket_ids),
+                "personal": draw(st.booleans()),
+                "companies": draw(st.sets(st.integers(0, max(n_companies - 1, 0)), max_size=2))
+                if n_companies
+                else set(),
+                "note_by": draw(st.integers(0, n_members - 1)),
+                "task_for": draw(st.integers(0, n_members - 1)),
+            }
+            for _ in range(n_contacts)
+        ],
+        "follows": [draw(st.integers(0, n_buckets - 1)) for _ in range(n_members)],
+        "revoke": draw(st.sets(st.sampled_from(sorted(grants)), max_size=2)) if grants else set(),
+        "viewer": draw(st.integers(0, n_members - 1)),
+    }
+
+
+class Built:
+    """The team of a :data:`Spec`, built through the public API."""
+
+    def __init__(self, crm: teamcrm.CRM, spec: Spec) -> None:
+        self.crm = crm
+        _, admin = crm.create_team("Prop", admin_name="M0")
+        ana = crm.as_member(admin.id)
+        self.team_id = ana.team_id
+        self.sessions = [ana] + [
+            crm.as_member(ana.add_member(f"M{i}", role=role).id)
+            for i, role in enumerate(spec["roles"][1:], start=1)
+        ]
+        self.members = [s.member_id for s in self.sessions]
+        self.buckets = [ana.create_bucket(f"B{b}").id for b in range(spec["n_buckets"])]
+        for (b, m), level in spec["grants"].items():
+            if level is not None:
+                ana.grant_access(
+                    self.buckets[b],
+                    self.members[m],
+                    level=level,
+                    can_view_conversations=spec["conversations"][(b, m)],
+                )
+        self.personal = {
+            i: s.create_bucket(f"P{i}", personal=True).id
+            for i, s in enumerate(self.sessions)
+            if spec["personal"][i]
+        }
+        self.companies = []
+        for co in spec["companies"]:
+            made = self.sessions[co["creator"]].create_company(f"Co{len(self.companies)}")
+            if co["buckets"]:
+                for b in co["buckets"]:
+                    ana.add_to_bucket(self.buckets[b], made.id)
+            self.companies.append(made.id)
+        self.contacts = []
+        start = crm.now()
+        for n, ct in enumerate(spec["contacts"]):
+            creator = self.sessions[ct["creator"]]
+            made = ana.create_contact(
+                f"C{n}",
+                emails=[f"c{n}@x.com"],
+                company_ids=[self.companies[c] for c in ct["companies"]],
+            )
+            for b in ct["buckets"]:
+                ana.add_to_bucket(self.buckets[b], made.id)
+            if ct["creator"] in self.personal and ct["personal"]:
+                # the creator's own: a contact of theirs, copied to their personal bucket
+                mine = creator.create_contact(f"C{n}p", emails=[f"c{n}p@x.com"])
+                creator.add_to_bucket(self.personal[ct["creator"]], mine.id)
+                self.contacts.append(mine.id)
+            self.contacts.append(made.id)
+            author = self.sessions[ct["note_by"]]
+            with contextlib.suppress(teamcrm.NotFound):  # only about contacts it sees
+                author.log_interaction("note", contact_ids=[made.id], body=f"about C{n}")
+            with contextlib.suppress(teamcrm.ValidationError):  # the member must see it
+                ana.create_task(
+                    made.id, start + timedelta(hours=1), member_id=self.members[ct["task_for"]]
+                )
+        for i, b in enumerate(spec["follows"]):
+            with contextlib.suppress(teamcrm.ValidationError):
+                ana.create_follow_up_policy(self.buckets[b], "1 day", member_id=self.members[i])
+        ana.save_filter("Everyone", {}, shared=True)
+        for b, m in spec["revoke"]:  # rights change after the lists were filled
+            ana.revoke_access(self.buckets[b], self.members[m])
+
+
+class Rules:
+    """The visibility rules, recomputed from raw store rows (not via teamcrm.permissions)."""
+
+    def __init__(self, crm: teamcrm.CRM, team_id: str, viewer: str) -> None:
+        with crm.store.unit_of_work(write=False) as uow:
+            tid = teamcrm.TeamId(team_id)
+            me = uow.members.get(tid, teamcrm.MemberId(viewer))
+            self.boss = me.role.value in ("admin", "manager")
+            self.buckets = {b.id: b for b in uow.buckets.all(tid)}
+            contacts = uow.contacts.all(tid)
+            companies = uow.companies.all(tid)
+            self.created = {x.id: x.created_by for x in [*contacts, *companies]}
+            self.held: dict[str, set[str]] = {x: set() for x in self.created}
+            for m in uow.memberships.buckets_of(tid, list(self.created)):
+                self.held[m.item_id].add(m.bucket_id)
+            self.contacts = [c.id for c in contacts]
+            self.companies = [c.id for c in companies]
+            self.interactions = {
+                c: uow.interactions.for_contact(tid, teamcrm.ContactId(c)) for c in self.contacts
+            }
+        self.viewer = viewer
+
+    def grant(self, bucket_id: str) -> Any:
+        return next((g for g in self.buckets[bucket_id].grants if g.member_id == self.viewer), None)
+
+    def sees_bucket(self, bucket_id: str) -> bool:
+        b = self.buckets[bucket_id]
+        if b.kind.value == "personal":
+            return b.owner_id == self.viewer
+        return self.boss or self.grant(bucket_id) is not None
+
+    def sees(self, item_id: str) -> bool:
+        if item_id not in self.created:
+            return True  # deleted: nothing of it is left to show
+        if self.boss or self.created[item_id] == self.viewer:
+            return True
+        return any(self.sees_bucket(b) for b in self.held[item_id])
+
+    def reads(self, interaction: Any) -> bool:
+        if interaction.author_id == self.viewer:
+            return True
+        for item in (*interaction.contact_ids, *interaction.company_ids):
+            for b in self.held.get(item, ()):
+                bucket = self.buckets[b]
+                grant = self.grant(b)
+                if (
+                    bucket.kind.value == "team"
+                    and grant is not None
+                    and grant.can_view_conversations
+                ):
+                    return True
+        return False
+
+
+def _everything(store: Any, team_id: str, members: list[str]) -> dict[str, Any]:
+    """:func:`store_snapshot` plus tasks, policies, leads, offers and notifications."""
+    from teamcrm.testing.snapshot import store_snapshot
+
+    tid = teamcrm.TeamId(team_id)
+    picture = store_snapshot(store, [tid])
+    with store.unit_of_work(write=False) as uow:
+        for m in members:
+            mid = teamcrm.MemberId(m)
+            picture[m] = (
+                uow.tasks.for_member(tid, mid, None),
+                uow.followup_policies.for_member(tid, mid),
+                uow.offers.for_member(tid, mid, None),
+                uow.notifications.for_member(tid, mid, unread_only=False, limit=1000),
+            )
+        picture["leads"] = uow.leads.all(tid)
+    return picture
+
+
+def check_reads(built: Built, viewer_index: int) -> None:
+    """Every read of the viewer returns exactly (or only) what the rules let it see."""
+    session = built.sessions[viewer_index]
+    rules = Rules(built.crm, built.team_id, session.member_id)
+    visible = {c for c in rules.contacts if rules.sees(c)}
+
+    found: list[str] = []
+    after = None
+    while True:
+        page = session.search(limit=3, after=after)
+        found += [r.contact_id for r in page.rows]
+        after = page.next_cursor
+        if after is None:
+            break
+    assert set(found) == visible
+    shared = next(f for f in session.saved_filters() if f.name == "Everyone")
+    assert {r.contact_id for r in session.run_filter(shared.id, limit=100).rows} == visible
+
+    for c in rules.contacts:
+        if c not in visible:
+            with pytest.raises(teamcrm.NotFound):
+                session.contact(c)
+            with pytest.raises(teamcrm.NotFound):
+                session.contact_record(c)
+            continue
+        record = session.contact_record(c)
+        assert all(rules.sees(co.id) for co in record.companies)
+        assert {b.id for b in record.team_buckets} == {
+            b
+            for b in rules.held[c]
+            if rules.buckets[b].kind.value == "team" and rules.sees_bucket(b)
+        }
+        assert all(b.owner_id == session.member_id for b in record.my_buckets)
+        assert {i.id for i in record.interactions} == {
+            i.id for i in rules.interactions[c] if rules.reads(i)
+        }
+        assert {i.id for i in session.interactions_for_contact(c)} == {
+            i.id for i in rules.interactions[c] if rules.reads(i)
+        }
+    assert {co.id for co in session.companies()} == {co for co in rules.companies if rules.sees(co)}
+    for co in rules.companies:
+        if not rules.sees(co):
+            with pytest.raises(teamcrm.NotFound):
+                session.company(co)
+    assert {b.id for b in session.buckets()} == {b for b in rules.buckets if rules.sees_bucket(b)}
+    for b in rules.buckets:
+        if rules.sees_bucket(b):
+            assert {c.id for c in session.bucket_contacts(b)} <= visible
+        else:
+            with pytest.raises(teamcrm.NotFound):
+                session.bucket_contacts(b)
+    later = built.crm.now() + timedelta(days=30)
+    assert {r.contact.id for r in session.follow_ups(at=later, limit=1000)} <= visible
+    assert {r.contact_id for r in session.due(at=later, limit=1000).rows} <= visible
+    # A task or lead of a contact deleted since shows nothing of it (only its old id).
+    deleted = {t.contact_id for t in session.tasks(status=None)} | {
+        ld.contact_id for ld in session.leads()
+    }
+    deleted -= set(rules.contacts)
+    assert {t.contact_id for t in session.tasks(status=None)} <= visible | deleted
+    assert {ld.contact_id for ld in session.leads()} <= visible | deleted
+    for policy in session.follow_up_policies():
+        assert rules.sees_bucket(policy.bucket_id)
+    if rules.boss:  # a manager's view of each member's list: what that member sees, too
+        for other in built.members:
+            theirs = Rules(built.crm, built.team_id, other)
+            rows = session.follow_ups(other, at=later, limit=1000)
+            assert all(theirs.sees(r.contact.id) for r in rows)
+            assert all(theirs.sees(t.contact_id) for t in session.tasks(other, status=None))
+
+
+#: Commands a member may be refused; each gets the ids it needs from the built team.
+COMMANDS: list[tuple[str, Callable[[MemberSession, Built, Any], Any]]] = [
+    ("update_contact", lambda s, b, d: s.update_contact(d.c, first_name="Changed")),
+    ("delete_contact", lambda s, b, d: s.delete_contact(d.c)),
+    ("add_to_bucket", lambda s, b, d: s.add_to_bucket(d.b, d.c)),
+    ("remove_from_bucket", lambda s, b, d: s.remove_from_bucket(d.b, d.c)),
+    ("grant_access", lambda s, b, d: s.grant_access(d.b, d.m, level="editor")),
+    ("revoke_access", lambda s, b, d: s.revoke_access(d.b, d.m)),
+    ("rename_bucket", lambda s, b, d: s.rename_bucket(d.b, "Renamed")),
+    ("delete_bucket", lambda s, b, d: s.delete_bucket(d.b)),
+    ("copy_to_personal_bucket", lambda s, b, d: s.copy_to_personal_bucket(d.c, d.b)),
+    ("log_interaction", lambda s, b, d: s.log_interaction("note", contact_ids=[d.c])),
+    ("create_task", lambda s, b, d: s.create_task(d.c, START, member_id=d.m)),
+    ("snooze_follow_up", lambda s, b, d: s.snooze_follow_up(d.c, START, member_id=d.m)),
+    ("mark_follow_up_done", lambda s, b, d: s.mark_follow_up_done(d.c, member_id=d.m)),
+    (
+        "create_follow_up_policy",
+        lambda s, b, d: s.create_follow_up_policy(d.b, "2 days", member_id=d.m),
+    ),
+    ("deactivate_member", lambda s, b, d: s.deactivate_member(d.m)),
+    ("change_role", lambda s, b, d: s.change_role(d.m, "agent")),
+    ("set_away", lambda s, b, d: s.set_away(START + timedelta(days=1), d.m)),
+    ("assign", lambda s, b, d: s.assign(d.c, d.m)),
+    ("role_holders", lambda s, b, d: s.role_holders(d.c)),
+]
+
+
+@attrs.frozen
+class Picks:
+    """The ids one command acts on."""
+
+    c: str
+    b: str
+    m: str
+
+
+def _visibility_property(url_of: Callable[[], Any], spec: Spec, data: st.DataObject) -> None:
+    with url_of() as crm:
+        built = Built(crm, spec)
+        viewer = spec["viewer"]
+        check_reads(built, viewer)
+        session = built.sessions[viewer]
+        all_buckets = built.buckets + list(built.personal.values())
+        for _ in range(4):
+            name, command = data.draw(st.sampled_from(COMMANDS))
+            picks = Picks(
+                c=data.draw(st.sampled_from(built.contacts)),
+                b=data.draw(st.sampled_from(all_buckets)),
+                m=data.draw(st.sampled_from(built.members)),
+            )
+            before = _everything(crm.store, built.team_id, built.members)
+            try:
+                command(session, built, picks)
+            except (teamcrm.PermissionDenied, teamcrm.NotFound, teamcrm.ValidationError):
+                after = _everything(crm.store, built.team_id, built.members)
+                assert after == before, f"refused {name} changed the store"
+        check_reads(built, viewer)  # and after whatever the commands did
+
+
+@contextlib.contextmanager
+def _plain(url: str) -> Iterator[teamcrm.CRM]:
+    crm = teamcrm.open(url, clock=teamcrm.SettableClock(START))
+    try:
+        yield crm
+    finally:
+        crm.close()
+
+
+_PROPERTY_SETTINGS = settings(
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+@pytest.mark.parametrize("url", ["memory://", "sqlite://"])
+@_PROPERTY_SETTINGS
+@given(spec=team_specs(), data=st.data())
+def test_reads_show_only_visible_records_and_refusals_change_nothing(
+    url: str, spec: Spec, data: st.DataObject
+) -> None:
+    """As a random member of a random team: reads obey the rules; refusals write nothing."""
+    _visibility_property(lambda: _plain(url), spec, data)
+
+
+@settings(_PROPERTY_SETTINGS, max_examples=15)
+@given(spec=team_specs(), data=st.data())
+def test_reads_show_only_visible_records_and_refusals_change_nothing_on_postgres(
+    spec: Spec, data: st.DataObject
+) -> None:
+    """The same property on PostgreSQL (fewer examples: a schema per example)."""
+    pg_support.server_url()  # skip without a test server
+    _visibility_property(lambda: pg_support.crm(teamcrm.SettableClock(START)), spec, data)
