@@ -296,6 +296,10 @@ def test_tasks_and_policy_rows_merge_in_order(
     kim = t.ana.create_contact("Kim")
     lee = t.ana.create_contact("Lee")
     t.ana.add_to_bucket(t.past.id, kim.id)
+    # Bradley must see Lee to be given a task on Lee (issue 13): a bucket without a policy.
+    shown = t.ana.create_bucket("Shown")
+    t.ana.grant_access(shown.id, t.bradley_m.id)
+    t.ana.add_to_bucket(shown.id, lee.id)
     t.ana.create_task(lee.id, START + days(1), "first", member_id=t.bradley_m.id)
     t.bradley.create_task(kim.id, START + days(9), "later")
     rows = t.bradley.follow_ups(at=START + days(10))

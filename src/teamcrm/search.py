@@ -256,6 +256,10 @@ class ContactQuery:
             if value is not None:
                 object.__setattr__(c, attr, check(field, value))
         if self.custom_field is not None:
+            if not isinstance(self.custom_field, str):
+                raise ValidationError(
+                    "ContactQuery.custom_field", self.custom_field, "must be a field name"
+                )
             checked = check_custom_fields(
                 "ContactQuery.custom_field", {self.custom_field: self.custom_value}
             )

@@ -14,7 +14,7 @@ import re
 import types
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -23,12 +23,16 @@ import attrs
 from teamcrm.errors import ValidationError
 
 __all__ = [
+    "EARLIEST_TIME",
+    "LATEST_TIME",
     "MAX_BODY",
     "MAX_CUSTOM_FIELDS",
+    "MAX_DURATION",
     "MAX_NAME",
     "Checker",
     "FrozenDict",
     "check_custom_fields",
+    "check_duration",
     "check_email",
     "check_enum",
     "check_field_name",
@@ -36,6 +40,7 @@ __all__ = [
     "check_int",
     "check_phone",
     "check_text",
+    "check_time",
     "check_zone",
     "normalise_email",
     "normalise_phone",
@@ -123,6 +128,39 @@ def utc_datetime(field: str, value: Any) -> datetime:
         return value.astimezone(UTC)
     except OverflowError:
         raise ValidationError(field, value, "is out of the representable range in UTC") from None
+
+
+#: Earliest time a public call accepts as an argument (``at``, ``now``, ``until``...).
+EARLIEST_TIME = datetime(1000, 1, 1, tzinfo=UTC)
+#: The first time a public call no longer accepts.  Together with
+#: :data:`EARLIEST_TIME` this keeps a millennium between an argument and the
+#: ends of what ``datetime`` holds, so adding a cadence, window, interval or
+#: lease to it (all bounded by :data:`MAX_DURATION`) never overflows.
+LATEST_TIME = datetime(9000, 1, 1, tzinfo=UTC)
+#: Longest duration (interval, lease, window) a public call accepts.
+MAX_DURATION = timedelta(days=36_525)  # a century
+
+
+def check_time(field: str, value: Any) -> datetime:
+    """Return *value* in UTC if it is an aware datetime a public call may take, or raise.
+
+    Like :func:`utc_datetime`, and the time must lie in
+    ``[EARLIEST_TIME, LATEST_TIME)`` (years 1000 to 8999): arithmetic on it
+    (``at - interval``, ``until + window``) then stays representable.
+    """
+    when = utc_datetime(field, value)
+    if not EARLIEST_TIME <= when < LATEST_TIME:
+        raise ValidationError(field, value, "must lie between the years 1000 and 8999 (UTC)")
+    return when
+
+
+def check_duration(field: str, value: Any, *, maximum: timedelta = MAX_DURATION) -> timedelta:
+    """Return *value* if it is a ``timedelta`` more than zero and at most *maximum*."""
+    if not isinstance(value, timedelta):
+        raise ValidationError(field, value, f"must be a timedelta, not {type(value).__name__}")
+    if not timedelta(0) < value <= maximum:
+        raise ValidationError(field, value, f"must be more than 0 and at most {maximum}")
+    return value
 
 
 _ZONES: frozenset[str] | None = None

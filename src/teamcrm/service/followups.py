@@ -43,7 +43,7 @@ from teamcrm.ports import UnitOfWork
 from teamcrm.service.base import SessionBase, _next
 from teamcrm.task import MAX_NOTE, Task, TaskId, TaskStatus, new_task_id
 from teamcrm.team import Member
-from teamcrm.validation import check_enum, check_id, check_int, check_text, utc_datetime
+from teamcrm.validation import check_enum, check_id, check_int, check_text, check_time
 
 __all__ = ["MAX_LIST", "FollowUpBook", "FollowUpUseCases"]
 
@@ -208,13 +208,19 @@ class FollowUpUseCases(SessionBase):
         a reason.  Open tasks whose due time is at or before *at* are listed
         too.  Members see their own list; managers and admins anyone's (then
         the member's personal buckets are left out).
+
+        Rights are read at call time: a policy counts only while its member
+        can see its bucket (a revoked grant silences it, a new grant wakes it
+        up), and a task is listed only while its member can see its contact.
         """
         check_int("limit", limit, minimum=1, maximum=MAX_LIST)
-        when = self.crm.now() if at is None else utc_datetime("at", at)
+        when = self.crm.now() if at is None else check_time("at", at)
         for attempt in range(2):
             with self._unit(write=False) as (uow, actor):
                 target = self._target(uow, actor, member_id, "see another member's follow-ups")
-                policies = uow.followup_policies.for_member(self.team_id, target.id)
+                policies = self._live_policies(
+                    uow, target, uow.followup_policies.for_member(self.team_id, target.id)
+                )
                 if attempt or all(p.time_zone == target.time_zone for p in policies):
                     return self._list(
                         uow, target, policies, when, limit, include_personal=target.id == actor.id
@@ -230,10 +236,11 @@ class FollowUpUseCases(SessionBase):
         member_id: MemberId | str | None = None,
     ) -> Snooze:
         """Hide a contact from a member's list (default: one's own) until *until*."""
-        when = utc_datetime("until", until)
+        when = check_time("until", until)
         with self._unit() as (uow, actor):
             target = self._target(uow, actor, member_id, "snooze another member's follow-ups")
             contact = self._visible_contact(uow, actor, contact_id)
+            self._require_target_sees(uow, actor, target, contact)
             snooze = Snooze(
                 team_id=self.team_id, member_id=target.id, contact_id=contact.id, until=when
             )
@@ -262,6 +269,7 @@ class FollowUpUseCases(SessionBase):
             now = self.crm.now()
             target = self._target(uow, actor, member_id, "act on another member's follow-ups")
             contact = self._visible_contact(uow, actor, contact_id)
+            self._require_target_sees(uow, actor, target, contact)
             FollowUpBook(uow, self.team_id).settle(now)
             uow.touches.record(
                 [
@@ -289,14 +297,19 @@ class FollowUpUseCases(SessionBase):
         *,
         member_id: MemberId | str | None = None,
     ) -> Task:
-        """Create an open task for a member (default: oneself; others need a manager)."""
-        due = utc_datetime("due_at", due_at)
+        """Create an open task for a member (default: oneself; others need a manager).
+
+        The member must be able to see the contact (``ValidationError`` naming
+        ``member_id`` otherwise), not only the caller.
+        """
+        due = check_time("due_at", due_at)
         text = check_text("note", note, max_len=MAX_NOTE, allow_empty=True, multiline=True)
         with self._unit() as (uow, actor):
             now = self.crm.now()
             target = self._target(uow, actor, member_id, "create tasks for another member")
             perm.require(target.active, actor, "give a task", "the member is deactivated")
             contact = self._visible_contact(uow, actor, contact_id)
+            self._require_target_sees(uow, actor, target, contact)
             task = Task(
                 id=new_task_id(),
                 team_id=self.team_id,
@@ -331,7 +344,7 @@ class FollowUpUseCases(SessionBase):
 
     def reschedule_task(self, task_id: TaskId | str, due_at: datetime) -> Task:
         """Move an open task's due time."""
-        due = utc_datetime("due_at", due_at)
+        due = check_time("due_at", due_at)
         with self._unit() as (uow, actor):
             task = self._open_task(uow, actor, task_id, "reschedule this task")
             updated: Task = _next(task, due_at=due)
@@ -345,7 +358,10 @@ class FollowUpUseCases(SessionBase):
             return updated
 
     def task(self, task_id: TaskId | str) -> Task:
-        """Return one task (its member's, its creator's, or any for managers)."""
+        """Return one task (its member's, its creator's, or any for managers).
+
+        ``NotFound`` unless the caller can see the task's contact now.
+        """
         with self._unit(write=False) as (uow, actor):
             return self._task(uow, actor, task_id)
 
@@ -355,11 +371,17 @@ class FollowUpUseCases(SessionBase):
         *,
         status: TaskStatus | str | None = None,
     ) -> list[Task]:
-        """Return a member's tasks (default: one's own), by due time; optionally one status."""
+        """Return a member's tasks (default: one's own), by due time; optionally one status.
+
+        Only tasks on contacts the member can see now (and the caller too).
+        """
         wanted = None if status is None else check_enum("status", TaskStatus, status)
         with self._unit(write=False) as (uow, actor):
             target = self._target(uow, actor, member_id, "see another member's tasks")
-            return uow.tasks.for_member(self.team_id, target.id, wanted)
+            rows = uow.tasks.for_member(self.team_id, target.id, wanted)
+            readers = [target] if target.id == actor.id else [target, actor]
+            seen = self._seen_contacts(uow, readers, [t.contact_id for t in rows])
+            return [t for t in rows if t.contact_id in seen]
 
     # ============================================================ hooks
     def _add_items(
@@ -381,6 +403,53 @@ class FollowUpUseCases(SessionBase):
         return added
 
     # ============================================================ internals
+    def _live_policies(
+        self, uow: UnitOfWork, member: Member, policies: list[FollowUpPolicy]
+    ) -> list[FollowUpPolicy]:
+        """The member's policies on buckets the member can see now (rights at read time)."""
+        out = []
+        for policy in policies:
+            try:
+                bucket = uow.buckets.get(self.team_id, policy.bucket_id)
+            except NotFound:
+                continue
+            if perm.can_view_bucket(member, bucket):
+                out.append(policy)
+        return out
+
+    def _seen_contacts(
+        self, uow: UnitOfWork, readers: Sequence[Member], contact_ids: Sequence[str]
+    ) -> set[str]:
+        """Those of *contact_ids* that every one of *readers* may see now.
+
+        A contact deleted since counts as seen: nothing of it is left to show.
+        """
+        wanted = list(dict.fromkeys(contact_ids))
+        if not wanted or all(r.role.is_manager for r in readers):
+            return set(wanted)
+        found = {
+            c.id: c for c in uow.contacts.get_many(self.team_id, [ContactId(c) for c in wanted])
+        }
+        by_item: dict[str, list[BucketMembership]] = {}
+        for m in uow.memberships.buckets_of(self.team_id, list(found)):
+            by_item.setdefault(m.item_id, []).append(m)
+        buckets = self._bucket_map(uow)
+        out = {c for c in wanted if c not in found}
+        for cid, contact in found.items():
+            held = by_item.get(cid, [])
+            if all(perm.can_see_item(r, contact.created_by, held, buckets) for r in readers):
+                out.add(cid)
+        return out
+
+    def _require_target_sees(
+        self, uow: UnitOfWork, actor: Member, target: Member, contact: Contact
+    ) -> None:
+        """A command naming another member needs that member's rights too."""
+        if target.id != actor.id and not self._may_see(uow, target, contact.id, contact.created_by):
+            raise ValidationError(
+                "member_id", target.id, f"the member cannot see the contact {contact.id}"
+            )
+
     def _target(self, uow: UnitOfWork, actor: Member, member_id: str | None, action: str) -> Member:
         if member_id is None or member_id == actor.id:
             return actor
@@ -436,6 +505,8 @@ class FollowUpUseCases(SessionBase):
         task = uow.tasks.get(self.team_id, TaskId(task_id))
         if not (actor.role.is_manager or task.member_id == actor.id or task.created_by == actor.id):
             raise NotFound("task", task_id)
+        if not self._seen_contacts(uow, [actor], [task.contact_id]):
+            raise NotFound("task", task_id)  # its contact is out of the caller's sight now
         return task
 
     def _open_task(self, uow: UnitOfWork, actor: Member, task_id: str, action: str) -> Task:
@@ -485,8 +556,11 @@ class FollowUpUseCases(SessionBase):
         rows: list[FollowUpRow] = []
         if allowed:
             rows = self._policy_rows(uow, member, policies, allowed, at, today, limit)
-        for task in uow.tasks.open_due(self.team_id, member.id, at, limit):
-            rows.append(self._task_row(uow, task, today, zone))
+        tasks = uow.tasks.open_due(self.team_id, member.id, at, limit)
+        seen = self._seen_contacts(uow, [member], [t.contact_id for t in tasks])
+        for task in tasks:
+            if task.contact_id in seen:  # the member can see its contact now
+                rows.append(self._task_row(uow, task, today, zone))
         rows = [r for r in rows if r.contact is not None]
         rows.sort(key=lambda r: r.sort_key)
         return rows[:limit]

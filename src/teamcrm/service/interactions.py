@@ -24,7 +24,7 @@ from teamcrm.service.base import SessionBase, _item_ids
 from teamcrm.service.followups import FollowUpBook
 from teamcrm.team import Member
 from teamcrm.validation import (
-    utc_datetime,
+    check_time,
 )
 
 __all__ = ["ContactRecord", "InteractionUseCases"]
@@ -33,6 +33,10 @@ __all__ = ["ContactRecord", "InteractionUseCases"]
 @attrs.frozen(kw_only=True)
 class ContactRecord:
     """A contact's record as one member sees it.
+
+    :ivar companies: the contact's companies that the viewer may see (a
+        company linked to the contact but out of the viewer's sight is left
+        out, name and all).
 
     :ivar team_buckets: the team buckets holding the contact that the viewer
         can see.
@@ -81,7 +85,7 @@ class InteractionUseCases(SessionBase):
             raise ValidationError("company_ids", company_ids, "must hold company ids")
         with self._unit() as (uow, actor):
             now = self.crm.now()
-            when = now if occurred_at is None else utc_datetime("occurred_at", occurred_at)
+            when = now if occurred_at is None else check_time("occurred_at", occurred_at)
             team = uow.teams.get(self.team_id)
             contacts = [self._visible_contact(uow, actor, cid) for cid in contact_list]
             for co in company_list:
@@ -182,7 +186,7 @@ class InteractionUseCases(SessionBase):
             companies = tuple(
                 c
                 for c in (self._maybe_company(uow, cid) for cid in contact.company_ids)
-                if c is not None
+                if c is not None and self._may_see(uow, actor, c.id, c.created_by)
             )
             interactions = self._readable(
                 uow, actor, uow.interactions.for_contact(self.team_id, contact.id), buckets

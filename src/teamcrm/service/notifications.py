@@ -39,7 +39,7 @@ from teamcrm.ids import MemberId, TeamId
 from teamcrm.notification import Notification
 from teamcrm.sender import Sender
 from teamcrm.service.base import SessionBase
-from teamcrm.validation import check_id, check_int, utc_datetime
+from teamcrm.validation import check_duration, check_id, check_int, check_time
 
 if TYPE_CHECKING:
     from teamcrm.service.crm import CRM
@@ -158,9 +158,7 @@ class DigestReport:
 
 
 def _timedelta(field: str, value: Any) -> timedelta:
-    if not isinstance(value, timedelta) or value <= timedelta(0):
-        raise ValidationError(field, value, "must be a positive timedelta")
-    return value
+    return check_duration(field, value)
 
 
 def send_digests(
@@ -188,7 +186,7 @@ def send_digests(
     an old backlog.  A sender failure for one member is recorded in the
     report and does not stop the others.
     """
-    at = crm.now() if now is None else utc_datetime("now", now)
+    at = crm.now() if now is None else check_time("now", now)
     if not callable(getattr(sender, "send", None)):
         raise ValidationError("sender", sender, "must have a send(message) method")
     team = None if team_id is None else TeamId(check_id("team_id", team_id, "tm_"))

@@ -80,8 +80,8 @@ from teamcrm.validation import (
     check_id,
     check_int,
     check_text,
+    check_time,
     trusted_builder,
-    utc_datetime,
 )
 
 if TYPE_CHECKING:
@@ -767,7 +767,11 @@ class Router:
         )
 
     def inbound_bucket(self, member_id: MemberId) -> Bucket:
-        """Return the member's inbound bucket, creating a personal one when needed."""
+        """Return the member's inbound bucket, creating a personal one when needed.
+
+        A mapped bucket the member can no longer add contacts to is replaced
+        by a new personal one (the member must see the leads they get).
+        """
         if member_id in self._inbound:
             return self._inbound[member_id]
         row = self.uow.inbound_buckets.get(self.team_id, member_id)
@@ -777,6 +781,12 @@ class Router:
                 bucket = self.uow.buckets.get(self.team_id, row.bucket_id)
             except NotFound:
                 bucket = None
+        member = self.members.get(member_id)
+        if bucket is not None and (member is None or not perm.can_edit_bucket(member, bucket)):
+            # Rights are read now: a team bucket the member may no longer add
+            # to (grant revoked or lowered, role changed) would hand them
+            # leads they cannot see; they get a personal one instead.
+            bucket = None
         if bucket is None:
             bucket = Bucket(
                 id=new_bucket_id(),
@@ -1054,7 +1064,7 @@ def enforce_response_windows(crm: CRM, now: datetime | None = None) -> int:
     read and settled inside one unit of work, and a settled lead's
     ``respond_by`` is cleared or moved past *now*.
     """
-    at = crm.now() if now is None else utc_datetime("now", now)
+    at = crm.now() if now is None else check_time("now", now)
     total = 0
     while True:
         with crm.store.unit_of_work() as uow:
@@ -1082,7 +1092,7 @@ def expire_offers(crm: CRM, now: datetime | None = None) -> int:
     read and settled inside one unit of work, so an offer settled by another
     process is no longer due when this one looks.
     """
-    at = crm.now() if now is None else utc_datetime("now", now)
+    at = crm.now() if now is None else check_time("now", now)
     total = 0
     while True:
         with crm.store.unit_of_work() as uow:
@@ -1346,7 +1356,12 @@ class RoutingUseCases(SessionBase):
         pool_id: PoolId | str | None = None,
         status: LeadStatus | str | None = None,
     ) -> list[Lead]:
-        """Return leads (managers and admins: all; agents: the ones they own)."""
+        """Return leads (managers and admins: all; agents: the ones they own).
+
+        An agent sees only leads on contacts they may see now: a lead whose
+        contact left the agent's sight (taken out of their inbound bucket, a
+        grant revoked) is not listed, since it carries the contact's keys.
+        """
         wanted = None if status is None else LeadStatus(_enum("status", LeadStatus, status))
         if pool_id is not None:
             check_id("pool_id", pool_id, "lp_")
@@ -1356,7 +1371,26 @@ class RoutingUseCases(SessionBase):
             )
             if actor.role.is_manager:
                 return rows
-            return [lead for lead in rows if actor.id in lead.assignee_ids]
+            mine = [lead for lead in rows if actor.id in lead.assignee_ids]
+            if not mine:
+                return mine
+            ids = list(dict.fromkeys(lead.contact_id for lead in mine))
+            contacts = {c.id: c for c in uow.contacts.get_many(self.team_id, ids)}
+            by_item: dict[str, list[BucketMembership]] = {}
+            for m in uow.memberships.buckets_of(self.team_id, list(contacts)):
+                by_item.setdefault(m.item_id, []).append(m)
+            buckets = self._bucket_map(uow)
+            return [
+                lead
+                for lead in mine
+                if lead.contact_id not in contacts
+                or perm.can_see_item(
+                    actor,
+                    contacts[lead.contact_id].created_by,
+                    by_item.get(lead.contact_id, []),
+                    buckets,
+                )
+            ]
 
     def lead(self, lead_id: LeadId | str) -> Lead:
         """Return one lead (managers and admins, its owners, and members offered it)."""
@@ -1563,6 +1597,15 @@ class RoutingUseCases(SessionBase):
             pool = router.pool(lead.pool_id)
             if pool is None:
                 raise ValidationError("lead_id", lead.id, "the lead has no pool to route it")
+            if not pool.active:
+                # A deactivated pool routes nothing (docs/routing.md); a person
+                # may still assign the lead (assign, bulk_assign).
+                raise ValidationError(
+                    "lead_id",
+                    lead.id,
+                    f"its pool {pool.id} is deactivated and routes nothing;"
+                    " activate the pool or assign the lead",
+                )
             cursor = uow.routing_cursors.get(self.team_id, pool.id)
             decision = decide(
                 router.context(
@@ -1729,10 +1772,12 @@ class RoutingUseCases(SessionBase):
             return result
 
     def role_holders(self, contact_id: ContactId | str) -> dict[str, tuple[MemberId, ...]]:
-        """Return who holds each role on a contact (an empty tuple: offered, not yet taken)."""
-        check_id("contact_id", contact_id, "ct_")
-        with self._unit(write=False) as (uow, _actor):
-            contact = uow.contacts.get(self.team_id, ContactId(contact_id))
+        """Return who holds each role on a contact (an empty tuple: offered, not yet taken).
+
+        The contact must be one the member may see (``NotFound`` otherwise).
+        """
+        with self._unit(write=False) as (uow, actor):
+            contact = self._visible_contact(uow, actor, contact_id)
             return {
                 lead.role: lead.assignee_ids
                 for lead in uow.leads.for_contact(self.team_id, contact.id)
@@ -2016,7 +2061,7 @@ class RoutingUseCases(SessionBase):
         now).  Sorted by *sort_by* (one of :data:`DASHBOARD_SORTS`; empty
         values last), ties by lead id.
         """
-        if sort_by not in DASHBOARD_SORTS:
+        if not isinstance(sort_by, str) or sort_by not in DASHBOARD_SORTS:
             raise ValidationError("sort_by", sort_by, f"must be one of {sorted(DASHBOARD_SORTS)}")
         for flag, value in (("descending", descending), ("include_removed", include_removed)):
             if not isinstance(value, bool):

@@ -19,7 +19,7 @@ from teamcrm.service.base import SessionBase, _next
 from teamcrm.team import Member, Role, Team, TeamSettings
 from teamcrm.validation import (
     check_int,
-    utc_datetime,
+    check_time,
 )
 
 __all__ = ["TeamUseCases"]
@@ -130,7 +130,7 @@ class TeamUseCases(SessionBase):
 
         Members set their own availability; admins and managers anyone's.
         """
-        until = utc_datetime("until", until)
+        until = check_time("until", until)
         return self._set_availability(member_id, until)
 
     def set_available(self, member_id: MemberId | str | None = None) -> Member:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from teamcrm import permissions as perm
 from teamcrm.errors import AlreadyExists, NotFound, ValidationError
 from teamcrm.followup import FollowUpRow, RowKind
-from teamcrm.ids import CompanyId, MemberId
+from teamcrm.ids import MemberId
 from teamcrm.pool import PoolId
 from teamcrm.ports import UnitOfWork
 from teamcrm.search import (
@@ -30,7 +30,14 @@ from teamcrm.search import (
 from teamcrm.service.base import SessionBase, _next
 from teamcrm.service.followups import MAX_LIST
 from teamcrm.team import Member
-from teamcrm.validation import MAX_NAME, check_id, check_int, check_text, utc_datetime
+from teamcrm.validation import (
+    MAX_NAME,
+    check_duration,
+    check_id,
+    check_int,
+    check_text,
+    check_time,
+)
 from teamcrm.views import (
     DEFAULT_RESPONSE_WINDOW,
     DueRow,
@@ -62,9 +69,7 @@ def _query(
 
 
 def _window(value: Any) -> timedelta:
-    if not isinstance(value, timedelta) or value <= timedelta(0):
-        raise ValidationError("response_window", value, "must be a positive timedelta")
-    return value
+    return check_duration("response_window", value)
 
 
 class ViewUseCases(SessionBase):
@@ -114,8 +119,8 @@ class ViewUseCases(SessionBase):
         """Referenced records must exist (and a bucket be visible to the member)."""
         if q.bucket_id is not None:
             self._bucket(uow, actor, q.bucket_id)
-        if q.company_id is not None:
-            uow.companies.get(self.team_id, CompanyId(q.company_id))
+        if q.company_id is not None:  # a company out of sight is NotFound: no existence oracle
+            self._visible_company(uow, actor, q.company_id)
         if q.assignee_id is not None:
             uow.members.get(self.team_id, MemberId(q.assignee_id))
         if q.status is not None:
@@ -283,7 +288,7 @@ class ViewUseCases(SessionBase):
             check_id("assignee", assignee, "mb_")
         if pool_id is not None:
             check_id("pool_id", pool_id, "lp_")
-        now = self.crm.now() if at is None else utc_datetime("at", at)
+        now = self.crm.now() if at is None else check_time("at", at)
         with self._unit(write=False) as (uow, actor):
             perm.require(
                 actor.role.is_manager, actor, "see the agent grid", "admins and managers only"
@@ -339,8 +344,8 @@ class ViewUseCases(SessionBase):
         Without *member_id*: every active member for admins and managers,
         oneself for agents.  Agents see only their own figures.
         """
-        start = utc_datetime("start", start)
-        end = utc_datetime("end", end)
+        start = check_time("start", start)
+        end = check_time("end", end)
         if end <= start:
             raise ValidationError("end", end, "must be after start")
         if member_id is not None:
