@@ -161,9 +161,13 @@ class InteractionUseCases(SessionBase):
             )
 
     def contact_record(self, contact_id: ContactId | str) -> ContactRecord:
-        """Return the contact's shared record as this member sees it."""
+        """Return the contact's shared record as this member sees it.
+
+        Its companies (and the contact's ``company_ids``) are only those the
+        member may see.
+        """
         with self._unit(write=False) as (uow, actor):
-            contact = self._visible_contact(uow, actor, contact_id)
+            contact = self._shown_one(uow, actor, self._visible_contact(uow, actor, contact_id))
             buckets = self._bucket_map(uow)
             held = [
                 buckets[m.bucket_id]

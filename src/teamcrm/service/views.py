@@ -111,11 +111,11 @@ class ViewUseCases(SessionBase):
         return SearchScope(member_id=actor.id, bucket_ids=visible)
 
     def _check_query(self, uow: UnitOfWork, actor: Member, q: ContactQuery) -> None:
-        """Referenced records must exist (and a bucket be visible to the member)."""
+        """Referenced records must exist (and a bucket or company be visible to the member)."""
         if q.bucket_id is not None:
             self._bucket(uow, actor, q.bucket_id)
         if q.company_id is not None:
-            uow.companies.get(self.team_id, CompanyId(q.company_id))
+            self._visible_company(uow, actor, CompanyId(q.company_id))
         if q.assignee_id is not None:
             uow.members.get(self.team_id, MemberId(q.assignee_id))
         if q.status is not None:
@@ -140,7 +140,7 @@ class ViewUseCases(SessionBase):
             self.team_id, q, scope=self._scope(uow, actor), after=after, limit=limit + 1
         )
         more = len(found) > limit
-        page = found[:limit]
+        page = self._shown(uow, actor, found[:limit])
         touched = uow.views.last_contacted(self.team_id, [c.id for c in page])
         rows = [
             SearchRow(

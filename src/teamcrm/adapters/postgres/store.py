@@ -35,7 +35,6 @@ from teamcrm.adapters.sqlite.migrations import Migration
 from teamcrm.adapters.sqlite.repositories import (
     SQLiteBuckets,
     SQLiteCompanies,
-    SQLiteContacts,
     SQLiteContext,
     SQLiteInteractions,
     SQLiteMembers,
@@ -106,12 +105,12 @@ class PGContext(SQLiteContext):
 
 
 def _core() -> dict[str, RepositoryFactory]:
-    from teamcrm.adapters.postgres.repositories import PGMemberships, PGOutbox
+    from teamcrm.adapters.postgres.repositories import PGContacts, PGMemberships, PGOutbox
 
     return {
         "teams": SQLiteTeams,
         "members": SQLiteMembers,
-        "contacts": SQLiteContacts,
+        "contacts": PGContacts,
         "companies": SQLiteCompanies,
         "buckets": SQLiteBuckets,
         "memberships": PGMemberships,
