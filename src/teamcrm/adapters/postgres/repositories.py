@@ -8,11 +8,10 @@ statement or with a lock instead of a read followed by a write:
   NOTHING RETURNING``: two units adding one contact to one bucket at once
   both succeed, and only the one whose row went in reports it as added (so
   the contact enters routing once);
-* :class:`PGContacts` locks the contact a writing unit reads for update
-  (``get_for_update``: ``SELECT ... FOR UPDATE``): units changing one
-  contact take turns from that read until they commit, so a read-modify-write
-  (``update_contact``, ``add_phone``...) never loses a concurrent change and
-  never fails its version check on a row changed since its read;
+* :class:`~teamcrm.adapters.postgres.views.PGContacts` locks the contact a
+  writing unit reads for update (``get_for_update``: ``SELECT ... FOR
+  UPDATE``), so a read-modify-write of one contact never fails its version
+  check or loses a concurrent change;
 * :class:`PGOutbox` takes a per-team ``pg_advisory_xact_lock`` before it
   appends (right before commit), so ``seq`` numbers of one team are handed
   out in commit order and a reader paging with ``after_seq`` never skips a
@@ -28,29 +27,15 @@ from teamcrm.adapters.postgres.connection import PGConnection
 from teamcrm.adapters.postgres.store import PGContext
 from teamcrm.adapters.sqlite.codec import to_micros
 from teamcrm.adapters.sqlite.repositories import (
-    _CONTACT_SELECT,
-    SQLiteContacts,
     SQLiteMemberships,
     SQLiteOutbox,
     SQLiteRepository,
-    contact_from_row,
     translated,
 )
 from teamcrm.bucket import BucketMembership
-from teamcrm.contact import Contact
-from teamcrm.errors import NotFound
 from teamcrm.events import DomainEvent
-from teamcrm.ids import ContactId, TeamId
 
-__all__ = [
-    "OUTBOX_LOCK",
-    "PGContacts",
-    "PGMemberships",
-    "PGOutbox",
-    "context",
-    "pg",
-    "writing",
-]
+__all__ = ["OUTBOX_LOCK", "PGMemberships", "PGOutbox", "context", "pg", "writing"]
 
 #: First key of the per-team advisory lock taken by outbox appends.
 OUTBOX_LOCK = 0x7C3A_0002
@@ -69,27 +54,6 @@ def pg(repository: SQLiteRepository) -> PGConnection:
 def writing(repository: SQLiteRepository) -> bool:
     """True when *repository* belongs to a writing unit of work."""
     return context(repository).write
-
-
-class PGContacts(SQLiteContacts):
-    """Contacts; ``get_for_update`` locks the row until the writing unit ends."""
-
-    @translated
-    def get_for_update(self, team_id: TeamId, contact_id: ContactId) -> Contact:
-        """Return the contact, locked until commit in a writing unit, or raise ``NotFound``.
-
-        Under READ COMMITTED the locking read waits for a unit that holds the
-        row and then returns the row as that unit committed it.
-        """
-        if not writing(self):
-            return super().get(team_id, contact_id)
-        row = self._conn.execute(
-            f"{_CONTACT_SELECT} WHERE c.id = ? AND c.team_id = ? FOR UPDATE OF c",
-            (contact_id, team_id),
-        ).fetchone()
-        if row is None:
-            raise NotFound(self.kind, contact_id)
-        return contact_from_row(row)
 
 
 class PGMemberships(SQLiteMemberships):

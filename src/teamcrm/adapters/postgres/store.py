@@ -35,6 +35,7 @@ from teamcrm.adapters.sqlite.migrations import Migration
 from teamcrm.adapters.sqlite.repositories import (
     SQLiteBuckets,
     SQLiteCompanies,
+    SQLiteContacts,
     SQLiteContext,
     SQLiteInteractions,
     SQLiteMembers,
@@ -105,12 +106,12 @@ class PGContext(SQLiteContext):
 
 
 def _core() -> dict[str, RepositoryFactory]:
-    from teamcrm.adapters.postgres.repositories import PGContacts, PGMemberships, PGOutbox
+    from teamcrm.adapters.postgres.repositories import PGMemberships, PGOutbox
 
     return {
         "teams": SQLiteTeams,
         "members": SQLiteMembers,
-        "contacts": PGContacts,
+        "contacts": SQLiteContacts,
         "companies": SQLiteCompanies,
         "buckets": SQLiteBuckets,
         "memberships": PGMemberships,
