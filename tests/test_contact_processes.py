@@ -11,6 +11,8 @@ What ``update_contact`` and the single-change operations promise (see
   used to raise ``ConcurrencyError`` when two units read the same version),
   every field holds its process's last value and the version counts 48
   changes;
+* 2 processes log connected calls (each validates a number) while 2 add
+  phones: every call is logged, every number validated, every phone kept;
 * 4 processes append 6 phones each the read-modify-write way,
   ``update_contact(phones=old + [new], expected_version=read.version)``,
   retrying on ``ConcurrencyError``: every phone is stored (a stale write is
@@ -134,7 +136,16 @@ def _append_with_expected_version(session: teamcrm.MemberSession, contact_id: st
     return conflicts
 
 
+def _log_connected_calls(session: teamcrm.MemberSession, contact_id: str, k: int) -> int:
+    for n in range(PHONES_EACH):
+        session.log_interaction(
+            "call", contact_ids=[contact_id], outcome="connected", via=_phone(100 + k, n)
+        )
+    return PHONES_EACH
+
+
 _JOBS = {
+    "log_connected_calls": _log_connected_calls,
     "add_phones": _add_phones,
     "update_own_field": _update_own_field,
     "append_with_expected_version": _append_with_expected_version,
@@ -192,4 +203,25 @@ def test_read_modify_write_with_expected_version_loses_nothing(url: str) -> None
     }
     assert {p.number for p in contact.phones} == want
     assert contact.version == 1 + VERSIONED_PROCESSES * VERSIONED_EACH
+    crm.close()
+
+
+def test_validating_numbers_while_phones_are_added_loses_nothing(url: str) -> None:
+    crm, ana, members, contact_id = _setup(url, 4)
+    logged = [_phone(100 + k, n) for k in range(2) for n in range(PHONES_EACH)]
+    ana.update_contact(contact_id, phones=logged)
+    jobs = ["add_phones", "add_phones", "log_connected_calls", "log_connected_calls"]
+    results = _run(
+        _worker,
+        [
+            (job, url, m, contact_id, k % 2)
+            for k, (job, m) in enumerate(zip(jobs, members, strict=True))
+        ],
+    )
+    assert [r[0] for r in results] == ["ok"] * 4, results  # no ConcurrencyError
+    contact = ana.contact(contact_id)
+    added = [_phone(k, n) for k in range(2) for n in range(PHONES_EACH)]
+    assert sorted(p.number for p in contact.phones) == sorted(logged + added)
+    assert all(p.validated == (p.number in logged) for p in contact.phones)
+    assert contact.version == 2 + len(added) + len(logged)
     crm.close()

@@ -115,7 +115,12 @@ class InteractionUseCases(SessionBase):
                     occurred_at=when.isoformat(),
                 )
             )
-            for contact in contacts:
+            for seen in contacts:
+                if _validated_by(seen, interaction) in (None, seen):
+                    continue
+                # Read again for update (locked on PostgreSQL): validating a
+                # channel never fails on, or undoes, a change made since.
+                contact = uow.contacts.get_for_update(self.team_id, seen.id)
                 updated = _validated_by(contact, interaction)
                 if updated is not None and updated is not contact:
                     uow.contacts.update(updated)
