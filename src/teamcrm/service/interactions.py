@@ -115,12 +115,14 @@ class InteractionUseCases(SessionBase):
                     occurred_at=when.isoformat(),
                 )
             )
-            for seen in contacts:
-                if _validated_by(seen, interaction) in (None, seen):
-                    continue
-                # Read again for update (locked on PostgreSQL): validating a
-                # channel never fails on, or undoes, a change made since.
-                contact = uow.contacts.get_for_update(self.team_id, seen.id)
+            # Contacts whose channel this validates are read again for update
+            # (locked on PostgreSQL, in id order: two such units never wait
+            # for each other in a cycle), so the validation never fails on,
+            # or undoes, a change made since they were read above.
+            stale = [c.id for c in contacts if _validated_by(c, interaction) not in (None, c)]
+            fresh = {i: uow.contacts.get_for_update(self.team_id, i) for i in sorted(stale)}
+            for contact_id in stale:
+                contact = fresh[contact_id]
                 updated = _validated_by(contact, interaction)
                 if updated is not None and updated is not contact:
                     uow.contacts.update(updated)
