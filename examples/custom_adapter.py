@@ -50,6 +50,7 @@ READS = frozenset(
         # entities
         "get",
         "get_many",
+        "get_for_update",
         "find",
         "all",
         "read",

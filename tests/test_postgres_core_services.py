@@ -13,6 +13,7 @@ import pytest
 import pg_support
 import teamcrm
 import test_service_buckets
+import test_service_contact_changes
 import test_service_contacts
 import test_service_interactions
 import test_service_team
@@ -21,6 +22,7 @@ pg_support.require_server()
 
 for _module in (
     test_service_buckets,
+    test_service_contact_changes,
     test_service_contacts,
     test_service_interactions,
     test_service_team,

@@ -369,6 +369,36 @@ CASES: list[tuple[str, st.SearchStrategy[Any], Case]] = [
         _text(max_len=40),
         lambda w, v: w.admin.mark_phone_validated(w.contact_id, v),
     ),
+    ("add_email.contact", _ID, lambda w, v: w.admin.add_email(v, "a@example.com")),
+    ("add_email.email", _EMAIL, lambda w, v: w.admin.add_email(w.contact_id, v)),
+    (
+        "remove_email",
+        _EMAIL.filter(lambda v: v is not None),
+        lambda w, v: w.admin.remove_email(w.contact_id, v),
+    ),
+    ("add_phone.contact", _ID, lambda w, v: w.admin.add_phone(v, "555 010 2030")),
+    (
+        "add_phone.phone",
+        st.one_of(_text(max_len=40, allow_none=True), st.just("12"), st.just("call me")),
+        lambda w, v: w.admin.add_phone(w.contact_id, v),
+    ),
+    ("remove_phone", _text(max_len=40), lambda w, v: w.admin.remove_phone(w.contact_id, v)),
+    (
+        "set_custom_field.name",
+        st.one_of(st.none(), st.integers(), st.just(""), st.just("x" * 65), st.just("a\nb")),
+        lambda w, v: w.admin.set_custom_field(w.contact_id, v, 1),
+    ),
+    (
+        "set_custom_field.value",
+        st.one_of(st.just(float("nan")), st.just(2**63), st.just([1]), st.just({"a": 1})),
+        lambda w, v: w.admin.set_custom_field(w.contact_id, "k", v),
+    ),
+    ("set_custom_field.contact", _ID, lambda w, v: w.admin.set_custom_field(v, "k", 1)),
+    (
+        "remove_custom_field",
+        st.one_of(st.none(), st.integers(), st.just(""), st.just("x" * 65)),
+        lambda w, v: w.admin.remove_custom_field(w.contact_id, v),
+    ),
     ("create_company.name", _NAME, lambda w, v: w.admin.create_company(v)),
     (
         "create_company.domain",

@@ -298,11 +298,17 @@ def test_contact_record_shows_only_what_the_viewer_may_see(team: Team3) -> None:
     ix = ana.log_interaction("note", contact_ids=[c.id])
 
     rec = bob.contact_record(c.id)
-    assert rec.contact == ana.contact(c.id)
+    assert rec.contact == bob.contact(c.id)
     assert [b.id for b in rec.team_buckets] == [shared.id]
     assert [b.id for b in rec.my_buckets] == [bob_private.id]
-    assert rec.companies == (ana.company(co.id),)
+    # Globex is in no bucket Bob can see: neither it nor the link is shown
+    assert rec.companies == ()
+    assert rec.contact.company_ids == ()
     assert rec.interactions == (ix,)
+    ana.add_to_bucket(shared.id, co.id)
+    rec = bob.contact_record(c.id)
+    assert rec.companies == (ana.company(co.id),)
+    assert rec.contact == ana.contact(c.id)
 
     rec = ana.contact_record(c.id)
     assert {b.id for b in rec.team_buckets} == {shared.id, hidden.id}

@@ -128,6 +128,18 @@ class ContactRepository(Protocol):
         """Return the contact or raise ``NotFound``."""
         ...
 
+    def get_for_update(self, team_id: TeamId, contact_id: ContactId) -> Contact:
+        """Return the contact for a read-modify-write, or raise ``NotFound``.
+
+        In a writing unit, the contact is locked until the unit ends: another
+        unit reading it for update waits, then reads what this one committed.
+        Stores that run one writing unit at a time (memory, SQLite) need no
+        lock and return :meth:`get`; a store whose writers run side by side
+        (PostgreSQL: ``SELECT ... FOR UPDATE``) must lock, so the version
+        check of the ``update`` that follows never fails inside the unit.
+        """
+        ...
+
     def get_many(self, team_id: TeamId, contact_ids: Iterable[ContactId]) -> list[Contact]:
         """Return the contacts that exist among *contact_ids*, in the order asked."""
         ...

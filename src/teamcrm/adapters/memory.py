@@ -237,6 +237,10 @@ class _Contacts(_Versioned[Contact]):
     def get(self, team_id: TeamId, contact_id: ContactId) -> Contact:
         return self._get(team_id, contact_id)
 
+    def get_for_update(self, team_id: TeamId, contact_id: ContactId) -> Contact:
+        # Units of this store run one at a time: nothing to lock.
+        return self._get(team_id, contact_id)
+
     def get_many(self, team_id: TeamId, contact_ids: Iterable[ContactId]) -> list[Contact]:
         out = []
         for cid in dict.fromkeys(contact_ids):

@@ -183,9 +183,20 @@ class SessionBase:
                 holding[m.bucket_id] = uow.buckets.get(self.team_id, BucketId(m.bucket_id))
         return perm.can_see_item(actor, created_by, memberships, holding)
 
-    def _visible_contact(self, uow: UnitOfWork, actor: Member, contact_id: str) -> Contact:
+    def _visible_contact(
+        self, uow: UnitOfWork, actor: Member, contact_id: str, *, for_update: bool = False
+    ) -> Contact:
+        """The contact if *actor* may see it, else ``NotFound`` (as if it did not exist).
+
+        With *for_update*, it is read with ``get_for_update`` (locked until the
+        unit ends where the store's writers run side by side): use it when the
+        unit writes the contact back.
+        """
         check_id("contact_id", contact_id, "ct_")
-        contact = uow.contacts.get(self.team_id, ContactId(contact_id))
+        if for_update:
+            contact = uow.contacts.get_for_update(self.team_id, ContactId(contact_id))
+        else:
+            contact = uow.contacts.get(self.team_id, ContactId(contact_id))
         if not self._may_see(uow, actor, contact.id, contact.created_by):
             # Indistinguishable from a missing contact: do not leak existence.
             raise NotFound("contact", contact_id)
@@ -209,9 +220,84 @@ class SessionBase:
         check_id("member_id", member_id, "mb_")
         return uow.members.get(self.team_id, MemberId(member_id))
 
-    def _check_companies(self, uow: UnitOfWork, company_ids: Iterable[str]) -> None:
-        for company_id in company_ids:
-            uow.companies.get(self.team_id, CompanyId(company_id))
+    def _check_companies(self, uow: UnitOfWork, actor: Member, company_ids: Iterable[str]) -> None:
+        """Raise ``NotFound`` for the first company that is missing or that *actor* may not see.
+
+        Each id is checked completely (exists, then visible) before the next,
+        so the error names the same id whether a company is missing or hidden:
+        the call tells nothing about companies the member cannot see.
+        """
+        ids = list(dict.fromkeys(company_ids))
+        by_item: dict[str, list[BucketMembership]] | None = None
+        buckets: dict[str, Bucket] = {}
+        for company_id in ids:
+            company = uow.companies.get(self.team_id, CompanyId(company_id))
+            if actor.role.is_manager or company.created_by == actor.id:
+                continue
+            if by_item is None:
+                by_item = {}
+                for m in uow.memberships.buckets_of(self.team_id, ids):
+                    by_item.setdefault(m.item_id, []).append(m)
+                buckets = self._bucket_map(uow)
+            if not perm.can_see_item(
+                actor, company.created_by, by_item.get(company_id, []), buckets
+            ):
+                raise NotFound("company", company_id)
+
+    def _hidden_companies(
+        self, uow: UnitOfWork, actor: Member, company_ids: Iterable[str]
+    ) -> set[str]:
+        """The ids among *company_ids* of companies *actor* may not see (or that are gone)."""
+        if actor.role.is_manager:
+            return set()
+        ids = list(dict.fromkeys(company_ids))
+        if not ids:
+            return set()
+        hidden: set[str] = set()
+        others: dict[str, Company] = {}
+        for company_id in ids:
+            try:
+                company = uow.companies.get(self.team_id, CompanyId(company_id))
+            except NotFound:
+                hidden.add(company_id)
+                continue
+            if company.created_by != actor.id:
+                others[company_id] = company
+        if others:
+            by_item: dict[str, list[BucketMembership]] = {}
+            for m in uow.memberships.buckets_of(self.team_id, list(others)):
+                by_item.setdefault(m.item_id, []).append(m)
+            buckets = self._bucket_map(uow)
+            hidden.update(
+                company_id
+                for company_id, company in others.items()
+                if not perm.can_see_item(
+                    actor, company.created_by, by_item.get(company_id, []), buckets
+                )
+            )
+        return hidden
+
+    def _shown(self, uow: UnitOfWork, actor: Member, contacts: list[Contact]) -> list[Contact]:
+        """*contacts* as *actor* reads them: without links to companies it may not see.
+
+        A member never learns which hidden companies a contact it can see is
+        linked to (not even their ids); the version is the stored one.
+        """
+        hidden = self._hidden_companies(uow, actor, (c for ct in contacts for c in ct.company_ids))
+        if not hidden:
+            return contacts
+        return [
+            attrs.evolve(c, company_ids=tuple(i for i in c.company_ids if i not in hidden))
+            if hidden.intersection(c.company_ids)
+            else c
+            for c in contacts
+        ]
+
+    def _shown_one(self, uow: UnitOfWork, actor: Member, contact: Contact) -> Contact:
+        """One contact as *actor* reads it (see :meth:`_shown`)."""
+        if not contact.company_ids or actor.role.is_manager:
+            return contact
+        return self._shown(uow, actor, [contact])[0]
 
     def _add_items(
         self,

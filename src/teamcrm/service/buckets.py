@@ -370,7 +370,10 @@ class BucketUseCases(SessionBase):
             return uow.memberships.items(self.team_id, bucket.id)
 
     def bucket_contacts(self, bucket_id: BucketId | str) -> list[Contact]:
-        """Return the contacts in a bucket, in the order they were added."""
+        """Return the contacts in a bucket, in the order they were added.
+
+        Their ``company_ids`` hold only the companies the member may see.
+        """
         with self._unit(write=False) as (uow, actor):
             bucket = self._bucket(uow, actor, bucket_id)
             ids = [
@@ -378,4 +381,4 @@ class BucketUseCases(SessionBase):
                 for m in uow.memberships.items(self.team_id, bucket.id)
                 if m.is_contact
             ]
-            return uow.contacts.get_many(self.team_id, ids)
+            return self._shown(uow, actor, uow.contacts.get_many(self.team_id, ids))

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
 from teamcrm import permissions as perm
 from teamcrm.bucket import BucketMembership
+from teamcrm.channels import changed_channel, with_channel
 from teamcrm.contact import Company, Contact, EmailAddress, PhoneNumber
 from teamcrm.errors import ConcurrencyError, ValidationError
 from teamcrm.events import EventName
@@ -20,10 +21,12 @@ from teamcrm.ids import (
     new_company_id,
     new_contact_id,
 )
+from teamcrm.ports import UnitOfWork
 from teamcrm.service.base import CONTACT_FIELDS, MAX_BULK, SessionBase, _iterable, _next
-from teamcrm.team import Team
+from teamcrm.team import Member, Team
 from teamcrm.validation import (
     JSONScalar,
+    check_custom_fields,
     check_email,
     check_id,
     check_int,
@@ -137,7 +140,7 @@ class ContactUseCases(SessionBase):
                 perm.require(perm.can_edit_bucket(actor, bucket), actor, "add to this bucket")
             now = self.crm.now()
             contacts = [self._build_contact(team, d, now) for d in drafts]
-            self._check_companies(uow, {c for ct in contacts for c in ct.company_ids})
+            self._check_companies(uow, actor, (c for ct in contacts for c in ct.company_ids))
             uow.contacts.add_many(contacts)
             uow.collect(
                 *(
@@ -156,9 +159,12 @@ class ContactUseCases(SessionBase):
             return contacts
 
     def contact(self, contact_id: ContactId | str) -> Contact:
-        """Return a contact the member may see."""
+        """Return a contact the member may see.
+
+        Its ``company_ids`` hold only the companies the member may see.
+        """
         with self._unit(write=False) as (uow, actor):
-            return self._visible_contact(uow, actor, contact_id)
+            return self._shown_one(uow, actor, self._visible_contact(uow, actor, contact_id))
 
     def update_contact(
         self,
@@ -169,8 +175,29 @@ class ContactUseCases(SessionBase):
     ) -> Contact:
         """Change a contact's fields (anyone who can see it).
 
-        Pass *expected_version* (the version you read) to refuse the change
-        with ``ConcurrencyError`` if someone else changed it meanwhile.
+        What it promises, on every store:
+
+        * the fields passed replace the stored ones; the others keep their
+          stored value as of the moment the change is made (the contact is
+          read again inside the change, locked on PostgreSQL), so concurrent
+          calls that change *different* fields all take effect;
+        * of concurrent calls that change the *same* field, the last to commit
+          wins: a value read earlier and written back (``phones=old + [new]``)
+          overwrites what others committed meanwhile.  Use the operations
+          that cannot lose a concurrent change (:meth:`add_email`,
+          :meth:`remove_email`, :meth:`add_phone`, :meth:`remove_phone`,
+          :meth:`link_company`, :meth:`unlink_company`,
+          :meth:`set_custom_field`, :meth:`remove_custom_field`), or pass
+          *expected_version*;
+        * with *expected_version* (the version you read) the change is refused
+          with ``ConcurrencyError`` if the contact's version is another one;
+          without it, the call never raises ``ConcurrencyError``.
+
+        ``company_ids`` must name companies the member may see (``NotFound``
+        otherwise, exactly as for a missing company); it replaces the links
+        the member can see, and links to companies the member cannot see are
+        kept.  The contact returned is as the member reads it (see
+        :meth:`contact`).
         """
         unknown = set(changes) - CONTACT_FIELDS
         if unknown:
@@ -178,25 +205,31 @@ class ContactUseCases(SessionBase):
         if expected_version is not None:
             check_int("expected_version", expected_version, minimum=1)
         with self._unit() as (uow, actor):
-            contact = self._visible_contact(uow, actor, contact_id)
+            contact = self._visible_contact(uow, actor, contact_id, for_update=True)
             if expected_version is not None and expected_version != contact.version:
                 raise ConcurrencyError("contact", contact.id, expected_version)
             if "status" in changes:
                 self._check_status(uow.teams.get(self.team_id), changes["status"])
+            stored = changes
             if "company_ids" in changes:
                 value = changes["company_ids"]
                 if isinstance(value, list | tuple):
                     for company_id in value:
                         check_id("Contact.company_ids", company_id, "co_")
-                    self._check_companies(uow, value)
-            updated: Contact = _next(contact, **changes)
+                    self._check_companies(uow, actor, value)
+                    kept = self._hidden_companies(uow, actor, contact.company_ids)
+                    if kept:
+                        ids = (*value, *(c for c in contact.company_ids if c in kept))
+                        stored = {**changes, "company_ids": ids}
+            updated: Contact = _next(contact, **stored)
             uow.contacts.update(updated)
             now = self.crm.now()
             uow.collect(
                 self._event(EventName.CONTACT_UPDATED, contact.id, now, fields=sorted(changes))
             )
+            shown = self._shown_one(uow, actor, updated)
             uow.commit()
-            return updated
+            return shown
 
     def delete_contact(self, contact_id: ContactId | str) -> None:
         """Delete a contact (admins, managers, or its creator).
@@ -216,40 +249,153 @@ class ContactUseCases(SessionBase):
             uow.collect(self._event(EventName.CONTACT_DELETED, contact.id, self.crm.now()))
             uow.commit()
 
-    def link_company(self, contact_id: ContactId | str, company_id: CompanyId | str) -> Contact:
-        """Link a contact to a company (no-op if already linked)."""
+    def _change(
+        self,
+        contact_id: ContactId | str,
+        field: str,
+        change: Callable[[UnitOfWork, Member, Contact], Contact | None],
+    ) -> Contact:
+        """Read a contact for update, apply *change*, write it back: one unit.
+
+        *change* returns the changed contact (version bumped) or ``None`` when
+        there is nothing to change (then nothing is written and no event is
+        recorded).  The contact is locked from the read to the commit where
+        the store's writers run side by side, so no concurrent change is lost
+        and the version check cannot fail.
+        """
         with self._unit() as (uow, actor):
-            contact = self._visible_contact(uow, actor, contact_id)
+            contact = self._visible_contact(uow, actor, contact_id, for_update=True)
+            updated = change(uow, actor, contact)
+            if updated is None:
+                return self._shown_one(uow, actor, contact)
+            uow.contacts.update(updated)
+            uow.collect(
+                self._event(EventName.CONTACT_UPDATED, contact.id, self.crm.now(), fields=[field])
+            )
+            shown = self._shown_one(uow, actor, updated)
+            uow.commit()
+            return shown
+
+    def link_company(self, contact_id: ContactId | str, company_id: CompanyId | str) -> Contact:
+        """Link a contact to a company (no-op if already linked).
+
+        Both must be visible to the member (``NotFound`` otherwise, exactly as
+        for a missing one).  Cannot lose a concurrent change of the contact.
+        """
+
+        def link(uow: UnitOfWork, actor: Member, contact: Contact) -> Contact | None:
             company = self._visible_company(uow, actor, company_id)
             if company.id in contact.company_ids:
-                return contact
-            updated: Contact = _next(contact, company_ids=(*contact.company_ids, company.id))
-            uow.contacts.update(updated)
-            uow.collect(
-                self._event(
-                    EventName.CONTACT_UPDATED, contact.id, self.crm.now(), fields=["company_ids"]
-                )
-            )
-            uow.commit()
-            return updated
+                return None
+            return _next(contact, company_ids=(*contact.company_ids, company.id))  # type: ignore[no-any-return]
+
+        return self._change(contact_id, "company_ids", link)
 
     def unlink_company(self, contact_id: ContactId | str, company_id: CompanyId | str) -> Contact:
-        """Remove a contact's link to a company (no-op if not linked)."""
+        """Remove a contact's link to a company (no-op if not linked).
+
+        A link to a company the member cannot see is left alone (as if the
+        company did not exist).  Cannot lose a concurrent change of the contact.
+        """
         check_id("company_id", company_id, "co_")
-        with self._unit() as (uow, actor):
-            contact = self._visible_contact(uow, actor, contact_id)
+
+        def unlink(uow: UnitOfWork, actor: Member, contact: Contact) -> Contact | None:
             if company_id not in contact.company_ids:
-                return contact
+                return None
+            if self._hidden_companies(uow, actor, [company_id]):
+                return None
             ids = tuple(c for c in contact.company_ids if c != company_id)
-            updated: Contact = _next(contact, company_ids=ids)
-            uow.contacts.update(updated)
-            uow.collect(
-                self._event(
-                    EventName.CONTACT_UPDATED, contact.id, self.crm.now(), fields=["company_ids"]
-                )
-            )
-            uow.commit()
-            return updated
+            return _next(contact, company_ids=ids)  # type: ignore[no-any-return]
+
+        return self._change(contact_id, "company_ids", unlink)
+
+    def add_email(self, contact_id: ContactId | str, email: EmailAddress | str) -> Contact:
+        """Add an email address to a contact (no-op if it has it already, in any case).
+
+        Validated like ``update_contact(emails=...)`` (a contact holds at most
+        50); records ``contact.updated`` with ``fields=["emails"]``.  Unlike
+        writing back a list read earlier, it cannot lose a concurrent change.
+        """
+        new = _channel("Contact.emails", email, EmailAddress)
+        key = new.address.lower()
+
+        def add(_: UnitOfWork, __: Member, contact: Contact) -> Contact | None:
+            if any(e.address.lower() == key for e in contact.emails):
+                return None
+            return _next(contact, emails=(*contact.emails, new))  # type: ignore[no-any-return]
+
+        return self._change(contact_id, "emails", add)
+
+    def remove_email(self, contact_id: ContactId | str, address: str) -> Contact:
+        """Remove an email address from a contact (compared ignoring case; no-op if absent)."""
+        key = check_email("address", address).lower()
+
+        def remove(_: UnitOfWork, __: Member, contact: Contact) -> Contact | None:
+            kept = tuple(e for e in contact.emails if e.address.lower() != key)
+            if len(kept) == len(contact.emails):
+                return None
+            return _next(contact, emails=kept)  # type: ignore[no-any-return]
+
+        return self._change(contact_id, "emails", remove)
+
+    def add_phone(self, contact_id: ContactId | str, phone: PhoneNumber | str) -> Contact:
+        """Add a phone number to a contact (no-op if it has the same normalised number).
+
+        Validated like ``update_contact(phones=...)`` (a contact holds at most
+        50); records ``contact.updated`` with ``fields=["phones"]``.  Unlike
+        writing back a list read earlier, it cannot lose a concurrent change.
+        """
+        new = _channel("Contact.phones", phone, PhoneNumber)
+
+        def add(_: UnitOfWork, __: Member, contact: Contact) -> Contact | None:
+            if any(p.number == new.number for p in contact.phones):
+                return None
+            return _next(contact, phones=(*contact.phones, new))  # type: ignore[no-any-return]
+
+        return self._change(contact_id, "phones", add)
+
+    def remove_phone(self, contact_id: ContactId | str, number: str) -> Contact:
+        """Remove a phone number from a contact (compared normalised; no-op if absent)."""
+        wanted = check_phone("number", number)
+
+        def remove(_: UnitOfWork, __: Member, contact: Contact) -> Contact | None:
+            kept = tuple(p for p in contact.phones if p.number != wanted)
+            if len(kept) == len(contact.phones):
+                return None
+            return _next(contact, phones=kept)  # type: ignore[no-any-return]
+
+        return self._change(contact_id, "phones", remove)
+
+    def set_custom_field(
+        self, contact_id: ContactId | str, name: str, value: JSONScalar
+    ) -> Contact:
+        """Set one custom field of a contact (no-op if it holds that value already).
+
+        The other custom fields are kept as stored (a concurrent change to
+        them is not lost).  Validated like ``update_contact(custom_fields=...)``.
+        """
+        checked = check_custom_fields("Contact.custom_fields", {name: value})[name]
+
+        def put(_: UnitOfWork, __: Member, contact: Contact) -> Contact | None:
+            fields = contact.custom_fields
+            if name in fields and _same(fields[name], checked):
+                return None
+            return _next(contact, custom_fields={**fields, name: checked})  # type: ignore[no-any-return]
+
+        return self._change(contact_id, "custom_fields", put)
+
+    def remove_custom_field(self, contact_id: ContactId | str, name: str) -> Contact:
+        """Remove one custom field of a contact (no-op if it has none of that name)."""
+        check_custom_fields("Contact.custom_fields", {name: None})
+
+        def drop(_: UnitOfWork, __: Member, contact: Contact) -> Contact | None:
+            fields = contact.custom_fields
+            if name not in fields:
+                return None
+            kept = {k: v for k, v in fields.items() if k != name}
+            return _next(contact, custom_fields=kept)  # type: ignore[no-any-return]
+
+        return self._change(contact_id, "custom_fields", drop)
 
     def mark_email_validated(self, contact_id: ContactId | str, address: str) -> Contact:
         """Mark one of a contact's email addresses as validated."""
@@ -263,23 +409,25 @@ class ContactUseCases(SessionBase):
         self, contact_id: str, *, email: str | None = None, phone: str | None = None
     ) -> Contact:
         with self._unit() as (uow, actor):
-            contact = self._visible_contact(uow, actor, contact_id)
-            updated = _validated(contact, email=email, phone=phone)
+            contact = self._visible_contact(uow, actor, contact_id, for_update=True)
+            updated = with_channel(contact, email=email, phone=phone)
             if updated is None:
                 field, value = ("address", email) if email else ("number", phone)
                 raise ValidationError(field, value, f"is not a {field} of contact {contact.id}")
-            if updated is not contact:
+            changed = changed_channel(contact, updated)
+            if changed is not None:
                 uow.contacts.update(updated)
                 uow.collect(
                     self._event(
                         EventName.CONTACT_CHANNEL_VALIDATED,
                         contact.id,
                         self.crm.now(),
-                        channel=_newly_validated(contact, updated),
+                        channel=changed[0],
                     )
                 )
+            shown = self._shown_one(uow, actor, updated)
             uow.commit()
-            return updated
+            return shown
 
     def create_company(self, name: str, *, domain: str | None = None) -> Company:
         """Create a company (any active member)."""
@@ -349,7 +497,9 @@ class ContactUseCases(SessionBase):
                 "managers, admins or its creator only",
             )
             now = self.crm.now()
-            for contact in uow.contacts.by_company(self.team_id, company.id):
+            for linked in uow.contacts.by_company(self.team_id, company.id):
+                # Read again, locked: a change made since by_company is kept.
+                contact = uow.contacts.get_for_update(self.team_id, linked.id)
                 ids = tuple(c for c in contact.company_ids if c != company.id)
                 uow.contacts.update(_next(contact, company_ids=ids))
             uow.memberships.remove_item(self.team_id, company.id)
@@ -358,34 +508,18 @@ class ContactUseCases(SessionBase):
             uow.commit()
 
 
-def _validated(contact: Contact, *, email: str | None, phone: str | None) -> Contact | None:
-    """Return *contact* with the channel validated, itself if already, ``None`` if absent."""
-    if email is not None:
-        key = email.lower()
-        match = [e for e in contact.emails if e.address.lower() == key]
-        if not match:
-            return None
-        if match[0].validated:
-            return contact
-        emails = tuple(
-            attrs.evolve(e, validated=True) if e is match[0] else e for e in contact.emails
-        )
-        return _next(contact, emails=emails)  # type: ignore[no-any-return]
-    match_p = [p for p in contact.phones if p.number == phone]
-    if not match_p:
-        return None
-    if match_p[0].validated:
-        return contact
-    phones = tuple(
-        attrs.evolve(p, validated=True) if p is match_p[0] else p for p in contact.phones
-    )
-    return _next(contact, phones=phones)  # type: ignore[no-any-return]
+_Channel = TypeVar("_Channel", EmailAddress, PhoneNumber)
 
 
-def _newly_validated(before: Contact, after: Contact) -> str | None:
-    """Return the address or number validated in *after* but not in *before*."""
-    was = {e.address for e in before.emails if e.validated}
-    was |= {p.number for p in before.phones if p.validated}
-    now = [e.address for e in after.emails if e.validated]
-    now += [p.number for p in after.phones if p.validated]
-    return next((key for key in now if key not in was), None)
+def _channel(field: str, value: object, cls: type[_Channel]) -> _Channel:
+    """*value* (a string or a *cls*) as a *cls*, checked as ``update_contact`` checks it."""
+    if isinstance(value, str):
+        return cls(address=value) if cls is EmailAddress else cls(number=value)  # type: ignore[call-arg]
+    if not isinstance(value, cls):
+        raise ValidationError(field, value, f"must be a {cls.__name__} or a string")
+    return value
+
+
+def _same(a: JSONScalar, b: JSONScalar) -> bool:
+    """Equal JSON scalars of one type (``1``, ``1.0`` and ``True`` differ)."""
+    return type(a) is type(b) and a == b

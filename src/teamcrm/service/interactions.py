@@ -120,7 +120,14 @@ class InteractionUseCases(SessionBase):
                     occurred_at=when.isoformat(),
                 )
             )
-            for contact in contacts:
+            # Contacts whose channel this changes are read again for update
+            # (locked on PostgreSQL, in id order: two such units never wait
+            # for each other in a cycle), so the change never fails on, or
+            # undoes, a change made since they were read above.
+            stale = [c.id for c in contacts if channel_effect(c, interaction) not in (None, c)]
+            fresh = {i: uow.contacts.get_for_update(self.team_id, i) for i in sorted(stale)}
+            for contact_id in stale:
+                contact = fresh[contact_id]
                 updated = channel_effect(contact, interaction)
                 changed = None if updated is None else changed_channel(contact, updated)
                 if updated is not None and changed is not None:
@@ -170,9 +177,13 @@ class InteractionUseCases(SessionBase):
             )
 
     def contact_record(self, contact_id: ContactId | str) -> ContactRecord:
-        """Return the contact's shared record as this member sees it."""
+        """Return the contact's shared record as this member sees it.
+
+        Its companies (and the contact's ``company_ids``) are only those the
+        member may see.
+        """
         with self._unit(write=False) as (uow, actor):
-            contact = self._visible_contact(uow, actor, contact_id)
+            contact = self._shown_one(uow, actor, self._visible_contact(uow, actor, contact_id))
             buckets = self._bucket_map(uow)
             held = [
                 buckets[m.bucket_id]

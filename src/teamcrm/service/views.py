@@ -116,7 +116,7 @@ class ViewUseCases(SessionBase):
         return SearchScope(member_id=actor.id, bucket_ids=visible)
 
     def _check_query(self, uow: UnitOfWork, actor: Member, q: ContactQuery) -> None:
-        """Referenced records must exist (and a bucket be visible to the member)."""
+        """Referenced records must exist (and a bucket or company be visible to the member)."""
         if q.bucket_id is not None:
             self._bucket(uow, actor, q.bucket_id)
         if q.company_id is not None:  # a company out of sight is NotFound: no existence oracle
@@ -145,7 +145,7 @@ class ViewUseCases(SessionBase):
             self.team_id, q, scope=self._scope(uow, actor), after=after, limit=limit + 1
         )
         more = len(found) > limit
-        page = found[:limit]
+        page = self._shown(uow, actor, found[:limit])
         touched = uow.views.last_contacted(self.team_id, [c.id for c in page])
         rows = [
             SearchRow(

@@ -38,6 +38,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from teamcrm.bucket import AccessGrant, AccessLevel, Bucket, BucketMembership
+from teamcrm.contact import Contact
 from teamcrm.errors import AlreadyExists, ConcurrencyError, NotFound, StoreError
 from teamcrm.ids import (
     new_bucket_id,
@@ -266,6 +267,22 @@ class ContactRepositoryContract(StoreContractBase):
     def test_missing_contact_is_not_found(self, store: Store, seed: Seed) -> None:
         with pytest.raises(NotFound):
             read(store, lambda uow: uow.contacts.get(seed.team_id, new_contact_id()))
+
+    def test_get_for_update_reads_what_get_reads(self, store: Store, seed: Seed) -> None:
+        def change(uow: UnitOfWork) -> Contact:
+            seen = uow.contacts.get_for_update(seed.team_id, seed.contact.id)
+            assert seen == uow.contacts.get(seed.team_id, seed.contact.id)
+            uow.contacts.update(bump(seen, last_name="Locked"))
+            return uow.contacts.get_for_update(seed.team_id, seed.contact.id)
+
+        changed = write(store, change)
+        assert changed == bump(seed.contact, last_name="Locked")
+        got = read(store, lambda uow: uow.contacts.get_for_update(seed.team_id, seed.contact.id))
+        assert got == changed
+        for missing in (new_contact_id(), seed.contact.id):
+            team = seed.team_id if missing != seed.contact.id else new_team_id()
+            with pytest.raises(NotFound):
+                write(store, lambda uow: uow.contacts.get_for_update(team, missing))  # noqa: B023
 
     def test_get_many_keeps_the_order_asked_and_skips_missing(
         self, store: Store, seed: Seed

@@ -8,6 +8,10 @@ statement or with a lock instead of a read followed by a write:
   NOTHING RETURNING``: two units adding one contact to one bucket at once
   both succeed, and only the one whose row went in reports it as added (so
   the contact enters routing once);
+* :class:`~teamcrm.adapters.postgres.views.PGContacts` locks the contact a
+  writing unit reads for update (``get_for_update``: ``SELECT ... FOR
+  UPDATE``), so a read-modify-write of one contact never fails its version
+  check or loses a concurrent change;
 * :class:`PGOutbox` takes a per-team ``pg_advisory_xact_lock`` before it
   appends (right before commit), so ``seq`` numbers of one team are handed
   out in commit order and a reader paging with ``after_seq`` never skips a

@@ -1,4 +1,4 @@
-"""PostgreSQL search: the name index and custom-field criteria of the shared views.
+"""PostgreSQL contacts and search: the name index, custom-field criteria, contact locks.
 
 The SQLite store indexes names with an FTS5 virtual table kept by triggers;
 PostgreSQL keeps ``contact_names (contact_id, team_id, words)`` instead:
@@ -25,13 +25,15 @@ from typing import Any
 
 from teamcrm.adapters.postgres.dialect import ddl_to_postgres
 from teamcrm.adapters.postgres.migrations import register_postgres_migration
-from teamcrm.adapters.postgres.repositories import pg
+from teamcrm.adapters.postgres.repositories import pg, writing
 from teamcrm.adapters.postgres.store import register_postgres_repository
 from teamcrm.adapters.sqlite.codec import dumps
 from teamcrm.adapters.sqlite.migrations import registered_migrations
 from teamcrm.adapters.sqlite.repositories import SQLiteContacts, SQLiteRepository, translated
 from teamcrm.adapters.sqlite.views import SQLiteViews
 from teamcrm.contact import Contact
+from teamcrm.errors import NotFound
+from teamcrm.ids import ContactId, TeamId
 from teamcrm.search import tokens
 from teamcrm.views import grid_page_from_facts
 
@@ -88,7 +90,33 @@ def write_names(repository: SQLiteRepository, contacts: Sequence[Contact]) -> No
 
 
 class PGContacts(SQLiteContacts):
-    """Contacts, keeping the name index in step."""
+    """Contacts, keeping the name index in step; ``get_for_update`` locks the row.
+
+    A writing unit that reads a contact for update (``SELECT ... FOR
+    UPDATE``) holds it until it commits: units changing one contact take
+    turns from that read, so a read-modify-write (``update_contact``,
+    ``add_phone``...) never loses a concurrent change and its version check
+    never fails on a row changed since its read.
+    """
+
+    @translated
+    def get_for_update(self, team_id: TeamId, contact_id: ContactId) -> Contact:
+        """Return the contact, locked until commit in a writing unit, or raise ``NotFound``.
+
+        The lock is taken by a statement of its own, and the contact read by
+        the next one: under READ COMMITTED a locking read that waited for
+        another unit re-reads the locked row as committed, but its subqueries
+        (emails, phones, companies) would still see the rows as they were
+        when the statement began, i.e. before that unit's change.
+        """
+        if writing(self):
+            locked = self._conn.execute(
+                "SELECT 1 FROM contacts WHERE id = ? AND team_id = ? FOR UPDATE",
+                (contact_id, team_id),
+            ).fetchone()
+            if locked is None:
+                raise NotFound(self.kind, contact_id)
+        return self.get(team_id, contact_id)
 
     def add_many(self, contacts: Sequence[Contact]) -> None:
         """Insert many new contacts (all or none) and their name-index rows."""

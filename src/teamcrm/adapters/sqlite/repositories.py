@@ -480,6 +480,14 @@ class SQLiteContacts(SQLiteRepository):
             raise NotFound(self.kind, contact_id)
         return _contact(row)
 
+    def get_for_update(self, team_id: TeamId, contact_id: ContactId) -> Contact:
+        """Return the contact for a read-modify-write (or raise ``NotFound``).
+
+        A writing unit of this store holds the database's write lock from
+        ``BEGIN IMMEDIATE`` to its end, so the row needs no lock of its own.
+        """
+        return self.get(team_id, contact_id)
+
     @translated
     def get_many(self, team_id: TeamId, contact_ids: Iterable[ContactId]) -> list[Contact]:
         """Return the contacts that exist among *contact_ids*, in the order asked."""
