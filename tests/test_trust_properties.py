@@ -9,7 +9,8 @@
    buckets, grants with or without conversations, contacts and companies in
    buckets, some personal), every read returns only what that member may see
    by the rules of :mod:`teamcrm.permissions`, recomputed here from the raw
-   store rows; and every refused command (``PermissionDenied``, ``NotFound``,
+   store rows (own grants and team-wide access); and every refused command
+   (``PermissionDenied``, ``NotFound``, ``AlreadyExists``,
    ``ValidationError``) leaves the store exactly as it was.
 
 Both run on ``memory://`` and SQLite; the visibility property on PostgreSQL
@@ -21,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import math
+import types
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
@@ -477,6 +479,11 @@ def team_specs(draw: st.DrawFn) -> Spec:
         for m in range(1, n_members)
     }
     conversations = {key: draw(st.booleans()) for key in grants}
+    # Some buckets are also shared with the whole team (seed 000/004).
+    team_share = [
+        draw(st.sampled_from([None, None, ("viewer", False), ("viewer", True), ("editor", False)]))
+        for _ in range(n_buckets)
+    ]
     personal = [draw(st.booleans()) for _ in range(n_members)]
     n_companies = draw(st.integers(0, 2))
     n_contacts = draw(st.integers(1, 5))
@@ -485,6 +492,7 @@ def team_specs(draw: st.DrawFn) -> Spec:
         "roles": roles,
         "grants": grants,
         "conversations": conversations,
+        "team_share": team_share,
         "personal": personal,
         "n_buckets": n_buckets,
         "companies": [
@@ -531,6 +539,12 @@ class Built:
                     self.members[m],
                     level=level,
                     can_view_conversations=spec["conversations"][(b, m)],
+                )
+        for b, shared in enumerate(spec["team_share"]):
+            if shared is not None:
+                level, conversations = shared
+                ana.share_with_team(
+                    self.buckets[b], level=level, can_view_conversations=conversations
                 )
         self.personal = {
             i: s.create_bucket(f"P{i}", personal=True).id
@@ -599,7 +613,18 @@ class Rules:
         self.viewer = viewer
 
     def grant(self, bucket_id: str) -> Any:
-        return next((g for g in self.buckets[bucket_id].grants if g.member_id == self.viewer), None)
+        """(sees, can view conversations) through the member's own grant or the team's access."""
+        bucket = self.buckets[bucket_id]
+        own = next((g for g in bucket.grants if g.member_id == self.viewer), None)
+        team = bucket.team_access
+        if own is None and team is None:
+            return None
+        return types.SimpleNamespace(
+            can_view_conversations=bool(
+                (own is not None and own.can_view_conversations)
+                or (team is not None and team.can_view_conversations)
+            )
+        )
 
     def sees_bucket(self, bucket_id: str) -> bool:
         b = self.buckets[bucket_id]
@@ -773,7 +798,12 @@ def _visibility_property(url_of: Callable[[], Any], spec: Spec, data: st.DataObj
             before = _everything(crm.store, built.team_id, built.members)
             try:
                 command(session, built, picks)
-            except (teamcrm.PermissionDenied, teamcrm.NotFound, teamcrm.ValidationError):
+            except (
+                teamcrm.PermissionDenied,
+                teamcrm.NotFound,
+                teamcrm.ValidationError,
+                teamcrm.AlreadyExists,
+            ):
                 after = _everything(crm.store, built.team_id, built.members)
                 assert after == before, f"refused {name} changed the store"
         check_reads(built, viewer)  # and after whatever the commands did
