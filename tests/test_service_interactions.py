@@ -288,7 +288,7 @@ def test_contact_record_shows_only_what_the_viewer_may_see(team: Team3) -> None:
     c = ana.create_contact("A", company_ids=[co.id])
     shared = ana.create_bucket("Shared")
     hidden = ana.create_bucket("Hidden")
-    ana.add_to_bucket(shared.id, [c.id, co.id])  # Bob sees the company through the bucket
+    ana.add_to_bucket(shared.id, c.id)
     ana.add_to_bucket(hidden.id, c.id)
     ana.grant_access(shared.id, bob.member_id, can_view_conversations=True)
     ana_private = ana.create_bucket("Ana's", personal=True)
