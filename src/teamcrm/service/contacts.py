@@ -28,6 +28,7 @@ from teamcrm.validation import (
     JSONScalar,
     check_custom_fields,
     check_email,
+    check_field_name,
     check_id,
     check_int,
     check_phone,
@@ -374,25 +375,26 @@ class ContactUseCases(SessionBase):
         The other custom fields are kept as stored (a concurrent change to
         them is not lost).  Validated like ``update_contact(custom_fields=...)``.
         """
-        checked = check_custom_fields("Contact.custom_fields", {name: value})[name]
+        key = check_field_name(f"Contact.custom_fields[{name!r}]", name)  # NFC, as stored
+        checked = check_custom_fields("Contact.custom_fields", {key: value})[key]
 
         def put(_: UnitOfWork, __: Member, contact: Contact) -> Contact | None:
             fields = contact.custom_fields
-            if name in fields and _same(fields[name], checked):
+            if key in fields and _same(fields[key], checked):
                 return None
-            return _next(contact, custom_fields={**fields, name: checked})  # type: ignore[no-any-return]
+            return _next(contact, custom_fields={**fields, key: checked})  # type: ignore[no-any-return]
 
         return self._change(contact_id, "custom_fields", put)
 
     def remove_custom_field(self, contact_id: ContactId | str, name: str) -> Contact:
         """Remove one custom field of a contact (no-op if it has none of that name)."""
-        check_custom_fields("Contact.custom_fields", {name: None})
+        key = check_field_name(f"Contact.custom_fields[{name!r}]", name)
 
         def drop(_: UnitOfWork, __: Member, contact: Contact) -> Contact | None:
             fields = contact.custom_fields
-            if name not in fields:
+            if key not in fields:
                 return None
-            kept = {k: v for k, v in fields.items() if k != name}
+            kept = {k: v for k, v in fields.items() if k != key}
             return _next(contact, custom_fields=kept)  # type: ignore[no-any-return]
 
         return self._change(contact_id, "custom_fields", drop)
