@@ -25,11 +25,12 @@ from typing import Any
 
 from teamcrm.adapters.postgres.dialect import ddl_to_postgres
 from teamcrm.adapters.postgres.migrations import register_postgres_migration
+from teamcrm.adapters.postgres.repositories import PGContacts as _LockingContacts
 from teamcrm.adapters.postgres.repositories import pg
 from teamcrm.adapters.postgres.store import register_postgres_repository
 from teamcrm.adapters.sqlite.codec import dumps
 from teamcrm.adapters.sqlite.migrations import registered_migrations
-from teamcrm.adapters.sqlite.repositories import SQLiteContacts, SQLiteRepository, translated
+from teamcrm.adapters.sqlite.repositories import SQLiteRepository, translated
 from teamcrm.adapters.sqlite.views import SQLiteViews
 from teamcrm.contact import Contact
 from teamcrm.search import tokens
@@ -87,8 +88,8 @@ def write_names(repository: SQLiteRepository, contacts: Sequence[Contact]) -> No
     )
 
 
-class PGContacts(SQLiteContacts):
-    """Contacts, keeping the name index in step."""
+class PGContacts(_LockingContacts):
+    """Contacts, keeping the name index in step (and locking as the base class does)."""
 
     def add_many(self, contacts: Sequence[Contact]) -> None:
         """Insert many new contacts (all or none) and their name-index rows."""
