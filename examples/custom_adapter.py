@@ -56,6 +56,7 @@ READS = frozenset(
         "items",
         "buckets_of",
         "role_slots",
+        "lock",  # holds rows until the unit ends; changes nothing
         # routing state
         "entries",
         "loads",
