@@ -56,7 +56,6 @@ READS = frozenset(
         "items",
         "buckets_of",
         "role_slots",
-        "lock",  # holds rows until the unit ends; changes nothing
         # routing state
         "entries",
         "loads",

@@ -29,13 +29,16 @@ INBOUND = "Routed leads"
 
 
 @contextmanager
-def store_url(kind: str, tmp_path: Path) -> Iterator[str]:
-    """Yield a URL of an empty store of *kind* (``sqlite`` file or ``postgresql`` schema)."""
+def store_url(kind: str, tmp_path: Path, *, fresh: bool = False) -> Iterator[str]:
+    """Yield a URL of an empty store of *kind* (``sqlite`` file or ``postgresql`` schema).
+
+    *fresh*: a PostgreSQL schema without tables (not one emptied for reuse).
+    """
     if kind == "sqlite":
         yield f"sqlite:///{tmp_path / 'race.db'}"
         return
     with pg_support.schemas() as made:
-        yield made.new()
+        yield made.fresh() if fresh else made.new()
 
 
 def _entry(target: Callable[..., Any], args: tuple[Any, ...], barrier: Any, results: Any) -> None:

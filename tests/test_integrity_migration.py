@@ -44,7 +44,7 @@ def _old_store(url: str) -> teamcrm.ports.Store:
 
 @pytest.fixture(params=STORES)
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    with store_url(request.param, tmp_path) as made:
+    with store_url(request.param, tmp_path, fresh=True) as made:
         yield made
 
 
