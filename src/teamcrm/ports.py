@@ -93,6 +93,17 @@ class TeamRepository(Protocol):
         """Replace the stored team whose version is ``team.version - 1``."""
         ...
 
+    def lock(self, team_id: TeamId) -> None:
+        """Hold the team until the unit ends: writing units that lock one team run in turn.
+
+        For rules that read several rows of the team and must still hold at
+        commit ("the last active admin keeps the role").  Stores that run one
+        writing unit at a time (memory, SQLite) do nothing; PostgreSQL locks
+        the team's row (``SELECT ... FOR UPDATE``).  A missing team is not an
+        error here.
+        """
+        ...
+
 
 class MemberRepository(Protocol):
     """Members of a team."""
@@ -160,6 +171,21 @@ class ContactRepository(Protocol):
         """Delete the contact if its stored version is *version*."""
         ...
 
+    def lock(
+        self, team_id: TeamId, contact_ids: Iterable[ContactId], *, exclusive: bool = False
+    ) -> None:
+        """Hold the contacts until the unit ends; read them *after* this call.
+
+        Shared (the default): no other unit deletes them meanwhile; taken by
+        units that add rows pointing at existing contacts (memberships,
+        leads).  *exclusive*: no other unit holds them either; taken by
+        ``delete_contact`` before it reads what points at the contact.
+        Stores that run one writing unit at a time (memory, SQLite) do
+        nothing; PostgreSQL locks the rows (``FOR KEY SHARE`` / ``FOR
+        UPDATE``; nothing in a read-only unit).  Missing ids are ignored.
+        """
+        ...
+
     def all(self, team_id: TeamId) -> list[Contact]:
         """Return every contact of the team, oldest first."""
         ...
@@ -209,7 +235,12 @@ class BucketRepository(Protocol):
         ...
 
     def delete(self, team_id: TeamId, bucket_id: BucketId, version: int) -> None:
-        """Delete the bucket (and its memberships) if its stored version is *version*."""
+        """Delete the bucket if its stored version is *version*.
+
+        Its memberships go with it, and so does every member's choice of it
+        as their inbound bucket (``inbound_buckets``): no row is left naming
+        a deleted bucket.
+        """
         ...
 
     def all(self, team_id: TeamId) -> list[Bucket]:
@@ -777,6 +808,15 @@ class InboundBucketRepository(Protocol):
 
     def put(self, row: InboundBucket) -> None:
         """Set (or replace) the member's inbound bucket."""
+        ...
+
+    def claim(self, row: InboundBucket) -> InboundBucket:
+        """Set the member's inbound bucket to *row* unless one is set; return the stored one.
+
+        Decided by the database in one insert (``ON CONFLICT DO NOTHING``):
+        of two units claiming at once, the second waits for the first and
+        gets its row, so a member never ends up with two inbound buckets.
+        """
         ...
 
 

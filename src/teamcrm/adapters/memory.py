@@ -208,6 +208,9 @@ class _Teams(_Versioned[Team]):
             raise ConcurrencyError(self.kind, team.id, team.version - 1)
         self._t.put(team.id, team)
 
+    def lock(self, team_id: TeamId) -> None:
+        pass  # writing units already run one at a time
+
 
 class _Members(_Versioned[Member]):
     kind = "member"
@@ -267,6 +270,11 @@ class _Contacts(_Versioned[Contact]):
     def delete(self, team_id: TeamId, contact_id: ContactId, version: int) -> None:
         self._delete(team_id, contact_id, version)
 
+    def lock(
+        self, team_id: TeamId, contact_ids: Iterable[ContactId], *, exclusive: bool = False
+    ) -> None:
+        pass  # writing units already run one at a time
+
     def all(self, team_id: TeamId) -> list[Contact]:
         return self._all(team_id)
 
@@ -296,9 +304,15 @@ class _Companies(_Versioned[Company]):
 class _Buckets(_Versioned[Bucket]):
     kind = "bucket"
 
-    def __init__(self, table: _Table[str, Bucket], memberships: _Memberships) -> None:
+    def __init__(
+        self,
+        table: _Table[str, Bucket],
+        memberships: _Memberships,
+        inbound: _Table[tuple[str, str], InboundBucket],
+    ) -> None:
         super().__init__(table)
         self._memberships = memberships
+        self._inbound = inbound
 
     def get(self, team_id: TeamId, bucket_id: BucketId) -> Bucket:
         return self._get(team_id, bucket_id)
@@ -312,6 +326,9 @@ class _Buckets(_Versioned[Bucket]):
     def delete(self, team_id: TeamId, bucket_id: BucketId, version: int) -> None:
         self._delete(team_id, bucket_id, version)
         self._memberships.remove_bucket(bucket_id)
+        for key, row in list(self._inbound.rows.items()):
+            if row.bucket_id == bucket_id and row.team_id == team_id:
+                self._inbound.pop(key)
 
     def all(self, team_id: TeamId) -> list[Bucket]:
         return self._all(team_id)
@@ -1098,6 +1115,13 @@ class _InboundBuckets:
     def put(self, row: InboundBucket) -> None:
         self._t.put((row.team_id, row.member_id), row)
 
+    def claim(self, row: InboundBucket) -> InboundBucket:
+        stored = self._t.get((row.team_id, row.member_id))
+        if stored is not None:
+            return stored
+        self._t.put((row.team_id, row.member_id), row)
+        return row
+
 
 # ------------------------------------------------------- search and management views
 class _Views:
@@ -1324,7 +1348,7 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         self.members = _Members(s._members)
         self.contacts = _Contacts(s._contacts)
         self.companies = _Companies(s._companies)
-        self.buckets = _Buckets(s._buckets, memberships)
+        self.buckets = _Buckets(s._buckets, memberships, s._inbound_buckets)
         self.memberships = memberships
         self.interactions = _Interactions(s._interactions)
         self.outbox = _Outbox(s._outbox, s)

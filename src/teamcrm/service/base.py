@@ -216,6 +216,13 @@ class SessionBase:
             raise NotFound("bucket", bucket_id)
         return bucket
 
+    def _contact_deleting(self, uow: UnitOfWork, contact: Contact, now: datetime) -> None:
+        """Hook run by ``delete_contact`` before the contact's rows go; mixins extend it.
+
+        The contact is locked exclusively (``uow.contacts.lock``), so nothing
+        new can start pointing at it until the unit ends.
+        """
+
     def _member(self, uow: UnitOfWork, member_id: str) -> Member:
         check_id("member_id", member_id, "mb_")
         return uow.members.get(self.team_id, MemberId(member_id))
@@ -360,6 +367,8 @@ class SessionBase:
         """
         contact_ids = [ContactId(i) for i in ids if i.startswith("ct_")]
         company_ids = [i for i in ids if i.startswith("co_")]
+        # Held until commit: no unit deletes them while we add rows pointing at them.
+        uow.contacts.lock(self.team_id, contact_ids)
         contacts: dict[str, Contact] = {
             c.id: c for c in uow.contacts.get_many(self.team_id, contact_ids)
         }

@@ -356,6 +356,8 @@ class BucketUseCases(SessionBase):
             bucket = self._bucket(uow, actor, bucket_id)
             if not bucket.is_personal:
                 raise ValidationError("bucket_id", bucket_id, "is not a personal bucket")
+            check_id("contact_id", contact_id, "ct_")
+            uow.contacts.lock(self.team_id, [ContactId(contact_id)])  # not deleted meanwhile
             contact = self._visible_contact(uow, actor, contact_id)
             added = self._add_items(
                 uow, bucket, [contact.id], self.crm.now(), known={contact.id: contact}

@@ -235,9 +235,13 @@ class ContactUseCases(SessionBase):
     def delete_contact(self, contact_id: ContactId | str) -> None:
         """Delete a contact (admins, managers, or its creator).
 
-        It leaves every bucket; interactions about it are kept.
+        It leaves every bucket and its open leads are removed from routing;
+        interactions about it are kept.
         """
+        check_id("contact_id", contact_id, "ct_")
         with self._unit() as (uow, actor):
+            # First wait for (and then shut out) units adding rows pointing at it.
+            uow.contacts.lock(self.team_id, [ContactId(contact_id)], exclusive=True)
             contact = self._visible_contact(uow, actor, contact_id)
             perm.require(
                 actor.role.is_manager or contact.created_by == actor.id,
@@ -245,9 +249,11 @@ class ContactUseCases(SessionBase):
                 "delete this contact",
                 "managers, admins or its creator only",
             )
+            now = self.crm.now()
+            self._contact_deleting(uow, contact, now)
             uow.memberships.remove_item(self.team_id, contact.id)
             uow.contacts.delete(self.team_id, contact.id, contact.version)
-            uow.collect(self._event(EventName.CONTACT_DELETED, contact.id, self.crm.now()))
+            uow.collect(self._event(EventName.CONTACT_DELETED, contact.id, now))
             uow.commit()
 
     def _change(

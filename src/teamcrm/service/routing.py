@@ -788,24 +788,39 @@ class Router:
             # leads they cannot see; they get a personal one instead.
             bucket = None
         if bucket is None:
-            bucket = Bucket(
-                id=new_bucket_id(),
-                team_id=self.team_id,
-                name=INBOUND_BUCKET_NAME,
-                kind=BucketKind.PERSONAL,
-                owner_id=member_id,
-                created_at=self.now,
-                created_by=member_id,
-            )
-            self.uow.buckets.add(bucket)
-            self.uow.inbound_buckets.put(
-                InboundBucket(team_id=self.team_id, member_id=member_id, bucket_id=bucket.id)
-            )
-            self.event(
-                EventName.BUCKET_CREATED, bucket.id, kind=bucket.kind.value, name=bucket.name
-            )
-            self.event(EventName.INBOUND_BUCKET_CHANGED, member_id, bucket_id=bucket.id)
+            bucket = self._new_inbound(member_id, replacing=row is not None)
         self._inbound[member_id] = bucket
+        return bucket
+
+    def _new_inbound(self, member_id: MemberId, *, replacing: bool) -> Bucket:
+        """Make the member a personal "Routed leads" bucket, unless another unit just did.
+
+        The member's row is claimed in the database (``inbound_buckets.claim``):
+        of two units routing the member's first leads at once, the second
+        waits for the first, takes its bucket and drops its own (never
+        committed).  *replacing*: the member's row names a bucket that no
+        longer exists (databases of earlier releases); it is overwritten.
+        """
+        bucket = Bucket(
+            id=new_bucket_id(),
+            team_id=self.team_id,
+            name=INBOUND_BUCKET_NAME,
+            kind=BucketKind.PERSONAL,
+            owner_id=member_id,
+            created_at=self.now,
+            created_by=member_id,
+        )
+        self.uow.buckets.add(bucket)  # first: the row's foreign key names it
+        row = InboundBucket(team_id=self.team_id, member_id=member_id, bucket_id=bucket.id)
+        if replacing:
+            self.uow.inbound_buckets.put(row)
+        else:
+            stored = self.uow.inbound_buckets.claim(row)
+            if stored.bucket_id != bucket.id:  # another unit made one first: use it
+                self.uow.buckets.delete(self.team_id, bucket.id, bucket.version)
+                return self.uow.buckets.get(self.team_id, BucketId(stored.bucket_id))
+        self.event(EventName.BUCKET_CREATED, bucket.id, kind=bucket.kind.value, name=bucket.name)
+        self.event(EventName.INBOUND_BUCKET_CHANGED, member_id, bucket_id=bucket.id)
         return bucket
 
     def take_back(self, lead: Lead, member_ids: Iterable[str]) -> None:
@@ -1349,6 +1364,40 @@ class RoutingUseCases(SessionBase):
             router.flush()
         return added
 
+    def _contact_deleting(self, uow: UnitOfWork, contact: Contact, now: datetime) -> None:
+        """Remove the contact's open leads (their owners are told, offers withdrawn).
+
+        No open lead or offer is left pointing at a deleted contact.  Each
+        lead is read again through ``leads.get`` (locked on PostgreSQL), so
+        a unit accepting or reassigning it at the same moment goes first or
+        finds it removed.
+        """
+        super()._contact_deleting(uow, contact, now)
+        open_ids = [ld.id for ld in uow.leads.for_contact(self.team_id, contact.id) if ld.is_open]
+        if not open_ids:
+            return
+        router = Router(uow, self.team_id, self.member_id, now)
+        router.remember([contact])
+        for lead_id in open_ids:
+            lead = uow.leads.get(self.team_id, lead_id)
+            if not lead.is_open:
+                continue
+            pool = router.pool(lead.pool_id)
+            decision = RoutingDecision(
+                explanation=RoutingExplanation(
+                    method="remove",
+                    outcome=RoutingOutcome.REMOVED,
+                    decided_at=now,
+                    pool_id=lead.pool_id if pool is not None else None,
+                    actor_id=self.member_id,
+                    role=lead.role,
+                    note="the contact was deleted",
+                )
+            )
+            router.apply(lead, decision, pool)
+            router.event(EventName.LEAD_REMOVED, lead.id, previous=list(lead.assignee_ids))
+        router.flush()
+
     # ============================================================ reading
     def leads(
         self,
@@ -1786,6 +1835,7 @@ class RoutingUseCases(SessionBase):
 
     def _role_lead(self, uow: UnitOfWork, router: Router, contact_id: ContactId, role: str) -> Lead:
         """The contact's open lead for *role*, made (waiting) when there is none."""
+        uow.contacts.lock(self.team_id, [contact_id])  # not deleted under the new lead
         contact = uow.contacts.get(self.team_id, contact_id)
         router.remember([contact])
         mine = [ld for ld in uow.leads.for_contact(self.team_id, contact.id) if ld.role == role]
@@ -1954,6 +2004,7 @@ class RoutingUseCases(SessionBase):
             if not lead.is_open:
                 raise ValidationError("lead_id", target, "the lead was removed")
             return lead, router.pool(lead.pool_id)
+        uow.contacts.lock(self.team_id, [ContactId(target)])  # not deleted under the new lead
         contact = uow.contacts.get(self.team_id, ContactId(target))
         router.remember([contact])
         open_leads = [

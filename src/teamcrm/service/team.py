@@ -80,6 +80,9 @@ class TeamUseCases(SessionBase):
     ) -> Member:
         with self._unit() as (uow, actor):
             perm.require_admin(actor, action)
+            # "The last active admin keeps the role" reads every member: hold the
+            # team so two admins removing each other decide one after the other.
+            uow.teams.lock(self.team_id)
             member = self._member(uow, member_id)
             if all(getattr(member, k) == v for k, v in changes.items()):
                 return member  # nothing changes: no new version, no event

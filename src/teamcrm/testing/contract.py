@@ -172,6 +172,16 @@ class TeamRepositoryContract(StoreContractBase):
             write(store, lambda uow: uow.teams.update(skipping))
         assert read(store, lambda uow: uow.teams.get(seed.team_id)) == v2
 
+    def test_locking_a_team_changes_nothing(self, store: Store, seed: Seed) -> None:
+        def lock_and_change(uow: UnitOfWork) -> None:
+            uow.teams.lock(seed.team_id)
+            uow.teams.lock(new_team_id())  # a missing team is not an error
+            uow.teams.update(bump(seed.team, name="Locked"))
+
+        write(store, lock_and_change)
+        assert read(store, lambda uow: uow.teams.get(seed.team_id)).name == "Locked"
+        read(store, lambda uow: uow.teams.lock(seed.team_id))  # nothing in a read-only unit
+
 
 # ==================================================================== members
 
@@ -253,6 +263,21 @@ class ContactRepositoryContract(StoreContractBase):
         assert read(store, lambda uow: uow.contacts.get_many(seed.team_id, [contact.id])) == [
             contact
         ]
+
+    def test_locking_contacts_changes_nothing(self, store: Store, seed: Seed) -> None:
+        c = seed.contact
+
+        def lock_update_delete(uow: UnitOfWork) -> None:
+            uow.contacts.lock(seed.team_id, [c.id, new_contact_id()])
+            uow.contacts.lock(seed.team_id, [])
+            uow.contacts.update(bump(c, first_name="Held"))
+            uow.contacts.lock(seed.team_id, [c.id], exclusive=True)
+            uow.contacts.delete(seed.team_id, c.id, c.version + 1)
+
+        write(store, lock_update_delete)
+        with pytest.raises(NotFound):
+            read(store, lambda uow: uow.contacts.get(seed.team_id, c.id))
+        read(store, lambda uow: uow.contacts.lock(seed.team_id, [c.id], exclusive=True))
 
     def test_adding_a_taken_contact_id_raises_already_exists(
         self, store: Store, seed: Seed

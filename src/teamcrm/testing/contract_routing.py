@@ -996,6 +996,44 @@ class InboundBucketRepositoryContract(_RoutingBase):
         assert read(store, lambda uow: uow.inbound_buckets.get(t, agent)) == moved
         assert read(store, lambda uow: uow.inbound_buckets.get(t, admin)) == theirs
 
+    def test_claiming_keeps_the_first_inbound_bucket(
+        self, store: Store, routing_seed: Callable[[], RoutingSeed]
+    ) -> None:
+        rs = routing_seed()
+        t, (admin, agent) = rs.team_id, rs.people
+        b0, b1 = rs.buckets
+        first = InboundBucket(team_id=t, member_id=agent, bucket_id=b0.id)
+        second = attrs.evolve(first, bucket_id=b1.id)
+        assert write(store, lambda uow: uow.inbound_buckets.claim(first)) == first
+        assert write(store, lambda uow: uow.inbound_buckets.claim(second)) == first
+        assert read(store, lambda uow: uow.inbound_buckets.get(t, agent)) == first
+        assert read(store, lambda uow: uow.inbound_buckets.get(t, admin)) is None
+
+        def both(uow: UnitOfWork) -> InboundBucket:  # within one unit too
+            mine = InboundBucket(team_id=t, member_id=admin, bucket_id=b1.id)
+            uow.inbound_buckets.claim(mine)
+            return uow.inbound_buckets.claim(attrs.evolve(mine, bucket_id=b0.id))
+
+        assert write(store, both).bucket_id == b1.id
+
+    def test_deleting_a_bucket_drops_the_inbound_choices_naming_it(
+        self, store: Store, routing_seed: Callable[[], RoutingSeed]
+    ) -> None:
+        rs = routing_seed()
+        t, (admin, agent) = rs.team_id, rs.people
+        b0, b1 = rs.buckets
+
+        def choose(uow: UnitOfWork) -> None:
+            uow.inbound_buckets.put(InboundBucket(team_id=t, member_id=agent, bucket_id=b0.id))
+            uow.inbound_buckets.put(InboundBucket(team_id=t, member_id=admin, bucket_id=b1.id))
+
+        write(store, choose)
+        write(store, lambda uow: uow.buckets.delete(t, b0.id, b0.version))
+        assert read(store, lambda uow: uow.inbound_buckets.get(t, agent)) is None
+        assert read(store, lambda uow: uow.inbound_buckets.get(t, admin)) == InboundBucket(
+            team_id=t, member_id=admin, bucket_id=b1.id
+        )
+
 
 # ================================================================ isolation
 

@@ -14,12 +14,16 @@ No psycopg exception leaves this package:
 * a serialization failure, a deadlock or a lock timeout becomes
   :class:`~teamcrm.errors.ConcurrencyError` (retry the use case, e.g. with
   :func:`teamcrm.retry_on_conflict`);
+* a foreign-key violation (a row was inserted pointing at a bucket that a
+  unit deleted and committed meanwhile) becomes ``ConcurrencyError`` naming
+  the missing row: the retry sees it gone;
 * everything else (a lost connection, a failed statement) becomes
   :class:`~teamcrm.errors.StoreError` keeping the server's message.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -60,6 +64,10 @@ def redacted(url: str) -> str:
     return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
 
 
+#: ``Key (bucket_id)=(bk_1) is not present in table "buckets".``
+_MISSING_KEY = re.compile(r'\)=\((.*)\) is not present in table "([^"]+)"')
+_KINDS = {"buckets": "bucket", "contacts": "contact", "companies": "company"}
+
 _CONFLICTS = (
     pg_errors.SerializationFailure,
     pg_errors.DeadlockDetected,
@@ -76,6 +84,12 @@ def translate_error(exc: psycopg.Error, *, what: str = "PostgreSQL") -> BaseExce
         )
     if isinstance(exc, _CONFLICTS):
         return ConcurrencyError("transaction", type(exc).__name__)
+    if isinstance(exc, pg_errors.ForeignKeyViolation):
+        # A row this unit points at was deleted by a unit that committed first
+        # (e.g. a membership of a bucket deleted meanwhile): retry to see it gone.
+        match = _MISSING_KEY.search(exc.diag.message_detail or "")
+        table, key = (match.group(2), match.group(1)) if match else ("row", "?")
+        return ConcurrencyError(_KINDS.get(table, table), key)
     if isinstance(exc, pg_errors.InFailedSqlTransaction):
         return StoreError(
             "an earlier statement of this unit of work failed; the unit can only be rolled back"

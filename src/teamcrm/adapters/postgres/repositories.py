@@ -15,27 +15,44 @@ statement or with a lock instead of a read followed by a write:
 * :class:`PGOutbox` takes a per-team ``pg_advisory_xact_lock`` before it
   appends (right before commit), so ``seq`` numbers of one team are handed
   out in commit order and a reader paging with ``after_seq`` never skips a
-  message that commits late.
+  message that commits late;
+* :class:`PGTeams` and :class:`PGContacts` lock rows for ``lock`` (the
+  SQLite store does nothing: it runs one writing unit at a time): the team
+  row ``FOR UPDATE`` for rules over the team's members (an active admin
+  stays), contacts ``FOR KEY SHARE`` while rows pointing at them are added
+  and ``FOR UPDATE`` while one is deleted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import cast
 
 from teamcrm.adapters.postgres.connection import PGConnection
 from teamcrm.adapters.postgres.store import PGContext
 from teamcrm.adapters.sqlite.codec import to_micros
 from teamcrm.adapters.sqlite.repositories import (
+    SQLiteContacts,
     SQLiteMemberships,
     SQLiteOutbox,
     SQLiteRepository,
+    SQLiteTeams,
     translated,
 )
 from teamcrm.bucket import BucketMembership
 from teamcrm.events import DomainEvent
+from teamcrm.ids import ContactId, TeamId
 
-__all__ = ["OUTBOX_LOCK", "PGMemberships", "PGOutbox", "context", "pg", "writing"]
+__all__ = [
+    "OUTBOX_LOCK",
+    "PGContacts",
+    "PGMemberships",
+    "PGOutbox",
+    "PGTeams",
+    "context",
+    "pg",
+    "writing",
+]
 
 #: First key of the per-team advisory lock taken by outbox appends.
 OUTBOX_LOCK = 0x7C3A_0002
@@ -97,3 +114,37 @@ class PGOutbox(SQLiteOutbox):
                 "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (OUTBOX_LOCK, str(team_id))
             )
         super().append(events)
+
+
+class PGTeams(SQLiteTeams):
+    """Teams; ``lock`` holds the team's row until commit."""
+
+    @translated
+    def lock(self, team_id: TeamId) -> None:
+        """Lock the team's row (``FOR UPDATE``) until the unit ends; nothing in a read-only unit."""
+        if writing(self):
+            pg(self).run("SELECT 1 FROM teams WHERE id = %s FOR UPDATE", (team_id,)).fetchall()
+
+
+class PGContacts(SQLiteContacts):
+    """Contacts; ``lock`` holds them against deletion (or, exclusive, against everyone)."""
+
+    @translated
+    def lock(
+        self, team_id: TeamId, contact_ids: Iterable[ContactId], *, exclusive: bool = False
+    ) -> None:
+        """Lock the contacts until the unit ends: ``FOR KEY SHARE``, or ``FOR UPDATE``.
+
+        One statement for all of them, in id order (two units locking
+        overlapping sets cannot wait for each other in a cycle).  ``FOR KEY
+        SHARE`` blocks only deletion: units adding the same contact to
+        buckets, and updates of the contact, go on side by side.
+        """
+        ids = sorted(set(contact_ids))
+        if not ids or not writing(self):
+            return
+        mode = "UPDATE" if exclusive else "KEY SHARE"
+        pg(self).run(
+            f"SELECT id FROM contacts WHERE team_id = %s AND id = ANY(%s) ORDER BY id FOR {mode}",
+            (team_id, ids),
+        ).fetchall()

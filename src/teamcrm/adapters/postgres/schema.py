@@ -2,12 +2,19 @@
 
 * ``0200_views`` (an SQLite FTS5 index of names): see
   :mod:`teamcrm.adapters.postgres.views`;
-* ``0111_routing_loads_backfill`` is a Python step on SQLite: here it is SQL.
+* ``0111_routing_loads_backfill`` is a Python step on SQLite: here it is SQL;
+* ``0300_no_dangling_rows`` (an SQLite trigger): here foreign keys with
+  ``ON DELETE CASCADE`` tie memberships and inbound-bucket choices to their
+  bucket.  The foreign key's check locks the bucket row (``FOR KEY SHARE``)
+  inside the insert, so an insert and a concurrent ``delete_bucket`` are
+  ordered by the database: no membership of a deleted bucket, at no extra
+  round trip.
 """
 
 from __future__ import annotations
 
 from teamcrm.adapters.postgres.migrations import register_postgres_migration
+from teamcrm.adapters.sqlite.integrity import CLEANUP
 
 __all__: list[str] = []
 
@@ -21,4 +28,14 @@ register_postgres_migration(
     "INSERT INTO lead_loads (team_id, pool_key, member_id, open_leads, last_assigned_at)"
     " SELECT team_id, pool_key, member_id, COUNT(*), MAX(received_at)"
     " FROM lead_receipts GROUP BY team_id, pool_key, member_id ON CONFLICT DO NOTHING",
+)
+
+register_postgres_migration(
+    "0300_no_dangling_rows",
+    *CLEANUP,
+    "ALTER TABLE memberships ADD CONSTRAINT memberships_bucket_fk"
+    " FOREIGN KEY (bucket_id) REFERENCES buckets (id) ON DELETE CASCADE",
+    "ALTER TABLE inbound_buckets ADD CONSTRAINT inbound_buckets_bucket_fk"
+    " FOREIGN KEY (bucket_id) REFERENCES buckets (id) ON DELETE CASCADE",
+    "CREATE INDEX inbound_buckets_by_bucket ON inbound_buckets (bucket_id)",
 )

@@ -40,11 +40,9 @@ from teamcrm.adapters.sqlite.migrations import (
 from teamcrm.adapters.sqlite.repositories import (
     SQLiteBuckets,
     SQLiteCompanies,
-    SQLiteContacts,
     SQLiteContext,
     SQLiteInteractions,
     SQLiteMembers,
-    SQLiteTeams,
 )
 from teamcrm.adapters.sqlite.store import RepositoryFactory, registered_repositories
 from teamcrm.errors import StoreError, ValidationError
@@ -111,12 +109,12 @@ class PGContext(SQLiteContext):
 
 
 def _core() -> dict[str, RepositoryFactory]:
-    from teamcrm.adapters.postgres.repositories import PGMemberships, PGOutbox
+    from teamcrm.adapters.postgres.repositories import PGContacts, PGMemberships, PGOutbox, PGTeams
 
     return {
-        "teams": SQLiteTeams,
+        "teams": PGTeams,
         "members": SQLiteMembers,
-        "contacts": SQLiteContacts,
+        "contacts": PGContacts,
         "companies": SQLiteCompanies,
         "buckets": SQLiteBuckets,
         "memberships": PGMemberships,

@@ -25,11 +25,12 @@ from typing import Any
 
 from teamcrm.adapters.postgres.dialect import ddl_to_postgres
 from teamcrm.adapters.postgres.migrations import register_postgres_migration
+from teamcrm.adapters.postgres.repositories import PGContacts as _LockingContacts
 from teamcrm.adapters.postgres.repositories import pg, writing
 from teamcrm.adapters.postgres.store import register_postgres_repository
 from teamcrm.adapters.sqlite.codec import dumps
 from teamcrm.adapters.sqlite.migrations import registered_migrations
-from teamcrm.adapters.sqlite.repositories import SQLiteContacts, SQLiteRepository, translated
+from teamcrm.adapters.sqlite.repositories import SQLiteRepository, translated
 from teamcrm.adapters.sqlite.views import SQLiteViews
 from teamcrm.contact import Contact
 from teamcrm.errors import NotFound
@@ -89,8 +90,12 @@ def write_names(repository: SQLiteRepository, contacts: Sequence[Contact]) -> No
     )
 
 
-class PGContacts(SQLiteContacts):
+class PGContacts(_LockingContacts):
     """Contacts, keeping the name index in step; ``get_for_update`` locks the row.
+
+    ``lock`` (the base class) takes key-share or exclusive locks on several
+    contacts without reading them (units that add rows pointing at contacts,
+    and ``delete_contact``); ``get_for_update`` locks one and reads it.
 
     A writing unit that reads a contact for update (``SELECT ... FOR
     UPDATE``) holds it until it commits: units changing one contact take

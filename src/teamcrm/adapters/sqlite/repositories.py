@@ -251,6 +251,9 @@ class SQLiteTeams(SQLiteRepository):
         )
         self._statuses(team)
 
+    def lock(self, team_id: TeamId) -> None:
+        """Nothing to do: a writing unit holds the database's write lock (``BEGIN IMMEDIATE``)."""
+
 
 # ------------------------------------------------------------------- members
 _MEMBER_SELECT = (
@@ -571,6 +574,11 @@ class SQLiteContacts(SQLiteRepository):
     def delete(self, team_id: TeamId, contact_id: ContactId, version: int) -> None:
         """Delete the contact (and its emails, phones, links) if its version is *version*."""
         self._delete_versioned(team_id, contact_id, version)
+
+    def lock(
+        self, team_id: TeamId, contact_ids: Iterable[ContactId], *, exclusive: bool = False
+    ) -> None:
+        """Nothing to do: a writing unit holds the database's write lock (``BEGIN IMMEDIATE``)."""
 
     @translated
     def all(self, team_id: TeamId) -> list[Contact]:

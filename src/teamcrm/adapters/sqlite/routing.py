@@ -915,6 +915,25 @@ class SQLiteInboundBuckets(SQLiteRepository):
             (row.team_id, row.member_id, row.bucket_id),
         )
 
+    @translated
+    def claim(self, row: InboundBucket) -> InboundBucket:
+        """Set the member's inbound bucket to *row* unless one is set; return the stored one.
+
+        One ``INSERT ... ON CONFLICT DO NOTHING``: on PostgreSQL a second unit
+        claiming at once waits for the first and then reads its row.
+        """
+        cur = self._conn.execute(
+            "INSERT INTO inbound_buckets (team_id, member_id, bucket_id) VALUES (?, ?, ?)"
+            " ON CONFLICT (team_id, member_id) DO NOTHING",
+            (row.team_id, row.member_id, row.bucket_id),
+        )
+        if cur.rowcount == 1:
+            return row
+        stored = self.get(TeamId(row.team_id), MemberId(row.member_id))
+        if stored is None:  # pragma: no cover - the winner's row cannot vanish meanwhile
+            raise ConcurrencyError(self.kind, row.member_id, 0)
+        return stored
+
 
 register_repository("lead_pools", SQLiteLeadPools)
 register_repository("leads", SQLiteLeads)

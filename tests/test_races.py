@@ -1,0 +1,203 @@
+"""Focused races between two real processes, on one SQLite file and on PostgreSQL.
+
+Each test prepares ``ROUNDS`` independent copies of one situation, then two
+processes take each round together (a barrier releases them) and the rows
+are checked afterwards:
+
+* two admins deactivating or demoting each other: the team keeps an active
+  admin (one of the two is refused);
+* a new member receiving leads from two pools at once: one inbound bucket
+  ("Routed leads") holding both contacts;
+* ``delete_contact`` / ``delete_bucket`` racing ``add_to_bucket`` (into a
+  pool's source bucket, so the add also routes): no membership, open lead or
+  open offer points at a deleted row.
+
+On PostgreSQL (READ COMMITTED, writers side by side) each of these failed in
+most rounds before the locks of ``teams.lock``, ``inbound_buckets.claim``,
+``contacts.lock`` / ``buckets.lock`` and the memberships' foreign key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import teamcrm
+from race_support import INBOUND, STORES, run_workers, store_url, violations
+from teamcrm.lead import LeadStatus
+
+pytestmark = pytest.mark.slow
+
+ROUNDS = 12
+
+
+def _team(url: str, name: str) -> tuple[teamcrm.CRM, teamcrm.MemberSession]:
+    crm = teamcrm.open(url)
+    _, admin = crm.create_team(name, admin_name="Ana")
+    return crm, crm.as_member(admin.id)
+
+
+# ------------------------------------------------------------------ item 7
+def _admin_worker(url: str, pairs: list[tuple[str, str, str]], barrier: Any) -> list[str]:
+    """As the first of each pair, deactivate or demote the second; report what happened."""
+    crm = teamcrm.open(url)
+    outcomes: list[str] = []
+    for actor, target, how in pairs:
+        session = crm.as_member(actor)
+        barrier.wait(30)
+        try:
+            if how == "deactivate":
+                session.deactivate_member(target)
+            else:
+                session.change_role(target, "agent")
+            outcomes.append("done")
+        except teamcrm.PermissionDenied:
+            outcomes.append("refused")
+        except teamcrm.ConcurrencyError:
+            outcomes.append("conflict")
+    crm.close()
+    return outcomes
+
+
+@pytest.mark.parametrize("kind", STORES)
+def test_two_admins_removing_each_other_leave_an_active_admin(kind: str, tmp_path: Path) -> None:
+    with store_url(kind, tmp_path) as url:
+        crm = teamcrm.open(url)
+        first: list[tuple[str, str, str]] = []
+        second: list[tuple[str, str, str]] = []
+        for r in range(ROUNDS):
+            _, a = crm.create_team(f"T{r}", admin_name="A")
+            b = crm.as_member(a.id).add_member("B", role="admin")
+            how = ("deactivate", "demote")[r % 2]
+            first.append((a.id, b.id, how))
+            second.append((b.id, a.id, ("deactivate", "demote")[(r // 2) % 2]))
+        crm.close()
+        results = run_workers([(_admin_worker, (url, first)), (_admin_worker, (url, second))])
+        assert violations(url) == {}
+        # Exactly one of each pair won: the other was refused (or lost a version race).
+        for a_out, b_out in zip(*results, strict=True):
+            assert sorted([a_out, b_out]) != ["done", "done"], results
+
+
+# ------------------------------------------------------------------ item 8
+def _route_worker(url: str, admin: str, adds: list[tuple[str, str]], barrier: Any) -> int:
+    """Add each contact to its pool's source bucket, one round at a time."""
+    crm = teamcrm.open(url)
+    session = crm.as_member(admin)
+    for bucket_id, contact_id in adds:
+        barrier.wait(30)
+        session.add_to_bucket(bucket_id, contact_id)
+    crm.close()
+    return len(adds)
+
+
+@pytest.mark.parametrize("kind", STORES)
+def test_a_new_member_routed_from_two_pools_at_once_gets_one_inbound_bucket(
+    kind: str, tmp_path: Path
+) -> None:
+    with store_url(kind, tmp_path) as url:
+        crm, ana = _team(url, "Inbound")
+        first: list[tuple[str, str]] = []
+        second: list[tuple[str, str]] = []
+        members: list[tuple[str, list[str]]] = []
+        for r in range(ROUNDS):
+            m = ana.add_member(f"New{r}").id
+            contacts = []
+            for side in (first, second):
+                source = ana.create_bucket(f"Source {r}{len(side)}")
+                ana.create_pool(
+                    f"P{r}-{id(side)}",
+                    source_bucket_ids=[source.id],
+                    member_ids=[m],
+                    method="round_robin",
+                )
+                contact = ana.create_contact(first_name=f"C{r}")
+                side.append((source.id, contact.id))
+                contacts.append(contact.id)
+            members.append((m, contacts))
+        results = run_workers(
+            [
+                (_route_worker, (url, ana.member_id, first)),
+                (_route_worker, (url, ana.member_id, second)),
+            ]
+        )
+        assert results == [ROUNDS, ROUNDS]
+        assert violations(url) == {}
+        for m, contacts in members:
+            session = crm.as_member(m)
+            mine = [b for b in session.buckets() if b.name == INBOUND]
+            assert len(mine) == 1, (m, mine)
+            assert mine[0].id == session.inbound_bucket().id
+            held = {c.id for c in session.bucket_contacts(mine[0].id)}
+            assert held == set(contacts)
+        crm.close()
+
+
+# ------------------------------------------------------------------ item 9
+def _delete_worker(url: str, admin: str, steps: list[tuple[str, str]], barrier: Any) -> int:
+    """Delete each contact or bucket, one round at a time; count the deletions."""
+    crm = teamcrm.open(url)
+    session = crm.as_member(admin)
+    done = 0
+    for what, ident in steps:
+        barrier.wait(30)
+        try:
+            if what == "contact":
+                session.delete_contact(ident)
+            else:
+                session.delete_bucket(ident)
+            done += 1
+        except (teamcrm.NotFound, teamcrm.ConcurrencyError):
+            pass
+    crm.close()
+    return done
+
+
+def _add_worker(url: str, admin: str, adds: list[tuple[str, str]], barrier: Any) -> int:
+    """Add each contact to its bucket, one round at a time; count the adds that worked."""
+    crm = teamcrm.open(url)
+    session = crm.as_member(admin)
+    done = 0
+    for bucket_id, contact_id in adds:
+        barrier.wait(30)
+        try:
+            session.add_to_bucket(bucket_id, contact_id)
+            done += 1
+        except (teamcrm.NotFound, teamcrm.ConcurrencyError):
+            pass
+    crm.close()
+    return done
+
+
+@pytest.mark.parametrize("kind", STORES)
+@pytest.mark.parametrize("target", ["contact", "bucket"])
+def test_deleting_while_adding_to_a_bucket_leaves_nothing_pointing_at_deleted_rows(
+    kind: str, target: str, tmp_path: Path
+) -> None:
+    with store_url(kind, tmp_path) as url:
+        crm, ana = _team(url, "Deletes")
+        agent = ana.add_member("Agent").id
+        deletes: list[tuple[str, str]] = []
+        adds: list[tuple[str, str]] = []
+        for r in range(ROUNDS):
+            source = ana.create_bucket(f"Source {r}")
+            ana.create_pool(
+                f"P{r}", source_bucket_ids=[source.id], member_ids=[agent], method="round_robin"
+            )
+            contact = ana.create_contact(first_name=f"C{r}")
+            deletes.append((target, contact.id if target == "contact" else source.id))
+            adds.append((source.id, contact.id))
+        results = run_workers(
+            [
+                (_delete_worker, (url, ana.member_id, deletes)),
+                (_add_worker, (url, ana.member_id, adds)),
+            ]
+        )
+        assert results[0] == ROUNDS  # every deletion went through
+        assert violations(url) == {}
+        for lead in ana.leads():
+            if lead.is_open:
+                assert lead.status is LeadStatus.ASSIGNED
+        crm.close()
