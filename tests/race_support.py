@@ -133,6 +133,10 @@ CHECKS: dict[str, str] = {
         "SELECT m.bucket_id, m.item_id FROM memberships m WHERE substr(m.item_id, 1, 3) = 'co_'"
         " AND NOT EXISTS (SELECT 1 FROM companies c WHERE c.id = m.item_id)"
     ),
+    "a contact linked to a deleted company": (
+        "SELECT l.contact_id, l.company_id FROM contact_companies l"
+        " WHERE NOT EXISTS (SELECT 1 FROM companies c WHERE c.id = l.company_id)"
+    ),
     "an open lead of a deleted contact": (
         "SELECT l.id, l.contact_id FROM leads l WHERE l.is_open = 1"
         " AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.id = l.contact_id)"

@@ -10,7 +10,10 @@ are checked afterwards:
   ("Routed leads") holding both contacts;
 * ``delete_contact`` / ``delete_bucket`` racing ``add_to_bucket`` (into a
   pool's source bucket, so the add also routes): no membership, open lead or
-  open offer points at a deleted row.
+  open offer points at a deleted row;
+* ``delete_company`` racing ``add_to_bucket`` of the company and
+  ``link_company``: no membership or contact link points at a deleted
+  company.
 
 On PostgreSQL (READ COMMITTED, writers side by side) each of these failed in
 most rounds before the locks of ``teams.lock``, ``inbound_buckets.claim``,
@@ -200,4 +203,68 @@ def test_deleting_while_adding_to_a_bucket_leaves_nothing_pointing_at_deleted_ro
         for lead in ana.leads():
             if lead.is_open:
                 assert lead.status is LeadStatus.ASSIGNED
+        crm.close()
+
+
+# ------------------------------------------------------------------ companies
+def _delete_company_worker(url: str, admin: str, ids: list[str], barrier: Any) -> int:
+    crm = teamcrm.open(url)
+    session = crm.as_member(admin)
+    done = 0
+    for company_id in ids:
+        barrier.wait(30)
+        try:
+            session.delete_company(company_id)
+            done += 1
+        except (teamcrm.NotFound, teamcrm.ConcurrencyError):
+            pass
+    crm.close()
+    return done
+
+
+def _use_company_worker(
+    url: str, admin: str, steps: list[tuple[str, str, str]], barrier: Any
+) -> int:
+    """Add each company to a bucket, or link a contact to it, one round at a time."""
+    crm = teamcrm.open(url)
+    session = crm.as_member(admin)
+    done = 0
+    for how, company_id, other in steps:
+        barrier.wait(30)
+        try:
+            if how == "bucket":
+                session.add_to_bucket(other, company_id)
+            else:
+                session.link_company(other, company_id)
+            done += 1
+        except (teamcrm.NotFound, teamcrm.ConcurrencyError):
+            pass
+    crm.close()
+    return done
+
+
+@pytest.mark.parametrize("kind", STORES)
+def test_deleting_a_company_while_it_is_linked_or_filed_leaves_nothing_pointing_at_it(
+    kind: str, tmp_path: Path
+) -> None:
+    with store_url(kind, tmp_path) as url:
+        crm, ana = _team(url, "Companies")
+        bucket = ana.create_bucket("Accounts")
+        companies: list[str] = []
+        steps: list[tuple[str, str, str]] = []
+        for r in range(ROUNDS):
+            company = ana.create_company(f"Co{r}")
+            companies.append(company.id)
+            if r % 2:
+                steps.append(("bucket", company.id, bucket.id))
+            else:
+                steps.append(("link", company.id, ana.create_contact(f"C{r}").id))
+        results = run_workers(
+            [
+                (_delete_company_worker, (url, ana.member_id, companies)),
+                (_use_company_worker, (url, ana.member_id, steps)),
+            ]
+        )
+        assert results[0] == ROUNDS  # every deletion went through
+        assert violations(url) == {}
         crm.close()

@@ -214,6 +214,18 @@ class CompanyRepository(Protocol):
         """Delete the company if its stored version is *version*."""
         ...
 
+    def lock(
+        self, team_id: TeamId, company_ids: Iterable[CompanyId], *, exclusive: bool = False
+    ) -> None:
+        """Hold the companies until the unit ends; read them *after* this call.
+
+        As :meth:`ContactRepository.lock`: shared by units that add rows
+        pointing at existing companies (memberships, contact links),
+        *exclusive* by ``delete_company``.  Memory and SQLite do nothing;
+        PostgreSQL locks the rows.  Missing ids are ignored.
+        """
+        ...
+
     def all(self, team_id: TeamId) -> list[Company]:
         """Return every company of the team, oldest first."""
         ...

@@ -297,6 +297,11 @@ class _Companies(_Versioned[Company]):
     def delete(self, team_id: TeamId, company_id: CompanyId, version: int) -> None:
         self._delete(team_id, company_id, version)
 
+    def lock(
+        self, team_id: TeamId, company_ids: Iterable[CompanyId], *, exclusive: bool = False
+    ) -> None:
+        pass  # writing units already run one at a time
+
     def all(self, team_id: TeamId) -> list[Company]:
         return self._all(team_id)
 

@@ -203,7 +203,13 @@ class SessionBase:
         return contact
 
     def _visible_company(self, uow: UnitOfWork, actor: Member, company_id: str) -> Company:
+        """The company, if *actor* may see it (``NotFound`` otherwise).
+
+        In a writing unit it is held against deletion until commit
+        (``companies.lock``): the unit may add a row pointing at it.
+        """
         check_id("company_id", company_id, "co_")
+        uow.companies.lock(self.team_id, [CompanyId(company_id)])
         company = uow.companies.get(self.team_id, CompanyId(company_id))
         if not self._may_see(uow, actor, company.id, company.created_by):
             raise NotFound("company", company_id)
@@ -235,6 +241,8 @@ class SessionBase:
         the call tells nothing about companies the member cannot see.
         """
         ids = list(dict.fromkeys(company_ids))
+        # Held until commit: the unit links the contact to them.
+        uow.companies.lock(self.team_id, [CompanyId(i) for i in ids])
         by_item: dict[str, list[BucketMembership]] | None = None
         buckets: dict[str, Bucket] = {}
         for company_id in ids:
@@ -369,6 +377,7 @@ class SessionBase:
         company_ids = [i for i in ids if i.startswith("co_")]
         # Held until commit: no unit deletes them while we add rows pointing at them.
         uow.contacts.lock(self.team_id, contact_ids)
+        uow.companies.lock(self.team_id, [CompanyId(i) for i in company_ids])
         contacts: dict[str, Contact] = {
             c.id: c for c in uow.contacts.get_many(self.team_id, contact_ids)
         }

@@ -497,6 +497,9 @@ class ContactUseCases(SessionBase):
     def delete_company(self, company_id: CompanyId | str) -> None:
         """Delete a company (managers, admins or its creator); its contacts are unlinked."""
         with self._unit() as (uow, actor):
+            check_id("company_id", company_id, "co_")
+            # Exclusive until commit: no unit links it or adds it to a bucket meanwhile.
+            uow.companies.lock(self.team_id, [CompanyId(company_id)], exclusive=True)
             company = self._visible_company(uow, actor, company_id)
             perm.require(
                 actor.role.is_manager or company.created_by == actor.id,

@@ -452,6 +452,21 @@ class CompanyRepositoryContract(StoreContractBase):
         with pytest.raises(NotFound):
             read(store, lambda uow: uow.companies.get(seed.team_id, new_company_id()))
 
+    def test_locking_companies_changes_nothing(self, store: Store, seed: Seed) -> None:
+        co = seed.company
+
+        def lock_update_delete(uow: UnitOfWork) -> None:
+            uow.companies.lock(seed.team_id, [co.id, new_company_id()])
+            uow.companies.lock(seed.team_id, [])
+            uow.companies.update(bump(co, name="Held"))
+            uow.companies.lock(seed.team_id, [co.id], exclusive=True)
+            uow.companies.delete(seed.team_id, co.id, co.version + 1)
+
+        write(store, lock_update_delete)
+        with pytest.raises(NotFound):
+            read(store, lambda uow: uow.companies.get(seed.team_id, co.id))
+        read(store, lambda uow: uow.companies.lock(seed.team_id, [co.id], exclusive=True))
+
     def test_company_versions_and_delete(self, store: Store, seed: Seed) -> None:
         v2 = bump(seed.company, name="Globex Corp", domain="globex.example")
         write(store, lambda uow: uow.companies.update(v2))

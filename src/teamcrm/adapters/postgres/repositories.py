@@ -32,6 +32,7 @@ from teamcrm.adapters.postgres.connection import PGConnection
 from teamcrm.adapters.postgres.store import PGContext
 from teamcrm.adapters.sqlite.codec import to_micros
 from teamcrm.adapters.sqlite.repositories import (
+    SQLiteCompanies,
     SQLiteContacts,
     SQLiteMemberships,
     SQLiteOutbox,
@@ -41,10 +42,11 @@ from teamcrm.adapters.sqlite.repositories import (
 )
 from teamcrm.bucket import BucketMembership
 from teamcrm.events import DomainEvent
-from teamcrm.ids import ContactId, TeamId
+from teamcrm.ids import CompanyId, ContactId, TeamId
 
 __all__ = [
     "OUTBOX_LOCK",
+    "PGCompanies",
     "PGContacts",
     "PGMemberships",
     "PGOutbox",
@@ -124,6 +126,27 @@ class PGTeams(SQLiteTeams):
         """Lock the team's row (``FOR UPDATE``) until the unit ends; nothing in a read-only unit."""
         if writing(self):
             pg(self).run("SELECT 1 FROM teams WHERE id = %s FOR UPDATE", (team_id,)).fetchall()
+
+
+class PGCompanies(SQLiteCompanies):
+    """Companies; ``lock`` holds them against deletion (or, exclusive, against everyone)."""
+
+    @translated
+    def lock(
+        self, team_id: TeamId, company_ids: Iterable[CompanyId], *, exclusive: bool = False
+    ) -> None:
+        """Lock the companies until the unit ends: ``FOR KEY SHARE``, or ``FOR UPDATE``.
+
+        One statement, in id order, as :meth:`PGContacts.lock`.
+        """
+        ids = sorted(set(company_ids))
+        if not ids or not writing(self):
+            return
+        mode = "UPDATE" if exclusive else "KEY SHARE"
+        pg(self).run(
+            f"SELECT id FROM companies WHERE team_id = %s AND id = ANY(%s) ORDER BY id FOR {mode}",
+            (team_id, ids),
+        ).fetchall()
 
 
 class PGContacts(SQLiteContacts):

@@ -39,7 +39,6 @@ from teamcrm.adapters.sqlite.migrations import (
 )
 from teamcrm.adapters.sqlite.repositories import (
     SQLiteBuckets,
-    SQLiteCompanies,
     SQLiteContext,
     SQLiteInteractions,
     SQLiteMembers,
@@ -109,13 +108,19 @@ class PGContext(SQLiteContext):
 
 
 def _core() -> dict[str, RepositoryFactory]:
-    from teamcrm.adapters.postgres.repositories import PGContacts, PGMemberships, PGOutbox, PGTeams
+    from teamcrm.adapters.postgres.repositories import (
+        PGCompanies,
+        PGContacts,
+        PGMemberships,
+        PGOutbox,
+        PGTeams,
+    )
 
     return {
         "teams": PGTeams,
         "members": SQLiteMembers,
         "contacts": PGContacts,
-        "companies": SQLiteCompanies,
+        "companies": PGCompanies,
         "buckets": SQLiteBuckets,
         "memberships": PGMemberships,
         "interactions": SQLiteInteractions,

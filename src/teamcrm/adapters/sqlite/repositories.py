@@ -666,6 +666,11 @@ class SQLiteCompanies(SQLiteRepository):
         """Delete the company if its stored version is *version*."""
         self._delete_versioned(team_id, company_id, version)
 
+    def lock(
+        self, team_id: TeamId, company_ids: Iterable[CompanyId], *, exclusive: bool = False
+    ) -> None:
+        """Nothing to do: a writing unit holds the database's write lock (``BEGIN IMMEDIATE``)."""
+
     @translated
     def all(self, team_id: TeamId) -> list[Company]:
         """Return every company of the team, oldest first."""
