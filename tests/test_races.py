@@ -268,3 +268,72 @@ def test_deleting_a_company_while_it_is_linked_or_filed_leaves_nothing_pointing_
         assert results[0] == ROUNDS  # every deletion went through
         assert violations(url) == {}
         crm.close()
+
+
+# ------------------------------------------------------------------ pool sources
+def _delete_bucket_worker(url: str, admin: str, ids: list[str], barrier: Any) -> int:
+    crm = teamcrm.open(url)
+    session = crm.as_member(admin)
+    done = 0
+    for bucket_id in ids:
+        barrier.wait(30)
+        try:
+            session.delete_bucket(bucket_id)
+            done += 1
+        except (teamcrm.NotFound, teamcrm.ValidationError, teamcrm.ConcurrencyError):
+            pass
+    crm.close()
+    return done
+
+
+def _add_source_worker(
+    url: str, admin: str, steps: list[tuple[str, str, str]], barrier: Any
+) -> int:
+    """Make each bucket a source: of an existing pool, or of a new one."""
+    crm = teamcrm.open(url)
+    session = crm.as_member(admin)
+    done = 0
+    for how, pool_id, bucket_id in steps:
+        barrier.wait(30)
+        try:
+            if how == "update":
+                pool = session.pool(pool_id)
+                session.update_pool(pool_id, source_bucket_ids=[*pool.source_bucket_ids, bucket_id])
+            else:
+                session.create_pool(f"New {bucket_id}", source_bucket_ids=[bucket_id])
+            done += 1
+        except (teamcrm.NotFound, teamcrm.ConcurrencyError):
+            pass
+    crm.close()
+    return done
+
+
+@pytest.mark.parametrize("kind", STORES)
+def test_deleting_a_bucket_while_it_becomes_a_pool_source_leaves_no_pool_naming_it(
+    kind: str, tmp_path: Path
+) -> None:
+    with store_url(kind, tmp_path) as url:
+        crm, ana = _team(url, "Sources")
+        base = ana.create_bucket("Base")
+        doomed: list[str] = []
+        steps: list[tuple[str, str, str]] = []
+        for r in range(ROUNDS):
+            bucket = ana.create_bucket(f"B{r}")
+            doomed.append(bucket.id)
+            pool = ana.create_pool(f"P{r}", source_bucket_ids=[base.id])
+            steps.append(("update" if r % 2 else "create", pool.id, bucket.id))
+        run_workers(
+            [
+                (_delete_bucket_worker, (url, ana.member_id, doomed)),
+                (_add_source_worker, (url, ana.member_id, steps)),
+            ]
+        )
+        existing = {b.id for b in ana.buckets()}
+        dangling = [
+            (p.name, s) for p in ana.pools() for s in p.source_bucket_ids if s not in existing
+        ]
+        assert dangling == []
+        # Each round, exactly one side won: the bucket is gone or it is a source.
+        sources = {s for p in ana.pools() for s in p.source_bucket_ids}
+        assert all((b in existing) == (b in sources) for b in doomed)
+        crm.close()

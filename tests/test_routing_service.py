@@ -619,10 +619,14 @@ def test_the_demo_shows_routing() -> None:
     assert "method: round_robin" in text
 
 
-def test_a_deleted_source_bucket_does_not_block_editing_the_pool(w: World) -> None:
+def test_a_pools_source_bucket_is_not_deleted_while_it_feeds_the_pool(w: World) -> None:
     spare = w.ana.create_bucket("Spare")
     pool = w.ana.create_pool("Two", source_bucket_ids=[w.web.id, spare.id])
+    w.ana.deactivate_pool(pool.id)  # an inactive pool still names its sources
+    with pytest.raises(ValidationError, match=r"source of lead pool.*'Two'"):
+        w.ana.delete_bucket(spare.id)
+    assert w.ana.bucket(spare.id).id == spare.id
+    w.ana.update_pool(pool.id, source_bucket_ids=[w.web.id])
     w.ana.delete_bucket(spare.id)
     assert w.ana.update_pool(pool.id, name="Renamed").name == "Renamed"
-    w.ana.deactivate_pool(pool.id)
-    assert not w.ana.pool(pool.id).active
+    assert w.ana.pool(pool.id).source_bucket_ids == (w.web.id,)

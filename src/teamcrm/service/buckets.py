@@ -129,9 +129,24 @@ class BucketUseCases(SessionBase):
             return updated
 
     def delete_bucket(self, bucket_id: BucketId | str) -> None:
-        """Delete a bucket; its contacts stay in the team."""
+        """Delete a bucket; its contacts stay in the team.
+
+        A bucket that feeds a lead pool (one of its sources) is refused with
+        ``ValidationError`` naming the pools: take it out of their sources
+        first, so no pool ever names a deleted bucket.  The unit holds the
+        team (``teams.lock``) as pool edits that add a source do.
+        """
         with self._unit() as (uow, actor):
             bucket = self._manageable_bucket(uow, actor, bucket_id, "delete this bucket")
+            uow.teams.lock(self.team_id)
+            feeding = uow.lead_pools.for_buckets(self.team_id, [bucket.id])
+            if feeding:
+                names = ", ".join(repr(p.name) for p in feeding)
+                raise ValidationError(
+                    "bucket_id",
+                    bucket.id,
+                    f"it is a source of lead pool(s) {names}: remove it from their sources first",
+                )
             uow.buckets.delete(self.team_id, bucket.id, bucket.version)
             FollowUpBook(uow, self.team_id).bucket_deleted(bucket.id)
             uow.collect(self._event(EventName.BUCKET_DELETED, bucket.id, self.crm.now()))

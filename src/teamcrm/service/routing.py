@@ -1200,11 +1200,15 @@ class RoutingUseCases(SessionBase):
     ) -> None:
         """Check what is new in *pool*: sources are team buckets, members are the team's.
 
-        Sources and members the pool already had are not checked again (a
-        source bucket deleted since then does not block other edits).
+        Sources and members the pool already had are not checked again.  A
+        unit that gives a pool a new source holds the team (``teams.lock``)
+        until it commits, as ``delete_bucket`` does: a bucket is never
+        deleted while it becomes a source, so no pool names a deleted one.
         """
         if previous is None or previous.method != pool.method:
             strategy_for(pool.method)
+        if previous is None or set(pool.source_bucket_ids) - set(previous.source_bucket_ids):
+            uow.teams.lock(self.team_id)
         old_sources = set(previous.source_bucket_ids) if previous is not None else set()
         old_members = set(previous.member_ids) if previous is not None else set()
         for bucket_id in pool.source_bucket_ids:
