@@ -40,10 +40,12 @@ from teamcrm.followup import (
 from teamcrm.ids import BucketId, ContactId, MemberId, TeamId
 from teamcrm.interaction import Interaction
 from teamcrm.ports import UnitOfWork
+from teamcrm.rows import Rows
 from teamcrm.service.base import SessionBase, _next
 from teamcrm.task import MAX_NOTE, Task, TaskId, TaskStatus, new_task_id
 from teamcrm.team import Member
 from teamcrm.validation import check_enum, check_id, check_int, check_text, check_time
+from teamcrm.views import DueRow
 
 __all__ = ["MAX_LIST", "FollowUpBook", "FollowUpUseCases"]
 
@@ -199,7 +201,7 @@ class FollowUpUseCases(SessionBase):
         *,
         at: datetime | None = None,
         limit: int = 100,
-    ) -> list[FollowUpRow]:
+    ) -> Rows[FollowUpRow]:
         """Return a member's follow-up list at *at* (default now), most overdue first.
 
         A contact is listed when one of the member's policies makes it due on
@@ -208,6 +210,9 @@ class FollowUpUseCases(SessionBase):
         a reason.  Open tasks whose due time is at or before *at* are listed
         too.  Members see their own list; managers and admins anyone's (then
         the member's personal buckets are left out).
+
+        The list is a :class:`~teamcrm.rows.Rows`: a plain ``list`` that also
+        shows itself as a table in a notebook or terminal.
 
         Rights are read at call time: a policy counts only while its member
         can see its bucket (a revoked grant silences it, a new grant wakes it
@@ -222,8 +227,13 @@ class FollowUpUseCases(SessionBase):
                     uow, target, uow.followup_policies.for_member(self.team_id, target.id)
                 )
                 if attempt or all(p.time_zone == target.time_zone for p in policies):
-                    return self._list(
+                    rows = self._list(
                         uow, target, policies, when, limit, include_personal=target.id == actor.id
+                    )
+                    return Rows(
+                        rows,
+                        title=f"Follow-ups of {target.name} at {when:%Y-%m-%d %H:%M} UTC",
+                        display=DueRow.from_follow_up,
                     )
             self._refresh_zone(target.id)  # the member moved zone: recompute, then read
         raise AssertionError("unreachable")  # pragma: no cover

@@ -71,6 +71,7 @@ from teamcrm.routing import (
     screen,
     strategy_for,
 )
+from teamcrm.rows import Rows
 from teamcrm.service.base import MAX_BULK, SessionBase, _membership, _next
 from teamcrm.service.followups import FollowUpBook
 from teamcrm.task import Task, new_task_id
@@ -1129,6 +1130,10 @@ def expire_offers(crm: CRM, now: datetime | None = None) -> int:
             return total
 
 
+#: The columns ``leads()`` shows as a table (a lead's explanation is left to ``explain``).
+LEAD_COLUMNS = ("id", "contact_id", "pool_id", "status", "assignee_ids", "assigned_at", "entry")
+
+
 class RoutingUseCases(SessionBase):
     """Lead pools, routing, offers, assignment actions, the routing dashboard."""
 
@@ -1408,13 +1413,22 @@ class RoutingUseCases(SessionBase):
         *,
         pool_id: PoolId | str | None = None,
         status: LeadStatus | str | None = None,
-    ) -> list[Lead]:
+    ) -> Rows[Lead]:
         """Return leads (managers and admins: all; agents: the ones they own).
 
         An agent sees only leads on contacts they may see now: a lead whose
         contact left the agent's sight (taken out of their inbound bucket, a
         grant revoked) is not listed, since it carries the contact's keys.
+        The list is a :class:`~teamcrm.rows.Rows` (a ``list`` that shows
+        itself as a table).
         """
+        return Rows(
+            self._leads(pool_id=pool_id, status=status), title="Leads", columns=LEAD_COLUMNS
+        )
+
+    def _leads(
+        self, *, pool_id: PoolId | str | None, status: LeadStatus | str | None
+    ) -> list[Lead]:
         wanted = None if status is None else LeadStatus(_enum("status", LeadStatus, status))
         if pool_id is not None:
             check_id("pool_id", pool_id, "lp_")
@@ -2107,15 +2121,29 @@ class RoutingUseCases(SessionBase):
         sort_by: str = "assigned_at",
         descending: bool = False,
         include_removed: bool = False,
-    ) -> list[LeadRow]:
+    ) -> Rows[LeadRow]:
         """Return the routing dashboard (admins and managers): one row per lead and owner.
 
         Filter by pool and by *assignee* (a member id, or :data:`UNASSIGNED`
         for leads nobody owns).  Each row tells when its owner got the lead
         and when that owner last contacted it (their newest interaction up to
         now).  Sorted by *sort_by* (one of :data:`DASHBOARD_SORTS`; empty
-        values last), ties by lead id.
+        values last), ties by lead id.  The list is a
+        :class:`~teamcrm.rows.Rows` (a ``list`` that shows itself as a table).
         """
+        return Rows(
+            self._dashboard_rows(pool_id, assignee, sort_by, descending, include_removed),
+            title="Routing dashboard",
+        )
+
+    def _dashboard_rows(
+        self,
+        pool_id: PoolId | str | None,
+        assignee: MemberId | str | None,
+        sort_by: str,
+        descending: bool,
+        include_removed: bool,
+    ) -> list[LeadRow]:
         if not isinstance(sort_by, str) or sort_by not in DASHBOARD_SORTS:
             raise ValidationError("sort_by", sort_by, f"must be one of {sorted(DASHBOARD_SORTS)}")
         for flag, value in (("descending", descending), ("include_removed", include_removed)):
