@@ -15,6 +15,7 @@ Everything a member does goes through the :class:`MemberSession` returned
 by :meth:`CRM.as_member`.  Errors are all :class:`TeamCRMError` subclasses.
 """
 
+from teamcrm import log as log  # the library's loggers (NullHandler on 'teamcrm')
 from teamcrm.bucket import AccessGrant, AccessLevel, Bucket, BucketKind, BucketMembership
 from teamcrm.clock import Clock, SettableClock, SystemClock
 from teamcrm.contact import Company, Contact, EmailAddress, PhoneNumber

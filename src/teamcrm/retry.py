@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from teamcrm import log
 from teamcrm.errors import ConcurrencyError, ValidationError
 from teamcrm.validation import check_int
 
@@ -42,6 +43,11 @@ def retry_on_conflict(fn: Callable[[], T], *, attempts: int = 5, base_delay: flo
             return fn()
         except ConcurrencyError:
             if attempt == attempts - 1:
+                log.retry.debug("conflict on attempt %d of %d: giving up", attempt + 1, attempts)
                 raise
-            time.sleep(random.uniform(0, min(base_delay * 2**attempt, MAX_BACKOFF)))
+            delay = random.uniform(0, min(base_delay * 2**attempt, MAX_BACKOFF))
+            log.retry.debug(
+                "conflict on attempt %d of %d: retrying in %.4f s", attempt + 1, attempts, delay
+            )
+            time.sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from teamcrm import log
 from teamcrm.clock import Clock, SystemClock
 from teamcrm.errors import ValidationError
 from teamcrm.events import DomainEvent, EventName
@@ -136,7 +137,17 @@ class CRM:
         >>> report = crm.send_digests(None, SMTPSender("smtp.example.com",
         ...                           from_addr="crm@example.com"))  # doctest: +SKIP
         """
-        return send_digests(self, now, sender, team_id=team_id, interval=interval, lease=lease)
+        report = send_digests(self, now, sender, team_id=team_id, interval=interval, lease=lease)
+        log.digest.info(
+            "digests: %d members emailed (%d notifications), %d skipped, %d claimed elsewhere,"
+            " %d failed",
+            report.members_emailed,
+            report.notifications_sent,
+            report.members_skipped,
+            report.members_claimed_elsewhere,
+            len(report.failures),
+        )
+        return report
 
     def expire_offers(self, now: datetime | None = None) -> int:
         """Expire every lead offer whose window has passed (default: by the clock's now).
@@ -144,7 +155,9 @@ class CRM:
         Returns how many offers it expired.  Idempotent and safe to run in
         several processes at once; run it from a scheduler every minute or so.
         """
-        return expire_offers(self, now)
+        expired = expire_offers(self, now)
+        log.routing.info("offers expired: %d", expired)
+        return expired
 
     def enforce_response_windows(self, now: datetime | None = None) -> int:
         """Reassign leads whose owner let the pool's response window pass; return how many.
@@ -152,7 +165,9 @@ class CRM:
         Idempotent and safe in several processes; see
         :func:`teamcrm.service.routing.enforce_response_windows`.
         """
-        return enforce_response_windows(self, now)
+        passed = enforce_response_windows(self, now)
+        log.routing.info("response windows enforced: %d leads passed on", passed)
+        return passed
 
     def close(self) -> None:
         """Close the underlying store."""

@@ -32,6 +32,7 @@ from typing import Any
 import attrs
 import psycopg
 
+from teamcrm import log
 from teamcrm.adapters.postgres.connection import translate_error
 from teamcrm.adapters.postgres.dialect import ddl_to_postgres
 from teamcrm.adapters.sqlite.migrations import (
@@ -203,4 +204,6 @@ def migrate(
                 newly.append(migration.name)
     except psycopg.Error as exc:
         raise StoreError(f"migrating the PostgreSQL database {where} failed: {exc}") from exc
+    if newly:
+        log.store.info("PostgreSQL schema %s: applied migrations %s", where, ", ".join(newly))
     return newly

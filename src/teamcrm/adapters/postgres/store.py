@@ -24,6 +24,7 @@ import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from teamcrm import log
 from teamcrm.adapters.postgres.connection import (
     PGConnection,
     check_url,
@@ -185,6 +186,11 @@ class PostgresUnitOfWork(BaseUnitOfWork):
                     _quiet_rollback(raw)
                 store._release(raw)
                 if broken and attempt < attempts - 1:
+                    log.store.info(
+                        "PostgreSQL %s: a pooled connection was dead (%s); BEGIN again on another",
+                        redacted(store.url),
+                        type(exc).__name__,
+                    )
                     continue
                 raise translate_error(exc) from exc
             except BaseException:

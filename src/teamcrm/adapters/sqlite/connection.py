@@ -22,6 +22,7 @@ from urllib.parse import quote, unquote
 
 import attrs
 
+from teamcrm import log
 from teamcrm.errors import (
     AlreadyExists,
     MissingDatabaseError,
@@ -133,6 +134,7 @@ def retry_busy(fn: Callable[[], T], *, attempts: int = 5, delay: float = 0.05) -
         except sqlite3.OperationalError as exc:
             if not is_busy(exc) or attempt == attempts - 1:
                 raise translate(exc) from exc
+            log.store.debug("SQLite busy (attempt %d of %d): retrying", attempt + 1, attempts)
             time.sleep(delay * (attempt + 1))
         except sqlite3.Error as exc:
             raise translate(exc) from exc

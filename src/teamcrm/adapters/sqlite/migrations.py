@@ -41,6 +41,7 @@ from datetime import UTC, datetime
 
 import attrs
 
+from teamcrm import log
 from teamcrm.adapters.sqlite.connection import retry_busy, translate
 from teamcrm.errors import (
     ForeignDatabaseError,
@@ -315,4 +316,6 @@ def migrate(
         if isinstance(exc, sqlite3.Error):
             raise StoreError(f"migrating the SQLite database {where} failed: {exc}") from exc
         raise
+    if newly:
+        log.store.info("SQLite database %s: applied migrations %s", where, ", ".join(newly))
     return newly
