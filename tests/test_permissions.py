@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -182,21 +183,34 @@ def _interaction(
 
 def test_can_read_interaction() -> None:
     c1, c2, co = ids.new_contact_id(), ids.new_contact_id(), ids.new_company_id()
-    conv = team_bucket(grant(AGENT, conv=True))
-    no_conv = team_bucket(grant(AGENT, "editor"))
+    # OTHER (the author) can see every team bucket here except `agents_only`.
+    conv = team_bucket(grant(AGENT, conv=True), grant(OTHER))
+    no_conv = team_bucket(grant(AGENT, "editor"), grant(OTHER))
+    agents_only = team_bucket(grant(AGENT, conv=True))
     private = personal_bucket(AGENT)
-    buckets = {b.id: b for b in (conv, no_conv, private)}
+    buckets = {b.id: b for b in (conv, no_conv, agents_only, private)}
+    authors = {m.id: m for m in (ADMIN, AGENT, OTHER)}
     ix = _interaction(OTHER, (c1, c2), (co,))
 
-    assert perm.can_read_interaction(OTHER, ix, [], buckets)  # the author
-    assert not perm.can_read_interaction(AGENT, ix, [], buckets)
-    assert not perm.can_read_interaction(AGENT, ix, [holds(no_conv, c1)], buckets)
-    assert not perm.can_read_interaction(AGENT, ix, [holds(private, c1)], buckets)
-    assert perm.can_read_interaction(AGENT, ix, [holds(conv, c2)], buckets)
-    assert perm.can_read_interaction(AGENT, ix, [holds(conv, co)], buckets)  # via company
+    def reads(actor: Member, *held: BucketMembership, who: dict[str, Member] = authors) -> bool:
+        return perm.can_read_interaction(actor, ix, list(held), buckets, who)
+
+    assert reads(OTHER)  # the author
+    assert not reads(AGENT)
+    assert not reads(AGENT, holds(no_conv, c1))
+    assert not reads(AGENT, holds(private, c1))
+    assert reads(AGENT, holds(conv, c2))
+    assert reads(AGENT, holds(conv, co))  # via company
     # a membership of an unrelated contact does not count
-    assert not perm.can_read_interaction(AGENT, ix, [holds(conv, ids.new_contact_id())], buckets)
-    assert not perm.can_read_interaction(ADMIN, ix, [holds(conv, c1)], buckets)
+    assert not reads(AGENT, holds(conv, ids.new_contact_id()))
+    assert not reads(ADMIN, holds(conv, c1))
+    # Seed 003: only through a bucket the author can see too...
+    assert not reads(AGENT, holds(agents_only, c1))
+    # ...unless the author has left the team (deactivated): the history stays.
+    gone = {**authors, OTHER.id: attrs.evolve(OTHER, active=False)}
+    assert reads(AGENT, holds(agents_only, c1), who=gone)
+    # An author the caller did not pass shares nothing.
+    assert not reads(AGENT, holds(conv, c1), who={})
 
 
 # ---------------------------------------------------------------- property

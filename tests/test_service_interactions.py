@@ -227,6 +227,10 @@ def test_who_may_read(team: Team3) -> None:
     ana.revoke_access(shared.id, bob.member_id)
     with pytest.raises(NotFound):
         bob.interactions_for_contact(c.id)  # cannot see the contact any more
+    # Seed 003: conversations are shared through a bucket *both* members can see;
+    # Bob no longer sees Shared, so his call is not read there any more...
+    assert {x.id for x in ana.interactions_for_contact(c.id)} == {ix.id}
+    ana.grant_access(shared.id, bob.member_id)  # ...until he does again
     assert {x.id for x in ana.interactions_for_contact(c.id)} == {mine.id, ix.id}
 
 
@@ -253,7 +257,10 @@ def test_personal_buckets_grant_no_conversations(team: Team3) -> None:
 
 
 def test_lead_changing_hands_seed_003(team: Team3, clock: teamcrm.SettableClock) -> None:
-    """The new owner sees the old owner's conversations only through a shared bucket."""
+    """Seed 003: "The new owner will be able to see conversations between the lead and
+    the previous owner only if the lead is in a shared bucket that both new and
+    previous owner have access to."
+    """
     ana, max_, bob = team
     cy = ana.add_member("Cy")
     cy_s = max_.crm.as_member(cy.id)
@@ -268,15 +275,23 @@ def test_lead_changing_hands_seed_003(team: Team3, clock: teamcrm.SettableClock)
     # reassign: the lead moves to Cy's bucket, Bob loses it
     ana.remove_from_bucket(bobs.id, lead.id)
     ana.add_to_bucket(cys.id, lead.id)
-    assert cy_s.interactions_for_contact(lead.id) == [old]  # Cy's bucket holds it now
     with pytest.raises(NotFound):
         bob.contact(lead.id)
-    # a viewer of the shared bucket without conversation rights sees the contact only
+    # No bucket holding the lead is shared by both: Cy does not read Bob's call.
+    assert cy_s.interactions_for_contact(lead.id) == []
+    # Cy's bucket becomes one both have access to (Bob as a viewer): now Cy does.
     ana.grant_access(cys.id, bob.member_id)
+    assert cy_s.interactions_for_contact(lead.id) == [old]
     assert bob.interactions_for_contact(lead.id) == [old]  # Bob is the author
     new = cy_s.log_interaction("call", contact_ids=[lead.id], body="Cy's call")
-    assert bob.interactions_for_contact(lead.id) == [old]
-    # without a shared bucket with conversation rights Cy would not see Bob's call
+    assert bob.interactions_for_contact(lead.id) == [old]  # no conversation rights himself
+    # Revoking the previous owner changes what the new owner sees.
+    ana.revoke_access(cys.id, bob.member_id)
+    assert cy_s.interactions_for_contact(lead.id) == [new]
+    # A previous owner who left the team (deactivated) leaves his history with it.
+    ana.deactivate_member(bob.member_id)
+    assert {i.id for i in cy_s.interactions_for_contact(lead.id)} == {old.id, new.id}
+    # Without conversation rights Cy reads only his own calls.
     ana.grant_access(cys.id, cy.id, level="editor", can_view_conversations=False)
     assert cy_s.interactions_for_contact(lead.id) == [new]
 

@@ -598,6 +598,7 @@ class Rules:
             tid = teamcrm.TeamId(team_id)
             me = uow.members.get(tid, teamcrm.MemberId(viewer))
             self.boss = me.role.value in ("admin", "manager")
+            self.members = {m.id: m for m in uow.members.all(tid)}
             self.buckets = {b.id: b for b in uow.buckets.all(tid)}
             contacts = uow.contacts.all(tid)
             companies = uow.companies.all(tid)
@@ -650,9 +651,21 @@ class Rules:
                     bucket.kind.value == "team"
                     and grant is not None
                     and grant.can_view_conversations
+                    and self.author_sees(interaction.author_id, b)
                 ):
                     return True
         return False
+
+    def author_sees(self, author_id: str, bucket_id: str) -> bool:
+        """Seed 003: shared only through a bucket the (active) author can see too."""
+        author = self.members.get(author_id)
+        if author is None:
+            return False
+        if not author.active or author.role.value in ("admin", "manager"):
+            return True
+        bucket = self.buckets[bucket_id]
+        own = any(g.member_id == author_id for g in bucket.grants)
+        return own or bucket.team_access is not None
 
 
 def _everything(store: Any, team_id: str, members: list[str]) -> dict[str, Any]:

@@ -20,7 +20,14 @@ The rules, in one place:
   created it, by members who can see a team bucket that holds it, and by the
   owner of a personal bucket that holds it.
 * An **interaction** is read by its author and by members who can view
-  conversations in a team bucket holding one of its contacts or companies.
+  conversations in a team bucket holding one of its contacts or companies
+  *that its author can also see* (seed 003: after a reassignment "the new
+  owner will be able to see conversations between the lead and the previous
+  owner only if the lead is in a shared bucket that both new and previous
+  owner have access to").  Read at call time: taking an active author's
+  access to the bucket away takes their conversations out of what others
+  read there.  A deactivated author's conversations stay with the team
+  (readable through any bucket the reader may read conversations in).
 """
 
 from __future__ import annotations
@@ -126,19 +133,32 @@ def can_read_interaction(
     interaction: Interaction,
     memberships: Iterable[BucketMembership],
     buckets: Mapping[str, Bucket],
+    authors: Mapping[str, Member],
 ) -> bool:
     """May *actor* read *interaction*?
 
+    Its author may; anyone else needs a team bucket holding one of its
+    contacts or companies in which they may view conversations *and* which
+    the author can see (a bucket "both have access to", seed 003) — or the
+    author is deactivated, whose history stays with the team.
     *memberships* must include the memberships of the interaction's contacts
-    and companies (extra ones are ignored).
+    and companies (extra ones are ignored); *authors* maps member ids to
+    members and must hold the author (an unknown author shares nothing).
     """
     if interaction.author_id == actor.id:
         return True
+    author = authors.get(interaction.author_id)
+    if author is None:
+        return False
     targets = set(interaction.contact_ids) | set(interaction.company_ids)
     for m in memberships:
         if m.item_id not in targets:
             continue
         bucket = buckets.get(m.bucket_id)
-        if bucket is not None and can_view_conversations(actor, bucket):
+        if (
+            bucket is not None
+            and can_view_conversations(actor, bucket)
+            and (not author.active or can_view_bucket(author, bucket))
+        ):
             return True
     return False

@@ -158,7 +158,12 @@ class InteractionUseCases(SessionBase):
         memberships = uow.memberships.buckets_of(self.team_id, targets)
         if buckets is None:
             buckets = self._bucket_map(uow)
-        return [i for i in rows if perm.can_read_interaction(actor, i, memberships, buckets)]
+        authors: dict[str, Member] = (
+            {m.id: m for m in uow.members.all(self.team_id)} if rows else {}
+        )
+        return [
+            i for i in rows if perm.can_read_interaction(actor, i, memberships, buckets, authors)
+        ]
 
     def interactions_for_contact(self, contact_id: ContactId | str) -> list[Interaction]:
         """Return the contact's interactions the member may read, newest first."""
