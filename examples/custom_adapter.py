@@ -77,6 +77,8 @@ READS = frozenset(
         "last_contacted",
         "lead_touches",
         "members_named",
+        # locks hold rows until the unit ends and change nothing: not journalled
+        "lock",
         "members_with_email",
     }
 )

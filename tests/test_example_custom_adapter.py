@@ -92,7 +92,7 @@ def test_a_bad_url_is_a_validation_error() -> None:
 
 
 def test_every_read_method_of_the_ports_is_a_read_for_the_journal() -> None:
-    """Reads (docstring "Return ..." / "Count ...") pass through; writes are journalled."""
+    """Reads ("Return ..." / "Count ...") and locks ("Hold ...") pass through; writes are not."""
     import inspect
 
     from teamcrm import ports
@@ -105,7 +105,7 @@ def test_every_read_method_of_the_ports_is_a_read_for_the_journal() -> None:
             if method.startswith("_") or not callable(fn):
                 continue
             summary = (fn.__doc__ or "").strip()
-            (reads if summary.startswith(("Return", "Count")) else writes).add(method)
+            (reads if summary.startswith(("Return", "Count", "Hold")) else writes).add(method)
     assert {"search", "grid_page", "entries", "add_many", "claim_digest"} <= reads | writes
     assert {m for m in reads if not adapter["is_read"](m)} == set()
     assert {m for m in writes if adapter["is_read"](m)} == set()
