@@ -63,6 +63,8 @@ register_postgres_migration(
     "CREATE INDEX companies_by_team_created_id ON companies (team_id, created_at, id)",
 )
 
+register_postgres_migration("0240_statistics", "ANALYZE")
+
 #: No ``lead_grid`` table (its SQLite triggers have no translation): the grid ranks the facts.
 register_postgres_migration(
     "0210_lead_grid",

@@ -241,8 +241,9 @@ class SQLiteViews(NameSearch):
             params["me"] = scope.member_id
             params["visible"] = dumps(sorted(scope.bucket_ids))
             where.append(
-                "(c.created_by = :me OR c.id IN (SELECT m.item_id FROM memberships m"
-                " WHERE m.team_id = :team"
+                # Per contact, by item: never a read of every membership of a bucket.
+                "(c.created_by = :me OR EXISTS (SELECT 1 FROM memberships m"
+                " INDEXED BY memberships_by_item WHERE m.team_id = :team AND m.item_id = c.id"
                 " AND m.bucket_id IN (SELECT value FROM json_each(:visible))))"
             )
         if after is not None:
