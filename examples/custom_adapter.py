@@ -78,6 +78,7 @@ READS = frozenset(
         "lead_touches",
         "members_named",
         "members_with_email",
+        "search_companies",
     }
 )
 #: Name prefixes of read methods (``for_member``, ``by_company``, ``open_for_contacts``...).
