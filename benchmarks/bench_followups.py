@@ -27,6 +27,7 @@ from registry import Result, benchmark
 
 import teamcrm
 from teamcrm.adapters.sqlite.codec import to_micros
+from teamcrm.adapters.sqlite.connection import register_functions
 from teamcrm.followup import Touch, compute_due
 
 NAME = "followups"
@@ -53,6 +54,8 @@ def _build(path: Path, quick: bool) -> tuple[str, str]:
     crm.close()
 
     conn = sqlite3.connect(path, isolation_level=None)
+
+    register_functions(conn)  # the name-index triggers call teamcrm_name_text
     conn.execute("PRAGMA synchronous = OFF")
     conn.execute("BEGIN")
     start = NOW - timedelta(days=400)
@@ -173,6 +176,8 @@ def run(quick: bool) -> list[Result]:
         api_ms = _median_ms(lambda: session.follow_ups(limit=50))
 
         conn = sqlite3.connect(path, isolation_level=None)
+
+        register_functions(conn)  # the name-index triggers call teamcrm_name_text
         today = NOW.date().isoformat()
         at = to_micros(NOW)
         sql = (

@@ -6,7 +6,7 @@ one phone each; 10,000 of them (the same with ``--quick``) are open leads of
 one round-robin pool, assigned to five agents, with a note on every third and
 a call by the assignee on every second.  The team, members, bucket and pool
 are made through the public API; the bulk rows are written with raw
-``sqlite3`` into the project's tables (the ``contact_names`` index is kept by
+``sqlite3`` into the project's tables (the ``contact_words`` index is kept by
 its triggers, as for any insert).
 
 Reports, medians of repeated calls as an admin:
@@ -41,6 +41,9 @@ from registry import Result, benchmark
 
 import teamcrm
 from teamcrm.adapters.sqlite.codec import to_micros
+from teamcrm.adapters.sqlite.connection import register_functions
+from teamcrm.adapters.sqlite.names import name_glob
+from teamcrm.search import tokens
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 REPEAT = 40
@@ -141,6 +144,7 @@ def _build(path: Path, n_contacts: int, n_leads: int) -> tuple[str, str, str, li
 
     lasts = _last_names(rng)
     conn = sqlite3.connect(path, isolation_level=None)
+    register_functions(conn)  # the name-index triggers call teamcrm_name_text
     conn.execute("PRAGMA synchronous = OFF")
     conn.execute("BEGIN")
     start = NOW - timedelta(days=400)
@@ -279,10 +283,10 @@ def run(quick: bool) -> list[Result]:
 
         def raw_name(i: int) -> None:
             raw.execute(
-                f"SELECT {cols} FROM contact_names f JOIN contacts c ON c.rowid = f.rowid"
-                " WHERE contact_names MATCH ? AND c.team_id = ?"
+                f"SELECT {cols} FROM contact_words f JOIN contacts c ON c.rowid = f.rowid"
+                " WHERE f.words GLOB ? AND c.team_id = ?"
                 " ORDER BY c.created_at, c.id LIMIT 50",
-                (f'"{picks[i].lower()}" *', team_id),
+                (name_glob(tokens(picks[i])), team_id),
             ).fetchall()
 
         from teamcrm.adapters.sqlite.grid import grid_rank_sql

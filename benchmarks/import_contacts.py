@@ -26,6 +26,7 @@ from registry import Result, benchmark
 import teamcrm
 from teamcrm.adapters.sqlite import SQLiteStore
 from teamcrm.adapters.sqlite.codec import to_micros
+from teamcrm.adapters.sqlite.connection import register_functions
 from teamcrm.adapters.sqlite.repositories import ContactRows, event_json
 
 COUNT = 100_000
@@ -52,6 +53,7 @@ def drafts(count: int) -> list[dict[str, Any]]:
 def _raw_insert(path: Path, rows: ContactRows, outbox: list[tuple[Any, ...]]) -> float:
     SQLiteStore(f"sqlite:///{path}").close()  # same schema, empty
     conn = sqlite3.connect(path, isolation_level=None)
+    register_functions(conn)  # the name-index triggers call teamcrm_name_text
     # The same settings as the store's own connections (see connection.connect).
     for pragma in (
         "journal_mode = WAL",

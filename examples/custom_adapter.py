@@ -80,6 +80,7 @@ READS = frozenset(
         # locks hold rows until the unit ends and change nothing: not journalled
         "lock",
         "members_with_email",
+        "search_companies",
     }
 )
 #: Name prefixes of read methods (``for_member``, ``by_company``, ``open_for_contacts``...).

@@ -46,7 +46,7 @@ from teamcrm.lead import (
 from teamcrm.notification import Notification
 from teamcrm.pool import LeadPool, PoolId
 from teamcrm.routing import MemberLoad
-from teamcrm.search import ContactQuery, SavedFilter, SavedFilterId, SearchScope
+from teamcrm.search import CompanyQuery, ContactQuery, SavedFilter, SavedFilterId, SearchScope
 from teamcrm.task import Task, TaskId, TaskStatus
 from teamcrm.team import Member, Team
 from teamcrm.views import GridFacts
@@ -853,6 +853,24 @@ class ViewRepository(Protocol):
 
         Exactly the contacts :func:`teamcrm.search.matches` accepts; only
         those *scope* allows (``None``: every contact of the team); starting
+        after the key *after*.
+        """
+        ...
+
+    def search_companies(
+        self,
+        team_id: TeamId,
+        query: CompanyQuery,
+        *,
+        scope: SearchScope | None,
+        after: tuple[datetime, CompanyId] | None,
+        limit: int,
+    ) -> list[Company]:
+        """Return up to *limit* companies matching *query*, by (``created_at``, id).
+
+        Exactly the companies :func:`teamcrm.search.company_matches` accepts;
+        only those *scope* allows (the member created them, or a bucket of
+        the scope holds them; ``None``: every company of the team); starting
         after the key *after*.
         """
         ...

@@ -38,7 +38,7 @@ from typing import Any, NewType
 
 import attrs
 
-from teamcrm.contact import Contact
+from teamcrm.contact import Company, Contact
 from teamcrm.errors import ValidationError
 from teamcrm.ids import BucketId, CompanyId, ContactId, MemberId, TeamId, id_suffix
 from teamcrm.validation import (
@@ -56,16 +56,21 @@ from teamcrm.validation import (
 __all__ = [
     "FOLD_EXTRAS",
     "MAX_PAGE",
+    "CompanyQuery",
     "ContactQuery",
     "DateRange",
     "SavedFilter",
     "SavedFilterId",
     "SearchScope",
+    "ascii_lower",
+    "company_matches",
     "decode_cursor",
     "encode_cursor",
     "fold",
     "matches",
     "name_matches",
+    "name_needle",
+    "name_text",
     "new_saved_filter_id",
     "query_from_mapping",
     "tokens",
@@ -140,6 +145,41 @@ def name_matches(prefix: Sequence[str], first_name: str, last_name: str) -> bool
         if words[i : i + n - 1] == tuple(prefix[:-1]) and words[i + n - 1].startswith(prefix[-1]):
             return True
     return False
+
+
+#: What separates the words of :func:`name_text` (no letter or digit, so never in a word).
+WORD_MARK = " ^"
+
+
+def name_text(*parts: str) -> str:
+    """The indexed form of a name: each folded word after :data:`WORD_MARK`.
+
+    A query prefix is a match exactly when :func:`name_needle` of it is a
+    substring of this text (:func:`name_matches`), so stores index this text
+    (computed here, in Python: folding happens once, identically, for every
+    store) and look for the needle in it.
+
+    >>> name_text("Zoë", "Kowalska")
+    ' ^zoe ^kowalska'
+    """
+    return "".join(WORD_MARK + word for word in tokens(" ".join(parts)))
+
+
+def name_needle(prefix: Sequence[str]) -> str:
+    """The substring of :func:`name_text` that a folded query *prefix* must find.
+
+    >>> name_needle(("zoe", "kow"))
+    ' ^zoe ^kow'
+    """
+    return WORD_MARK + WORD_MARK.join(prefix)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def ascii_lower(text: str) -> str:
+    """*text* with only the ASCII letters lower-cased (how company domains compare)."""
+    return text.translate(_ASCII_LOWER)
 
 
 def new_saved_filter_id() -> SavedFilterId:
@@ -377,6 +417,52 @@ def matches(
     return q.created is None or contact.created_at in q.created
 
 
+@attrs.frozen(kw_only=True)
+class CompanyQuery:
+    """What to search companies for; every criterion given must hold (AND).
+
+    :ivar name: the start of the name, word by word, as for contacts
+        (``"glob"`` finds "Globex Corp").
+    :ivar domain: the company's domain, equal but for the case of ASCII
+        letters (``"Example.COM"`` finds ``"example.com"``).
+    """
+
+    name: str | None = None
+    domain: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.name is not None:
+            object.__setattr__(self, "name", _name("CompanyQuery.name", self.name))
+            if not tokens(self.name):
+                raise ValidationError(
+                    "CompanyQuery.name", self.name, "has no letters to search for"
+                )
+        if self.domain is not None:
+            domain = check_text("CompanyQuery.domain", self.domain, max_len=253).strip()
+            if not domain:
+                raise ValidationError("CompanyQuery.domain", self.domain, "must not be blank")
+            object.__setattr__(self, "domain", domain)
+
+    @property
+    def name_prefix(self) -> tuple[str, ...] | None:
+        """The folded words of the name criterion, or ``None``."""
+        return None if self.name is None else tokens(self.name)
+
+    @property
+    def domain_key(self) -> str | None:
+        """The domain as compared (ASCII letters lower-cased), or ``None``."""
+        return None if self.domain is None else ascii_lower(self.domain)
+
+
+def company_matches(company: Company, query: CompanyQuery) -> bool:
+    """Does *company* satisfy every criterion of *query*?  The reference of company search."""
+    prefix = query.name_prefix
+    if prefix is not None and not name_matches(prefix, company.name, ""):
+        return False
+    key = query.domain_key
+    return key is None or (company.domain is not None and ascii_lower(company.domain) == key)
+
+
 def _same_json(a: JSONScalar, b: JSONScalar) -> bool:
     """Equal as JSON values: ``True`` is not ``1``, ``1`` is ``1.0``."""
     if isinstance(a, bool) or isinstance(b, bool):
@@ -392,15 +478,18 @@ def encode_cursor(created_at: datetime, contact_id: str) -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, ContactId]:
-    """Return the (created_at, contact id) a cursor points after; ``ValidationError`` if bad."""
+def decode_cursor(cursor: str, prefix: str = "ct_") -> tuple[datetime, ContactId]:
+    """Return the (created_at, id) a cursor points after; ``ValidationError`` if bad.
+
+    *prefix* is the kind of id the cursor must hold (``"co_"`` for company search).
+    """
     if not isinstance(cursor, str) or not 0 < len(cursor) <= 200:
         raise ValidationError("after", cursor, "is not a search cursor")
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         stamp, _, contact_id = raw.partition("|")
         at = utc_datetime("after", datetime.fromisoformat(stamp))
-        check_id("after", contact_id, "ct_")
+        check_id("after", contact_id, prefix)
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise ValidationError("after", cursor, "is not a search cursor") from exc
     return at, ContactId(contact_id)

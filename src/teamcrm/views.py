@@ -29,7 +29,7 @@ import attrs
 
 from teamcrm.errors import TeamCRMError
 from teamcrm.followup import FollowUpRow
-from teamcrm.ids import ContactId, MemberId, TeamId
+from teamcrm.ids import CompanyId, ContactId, MemberId, TeamId
 from teamcrm.render import text_table
 
 if TYPE_CHECKING:
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_RESPONSE_WINDOW",
+    "CompanyRow",
     "DueRow",
     "GridFacts",
     "GridFactsSource",
@@ -324,6 +325,22 @@ class SearchRow:
     created_at: datetime
     last_contacted_at: datetime | None
     contact: Any = attrs.field(eq=False, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class CompanyRow:
+    """One company found by a company search.
+
+    :ivar company: the full company (not a column).
+    """
+
+    COLUMNS: ClassVar[tuple[str, ...]] = ("name", "domain", "created_at", "company_id")
+
+    company_id: CompanyId
+    name: str
+    domain: str | None
+    created_at: datetime
+    company: Any = attrs.field(eq=False, repr=False)
 
 
 @attrs.frozen(kw_only=True)

@@ -35,7 +35,15 @@ from teamcrm.lead import (
 from teamcrm.notification import Notification
 from teamcrm.pool import LeadPool, PoolId
 from teamcrm.routing import MemberLoad
-from teamcrm.search import ContactQuery, SavedFilter, SavedFilterId, SearchScope, matches
+from teamcrm.search import (
+    CompanyQuery,
+    ContactQuery,
+    SavedFilter,
+    SavedFilterId,
+    SearchScope,
+    company_matches,
+    matches,
+)
 from teamcrm.task import Task, TaskId, TaskStatus
 from teamcrm.team import Member, Team
 from teamcrm.unit_of_work import BaseUnitOfWork
@@ -1178,6 +1186,39 @@ class _Views:
                 last_contacted_at=None if touch is None else touch.at,
                 assignee_ids=owners.get(c.id, ()),
             ):
+                out.append(c)
+                if len(out) >= limit:
+                    break
+        return out
+
+    def search_companies(
+        self,
+        team_id: TeamId,
+        query: CompanyQuery,
+        *,
+        scope: SearchScope | None,
+        after: tuple[datetime, CompanyId] | None,
+        limit: int,
+    ) -> list[Company]:
+        held: dict[str, set[str]] = {}
+        for m in self._s._memberships.values():
+            if m.team_id == team_id:
+                held.setdefault(m.item_id, set()).add(m.bucket_id)
+        rows = sorted(
+            (c for c in self._s._companies.values() if c.team_id == team_id),
+            key=lambda c: (c.created_at, c.id),
+        )
+        out: list[Company] = []
+        for c in rows:
+            if after is not None and (c.created_at, c.id) <= after:
+                continue
+            if (
+                scope is not None
+                and c.created_by != scope.member_id
+                and not (held.get(c.id, set()) & scope.bucket_ids)
+            ):
+                continue
+            if company_matches(c, query):
                 out.append(c)
                 if len(out) >= limit:
                     break

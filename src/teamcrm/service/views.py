@@ -18,6 +18,7 @@ from teamcrm.pool import PoolId
 from teamcrm.ports import UnitOfWork
 from teamcrm.search import (
     MAX_PAGE,
+    CompanyQuery,
     ContactQuery,
     SavedFilter,
     SavedFilterId,
@@ -40,6 +41,7 @@ from teamcrm.validation import (
 )
 from teamcrm.views import (
     DEFAULT_RESPONSE_WINDOW,
+    CompanyRow,
     DueRow,
     GridRow,
     InsightRow,
@@ -163,6 +165,48 @@ class ViewUseCases(SessionBase):
         ]
         cursor = encode_cursor(page[-1].created_at, page[-1].id) if more and page else None
         return View.of(title, SearchRow, rows, next_cursor=cursor)
+
+    def search_companies(
+        self,
+        name: str | None = None,
+        *,
+        domain: str | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> View[CompanyRow]:
+        """Search the companies the member may see by name and/or domain; one page, oldest first.
+
+        *name* finds companies whose name has words starting so (as for
+        contacts, accents and case ignored); *domain* equals the company's
+        domain but for the case of ASCII letters.  Admins and managers see
+        every company; others the companies they created or that a bucket
+        they may view holds.  The page's ``next_cursor`` is the next *after*.
+        """
+        q = CompanyQuery(name=name, domain=domain)
+        check_int("limit", limit, minimum=1, maximum=MAX_PAGE)
+        start = None if after is None else decode_cursor(after, "co_")
+        with self._unit(write=False) as (uow, actor):
+            found = uow.views.search_companies(
+                self.team_id,
+                q,
+                scope=self._scope(uow, actor),
+                after=start,  # type: ignore[arg-type]
+                limit=limit + 1,
+            )
+        page = found[:limit]
+        rows = [
+            CompanyRow(
+                company_id=c.id, name=c.name, domain=c.domain, created_at=c.created_at, company=c
+            )
+            for c in page
+        ]
+        cursor = (
+            encode_cursor(page[-1].created_at, page[-1].id) if len(found) > limit and page else None
+        )
+        described = ", ".join(
+            f"{k} = {v!r}" for k, v in (("name", name), ("domain", domain)) if v is not None
+        )
+        return View.of(f"Companies: {described or 'all'}", CompanyRow, rows, next_cursor=cursor)
 
     # ========================================================= saved filters
     def save_filter(

@@ -90,6 +90,13 @@ from teamcrm.testing.contract_routing import (
     RoutingCursorRepositoryContract,
     RoutingIsolationContract,
 )
+from teamcrm.testing.contract_views import (
+    CompanySearchContract,
+    InteractionCountsContract,
+    LastContactedContract,
+    SavedFilterRepositoryContract,
+    SearchContract,
+)
 from teamcrm.testing.snapshot import store_snapshot
 
 __all__ = [
@@ -98,13 +105,16 @@ __all__ = [
     "AgentGridContract",
     "BucketRepositoryContract",
     "CompanyRepositoryContract",
+    "CompanySearchContract",
     "ContactRepositoryContract",
     "DigestQueueContract",
     "FollowUpDueRepositoryContract",
     "FollowUpIsolationContract",
     "FollowUpPolicyRepositoryContract",
     "InboundBucketRepositoryContract",
+    "InteractionCountsContract",
     "InteractionRepositoryContract",
+    "LastContactedContract",
     "LeadPoolRepositoryContract",
     "LeadRepositoryContract",
     "MemberRepositoryContract",
@@ -114,6 +124,8 @@ __all__ = [
     "OutboxContract",
     "RoutingCursorRepositoryContract",
     "RoutingIsolationContract",
+    "SavedFilterRepositoryContract",
+    "SearchContract",
     "Seed",
     "SnoozeRepositoryContract",
     "StoreContract",
@@ -1061,5 +1073,10 @@ class StoreContract(
     InboundBucketRepositoryContract,
     RoutingIsolationContract,
     AgentGridContract,
+    SearchContract,
+    CompanySearchContract,
+    LastContactedContract,
+    InteractionCountsContract,
+    SavedFilterRepositoryContract,
 ):
     """Every contract at once: subclass this and override ``store``."""

@@ -21,6 +21,7 @@ linear in the open leads of the team or pool.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from teamcrm.adapters.postgres.dialect import ddl_to_postgres
@@ -32,10 +33,10 @@ from teamcrm.adapters.sqlite.codec import dumps
 from teamcrm.adapters.sqlite.migrations import registered_migrations
 from teamcrm.adapters.sqlite.repositories import SQLiteRepository, translated
 from teamcrm.adapters.sqlite.views import SQLiteViews
-from teamcrm.contact import Contact
+from teamcrm.contact import Company, Contact
 from teamcrm.errors import NotFound
-from teamcrm.ids import ContactId, TeamId
-from teamcrm.search import tokens
+from teamcrm.ids import CompanyId, ContactId, TeamId
+from teamcrm.search import CompanyQuery, SearchScope, company_matches, tokens
 from teamcrm.views import grid_page_from_facts
 
 __all__ = ["PGContacts", "PGViews", "name_words", "write_names"]
@@ -55,6 +56,15 @@ for _migration in registered_migrations():
             NAMES_TABLE,
             "CREATE INDEX contact_names_by_team ON contact_names (team_id)",
         )
+
+#: PostgreSQL keeps ``contact_names`` (written by :class:`PGContacts`); companies
+#: are searched by a scan of the team's companies (see :meth:`PGViews.search_companies`).
+register_postgres_migration(
+    "0230_name_words",
+    "CREATE INDEX companies_by_team_created_id ON companies (team_id, created_at, id)",
+)
+
+register_postgres_migration("0240_statistics", "ANALYZE")
 
 #: No ``lead_grid`` table (its SQLite triggers have no translation): the grid ranks the facts.
 register_postgres_migration(
@@ -135,6 +145,10 @@ class PGContacts(_LockingContacts):
         write_names(self, [contact])
 
 
+#: Companies read per statement while a name query scans a team's companies.
+_COMPANY_BATCH = 500
+
+
 class PGViews(SQLiteViews):
     """The shared search, grid and insight queries with PostgreSQL name and JSON criteria."""
 
@@ -146,6 +160,40 @@ class PGViews(SQLiteViews):
             " WHERE team_id = :team AND words LIKE :fts) d JOIN contacts c ON c.id = d.cid",
             "% " + " ".join(prefix) + "%",
         )
+
+    def search_companies(
+        self,
+        team_id: TeamId,
+        query: CompanyQuery,
+        *,
+        scope: SearchScope | None,
+        after: tuple[datetime, CompanyId] | None,
+        limit: int,
+    ) -> list[Company]:
+        """Matching companies by (``created_at``, id); names checked by ``company_matches``.
+
+        PostgreSQL has no company name index yet: the team's companies that
+        pass the other criteria are read in batches and their names checked
+        in Python (linear in the team's companies).
+        """
+        if query.name_prefix is None:
+            return super().search_companies(team_id, query, scope=scope, after=after, limit=limit)
+        rest = CompanyQuery(domain=query.domain)
+        out: list[Company] = []
+        cursor = after
+        while len(out) < limit:
+            batch = super().search_companies(
+                team_id, rest, scope=scope, after=cursor, limit=_COMPANY_BATCH
+            )
+            out.extend(c for c in batch if company_matches(c, query))
+            if len(batch) < _COMPANY_BATCH:
+                break
+            cursor = (batch[-1].created_at, batch[-1].id)
+        return out[:limit]
+
+    def _domain_filter(self) -> str:
+        upper, lower = "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"
+        return f"translate(c.domain, '{upper}', '{lower}') = :domain"
 
     #: Every matching lead's facts, ranked in Python by the reference ranking.
     grid_page = grid_page_from_facts

@@ -30,6 +30,7 @@ from teamcrm.errors import (
     TeamCRMError,
     ValidationError,
 )
+from teamcrm.search import name_text
 
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT",
@@ -38,6 +39,7 @@ __all__ = [
     "connect",
     "is_busy",
     "parse_url",
+    "register_functions",
     "retry_busy",
     "translate",
     "translating",
@@ -150,6 +152,21 @@ def _pragmas(conn: sqlite3.Connection, statements: Iterable[str]) -> None:
 WAL_AUTOCHECKPOINT_PAGES = 4_000
 
 
+def _name_text(first: Any, last: Any) -> str:
+    return name_text(str(first or ""), str(last or ""))
+
+
+def register_functions(conn: sqlite3.Connection) -> None:
+    """Register the SQL functions the store's triggers call on *conn*.
+
+    ``teamcrm_name_text(first, last)`` is :func:`teamcrm.search.name_text`:
+    the name index is folded by Python, once, for every store.  Every
+    connection the store opens has it; a tool that writes contacts or
+    companies through a connection of its own must call this first.
+    """
+    conn.create_function("teamcrm_name_text", 2, _name_text, deterministic=True)
+
+
 def connect(
     url: SQLiteURL, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, create: bool = True
 ) -> sqlite3.Connection:
@@ -195,6 +212,7 @@ def connect(
                 f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}",
             ),
         )
+        register_functions(conn)
     except StoreError as exc:
         conn.close()
         if type(exc) is StoreError:  # e.g. "file is not a database": name the file

@@ -926,7 +926,9 @@ class SQLiteMemberships(SQLiteRepository):
         if not wanted:
             return []
         rows = self._conn.execute(
-            f"{_MEMBERSHIP_SELECT} WHERE team_id = ?"
+            # By item, never by bucket: without statistics the planner may pick
+            # memberships_by_bucket and read every membership of the team.
+            f"{_MEMBERSHIP_SELECT} INDEXED BY memberships_by_item WHERE team_id = ?"
             " AND item_id IN (SELECT value FROM json_each(?)) ORDER BY bucket_id, item_id",
             (team_id, ids),
         )

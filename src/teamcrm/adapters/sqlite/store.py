@@ -255,6 +255,8 @@ class SQLiteStore:
             else:
                 self.journal_mode = "memory"
             self.applied = migrate(conn, known, where=where, create=create)
+            # Fresh statistics: the planner's choices must not depend on luck.
+            retry_busy(lambda: conn.execute("PRAGMA optimize").fetchall())
             row = retry_busy(lambda: conn.execute(STAMP_SQL).fetchone())
             self._stamp: tuple[int, int] = (int(row[0]), int(row[1]))
         except BaseException:
@@ -346,6 +348,8 @@ class SQLiteStore:
         if os.getpid() != self._pid:
             return  # connections inherited through fork belong to the parent
         for conn in conns:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("PRAGMA optimize")  # refresh statistics the queries needed
             with contextlib.suppress(sqlite3.Error):
                 conn.close()
 

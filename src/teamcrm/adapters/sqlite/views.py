@@ -2,7 +2,10 @@
 
 Migration ``0200_views`` adds:
 
-* ``contact_names``: a contentless FTS5 index of every contact's
+* ``contact_names`` (replaced by ``contact_words`` in migration
+  ``0230_name_words``, :mod:`teamcrm.adapters.sqlite.names`, because
+  ``unicode61`` folds Greek and Cyrillic differently from
+  :func:`teamcrm.search.fold`): a contentless FTS5 index of every contact's
   "first last" name (``unicode61``, diacritics removed, prefix indexes of 2
   and 3 characters), keyed by the contact's rowid and kept in step with
   ``contacts`` by triggers.  The triggers first fold the letters Unicode
@@ -32,6 +35,7 @@ from typing import Any
 from teamcrm.adapters.sqlite.codec import dumps, from_micros, loads, to_micros
 from teamcrm.adapters.sqlite.grid import grid_rank_sql
 from teamcrm.adapters.sqlite.migrations import register_migration
+from teamcrm.adapters.sqlite.names import NameSearch
 from teamcrm.adapters.sqlite.repositories import (
     CONTACT_COLUMNS,
     SQLiteContext,
@@ -120,7 +124,7 @@ def _search_order(row: Sequence[Any]) -> tuple[Any, Any]:
     return row[8], row[0]
 
 
-class SQLiteViews(SQLiteRepository):
+class SQLiteViews(NameSearch):
     """Search, grid and insight queries in SQL.
 
     :meth:`search` reads the page's contacts with their newest touch in one
@@ -237,8 +241,9 @@ class SQLiteViews(SQLiteRepository):
             params["me"] = scope.member_id
             params["visible"] = dumps(sorted(scope.bucket_ids))
             where.append(
-                "(c.created_by = :me OR c.id IN (SELECT m.item_id FROM memberships m"
-                " WHERE m.team_id = :team"
+                # Per contact, by item: never a read of every membership of a bucket.
+                "(c.created_by = :me OR EXISTS (SELECT 1 FROM memberships m"
+                " INDEXED BY memberships_by_item WHERE m.team_id = :team AND m.item_id = c.id"
                 " AND m.bucket_id IN (SELECT value FROM json_each(:visible))))"
             )
         if after is not None:
@@ -266,18 +271,6 @@ class SQLiteViews(SQLiteRepository):
         rows.sort(key=_search_order)
         self._touched = (team_id, getattr(conn, "total_changes", None), {r[0]: r[13] for r in rows})
         return [contact_from_row(r) for r in rows]
-
-    def _name_criterion(self, prefix: Sequence[str]) -> tuple[str, str, str]:
-        """A name-prefix criterion: (filter on ``c``, driving source, the ``:fts`` value).
-
-        The driving source yields the matching contacts joined as ``c``.
-        """
-        return (
-            "c.rowid IN (SELECT rowid FROM contact_names WHERE contact_names MATCH :fts)",
-            "(SELECT rowid AS rid FROM contact_names WHERE contact_names MATCH :fts) d"
-            " CROSS JOIN contacts c ON c.rowid = d.rid",
-            '"' + " ".join(prefix) + '" *',
-        )
 
     def _custom_criterion(self, field: str, value: Any, params: dict[str, Any]) -> list[str]:
         """The filters of a custom-field criterion (adding their values to *params*)."""

@@ -1,0 +1,162 @@
+"""SQLite name search of contacts and companies, folded once, in Python.
+
+Migration ``0230_name_words`` replaces the ``unicode61`` index of
+``0200_views`` (whose own accent folding differs from
+:func:`teamcrm.search.fold` outside the Latin script: it missed "Андрей",
+"Алёна" and "Γιώργος") by two FTS5 tables with the ``trigram`` tokenizer,
+case-sensitive, that hold :func:`teamcrm.search.name_text` of each name:
+
+* ``contact_words`` keyed by the contact's rowid, kept by triggers on
+  ``contacts``;
+* ``company_words`` keyed by the company's rowid, kept by triggers on
+  ``companies``.
+
+The triggers call ``teamcrm_name_text(first, last)``, the Python function
+:func:`teamcrm.search.name_text` that every connection of the store
+registers (:func:`register_functions`; a tool writing contacts through its
+own connection must register it too, or its inserts fail loudly).  SQLite
+only compares characters: a name query is ``words GLOB '*<needle>*'`` with
+:func:`teamcrm.search.name_needle`, which FTS5 answers from its trigram
+index, then checks against the stored text.  So a search returns exactly
+what :func:`teamcrm.search.name_matches` accepts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from teamcrm.adapters.sqlite.codec import dumps, from_micros, to_micros
+from teamcrm.adapters.sqlite.connection import register_functions
+from teamcrm.adapters.sqlite.migrations import register_migration
+from teamcrm.adapters.sqlite.repositories import SQLiteRepository, translated
+from teamcrm.contact import Company
+from teamcrm.ids import CompanyId, TeamId
+from teamcrm.search import CompanyQuery, SearchScope, name_needle
+
+__all__ = ["NameSearch", "name_glob", "register_functions"]
+
+
+def name_glob(prefix: Sequence[str]) -> str:
+    """The GLOB pattern of a folded name prefix (words hold no GLOB wildcard)."""
+    return "*" + name_needle(prefix) + "*"
+
+
+def _words_table(table: str, source: str, first: str, last: str) -> tuple[str, ...]:
+    empty = "''"
+    text_new = f"teamcrm_name_text(new.{first}, {'new.' + last if last else empty})"
+    text_all = f"teamcrm_name_text({first}, {last or empty})"
+    return (
+        f"CREATE VIRTUAL TABLE {table} USING fts5(words, tokenize='trigram case_sensitive 1')",
+        f"""CREATE TRIGGER {table}_insert AFTER INSERT ON {source} BEGIN
+            INSERT INTO {table} (rowid, words) VALUES (new.rowid, {text_new});
+        END""",
+        f"""CREATE TRIGGER {table}_update AFTER UPDATE OF {first}{", " + last if last else ""}
+            ON {source} BEGIN
+            DELETE FROM {table} WHERE rowid = old.rowid;
+            INSERT INTO {table} (rowid, words) VALUES (new.rowid, {text_new});
+        END""",
+        f"""CREATE TRIGGER {table}_delete AFTER DELETE ON {source} BEGIN
+            DELETE FROM {table} WHERE rowid = old.rowid;
+        END""",
+        f"INSERT INTO {table} (rowid, words) SELECT rowid, {text_all} FROM {source}",
+    )
+
+
+register_migration(
+    "0230_name_words",
+    "DROP TRIGGER IF EXISTS contact_names_insert",
+    "DROP TRIGGER IF EXISTS contact_names_update",
+    "DROP TRIGGER IF EXISTS contact_names_delete",
+    "DROP TABLE IF EXISTS contact_names",
+    *_words_table("contact_words", "contacts", "first_name", "last_name"),
+    *_words_table("company_words", "companies", "name", ""),
+    "CREATE INDEX companies_by_team_created_id ON companies (team_id, created_at, id)",
+)
+
+#: Statistics for the planner from the start (``PRAGMA optimize`` keeps them fresh:
+#: the store runs it when it opens and closes).
+register_migration("0240_statistics", "ANALYZE")
+
+_COMPANY_COLUMNS = "c.id, c.team_id, c.name, c.domain, c.created_by, c.created_at, c.version"
+
+
+class NameSearch(SQLiteRepository):
+    """The name criterion of contact search, and company search (a base of the views)."""
+
+    def _name_criterion(self, prefix: Sequence[str]) -> tuple[str, str, str]:
+        """A name-prefix criterion: (filter on ``c``, driving source, the ``:fts`` value).
+
+        The driving source yields the matching contacts joined as ``c``.
+        """
+        return (
+            "c.rowid IN (SELECT rowid FROM contact_words WHERE words GLOB :fts)",
+            "(SELECT rowid AS rid FROM contact_words WHERE words GLOB :fts) d"
+            " CROSS JOIN contacts c ON c.rowid = d.rid",
+            name_glob(prefix),
+        )
+
+    def _company_name_source(self) -> str:
+        """The driving source of a company name criterion (companies joined as ``c``)."""
+        return (
+            "(SELECT rowid AS rid FROM company_words WHERE words GLOB :fts) d"
+            " CROSS JOIN companies c ON c.rowid = d.rid"
+        )
+
+    def _domain_filter(self) -> str:
+        """The domain criterion on ``c`` (``:domain`` is ASCII-lower-cased)."""
+        return "lower(c.domain) = :domain"
+
+    @translated
+    def search_companies(
+        self,
+        team_id: TeamId,
+        query: CompanyQuery,
+        *,
+        scope: SearchScope | None,
+        after: tuple[datetime, CompanyId] | None,
+        limit: int,
+    ) -> list[Company]:
+        """Return up to *limit* matching companies by (``created_at``, id); see the port."""
+        where = ["c.team_id = :team"]
+        params: dict[str, Any] = {"team": team_id, "limit": limit}
+        source = "companies c INDEXED BY companies_by_team_created_id"
+        prefix = query.name_prefix
+        if prefix is not None:
+            params["fts"] = name_glob(prefix)
+            source = self._company_name_source()
+        if query.domain_key is not None:
+            params["domain"] = query.domain_key
+            where.append(self._domain_filter())
+        if scope is not None:
+            params["me"] = scope.member_id
+            params["visible"] = dumps(sorted(scope.bucket_ids))
+            where.append(
+                "(c.created_by = :me OR EXISTS (SELECT 1 FROM memberships m"
+                " INDEXED BY memberships_by_item WHERE m.team_id = :team AND m.item_id = c.id"
+                " AND m.bucket_id IN (SELECT value FROM json_each(:visible))))"
+            )
+        if after is not None:
+            params["after_at"] = to_micros(after[0])
+            params["after_id"] = after[1]
+            where.append(
+                "(c.created_at > :after_at OR (c.created_at = :after_at AND c.id > :after_id))"
+            )
+        rows = self._conn.execute(
+            f"SELECT {_COMPANY_COLUMNS} FROM {source} WHERE {' AND '.join(where)}"
+            " ORDER BY c.created_at, c.id LIMIT :limit",
+            params,
+        ).fetchall()
+        return [
+            Company(
+                id=r[0],
+                team_id=r[1],
+                name=r[2],
+                domain=r[3],
+                created_by=r[4],
+                created_at=from_micros(r[5]),
+                version=r[6],
+            )
+            for r in rows
+        ]
