@@ -265,6 +265,16 @@ class InteractionRepository(Protocol):
         """Return the interactions filed under a company, newest first (ties: id)."""
         ...
 
+    def file_under(
+        self, team_id: TeamId, interaction_id: InteractionId, company_ids: Sequence[CompanyId]
+    ) -> None:
+        """File an interaction under more companies (appended to its ``company_ids``).
+
+        Companies it is already filed under are skipped; ``NotFound`` for a
+        missing interaction.
+        """
+        ...
+
 
 class OutboxRepository(Protocol):
     """The outbox of committed domain events."""

@@ -393,6 +393,14 @@ class _Interactions:
             i for i in self._t.values() if i.team_id == team_id and company_id in i.company_ids
         )
 
+    def file_under(
+        self, team_id: TeamId, interaction_id: InteractionId, company_ids: Sequence[CompanyId]
+    ) -> None:
+        row = self.get(team_id, interaction_id)
+        extra = tuple(c for c in dict.fromkeys(company_ids) if c not in row.company_ids)
+        if extra:
+            self._t.put(row.id, attrs.evolve(row, company_ids=(*row.company_ids, *extra)))
+
 
 #: Outbox rows wrap events the unit of work collected (already built and checked).
 _outbox_message = trusted_builder(OutboxMessage)

@@ -26,6 +26,7 @@ from teamcrm.service.notifications import (
     NotificationUseCases,
     send_digests,
 )
+from teamcrm.service.reactions import Reactions, default_reactions
 from teamcrm.service.routing import RoutingUseCases, enforce_response_windows, expire_offers
 from teamcrm.service.team import TeamUseCases
 from teamcrm.service.views import ViewUseCases
@@ -50,6 +51,9 @@ class CRM:
             raise ValidationError("clock", clock, "must have a now() method (a teamcrm Clock)")
         self.store = store
         self.clock: Clock = clock if clock is not None else SystemClock()
+        #: What happens in the same unit of work after each change (see
+        #: :mod:`teamcrm.service.reactions`); this CRM's own registry.
+        self.reactions: Reactions = default_reactions()
 
     def now(self) -> datetime:
         """The current time according to the CRM's clock (aware, UTC)."""

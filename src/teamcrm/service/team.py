@@ -15,7 +15,7 @@ from teamcrm.ids import (
     MemberId,
     new_member_id,
 )
-from teamcrm.service.base import SessionBase, _next
+from teamcrm.service.base import SessionBase, bumped
 from teamcrm.team import Member, Role, Team, TeamSettings
 from teamcrm.validation import (
     check_int,
@@ -83,7 +83,7 @@ class TeamUseCases(SessionBase):
             member = self._member(uow, member_id)
             if all(getattr(member, k) == v for k, v in changes.items()):
                 return member  # nothing changes: no new version, no event
-            updated = _next(member, **changes)
+            updated = bumped(member, **changes)
             if (member.role is Role.ADMIN and member.active) and not (
                 updated.role is Role.ADMIN and updated.active
             ):
@@ -102,7 +102,7 @@ class TeamUseCases(SessionBase):
                 )
             )
             uow.commit()
-            return updated  # type: ignore[no-any-return]
+            return updated
 
     def deactivate_member(self, member_id: MemberId | str) -> Member:
         """Deactivate a member: they keep their history but get no new work (admins)."""
@@ -146,7 +146,7 @@ class TeamUseCases(SessionBase):
                 "change another member's availability",
                 "managers and admins only",
             )
-            updated: Member = _next(target, away_until=until)
+            updated: Member = bumped(target, away_until=until)
             uow.members.update(updated)
             now = self.crm.now()
             uow.collect(
@@ -184,7 +184,7 @@ class TeamUseCases(SessionBase):
                 changes["email"] = email
             if time_zone is not None:
                 changes["time_zone"] = time_zone
-            updated: Member = _next(target, **changes)
+            updated: Member = bumped(target, **changes)
             uow.members.update(updated)
             now = self.crm.now()
             uow.collect(
@@ -208,7 +208,7 @@ class TeamUseCases(SessionBase):
             perm.require_admin(actor, "change team settings")
             team = uow.teams.get(self.team_id)
             settings = attrs.evolve(team.settings, **changes)
-            updated: Team = _next(team, settings=settings)
+            updated: Team = bumped(team, settings=settings)
             uow.teams.update(updated)
             now = self.crm.now()
             uow.collect(
