@@ -224,8 +224,8 @@ class ContactUseCases(SessionBase):
             updated: Contact = bumped(contact, **stored)
             uow.contacts.update(updated)
             now = self.crm.now()
-            uow.collect(
-                self._event(EventName.CONTACT_UPDATED, contact.id, now, fields=sorted(changes))
+            self._emit(
+                uow, self._event(EventName.CONTACT_UPDATED, contact.id, now, fields=sorted(changes))
             )
             shown = self._shown_one(uow, actor, updated)
             uow.commit()
@@ -246,7 +246,7 @@ class ContactUseCases(SessionBase):
             )
             uow.memberships.remove_item(self.team_id, contact.id)
             uow.contacts.delete(self.team_id, contact.id, contact.version)
-            uow.collect(self._event(EventName.CONTACT_DELETED, contact.id, self.crm.now()))
+            self._emit(uow, self._event(EventName.CONTACT_DELETED, contact.id, self.crm.now()))
             uow.commit()
 
     def _change(
@@ -269,8 +269,9 @@ class ContactUseCases(SessionBase):
             if updated is None:
                 return self._shown_one(uow, actor, contact)
             uow.contacts.update(updated)
-            uow.collect(
-                self._event(EventName.CONTACT_UPDATED, contact.id, self.crm.now(), fields=[field])
+            self._emit(
+                uow,
+                self._event(EventName.CONTACT_UPDATED, contact.id, self.crm.now(), fields=[field]),
             )
             shown = self._shown_one(uow, actor, updated)
             uow.commit()

@@ -211,8 +211,9 @@ class TeamUseCases(SessionBase):
             updated: Team = bumped(team, settings=settings)
             uow.teams.update(updated)
             now = self.crm.now()
-            uow.collect(
-                self._event(EventName.TEAM_SETTINGS_CHANGED, team.id, now, fields=sorted(changes))
+            self._emit(
+                uow,
+                self._event(EventName.TEAM_SETTINGS_CHANGED, team.id, now, fields=sorted(changes)),
             )
             uow.commit()
             return updated
