@@ -54,6 +54,7 @@ from teamcrm.views import GridFacts
 __all__ = [
     "BucketRepository",
     "CompanyRepository",
+    "ConsumerPositionRepository",
     "ContactRepository",
     "FollowUpDueRepository",
     "FollowUpPolicyRepository",
@@ -288,6 +289,33 @@ class OutboxRepository(Protocol):
         ...
 
 
+class ConsumerPositionRepository(Protocol):
+    """Where each outbox consumer stands, per team (see :meth:`teamcrm.CRM.consume`).
+
+    A consumer *claims* its position before reading a batch (one worker at a
+    time per consumer and team; a claim lapses at *until*), and *advances*
+    it after handling the batch.
+    """
+
+    def claim(
+        self, consumer: str, team_id: TeamId, *, token: str, now: datetime, until: datetime
+    ) -> int | None:
+        """Claim the position until *until* (free or lapsed claims only); return it, or ``None``."""
+        ...
+
+    def advance(self, consumer: str, team_id: TeamId, *, token: str, seq: int) -> bool:
+        """Set the position to *seq* and release the claim if *token* still holds it."""
+        ...
+
+    def release(self, consumer: str, team_id: TeamId, *, token: str) -> None:
+        """Release the claim *token* without moving the position."""
+        ...
+
+    def position(self, consumer: str, team_id: TeamId) -> int:
+        """The ``seq`` of the last message handled (0 before the first)."""
+        ...
+
+
 class NotificationRepository(Protocol):
     """Notifications to members (the in-app feed and the email digest queue)."""
 
@@ -405,6 +433,7 @@ class UnitOfWork(Protocol):
     memberships: MembershipRepository
     interactions: InteractionRepository
     outbox: OutboxRepository
+    consumer_positions: ConsumerPositionRepository
     notifications: NotificationRepository
     followup_policies: FollowUpPolicyRepository
     touches: TouchRepository

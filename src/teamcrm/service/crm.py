@@ -16,6 +16,7 @@ from teamcrm.ids import (
 from teamcrm.ports import Store
 from teamcrm.sender import Sender
 from teamcrm.service.buckets import BucketUseCases
+from teamcrm.service.consumers import CONSUMER_LEASE, OutboxHandler, consume, consumer_position
 from teamcrm.service.contacts import ContactUseCases
 from teamcrm.service.followups import FollowUpUseCases
 from teamcrm.service.interactions import InteractionUseCases
@@ -141,6 +142,40 @@ class CRM:
         ...                           from_addr="crm@example.com"))  # doctest: +SKIP
         """
         return send_digests(self, now, sender, team_id=team_id, interval=interval, lease=lease)
+
+    def consume(
+        self,
+        name: str,
+        handler: OutboxHandler,
+        *,
+        team_id: TeamId | str,
+        batch: int = 100,
+        lease: timedelta = CONSUMER_LEASE,
+        max_batches: int | None = None,
+    ) -> int:
+        """Hand the team's outbox messages consumer *name* has not handled yet to *handler*.
+
+        Resumes where the consumer stopped (a position per consumer and team,
+        stored with the data); at least once; safe from several processes.
+        Returns how many messages were handled.  See
+        :func:`teamcrm.service.consumers.consume`.
+
+        >>> seen = []
+        >>> crm.consume("audit", seen.append, team_id=team.id)  # doctest: +SKIP
+        """
+        return consume(
+            self,
+            name,
+            handler,
+            team_id=team_id,
+            batch=batch,
+            lease=lease,
+            max_batches=max_batches,
+        )
+
+    def consumer_position(self, name: str, *, team_id: TeamId | str) -> int:
+        """The ``seq`` of the last outbox message consumer *name* handled in the team (0: none)."""
+        return consumer_position(self, name, team_id=team_id)
 
     def expire_offers(self, now: datetime | None = None) -> int:
         """Expire every lead offer whose window has passed (default: by the clock's now).
