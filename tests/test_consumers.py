@@ -203,3 +203,51 @@ def test_two_worker_processes_share_a_consumer_on_sqlite(tmp_path: Path) -> None
 def test_two_worker_processes_share_a_consumer_on_postgres(tmp_path: Path) -> None:
     with pg_support.schemas() as made:
         _two_workers(made.new(), tmp_path)
+
+
+# ------------------------------------------------------------ notification channels
+class ChatChannel:
+    """A chat service as a notification channel (what an application writes)."""
+
+    def __init__(self, handles: dict[str, str], *, down: bool = False) -> None:
+        self.handles = handles
+        self.down = down
+        self.posts: list[tuple[str, list[str]]] = []
+
+    def reaches(self, member: teamcrm.Member) -> bool:
+        return member.active and member.id in self.handles
+
+    def deliver(
+        self,
+        member: teamcrm.Member,
+        notifications: Any,
+        *,
+        now: datetime,
+        team_name: str | None,
+    ) -> None:
+        if self.down:
+            raise ConnectionError("chat service down")
+        self.posts.append((self.handles[member.id], [n.message for n in notifications]))
+
+
+def test_an_application_channel_drains_the_notification_queue(crm: teamcrm.CRM) -> None:
+    """A chat channel gets what a digest would carry; a failure leaves it queued."""
+    _, admin = crm.create_team("Acme", admin_name="Ana")
+    ana = crm.as_member(admin.id)
+    bob = ana.add_member("Bob")
+    web = ana.create_bucket("Web")
+    ana.create_pool("Web", source_bucket_ids=[web.id], member_ids=[bob.id], method="round_robin")
+    ana.create_contacts([{"first_name": "Kim"}], bucket_id=web.id)
+    assert isinstance(ChatChannel({}), teamcrm.NotificationChannel)
+    down = ChatChannel({bob.id: "@bob"}, down=True)
+    report = crm.deliver_notifications(down)
+    assert [f.member_id for f in report.failures] == [bob.id]
+    chat = ChatChannel({bob.id: "@bob"})
+    report = crm.deliver_notifications(chat)
+    assert report.members_emailed == 1
+    assert [(who, len(texts)) for who, texts in chat.posts] == [("@bob", 1)]
+    assert "Kim" in chat.posts[0][1][0]
+    assert crm.deliver_notifications(chat).notifications_sent == 0  # delivered once
+    with pytest.raises(ValidationError) as err:
+        crm.deliver_notifications(object())  # type: ignore[arg-type]
+    assert err.value.field == "channel"

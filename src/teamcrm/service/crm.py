@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from teamcrm.clock import Clock, SystemClock
+from teamcrm.delivery import NotificationChannel
 from teamcrm.errors import ValidationError
 from teamcrm.events import DomainEvent, EventName
 from teamcrm.ids import (
@@ -25,6 +26,7 @@ from teamcrm.service.notifications import (
     DIGEST_INTERVAL,
     DigestReport,
     NotificationUseCases,
+    deliver_notifications,
     send_digests,
 )
 from teamcrm.service.reactions import Reactions, default_reactions
@@ -142,6 +144,25 @@ class CRM:
         ...                           from_addr="crm@example.com"))  # doctest: +SKIP
         """
         return send_digests(self, now, sender, team_id=team_id, interval=interval, lease=lease)
+
+    def deliver_notifications(
+        self,
+        channel: NotificationChannel,
+        *,
+        now: datetime | None = None,
+        team_id: TeamId | str | None = None,
+        interval: timedelta = DIGEST_INTERVAL,
+        lease: timedelta = DEFAULT_LEASE,
+    ) -> DigestReport:
+        """Deliver members' pending notifications through *channel* (Slack, SMS, a webhook...).
+
+        The same queue, pace and guarantees as :meth:`send_digests` (which is
+        this with :class:`~teamcrm.delivery.EmailDigestChannel`).  See
+        :mod:`teamcrm.delivery`.
+        """
+        return deliver_notifications(
+            self, now, channel, team_id=team_id, interval=interval, lease=lease
+        )
 
     def consume(
         self,
