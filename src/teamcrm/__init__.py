@@ -20,6 +20,7 @@ from teamcrm.bucket import AccessGrant, AccessLevel, Bucket, BucketKind, BucketM
 from teamcrm.clock import Clock, SettableClock, SystemClock
 from teamcrm.contact import Company, Contact, EmailAddress, PhoneNumber
 from teamcrm.converter import make_converter, structure, unstructure
+from teamcrm.delivery import EmailDigestChannel, NotificationChannel
 from teamcrm.digest import Digest, OutgoingEmail, build_digest
 from teamcrm.errors import (
     AlreadyExists,
@@ -114,6 +115,7 @@ __all__ = [
     "DomainEvent",
     "DueRow",
     "EmailAddress",
+    "EmailDigestChannel",
     "EventName",
     "FollowUpPolicy",
     "FollowUpReason",
@@ -137,6 +139,7 @@ __all__ = [
     "MissingDatabaseError",
     "NotFound",
     "Notification",
+    "NotificationChannel",
     "NotificationId",
     "NotificationKind",
     "Offer",

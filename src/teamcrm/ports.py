@@ -54,6 +54,7 @@ from teamcrm.views import GridFacts
 __all__ = [
     "BucketRepository",
     "CompanyRepository",
+    "ConsumerPositionRepository",
     "ContactRepository",
     "FollowUpDueRepository",
     "FollowUpPolicyRepository",
@@ -308,6 +309,16 @@ class InteractionRepository(Protocol):
         """Return the interactions filed under a company, newest first (ties: id)."""
         ...
 
+    def file_under(
+        self, team_id: TeamId, interaction_id: InteractionId, company_ids: Sequence[CompanyId]
+    ) -> None:
+        """File an interaction under more companies (appended to its ``company_ids``).
+
+        Companies it is already filed under are skipped; ``NotFound`` for a
+        missing interaction.
+        """
+        ...
+
 
 class OutboxRepository(Protocol):
     """The outbox of committed domain events."""
@@ -318,6 +329,33 @@ class OutboxRepository(Protocol):
 
     def read(self, team_id: TeamId, after_seq: int = 0, limit: int = 1000) -> list[OutboxMessage]:
         """Return the team's messages with ``seq > after_seq``, in ``seq`` order."""
+        ...
+
+
+class ConsumerPositionRepository(Protocol):
+    """Where each outbox consumer stands, per team (see :meth:`teamcrm.CRM.consume`).
+
+    A consumer *claims* its position before reading a batch (one worker at a
+    time per consumer and team; a claim lapses at *until*), and *advances*
+    it after handling the batch.
+    """
+
+    def claim(
+        self, consumer: str, team_id: TeamId, *, token: str, now: datetime, until: datetime
+    ) -> int | None:
+        """Claim the position until *until* (free or lapsed claims only); return it, or ``None``."""
+        ...
+
+    def advance(self, consumer: str, team_id: TeamId, *, token: str, seq: int) -> bool:
+        """Set the position to *seq* and release the claim if *token* still holds it."""
+        ...
+
+    def release(self, consumer: str, team_id: TeamId, *, token: str) -> None:
+        """Release the claim *token* without moving the position."""
+        ...
+
+    def position(self, consumer: str, team_id: TeamId) -> int:
+        """The ``seq`` of the last message handled (0 before the first)."""
         ...
 
 
@@ -438,6 +476,7 @@ class UnitOfWork(Protocol):
     memberships: MembershipRepository
     interactions: InteractionRepository
     outbox: OutboxRepository
+    consumer_positions: ConsumerPositionRepository
     notifications: NotificationRepository
     followup_policies: FollowUpPolicyRepository
     touches: TouchRepository

@@ -16,6 +16,7 @@ from teamcrm.events import DomainEvent
 from teamcrm.ports import (
     BucketRepository,
     CompanyRepository,
+    ConsumerPositionRepository,
     ContactRepository,
     FollowUpDueRepository,
     FollowUpPolicyRepository,
@@ -51,6 +52,7 @@ class BaseUnitOfWork:
     memberships: MembershipRepository
     interactions: InteractionRepository
     outbox: OutboxRepository
+    consumer_positions: ConsumerPositionRepository
     notifications: NotificationRepository
     followup_policies: FollowUpPolicyRepository
     touches: TouchRepository
@@ -100,11 +102,6 @@ class BaseUnitOfWork:
         """Remember *events*; they reach the outbox only if the unit commits."""
         self._require_open()
         self._events.extend(events)
-
-    @property
-    def pending_events(self) -> tuple[DomainEvent, ...]:
-        """The events collected so far and not yet committed."""
-        return tuple(self._events)
 
     def commit(self) -> None:
         """Write the collected events to the outbox, then commit everything."""

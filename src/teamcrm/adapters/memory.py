@@ -423,6 +423,14 @@ class _Interactions:
             i for i in self._t.values() if i.team_id == team_id and company_id in i.company_ids
         )
 
+    def file_under(
+        self, team_id: TeamId, interaction_id: InteractionId, company_ids: Sequence[CompanyId]
+    ) -> None:
+        row = self.get(team_id, interaction_id)
+        extra = tuple(c for c in dict.fromkeys(company_ids) if c not in row.company_ids)
+        if extra:
+            self._t.put(row.id, attrs.evolve(row, company_ids=(*row.company_ids, *extra)))
+
 
 #: Outbox rows wrap events the unit of work collected (already built and checked).
 _outbox_message = trusted_builder(OutboxMessage)
@@ -447,6 +455,45 @@ class _Outbox:
             key=lambda m: m.seq,
         )
         return rows[:limit]
+
+
+@attrs.frozen(kw_only=True)
+class _Position:
+    """An outbox consumer's position in one team and its live claim, if any."""
+
+    seq: int = 0
+    token: str | None = None
+    until: datetime | None = None
+
+
+class _ConsumerPositions:
+    def __init__(self, table: _Table[tuple[str, str], _Position]) -> None:
+        self._t = table
+
+    def claim(
+        self, consumer: str, team_id: TeamId, *, token: str, now: datetime, until: datetime
+    ) -> int | None:
+        row = self._t.get((consumer, team_id)) or _Position()
+        if row.token is not None and row.until is not None and row.until > now:
+            return None
+        self._t.put((consumer, team_id), attrs.evolve(row, token=token, until=until))
+        return row.seq
+
+    def advance(self, consumer: str, team_id: TeamId, *, token: str, seq: int) -> bool:
+        row = self._t.get((consumer, team_id))
+        if row is None or row.token != token or row.seq > seq:
+            return False
+        self._t.put((consumer, team_id), _Position(seq=seq))
+        return True
+
+    def release(self, consumer: str, team_id: TeamId, *, token: str) -> None:
+        row = self._t.get((consumer, team_id))
+        if row is not None and row.token == token:
+            self._t.put((consumer, team_id), _Position(seq=row.seq))
+
+    def position(self, consumer: str, team_id: TeamId) -> int:
+        row = self._t.get((consumer, team_id))
+        return 0 if row is None else row.seq
 
 
 @attrs.frozen(kw_only=True)
@@ -1398,6 +1445,7 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         self.memberships = memberships
         self.interactions = _Interactions(s._interactions)
         self.outbox = _Outbox(s._outbox, s)
+        self.consumer_positions = _ConsumerPositions(s._consumer_positions)
         self.notifications = _Notifications(
             s._notifications, s._notification_digests, s._notifications_skipped
         )
@@ -1475,6 +1523,7 @@ class MemoryStore:
         self._memberships: _Table[tuple[str, str], BucketMembership] = _Table()
         self._interactions: _Table[str, Interaction] = _Table()
         self._outbox: _Table[int, OutboxMessage] = _Table()
+        self._consumer_positions: _Table[tuple[str, str], _Position] = _Table()
         self._notifications: _Table[str, Notification] = _Table()
         self._notification_digests: _Table[tuple[str, str], _DigestState] = _Table()
         self._notifications_skipped: _Table[str, datetime] = _Table()
@@ -1511,6 +1560,7 @@ class MemoryStore:
             self._memberships,
             self._interactions,
             self._outbox,
+            self._consumer_positions,
             self._notifications,
             self._notification_digests,
             self._notifications_skipped,

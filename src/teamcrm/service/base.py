@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import attrs
 
@@ -34,7 +34,7 @@ from teamcrm.validation import (
 if TYPE_CHECKING:
     from teamcrm.service.crm import CRM
 
-__all__ = ["BULK_GC_PAUSE", "CONTACT_FIELDS", "MAX_BULK", "SessionBase", "paused_gc"]
+__all__ = ["BULK_GC_PAUSE", "CONTACT_FIELDS", "MAX_BULK", "SessionBase", "bumped", "paused_gc"]
 
 #: Fields of a contact that :meth:`MemberSession.update_contact` may change.
 CONTACT_FIELDS = frozenset(
@@ -53,9 +53,19 @@ CONTACT_FIELDS = frozenset(
 MAX_BULK = 1_000_000
 
 
-def _next(entity: Any, **changes: Any) -> Any:
-    """Return *entity* with *changes* applied and its version bumped."""
-    return attrs.evolve(entity, version=entity.version + 1, **changes)
+class _Versioned(Protocol):
+    """An entity with an optimistic ``version``."""
+
+    @property
+    def version(self) -> int: ...
+
+
+_E = TypeVar("_E", bound=_Versioned)
+
+
+def bumped(entity: _E, **changes: Any) -> _E:
+    """Return *entity* (an attrs entity with a ``version``) with *changes* applied, version + 1."""
+    return attrs.evolve(entity, version=entity.version + 1, **changes)  # type: ignore[misc]
 
 
 #: Calls handling at least this many items pause the cyclic garbage collector.
@@ -222,13 +232,6 @@ class SessionBase:
             raise NotFound("bucket", bucket_id)
         return bucket
 
-    def _contact_deleting(self, uow: UnitOfWork, contact: Contact, now: datetime) -> None:
-        """Hook run by ``delete_contact`` before the contact's rows go; mixins extend it.
-
-        The contact is locked exclusively (``uow.contacts.lock``), so nothing
-        new can start pointing at it until the unit ends.
-        """
-
     def _member(self, uow: UnitOfWork, member_id: str) -> Member:
         check_id("member_id", member_id, "mb_")
         return uow.members.get(self.team_id, MemberId(member_id))
@@ -314,6 +317,17 @@ class SessionBase:
             return contact
         return self._shown(uow, actor, [contact])[0]
 
+    def _emit(
+        self,
+        uow: UnitOfWork,
+        event: DomainEvent,
+        *,
+        subject: object | None = None,
+        contacts: Mapping[str, Contact] | None = None,
+    ) -> None:
+        """Collect *event* and run its reactions (see :mod:`teamcrm.service.reactions`)."""
+        self.crm.reactions.emit(uow, event, subject=subject, contacts=contacts)
+
     def _add_items(
         self,
         uow: UnitOfWork,
@@ -323,11 +337,11 @@ class SessionBase:
         *,
         known: Mapping[str, Contact] | None = None,
     ) -> list[BucketMembership]:
-        """Add items to a bucket; mixins extend it (follow-up clocks, routing).
+        """Add items to a bucket and emit ``bucket.items_added`` (its reactions follow).
 
         *item_ids* are checked ids (see ``_item_ids``) of items known to
         exist; *known* holds those of their contacts the caller already
-        loaded in this unit, so the hooks need not read them again.
+        loaded in this unit, so the reactions need not read them again.
         """
         rows = [
             _membership(
@@ -341,13 +355,16 @@ class SessionBase:
         ]
         added = uow.memberships.add_many(rows)
         if added:
-            uow.collect(
+            self._emit(
+                uow,
                 self._event(
                     EventName.BUCKET_ITEMS_ADDED,
                     bucket.id,
                     now,
                     item_ids=[m.item_id for m in added],
-                )
+                ),
+                subject=bucket,
+                contacts=known,
             )
         return added
 

@@ -23,8 +23,7 @@ from teamcrm.ids import (
     new_bucket_id,
 )
 from teamcrm.ports import UnitOfWork
-from teamcrm.service.base import SessionBase, _item_ids, _next
-from teamcrm.service.followups import FollowUpBook
+from teamcrm.service.base import SessionBase, _item_ids, bumped
 from teamcrm.team import Member
 from teamcrm.validation import (
     check_id,
@@ -120,7 +119,7 @@ class BucketUseCases(SessionBase):
         """Rename a bucket."""
         with self._unit() as (uow, actor):
             bucket = self._manageable_bucket(uow, actor, bucket_id, "rename this bucket")
-            updated: Bucket = _next(bucket, name=name)
+            updated: Bucket = bumped(bucket, name=name)
             uow.buckets.update(updated)
             uow.collect(
                 self._event(EventName.BUCKET_RENAMED, bucket.id, self.crm.now(), name=updated.name)
@@ -148,8 +147,11 @@ class BucketUseCases(SessionBase):
                     f"it is a source of lead pool(s) {names}: remove it from their sources first",
                 )
             uow.buckets.delete(self.team_id, bucket.id, bucket.version)
-            FollowUpBook(uow, self.team_id).bucket_deleted(bucket.id)
-            uow.collect(self._event(EventName.BUCKET_DELETED, bucket.id, self.crm.now()))
+            self._emit(
+                uow,
+                self._event(EventName.BUCKET_DELETED, bucket.id, self.crm.now()),
+                subject=bucket,
+            )
             uow.commit()
 
     def buckets(self) -> list[Bucket]:
@@ -183,7 +185,7 @@ class BucketUseCases(SessionBase):
                 can_view_conversations=can_view_conversations,
             )
             grants = (*(g for g in bucket.grants if g.member_id != member.id), grant)
-            updated: Bucket = _next(bucket, grants=grants)
+            updated: Bucket = bumped(bucket, grants=grants)
             uow.buckets.update(updated)
             uow.collect(
                 self._event(
@@ -206,7 +208,7 @@ class BucketUseCases(SessionBase):
             if not any(g.member_id == member_id for g in bucket.grants):
                 return bucket  # no grant of their own (team-wide access stays)
             grants = tuple(g for g in bucket.grants if g.member_id != member_id)
-            updated: Bucket = _next(bucket, grants=grants)
+            updated: Bucket = bumped(bucket, grants=grants)
             uow.buckets.update(updated)
             uow.collect(
                 self._event(
@@ -242,7 +244,7 @@ class BucketUseCases(SessionBase):
             )
             if bucket.team_access == access:
                 return bucket
-            updated: Bucket = _next(bucket, team_access=access)
+            updated: Bucket = bumped(bucket, team_access=access)
             uow.buckets.update(updated)
             uow.collect(
                 self._event(
@@ -262,7 +264,7 @@ class BucketUseCases(SessionBase):
             bucket = self._shareable_bucket(uow, actor, bucket_id)
             if bucket.team_access is None:
                 return bucket
-            updated: Bucket = _next(bucket, team_access=None)
+            updated: Bucket = bumped(bucket, team_access=None)
             uow.buckets.update(updated)
             uow.collect(self._event(EventName.BUCKET_UNSHARED_WITH_TEAM, bucket.id, self.crm.now()))
             uow.commit()
@@ -295,7 +297,7 @@ class BucketUseCases(SessionBase):
             now = self.crm.now()
             updated: Bucket = bucket
             if bucket.holds_all is not holds_all:
-                updated = _next(bucket, holds_all=holds_all)
+                updated = bumped(bucket, holds_all=holds_all)
                 uow.buckets.update(updated)
                 uow.collect(
                     self._event(
@@ -350,12 +352,13 @@ class BucketUseCases(SessionBase):
                 "editors only",
             )
             removed = uow.memberships.remove_many(self.team_id, bucket.id, ids)
-            FollowUpBook(uow, self.team_id).items_removed(bucket.id, removed)
             if removed:
-                uow.collect(
+                self._emit(
+                    uow,
                     self._event(
                         EventName.BUCKET_ITEMS_REMOVED, bucket.id, self.crm.now(), item_ids=removed
-                    )
+                    ),
+                    subject=bucket,
                 )
             uow.commit()
             return removed

@@ -22,7 +22,7 @@ from teamcrm.ids import (
     new_contact_id,
 )
 from teamcrm.ports import UnitOfWork
-from teamcrm.service.base import CONTACT_FIELDS, MAX_BULK, SessionBase, _iterable, _next
+from teamcrm.service.base import CONTACT_FIELDS, MAX_BULK, SessionBase, _iterable, bumped
 from teamcrm.team import Member, Team
 from teamcrm.validation import (
     JSONScalar,
@@ -222,11 +222,11 @@ class ContactUseCases(SessionBase):
                     if kept:
                         ids = (*value, *(c for c in contact.company_ids if c in kept))
                         stored = {**changes, "company_ids": ids}
-            updated: Contact = _next(contact, **stored)
+            updated: Contact = bumped(contact, **stored)
             uow.contacts.update(updated)
             now = self.crm.now()
-            uow.collect(
-                self._event(EventName.CONTACT_UPDATED, contact.id, now, fields=sorted(changes))
+            self._emit(
+                uow, self._event(EventName.CONTACT_UPDATED, contact.id, now, fields=sorted(changes))
             )
             shown = self._shown_one(uow, actor, updated)
             uow.commit()
@@ -250,10 +250,13 @@ class ContactUseCases(SessionBase):
                 "managers, admins or its creator only",
             )
             now = self.crm.now()
-            self._contact_deleting(uow, contact, now)
             uow.memberships.remove_item(self.team_id, contact.id)
             uow.contacts.delete(self.team_id, contact.id, contact.version)
-            uow.collect(self._event(EventName.CONTACT_DELETED, contact.id, now))
+            self._emit(
+                uow,
+                self._event(EventName.CONTACT_DELETED, contact.id, now),
+                contacts={contact.id: contact},
+            )
             uow.commit()
 
     def _change(
@@ -276,8 +279,9 @@ class ContactUseCases(SessionBase):
             if updated is None:
                 return self._shown_one(uow, actor, contact)
             uow.contacts.update(updated)
-            uow.collect(
-                self._event(EventName.CONTACT_UPDATED, contact.id, self.crm.now(), fields=[field])
+            self._emit(
+                uow,
+                self._event(EventName.CONTACT_UPDATED, contact.id, self.crm.now(), fields=[field]),
             )
             shown = self._shown_one(uow, actor, updated)
             uow.commit()
@@ -294,7 +298,7 @@ class ContactUseCases(SessionBase):
             company = self._visible_company(uow, actor, company_id)
             if company.id in contact.company_ids:
                 return None
-            return _next(contact, company_ids=(*contact.company_ids, company.id))  # type: ignore[no-any-return]
+            return bumped(contact, company_ids=(*contact.company_ids, company.id))
 
         return self._change(contact_id, "company_ids", link)
 
@@ -312,7 +316,7 @@ class ContactUseCases(SessionBase):
             if self._hidden_companies(uow, actor, [company_id]):
                 return None
             ids = tuple(c for c in contact.company_ids if c != company_id)
-            return _next(contact, company_ids=ids)  # type: ignore[no-any-return]
+            return bumped(contact, company_ids=ids)
 
         return self._change(contact_id, "company_ids", unlink)
 
@@ -329,7 +333,7 @@ class ContactUseCases(SessionBase):
         def add(_: UnitOfWork, __: Member, contact: Contact) -> Contact | None:
             if any(e.address.lower() == key for e in contact.emails):
                 return None
-            return _next(contact, emails=(*contact.emails, new))  # type: ignore[no-any-return]
+            return bumped(contact, emails=(*contact.emails, new))
 
         return self._change(contact_id, "emails", add)
 
@@ -341,7 +345,7 @@ class ContactUseCases(SessionBase):
             kept = tuple(e for e in contact.emails if e.address.lower() != key)
             if len(kept) == len(contact.emails):
                 return None
-            return _next(contact, emails=kept)  # type: ignore[no-any-return]
+            return bumped(contact, emails=kept)
 
         return self._change(contact_id, "emails", remove)
 
@@ -357,7 +361,7 @@ class ContactUseCases(SessionBase):
         def add(_: UnitOfWork, __: Member, contact: Contact) -> Contact | None:
             if any(p.number == new.number for p in contact.phones):
                 return None
-            return _next(contact, phones=(*contact.phones, new))  # type: ignore[no-any-return]
+            return bumped(contact, phones=(*contact.phones, new))
 
         return self._change(contact_id, "phones", add)
 
@@ -369,7 +373,7 @@ class ContactUseCases(SessionBase):
             kept = tuple(p for p in contact.phones if p.number != wanted)
             if len(kept) == len(contact.phones):
                 return None
-            return _next(contact, phones=kept)  # type: ignore[no-any-return]
+            return bumped(contact, phones=kept)
 
         return self._change(contact_id, "phones", remove)
 
@@ -388,7 +392,7 @@ class ContactUseCases(SessionBase):
             fields = contact.custom_fields
             if key in fields and _same(fields[key], checked):
                 return None
-            return _next(contact, custom_fields={**fields, key: checked})  # type: ignore[no-any-return]
+            return bumped(contact, custom_fields={**fields, key: checked})
 
         return self._change(contact_id, "custom_fields", put)
 
@@ -401,7 +405,7 @@ class ContactUseCases(SessionBase):
             if key not in fields:
                 return None
             kept = {k: v for k, v in fields.items() if k != key}
-            return _next(contact, custom_fields=kept)  # type: ignore[no-any-return]
+            return bumped(contact, custom_fields=kept)
 
         return self._change(contact_id, "custom_fields", drop)
 
@@ -484,7 +488,7 @@ class ContactUseCases(SessionBase):
                 changes["name"] = name
             if domain is not None:
                 changes["domain"] = domain
-            updated: Company = _next(company, **changes)
+            updated: Company = bumped(company, **changes)
             uow.companies.update(updated)
             uow.collect(
                 self._event(
@@ -512,7 +516,7 @@ class ContactUseCases(SessionBase):
                 # Read again, locked: a change made since by_company is kept.
                 contact = uow.contacts.get_for_update(self.team_id, linked.id)
                 ids = tuple(c for c in contact.company_ids if c != company.id)
-                uow.contacts.update(_next(contact, company_ids=ids))
+                uow.contacts.update(bumped(contact, company_ids=ids))
             uow.memberships.remove_item(self.team_id, company.id)
             uow.companies.delete(self.team_id, company.id, company.version)
             uow.collect(self._event(EventName.COMPANY_DELETED, company.id, now))

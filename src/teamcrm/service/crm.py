@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from teamcrm import log
 from teamcrm.clock import Clock, SystemClock
+from teamcrm.delivery import NotificationChannel
 from teamcrm.errors import ValidationError
 from teamcrm.events import DomainEvent, EventName
 from teamcrm.ids import (
@@ -17,6 +18,7 @@ from teamcrm.ids import (
 from teamcrm.ports import Store
 from teamcrm.sender import Sender
 from teamcrm.service.buckets import BucketUseCases
+from teamcrm.service.consumers import CONSUMER_LEASE, OutboxHandler, consume, consumer_position
 from teamcrm.service.contacts import ContactUseCases
 from teamcrm.service.followups import FollowUpUseCases
 from teamcrm.service.interactions import InteractionUseCases
@@ -25,8 +27,10 @@ from teamcrm.service.notifications import (
     DIGEST_INTERVAL,
     DigestReport,
     NotificationUseCases,
+    deliver_notifications,
     send_digests,
 )
+from teamcrm.service.reactions import Reactions, default_reactions
 from teamcrm.service.routing import RoutingUseCases, enforce_response_windows, expire_offers
 from teamcrm.service.team import TeamUseCases
 from teamcrm.service.views import ViewUseCases
@@ -51,6 +55,9 @@ class CRM:
             raise ValidationError("clock", clock, "must have a now() method (a teamcrm Clock)")
         self.store = store
         self.clock: Clock = clock if clock is not None else SystemClock()
+        #: What happens in the same unit of work after each change (see
+        #: :mod:`teamcrm.service.reactions`); this CRM's own registry.
+        self.reactions: Reactions = default_reactions()
 
     def now(self) -> datetime:
         """The current time according to the CRM's clock (aware, UTC)."""
@@ -148,6 +155,59 @@ class CRM:
             len(report.failures),
         )
         return report
+
+    def deliver_notifications(
+        self,
+        channel: NotificationChannel,
+        *,
+        now: datetime | None = None,
+        team_id: TeamId | str | None = None,
+        interval: timedelta = DIGEST_INTERVAL,
+        lease: timedelta = DEFAULT_LEASE,
+    ) -> DigestReport:
+        """Deliver members' pending notifications through *channel* (Slack, SMS, a webhook...).
+
+        The same queue, pace and guarantees as :meth:`send_digests` (which is
+        this with :class:`~teamcrm.delivery.EmailDigestChannel`).  See
+        :mod:`teamcrm.delivery`.
+        """
+        return deliver_notifications(
+            self, now, channel, team_id=team_id, interval=interval, lease=lease
+        )
+
+    def consume(
+        self,
+        name: str,
+        handler: OutboxHandler,
+        *,
+        team_id: TeamId | str,
+        batch: int = 100,
+        lease: timedelta = CONSUMER_LEASE,
+        max_batches: int | None = None,
+    ) -> int:
+        """Hand the team's outbox messages consumer *name* has not handled yet to *handler*.
+
+        Resumes where the consumer stopped (a position per consumer and team,
+        stored with the data); at least once; safe from several processes.
+        Returns how many messages were handled.  See
+        :func:`teamcrm.service.consumers.consume`.
+
+        >>> seen = []
+        >>> crm.consume("audit", seen.append, team_id=team.id)  # doctest: +SKIP
+        """
+        return consume(
+            self,
+            name,
+            handler,
+            team_id=team_id,
+            batch=batch,
+            lease=lease,
+            max_batches=max_batches,
+        )
+
+    def consumer_position(self, name: str, *, team_id: TeamId | str) -> int:
+        """The ``seq`` of the last outbox message consumer *name* handled in the team (0: none)."""
+        return consumer_position(self, name, team_id=team_id)
 
     def expire_offers(self, now: datetime | None = None) -> int:
         """Expire every lead offer whose window has passed (default: by the clock's now).

@@ -12,8 +12,9 @@ has passed.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from teamcrm import permissions as perm
 from teamcrm.bucket import Bucket, BucketMembership
@@ -37,15 +38,18 @@ from teamcrm.followup import (
     newest,
     start_of_day,
 )
-from teamcrm.ids import BucketId, ContactId, MemberId, TeamId
+from teamcrm.ids import BucketId, ContactId, InteractionId, MemberId, TeamId
 from teamcrm.interaction import Interaction
 from teamcrm.ports import UnitOfWork
 from teamcrm.rows import Rows
-from teamcrm.service.base import SessionBase, _next
+from teamcrm.service.base import SessionBase, bumped
 from teamcrm.task import MAX_NOTE, Task, TaskId, TaskStatus, new_task_id
 from teamcrm.team import Member
 from teamcrm.validation import check_enum, check_id, check_int, check_text, check_time
 from teamcrm.views import DueRow
+
+if TYPE_CHECKING:
+    from teamcrm.service.reactions import Occasion
 
 __all__ = ["MAX_LIST", "FollowUpBook", "FollowUpUseCases"]
 
@@ -166,7 +170,7 @@ class FollowUpUseCases(SessionBase):
             now = self.crm.now()
             policy, _ = self._managed_policy(uow, actor, policy_id, "change follow-up policies")
             responsible = uow.members.get(self.team_id, policy.member_id)
-            updated: FollowUpPolicy = _next(policy, cadence=cad, time_zone=responsible.time_zone)
+            updated: FollowUpPolicy = bumped(policy, cadence=cad, time_zone=responsible.time_zone)
             uow.followup_policies.update(updated)
             FollowUpBook(uow, self.team_id).settle(now)
             FollowUpBook(uow, self.team_id).rebuild_policy(updated)
@@ -357,7 +361,7 @@ class FollowUpUseCases(SessionBase):
         due = check_time("due_at", due_at)
         with self._unit() as (uow, actor):
             task = self._open_task(uow, actor, task_id, "reschedule this task")
-            updated: Task = _next(task, due_at=due)
+            updated: Task = bumped(task, due_at=due)
             uow.tasks.update(updated)
             uow.collect(
                 self._event(
@@ -392,25 +396,6 @@ class FollowUpUseCases(SessionBase):
             readers = [target] if target.id == actor.id else [target, actor]
             seen = self._seen_contacts(uow, readers, [t.contact_id for t in rows])
             return [t for t in rows if t.contact_id in seen]
-
-    # ============================================================ hooks
-    def _add_items(
-        self,
-        uow: UnitOfWork,
-        bucket: Bucket,
-        item_ids: list[str],
-        now: datetime,
-        *,
-        known: Mapping[str, Contact] | None = None,
-    ) -> list[BucketMembership]:
-        """Add items to a bucket (see :class:`SessionBase`) and start their follow-up clocks."""
-        added = super()._add_items(uow, bucket, item_ids, now, known=known)
-        contacts = [m.item_id for m in added if m.is_contact]
-        if contacts:
-            policies = uow.followup_policies.for_buckets(self.team_id, [bucket.id])
-            if policies:
-                FollowUpBook(uow, self.team_id).recompute(contacts, policies)
-        return added
 
     # ============================================================ internals
     def _live_policies(
@@ -529,7 +514,7 @@ class FollowUpUseCases(SessionBase):
         with self._unit() as (uow, actor):
             now = self.crm.now()
             task = self._open_task(uow, actor, task_id, f"mark this task {status.value}")
-            updated: Task = _next(task, status=status, closed_at=now)
+            updated: Task = bumped(task, status=status, closed_at=now)
             uow.tasks.update(updated)
             uow.collect(self._event(event, task.id, now))
             uow.commit()
@@ -541,7 +526,7 @@ class FollowUpUseCases(SessionBase):
             target = uow.members.get(self.team_id, member_id)
             for policy in uow.followup_policies.for_member(self.team_id, target.id):
                 if policy.time_zone != target.time_zone:
-                    updated: FollowUpPolicy = _next(policy, time_zone=target.time_zone)
+                    updated: FollowUpPolicy = bumped(policy, time_zone=target.time_zone)
                     uow.followup_policies.update(updated)
                     FollowUpBook(uow, self.team_id).rebuild_policy(updated)
             uow.commit()
@@ -864,3 +849,44 @@ class FollowUpBook:
             return
         self.uow.touches.record(touches)
         self.recompute(list(interaction.contact_ids))
+
+
+# ================================================================ reactions
+# Declared, in order, in teamcrm.service.reactions.default_reactions.
+def start_clocks(occasion: Occasion) -> None:
+    """``bucket.items_added``: start the clocks of the bucket's follow-up policies."""
+    data = occasion.event.data
+    contacts = [i for i in _ids(data.get("item_ids")) if i.startswith("ct_")]
+    if not contacts:
+        return
+    uow, team_id = occasion.uow, occasion.team_id
+    policies = uow.followup_policies.for_buckets(team_id, [BucketId(occasion.event.subject_id)])
+    if policies:
+        FollowUpBook(uow, team_id).recompute(contacts, policies)
+
+
+def stop_clocks(occasion: Occasion) -> None:
+    """``bucket.items_removed``: drop the due rows of contacts that left the bucket."""
+    FollowUpBook(occasion.uow, occasion.team_id).items_removed(
+        occasion.event.subject_id, _ids(occasion.event.data.get("item_ids"))
+    )
+
+
+def drop_policies(occasion: Occasion) -> None:
+    """``bucket.deleted``: remove the bucket's follow-up policies (and due rows)."""
+    FollowUpBook(occasion.uow, occasion.team_id).bucket_deleted(occasion.event.subject_id)
+
+
+def record_touches(occasion: Occasion) -> None:
+    """``interaction.logged``: the interaction touches each of its contacts."""
+    interaction = occasion.subject
+    if not isinstance(interaction, Interaction):
+        interaction = occasion.uow.interactions.get(
+            occasion.team_id, InteractionId(occasion.event.subject_id)
+        )
+    FollowUpBook(occasion.uow, occasion.team_id).interaction_logged(interaction, occasion.now)
+
+
+def _ids(value: object) -> list[str]:
+    """A list of ids from event data (``[]`` when absent)."""
+    return [str(v) for v in value] if isinstance(value, list) else []

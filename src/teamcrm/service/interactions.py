@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -16,16 +17,19 @@ from teamcrm.events import EventName
 from teamcrm.ids import (
     CompanyId,
     ContactId,
+    TeamId,
     new_interaction_id,
 )
 from teamcrm.interaction import Interaction, InteractionKind, Outcome
 from teamcrm.ports import UnitOfWork
 from teamcrm.service.base import SessionBase, _item_ids
-from teamcrm.service.followups import FollowUpBook
 from teamcrm.team import Member
 from teamcrm.validation import (
     check_time,
 )
+
+if TYPE_CHECKING:
+    from teamcrm.service.reactions import Occasion
 
 __all__ = ["ContactRecord", "InteractionUseCases"]
 
@@ -109,8 +113,8 @@ class InteractionUseCases(SessionBase):
                 body=body,
             )
             uow.interactions.add(interaction)
-            FollowUpBook(uow, self.team_id).interaction_logged(interaction, now)
-            uow.collect(
+            self._emit(
+                uow,
                 self._event(
                     EventName.INTERACTION_LOGGED,
                     interaction.id,
@@ -118,7 +122,8 @@ class InteractionUseCases(SessionBase):
                     kind=interaction.kind.value,
                     contact_ids=list(interaction.contact_ids),
                     occurred_at=when.isoformat(),
-                )
+                ),
+                subject=interaction,
             )
             # Contacts whose channel this changes are read again for update
             # (locked on PostgreSQL, in id order: two such units never wait
@@ -220,3 +225,46 @@ class InteractionUseCases(SessionBase):
             return uow.companies.get(self.team_id, company_id)
         except NotFound:
             return None
+
+
+# ================================================================ reactions
+# Declared, in order, in teamcrm.service.reactions.default_reactions.
+def file_earlier_notes_of_contact(occasion: Occasion) -> None:
+    """``contact.updated`` (its companies changed): file its earlier interactions under them.
+
+    Only while the team's ``file_notes_under_companies`` is on (seed 002:
+    "all the notes filed under contacts visible" under their companies).
+    Idempotent: an interaction already filed under a company is left alone.
+    """
+    fields = occasion.event.data.get("fields")
+    if not isinstance(fields, list) or "company_ids" not in fields:
+        return
+    uow, team_id = occasion.uow, occasion.team_id
+    if not uow.teams.get(team_id).settings.file_notes_under_companies:
+        return
+    found = uow.contacts.get_many(team_id, [ContactId(occasion.event.subject_id)])
+    if found:
+        _file_under_companies(uow, team_id, found[0])
+
+
+def file_every_earlier_note(occasion: Occasion) -> None:
+    """``team.settings_changed`` (filing on): file every contact's notes under its companies."""
+    fields = occasion.event.data.get("fields")
+    if not isinstance(fields, list) or "file_notes_under_companies" not in fields:
+        return
+    uow, team_id = occasion.uow, occasion.team_id
+    if not uow.teams.get(team_id).settings.file_notes_under_companies:
+        return
+    for contact in uow.contacts.all(team_id):
+        if contact.company_ids:
+            _file_under_companies(uow, team_id, contact)
+
+
+def _file_under_companies(uow: UnitOfWork, team_id: TeamId, contact: Contact) -> None:
+    """File each interaction about *contact* under every company of the contact."""
+    if not contact.company_ids:
+        return
+    for interaction in uow.interactions.for_contact(team_id, contact.id):
+        missing = [c for c in contact.company_ids if c not in interaction.company_ids]
+        if missing:
+            uow.interactions.file_under(team_id, interaction.id, missing)

@@ -33,7 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from teamcrm.digest import MAX_DIGEST_ITEMS, build_digest
+from teamcrm.delivery import EmailDigestChannel, NotificationChannel
+from teamcrm.digest import MAX_DIGEST_ITEMS
 from teamcrm.errors import NotFound, TeamCRMError, ValidationError
 from teamcrm.ids import MemberId, TeamId
 from teamcrm.notification import Notification
@@ -51,6 +52,7 @@ __all__ = [
     "DigestFailure",
     "DigestReport",
     "NotificationUseCases",
+    "deliver_notifications",
     "send_digests",
 ]
 
@@ -173,6 +175,10 @@ def send_digests(
 ) -> DigestReport:
     """Send every member who is due one their email digest; see the module docs.
 
+    The email digest is one notification channel
+    (:class:`~teamcrm.delivery.EmailDigestChannel`): this is
+    :func:`deliver_notifications` through it.
+
     :param now: the run's time (default: the CRM's clock).
     :param sender: where the messages go (anything with ``send(OutgoingEmail)``).
     :param team_id: only this team (default: every team in the store).
@@ -186,9 +192,41 @@ def send_digests(
     an old backlog.  A sender failure for one member is recorded in the
     report and does not stop the others.
     """
-    at = crm.now() if now is None else check_time("now", now)
     if not callable(getattr(sender, "send", None)):
         raise ValidationError("sender", sender, "must have a send(message) method")
+    return deliver_notifications(
+        crm,
+        now,
+        EmailDigestChannel(sender),
+        team_id=team_id,
+        interval=interval,
+        lease=lease,
+        max_items=max_items,
+    )
+
+
+def deliver_notifications(
+    crm: CRM,
+    now: datetime | None,
+    channel: NotificationChannel,
+    *,
+    team_id: TeamId | str | None = None,
+    interval: timedelta = DIGEST_INTERVAL,
+    lease: timedelta = DEFAULT_LEASE,
+    max_items: int = MAX_DIGEST_ITEMS,
+) -> DigestReport:
+    """Deliver every due member's pending notifications through *channel*.
+
+    See :mod:`teamcrm.delivery` for the channel port.
+
+    Same parameters and guarantees as :func:`send_digests`: once per member
+    per *interval*, marked delivered only after the channel returns, safe
+    from several processes.  Members the channel does not reach have their
+    pending notifications taken off the queue.
+    """
+    at = crm.now() if now is None else check_time("now", now)
+    if not isinstance(channel, NotificationChannel):
+        raise ValidationError("channel", channel, "must have reaches() and deliver() methods")
     team = None if team_id is None else TeamId(check_id("team_id", team_id, "tm_"))
     interval = _timedelta("interval", interval)
     lease = _timedelta("lease", lease)
@@ -217,7 +255,7 @@ def send_digests(
                 member = uow.members.get(tid, mid)
             except NotFound:
                 member = None
-            if member is None or not member.active or member.email is None:
+            if member is None or not channel.reaches(member):
                 count = uow.notifications.skip_email(tid, mid, now=at)
                 uow.commit()
                 if count:
@@ -245,10 +283,7 @@ def send_digests(
         ids = [n.id for n in batch]
         # 2. send (outside any transaction)
         try:
-            message = build_digest(
-                member, batch, now=at, team_name=team_names[tid] or None
-            ).to_email()
-            sender.send(message)
+            channel.deliver(member, batch, now=at, team_name=team_names[tid] or None)
         except Exception as exc:
             _release(crm, tid, mid, token)
             failures.append(

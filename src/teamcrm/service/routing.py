@@ -72,9 +72,8 @@ from teamcrm.routing import (
     strategy_for,
 )
 from teamcrm.rows import Rows
-from teamcrm.service.base import MAX_BULK, SessionBase, _membership, _next
-from teamcrm.service.followups import FollowUpBook
-from teamcrm.task import Task, new_task_id
+from teamcrm.service.base import MAX_BULK, SessionBase, _membership, bumped
+from teamcrm.task import Task, TaskStatus, new_task_id
 from teamcrm.team import Member, Role
 from teamcrm.validation import (
     FrozenDict,
@@ -87,6 +86,7 @@ from teamcrm.validation import (
 
 if TYPE_CHECKING:
     from teamcrm.service.crm import CRM
+    from teamcrm.service.reactions import Occasion, Reactions
 
 __all__ = [
     "DASHBOARD_SORTS",
@@ -204,6 +204,10 @@ def _keys(contact: Contact) -> tuple[str, ...]:
     )
 
 
+#: How the note of a pool's follow-up task starts (it names the pool and the cadence).
+POOL_TASK_NOTE = "Follow up your new lead from "
+
+
 class Router:
     """Applies routing decisions inside one unit of work for one team.
 
@@ -212,9 +216,15 @@ class Router:
     """
 
     def __init__(
-        self, uow: UnitOfWork, team_id: TeamId, actor_id: MemberId | None, now: datetime
+        self,
+        uow: UnitOfWork,
+        team_id: TeamId,
+        actor_id: MemberId | None,
+        now: datetime,
+        reactions: Reactions,
     ) -> None:
         self.uow = uow
+        self.reactions = reactions
         self.team_id = team_id
         self.actor_id = actor_id
         self.now = now
@@ -576,7 +586,7 @@ class Router:
         else:
             changes = self._state(lead, exp, pool)
             self.withdraw_offers(lead)
-            stored = _next(lead, **changes)
+            stored = bumped(lead, **changes)
             self.uow.leads.update(stored)
         if counted is not None:
             self._counted(counted, gained, lost)
@@ -733,7 +743,7 @@ class Router:
         for offer in self.uow.offers.for_lead(self.team_id, lead.id):
             if offer.is_open and offer.id != except_id:
                 self.uow.offers.update(
-                    _next(offer, status=OfferStatus.WITHDRAWN, settled_at=self.now)
+                    bumped(offer, status=OfferStatus.WITHDRAWN, settled_at=self.now)
                 )
                 self.notify(
                     [offer.member_id],
@@ -764,7 +774,7 @@ class Router:
             due_at=due,
             created_at=self.now,
             created_by=self.actor_id or member_id,
-            note=f"Follow up your new lead from {pool.name} ({cadence})",
+            note=f"{POOL_TASK_NOTE}{pool.name} ({cadence})",
         )
 
     def inbound_bucket(self, member_id: MemberId) -> Bucket:
@@ -837,8 +847,7 @@ class Router:
             if not bucket.is_personal:
                 continue
             removed = self.uow.memberships.remove_many(self.team_id, bucket.id, [lead.contact_id])
-            if removed:
-                FollowUpBook(self.uow, self.team_id).items_removed(bucket.id, removed)
+            if removed:  # its follow-up clocks stop when the event's reactions run (flush)
                 self.event(EventName.BUCKET_ITEMS_REMOVED, bucket.id, item_ids=removed)
 
     def flush(self) -> None:
@@ -849,7 +858,6 @@ class Router:
         if self.new_offers:
             self.uow.offers.add_many(self.new_offers)
             self.new_offers = []
-        book = FollowUpBook(self.uow, self.team_id)
         for bucket_id, contact_ids in self._place.items():
             rows = [
                 _membership(
@@ -862,14 +870,9 @@ class Router:
                 for cid in dict.fromkeys(contact_ids)
             ]
             added = self.uow.memberships.add_many(rows)
-            if added:
+            if added:  # follow-up clocks start when the event's reactions run (below)
                 ids = [m.item_id for m in added]
                 self.event(EventName.BUCKET_ITEMS_ADDED, bucket_id, item_ids=ids)
-                policies = self.uow.followup_policies.for_buckets(
-                    self.team_id, [BucketId(bucket_id)]
-                )
-                if policies:
-                    book.recompute(ids, policies)
         self._place = {}
         for task in self.tasks:
             self.uow.tasks.add(task)
@@ -878,9 +881,15 @@ class Router:
         if self.notifications:
             self.uow.notifications.add_many(self.notifications)
             self.notifications = []
-        if self.events:
-            self.uow.collect(*self.events)
-            self.events = []
+        # Every event is collected and its reactions run, in order (routing's
+        # own placements are not routed again: origin "routing").
+        while self.events:
+            events, self.events = self.events, []
+            cache: dict[str, Any] = {}
+            for event in events:
+                self.reactions.emit(
+                    self.uow, event, contacts=self._contacts, origin="routing", cache=cache
+                )
 
     # ------------------------------------------------------------- offers closing
     def close_offer(self, offer: Offer, status: OfferStatus, lead: Lead) -> tuple[Offer, Lead]:
@@ -889,7 +898,7 @@ class Router:
         When it was the lead's last open offer, the lead goes back to its pool
         unassigned and the pool's fallback (or the admins) is told.
         """
-        settled: Offer = _next(offer, status=status, settled_at=self.now)
+        settled: Offer = bumped(offer, status=status, settled_at=self.now)
         self.uow.offers.update(settled)
         who = self.describe(lead)
         pool = self.pool(lead.pool_id)
@@ -912,7 +921,7 @@ class Router:
                 member_id=offer.member_id,
             )
             self.event(EventName.OFFER_DECLINED, offer.id, lead_id=lead.id)
-            lead = _next(lead, declined_by=(*lead.declined_by, offer.member_id))
+            lead = bumped(lead, declined_by=(*lead.declined_by, offer.member_id))
             self.uow.leads.update(lead)
         if lead.status is not LeadStatus.OFFERED:
             return settled, lead
@@ -937,7 +946,7 @@ class Router:
             ),
             note="every offer was declined or expired; back to the pool",
         )
-        lead = _next(lead, status=LeadStatus.UNASSIGNED, explanation=explanation, assignee_ids=())
+        lead = bumped(lead, status=LeadStatus.UNASSIGNED, explanation=explanation, assignee_ids=())
         self.uow.leads.update(lead)
         self.notify(
             self.supervisors(pool),
@@ -1005,7 +1014,7 @@ class Router:
             or pool.response_window is None
             or self.touched(lead, owner)
         ):
-            self.uow.leads.update(_next(lead, respond_by=None))
+            self.uow.leads.update(bumped(lead, respond_by=None))
             return None
         excluded: dict[str, SkipReason] = dict.fromkeys(lead.declined_by, SkipReason.DECLINED)
         excluded[owner] = SkipReason.NO_RESPONSE
@@ -1022,7 +1031,7 @@ class Router:
         )
         self.event(EventName.LEAD_RESPONSE_MISSED, lead.id, member_id=owner, pool_id=pool.id)
         if decision.outcome not in (RoutingOutcome.ASSIGNED, RoutingOutcome.OFFERED):
-            self.uow.leads.update(_next(lead, respond_by=None))
+            self.uow.leads.update(bumped(lead, respond_by=None))
             self.notify(
                 [*self.supervisors(pool), owner],
                 NotificationKind.RESPONSE_WINDOW_MISSED,
@@ -1091,7 +1100,9 @@ def enforce_response_windows(crm: CRM, now: datetime | None = None) -> int:
             for lead in due:
                 router = routers.get(lead.team_id)
                 if router is None:
-                    router = routers[lead.team_id] = Router(uow, lead.team_id, None, at)
+                    router = routers[lead.team_id] = Router(
+                        uow, lead.team_id, None, at, crm.reactions
+                    )
                 if router.enforce_response(lead) is not None:
                     total += 1
             for router in routers.values():
@@ -1119,7 +1130,9 @@ def expire_offers(crm: CRM, now: datetime | None = None) -> int:
             for offer in due:
                 router = routers.get(offer.team_id)
                 if router is None:
-                    router = routers[offer.team_id] = Router(uow, offer.team_id, None, at)
+                    router = routers[offer.team_id] = Router(
+                        uow, offer.team_id, None, at, crm.reactions
+                    )
                 lead = uow.leads.get(offer.team_id, offer.lead_id)
                 router.close_offer(offer, OfferStatus.EXPIRED, lead)
             for router in routers.values():
@@ -1263,7 +1276,7 @@ class RoutingUseCases(SessionBase):
                 raise ConcurrencyError("lead pool", pool.id, expected_version)
             if all(getattr(pool, k) == v for k, v in changes.items()):
                 return pool
-            updated: LeadPool = _next(pool, **changes)
+            updated: LeadPool = bumped(pool, **changes)
             self._check_pool(uow, updated, pool)
             uow.lead_pools.update(updated)
             if changes.keys() & {"member_ids", "weights", "method"}:
@@ -1312,7 +1325,7 @@ class RoutingUseCases(SessionBase):
     def inbound_bucket(self) -> Bucket:
         """Return the bucket one's routed leads land in (created on first need)."""
         with self._unit() as (uow, actor):
-            router = Router(uow, self.team_id, actor.id, self.crm.now())
+            router = Router(uow, self.team_id, actor.id, self.crm.now(), self.crm.reactions)
             bucket = router.inbound_bucket(actor.id)
             router.flush()
             uow.commit()
@@ -1338,74 +1351,6 @@ class RoutingUseCases(SessionBase):
             )
             uow.commit()
             return bucket
-
-    # ============================================================ the hook
-    def _add_items(
-        self,
-        uow: UnitOfWork,
-        bucket: Bucket,
-        item_ids: list[str],
-        now: datetime,
-        *,
-        known: Mapping[str, Contact] | None = None,
-    ) -> list[BucketMembership]:
-        """Add items to a bucket (see :class:`SessionBase`) and route the new ones.
-
-        Contacts that newly entered a source bucket of an active pool become
-        leads of that pool and are routed in this same unit of work.
-        """
-        added = super()._add_items(uow, bucket, item_ids, now, known=known)
-        if bucket.is_personal:
-            return added
-        contact_ids = [ContactId(m.item_id) for m in added if m.is_contact]
-        if not contact_ids:
-            return added
-        pools = [p for p in uow.lead_pools.for_buckets(self.team_id, [bucket.id]) if p.active]
-        if pools:
-            have: Mapping[str, Contact] = known or {}
-            missing = [c for c in contact_ids if c not in have]
-            if missing:  # not read by the caller in this unit
-                have = {**have, **{c.id: c for c in _load_contacts(uow, self.team_id, missing)}}
-            contacts = [have[c] for c in contact_ids if c in have]
-            router = Router(uow, self.team_id, self.member_id, now)
-            for pool in pools:
-                router.enter(pool, contacts)
-            router.flush()
-        return added
-
-    def _contact_deleting(self, uow: UnitOfWork, contact: Contact, now: datetime) -> None:
-        """Remove the contact's open leads (their owners are told, offers withdrawn).
-
-        No open lead or offer is left pointing at a deleted contact.  Each
-        lead is read again through ``leads.get`` (locked on PostgreSQL), so
-        a unit accepting or reassigning it at the same moment goes first or
-        finds it removed.
-        """
-        super()._contact_deleting(uow, contact, now)
-        open_ids = [ld.id for ld in uow.leads.for_contact(self.team_id, contact.id) if ld.is_open]
-        if not open_ids:
-            return
-        router = Router(uow, self.team_id, self.member_id, now)
-        router.remember([contact])
-        for lead_id in open_ids:
-            lead = uow.leads.get(self.team_id, lead_id)
-            if not lead.is_open:
-                continue
-            pool = router.pool(lead.pool_id)
-            decision = RoutingDecision(
-                explanation=RoutingExplanation(
-                    method="remove",
-                    outcome=RoutingOutcome.REMOVED,
-                    decided_at=now,
-                    pool_id=lead.pool_id if pool is not None else None,
-                    actor_id=self.member_id,
-                    role=lead.role,
-                    note="the contact was deleted",
-                )
-            )
-            router.apply(lead, decision, pool)
-            router.event(EventName.LEAD_REMOVED, lead.id, previous=list(lead.assignee_ids))
-        router.flush()
 
     # ============================================================ reading
     def leads(
@@ -1607,7 +1552,7 @@ class RoutingUseCases(SessionBase):
         with self._unit(size=len(targets)) as (uow, actor):
             perm.require(actor.role.is_manager, actor, "assign leads", "admins and managers only")
             now = self.crm.now()
-            router = Router(uow, self.team_id, actor.id, now)
+            router = Router(uow, self.team_id, actor.id, now, self.crm.reactions)
             results = []
             for target in targets:
                 lead, pool = self._open_lead(uow, router, target)
@@ -1660,7 +1605,7 @@ class RoutingUseCases(SessionBase):
             lead = self._lead(uow, lead_id)
             if lead.status is not LeadStatus.UNASSIGNED:
                 raise ValidationError("lead_id", lead.id, f"the lead is {lead.status.value}")
-            router = Router(uow, self.team_id, actor.id, self.crm.now())
+            router = Router(uow, self.team_id, actor.id, self.crm.now(), self.crm.reactions)
             pool = router.pool(lead.pool_id)
             if pool is None:
                 raise ValidationError("lead_id", lead.id, "the lead has no pool to route it")
@@ -1712,7 +1657,7 @@ class RoutingUseCases(SessionBase):
                 raise ValidationError("lead_id", lead.id, "the lead was removed")
             if outcome is RoutingOutcome.UNASSIGNED and lead.status is LeadStatus.UNASSIGNED:
                 raise ValidationError("lead_id", lead.id, "the lead is not assigned or offered")
-            router = Router(uow, self.team_id, actor.id, self.crm.now())
+            router = Router(uow, self.team_id, actor.id, self.crm.now(), self.crm.reactions)
             pool = router.pool(lead.pool_id)
             decision = RoutingDecision(
                 explanation=RoutingExplanation(
@@ -1746,7 +1691,7 @@ class RoutingUseCases(SessionBase):
             lead = self._lead(uow, lead_id)
             if lead.status is not LeadStatus.ASSIGNED:
                 raise ValidationError("lead_id", lead.id, "the lead has no owner to ask")
-            router = Router(uow, self.team_id, actor.id, self.crm.now())
+            router = Router(uow, self.team_id, actor.id, self.crm.now(), self.crm.reactions)
             router.notify(
                 lead.assignee_ids,
                 NotificationKind.UPDATE_REQUESTED,
@@ -1819,7 +1764,7 @@ class RoutingUseCases(SessionBase):
             perm.require(actor.role.is_manager, actor, "assign roles", "admins and managers only")
             if name not in {r.name for r in uow.lead_pools.role_slots(self.team_id)}:
                 raise NotFound("role slot", name)
-            router = Router(uow, self.team_id, actor.id, self.crm.now())
+            router = Router(uow, self.team_id, actor.id, self.crm.now(), self.crm.reactions)
             lead = self._role_lead(uow, router, ContactId(contact_id), name)
             decision = self._pick(
                 router,
@@ -1895,13 +1840,13 @@ class RoutingUseCases(SessionBase):
         with self._unit() as (uow, actor):
             now = self.crm.now()
             offer, lead = self._own_offer(uow, actor, offer_id, now)
-            router = Router(uow, self.team_id, actor.id, now)
+            router = Router(uow, self.team_id, actor.id, now, self.crm.reactions)
             pool = router.pool(lead.pool_id)
             if pool is not None and actor.id not in pool.member_ids:
                 perm.require(False, actor, "accept this offer", "the member is not in the pool")
             if pool is not None and router.is_full(pool, actor.id):
                 raise OfferClosed(offer.id, "full")
-            accepted = _next(offer, status=OfferStatus.ACCEPTED, settled_at=now)
+            accepted = bumped(offer, status=OfferStatus.ACCEPTED, settled_at=now)
             uow.offers.update(accepted)
             router.withdraw_offers(lead, except_id=offer.id)
             decision = RoutingDecision(
@@ -1935,7 +1880,7 @@ class RoutingUseCases(SessionBase):
         with self._unit() as (uow, actor):
             now = self.crm.now()
             offer, lead = self._own_offer(uow, actor, offer_id, now)
-            router = Router(uow, self.team_id, actor.id, now)
+            router = Router(uow, self.team_id, actor.id, now, self.crm.reactions)
             settled, _ = router.close_offer(offer, OfferStatus.DECLINED, lead)
             router.flush()
             uow.commit()
@@ -1953,7 +1898,7 @@ class RoutingUseCases(SessionBase):
                 if not actor.role.is_manager:
                     raise NotFound("lead", lead_id)
                 raise ValidationError("lead_id", lead.id, "one can reject only a lead one owns")
-            router = Router(uow, self.team_id, actor.id, self.crm.now())
+            router = Router(uow, self.team_id, actor.id, self.crm.now(), self.crm.reactions)
             pool = router.pool(lead.pool_id)
             remaining = tuple(m for m in lead.assignee_ids if m != actor.id)
             decision = RoutingDecision(
@@ -1975,7 +1920,7 @@ class RoutingUseCases(SessionBase):
             }
             if not remaining:
                 changes.update(status=LeadStatus.UNASSIGNED, assigned_at=None, respond_by=None)
-            updated: Lead = _next(lead, **changes)
+            updated: Lead = bumped(lead, **changes)
             router._prime(pool if lead.role is None else None, ())
             uow.leads.update(updated)
             router._counted(pool if lead.role is None else None, (), [actor.id])
@@ -2213,6 +2158,159 @@ class RoutingUseCases(SessionBase):
             if interaction.author_id == owner and interaction.occurred_at <= now:
                 return interaction.occurred_at
         return None
+
+
+# ================================================================ reactions
+# Declared, in order, in teamcrm.service.reactions.default_reactions.
+def route_entries(occasion: Occasion) -> None:
+    """``bucket.items_added``: contacts entering a source bucket of an active pool become leads.
+
+    They are routed in this same unit.  Nothing for a personal bucket, nor
+    for contacts routing itself placed in an inbound bucket.
+    """
+    if occasion.origin == "routing":
+        return
+    uow, team_id = occasion.uow, occasion.team_id
+    bucket = occasion.subject
+    if not isinstance(bucket, Bucket):
+        bucket = uow.buckets.get(team_id, BucketId(occasion.event.subject_id))
+    if bucket.is_personal:
+        return
+    items = occasion.event.data.get("item_ids")
+    contact_ids = [ContactId(i) for i in (items if isinstance(items, list) else [])]
+    contact_ids = [c for c in contact_ids if c.startswith("ct_")]
+    if not contact_ids:
+        return
+    pools = [p for p in uow.lead_pools.for_buckets(team_id, [bucket.id]) if p.active]
+    if not pools:
+        return
+    have = occasion.contacts
+    missing = [c for c in contact_ids if have.get(c) is None]
+    loaded: dict[str, Contact] = {}
+    if missing:  # not read by the emitter in this unit
+        loaded = {c.id: c for c in _load_contacts(uow, team_id, missing)}
+    contacts: list[Contact] = []
+    for cid in contact_ids:
+        found = have.get(cid) or loaded.get(cid)
+        if found is not None:
+            contacts.append(found)
+    router = Router(uow, team_id, occasion.actor_id, occasion.now, occasion.reactions)
+    for pool in pools:
+        router.enter(pool, contacts)
+    router.flush()
+
+
+def close_leads_of_deleted_contact(occasion: Occasion) -> None:
+    """``contact.deleted``: its open leads are removed (offers withdrawn, owners told).
+
+    No open lead or offer is left pointing at a deleted contact.  Each lead
+    is read again through ``leads.get`` (locked on PostgreSQL), so a unit
+    accepting or reassigning it at the same moment goes first or finds it
+    removed.  Idempotent: a lead already closed is left alone.
+    """
+    uow, team_id = occasion.uow, occasion.team_id
+    open_ids = [
+        lead.id
+        for lead in uow.leads.for_contact(team_id, ContactId(occasion.event.subject_id))
+        if lead.is_open
+    ]
+    if not open_ids:
+        return
+    router = Router(uow, team_id, occasion.actor_id, occasion.now, occasion.reactions)
+    router.remember([c for c in occasion.contacts.values() if c is not None])  # for its name
+    for lead_id in open_ids:
+        lead = uow.leads.get(team_id, lead_id)
+        if not lead.is_open:
+            continue
+        pool = router.pool(lead.pool_id)
+        decision = RoutingDecision(
+            explanation=RoutingExplanation(
+                method="contact_deleted",
+                outcome=RoutingOutcome.REMOVED,
+                decided_at=router.now,
+                pool_id=lead.pool_id if pool is not None else None,
+                actor_id=occasion.actor_id,
+                note="the contact was deleted",
+            )
+        )
+        router.apply(lead, decision, pool)
+        router.event(EventName.LEAD_REMOVED, lead.id, previous=list(lead.assignee_ids))
+    router.flush()
+
+
+def apply_new_lead_status(occasion: Occasion) -> None:
+    """``lead.routed`` (a new lead): its contact takes the team's ``new_lead_status``.
+
+    Seed 001: "contacts with new leads will always appear in the Evaluate or
+    Priority status".  Nothing is written when the contact already has it.
+    """
+    contact_id = occasion.event.data.get("contact_id")
+    if not isinstance(contact_id, str):
+        return  # a lead routed again: not a new lead
+    uow, team_id = occasion.uow, occasion.team_id
+    team = occasion.cache.get("team")
+    if team is None:
+        team = occasion.cache["team"] = uow.teams.get(team_id)
+    wanted = team.settings.new_lead_status
+    if contact_id in occasion.contacts:
+        contact = occasion.contacts[contact_id]
+    else:
+        found = _load_contacts(uow, team_id, [ContactId(contact_id)])
+        contact = found[0] if found else None
+    if contact is None or contact.status == wanted:
+        return
+    # Read again for update: the copy in hand may be older than a concurrent change.
+    fresh = uow.contacts.get_for_update(team_id, contact.id)
+    if fresh.status == wanted:
+        occasion.contacts[contact_id] = fresh
+        return
+    updated = bumped(fresh, status=wanted)
+    uow.contacts.update(updated)
+    occasion.contacts[contact_id] = updated
+    occasion.emit(
+        _domain_event(
+            name=EventName.CONTACT_UPDATED,
+            team_id=team_id,
+            subject_id=contact_id,
+            occurred_at=occasion.now,
+            actor_id=occasion.actor_id,
+            data={"fields": ["status"]},
+        )
+    )
+
+
+def move_pool_follow_up_task(occasion: Occasion) -> None:
+    """``lead.reassigned``: the previous owners' open follow-up task of the pool is cancelled.
+
+    The new owner got the pool's task when the lead was placed with them;
+    the previous owner no longer sees the contact, so the task would sit in
+    a due list for a contact they cannot open.
+    """
+    data = occasion.event.data
+    previous, chosen = data.get("previous"), data.get("member_ids")
+    if not isinstance(previous, list) or not isinstance(chosen, list):
+        return
+    lost = [m for m in previous if m not in chosen]
+    if not lost:
+        return
+    uow, team_id = occasion.uow, occasion.team_id
+    lead = uow.leads.get(team_id, LeadId(occasion.event.subject_id))
+    if lead.pool_id is None:
+        return
+    for member_id in lost:
+        for task in uow.tasks.for_member(team_id, MemberId(member_id), TaskStatus.OPEN):
+            if task.contact_id == lead.contact_id and task.note.startswith(POOL_TASK_NOTE):
+                uow.tasks.update(bumped(task, status=TaskStatus.CANCELLED, closed_at=occasion.now))
+                occasion.emit(
+                    _domain_event(
+                        name=EventName.TASK_CANCELLED,
+                        team_id=team_id,
+                        subject_id=task.id,
+                        occurred_at=occasion.now,
+                        actor_id=occasion.actor_id,
+                        data={"member_id": task.member_id, "lead_id": lead.id},
+                    )
+                )
 
 
 def _enum(field: str, enum_cls: Any, value: Any) -> Any:

@@ -15,7 +15,7 @@ from teamcrm.ids import (
     MemberId,
     new_member_id,
 )
-from teamcrm.service.base import SessionBase, _next
+from teamcrm.service.base import SessionBase, bumped
 from teamcrm.team import Member, Role, Team, TeamSettings
 from teamcrm.validation import (
     check_int,
@@ -86,7 +86,7 @@ class TeamUseCases(SessionBase):
             member = self._member(uow, member_id)
             if all(getattr(member, k) == v for k, v in changes.items()):
                 return member  # nothing changes: no new version, no event
-            updated = _next(member, **changes)
+            updated = bumped(member, **changes)
             if (member.role is Role.ADMIN and member.active) and not (
                 updated.role is Role.ADMIN and updated.active
             ):
@@ -105,7 +105,7 @@ class TeamUseCases(SessionBase):
                 )
             )
             uow.commit()
-            return updated  # type: ignore[no-any-return]
+            return updated
 
     def deactivate_member(self, member_id: MemberId | str) -> Member:
         """Deactivate a member: they keep their history but get no new work (admins)."""
@@ -149,7 +149,7 @@ class TeamUseCases(SessionBase):
                 "change another member's availability",
                 "managers and admins only",
             )
-            updated: Member = _next(target, away_until=until)
+            updated: Member = bumped(target, away_until=until)
             uow.members.update(updated)
             now = self.crm.now()
             uow.collect(
@@ -187,7 +187,7 @@ class TeamUseCases(SessionBase):
                 changes["email"] = email
             if time_zone is not None:
                 changes["time_zone"] = time_zone
-            updated: Member = _next(target, **changes)
+            updated: Member = bumped(target, **changes)
             uow.members.update(updated)
             now = self.crm.now()
             uow.collect(
@@ -211,11 +211,12 @@ class TeamUseCases(SessionBase):
             perm.require_admin(actor, "change team settings")
             team = uow.teams.get(self.team_id)
             settings = attrs.evolve(team.settings, **changes)
-            updated: Team = _next(team, settings=settings)
+            updated: Team = bumped(team, settings=settings)
             uow.teams.update(updated)
             now = self.crm.now()
-            uow.collect(
-                self._event(EventName.TEAM_SETTINGS_CHANGED, team.id, now, fields=sorted(changes))
+            self._emit(
+                uow,
+                self._event(EventName.TEAM_SETTINGS_CHANGED, team.id, now, fields=sorted(changes)),
             )
             uow.commit()
             return updated

@@ -28,7 +28,7 @@ from teamcrm.search import (
     new_saved_filter_id,
     query_from_mapping,
 )
-from teamcrm.service.base import SessionBase, _next
+from teamcrm.service.base import SessionBase, bumped
 from teamcrm.service.followups import MAX_LIST
 from teamcrm.team import Member
 from teamcrm.validation import (
@@ -295,7 +295,7 @@ class ViewUseCases(SessionBase):
         with self._unit() as (uow, actor):
             saved = self._changeable(uow, actor, filter_id, "rename this filter")
             self._unique_name(uow, actor, name, saved.shared, except_id=saved.id)
-            renamed: SavedFilter = _next(saved, name=name)
+            renamed: SavedFilter = bumped(saved, name=name)
             uow.saved_filters.update(renamed)
             uow.commit()
             return renamed

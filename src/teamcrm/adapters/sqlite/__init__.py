@@ -11,6 +11,7 @@ process knows every migration of the release.
 """
 
 # Modules that register migrations (run in name order) and repositories.
+from teamcrm.adapters.sqlite import consumers as _consumers  # outbox consumer positions
 from teamcrm.adapters.sqlite import digests as _digests  # after notifications: extends it
 from teamcrm.adapters.sqlite import followups as _followups
 from teamcrm.adapters.sqlite import grid as _grid  # the agent grid table (views ranks it)
@@ -32,7 +33,7 @@ from teamcrm.adapters.sqlite.store import (
     register_repository,
 )
 
-del _schema, _followups, _grid, _integrity, _notifications, _digests, _routing, _views
+del _consumers, _schema, _followups, _grid, _integrity, _notifications, _digests, _routing, _views
 
 __all__ = [
     "Migration",

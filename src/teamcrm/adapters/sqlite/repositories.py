@@ -1037,6 +1037,23 @@ class SQLiteInteractions(SQLiteRepository):
         """Return the interactions filed under a company, newest first (ties: id)."""
         return self._for_target(team_id, company_id)
 
+    @translated
+    def file_under(
+        self, team_id: TeamId, interaction_id: InteractionId, company_ids: Sequence[CompanyId]
+    ) -> None:
+        """File an interaction under more companies (new targets after its last one)."""
+        i = self.get(team_id, interaction_id)
+        extra = [c for c in dict.fromkeys(company_ids) if c not in i.company_ids]
+        if not extra:
+            return
+        first = len(i.contact_ids) + len(i.company_ids)
+        occurred = to_micros(i.occurred_at)
+        self._conn.executemany(
+            "INSERT INTO interaction_targets (interaction_id, target_id, team_id, position,"
+            " occurred_at) VALUES (?, ?, ?, ?, ?)",
+            [(i.id, target, team_id, first + n, occurred) for n, target in enumerate(extra)],
+        )
+
 
 # -------------------------------------------------------------------- outbox
 def event_json(event: DomainEvent) -> str:

@@ -1,0 +1,251 @@
+"""Reactions: everything that happens, in the same unit of work, after a change.
+
+A use case changes what it was asked to change, then *emits* the domain
+events of that change (:meth:`Occasion.emit` or :meth:`Reactions.emit`).
+Emitting collects the event for the outbox and runs, at once and in the
+order below, every reaction declared for that event's name; a reaction may
+write and emit events of its own (they run their reactions in turn).  All
+of it commits or rolls back together with the change.
+
+:func:`default_reactions` is the one place where reactions are declared:
+reading it tells everything that happens after any change.  The table (also
+in ``docs/architecture.md``, checked against this registry by a test)::
+
+    bucket.items_added   -> follow-ups: start clocks; routing: route entries
+    bucket.items_removed -> follow-ups: stop clocks
+    bucket.deleted       -> follow-ups: drop policies
+    interaction.logged   -> follow-ups: record touches
+    contact.updated      -> interactions: file earlier notes under new companies
+    team.settings_changed-> interactions: file every earlier note under companies
+    contact.deleted      -> routing: close open leads
+    lead.routed          -> contacts: apply the team's new_lead_status
+    lead.reassigned      -> follow-ups: move the pool's follow-up task
+
+Each :class:`~teamcrm.service.crm.CRM` holds its own registry
+(``crm.reactions``), so an application may add a reaction to one CRM
+without touching others::
+
+    crm.reactions.add(EventName.CONTACT_CREATED, "mine", "welcome the contact", handler)
+
+Reactions run inside the unit: they must be quick, must not call out to the
+network, and must not open another unit of work (use
+:meth:`teamcrm.CRM.consume` for work after the commit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from teamcrm.contact import Contact
+from teamcrm.events import DomainEvent, EventName
+from teamcrm.ids import MemberId, TeamId
+from teamcrm.ports import UnitOfWork
+
+__all__ = ["Occasion", "Reaction", "ReactionHandler", "Reactions", "default_reactions"]
+
+#: A reaction: called with the occasion (the unit, the event and what the emitter knew).
+ReactionHandler = Callable[["Occasion"], None]
+
+
+@attrs.frozen
+class Reaction:
+    """One declared reaction.
+
+    :ivar event: the event name it reacts to.
+    :ivar area: the part of teamcrm that owns it (``"follow-ups"``, ``"routing"``...).
+    :ivar does: one line saying what it does (shown in the reactions table).
+    :ivar handler: the function that does it.
+    """
+
+    event: EventName
+    area: str
+    does: str
+    handler: ReactionHandler = attrs.field(eq=False, repr=False)
+
+
+@attrs.define(kw_only=True)
+class Occasion:
+    """What a reaction receives: the open unit, the event, and what its emitter had at hand.
+
+    :ivar uow: the unit of work the change is being made in (not committed yet).
+    :ivar event: the event reacted to (already collected for the outbox).
+    :ivar reactions: the registry (for :meth:`emit`).
+    :ivar subject: the changed object when the emitter has it (a ``Bucket``
+        for bucket events, an ``Interaction`` for ``interaction.logged``...),
+        else ``None`` (reactions then read it from the unit).
+    :ivar contacts: contacts already read in this unit, by id (``None``: deleted);
+        a reaction that writes a contact puts the new version back here.
+    :ivar origin: who emitted it when that matters (``"routing"`` for items
+        routing itself placed in an inbound bucket: they are not routed again).
+    :ivar cache: scratch space shared by the reactions of one batch of events.
+    """
+
+    uow: UnitOfWork
+    event: DomainEvent
+    reactions: Reactions
+    subject: object | None = None
+    contacts: MutableMapping[str, Contact | None] = attrs.field(factory=dict)
+    origin: str = ""
+    cache: dict[str, Any] = attrs.field(factory=dict)
+
+    @property
+    def team_id(self) -> TeamId:
+        """The team of the event."""
+        return self.event.team_id
+
+    @property
+    def actor_id(self) -> MemberId | None:
+        """The member who caused the event (``None``: the system)."""
+        return self.event.actor_id
+
+    @property
+    def now(self) -> datetime:
+        """When the event happened (the unit's time)."""
+        return self.event.occurred_at
+
+    def emit(self, event: DomainEvent, *, subject: object | None = None, origin: str = "") -> None:
+        """Collect a further event in the same unit and run its reactions."""
+        self.reactions.emit(
+            self.uow,
+            event,
+            subject=subject,
+            contacts=self.contacts,
+            origin=origin,
+            cache=self.cache,
+        )
+
+
+class Reactions:
+    """The registry: for each event name, its reactions in the order they run."""
+
+    def __init__(self, reactions: Iterable[Reaction] = ()) -> None:
+        self._by_event: dict[EventName, list[Reaction]] = {}
+        for reaction in reactions:
+            self._by_event.setdefault(reaction.event, []).append(reaction)
+
+    def add(self, event: EventName | str, area: str, does: str, handler: ReactionHandler) -> None:
+        """Declare one more reaction to *event*; it runs after those declared before it."""
+        name = EventName(event)
+        self._by_event.setdefault(name, []).append(Reaction(name, area, does, handler))
+
+    def for_event(self, event: EventName | str) -> tuple[Reaction, ...]:
+        """The reactions to *event*, in the order they run."""
+        return tuple(self._by_event.get(EventName(event), ()))
+
+    def __iter__(self) -> Iterator[Reaction]:
+        """Every reaction, grouped by event in declaration order."""
+        return (r for group in self._by_event.values() for r in group)
+
+    def emit(
+        self,
+        uow: UnitOfWork,
+        event: DomainEvent,
+        *,
+        subject: object | None = None,
+        contacts: MutableMapping[str, Contact | None] | Mapping[str, Contact] | None = None,
+        origin: str = "",
+        cache: dict[str, Any] | None = None,
+    ) -> None:
+        """Collect *event* in *uow* and run its reactions, in order, in the same unit."""
+        uow.collect(event)
+        reactions = self._by_event.get(event.name)
+        if not reactions:
+            return
+        occasion = Occasion(
+            uow=uow,
+            event=event,
+            reactions=self,
+            subject=subject,
+            contacts=dict(contacts or {}) if not isinstance(contacts, MutableMapping) else contacts,
+            origin=origin,
+            cache={} if cache is None else cache,
+        )
+        for reaction in reactions:
+            reaction.handler(occasion)
+
+    def table(self) -> list[tuple[str, str, str]]:
+        """``(event, area, does)`` for every reaction, in order (the documented table)."""
+        return [(r.event.value, r.area, r.does) for r in self]
+
+
+def default_reactions() -> Reactions:
+    """The reactions of teamcrm, declared in the order they run.
+
+    This is the whole list of what happens, inside the same unit of work,
+    after a change.
+    """
+    from teamcrm.service import followups, interactions, routing
+
+    return Reactions(
+        [
+            Reaction(
+                EventName.BUCKET_ITEMS_ADDED,
+                "follow-ups",
+                "start the follow-up clocks of the bucket's policies for the added contacts",
+                followups.start_clocks,
+            ),
+            Reaction(
+                EventName.BUCKET_ITEMS_ADDED,
+                "routing",
+                "make leads of contacts entering a source bucket of an active pool and route"
+                " them (not for a personal bucket, nor for contacts routing itself placed)",
+                routing.route_entries,
+            ),
+            Reaction(
+                EventName.BUCKET_ITEMS_REMOVED,
+                "follow-ups",
+                "stop the follow-up clocks of the bucket's policies for the removed contacts",
+                followups.stop_clocks,
+            ),
+            Reaction(
+                EventName.BUCKET_DELETED,
+                "follow-ups",
+                "delete the bucket's follow-up policies and their due rows",
+                followups.drop_policies,
+            ),
+            Reaction(
+                EventName.INTERACTION_LOGGED,
+                "follow-ups",
+                "record the interaction as a touch of each of its contacts",
+                followups.record_touches,
+            ),
+            Reaction(
+                EventName.CONTACT_UPDATED,
+                "interactions",
+                "when the contact gained companies and the team files notes under companies:"
+                " file the contact's earlier interactions under them too",
+                interactions.file_earlier_notes_of_contact,
+            ),
+            Reaction(
+                EventName.TEAM_SETTINGS_CHANGED,
+                "interactions",
+                "when file_notes_under_companies was turned on: file every earlier interaction"
+                " of a contact under the contact's companies",
+                interactions.file_every_earlier_note,
+            ),
+            Reaction(
+                EventName.CONTACT_DELETED,
+                "routing",
+                "close the contact's open leads (removed): withdraw their offers, take them"
+                " from their owners (freeing capacity), tell the owners",
+                routing.close_leads_of_deleted_contact,
+            ),
+            Reaction(
+                EventName.LEAD_ROUTED,
+                "contacts",
+                "a new lead's contact takes the team's new_lead_status",
+                routing.apply_new_lead_status,
+            ),
+            Reaction(
+                EventName.LEAD_REASSIGNED,
+                "follow-ups",
+                "move the pool's follow-up task from the previous owners to the new one"
+                " (the previous owners' open task is cancelled; the new owner has one)",
+                routing.move_pool_follow_up_task,
+            ),
+        ]
+    )
