@@ -261,7 +261,11 @@ def test_memory_grid_page_is_the_reference() -> None:
 
 
 def _raw(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(path, isolation_level=None)
+    from teamcrm.adapters.sqlite.connection import register_functions
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    register_functions(conn)  # the name index's trigger folds names in Python
+    return conn
 
 
 def test_raw_inserts_and_updates_keep_the_grid_table(tmp_path: Path) -> None:

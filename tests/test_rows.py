@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+import teamcrm
 import test_routing_service as base
 from teamcrm.rows import Rows
 from test_routing_service import World, _pool
@@ -70,3 +71,13 @@ def test_follow_ups_display_as_a_table(w: World) -> None:
     frame = rows.to_pandas()
     assert isinstance(frame, pd.DataFrame)
     assert len(frame) == 1
+
+
+def test_rows_unstructure_like_lists(w: World) -> None:
+    _pool(w, "round_robin", member_ids=[w.bob.member_id])
+    (c,) = w.contacts(1, "Maria")
+    w.ana.add_to_bucket(w.web.id, c.id)
+    data = teamcrm.unstructure(w.ana.routing_dashboard())
+    assert type(data) is list
+    assert data[0]["contact_name"] == "Maria0"
+    json.dumps(data)

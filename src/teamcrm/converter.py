@@ -114,6 +114,11 @@ def configure_converter(conv: cattrs.Converter) -> cattrs.Converter:
     conv.register_structure_hook_func(_is_homogeneous_tuple, structure_tuple)
     conv.register_structure_hook_func(_is_json_mapping, _structure_json_mapping)
     conv.register_unstructure_hook_func(_is_json_mapping, lambda m: dict(m))
+    # Lists of the library's own kinds (``teamcrm.rows.Rows``) unstructure like lists.
+    conv.register_unstructure_hook_func(
+        lambda t: isinstance(t, type) and issubclass(t, list) and t is not list,
+        lambda rows: [conv.unstructure(r) for r in rows],
+    )
     return conv
 
 
