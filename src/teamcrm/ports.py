@@ -265,6 +265,13 @@ class InteractionRepository(Protocol):
         """Return the interactions filed under a company, newest first (ties: id)."""
         ...
 
+    def all(self, team_id: TeamId) -> list[Interaction]:
+        """Return every interaction of the team (also of deleted contacts), by id.
+
+        Used by the team backup (:mod:`teamcrm.backup`).
+        """
+        ...
+
 
 class OutboxRepository(Protocol):
     """The outbox of committed domain events."""
@@ -571,6 +578,13 @@ class SnoozeRepository(Protocol):
 
     def remove(self, team_id: TeamId, member_id: MemberId, contact_id: ContactId) -> None:
         """Remove the member's snooze of the contact (no-op if none)."""
+        ...
+
+    def all(self, team_id: TeamId) -> list[Snooze]:
+        """Return every snooze of the team, by (member id, contact id).
+
+        Used by the team backup (:mod:`teamcrm.backup`).
+        """
         ...
 
 

@@ -393,6 +393,9 @@ class _Interactions:
             i for i in self._t.values() if i.team_id == team_id and company_id in i.company_ids
         )
 
+    def all(self, team_id: TeamId) -> list[Interaction]:
+        return sorted((i for i in self._t.values() if i.team_id == team_id), key=lambda i: i.id)
+
 
 #: Outbox rows wrap events the unit of work collected (already built and checked).
 _outbox_message = trusted_builder(OutboxMessage)
@@ -763,6 +766,10 @@ class _Snoozes:
 
     def remove(self, team_id: TeamId, member_id: MemberId, contact_id: ContactId) -> None:
         self._t.pop((team_id, member_id, contact_id))
+
+    def all(self, team_id: TeamId) -> list[Snooze]:
+        rows = [s for s in self._t.values() if s.team_id == team_id]
+        return sorted(rows, key=lambda s: (s.member_id, s.contact_id))
 
 
 class _Tasks(_Versioned[Task]):

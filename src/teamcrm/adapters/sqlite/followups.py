@@ -496,6 +496,19 @@ class SQLiteSnoozes(SQLiteRepository):
             (team_id, member_id, contact_id),
         )
 
+    @translated
+    def all(self, team_id: TeamId) -> list[Snooze]:
+        """Return every snooze of the team, by (member id, contact id)."""
+        rows = self._conn.execute(
+            "SELECT member_id, contact_id, until FROM snoozes WHERE team_id = ?"
+            " ORDER BY member_id, contact_id",
+            (team_id,),
+        )
+        return [
+            trusted(Snooze, team_id=team_id, member_id=m, contact_id=c, until=from_micros(u))
+            for m, c, u in rows
+        ]
+
 
 # --------------------------------------------------------------------- tasks
 _TASK_SELECT = (

@@ -1022,6 +1022,14 @@ class SQLiteInteractions(SQLiteRepository):
         """Return the interactions filed under a company, newest first (ties: id)."""
         return self._for_target(team_id, company_id)
 
+    @translated
+    def all(self, team_id: TeamId) -> list[Interaction]:
+        """Return every interaction of the team (also of deleted contacts), by id."""
+        rows = self._conn.execute(
+            f"{_INTERACTION_SELECT} WHERE i.team_id = ? ORDER BY i.id", (team_id,)
+        )
+        return [_interaction(r) for r in rows]
+
 
 # -------------------------------------------------------------------- outbox
 def event_json(event: DomainEvent) -> str:
