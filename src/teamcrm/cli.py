@@ -469,15 +469,15 @@ def _export_team(args: argparse.Namespace) -> int:
 def _import_team(args: argparse.Namespace) -> int:
     from teamcrm.backup import import_team
 
+    path = Path(args.file)
+    if args.file != "-" and not path.is_file():
+        raise ValidationError("FILE", args.file, "no such file (nothing was created)")
     url = args.db if "://" in args.db else f"sqlite:///{args.db}"
-    crm = open_crm(url)
+    crm = open_crm(url)  # the target may be new: a restore makes its database
     try:
         if args.file == "-":
             summary = import_team(crm.store, sys.stdin)
         else:
-            path = Path(args.file)
-            if not path.is_file():
-                raise ValidationError("FILE", args.file, "no such file")
             with path.open(encoding="utf-8") as source:
                 summary = import_team(crm.store, source)
     finally:
