@@ -693,6 +693,14 @@ class InteractionRepositoryContract(StoreContractBase):
         assert by_contact == expected
         assert by_company == expected
 
+    def test_all_lists_every_interaction_of_the_team_by_id(self, store: Store) -> None:
+        seed = seed_team(store)
+        other = seed_team(store)
+        rows = [_interaction(seed, 100 + n, company=n % 2 == 0) for n in range(4)]
+        write(store, lambda uow: add_all(uow.interactions.add, [*rows, _interaction(other, 5)]))
+        got = read(store, lambda uow: uow.interactions.all(seed.team_id))
+        assert got == sorted(rows, key=lambda i: i.id)
+
 
 def _interaction(seed: Seed, seconds: float, *, company: bool = False) -> Interaction:
     return Interaction(

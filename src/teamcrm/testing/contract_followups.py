@@ -674,6 +674,16 @@ class SnoozeRepositoryContract(_FollowUpBase):
         assert read(store, lambda uow: uow.snoozes.get(t, agent, contact.id)) is None
         assert read(store, lambda uow: uow.snoozes.get(t, admin, contact.id)) == other
 
+        def listed(uow: UnitOfWork) -> list[Snooze]:
+            return [s for s in uow.snoozes.all(t) if s.contact_id == contact.id]
+
+        assert read(store, listed) == [other]
+        write(store, lambda uow: uow.snoozes.put(again))
+        want = sorted([other, again], key=lambda s: (s.member_id, s.contact_id))
+        assert read(store, listed) == want
+        everything = read(store, lambda uow: uow.snoozes.all(t))
+        assert everything == sorted(everything, key=lambda s: (s.member_id, s.contact_id))
+
 
 # ===================================================================== tasks
 
