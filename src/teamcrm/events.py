@@ -34,6 +34,7 @@ class EventName(enum.StrEnum):
     CONTACT_CREATED = "contact.created"
     CONTACT_UPDATED = "contact.updated"
     CONTACT_DELETED = "contact.deleted"
+    CONTACT_MERGED = "contact.merged"
     CONTACT_CHANNEL_VALIDATED = "contact.channel_validated"
     CONTACT_CHANNEL_INVALIDATED = "contact.channel_invalidated"
     COMPANY_CREATED = "company.created"

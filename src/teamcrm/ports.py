@@ -272,6 +272,17 @@ class InteractionRepository(Protocol):
         """
         ...
 
+    def move_contact(
+        self, team_id: TeamId, from_ids: Sequence[ContactId], to_id: ContactId
+    ) -> None:
+        """File the interactions of *from_ids* under *to_id* instead (merging contacts).
+
+        Each interaction keeps its other targets and its order; one that
+        named several of them (or *to_id* too) names *to_id* once.  The one
+        change ever made to a logged interaction.
+        """
+        ...
+
 
 class OutboxRepository(Protocol):
     """The outbox of committed domain events."""
@@ -524,6 +535,10 @@ class TouchRepository(Protocol):
         """Forget the pending touches dated at or before *up_to* (after recording them)."""
         ...
 
+    def forget(self, team_id: TeamId, contact_ids: Sequence[ContactId]) -> None:
+        """Forget every touch (team-wide, per member, pending) of *contact_ids* (merged away)."""
+        ...
+
 
 class FollowUpDueRepository(Protocol):
     """The computed due date of each (policy, contact): what the list is read from."""
@@ -692,6 +707,16 @@ class LeadRepository(Protocol):
         self, team_id: TeamId, pool_id: PoolId | None, contact_ids: Iterable[ContactId]
     ) -> list[Lead]:
         """Return the open leads of the pool (``None``: leads without a pool) of these contacts."""
+        ...
+
+    def move_contact(
+        self, team_id: TeamId, from_ids: Sequence[ContactId], to_id: ContactId
+    ) -> None:
+        """Give every lead of *from_ids* to *to_id* (merging contacts); each lead's version +1.
+
+        The caller first closes leads so that no pool (or role) is left with
+        two open leads of *to_id*; the store refuses that (``AlreadyExists``).
+        """
         ...
 
     def open_with_keys(self, team_id: TeamId, pool_id: PoolId, keys: Iterable[str]) -> list[Lead]:

@@ -396,6 +396,15 @@ class _Interactions:
     def all(self, team_id: TeamId) -> list[Interaction]:
         return sorted((i for i in self._t.values() if i.team_id == team_id), key=lambda i: i.id)
 
+    def move_contact(
+        self, team_id: TeamId, from_ids: Sequence[ContactId], to_id: ContactId
+    ) -> None:
+        gone = set(from_ids)
+        for i in list(self._t.values()):
+            if i.team_id == team_id and gone.intersection(i.contact_ids):
+                ids = tuple(dict.fromkeys(to_id if c in gone else c for c in i.contact_ids))
+                self._t.put(i.id, attrs.evolve(i, contact_ids=ids))
+
 
 #: Outbox rows wrap events the unit of work collected (already built and checked).
 _outbox_message = trusted_builder(OutboxMessage)
@@ -691,6 +700,19 @@ class _Touches:
         for t in self.pending(team_id, up_to):
             self._pending.pop((t.team_id, t.contact_id, t.member_id, t.at, t.team_wide))
 
+    def forget(self, team_id: TeamId, contact_ids: Sequence[ContactId]) -> None:
+        gone = set(contact_ids)
+        for t in [t for t in self._team.values() if t.team_id == team_id and t.contact_id in gone]:
+            self._team.pop((t.team_id, t.contact_id))
+        for t in [
+            t for t in self._member.values() if t.team_id == team_id and t.contact_id in gone
+        ]:
+            self._member.pop((t.team_id, t.contact_id, t.member_id))
+        for t in [
+            t for t in self._pending.values() if t.team_id == team_id and t.contact_id in gone
+        ]:
+            self._pending.pop((t.team_id, t.contact_id, t.member_id, t.at, t.team_wide))
+
 
 class _FollowUpDues:
     def __init__(
@@ -983,6 +1005,29 @@ class _Leads(_Versioned[Lead]):
             if lead_id is not None:
                 out.append(self._get(team_id, lead_id))
         return out
+
+    def move_contact(
+        self, team_id: TeamId, from_ids: Sequence[ContactId], to_id: ContactId
+    ) -> None:
+        gone = set(from_ids)
+        moving = [ld for ld in self._all(team_id) if ld.contact_id in gone]
+        for lead in moving:
+            if lead.is_open:
+                taken = self._open.get((team_id, _pool_key(lead), to_id))
+                if taken is not None and taken != lead.id:
+                    raise AlreadyExists("open lead", f"{_pool_key(lead) or 'no pool'}/{to_id}")
+            where = (team_id, _pool_key(lead), lead.contact_id)
+            moved = attrs.evolve(lead, contact_id=to_id, version=lead.version + 1)
+            self._t.put(lead.id, moved)
+            target = (team_id, _pool_key(lead), to_id)
+            if lead.is_open:
+                if self._open.get(where) == lead.id:
+                    self._open.pop(where)
+                self._open.put(target, lead.id)
+            if lead.entry > (self._entries.get(target) or 0):
+                self._entries.put(target, lead.entry)
+        for lead in moving:  # the merged-away contacts have no entries left
+            self._entries.pop((team_id, _pool_key(lead), lead.contact_id))
 
     def open_with_keys(self, team_id: TeamId, pool_id: PoolId, keys: Iterable[str]) -> list[Lead]:
         found: dict[str, None] = {}

@@ -19,6 +19,7 @@ from teamcrm.service.buckets import BucketUseCases
 from teamcrm.service.contacts import ContactUseCases
 from teamcrm.service.followups import FollowUpUseCases
 from teamcrm.service.interactions import InteractionUseCases
+from teamcrm.service.merging import MergeUseCases
 from teamcrm.service.notifications import (
     DEFAULT_LEASE,
     DIGEST_INTERVAL,
@@ -177,6 +178,7 @@ class MemberSession(
     NotificationUseCases,
     RoutingUseCases,
     ViewUseCases,
+    MergeUseCases,
 ):
     """Every use case, performed as one member of one team.
 

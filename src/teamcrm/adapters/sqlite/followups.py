@@ -335,6 +335,17 @@ class SQLiteTouches(SQLiteRepository):
             (team_id, to_micros(up_to)),
         )
 
+    @translated
+    def forget(self, team_id: TeamId, contact_ids: Sequence[ContactId]) -> None:
+        """Forget every touch of *contact_ids* (merged away)."""
+        ids = dumps(list(dict.fromkeys(contact_ids)))
+        for table in ("touches_team", "touches_member", "touches_pending"):
+            self._conn.execute(
+                f"DELETE FROM {table} WHERE team_id = ?"
+                " AND contact_id IN (SELECT value FROM json_each(?))",
+                (team_id, ids),
+            )
+
 
 # ---------------------------------------------------------------- due rows
 _DUE_COLS = (
