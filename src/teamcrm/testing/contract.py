@@ -693,6 +693,25 @@ class InteractionRepositoryContract(StoreContractBase):
         assert by_contact == expected
         assert by_company == expected
 
+    def test_move_contact_files_interactions_under_the_survivor(self, store: Store) -> None:
+        seed = seed_team(store)
+        keep, gone = seed.contact, new_contact(seed, 36)
+        solo = attrs.evolve(_interaction(seed, 200), contact_ids=(gone.id,))
+        both = attrs.evolve(_interaction(seed, 201), contact_ids=(gone.id, keep.id))
+
+        def fill(uow: UnitOfWork) -> None:
+            uow.contacts.add(gone)
+            uow.interactions.add(solo)
+            uow.interactions.add(both)
+
+        write(store, fill)
+        write(store, lambda uow: uow.interactions.move_contact(seed.team_id, [gone.id], keep.id))
+        assert read(store, lambda uow: uow.interactions.for_contact(seed.team_id, gone.id)) == []
+        got = read(store, lambda uow: uow.interactions.get(seed.team_id, solo.id))
+        assert got.contact_ids == (keep.id,)
+        got = read(store, lambda uow: uow.interactions.get(seed.team_id, both.id))
+        assert got.contact_ids == (keep.id,)
+
     def test_all_lists_every_interaction_of_the_team_by_id(self, store: Store) -> None:
         seed = seed_team(store)
         other = seed_team(store)

@@ -373,6 +373,40 @@ def _touch(fs: FollowUpSeed, contact: str, member: str, seconds: float, **change
 class TouchRepositoryContract(_FollowUpBase):
     """``uow.touches``: newest wins, team-wide and per member; pending touches."""
 
+    def test_forget_drops_every_touch_of_the_contacts(
+        self, store: Store, followup_seed: Callable[[], FollowUpSeed]
+    ) -> None:
+        fs = followup_seed()
+        t, agent = fs.team_id, fs.seed.agent.id
+        gone, kept = new_contact(fs.seed, 34), new_contact(fs.seed, 35)
+        touches = [
+            Touch(team_id=t, contact_id=c.id, member_id=agent, at=at(50)) for c in (gone, kept)
+        ]
+        future = [attrs.evolve(x, at=at(10_000)) for x in touches]
+
+        def fill(uow: UnitOfWork) -> None:
+            uow.contacts.add(gone)
+            uow.contacts.add(kept)
+            uow.touches.record(touches)
+            uow.touches.add_pending(future)
+
+        write(store, fill)
+        write(store, lambda uow: uow.touches.forget(t, [gone.id]))
+
+        def lookups(uow: UnitOfWork) -> tuple[Any, ...]:
+            ids = [gone.id, kept.id]
+            pending = [p for p in uow.touches.pending(t, at(20_000)) if p.contact_id in ids]
+            return (
+                uow.touches.team_latest(t, ids),
+                uow.touches.member_latest(t, ids),
+                pending,
+            )
+
+        team, member, pending = read(store, lookups)
+        assert team == {kept.id: touches[1]}
+        assert member == {(kept.id, agent): touches[1]}
+        assert pending == [future[1]]
+
     @round_trip_settings
     @given(data=st.data())
     def test_touch_round_trips(

@@ -424,6 +424,61 @@ class LeadPoolRepositoryContract(_RoutingBase):
 class LeadRepositoryContract(_RoutingBase):
     """``uow.leads``: round trips, all-or-none inserts, versions, lookups, order."""
 
+    def test_move_contact_gives_every_lead_to_the_survivor(
+        self, store: Store, routing_seed: Callable[[], RoutingSeed]
+    ) -> None:
+        rs = routing_seed()
+        keep, gone = new_contact(rs.seed, 31), new_contact(rs.seed, 32)
+        t, pool = rs.team_id, rs.pool.id
+
+        def lead(contact_id: Any, status: LeadStatus, entry: int) -> Lead:
+            return Lead(
+                id=new_lead_id(),
+                team_id=t,
+                contact_id=contact_id,
+                created_at=at(40 + entry),
+                pool_id=pool,
+                status=status,
+                entry=entry,
+            )
+
+        mine = lead(keep.id, LeadStatus.REMOVED, 1)
+        theirs = [lead(gone.id, LeadStatus.REMOVED, 1), lead(gone.id, LeadStatus.UNASSIGNED, 2)]
+
+        def fill(uow: UnitOfWork) -> None:
+            uow.contacts.add(keep)
+            uow.contacts.add(gone)
+            uow.leads.add_many([mine, *theirs])
+
+        write(store, fill)
+        write(store, lambda uow: uow.leads.move_contact(t, [gone.id], keep.id))
+
+        def lookups(uow: UnitOfWork) -> tuple[Any, ...]:
+            repo = uow.leads
+            return (
+                repo.for_contact(t, keep.id),
+                repo.for_contact(t, gone.id),
+                repo.open_for_contacts(t, pool, [keep.id, gone.id]),
+                repo.entries(t, pool, [keep.id, gone.id]),
+            )
+
+        moved, left, open_leads, entries = read(store, lookups)
+        want = [mine, *(attrs.evolve(ld, contact_id=keep.id, version=2) for ld in theirs)]
+        assert moved == want
+        assert left == []
+        assert open_leads == [want[2]]
+        assert entries == {keep.id: 2}
+        # A second open lead of the survivor in one pool is refused.
+        other = new_contact(rs.seed, 33)
+
+        def clash(uow: UnitOfWork) -> None:
+            uow.contacts.add(other)
+            uow.leads.add_many([lead(other.id, LeadStatus.UNASSIGNED, 1)])
+            uow.leads.move_contact(t, [other.id], keep.id)
+
+        with pytest.raises(AlreadyExists):
+            write(store, clash)
+
     @round_trip_settings
     @given(data=st.data())
     def test_lead_round_trips(
