@@ -43,6 +43,7 @@ _OPS = st.lists(
                 "tick",
                 "accept",
                 "inbound",
+                "intake",
             ]
         ),
         st.integers(0, 50),
@@ -112,6 +113,11 @@ def build_random_team(crm: CRM, clock: SettableClock, ops: list[tuple[str, int, 
                 offers = who.offers()
                 if offers:
                     who.accept_offer(offers[0].id)
+            elif op == "intake":
+                who.intake_lead(
+                    {"email": f"lead{a % 7}@example.com", "submission id": f"s{b % 5}"},
+                    source_bucket_id=buckets[0],
+                )
             elif op == "inbound":
                 who.set_inbound_bucket(buckets[b % len(buckets)])
         except TeamCRMError:

@@ -84,6 +84,10 @@ def world(crm: teamcrm.CRM) -> World:
         custom_fields={"city": "Cambridge", "kids": 2},
     )
     ana.add_to_bucket(web.id, dup1.id)  # a second open lead in the same pool
+    joined = ana.intake_lead(
+        {"email": "m.garcia@example.org", "submission id": "form-1"}, source_bucket_id=web.id
+    )
+    assert joined.contact_id == dup1.id
     _tick(crm)
     dup2 = ana.create_contact("M.", "Garcia")
     personal = ana.create_bucket("Mine", personal=True)
@@ -119,6 +123,7 @@ def _pointers(uow: UnitOfWork, team_id: str, ids: list[str]) -> dict[str, object
             if set(ids) & set(i.contact_ids)  # type: ignore[arg-type]
         ],
         "snoozes": [s for s in uow.snoozes.all(t) if s.contact_id in ids],  # type: ignore[arg-type]
+        "intake": [r for r in uow.intake.all(t) if r.contact_id in ids],  # type: ignore[arg-type]
         "dues": [
             d
             for m in members

@@ -40,7 +40,7 @@ from teamcrm.events import DomainEvent
 from teamcrm.followup import FollowUpDue, FollowUpPolicy, Snooze, Touch
 from teamcrm.ids import ContactId, MemberId, TeamId
 from teamcrm.interaction import Interaction
-from teamcrm.lead import InboundBucket, Lead, Offer, RoleSlot, RoutingCursor
+from teamcrm.lead import InboundBucket, IntakeRecord, Lead, Offer, RoleSlot, RoutingCursor
 from teamcrm.notification import Notification
 from teamcrm.pool import LeadPool
 from teamcrm.ports import Store, UnitOfWork
@@ -350,6 +350,7 @@ KINDS: tuple[_Kind, ...] = (
     _Kind(
         "saved_filter", SavedFilter, ("saved_filters",), _saved_filters, _adding("saved_filters")
     ),
+    _Kind("intake_key", IntakeRecord, ("intake",), _all("intake"), _adding("intake")),
     _Kind(
         "notification",
         Notification,

@@ -65,6 +65,7 @@ class EventName(enum.StrEnum):
     POOL_DELETED = "pool.deleted"
     INBOUND_BUCKET_CHANGED = "member.inbound_bucket_changed"
     LEAD_CREATED = "lead.created"
+    LEAD_INTAKE = "lead.intake"
     LEAD_DUPLICATE_SKIPPED = "lead.duplicate_skipped"
     LEAD_ROUTED = "lead.routed"
     LEAD_ASSIGNED = "lead.assigned"

@@ -34,6 +34,7 @@ from teamcrm.ids import BucketId, CompanyId, ContactId, InteractionId, MemberId,
 from teamcrm.interaction import Interaction
 from teamcrm.lead import (
     InboundBucket,
+    IntakeRecord,
     Lead,
     LeadId,
     LeadStatus,
@@ -58,6 +59,7 @@ __all__ = [
     "FollowUpDueRepository",
     "FollowUpPolicyRepository",
     "InboundBucketRepository",
+    "IntakeRepository",
     "InteractionRepository",
     "LeadPoolRepository",
     "LeadRepository",
@@ -426,6 +428,7 @@ class UnitOfWork(Protocol):
     inbound_buckets: InboundBucketRepository
     views: ViewRepository
     saved_filters: SavedFilterRepository
+    intake: IntakeRepository
 
     def __enter__(self) -> Self: ...
 
@@ -816,6 +819,32 @@ class InboundBucketRepository(Protocol):
 
     def put(self, row: InboundBucket) -> None:
         """Set (or replace) the member's inbound bucket."""
+        ...
+
+
+class IntakeRepository(Protocol):
+    """Lead submissions already taken in, by the caller's idempotency key."""
+
+    def get(self, team_id: TeamId, key: str) -> IntakeRecord | None:
+        """Return the record of *key*, or ``None`` if no submission used it yet."""
+        ...
+
+    def add(self, record: IntakeRecord) -> None:
+        """Insert a record; ``AlreadyExists`` if the team has one with its key.
+
+        The database decides (a unique key): of two units adding the same key
+        at once, one commits and the other gets ``AlreadyExists``.
+        """
+        ...
+
+    def all(self, team_id: TeamId) -> list[IntakeRecord]:
+        """Return every record of the team, by key (for the team backup)."""
+        ...
+
+    def move_contact(
+        self, team_id: TeamId, from_ids: Sequence[ContactId], to_id: ContactId
+    ) -> None:
+        """Point the records of *from_ids* at *to_id* (merging contacts)."""
         ...
 
 

@@ -23,6 +23,7 @@ from teamcrm.ids import BucketId, CompanyId, ContactId, InteractionId, MemberId,
 from teamcrm.interaction import Interaction, InteractionKind
 from teamcrm.lead import (
     InboundBucket,
+    IntakeRecord,
     Lead,
     LeadId,
     LeadStatus,
@@ -1151,6 +1152,29 @@ class _InboundBuckets:
         self._t.put((row.team_id, row.member_id), row)
 
 
+class _Intake:
+    def __init__(self, table: _Table[tuple[str, str], IntakeRecord]) -> None:
+        self._t = table
+
+    def get(self, team_id: TeamId, key: str) -> IntakeRecord | None:
+        return self._t.get((team_id, key))
+
+    def add(self, record: IntakeRecord) -> None:
+        if (record.team_id, record.key) in self._t:
+            raise AlreadyExists("intake key", record.key)
+        self._t.put((record.team_id, record.key), record)
+
+    def all(self, team_id: TeamId) -> list[IntakeRecord]:
+        return sorted((r for r in self._t.values() if r.team_id == team_id), key=lambda r: r.key)
+
+    def move_contact(
+        self, team_id: TeamId, from_ids: Sequence[ContactId], to_id: ContactId
+    ) -> None:
+        gone = set(from_ids)
+        for r in [r for r in self._t.values() if r.team_id == team_id and r.contact_id in gone]:
+            self._t.put((r.team_id, r.key), attrs.evolve(r, contact_id=to_id))
+
+
 # ------------------------------------------------------- search and management views
 class _Views:
     """Search, grid and insight queries by scanning the tables (the reference behaviour)."""
@@ -1405,6 +1429,7 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         self.inbound_buckets = _InboundBuckets(s._inbound_buckets)
         self.views = _Views(s)
         self.saved_filters = _SavedFilters(s._saved_filters)
+        self.intake = _Intake(s._intake)
 
     def _begin(self) -> None:
         if self._store._owner == threading.get_ident():
@@ -1482,6 +1507,7 @@ class MemoryStore:
         self._routing_cursors: _Table[tuple[str, str], RoutingCursor] = _Table()
         self._inbound_buckets: _Table[tuple[str, str], InboundBucket] = _Table()
         self._saved_filters: _Table[str, SavedFilter] = _Table()
+        self._intake: _Table[tuple[str, str], IntakeRecord] = _Table()
 
     def _tables(self) -> list[_Table[Any, Any]]:
         return [
@@ -1518,6 +1544,7 @@ class MemoryStore:
             self._routing_cursors,
             self._inbound_buckets,
             self._saved_filters,
+            self._intake,
         ]
 
     def unit_of_work(self, *, write: bool = True) -> MemoryUnitOfWork:

@@ -18,6 +18,7 @@ from teamcrm.sender import Sender
 from teamcrm.service.buckets import BucketUseCases
 from teamcrm.service.contacts import ContactUseCases
 from teamcrm.service.followups import FollowUpUseCases
+from teamcrm.service.intake import IntakeUseCases
 from teamcrm.service.interactions import InteractionUseCases
 from teamcrm.service.merging import MergeUseCases
 from teamcrm.service.notifications import (
@@ -179,6 +180,7 @@ class MemberSession(
     RoutingUseCases,
     ViewUseCases,
     MergeUseCases,
+    IntakeUseCases,
 ):
     """Every use case, performed as one member of one team.
 

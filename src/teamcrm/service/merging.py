@@ -12,8 +12,8 @@ survivor in **one** unit of work:
   listed first;
 * **bucket memberships** move (keeping when and by whom each was made; a
   bucket both were in keeps the survivor's), without routing again;
-* **interactions, tasks, touches, snoozes** (the later one) and **leads**
-  move to the survivor; follow-up due dates are recomputed;
+* **interactions, tasks, touches, snoozes** (the later one), **leads** and
+  lead-intake records move to the survivor; follow-up due dates are recomputed;
 * **open leads** are reconciled: at most one open lead per pool (and per role)
   remains — the survivor's own, otherwise the oldest; the others are removed
   from routing (their offers withdrawn) with the note ``merged into ...``;
@@ -166,6 +166,7 @@ class MergeUseCases(SessionBase):
             self._move_memberships(uow, survivor_cid, gone)
             uow.leads.move_contact(self.team_id, gone, survivor_cid)
             uow.interactions.move_contact(self.team_id, gone, survivor_cid)
+            uow.intake.move_contact(self.team_id, gone, survivor_cid)
             members = uow.members.all(self.team_id)
             self._move_tasks(uow, members, survivor_cid, gone)
             self._move_snoozes(uow, members, survivor_cid, gone)

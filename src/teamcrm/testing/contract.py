@@ -84,6 +84,7 @@ from teamcrm.testing.contract_notifications import (
 from teamcrm.testing.contract_routing import (
     AgentGridContract,
     InboundBucketRepositoryContract,
+    IntakeRepositoryContract,
     LeadPoolRepositoryContract,
     LeadRepositoryContract,
     OfferRepositoryContract,
@@ -104,6 +105,7 @@ __all__ = [
     "FollowUpIsolationContract",
     "FollowUpPolicyRepositoryContract",
     "InboundBucketRepositoryContract",
+    "IntakeRepositoryContract",
     "InteractionRepositoryContract",
     "LeadPoolRepositoryContract",
     "LeadRepositoryContract",
@@ -1048,5 +1050,6 @@ class StoreContract(
     InboundBucketRepositoryContract,
     RoutingIsolationContract,
     AgentGridContract,
+    IntakeRepositoryContract,
 ):
     """Every contract at once: subclass this and override ``store``."""

@@ -40,6 +40,7 @@ from teamcrm.followup import Cadence
 from teamcrm.ids import ContactId, MemberId, TeamId, new_member_id
 from teamcrm.lead import (
     InboundBucket,
+    IntakeRecord,
     Lead,
     LeadStatus,
     Offer,
@@ -75,6 +76,7 @@ from teamcrm.views import worst_grid_facts
 __all__ = [
     "AgentGridContract",
     "InboundBucketRepositoryContract",
+    "IntakeRepositoryContract",
     "LeadPoolRepositoryContract",
     "LeadRepositoryContract",
     "OfferRepositoryContract",
@@ -1025,6 +1027,47 @@ class RoutingCursorRepositoryContract(_RoutingBase):
 
 
 # ============================================================ inbound buckets
+
+
+class IntakeRepositoryContract(_RoutingBase):
+    """``uow.intake``: one record per (team, key); listed by key; moved with a merge."""
+
+    def test_intake_keys_are_unique_per_team_and_move_with_a_merge(
+        self, store: Store, routing_seed: Callable[[], RoutingSeed]
+    ) -> None:
+        rs = routing_seed()
+        t = rs.team_id
+        keep, gone = new_contact(rs.seed, 41), new_contact(rs.seed, 42)
+        bucket = rs.pool.source_bucket_ids[0]
+
+        def record(key: str, contact_id: Any) -> IntakeRecord:
+            return IntakeRecord(
+                team_id=t,
+                key=key,
+                contact_id=contact_id,
+                bucket_id=bucket,
+                received_at=at(60),
+                created=True,
+            )
+
+        first = record(f"<{new_lead_id()}@mail>", gone.id)
+
+        def fill(uow: UnitOfWork) -> None:
+            uow.contacts.add(keep)
+            uow.contacts.add(gone)
+            uow.intake.add(first)
+
+        write(store, fill)
+        assert read(store, lambda uow: uow.intake.get(t, first.key)) == first
+        assert read(store, lambda uow: uow.intake.get(t, "never used")) is None
+        with pytest.raises(AlreadyExists):
+            write(store, lambda uow: uow.intake.add(record(first.key, keep.id)))
+        write(store, lambda uow: uow.intake.move_contact(t, [gone.id], keep.id))
+        moved = attrs.evolve(first, contact_id=keep.id)
+        assert read(store, lambda uow: uow.intake.get(t, first.key)) == moved
+        listed = read(store, lambda uow: uow.intake.all(t))
+        assert moved in listed
+        assert listed == sorted(listed, key=lambda r: r.key)
 
 
 class InboundBucketRepositoryContract(_RoutingBase):

@@ -14,6 +14,7 @@ process knows every migration of the release.
 from teamcrm.adapters.sqlite import digests as _digests  # after notifications: extends it
 from teamcrm.adapters.sqlite import followups as _followups
 from teamcrm.adapters.sqlite import grid as _grid  # the agent grid table (views ranks it)
+from teamcrm.adapters.sqlite import intake as _intake
 from teamcrm.adapters.sqlite import notifications as _notifications
 from teamcrm.adapters.sqlite import routing as _routing
 from teamcrm.adapters.sqlite import schema as _schema  # registers the core migrations
@@ -31,7 +32,7 @@ from teamcrm.adapters.sqlite.store import (
     register_repository,
 )
 
-del _schema, _followups, _grid, _notifications, _digests, _routing, _views
+del _schema, _followups, _grid, _intake, _notifications, _digests, _routing, _views
 
 __all__ = [
     "Migration",
