@@ -171,6 +171,8 @@ def test_cli_commands_other_than_demo_never_create_a_database(
         ["search", "--db", str(missing), "--as", "Alice"],
         ["search", "--db", "memory://", "--as", "Alice"],
         ["migrate", "--from", f"sqlite:///{missing}", "--to", "postgresql://u@127.0.0.1:1/x"],
+        ["export", "team", "--db", str(missing), "--team", "tm_x"],
+        ["import", "team", str(tmp_path / "missing.db.jsonl"), "--db", str(missing)],
     ):
         assert main(argv) == 1, argv
         err = capsys.readouterr().err

@@ -415,7 +415,75 @@ def build_parser() -> argparse.ArgumentParser:
     move.add_argument("--from", dest="source", required=True, metavar="sqlite:///PATH")
     move.add_argument("--to", dest="target", required=True, metavar="postgresql://...")
     move.set_defaults(func=_migrate)
+    _add_backup_commands(sub)
     return parser
+
+
+def _add_backup_commands(sub: Any) -> None:
+    """``teamcrm export team`` and ``teamcrm import team`` (see :mod:`teamcrm.backup`)."""
+    export = sub.add_parser("export", help="write data out of a database")
+    what = export.add_subparsers(dest="what", required=True, parser_class=_Parser)
+    team = what.add_parser(
+        "team",
+        help="back up one whole team as JSON Lines (docs/backup.md)",
+        description="Write every record, version and event of one team as JSON Lines.",
+    )
+    team.add_argument("--db", required=True, metavar="PATH_OR_URL", help="the database to read")
+    team.add_argument("--team", required=True, metavar="TEAM_ID", help="the team to back up")
+    team.add_argument("-o", "--output", metavar="FILE", help="file to write (default: stdout)")
+    team.set_defaults(func=_export_team, at=None)
+    imp = sub.add_parser("import", help="read data into a database")
+    what = imp.add_subparsers(dest="what", required=True, parser_class=_Parser)
+    team = what.add_parser(
+        "team",
+        help="restore a team backup into a database that does not hold the team",
+        description="Restore a JSON Lines team backup (all or nothing); a database "
+        "that already holds the team is refused.",
+    )
+    team.add_argument("file", metavar="FILE", help="the backup ('-' for stdin)")
+    team.add_argument(
+        "--db", required=True, metavar="PATH_OR_URL", help="the database to restore into"
+    )
+    team.set_defaults(func=_import_team)
+
+
+def _export_team(args: argparse.Namespace) -> int:
+    from teamcrm.backup import export_team
+
+    crm = _open_existing(args)
+    try:
+        if args.output is None:
+            summary = export_team(crm, args.team, sys.stdout)
+        else:
+            target = Path(args.output)
+            partial = target.with_name(target.name + ".partial")
+            with partial.open("w", encoding="utf-8", newline="\n") as out:
+                summary = export_team(crm, args.team, out)
+            partial.replace(target)  # never a half-written backup under the real name
+    finally:
+        crm.close()
+    print(f"exported team {summary.team_id}: {summary.records} records", file=sys.stderr)
+    return 0
+
+
+def _import_team(args: argparse.Namespace) -> int:
+    from teamcrm.backup import import_team
+
+    path = Path(args.file)
+    if args.file != "-" and not path.is_file():
+        raise ValidationError("FILE", args.file, "no such file (nothing was created)")
+    url = args.db if "://" in args.db else f"sqlite:///{args.db}"
+    crm = open_crm(url)  # the target may be new: a restore makes its database
+    try:
+        if args.file == "-":
+            summary = import_team(crm.store, sys.stdin)
+        else:
+            with path.open(encoding="utf-8") as source:
+                summary = import_team(crm.store, source)
+    finally:
+        crm.close()
+    print(f"restored team {summary.team_id}: {summary.records} records")
+    return 0
 
 
 def _migrate(args: argparse.Namespace) -> int:

@@ -90,6 +90,26 @@ def _structure_json_mapping(value: Any, _: type) -> Any:
     return {k: (list(v) if isinstance(v, list | tuple) else v) for k, v in value.items()}
 
 
+def _structure_enum(value: Any, cls: type[enum.Enum]) -> Any:
+    """An enum member for a valid value; anything else as it is (the entity names the field).
+
+    Without this, text enums (``StrEnum``) would get the ``str`` passthrough and
+    stay plain strings in entities that do not parse them themselves.
+    """
+    try:
+        return cls(value)
+    except (ValueError, TypeError):
+        return value
+
+
+def _is_enum_or_text(tp: Any) -> bool:
+    """``SomeEnum | str``: a field the entity parses itself (``LeadPool.method``)."""
+    args: Any = getattr(tp, "__args__", ())
+    if str not in args or len(args) < 2:
+        return False
+    return all(a is str or (isinstance(a, type) and issubclass(a, enum.Enum)) for a in args)
+
+
 def configure_converter(conv: cattrs.Converter) -> cattrs.Converter:
     """Install teamcrm's hooks on *conv* (datetimes, JSON mappings) and return it."""
     conv.register_unstructure_hook(datetime, lambda dt: dt.isoformat())
@@ -104,6 +124,8 @@ def configure_converter(conv: cattrs.Converter) -> cattrs.Converter:
     conv.register_structure_hook(date, _structure_date)
     for scalar in (str, int, float, bool):
         conv.register_structure_hook(scalar, _passthrough)
+    conv.register_structure_hook(enum.StrEnum, _structure_enum)
+    conv.register_structure_hook(enum.Enum, _structure_enum)
 
     def structure_tuple(value: Any, tp: Any) -> Any:
         if not isinstance(value, list | tuple):
@@ -113,6 +135,7 @@ def configure_converter(conv: cattrs.Converter) -> cattrs.Converter:
 
     conv.register_structure_hook_func(_is_homogeneous_tuple, structure_tuple)
     conv.register_structure_hook_func(_is_json_mapping, _structure_json_mapping)
+    conv.register_structure_hook_func(_is_enum_or_text, _passthrough)
     conv.register_unstructure_hook_func(_is_json_mapping, lambda m: dict(m))
     # Lists of the library's own kinds (``teamcrm.rows.Rows``) unstructure like lists.
     conv.register_unstructure_hook_func(
@@ -142,5 +165,12 @@ def structure(data: Any, cls: type[T]) -> T:
         return converter.structure(data, cls)
     except TeamCRMError:
         raise
-    except (KeyError, TypeError, ValueError, AttributeError, cattrs.BaseValidationError) as exc:
+    except (
+        KeyError,
+        TypeError,
+        ValueError,
+        AttributeError,
+        cattrs.BaseValidationError,
+        cattrs.errors.StructureHandlerNotFoundError,
+    ) as exc:
         raise ValidationError(cls.__name__, data, f"cannot be structured: {exc}") from exc

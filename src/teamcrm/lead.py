@@ -32,6 +32,7 @@ from teamcrm.validation import Checker, check_text
 __all__ = [
     "MAX_LEAD_NOTE",
     "InboundBucket",
+    "IntakeRecord",
     "Lead",
     "LeadId",
     "LeadRow",
@@ -53,6 +54,8 @@ OfferId = NewType("OfferId", str)
 MAX_LEAD_NOTE = 2_000
 #: Longest role name ("buyer agent").
 MAX_ROLE = 64
+#: Longest idempotency key of a lead intake (a form's submission id, a Message-ID).
+MAX_INTAKE_KEY = 300
 
 
 def check_role(field: str, value: object) -> str:
@@ -262,6 +265,35 @@ class InboundBucket:
         c.ident("team_id", "tm_")
         c.ident("member_id", "mb_")
         c.ident("bucket_id", "bk_")
+
+
+@attrs.frozen(kw_only=True)
+class IntakeRecord:
+    """A lead submission taken in once (:func:`teamcrm.intake`): its key and its contact.
+
+    :ivar key: the caller's idempotency key (a form's submission id, an email's
+        Message-ID), unique in the team.
+    :ivar contact_id: the contact the submission created or joined.
+    :ivar created: whether it created the contact (else it joined an existing one).
+    """
+
+    team_id: TeamId
+    key: str
+    contact_id: ContactId
+    bucket_id: BucketId
+    received_at: datetime
+    created: bool
+    received_by: MemberId | None = None
+
+    def __attrs_post_init__(self) -> None:
+        c = Checker(self)
+        c.ident("team_id", "tm_")
+        c.text("key", max_len=MAX_INTAKE_KEY)
+        c.ident("contact_id", "ct_")
+        c.ident("bucket_id", "bk_")
+        c.utc("received_at")
+        c.boolean("created")
+        c.optional_ident("received_by", "mb_")
 
 
 @attrs.frozen(kw_only=True)

@@ -34,6 +34,7 @@ from teamcrm.ids import BucketId, CompanyId, ContactId, InteractionId, MemberId,
 from teamcrm.interaction import Interaction
 from teamcrm.lead import (
     InboundBucket,
+    IntakeRecord,
     Lead,
     LeadId,
     LeadStatus,
@@ -59,6 +60,7 @@ __all__ = [
     "FollowUpDueRepository",
     "FollowUpPolicyRepository",
     "InboundBucketRepository",
+    "IntakeRepository",
     "InteractionRepository",
     "LeadPoolRepository",
     "LeadRepository",
@@ -319,6 +321,24 @@ class InteractionRepository(Protocol):
         """
         ...
 
+    def all(self, team_id: TeamId) -> list[Interaction]:
+        """Return every interaction of the team (also of deleted contacts), by id.
+
+        Used by the team backup (:mod:`teamcrm.backup`).
+        """
+        ...
+
+    def move_contact(
+        self, team_id: TeamId, from_ids: Sequence[ContactId], to_id: ContactId
+    ) -> None:
+        """File the interactions of *from_ids* under *to_id* instead (merging contacts).
+
+        Each interaction keeps its other targets and its order; one that
+        named several of them (or *to_id* too) names *to_id* once.  The one
+        change ever made to a logged interaction.
+        """
+        ...
+
 
 class OutboxRepository(Protocol):
     """The outbox of committed domain events."""
@@ -490,6 +510,7 @@ class UnitOfWork(Protocol):
     inbound_buckets: InboundBucketRepository
     views: ViewRepository
     saved_filters: SavedFilterRepository
+    intake: IntakeRepository
 
     def __enter__(self) -> Self: ...
 
@@ -599,6 +620,10 @@ class TouchRepository(Protocol):
         """Forget the pending touches dated at or before *up_to* (after recording them)."""
         ...
 
+    def forget(self, team_id: TeamId, contact_ids: Sequence[ContactId]) -> None:
+        """Forget every touch (team-wide, per member, pending) of *contact_ids* (merged away)."""
+        ...
+
 
 class FollowUpDueRepository(Protocol):
     """The computed due date of each (policy, contact): what the list is read from."""
@@ -653,6 +678,13 @@ class SnoozeRepository(Protocol):
 
     def remove(self, team_id: TeamId, member_id: MemberId, contact_id: ContactId) -> None:
         """Remove the member's snooze of the contact (no-op if none)."""
+        ...
+
+    def all(self, team_id: TeamId) -> list[Snooze]:
+        """Return every snooze of the team, by (member id, contact id).
+
+        Used by the team backup (:mod:`teamcrm.backup`).
+        """
         ...
 
 
@@ -762,6 +794,16 @@ class LeadRepository(Protocol):
         """Return the open leads of the pool (``None``: leads without a pool) of these contacts."""
         ...
 
+    def move_contact(
+        self, team_id: TeamId, from_ids: Sequence[ContactId], to_id: ContactId
+    ) -> None:
+        """Give every lead of *from_ids* to *to_id* (merging contacts); each lead's version +1.
+
+        The caller first closes leads so that no pool (or role) is left with
+        two open leads of *to_id*; the store refuses that (``AlreadyExists``).
+        """
+        ...
+
     def open_with_keys(self, team_id: TeamId, pool_id: PoolId, keys: Iterable[str]) -> list[Lead]:
         """Return the open leads of the pool having any of *keys* (emails, phones)."""
         ...
@@ -868,6 +910,32 @@ class InboundBucketRepository(Protocol):
         of two units claiming at once, the second waits for the first and
         gets its row, so a member never ends up with two inbound buckets.
         """
+        ...
+
+
+class IntakeRepository(Protocol):
+    """Lead submissions already taken in, by the caller's idempotency key."""
+
+    def get(self, team_id: TeamId, key: str) -> IntakeRecord | None:
+        """Return the record of *key*, or ``None`` if no submission used it yet."""
+        ...
+
+    def add(self, record: IntakeRecord) -> None:
+        """Insert a record; ``AlreadyExists`` if the team has one with its key.
+
+        The database decides (a unique key): of two units adding the same key
+        at once, one commits and the other gets ``AlreadyExists``.
+        """
+        ...
+
+    def all(self, team_id: TeamId) -> list[IntakeRecord]:
+        """Return every record of the team, by key (for the team backup)."""
+        ...
+
+    def move_contact(
+        self, team_id: TeamId, from_ids: Sequence[ContactId], to_id: ContactId
+    ) -> None:
+        """Point the records of *from_ids* at *to_id* (merging contacts)."""
         ...
 
 

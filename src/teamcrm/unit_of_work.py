@@ -21,6 +21,7 @@ from teamcrm.ports import (
     FollowUpDueRepository,
     FollowUpPolicyRepository,
     InboundBucketRepository,
+    IntakeRepository,
     InteractionRepository,
     LeadPoolRepository,
     LeadRepository,
@@ -66,6 +67,7 @@ class BaseUnitOfWork:
     inbound_buckets: InboundBucketRepository
     views: ViewRepository
     saved_filters: SavedFilterRepository
+    intake: IntakeRepository
 
     def __init__(self) -> None:
         self._events: list[DomainEvent] = []

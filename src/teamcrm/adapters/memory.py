@@ -23,6 +23,7 @@ from teamcrm.ids import BucketId, CompanyId, ContactId, InteractionId, MemberId,
 from teamcrm.interaction import Interaction, InteractionKind
 from teamcrm.lead import (
     InboundBucket,
+    IntakeRecord,
     Lead,
     LeadId,
     LeadStatus,
@@ -431,6 +432,18 @@ class _Interactions:
         if extra:
             self._t.put(row.id, attrs.evolve(row, company_ids=(*row.company_ids, *extra)))
 
+    def all(self, team_id: TeamId) -> list[Interaction]:
+        return sorted((i for i in self._t.values() if i.team_id == team_id), key=lambda i: i.id)
+
+    def move_contact(
+        self, team_id: TeamId, from_ids: Sequence[ContactId], to_id: ContactId
+    ) -> None:
+        gone = set(from_ids)
+        for i in list(self._t.values()):
+            if i.team_id == team_id and gone.intersection(i.contact_ids):
+                ids = tuple(dict.fromkeys(to_id if c in gone else c for c in i.contact_ids))
+                self._t.put(i.id, attrs.evolve(i, contact_ids=ids))
+
 
 #: Outbox rows wrap events the unit of work collected (already built and checked).
 _outbox_message = trusted_builder(OutboxMessage)
@@ -765,6 +778,19 @@ class _Touches:
         for t in self.pending(team_id, up_to):
             self._pending.pop((t.team_id, t.contact_id, t.member_id, t.at, t.team_wide))
 
+    def forget(self, team_id: TeamId, contact_ids: Sequence[ContactId]) -> None:
+        gone = set(contact_ids)
+        for t in [t for t in self._team.values() if t.team_id == team_id and t.contact_id in gone]:
+            self._team.pop((t.team_id, t.contact_id))
+        for t in [
+            t for t in self._member.values() if t.team_id == team_id and t.contact_id in gone
+        ]:
+            self._member.pop((t.team_id, t.contact_id, t.member_id))
+        for t in [
+            t for t in self._pending.values() if t.team_id == team_id and t.contact_id in gone
+        ]:
+            self._pending.pop((t.team_id, t.contact_id, t.member_id, t.at, t.team_wide))
+
 
 class _FollowUpDues:
     def __init__(
@@ -840,6 +866,10 @@ class _Snoozes:
 
     def remove(self, team_id: TeamId, member_id: MemberId, contact_id: ContactId) -> None:
         self._t.pop((team_id, member_id, contact_id))
+
+    def all(self, team_id: TeamId) -> list[Snooze]:
+        rows = [s for s in self._t.values() if s.team_id == team_id]
+        return sorted(rows, key=lambda s: (s.member_id, s.contact_id))
 
 
 class _Tasks(_Versioned[Task]):
@@ -1054,6 +1084,29 @@ class _Leads(_Versioned[Lead]):
                 out.append(self._get(team_id, lead_id))
         return out
 
+    def move_contact(
+        self, team_id: TeamId, from_ids: Sequence[ContactId], to_id: ContactId
+    ) -> None:
+        gone = set(from_ids)
+        moving = [ld for ld in self._all(team_id) if ld.contact_id in gone]
+        for lead in moving:
+            if lead.is_open:
+                taken = self._open.get((team_id, _pool_key(lead), to_id))
+                if taken is not None and taken != lead.id:
+                    raise AlreadyExists("open lead", f"{_pool_key(lead) or 'no pool'}/{to_id}")
+            where = (team_id, _pool_key(lead), lead.contact_id)
+            moved = attrs.evolve(lead, contact_id=to_id, version=lead.version + 1)
+            self._t.put(lead.id, moved)
+            target = (team_id, _pool_key(lead), to_id)
+            if lead.is_open:
+                if self._open.get(where) == lead.id:
+                    self._open.pop(where)
+                self._open.put(target, lead.id)
+            if lead.entry > (self._entries.get(target) or 0):
+                self._entries.put(target, lead.entry)
+        for lead in moving:  # the merged-away contacts have no entries left
+            self._entries.pop((team_id, _pool_key(lead), lead.contact_id))
+
     def open_with_keys(self, team_id: TeamId, pool_id: PoolId, keys: Iterable[str]) -> list[Lead]:
         found: dict[str, None] = {}
         for key in keys:
@@ -1181,6 +1234,29 @@ class _InboundBuckets:
             return stored
         self._t.put((row.team_id, row.member_id), row)
         return row
+
+
+class _Intake:
+    def __init__(self, table: _Table[tuple[str, str], IntakeRecord]) -> None:
+        self._t = table
+
+    def get(self, team_id: TeamId, key: str) -> IntakeRecord | None:
+        return self._t.get((team_id, key))
+
+    def add(self, record: IntakeRecord) -> None:
+        if (record.team_id, record.key) in self._t:
+            raise AlreadyExists("intake key", record.key)
+        self._t.put((record.team_id, record.key), record)
+
+    def all(self, team_id: TeamId) -> list[IntakeRecord]:
+        return sorted((r for r in self._t.values() if r.team_id == team_id), key=lambda r: r.key)
+
+    def move_contact(
+        self, team_id: TeamId, from_ids: Sequence[ContactId], to_id: ContactId
+    ) -> None:
+        gone = set(from_ids)
+        for r in [r for r in self._t.values() if r.team_id == team_id and r.contact_id in gone]:
+            self._t.put((r.team_id, r.key), attrs.evolve(r, contact_id=to_id))
 
 
 # ------------------------------------------------------- search and management views
@@ -1471,6 +1547,7 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         self.inbound_buckets = _InboundBuckets(s._inbound_buckets)
         self.views = _Views(s)
         self.saved_filters = _SavedFilters(s._saved_filters)
+        self.intake = _Intake(s._intake)
 
     def _begin(self) -> None:
         if self._store._owner == threading.get_ident():
@@ -1549,6 +1626,7 @@ class MemoryStore:
         self._routing_cursors: _Table[tuple[str, str], RoutingCursor] = _Table()
         self._inbound_buckets: _Table[tuple[str, str], InboundBucket] = _Table()
         self._saved_filters: _Table[str, SavedFilter] = _Table()
+        self._intake: _Table[tuple[str, str], IntakeRecord] = _Table()
 
     def _tables(self) -> list[_Table[Any, Any]]:
         return [
@@ -1586,6 +1664,7 @@ class MemoryStore:
             self._routing_cursors,
             self._inbound_buckets,
             self._saved_filters,
+            self._intake,
         ]
 
     def unit_of_work(self, *, write: bool = True) -> MemoryUnitOfWork:

@@ -21,7 +21,9 @@ from teamcrm.service.buckets import BucketUseCases
 from teamcrm.service.consumers import CONSUMER_LEASE, OutboxHandler, consume, consumer_position
 from teamcrm.service.contacts import ContactUseCases
 from teamcrm.service.followups import FollowUpUseCases
+from teamcrm.service.intake import IntakeUseCases
 from teamcrm.service.interactions import InteractionUseCases
+from teamcrm.service.merging import MergeUseCases
 from teamcrm.service.notifications import (
     DEFAULT_LEASE,
     DIGEST_INTERVAL,
@@ -252,6 +254,8 @@ class MemberSession(
     NotificationUseCases,
     RoutingUseCases,
     ViewUseCases,
+    MergeUseCases,
+    IntakeUseCases,
 ):
     """Every use case, performed as one member of one team.
 

@@ -84,6 +84,7 @@ from teamcrm.testing.contract_notifications import (
 from teamcrm.testing.contract_routing import (
     AgentGridContract,
     InboundBucketRepositoryContract,
+    IntakeRepositoryContract,
     LeadPoolRepositoryContract,
     LeadRepositoryContract,
     OfferRepositoryContract,
@@ -112,6 +113,7 @@ __all__ = [
     "FollowUpIsolationContract",
     "FollowUpPolicyRepositoryContract",
     "InboundBucketRepositoryContract",
+    "IntakeRepositoryContract",
     "InteractionCountsContract",
     "InteractionRepositoryContract",
     "LastContactedContract",
@@ -745,6 +747,33 @@ class InteractionRepositoryContract(StoreContractBase):
         assert by_contact == expected
         assert by_company == expected
 
+    def test_move_contact_files_interactions_under_the_survivor(self, store: Store) -> None:
+        seed = seed_team(store)
+        keep, gone = seed.contact, new_contact(seed, 36)
+        solo = attrs.evolve(_interaction(seed, 200), contact_ids=(gone.id,))
+        both = attrs.evolve(_interaction(seed, 201), contact_ids=(gone.id, keep.id))
+
+        def fill(uow: UnitOfWork) -> None:
+            uow.contacts.add(gone)
+            uow.interactions.add(solo)
+            uow.interactions.add(both)
+
+        write(store, fill)
+        write(store, lambda uow: uow.interactions.move_contact(seed.team_id, [gone.id], keep.id))
+        assert read(store, lambda uow: uow.interactions.for_contact(seed.team_id, gone.id)) == []
+        got = read(store, lambda uow: uow.interactions.get(seed.team_id, solo.id))
+        assert got.contact_ids == (keep.id,)
+        got = read(store, lambda uow: uow.interactions.get(seed.team_id, both.id))
+        assert got.contact_ids == (keep.id,)
+
+    def test_all_lists_every_interaction_of_the_team_by_id(self, store: Store) -> None:
+        seed = seed_team(store)
+        other = seed_team(store)
+        rows = [_interaction(seed, 100 + n, company=n % 2 == 0) for n in range(4)]
+        write(store, lambda uow: add_all(uow.interactions.add, [*rows, _interaction(other, 5)]))
+        got = read(store, lambda uow: uow.interactions.all(seed.team_id))
+        assert got == sorted(rows, key=lambda i: i.id)
+
 
 def _interaction(seed: Seed, seconds: float, *, company: bool = False) -> Interaction:
     return Interaction(
@@ -1078,5 +1107,6 @@ class StoreContract(
     LastContactedContract,
     InteractionCountsContract,
     SavedFilterRepositoryContract,
+    IntakeRepositoryContract,
 ):
     """Every contract at once: subclass this and override ``store``."""

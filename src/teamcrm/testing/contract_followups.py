@@ -373,6 +373,40 @@ def _touch(fs: FollowUpSeed, contact: str, member: str, seconds: float, **change
 class TouchRepositoryContract(_FollowUpBase):
     """``uow.touches``: newest wins, team-wide and per member; pending touches."""
 
+    def test_forget_drops_every_touch_of_the_contacts(
+        self, store: Store, followup_seed: Callable[[], FollowUpSeed]
+    ) -> None:
+        fs = followup_seed()
+        t, agent = fs.team_id, fs.seed.agent.id
+        gone, kept = new_contact(fs.seed, 34), new_contact(fs.seed, 35)
+        touches = [
+            Touch(team_id=t, contact_id=c.id, member_id=agent, at=at(50)) for c in (gone, kept)
+        ]
+        future = [attrs.evolve(x, at=at(10_000)) for x in touches]
+
+        def fill(uow: UnitOfWork) -> None:
+            uow.contacts.add(gone)
+            uow.contacts.add(kept)
+            uow.touches.record(touches)
+            uow.touches.add_pending(future)
+
+        write(store, fill)
+        write(store, lambda uow: uow.touches.forget(t, [gone.id]))
+
+        def lookups(uow: UnitOfWork) -> tuple[Any, ...]:
+            ids = [gone.id, kept.id]
+            pending = [p for p in uow.touches.pending(t, at(20_000)) if p.contact_id in ids]
+            return (
+                uow.touches.team_latest(t, ids),
+                uow.touches.member_latest(t, ids),
+                pending,
+            )
+
+        team, member, pending = read(store, lookups)
+        assert team == {kept.id: touches[1]}
+        assert member == {(kept.id, agent): touches[1]}
+        assert pending == [future[1]]
+
     @round_trip_settings
     @given(data=st.data())
     def test_touch_round_trips(
@@ -673,6 +707,16 @@ class SnoozeRepositoryContract(_FollowUpBase):
         write(store, lambda uow: uow.snoozes.remove(t, agent, contact.id))  # no-op
         assert read(store, lambda uow: uow.snoozes.get(t, agent, contact.id)) is None
         assert read(store, lambda uow: uow.snoozes.get(t, admin, contact.id)) == other
+
+        def listed(uow: UnitOfWork) -> list[Snooze]:
+            return [s for s in uow.snoozes.all(t) if s.contact_id == contact.id]
+
+        assert read(store, listed) == [other]
+        write(store, lambda uow: uow.snoozes.put(again))
+        want = sorted([other, again], key=lambda s: (s.member_id, s.contact_id))
+        assert read(store, listed) == want
+        everything = read(store, lambda uow: uow.snoozes.all(t))
+        assert everything == sorted(everything, key=lambda s: (s.member_id, s.contact_id))
 
 
 # ===================================================================== tasks

@@ -40,6 +40,7 @@ from teamcrm.followup import Cadence
 from teamcrm.ids import ContactId, MemberId, TeamId, new_member_id
 from teamcrm.lead import (
     InboundBucket,
+    IntakeRecord,
     Lead,
     LeadStatus,
     Offer,
@@ -75,6 +76,7 @@ from teamcrm.views import worst_grid_facts
 __all__ = [
     "AgentGridContract",
     "InboundBucketRepositoryContract",
+    "IntakeRepositoryContract",
     "LeadPoolRepositoryContract",
     "LeadRepositoryContract",
     "OfferRepositoryContract",
@@ -423,6 +425,61 @@ class LeadPoolRepositoryContract(_RoutingBase):
 
 class LeadRepositoryContract(_RoutingBase):
     """``uow.leads``: round trips, all-or-none inserts, versions, lookups, order."""
+
+    def test_move_contact_gives_every_lead_to_the_survivor(
+        self, store: Store, routing_seed: Callable[[], RoutingSeed]
+    ) -> None:
+        rs = routing_seed()
+        keep, gone = new_contact(rs.seed, 31), new_contact(rs.seed, 32)
+        t, pool = rs.team_id, rs.pool.id
+
+        def lead(contact_id: Any, status: LeadStatus, entry: int) -> Lead:
+            return Lead(
+                id=new_lead_id(),
+                team_id=t,
+                contact_id=contact_id,
+                created_at=at(40 + entry),
+                pool_id=pool,
+                status=status,
+                entry=entry,
+            )
+
+        mine = lead(keep.id, LeadStatus.REMOVED, 1)
+        theirs = [lead(gone.id, LeadStatus.REMOVED, 1), lead(gone.id, LeadStatus.UNASSIGNED, 2)]
+
+        def fill(uow: UnitOfWork) -> None:
+            uow.contacts.add(keep)
+            uow.contacts.add(gone)
+            uow.leads.add_many([mine, *theirs])
+
+        write(store, fill)
+        write(store, lambda uow: uow.leads.move_contact(t, [gone.id], keep.id))
+
+        def lookups(uow: UnitOfWork) -> tuple[Any, ...]:
+            repo = uow.leads
+            return (
+                repo.for_contact(t, keep.id),
+                repo.for_contact(t, gone.id),
+                repo.open_for_contacts(t, pool, [keep.id, gone.id]),
+                repo.entries(t, pool, [keep.id, gone.id]),
+            )
+
+        moved, left, open_leads, entries = read(store, lookups)
+        want = [mine, *(attrs.evolve(ld, contact_id=keep.id, version=2) for ld in theirs)]
+        assert moved == want
+        assert left == []
+        assert open_leads == [want[2]]
+        assert entries == {keep.id: 2}
+        # A second open lead of the survivor in one pool is refused.
+        other = new_contact(rs.seed, 33)
+
+        def clash(uow: UnitOfWork) -> None:
+            uow.contacts.add(other)
+            uow.leads.add_many([lead(other.id, LeadStatus.UNASSIGNED, 1)])
+            uow.leads.move_contact(t, [other.id], keep.id)
+
+        with pytest.raises(AlreadyExists):
+            write(store, clash)
 
     @round_trip_settings
     @given(data=st.data())
@@ -970,6 +1027,47 @@ class RoutingCursorRepositoryContract(_RoutingBase):
 
 
 # ============================================================ inbound buckets
+
+
+class IntakeRepositoryContract(_RoutingBase):
+    """``uow.intake``: one record per (team, key); listed by key; moved with a merge."""
+
+    def test_intake_keys_are_unique_per_team_and_move_with_a_merge(
+        self, store: Store, routing_seed: Callable[[], RoutingSeed]
+    ) -> None:
+        rs = routing_seed()
+        t = rs.team_id
+        keep, gone = new_contact(rs.seed, 41), new_contact(rs.seed, 42)
+        bucket = rs.pool.source_bucket_ids[0]
+
+        def record(key: str, contact_id: Any) -> IntakeRecord:
+            return IntakeRecord(
+                team_id=t,
+                key=key,
+                contact_id=contact_id,
+                bucket_id=bucket,
+                received_at=at(60),
+                created=True,
+            )
+
+        first = record(f"<{new_lead_id()}@mail>", gone.id)
+
+        def fill(uow: UnitOfWork) -> None:
+            uow.contacts.add(keep)
+            uow.contacts.add(gone)
+            uow.intake.add(first)
+
+        write(store, fill)
+        assert read(store, lambda uow: uow.intake.get(t, first.key)) == first
+        assert read(store, lambda uow: uow.intake.get(t, "never used")) is None
+        with pytest.raises(AlreadyExists):
+            write(store, lambda uow: uow.intake.add(record(first.key, keep.id)))
+        write(store, lambda uow: uow.intake.move_contact(t, [gone.id], keep.id))
+        moved = attrs.evolve(first, contact_id=keep.id)
+        assert read(store, lambda uow: uow.intake.get(t, first.key)) == moved
+        listed = read(store, lambda uow: uow.intake.all(t))
+        assert moved in listed
+        assert listed == sorted(listed, key=lambda r: r.key)
 
 
 class InboundBucketRepositoryContract(_RoutingBase):

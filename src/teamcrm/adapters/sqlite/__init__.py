@@ -15,6 +15,7 @@ from teamcrm.adapters.sqlite import consumers as _consumers  # outbox consumer p
 from teamcrm.adapters.sqlite import digests as _digests  # after notifications: extends it
 from teamcrm.adapters.sqlite import followups as _followups
 from teamcrm.adapters.sqlite import grid as _grid  # the agent grid table (views ranks it)
+from teamcrm.adapters.sqlite import intake as _intake
 from teamcrm.adapters.sqlite import integrity as _integrity  # after routing: no dangling rows
 from teamcrm.adapters.sqlite import notifications as _notifications
 from teamcrm.adapters.sqlite import routing as _routing
@@ -33,7 +34,8 @@ from teamcrm.adapters.sqlite.store import (
     register_repository,
 )
 
-del _consumers, _schema, _followups, _grid, _integrity, _notifications, _digests, _routing, _views
+del _consumers, _schema, _followups, _grid, _intake, _integrity, _notifications, _digests
+del _routing, _views
 
 __all__ = [
     "Migration",

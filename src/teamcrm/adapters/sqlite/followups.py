@@ -335,6 +335,17 @@ class SQLiteTouches(SQLiteRepository):
             (team_id, to_micros(up_to)),
         )
 
+    @translated
+    def forget(self, team_id: TeamId, contact_ids: Sequence[ContactId]) -> None:
+        """Forget every touch of *contact_ids* (merged away)."""
+        ids = dumps(list(dict.fromkeys(contact_ids)))
+        for table in ("touches_team", "touches_member", "touches_pending"):
+            self._conn.execute(
+                f"DELETE FROM {table} WHERE team_id = ?"
+                " AND contact_id IN (SELECT value FROM json_each(?))",
+                (team_id, ids),
+            )
+
 
 # ---------------------------------------------------------------- due rows
 _DUE_COLS = (
@@ -495,6 +506,19 @@ class SQLiteSnoozes(SQLiteRepository):
             "DELETE FROM snoozes WHERE team_id = ? AND member_id = ? AND contact_id = ?",
             (team_id, member_id, contact_id),
         )
+
+    @translated
+    def all(self, team_id: TeamId) -> list[Snooze]:
+        """Return every snooze of the team, by (member id, contact id)."""
+        rows = self._conn.execute(
+            "SELECT member_id, contact_id, until FROM snoozes WHERE team_id = ?"
+            " ORDER BY member_id, contact_id",
+            (team_id,),
+        )
+        return [
+            trusted(Snooze, team_id=team_id, member_id=m, contact_id=c, until=from_micros(u))
+            for m, c, u in rows
+        ]
 
 
 # --------------------------------------------------------------------- tasks

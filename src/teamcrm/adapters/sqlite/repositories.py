@@ -1054,6 +1054,43 @@ class SQLiteInteractions(SQLiteRepository):
             [(i.id, target, team_id, first + n, occurred) for n, target in enumerate(extra)],
         )
 
+    def all(self, team_id: TeamId) -> list[Interaction]:
+        """Return every interaction of the team (also of deleted contacts), by id."""
+        rows = self._conn.execute(
+            f"{_INTERACTION_SELECT} WHERE i.team_id = ? ORDER BY i.id", (team_id,)
+        )
+        return [_interaction(r) for r in rows]
+
+    @translated
+    def move_contact(
+        self, team_id: TeamId, from_ids: Sequence[ContactId], to_id: ContactId
+    ) -> None:
+        """File the interactions of *from_ids* under *to_id* (see the port)."""
+        gone = dumps(list(dict.fromkeys(from_ids)))
+        # Rows that would name *to_id* twice in one interaction go first: those of
+        # interactions naming *to_id* already, then all but the first of several.
+        self._conn.execute(
+            "DELETE FROM interaction_targets WHERE team_id = ?"
+            " AND target_id IN (SELECT value FROM json_each(?))"
+            " AND interaction_id IN (SELECT interaction_id FROM interaction_targets"
+            "   WHERE team_id = ? AND target_id = ?)",
+            (team_id, gone, team_id, to_id),
+        )
+        self._conn.execute(
+            "DELETE FROM interaction_targets WHERE team_id = ?"
+            " AND target_id IN (SELECT value FROM json_each(?))"
+            " AND EXISTS (SELECT 1 FROM interaction_targets o"
+            "   WHERE o.interaction_id = interaction_targets.interaction_id"
+            "   AND o.target_id IN (SELECT value FROM json_each(?))"
+            "   AND o.position < interaction_targets.position)",
+            (team_id, gone, gone),
+        )
+        self._conn.execute(
+            "UPDATE interaction_targets SET target_id = ? WHERE team_id = ?"
+            " AND target_id IN (SELECT value FROM json_each(?))",
+            (to_id, team_id, gone),
+        )
+
 
 # -------------------------------------------------------------------- outbox
 def event_json(event: DomainEvent) -> str:

@@ -687,6 +687,21 @@ class SQLiteLeads(SQLiteRepository):
         return sorted((_lead(r) for r in rows), key=lambda ld: order[ld.contact_id])
 
     @translated
+    def move_contact(
+        self, team_id: TeamId, from_ids: Sequence[ContactId], to_id: ContactId
+    ) -> None:
+        """Give every lead of *from_ids* to *to_id*, each version +1 (see the port).
+
+        The unique index of open leads refuses a second open lead of *to_id*
+        in one pool; the grid's triggers move its rows.
+        """
+        self._conn.execute(
+            "UPDATE leads SET contact_id = ?, version = version + 1 WHERE team_id = ?"
+            " AND contact_id IN (SELECT value FROM json_each(?))",
+            (to_id, team_id, dumps(list(dict.fromkeys(from_ids)))),
+        )
+
+    @translated
     def open_with_keys(self, team_id: TeamId, pool_id: PoolId, keys: Iterable[str]) -> list[Lead]:
         """Return the open leads of the pool having any of *keys*."""
         wanted = list(dict.fromkeys(keys))
