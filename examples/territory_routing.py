@@ -15,7 +15,8 @@ it under the method name ``territory`` lets pools use it::
     import teamcrm, territory_routing
     teamcrm.register_strategy(territory_routing.TerritoryStrategy({"941": bob.id}))
     alice.create_pool("By ZIP", source_bucket_ids=[web.id],
-                      member_ids=[bob.id, cat.id], method="territory")
+                      member_ids=[bob.id, cat.id],
+                      method=teamcrm.StrategyName("territory"))
 
 Run ``python examples/territory_routing.py`` for a demo.
 """
@@ -114,7 +115,7 @@ def main() -> dict[str, str]:
         "By ZIP",
         source_bucket_ids=[web.id],
         member_ids=[bob.id, cat.id, dan.id],
-        method="territory",
+        method=teamcrm.StrategyName("territory"),  # a registered strategy's name
     )
     people = [("Sam", "94110"), ("Nia", "10001"), ("Ola", "10025"), ("Eve", None)]
     alice.create_contacts(

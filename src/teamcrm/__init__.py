@@ -60,7 +60,7 @@ from teamcrm.lead import (
 )
 from teamcrm.notification import Notification, NotificationId, NotificationKind
 from teamcrm.opener import open, open_store, register_store
-from teamcrm.pool import Capacity, DistributionMethod, LeadPool, PoolId
+from teamcrm.pool import Capacity, DistributionMethod, LeadPool, PoolId, StrategyName
 from teamcrm.retry import retry_on_conflict
 from teamcrm.routing import (
     MemberLoad,
@@ -75,7 +75,7 @@ from teamcrm.routing import (
 )
 from teamcrm.search import ContactQuery, DateRange, SavedFilter, SavedFilterId
 from teamcrm.sender import DeliveryError, MemorySender, Sender, SMTPSender
-from teamcrm.service import CRM, ContactDraft, ContactRecord, MemberSession
+from teamcrm.service import CRM, ContactChanges, ContactDraft, ContactRecord, MemberSession
 from teamcrm.service.notifications import DigestFailure, DigestReport
 from teamcrm.service.routing import RoutingResult, enforce_response_windows
 from teamcrm.task import Task, TaskId, TaskStatus
@@ -102,6 +102,7 @@ __all__ = [
     "CompanyId",
     "ConcurrencyError",
     "Contact",
+    "ContactChanges",
     "ContactDraft",
     "ContactId",
     "ContactQuery",
@@ -173,6 +174,7 @@ __all__ = [
     "Skipped",
     "Snooze",
     "StoreError",
+    "StrategyName",
     "SystemClock",
     "Task",
     "TaskId",

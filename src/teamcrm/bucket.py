@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Literal
 
 import attrs
 
@@ -23,6 +24,7 @@ from teamcrm.validation import MAX_NAME, Checker, trusted_builder
 __all__ = [
     "AccessGrant",
     "AccessLevel",
+    "AccessLevelName",
     "Bucket",
     "BucketKind",
     "BucketMembership",
@@ -42,6 +44,10 @@ class AccessLevel(enum.StrEnum):
 
     VIEWER = "viewer"
     EDITOR = "editor"
+
+
+#: The access levels as text, for type checkers (``level="edtor"`` is an error).
+AccessLevelName = Literal["viewer", "editor"]
 
 
 @attrs.frozen(kw_only=True)

@@ -29,6 +29,7 @@ from teamcrm.errors import (
     TeamCRMError,
     ValidationError,
 )
+from teamcrm.ids import MemberId
 from teamcrm.lead import LeadRow
 from teamcrm.opener import open as open_crm
 from teamcrm.search import DateRange
@@ -176,10 +177,12 @@ def _acting(crm: CRM, who: str) -> MemberSession:
     return crm.as_member(found[0].id)
 
 
-def _member_ref(session: MemberSession, who: str | None, option: str) -> str | None:
+def _member_ref(session: MemberSession, who: str | None, option: str) -> MemberId | None:
     """A member of the acting member's team by id or name (``None`` stays ``None``)."""
-    if who is None or who.startswith("mb_"):
-        return who
+    if who is None:
+        return None
+    if who.startswith("mb_"):
+        return MemberId(who)  # a string from the command line: checked by the call
     matches = [m for m in session.members() if m.name.casefold() == who.casefold()]
     if len(matches) != 1:
         reason = "no member has this name" if not matches else "several members have this name"

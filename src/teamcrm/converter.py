@@ -21,11 +21,12 @@ entities' own checks then reject wrong types, naming the field.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import cattrs
+from attrs import AttrsInstance
 
 from teamcrm.errors import TeamCRMError, ValidationError
 from teamcrm.validation import utc_datetime
@@ -154,8 +155,20 @@ def make_converter() -> cattrs.Converter:
 converter: cattrs.Converter = make_converter()
 
 
-def unstructure(obj: Any) -> Any:
-    """Return *obj* as JSON-ready data (dicts, lists, strings, numbers)."""
+@overload
+def unstructure(obj: AttrsInstance) -> dict[str, Any]: ...
+@overload
+def unstructure(obj: Sequence[AttrsInstance]) -> list[dict[str, Any]]: ...
+@overload
+def unstructure(obj: object) -> Any: ...
+
+
+def unstructure(obj: object) -> Any:
+    """Return *obj* as JSON-ready data (dicts, lists, strings, numbers).
+
+    An entity (any attrs instance) gives a ``dict``, a list of them (or a
+    :class:`~teamcrm.rows.Rows`) a ``list`` of dicts, for type checkers too.
+    """
     return converter.unstructure(obj)
 
 

@@ -22,9 +22,10 @@ from datetime import UTC, datetime, timedelta
 
 from teamcrm.bucket import AccessLevel
 from teamcrm.clock import SettableClock
-from teamcrm.ids import MemberId
+from teamcrm.ids import BucketId, ContactId, MemberId
 from teamcrm.render import text_table
 from teamcrm.service import CRM, MemberSession
+from teamcrm.team import Role
 
 __all__ = ["DemoTeam", "build_demo_team", "run_demo"]
 
@@ -38,8 +39,8 @@ class DemoTeam:
     def __init__(self, crm: CRM) -> None:
         self.crm = crm
         self.members: dict[str, MemberId] = {}
-        self.buckets: dict[str, str] = {}
-        self.contacts: dict[str, str] = {}
+        self.buckets: dict[str, BucketId] = {}
+        self.contacts: dict[str, ContactId] = {}
 
     def session(self, name: str) -> MemberSession:
         """Return the session of the member called *name*."""
@@ -52,7 +53,7 @@ def build_demo_team(crm: CRM, clock: SettableClock | None = None) -> DemoTeam:
     _, admin = crm.create_team("Parkside Realty", admin_name="Alice", time_zone="America/New_York")
     demo.members["Alice"] = admin.id
     alice = crm.as_member(admin.id)
-    for name, role in (("Bradley", "agent"), ("Susan", "agent"), ("Tom", "manager")):
+    for name, role in (("Bradley", Role.AGENT), ("Susan", Role.AGENT), ("Tom", Role.MANAGER)):
         demo.members[name] = alice.add_member(name, role=role, time_zone="America/New_York").id
 
     everyone = list(demo.members.values())

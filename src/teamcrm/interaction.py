@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Literal
 
 import attrs
 
@@ -11,7 +12,13 @@ from teamcrm.errors import ValidationError
 from teamcrm.ids import CompanyId, ContactId, InteractionId, MemberId, TeamId
 from teamcrm.validation import MAX_BODY, Checker
 
-__all__ = ["Interaction", "InteractionKind", "Outcome"]
+__all__ = [
+    "Interaction",
+    "InteractionKind",
+    "InteractionKindName",
+    "Outcome",
+    "OutcomeName",
+]
 
 MAX_TARGETS = 500
 
@@ -26,6 +33,10 @@ class InteractionKind(enum.StrEnum):
     NOTE = "note"
 
 
+#: The kinds as text, for type checkers.
+InteractionKindName = Literal["call", "email", "meeting", "text", "note"]
+
+
 class Outcome(enum.StrEnum):
     """How it went.  ``connected`` validates a call's number; ``delivered`` an email."""
 
@@ -37,6 +48,12 @@ class Outcome(enum.StrEnum):
     SENT = "sent"
     HELD = "held"
     CANCELLED = "cancelled"
+
+
+#: The outcomes as text, for type checkers.
+OutcomeName = Literal[
+    "connected", "no_answer", "voicemail", "delivered", "bounced", "sent", "held", "cancelled"
+]
 
 
 @attrs.frozen(kw_only=True)

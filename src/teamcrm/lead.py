@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import NewType
+from typing import Literal, NewType
 
 import attrs
 
@@ -37,6 +37,7 @@ __all__ = [
     "LeadId",
     "LeadRow",
     "LeadStatus",
+    "LeadStatusName",
     "Offer",
     "OfferId",
     "OfferStatus",
@@ -81,6 +82,9 @@ class LeadStatus(enum.StrEnum):
     ASSIGNED = "assigned"
     REMOVED = "removed"
 
+
+#: The statuses as text, for type checkers.
+LeadStatusName = Literal["unassigned", "offered", "assigned", "removed"]
 
 #: The statuses of an *open* lead (one that counts as a duplicate).
 OPEN_STATUSES = frozenset({LeadStatus.UNASSIGNED, LeadStatus.OFFERED, LeadStatus.ASSIGNED})

@@ -12,7 +12,7 @@ import enum
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, NewType
+from typing import Any, Literal, NewType
 
 import attrs
 
@@ -29,7 +29,9 @@ __all__ = [
     "Capacity",
     "DistributionMethod",
     "LeadPool",
+    "MethodName",
     "PoolId",
+    "StrategyName",
     "new_pool_id",
     "parse_method",
 ]
@@ -71,6 +73,21 @@ class DistributionMethod(enum.StrEnum):
     LEAST_LOADED = "least_loaded"
     #: offered to one eligible member at a time; on decline or expiry the next
     SEQUENTIAL_OFFER = "sequential_offer"
+
+
+#: The built-in methods as text, for type checkers (``method="round-robin"`` is an error).
+MethodName = Literal[
+    "manual",
+    "round_robin",
+    "first_to_accept",
+    "everyone",
+    "weighted",
+    "least_loaded",
+    "sequential_offer",
+]
+#: The name of a strategy an application registered (``teamcrm.register_strategy``):
+#: ``create_pool(..., method=StrategyName("territory"))``.
+StrategyName = NewType("StrategyName", str)
 
 
 def parse_method(field: str, value: object) -> DistributionMethod | str:

@@ -17,9 +17,12 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from teamcrm.views import View
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Rows"]
 
@@ -71,7 +74,7 @@ class Rows(list[R]):
     def _repr_html_(self) -> str:
         return self.view()._repr_html_()
 
-    def to_pandas(self) -> Any:
+    def to_pandas(self) -> pd.DataFrame:
         """A ``pandas.DataFrame`` of the rows (needs ``teamcrm[views]``)."""
         return self.view().to_pandas()
 

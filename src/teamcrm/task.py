@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import NewType
+from typing import Literal, NewType
 
 import attrs
 
@@ -12,7 +12,14 @@ from teamcrm.errors import ValidationError
 from teamcrm.ids import ContactId, MemberId, TeamId, id_suffix
 from teamcrm.validation import Checker
 
-__all__ = ["MAX_NOTE", "Task", "TaskId", "TaskStatus", "new_task_id"]
+__all__ = [
+    "MAX_NOTE",
+    "Task",
+    "TaskId",
+    "TaskStatus",
+    "TaskStatusName",
+    "new_task_id",
+]
 
 TaskId = NewType("TaskId", str)
 
@@ -31,6 +38,10 @@ class TaskStatus(enum.StrEnum):
     OPEN = "open"
     DONE = "done"
     CANCELLED = "cancelled"
+
+
+#: The statuses as text, for type checkers.
+TaskStatusName = Literal["open", "done", "cancelled"]
 
 
 @attrs.frozen(kw_only=True)

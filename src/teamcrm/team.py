@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Literal
 
 import attrs
 
@@ -21,6 +22,7 @@ __all__ = [
     "BucketManagement",
     "Member",
     "Role",
+    "RoleName",
     "Team",
     "TeamSettings",
 ]
@@ -45,6 +47,10 @@ class Role(enum.StrEnum):
     def is_manager(self) -> bool:
         """True for admins and managers."""
         return self is not Role.AGENT
+
+
+#: The roles as text, for type checkers: ``role="agnet"`` is an error under mypy.
+RoleName = Literal["admin", "manager", "agent"]
 
 
 class BucketManagement(enum.StrEnum):

@@ -33,6 +33,8 @@ from teamcrm.ids import CompanyId, ContactId, MemberId, TeamId
 from teamcrm.render import text_table
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from teamcrm.pool import PoolId
 
 __all__ = [
@@ -266,7 +268,7 @@ class View(Generic[R]):
         return "".join(out)
 
     # -------------------------------------------------------------- pandas
-    def to_pandas(self) -> Any:
+    def to_pandas(self) -> pd.DataFrame:
         """A ``pandas.DataFrame`` of the rows (columns as in the view; raw values).
 
         Signals become their text (``"red"``...), durations ``Timedelta``\\ s.

@@ -11,8 +11,8 @@ always done *as a member*: ``crm.as_member(member_id)`` returns a
 4. saves, collects domain events and commits — all or nothing.
 """
 
-from teamcrm.service.contacts import ContactDraft
+from teamcrm.service.contacts import ContactChanges, ContactDraft
 from teamcrm.service.crm import CRM, MemberSession
 from teamcrm.service.interactions import ContactRecord
 
-__all__ = ["CRM", "ContactDraft", "ContactRecord", "MemberSession"]
+__all__ = ["CRM", "ContactChanges", "ContactDraft", "ContactRecord", "MemberSession"]

@@ -8,6 +8,7 @@ from teamcrm import permissions as perm
 from teamcrm.bucket import (
     AccessGrant,
     AccessLevel,
+    AccessLevelName,
     Bucket,
     BucketKind,
     BucketMembership,
@@ -115,7 +116,7 @@ class BucketUseCases(SessionBase):
         )
         return bucket
 
-    def rename_bucket(self, bucket_id: BucketId | str, name: str) -> Bucket:
+    def rename_bucket(self, bucket_id: BucketId, name: str) -> Bucket:
         """Rename a bucket."""
         with self._unit() as (uow, actor):
             bucket = self._manageable_bucket(uow, actor, bucket_id, "rename this bucket")
@@ -127,7 +128,7 @@ class BucketUseCases(SessionBase):
             uow.commit()
             return updated
 
-    def delete_bucket(self, bucket_id: BucketId | str) -> None:
+    def delete_bucket(self, bucket_id: BucketId) -> None:
         """Delete a bucket; its contacts stay in the team.
 
         A bucket that feeds a lead pool (one of its sources) is refused with
@@ -159,17 +160,17 @@ class BucketUseCases(SessionBase):
         with self._unit(write=False) as (uow, actor):
             return [b for b in uow.buckets.all(self.team_id) if perm.can_view_bucket(actor, b)]
 
-    def bucket(self, bucket_id: BucketId | str) -> Bucket:
+    def bucket(self, bucket_id: BucketId) -> Bucket:
         """Return one bucket the member may see."""
         with self._unit(write=False) as (uow, actor):
             return self._bucket(uow, actor, bucket_id)
 
     def grant_access(
         self,
-        bucket_id: BucketId | str,
-        member_id: MemberId | str,
+        bucket_id: BucketId,
+        member_id: MemberId,
         *,
-        level: AccessLevel | str = AccessLevel.VIEWER,
+        level: AccessLevel | AccessLevelName = AccessLevel.VIEWER,
         can_view_conversations: bool = False,
     ) -> Bucket:
         """Grant (or change) a member's access to a team bucket."""
@@ -200,7 +201,7 @@ class BucketUseCases(SessionBase):
             uow.commit()
             return updated
 
-    def revoke_access(self, bucket_id: BucketId | str, member_id: MemberId | str) -> Bucket:
+    def revoke_access(self, bucket_id: BucketId, member_id: MemberId) -> Bucket:
         """Remove a member's grant on a team bucket (no-op if none)."""
         check_id("member_id", member_id, "mb_")
         with self._unit() as (uow, actor):
@@ -220,9 +221,9 @@ class BucketUseCases(SessionBase):
 
     def share_with_team(
         self,
-        bucket_id: BucketId | str,
+        bucket_id: BucketId,
         *,
-        level: AccessLevel | str = AccessLevel.VIEWER,
+        level: AccessLevel | AccessLevelName = AccessLevel.VIEWER,
         can_view_conversations: bool = False,
     ) -> Bucket:
         """Share a team bucket with every member of the team, now and later.
@@ -258,7 +259,7 @@ class BucketUseCases(SessionBase):
             uow.commit()
             return updated
 
-    def unshare_with_team(self, bucket_id: BucketId | str) -> Bucket:
+    def unshare_with_team(self, bucket_id: BucketId) -> Bucket:
         """Stop sharing a team bucket with the whole team (members' own grants stay)."""
         with self._unit() as (uow, actor):
             bucket = self._shareable_bucket(uow, actor, bucket_id)
@@ -271,7 +272,7 @@ class BucketUseCases(SessionBase):
             return updated
 
     def set_holds_all(
-        self, bucket_id: BucketId | str, holds_all: bool = True, *, include_existing: bool = False
+        self, bucket_id: BucketId, holds_all: bool = True, *, include_existing: bool = False
     ) -> Bucket:
         """Make a team bucket hold every contact of the team (seed 000's omni-bucket), or stop.
 
@@ -318,7 +319,7 @@ class BucketUseCases(SessionBase):
             return updated
 
     def add_to_bucket(
-        self, bucket_id: BucketId | str, item_ids: str | Iterable[str]
+        self, bucket_id: BucketId, item_ids: str | Iterable[str]
     ) -> list[BucketMembership]:
         """Add one or many contacts and/or companies to a bucket, in one transaction.
 
@@ -338,9 +339,7 @@ class BucketUseCases(SessionBase):
             uow.commit()
             return added
 
-    def remove_from_bucket(
-        self, bucket_id: BucketId | str, item_ids: str | Iterable[str]
-    ) -> list[str]:
+    def remove_from_bucket(self, bucket_id: BucketId, item_ids: str | Iterable[str]) -> list[str]:
         """Remove one or many items from a bucket; return the ids that were in it."""
         ids = _item_ids("item_ids", item_ids)
         with self._unit() as (uow, actor):
@@ -364,7 +363,7 @@ class BucketUseCases(SessionBase):
             return removed
 
     def copy_to_personal_bucket(
-        self, contact_id: ContactId | str, bucket_id: BucketId | str
+        self, contact_id: ContactId, bucket_id: BucketId
     ) -> BucketMembership | None:
         """Copy a contact the member can see into one of their personal buckets.
 
@@ -383,13 +382,13 @@ class BucketUseCases(SessionBase):
             uow.commit()
             return added[0] if added else None
 
-    def bucket_items(self, bucket_id: BucketId | str) -> list[BucketMembership]:
+    def bucket_items(self, bucket_id: BucketId) -> list[BucketMembership]:
         """Return a bucket's memberships (contacts and companies), oldest first."""
         with self._unit(write=False) as (uow, actor):
             bucket = self._bucket(uow, actor, bucket_id)
             return uow.memberships.items(self.team_id, bucket.id)
 
-    def bucket_contacts(self, bucket_id: BucketId | str) -> list[Contact]:
+    def bucket_contacts(self, bucket_id: BucketId) -> list[Contact]:
         """Return the contacts in a bucket, in the order they were added.
 
         Their ``company_ids`` hold only the companies the member may see.

@@ -47,7 +47,7 @@ CONSUMER_LEASE = timedelta(minutes=5)
 MAX_CONSUMER_BATCH = 10_000
 
 
-def _check(name: str, team_id: TeamId | str) -> tuple[str, TeamId]:
+def _check(name: str, team_id: TeamId) -> tuple[str, TeamId]:
     consumer = check_text("name", name, max_len=200)
     if not consumer:
         raise ValidationError("name", name, "must not be empty")
@@ -59,7 +59,7 @@ def consume(
     name: str,
     handler: OutboxHandler,
     *,
-    team_id: TeamId | str,
+    team_id: TeamId,
     batch: int = 100,
     lease: timedelta = CONSUMER_LEASE,
     max_batches: int | None = None,
@@ -114,7 +114,7 @@ def consume(
     return handled
 
 
-def consumer_position(crm: CRM, name: str, *, team_id: TeamId | str) -> int:
+def consumer_position(crm: CRM, name: str, *, team_id: TeamId) -> int:
     """The ``seq`` of the last message the consumer *name* handled in the team (0: none)."""
     consumer, team = _check(name, team_id)
     with crm.store.unit_of_work(write=False) as uow:

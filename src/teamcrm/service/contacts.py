@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 import attrs
 
@@ -34,7 +34,7 @@ from teamcrm.validation import (
     check_phone,
 )
 
-__all__ = ["ContactDraft", "ContactUseCases"]
+__all__ = ["ContactChanges", "ContactDraft", "ContactUseCases"]
 
 
 @attrs.frozen(kw_only=True)
@@ -53,6 +53,19 @@ class ContactDraft:
     status: str | None = None
     source: str | None = None
     custom_fields: Mapping[str, JSONScalar] = attrs.field(factory=dict, hash=False)
+
+
+class ContactChanges(TypedDict, total=False):
+    """The fields :meth:`ContactUseCases.update_contact` may change (its keywords)."""
+
+    first_name: str
+    last_name: str
+    emails: Sequence[EmailAddress | str]
+    phones: Sequence[PhoneNumber | str]
+    company_ids: Sequence[CompanyId]
+    status: str
+    source: str | None
+    custom_fields: Mapping[str, JSONScalar]
 
 
 class ContactUseCases(SessionBase):
@@ -100,7 +113,7 @@ class ContactUseCases(SessionBase):
         *,
         emails: Sequence[EmailAddress | str] = (),
         phones: Sequence[PhoneNumber | str] = (),
-        company_ids: Sequence[CompanyId | str] = (),
+        company_ids: Sequence[CompanyId] = (),
         status: str | None = None,
         source: str | None = None,
         custom_fields: Mapping[str, JSONScalar] | None = None,
@@ -122,7 +135,7 @@ class ContactUseCases(SessionBase):
         self,
         drafts: Iterable[ContactDraft | Mapping[str, Any]],
         *,
-        bucket_id: BucketId | str | None = None,
+        bucket_id: BucketId | None = None,
     ) -> list[Contact]:
         """Create many contacts in one transaction (all or none).
 
@@ -159,7 +172,7 @@ class ContactUseCases(SessionBase):
             uow.commit()
             return contacts
 
-    def contact(self, contact_id: ContactId | str) -> Contact:
+    def contact(self, contact_id: ContactId) -> Contact:
         """Return a contact the member may see.
 
         Its ``company_ids`` hold only the companies the member may see.
@@ -169,12 +182,16 @@ class ContactUseCases(SessionBase):
 
     def update_contact(
         self,
-        contact_id: ContactId | str,
+        contact_id: ContactId,
         *,
         expected_version: int | None = None,
-        **changes: Any,
+        **changes: Unpack[ContactChanges],
     ) -> Contact:
         """Change a contact's fields (anyone who can see it).
+
+        The keywords are the fields of :class:`ContactChanges`; a type checker
+        refuses any other (``update_contact(cid, frist_name=...)``), and so
+        does the call at run time (``ValidationError``).
 
         What it promises, on every store:
 
@@ -211,7 +228,7 @@ class ContactUseCases(SessionBase):
                 raise ConcurrencyError("contact", contact.id, expected_version)
             if "status" in changes:
                 self._check_status(uow.teams.get(self.team_id), changes["status"])
-            stored = changes
+            stored: dict[str, Any] = dict(changes)
             if "company_ids" in changes:
                 value = changes["company_ids"]
                 if isinstance(value, list | tuple):
@@ -232,7 +249,7 @@ class ContactUseCases(SessionBase):
             uow.commit()
             return shown
 
-    def delete_contact(self, contact_id: ContactId | str) -> None:
+    def delete_contact(self, contact_id: ContactId) -> None:
         """Delete a contact (admins, managers, or its creator).
 
         It leaves every bucket and its open leads are removed from routing;
@@ -261,7 +278,7 @@ class ContactUseCases(SessionBase):
 
     def _change(
         self,
-        contact_id: ContactId | str,
+        contact_id: ContactId,
         field: str,
         change: Callable[[UnitOfWork, Member, Contact], Contact | None],
     ) -> Contact:
@@ -287,7 +304,7 @@ class ContactUseCases(SessionBase):
             uow.commit()
             return shown
 
-    def link_company(self, contact_id: ContactId | str, company_id: CompanyId | str) -> Contact:
+    def link_company(self, contact_id: ContactId, company_id: CompanyId) -> Contact:
         """Link a contact to a company (no-op if already linked).
 
         Both must be visible to the member (``NotFound`` otherwise, exactly as
@@ -302,7 +319,7 @@ class ContactUseCases(SessionBase):
 
         return self._change(contact_id, "company_ids", link)
 
-    def unlink_company(self, contact_id: ContactId | str, company_id: CompanyId | str) -> Contact:
+    def unlink_company(self, contact_id: ContactId, company_id: CompanyId) -> Contact:
         """Remove a contact's link to a company (no-op if not linked).
 
         A link to a company the member cannot see is left alone (as if the
@@ -320,7 +337,7 @@ class ContactUseCases(SessionBase):
 
         return self._change(contact_id, "company_ids", unlink)
 
-    def add_email(self, contact_id: ContactId | str, email: EmailAddress | str) -> Contact:
+    def add_email(self, contact_id: ContactId, email: EmailAddress | str) -> Contact:
         """Add an email address to a contact (no-op if it has it already, in any case).
 
         Validated like ``update_contact(emails=...)`` (a contact holds at most
@@ -337,7 +354,7 @@ class ContactUseCases(SessionBase):
 
         return self._change(contact_id, "emails", add)
 
-    def remove_email(self, contact_id: ContactId | str, address: str) -> Contact:
+    def remove_email(self, contact_id: ContactId, address: str) -> Contact:
         """Remove an email address from a contact (compared ignoring case; no-op if absent)."""
         key = check_email("address", address).lower()
 
@@ -349,7 +366,7 @@ class ContactUseCases(SessionBase):
 
         return self._change(contact_id, "emails", remove)
 
-    def add_phone(self, contact_id: ContactId | str, phone: PhoneNumber | str) -> Contact:
+    def add_phone(self, contact_id: ContactId, phone: PhoneNumber | str) -> Contact:
         """Add a phone number to a contact (no-op if it has the same normalised number).
 
         Validated like ``update_contact(phones=...)`` (a contact holds at most
@@ -365,7 +382,7 @@ class ContactUseCases(SessionBase):
 
         return self._change(contact_id, "phones", add)
 
-    def remove_phone(self, contact_id: ContactId | str, number: str) -> Contact:
+    def remove_phone(self, contact_id: ContactId, number: str) -> Contact:
         """Remove a phone number from a contact (compared normalised; no-op if absent)."""
         wanted = check_phone("number", number)
 
@@ -377,9 +394,7 @@ class ContactUseCases(SessionBase):
 
         return self._change(contact_id, "phones", remove)
 
-    def set_custom_field(
-        self, contact_id: ContactId | str, name: str, value: JSONScalar
-    ) -> Contact:
+    def set_custom_field(self, contact_id: ContactId, name: str, value: JSONScalar) -> Contact:
         """Set one custom field of a contact (no-op if it holds that value already).
 
         The other custom fields are kept as stored (a concurrent change to
@@ -396,7 +411,7 @@ class ContactUseCases(SessionBase):
 
         return self._change(contact_id, "custom_fields", put)
 
-    def remove_custom_field(self, contact_id: ContactId | str, name: str) -> Contact:
+    def remove_custom_field(self, contact_id: ContactId, name: str) -> Contact:
         """Remove one custom field of a contact (no-op if it has none of that name)."""
         key = check_field_name(f"Contact.custom_fields[{name!r}]", name)
 
@@ -409,11 +424,11 @@ class ContactUseCases(SessionBase):
 
         return self._change(contact_id, "custom_fields", drop)
 
-    def mark_email_validated(self, contact_id: ContactId | str, address: str) -> Contact:
+    def mark_email_validated(self, contact_id: ContactId, address: str) -> Contact:
         """Mark one of a contact's email addresses as validated."""
         return self._validate_channel(contact_id, email=check_email("address", address))
 
-    def mark_phone_validated(self, contact_id: ContactId | str, number: str) -> Contact:
+    def mark_phone_validated(self, contact_id: ContactId, number: str) -> Contact:
         """Mark one of a contact's phone numbers as validated."""
         return self._validate_channel(contact_id, phone=check_phone("number", number))
 
@@ -458,7 +473,7 @@ class ContactUseCases(SessionBase):
             uow.commit()
             return company
 
-    def company(self, company_id: CompanyId | str) -> Company:
+    def company(self, company_id: CompanyId) -> Company:
         """Return a company the member may see."""
         with self._unit(write=False) as (uow, actor):
             return self._visible_company(uow, actor, company_id)
@@ -478,7 +493,7 @@ class ContactUseCases(SessionBase):
             ]
 
     def update_company(
-        self, company_id: CompanyId | str, *, name: str | None = None, domain: str | None = None
+        self, company_id: CompanyId, *, name: str | None = None, domain: str | None = None
     ) -> Company:
         """Rename a company or change its domain."""
         with self._unit() as (uow, actor):
@@ -498,7 +513,7 @@ class ContactUseCases(SessionBase):
             uow.commit()
             return updated
 
-    def delete_company(self, company_id: CompanyId | str) -> None:
+    def delete_company(self, company_id: CompanyId) -> None:
         """Delete a company (managers, admins or its creator); its contacts are unlinked."""
         with self._unit() as (uow, actor):
             check_id("company_id", company_id, "co_")

@@ -133,7 +133,7 @@ class CRM:
         now: datetime | None,
         sender: Sender,
         *,
-        team_id: TeamId | str | None = None,
+        team_id: TeamId | None = None,
         interval: timedelta = DIGEST_INTERVAL,
         lease: timedelta = DEFAULT_LEASE,
     ) -> DigestReport:
@@ -163,7 +163,7 @@ class CRM:
         channel: NotificationChannel,
         *,
         now: datetime | None = None,
-        team_id: TeamId | str | None = None,
+        team_id: TeamId | None = None,
         interval: timedelta = DIGEST_INTERVAL,
         lease: timedelta = DEFAULT_LEASE,
     ) -> DigestReport:
@@ -182,7 +182,7 @@ class CRM:
         name: str,
         handler: OutboxHandler,
         *,
-        team_id: TeamId | str,
+        team_id: TeamId,
         batch: int = 100,
         lease: timedelta = CONSUMER_LEASE,
         max_batches: int | None = None,
@@ -207,7 +207,7 @@ class CRM:
             max_batches=max_batches,
         )
 
-    def consumer_position(self, name: str, *, team_id: TeamId | str) -> int:
+    def consumer_position(self, name: str, *, team_id: TeamId) -> int:
         """The ``seq`` of the last outbox message consumer *name* handled in the team (0: none)."""
         return consumer_position(self, name, team_id=team_id)
 

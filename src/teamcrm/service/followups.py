@@ -43,7 +43,7 @@ from teamcrm.interaction import Interaction
 from teamcrm.ports import UnitOfWork
 from teamcrm.rows import Rows
 from teamcrm.service.base import SessionBase, bumped
-from teamcrm.task import MAX_NOTE, Task, TaskId, TaskStatus, new_task_id
+from teamcrm.task import MAX_NOTE, Task, TaskId, TaskStatus, TaskStatusName, new_task_id
 from teamcrm.team import Member
 from teamcrm.validation import check_enum, check_id, check_int, check_text, check_time
 from teamcrm.views import DueRow
@@ -81,7 +81,7 @@ class FollowUpUseCases(SessionBase):
         bucket_id: str,
         cadence: Cadence | str,
         *,
-        member_id: MemberId | str | None = None,
+        member_id: MemberId | None = None,
     ) -> FollowUpPolicy:
         """Make *member_id* (default: oneself) follow up *bucket_id* every *cadence*.
 
@@ -134,7 +134,7 @@ class FollowUpUseCases(SessionBase):
     def follow_up_policies(
         self,
         *,
-        member_id: MemberId | str | None = None,
+        member_id: MemberId | None = None,
         bucket_id: str | None = None,
     ) -> list[FollowUpPolicy]:
         """Return the follow-up policies the member may see, oldest first.
@@ -162,7 +162,7 @@ class FollowUpUseCases(SessionBase):
             ]
 
     def change_follow_up_cadence(
-        self, policy_id: PolicyId | str, cadence: Cadence | str
+        self, policy_id: PolicyId, cadence: Cadence | str
     ) -> FollowUpPolicy:
         """Change a policy's cadence; every due date of the policy is recomputed."""
         cad = Cadence.parse(cadence)
@@ -180,7 +180,7 @@ class FollowUpUseCases(SessionBase):
             uow.commit()
             return updated
 
-    def remove_follow_up_policy(self, policy_id: PolicyId | str) -> None:
+    def remove_follow_up_policy(self, policy_id: PolicyId) -> None:
         """Remove a policy; its contacts leave the member's list (unless another covers them)."""
         with self._unit() as (uow, actor):
             now = self.crm.now()
@@ -201,7 +201,7 @@ class FollowUpUseCases(SessionBase):
     # ============================================================ the list
     def follow_ups(
         self,
-        member_id: MemberId | str | None = None,
+        member_id: MemberId | None = None,
         *,
         at: datetime | None = None,
         limit: int = 100,
@@ -244,10 +244,10 @@ class FollowUpUseCases(SessionBase):
 
     def snooze_follow_up(
         self,
-        contact_id: ContactId | str,
+        contact_id: ContactId,
         until: datetime,
         *,
-        member_id: MemberId | str | None = None,
+        member_id: MemberId | None = None,
     ) -> Snooze:
         """Hide a contact from a member's list (default: one's own) until *until*."""
         when = check_time("until", until)
@@ -272,7 +272,7 @@ class FollowUpUseCases(SessionBase):
             return snooze
 
     def mark_follow_up_done(
-        self, contact_id: ContactId | str, *, member_id: MemberId | str | None = None
+        self, contact_id: ContactId, *, member_id: MemberId | None = None
     ) -> None:
         """Record that a member (default: oneself) followed the contact up now.
 
@@ -305,11 +305,11 @@ class FollowUpUseCases(SessionBase):
     # ================================================================= tasks
     def create_task(
         self,
-        contact_id: ContactId | str,
+        contact_id: ContactId,
         due_at: datetime,
         note: str = "",
         *,
-        member_id: MemberId | str | None = None,
+        member_id: MemberId | None = None,
     ) -> Task:
         """Create an open task for a member (default: oneself; others need a manager).
 
@@ -348,15 +348,15 @@ class FollowUpUseCases(SessionBase):
             uow.commit()
             return task
 
-    def complete_task(self, task_id: TaskId | str) -> Task:
+    def complete_task(self, task_id: TaskId) -> Task:
         """Mark an open task done."""
         return self._close_task(task_id, TaskStatus.DONE, EventName.TASK_COMPLETED)
 
-    def cancel_task(self, task_id: TaskId | str) -> Task:
+    def cancel_task(self, task_id: TaskId) -> Task:
         """Cancel an open task."""
         return self._close_task(task_id, TaskStatus.CANCELLED, EventName.TASK_CANCELLED)
 
-    def reschedule_task(self, task_id: TaskId | str, due_at: datetime) -> Task:
+    def reschedule_task(self, task_id: TaskId, due_at: datetime) -> Task:
         """Move an open task's due time."""
         due = check_time("due_at", due_at)
         with self._unit() as (uow, actor):
@@ -371,7 +371,7 @@ class FollowUpUseCases(SessionBase):
             uow.commit()
             return updated
 
-    def task(self, task_id: TaskId | str) -> Task:
+    def task(self, task_id: TaskId) -> Task:
         """Return one task (its member's, its creator's, or any for managers).
 
         ``NotFound`` unless the caller can see the task's contact now.
@@ -381,9 +381,9 @@ class FollowUpUseCases(SessionBase):
 
     def tasks(
         self,
-        member_id: MemberId | str | None = None,
+        member_id: MemberId | None = None,
         *,
-        status: TaskStatus | str | None = None,
+        status: TaskStatus | TaskStatusName | None = None,
     ) -> list[Task]:
         """Return a member's tasks (default: one's own), by due time; optionally one status.
 

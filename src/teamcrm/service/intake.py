@@ -79,7 +79,7 @@ class IntakeUseCases(SessionBase):
         self,
         payload: Mapping[str, Any] | str | bytes | Message,
         *,
-        source_bucket_id: BucketId | str,
+        source_bucket_id: BucketId,
         mapping: Mapping[str, str | None] | None = None,
         idempotency_key: str | None = None,
     ) -> IntakeResult:

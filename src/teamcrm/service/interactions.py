@@ -20,7 +20,13 @@ from teamcrm.ids import (
     TeamId,
     new_interaction_id,
 )
-from teamcrm.interaction import Interaction, InteractionKind, Outcome
+from teamcrm.interaction import (
+    Interaction,
+    InteractionKind,
+    InteractionKindName,
+    Outcome,
+    OutcomeName,
+)
 from teamcrm.ports import UnitOfWork
 from teamcrm.service.base import SessionBase, _item_ids
 from teamcrm.team import Member
@@ -62,12 +68,12 @@ class InteractionUseCases(SessionBase):
     # ------------------------------------------------------------- interactions
     def log_interaction(
         self,
-        kind: InteractionKind | str,
+        kind: InteractionKind | InteractionKindName,
         *,
-        contact_ids: Iterable[ContactId | str] = (),
-        company_ids: Iterable[CompanyId | str] = (),
+        contact_ids: Iterable[ContactId] = (),
+        company_ids: Iterable[CompanyId] = (),
         occurred_at: datetime | None = None,
-        outcome: Outcome | str | None = None,
+        outcome: Outcome | OutcomeName | None = None,
         via: str | None = None,
         reference: str | None = None,
         body: str = "",
@@ -170,7 +176,7 @@ class InteractionUseCases(SessionBase):
             i for i in rows if perm.can_read_interaction(actor, i, memberships, buckets, authors)
         ]
 
-    def interactions_for_contact(self, contact_id: ContactId | str) -> list[Interaction]:
+    def interactions_for_contact(self, contact_id: ContactId) -> list[Interaction]:
         """Return the contact's interactions the member may read, newest first."""
         with self._unit(write=False) as (uow, actor):
             contact = self._visible_contact(uow, actor, contact_id)
@@ -178,7 +184,7 @@ class InteractionUseCases(SessionBase):
                 uow, actor, uow.interactions.for_contact(self.team_id, contact.id)
             )
 
-    def company_interactions(self, company_id: CompanyId | str) -> list[Interaction]:
+    def company_interactions(self, company_id: CompanyId) -> list[Interaction]:
         """Return the interactions filed under a company that the member may read."""
         with self._unit(write=False) as (uow, actor):
             company = self._visible_company(uow, actor, company_id)
@@ -186,7 +192,7 @@ class InteractionUseCases(SessionBase):
                 uow, actor, uow.interactions.for_company(self.team_id, company.id)
             )
 
-    def contact_record(self, contact_id: ContactId | str) -> ContactRecord:
+    def contact_record(self, contact_id: ContactId) -> ContactRecord:
         """Return the contact's shared record as this member sees it.
 
         Its companies (and the contact's ``company_ids``) are only those the

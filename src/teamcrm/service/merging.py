@@ -130,7 +130,7 @@ class MergeUseCases(SessionBase):
     """Merging duplicate contacts (mixed into :class:`~teamcrm.service.MemberSession`)."""
 
     def merge_contacts(
-        self, survivor_id: ContactId | str, duplicate_ids: Iterable[ContactId | str]
+        self, survivor_id: ContactId, duplicate_ids: Iterable[ContactId]
     ) -> MergeResult:
         """Fold *duplicate_ids* into *survivor_id* in one unit of work (see the module doc).
 
@@ -141,7 +141,7 @@ class MergeUseCases(SessionBase):
         """
         check_id("survivor_id", survivor_id, "ct_")
         if isinstance(duplicate_ids, str):
-            duplicate_ids = [duplicate_ids]
+            duplicate_ids = [ContactId(duplicate_ids)]
         dups = list(dict.fromkeys(duplicate_ids))
         if not dups:
             raise ValidationError("duplicate_ids", dups, "name at least one contact to merge")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
@@ -39,6 +39,7 @@ from teamcrm.lead import (
     LeadId,
     LeadRow,
     LeadStatus,
+    LeadStatusName,
     Offer,
     OfferId,
     OfferStatus,
@@ -53,7 +54,9 @@ from teamcrm.pool import (
     Capacity,
     DistributionMethod,
     LeadPool,
+    MethodName,
     PoolId,
+    StrategyName,
     check_window,
     new_pool_id,
 )
@@ -102,6 +105,16 @@ __all__ = [
 UNASSIGNED = "unassigned"
 #: Name of the personal bucket created for a member's routed leads.
 INBOUND_BUCKET_NAME = "Routed leads"
+#: The columns the routing dashboard sorts by, for type checkers.
+DashboardSort = Literal[
+    "assigned_at",
+    "last_contacted_at",
+    "created_at",
+    "contact_name",
+    "pool_name",
+    "assignee_name",
+    "status",
+]
 #: The columns the routing dashboard sorts by.
 DASHBOARD_SORTS = frozenset(
     {
@@ -1155,12 +1168,12 @@ class RoutingUseCases(SessionBase):
         self,
         name: str,
         *,
-        source_bucket_ids: Iterable[BucketId | str],
-        member_ids: Iterable[MemberId | str] = (),
-        method: DistributionMethod | str = DistributionMethod.MANUAL,
+        source_bucket_ids: Iterable[BucketId],
+        member_ids: Iterable[MemberId] = (),
+        method: DistributionMethod | MethodName | StrategyName = DistributionMethod.MANUAL,
         offer_window: timedelta = DEFAULT_OFFER_WINDOW,
         follow_up: Cadence | str | None = None,
-        fallback_member_id: MemberId | str | None = None,
+        fallback_member_id: MemberId | None = None,
         active: bool = True,
         weights: Mapping[str, int] | None = None,
         capacity: Capacity | Mapping[str, int | None] | None = None,
@@ -1195,7 +1208,7 @@ class RoutingUseCases(SessionBase):
                 active=active,
                 offer_window=offer_window,
                 follow_up=follow_up,  # type: ignore[arg-type]
-                fallback_member_id=fallback_member_id,  # type: ignore[arg-type]
+                fallback_member_id=fallback_member_id,
                 created_by=actor.id,
                 weights=weights or {},
                 capacity=capacity,  # type: ignore[arg-type]
@@ -1244,7 +1257,7 @@ class RoutingUseCases(SessionBase):
             uow.members.get(self.team_id, pool.fallback_member_id)
 
     def update_pool(
-        self, pool_id: PoolId | str, *, expected_version: int | None = None, **changes: Any
+        self, pool_id: PoolId, *, expected_version: int | None = None, **changes: Any
     ) -> LeadPool:
         """Change a pool's name, sources, members, method, window, follow-up, fallback (admins)."""
         unknown = set(changes) - POOL_FIELDS
@@ -1258,11 +1271,11 @@ class RoutingUseCases(SessionBase):
             check_int("expected_version", expected_version, minimum=1)
         return self._change_pool(pool_id, "edit lead pools", expected_version, **changes)
 
-    def activate_pool(self, pool_id: PoolId | str) -> LeadPool:
+    def activate_pool(self, pool_id: PoolId) -> LeadPool:
         """Turn a pool's routing on (admins); contacts already in its buckets are not routed."""
         return self._change_pool(pool_id, "activate lead pools", None, active=True)
 
-    def deactivate_pool(self, pool_id: PoolId | str) -> LeadPool:
+    def deactivate_pool(self, pool_id: PoolId) -> LeadPool:
         """Turn a pool's routing off (admins); its leads stay as they are."""
         return self._change_pool(pool_id, "deactivate lead pools", None, active=False)
 
@@ -1296,7 +1309,7 @@ class RoutingUseCases(SessionBase):
                 attrs.evolve(cursor, position=position, version=cursor.version + 1)
             )
 
-    def delete_pool(self, pool_id: PoolId | str) -> None:
+    def delete_pool(self, pool_id: PoolId) -> None:
         """Delete an inactive pool (admins); its leads stay, without a pool."""
         with self._unit() as (uow, actor):
             perm.require_admin(actor, "delete lead pools")
@@ -1312,7 +1325,7 @@ class RoutingUseCases(SessionBase):
         with self._unit(write=False) as (uow, _actor):
             return uow.lead_pools.all(self.team_id)
 
-    def pool(self, pool_id: PoolId | str) -> LeadPool:
+    def pool(self, pool_id: PoolId) -> LeadPool:
         """Return one pool."""
         with self._unit(write=False) as (uow, _actor):
             return self._pool(uow, pool_id)
@@ -1331,7 +1344,7 @@ class RoutingUseCases(SessionBase):
             uow.commit()
             return bucket
 
-    def set_inbound_bucket(self, bucket_id: BucketId | str) -> Bucket:
+    def set_inbound_bucket(self, bucket_id: BucketId) -> Bucket:
         """Receive routed leads into *bucket_id* from now on (one's own or an editable bucket)."""
         with self._unit() as (uow, actor):
             bucket = self._bucket(uow, actor, bucket_id)
@@ -1356,8 +1369,8 @@ class RoutingUseCases(SessionBase):
     def leads(
         self,
         *,
-        pool_id: PoolId | str | None = None,
-        status: LeadStatus | str | None = None,
+        pool_id: PoolId | None = None,
+        status: LeadStatus | LeadStatusName | None = None,
     ) -> Rows[Lead]:
         """Return leads (managers and admins: all; agents: the ones they own).
 
@@ -1371,9 +1384,7 @@ class RoutingUseCases(SessionBase):
             self._leads(pool_id=pool_id, status=status), title="Leads", columns=LEAD_COLUMNS
         )
 
-    def _leads(
-        self, *, pool_id: PoolId | str | None, status: LeadStatus | str | None
-    ) -> list[Lead]:
+    def _leads(self, *, pool_id: PoolId | None, status: LeadStatus | str | None) -> list[Lead]:
         wanted = None if status is None else LeadStatus(_enum("status", LeadStatus, status))
         if pool_id is not None:
             check_id("pool_id", pool_id, "lp_")
@@ -1404,12 +1415,12 @@ class RoutingUseCases(SessionBase):
                 )
             ]
 
-    def lead(self, lead_id: LeadId | str) -> Lead:
+    def lead(self, lead_id: LeadId) -> Lead:
         """Return one lead (managers and admins, its owners, and members offered it)."""
         with self._unit(write=False) as (uow, actor):
             return self._readable_lead(uow, actor, lead_id)
 
-    def explain(self, lead_id: LeadId | str) -> RoutingExplanation:
+    def explain(self, lead_id: LeadId) -> RoutingExplanation:
         """Return the explanation stored with the lead's last routing decision."""
         lead = self.lead(lead_id)
         if lead.explanation is None:  # pragma: no cover - every stored lead has one
@@ -1417,7 +1428,7 @@ class RoutingUseCases(SessionBase):
         return lead.explanation
 
     def offers(
-        self, *, member_id: MemberId | str | None = None, status: OfferStatus | str | None = "open"
+        self, *, member_id: MemberId | None = None, status: OfferStatus | str | None = "open"
     ) -> list[Offer]:
         """Return one's offers (managers: anyone's), open ones by default (``status=None``: all)."""
         wanted = None if status is None else OfferStatus(_enum("status", OfferStatus, status))
@@ -1428,7 +1439,7 @@ class RoutingUseCases(SessionBase):
                 target = self._member(uow, member_id)
             return uow.offers.for_member(self.team_id, target.id, wanted)
 
-    def lead_offers(self, lead_id: LeadId | str) -> list[Offer]:
+    def lead_offers(self, lead_id: LeadId) -> list[Offer]:
         """Return every offer of a lead (managers and admins)."""
         with self._unit(write=False) as (uow, actor):
             perm.require(actor.role.is_manager, actor, "see a lead's offers")
@@ -1450,8 +1461,8 @@ class RoutingUseCases(SessionBase):
     # ============================================================ actions
     def assign(
         self,
-        lead_or_contact_id: LeadId | ContactId | str,
-        member_id: MemberId | str,
+        lead_or_contact_id: LeadId | ContactId,
+        member_id: MemberId,
         *,
         offer: bool = False,
         window: timedelta | None = None,
@@ -1471,8 +1482,8 @@ class RoutingUseCases(SessionBase):
 
     def multi_assign(
         self,
-        lead_or_contact_id: LeadId | ContactId | str,
-        member_ids: Iterable[MemberId | str],
+        lead_or_contact_id: LeadId | ContactId,
+        member_ids: Iterable[MemberId],
         *,
         first_to_accept: bool = False,
         window: timedelta | None = None,
@@ -1494,8 +1505,8 @@ class RoutingUseCases(SessionBase):
 
     def bulk_assign(
         self,
-        leads_or_contacts: Iterable[LeadId | ContactId | str],
-        member_ids: Iterable[MemberId | str],
+        leads_or_contacts: Iterable[LeadId | ContactId],
+        member_ids: Iterable[MemberId],
         *,
         offer: bool = False,
         first_to_accept: bool = False,
@@ -1590,12 +1601,12 @@ class RoutingUseCases(SessionBase):
             return results
 
     def reassign(
-        self, lead_id: LeadId | str, member_id: MemberId | str, *, note: str | None = None
+        self, lead_id: LeadId, member_id: MemberId, *, note: str | None = None
     ) -> RoutingResult:
         """Give a lead to another member (admins and managers); both are told."""
         return self.assign(lead_id, member_id, note=note)
 
-    def route_lead(self, lead_id: LeadId | str) -> RoutingResult:
+    def route_lead(self, lead_id: LeadId) -> RoutingResult:
         """Route an unassigned lead again by its pool's method (admins and managers).
 
         Members who declined or rejected the lead are passed over.
@@ -1636,11 +1647,11 @@ class RoutingUseCases(SessionBase):
             uow.commit()
             return result
 
-    def revoke(self, lead_id: LeadId | str, *, note: str | None = None) -> RoutingResult:
+    def revoke(self, lead_id: LeadId, *, note: str | None = None) -> RoutingResult:
         """Take a lead back from its owner(s) or withdraw its offers; it waits unassigned."""
         return self._settle(lead_id, "revoke", RoutingOutcome.UNASSIGNED, note)
 
-    def remove_lead(self, lead_id: LeadId | str, *, note: str | None = None) -> RoutingResult:
+    def remove_lead(self, lead_id: LeadId, *, note: str | None = None) -> RoutingResult:
         """Remove a lead from routing (admins and managers); the contact stays."""
         return self._settle(lead_id, "remove", RoutingOutcome.REMOVED, note)
 
@@ -1681,7 +1692,7 @@ class RoutingUseCases(SessionBase):
             uow.commit()
             return result
 
-    def request_update(self, lead_id: LeadId | str, *, note: str | None = None) -> Lead:
+    def request_update(self, lead_id: LeadId, *, note: str | None = None) -> Lead:
         """Ask the lead's owner(s) for an update (admins and managers)."""
         text = _note(note)
         with self._unit() as (uow, actor):
@@ -1736,9 +1747,9 @@ class RoutingUseCases(SessionBase):
 
     def assign_role(
         self,
-        contact_id: ContactId | str,
+        contact_id: ContactId,
         role: str,
-        member_id: MemberId | str,
+        member_id: MemberId,
         *,
         offer: bool = False,
         window: timedelta | None = None,
@@ -1783,7 +1794,7 @@ class RoutingUseCases(SessionBase):
             uow.commit()
             return result
 
-    def role_holders(self, contact_id: ContactId | str) -> dict[str, tuple[MemberId, ...]]:
+    def role_holders(self, contact_id: ContactId) -> dict[str, tuple[MemberId, ...]]:
         """Return who holds each role on a contact (an empty tuple: offered, not yet taken).
 
         The contact must be one the member may see (``NotFound`` otherwise).
@@ -1830,7 +1841,7 @@ class RoutingUseCases(SessionBase):
         return lead
 
     # ============================================================ agents
-    def accept_offer(self, offer_id: OfferId | str) -> RoutingResult:
+    def accept_offer(self, offer_id: OfferId) -> RoutingResult:
         """Accept an offer made to oneself: the first to accept owns the lead.
 
         Raises :class:`~teamcrm.errors.OfferClosed` when someone else took the
@@ -1870,7 +1881,7 @@ class RoutingUseCases(SessionBase):
             uow.commit()
             return attrs.evolve(result, offers=(accepted,))
 
-    def decline_offer(self, offer_id: OfferId | str, *, reason: str | None = None) -> Offer:
+    def decline_offer(self, offer_id: OfferId, *, reason: str | None = None) -> Offer:
         """Decline an offer made to oneself; the lead is never offered to one again.
 
         When every offer of the lead is closed, the lead waits unassigned and
@@ -1886,7 +1897,7 @@ class RoutingUseCases(SessionBase):
             uow.commit()
             return settled
 
-    def reject_lead(self, lead_id: LeadId | str, *, reason: str | None = None) -> RoutingResult:
+    def reject_lead(self, lead_id: LeadId, *, reason: str | None = None) -> RoutingResult:
         """Reject a lead one owns: one stops owning it; with no owner left it waits unassigned.
 
         The admins are told.
@@ -2061,9 +2072,9 @@ class RoutingUseCases(SessionBase):
     def routing_dashboard(
         self,
         *,
-        pool_id: PoolId | str | None = None,
-        assignee: MemberId | str | None = None,
-        sort_by: str = "assigned_at",
+        pool_id: PoolId | None = None,
+        assignee: MemberId | None = None,
+        sort_by: DashboardSort = "assigned_at",
         descending: bool = False,
         include_removed: bool = False,
     ) -> Rows[LeadRow]:
@@ -2083,8 +2094,8 @@ class RoutingUseCases(SessionBase):
 
     def _dashboard_rows(
         self,
-        pool_id: PoolId | str | None,
-        assignee: MemberId | str | None,
+        pool_id: PoolId | None,
+        assignee: MemberId | None,
         sort_by: str,
         descending: bool,
         include_removed: bool,

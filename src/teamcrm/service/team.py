@@ -16,7 +16,7 @@ from teamcrm.ids import (
     new_member_id,
 )
 from teamcrm.service.base import SessionBase, bumped
-from teamcrm.team import Member, Role, Team, TeamSettings
+from teamcrm.team import Member, Role, RoleName, Team, TeamSettings
 from teamcrm.validation import (
     check_int,
     check_time,
@@ -44,7 +44,7 @@ class TeamUseCases(SessionBase):
         with self._unit(write=False) as (uow, _):
             return uow.members.all(self.team_id)
 
-    def member(self, member_id: MemberId | str) -> Member:
+    def member(self, member_id: MemberId) -> Member:
         """Return one member of the team."""
         with self._unit(write=False) as (uow, _):
             return self._member(uow, member_id)
@@ -53,7 +53,7 @@ class TeamUseCases(SessionBase):
         self,
         name: str,
         *,
-        role: Role | str = Role.AGENT,
+        role: Role | RoleName = Role.AGENT,
         email: str | None = None,
         time_zone: str = "UTC",
     ) -> Member:
@@ -107,19 +107,19 @@ class TeamUseCases(SessionBase):
             uow.commit()
             return updated
 
-    def deactivate_member(self, member_id: MemberId | str) -> Member:
+    def deactivate_member(self, member_id: MemberId) -> Member:
         """Deactivate a member: they keep their history but get no new work (admins)."""
         return self._change_member(
             member_id, EventName.MEMBER_DEACTIVATED, "deactivate members", active=False
         )
 
-    def reactivate_member(self, member_id: MemberId | str) -> Member:
+    def reactivate_member(self, member_id: MemberId) -> Member:
         """Reactivate a deactivated member (admins)."""
         return self._change_member(
             member_id, EventName.MEMBER_REACTIVATED, "reactivate members", active=True
         )
 
-    def change_role(self, member_id: MemberId | str, role: Role | str) -> Member:
+    def change_role(self, member_id: MemberId, role: Role | RoleName) -> Member:
         """Give a member another role (admins).  The last active admin keeps the role."""
         from teamcrm.validation import check_enum
 
@@ -128,7 +128,7 @@ class TeamUseCases(SessionBase):
             member_id, EventName.MEMBER_ROLE_CHANGED, "change roles", role=new_role
         )
 
-    def set_away(self, until: datetime, member_id: MemberId | str | None = None) -> Member:
+    def set_away(self, until: datetime, member_id: MemberId | None = None) -> Member:
         """Mark a member (default: oneself) away until *until*.
 
         Members set their own availability; admins and managers anyone's.
@@ -136,7 +136,7 @@ class TeamUseCases(SessionBase):
         until = check_time("until", until)
         return self._set_availability(member_id, until)
 
-    def set_available(self, member_id: MemberId | str | None = None) -> Member:
+    def set_available(self, member_id: MemberId | None = None) -> Member:
         """Mark a member (default: oneself) available again."""
         return self._set_availability(member_id, None)
 
@@ -165,7 +165,7 @@ class TeamUseCases(SessionBase):
 
     def update_member(
         self,
-        member_id: MemberId | str | None = None,
+        member_id: MemberId | None = None,
         *,
         name: str | None = None,
         email: str | None = None,

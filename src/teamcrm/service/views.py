@@ -81,7 +81,7 @@ class ViewUseCases(SessionBase):
 
         def follow_ups(
             self,
-            member_id: MemberId | str | None = None,
+            member_id: MemberId | None = None,
             *,
             at: datetime | None = None,
             limit: int = 100,
@@ -280,7 +280,7 @@ class ViewUseCases(SessionBase):
         return saved
 
     def run_filter(
-        self, filter_id: SavedFilterId | str, *, limit: int = 50, after: str | None = None
+        self, filter_id: SavedFilterId, *, limit: int = 50, after: str | None = None
     ) -> View[SearchRow]:
         """Run a saved filter (one's own or the team's) as the acting member."""
         check_int("limit", limit, minimum=1, maximum=MAX_PAGE)
@@ -289,7 +289,7 @@ class ViewUseCases(SessionBase):
             saved = self._saved(uow, actor, filter_id)
             return self._search(uow, actor, saved.query, limit, start, title=saved.name)
 
-    def rename_filter(self, filter_id: SavedFilterId | str, name: str) -> SavedFilter:
+    def rename_filter(self, filter_id: SavedFilterId, name: str) -> SavedFilter:
         """Rename a saved filter (one's own; a team filter: managers and admins)."""
         name = check_text("name", name, max_len=MAX_NAME)
         with self._unit() as (uow, actor):
@@ -300,7 +300,7 @@ class ViewUseCases(SessionBase):
             uow.commit()
             return renamed
 
-    def delete_filter(self, filter_id: SavedFilterId | str) -> None:
+    def delete_filter(self, filter_id: SavedFilterId) -> None:
         """Delete a saved filter (one's own; a team filter: managers and admins)."""
         with self._unit() as (uow, actor):
             saved = self._changeable(uow, actor, filter_id, "delete this filter")
@@ -312,8 +312,8 @@ class ViewUseCases(SessionBase):
         self,
         *,
         status: str | None = None,
-        assignee: MemberId | str | None = None,
-        pool_id: PoolId | str | None = None,
+        assignee: MemberId | None = None,
+        pool_id: PoolId | None = None,
         response_window: timedelta = DEFAULT_RESPONSE_WINDOW,
         limit: int = 100,
         at: datetime | None = None,
@@ -378,7 +378,7 @@ class ViewUseCases(SessionBase):
     # ============================================================== insights
     def insights(
         self,
-        member_id: MemberId | str | None = None,
+        member_id: MemberId | None = None,
         *,
         start: datetime,
         end: datetime,
@@ -446,7 +446,7 @@ class ViewUseCases(SessionBase):
     # ========================================================= follow-up list
     def due(
         self,
-        member_id: MemberId | str | None = None,
+        member_id: MemberId | None = None,
         *,
         at: datetime | None = None,
         limit: int = 100,

@@ -215,7 +215,10 @@ class CRMComparison(RuleBasedStateMachine):
         self._compare(step, got, want)
         return want.value if want.error is None else None
 
-    def _as(self, actor: str, step: str, fn: Callable[[MemberSession], Any]) -> Any:
+    def _as(self, actor: str, step: str, fn: Callable[[Any], Any]) -> Any:
+        # The session is typed Any on purpose: the machine passes ids it holds as
+        # plain strings (some of another team, some made up), as a caller reading
+        # ids from a request would; the library checks them at run time.
         return self._both(step, lambda crm: fn(crm.as_member(actor)))
 
     @staticmethod
