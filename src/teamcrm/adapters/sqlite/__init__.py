@@ -15,6 +15,7 @@ from teamcrm.adapters.sqlite import digests as _digests  # after notifications: 
 from teamcrm.adapters.sqlite import followups as _followups
 from teamcrm.adapters.sqlite import grid as _grid  # the agent grid table (views ranks it)
 from teamcrm.adapters.sqlite import notifications as _notifications
+from teamcrm.adapters.sqlite import phones as _phones
 from teamcrm.adapters.sqlite import routing as _routing
 from teamcrm.adapters.sqlite import schema as _schema  # registers the core migrations
 from teamcrm.adapters.sqlite import views as _views
@@ -31,7 +32,7 @@ from teamcrm.adapters.sqlite.store import (
     register_repository,
 )
 
-del _schema, _followups, _grid, _notifications, _digests, _routing, _views
+del _schema, _followups, _grid, _notifications, _digests, _phones, _routing, _views
 
 __all__ = [
     "Migration",
