@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import attrs
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
 
@@ -36,6 +37,7 @@ from teamcrm.errors import ValidationError
 
 __all__ = [
     "DEFAULT_REGION",
+    "UnparsedPhone",
     "check_region",
     "might_be_phone",
     "phone_key",
@@ -46,7 +48,9 @@ __all__ = [
 DEFAULT_REGION = "US"
 
 #: Characters a typed number may hold besides digits (extensions: ``ext``, ``x``, ``#``).
-_ALLOWED = re.compile(r"^\+?[0-9()\-. /]*(?:;ext=[0-9]{1,10}|\s*(?:ext\.?|extension|x|#)\s*[0-9]{1,10})?$", re.I)
+_ALLOWED = re.compile(
+    r"^\+?[0-9()\-. /]*(?:;ext=[0-9]{1,10}|\s*(?:ext\.?|extension|x|#)\s*[0-9]{1,10})?$", re.I
+)
 #: Keys already produced by parsing (a key is checked again each time a
 #: ``PhoneNumber`` is built from it; bounded).
 _KNOWN_KEYS: set[str] = set()
@@ -128,3 +132,17 @@ def phone_key(value: str, region: str | None = DEFAULT_REGION) -> str | None:
         return phone_parts("phone", value, region)[0]
     except ValidationError:
         return None
+
+
+@attrs.frozen(kw_only=True)
+class UnparsedPhone:
+    """A stored number that is not under its key (see ``MemberSession.unparsed_phones``).
+
+    :ivar contact_id: the contact holding it.
+    :ivar number: the number as stored (kept as typed: nothing was lost).
+    :ivar reason: why it could not be parsed, in words.
+    """
+
+    contact_id: str
+    number: str
+    reason: str

@@ -21,6 +21,7 @@ from teamcrm.ids import (
     new_company_id,
     new_contact_id,
 )
+from teamcrm.phones import UnparsedPhone
 from teamcrm.ports import UnitOfWork
 from teamcrm.service.base import CONTACT_FIELDS, MAX_BULK, SessionBase, _iterable, _next
 from teamcrm.team import Member, Team
@@ -381,6 +382,42 @@ class ContactUseCases(SessionBase):
             return _next(contact, phones=kept)  # type: ignore[no-any-return]
 
         return self._change(contact_id, "phones", remove)
+
+    def unparsed_phones(self) -> list[UnparsedPhone]:
+        """The team's stored numbers that are not stored under their key (managers, admins).
+
+        Migration ``0300_phone_keys`` re-keys every stored number; one it
+        cannot parse (in the team's ``phone_region``) is kept as it was
+        stored and listed here, contact by contact, with the reason.  Fix one
+        with :meth:`remove_phone` and :meth:`add_phone`.
+        """
+        with self._unit(write=False) as (uow, actor):
+            perm.require(
+                actor.role.is_manager,
+                actor,
+                "list unparsed phone numbers",
+                "managers and admins only",
+            )
+            region = self._phone_region(uow)
+            out: list[UnparsedPhone] = []
+            for contact in uow.contacts.all(self.team_id):
+                for p in contact.phones:
+                    try:
+                        key = check_phone("PhoneNumber.number", p.number, region)
+                    except ValidationError as exc:
+                        out.append(
+                            UnparsedPhone(contact_id=contact.id, number=p.number, reason=exc.reason)
+                        )
+                        continue
+                    if key != p.number:
+                        out.append(
+                            UnparsedPhone(
+                                contact_id=contact.id,
+                                number=p.number,
+                                reason=f"is not stored under its key {key}",
+                            )
+                        )
+            return out
 
     def set_custom_field(
         self, contact_id: ContactId | str, name: str, value: JSONScalar
