@@ -13,13 +13,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import teamcrm
 from pg_support import schemas
 from teamcrm import PhoneNumber, ValidationError
 from teamcrm.cli import main
-from teamcrm.phones import UnparsedPhone
+from teamcrm.phones import UnparsedPhone, _nanp_key
 
 STORES = ["memory", "sqlite", "postgres"]
 
@@ -274,3 +277,25 @@ def test_cli_lists_unparsed_numbers(
     ]
     assert main(["phones", "--db", str(db), "--as", "Ana", "--plain"]) == 0
     assert "1 phone number(s) could not be parsed" in capsys.readouterr().out
+
+
+@given(
+    st.booleans(),
+    st.text("0123456789", min_size=8, max_size=13),
+    st.sampled_from(["", " ", "-", ".", "/"]),
+    st.sampled_from(["US", "CA", "PL", None]),
+    st.booleans(),
+)
+def test_the_north_american_fast_path_agrees_with_phonenumbers(
+    plus: bool, digits: str, sep: str, region: str | None, paren: bool
+) -> None:
+    """Bulk imports skip parsing plain NANP numbers: the key must be what phonenumbers gives."""
+    d = digits
+    body = f"({d[:3]}) {d[3:]}" if paren else sep.join([d[:3], d[3:6], d[6:]])
+    text = ("+" if plus else "") + body
+    fast = _nanp_key(text, region)
+    if fast is None:
+        return
+    parsed = phonenumbers.parse(text, None if plus else region)
+    assert phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) == fast
+    assert phonenumbers.is_possible_number(parsed)

@@ -51,6 +51,11 @@ DEFAULT_REGION = "US"
 _ALLOWED = re.compile(
     r"^\+?[0-9()\-. /]*(?:;ext=[0-9]{1,10}|\s*(?:ext\.?|extension|x|#)\s*[0-9]{1,10})?$", re.I
 )
+_PLAIN = re.compile(r"^\+?[0-9][0-9()\-. /]*$")
+_SEPARATORS = re.compile(r"[()\-. /]")
+#: Regions of the North American Numbering Plan (country code 1).
+_NANP = frozenset(phonenumbers.COUNTRY_CODE_TO_REGION_CODE[1])
+
 #: Keys already produced by parsing (a key is checked again each time a
 #: ``PhoneNumber`` is built from it; bounded).
 _KNOWN_KEYS: set[str] = set()
@@ -103,6 +108,9 @@ def phone_parts(field: str, value: Any, region: str | None = DEFAULT_REGION) -> 
             value,
             "may only hold digits, spaces, ( ) - . / a leading + and an extension (ext. 12)",
         )
+    fast = _nanp_key(text, region)
+    if fast is not None:
+        return fast, text
     try:
         parsed = phonenumbers.parse(text, None if text.startswith("+") else region)
     except NumberParseException as exc:
@@ -119,6 +127,25 @@ def phone_parts(field: str, value: Any, region: str | None = DEFAULT_REGION) -> 
     if len(_KNOWN_KEYS) < _KNOWN_MAX:
         _KNOWN_KEYS.add(key)
     return key, text
+
+
+def _nanp_key(text: str, region: str | None) -> str | None:
+    """The key of a plain North American number without parsing (bulk imports), or ``None``.
+
+    ``+1`` and ten digits, or (in a NANP region) ten digits or ``1`` and ten
+    digits, separated only by spaces, ``( ) - . /``: ``phonenumbers`` gives
+    exactly ``+1`` and the ten digits for these (a property test checks it).
+    """
+    if not _PLAIN.match(text):
+        return None
+    digits = _SEPARATORS.sub("", text)
+    if text.startswith("+"):
+        return digits if len(digits) == 12 and digits.startswith("+1") else None
+    if region not in _NANP or not digits.isdigit():
+        return None
+    if len(digits) == 10 and digits[0] not in "01":
+        return "+1" + digits
+    return None
 
 
 def might_be_phone(text: str) -> bool:
