@@ -147,7 +147,7 @@ OLD_PHONES = [
 DOWNGRADE = (
     "ALTER TABLE teams DROP COLUMN phone_region",
     "ALTER TABLE contact_phones DROP COLUMN display",
-    "DELETE FROM teamcrm_migrations WHERE name = '0300_phone_keys'",
+    "DELETE FROM teamcrm_migrations WHERE name IN ('0009_phone_columns', '0300_phone_keys')",
 )
 
 

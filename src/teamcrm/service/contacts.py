@@ -29,6 +29,7 @@ from teamcrm.validation import (
     JSONScalar,
     check_custom_fields,
     check_email,
+    check_field_name,
     check_id,
     check_int,
     check_phone,
@@ -427,6 +428,7 @@ class ContactUseCases(SessionBase):
         The other custom fields are kept as stored (a concurrent change to
         them is not lost).  Validated like ``update_contact(custom_fields=...)``.
         """
+        name = check_field_name(f"Contact.custom_fields[{name!r}]", name)
         checked = check_custom_fields("Contact.custom_fields", {name: value})[name]
 
         def put(_: UnitOfWork, __: Member, contact: Contact) -> Contact | None:
@@ -439,7 +441,7 @@ class ContactUseCases(SessionBase):
 
     def remove_custom_field(self, contact_id: ContactId | str, name: str) -> Contact:
         """Remove one custom field of a contact (no-op if it has none of that name)."""
-        check_custom_fields("Contact.custom_fields", {name: None})
+        name = check_field_name(f"Contact.custom_fields[{name!r}]", name)
 
         def drop(_: UnitOfWork, __: Member, contact: Contact) -> Contact | None:
             fields = contact.custom_fields

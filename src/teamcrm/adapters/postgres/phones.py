@@ -10,9 +10,8 @@ from typing import Any
 
 import psycopg
 
-from teamcrm.adapters.postgres.dialect import ddl_to_postgres
 from teamcrm.adapters.postgres.migrations import register_postgres_migration
-from teamcrm.adapters.sqlite.phones import PHONE_STATEMENTS, rekey_phones
+from teamcrm.adapters.sqlite.phones import rekey_phones
 
 __all__: list[str] = []
 
@@ -25,6 +24,4 @@ def _apply(conn: psycopg.Connection[Any]) -> None:
     rekey_phones(run, postgres=True)
 
 
-register_postgres_migration(
-    "0300_phone_keys", *(ddl_to_postgres(s) for s in PHONE_STATEMENTS), apply=_apply
-)
+register_postgres_migration("0300_phone_keys", apply=_apply)

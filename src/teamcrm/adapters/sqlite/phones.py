@@ -5,7 +5,8 @@ as ``6175550101``, ``"+1 617 555 0101"`` as ``+16175550101``), so the same
 number had two spellings in the store and dedupe, search and lead keys
 missed the match.  The migration:
 
-* adds ``teams.phone_region`` (``'US'`` for existing teams, the default of
+* (``0009_phone_columns``, named to run before every later migration) adds
+  ``teams.phone_region`` (``'US'`` for existing teams, the default of
   :class:`~teamcrm.team.TeamSettings`) and ``contact_phones.display`` (the
   number as typed);
 * re-keys every stored number with :func:`teamcrm.phones.phone_key` in its
@@ -34,7 +35,7 @@ from teamcrm.phones import phone_key
 
 __all__ = ["PHONE_STATEMENTS", "rekey_phones"]
 
-#: The schema part of ``0300_phone_keys`` (the same SQL on both stores).
+#: ``0009_phone_columns``, the schema part (translated for PostgreSQL as usual).
 PHONE_STATEMENTS = (
     "ALTER TABLE teams ADD COLUMN phone_region TEXT DEFAULT 'US'",
     "ALTER TABLE contact_phones ADD COLUMN display TEXT",
@@ -125,4 +126,7 @@ def _apply(conn: sqlite3.Connection) -> None:
     rekey_phones(run)
 
 
-register_migration("0300_phone_keys", *PHONE_STATEMENTS, apply=_apply)
+# The columns come early in name order so that the stores of every later
+# migration can write teams and phones; the data step runs after them all.
+register_migration("0009_phone_columns", *PHONE_STATEMENTS)
+register_migration("0300_phone_keys", apply=_apply)
