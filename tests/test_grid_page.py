@@ -554,7 +554,7 @@ def test_the_evaluate_signal_turns_red_only_past_the_window(url: str) -> None:
         ana = crm.as_member(admin.id)
         bob = ana.add_member("Bob", role="agent")
         a = ana.create_contact("Alma")
-        b = ana.create_contact("Boris", phones=["+15550100"])
+        b = ana.create_contact("Boris", phones=["+15550100100"])
         ana.assign(a.id, bob.id)
         clock.advance(timedelta(minutes=1))
         ana.assign(b.id, bob.id)

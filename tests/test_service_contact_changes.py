@@ -256,8 +256,8 @@ _SAME_VALIDATION: list[tuple[str, Callable[[MemberSession, str], Any], dict[str,
     ),
     (
         "too many phones",
-        lambda s, c: s.add_phone(c, "+1555010050"),
-        {"phones": [f"+15550100{i:02d}" for i in range(51)]},
+        lambda s, c: s.add_phone(c, "+15550100050"),
+        {"phones": [f"+155501000{i:02d}" for i in range(51)]},
     ),
 ]
 
@@ -275,7 +275,7 @@ def test_operations_validate_as_update_contact_does(
     ana = team[0]
     full = {  # as many as a contact may hold
         "emails": [f"x{i}@example.com" for i in range(50)],
-        "phones": [f"+15550100{i:02d}" for i in range(50)],
+        "phones": [f"+155501000{i:02d}" for i in range(50)],
         "custom_fields": {f"f{i}": 1 for i in range(200)},
     }
     c = ana.create_contact("Bea", **full)
@@ -347,7 +347,7 @@ def test_operations_keep_what_changed_since_the_callers_read(team: Team3) -> Non
     after = ana.add_phone(seen.id, "555 010 9999")
     assert after.status == "active"
     assert [e.address for e in after.emails] == ["bea@example.com"]
-    assert [p.number for p in after.phones] == ["5550102030", "5550109999"]
+    assert [p.number for p in after.phones] == ["+15550102030", "+15550109999"]
     after = ana.set_custom_field(seen.id, "k", 1)
     assert (after.status, len(after.phones), after.version) == ("active", 2, 4)
 
@@ -360,6 +360,6 @@ def test_update_contact_with_expected_version_is_refused_on_every_store(team: Te
     with pytest.raises(ConcurrencyError) as exc:
         ana.update_contact(c.id, expected_version=c.version, phones=["555 010 9999"])
     assert (exc.value.key, exc.value.expected_version) == (c.id, 1)
-    assert [p.number for p in ana.contact(c.id).phones] == ["5550102030"]
+    assert [p.number for p in ana.contact(c.id).phones] == ["+15550102030"]
     assert names(ana, seq) == []
     assert ana.update_contact(c.id, expected_version=2, source="web").version == 3

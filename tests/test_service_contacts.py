@@ -44,7 +44,7 @@ def test_create_contact_normalises_and_defaults(team: Team3, clock: teamcrm.Sett
     )
     assert c.first_name == "Bea"
     assert c.emails == (EmailAddress(address="Bea@example.com"),)
-    assert [p.number for p in c.phones] == ["+15550102030", "5550109999"]
+    assert [p.number for p in c.phones] == ["+15550102030", "+15550109999"]
     assert c.status == "evaluate"  # the team's new_contact_status
     assert c.created_at == clock.now()
     assert c.created_by == ana.member_id

@@ -111,7 +111,7 @@ def test_connected_call_validates_the_number_used(team: Team3) -> None:
     seq = last_seq(ana)
     ana.log_interaction("call", contact_ids=[c.id], outcome="connected", via="+1 (555) 010-9999")
     phones = {p.number: p.validated for p in ana.contact(c.id).phones}
-    assert phones == {"5550102030": False, "+15550109999": True}
+    assert phones == {"+15550102030": False, "+15550109999": True}
     rows = ana.events(seq)
     assert [r.event.name for r in rows] == [
         EventName.INTERACTION_LOGGED,
@@ -129,7 +129,7 @@ def test_connected_call_validates_the_only_number(team: Team3) -> None:
     assert ana.contact(only.id).phones[0].validated
     assert not any(p.validated for p in ana.contact(two.id).phones)  # ambiguous: none
     rows = ana.events(seq)
-    assert [r.event.data.get("channel") for r in rows[1:]] == ["5550102030"]
+    assert [r.event.data.get("channel") for r in rows[1:]] == ["+15550102030"]
 
 
 @pytest.mark.parametrize(

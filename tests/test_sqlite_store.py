@@ -467,8 +467,17 @@ def test_a_database_of_an_older_release_upgrades_in_place(db: Path) -> None:
     assert "teams" in tables
     assert "contacts" not in tables
     team = teamcrm.Team(id=new_team_id(), name="Old", created_at=T0)
-    with old.unit_of_work() as uow:
-        uow.teams.add(team)
+    with old.unit_of_work() as uow:  # the team as that release wrote it
+        uow.context.conn.execute(
+            "INSERT INTO teams (id, name, created_at, bucket_management,"
+            " file_notes_under_companies, new_contact_status, new_lead_status, version)"
+            " VALUES (?, 'Old', ?, 'everyone', 1, 'evaluate', 'evaluate', 1)",
+            (team.id, int(T0.timestamp() * 1_000_000)),
+        )
+        uow.context.conn.executemany(
+            "INSERT INTO team_statuses (team_id, position, status) VALUES (?, ?, ?)",
+            [(team.id, i, s) for i, s in enumerate(team.settings.statuses)],
+        )
         uow.commit()
     old.close()
     del crm
@@ -683,6 +692,7 @@ def test_every_entity_field_has_a_column() -> None:
             "statuses",
             "new_contact_status",
             "new_lead_status",
+            "phone_region",
         },
         Member: {
             "id",
@@ -712,7 +722,7 @@ def test_every_entity_field_has_a_column() -> None:
             "version",
         },
         EmailAddress: {"address", "validated", "label"},
-        PhoneNumber: {"number", "validated", "label"},
+        PhoneNumber: {"number", "validated", "label", "display"},
         Company: {"id", "team_id", "name", "created_at", "domain", "created_by", "version"},
         Bucket: {
             "id",

@@ -195,11 +195,45 @@ def test_email_lowercases_the_domain_only() -> None:
     assert normalise_email("x@Y.Org") == "x@y.org"
 
 
-@pytest.mark.parametrize("value", ["bea", "bea@", "@example.com", "bea@example", "a b@c.de", 5])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "bea",
+        "bea@",
+        "@example.com",
+        "bea@example",
+        "a b@c.de",
+        5,
+        "a..b@example.com",
+        "a@example..com",
+        "a@example.com.",
+        ".a@example.com",
+        "a.@example.com",
+        "a@-example.com",
+        "a@example-.com",
+        "a@.example.com",
+        "a@example.123",
+        "a@b@example.com",
+        "a" * 65 + "@example.com",
+    ],
+)
 def test_email_rejects_non_addresses(value: object) -> None:
     with pytest.raises(ValidationError) as exc:
         check_email("EmailAddress.address", value)
     _names(exc, "EmailAddress.address", value)
+
+
+@pytest.mark.parametrize(
+    ("raw", "normal"),
+    [
+        ("Zoe.Kowalska+crm@Example.COM", "Zoe.Kowalska+crm@example.com"),
+        ("o'brien@mail.example.ie", "o'brien@mail.example.ie"),
+        ("x@sub-domain.example.co.uk", "x@sub-domain.example.co.uk"),
+        ("łukasz@przykład.pl", "łukasz@przykład.pl"),
+    ],
+)
+def test_email_keeps_the_local_part_and_lowercases_the_domain(raw: str, normal: str) -> None:
+    assert check_email("f", raw) == normal
 
 
 # --------------------------------------------------------------- check_phone
@@ -207,23 +241,45 @@ def test_email_rejects_non_addresses(value: object) -> None:
     ("raw", "normal"),
     [
         ("+1 (555) 010-2030", "+15550102030"),
-        ("555.010.2030", "5550102030"),
+        ("555.010.2030", "+15550102030"),
+        ("(617) 555-0101", "+16175550101"),
+        ("+1 617 555 0101", "+16175550101"),
+        ("617-555-0101", "+16175550101"),
         ("+48 12/345 67 89", "+48123456789"),
-        ("1234567", "1234567"),
+        ("+1 617 555 0101 ext. 12", "+16175550101;ext=12"),
+        ("617 555 0101 x12", "+16175550101;ext=12"),
     ],
 )
 def test_phone_is_normalised(raw: str, normal: str) -> None:
+    """Every spelling of one number gives one key: E.164, ``;ext=N`` for an extension."""
     assert check_phone("PhoneNumber.number", raw) == normal
     assert normalise_phone(raw) == normal
     assert check_phone("PhoneNumber.number", normal) == normal
 
 
+def test_phone_region_reads_national_numbers() -> None:
+    assert check_phone("f", "600 000 003", "PL") == "+48600000003"
+    assert check_phone("f", "020 7946 0958", "GB") == "+442079460958"
+    assert check_phone("f", "+1 617 555 0101", "PL") == "+16175550101"  # + wins over region
+    with pytest.raises(ValidationError, match="no country code"):
+        check_phone("f", "617 555 0101", None)
+
+
 @pytest.mark.parametrize(
-    "value",
-    ["123456", "1" * 16, "555-CALL-NOW", "555 010 2030 ext 5", "", "٥٥٥٠١٠٢٠٣٠", 5550102030],
+    ("value", "reason"),
+    [
+        ("123456", "too short"),
+        ("1" * 16, "too long"),
+        ("555-CALL-NOW", "may only hold"),
+        ("", "empty"),
+        ("٥٥٥٠١٠٢٠٣٠", "may only hold"),
+        (5550102030, "must be a str"),
+        ("+15550100", "area code"),
+        ("+999 1234 5678", "country code"),
+    ],
 )
-def test_phone_rejects_bad_numbers(value: object) -> None:
-    with pytest.raises(ValidationError) as exc:
+def test_phone_rejects_bad_numbers(value: object, reason: str) -> None:
+    with pytest.raises(ValidationError, match=reason) as exc:
         check_phone("PhoneNumber.number", value)
     _names(exc, "PhoneNumber.number", value)
 
@@ -235,7 +291,13 @@ def test_phone_plus_only_leads() -> None:
 
 @given(st.from_regex(r"\A\+?[0-9]{7,15}\Z"))
 def test_phone_normal_form_is_a_fixed_point(number: str) -> None:
-    assert check_phone("f", number) == number
+    try:
+        key = check_phone("f", number)
+    except ValidationError:
+        return
+    assert key.startswith("+")
+    assert check_phone("f", key) == key
+    assert check_phone("f", key, None) == key
 
 
 # ------------------------------------------------------- check_custom_fields

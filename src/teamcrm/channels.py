@@ -23,6 +23,7 @@ import attrs
 
 from teamcrm.contact import Contact
 from teamcrm.interaction import Interaction, InteractionKind, Outcome
+from teamcrm.phones import DEFAULT_REGION
 from teamcrm.validation import normalise_email, normalise_phone
 
 __all__ = ["changed_channel", "channel_effect", "with_channel"]
@@ -60,11 +61,16 @@ def with_channel(
     return None
 
 
-def channel_effect(contact: Contact, interaction: Interaction) -> Contact | None:
-    """Apply the module's rule: *contact* as *interaction* leaves it, or ``None`` if untouched."""
+def channel_effect(
+    contact: Contact, interaction: Interaction, region: str | None = DEFAULT_REGION
+) -> Contact | None:
+    """Apply the module's rule: *contact* as *interaction* leaves it, or ``None`` if untouched.
+
+    A ``via`` number typed without ``+`` is read in *region* (the team's).
+    """
     if interaction.kind is InteractionKind.CALL and interaction.outcome is Outcome.CONNECTED:
         if interaction.via:
-            return with_channel(contact, phone=normalise_phone(interaction.via))
+            return with_channel(contact, phone=normalise_phone(interaction.via, region))
         if len(contact.phones) == 1:
             return with_channel(contact, phone=contact.phones[0].number)
         return None

@@ -12,12 +12,15 @@ pipes.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
+
+import attrs
 
 from teamcrm import __version__
 from teamcrm.clock import SettableClock
@@ -275,6 +278,19 @@ def _search(args: argparse.Namespace) -> int:
         return _show(me.search(limit=args.limit, after=args.after, **criteria), args)
 
 
+def _phones(args: argparse.Namespace) -> int:
+    with _open_existing(args) as crm:
+        me = _acting(crm, args.as_member)
+        rows = me.unparsed_phones()
+        if args.format == "json":
+            print(json.dumps([attrs.asdict(r) for r in rows], indent=2, ensure_ascii=False))
+        else:
+            for r in rows:
+                print(f"{r.contact_id}\t{r.number}\t{r.reason}")
+            print(f"{len(rows)} phone number(s) could not be parsed (kept as typed)")
+        return 0
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db", required=True, metavar="PATH", help="the SQLite file (or a store URL) to read"
@@ -378,6 +394,16 @@ def _add_view_commands(sub: Any) -> None:
     search.add_argument("--limit", type=_positive, default=50, help="page size (default 50)")
     search.add_argument("--after", metavar="CURSOR", help="the cursor printed under a page")
     search.set_defaults(func=_search)
+
+    phones = sub.add_parser(
+        "phones",
+        help="list stored phone numbers that could not be parsed (kept as typed)",
+        description="List the team's stored phone numbers that are not stored under their"
+        " E.164 key (migration 0300_phone_keys kept them as typed), with the reason"
+        " (managers and admins).",
+    )
+    _common(phones)
+    phones.set_defaults(func=_phones)
 
 
 def build_parser() -> argparse.ArgumentParser:

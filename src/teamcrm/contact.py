@@ -9,6 +9,7 @@ import attrs
 
 from teamcrm.errors import ValidationError
 from teamcrm.ids import CompanyId, ContactId, MemberId, TeamId
+from teamcrm.phones import DEFAULT_REGION, phone_parts
 from teamcrm.validation import (
     MAX_NAME,
     Checker,
@@ -17,12 +18,11 @@ from teamcrm.validation import (
     check_email,
     check_id,
     check_int,
-    check_phone,
     check_text,
     utc_datetime,
 )
 
-__all__ = ["Company", "Contact", "EmailAddress", "PhoneNumber"]
+__all__ = ["Company", "Contact", "EmailAddress", "PhoneNumber", "localise_phones"]
 
 MAX_CHANNELS = 50
 
@@ -45,7 +45,14 @@ class EmailAddress:
 
 @attrs.frozen(kw_only=True)
 class PhoneNumber:
-    """A phone number of a contact, stored normalised (``+15550102030``).
+    """A phone number of a contact, stored under its key (``+16175550101``).
+
+    *number* may be given in any spelling: it becomes the key of
+    :mod:`teamcrm.phones` (E.164, with ``;ext=N`` for an extension), read in
+    the region :data:`teamcrm.phones.DEFAULT_REGION` when it has no ``+``
+    (the use cases read it in the team's ``phone_region`` instead, see
+    :meth:`parse`).  *display* keeps the number as typed when it differs
+    from the key; it does not take part in comparisons.
 
     *validated* becomes true once a call to it connected.
     """
@@ -53,13 +60,67 @@ class PhoneNumber:
     number: str
     validated: bool = False
     label: str | None = None
+    display: str | None = attrs.field(default=None, eq=False)
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "number", check_phone("PhoneNumber.number", self.number))
+        key, typed = phone_parts("PhoneNumber.number", self.number, DEFAULT_REGION)
+        object.__setattr__(self, "number", key)
+        if self.display is None:
+            if typed != key:
+                object.__setattr__(self, "display", typed)
+        else:
+            c = Checker(self)
+            c.optional_text("display", max_len=40)
         if type(self.validated) is not bool or self.label is not None:
             c = Checker(self)
             c.boolean("validated")
             c.optional_text("label", max_len=64)
+
+    @classmethod
+    def parse(
+        cls,
+        text: str,
+        region: str | None = DEFAULT_REGION,
+        *,
+        validated: bool = False,
+        label: str | None = None,
+        field: str = "PhoneNumber.number",
+    ) -> PhoneNumber:
+        """Build the number *text* reads as in *region* (``None``: only ``+...`` numbers)."""
+        key, typed = phone_parts(field, text, region)
+        return cls(
+            number=key, validated=validated, label=label, display=typed if typed != key else None
+        )
+
+    def in_region(self, region: str | None, field: str = "PhoneNumber.number") -> PhoneNumber:
+        """This number as typed, read again in *region* (itself when that changes nothing)."""
+        typed = self.display
+        if region == DEFAULT_REGION or typed is None or typed.startswith("+"):
+            return self
+        return PhoneNumber.parse(
+            typed, region, validated=self.validated, label=self.label, field=field
+        )
+
+
+def localise_phones(
+    field: str, values: object, region: str | None
+) -> tuple[PhoneNumber, ...] | object:
+    """Read the numbers of *values* (strings or ``PhoneNumber``) in the team's *region*.
+
+    Anything that is not a list or tuple is returned as it is (the entity
+    refuses it with its own message).
+    """
+    if region == DEFAULT_REGION or not isinstance(values, list | tuple):
+        return values
+    out: list[object] = []
+    for v in values:
+        if isinstance(v, str):
+            out.append(PhoneNumber.parse(v, region, field=field))
+        elif isinstance(v, PhoneNumber):
+            out.append(v.in_region(region, field))
+        else:
+            out.append(v)
+    return tuple(out)
 
 
 def _channels(

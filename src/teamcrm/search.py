@@ -41,6 +41,7 @@ import attrs
 from teamcrm.contact import Company, Contact
 from teamcrm.errors import ValidationError
 from teamcrm.ids import BucketId, CompanyId, ContactId, MemberId, TeamId, id_suffix
+from teamcrm.phones import might_be_phone
 from teamcrm.validation import (
     MAX_NAME,
     Checker,
@@ -217,6 +218,21 @@ def _name(field: str, value: Any) -> str:
     return check_text(field, value, max_len=MAX_NAME)
 
 
+def _phone(field: str, value: Any) -> str:
+    """The key of a number in any spelling (read in the default region).
+
+    A number that only reads in another region (``"600 000 003"``) is kept
+    as typed: the search use case keys it in the team's region.
+    """
+    try:
+        return check_phone(field, value)
+    except ValidationError:
+        text = check_text(field, value, max_len=40).strip()
+        if text.startswith("+") or not might_be_phone(text):
+            raise
+        return text
+
+
 def _ident(prefix: str) -> Callable[[str, Any], str]:
     def check(field: str, value: Any) -> str:
         return check_id(field, value, prefix)
@@ -230,7 +246,7 @@ _QUERY_CHECKS: tuple[tuple[str, str, Callable[[str, Any], str]], ...] = tuple(
     for attr, check in (
         ("name", _name),
         ("email", check_email),
-        ("phone", check_phone),
+        ("phone", _phone),
         ("company_id", _ident("co_")),
         ("status", _text_64),
         ("bucket_id", _ident("bk_")),

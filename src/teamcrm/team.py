@@ -15,6 +15,7 @@ import attrs
 
 from teamcrm.errors import ValidationError
 from teamcrm.ids import MemberId, TeamId
+from teamcrm.phones import DEFAULT_REGION, check_region
 from teamcrm.validation import MAX_NAME, Checker, check_text
 
 __all__ = [
@@ -72,6 +73,9 @@ class TeamSettings:
     :ivar statuses: the contact statuses in use, in order.
     :ivar new_contact_status: the status a new contact starts in.
     :ivar new_lead_status: the status a new lead starts in.
+    :ivar phone_region: the region (``"US"``, ``"PL"``...) a phone number typed
+        without ``+`` is read in; ``None`` accepts only international numbers.
+        Changing it does not change stored numbers (they are stored in E.164).
     """
 
     bucket_management: BucketManagement = BucketManagement.EVERYONE
@@ -79,9 +83,13 @@ class TeamSettings:
     statuses: tuple[str, ...] = DEFAULT_STATUSES
     new_contact_status: str = "evaluate"
     new_lead_status: str = "evaluate"
+    phone_region: str | None = DEFAULT_REGION
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
+        if self.phone_region != DEFAULT_REGION:
+            region = check_region("TeamSettings.phone_region", self.phone_region)
+            object.__setattr__(self, "phone_region", region)
         c.enum("bucket_management", BucketManagement)
         c.boolean("file_notes_under_companies")
         raw = c.sequence("statuses", self.statuses)

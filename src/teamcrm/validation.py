@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import attrs
 
 from teamcrm.errors import ValidationError
+from teamcrm.phones import DEFAULT_REGION, phone_key, phone_parts
 
 __all__ = [
     "EARLIEST_TIME",
@@ -60,10 +61,11 @@ MAX_CUSTOM_VALUE = 10_000
 
 E = TypeVar("E", bound=enum.Enum)
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-\u0080-\U0010ffff]+"
+_EMAIL_LOCAL = re.compile(rf"^{_EMAIL_ATOM}(?:\.{_EMAIL_ATOM})*$")
+_EMAIL_LABEL = re.compile(r"^(?!-)[A-Za-z0-9\-\u0080-\U0010ffff]+(?<!-)$")
 _ID = re.compile(r"^[a-z]{2}_[0-9a-f]{26}$")
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_ .-]{0,63}$")
-_PHONE_BAD = re.compile(r"[^0-9+()\-. /]|(?<!^)\+")
 _NOT_ASCII_DIGIT = re.compile(r"[^0-9]")
 #: Custom-field names already found valid (names repeat across rows; bounded).
 _GOOD_KEYS: set[str] = set()
@@ -221,40 +223,78 @@ def _id_problem(value: Any, prefix: str) -> str:
 
 
 def normalise_email(value: str) -> str:
-    """Return the canonical form of an email address (domain lower-cased)."""
+    """Return the canonical form of an email address: local part as typed, domain lower-cased."""
     local, _, domain = value.strip().rpartition("@")
     return f"{local}@{domain.lower()}"
 
 
+def _email_problem(text: str) -> str | None:
+    """Why *text* is not an email address (RFC 5321/5322 dot-atom syntax), or ``None``."""
+    local, at, domain = text.rpartition("@")
+    if not at or not local or not domain:
+        return "is not an email address (it needs one @ between a name and a domain)"
+    if any(not ch.isascii() and unicodedata.category(ch)[0] in "ZC" for ch in text):
+        return "holds a space, control or format character"
+    if len(local) > 64:
+        return "has a local part (before @) longer than 64 characters"
+    if not _EMAIL_LOCAL.match(local):
+        return (
+            "has an invalid local part (before @): letters, digits and !#$%&'*+/=?^_`{|}~-"
+            " separated by single dots, not starting or ending with a dot"
+        )
+    if len(domain) > 253:
+        return "has a domain longer than 253 characters"
+    labels = domain.split(".")
+    if len(labels) < 2:
+        return "has a domain without a dot (example.com)"
+    for label in labels:
+        if not label:
+            return "has an empty domain label (two dots in a row, or a leading or trailing dot)"
+        if len(label) > 63 or not _EMAIL_LABEL.match(label):
+            return (
+                f"has an invalid domain label {label!r}: letters, digits and inner hyphens,"
+                " at most 63 characters"
+            )
+    if labels[-1].isdigit():
+        return "has a numeric top-level domain"
+    return None
+
+
 def check_email(field: str, value: Any) -> str:
-    """Return the normalised email address or raise."""
-    text = check_text(field, value, max_len=320)
-    if not _EMAIL.match(text):
-        raise ValidationError(field, value, "is not an email address")
+    """Return the normalised email address or raise (no DNS lookup: syntax only).
+
+    Refuses two dots in a row, a leading or trailing dot in the local part or
+    the domain (``a..b@example.com``, ``a@example..com``, ``a@example.com.``),
+    a domain without a dot and hyphens at the edge of a domain label.
+    """
+    text = check_text(field, value, max_len=320).strip()
+    problem = _email_problem(text)
+    if problem is not None:
+        raise ValidationError(field, value, problem)
     return normalise_email(text)
 
 
-def normalise_phone(value: str) -> str:
-    """Return *value* reduced to an optional leading ``+`` and digits.
+def normalise_phone(value: str, region: str | None = DEFAULT_REGION) -> str:
+    """Return the key (E.164, ``;ext=N``) of a phone number in any spelling.
 
-    ``"+1 (555) 010-2030"`` becomes ``"+15550102030"``.
+    ``"+1 (555) 010-2030"`` becomes ``"+15550102030"``.  A value that is not
+    a phone number is returned reduced to an optional leading ``+`` and its
+    digits (it then matches no stored number).
     """
+    key = phone_key(value, region)
+    if key is not None:
+        return key
     text = value.strip()
     digits = _NOT_ASCII_DIGIT.sub("", text)
     return ("+" if text.startswith("+") else "") + digits
 
 
-def check_phone(field: str, value: Any) -> str:
-    """Return the normalised phone number (7 to 15 digits) or raise."""
-    text = check_text(field, value, max_len=40)
-    if _PHONE_BAD.search(text):
-        raise ValidationError(
-            field, value, "may only hold digits, spaces, ( ) - . / and a leading +"
-        )
-    number = normalise_phone(text)
-    if not 7 <= len(number.lstrip("+")) <= 15:
-        raise ValidationError(field, value, "must have between 7 and 15 digits")
-    return number
+def check_phone(field: str, value: Any, region: str | None = DEFAULT_REGION) -> str:
+    """Return the key of a phone number (see :mod:`teamcrm.phones`) or raise.
+
+    A number without ``+`` is read in *region*.
+    """
+    return phone_parts(field, value, region)[0]
 
 
 JSONScalar = str | int | float | bool | None

@@ -160,6 +160,10 @@ class SessionBase:
             perm.require_active(actor)
             yield uow, actor
 
+    def _phone_region(self, uow: UnitOfWork) -> str | None:
+        """The region a number typed without ``+`` is read in (the team's setting)."""
+        return uow.teams.get(self.team_id).settings.phone_region
+
     def _event(
         self,
         event: EventName,

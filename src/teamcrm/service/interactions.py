@@ -135,11 +135,14 @@ class InteractionUseCases(SessionBase):
             # (locked on PostgreSQL, in id order: two such units never wait
             # for each other in a cycle), so the change never fails on, or
             # undoes, a change made since they were read above.
-            stale = [c.id for c in contacts if channel_effect(c, interaction) not in (None, c)]
+            region = self._phone_region(uow)
+            stale = [
+                c.id for c in contacts if channel_effect(c, interaction, region) not in (None, c)
+            ]
             fresh = {i: uow.contacts.get_for_update(self.team_id, i) for i in sorted(stale)}
             for contact_id in stale:
                 contact = fresh[contact_id]
-                updated = channel_effect(contact, interaction)
+                updated = channel_effect(contact, interaction, region)
                 changed = None if updated is None else changed_channel(contact, updated)
                 if updated is not None and changed is not None:
                     uow.contacts.update(updated)

@@ -10,10 +10,13 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from teamcrm import permissions as perm
 from teamcrm.errors import AlreadyExists, NotFound, ValidationError
 from teamcrm.followup import FollowUpRow, RowKind
 from teamcrm.ids import MemberId
+from teamcrm.phones import DEFAULT_REGION
 from teamcrm.pool import PoolId
 from teamcrm.ports import UnitOfWork
 from teamcrm.search import (
@@ -36,6 +39,7 @@ from teamcrm.validation import (
     check_duration,
     check_id,
     check_int,
+    check_phone,
     check_text,
     check_time,
 )
@@ -106,7 +110,15 @@ class ViewUseCases(SessionBase):
         q = _query(query, criteria)
         check_int("limit", limit, minimum=1, maximum=MAX_PAGE)
         start = None if after is None else decode_cursor(after)
+        raw = criteria.get("phone") if query is None else None
+        if isinstance(query, Mapping):
+            raw = query.get("phone")
         with self._unit(write=False) as (uow, actor):
+            if q.phone is not None:
+                region = self._phone_region(uow)
+                if region != DEFAULT_REGION or not q.phone.startswith("+"):
+                    typed = raw if isinstance(raw, str) else q.phone
+                    q = attrs.evolve(q, phone=check_phone("ContactQuery.phone", typed, region))
             return self._search(uow, actor, q, limit, start, title=f"Search: {q.describe()}")
 
     def _scope(self, uow: UnitOfWork, actor: Member) -> SearchScope | None:

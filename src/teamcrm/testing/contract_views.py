@@ -164,7 +164,7 @@ class SearchContract(StoreContractBase):
                     status=data.draw(st.sampled_from(statuses)),
                     source=data.draw(st.sampled_from([None, "web", "fair"])),
                     emails=(EmailAddress(address=f"p{i % 3}@Example.com"),) if i % 2 else (),
-                    phones=(PhoneNumber(number=f"+1555010{i % 3}"),) if i % 3 else (),
+                    phones=(PhoneNumber(number=f"+1617555010{i % 3}"),) if i % 3 else (),
                     company_ids=(seed.company.id,) if data.draw(st.booleans()) else (),
                     custom_fields=data.draw(
                         st.sampled_from(
@@ -211,7 +211,7 @@ class SearchContract(StoreContractBase):
             ("status", st.sampled_from(statuses)),
             ("source", st.sampled_from(["web", "fair"])),
             ("email", st.sampled_from(["P1@example.COM", "p2@example.com"])),
-            ("phone", st.sampled_from(["+1 555 0101", "+15550102"])),
+            ("phone", st.sampled_from(["+1 617 555 0101", "+16175550102"])),
             ("company_id", st.just(seed.company.id)),
             ("bucket_id", st.sampled_from([bucket.id, other.id])),
             ("custom_field", st.sampled_from(["tier", "vip"])),

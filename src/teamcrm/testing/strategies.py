@@ -396,27 +396,58 @@ def invalid_ids(prefix: str = "ct_") -> SearchStrategy[Any]:
 # ---------------------------------------------------------- values & fields
 
 
+_ATEXT = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+/=?^_`{|}~-"
+
+
 def emails() -> SearchStrategy[str]:
-    """Valid email addresses (as strings), including unicode local parts."""
-    local = st.text(
-        st.characters(exclude_categories=("Cs", "Cc", "Z"), exclude_characters="@"),
+    """Valid email addresses (as strings), including unicode local parts.
+
+    Local parts are dot-atoms (single dots between non-empty atoms), domains
+    have two or more labels without edge hyphens: every value passes
+    :func:`teamcrm.validation.check_email`.
+    """
+    atom = st.text(
+        st.sampled_from(_ATEXT) | st.characters(min_codepoint=0x80, categories=("L", "N")),
         min_size=1,
-        max_size=20,
+        max_size=8,
     )
+    local = st.lists(atom, min_size=1, max_size=3).map(".".join)
     domain = st.text(st.characters(categories=("Ll", "Lu", "Nd")), min_size=1, max_size=15)
     tld = st.sampled_from(["com", "org", "pl", "co.uk", "xn--p1ai", "example"])
     return st.builds(lambda lo, d, t: f"{lo}@{d}.{t}", local, domain, tld)
 
 
+def _digits(n: int) -> SearchStrategy[str]:
+    return st.text("0123456789", min_size=n, max_size=n)
+
+
 def phones() -> SearchStrategy[str]:
-    """Valid phone numbers (7-15 digits) in assorted human formats."""
-    digits = st.text("0123456789", min_size=7, max_size=15)
-    return st.builds(
-        lambda plus, d, sep: ("+" if plus else "") + sep.join([d[:3], d[3:]]),
-        st.booleans(),
-        digits,
-        st.sampled_from(["", " ", "-", ".", " / "]),
+    """Valid phone numbers in assorted human formats (see :mod:`teamcrm.phones`).
+
+    North American numbers with and without ``+1`` (read in the default
+    region ``US``), Polish and British numbers with their country code,
+    sometimes with an extension.
+    """
+    area = st.builds(lambda a, b: a + b, st.sampled_from("23456789"), _digits(2))
+    us = st.builds(
+        lambda fmt, a, e, n: fmt.format(a=a, e=e, n=n),
+        st.sampled_from(
+            ["({a}) {e}-{n}", "{a}-{e}-{n}", "{a}.{e}.{n}", "+1 {a} {e} {n}", "+1{a}{e}{n}"]
+        ),
+        area,
+        area,
+        _digits(4),
     )
+    pl = st.builds(
+        lambda sep, d: "+48" + sep + sep.join([d[:3], d[3:6], d[6:]]),
+        st.sampled_from(["", " ", "-"]),
+        st.builds(lambda a, b: a + b, st.sampled_from("123456789"), _digits(8)),
+    )
+    gb = st.builds(
+        lambda d, sep: f"+44{sep}20{sep}{d[:4]}{sep}{d[4:]}", _digits(8), st.sampled_from(["", " "])
+    )
+    ext = st.sampled_from(["", "", "", " ext. 12", " x7"])
+    return st.builds(lambda n, x: n + x, st.one_of(us, pl, gb), ext)
 
 
 def email_addresses() -> SearchStrategy[EmailAddress]:

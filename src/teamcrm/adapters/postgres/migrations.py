@@ -26,7 +26,7 @@ without teamcrm's tables is refused with
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -61,24 +61,36 @@ __all__ = [
 #: First key of the advisory lock that serialises migrations (the second is the schema).
 MIGRATION_LOCK = 0x7C3A_0001
 
+PostgresApply = Callable[[psycopg.Connection[Any]], None]
+
 _OVERRIDES: dict[str, tuple[str, ...]] = {}
+_APPLY: dict[str, PostgresApply] = {}
 
 
 @attrs.frozen(kw_only=True)
 class PostgresMigration:
-    """One named migration as PostgreSQL statements."""
+    """One named migration as PostgreSQL statements (and an optional Python data step)."""
 
     name: str
     statements: tuple[str, ...]
+    apply: PostgresApply | None = None
 
 
-def register_postgres_migration(name: str, *statements: str) -> None:
-    """Give the shared migration *name* PostgreSQL statements of its own."""
-    Migration(name=name, statements=tuple(statements))  # checks the name
+def register_postgres_migration(
+    name: str, *statements: str, apply: PostgresApply | None = None
+) -> None:
+    """Give the shared migration *name* PostgreSQL statements of its own.
+
+    *apply*, if given, runs after the statements in the same transaction (a
+    data migration in Python).
+    """
+    Migration(name=name, statements=tuple(statements) or ("-- python",))  # checks the name
     existing = _OVERRIDES.get(name)
-    if existing is not None and existing != tuple(statements):
+    if existing is not None and (existing != tuple(statements) or _APPLY.get(name) != apply):
         raise ValidationError("Migration.name", name, "already has a PostgreSQL version")
     _OVERRIDES[name] = tuple(statements)
+    if apply is not None:
+        _APPLY[name] = apply
 
 
 def registered_postgres_migrations(
@@ -97,7 +109,7 @@ def registered_postgres_migrations(
                     f"migration {m.name} runs Python on SQLite; it needs a PostgreSQL version"
                 )
             statements = tuple(ddl_to_postgres(s) for s in m.statements)
-        out.append(PostgresMigration(name=m.name, statements=statements))
+        out.append(PostgresMigration(name=m.name, statements=statements, apply=_APPLY.get(m.name)))
     return out
 
 
@@ -198,6 +210,8 @@ def migrate(
                     continue
                 if migration.statements:  # one round trip per migration
                     conn.execute(";\n".join(migration.statements))
+                if migration.apply is not None:
+                    migration.apply(conn)
                 conn.execute(
                     f"INSERT INTO {MIGRATIONS_TABLE} (name) VALUES (%s)", (migration.name,)
                 )

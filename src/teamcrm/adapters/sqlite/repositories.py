@@ -166,12 +166,13 @@ def _ids_json(ids: Iterable[str]) -> tuple[list[str], str]:
 _TEAM_SELECT = """
 SELECT t.id, t.name, t.created_at, t.bucket_management, t.file_notes_under_companies,
        t.new_contact_status, t.new_lead_status, t.version,
-       (SELECT json_group_array(s.status) FROM team_statuses s WHERE s.team_id = t.id)
+       (SELECT json_group_array(s.status) FROM team_statuses s WHERE s.team_id = t.id),
+       t.phone_region
 FROM teams t"""
 
 
 def _team(row: Sequence[Any]) -> Team:
-    tid, name, created, management, file_notes, new_contact, new_lead, version, statuses = row
+    tid, name, created, management, file_notes, new_contact, new_lead, version, statuses = row[:9]
     return trusted(
         Team,
         id=tid,
@@ -184,6 +185,7 @@ def _team(row: Sequence[Any]) -> Team:
             statuses=tuple(loads(statuses)),
             new_contact_status=new_contact,
             new_lead_status=new_lead,
+            phone_region=row[9],
         ),
         version=version,
     )
@@ -217,8 +219,8 @@ class SQLiteTeams(SQLiteRepository):
         self._insert(
             team.id,
             "INSERT INTO teams (id, name, created_at, bucket_management,"
-            " file_notes_under_companies, new_contact_status, new_lead_status, version)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " file_notes_under_companies, new_contact_status, new_lead_status, version,"
+            " phone_region) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 team.id,
                 team.name,
@@ -228,6 +230,7 @@ class SQLiteTeams(SQLiteRepository):
                 s.new_contact_status,
                 s.new_lead_status,
                 team.version,
+                s.phone_region,
             ),
         )
         self._statuses(team)
@@ -247,6 +250,7 @@ class SQLiteTeams(SQLiteRepository):
                 "file_notes_under_companies": int(s.file_notes_under_companies),
                 "new_contact_status": s.new_contact_status,
                 "new_lead_status": s.new_lead_status,
+                "phone_region": s.phone_region,
             },
         )
         self._statuses(team)
@@ -348,7 +352,7 @@ CONTACT_COLUMNS = """c.id, c.team_id, c.first_name, c.last_name, c.status, c.sou
        c.custom_fields, c.created_by, c.created_at, c.version,
        (SELECT json_group_array(json_array(e.address, e.validated, e.label))
           FROM contact_emails e WHERE e.contact_id = c.id),
-       (SELECT json_group_array(json_array(p.number, p.validated, p.label))
+       (SELECT json_group_array(json_array(p.number, p.validated, p.label, p.display))
           FROM contact_phones p WHERE p.contact_id = c.id),
        (SELECT json_group_array(k.company_id)
           FROM contact_companies k WHERE k.contact_id = c.id)"""
@@ -388,7 +392,10 @@ def contact_from_row(row: Sequence[Any]) -> Contact:
         else tuple(_build_email(address=a, validated=bool(v), label=lb) for a, v, lb in loads(em)),
         phones=()
         if ph == _EMPTY
-        else tuple(_build_phone(number=n, validated=bool(v), label=lb) for n, v, lb in loads(ph)),
+        else tuple(
+            _build_phone(number=n, validated=bool(v), label=lb, display=d)
+            for n, v, lb, d in loads(ph)
+        ),
         company_ids=() if co == _EMPTY else tuple(loads(co)),
     )
 
@@ -405,8 +412,8 @@ _INSERT_EMAIL = (
     " validated, label) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_PHONE = (
-    "INSERT INTO contact_phones (contact_id, position, team_id, number, validated, label)"
-    " VALUES (?, ?, ?, ?, ?, ?)"
+    "INSERT INTO contact_phones (contact_id, position, team_id, number, validated, label,"
+    " display) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_CONTACT_COMPANY = (
     "INSERT INTO contact_companies (contact_id, position, team_id, company_id) VALUES (?, ?, ?, ?)"
@@ -453,7 +460,7 @@ class ContactRows:
             for i, e in enumerate(c.emails):
                 add_email((cid, i, tid, e.address, e.address.lower(), int(e.validated), e.label))
             for i, p in enumerate(c.phones):
-                add_phone((cid, i, tid, p.number, int(p.validated), p.label))
+                add_phone((cid, i, tid, p.number, int(p.validated), p.label, p.display))
             for i, co in enumerate(c.company_ids):
                 add_company((cid, i, tid, co))
 

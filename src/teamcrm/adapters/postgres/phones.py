@@ -1,0 +1,27 @@
+"""PostgreSQL version of ``0300_phone_keys`` (see :mod:`teamcrm.adapters.sqlite.phones`).
+
+The same statements, then the same Python data step through psycopg.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+
+from teamcrm.adapters.postgres.migrations import register_postgres_migration
+from teamcrm.adapters.sqlite.phones import rekey_phones
+
+__all__: list[str] = []
+
+
+def _apply(conn: psycopg.Connection[Any]) -> None:
+    def run(sql: str, params: Sequence[Any]) -> list[Any]:
+        cur = conn.execute(sql.replace("?", "%s"), tuple(params))
+        return cur.fetchall() if cur.description is not None else []
+
+    rekey_phones(run, postgres=True)
+
+
+register_postgres_migration("0300_phone_keys", apply=_apply)
