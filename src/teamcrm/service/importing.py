@@ -85,7 +85,7 @@ class _Row:
     custom: dict[str, JSONScalar] = attrs.field(factory=dict)
     bucket: Bucket | None = None
 
-    def keys(self) -> list[str]:
+    def match_keys(self) -> list[str]:
         return [e.address.lower() for e in self.emails] + [p.number for p in self.phones]
 
 
@@ -235,7 +235,7 @@ class ImportUseCases(SessionBase):
                     continue
                 contact = self._imported_contact(unit, row, company_ids)
                 batch.new[contact.id] = contact
-                for key in row.keys():
+                for key in row.match_keys():
                     run.index.setdefault(key, contact.id)
                 report.created += 1
                 self._into_bucket(batch, unit, row, contact.id)
@@ -255,7 +255,7 @@ class ImportUseCases(SessionBase):
                 batch.new[contact_id] = merged
             elif merged != current:
                 batch.changed[contact_id] = merged
-            for k in row.keys():
+            for k in row.match_keys():
                 run.index.setdefault(k, contact_id)
             report.updated += 1
             self._into_bucket(batch, unit, row, contact_id)
@@ -349,7 +349,7 @@ class ImportUseCases(SessionBase):
         self, uow: UnitOfWork, unit: _Unit, run: _Run, batch: _Batch, row: _Row
     ) -> tuple[ContactId, str] | None:
         """The contact an earlier row or the store has under one of the row's keys."""
-        for key in row.keys():
+        for key in row.match_keys():
             if key in run.index:
                 return run.index[key], key
         queries = [(e.address.lower(), ContactQuery(email=e.address)) for e in row.emails]
@@ -466,7 +466,9 @@ class ImportUseCases(SessionBase):
         criteria: dict[str, Any] = {}
         if isinstance(query, ContactQuery):
             criteria = {
-                k: v for k, v in attrs.asdict(query, recurse=False).items() if v not in (None, False)
+                k: v
+                for k, v in attrs.asdict(query, recurse=False).items()
+                if v not in (None, False)
             }
         elif isinstance(query, Mapping):
             criteria = dict(query)
@@ -578,4 +580,3 @@ def _chunks(
             chunk = []
     if chunk:
         yield chunk
-
