@@ -218,6 +218,10 @@ def test_a_dry_run_reports_everything_and_writes_nothing(crm: teamcrm.CRM, mode:
     assert [(e.row, e.column) for e in report.errors] == [(3, "email"), (5, "phone")]
     assert not report.committed
     assert _counts(crm, d.ana.team_id) == before
+    clean = "".join(line for line in BAD.splitlines(keepends=True) if "Bad," not in line)
+    report = d.ana.import_contacts(_csv(clean), mode=mode, dry_run=True, bucket_id=d.web)
+    assert (report.created, report.errors, report.committed) == (2, [], False)
+    assert _counts(crm, d.ana.team_id) == before
 
 
 def test_all_or_nothing_aborts_with_the_report_and_writes_nothing(crm: teamcrm.CRM) -> None:
