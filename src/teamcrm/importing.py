@@ -59,6 +59,7 @@ __all__ = [
     "PRESETS",
     "Column",
     "ImportFailed",
+    "ImportMode",
     "ImportReport",
     "OnDuplicate",
     "Preset",

@@ -47,7 +47,10 @@ from teamcrm.ids import BucketId, CompanyId, ContactId, new_company_id, new_cont
 from teamcrm.importing import (
     Column,
     ImportFailed,
+    ImportMode,
     ImportReport,
+    OnDuplicate,
+    Preset,
     RowError,
     SkippedRow,
     export_header,
@@ -121,10 +124,10 @@ class ImportUseCases(SessionBase):
         source: str | os.PathLike[str] | IO[str],
         *,
         mapping: Mapping[str, str | None] | None = None,
-        preset: str = "generic",
+        preset: Preset = "generic",
         bucket_id: BucketId | None = None,
-        on_duplicate: str = "skip",
-        mode: str = "all_or_nothing",
+        on_duplicate: OnDuplicate = "skip",
+        mode: ImportMode = "all_or_nothing",
         dry_run: bool = False,
         batch: int = 1000,
         progress: Callable[[int], None] | None = None,
@@ -452,7 +455,7 @@ class ImportUseCases(SessionBase):
         *,
         bucket_id: BucketId | None = None,
         query: ContactQuery | Mapping[str, Any] | None = None,
-        preset: str = "generic",
+        preset: Preset = "generic",
     ) -> int:
         """Write the contacts the member can see as CSV; return how many rows were written.
 
