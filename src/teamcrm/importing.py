@@ -302,6 +302,21 @@ def _dialect(sample: str) -> str:
         return ","
 
 
+def check_path(field: str, value: str | os.PathLike[str]) -> str:
+    """Return *value* as a file path, or raise ``ValidationError`` naming *field*.
+
+    Empty paths and paths with NUL characters are refused before the
+    operating system sees them (it would raise ``ValueError``).
+    """
+    try:
+        name = os.fspath(value)
+    except TypeError:
+        raise ValidationError(field, value, "must be a path") from None
+    if not isinstance(name, str) or not name.strip() or "\x00" in name:
+        raise ValidationError(field, value, "must be a non-empty path without NUL characters")
+    return name
+
+
 @contextmanager
 def open_table(source: str | os.PathLike[str] | IO[str]) -> Iterator[Table]:
     """Open *source* (a path or a text file object) as a :class:`Table` (see the module doc).
@@ -310,7 +325,7 @@ def open_table(source: str | os.PathLike[str] | IO[str]) -> Iterator[Table]:
     Raises ``ValidationError`` for a missing file or one with no header row.
     """
     if isinstance(source, str | os.PathLike):
-        name = os.fspath(source)
+        name = check_path("source", source)
         try:
             raw = open(name, "rb")  # noqa: SIM115 - closed below
         except OSError as exc:
@@ -375,7 +390,7 @@ def resolve_columns(
     Raises ``ValidationError`` for an unknown preset, a bad mapping, or a
     header with no column for a name, an email or a phone.
     """
-    if preset not in PRESETS:
+    if not isinstance(preset, str) or preset not in PRESETS:
         raise ValidationError("preset", preset, f"must be one of {sorted(PRESETS)}")
     targets = dict(PRESETS[preset])
     if mapping is not None:
@@ -416,7 +431,7 @@ def resolve_columns(
 
 def export_header(preset: str) -> tuple[str, ...]:
     """The header row :meth:`export_contacts` writes for *preset*."""
-    if preset not in EXPORT_COLUMNS:
+    if not isinstance(preset, str) or preset not in EXPORT_COLUMNS:
         raise ValidationError("preset", preset, f"must be one of {sorted(EXPORT_COLUMNS)}")
     return EXPORT_COLUMNS[preset]
 

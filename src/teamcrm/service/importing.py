@@ -29,6 +29,7 @@ same work in one unit that is never committed, and returns the report.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -53,6 +54,7 @@ from teamcrm.importing import (
     Preset,
     RowError,
     SkippedRow,
+    check_path,
     export_header,
     export_row,
     open_table,
@@ -145,6 +147,8 @@ class ImportUseCases(SessionBase):
             raise ValidationError("on_duplicate", on_duplicate, f"must be one of {_POLICIES}")
         if mode not in _MODES:
             raise ValidationError("mode", mode, f"must be one of {_MODES}")
+        if progress is not None and not callable(progress):
+            raise ValidationError("progress", progress, "must be a function of the rows read")
         if not isinstance(dry_run, bool):
             raise ValidationError("dry_run", dry_run, "must be a bool")
         check_int("batch", batch, minimum=1, maximum=MAX_BATCH)
@@ -475,20 +479,30 @@ class ImportUseCases(SessionBase):
             }
         elif isinstance(query, Mapping):
             criteria = dict(query)
+            bad = [k for k in criteria if not isinstance(k, str)]
+            if bad:
+                raise ValidationError("query", query, "keys must be criterion names (text)")
         elif query is not None:
             raise ValidationError("query", query, "must be a ContactQuery or a mapping")
         if bucket_id is not None:
             criteria["bucket_id"] = bucket_id
         if isinstance(file, str | os.PathLike):
-            target = Path(file)
+            target = Path(check_path("file", file))
+            if not target.name:
+                raise ValidationError("file", file, "must name a file")
             partial = target.with_name(target.name + ".partial")
             try:
                 with partial.open("w", encoding="utf-8", newline="") as out:
                     count = self._write_csv(out, header, criteria, preset)
+                partial.replace(target)
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    partial.unlink(missing_ok=True)
+                raise ValidationError("file", file, f"cannot be written: {exc.strerror}") from exc
             except BaseException:
-                partial.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    partial.unlink(missing_ok=True)
                 raise
-            partial.replace(target)
             return count
         if not hasattr(file, "write"):
             raise ValidationError("file", file, "must be a path or a text file object")

@@ -45,7 +45,7 @@ from teamcrm.lead import Lead
 from teamcrm.ports import UnitOfWork
 from teamcrm.routing import RoutingDecision, RoutingExplanation, RoutingOutcome
 from teamcrm.search import ContactQuery, SearchScope
-from teamcrm.service.base import SessionBase, bumped
+from teamcrm.service.base import SessionBase, _iterable, bumped
 from teamcrm.service.followups import FollowUpBook
 from teamcrm.service.routing import Router
 from teamcrm.team import Member
@@ -142,7 +142,12 @@ class MergeUseCases(SessionBase):
         check_id("survivor_id", survivor_id, "ct_")
         if isinstance(duplicate_ids, str):
             duplicate_ids = [ContactId(duplicate_ids)]
-        dups = list(dict.fromkeys(duplicate_ids))
+        dups = list(
+            dict.fromkeys(
+                check_id("duplicate_ids", d, "ct_")
+                for d in _iterable("duplicate_ids", duplicate_ids)
+            )
+        )
         if not dups:
             raise ValidationError("duplicate_ids", dups, "name at least one contact to merge")
         if len(dups) > MAX_MERGE:
