@@ -351,6 +351,19 @@ class OutboxRepository(Protocol):
         """Return the team's messages with ``seq > after_seq``, in ``seq`` order."""
         ...
 
+    def prune(self, team_id: TeamId | None, *, before: datetime, limit: int = 10_000) -> int:
+        """Delete at most *limit* messages of the team (every team when ``None``); return how many.
+
+        Deletes, lowest ``seq`` first, only messages that are **both** older
+        than *before* (``occurred_at < before``) and at or before the lowest
+        position of every consumer registered for the message's team in the
+        ``consumer_positions`` repository (``seq <= min(position)``); a team
+        no consumer ever claimed is pruned by age alone.  The floor is read in
+        the same statement as the delete, so a message a registered consumer
+        has not handled is never removed.
+        """
+        ...
+
 
 class ConsumerPositionRepository(Protocol):
     """Where each outbox consumer stands, per team (see :meth:`teamcrm.CRM.consume`).

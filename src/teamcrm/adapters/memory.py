@@ -469,6 +469,22 @@ class _Outbox:
         )
         return rows[:limit]
 
+    def prune(self, team_id: TeamId | None, *, before: datetime, limit: int = 10_000) -> int:
+        floors: dict[str, int] = {}
+        for (_consumer, team), row in self._store._consumer_positions.rows.items():
+            floors[team] = min(row.seq, floors.get(team, row.seq))
+        gone = [
+            m.seq
+            for m in self._t.values()
+            if (team_id is None or m.event.team_id == team_id)
+            and m.event.occurred_at < before
+            and m.seq <= floors.get(m.event.team_id, m.seq)
+        ]
+        gone.sort()
+        for seq in gone[:limit]:
+            self._t.pop(seq)
+        return min(len(gone), limit)
+
 
 @attrs.frozen(kw_only=True)
 class _Position:

@@ -81,6 +81,7 @@ from teamcrm.testing.contract_notifications import (
     DigestQueueContract,
     NotificationRepositoryContract,
 )
+from teamcrm.testing.contract_retention import OutboxRetentionContract
 from teamcrm.testing.contract_routing import (
     AgentGridContract,
     InboundBucketRepositoryContract,
@@ -124,6 +125,7 @@ __all__ = [
     "NotificationRepositoryContract",
     "OfferRepositoryContract",
     "OutboxContract",
+    "OutboxRetentionContract",
     "RoutingCursorRepositoryContract",
     "RoutingIsolationContract",
     "SavedFilterRepositoryContract",
@@ -1085,6 +1087,7 @@ class StoreContract(
     MembershipRepositoryContract,
     InteractionRepositoryContract,
     OutboxContract,
+    OutboxRetentionContract,
     UnitOfWorkContract,
     TeamIsolationContract,
     NotificationRepositoryContract,

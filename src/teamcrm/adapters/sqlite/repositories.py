@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
@@ -1138,3 +1139,25 @@ class SQLiteOutbox(SQLiteRepository):
             OutboxMessage(seq=seq, event=converter.structure(loads(text), DomainEvent))
             for seq, text in rows
         ]
+
+    @translated
+    def prune(self, team_id: TeamId | None, *, before: datetime, limit: int = 10_000) -> int:
+        """Delete up to *limit* old messages every registered consumer has handled.
+
+        See ``OutboxRepository.prune``: ``occurred_at < before`` and ``seq``
+        at or before the lowest ``consumer_positions.position`` of the team
+        (no floor for a team without consumers), lowest ``seq`` first.
+        """
+        # Two shapes, so that one team's prune walks the (team_id, seq) index.
+        team = "" if team_id is None else "o.team_id = ? AND "
+        params: tuple[Any, ...] = () if team_id is None else (team_id,)
+        return int(
+            self._conn.execute(
+                "DELETE FROM outbox WHERE seq IN (SELECT o.seq FROM outbox o"
+                f" WHERE {team}o.occurred_at < ?"
+                " AND o.seq <= COALESCE((SELECT MIN(c.position) FROM consumer_positions c"
+                " WHERE c.team_id = o.team_id), o.seq)"
+                " ORDER BY o.seq LIMIT ?)",
+                (*params, to_micros(before), limit),
+            ).rowcount
+        )
