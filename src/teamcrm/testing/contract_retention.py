@@ -30,9 +30,7 @@ __all__ = ["OutboxRetentionContract"]
 
 def _emit(store: Store, seed: Seed, *seconds: float) -> list[int]:
     """Append one event per entry of *seconds* (occurred at ``at(s)``); return their seqs."""
-    events = [
-        attrs.evolve(new_event(seed, f"e{s}"), occurred_at=at(s)) for s in seconds
-    ]
+    events = [attrs.evolve(new_event(seed, f"e{s}"), occurred_at=at(s)) for s in seconds]
     write(store, lambda uow: uow.collect(*events))
     return [m.seq for m in read(store, lambda uow: uow.outbox.read(seed.team_id))][-len(seconds) :]
 
@@ -46,9 +44,10 @@ def _place(store: Store, consumer: str, team_id: TeamId, seq: int) -> None:
 
     def go(uow: UnitOfWork) -> None:
         token = f"tok-{consumer}"
-        assert uow.consumer_positions.claim(
-            consumer, team_id, token=token, now=at(0), until=at(60)
-        ) is not None
+        assert (
+            uow.consumer_positions.claim(consumer, team_id, token=token, now=at(0), until=at(60))
+            is not None
+        )
         if seq:
             assert uow.consumer_positions.advance(consumer, team_id, token=token, seq=seq)
         else:
@@ -83,9 +82,7 @@ class OutboxRetentionContract(StoreContractBase):
         assert _prune(store, seed.team_id, 100) == 3
         assert _seqs(store, seed.team_id) == seqs[3:]
 
-    def test_a_registered_consumer_at_zero_keeps_everything(
-        self, store: Store, seed: Seed
-    ) -> None:
+    def test_a_registered_consumer_at_zero_keeps_everything(self, store: Store, seed: Seed) -> None:
         seqs = _emit(store, seed, 1, 2, 3)
         _place(store, "new", seed.team_id, 0)
         assert _prune(store, seed.team_id, 100) == 0
@@ -108,9 +105,7 @@ class OutboxRetentionContract(StoreContractBase):
         assert _seqs(store, other.team_id) == []
         assert theirs
 
-    def test_prune_of_every_team_applies_each_teams_floor(
-        self, store: Store, seed: Seed
-    ) -> None:
+    def test_prune_of_every_team_applies_each_teams_floor(self, store: Store, seed: Seed) -> None:
         other = seed_team(store, "Other")
         mine = _emit(store, seed, 1, 2, 3)
         theirs = _emit(store, other, 1, 2, 3)
@@ -121,9 +116,7 @@ class OutboxRetentionContract(StoreContractBase):
         assert _seqs(store, other.team_id) == []
         assert theirs
 
-    def test_a_consumer_of_another_team_sets_no_floor_here(
-        self, store: Store, seed: Seed
-    ) -> None:
+    def test_a_consumer_of_another_team_sets_no_floor_here(self, store: Store, seed: Seed) -> None:
         other = seed_team(store, "Other")
         mine = _emit(store, seed, 1, 2)
         _place(store, "audit", other.team_id, 0)
