@@ -283,6 +283,17 @@ class MembershipRepository(Protocol):
         """Return a bucket's memberships ordered by ``added_at`` then item id."""
         ...
 
+    def items_page(
+        self,
+        team_id: TeamId,
+        bucket_id: BucketId,
+        *,
+        after: tuple[datetime, str] | None = None,
+        limit: int = 100,
+    ) -> list[BucketMembership]:
+        """Up to *limit* of :meth:`items`, those strictly after *after* (``added_at``, item id)."""
+        ...
+
     def buckets_of(self, team_id: TeamId, item_ids: Iterable[str]) -> list[BucketMembership]:
         """Return every membership of the given items, ordered by bucket id then item id."""
         ...
@@ -305,6 +316,21 @@ class InteractionRepository(Protocol):
 
     def for_contact(self, team_id: TeamId, contact_id: ContactId) -> list[Interaction]:
         """Return the contact's interactions, newest ``occurred_at`` first (ties: id)."""
+        ...
+
+    def for_contact_page(
+        self,
+        team_id: TeamId,
+        contact_id: ContactId,
+        *,
+        before: tuple[datetime, str] | None = None,
+        limit: int = 100,
+    ) -> list[Interaction]:
+        """Up to *limit* of :meth:`for_contact` (newest first) after *before* in that order.
+
+        *before* is the (``occurred_at``, id) of the last interaction of the
+        previous page: the page holds those strictly older (ties: lower id).
+        """
         ...
 
     def for_company(self, team_id: TeamId, company_id: CompanyId) -> list[Interaction]:
@@ -795,6 +821,18 @@ class LeadRepository(Protocol):
         self, team_id: TeamId, *, pool_id: PoolId | None = None, status: LeadStatus | None = None
     ) -> list[Lead]:
         """Return the team's leads (of one pool / status if given) by ``created_at`` then id."""
+        ...
+
+    def page(
+        self,
+        team_id: TeamId,
+        *,
+        pool_id: PoolId | None = None,
+        status: LeadStatus | None = None,
+        after: tuple[datetime, str] | None = None,
+        limit: int = 100,
+    ) -> list[Lead]:
+        """Up to *limit* of :meth:`all`, those strictly after *after* (``created_at``, id)."""
         ...
 
     def for_contact(self, team_id: TeamId, contact_id: ContactId) -> list[Lead]:

@@ -32,6 +32,7 @@ from teamcrm.service.notifications import (
     deliver_notifications,
     send_digests,
 )
+from teamcrm.service.paging import PagingUseCases
 from teamcrm.service.reactions import Reactions, default_reactions
 from teamcrm.service.retention import prune_events
 from teamcrm.service.routing import RoutingUseCases, enforce_response_windows, expire_offers
@@ -275,6 +276,7 @@ class MemberSession(
     ViewUseCases,
     MergeUseCases,
     IntakeUseCases,
+    PagingUseCases,
 ):
     """Every use case, performed as one member of one team.
 

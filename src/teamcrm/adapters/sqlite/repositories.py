@@ -928,6 +928,25 @@ class SQLiteMemberships(SQLiteRepository):
         return [_membership(r) for r in rows]
 
     @translated
+    def items_page(
+        self,
+        team_id: TeamId,
+        bucket_id: BucketId,
+        *,
+        after: tuple[datetime, str] | None = None,
+        limit: int = 100,
+    ) -> list[BucketMembership]:
+        """Up to *limit* memberships after *after* (``added_at``, item id), in that order."""
+        sql = f"{_MEMBERSHIP_SELECT} WHERE team_id = ? AND bucket_id = ?"
+        params: list[Any] = [team_id, bucket_id]
+        if after is not None:
+            sql += " AND (added_at > ? OR (added_at = ? AND item_id > ?))"
+            at = to_micros(after[0])
+            params += [at, at, after[1]]
+        rows = self._conn.execute(sql + " ORDER BY added_at, item_id LIMIT ?", (*params, limit))
+        return [_membership(r) for r in rows]
+
+    @translated
     def buckets_of(self, team_id: TeamId, item_ids: Iterable[str]) -> list[BucketMembership]:
         """Return every membership of the given items, ordered by bucket id then item id."""
         wanted, ids = _ids_json(item_ids)
@@ -1039,6 +1058,30 @@ class SQLiteInteractions(SQLiteRepository):
     def for_contact(self, team_id: TeamId, contact_id: ContactId) -> list[Interaction]:
         """Return the contact's interactions, newest ``occurred_at`` first (ties: id)."""
         return self._for_target(team_id, contact_id)
+
+    @translated
+    def for_contact_page(
+        self,
+        team_id: TeamId,
+        contact_id: ContactId,
+        *,
+        before: tuple[datetime, str] | None = None,
+        limit: int = 100,
+    ) -> list[Interaction]:
+        """Up to *limit* of the contact's interactions older than *before*, newest first."""
+        sql = (
+            f"{_INTERACTION_SELECT} JOIN interaction_targets x ON x.interaction_id = i.id"
+            " WHERE x.team_id = ? AND x.target_id = ?"
+        )
+        params: list[Any] = [team_id, contact_id]
+        if before is not None:
+            sql += " AND (x.occurred_at < ? OR (x.occurred_at = ? AND x.interaction_id < ?))"
+            at = to_micros(before[0])
+            params += [at, at, before[1]]
+        rows = self._conn.execute(
+            sql + " ORDER BY x.occurred_at DESC, x.interaction_id DESC LIMIT ?", (*params, limit)
+        )
+        return [_interaction(r) for r in rows]
 
     @translated
     def for_company(self, team_id: TeamId, company_id: CompanyId) -> list[Interaction]:
