@@ -81,6 +81,7 @@ from teamcrm.testing.contract_notifications import (
     DigestQueueContract,
     NotificationRepositoryContract,
 )
+from teamcrm.testing.contract_paging import KeysetPageContract
 from teamcrm.testing.contract_retention import OutboxRetentionContract
 from teamcrm.testing.contract_routing import (
     AgentGridContract,
@@ -117,6 +118,7 @@ __all__ = [
     "IntakeRepositoryContract",
     "InteractionCountsContract",
     "InteractionRepositoryContract",
+    "KeysetPageContract",
     "LastContactedContract",
     "LeadPoolRepositoryContract",
     "LeadRepositoryContract",
@@ -1088,6 +1090,7 @@ class StoreContract(
     InteractionRepositoryContract,
     OutboxContract,
     OutboxRetentionContract,
+    KeysetPageContract,
     UnitOfWorkContract,
     TeamIsolationContract,
     NotificationRepositoryContract,
