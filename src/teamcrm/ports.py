@@ -291,7 +291,7 @@ class MembershipRepository(Protocol):
         after: tuple[datetime, str] | None = None,
         limit: int = 100,
     ) -> list[BucketMembership]:
-        """Up to *limit* of :meth:`items`, those strictly after *after* (``added_at``, item id)."""
+        """Return up to *limit* of :meth:`items`, those strictly after *after* (``added_at``, item id)."""
         ...
 
     def buckets_of(self, team_id: TeamId, item_ids: Iterable[str]) -> list[BucketMembership]:
@@ -326,7 +326,7 @@ class InteractionRepository(Protocol):
         before: tuple[datetime, str] | None = None,
         limit: int = 100,
     ) -> list[Interaction]:
-        """Up to *limit* of :meth:`for_contact` (newest first) after *before* in that order.
+        """Return up to *limit* of :meth:`for_contact` (newest first) after *before*.
 
         *before* is the (``occurred_at``, id) of the last interaction of the
         previous page: the page holds those strictly older (ties: lower id).
@@ -832,7 +832,7 @@ class LeadRepository(Protocol):
         after: tuple[datetime, str] | None = None,
         limit: int = 100,
     ) -> list[Lead]:
-        """Up to *limit* of :meth:`all`, those strictly after *after* (``created_at``, id)."""
+        """Return up to *limit* of :meth:`all`, those strictly after *after* (``created_at``, id)."""
         ...
 
     def for_contact(self, team_id: TeamId, contact_id: ContactId) -> list[Lead]:
