@@ -291,7 +291,7 @@ class MembershipRepository(Protocol):
         after: tuple[datetime, str] | None = None,
         limit: int = 100,
     ) -> list[BucketMembership]:
-        """Return up to *limit* of :meth:`items`, those strictly after *after* (``added_at``, item id)."""
+        """Return up to *limit* of :meth:`items`, strictly after *after* (``added_at``, item id)."""
         ...
 
     def buckets_of(self, team_id: TeamId, item_ids: Iterable[str]) -> list[BucketMembership]:
@@ -832,7 +832,7 @@ class LeadRepository(Protocol):
         after: tuple[datetime, str] | None = None,
         limit: int = 100,
     ) -> list[Lead]:
-        """Return up to *limit* of :meth:`all`, those strictly after *after* (``created_at``, id)."""
+        """Return up to *limit* of :meth:`all`, strictly after *after* (``created_at``, id)."""
         ...
 
     def for_contact(self, team_id: TeamId, contact_id: ContactId) -> list[Lead]:
