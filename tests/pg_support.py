@@ -179,3 +179,23 @@ def reuse(module: ModuleType, *, replaced: set[str]) -> dict[str, Any]:
 
 def _is_fixture(value: Any) -> bool:
     return type(value).__name__ == "FixtureFunctionDefinition"
+
+
+#: The stores every-store service tests run on (see :func:`open_store_kind`).
+STORE_KINDS = ("memory", "sqlite", "postgres")
+
+
+@contextmanager
+def open_store_kind(kind: str, tmp_path: Any, clock: Any = None) -> Iterator[teamcrm.CRM]:
+    """A CRM on a fresh store of *kind*: ``memory``, ``sqlite`` (a file) or ``postgres``.
+
+    For fixtures parametrised by :data:`STORE_KINDS`; the PostgreSQL one
+    skips (or fails, in CI) without a server, like every PostgreSQL test.
+    """
+    if kind == "postgres":
+        with schemas() as made, teamcrm.open(made.new(), clock=clock) as crm:
+            yield crm
+        return
+    url = "memory://" if kind == "memory" else f"sqlite:///{tmp_path / 'store.db'}"
+    with teamcrm.open(url, clock=clock) as crm:
+        yield crm

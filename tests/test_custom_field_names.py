@@ -15,14 +15,9 @@ from teamcrm.validation import check_custom_fields, check_field_name
 NAMES = ["województwo", "Ταχ. κώδικας", "都道府県", "Область", "हिन्दी नाम", "_código-postal"]
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
+@pytest.fixture(params=pg_support.STORE_KINDS)
 def crm(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[teamcrm.CRM]:
-    if request.param == "postgres":
-        with pg_support.schemas() as made, teamcrm.open(made.new()) as c:
-            yield c
-        return
-    url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path / 'f.db'}"
-    with teamcrm.open(url) as c:
+    with pg_support.open_store_kind(request.param, tmp_path) as c:
         yield c
 
 

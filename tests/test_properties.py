@@ -448,6 +448,20 @@ CASES: list[tuple[str, st.SearchStrategy[Any], Case]] = [
     ),
     ("unshare_with_team.bucket", _ID, lambda w, v: w.admin.unshare_with_team(v)),
     ("set_holds_all.bucket", _ID, lambda w, v: w.admin.set_holds_all(v)),
+    ("add_to_buckets.buckets", _IDS, lambda w, v: w.admin.add_to_buckets(v, w.contact_id)),
+    ("add_to_buckets.items", _IDS, lambda w, v: w.admin.add_to_buckets([w.bucket_id], v)),
+    (
+        "move_between_buckets.from",
+        _ID,
+        lambda w, v: w.admin.move_between_buckets(v, w.bucket_id, w.contact_id),
+    ),
+    (
+        "move_between_buckets.items",
+        _IDS,
+        lambda w, v: w.admin.move_between_buckets(w.bucket_id, w.personal_id, v),
+    ),
+    ("set_buckets.contact", _ID, lambda w, v: w.admin.set_buckets(v, [])),
+    ("set_buckets.buckets", _IDS, lambda w, v: w.admin.set_buckets(w.contact_id, v)),
     ("set_holds_all.flag", _NOT_BOOL, lambda w, v: w.admin.set_holds_all(w.bucket_id, v)),
     (
         "set_holds_all.include_existing",

@@ -31,19 +31,13 @@ from teamcrm.service.reactions import Occasion, default_reactions
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
+@pytest.fixture(params=pg_support.STORE_KINDS)
 def crm(
     request: pytest.FixtureRequest, tmp_path: Path, clock: teamcrm.SettableClock
 ) -> Iterator[teamcrm.CRM]:
     """A CRM on each store (PostgreSQL when a test server is configured)."""
-    if request.param == "postgres":
-        with pg_support.crm(clock) as c:
-            yield c
-        return
-    url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path / 'crm.db'}"
-    c = teamcrm.open(url, clock=clock)
-    yield c
-    c.close()
+    with pg_support.open_store_kind(request.param, tmp_path, clock) as c:
+        yield c
 
 
 @attrs.define

@@ -14,14 +14,9 @@ from teamcrm import AccessLevel, EventName, NotFound, PermissionDenied, Validati
 from teamcrm.bucket import TeamAccess
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
+@pytest.fixture(params=pg_support.STORE_KINDS)
 def crm(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[teamcrm.CRM]:
-    if request.param == "postgres":
-        with pg_support.schemas() as made, teamcrm.open(made.new()) as c:
-            yield c
-        return
-    url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path / 't.db'}"
-    with teamcrm.open(url) as c:
+    with pg_support.open_store_kind(request.param, tmp_path) as c:
         yield c
 
 

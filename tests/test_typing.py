@@ -79,3 +79,21 @@ def test_mistakes_are_type_errors(tmp_path: Path, call: str, mistake: str) -> No
     errors = _check(tmp_path, call)
     assert errors, f"mypy accepted {call}"
     assert any(mistake in e for e in errors), errors
+
+
+def test_the_literals_name_exactly_the_enum_values() -> None:
+    from typing import get_args
+
+    from teamcrm import bucket, interaction, lead, pool, task, team
+
+    pairs = [
+        (team.RoleName, team.Role),
+        (bucket.AccessLevelName, bucket.AccessLevel),
+        (pool.MethodName, pool.DistributionMethod),
+        (interaction.InteractionKindName, interaction.InteractionKind),
+        (interaction.OutcomeName, interaction.Outcome),
+        (task.TaskStatusName, task.TaskStatus),
+        (lead.LeadStatusName, lead.LeadStatus),
+    ]
+    for literal, enum_type in pairs:
+        assert set(get_args(literal)) == {e.value for e in enum_type}, enum_type

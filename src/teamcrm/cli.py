@@ -33,6 +33,7 @@ from teamcrm.errors import (
     ValidationError,
 )
 from teamcrm.ids import MemberId
+from teamcrm.importing import ImportFailed, ImportReport
 from teamcrm.lead import LeadRow
 from teamcrm.opener import open as open_crm
 from teamcrm.search import DateRange
@@ -494,8 +495,45 @@ def _add_backup_commands(sub: Any) -> None:
     team.add_argument("--team", required=True, metavar="TEAM_ID", help="the team to back up")
     team.add_argument("-o", "--output", metavar="FILE", help="file to write (default: stdout)")
     team.set_defaults(func=_export_team, at=None)
+    contacts = what.add_parser(
+        "contacts",
+        help="write the contacts a member can see as CSV (docs/importing.md)",
+        description="Write the contacts the acting member can see (all, or one bucket's)"
+        " as CSV in a preset's columns.",
+    )
+    _member_options(contacts)
+    contacts.add_argument("--bucket", metavar="BUCKET_ID", help="only this bucket's contacts")
+    contacts.add_argument("-o", "--output", metavar="FILE", help="file to write (default: stdout)")
+    contacts.set_defaults(func=_export_contacts)
     imp = sub.add_parser("import", help="read data into a database")
     what = imp.add_subparsers(dest="what", required=True, parser_class=_Parser)
+    contacts = what.add_parser(
+        "contacts",
+        help="import contacts from a CSV file (docs/importing.md)",
+        description="Import the contacts of a CSV file as the acting member: all or nothing"
+        " (default) or skipping bad rows; exit status 1 when an all-or-nothing import"
+        " meets a bad row (nothing is written).",
+    )
+    contacts.add_argument("file", metavar="FILE", help="the CSV file")
+    _member_options(contacts)
+    contacts.add_argument("--bucket", metavar="BUCKET_ID", help="put the contacts in this bucket")
+    contacts.add_argument(
+        "--on-duplicate",
+        choices=("skip", "fill_empty", "overwrite"),
+        default="skip",
+        help="a row matching a contact by email or phone: skip it (default), fill the"
+        " contact's empty fields, or overwrite them",
+    )
+    contacts.add_argument(
+        "--skip-bad-rows",
+        action="store_true",
+        help="import the good rows in batches and list the bad ones (default: all or nothing)",
+    )
+    contacts.add_argument("--dry-run", action="store_true", help="report only; write nothing")
+    contacts.add_argument(
+        "--format", choices=("table", "json"), default="table", help="the report's form"
+    )
+    contacts.set_defaults(func=_import_contacts)
     team = what.add_parser(
         "team",
         help="restore a team backup into a database that does not hold the team",
@@ -507,6 +545,70 @@ def _add_backup_commands(sub: Any) -> None:
         "--db", required=True, metavar="PATH_OR_URL", help="the database to restore into"
     )
     team.set_defaults(func=_import_team)
+
+
+def _member_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", required=True, metavar="PATH_OR_URL", help="the database")
+    parser.add_argument(
+        "--as",
+        dest="as_member",
+        required=True,
+        metavar="MEMBER",
+        help="act as this member: a member id (mb_...), an email address, or a name",
+    )
+    parser.add_argument(
+        "--preset",
+        choices=("generic", "google", "outlook"),
+        default="generic",
+        help="the columns: generic (default), Google Contacts or Outlook",
+    )
+    parser.set_defaults(at=None)
+
+
+def _import_contacts(args: argparse.Namespace) -> int:
+    if not Path(args.file).is_file():
+        raise ValidationError("FILE", args.file, "no such file (nothing was imported)")
+    with _open_existing(args) as crm:
+        me = _acting(crm, args.as_member)
+        progress = Progress("importing", sys.stderr)
+        failed = False
+        try:
+            report = me.import_contacts(
+                args.file,
+                preset=args.preset,
+                bucket_id=args.bucket,
+                on_duplicate=args.on_duplicate,
+                mode="skip_bad_rows" if args.skip_bad_rows else "all_or_nothing",
+                dry_run=args.dry_run,
+                progress=lambda rows: progress.step(f"{rows} rows"),
+            )
+        except ImportFailed as exc:
+            report, failed = exc.report, True
+        progress.done()
+    _print_report(report, args.format)
+    return FAILED if failed else 0
+
+
+def _print_report(report: ImportReport, form: str) -> None:
+    if form == "json":
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        return
+    for err in report.errors:
+        print(f"row {err.row}\t{err.column or '-'}\t{err.value}\t{err.reason}")
+    for skip in report.skipped:
+        print(f"row {skip.row}\tskipped\t{skip.contact_id or '-'}\t{skip.reason}")
+    print(report.summary())
+
+
+def _export_contacts(args: argparse.Namespace) -> int:
+    with _open_existing(args) as crm:
+        me = _acting(crm, args.as_member)
+        if args.output is None:
+            count = me.export_contacts(sys.stdout, bucket_id=args.bucket, preset=args.preset)
+        else:
+            count = me.export_contacts(args.output, bucket_id=args.bucket, preset=args.preset)
+    print(f"exported {count} contacts", file=sys.stderr)
+    return 0
 
 
 def _export_team(args: argparse.Namespace) -> int:

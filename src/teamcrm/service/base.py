@@ -124,6 +124,14 @@ def _item_ids(field: str, value: str | Iterable[str]) -> list[str]:
     return list(out)
 
 
+def _bucket_ids(field: str, value: Any) -> list[BucketId]:
+    """A list of bucket ids (each checked, duplicates dropped, order kept)."""
+    return [
+        BucketId(b)
+        for b in dict.fromkeys(check_id(field, b, "bk_") for b in _iterable(field, value))
+    ]
+
+
 def _iterable(field: str, value: Any) -> Iterable[Any]:
     """Return *value* if it is a collection of items (not text, bytes or a mapping)."""
     if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):

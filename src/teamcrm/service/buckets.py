@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from teamcrm import permissions as perm
 from teamcrm.bucket import (
@@ -19,18 +20,22 @@ from teamcrm.errors import ValidationError
 from teamcrm.events import EventName
 from teamcrm.ids import (
     BucketId,
+    CompanyId,
     ContactId,
     MemberId,
     new_bucket_id,
 )
 from teamcrm.ports import UnitOfWork
-from teamcrm.service.base import SessionBase, _item_ids, bumped
+from teamcrm.service.base import SessionBase, _bucket_ids, _item_ids, bumped
 from teamcrm.team import Member
 from teamcrm.validation import (
     check_id,
 )
 
-__all__ = ["BucketUseCases"]
+__all__ = ["BucketUseCases", "ItemIds"]
+
+#: Contacts and/or companies, one id or several.
+ItemIds = ContactId | CompanyId | Iterable[ContactId | CompanyId]
 
 
 class BucketUseCases(SessionBase):
@@ -318,9 +323,7 @@ class BucketUseCases(SessionBase):
             uow.commit()
             return updated
 
-    def add_to_bucket(
-        self, bucket_id: BucketId, item_ids: str | Iterable[str]
-    ) -> list[BucketMembership]:
+    def add_to_bucket(self, bucket_id: BucketId, item_ids: ItemIds) -> list[BucketMembership]:
         """Add one or many contacts and/or companies to a bucket, in one transaction.
 
         Returns the memberships created; items already in the bucket are left
@@ -339,7 +342,107 @@ class BucketUseCases(SessionBase):
             uow.commit()
             return added
 
-    def remove_from_bucket(self, bucket_id: BucketId, item_ids: str | Iterable[str]) -> list[str]:
+    def add_to_buckets(
+        self, bucket_ids: Iterable[BucketId], item_ids: ItemIds
+    ) -> list[BucketMembership]:
+        """Add contacts and/or companies to several buckets in one unit of work.
+
+        Seed 004: "add to the selected group or groups".  Every bucket must
+        be one the member may add to and every item one they may see, or
+        nothing changes.  Returns the memberships created, bucket by bucket.
+        """
+        ids = _item_ids("item_ids", item_ids)
+        chosen = _bucket_ids("bucket_ids", bucket_ids)
+        if not chosen:
+            raise ValidationError("bucket_ids", bucket_ids, "name at least one bucket")
+        with self._unit(size=len(ids) * len(chosen)) as (uow, actor):
+            buckets = [self._editable_bucket(uow, actor, b, "add to this bucket") for b in chosen]
+            known = self._require_visible_items(uow, actor, ids)
+            now = self.crm.now()
+            added: list[BucketMembership] = []
+            for bucket in buckets:
+                added += self._add_items(uow, bucket, ids, now, known=known)
+            uow.commit()
+            return added
+
+    def move_between_buckets(
+        self, from_bucket_id: BucketId, to_bucket_id: BucketId, item_ids: ItemIds
+    ) -> list[BucketMembership]:
+        """Move items from one bucket to another in one unit of work.
+
+        Seed 004: contacts "moved to another group".  The member must be able
+        to edit both buckets and see every item, and every item must be in
+        *from_bucket_id* (``ValidationError`` naming the first that is not);
+        otherwise nothing changes.  Items already in the target keep their
+        membership there.  Returns the memberships created in the target.
+        """
+        ids = _item_ids("item_ids", item_ids)
+        if from_bucket_id == to_bucket_id:
+            raise ValidationError("to_bucket_id", to_bucket_id, "is the bucket they are in")
+        with self._unit(size=len(ids)) as (uow, actor):
+            source = self._editable_bucket(uow, actor, from_bucket_id, "move out of this bucket")
+            target = self._editable_bucket(uow, actor, to_bucket_id, "move into this bucket")
+            known = self._require_visible_items(uow, actor, ids)
+            held = {
+                m.item_id
+                for m in uow.memberships.buckets_of(self.team_id, ids)
+                if m.bucket_id == source.id
+            }
+            for item in ids:
+                if item not in held:
+                    raise ValidationError("item_ids", item, f"is not in bucket {source.id}")
+            now = self.crm.now()
+            self._remove_items(uow, source, ids, now)
+            added = self._add_items(uow, target, ids, now, known=known)
+            uow.commit()
+            return added
+
+    def set_buckets(self, contact_id: ContactId, bucket_ids: Iterable[BucketId]) -> list[Bucket]:
+        """Put a contact in exactly *bucket_ids*, among the buckets the member may edit.
+
+        Seed 004: "choose groups" when editing a contact.  The contact joins
+        the buckets it is not in yet and leaves the member's editable buckets
+        that are not named; buckets the member cannot edit (or see) are left
+        as they are.  One unit of work.  Returns the buckets it ended up in
+        that the member may edit.
+        """
+        wanted = _bucket_ids("bucket_ids", bucket_ids)
+        with self._unit() as (uow, actor):
+            contact = self._visible_contact(uow, actor, contact_id)
+            targets = [self._editable_bucket(uow, actor, b, "add to this bucket") for b in wanted]
+            current = {m.bucket_id for m in uow.memberships.buckets_of(self.team_id, [contact.id])}
+            now = self.crm.now()
+            for bucket in targets:
+                if bucket.id not in current:
+                    self._add_items(uow, bucket, [contact.id], now, known={contact.id: contact})
+            keep = {b.id for b in targets}
+            for bucket_id in sorted(current - keep):
+                bucket = uow.buckets.get(self.team_id, BucketId(bucket_id))
+                if perm.can_view_bucket(actor, bucket) and perm.can_edit_bucket(actor, bucket):
+                    self._remove_items(uow, bucket, [contact.id], now)
+            uow.commit()
+            return targets
+
+    def _editable_bucket(
+        self, uow: UnitOfWork, actor: Member, bucket_id: BucketId, action: str
+    ) -> Bucket:
+        bucket = self._bucket(uow, actor, bucket_id)
+        perm.require(perm.can_edit_bucket(actor, bucket), actor, action, "editors only")
+        return bucket
+
+    def _remove_items(
+        self, uow: UnitOfWork, bucket: Bucket, item_ids: list[str], now: datetime
+    ) -> list[str]:
+        removed = uow.memberships.remove_many(self.team_id, bucket.id, item_ids)
+        if removed:
+            self._emit(
+                uow,
+                self._event(EventName.BUCKET_ITEMS_REMOVED, bucket.id, now, item_ids=removed),
+                subject=bucket,
+            )
+        return removed
+
+    def remove_from_bucket(self, bucket_id: BucketId, item_ids: ItemIds) -> list[str]:
         """Remove one or many items from a bucket; return the ids that were in it."""
         ids = _item_ids("item_ids", item_ids)
         with self._unit() as (uow, actor):
@@ -350,15 +453,7 @@ class BucketUseCases(SessionBase):
                 "remove from this bucket",
                 "editors only",
             )
-            removed = uow.memberships.remove_many(self.team_id, bucket.id, ids)
-            if removed:
-                self._emit(
-                    uow,
-                    self._event(
-                        EventName.BUCKET_ITEMS_REMOVED, bucket.id, self.crm.now(), item_ids=removed
-                    ),
-                    subject=bucket,
-                )
+            removed = self._remove_items(uow, bucket, ids, self.crm.now())
             uow.commit()
             return removed
 

@@ -23,7 +23,14 @@ from teamcrm.ids import (
 )
 from teamcrm.phones import UnparsedPhone
 from teamcrm.ports import UnitOfWork
-from teamcrm.service.base import CONTACT_FIELDS, MAX_BULK, SessionBase, _iterable, bumped
+from teamcrm.service.base import (
+    CONTACT_FIELDS,
+    MAX_BULK,
+    SessionBase,
+    _bucket_ids,
+    _iterable,
+    bumped,
+)
 from teamcrm.team import Member, Team
 from teamcrm.validation import (
     JSONScalar,
@@ -122,8 +129,14 @@ class ContactUseCases(SessionBase):
         status: str | None = None,
         source: str | None = None,
         custom_fields: Mapping[str, JSONScalar] | None = None,
+        bucket_ids: Iterable[BucketId] = (),
     ) -> Contact:
-        """Create a contact (any active member)."""
+        """Create a contact (any active member), in the buckets *bucket_ids* if given.
+
+        Seed 004: "choose groups" when adding a contact.  Every bucket must be
+        one the member may add to; the contact and its memberships are made in
+        one unit of work (or nothing is).
+        """
         draft = {
             "first_name": first_name,
             "last_name": last_name,
@@ -134,19 +147,21 @@ class ContactUseCases(SessionBase):
             "source": source,
             "custom_fields": custom_fields if custom_fields is not None else {},
         }
-        return self.create_contacts([draft])[0]
+        return self.create_contacts([draft], bucket_ids=bucket_ids)[0]
 
     def create_contacts(
         self,
         drafts: Iterable[ContactDraft | Mapping[str, Any]],
         *,
         bucket_id: BucketId | None = None,
+        bucket_ids: Iterable[BucketId] = (),
     ) -> list[Contact]:
         """Create many contacts in one transaction (all or none).
 
         Each draft is a :class:`ContactDraft` or a mapping with its fields.
-        With *bucket_id*, every new contact is also added to that bucket; and
-        every new contact joins the team buckets that hold every contact
+        With *bucket_id* and/or *bucket_ids*, every new contact is also added
+        to those buckets (each one the member may add to); and every new
+        contact joins the team buckets that hold every contact
         (``set_holds_all``).
         """
         drafts = list(_iterable("drafts", drafts))
@@ -154,9 +169,13 @@ class ContactUseCases(SessionBase):
             raise ValidationError("drafts", len(drafts), f"at most {MAX_BULK} per call")
         with self._unit(size=len(drafts)) as (uow, actor):
             team = uow.teams.get(self.team_id)
-            bucket = self._bucket(uow, actor, bucket_id) if bucket_id is not None else None
-            if bucket is not None:
-                perm.require(perm.can_edit_bucket(actor, bucket), actor, "add to this bucket")
+            wanted = [] if bucket_id is None else _bucket_ids("bucket_id", [bucket_id])
+            wanted += _bucket_ids("bucket_ids", bucket_ids)
+            buckets = []
+            for wanted_id in dict.fromkeys(wanted):
+                chosen = self._bucket(uow, actor, wanted_id)
+                perm.require(perm.can_edit_bucket(actor, chosen), actor, "add to this bucket")
+                buckets.append(chosen)
             now = self.crm.now()
             contacts = [self._build_contact(team, d, now) for d in drafts]
             self._check_companies(uow, actor, (c for ct in contacts for c in ct.company_ids))
@@ -169,7 +188,7 @@ class ContactUseCases(SessionBase):
                     for c in contacts
                 )
             )
-            if bucket is not None:
+            for bucket in buckets:
                 self._add_items(
                     uow, bucket, [c.id for c in contacts], now, known={c.id: c for c in contacts}
                 )

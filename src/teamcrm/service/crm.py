@@ -21,6 +21,7 @@ from teamcrm.service.buckets import BucketUseCases
 from teamcrm.service.consumers import CONSUMER_LEASE, OutboxHandler, consume, consumer_position
 from teamcrm.service.contacts import ContactUseCases
 from teamcrm.service.followups import FollowUpUseCases
+from teamcrm.service.importing import ImportUseCases
 from teamcrm.service.intake import IntakeUseCases
 from teamcrm.service.interactions import InteractionUseCases
 from teamcrm.service.merging import MergeUseCases
@@ -276,6 +277,7 @@ class MemberSession(
     ViewUseCases,
     MergeUseCases,
     IntakeUseCases,
+    ImportUseCases,
     PagingUseCases,
 ):
     """Every use case, performed as one member of one team.

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import attrs
 
@@ -116,17 +116,7 @@ DashboardSort = Literal[
     "status",
 ]
 #: The columns the routing dashboard sorts by.
-DASHBOARD_SORTS = frozenset(
-    {
-        "assigned_at",
-        "last_contacted_at",
-        "created_at",
-        "contact_name",
-        "pool_name",
-        "assignee_name",
-        "status",
-    }
-)
+DASHBOARD_SORTS: frozenset[str] = frozenset(get_args(DashboardSort))
 POOL_FIELDS = frozenset(
     {
         "name",

@@ -1,0 +1,585 @@
+"""Importing contacts from CSV and exporting them (see ``docs/importing.md``).
+
+:meth:`ImportUseCases.import_contacts` streams a CSV file
+(:func:`teamcrm.importing.open_table`) row by row:
+
+1. each row is checked (emails, phones in the team's region, status, custom
+   fields, bucket); a bad row is listed with its row number, column and reason;
+2. it is matched by normalised email address (lower case) or phone number
+   (E.164 key) first against the rows imported before it, then against the
+   contacts the member can see; a match is skipped, filled (``fill_empty``:
+   empty names and source, missing custom fields, a company when it has none)
+   or overwritten (``overwrite``: the row's non-empty names, status, source
+   and custom fields replace the stored ones, company links are added).  Both
+   policies add the row's missing emails and phones; nothing is ever cleared
+   by an empty cell;
+3. companies are matched by name (ignoring case) among the companies the
+   member can see, else created;
+4. contacts go into the *bucket_id* bucket (or the row's ``bucket`` column):
+   entering a pool's source bucket routes them exactly like any other add,
+   and new contacts join the team's ``holds_all`` buckets.
+
+``mode="all_or_nothing"`` does everything in one unit of work: after reading
+the whole file, any bad row rolls it back and raises
+:class:`~teamcrm.importing.ImportFailed` carrying the report.
+``mode="skip_bad_rows"`` commits every *batch* rows in their own unit (so
+routing happens per batch) and lists the bad rows.  ``dry_run=True`` does the
+same work in one unit that is never committed, and returns the report.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+import attrs
+
+from teamcrm import permissions as perm
+from teamcrm.bucket import Bucket, BucketMembership
+from teamcrm.contact import Company, Contact, EmailAddress, PhoneNumber
+from teamcrm.errors import ValidationError
+from teamcrm.events import EventName
+from teamcrm.ids import BucketId, CompanyId, ContactId, new_company_id, new_contact_id
+from teamcrm.importing import (
+    Column,
+    ImportFailed,
+    ImportMode,
+    ImportReport,
+    OnDuplicate,
+    Preset,
+    RowError,
+    SkippedRow,
+    export_header,
+    export_row,
+    open_table,
+    resolve_columns,
+    split_cell,
+)
+from teamcrm.ports import UnitOfWork
+from teamcrm.search import ContactQuery, SearchScope
+from teamcrm.service.base import SessionBase, bumped
+from teamcrm.team import Member, Team
+from teamcrm.validation import JSONScalar, check_custom_fields, check_int
+
+__all__ = ["ImportUseCases"]
+
+_POLICIES = ("skip", "fill_empty", "overwrite")
+_MODES = ("all_or_nothing", "skip_bad_rows")
+#: Most rows per batch.
+MAX_BATCH = 10_000
+
+
+@attrs.define
+class _Row:
+    """One checked row: the fields it gives and the keys it is matched by."""
+
+    number: int
+    first_name: str = ""
+    last_name: str = ""
+    emails: list[EmailAddress] = attrs.field(factory=list)
+    phones: list[PhoneNumber] = attrs.field(factory=list)
+    companies: list[tuple[str, str]] = attrs.field(factory=list)  # (column, name)
+    status: str | None = None
+    source: str | None = None
+    custom: dict[str, JSONScalar] = attrs.field(factory=dict)
+    bucket: Bucket | None = None
+
+    def match_keys(self) -> list[str]:
+        return [e.address.lower() for e in self.emails] + [p.number for p in self.phones]
+
+
+class _Run:
+    """The state of one import: the keys seen, the companies and buckets known."""
+
+    def __init__(
+        self, report: ImportReport, on_duplicate: str, fixed_bucket: str | None, dry: bool
+    ) -> None:
+        self.report = report
+        self.on_duplicate = on_duplicate
+        self.fixed_bucket = fixed_bucket
+        self.dry = dry
+        self.index: dict[str, ContactId] = {}  # normalised email / phone -> contact id
+        self.companies: dict[str, CompanyId] | None = None  # casefolded name -> id
+
+
+class _Batch:
+    """The contacts one unit of work creates and changes (written by ``flush``)."""
+
+    def __init__(self) -> None:
+        self.new: dict[ContactId, Contact] = {}
+        self.changed: dict[ContactId, Contact] = {}
+        self.stored: dict[ContactId, Contact] = {}
+        self.to_bucket: dict[BucketId, tuple[Bucket, dict[ContactId, None]]] = {}
+
+
+class ImportUseCases(SessionBase):
+    """CSV import and export (mixed into :class:`~teamcrm.service.MemberSession`)."""
+
+    def import_contacts(
+        self,
+        source: str | os.PathLike[str] | IO[str],
+        *,
+        mapping: Mapping[str, str | None] | None = None,
+        preset: Preset = "generic",
+        bucket_id: BucketId | None = None,
+        on_duplicate: OnDuplicate = "skip",
+        mode: ImportMode = "all_or_nothing",
+        dry_run: bool = False,
+        batch: int = 1000,
+        progress: Callable[[int], None] | None = None,
+    ) -> ImportReport:
+        """Import the contacts of a CSV file (a path or a text file object); see the module doc.
+
+        *progress*, if given, is called with the number of rows read after
+        each batch.  Raises :class:`~teamcrm.importing.ImportFailed` (with the
+        report) when an all-or-nothing import meets a bad row;
+        ``ValidationError`` for bad arguments, an unreadable file or a header
+        that maps no name, email or phone column; ``NotFound`` /
+        ``PermissionDenied`` for a bucket the member cannot add to.
+        """
+        if on_duplicate not in _POLICIES:
+            raise ValidationError("on_duplicate", on_duplicate, f"must be one of {_POLICIES}")
+        if mode not in _MODES:
+            raise ValidationError("mode", mode, f"must be one of {_MODES}")
+        if not isinstance(dry_run, bool):
+            raise ValidationError("dry_run", dry_run, "must be a bool")
+        check_int("batch", batch, minimum=1, maximum=MAX_BATCH)
+        with open_table(source) as table:
+            columns, ignored = resolve_columns(table.header, preset, mapping)
+            report = ImportReport(
+                dry_run=dry_run,
+                mode=mode,
+                encoding=table.encoding,
+                delimiter=table.delimiter,
+                ignored_columns=ignored,
+            )
+            run = _Run(report, on_duplicate, bucket_id, dry_run)
+            if dry_run or mode == "all_or_nothing":
+                with self._unit(size=batch) as (uow, actor):
+                    state = self._prepare(uow, actor, run)
+                    for chunk in _chunks(table.rows, batch):
+                        self._import_chunk(uow, actor, state, run, columns, chunk)
+                        if progress is not None:
+                            progress(report.rows)
+                    if not dry_run and not report.errors:
+                        uow.commit()
+                        report.committed = True
+                if not dry_run and report.errors:
+                    raise ImportFailed(report)
+                return report
+            for chunk in _chunks(table.rows, batch):
+                with self._unit(size=batch) as (uow, actor):
+                    state = self._prepare(uow, actor, run)
+                    self._import_chunk(uow, actor, state, run, columns, chunk)
+                    uow.commit()
+                    report.committed = True
+                if progress is not None:
+                    progress(report.rows)
+            return report
+
+    # ----------------------------------------------------------------- import
+    def _prepare(self, uow: UnitOfWork, actor: Member, run: _Run) -> _Unit:
+        team = uow.teams.get(self.team_id)
+        buckets = list(uow.buckets.all(self.team_id))
+        fixed: Bucket | None = None
+        if run.fixed_bucket is not None:
+            fixed = self._bucket(uow, actor, run.fixed_bucket)
+            perm.require(perm.can_edit_bucket(actor, fixed), actor, "add to this bucket")
+        if run.companies is None:
+            run.companies = {}
+            for company in self._visible_companies(uow, actor):
+                run.companies.setdefault(company.name.casefold(), company.id)
+        scope: SearchScope | None = None
+        if not actor.role.is_manager:
+            visible = frozenset(b.id for b in buckets if perm.can_view_bucket(actor, b))
+            scope = SearchScope(member_id=actor.id, bucket_ids=visible)
+        return _Unit(team=team, buckets=buckets, fixed=fixed, scope=scope, now=self.crm.now())
+
+    def _visible_companies(self, uow: UnitOfWork, actor: Member) -> list[Company]:
+        rows = uow.companies.all(self.team_id)
+        if actor.role.is_manager:
+            return list(rows)
+        buckets = self._bucket_map(uow)
+        by_item: dict[str, list[BucketMembership]] = {}
+        for m in uow.memberships.buckets_of(self.team_id, [c.id for c in rows]):
+            by_item.setdefault(m.item_id, []).append(m)
+        return [
+            c
+            for c in rows
+            if perm.can_see_item(actor, c.created_by, by_item.get(c.id, []), buckets)
+        ]
+
+    def _import_chunk(
+        self,
+        uow: UnitOfWork,
+        actor: Member,
+        unit: _Unit,
+        run: _Run,
+        columns: list[Column],
+        chunk: list[tuple[int, list[str]]],
+    ) -> None:
+        report = run.report
+        batch = _Batch()
+        for number, cells in chunk:
+            if not any(c.strip() for c in cells):
+                continue  # a blank line: not a row
+            report.rows += 1
+            row = self._check_row(number, cells, columns, unit, actor, report)
+            if row is None:
+                continue
+            match = self._match(uow, unit, run, batch, row)
+            if match is None:
+                company_ids = self._company_ids(uow, unit, run, row)
+                if company_ids is None:
+                    continue
+                contact = self._imported_contact(unit, row, company_ids)
+                batch.new[contact.id] = contact
+                for key in row.match_keys():
+                    run.index.setdefault(key, contact.id)
+                report.created += 1
+                self._into_bucket(batch, unit, row, contact.id)
+                continue
+            contact_id, key = match
+            if run.on_duplicate == "skip":
+                report.skipped.append(
+                    SkippedRow(row=number, reason=f"duplicate ({key})", contact_id=contact_id)
+                )
+                continue
+            current = self._current(uow, batch, contact_id)
+            company_ids = self._company_ids(uow, unit, run, row)
+            if company_ids is None:
+                continue
+            merged = _merged(current, row, company_ids, run.on_duplicate)
+            if contact_id in batch.new:
+                batch.new[contact_id] = merged
+            elif merged != current:
+                batch.changed[contact_id] = merged
+            for k in row.match_keys():
+                run.index.setdefault(k, contact_id)
+            report.updated += 1
+            self._into_bucket(batch, unit, row, contact_id)
+        self._flush(uow, unit, batch)
+
+    def _check_row(
+        self,
+        number: int,
+        cells: list[str],
+        columns: list[Column],
+        unit: _Unit,
+        actor: Member,
+        report: ImportReport,
+    ) -> _Row | None:
+        row = _Row(number=number)
+        bad: list[RowError] = []
+        region = unit.team.settings.phone_region
+        for col in columns:
+            text = cells[col.index].strip() if col.index < len(cells) else ""
+            if not text:
+                continue
+            try:
+                self._put(row, col, text, region, unit, actor)
+            except ValidationError as exc:
+                bad.append(RowError(row=number, column=col.name, value=text, reason=exc.reason))
+        if not bad and not row.first_name and not row.last_name:
+            if row.emails:
+                row.first_name = row.emails[0].address.split("@")[0]
+            elif row.phones:
+                row.first_name = row.phones[0].number
+            else:
+                bad.append(
+                    RowError(row=number, column=None, value="", reason="no name, email or phone")
+                )
+        if bad:
+            report.errors.extend(bad)
+            return None
+        try:  # the whole contact's own checks (lengths, counts)
+            self._imported_contact(unit, row, [])
+        except ValidationError as exc:
+            report.errors.append(
+                RowError(row=number, column=None, value=str(exc.value)[:80], reason=str(exc))
+            )
+            return None
+        return row
+
+    def _put(
+        self,
+        row: _Row,
+        col: Column,
+        text: str,
+        region: str | None,
+        unit: _Unit,
+        actor: Member,
+    ) -> None:
+        target = col.target
+        if target == "first_name":
+            row.first_name = text
+        elif target == "last_name":
+            row.last_name = text
+        elif target == "name":
+            first, _, last = text.partition(" ")
+            row.first_name, row.last_name = first, last.strip()
+        elif target == "email":
+            for value in split_cell(text):
+                email = EmailAddress(address=value)
+                if all(e.address.lower() != email.address.lower() for e in row.emails):
+                    row.emails.append(email)
+        elif target == "phone":
+            for value in split_cell(text):
+                phone = PhoneNumber.parse(value, region)
+                if all(p.number != phone.number for p in row.phones):
+                    row.phones.append(phone)
+        elif target == "company":
+            row.companies += [(col.name, name) for name in split_cell(text)]
+        elif target == "status":
+            if text not in unit.team.settings.statuses:
+                raise ValidationError(
+                    col.name, text, f"must be one of {unit.team.settings.statuses!r}"
+                )
+            row.status = text
+        elif target == "source":
+            row.source = text
+        elif target == "bucket":
+            row.bucket = _find_bucket(unit.buckets, text, actor)
+        else:  # custom:NAME
+            name = target.removeprefix("custom:")
+            row.custom.update(check_custom_fields(col.name, {name: text}))
+
+    def _match(
+        self, uow: UnitOfWork, unit: _Unit, run: _Run, batch: _Batch, row: _Row
+    ) -> tuple[ContactId, str] | None:
+        """The contact an earlier row or the store has under one of the row's keys."""
+        for key in row.match_keys():
+            if key in run.index:
+                return run.index[key], key
+        queries = [(e.address.lower(), ContactQuery(email=e.address)) for e in row.emails]
+        queries += [(p.number, ContactQuery(phone=p.number)) for p in row.phones]
+        for key, query in queries:
+            found = uow.views.search(self.team_id, query, scope=unit.scope, after=None, limit=1)
+            if found:
+                run.index[key] = found[0].id
+                return found[0].id, key
+        return None
+
+    def _current(self, uow: UnitOfWork, batch: _Batch, contact_id: ContactId) -> Contact:
+        for pending in (batch.new, batch.changed, batch.stored):
+            if contact_id in pending:
+                return pending[contact_id]
+        contact = uow.contacts.get_for_update(self.team_id, contact_id)
+        batch.stored[contact_id] = contact
+        return contact
+
+    def _company_ids(
+        self, uow: UnitOfWork, unit: _Unit, run: _Run, row: _Row
+    ) -> list[CompanyId] | None:
+        """The ids of the row's companies, made when no visible one has the name."""
+        assert run.companies is not None
+        ids: list[CompanyId] = []
+        for column, name in row.companies:
+            known = run.companies.get(name.casefold())
+            if known is None:
+                try:
+                    company = Company(
+                        id=new_company_id(),
+                        team_id=self.team_id,
+                        name=name,
+                        created_at=unit.now,
+                        created_by=self.member_id,
+                    )
+                except ValidationError as exc:
+                    run.report.errors.append(
+                        RowError(row=row.number, column=column, value=name, reason=exc.reason)
+                    )
+                    return None
+                uow.companies.add(company)
+                uow.collect(
+                    self._event(EventName.COMPANY_CREATED, company.id, unit.now, name=company.name)
+                )
+                run.companies[name.casefold()] = known = company.id
+                run.report.companies_created += 1
+            if known not in ids:
+                ids.append(known)
+        return ids
+
+    def _imported_contact(self, unit: _Unit, row: _Row, company_ids: list[CompanyId]) -> Contact:
+        return Contact(
+            id=new_contact_id(),
+            team_id=self.team_id,
+            created_at=unit.now,
+            status=row.status or unit.team.settings.new_contact_status,
+            first_name=row.first_name,
+            last_name=row.last_name,
+            emails=tuple(row.emails),
+            phones=tuple(row.phones),
+            company_ids=tuple(company_ids),
+            source=row.source,
+            custom_fields=dict(row.custom),
+            created_by=self.member_id,
+        )
+
+    @staticmethod
+    def _into_bucket(batch: _Batch, unit: _Unit, row: _Row, contact_id: ContactId) -> None:
+        bucket = row.bucket or unit.fixed
+        if bucket is not None:
+            entry = batch.to_bucket.setdefault(bucket.id, (bucket, {}))
+            entry[1][contact_id] = None
+
+    def _flush(self, uow: UnitOfWork, unit: _Unit, batch: _Batch) -> None:
+        now = unit.now
+        new = list(batch.new.values())
+        if new:
+            uow.contacts.add_many(new)
+            uow.collect(
+                *(
+                    self._event(
+                        EventName.CONTACT_CREATED, c.id, now, source=c.source, status=c.status
+                    )
+                    for c in new
+                )
+            )
+        for contact in batch.changed.values():
+            uow.contacts.update(bumped(contact))
+            uow.collect(self._event(EventName.CONTACT_UPDATED, contact.id, now, fields=["import"]))
+        known: dict[str, Contact] = {c.id: c for c in (*new, *batch.changed.values())}
+        for bucket, ids in batch.to_bucket.values():
+            self._add_items(uow, bucket, list(ids), now, known=known)
+        self._join_omni_buckets(uow, new, now)
+
+    # ----------------------------------------------------------------- export
+    def export_contacts(
+        self,
+        file: str | os.PathLike[str] | IO[str],
+        *,
+        bucket_id: BucketId | None = None,
+        query: ContactQuery | Mapping[str, Any] | None = None,
+        preset: Preset = "generic",
+    ) -> int:
+        """Write the contacts the member can see as CSV; return how many rows were written.
+
+        *bucket_id* and *query* (a :class:`~teamcrm.search.ContactQuery` or
+        its fields) narrow the contacts, as :meth:`search` does; a contact's
+        companies are the ones the member can see.  Columns: see
+        :data:`teamcrm.importing.EXPORT_COLUMNS`.  A path is written whole
+        or not at all (``FILE.partial`` renamed at the end).
+        """
+        header = export_header(preset)
+        criteria: dict[str, Any] = {}
+        if isinstance(query, ContactQuery):
+            criteria = {
+                k: v
+                for k, v in attrs.asdict(query, recurse=False).items()
+                if v not in (None, False)
+            }
+        elif isinstance(query, Mapping):
+            criteria = dict(query)
+        elif query is not None:
+            raise ValidationError("query", query, "must be a ContactQuery or a mapping")
+        if bucket_id is not None:
+            criteria["bucket_id"] = bucket_id
+        if isinstance(file, str | os.PathLike):
+            target = Path(file)
+            partial = target.with_name(target.name + ".partial")
+            try:
+                with partial.open("w", encoding="utf-8", newline="") as out:
+                    count = self._write_csv(out, header, criteria, preset)
+            except BaseException:
+                partial.unlink(missing_ok=True)
+                raise
+            partial.replace(target)
+            return count
+        if not hasattr(file, "write"):
+            raise ValidationError("file", file, "must be a path or a text file object")
+        return self._write_csv(file, header, criteria, preset)
+
+    def _write_csv(
+        self, out: IO[str], header: Iterable[str], criteria: dict[str, Any], preset: str
+    ) -> int:
+        names = {c.id: c.name for c in self.companies()}  # type: ignore[attr-defined]
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(header)
+        count = 0
+        after: str | None = None
+        while True:
+            page = self.search(limit=500, after=after, **criteria)  # type: ignore[attr-defined]
+            for row in page.rows:
+                contact: Contact = row.contact
+                companies = [names[c] for c in contact.company_ids if c in names]
+                writer.writerow(export_row(contact, companies, preset))
+                count += 1
+            after = page.next_cursor
+            if after is None:
+                return count
+
+
+@attrs.frozen(kw_only=True)
+class _Unit:
+    """What one unit of work of an import reads once."""
+
+    team: Team
+    buckets: list[Bucket]
+    fixed: Bucket | None
+    scope: SearchScope | None
+    now: datetime
+
+
+def _find_bucket(buckets: list[Bucket], text: str, actor: Member) -> Bucket:
+    """The bucket a ``bucket`` cell names (id or name, ignoring case) that *actor* may add to."""
+    named = [b for b in buckets if b.id == text or b.name.casefold() == text.casefold()]
+    named = [b for b in named if perm.can_view_bucket(actor, b)]
+    if len(named) != 1:
+        reason = "no bucket has this id or name" if not named else "several buckets have this name"
+        raise ValidationError("bucket", text, reason)
+    if not perm.can_edit_bucket(actor, named[0]):
+        raise ValidationError("bucket", text, "you may not add to this bucket")
+    return named[0]
+
+
+def _merged(contact: Contact, row: _Row, company_ids: list[CompanyId], policy: str) -> Contact:
+    """*contact* with what *row* adds under *policy* (see the module doc); not bumped."""
+    have_e = {e.address.lower() for e in contact.emails}
+    have_p = {p.number for p in contact.phones}
+    changes: dict[str, Any] = {
+        "emails": (*contact.emails, *(e for e in row.emails if e.address.lower() not in have_e)),
+        "phones": (*contact.phones, *(p for p in row.phones if p.number not in have_p)),
+    }
+    if policy == "overwrite":
+        if row.first_name or row.last_name:
+            changes["first_name"] = row.first_name
+            changes["last_name"] = row.last_name
+        if row.status is not None:
+            changes["status"] = row.status
+        if row.source is not None:
+            changes["source"] = row.source
+        changes["custom_fields"] = {**contact.custom_fields, **row.custom}
+        changes["company_ids"] = (
+            *contact.company_ids,
+            *(c for c in company_ids if c not in contact.company_ids),
+        )
+    else:  # fill_empty
+        if not contact.first_name and row.first_name:
+            changes["first_name"] = row.first_name
+        if not contact.last_name and row.last_name:
+            changes["last_name"] = row.last_name
+        if contact.source is None and row.source is not None:
+            changes["source"] = row.source
+        changes["custom_fields"] = {**row.custom, **contact.custom_fields}
+        if not contact.company_ids and company_ids:
+            changes["company_ids"] = tuple(company_ids)
+    merged: Contact = attrs.evolve(contact, **changes)
+    return merged
+
+
+def _chunks(
+    rows: Iterable[tuple[int, list[str]]], size: int
+) -> Iterable[list[tuple[int, list[str]]]]:
+    chunk: list[tuple[int, list[str]]] = []
+    for item in rows:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
