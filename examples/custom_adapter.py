@@ -55,6 +55,7 @@ READS = frozenset(
         "all",
         "read",
         "items",
+        "items_page",
         "buckets_of",
         "role_slots",
         # routing state

@@ -446,7 +446,40 @@ def build_parser() -> argparse.ArgumentParser:
     move.add_argument("--to", dest="target", required=True, metavar="postgresql://...")
     move.set_defaults(func=_migrate)
     _add_backup_commands(sub)
+    prune = sub.add_parser(
+        "prune-events",
+        help="delete outbox events older than DAYS that every consumer has read",
+        description="Delete outbox events older than --older-than days that every registered "
+        "consumer of their team has handled (teams without consumers: by age alone). "
+        "An administrator's maintenance command: it opens the store directly.",
+    )
+    prune.add_argument("--db", required=True, metavar="PATH_OR_URL", help="the database")
+    prune.add_argument(
+        "--older-than", required=True, type=_days, metavar="DAYS", help="retention in days"
+    )
+    prune.add_argument("--team", metavar="TEAM_ID", help="only this team (default: every team)")
+    prune.set_defaults(func=_prune_events, at=None)
     return parser
+
+
+def _days(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of days: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
+    return value
+
+
+def _prune_events(args: argparse.Namespace) -> int:
+    crm = _open_existing(args)
+    try:
+        deleted = crm.prune_events(older_than=timedelta(days=args.older_than), team_id=args.team)
+    finally:
+        crm.close()
+    print(f"pruned {deleted} outbox events older than {args.older_than} days")
+    return 0
 
 
 def _add_backup_commands(sub: Any) -> None:

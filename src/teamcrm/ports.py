@@ -283,6 +283,17 @@ class MembershipRepository(Protocol):
         """Return a bucket's memberships ordered by ``added_at`` then item id."""
         ...
 
+    def items_page(
+        self,
+        team_id: TeamId,
+        bucket_id: BucketId,
+        *,
+        after: tuple[datetime, str] | None = None,
+        limit: int = 100,
+    ) -> list[BucketMembership]:
+        """Return up to *limit* of :meth:`items`, strictly after *after* (``added_at``, item id)."""
+        ...
+
     def buckets_of(self, team_id: TeamId, item_ids: Iterable[str]) -> list[BucketMembership]:
         """Return every membership of the given items, ordered by bucket id then item id."""
         ...
@@ -305,6 +316,21 @@ class InteractionRepository(Protocol):
 
     def for_contact(self, team_id: TeamId, contact_id: ContactId) -> list[Interaction]:
         """Return the contact's interactions, newest ``occurred_at`` first (ties: id)."""
+        ...
+
+    def for_contact_page(
+        self,
+        team_id: TeamId,
+        contact_id: ContactId,
+        *,
+        before: tuple[datetime, str] | None = None,
+        limit: int = 100,
+    ) -> list[Interaction]:
+        """Return up to *limit* of :meth:`for_contact` (newest first) after *before*.
+
+        *before* is the (``occurred_at``, id) of the last interaction of the
+        previous page: the page holds those strictly older (ties: lower id).
+        """
         ...
 
     def for_company(self, team_id: TeamId, company_id: CompanyId) -> list[Interaction]:
@@ -349,6 +375,19 @@ class OutboxRepository(Protocol):
 
     def read(self, team_id: TeamId, after_seq: int = 0, limit: int = 1000) -> list[OutboxMessage]:
         """Return the team's messages with ``seq > after_seq``, in ``seq`` order."""
+        ...
+
+    def prune(self, team_id: TeamId | None, *, before: datetime, limit: int = 10_000) -> int:
+        """Delete at most *limit* messages of the team (every team when ``None``); return how many.
+
+        Deletes, lowest ``seq`` first, only messages that are **both** older
+        than *before* (``occurred_at < before``) and at or before the lowest
+        position of every consumer registered for the message's team in the
+        ``consumer_positions`` repository (``seq <= min(position)``); a team
+        no consumer ever claimed is pruned by age alone.  The floor is read in
+        the same statement as the delete, so a message a registered consumer
+        has not handled is never removed.
+        """
         ...
 
 
@@ -782,6 +821,18 @@ class LeadRepository(Protocol):
         self, team_id: TeamId, *, pool_id: PoolId | None = None, status: LeadStatus | None = None
     ) -> list[Lead]:
         """Return the team's leads (of one pool / status if given) by ``created_at`` then id."""
+        ...
+
+    def page(
+        self,
+        team_id: TeamId,
+        *,
+        pool_id: PoolId | None = None,
+        status: LeadStatus | None = None,
+        after: tuple[datetime, str] | None = None,
+        limit: int = 100,
+    ) -> list[Lead]:
+        """Return up to *limit* of :meth:`all`, strictly after *after* (``created_at``, id)."""
         ...
 
     def for_contact(self, team_id: TeamId, contact_id: ContactId) -> list[Lead]:

@@ -377,6 +377,19 @@ class _Memberships:
         rows = [m for m in self._t.values() if m.bucket_id == bucket_id and m.team_id == team_id]
         return sorted(rows, key=lambda m: (m.added_at, m.item_id))
 
+    def items_page(
+        self,
+        team_id: TeamId,
+        bucket_id: BucketId,
+        *,
+        after: tuple[datetime, str] | None = None,
+        limit: int = 100,
+    ) -> list[BucketMembership]:
+        rows = self.items(team_id, bucket_id)
+        if after is not None:
+            rows = [m for m in rows if (m.added_at, m.item_id) > after]
+        return rows[:limit]
+
     def buckets_of(self, team_id: TeamId, item_ids: Iterable[str]) -> list[BucketMembership]:
         wanted = set(item_ids)
         rows = [m for m in self._t.values() if m.item_id in wanted and m.team_id == team_id]
@@ -418,6 +431,19 @@ class _Interactions:
         return _newest_first(
             i for i in self._t.values() if i.team_id == team_id and contact_id in i.contact_ids
         )
+
+    def for_contact_page(
+        self,
+        team_id: TeamId,
+        contact_id: ContactId,
+        *,
+        before: tuple[datetime, str] | None = None,
+        limit: int = 100,
+    ) -> list[Interaction]:
+        rows = self.for_contact(team_id, contact_id)
+        if before is not None:
+            rows = [i for i in rows if (i.occurred_at, i.id) < before]
+        return rows[:limit]
 
     def for_company(self, team_id: TeamId, company_id: CompanyId) -> list[Interaction]:
         return _newest_first(
@@ -468,6 +494,22 @@ class _Outbox:
             key=lambda m: m.seq,
         )
         return rows[:limit]
+
+    def prune(self, team_id: TeamId | None, *, before: datetime, limit: int = 10_000) -> int:
+        floors: dict[str, int] = {}
+        for (_consumer, team), row in self._store._consumer_positions.rows.items():
+            floors[team] = min(row.seq, floors.get(team, row.seq))
+        gone = [
+            m.seq
+            for m in self._t.values()
+            if (team_id is None or m.event.team_id == team_id)
+            and m.event.occurred_at < before
+            and m.seq <= floors.get(m.event.team_id, m.seq)
+        ]
+        gone.sort()
+        for seq in gone[:limit]:
+            self._t.pop(seq)
+        return min(len(gone), limit)
 
 
 @attrs.frozen(kw_only=True)
@@ -1070,6 +1112,20 @@ class _Leads(_Versioned[Lead]):
             if (pool_id is None or lead.pool_id == pool_id)
             and (status is None or lead.status is status)
         ]
+
+    def page(
+        self,
+        team_id: TeamId,
+        *,
+        pool_id: PoolId | None = None,
+        status: LeadStatus | None = None,
+        after: tuple[datetime, str] | None = None,
+        limit: int = 100,
+    ) -> list[Lead]:
+        rows = self.all(team_id, pool_id=pool_id, status=status)
+        if after is not None:
+            rows = [lead for lead in rows if (lead.created_at, lead.id) > after]
+        return rows[:limit]
 
     def for_contact(self, team_id: TeamId, contact_id: ContactId) -> list[Lead]:
         return [lead for lead in self._all(team_id) if lead.contact_id == contact_id]

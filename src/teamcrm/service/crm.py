@@ -33,7 +33,9 @@ from teamcrm.service.notifications import (
     deliver_notifications,
     send_digests,
 )
+from teamcrm.service.paging import PagingUseCases
 from teamcrm.service.reactions import Reactions, default_reactions
+from teamcrm.service.retention import prune_events
 from teamcrm.service.routing import RoutingUseCases, enforce_response_windows, expire_offers
 from teamcrm.service.team import TeamUseCases
 from teamcrm.service.views import ViewUseCases
@@ -212,6 +214,24 @@ class CRM:
         """The ``seq`` of the last outbox message consumer *name* handled in the team (0: none)."""
         return consumer_position(self, name, team_id=team_id)
 
+    def prune_events(
+        self,
+        *,
+        older_than: timedelta,
+        team_id: TeamId | None = None,
+        now: datetime | None = None,
+    ) -> int:
+        """Delete outbox events older than *older_than* that every consumer of their team read.
+
+        Never removes an event a registered consumer (:meth:`consume`) has
+        not handled; a team without consumers is pruned by age alone.  Every
+        team when *team_id* is ``None``.  Returns how many were deleted.  See
+        :mod:`teamcrm.service.retention`.
+
+        >>> crm.prune_events(older_than=timedelta(days=30))  # doctest: +SKIP
+        """
+        return prune_events(self, older_than=older_than, team_id=team_id, now=now)
+
     def expire_offers(self, now: datetime | None = None) -> int:
         """Expire every lead offer whose window has passed (default: by the clock's now).
 
@@ -258,6 +278,7 @@ class MemberSession(
     MergeUseCases,
     IntakeUseCases,
     ImportUseCases,
+    PagingUseCases,
 ):
     """Every use case, performed as one member of one team.
 

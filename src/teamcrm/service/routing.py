@@ -1382,28 +1382,32 @@ class RoutingUseCases(SessionBase):
             rows = uow.leads.all(
                 self.team_id, pool_id=PoolId(pool_id) if pool_id else None, status=wanted
             )
-            if actor.role.is_manager:
-                return rows
-            mine = [lead for lead in rows if actor.id in lead.assignee_ids]
-            if not mine:
-                return mine
-            ids = list(dict.fromkeys(lead.contact_id for lead in mine))
-            contacts = {c.id: c for c in uow.contacts.get_many(self.team_id, ids)}
-            by_item: dict[str, list[BucketMembership]] = {}
-            for m in uow.memberships.buckets_of(self.team_id, list(contacts)):
-                by_item.setdefault(m.item_id, []).append(m)
-            buckets = self._bucket_map(uow)
-            return [
-                lead
-                for lead in mine
-                if lead.contact_id not in contacts
-                or perm.can_see_item(
-                    actor,
-                    contacts[lead.contact_id].created_by,
-                    by_item.get(lead.contact_id, []),
-                    buckets,
-                )
-            ]
+            return self._leads_seen(uow, actor, rows)
+
+    def _leads_seen(self, uow: UnitOfWork, actor: Member, rows: list[Lead]) -> list[Lead]:
+        """*rows* as :meth:`leads` lists them for *actor* (agents: owned, contact in sight)."""
+        if actor.role.is_manager:
+            return rows
+        mine = [lead for lead in rows if actor.id in lead.assignee_ids]
+        if not mine:
+            return mine
+        ids = list(dict.fromkeys(lead.contact_id for lead in mine))
+        contacts = {c.id: c for c in uow.contacts.get_many(self.team_id, ids)}
+        by_item: dict[str, list[BucketMembership]] = {}
+        for m in uow.memberships.buckets_of(self.team_id, list(contacts)):
+            by_item.setdefault(m.item_id, []).append(m)
+        buckets = self._bucket_map(uow)
+        return [
+            lead
+            for lead in mine
+            if lead.contact_id not in contacts
+            or perm.can_see_item(
+                actor,
+                contacts[lead.contact_id].created_by,
+                by_item.get(lead.contact_id, []),
+                buckets,
+            )
+        ]
 
     def lead(self, lead_id: LeadId) -> Lead:
         """Return one lead (managers and admins, its owners, and members offered it)."""

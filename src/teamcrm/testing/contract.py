@@ -81,6 +81,8 @@ from teamcrm.testing.contract_notifications import (
     DigestQueueContract,
     NotificationRepositoryContract,
 )
+from teamcrm.testing.contract_paging import KeysetPageContract
+from teamcrm.testing.contract_retention import OutboxRetentionContract
 from teamcrm.testing.contract_routing import (
     AgentGridContract,
     InboundBucketRepositoryContract,
@@ -116,6 +118,7 @@ __all__ = [
     "IntakeRepositoryContract",
     "InteractionCountsContract",
     "InteractionRepositoryContract",
+    "KeysetPageContract",
     "LastContactedContract",
     "LeadPoolRepositoryContract",
     "LeadRepositoryContract",
@@ -124,6 +127,7 @@ __all__ = [
     "NotificationRepositoryContract",
     "OfferRepositoryContract",
     "OutboxContract",
+    "OutboxRetentionContract",
     "RoutingCursorRepositoryContract",
     "RoutingIsolationContract",
     "SavedFilterRepositoryContract",
@@ -1085,6 +1089,8 @@ class StoreContract(
     MembershipRepositoryContract,
     InteractionRepositoryContract,
     OutboxContract,
+    OutboxRetentionContract,
+    KeysetPageContract,
     UnitOfWorkContract,
     TeamIsolationContract,
     NotificationRepositoryContract,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
@@ -927,6 +928,25 @@ class SQLiteMemberships(SQLiteRepository):
         return [_membership(r) for r in rows]
 
     @translated
+    def items_page(
+        self,
+        team_id: TeamId,
+        bucket_id: BucketId,
+        *,
+        after: tuple[datetime, str] | None = None,
+        limit: int = 100,
+    ) -> list[BucketMembership]:
+        """Up to *limit* memberships after *after* (``added_at``, item id), in that order."""
+        sql = f"{_MEMBERSHIP_SELECT} WHERE team_id = ? AND bucket_id = ?"
+        params: list[Any] = [team_id, bucket_id]
+        if after is not None:
+            sql += " AND (added_at > ? OR (added_at = ? AND item_id > ?))"
+            at = to_micros(after[0])
+            params += [at, at, after[1]]
+        rows = self._conn.execute(sql + " ORDER BY added_at, item_id LIMIT ?", (*params, limit))
+        return [_membership(r) for r in rows]
+
+    @translated
     def buckets_of(self, team_id: TeamId, item_ids: Iterable[str]) -> list[BucketMembership]:
         """Return every membership of the given items, ordered by bucket id then item id."""
         wanted, ids = _ids_json(item_ids)
@@ -1040,6 +1060,30 @@ class SQLiteInteractions(SQLiteRepository):
         return self._for_target(team_id, contact_id)
 
     @translated
+    def for_contact_page(
+        self,
+        team_id: TeamId,
+        contact_id: ContactId,
+        *,
+        before: tuple[datetime, str] | None = None,
+        limit: int = 100,
+    ) -> list[Interaction]:
+        """Up to *limit* of the contact's interactions older than *before*, newest first."""
+        sql = (
+            f"{_INTERACTION_SELECT} JOIN interaction_targets x ON x.interaction_id = i.id"
+            " WHERE x.team_id = ? AND x.target_id = ?"
+        )
+        params: list[Any] = [team_id, contact_id]
+        if before is not None:
+            sql += " AND (x.occurred_at < ? OR (x.occurred_at = ? AND x.interaction_id < ?))"
+            at = to_micros(before[0])
+            params += [at, at, before[1]]
+        rows = self._conn.execute(
+            sql + " ORDER BY x.occurred_at DESC, x.interaction_id DESC LIMIT ?", (*params, limit)
+        )
+        return [_interaction(r) for r in rows]
+
+    @translated
     def for_company(self, team_id: TeamId, company_id: CompanyId) -> list[Interaction]:
         """Return the interactions filed under a company, newest first (ties: id)."""
         return self._for_target(team_id, company_id)
@@ -1138,3 +1182,25 @@ class SQLiteOutbox(SQLiteRepository):
             OutboxMessage(seq=seq, event=converter.structure(loads(text), DomainEvent))
             for seq, text in rows
         ]
+
+    @translated
+    def prune(self, team_id: TeamId | None, *, before: datetime, limit: int = 10_000) -> int:
+        """Delete up to *limit* old messages every registered consumer has handled.
+
+        See ``OutboxRepository.prune``: ``occurred_at < before`` and ``seq``
+        at or before the lowest ``consumer_positions.position`` of the team
+        (no floor for a team without consumers), lowest ``seq`` first.
+        """
+        # Two shapes, so that one team's prune walks the (team_id, seq) index.
+        team = "" if team_id is None else "o.team_id = ? AND "
+        params: tuple[Any, ...] = () if team_id is None else (team_id,)
+        return int(
+            self._conn.execute(
+                "DELETE FROM outbox WHERE seq IN (SELECT o.seq FROM outbox o"
+                f" WHERE {team}o.occurred_at < ?"
+                " AND o.seq <= COALESCE((SELECT MIN(c.position) FROM consumer_positions c"
+                " WHERE c.team_id = o.team_id), o.seq)"
+                " ORDER BY o.seq LIMIT ?)",
+                (*params, to_micros(before), limit),
+            ).rowcount
+        )

@@ -662,6 +662,32 @@ class SQLiteLeads(SQLiteRepository):
         return [_lead(r) for r in rows]
 
     @translated
+    def page(
+        self,
+        team_id: TeamId,
+        *,
+        pool_id: PoolId | None = None,
+        status: LeadStatus | None = None,
+        after: tuple[datetime, str] | None = None,
+        limit: int = 100,
+    ) -> list[Lead]:
+        """Up to *limit* of :meth:`all` after *after* (``created_at``, id): one index range."""
+        sql = f"{_LEAD_SELECT} WHERE team_id = ?"
+        params: list[Any] = [team_id]
+        if pool_id is not None:
+            sql += " AND pool_key = ?"
+            params.append(pool_id)
+        if status is not None:
+            sql += " AND status = ?"
+            params.append(LeadStatus(status).value)
+        if after is not None:
+            sql += " AND (created_at > ? OR (created_at = ? AND id > ?))"
+            at = to_micros(after[0])
+            params += [at, at, after[1]]
+        rows = self._conn.execute(sql + " ORDER BY created_at, id LIMIT ?", (*params, limit))
+        return [_lead(r) for r in rows.fetchall()]
+
+    @translated
     def for_contact(self, team_id: TeamId, contact_id: ContactId) -> list[Lead]:
         """Return every lead of a contact, by ``created_at`` then id."""
         rows = self._conn.execute(
