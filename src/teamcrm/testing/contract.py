@@ -53,7 +53,6 @@ from teamcrm.ports import Store, UnitOfWork
 from teamcrm.team import Member, Role, Team
 from teamcrm.testing import strategies as tst
 from teamcrm.testing.contract_base import (
-    SHIPPED_ADAPTER_BUGS,
     T0,
     Seed,
     StoreContractBase,
@@ -103,7 +102,6 @@ from teamcrm.testing.contract_views import (
 from teamcrm.testing.snapshot import store_snapshot
 
 __all__ = [
-    "SHIPPED_ADAPTER_BUGS",
     "T0",
     "AgentGridContract",
     "BucketRepositoryContract",

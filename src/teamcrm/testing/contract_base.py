@@ -11,14 +11,13 @@ and the helpers here.  Use them to write further contract tests of your own::
 Known failures.  A subclass may list tests its adapter is known to fail
 (each with the bug) in :attr:`StoreContractBase.known_failures`; they then run
 as *strict* expected failures, so the list must shrink the moment a bug is
-fixed.  Bugs of the adapters shipped with teamcrm are listed in
-:data:`SHIPPED_ADAPTER_BUGS` the same way (keyed by the adapter's module).
+fixed.  The adapters shipped with teamcrm have no known failures.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
@@ -41,11 +40,9 @@ from teamcrm.ports import Store, UnitOfWork
 from teamcrm.team import Member, Role, Team
 
 __all__ = [
-    "SHIPPED_ADAPTER_BUGS",
     "T0",
     "Seed",
     "StoreContractBase",
-    "adapter_modules",
     "add_all",
     "at",
     "bump",
@@ -260,35 +257,6 @@ def bump(entity: Any, **changes: Any) -> Any:
     return attrs.evolve(entity, version=entity.version + 1, **changes)
 
 
-#: Tests the adapters shipped with teamcrm are known to fail, keyed by the
-#: module prefix of the adapter (``teamcrm.adapters.memory``...), then by test
-#: name, with the bug.  A store that wraps another one (an ``inner``
-#: attribute, like the example journal store) inherits the wrapped store's bugs.
-#: Each runs as a strict expected failure: fix the bug, delete the entry.
-SHIPPED_ADAPTER_BUGS: dict[str, dict[str, str]] = {}
-
-
-def adapter_modules(store: Any) -> Iterator[str]:
-    """Yield the module of *store*'s class, then of each store it wraps (``inner``)."""
-    seen: set[int] = set()
-    while store is not None and id(store) not in seen:
-        seen.add(id(store))
-        yield type(store).__module__
-        store = getattr(store, "inner", None)
-
-
-def _shipped_bug(store: Any, test_name: str) -> str | None:
-    for module in adapter_modules(store):
-        for prefix, bugs in SHIPPED_ADAPTER_BUGS.items():
-            if (module == prefix or module.startswith(prefix + ".")) and test_name in bugs:
-                return bugs[test_name]
-    return None
-
-
-def _known_test_names() -> set[str]:
-    return {name for bugs in SHIPPED_ADAPTER_BUGS.values() for name in bugs}
-
-
 class StoreContractBase:
     """Holds the one abstract fixture of the suite: ``store``.
 
@@ -319,7 +287,5 @@ class StoreContractBase:
         """Mark a test listed as a known failure of this adapter as a strict xfail."""
         name = request.function.__name__
         reason = self.known_failures.get(name)
-        if reason is None and name in _known_test_names():
-            reason = _shipped_bug(request.getfixturevalue("store"), name)
         if reason is not None:
             request.applymarker(pytest.mark.xfail(reason=reason, strict=True))

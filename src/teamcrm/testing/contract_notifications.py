@@ -112,10 +112,6 @@ def _complete(
     )
 
 
-def _last_digest(store: Store, seed: Seed) -> datetime | None:
-    return read(store, lambda uow: uow.notifications.last_digest_at(seed.team_id, seed.agent.id))
-
-
 def _ids(rows: list[Notification]) -> list[str]:
     return [n.id for n in rows]
 
