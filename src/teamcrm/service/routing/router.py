@@ -62,9 +62,9 @@ class Router(CapacityMixin, InboundMixin):
         self.remember(contacts)
         self._pools[pool.id] = pool
         ids = [c.id for c in contacts]
-        taken = {
-            lead.contact_id for lead in self.uow.leads.open_for_contacts(self.team_id, pool.id, ids)
-        }
+        # One read says which contacts already have an open lead and each one's last entry.
+        states = self.uow.leads.entry_states(self.team_id, pool.id, ids)
+        taken = {cid for cid, state in states.items() if state.has_open}
         key_owner: dict[str, Lead] = {}
         keys_of: dict[str, tuple[str, ...]] = {}
         if pool.dedupe:
@@ -74,7 +74,6 @@ class Router(CapacityMixin, InboundMixin):
                 for lead in self.uow.leads.open_with_keys(self.team_id, pool.id, all_keys):
                     for key in lead.keys:
                         key_owner[key] = lead
-        entries = self.uow.leads.entries(self.team_id, pool.id, ids)
         cursor = self.uow.routing_cursors.get(self.team_id, pool.id)
         position = cursor.position
         made = 0
@@ -109,7 +108,7 @@ class Router(CapacityMixin, InboundMixin):
                 contact_id=contact.id,
                 pool_id=pool.id,
                 created_at=self.now,
-                entry=entries.get(contact.id, 0) + 1,
+                entry=states[contact.id].last_entry + 1 if contact.id in states else 1,
                 keys=tuple(dict.fromkeys(keys)),
                 **self._state(None, decision.explanation, pool),
             )
