@@ -30,6 +30,13 @@ register_postgres_migration(
     " FROM lead_receipts GROUP BY team_id, pool_key, member_id ON CONFLICT DO NOTHING",
 )
 
+# SQLite keeps a new lead's loads and receipts with a trigger; here the
+# repository writes them (PGLeads.loads_by_trigger is False).
+register_postgres_migration(
+    "0112_lead_load_triggers",
+    "COMMENT ON TABLE lead_loads IS 'open leads per pool and member, kept by the repository'",
+)
+
 register_postgres_migration(
     "0300_no_dangling_rows",
     *CLEANUP,

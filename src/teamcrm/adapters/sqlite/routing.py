@@ -194,6 +194,31 @@ def _backfill_loads(conn: sqlite3.Connection) -> None:
 #: SQLite only (a Python step); a PostgreSQL store registers its own version.
 register_migration("0111_routing_loads_backfill", apply=_backfill_loads)
 
+#: A new lead's owners gain it in ``lead_loads`` and ``lead_receipts`` inside
+#: the lead's own ``INSERT`` (a trigger), instead of two more statements per
+#: routed lead.  Changes of owners (``SQLiteLeads.update``) are still written
+#: by the repository.  PostgreSQL registers its own version (no trigger: its
+#: repository writes both rows itself).
+register_migration(
+    "0112_lead_load_triggers",
+    """CREATE TRIGGER lead_loads_on_insert AFTER INSERT ON leads
+        WHEN json_array_length(NEW.assignee_ids) > 0
+        BEGIN
+            INSERT INTO lead_loads (team_id, pool_key, member_id, open_leads, last_assigned_at)
+                SELECT NEW.team_id, NEW.pool_key, j.value, 1, NEW.assigned_at
+                FROM json_each(NEW.assignee_ids) j WHERE true
+                ON CONFLICT (team_id, pool_key, member_id) DO UPDATE SET
+                    open_leads = lead_loads.open_leads + 1,
+                    last_assigned_at = CASE WHEN lead_loads.last_assigned_at IS NULL
+                        OR lead_loads.last_assigned_at < excluded.last_assigned_at
+                        THEN excluded.last_assigned_at ELSE lead_loads.last_assigned_at END;
+            INSERT OR IGNORE INTO lead_receipts
+                (team_id, pool_key, member_id, lead_id, received_at)
+                SELECT NEW.team_id, NEW.pool_key, j.value, NEW.id, NEW.assigned_at
+                FROM json_each(NEW.assignee_ids) j WHERE NEW.assigned_at IS NOT NULL;
+        END""",
+)
+
 _US = timedelta(microseconds=1)
 
 
@@ -461,6 +486,8 @@ class SQLiteLeads(SQLiteRepository):
 
     kind = "lead"
     table = "leads"
+    #: True: the database's trigger keeps a new lead's loads and receipts (SQLite).
+    loads_by_trigger = True
 
     @translated
     def get(self, team_id: TeamId, lead_id: LeadId) -> Lead:
@@ -521,6 +548,8 @@ class SQLiteLeads(SQLiteRepository):
                 " VALUES (?, ?, ?, ?)",
                 keys,
             )
+        if self.loads_by_trigger:
+            return  # migration 0112_lead_load_triggers writes the owners' loads and receipts
         none: frozenset[str] = frozenset()
         gained: list[tuple[Any, ...]] = []
         receipts: list[tuple[Any, ...]] = []
