@@ -963,6 +963,16 @@ class InboundBucketRepository(Protocol):
         """Return the member's inbound bucket, or ``None`` if none was chosen yet."""
         ...
 
+    def get_with_bucket(
+        self, team_id: TeamId, member_id: MemberId
+    ) -> tuple[InboundBucket | None, Bucket | None]:
+        """Return the member's inbound row and its bucket, in one read.
+
+        ``(None, None)`` when none was chosen yet; ``(row, None)`` when the row
+        names a bucket that no longer exists (databases of earlier releases).
+        """
+        ...
+
     def put(self, row: InboundBucket) -> None:
         """Set (or replace) the member's inbound bucket."""
         ...

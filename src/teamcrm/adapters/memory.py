@@ -1287,11 +1287,23 @@ class _RoutingCursors:
 
 
 class _InboundBuckets:
-    def __init__(self, table: _Table[tuple[str, str], InboundBucket]) -> None:
+    def __init__(
+        self, table: _Table[tuple[str, str], InboundBucket], buckets: _Table[str, Bucket]
+    ) -> None:
         self._t = table
+        self._buckets = buckets
 
     def get(self, team_id: TeamId, member_id: MemberId) -> InboundBucket | None:
         return self._t.get((team_id, member_id))
+
+    def get_with_bucket(
+        self, team_id: TeamId, member_id: MemberId
+    ) -> tuple[InboundBucket | None, Bucket | None]:
+        row = self._t.get((team_id, member_id))
+        if row is None:
+            return None, None
+        bucket = self._buckets.get(row.bucket_id)
+        return row, bucket if bucket is not None and bucket.team_id == team_id else None
 
     def put(self, row: InboundBucket) -> None:
         self._t.put((row.team_id, row.member_id), row)
@@ -1612,7 +1624,7 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         )
         self.offers = _Offers(s._offers, s._offers_by_lead)
         self.routing_cursors = _RoutingCursors(s._routing_cursors)
-        self.inbound_buckets = _InboundBuckets(s._inbound_buckets)
+        self.inbound_buckets = _InboundBuckets(s._inbound_buckets, s._buckets)
         self.views = _Views(s)
         self.saved_filters = _SavedFilters(s._saved_filters)
         self.intake = _Intake(s._intake)

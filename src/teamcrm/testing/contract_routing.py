@@ -1108,6 +1108,26 @@ class InboundBucketRepositoryContract(_RoutingBase):
         assert read(store, lambda uow: uow.inbound_buckets.get(t, agent)) == moved
         assert read(store, lambda uow: uow.inbound_buckets.get(t, admin)) == theirs
 
+    def test_inbound_row_is_read_with_its_bucket(
+        self, store: Store, routing_seed: Callable[[], RoutingSeed]
+    ) -> None:
+        rs = routing_seed()
+        t, (admin, agent) = rs.team_id, rs.people
+        b0 = rs.buckets[0]
+        assert read(store, lambda uow: uow.inbound_buckets.get_with_bucket(t, agent)) == (
+            None,
+            None,
+        )
+        mine = InboundBucket(team_id=t, member_id=agent, bucket_id=b0.id)
+        write(store, lambda uow: uow.inbound_buckets.put(mine))
+        stored = read(store, lambda uow: uow.buckets.get(t, b0.id))
+        got = read(store, lambda uow: uow.inbound_buckets.get_with_bucket(t, agent))
+        assert got == (mine, stored)
+        assert read(store, lambda uow: uow.inbound_buckets.get_with_bucket(t, admin)) == (
+            None,
+            None,
+        )
+
     def test_claiming_keeps_the_first_inbound_bucket(
         self, store: Store, routing_seed: Callable[[], RoutingSeed]
     ) -> None:

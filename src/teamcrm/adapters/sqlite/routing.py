@@ -30,8 +30,14 @@ from typing import Any
 from teamcrm.adapters.sqlite.codec import dumps, from_micros, loads, optional_micros, to_micros
 from teamcrm.adapters.sqlite.connection import translate
 from teamcrm.adapters.sqlite.migrations import register_migration
-from teamcrm.adapters.sqlite.repositories import SQLiteRepository, translated
+from teamcrm.adapters.sqlite.repositories import (
+    _BUCKET_SELECT,
+    SQLiteRepository,
+    _bucket,
+    translated,
+)
 from teamcrm.adapters.sqlite.store import register_repository
+from teamcrm.bucket import Bucket
 from teamcrm.converter import converter
 from teamcrm.errors import AlreadyExists, ConcurrencyError, NotFound
 from teamcrm.followup import Cadence, CadenceUnit
@@ -979,6 +985,17 @@ class SQLiteRoutingCursors(SQLiteRepository):
 
 
 # ------------------------------------------------------------ inbound buckets
+#: The member's inbound row with its bucket's columns (``_BUCKET_SELECT``'s, then the row's).
+_INBOUND_WITH_BUCKET = (
+    _BUCKET_SELECT.replace(
+        "\nFROM buckets b",
+        ", i.bucket_id\nFROM inbound_buckets i"
+        " LEFT JOIN buckets b ON b.id = i.bucket_id AND b.team_id = i.team_id",
+    )
+    + " WHERE i.team_id = ? AND i.member_id = ?"
+)
+
+
 class SQLiteInboundBuckets(SQLiteRepository):
     """Each member's bucket for routed leads."""
 
@@ -995,6 +1012,17 @@ class SQLiteInboundBuckets(SQLiteRepository):
         if row is None:
             return None
         return InboundBucket(team_id=team_id, member_id=member_id, bucket_id=row[0])
+
+    @translated
+    def get_with_bucket(
+        self, team_id: TeamId, member_id: MemberId
+    ) -> tuple[InboundBucket | None, Bucket | None]:
+        """Return the member's inbound row and its bucket (one joined read)."""
+        row = self._conn.execute(_INBOUND_WITH_BUCKET, (team_id, member_id)).fetchone()
+        if row is None:
+            return None, None
+        inbound = InboundBucket(team_id=team_id, member_id=member_id, bucket_id=row[-1])
+        return inbound, None if row[0] is None else _bucket(row[:-1])
 
     @translated
     def put(self, row: InboundBucket) -> None:
