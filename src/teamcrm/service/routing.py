@@ -76,7 +76,6 @@ from teamcrm.routing import (
 )
 from teamcrm.rows import Rows
 from teamcrm.service.base import MAX_BULK, SessionBase, _membership, bumped
-from teamcrm.task import Task, TaskStatus, new_task_id
 from teamcrm.team import Member, Role
 from teamcrm.validation import (
     FrozenDict,
@@ -207,10 +206,6 @@ def _keys(contact: Contact) -> tuple[str, ...]:
     )
 
 
-#: How the note of a pool's follow-up task starts (it names the pool and the cadence).
-POOL_TASK_NOTE = "Follow up your new lead from "
-
-
 class Router:
     """Applies routing decisions inside one unit of work for one team.
 
@@ -243,7 +238,6 @@ class Router:
         self.new_offers: list[Offer] = []
         self.notifications: list[Notification] = []
         self.events: list[DomainEvent] = []
-        self.tasks: list[Task] = []
 
     # ------------------------------------------------------------- lookups
     @property
@@ -758,27 +752,13 @@ class Router:
                 self.event(EventName.OFFER_WITHDRAWN, offer.id, lead_id=lead.id)
 
     def place(self, lead: Lead, member_id: MemberId, pool: LeadPool | None) -> None:
-        """Put the lead's contact in the member's inbound bucket; start the pool's cadence."""
+        """Put the lead's contact in the member's inbound bucket.
+
+        (A pool's follow-up reminder needs nothing stored: it is computed when
+        the owner's list is read, see :mod:`teamcrm.pool_reminder`.)
+        """
         bucket = self.inbound_bucket(member_id)
         self._place.setdefault(bucket.id, []).append(lead.contact_id)
-        if pool is not None and pool.follow_up is not None:
-            self.tasks.append(self._follow_up_task(lead, member_id, pool.follow_up, pool))
-
-    def _follow_up_task(
-        self, lead: Lead, member_id: MemberId, cadence: Cadence, pool: LeadPool
-    ) -> Task:
-        zone = self.members[member_id].time_zone
-        due = start_of_day(cadence.after(local_date(self.now, zone)), zone)
-        return Task(
-            id=new_task_id(),
-            team_id=self.team_id,
-            member_id=member_id,
-            contact_id=lead.contact_id,
-            due_at=due,
-            created_at=self.now,
-            created_by=self.actor_id or member_id,
-            note=f"{POOL_TASK_NOTE}{pool.name} ({cadence})",
-        )
 
     def inbound_bucket(self, member_id: MemberId) -> Bucket:
         """Return the member's inbound bucket, creating a personal one when needed.
@@ -877,10 +857,6 @@ class Router:
                 ids = [m.item_id for m in added]
                 self.event(EventName.BUCKET_ITEMS_ADDED, bucket_id, item_ids=ids)
         self._place = {}
-        for task in self.tasks:
-            self.uow.tasks.add(task)
-            self.event(EventName.TASK_CREATED, task.id, member_id=task.member_id)
-        self.tasks = []
         if self.notifications:
             self.uow.notifications.add_many(self.notifications)
             self.notifications = []
@@ -2282,40 +2258,6 @@ def apply_new_lead_status(occasion: Occasion) -> None:
             data={"fields": ["status"]},
         )
     )
-
-
-def move_pool_follow_up_task(occasion: Occasion) -> None:
-    """``lead.reassigned``: the previous owners' open follow-up task of the pool is cancelled.
-
-    The new owner got the pool's task when the lead was placed with them;
-    the previous owner no longer sees the contact, so the task would sit in
-    a due list for a contact they cannot open.
-    """
-    data = occasion.event.data
-    previous, chosen = data.get("previous"), data.get("member_ids")
-    if not isinstance(previous, list) or not isinstance(chosen, list):
-        return
-    lost = [m for m in previous if m not in chosen]
-    if not lost:
-        return
-    uow, team_id = occasion.uow, occasion.team_id
-    lead = uow.leads.get(team_id, LeadId(occasion.event.subject_id))
-    if lead.pool_id is None:
-        return
-    for member_id in lost:
-        for task in uow.tasks.for_member(team_id, MemberId(member_id), TaskStatus.OPEN):
-            if task.contact_id == lead.contact_id and task.note.startswith(POOL_TASK_NOTE):
-                uow.tasks.update(bumped(task, status=TaskStatus.CANCELLED, closed_at=occasion.now))
-                occasion.emit(
-                    _domain_event(
-                        name=EventName.TASK_CANCELLED,
-                        team_id=team_id,
-                        subject_id=task.id,
-                        occurred_at=occasion.now,
-                        actor_id=occasion.actor_id,
-                        data={"member_id": task.member_id, "lead_id": lead.id},
-                    )
-                )
 
 
 def _enum(field: str, enum_cls: Any, value: Any) -> Any:
