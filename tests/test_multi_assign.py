@@ -241,3 +241,30 @@ def test_rights_of_the_actor_and_of_every_named_member_are_checked(w: World) -> 
     assert info.value.value == boss.id
     assert w.ana.lead(w.lead.id).status is LeadStatus.UNASSIGNED
     assert w.bob.offers() == []
+
+
+def test_reassigning_or_deleting_the_contact_withdraws_the_open_offers(w: World) -> None:
+    w.ana.assign_to_several([w.lead.id], w.agents, mode="all_can_accept")
+    w.bob.accept_offer(w.bob.offers()[0].id)
+    w.ana.reassign(w.lead.id, w.dan.member_id)
+    assert w.cat.offers() == []
+    assert w.dan.offers() == []
+    assert w.ana.lead(w.lead.id).assignee_ids == (w.dan.member_id,)
+    lee = w.ana.create_contact("Lee")
+    w.ana.add_to_bucket(w.web.id, lee.id)
+    w.ana.assign_to_several([lee.id], w.agents, mode="all_can_accept")
+    w.cat.accept_offer(w.cat.offers()[0].id)
+    w.ana.delete_contact(lee.id)
+    assert w.bob.offers() == []
+    assert w.dan.offers() == []
+
+
+def test_each_co_owner_has_the_pools_follow_up_reminder(w: World) -> None:
+    w.ana.update_pool(w.pool.id, follow_up="2 days")
+    w.ana.assign_to_several([w.lead.id], [w.bob.member_id, w.cat.member_id], mode="everyone")
+    later = w.clock.now() + timedelta(days=2)
+    for member in (w.bob, w.cat):
+        assert [(r.kind.value, r.lead_id) for r in member.follow_ups(at=later)] == [
+            ("pool", w.lead.id)
+        ]
+    assert w.dan.follow_ups(at=later) == []

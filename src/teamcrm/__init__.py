@@ -58,6 +58,7 @@ from teamcrm.lead import (
     OfferId,
     OfferStatus,
 )
+from teamcrm.multi_assign import MultiAssignMode
 from teamcrm.notification import Notification, NotificationId, NotificationKind
 from teamcrm.opener import open, open_store, register_store
 from teamcrm.pool import Capacity, DistributionMethod, LeadPool, PoolId, StrategyName
@@ -139,6 +140,7 @@ __all__ = [
     "MemberSession",
     "MemorySender",
     "MissingDatabaseError",
+    "MultiAssignMode",
     "NotFound",
     "Notification",
     "NotificationChannel",
