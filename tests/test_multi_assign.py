@@ -17,6 +17,8 @@ from pathlib import Path
 
 import attrs
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import pg_support
 import teamcrm
@@ -164,6 +166,18 @@ def test_a_co_owner_rejecting_leaves_the_other_offers_open(w: World) -> None:
     assert w.dan.offers() == []
 
 
+def test_revoking_a_lead_every_co_owner_rejected_withdraws_the_waiting_offers(w: World) -> None:
+    w.ana.assign_to_several([w.lead.id], w.agents, mode="all_can_accept")
+    w.bob.accept_offer(w.bob.offers()[0].id)
+    w.bob.reject_lead(w.lead.id)
+    assert len(w.cat.offers()) == 1  # unassigned, Cat's and Dan's offers still wait
+    w.ana.revoke(w.lead.id)
+    assert w.cat.offers() == []
+    assert w.dan.offers() == []
+    with pytest.raises(ValidationError):
+        w.ana.revoke(w.lead.id)  # now there is nothing left to take back
+
+
 def test_all_can_accept_with_nobody_accepting_goes_back_to_the_pool(w: World) -> None:
     w.ana.assign_to_several([w.lead.id], w.agents, mode="all_can_accept", window=timedelta(hours=1))
     w.bob.decline_offer(w.bob.offers()[0].id)
@@ -268,3 +282,49 @@ def test_each_co_owner_has_the_pools_follow_up_reminder(w: World) -> None:
             ("pool", w.lead.id)
         ]
     assert w.dan.follow_ups(at=later) == []
+
+
+# ------------------------------------------------------------------ property
+ANSWERS = st.lists(st.tuples(st.integers(0, 3), st.sampled_from(["accept", "decline"])), max_size=8)
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(answers=ANSWERS)
+def test_all_can_accept_owners_are_exactly_the_acceptors_in_order(
+    clock: teamcrm.SettableClock, answers: list[tuple[int, str]]
+) -> None:
+    """For any order of answers: owners = acceptors (first answer counts), others' offers open."""
+    crm = teamcrm.open("memory://", clock=clock)
+    _, admin = crm.create_team("Acme", admin_name="Ana")
+    ana = crm.as_member(admin.id)
+    agents = [crm.as_member(ana.add_member(f"A{i}", role="agent").id) for i in range(4)]
+    kim = ana.create_contact("Kim")
+    (result,) = ana.assign_to_several(
+        [kim.id], [a.member_id for a in agents], mode="all_can_accept"
+    )
+    lead_id = result.lead.id
+    answered: dict[int, str] = {}
+    for who, answer in answers:
+        offer = ana.offers(member_id=agents[who].member_id, status=None)[0]
+        if who in answered:
+            with pytest.raises(OfferClosed):
+                agents[who].accept_offer(offer.id)
+            continue
+        answered[who] = answer
+        if answer == "accept":
+            agents[who].accept_offer(offer.id)
+        else:
+            agents[who].decline_offer(offer.id)
+    acceptors = [agents[i].member_id for i, a in answered.items() if a == "accept"]
+    lead = ana.lead(lead_id)
+    assert lead.assignee_ids == tuple(acceptors)
+    if acceptors:
+        assert lead.status is LeadStatus.ASSIGNED
+    elif len(answered) == len(agents):
+        assert lead.status is LeadStatus.UNASSIGNED  # everyone declined: back to the pool
+    else:
+        assert lead.status is LeadStatus.OFFERED
+    for i, agent in enumerate(agents):
+        assert bool(agent.offers()) == (i not in answered)
+        assert _sees(agent, kim.id) == (agent.member_id in acceptors)
+    crm.close()
