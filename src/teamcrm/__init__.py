@@ -58,9 +58,11 @@ from teamcrm.lead import (
     OfferId,
     OfferStatus,
 )
+from teamcrm.multi_assign import MultiAssignMode
 from teamcrm.notification import Notification, NotificationId, NotificationKind
 from teamcrm.opener import open, open_store, register_store
 from teamcrm.pool import Capacity, DistributionMethod, LeadPool, PoolId, StrategyName
+from teamcrm.pool_reminder import PoolReminderDue, pool_reminder_due
 from teamcrm.retry import retry_on_conflict
 from teamcrm.routing import (
     MemberLoad,
@@ -138,6 +140,7 @@ __all__ = [
     "MemberSession",
     "MemorySender",
     "MissingDatabaseError",
+    "MultiAssignMode",
     "NotFound",
     "Notification",
     "NotificationChannel",
@@ -154,6 +157,7 @@ __all__ = [
     "PhoneNumber",
     "PolicyId",
     "PoolId",
+    "PoolReminderDue",
     "Role",
     "RoutingContext",
     "RoutingDecision",
@@ -191,6 +195,7 @@ __all__ = [
     "make_converter",
     "open",
     "open_store",
+    "pool_reminder_due",
     "register_store",
     "register_strategy",
     "retry_on_conflict",

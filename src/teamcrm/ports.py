@@ -878,6 +878,14 @@ class LeadRepository(Protocol):
         """
         ...
 
+    def owned(self, team_id: TeamId, member_id: MemberId, pool_ids: Iterable[PoolId]) -> list[Lead]:
+        """Return the assigned leads of these pools that *member_id* owns now, by id.
+
+        Read for the pools' follow-up reminders: a member's leads, not every
+        lead of the pools.
+        """
+        ...
+
     def response_due(self, at: datetime, limit: int) -> list[Lead]:
         """Return up to *limit* leads of any team with ``respond_by <= at``.
 

@@ -1209,6 +1209,18 @@ class _Leads(_Versioned[Lead]):
         rows = self._received.get((team_id, pool_id, member_id)) or []
         return sorted(at for at in rows if at >= since)
 
+    def owned(self, team_id: TeamId, member_id: MemberId, pool_ids: Iterable[PoolId]) -> list[Lead]:
+        pools = set(pool_ids)
+        found = [
+            lead
+            for lead in self._all(team_id)
+            if lead.pool_id in pools
+            and lead.role is None
+            and lead.status is LeadStatus.ASSIGNED
+            and member_id in lead.assignee_ids
+        ]
+        return sorted(found, key=lambda lead: lead.id)
+
     def response_due(self, at: datetime, limit: int) -> list[Lead]:
         due = sorted((t, i) for i, t in self._response_due.rows.items() if t <= at)
         out = []

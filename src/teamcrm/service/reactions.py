@@ -240,12 +240,5 @@ def default_reactions() -> Reactions:
                 "a new lead's contact takes the team's new_lead_status",
                 routing.apply_new_lead_status,
             ),
-            Reaction(
-                EventName.LEAD_REASSIGNED,
-                "follow-ups",
-                "move the pool's follow-up task from the previous owners to the new one"
-                " (the previous owners' open task is cancelled; the new owner has one)",
-                routing.move_pool_follow_up_task,
-            ),
         ]
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from teamcrm.adapters.postgres.migrations import register_postgres_migration
 from teamcrm.adapters.sqlite.integrity import CLEANUP
+from teamcrm.adapters.sqlite.pool_reminders import cancel_legacy_tasks_sql
 
 __all__: list[str] = []
 
@@ -45,4 +46,10 @@ register_postgres_migration(
     "ALTER TABLE inbound_buckets ADD CONSTRAINT inbound_buckets_bucket_fk"
     " FOREIGN KEY (bucket_id) REFERENCES buckets (id) ON DELETE CASCADE",
     "CREATE INDEX inbound_buckets_by_bucket ON inbound_buckets (bucket_id)",
+)
+
+# The legacy pool follow-up tasks (see teamcrm.adapters.sqlite.pool_reminders).
+register_postgres_migration(
+    "0420_pool_reminders",
+    cancel_legacy_tasks_sql("CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)"),
 )

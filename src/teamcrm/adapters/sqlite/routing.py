@@ -672,6 +672,27 @@ class SQLiteLeads(SQLiteRepository):
         return [from_micros(r[0]) for r in rows]
 
     @translated
+    def owned(self, team_id: TeamId, member_id: MemberId, pool_ids: Iterable[PoolId]) -> list[Lead]:
+        """Return the member's assigned leads of the pools, by id.
+
+        The member's receipts (one primary-key range per pool) name every lead
+        the member ever got there; the lead rows say who owns them now.
+        """
+        pools = list(dict.fromkeys(pool_ids))
+        if not pools:
+            return []
+        cols = _LEAD_SELECT.removeprefix("SELECT ").removesuffix(" FROM leads")
+        qualified = ", ".join(f"l.{c.strip()}" for c in cols.split(","))
+        rows = self._conn.execute(
+            f"SELECT {qualified} FROM lead_receipts r JOIN leads l ON l.id = r.lead_id"
+            " WHERE r.team_id = ? AND r.member_id = ?"
+            " AND r.pool_key IN (SELECT value FROM json_each(?))"
+            " AND l.status = 'assigned' ORDER BY l.id",
+            (team_id, member_id, dumps(pools)),
+        ).fetchall()
+        return [ld for ld in (_lead(r) for r in rows) if member_id in ld.assignee_ids]
+
+    @translated
     def response_due(self, at: datetime, limit: int) -> list[Lead]:
         """Return up to *limit* leads of any team with ``respond_by <= at``, oldest first."""
         rows = self._conn.execute(
