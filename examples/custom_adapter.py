@@ -78,6 +78,14 @@ READS = frozenset(
         "last_contacted",
         "lead_touches",
         "members_named",
+        # opportunities and cases
+        "get_opportunity",
+        "get_case",
+        "opportunities",
+        "cases",
+        "linking",
+        "note_ids",
+        "all_notes",
         # locks hold rows until the unit ends and change nothing: not journalled
         "lock",
         "members_with_email",
