@@ -120,3 +120,30 @@ def test_deleting_a_contact_or_company_while_it_is_linked_to_a_record_leaves_no_
             assert not gone & {*record.contact_ids, *record.company_ids}
         assert len(ana.opportunities()) == ROUNDS
         crm.close()
+
+
+def _link_many_worker(url: str, admin: str, record_id: str, ids: list[str], barrier: Any) -> int:
+    """Link each contact to the one record, one round at a time (errors fail the test)."""
+    crm = teamcrm.open(url)
+    session = crm.as_member(admin)
+    for contact_id in ids:
+        barrier.wait(30)
+        session.link_record(record_id, contact_ids=[contact_id])  # type: ignore[arg-type]
+    crm.close()
+    return len(ids)
+
+
+@pytest.mark.parametrize("kind", STORES)
+def test_two_processes_linking_to_one_record_lose_nothing(kind: str, tmp_path: Path) -> None:
+    """The record is locked from its read to the commit: no ``ConcurrencyError``, no lost link."""
+    with store_url(kind, tmp_path) as url:
+        crm = teamcrm.open(url)
+        _, admin = crm.create_team("Links", admin_name="Ana")
+        ana = crm.as_member(admin.id)
+        opp = ana.create_opportunity("Shared deal")
+        halves = [[ana.create_contact(f"{side}{r}").id for r in range(ROUNDS)] for side in "AB"]
+        run_workers([(_link_many_worker, (url, ana.member_id, opp.id, ids)) for ids in halves])
+        final = ana.opportunity(opp.id)
+        assert set(final.contact_ids) == {*halves[0], *halves[1]}
+        assert final.version == 1 + 2 * ROUNDS
+        crm.close()

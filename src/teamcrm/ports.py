@@ -1158,6 +1158,15 @@ class RecordRepository(Protocol):
     nothing is written then.
     """
 
+    def lock(self, team_id: TeamId, record_id: str) -> None:
+        """Hold the opportunity or case against concurrent changes until the unit ends.
+
+        Where writing units run side by side (PostgreSQL) the row is locked,
+        so a read-modify-write of the record cannot fail or lose a concurrent
+        change; elsewhere nothing needs doing.  Nothing in a read-only unit.
+        """
+        ...
+
     def get_opportunity(self, team_id: TeamId, opportunity_id: OpportunityId) -> Opportunity:
         """Return the opportunity or raise ``NotFound``."""
         ...

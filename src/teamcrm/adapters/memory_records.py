@@ -102,6 +102,9 @@ class MemoryRecords:
         rows = [self._live(r) for r in table.values() if r.team_id == team_id]
         return sorted(rows, key=lambda r: (r.created_at, r.id))
 
+    def lock(self, team_id: TeamId, record_id: str) -> None:
+        pass  # writing units already run one at a time
+
     # ---------------------------------------------------------- opportunities
     def get_opportunity(self, team_id: TeamId, opportunity_id: OpportunityId) -> Opportunity:
         return self._get(self._o, "opportunity", team_id, opportunity_id)

@@ -110,9 +110,20 @@ def _targets(record: Record) -> list[str]:
 
 
 def visible_record(
-    session: SessionBase, uow: UnitOfWork, actor: Member, record_id: str
+    session: SessionBase,
+    uow: UnitOfWork,
+    actor: Member,
+    record_id: str,
+    *,
+    for_update: bool = False,
 ) -> tuple[Record, set[str]]:
-    """The opportunity or case *record_id* and the links *actor* sees, or ``NotFound``."""
+    """The opportunity or case *record_id* and the links *actor* sees, or ``NotFound``.
+
+    With *for_update* the record is locked first (``records.lock``): use it
+    when the unit writes the record back.
+    """
+    if for_update and isinstance(record_id, str):
+        uow.records.lock(session.team_id, record_id)
     if isinstance(record_id, str) and record_id.startswith("ca_"):
         check_id("case_id", record_id, "ca_")
         record: Record = uow.records.get_case(session.team_id, CaseId(record_id))
@@ -162,7 +173,13 @@ def move_record_links(
 ) -> None:
     """Merging contacts: every record linked to one of *gone* links *survivor* instead."""
     now = session.crm.now()
-    for record in uow.records.linking(session.team_id, gone):
+    for found in uow.records.linking(session.team_id, gone):
+        uow.records.lock(session.team_id, found.id)  # then read again: nothing is lost
+        record: Record = (
+            uow.records.get_opportunity(session.team_id, OpportunityId(found.id))
+            if isinstance(found, Opportunity)
+            else uow.records.get_case(session.team_id, CaseId(found.id))
+        )
         ids = tuple(dict.fromkeys(survivor if c in gone else c for c in record.contact_ids))
         _save(session, uow, bumped(record, contact_ids=ids, updated_at=now), ["contact_ids"])
 
@@ -289,9 +306,11 @@ class RecordUseCases(SessionBase):
     ) -> Opportunity:
         """Change an opportunity's fields (anyone who sees it; the owner: its owner or managers).
 
-        Fields left ``None`` keep their value.  With *expected_version* the
-        change is refused with ``ConcurrencyError`` unless the stored version
-        is that one.  Links the member cannot see are kept.
+        Fields left ``None`` keep their value.  The record is locked from its
+        read to the commit, so a concurrent change is neither lost nor a
+        failure; with *expected_version* the change is refused with
+        ``ConcurrencyError`` unless the stored version is that one.  Links the
+        member cannot see are kept.
         """
         check_id("opportunity_id", opportunity_id, "op_")
         changes: dict[str, object] = {
@@ -305,7 +324,7 @@ class RecordUseCases(SessionBase):
             if v is not None
         }
         with self._unit() as (uow, actor):
-            record, seen = visible_record(self, uow, actor, opportunity_id)
+            record, seen = visible_record(self, uow, actor, opportunity_id, for_update=True)
             assert isinstance(record, Opportunity)
             _expect(record, expected_version)
             if owner_id is not None and owner_id != record.owner_id:
@@ -333,7 +352,7 @@ class RecordUseCases(SessionBase):
         """Delete an opportunity (its owner, its creator, managers or admins); notes are kept."""
         check_id("opportunity_id", opportunity_id, "op_")
         with self._unit() as (uow, actor):
-            record, _ = visible_record(self, uow, actor, opportunity_id)
+            record, _ = visible_record(self, uow, actor, opportunity_id, for_update=True)
             assert isinstance(record, Opportunity)
             _expect(record, expected_version)
             perm.require(
@@ -405,7 +424,7 @@ class RecordUseCases(SessionBase):
         check_id("case_id", case_id, "ca_")
         changes = {k: v for k, v in {"title": title, "status": status}.items() if v is not None}
         with self._unit() as (uow, actor):
-            record, seen = visible_record(self, uow, actor, case_id)
+            record, seen = visible_record(self, uow, actor, case_id, for_update=True)
             assert isinstance(record, Case)
             _expect(record, expected_version)
             updated = bumped(record, updated_at=self.crm.now(), **changes)
@@ -420,7 +439,7 @@ class RecordUseCases(SessionBase):
         """Delete a case (its creator, managers or admins); the notes filed under it are kept."""
         check_id("case_id", case_id, "ca_")
         with self._unit() as (uow, actor):
-            record, _ = visible_record(self, uow, actor, case_id)
+            record, _ = visible_record(self, uow, actor, case_id, for_update=True)
             assert isinstance(record, Case)
             _expect(record, expected_version)
             perm.require(
@@ -449,7 +468,7 @@ class RecordUseCases(SessionBase):
         """
         with self._unit() as (uow, actor):
             contacts, companies = _check_targets(self, uow, actor, contact_ids, company_ids)
-            record, seen = visible_record(self, uow, actor, record_id)
+            record, seen = visible_record(self, uow, actor, record_id, for_update=True)
             new_contacts = tuple(dict.fromkeys([*record.contact_ids, *contacts]))
             new_companies = tuple(dict.fromkeys([*record.company_ids, *companies]))
             seen |= {*contacts, *companies}
@@ -468,7 +487,7 @@ class RecordUseCases(SessionBase):
         ``NotFound``.  A record left without links is kept (see the module doc).
         """
         with self._unit() as (uow, actor):
-            record, seen = visible_record(self, uow, actor, record_id)
+            record, seen = visible_record(self, uow, actor, record_id, for_update=True)
             gone = set(_ids("contact_ids", contact_ids, "ct_"))
             gone |= set(_ids("company_ids", company_ids, "co_"))
             for target in sorted(gone):

@@ -205,6 +205,9 @@ class SQLiteRecords(SQLiteRepository):
             self._failed(table, record.id, record.team_id, record.version - 1)
         self._write_links(record, replace=True)
 
+    def lock(self, team_id: TeamId, record_id: str) -> None:
+        """Nothing to do: a writing unit holds the database's write lock (``BEGIN IMMEDIATE``)."""
+
     # ---------------------------------------------------------- opportunities
     @translated
     def get_opportunity(self, team_id: TeamId, opportunity_id: OpportunityId) -> Opportunity:
