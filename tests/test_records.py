@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import pg_support
 import teamcrm
+import teamcrm.ids
 from teamcrm import (
     Case,
     CaseStatus,
@@ -24,6 +28,8 @@ from teamcrm import (
     ValidationError,
     backup,
 )
+
+START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture(params=pg_support.STORE_KINDS)
@@ -335,3 +341,98 @@ def test_domain_records_validate_their_own_fields(team: Team) -> None:
         attrs.evolve(case, status="solved")
     assert isinstance(opp, Opportunity)
     assert isinstance(case, Case)
+
+
+# --------------------------------------------------------------- properties
+def _visibility_world() -> tuple[
+    teamcrm.CRM, dict[str, teamcrm.MemberSession], list[str], set[str]
+]:
+    """A memory team; returns the CRM, sessions, six link targets, and those Bob sees."""
+    crm = teamcrm.open("memory://")
+    _, admin = crm.create_team("Props", admin_name="Ana")
+    ana = crm.as_member(admin.id)
+    bob = crm.as_member(ana.add_member("Bob").id)
+    mx = crm.as_member(ana.add_member("Max", role="manager").id)
+    granted = ana.create_bucket("Granted")
+    closed = ana.create_bucket("Closed")
+    ana.grant_access(granted.id, bob.member_id, level="viewer")
+    own = bob.create_contact("Own")
+    via_bucket = ana.create_contact("Shared")
+    ana.add_to_bucket(granted.id, via_bucket.id)
+    in_closed = ana.create_contact("Closed")
+    ana.add_to_bucket(closed.id, in_closed.id)
+    anas = ana.create_contact("Anas")
+    bobs_co = bob.create_company("Bob Co")
+    anas_co = ana.create_company("Ana Co")
+    targets = [own.id, via_bucket.id, in_closed.id, anas.id, bobs_co.id, anas_co.id]
+    sessions = {"ana": ana, "bob": bob, "max": mx}
+    return crm, sessions, targets, {own.id, via_bucket.id, bobs_co.id}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    picks=st.lists(st.integers(0, 5), unique=True, max_size=6),
+    owner=st.sampled_from(["ana", "bob"]),
+    as_case=st.booleans(),
+)
+def test_a_member_sees_a_record_iff_he_owns_it_or_sees_one_of_its_links(
+    picks: list[int], owner: str, as_case: bool
+) -> None:
+    crm, who, targets, bob_sees = _visibility_world()
+    try:
+        chosen = [targets[i] for i in picks]
+        contacts = [t for t in chosen if t.startswith("ct_")]
+        companies = [t for t in chosen if t.startswith("co_")]
+        maker = who[owner]
+        if as_case:
+            record: Opportunity | Case = maker.create_case(
+                "C", contact_ids=contacts, company_ids=companies
+            )
+            read = who["bob"].case
+            listed = [r.id for r in who["bob"].cases()]
+        else:
+            record = who["ana"].create_opportunity(
+                "O",
+                owner_id=who[owner].member_id,
+                contact_ids=contacts,
+                company_ids=companies,
+            )
+            read = who["bob"].opportunity
+            listed = [r.id for r in who["bob"].opportunities()]
+        expected = owner == "bob" or bool(bob_sees & set(chosen))
+        assert (record.id in listed) == expected
+        if expected:
+            shown = read(record.id)  # type: ignore[arg-type]
+            assert shown.contact_ids == tuple(c for c in contacts if c in bob_sees)
+            assert shown.company_ids == tuple(c for c in companies if c in bob_sees)
+        else:
+            with pytest.raises(NotFound):
+                read(record.id)  # type: ignore[arg-type]
+        managed = who["max"].case if as_case else who["max"].opportunity
+        assert managed(record.id) == record  # type: ignore[arg-type]
+    finally:
+        crm.close()
+
+
+@given(
+    st.decimals(min_value=0, max_value=Decimal("999999999999999.9999"), places=4, allow_nan=False)
+)
+def test_an_exact_value_survives_the_converter(value: Decimal) -> None:
+    opp = Opportunity(
+        id=teamcrm.ids.new_opportunity_id(),
+        team_id=teamcrm.ids.new_team_id(),
+        title="Deal",
+        value=value,
+        currency="usd",
+        stage="lead",
+        owner_id=teamcrm.ids.new_member_id(),
+        created_by=teamcrm.ids.new_member_id(),
+        created_at=START,
+        updated_at=START,
+    )
+    data = teamcrm.unstructure(opp)
+    assert isinstance(data["value"], str)
+    back = teamcrm.structure(data, Opportunity)
+    assert back == opp
+    assert back.value == value
+    assert str(back.value) == str(opp.value)
