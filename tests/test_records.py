@@ -28,6 +28,8 @@ from teamcrm import (
     ValidationError,
     backup,
 )
+from teamcrm.ids import ContactId
+from teamcrm.testing.snapshot import store_snapshot
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -233,6 +235,22 @@ def test_commands_check_rights_and_versions(team: Team) -> None:
     team.ana.delete_opportunity(opp.id, expected_version=2)
     with pytest.raises(NotFound):
         team.ana.opportunity(opp.id)
+
+
+def test_a_refused_call_writes_nothing(team: Team) -> None:
+    opp = team.ana.create_opportunity("Deal", contact_ids=[team.bobs.id])
+    store, team_id = team.crm.store, team.ana.team_id
+    before = store_snapshot(store, [team_id])
+    ghost = ContactId("ct_" + "0" * 26)
+    with pytest.raises(NotFound):
+        team.ana.link_record(opp.id, contact_ids=[team.hidden.id, ghost])
+    with pytest.raises(NotFound):
+        team.bob.create_case("Half", contact_ids=[team.bobs.id, team.hidden.id])
+    with pytest.raises(NotFound):
+        team.bob.log_interaction("note", contact_ids=[team.bobs.id], case_id="ca_" + "1" * 26)
+    with pytest.raises(ValidationError):
+        team.ana.update_opportunity(opp.id, title="ok", currency="euro")
+    assert store_snapshot(store, [team_id]) == before
 
 
 def test_events_name_every_change(team: Team) -> None:
