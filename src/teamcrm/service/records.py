@@ -20,13 +20,14 @@ without changing the records' versions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import TypeVar
 
 import attrs
 
 from teamcrm import permissions as perm
+from teamcrm.bucket import BucketMembership
 from teamcrm.case import Case, CaseStatus, CaseStatusName
 from teamcrm.errors import ConcurrencyError, NotFound, ValidationError
 from teamcrm.events import EventName
@@ -72,14 +73,12 @@ def seen_targets(
             continue
     if actor.role.is_manager:
         return set(creators)
-    held: dict[str, list[object]] = {}
+    held: dict[str, list[BucketMembership]] = {}
     for m in uow.memberships.buckets_of(team, list(creators)):
         held.setdefault(m.item_id, []).append(m)
     buckets = session._bucket_map(uow) if held else {}
     return {
-        i
-        for i, by in creators.items()
-        if perm.can_see_item(actor, by, held.get(i, []), buckets)  # type: ignore[arg-type]
+        i for i, by in creators.items() if perm.can_see_item(actor, by, held.get(i, []), buckets)
     }
 
 
@@ -338,13 +337,7 @@ class RecordUseCases(SessionBase):
                 if not new_owner.active:
                     raise ValidationError("owner_id", owner_id, "is a deactivated member")
                 changes["owner_id"] = new_owner.id
-            updated = bumped(record, updated_at=self.crm.now(), **changes)
-            fields = sorted(k for k in changes if getattr(updated, k) != getattr(record, k))
-            if not fields:
-                return _shown(record, actor, seen)
-            _save(self, uow, updated, fields)
-            uow.commit()
-            return _shown(updated, actor, seen)
+            return self._commit_change(uow, actor, record, seen, changes)
 
     def delete_opportunity(
         self, opportunity_id: OpportunityId, *, expected_version: int | None = None
@@ -427,13 +420,7 @@ class RecordUseCases(SessionBase):
             record, seen = visible_record(self, uow, actor, case_id, for_update=True)
             assert isinstance(record, Case)
             _expect(record, expected_version)
-            updated = bumped(record, updated_at=self.crm.now(), **changes)
-            fields = sorted(k for k in changes if getattr(updated, k) != getattr(record, k))
-            if not fields:
-                return _shown(record, actor, seen)
-            _save(self, uow, updated, fields)
-            uow.commit()
-            return _shown(updated, actor, seen)
+            return self._commit_change(uow, actor, record, seen, changes)
 
     def delete_case(self, case_id: CaseId, *, expected_version: int | None = None) -> None:
         """Delete a case (its creator, managers or admins); the notes filed under it are kept."""
@@ -472,7 +459,8 @@ class RecordUseCases(SessionBase):
             new_contacts = tuple(dict.fromkeys([*record.contact_ids, *contacts]))
             new_companies = tuple(dict.fromkeys([*record.company_ids, *companies]))
             seen |= {*contacts, *companies}
-            return self._relink(uow, actor, record, seen, new_contacts, new_companies)
+            links: dict[str, object] = {"contact_ids": new_contacts, "company_ids": new_companies}
+            return self._commit_change(uow, actor, record, seen, links)
 
     def unlink_record(
         self,
@@ -495,30 +483,26 @@ class RecordUseCases(SessionBase):
                     raise NotFound("contact" if target.startswith("ct_") else "company", target)
             new_contacts = tuple(c for c in record.contact_ids if c not in gone)
             new_companies = tuple(c for c in record.company_ids if c not in gone)
-            return self._relink(uow, actor, record, seen, new_contacts, new_companies)
+            links: dict[str, object] = {"contact_ids": new_contacts, "company_ids": new_companies}
+            return self._commit_change(uow, actor, record, seen, links)
 
-    def _relink(
+    def _commit_change(
         self,
         uow: UnitOfWork,
         actor: Member,
-        record: Record,
+        record: _R,
         seen: set[str],
-        contacts: tuple[ContactId, ...],
-        companies: tuple[CompanyId, ...],
-    ) -> Record:
-        fields = [
-            name
-            for name, old, new in (
-                ("company_ids", record.company_ids, companies),
-                ("contact_ids", record.contact_ids, contacts),
-            )
-            if old != new
-        ]
+        changes: Mapping[str, object],
+    ) -> _R:
+        """Apply *changes* (checked by the record), save, emit ``*.updated``, commit.
+
+        Nothing is written when no field actually changes.  Returns the record
+        as *actor* sees it.
+        """
+        updated = bumped(record, updated_at=self.crm.now(), **changes)
+        fields = sorted(k for k in changes if getattr(updated, k) != getattr(record, k))
         if not fields:
             return _shown(record, actor, seen)
-        updated: Record = bumped(
-            record, contact_ids=contacts, company_ids=companies, updated_at=self.crm.now()
-        )
         _save(self, uow, updated, fields)
         uow.commit()
         return _shown(updated, actor, seen)

@@ -2,8 +2,8 @@
 
 :func:`store_snapshot` reads everything the repository protocols can list —
 the team, members, contacts, companies, buckets with their memberships,
-interactions, opportunities, cases and their notes, and the outbox — so a test can assert that a failed call left
-the store exactly as it was::
+interactions, opportunities, cases and their notes, and the outbox — so a
+test can assert that a failed call left the store exactly as it was::
 
     before = store_snapshot(store, [team.id])
     with pytest.raises(teamcrm.TeamCRMError):
