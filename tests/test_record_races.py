@@ -34,6 +34,11 @@ DANGLING = {
         "SELECT l.record_id, l.company_id FROM record_companies l"
         " WHERE NOT EXISTS (SELECT 1 FROM companies c WHERE c.id = l.company_id)"
     ),
+    "a note filed under a deleted record": (
+        "SELECT n.record_id FROM record_notes n WHERE NOT EXISTS"
+        " (SELECT 1 FROM opportunities o WHERE o.id = n.record_id)"
+        " AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.id = n.record_id)"
+    ),
     "a link of a deleted record": (
         "SELECT l.record_id FROM record_contacts l WHERE NOT EXISTS"
         " (SELECT 1 FROM opportunities o WHERE o.id = l.record_id)"
@@ -146,4 +151,60 @@ def test_two_processes_linking_to_one_record_lose_nothing(kind: str, tmp_path: P
         final = ana.opportunity(opp.id)
         assert set(final.contact_ids) == {*halves[0], *halves[1]}
         assert final.version == 1 + 2 * ROUNDS
+        crm.close()
+
+
+def _delete_records_worker(url: str, admin: str, ids: list[str], barrier: Any) -> int:
+    crm = teamcrm.open(url)
+    session = crm.as_member(admin)
+    for record_id in ids:
+        barrier.wait(30)
+        if record_id.startswith("op_"):
+            session.delete_opportunity(record_id)  # type: ignore[arg-type]
+        else:
+            session.delete_case(record_id)  # type: ignore[arg-type]
+    crm.close()
+    return len(ids)
+
+
+def _file_notes_worker(url: str, admin: str, ids: list[str], barrier: Any) -> int:
+    crm = teamcrm.open(url)
+    session = crm.as_member(admin)
+    done = 0
+    for record_id in ids:
+        barrier.wait(30)
+        key = "opportunity_id" if record_id.startswith("op_") else "case_id"
+        try:
+            session.log_interaction("note", body="filed", **{key: record_id})  # type: ignore[arg-type]
+            done += 1
+        except teamcrm.NotFound:
+            pass
+    crm.close()
+    return done
+
+
+@pytest.mark.parametrize("kind", STORES)
+def test_deleting_a_record_while_a_note_is_filed_under_it_leaves_no_note_behind(
+    kind: str, tmp_path: Path
+) -> None:
+    with store_url(kind, tmp_path) as url:
+        crm = teamcrm.open(url)
+        _, admin = crm.create_team("Notes", admin_name="Ana")
+        ana = crm.as_member(admin.id)
+        ids: list[str] = []
+        for r in range(ROUNDS):
+            contact = ana.create_contact(f"N{r}")
+            if r % 2:
+                ids.append(ana.create_opportunity(f"D{r}", contact_ids=[contact.id]).id)
+            else:
+                ids.append(ana.create_case(f"K{r}", contact_ids=[contact.id]).id)
+        run_workers(
+            [
+                (_delete_records_worker, (url, ana.member_id, ids)),
+                (_file_notes_worker, (url, ana.member_id, ids)),
+            ]
+        )
+        assert _dangling(url) == {}
+        assert ana.opportunities() == []
+        assert ana.cases() == []
         crm.close()

@@ -114,8 +114,9 @@ class InteractionUseCases(SessionBase):
             now = self.crm.now()
             when = now if occurred_at is None else check_time("occurred_at", occurred_at)
             team = uow.teams.get(self.team_id)
+            # Locked until commit: a record deleted meanwhile gets no note filed.
             records = [
-                visible_record(self, uow, actor, rid)
+                visible_record(self, uow, actor, rid, for_update=True)
                 for rid in (opportunity_id, case_id)
                 if rid is not None
             ]
