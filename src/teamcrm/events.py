@@ -83,6 +83,12 @@ class EventName(enum.StrEnum):
     OFFER_DECLINED = "offer.declined"
     OFFER_EXPIRED = "offer.expired"
     OFFER_WITHDRAWN = "offer.withdrawn"
+    OPPORTUNITY_CREATED = "opportunity.created"
+    OPPORTUNITY_UPDATED = "opportunity.updated"
+    OPPORTUNITY_DELETED = "opportunity.deleted"
+    CASE_CREATED = "case.created"
+    CASE_UPDATED = "case.updated"
+    CASE_DELETED = "case.deleted"
 
 
 @attrs.frozen(kw_only=True)

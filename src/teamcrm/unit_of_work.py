@@ -30,6 +30,7 @@ from teamcrm.ports import (
     NotificationRepository,
     OfferRepository,
     OutboxRepository,
+    RecordRepository,
     RoutingCursorRepository,
     SavedFilterRepository,
     SnoozeRepository,
@@ -68,6 +69,7 @@ class BaseUnitOfWork:
     views: ViewRepository
     saved_filters: SavedFilterRepository
     intake: IntakeRepository
+    records: RecordRepository
 
     def __init__(self) -> None:
         self._events: list[DomainEvent] = []

@@ -14,7 +14,9 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
+from teamcrm.adapters.memory_records import MemoryRecords
 from teamcrm.bucket import Bucket, BucketMembership
+from teamcrm.case import Case
 from teamcrm.contact import Company, Contact
 from teamcrm.errors import AlreadyExists, ConcurrencyError, NotFound, StoreError
 from teamcrm.events import DomainEvent, OutboxMessage
@@ -35,6 +37,7 @@ from teamcrm.lead import (
     RoutingCursor,
 )
 from teamcrm.notification import Notification
+from teamcrm.opportunity import Opportunity, RecordNote
 from teamcrm.pool import LeadPool, PoolId
 from teamcrm.routing import MemberLoad
 from teamcrm.search import (
@@ -1640,6 +1643,9 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         self.views = _Views(s)
         self.saved_filters = _SavedFilters(s._saved_filters)
         self.intake = _Intake(s._intake)
+        self.records = MemoryRecords(
+            s._opportunities, s._cases, s._record_notes, s._contacts, s._companies
+        )
 
     def _begin(self) -> None:
         if self._store._owner == threading.get_ident():
@@ -1719,6 +1725,9 @@ class MemoryStore:
         self._inbound_buckets: _Table[tuple[str, str], InboundBucket] = _Table()
         self._saved_filters: _Table[str, SavedFilter] = _Table()
         self._intake: _Table[tuple[str, str], IntakeRecord] = _Table()
+        self._opportunities: _Table[str, Opportunity] = _Table()
+        self._cases: _Table[str, Case] = _Table()
+        self._record_notes: _Table[tuple[str, str], RecordNote] = _Table()
 
     def _tables(self) -> list[_Table[Any, Any]]:
         return [
@@ -1757,6 +1766,9 @@ class MemoryStore:
             self._inbound_buckets,
             self._saved_filters,
             self._intake,
+            self._opportunities,
+            self._cases,
+            self._record_notes,
         ]
 
     def unit_of_work(self, *, write: bool = True) -> MemoryUnitOfWork:

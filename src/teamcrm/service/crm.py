@@ -36,6 +36,7 @@ from teamcrm.service.notifications import (
 )
 from teamcrm.service.paging import PagingUseCases
 from teamcrm.service.reactions import Reactions, default_reactions
+from teamcrm.service.records import RecordUseCases
 from teamcrm.service.retention import prune_events
 from teamcrm.service.routing import enforce_response_windows, expire_offers
 from teamcrm.service.team import TeamUseCases
@@ -280,6 +281,7 @@ class MemberSession(
     IntakeUseCases,
     ImportUseCases,
     PagingUseCases,
+    RecordUseCases,
 ):
     """Every use case, performed as one member of one team.
 

@@ -81,6 +81,7 @@ from teamcrm.testing.contract_notifications import (
     NotificationRepositoryContract,
 )
 from teamcrm.testing.contract_paging import KeysetPageContract
+from teamcrm.testing.contract_records import RecordRepositoryContract
 from teamcrm.testing.contract_retention import OutboxRetentionContract
 from teamcrm.testing.contract_routing import (
     AgentGridContract,
@@ -126,6 +127,7 @@ __all__ = [
     "OfferRepositoryContract",
     "OutboxContract",
     "OutboxRetentionContract",
+    "RecordRepositoryContract",
     "RoutingCursorRepositoryContract",
     "RoutingIsolationContract",
     "SavedFilterRepositoryContract",
@@ -1112,5 +1114,6 @@ class StoreContract(
     InteractionCountsContract,
     SavedFilterRepositoryContract,
     IntakeRepositoryContract,
+    RecordRepositoryContract,
 ):
     """Every contract at once: subclass this and override ``store``."""
