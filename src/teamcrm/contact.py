@@ -160,6 +160,10 @@ class Contact:
     :ivar status: one of the team's statuses (checked by the service).
     :ivar source: where the contact came from (``website``, ``referral``...).
     :ivar custom_fields: free-form name → JSON scalar.
+    :ivar email_opt_out: the contact asked not to be emailed (set by the
+        application, e.g. from an unsubscribe link); programs and campaigns
+        skip such contacts.
+    :ivar opted_out_at: when the contact opted out (``None`` while not opted out).
     """
 
     id: ContactId
@@ -175,6 +179,8 @@ class Contact:
     custom_fields: Mapping[str, JSONScalar] = attrs.field(factory=dict, hash=False)
     created_by: MemberId | None = None
     version: int = 1
+    email_opt_out: bool = False
+    opted_out_at: datetime | None = None
 
     def __attrs_post_init__(self) -> None:
         # The checks of Checker, in the same order with the same messages, but
@@ -205,6 +211,16 @@ class Contact:
         if self.created_by is not None:
             check_id(name["created_by"], self.created_by, "mb_")
         check_int(name["version"], self.version, minimum=1)
+        if self.email_opt_out is not False or self.opted_out_at is not None:
+            self._check_opt_out(c)
+
+    def _check_opt_out(self, c: Checker) -> None:
+        c.boolean("email_opt_out")
+        c.optional_utc("opted_out_at")
+        if self.opted_out_at is not None and not self.email_opt_out:
+            raise ValidationError(
+                c.name("opted_out_at"), self.opted_out_at, "only an opted-out contact has it"
+            )
 
     @property
     def display_name(self) -> str:
