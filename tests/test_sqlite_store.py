@@ -720,6 +720,8 @@ def test_every_entity_field_has_a_column() -> None:
             "custom_fields",
             "created_by",
             "version",
+            "email_opt_out",
+            "opted_out_at",
         },
         EmailAddress: {"address", "validated", "label"},
         PhoneNumber: {"number", "validated", "label", "display"},

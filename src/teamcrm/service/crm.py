@@ -33,6 +33,7 @@ from teamcrm.service.notifications import (
     deliver_notifications,
     send_digests,
 )
+from teamcrm.service.optout import OptOutUseCases
 from teamcrm.service.paging import PagingUseCases
 from teamcrm.service.reactions import Reactions, default_reactions
 from teamcrm.service.retention import prune_events
@@ -279,6 +280,7 @@ class MemberSession(
     IntakeUseCases,
     ImportUseCases,
     PagingUseCases,
+    OptOutUseCases,
 ):
     """Every use case, performed as one member of one team.
 

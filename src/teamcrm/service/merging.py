@@ -9,7 +9,8 @@ survivor in **one** unit of work:
   duplicates' that it does not have yet (compared by their normalised forms,
   a channel validated on either side stays validated); custom fields are the
   union, and on the same name **the survivor wins**, then the duplicate
-  listed first;
+  listed first; the result is opted out of email if any of them was (since
+  the earliest opt-out);
 * **bucket memberships** move (keeping when and by whom each was made; a
   bucket both were in keeps the survivor's), without routing again;
 * **interactions, tasks, touches, snoozes** (the later one), **leads** and
@@ -123,7 +124,15 @@ def merged_fields(survivor: Contact, duplicates: Sequence[Contact]) -> dict[str,
         "phones": _merge_channels(c.phones for c in everyone),
         "company_ids": tuple(dict.fromkeys(i for c in everyone for i in c.company_ids)),
         "custom_fields": custom,
+        **merged_opt_out(everyone),
     }
+
+
+def merged_opt_out(contacts: Sequence[Contact]) -> dict[str, object]:
+    """Opted out if any of *contacts* was, since the earliest of their opt-outs."""
+    times = [c.opted_out_at for c in contacts if c.email_opt_out and c.opted_out_at is not None]
+    out = any(c.email_opt_out for c in contacts)
+    return {"email_opt_out": out, "opted_out_at": min(times) if times else None}
 
 
 class MergeUseCases(SessionBase):

@@ -42,6 +42,8 @@ from teamcrm.validation import FrozenDict, trusted, trusted_builder
 
 __all__ = [
     "CONTACT_COLUMNS",
+    "CONTACT_CREATED_AT",
+    "CONTACT_WIDTH",
     "SQLiteBuckets",
     "SQLiteCompanies",
     "SQLiteContacts",
@@ -350,7 +352,7 @@ class SQLiteMembers(SQLiteRepository):
 #: decodes: the contact's own columns, then its emails, phones and company ids
 #: as JSON arrays in position order.
 CONTACT_COLUMNS = """c.id, c.team_id, c.first_name, c.last_name, c.status, c.source,
-       c.custom_fields, c.created_by, c.created_at, c.version,
+       c.custom_fields, c.created_by, c.created_at, c.version, c.email_opt_out, c.opted_out_at,
        (SELECT json_group_array(json_array(e.address, e.validated, e.label))
           FROM contact_emails e WHERE e.contact_id = c.id),
        (SELECT json_group_array(json_array(p.number, p.validated, p.label, p.display))
@@ -360,6 +362,11 @@ CONTACT_COLUMNS = """c.id, c.team_id, c.first_name, c.last_name, c.status, c.sou
 _CONTACT_SELECT = f"""
 SELECT {CONTACT_COLUMNS}
 FROM contacts c"""
+#: How many columns :data:`CONTACT_COLUMNS` selects: a query that selects more
+#: after them finds its own at ``row[CONTACT_WIDTH]`` onwards.
+CONTACT_WIDTH = 15
+#: The position of ``created_at`` in :data:`CONTACT_COLUMNS`.
+CONTACT_CREATED_AT = 8
 
 _EMPTY = "[]"
 _EMPTY_FIELDS = FrozenDict()
@@ -376,7 +383,9 @@ def contact_from_row(row: Sequence[Any]) -> Contact:
     Extra columns after them are ignored.  The values were validated when the
     contact was written, so the entity is rebuilt without re-checking them.
     """
-    cid, tid, first, last, status, source, custom, by, created, version, em, ph, co = row[:13]
+    cid, tid, first, last, status, source, custom, by, created, version, out, out_at, em, ph, co = (
+        row[:CONTACT_WIDTH]
+    )
     return _build_contact(
         id=cid,
         team_id=tid,
@@ -398,6 +407,8 @@ def contact_from_row(row: Sequence[Any]) -> Contact:
             for n, v, lb, d in loads(ph)
         ),
         company_ids=() if co == _EMPTY else tuple(loads(co)),
+        email_opt_out=bool(out),
+        opted_out_at=None if out_at is None else from_micros(out_at),
     )
 
 
@@ -406,7 +417,8 @@ _contact = contact_from_row
 
 _INSERT_CONTACT = (
     "INSERT INTO contacts (id, team_id, first_name, last_name, status, source, custom_fields,"
-    " created_by, created_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " created_by, created_at, version, email_opt_out, opted_out_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_EMAIL = (
     "INSERT INTO contact_emails (contact_id, position, team_id, address, address_key,"
@@ -456,6 +468,8 @@ class ContactRows:
                     c.created_by,
                     at,
                     c.version,
+                    int(c.email_opt_out),
+                    None if c.opted_out_at is None else to_micros(c.opted_out_at),
                 )
             )
             for i, e in enumerate(c.emails):
@@ -572,6 +586,8 @@ class SQLiteContacts(SQLiteRepository):
                 "custom_fields": dumps(c.custom_fields) if c.custom_fields else "{}",
                 "created_by": c.created_by,
                 "created_at": to_micros(c.created_at),
+                "email_opt_out": int(c.email_opt_out),
+                "opted_out_at": None if c.opted_out_at is None else to_micros(c.opted_out_at),
             },
         )
         for table in ("contact_emails", "contact_phones", "contact_companies"):
