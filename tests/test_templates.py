@@ -272,3 +272,44 @@ def test_any_custom_value_is_escaped_in_html_and_one_line_in_the_subject(a: str,
     assert not set("<>\"'") & set(inner)
     visible = "[" + "".join(stored.split()) + "]"
     assert "".join(html.unescape(inner).split()) == visible
+
+
+_NAMES = ["a", "Ünï code", "都道府県"]
+_literal = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="{}")
+    | st.just("\n"),
+    max_size=12,
+)
+_slot = st.tuples(st.sampled_from(_NAMES), st.none() | st.text(alphabet="xyz \"'\\", max_size=5))
+
+
+def _source(parts: list[str | tuple[str, str | None]]) -> str:
+    out = []
+    for p in parts:
+        if isinstance(p, str):
+            out.append(p)
+            continue
+        name, default = p
+        if default is None:
+            out.append("{{ contact.custom." + name + " }}")
+        else:
+            quoted = default.replace("\\", "\\\\").replace('"', '\\"')
+            out.append("{{ contact.custom." + name + ' | default: "' + quoted + '" }}')
+    return "".join(out)
+
+
+@given(
+    st.lists(_literal | _slot, min_size=1, max_size=8),
+    st.dictionaries(st.sampled_from(_NAMES), st.text(alphabet="pq<&", max_size=4)),
+)
+def test_any_composed_template_parses_and_renders_its_parts(
+    parts: list[str | tuple[str, str | None]], values: dict[str, str]
+) -> None:
+    body = "x" + _source(parts)  # never empty
+    t = Template.parse("s", body)
+    assert t.fields == {f"contact.custom.{p[0]}" for p in parts if isinstance(p, tuple)}
+    expected = "x" + "".join(
+        p if isinstance(p, str) else (values.get(p[0]) or p[1] or "") for p in parts
+    )
+    assert t.render(contact=contact(custom_fields=values), member=ANA).text == expected
+    assert Template.from_dict(t.to_dict()) == t

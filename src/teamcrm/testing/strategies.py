@@ -596,6 +596,7 @@ def contacts(
         name = unicode_text(max_size=MAX_NAME)
         first = draw(st.just("") | name)
         last = draw(name if not first.strip() else st.just("") | name)
+        opted_out = draw(st.booleans())
         return Contact(
             id=draw(contact_ids()),
             team_id=draw(_as_strategy(team_id, team_ids())),
@@ -611,6 +612,8 @@ def contacts(
             source=draw(st.none() | unicode_text(max_size=64)),
             custom_fields=draw(custom_fields()),
             created_by=draw(_as_strategy(created_by, st.none() | member_ids())),
+            email_opt_out=opted_out,
+            opted_out_at=draw(st.none() | aware_datetimes()) if opted_out else None,
         )
 
     return build()
