@@ -203,11 +203,12 @@ def test_an_sqlite_database_from_before_the_migration_gains_the_columns(tmp_path
     path = tmp_path / "old.db"
     with teamcrm.open(f"sqlite:///{path}") as crm:
         _, admin = crm.create_team("Old", admin_name="Ana")
-        cid = crm.as_member(admin.id).create_contact("Bea").id
+        cid = crm.as_member(admin.id).create_contact("Bea", emails=["bea@example.com"]).id
     # make the file what the release before 0010_contact_opt_out left
     conn = sqlite3.connect(path)
     conn.execute("ALTER TABLE contacts DROP COLUMN email_opt_out")
     conn.execute("ALTER TABLE contacts DROP COLUMN opted_out_at")
+    conn.execute("ALTER TABLE contact_emails DROP COLUMN bounced")
     conn.execute("DELETE FROM teamcrm_migrations WHERE name = '0010_contact_opt_out'")
     (version,) = conn.execute("PRAGMA user_version").fetchone()
     conn.execute(f"PRAGMA user_version = {version - 1}")
@@ -216,6 +217,7 @@ def test_an_sqlite_database_from_before_the_migration_gains_the_columns(tmp_path
     with teamcrm.open(f"sqlite:///{path}") as crm:
         ana = crm.as_member(admin.id)
         assert not ana.contact(cid).email_opt_out
+        assert not ana.contact(cid).emails[0].bounced
         assert ana.set_email_opt_out(cid, True).email_opt_out
 
 
@@ -226,12 +228,56 @@ def test_a_postgres_schema_from_before_the_migration_gains_the_columns() -> None
         url = made.fresh()
         with teamcrm.open(url) as crm:
             _, admin = crm.create_team("Old", admin_name="Ana")
-            cid = crm.as_member(admin.id).create_contact("Bea").id
+            cid = crm.as_member(admin.id).create_contact("Bea", emails=["bea@example.com"]).id
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("ALTER TABLE contacts DROP COLUMN email_opt_out")
             conn.execute("ALTER TABLE contacts DROP COLUMN opted_out_at")
+            conn.execute("ALTER TABLE contact_emails DROP COLUMN bounced")
             conn.execute("DELETE FROM teamcrm_migrations WHERE name = '0010_contact_opt_out'")
         with teamcrm.open(url) as crm:
             ana = crm.as_member(admin.id)
             assert not ana.contact(cid).email_opt_out
+            assert not ana.contact(cid).emails[0].bounced
             assert ana.set_email_opt_out(cid, True).email_opt_out
+
+
+def test_a_bounce_marks_the_address_bounced_and_a_send_clears_it(crm: teamcrm.CRM) -> None:
+    ana, _ = _team(crm)
+    bea = ana.create_contact("Bea", emails=["bea@example.com", "bea@work.example"])
+    seq = max((r.seq for r in ana.events(0)), default=0)
+    ana.log_interaction("email", contact_ids=[bea.id], outcome="bounced", via="bea@example.com")
+    got = crm.as_member(ana.member_id).contact(bea.id)
+    assert [(e.validated, e.bounced) for e in got.emails] == [(False, True), (False, False)]
+    assert teamcrm.preferred_email(got) == "bea@work.example"
+    ana.log_interaction("email", contact_ids=[bea.id], outcome="bounced", via="bea@work.example")
+    assert teamcrm.preferred_email(ana.contact(bea.id)) is None
+    ana.log_interaction("email", contact_ids=[bea.id], outcome="sent", via="bea@example.com")
+    got = ana.contact(bea.id)
+    assert [(e.validated, e.bounced) for e in got.emails] == [(True, False), (False, True)]
+    assert teamcrm.preferred_email(got) == "bea@example.com"
+    channel_events = [
+        (r.event.name, r.event.data["channel"])
+        for r in ana.events(seq)
+        if r.event.name
+        in (EventName.CONTACT_CHANNEL_VALIDATED, EventName.CONTACT_CHANNEL_INVALIDATED)
+    ]
+    assert channel_events == [
+        (EventName.CONTACT_CHANNEL_INVALIDATED, "bea@example.com"),
+        (EventName.CONTACT_CHANNEL_INVALIDATED, "bea@work.example"),
+        (EventName.CONTACT_CHANNEL_VALIDATED, "bea@example.com"),
+    ]
+
+
+def test_a_merge_keeps_a_bounce_unless_either_side_validated(crm: teamcrm.CRM) -> None:
+    ana, _ = _team(crm)
+    survivor = ana.create_contact("Bea", emails=["a@x.example", "b@x.example"])
+    dup = ana.create_contact("Bea", emails=["a@x.example", "b@x.example"])
+    ana.log_interaction("email", contact_ids=[dup.id], outcome="bounced", via="a@x.example")
+    ana.log_interaction("email", contact_ids=[dup.id], outcome="bounced", via="b@x.example")
+    ana.log_interaction("email", contact_ids=[survivor.id], outcome="sent", via="b@x.example")
+    ana.merge_contacts(survivor.id, [dup.id])
+    got = ana.contact(survivor.id)
+    assert [(e.address, e.validated, e.bounced) for e in got.emails] == [
+        ("a@x.example", False, True),
+        ("b@x.example", True, False),
+    ]

@@ -148,3 +148,19 @@ def test_arguments_are_checked(kwargs: dict[str, object]) -> None:
         build_message(RENDERED, **args)  # type: ignore[arg-type]
     with pytest.raises(ValidationError):
         build_message("rendered", sender=ANA, contact=contact(), key="k", created_at=NOW)  # type: ignore[arg-type]
+
+
+def test_bounced_addresses_are_skipped_and_all_bounced_is_no_email() -> None:
+    bounced = EmailAddress(address="bea@example.com", bounced=True)
+    c = contact(emails=(bounced, "bea@work.example"))
+    msg = build_message(RENDERED, sender=ANA, contact=c, key="k", created_at=NOW)
+    assert msg.to == "bea@work.example"
+    with pytest.raises(NoEmailAddress, match="bounced"):
+        build_message(
+            RENDERED, sender=ANA, contact=contact(emails=(bounced,)), key="k", created_at=NOW
+        )
+    # chosen on purpose, a bounced address is still one of the contact's
+    chosen = build_message(
+        RENDERED, sender=ANA, contact=c, to="bea@example.com", key="k", created_at=NOW
+    )
+    assert chosen.to == "bea@example.com"

@@ -723,7 +723,7 @@ def test_every_entity_field_has_a_column() -> None:
             "email_opt_out",
             "opted_out_at",
         },
-        EmailAddress: {"address", "validated", "label"},
+        EmailAddress: {"address", "validated", "label", "bounced"},
         PhoneNumber: {"number", "validated", "label", "display"},
         Company: {"id", "team_id", "name", "created_at", "domain", "created_by", "version"},
         Bucket: {

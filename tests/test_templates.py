@@ -239,14 +239,15 @@ def test_render_checks_its_arguments() -> None:
         t.render(contact=contact(), member="ana")  # type: ignore[arg-type]
 
 
-def test_preferred_email_is_the_first_validated_else_the_first() -> None:
+def test_preferred_email_is_the_first_that_has_not_bounced() -> None:
     assert preferred_email(contact(emails=())) is None
     assert preferred_email(contact(emails=("a@x.example", "b@x.example"))) == "a@x.example"
-    both = (
-        EmailAddress(address="a@x.example"),
-        EmailAddress(address="b@x.example", validated=True),
-    )
+    bounced = EmailAddress(address="a@x.example", bounced=True)
+    both = (bounced, EmailAddress(address="b@x.example"))
     assert preferred_email(contact(emails=both)) == "b@x.example"
+    assert preferred_email(contact(emails=(bounced,))) is None
+    with pytest.raises(ValidationError, match="bounced"):
+        EmailAddress(address="a@x.example", validated=True, bounced=True)
 
 
 texts = st.text(

@@ -29,18 +29,29 @@ MAX_CHANNELS = 50
 
 @attrs.frozen(kw_only=True)
 class EmailAddress:
-    """An email address of a contact; *validated* once an email was delivered."""
+    """An email address of a contact.
+
+    *validated* once an email to it was sent or delivered; *bounced* once a
+    bounce was logged for it (which clears *validated*), until a later send
+    succeeds (see :mod:`teamcrm.channels`).  An address is never both.
+    """
 
     address: str
     validated: bool = False
     label: str | None = None
+    bounced: bool = False
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "address", check_email("EmailAddress.address", self.address))
-        if type(self.validated) is not bool or self.label is not None:
+        if type(self.validated) is not bool or self.label is not None or self.bounced is not False:
             c = Checker(self)
             c.boolean("validated")
             c.optional_text("label", max_len=64)
+            c.boolean("bounced")
+            if self.validated and self.bounced:
+                raise ValidationError(
+                    "EmailAddress.bounced", self.bounced, "a validated address has not bounced"
+                )
 
 
 @attrs.frozen(kw_only=True)

@@ -215,7 +215,7 @@ class ContactOptedOut(CannotEmail):
 
 
 class NoEmailAddress(CannotEmail):
-    """The contact has no email address (or not the one asked for)."""
+    """The contact has no address to write to (none, all bounced, or not the one asked for)."""
 
     code = "no_email"
 

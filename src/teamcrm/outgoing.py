@@ -14,7 +14,7 @@ program step records as its skip reason:
 * :class:`~teamcrm.errors.ContactOptedOut` (``"opted_out"``): the contact
   opted out of email (``Contact.email_opt_out``);
 * :class:`~teamcrm.errors.NoEmailAddress` (``"no_email"``): the contact has
-  no address, or *to* is not one of its addresses.
+  no address, every address bounced, or *to* is not one of its addresses.
 """
 
 from __future__ import annotations
@@ -42,8 +42,9 @@ def build_message(
 ) -> OutgoingEmail:
     """Address *rendered* to *contact* on behalf of the member *sender*.
 
-    *to* defaults to the contact's :func:`~teamcrm.templates.preferred_email`;
-    when given it must be one of the contact's addresses.  *key* identifies
+    *to* defaults to the contact's :func:`~teamcrm.templates.preferred_email`
+    (its first address that has not bounced); when given it must be one of
+    the contact's addresses (one that bounced too: the caller chose it).  *key* identifies
     the send (e.g. the program step's id) and becomes the ``Message-ID``.
 
     :raises ContactOptedOut: the contact opted out of email.
@@ -62,7 +63,12 @@ def build_message(
     if to is None:
         address = preferred_email(contact)
         if address is None:
-            raise NoEmailAddress(contact.id)
+            raise NoEmailAddress(
+                contact.id,
+                "every address of the contact bounced"
+                if contact.emails
+                else "the contact has no email address",
+            )
     else:
         wanted = check_email("to", to).lower()
         found = [e.address for e in contact.emails if e.address.lower() == wanted]

@@ -12,7 +12,7 @@ The placeholders:
 ``{{ contact.first_name }}``    the contact's first name
 ``{{ contact.last_name }}``     the contact's last name
 ``{{ contact.full_name }}``     first and last name joined by a space
-``{{ contact.email }}``         the contact's preferred address (:func:`preferred_email`)
+``{{ contact.email }}``         the first address that has not bounced (:func:`preferred_email`)
 ``{{ contact.company }}``       the name of the company passed to :meth:`Template.render`
 ``{{ contact.custom.<name> }}`` a custom field (any custom-field name, any script)
 ``{{ member.name }}``           the sending member's name
@@ -71,18 +71,13 @@ MAX_PLACEHOLDER = 500
 
 
 def preferred_email(contact: Contact) -> str | None:
-    """Return the address to write to: the first validated one, else the first one.
+    """Return the address to write to: the contact's first address that has not bounced.
 
-    An address is *validated* once an email to it was sent or delivered,
-    and loses the mark when a bounce is logged for it (see
-    :mod:`teamcrm.channels`), so an address known to work comes before one
-    that bounced or was never tried.  ``None`` when the contact has no
-    address.
+    An address is marked *bounced* when a bounce is logged for it, until a
+    later send to it succeeds (see :mod:`teamcrm.channels`).  ``None`` when
+    the contact has no address, or every one bounced.
     """
-    for e in contact.emails:
-        if e.validated:
-            return e.address
-    return contact.emails[0].address if contact.emails else None
+    return next((e.address for e in contact.emails if not e.bounced), None)
 
 
 @attrs.frozen

@@ -7,7 +7,8 @@ survivor in **one** unit of work:
   source of the survivor is filled from the first duplicate that has one;
   emails, phones and company links are the survivor's followed by the
   duplicates' that it does not have yet (compared by their normalised forms,
-  a channel validated on either side stays validated); custom fields are the
+  a channel validated on either side stays validated, else an address that
+  bounced on either side stays bounced); custom fields are the
   union, and on the same name **the survivor wins**, then the duplicate
   listed first; the result is opted out of email if any of them was (since
   the earliest opt-out);
@@ -103,7 +104,18 @@ def _merge_channels(lists: Iterable[Sequence[EmailAddress | PhoneNumber]]) -> tu
             if kept is None:
                 merged[key] = ch
             elif ch.validated and not kept.validated:
-                merged[key] = attrs.evolve(kept, validated=True)
+                merged[key] = (
+                    attrs.evolve(kept, validated=True, bounced=False)
+                    if isinstance(kept, EmailAddress)
+                    else attrs.evolve(kept, validated=True)
+                )
+            elif (
+                isinstance(ch, EmailAddress)
+                and isinstance(kept, EmailAddress)
+                and ch.bounced
+                and not (kept.validated or kept.bounced)
+            ):
+                merged[key] = attrs.evolve(kept, bounced=True)
     return tuple(merged.values())
 
 

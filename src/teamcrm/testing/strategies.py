@@ -451,12 +451,14 @@ def phones() -> SearchStrategy[str]:
 
 
 def email_addresses() -> SearchStrategy[EmailAddress]:
-    """:class:`EmailAddress` values."""
+    """:class:`EmailAddress` values (validated, bounced or neither)."""
     return st.builds(
-        EmailAddress,
-        address=emails(),
-        validated=st.booleans(),
-        label=st.none() | unicode_text(max_size=20),
+        lambda address, flags, label: EmailAddress(
+            address=address, validated=flags == "validated", bounced=flags == "bounced", label=label
+        ),
+        emails(),
+        st.sampled_from(["neither", "validated", "bounced"]),
+        st.none() | unicode_text(max_size=20),
     )
 
 

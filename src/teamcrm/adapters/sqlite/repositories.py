@@ -353,7 +353,7 @@ class SQLiteMembers(SQLiteRepository):
 #: as JSON arrays in position order.
 CONTACT_COLUMNS = """c.id, c.team_id, c.first_name, c.last_name, c.status, c.source,
        c.custom_fields, c.created_by, c.created_at, c.version, c.email_opt_out, c.opted_out_at,
-       (SELECT json_group_array(json_array(e.address, e.validated, e.label))
+       (SELECT json_group_array(json_array(e.address, e.validated, e.label, e.bounced))
           FROM contact_emails e WHERE e.contact_id = c.id),
        (SELECT json_group_array(json_array(p.number, p.validated, p.label, p.display))
           FROM contact_phones p WHERE p.contact_id = c.id),
@@ -399,7 +399,10 @@ def contact_from_row(row: Sequence[Any]) -> Contact:
         version=version,
         emails=()
         if em == _EMPTY
-        else tuple(_build_email(address=a, validated=bool(v), label=lb) for a, v, lb in loads(em)),
+        else tuple(
+            _build_email(address=a, validated=bool(v), label=lb, bounced=bool(b))
+            for a, v, lb, b in loads(em)
+        ),
         phones=()
         if ph == _EMPTY
         else tuple(
@@ -422,7 +425,7 @@ _INSERT_CONTACT = (
 )
 _INSERT_EMAIL = (
     "INSERT INTO contact_emails (contact_id, position, team_id, address, address_key,"
-    " validated, label) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    " validated, label, bounced) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_PHONE = (
     "INSERT INTO contact_phones (contact_id, position, team_id, number, validated, label,"
@@ -473,7 +476,18 @@ class ContactRows:
                 )
             )
             for i, e in enumerate(c.emails):
-                add_email((cid, i, tid, e.address, e.address.lower(), int(e.validated), e.label))
+                add_email(
+                    (
+                        cid,
+                        i,
+                        tid,
+                        e.address,
+                        e.address.lower(),
+                        int(e.validated),
+                        e.label,
+                        int(e.bounced),
+                    )
+                )
             for i, p in enumerate(c.phones):
                 add_phone((cid, i, tid, p.number, int(p.validated), p.label, p.display))
             for i, co in enumerate(c.company_ids):

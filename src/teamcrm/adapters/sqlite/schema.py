@@ -203,4 +203,6 @@ register_migration(
     # see teamcrm.outgoing: programs and campaigns skip opted-out contacts.
     "ALTER TABLE contacts ADD COLUMN email_opt_out INTEGER NOT NULL DEFAULT 0",
     "ALTER TABLE contacts ADD COLUMN opted_out_at INTEGER",
+    # EmailAddress.bounced: a bounce was logged for the address (teamcrm.channels)
+    "ALTER TABLE contact_emails ADD COLUMN bounced INTEGER NOT NULL DEFAULT 0",
 )
