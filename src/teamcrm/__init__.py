@@ -25,15 +25,19 @@ from teamcrm.delivery import EmailDigestChannel, NotificationChannel
 from teamcrm.digest import Digest, OutgoingEmail, build_digest
 from teamcrm.errors import (
     AlreadyExists,
+    CannotEmail,
     ConcurrencyError,
+    ContactOptedOut,
     ForeignDatabaseError,
     MissingDatabaseError,
+    NoEmailAddress,
     NotFound,
     OfferClosed,
     PermissionDenied,
     SchemaVersionError,
     StoreError,
     TeamCRMError,
+    TemplateError,
     ValidationError,
 )
 from teamcrm.events import DomainEvent, EventName, OutboxMessage
@@ -72,6 +76,7 @@ from teamcrm.multi_assign import MultiAssignMode
 from teamcrm.notification import Notification, NotificationId, NotificationKind
 from teamcrm.opener import open, open_store, register_store
 from teamcrm.opportunity import Opportunity, RecordNote, Stage
+from teamcrm.outgoing import build_message
 from teamcrm.pool import Capacity, DistributionMethod, LeadPool, PoolId, StrategyName
 from teamcrm.pool_reminder import PoolReminderDue, pool_reminder_due
 from teamcrm.retry import retry_on_conflict
@@ -93,7 +98,17 @@ from teamcrm.service.notifications import DigestFailure, DigestReport
 from teamcrm.service.routing import RoutingResult, enforce_response_windows
 from teamcrm.task import Task, TaskId, TaskStatus
 from teamcrm.team import BucketManagement, Member, Role, Team, TeamSettings
+from teamcrm.templates import RenderedEmail, Template, preferred_email
 from teamcrm.views import DueRow, GridRow, InsightRow, SearchRow, Signal, View
+from teamcrm.waits import (
+    Wait,
+    WaitBusinessDays,
+    WaitDays,
+    WaitUntil,
+    due_at,
+    parse_wait,
+    wait_to_dict,
+)
 
 __version__ = "0.1.0.dev0"
 
@@ -109,6 +124,7 @@ __all__ = [
     "BucketMembership",
     "Cadence",
     "CadenceUnit",
+    "CannotEmail",
     "Capacity",
     "Case",
     "CaseId",
@@ -121,6 +137,7 @@ __all__ = [
     "ContactChanges",
     "ContactDraft",
     "ContactId",
+    "ContactOptedOut",
     "ContactQuery",
     "ContactRecord",
     "DateRange",
@@ -155,6 +172,7 @@ __all__ = [
     "MemorySender",
     "MissingDatabaseError",
     "MultiAssignMode",
+    "NoEmailAddress",
     "NotFound",
     "Notification",
     "NotificationChannel",
@@ -175,6 +193,7 @@ __all__ = [
     "PoolId",
     "PoolReminderDue",
     "RecordNote",
+    "RenderedEmail",
     "Role",
     "RoutingContext",
     "RoutingDecision",
@@ -205,18 +224,29 @@ __all__ = [
     "TeamCRMError",
     "TeamId",
     "TeamSettings",
+    "Template",
+    "TemplateError",
     "TouchKind",
     "ValidationError",
     "View",
+    "Wait",
+    "WaitBusinessDays",
+    "WaitDays",
+    "WaitUntil",
     "build_digest",
+    "build_message",
+    "due_at",
     "enforce_response_windows",
     "make_converter",
     "open",
     "open_store",
+    "parse_wait",
     "pool_reminder_due",
+    "preferred_email",
     "register_store",
     "register_strategy",
     "retry_on_conflict",
     "structure",
     "unstructure",
+    "wait_to_dict",
 ]

@@ -34,6 +34,7 @@ from teamcrm.service.notifications import (
     deliver_notifications,
     send_digests,
 )
+from teamcrm.service.optout import OptOutUseCases
 from teamcrm.service.paging import PagingUseCases
 from teamcrm.service.reactions import Reactions, default_reactions
 from teamcrm.service.records import RecordUseCases
@@ -282,6 +283,7 @@ class MemberSession(
     ImportUseCases,
     PagingUseCases,
     RecordUseCases,
+    OptOutUseCases,
 ):
     """Every use case, performed as one member of one team.
 
