@@ -89,6 +89,7 @@ from teamcrm.routing import (
     RoutingStrategy,
     Skipped,
     SkipReason,
+    StrategyTraits,
     register_strategy,
 )
 from teamcrm.search import ContactQuery, DateRange, SavedFilter, SavedFilterId
@@ -216,6 +217,7 @@ __all__ = [
     "Stage",
     "StoreError",
     "StrategyName",
+    "StrategyTraits",
     "SystemClock",
     "Task",
     "TaskId",
