@@ -203,8 +203,8 @@ register_migration("0111_routing_loads_backfill", apply=_backfill_loads)
 #: A new lead's owners gain it in ``lead_loads`` and ``lead_receipts`` inside
 #: the lead's own ``INSERT`` (a trigger), instead of two more statements per
 #: routed lead.  Changes of owners (``SQLiteLeads.update``) are still written
-#: by the repository.  PostgreSQL registers its own version (no trigger: its
-#: repository writes both rows itself).
+#: by the repository.  PostgreSQL registers its own version (a PL/pgSQL
+#: trigger doing the same, ``adapters/postgres/schema.py``).
 register_migration(
     "0112_lead_load_triggers",
     """CREATE TRIGGER lead_loads_on_insert AFTER INSERT ON leads
@@ -492,7 +492,9 @@ class SQLiteLeads(SQLiteRepository):
 
     kind = "lead"
     table = "leads"
-    #: True: the database's trigger keeps a new lead's loads and receipts (SQLite).
+    #: True: the database's trigger keeps a new lead's loads and receipts
+    #: (migration ``0112_lead_load_triggers``); a subclass for a database
+    #: without it sets False and the repository writes them.
     loads_by_trigger = True
 
     @translated
