@@ -48,7 +48,7 @@ from teamcrm.followup import (
     Touch,
     TouchKind,
 )
-from teamcrm.ids import BucketId, CompanyId, ContactId, InteractionId, MemberId, TeamId
+from teamcrm.ids import PREFIXES, BucketId, CompanyId, ContactId, InteractionId, MemberId, TeamId
 from teamcrm.interaction import Interaction, InteractionKind, Outcome
 from teamcrm.lead import (
     MAX_LEAD_NOTE,
@@ -178,32 +178,32 @@ def _ids(prefix: str) -> SearchStrategy[str]:
 
 def team_ids() -> SearchStrategy[TeamId]:
     """Well-formed team ids (``tm_`` + 26 hex digits)."""
-    return _ids("tm_").map(TeamId)
+    return _ids(PREFIXES["team"]).map(TeamId)
 
 
 def member_ids() -> SearchStrategy[MemberId]:
     """Well-formed member ids."""
-    return _ids("mb_").map(MemberId)
+    return _ids(PREFIXES["member"]).map(MemberId)
 
 
 def contact_ids() -> SearchStrategy[ContactId]:
     """Well-formed contact ids."""
-    return _ids("ct_").map(ContactId)
+    return _ids(PREFIXES["contact"]).map(ContactId)
 
 
 def company_ids() -> SearchStrategy[CompanyId]:
     """Well-formed company ids."""
-    return _ids("co_").map(CompanyId)
+    return _ids(PREFIXES["company"]).map(CompanyId)
 
 
 def bucket_ids() -> SearchStrategy[BucketId]:
     """Well-formed bucket ids."""
-    return _ids("bk_").map(BucketId)
+    return _ids(PREFIXES["bucket"]).map(BucketId)
 
 
 def interaction_ids() -> SearchStrategy[InteractionId]:
     """Well-formed interaction ids."""
-    return _ids("ix_").map(InteractionId)
+    return _ids(PREFIXES["interaction"]).map(InteractionId)
 
 
 # Aliases for use inside strategies whose parameters shadow the names above.
@@ -381,9 +381,9 @@ def invalid_custom_fields() -> SearchStrategy[Any]:
     )
 
 
-def invalid_ids(prefix: str = "ct_") -> SearchStrategy[Any]:
+def invalid_ids(prefix: str = PREFIXES["contact"]) -> SearchStrategy[Any]:
     """Values that are not well-formed ids with *prefix*: other prefixes, bad text, wrong types."""
-    other = next(p for p in ("ct_", "bk_") if p != prefix)
+    other = next(p for p in (PREFIXES["contact"], PREFIXES["bucket"]) if p != prefix)
     return st.one_of(
         _ids(other),
         st.just(prefix),
@@ -796,7 +796,7 @@ def _multiline(max_size: int) -> SearchStrategy[str]:
 
 def notification_ids() -> SearchStrategy[NotificationId]:
     """Well-formed notification ids (``nt_…``)."""
-    return _ids("nt_").map(NotificationId)
+    return _ids(PREFIXES["notification"]).map(NotificationId)
 
 
 def notifications(
@@ -836,12 +836,12 @@ def notifications(
 
 def policy_ids() -> SearchStrategy[PolicyId]:
     """Well-formed follow-up policy ids (``fp_…``)."""
-    return _ids("fp_").map(PolicyId)
+    return _ids(PREFIXES["policy"]).map(PolicyId)
 
 
 def task_ids() -> SearchStrategy[TaskId]:
     """Well-formed task ids (``tk_…``)."""
-    return _ids("tk_").map(TaskId)
+    return _ids(PREFIXES["task"]).map(TaskId)
 
 
 def cadences() -> SearchStrategy[Cadence]:
@@ -965,17 +965,17 @@ def tasks(
 
 def pool_ids() -> SearchStrategy[PoolId]:
     """Well-formed lead pool ids (``lp_…``)."""
-    return _ids("lp_").map(PoolId)
+    return _ids(PREFIXES["pool"]).map(PoolId)
 
 
 def lead_ids() -> SearchStrategy[LeadId]:
     """Well-formed lead ids (``ld_…``)."""
-    return _ids("ld_").map(LeadId)
+    return _ids(PREFIXES["lead"]).map(LeadId)
 
 
 def offer_ids() -> SearchStrategy[OfferId]:
     """Well-formed offer ids (``of_…``)."""
-    return _ids("of_").map(OfferId)
+    return _ids(PREFIXES["offer"]).map(OfferId)
 
 
 def offer_windows() -> SearchStrategy[timedelta]:

@@ -41,7 +41,7 @@ from teamcrm.bucket import Bucket
 from teamcrm.converter import converter
 from teamcrm.errors import AlreadyExists, ConcurrencyError, NotFound
 from teamcrm.followup import Cadence, CadenceUnit
-from teamcrm.ids import BucketId, ContactId, MemberId, TeamId
+from teamcrm.ids import PREFIXES, BucketId, ContactId, MemberId, TeamId
 from teamcrm.lead import (
     InboundBucket,
     Lead,
@@ -405,7 +405,7 @@ def _lead(row: Sequence[Any]) -> Lead:
         id=lid,
         team_id=tid,
         contact_id=cid,
-        pool_id=pool if pool.startswith("lp_") else None,
+        pool_id=pool if pool.startswith(PREFIXES["pool"]) else None,
         role=role,
         respond_by=None if respond_by is None else from_micros(respond_by),
         status=LeadStatus(status),
