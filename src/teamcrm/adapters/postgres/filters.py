@@ -26,7 +26,7 @@ import psycopg
 from teamcrm import log
 from teamcrm.adapters.postgres.migrations import register_postgres_migration
 
-__all__ = ["TRIGRAM_MISSING", "trigram_index_missing"]
+__all__ = ["EXTENSION", "TRIGRAM_MISSING", "trigram_index_missing"]
 
 _FILL = (
     "INSERT INTO contact_fields (contact_id, team_id, field, kind, value, created_at)"
@@ -72,10 +72,15 @@ register_postgres_migration(
 TRIGRAM_MISSING = "name search without a trigram index: pg_trgm could not be created"
 
 
+#: The extension ``0431_name_trigrams`` uses (a name, so a test can ask for a missing one).
+EXTENSION = "pg_trgm"
+
+
 def _extension_schema(conn: psycopg.Connection[Any]) -> str | None:
     row = conn.execute(
         "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
-        " WHERE e.extname = 'pg_trgm'"
+        " WHERE e.extname = %s",
+        (EXTENSION,),
     ).fetchone()
     return None if row is None else str(row[0])
 
@@ -86,9 +91,9 @@ def _name_trigrams(conn: psycopg.Connection[Any]) -> None:
     if schema is None:
         try:
             with conn.transaction():  # a savepoint: a refusal leaves the migration usable
-                conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
+                conn.execute(f'CREATE EXTENSION IF NOT EXISTS "{EXTENSION}" SCHEMA public')
         except psycopg.Error as exc:
-            log.store.warning("pg_trgm is not available (%s); %s", exc, TRIGRAM_MISSING)
+            log.store.warning("%s is not available (%s); %s", EXTENSION, exc, TRIGRAM_MISSING)
             conn.execute(f"COMMENT ON TABLE contact_names IS '{TRIGRAM_MISSING}'")
             return
         schema = _extension_schema(conn) or "public"
