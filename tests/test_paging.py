@@ -173,3 +173,53 @@ def test_page_arguments_are_checked(w: World) -> None:
         w.ana.leads_page(status="nope")  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="bucket_id"):
         w.ana.bucket_contacts_page("nope")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("limit", [1, 4, 1000])
+def test_notification_pages_equal_the_list(w: World, limit: int) -> None:
+    for s in (w.ana, w.bob, w.cat):
+        want = s.notifications(limit=1000)
+        assert _all_pages(s.notifications_page, limit) == want
+        assert list(s.iter_notifications(page_size=limit)) == want
+    assert len(w.bob.notifications(limit=1000)) >= 10  # one per routed lead
+    w.bob.mark_read([n.id for n in w.bob.notifications(limit=3)])
+    unread = w.bob.notifications(unread_only=True, limit=1000)
+    assert len(unread) == len(w.bob.notifications(limit=1000)) - 3
+    assert _all_pages(lambda **kw: w.bob.notifications_page(unread_only=True, **kw), limit) == (
+        unread
+    )
+    assert {n.member_id for n in w.bob.iter_notifications()} == {w.bob.member_id}
+
+
+@pytest.mark.parametrize("limit", [1, 3, 1000])
+def test_dashboard_pages_equal_the_list(w: World, limit: int) -> None:
+    lead = w.ana.leads(pool_id=w.pool.id)[0]
+    w.ana.revoke(lead.id)  # one lead nobody owns
+    removed = w.ana.leads(pool_id=w.pool.id)[1]
+    w.ana.remove_lead(removed.id)
+    cases: list[dict[str, Any]] = [
+        {},
+        {"pool_id": w.pool.id},
+        {"assignee": w.bob.member_id},
+        {"assignee": "unassigned"},
+        {"include_removed": True},
+    ]
+    for f in cases:
+        want = w.ana.routing_dashboard(sort_by="created_at", **f)
+        assert want or f.get("assignee") == "unassigned"
+        got = _all_pages(lambda **kw: w.ana.routing_dashboard_page(**f, **kw), limit)  # noqa: B023
+        assert got == list(want)
+        assert list(w.ana.iter_routing_dashboard(page_size=limit, **f)) == list(want)
+    with pytest.raises(teamcrm.PermissionDenied):
+        w.bob.routing_dashboard_page()
+
+
+def test_follow_ups_without_a_limit_list_every_row(w: World, clock: teamcrm.SettableClock) -> None:
+    w.ana.create_follow_up_policy(w.web.id, "7 days", member_id=w.bob.member_id)
+    clock.advance(timedelta(days=30))
+    every = w.bob.follow_ups(limit=None)
+    assert len(every) == 20
+    assert list(every) == list(w.bob.follow_ups(limit=1000))
+    assert list(w.bob.follow_ups(limit=7)) == list(every)[:7]
+    with pytest.raises(ValidationError, match="limit"):
+        w.bob.follow_ups(limit=10_001)

@@ -583,7 +583,13 @@ class _Notifications:
         self._t.insert_new((n.id, n) for n in notifications)
 
     def for_member(
-        self, team_id: TeamId, member_id: MemberId, *, unread_only: bool = False, limit: int = 100
+        self,
+        team_id: TeamId,
+        member_id: MemberId,
+        *,
+        unread_only: bool = False,
+        limit: int = 100,
+        before: tuple[datetime, str] | None = None,
     ) -> list[Notification]:
         rows = [
             n
@@ -591,6 +597,7 @@ class _Notifications:
             if n.team_id == team_id
             and n.member_id == member_id
             and not (unread_only and n.read_at is not None)
+            and (before is None or (n.created_at, n.id) < before)
         ]
         rows.sort(key=lambda n: (n.created_at, n.id), reverse=True)
         return rows[:limit]

@@ -20,6 +20,7 @@ from teamcrm.sender import Sender
 from teamcrm.service.buckets import BucketUseCases
 from teamcrm.service.consumers import CONSUMER_LEASE, OutboxHandler, consume, consumer_position
 from teamcrm.service.contacts import ContactUseCases
+from teamcrm.service.dashboard import DashboardPagingUseCases
 from teamcrm.service.followups import FollowUpUseCases
 from teamcrm.service.importing import ImportUseCases
 from teamcrm.service.intake import IntakeUseCases
@@ -279,6 +280,7 @@ class MemberSession(
     IntakeUseCases,
     ImportUseCases,
     PagingUseCases,
+    DashboardPagingUseCases,
 ):
     """Every use case, performed as one member of one team.
 

@@ -12,6 +12,7 @@ has passed.
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -53,7 +54,9 @@ if TYPE_CHECKING:
 
 __all__ = ["MAX_LIST", "FollowUpBook", "FollowUpUseCases"]
 
-#: Most rows one call of :meth:`FollowUpUseCases.follow_ups` returns.
+#: Most rows one call of :meth:`FollowUpUseCases.follow_ups` returns when given a
+#: ``limit`` (``limit=None`` returns every row due, without a cap), and the
+#: largest grid page.
 MAX_LIST = 10_000
 #: Extra due rows read per page (a contact may have rows of several policies).
 _SLACK = 8
@@ -204,7 +207,7 @@ class FollowUpUseCases(SessionBase):
         member_id: MemberId | None = None,
         *,
         at: datetime | None = None,
-        limit: int = 100,
+        limit: int | None = 100,
     ) -> Rows[FollowUpRow]:
         """Return a member's follow-up list at *at* (default now), most overdue first.
 
@@ -216,13 +219,17 @@ class FollowUpUseCases(SessionBase):
         the member's personal buckets are left out).
 
         The list is a :class:`~teamcrm.rows.Rows`: a plain ``list`` that also
-        shows itself as a table in a notebook or terminal.
+        shows itself as a table in a notebook or terminal.  *limit* is 1 to
+        :data:`MAX_LIST`, or ``None`` for every row due (no cap: the due rows
+        are still read from the store a page at a time).
 
         Rights are read at call time: a policy counts only while its member
         can see its bucket (a revoked grant silences it, a new grant wakes it
         up), and a task is listed only while its member can see its contact.
         """
-        check_int("limit", limit, minimum=1, maximum=MAX_LIST)
+        wanted = (
+            sys.maxsize if limit is None else check_int("limit", limit, minimum=1, maximum=MAX_LIST)
+        )
         when = self.crm.now() if at is None else check_time("at", at)
         for attempt in range(2):
             with self._unit(write=False) as (uow, actor):
@@ -232,7 +239,7 @@ class FollowUpUseCases(SessionBase):
                 )
                 if attempt or all(p.time_zone == target.time_zone for p in policies):
                     rows = self._list(
-                        uow, target, policies, when, limit, include_personal=target.id == actor.id
+                        uow, target, policies, when, wanted, include_personal=target.id == actor.id
                     )
                     return Rows(
                         rows,
@@ -607,7 +614,7 @@ class FollowUpUseCases(SessionBase):
         found: dict[str, Contact] = {}
         page_rows: dict[str, list[FollowUpDue]] = {}
         after: tuple[date, str, str] | None = None
-        size = limit + _SLACK
+        size = min(limit, MAX_LIST) + _SLACK  # read a page at a time, even without a cap
         taken = 0  # contacts taken from the stored rows (not the overlay)
         while taken < limit:
             page = uow.followup_dues.page(self.team_id, member.id, today, at, after, size)

@@ -1,7 +1,8 @@
-"""Keyset pages of the lists that grow: leads, bucket contacts, a contact's interactions.
+"""Keyset pages of the lists that grow: leads, bucket contacts, interactions, notifications.
 
 The list-returning calls (:meth:`leads`, :meth:`bucket_contacts`,
-:meth:`interactions_for_contact`) read everything at once; a web page or an
+:meth:`interactions_for_contact`, :meth:`notifications`, whose *limit* stops
+at 1,000) read everything at once; a web page or an
 export of a large team reads them a page at a time instead:
 
 * ``*_page(..., limit=100, after=None)`` returns a :class:`Page` (a
@@ -13,8 +14,9 @@ export of a large team reads them a page at a time instead:
 
 Pages are **keyset** pages: each one is one index range after the last row
 of the previous page, ordered by a stable key — leads by (``created_at``,
-id), bucket contacts by (``added_at``, contact id), interactions newest
-first by (``occurred_at``, id) — so a page costs the same on the
+id), bucket contacts by (``added_at``, contact id), interactions and
+notifications newest first by (``occurred_at`` or ``created_at``, id) — so
+a page costs the same on the
 thousandth page as on the first, and rows added or removed between two
 calls never make a page repeat or skip the rows that stayed.  Cursors are
 opaque strings (the encoding of :func:`teamcrm.search.encode_cursor`).
@@ -34,9 +36,11 @@ import attrs
 
 from teamcrm.bucket import Bucket, BucketMembership
 from teamcrm.contact import Contact
+from teamcrm.errors import ValidationError
 from teamcrm.ids import BucketId, ContactId
 from teamcrm.interaction import Interaction
 from teamcrm.lead import Lead, LeadStatus, LeadStatusName
+from teamcrm.notification import Notification
 from teamcrm.pool import PoolId
 from teamcrm.ports import UnitOfWork
 from teamcrm.rows import Rows
@@ -103,6 +107,11 @@ def _fill(
         return [r for _, r in kept], None
     page = kept[:limit]
     return [r for _, r in page], key(page[-1][0])
+
+
+def _same(rows: list[T]) -> list[tuple[T, T]]:
+    """Keep every candidate as it is (lists whose rows are all the member's own)."""
+    return [(r, r) for r in rows]
 
 
 def _start(after: str | None, prefix: str) -> Key | None:
@@ -240,4 +249,32 @@ class PagingUseCases(SessionBase):
         """Every interaction :meth:`interactions_for_contact` lists, read page by page."""
         return _follow(
             lambda after: self.interactions_page(contact_id, limit=page_size, after=after)
+        )
+
+    def notifications_page(
+        self, *, unread_only: bool = False, limit: int = 100, after: str | None = None
+    ) -> Page[Notification]:
+        """One page of the member's own :meth:`notifications`, newest first, without a cap."""
+        if not isinstance(unread_only, bool):
+            raise ValidationError("unread_only", unread_only, "must be True or False")
+        check_int("limit", limit, minimum=1, maximum=MAX_PAGE)
+        start = _start(after, "nt_")
+        with self._unit(write=False) as (uow, _actor):
+
+            def fetch(at: Key | None, n: int) -> list[Notification]:
+                return uow.notifications.for_member(
+                    self.team_id, self.member_id, unread_only=unread_only, limit=n, before=at
+                )
+
+            rows, last = _fill(fetch, _same, lambda n: (n.created_at, n.id), start, limit)
+        return Page(rows, next_cursor=_cursor(last), title="Notifications")
+
+    def iter_notifications(
+        self, *, unread_only: bool = False, page_size: int = 500
+    ) -> Iterator[Notification]:
+        """Every notification of the member, newest first, read page by page."""
+        return _follow(
+            lambda after: self.notifications_page(
+                unread_only=unread_only, limit=page_size, after=after
+            )
         )

@@ -2112,42 +2112,17 @@ class RoutingUseCases(SessionBase):
             )
             now = self.crm.now()
             leads = uow.leads.all(self.team_id, pool_id=PoolId(pool_id) if pool_id else None)
-            pools = {p.id: p for p in uow.lead_pools.all(self.team_id)}
-            members = {m.id: m for m in uow.members.all(self.team_id)}
-            contacts = {
-                c.id: c
-                for c in uow.contacts.get_many(
-                    self.team_id, list(dict.fromkeys(ld.contact_id for ld in leads))
-                )
-            }
-            rows: list[LeadRow] = []
-            for lead in leads:
-                if lead.status is LeadStatus.REMOVED and not include_removed:
-                    continue
-                owners: Sequence[MemberId | None] = lead.assignee_ids or (None,)
-                for owner in owners:
-                    if assignee == UNASSIGNED and owner is not None:
-                        continue
-                    if assignee not in (None, UNASSIGNED) and owner != assignee:
-                        continue
-                    pool = pools.get(lead.pool_id) if lead.pool_id else None
-                    member = members.get(owner) if owner else None
-                    rows.append(
-                        LeadRow(
-                            lead_id=lead.id,
-                            contact_id=lead.contact_id,
-                            contact_name=_name(contacts.get(lead.contact_id)),
-                            pool_id=lead.pool_id,
-                            pool_name=pool.name if pool is not None else None,
-                            status=lead.status,
-                            assignee_id=owner,
-                            assignee_name=member.name if member is not None else None,
-                            assigned_at=lead.assigned_at if owner else None,
-                            last_contacted_at=self._last_contact(uow, lead, owner, now),
-                            created_at=lead.created_at,
-                            role=lead.role,
-                        )
-                    )
+            from teamcrm.service.dashboard import dashboard_rows
+
+            rows = dashboard_rows(
+                uow,
+                self.team_id,
+                leads,
+                assignee=assignee,
+                include_removed=include_removed,
+                now=now,
+                last_contact=self._last_contact,
+            )
         present = [r for r in rows if getattr(r, sort_by) is not None]
         missing = [r for r in rows if getattr(r, sort_by) is None]
         present.sort(key=lambda r: (getattr(r, sort_by), r.lead_id), reverse=descending)

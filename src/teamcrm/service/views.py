@@ -88,7 +88,7 @@ class ViewUseCases(SessionBase):
             member_id: MemberId | None = None,
             *,
             at: datetime | None = None,
-            limit: int = 100,
+            limit: int | None = 100,
         ) -> list[FollowUpRow]: ...
 
     # ================================================================ search
@@ -447,7 +447,7 @@ class ViewUseCases(SessionBase):
         return View.of(title, InsightRow, rows)
 
     def _overdue(self, member_id: MemberId, at: datetime) -> int:
-        rows = self.follow_ups(member_id, at=at, limit=MAX_LIST)
+        rows = self.follow_ups(member_id, at=at, limit=None)  # every one, no cap
         return sum(
             1
             for r in rows

@@ -1,13 +1,14 @@
 """Contract tests of keyset pages (``leads.page``, ``memberships.items_page``...).
 
-The page methods: ``leads.page``, ``memberships.items_page`` and
-``interactions.for_contact_page``.
+The page methods: ``leads.page``, ``memberships.items_page``,
+``interactions.for_contact_page`` and ``notifications.for_member(before=)``.
 
 Part of the public contract suite (:class:`teamcrm.testing.contract.StoreContract`
 includes :class:`KeysetPageContract`): following each page's last key
 through every page, at several page sizes, returns exactly the rows of the
 matching list method (``leads.all``, ``memberships.items``,
-``interactions.for_contact``) in its order, ties on the time broken by id.
+``interactions.for_contact``, ``notifications.for_member``) in its order,
+ties on the time broken by id.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from typing import Any, TypeVar
 import pytest
 
 from teamcrm.bucket import BucketMembership
-from teamcrm.ids import new_interaction_id
+from teamcrm.ids import MemberId, TeamId, new_interaction_id
 from teamcrm.interaction import Interaction, InteractionKind
 from teamcrm.lead import LeadStatus
 from teamcrm.ports import Store, UnitOfWork
 from teamcrm.testing.contract_base import at, new_contact, read, write
+from teamcrm.testing.contract_notifications import new_notification
 from teamcrm.testing.contract_routing import RoutingSeed, _RoutingBase, new_lead
 
 __all__ = ["KeysetPageContract"]
@@ -160,6 +162,45 @@ class KeysetPageContract(_RoutingBase):
                     t, seed.contact.id, before=k, limit=n
                 ),
                 lambda i: (i.occurred_at, i.id),
+                limit,
+            ),
+        )
+        assert got == want
+
+    @pytest.mark.parametrize("limit", [1, 4, 100])
+    def test_notification_pages_follow_for_member(
+        self, store: Store, routing_seed: Callable[[], RoutingSeed], limit: int
+    ) -> None:
+        rs = routing_seed()
+        seed, t = rs.seed, rs.team_id
+        me, other = seed.agent.id, seed.admin.id
+        rows = [
+            new_notification(
+                t, me if i % 4 else other, 90 - i // 3, read_at=at(95) if i % 3 else None
+            )
+            for i in range(14)  # three share each time; some read, some another member's
+        ]
+        write(store, lambda uow: uow.notifications.add_many(rows))
+        for unread_only in (False, True):
+            self._check_notification_pages(store, t, me, unread_only, limit)
+
+    @staticmethod
+    def _check_notification_pages(
+        store: Store, t: TeamId, me: MemberId, unread_only: bool, limit: int
+    ) -> None:
+        want = read(
+            store,
+            lambda uow: uow.notifications.for_member(t, me, unread_only=unread_only, limit=1000),
+        )
+        assert want
+        assert all(n.member_id == me for n in want)
+        got = read(
+            store,
+            lambda uow: _walk(
+                lambda k, n: uow.notifications.for_member(
+                    t, me, unread_only=unread_only, limit=n, before=k
+                ),
+                lambda n: (n.created_at, n.id),
                 limit,
             ),
         )
