@@ -223,3 +223,17 @@ def test_follow_ups_without_a_limit_list_every_row(w: World, clock: teamcrm.Sett
     assert list(w.bob.follow_ups(limit=7)) == list(every)[:7]
     with pytest.raises(ValidationError, match="limit"):
         w.bob.follow_ups(limit=10_001)
+
+
+@pytest.mark.parametrize("limit", [1, 2, 1000])
+def test_insight_pages_equal_the_list(w: World, clock: teamcrm.SettableClock, limit: int) -> None:
+    start, end = clock.now() - timedelta(days=1), clock.now() + timedelta(days=1)
+    w.ana.add_member("bob")  # same name but for the case: ties by id
+    for s in (w.ana, w.bob):
+        want = s.insights(start=start, end=end).rows
+        got = _all_pages(lambda **kw: s.insights_page(start=start, end=end, **kw), limit)  # noqa: B023
+        assert got == list(want)
+    assert len(w.ana.insights(start=start, end=end).rows) == 4
+    assert [r.member_id for r in w.bob.insights_page(start=start, end=end)] == [w.bob.member_id]
+    with pytest.raises(ValidationError, match="after"):
+        w.ana.insights_page(start=start, end=end, after="garbage!")

@@ -28,6 +28,9 @@ last.  Paging through every page returns the same rows as the list call.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -51,7 +54,7 @@ from teamcrm.team import Member
 from teamcrm.validation import check_id, check_int
 from teamcrm.views import View
 
-__all__ = ["Page", "PagingUseCases"]
+__all__ = ["Page", "PagingUseCases", "member_cursor", "member_key"]
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -120,6 +123,26 @@ def _start(after: str | None, prefix: str) -> Key | None:
 
 def _cursor(key: Key | None) -> str | None:
     return None if key is None else encode_cursor(key[0], key[1])
+
+
+def member_cursor(name: str, member_id: str) -> str:
+    """The cursor of a list of members ordered by (name case-folded, id): after this one."""
+    raw = json.dumps([name.casefold(), member_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def member_key(cursor: str) -> tuple[str, str]:
+    """The (case-folded name, id) a :func:`member_cursor` points after (or ``ValidationError``)."""
+    try:
+        if not isinstance(cursor, str) or not 0 < len(cursor) <= 400:
+            raise ValueError(cursor)
+        name, member_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        check_id("after", member_id, "mb_")
+        if not isinstance(name, str):
+            raise ValueError(name)
+    except (ValueError, TypeError, binascii.Error, ValidationError) as exc:
+        raise ValidationError("after", cursor, "is not a member cursor") from exc
+    return name, member_id
 
 
 def _follow(page: Callable[[str | None], Page[R]]) -> Iterator[R]:
