@@ -15,7 +15,7 @@ a custom field, their membership of one team bucket every member sees, the
 follow-up due rows of Bob's 30-day policy on it, one company per ten
 contacts) are written with raw ``sqlite3`` into the project's tables, as
 ``benchmarks/bench_followups.py`` does (the tables' triggers keep the name
-and custom-field indexes).  One contact in 1,000 has the status ``closed``,
+and custom-field indexes).  One contact in 100 has the status ``closed``,
 the source ``fair`` and ``plan = "gold"``: the filters look for those rare
 values, which is where a query shape that scans the team shows.
 
@@ -49,7 +49,7 @@ NAME = "scale"
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 #: Contacts made for the routing calls (not in any bucket until routed).
 ROUTE_SPARE = 200
-RARE = 1000  # one contact in RARE has the rare status, source and custom value
+RARE = 100  # one contact in RARE has the rare status, source and custom value (50+ at 10k)
 STATUSES = ("evaluate", "active", "nurture")
 
 
