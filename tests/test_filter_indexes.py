@@ -14,7 +14,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -218,3 +220,46 @@ def test_postgres_filters_read_an_index() -> None:
                 index = "contact_fields_by_value" if key == "custom_field" else f"by_team_{key}"
                 assert index in plan, plan
                 assert "Seq Scan on contacts" not in plan, plan
+
+
+_UNDO_0430 = (
+    "DROP TRIGGER IF EXISTS contact_fields_insert{on}",
+    "DROP TRIGGER IF EXISTS contact_fields_update{on}",
+    "DROP TRIGGER IF EXISTS contact_fields_delete{on}",
+    "DROP TABLE contact_fields",
+    "DROP INDEX contacts_by_team_status",
+    "DROP INDEX contacts_by_team_source",
+    "DELETE FROM teamcrm_migrations WHERE name IN ('0430_filter_indexes', '0431_name_trigrams')",
+)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_0430_fills_contact_fields_from_existing_contacts(kind: str, tmp_path: Path) -> None:
+    """A store made before 0430 gets the custom fields of its contacts indexed on open."""
+    with schemas() if kind == "postgres" else _no_schemas() as made:
+        url = made.fresh() if made is not None else f"sqlite:///{tmp_path / 'old.db'}"
+        with teamcrm.open(url) as crm:
+            _, admin = crm.create_team("Acme", admin_name="Ana")
+            ana = crm.as_member(admin.id)
+            gold = ana.create_contact("Zoe", custom_fields={"plan": "gold", "seats": 2})
+            ana.create_contact("Bea", custom_fields={"plan": "free"})
+        if kind == "postgres":  # as if made before 0430
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("DROP INDEX contact_names_trigrams")
+                conn.execute("DROP FUNCTION teamcrm_contact_fields() CASCADE")
+                for statement in _UNDO_0430:
+                    conn.execute(statement.format(on=" ON contacts"))
+        else:
+            with sqlite3.connect(tmp_path / "old.db") as conn:
+                for statement in _UNDO_0430:
+                    conn.execute(statement.format(on=""))
+        with teamcrm.open(url) as crm:
+            ana = crm.as_member(admin.id)
+            assert _ids(ana, custom_field="plan", custom_value="gold") == {gold.id}
+            assert _ids(ana, custom_field="seats", custom_value=2.0) == {gold.id}
+            assert len(_ids(ana, custom_field="plan")) == 2
+
+
+@contextmanager
+def _no_schemas() -> Iterator[None]:
+    yield None
