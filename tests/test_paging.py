@@ -237,3 +237,36 @@ def test_insight_pages_equal_the_list(w: World, clock: teamcrm.SettableClock, li
     assert [r.member_id for r in w.bob.insights_page(start=start, end=end)] == [w.bob.member_id]
     with pytest.raises(ValidationError, match="after"):
         w.ana.insights_page(start=start, end=end, after="garbage!")
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 7, 1000])
+def test_follow_up_pages_equal_the_list(w: World, clock: teamcrm.SettableClock, limit: int) -> None:
+    bob = w.bob.member_id
+    w.ana.create_follow_up_policy(w.web.id, "7 days", member_id=bob)
+    other = w.ana.create_bucket("Past clients")
+    w.ana.add_to_bucket(other.id, [c.id for c in w.contacts[5:15]])  # some in both buckets
+    w.ana.grant_access(other.id, bob, level="viewer")
+    clock.advance(timedelta(days=3))
+    w.ana.create_follow_up_policy(other.id, "2 days", member_id=bob)  # due earlier for those
+    clock.advance(timedelta(days=10))
+    now = clock.now()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    for i, when in enumerate(
+        [midnight, midnight, now - timedelta(hours=1), midnight - timedelta(days=2)]
+    ):
+        w.bob.create_task(w.contacts[i * 3].id, when, note=f"t{i}")  # ties at midnight
+    w.bob.snooze_follow_up(w.contacts[7].id, now + timedelta(days=1))
+    w.bob.log_interaction("call", contact_ids=[w.contacts[8].id])
+    every = list(w.bob.follow_ups(limit=None, at=now))
+    assert len(every) > 20  # policy rows and tasks
+    assert any(r.task is not None for r in every)
+    assert len(every) == len({(r.contact.id, r.task) for r in every})
+    for s, member in ((w.bob, None), (w.ana, bob)):
+        got = _all_pages(lambda **kw: s.follow_ups_page(member, at=now, **kw), limit)  # noqa: B023
+        assert [r.sort_key for r in got] == [r.sort_key for r in every]
+        assert got == every
+        assert list(s.iter_follow_ups(member, at=now, page_size=limit)) == every
+    with pytest.raises(ValidationError, match="after"):
+        w.bob.follow_ups_page(after="garbage!")
+    with pytest.raises(teamcrm.PermissionDenied):
+        w.cat.follow_ups_page(bob)

@@ -759,9 +759,18 @@ class TaskRepository(Protocol):
         ...
 
     def open_due(
-        self, team_id: TeamId, member_id: MemberId, at: datetime, limit: int
+        self,
+        team_id: TeamId,
+        member_id: MemberId,
+        at: datetime,
+        limit: int,
+        *,
+        since: datetime | None = None,
     ) -> list[Task]:
-        """Return up to *limit* of the member's open tasks due by *at*, ordered by (due_at, id)."""
+        """Return up to *limit* of the member's open tasks due by *at*, ordered by (due_at, id).
+
+        With *since*: only those due at or after it.
+        """
         ...
 
 

@@ -944,9 +944,19 @@ class _Tasks(_Versioned[Task]):
         return sorted(rows, key=lambda t: (t.due_at, t.id))
 
     def open_due(
-        self, team_id: TeamId, member_id: MemberId, at: datetime, limit: int
+        self,
+        team_id: TeamId,
+        member_id: MemberId,
+        at: datetime,
+        limit: int,
+        *,
+        since: datetime | None = None,
     ) -> list[Task]:
-        rows = [t for t in self.for_member(team_id, member_id, TaskStatus.OPEN) if t.due_at <= at]
+        rows = [
+            t
+            for t in self.for_member(team_id, member_id, TaskStatus.OPEN)
+            if t.due_at <= at and (since is None or t.due_at >= since)
+        ]
         return rows[:limit]
 
 

@@ -32,7 +32,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
@@ -40,7 +40,8 @@ import attrs
 from teamcrm.bucket import Bucket, BucketMembership
 from teamcrm.contact import Contact
 from teamcrm.errors import ValidationError
-from teamcrm.ids import BucketId, ContactId
+from teamcrm.followup import FollowUpRow
+from teamcrm.ids import BucketId, ContactId, MemberId
 from teamcrm.interaction import Interaction
 from teamcrm.lead import Lead, LeadStatus, LeadStatusName
 from teamcrm.notification import Notification
@@ -51,10 +52,17 @@ from teamcrm.search import MAX_PAGE, decode_cursor, encode_cursor
 from teamcrm.service.base import SessionBase
 from teamcrm.service.routing import LEAD_COLUMNS, _enum
 from teamcrm.team import Member
-from teamcrm.validation import check_id, check_int
+from teamcrm.validation import check_id, check_int, check_time, utc_datetime
 from teamcrm.views import View
 
-__all__ = ["Page", "PagingUseCases", "member_cursor", "member_key"]
+__all__ = [
+    "Page",
+    "PagingUseCases",
+    "follow_up_cursor",
+    "follow_up_key",
+    "member_cursor",
+    "member_key",
+]
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -145,6 +153,35 @@ def member_key(cursor: str) -> tuple[str, str]:
     return name, member_id
 
 
+def follow_up_cursor(key: tuple[date, datetime, str, str]) -> str:
+    """The cursor of a follow-up page that ends at the row whose sort key is *key*."""
+    due_on, due_at, contact_id, task_id = key
+    raw = json.dumps([due_on.isoformat(), due_at.isoformat(), contact_id, task_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def follow_up_key(cursor: str) -> tuple[date, datetime, str, str]:
+    """The sort key a :func:`follow_up_cursor` points after (or ``ValidationError``)."""
+    try:
+        if not isinstance(cursor, str) or not 0 < len(cursor) <= 400:
+            raise ValueError(cursor)
+        due_on, due_at, contact_id, task_id = json.loads(
+            base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        )
+        check_id("after", contact_id, "ct_")
+        if task_id:
+            check_id("after", task_id, "tk_")
+        key = (
+            date.fromisoformat(due_on),
+            utc_datetime("after", datetime.fromisoformat(due_at)),
+            str(contact_id),
+            str(task_id),
+        )
+    except (ValueError, TypeError, binascii.Error, ValidationError) as exc:
+        raise ValidationError("after", cursor, "is not a follow-up cursor") from exc
+    return key
+
+
 def _follow(page: Callable[[str | None], Page[R]]) -> Iterator[R]:
     after: str | None = None
     while True:
@@ -164,6 +201,14 @@ class PagingUseCases(SessionBase):
     """
 
     if TYPE_CHECKING:
+
+        def _follow_up_list(
+            self,
+            member_id: MemberId | None,
+            at: datetime | None,
+            wanted: int,
+            start: tuple[date, datetime, str, str] | None,
+        ) -> Rows[FollowUpRow]: ...
 
         def _leads_seen(self, uow: UnitOfWork, actor: Member, rows: list[Lead]) -> list[Lead]: ...
 
@@ -300,4 +345,36 @@ class PagingUseCases(SessionBase):
             lambda after: self.notifications_page(
                 unread_only=unread_only, limit=page_size, after=after
             )
+        )
+
+    def follow_ups_page(
+        self,
+        member_id: MemberId | None = None,
+        *,
+        at: datetime | None = None,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> Page[FollowUpRow]:
+        """One page of :meth:`follow_ups`, most overdue first, without a cap on the list.
+
+        The cursor is the sort key of the page's last row; the next page
+        starts after it, reading the due rows from that row's date on (the
+        rows of that date before it are read and dropped).  Pass the same
+        *at* to every page (``None`` reads the clock on each call).
+        """
+        check_int("limit", limit, minimum=1, maximum=MAX_PAGE)
+        start = None if after is None else follow_up_key(after)
+        when = None if at is None else check_time("at", at)
+        rows = self._follow_up_list(member_id, when, limit + 1, start)
+        page = list(rows)[:limit]
+        cursor = follow_up_cursor(page[-1].sort_key) if len(rows) > limit else None
+        return Page(page, next_cursor=cursor, title=rows.title)
+
+    def iter_follow_ups(
+        self, member_id: MemberId | None = None, *, at: datetime | None = None, page_size: int = 500
+    ) -> Iterator[FollowUpRow]:
+        """Every row of :meth:`follow_ups` at *at* (default: the time of the first page)."""
+        when = self.crm.now() if at is None else check_time("at", at)
+        return _follow(
+            lambda after: self.follow_ups_page(member_id, at=when, limit=page_size, after=after)
         )

@@ -1,7 +1,8 @@
 """Contract tests of keyset pages (``leads.page``, ``memberships.items_page``...).
 
 The page methods: ``leads.page``, ``memberships.items_page``,
-``interactions.for_contact_page`` and ``notifications.for_member(before=)``.
+``interactions.for_contact_page``, ``notifications.for_member(before=)``
+and ``tasks.open_due(since=)``.
 
 Part of the public contract suite (:class:`teamcrm.testing.contract.StoreContract`
 includes :class:`KeysetPageContract`): following each page's last key
@@ -25,6 +26,7 @@ from teamcrm.interaction import Interaction, InteractionKind
 from teamcrm.lead import LeadStatus
 from teamcrm.ports import Store, UnitOfWork
 from teamcrm.testing.contract_base import at, new_contact, read, write
+from teamcrm.testing.contract_followups import new_task
 from teamcrm.testing.contract_notifications import new_notification
 from teamcrm.testing.contract_routing import RoutingSeed, _RoutingBase, new_lead
 
@@ -205,3 +207,24 @@ class KeysetPageContract(_RoutingBase):
             ),
         )
         assert got == want
+
+    def test_open_tasks_due_since_a_time_are_a_range_of_open_due(
+        self, store: Store, routing_seed: Callable[[], RoutingSeed]
+    ) -> None:
+        rs = routing_seed()
+        seed, t = rs.seed, rs.team_id
+        tasks = [new_task(seed, 100 + 10 * (i // 2)) for i in range(8)]  # two share each time
+
+        def fill(uow: UnitOfWork) -> None:
+            for task in tasks:
+                uow.tasks.add(task)
+
+        write(store, fill)
+        me = seed.agent.id
+        every = read(store, lambda uow: uow.tasks.open_due(t, me, at(1000), 100))
+        assert len(every) == 8
+        for since in (at(0), at(110), at(115), at(130), at(200)):
+            got = read(store, lambda uow: uow.tasks.open_due(t, me, at(1000), 100, since=since))  # noqa: B023
+            assert got == [x for x in every if x.due_at >= since]
+        two = read(store, lambda uow: uow.tasks.open_due(t, me, at(125), 2, since=at(110)))
+        assert two == [x for x in every if at(110) <= x.due_at <= at(125)][:2]
