@@ -1,8 +1,8 @@
-"""Keyset pages of the lists that grow: leads, bucket contacts, interactions, notifications.
+"""Keyset pages of the lists that grow: leads, contacts, interactions, notifications, follow-ups.
 
 The list-returning calls (:meth:`leads`, :meth:`bucket_contacts`,
 :meth:`interactions_for_contact`, :meth:`notifications`, whose *limit* stops
-at 1,000) read everything at once; a web page or an
+at 1,000, and :meth:`follow_ups`) read everything at once; a web page or an
 export of a large team reads them a page at a time instead:
 
 * ``*_page(..., limit=100, after=None)`` returns a :class:`Page` (a
