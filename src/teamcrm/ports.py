@@ -439,9 +439,19 @@ class NotificationRepository(Protocol):
         ...
 
     def for_member(
-        self, team_id: TeamId, member_id: MemberId, *, unread_only: bool = False, limit: int = 100
+        self,
+        team_id: TeamId,
+        member_id: MemberId,
+        *,
+        unread_only: bool = False,
+        limit: int = 100,
+        before: tuple[datetime, str] | None = None,
     ) -> list[Notification]:
-        """Return a member's notifications, newest ``created_at`` first (ties: id)."""
+        """Return a member's notifications, newest ``created_at`` first (ties: id).
+
+        With *before* (``created_at``, id): only those older than it in that
+        order (a keyset page: one range of the member's index).
+        """
         ...
 
     def mark_read(
@@ -763,9 +773,18 @@ class TaskRepository(Protocol):
         ...
 
     def open_due(
-        self, team_id: TeamId, member_id: MemberId, at: datetime, limit: int
+        self,
+        team_id: TeamId,
+        member_id: MemberId,
+        at: datetime,
+        limit: int,
+        *,
+        since: datetime | None = None,
     ) -> list[Task]:
-        """Return up to *limit* of the member's open tasks due by *at*, ordered by (due_at, id)."""
+        """Return up to *limit* of the member's open tasks due by *at*, ordered by (due_at, id).
+
+        With *since*: only those due at or after it.
+        """
         ...
 
 

@@ -587,7 +587,13 @@ class _Notifications:
         self._t.insert_new((n.id, n) for n in notifications)
 
     def for_member(
-        self, team_id: TeamId, member_id: MemberId, *, unread_only: bool = False, limit: int = 100
+        self,
+        team_id: TeamId,
+        member_id: MemberId,
+        *,
+        unread_only: bool = False,
+        limit: int = 100,
+        before: tuple[datetime, str] | None = None,
     ) -> list[Notification]:
         rows = [
             n
@@ -595,6 +601,7 @@ class _Notifications:
             if n.team_id == team_id
             and n.member_id == member_id
             and not (unread_only and n.read_at is not None)
+            and (before is None or (n.created_at, n.id) < before)
         ]
         rows.sort(key=lambda n: (n.created_at, n.id), reverse=True)
         return rows[:limit]
@@ -941,9 +948,19 @@ class _Tasks(_Versioned[Task]):
         return sorted(rows, key=lambda t: (t.due_at, t.id))
 
     def open_due(
-        self, team_id: TeamId, member_id: MemberId, at: datetime, limit: int
+        self,
+        team_id: TeamId,
+        member_id: MemberId,
+        at: datetime,
+        limit: int,
+        *,
+        since: datetime | None = None,
     ) -> list[Task]:
-        rows = [t for t in self.for_member(team_id, member_id, TaskStatus.OPEN) if t.due_at <= at]
+        rows = [
+            t
+            for t in self.for_member(team_id, member_id, TaskStatus.OPEN)
+            if t.due_at <= at and (since is None or t.due_at >= since)
+        ]
         return rows[:limit]
 
 

@@ -41,6 +41,7 @@ from teamcrm.service.reactions import Reactions, default_reactions
 from teamcrm.service.records import RecordUseCases
 from teamcrm.service.retention import prune_events
 from teamcrm.service.routing import enforce_response_windows, expire_offers
+from teamcrm.service.routing.dashboard import DashboardPagingUseCases
 from teamcrm.service.team import TeamUseCases
 from teamcrm.service.views import ViewUseCases
 from teamcrm.team import Member, Role, Team, TeamSettings
@@ -285,6 +286,7 @@ class MemberSession(
     PagingUseCases,
     RecordUseCases,
     OptOutUseCases,
+    DashboardPagingUseCases,
 ):
     """Every use case, performed as one member of one team.
 
