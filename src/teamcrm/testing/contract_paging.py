@@ -28,7 +28,7 @@ from teamcrm.ports import Store, UnitOfWork
 from teamcrm.testing.contract_base import at, new_contact, read, write
 from teamcrm.testing.contract_followups import new_task
 from teamcrm.testing.contract_notifications import new_notification
-from teamcrm.testing.contract_routing import RoutingSeed, _RoutingBase, new_lead
+from teamcrm.testing.contract_routing_base import RoutingSeed, _RoutingBase, new_lead
 
 __all__ = ["KeysetPageContract"]
 
