@@ -504,17 +504,26 @@ def _add_backup_commands(sub: Any) -> None:
     _member_options(contacts)
     contacts.add_argument("--bucket", metavar="BUCKET_ID", help="only this bucket's contacts")
     contacts.add_argument("-o", "--output", metavar="FILE", help="file to write (default: stdout)")
+    contacts.add_argument(
+        "--format",
+        choices=("csv", "vcard"),
+        default=None,
+        help="csv or vcard (default: vcard for an -o FILE ending in .vcf, else csv)",
+    )
     contacts.set_defaults(func=_export_contacts)
     imp = sub.add_parser("import", help="read data into a database")
     what = imp.add_subparsers(dest="what", required=True, parser_class=_Parser)
     contacts = what.add_parser(
         "contacts",
-        help="import contacts from a CSV file (docs/importing.md)",
-        description="Import the contacts of a CSV file as the acting member: all or nothing"
+        help="import contacts from a CSV or vCard (.vcf) file (docs/importing.md)",
+        description="Import the contacts of a CSV or vCard (.vcf) file as the acting member:"
+        " all or nothing"
         " (default) or skipping bad rows; exit status 1 when an all-or-nothing import"
         " meets a bad row (nothing is written).",
     )
-    contacts.add_argument("file", metavar="FILE", help="the CSV file")
+    contacts.add_argument(
+        "file", metavar="FILE", help="the CSV file, or a vCard file (name ending in .vcf)"
+    )
     _member_options(contacts)
     contacts.add_argument("--bucket", metavar="BUCKET_ID", help="put the contacts in this bucket")
     contacts.add_argument(
@@ -603,10 +612,10 @@ def _print_report(report: ImportReport, form: str) -> None:
 def _export_contacts(args: argparse.Namespace) -> int:
     with _open_existing(args) as crm:
         me = _acting(crm, args.as_member)
-        if args.output is None:
-            count = me.export_contacts(sys.stdout, bucket_id=args.bucket, preset=args.preset)
-        else:
-            count = me.export_contacts(args.output, bucket_id=args.bucket, preset=args.preset)
+        target = sys.stdout if args.output is None else args.output
+        count = me.export_contacts(
+            target, bucket_id=args.bucket, preset=args.preset, format=args.format
+        )
     print(f"exported {count} contacts", file=sys.stderr)
     return 0
 
