@@ -226,7 +226,7 @@ class ImportUseCases(SessionBase):
             for company in self._visible_companies(uow, actor):
                 run.companies.setdefault(company.name.casefold(), company.id)
                 if company.domain:
-                    run.domains.setdefault(company.domain.lower(), company.id)
+                    run.domains.setdefault(company.domain.lower().removeprefix("www."), company.id)
         scope: SearchScope | None = None
         if not actor.role.is_manager:
             visible = frozenset(b.id for b in buckets if perm.can_view_bucket(actor, b))
