@@ -231,7 +231,14 @@ class ImportUseCases(SessionBase):
         if not actor.role.is_manager:
             visible = frozenset(b.id for b in buckets if perm.can_view_bucket(actor, b))
             scope = SearchScope(member_id=actor.id, bucket_ids=visible)
-        return _Unit(team=team, buckets=buckets, fixed=fixed, scope=scope, now=self.crm.now())
+        return _Unit(
+            team=team,
+            buckets=buckets,
+            fixed=fixed,
+            scope=scope,
+            now=self.crm.now(),
+            region=self._phone_region(uow, actor),
+        )
 
     def _visible_companies(self, uow: UnitOfWork, actor: Member) -> list[Company]:
         rows = uow.companies.all(self.team_id)
@@ -309,7 +316,7 @@ class ImportUseCases(SessionBase):
     ) -> _Row | None:
         row = _Row(number=number)
         bad: list[RowError] = []
-        region = unit.team.settings.phone_region
+        region = unit.region
         for col in columns:
             text = cells[col.index].strip() if col.index < len(cells) else ""
             if not text:
@@ -508,6 +515,7 @@ class _Unit:
     fixed: Bucket | None
     scope: SearchScope | None
     now: datetime
+    region: str | None  # the acting member's phone region, else the team's
 
 
 def _find_bucket(buckets: list[Bucket], text: str, actor: Member) -> Bucket:

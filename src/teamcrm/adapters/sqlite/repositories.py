@@ -262,13 +262,13 @@ class SQLiteTeams(SQLiteRepository):
 
 # ------------------------------------------------------------------- members
 _MEMBER_SELECT = (
-    "SELECT id, team_id, name, role, email, active, away_until, time_zone, created_at, version"
-    " FROM members"
+    "SELECT id, team_id, name, role, email, active, away_until, time_zone, created_at, version,"
+    " phone_region FROM members"
 )
 
 
 def _member(row: Sequence[Any]) -> Member:
-    mid, tid, name, role, email, active, away, zone, created, version = row
+    mid, tid, name, role, email, active, away, zone, created, version, region = row
     return trusted(
         Member,
         id=mid,
@@ -279,6 +279,7 @@ def _member(row: Sequence[Any]) -> Member:
         active=bool(active),
         away_until=None if away is None else from_micros(away),
         time_zone=zone,
+        phone_region=region,
         created_at=from_micros(created),
         version=version,
     )
@@ -319,6 +320,7 @@ class SQLiteMembers(SQLiteRepository):
             "away_until": optional_micros(m.away_until),
             "time_zone": m.time_zone,
             "created_at": to_micros(m.created_at),
+            "phone_region": m.phone_region,
         }
 
     @translated
@@ -327,7 +329,8 @@ class SQLiteMembers(SQLiteRepository):
         self._insert(
             member.id,
             "INSERT INTO members (id, team_id, name, role, email, active, away_until,"
-            " time_zone, created_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " time_zone, created_at, phone_region, version)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (member.id, member.team_id, *self._values(member).values(), member.version),
         )
 

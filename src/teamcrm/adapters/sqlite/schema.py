@@ -196,3 +196,9 @@ register_migration(
     "ALTER TABLE buckets ADD COLUMN holds_all INTEGER NOT NULL DEFAULT 0",
     "CREATE INDEX buckets_holding_all ON buckets (team_id) WHERE holds_all = 1",
 )
+
+register_migration(
+    "0011_member_phone_region",
+    # A member's own phone region (NULL: the team's); see teamcrm.team.Member.
+    "ALTER TABLE members ADD COLUMN phone_region TEXT",
+)
