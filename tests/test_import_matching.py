@@ -144,3 +144,30 @@ def test_a_company_the_member_cannot_see_is_not_matched_by_domain(crm: teamcrm.C
 
 def test_the_free_mail_list_holds_the_big_providers() -> None:
     assert {"gmail.com", "outlook.com", "yahoo.com", "icloud.com"} <= FREE_MAIL_DOMAINS
+
+
+# ------------------------------------------------------- dedupe across batches
+@pytest.mark.parametrize("mode", ["all_or_nothing", "skip_bad_rows", "dry_run"])
+def test_duplicates_in_later_batches_are_found_in_the_store(crm: teamcrm.CRM, mode: str) -> None:
+    ana = _admin(crm)
+    bob = crm.as_member(ana.add_member("Bob", role="agent").id)
+    ana.create_contact("Hidden", "Ana", emails=["hidden@example.com"])
+    text = (
+        "name,email,phone\n"
+        "Amy Lee,amy@example.com,\n"
+        "Amy Again,AMY@example.com,(617) 555-0101\n"  # batch 2: matches row 2 by email
+        "Phone Twin,,+1 617 555 0101\n"  # batch 3: matches the phone row 3 added
+        "Not Hidden,hidden@example.com,\n"  # Ana's contact: Bob cannot see it
+    )
+    options: dict[str, object] = {"dry_run": True} if mode == "dry_run" else {"mode": mode}
+    report = bob.import_contacts(
+        io.StringIO(text),
+        batch=1,
+        on_duplicate="fill_empty",
+        **options,  # type: ignore[arg-type]
+    )
+    assert (report.rows, report.created, report.updated) == (4, 2, 2)
+    if mode != "dry_run":
+        amy = bob.search(email="amy@example.com").rows[0].contact
+        assert [p.number for p in amy.phones] == ["+16175550101"]
+        assert len(bob.search(email="hidden@example.com").rows) == 1  # his own, new one

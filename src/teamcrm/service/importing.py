@@ -91,6 +91,7 @@ class _Row:
     source: str | None = None
     custom: dict[str, JSONScalar] = attrs.field(factory=dict)
     buckets: list[Bucket] = attrs.field(factory=list)
+    draft: Contact | None = None  # the contact it makes (without companies), once checked
 
     def match_keys(self) -> list[str]:
         return [e.address.lower() for e in self.emails] + [p.number for p in self.phones]
@@ -106,7 +107,7 @@ class _Run:
         self.on_duplicate = on_duplicate
         self.fixed_bucket = fixed_bucket
         self.dry = dry
-        self.index: dict[str, ContactId] = {}  # normalised email / phone -> contact id
+        self.index: dict[str, ContactId] = {}  # this batch's email / phone keys -> contact id
         self.companies: dict[str, CompanyId] | None = None  # casefolded name -> id
         self.domains: dict[str, CompanyId] = {}  # lower-case domain -> id
 
@@ -265,19 +266,31 @@ class ImportUseCases(SessionBase):
     ) -> None:
         report = run.report
         batch = _Batch()
+        rows: list[_Row] = []
         for number, cells in chunk:
             if not any(c.strip() for c in cells):
                 continue  # a blank line: not a row
             report.rows += 1
-            row = self._check_row(number, cells, columns, unit, actor, report)
-            if row is None:
-                continue
-            match = self._match(uow, unit, run, batch, row)
+            checked = self._check_row(number, cells, columns, unit, actor, report)
+            if checked is not None:
+                rows.append(checked)
+        # One lookup for the whole batch: which keys does the store hold at all?
+        # Only those are searched for (with the member's scope) in _match.
+        stored = uow.contacts.existing_keys(
+            self.team_id,
+            emails=[e.address.lower() for r in rows for e in r.emails],
+            phones=[p.number for r in rows for p in r.phones],
+        )
+        for row in rows:
+            number = row.number
+            match = self._match(uow, unit, run, stored, row)
             if match is None:
                 company_ids = self._company_ids(uow, unit, run, row)
                 if company_ids is None:
                     continue
-                contact = self._imported_contact(unit, row, company_ids)
+                contact = row.draft
+                if contact is None or company_ids:
+                    contact = self._imported_contact(unit, row, company_ids)
                 batch.new[contact.id] = contact
                 for key in row.match_keys():
                     run.index.setdefault(key, contact.id)
@@ -304,6 +317,9 @@ class ImportUseCases(SessionBase):
             report.updated += 1
             self._into_bucket(batch, unit, row, contact_id)
         self._flush(uow, unit, batch)
+        # The batch is in the store now (committed, or written in this unit):
+        # later rows find its keys there, so memory stays bounded by a batch.
+        run.index.clear()
 
     def _check_row(
         self,
@@ -338,7 +354,7 @@ class ImportUseCases(SessionBase):
             report.errors.extend(bad)
             return None
         try:  # the whole contact's own checks (lengths, counts)
-            self._imported_contact(unit, row, [])
+            row.draft = self._imported_contact(unit, row, [])
         except ValidationError as exc:
             report.errors.append(
                 RowError(row=number, column=None, value=str(exc.value)[:80], reason=str(exc))
@@ -393,14 +409,24 @@ class ImportUseCases(SessionBase):
             row.custom.update(check_custom_fields(col.name, {name: text}))
 
     def _match(
-        self, uow: UnitOfWork, unit: _Unit, run: _Run, batch: _Batch, row: _Row
+        self, uow: UnitOfWork, unit: _Unit, run: _Run, stored: set[str], row: _Row
     ) -> tuple[ContactId, str] | None:
-        """The contact an earlier row or the store has under one of the row's keys."""
+        """The contact an earlier row or the store has under one of the row's keys.
+
+        *stored* holds the batch's keys some contact of the store has; only
+        those are searched for, within what the member can see.
+        """
         for key in row.match_keys():
             if key in run.index:
                 return run.index[key], key
-        queries = [(e.address.lower(), ContactQuery(email=e.address)) for e in row.emails]
-        queries += [(p.number, ContactQuery(phone=p.number)) for p in row.phones]
+        queries = [
+            (e.address.lower(), ContactQuery(email=e.address))
+            for e in row.emails
+            if e.address.lower() in stored
+        ]
+        queries += [
+            (p.number, ContactQuery(phone=p.number)) for p in row.phones if p.number in stored
+        ]
         for key, query in queries:
             found = uow.views.search(self.team_id, query, scope=unit.scope, after=None, limit=1)
             if found:

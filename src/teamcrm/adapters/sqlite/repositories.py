@@ -16,7 +16,7 @@ a shared :class:`SQLiteContext`.  Rules kept here:
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
@@ -609,6 +609,27 @@ class SQLiteContacts(SQLiteRepository):
             (team_id, team_id, company_id),
         )
         return [_contact(r) for r in rows]
+
+    @translated
+    def existing_keys(
+        self, team_id: TeamId, *, emails: Collection[str], phones: Collection[str]
+    ) -> set[str]:
+        """Which keys some contact holds: index lookups, 500 keys per statement."""
+        found: set[str] = set()
+        for table, column, keys in (
+            ("contact_emails", "address_key", list(dict.fromkeys(emails))),
+            ("contact_phones", "number", list(dict.fromkeys(phones))),
+        ):
+            for start in range(0, len(keys), 500):
+                part = keys[start : start + 500]
+                marks = ", ".join("?" * len(part))
+                rows = self._conn.execute(
+                    f"SELECT DISTINCT {column} FROM {table}"
+                    f" WHERE team_id = ? AND {column} IN ({marks})",
+                    (team_id, *part),
+                )
+                found.update(r[0] for r in rows)
+        return found
 
 
 # ----------------------------------------------------------------- companies
