@@ -171,3 +171,22 @@ def test_duplicates_in_later_batches_are_found_in_the_store(crm: teamcrm.CRM, mo
         amy = bob.search(email="amy@example.com").rows[0].contact
         assert [p.number for p in amy.phones] == ["+16175550101"]
         assert len(bob.search(email="hidden@example.com").rows) == 1  # his own, new one
+
+
+def test_cli_imports_a_headerless_file_with_positional_maps(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from teamcrm.cli import main
+
+    db = tmp_path / "t.db"
+    with teamcrm.open(f"sqlite:///{db}") as crm:
+        crm.create_team("Acme", admin_name="Ana")
+    source = tmp_path / "plain.csv"
+    source.write_text("Kim Park,kim@example.com\nOla Nowak,ola@example.com\n", encoding="utf-8")
+    base = ["import", "contacts", str(source), "--db", str(db), "--as", "Ana"]
+    assert main(base) != 0
+    assert "looks like data" in capsys.readouterr().err
+    assert main([*base, "--map", "0=name", "--map", "1=email"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("imported 2 rows: 2 created")
+    assert main([*base, "--map", "nonsense"]) != 0
+    assert "COLUMN=TARGET" in capsys.readouterr().err

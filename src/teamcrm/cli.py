@@ -540,6 +540,20 @@ def _add_backup_commands(sub: Any) -> None:
     )
     contacts.add_argument("--dry-run", action="store_true", help="report only; write nothing")
     contacts.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="COLUMN=TARGET",
+        help="map a column (its name, or its position from 0) to a target such as name,"
+        " email, phone, custom:NAME or ignore; repeatable",
+    )
+    contacts.add_argument(
+        "--header",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="whether the first row names the columns (default: detect)",
+    )
+    contacts.add_argument(
         "--format", choices=("table", "json"), default="table", help="the report's form"
     )
     contacts.set_defaults(func=_import_contacts)
@@ -584,6 +598,8 @@ def _import_contacts(args: argparse.Namespace) -> int:
         try:
             report = me.import_contacts(
                 args.file,
+                mapping=_mapping(args.map) or None,
+                header={"auto": None, "yes": True, "no": False}[args.header],
                 preset=args.preset,
                 bucket_id=args.bucket,
                 on_duplicate=args.on_duplicate,
@@ -596,6 +612,18 @@ def _import_contacts(args: argparse.Namespace) -> int:
         progress.done()
     _print_report(report, args.format)
     return FAILED if failed else 0
+
+
+def _mapping(pairs: list[str]) -> dict[str | int, str | None]:
+    """``--map COLUMN=TARGET`` options as an import mapping (digits: a position)."""
+    out: dict[str | int, str | None] = {}
+    for pair in pairs:
+        column, sep, target = pair.partition("=")
+        if not sep or not column.strip():
+            raise ValidationError("--map", pair, "must be COLUMN=TARGET")
+        key: str | int = int(column) if column.strip().isdigit() else column.strip()
+        out[key] = target.strip()
+    return out
 
 
 def _print_report(report: ImportReport, form: str) -> None:
