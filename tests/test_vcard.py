@@ -268,3 +268,20 @@ def test_cli_imports_and_exports_vcards(tmp_path: Path, capsys: pytest.CaptureFi
     target = tmp_path / "out.vcf"
     assert main(["export", "contacts", *base, "-o", str(target)]) == 0
     assert "FN:José Ñúñez" in target.read_text(encoding="utf-8")
+
+
+def test_export_runs_a_saved_filter_as_the_member_sees_it(crm: teamcrm.CRM) -> None:
+    ana = _admin(crm)
+    ana.create_contact("Amy", "Lee", emails=["amy@example.com"], status="active")
+    ana.create_contact("Ben", "Ode", emails=["ben@example.com"])
+    mine = ana.save_filter("Active", {"status": "active"})
+    out = io.StringIO()
+    assert ana.export_contacts(out, filter_id=mine.id, format="vcard") == 1
+    assert "amy@example.com" in out.getvalue()
+    csv_out = io.StringIO()
+    assert ana.export_contacts(csv_out, filter_id=mine.id) == 1
+    bob = crm.as_member(ana.add_member("Bob", role="agent").id)
+    with pytest.raises(teamcrm.NotFound):  # Ana's own filter: Bob cannot run it
+        bob.export_contacts(io.StringIO(), filter_id=mine.id)
+    with pytest.raises(ValidationError, match="not both"):
+        ana.export_contacts(io.StringIO(), filter_id=mine.id, query={"status": "active"})

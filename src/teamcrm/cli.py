@@ -503,6 +503,9 @@ def _add_backup_commands(sub: Any) -> None:
     )
     _member_options(contacts)
     contacts.add_argument("--bucket", metavar="BUCKET_ID", help="only this bucket's contacts")
+    contacts.add_argument(
+        "--filter", metavar="FILTER_ID", help="only the contacts this saved filter finds"
+    )
     contacts.add_argument("-o", "--output", metavar="FILE", help="file to write (default: stdout)")
     contacts.add_argument(
         "--format",
@@ -642,7 +645,11 @@ def _export_contacts(args: argparse.Namespace) -> int:
         me = _acting(crm, args.as_member)
         target = sys.stdout if args.output is None else args.output
         count = me.export_contacts(
-            target, bucket_id=args.bucket, preset=args.preset, format=args.format
+            target,
+            bucket_id=args.bucket,
+            filter_id=args.filter,
+            preset=args.preset,
+            format=args.format,
         )
     print(f"exported {count} contacts", file=sys.stderr)
     return 0

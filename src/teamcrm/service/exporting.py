@@ -15,7 +15,7 @@ from teamcrm.contact import Contact
 from teamcrm.errors import ValidationError
 from teamcrm.ids import BucketId
 from teamcrm.importing import Preset, check_path, export_header, export_row
-from teamcrm.search import ContactQuery
+from teamcrm.search import ContactQuery, SavedFilterId
 from teamcrm.service.base import SessionBase
 
 __all__ = ["ExportFormat", "ExportUseCases"]
@@ -34,13 +34,15 @@ class ExportUseCases(SessionBase):
         *,
         bucket_id: BucketId | None = None,
         query: ContactQuery | Mapping[str, Any] | None = None,
+        filter_id: SavedFilterId | None = None,
         preset: Preset = "generic",
         format: ExportFormat | None = None,
     ) -> int:
         """Write the contacts the member can see; return how many were written.
 
         *bucket_id* and *query* (a :class:`~teamcrm.search.ContactQuery` or
-        its fields) narrow the contacts, as :meth:`search` does; a contact's
+        its fields) or *filter_id* (a saved filter the member may run: its
+        query) narrow the contacts, as :meth:`search` does; a contact's
         companies are the ones the member can see.  *format* is ``"csv"``
         (columns: :data:`teamcrm.importing.EXPORT_COLUMNS` of *preset*) or
         ``"vcard"`` (:func:`teamcrm.vcard.write_vcard`); by default a path
@@ -59,6 +61,11 @@ class ExportUseCases(SessionBase):
             from teamcrm.vcard import require_vobject
 
             require_vobject()
+        if filter_id is not None:
+            if query is not None:
+                raise ValidationError("filter_id", filter_id, "give a query or a filter, not both")
+            with self._unit(write=False) as (uow, actor):
+                query = self._saved(uow, actor, filter_id).query  # type: ignore[attr-defined]
         criteria = _criteria(query)
         if bucket_id is not None:
             criteria["bucket_id"] = bucket_id
