@@ -21,7 +21,7 @@ Rules every adapter follows:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Protocol, Self
@@ -208,6 +208,17 @@ class ContactRepository(Protocol):
 
     def by_company(self, team_id: TeamId, company_id: CompanyId) -> list[Contact]:
         """Return the contacts linked to a company, oldest first."""
+        ...
+
+    def existing_keys(
+        self, team_id: TeamId, *, emails: Collection[str], phones: Collection[str]
+    ) -> set[str]:
+        """Which of *emails* (lower case) and *phones* (E.164 keys) some contact holds.
+
+        Emails compare in lower case, phones by key; visibility is not
+        applied (the caller confirms a hit with a scoped search).  A bulk
+        import checks one batch's keys with one call instead of a search per key.
+        """
         ...
 
 

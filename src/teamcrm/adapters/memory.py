@@ -8,7 +8,7 @@ rollback, so a unit that fails leaves nothing behind.
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Collection, Hashable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
@@ -293,6 +293,16 @@ class _Contacts(_Versioned[Contact]):
 
     def by_company(self, team_id: TeamId, company_id: CompanyId) -> list[Contact]:
         return [c for c in self._all(team_id) if company_id in c.company_ids]
+
+    def existing_keys(
+        self, team_id: TeamId, *, emails: Collection[str], phones: Collection[str]
+    ) -> set[str]:
+        wanted_e, wanted_p = set(emails), set(phones)
+        found: set[str] = set()
+        for c in self._all(team_id):
+            found.update(k for k in (e.address.lower() for e in c.emails) if k in wanted_e)
+            found.update(p.number for p in c.phones if p.number in wanted_p)
+        return found
 
 
 class _Companies(_Versioned[Company]):

@@ -21,6 +21,7 @@ from teamcrm.sender import Sender
 from teamcrm.service.buckets import BucketUseCases
 from teamcrm.service.consumers import CONSUMER_LEASE, OutboxHandler, consume, consumer_position
 from teamcrm.service.contacts import ContactUseCases
+from teamcrm.service.exporting import ExportUseCases
 from teamcrm.service.followups import FollowUpUseCases
 from teamcrm.service.importing import ImportUseCases
 from teamcrm.service.intake import IntakeUseCases
@@ -283,6 +284,7 @@ class MemberSession(
     MergeUseCases,
     IntakeUseCases,
     ImportUseCases,
+    ExportUseCases,
     PagingUseCases,
     RecordUseCases,
     OptOutUseCases,

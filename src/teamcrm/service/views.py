@@ -116,7 +116,7 @@ class ViewUseCases(SessionBase):
             raw = query.get("phone")
         with self._unit(write=False) as (uow, actor):
             if q.phone is not None:
-                region = self._phone_region(uow)
+                region = self._phone_region(uow, actor)
                 if region != DEFAULT_REGION or not q.phone.startswith("+"):
                     typed = raw if isinstance(raw, str) else q.phone
                     q = attrs.evolve(q, phone=check_phone("ContactQuery.phone", typed, region))
