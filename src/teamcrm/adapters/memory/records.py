@@ -20,7 +20,7 @@ from teamcrm.ids import CaseId, InteractionId, MemberId, OpportunityId, TeamId
 from teamcrm.opportunity import Opportunity, RecordNote, Stage
 
 if TYPE_CHECKING:
-    from teamcrm.adapters.memory import _Table
+    from teamcrm.adapters.memory.tables import _Table
 
 __all__ = ["MemoryRecords"]
 
