@@ -62,6 +62,21 @@ def test_commit_keeps_and_exit_without_commit_rolls_back() -> None:
         assert [m.seq for m in uow.outbox.read(team.id)] == [1]
 
 
+def test_a_rollback_restores_every_table_of_the_store() -> None:
+    """No table is left out of rollback: the list is derived, not kept by hand."""
+    from teamcrm.adapters.memory.tables import _Table
+
+    store = MemoryStore()
+    tables = {name: t for name, t in vars(store).items() if isinstance(t, _Table)}
+    assert len(tables) >= 30
+    assert {id(t) for t in store._tables()} == {id(t) for t in tables.values()}
+    with store.unit_of_work():
+        for name, table in tables.items():
+            table.put(("rollback-probe", name), "row")
+        # leave without commit
+    assert {name: dict(t.rows) for name, t in tables.items() if t.rows} == {}
+
+
 def attrs_evolve(obj: object, **changes: object) -> object:
     import attrs
 

@@ -160,6 +160,7 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._owner: int | None = None  # thread holding _lock, to refuse nesting
         self._seq = 0
+        self._all_tables: list[_Table[Any, Any]] | None = None  # see _tables
         self._teams: _Table[str, Team] = _Table()
         self._members: _Table[str, Member] = _Table()
         self._contacts: _Table[str, Contact] = _Table()
@@ -200,46 +201,14 @@ class MemoryStore:
         self._record_notes: _Table[tuple[str, str], RecordNote] = _Table()
 
     def _tables(self) -> list[_Table[Any, Any]]:
-        return [
-            self._teams,
-            self._members,
-            self._contacts,
-            self._companies,
-            self._buckets,
-            self._memberships,
-            self._interactions,
-            self._outbox,
-            self._consumer_positions,
-            self._notifications,
-            self._notification_digests,
-            self._notifications_skipped,
-            self._followup_policies,
-            self._touches_team,
-            self._touches_member,
-            self._touches_pending,
-            self._followup_dues,
-            self._snoozes,
-            self._tasks,
-            self._lead_pools,
-            self._leads,
-            self._leads_open,
-            self._leads_keys,
-            self._lead_entries,
-            self._lead_loads,
-            self._lead_receipts,
-            self._lead_received,
-            self._lead_response_due,
-            self._role_slots,
-            self._offers,
-            self._offers_by_lead,
-            self._routing_cursors,
-            self._inbound_buckets,
-            self._saved_filters,
-            self._intake,
-            self._opportunities,
-            self._cases,
-            self._record_notes,
-        ]
+        """Every table of the store (what a unit of work journals and rolls back).
+
+        Derived from the attributes, so a table added to ``__init__`` can never
+        be left out of rollback (``tests/test_memory_store.py`` checks it).
+        """
+        if self._all_tables is None:
+            self._all_tables = [v for v in vars(self).values() if isinstance(v, _Table)]
+        return self._all_tables
 
     def unit_of_work(self, *, write: bool = True) -> MemoryUnitOfWork:
         """Return a new unit of work (``write`` is accepted for protocol parity)."""
