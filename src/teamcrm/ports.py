@@ -46,6 +46,7 @@ from teamcrm.lead import (
 )
 from teamcrm.notification import Notification
 from teamcrm.pool import LeadPool, PoolId
+from teamcrm.program_ports import EnrolmentRepository, ProgramRepository
 from teamcrm.routing import MemberLoad
 from teamcrm.search import CompanyQuery, ContactQuery, SavedFilter, SavedFilterId, SearchScope
 from teamcrm.task import Task, TaskId, TaskStatus
@@ -57,6 +58,7 @@ __all__ = [
     "CompanyRepository",
     "ConsumerPositionRepository",
     "ContactRepository",
+    "EnrolmentRepository",
     "FollowUpDueRepository",
     "FollowUpPolicyRepository",
     "InboundBucketRepository",
@@ -69,6 +71,7 @@ __all__ = [
     "NotificationRepository",
     "OfferRepository",
     "OutboxRepository",
+    "ProgramRepository",
     "RoutingCursorRepository",
     "SavedFilterRepository",
     "SnoozeRepository",
@@ -550,6 +553,8 @@ class UnitOfWork(Protocol):
     views: ViewRepository
     saved_filters: SavedFilterRepository
     intake: IntakeRepository
+    programs: ProgramRepository
+    enrolments: EnrolmentRepository
 
     def __enter__(self) -> Self: ...
 

@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
+from teamcrm.adapters.memory_programs import MemoryEnrolments, MemoryPrograms
 from teamcrm.bucket import Bucket, BucketMembership
 from teamcrm.contact import Company, Contact
 from teamcrm.errors import AlreadyExists, ConcurrencyError, NotFound, StoreError
@@ -35,6 +36,7 @@ from teamcrm.lead import (
 )
 from teamcrm.notification import Notification
 from teamcrm.pool import LeadPool, PoolId
+from teamcrm.program import Enrolment, Program
 from teamcrm.routing import MemberLoad
 from teamcrm.search import (
     CompanyQuery,
@@ -1604,6 +1606,8 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         self.views = _Views(s)
         self.saved_filters = _SavedFilters(s._saved_filters)
         self.intake = _Intake(s._intake)
+        self.programs = MemoryPrograms(s._programs, s._enrolments)
+        self.enrolments = MemoryEnrolments(s._enrolments)
 
     def _begin(self) -> None:
         if self._store._owner == threading.get_ident():
@@ -1683,6 +1687,8 @@ class MemoryStore:
         self._inbound_buckets: _Table[tuple[str, str], InboundBucket] = _Table()
         self._saved_filters: _Table[str, SavedFilter] = _Table()
         self._intake: _Table[tuple[str, str], IntakeRecord] = _Table()
+        self._programs: _Table[str, Program] = _Table()
+        self._enrolments: _Table[str, Enrolment] = _Table()
 
     def _tables(self) -> list[_Table[Any, Any]]:
         return [
@@ -1721,6 +1727,8 @@ class MemoryStore:
             self._inbound_buckets,
             self._saved_filters,
             self._intake,
+            self._programs,
+            self._enrolments,
         ]
 
     def unit_of_work(self, *, write: bool = True) -> MemoryUnitOfWork:
