@@ -61,6 +61,23 @@ from teamcrm.lead import (
 from teamcrm.notification import Notification, NotificationId, NotificationKind
 from teamcrm.opener import open, open_store, register_store
 from teamcrm.pool import Capacity, DistributionMethod, LeadPool, PoolId, StrategyName
+from teamcrm.program import (
+    Condition,
+    ConditionKind,
+    Enrolment,
+    EnrolmentId,
+    EnrolmentState,
+    Program,
+    ProgramId,
+    ProgramScope,
+    ProgramState,
+    ReEnrol,
+    Step,
+    StepKind,
+    StopReason,
+    Trigger,
+    TriggerKind,
+)
 from teamcrm.retry import retry_on_conflict
 from teamcrm.routing import (
     MemberLoad,
@@ -77,6 +94,8 @@ from teamcrm.search import ContactQuery, DateRange, SavedFilter, SavedFilterId
 from teamcrm.sender import DeliveryError, MemorySender, Sender, SMTPSender
 from teamcrm.service import CRM, ContactChanges, ContactDraft, ContactRecord, MemberSession
 from teamcrm.service.notifications import DigestFailure, DigestReport
+from teamcrm.service.program_runner import RunReport
+from teamcrm.service.programs import ContactProgram, ProgramReport
 from teamcrm.service.routing import RoutingResult, enforce_response_windows
 from teamcrm.task import Task, TaskId, TaskStatus
 from teamcrm.team import BucketManagement, Member, Role, Team, TeamSettings
@@ -101,10 +120,13 @@ __all__ = [
     "Company",
     "CompanyId",
     "ConcurrencyError",
+    "Condition",
+    "ConditionKind",
     "Contact",
     "ContactChanges",
     "ContactDraft",
     "ContactId",
+    "ContactProgram",
     "ContactQuery",
     "ContactRecord",
     "DateRange",
@@ -117,6 +139,9 @@ __all__ = [
     "DueRow",
     "EmailAddress",
     "EmailDigestChannel",
+    "Enrolment",
+    "EnrolmentId",
+    "EnrolmentState",
     "EventName",
     "FollowUpPolicy",
     "FollowUpReason",
@@ -154,6 +179,12 @@ __all__ = [
     "PhoneNumber",
     "PolicyId",
     "PoolId",
+    "Program",
+    "ProgramId",
+    "ProgramReport",
+    "ProgramScope",
+    "ProgramState",
+    "ReEnrol",
     "Role",
     "RoutingContext",
     "RoutingDecision",
@@ -162,6 +193,7 @@ __all__ = [
     "RoutingResult",
     "RoutingStrategy",
     "RowKind",
+    "RunReport",
     "SMTPSender",
     "SavedFilter",
     "SavedFilterId",
@@ -173,6 +205,9 @@ __all__ = [
     "SkipReason",
     "Skipped",
     "Snooze",
+    "Step",
+    "StepKind",
+    "StopReason",
     "StoreError",
     "StrategyName",
     "SystemClock",
@@ -184,6 +219,8 @@ __all__ = [
     "TeamId",
     "TeamSettings",
     "TouchKind",
+    "Trigger",
+    "TriggerKind",
     "ValidationError",
     "View",
     "build_digest",

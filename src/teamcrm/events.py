@@ -83,6 +83,16 @@ class EventName(enum.StrEnum):
     OFFER_DECLINED = "offer.declined"
     OFFER_EXPIRED = "offer.expired"
     OFFER_WITHDRAWN = "offer.withdrawn"
+    PROGRAM_CREATED = "program.created"
+    PROGRAM_UPDATED = "program.updated"
+    PROGRAM_PAUSED = "program.paused"
+    PROGRAM_RESUMED = "program.resumed"
+    PROGRAM_DELETED = "program.deleted"
+    PROGRAM_PUBLISHED = "program.published"
+    PROGRAM_ENROLLED = "program.enrolled"
+    PROGRAM_STEP_RAN = "program.step_ran"
+    PROGRAM_STEP_FAILED = "program.step_failed"
+    PROGRAM_ENROLMENT_STOPPED = "program.enrolment_stopped"
 
 
 @attrs.frozen(kw_only=True)

@@ -208,7 +208,8 @@ class Trigger:
         c = Checker(self)
         c.enum("kind", TriggerKind)
         kind = self.kind
-        _need(self, "bucket_id", kind is TriggerKind.BUCKET_ENTERED, kind.value)
+        if kind is not TriggerKind.BUCKET_ENTERED:  # a library template may leave it unset
+            _need(self, "bucket_id", False, kind.value)
         c.optional_ident("bucket_id", "bk_")
         if kind is not TriggerKind.LEAD_ASSIGNED:
             _need(self, "pool_id", False, kind.value)
@@ -399,6 +400,15 @@ class Program:
         c.enum("re_enrol", ReEnrol)
         c.optional_ident("copied_from", "pg_")
         c.integer("version", minimum=1)
+        trigger = self.trigger
+        if (
+            self.scope is ProgramScope.PERSONAL
+            and trigger.kind is TriggerKind.BUCKET_ENTERED
+            and trigger.bucket_id is None
+        ):
+            raise ValidationError(
+                "Program.trigger.bucket_id", None, "a personal program must be attached to a bucket"
+            )
 
     @property
     def runs(self) -> bool:
@@ -489,3 +499,54 @@ class Enrolment:
     def active(self) -> bool:
         """True while steps remain to run."""
         return self.state is EnrolmentState.ACTIVE
+
+    def stopped(self, reason: StopReason, at: datetime) -> Enrolment:
+        """This run stopped at *at* for *reason* (next version, lease released)."""
+        return attrs.evolve(
+            self,
+            state=EnrolmentState.STOPPED,
+            stop_reason=reason,
+            finished_at=at,
+            lease_owner=None,
+            lease_until=None,
+            version=self.version + 1,
+        )
+
+    def advanced(self, steps: int, at: datetime, due_at: datetime | None = None) -> Enrolment:
+        """This run after its next step succeeded at *at*: the following step is due at *due_at*.
+
+        Completed when no step of the *steps* is left.  The lease is released.
+        """
+        index = self.step_index + 1
+        done = index >= steps
+        return attrs.evolve(
+            self,
+            step_index=index,
+            state=EnrolmentState.COMPLETED if done else EnrolmentState.ACTIVE,
+            finished_at=at if done else None,
+            due_at=at if due_at is None else due_at,
+            attempts=0,
+            last_error=None,
+            lease_owner=None,
+            lease_until=None,
+            version=self.version + 1,
+        )
+
+    def retried(self, error: str, at: datetime, *, max_attempts: int = MAX_ATTEMPTS) -> Enrolment:
+        """This run after its next step failed at *at* with *error*.
+
+        Due again after :func:`backoff`, or ``failed`` once *max_attempts* tries failed.
+        """
+        attempts = self.attempts + 1
+        failed = attempts >= max_attempts
+        return attrs.evolve(
+            self,
+            attempts=attempts,
+            last_error=error[:2000] or "failed",
+            state=EnrolmentState.FAILED if failed else EnrolmentState.ACTIVE,
+            finished_at=at if failed else None,
+            due_at=self.due_at if failed else at + backoff(attempts),
+            lease_owner=None,
+            lease_until=None,
+            version=self.version + 1,
+        )

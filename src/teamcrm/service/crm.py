@@ -34,6 +34,9 @@ from teamcrm.service.notifications import (
     send_digests,
 )
 from teamcrm.service.paging import PagingUseCases
+from teamcrm.service.program_runner import DEFAULT_LEASE as PROGRAM_LEASE
+from teamcrm.service.program_runner import RunReport, run_programs
+from teamcrm.service.programs import ProgramUseCases
 from teamcrm.service.reactions import Reactions, default_reactions
 from teamcrm.service.retention import prune_events
 from teamcrm.service.routing import RoutingUseCases, enforce_response_windows, expire_offers
@@ -252,6 +255,27 @@ class CRM:
         log.routing.info("response windows enforced: %d leads passed on", passed)
         return passed
 
+    def run_programs(
+        self,
+        now: datetime | None = None,
+        limit: int = 100,
+        *,
+        lease: timedelta = PROGRAM_LEASE,
+        worker: str | None = None,
+    ) -> RunReport:
+        """Run the next step of up to *limit* due program runs (every team); report what happened.
+
+        Claims due runs with a lease (several workers, on SQLite or
+        PostgreSQL, never run one step twice: the step's effects commit
+        together with the run's advance), retries a failing step with
+        backoff and marks the run failed after a few tries.  Run it from a
+        scheduler or a loop.  See :mod:`teamcrm.service.program_runner`.
+
+        >>> crm.run_programs()  # doctest: +SKIP
+        RunReport(claimed=1, ran=1, completed=1, ...)
+        """
+        return run_programs(self, now, limit, lease=lease, worker=worker)
+
     def close(self) -> None:
         """Close the underlying store."""
         self.store.close()
@@ -279,6 +303,7 @@ class MemberSession(
     IntakeUseCases,
     ImportUseCases,
     PagingUseCases,
+    ProgramUseCases,
 ):
     """Every use case, performed as one member of one team.
 
