@@ -137,8 +137,9 @@ def test_steps_and_triggers_are_checked_when_built() -> None:
         Condition(kind="field_equals", value=3)
     with pytest.raises(ValidationError, match=r"Step\.kind"):
         Step(kind="dance")
+    same = teamcrm.BucketId("bk_" + "1" * 26)
     with pytest.raises(ValidationError, match="must differ"):
-        Step(kind="move_between_buckets", bucket_id="bk_" + "1" * 26, to_bucket_id="bk_" + "1" * 26)
+        Step(kind="move_between_buckets", bucket_id=same, to_bucket_id=same)
 
 
 @pytest.mark.parametrize("kind", ["send_email", "wait"])

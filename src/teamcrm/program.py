@@ -32,7 +32,7 @@ import attrs
 from teamcrm.contact import Contact
 from teamcrm.errors import ValidationError
 from teamcrm.ids import BucketId, ContactId, MemberId, TeamId, id_suffix
-from teamcrm.validation import Checker, check_field_name, check_int, check_text
+from teamcrm.validation import Checker, check_enum, check_field_name, check_int, check_text
 
 __all__ = [
     "BACKOFF",
@@ -179,6 +179,22 @@ class StopReason(enum.StrEnum):
     OWNER_INACTIVE = "owner_inactive"
 
 
+def _trigger_kind(value: TriggerKind | str) -> TriggerKind:
+    return check_enum("Trigger.kind", TriggerKind, value)
+
+
+def _condition_kind(value: ConditionKind | str) -> ConditionKind:
+    return check_enum("Condition.kind", ConditionKind, value)
+
+
+def _step_kind(value: StepKind | str) -> StepKind:
+    return check_enum("Step.kind", StepKind, value)
+
+
+def _re_enrol(value: ReEnrol | str) -> ReEnrol:
+    return check_enum("Program.re_enrol", ReEnrol, value)
+
+
 def _need(obj: object, attr: str, present: bool, kind: str) -> None:
     """Raise unless *attr* is given exactly when the kind *kind* uses it."""
     value = getattr(obj, attr)
@@ -199,7 +215,7 @@ class Trigger:
     :ivar status: ``status_changed``: only changes to this status (``None``: any).
     """
 
-    kind: TriggerKind
+    kind: TriggerKind = attrs.field(converter=_trigger_kind)
     bucket_id: BucketId | None = None
     pool_id: str | None = None
     status: str | None = None
@@ -229,7 +245,7 @@ class Condition:
     :ivar bucket_id: ``in_bucket``/``not_in_bucket``: the bucket.
     """
 
-    kind: ConditionKind
+    kind: ConditionKind = attrs.field(converter=_condition_kind)
     value: Any = None  # a JSON scalar (Any: the converter passes it through as is)
     field: str | None = None
     bucket_id: BucketId | None = None
@@ -300,7 +316,7 @@ class Step:
     :ivar conditions: ``stop_if``: the enrolment stops when all of them hold.
     """
 
-    kind: StepKind
+    kind: StepKind = attrs.field(converter=_step_kind)
     bucket_id: BucketId | None = None
     to_bucket_id: BucketId | None = None
     status: str | None = None
@@ -374,7 +390,7 @@ class Program:
     conditions: tuple[Condition, ...] = ()
     scope: ProgramScope = ProgramScope.PERSONAL
     state: ProgramState = ProgramState.ACTIVE
-    re_enrol: ReEnrol = ReEnrol.NEVER
+    re_enrol: ReEnrol = attrs.field(default=ReEnrol.NEVER, converter=_re_enrol)
     copied_from: ProgramId | None = None
     version: int = 1
 

@@ -128,7 +128,7 @@ class ProgramUseCases(SessionBase):
                 trigger=trigger,
                 steps=_sequence("steps", steps, Step),
                 conditions=_sequence("conditions", conditions, Condition),
-                re_enrol=re_enrol,  # type: ignore[arg-type]
+                re_enrol=re_enrol,
                 created_at=now,
             )
             self._check_program(uow, actor, program)
