@@ -51,7 +51,7 @@ def _setup(url: str) -> tuple[str, str, str, str, list[str]]:
     susan.add_to_bucket(mine.id, contacts)
     assert susan.program_report(program.id).active == CONTACTS
     crm.close()
-    return admin.id, susan.member_id, shared.id, program.id, contacts
+    return str(admin.id), str(susan.member_id), str(shared.id), str(program.id), list(contacts)
 
 
 def _worker(url: str, susan_id: str, program_id: str, barrier: Any) -> dict[str, int]:
@@ -64,7 +64,7 @@ def _worker(url: str, susan_id: str, program_id: str, barrier: Any) -> dict[str,
         report = crm.run_programs(limit=5, lease=timedelta(seconds=60))
         totals.update(ran=report.ran, claimed=report.claimed, lost=report.lost)
         assert report.failures == (), report.failures
-        if report.claimed == 0 and susan.program_report(program_id).active == 0:
+        if report.claimed == 0 and susan.program_report(teamcrm.ProgramId(program_id)).active == 0:
             break
     crm.close()
     return dict(totals)
@@ -73,7 +73,7 @@ def _worker(url: str, susan_id: str, program_id: str, barrier: Any) -> dict[str,
 def _check_exactly_once(url: str, admin_id: str, shared_id: str, program_id: str, n: int) -> None:
     crm = teamcrm.open(url)
     ana = crm.as_member(admin_id)
-    report = ana.program_report(program_id)
+    report = ana.program_report(teamcrm.ProgramId(program_id))
     assert (report.enrolled, report.completed, report.active, report.failed) == (n, n, 0, 0)
     tasks = [t for m in ana.members() for t in ana.tasks(m.id)]
     assert len(tasks) == n
@@ -89,7 +89,7 @@ def _check_exactly_once(url: str, admin_id: str, shared_id: str, program_id: str
 @pytest.mark.parametrize("kind", STORES)
 def test_four_workers_execute_every_step_exactly_once(kind: str, tmp_path: Path) -> None:
     with store_url(kind, tmp_path) as url:
-        admin_id, susan_id, shared_id, program_id, contacts = _setup(url)
+        admin_id, susan_id, shared_id, program_id, _ = _setup(url)
         results = run_workers([(_worker, (url, susan_id, program_id))] * WORKERS)
         assert sum(r.get("ran", 0) for r in results) == 2 * CONTACTS
         _check_exactly_once(url, admin_id, shared_id, program_id, CONTACTS)
