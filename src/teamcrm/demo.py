@@ -22,7 +22,9 @@ from datetime import UTC, datetime, timedelta
 
 from teamcrm.bucket import AccessLevel
 from teamcrm.clock import SettableClock
+from teamcrm.errors import OfferClosed
 from teamcrm.ids import BucketId, ContactId, MemberId
+from teamcrm.pool import DistributionMethod
 from teamcrm.render import text_table
 from teamcrm.service import CRM, MemberSession
 from teamcrm.team import Role
@@ -221,9 +223,67 @@ EXTRA_SECTIONS: list[tuple[str, Callable[[DemoTeam], str]]] = []
 
 
 def _routing_section(demo: DemoTeam) -> str:
-    from teamcrm.service.routing import demo_section
-
-    return demo_section(demo)
+    """The demo's lead-routing section (``teamcrm demo``): pools, routing, an offer race."""
+    alice = demo.session("Alice")
+    names = {v: k for k, v in demo.members.items()}
+    web = alice.create_bucket("Website leads")
+    agents = [demo.members[n] for n in ("Bradley", "Susan", "Tom")]
+    rr = alice.create_pool(
+        "Website (round robin)",
+        source_bucket_ids=[web.id],
+        member_ids=agents,
+        method=DistributionMethod.ROUND_ROBIN,
+        follow_up="2 days",
+    )
+    people = [("Ava", "Lopez"), ("Ben", "Okafor"), ("Cleo", "Nguyen"), ("Dev", "Patel")]
+    alice.create_contacts(
+        [{"first_name": f, "last_name": last, "source": "website"} for f, last in people],
+        bucket_id=web.id,
+    )
+    house = alice.create_bucket("Open house sign-ins")
+    alice.create_pool(
+        "Open house (first to accept)",
+        source_bucket_ids=[house.id],
+        member_ids=[demo.members["Bradley"], demo.members["Susan"]],
+        method=DistributionMethod.FIRST_TO_ACCEPT,
+    )
+    alice.create_contacts([{"first_name": "Erin", "last_name": "Walsh"}], bucket_id=house.id)
+    susan, bradley = demo.session("Susan"), demo.session("Bradley")
+    won = susan.accept_offer(susan.offers()[0].id)
+    try:
+        bradley.accept_offer(bradley.offers(status=None)[0].id)
+        late = "accepted (unexpected)"
+    except OfferClosed as exc:
+        late = f"refused: {exc}"
+    rows = [
+        (
+            r.contact_name,
+            r.pool_name,
+            names.get(r.assignee_id, "-") if r.assignee_id else "(unassigned)",
+            r.assigned_at.strftime("%Y-%m-%d %H:%M") if r.assigned_at else "",
+            r.status.value,
+        )
+        for r in alice.routing_dashboard(sort_by="contact_name")
+    ]
+    first_rr = next(ld for ld in alice.leads(pool_id=rr.id))
+    explanation = alice.explain(first_rr.id).describe()
+    for member_id, name in names.items():
+        explanation = explanation.replace(member_id, name)
+    return "\n".join(
+        [
+            text_table(
+                ["lead", "pool", "assignee", "assigned", "status"],
+                rows,
+                title="Routing dashboard (Alice)",
+            ),
+            "",
+            f"Erin Walsh was offered to Bradley and Susan; Susan accepted first "
+            f"({won.lead.status.value}); Bradley's later accept was {late}.",
+            "",
+            f"Why {alice.contact(first_rr.contact_id).display_name} went where it went:",
+            explanation,
+        ]
+    )
 
 
 EXTRA_SECTIONS.append(("Lead routing", _routing_section))

@@ -34,6 +34,7 @@ __all__ = [
     "InboundBucket",
     "IntakeRecord",
     "Lead",
+    "LeadEntries",
     "LeadId",
     "LeadRow",
     "LeadStatus",
@@ -233,6 +234,18 @@ class Offer:
     def expired_at(self, at: datetime) -> bool:
         """True when the offer's window has passed at *at*."""
         return at >= self.expires_at
+
+
+@attrs.frozen(kw_only=True)
+class LeadEntries:
+    """A contact's leads in one pool, as routing a new entry needs them.
+
+    :ivar last_entry: the highest entry number of the contact's leads in the pool.
+    :ivar has_open: whether one of them is open (the contact cannot enter again).
+    """
+
+    last_entry: int
+    has_open: bool
 
 
 @attrs.frozen(kw_only=True)

@@ -36,6 +36,7 @@ from teamcrm.lead import (
     InboundBucket,
     IntakeRecord,
     Lead,
+    LeadEntries,
     LeadId,
     LeadStatus,
     Offer,
@@ -868,6 +869,18 @@ class LeadRepository(Protocol):
         self, team_id: TeamId, pool_id: PoolId | None, contact_ids: Iterable[ContactId]
     ) -> dict[str, int]:
         """Return the highest entry number of each contact's leads in the pool (if any)."""
+        ...
+
+    def entry_states(
+        self, team_id: TeamId, pool_id: PoolId, contact_ids: Iterable[ContactId]
+    ) -> dict[str, LeadEntries]:
+        """Return, for each contact with leads in the pool, its highest entry and if one is open.
+
+        What :meth:`entries` and :meth:`open_for_contacts` say together, in one
+        read (routing a new entry needs nothing more); contacts without leads
+        in the pool are left out.  In a writing unit a store that serialises
+        a pool's entries with a lock (PostgreSQL) takes it here too.
+        """
         ...
 
     def response_due(self, at: datetime, limit: int) -> list[Lead]:

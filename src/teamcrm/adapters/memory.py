@@ -26,6 +26,7 @@ from teamcrm.lead import (
     InboundBucket,
     IntakeRecord,
     Lead,
+    LeadEntries,
     LeadId,
     LeadStatus,
     Offer,
@@ -1181,6 +1182,17 @@ class _Leads(_Versioned[Lead]):
             entry = self._entries.get((team_id, pool_id or "", cid))
             if entry is not None:
                 out[cid] = entry
+        return out
+
+    def entry_states(
+        self, team_id: TeamId, pool_id: PoolId, contact_ids: Iterable[ContactId]
+    ) -> dict[str, LeadEntries]:
+        out: dict[str, LeadEntries] = {}
+        for cid in contact_ids:
+            entry = self._entries.get((team_id, pool_id, cid))
+            if entry is not None:
+                has_open = (team_id, pool_id, cid) in self._open
+                out[cid] = LeadEntries(last_entry=entry, has_open=has_open)
         return out
 
     def loads(

@@ -42,7 +42,7 @@ from teamcrm.ports import UnitOfWork
 from teamcrm.rows import Rows
 from teamcrm.search import MAX_PAGE, decode_cursor, encode_cursor
 from teamcrm.service.base import SessionBase
-from teamcrm.service.routing import LEAD_COLUMNS, _enum
+from teamcrm.service.routing.common import LEAD_COLUMNS, _enum
 from teamcrm.team import Member
 from teamcrm.validation import check_id, check_int
 from teamcrm.views import View

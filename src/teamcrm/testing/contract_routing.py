@@ -42,6 +42,7 @@ from teamcrm.lead import (
     InboundBucket,
     IntakeRecord,
     Lead,
+    LeadEntries,
     LeadStatus,
     Offer,
     OfferStatus,
@@ -217,6 +218,7 @@ def routing_snapshot(uow: UnitOfWork, rs: RoutingSeed) -> dict[str, Any]:
         "cursors": [uow.routing_cursors.get(t, p.id) for p in [rs.pool, *pools]],
         "inbound": [uow.inbound_buckets.get(t, m) for m in rs.people],
         "entries": uow.leads.entries(t, rs.pool.id, rs.contact_ids),
+        "entry_states": uow.leads.entry_states(t, rs.pool.id, rs.contact_ids),
     }
 
 
@@ -601,6 +603,8 @@ class LeadRepositoryContract(_RoutingBase):
                 "entries": repo.entries(t, p, c),
                 "entries_no_pool": repo.entries(t, None, c),
                 "none": repo.open_with_keys(t, p, []),
+                "states": repo.entry_states(t, p, [*c, ContactId("ct_missing")]),
+                "states_none": repo.entry_states(t, p, []),
             }
 
         got = read(store, lookups)
@@ -616,11 +620,21 @@ class LeadRepositoryContract(_RoutingBase):
         assert got["entries"] == {c[0]: 2, c[1]: 4}
         assert got["entries_no_pool"] == {c[3]: 9}
         assert got["none"] == []
+        # entry_states says what entries and open_for_contacts say, in one read
+        assert got["states"] == {
+            c[0]: LeadEntries(last_entry=2, has_open=True),
+            c[1]: LeadEntries(last_entry=4, has_open=True),
+        }
+        assert got["states_none"] == {}
         write(store, lambda uow: uow.leads.update(removed))
         after = read(store, lookups)
         assert after["open"] == [assigned]
         assert after["by_4822"] == [assigned]
         assert after["entries"] == {c[0]: 2, c[1]: 4}
+        assert after["states"] == {
+            c[0]: LeadEntries(last_entry=2, has_open=True),
+            c[1]: LeadEntries(last_entry=4, has_open=False),
+        }
 
     @contract_settings
     @given(

@@ -53,7 +53,7 @@ from teamcrm.adapters.sqlite.routing import (
 )
 from teamcrm.errors import ConcurrencyError, NotFound
 from teamcrm.ids import ContactId, MemberId, TeamId
-from teamcrm.lead import Lead, LeadId, Offer, OfferId, RoutingCursor
+from teamcrm.lead import Lead, LeadEntries, LeadId, Offer, OfferId, RoutingCursor
 from teamcrm.pool import PoolId
 
 __all__ = ["PGLeads", "PGOffers", "PGRoutingCursors", "lock_pool"]
@@ -143,6 +143,16 @@ class PGLeads(SQLiteLeads):
         if writing(self) and pool_id is not None and ids:
             lock_pool(context(self), team_id, pool_id)
         return super().open_for_contacts(team_id, pool_id, ids)
+
+    @translated
+    def entry_states(
+        self, team_id: TeamId, pool_id: PoolId, contact_ids: Iterable[ContactId]
+    ) -> dict[str, LeadEntries]:
+        """Return the contacts' entries and open leads in the pool (locking the pool's entry)."""
+        ids = list(contact_ids)
+        if writing(self) and ids:
+            lock_pool(context(self), team_id, pool_id)
+        return super().entry_states(team_id, pool_id, ids)
 
     @translated
     def received(

@@ -39,6 +39,7 @@ from teamcrm.ids import BucketId, ContactId, MemberId, TeamId
 from teamcrm.lead import (
     InboundBucket,
     Lead,
+    LeadEntries,
     LeadId,
     LeadStatus,
     Offer,
@@ -755,6 +756,25 @@ class SQLiteLeads(SQLiteRepository):
             (team_id, pool_id or "", dumps(ids)),
         ).fetchall()
         return {str(cid): int(entry) for cid, entry in rows}
+
+    @translated
+    def entry_states(
+        self, team_id: TeamId, pool_id: PoolId, contact_ids: Iterable[ContactId]
+    ) -> dict[str, LeadEntries]:
+        """Return each contact's highest entry in the pool and whether a lead is open (one read)."""
+        ids = list(dict.fromkeys(contact_ids))
+        if not ids:
+            return {}
+        rows = self._conn.execute(
+            "SELECT contact_id, MAX(entry), MAX(is_open) FROM leads"
+            " WHERE team_id = ? AND pool_key = ?"
+            " AND contact_id IN (SELECT value FROM json_each(?)) GROUP BY contact_id",
+            (team_id, pool_id, dumps(ids)),
+        ).fetchall()
+        return {
+            str(cid): LeadEntries(last_entry=int(entry), has_open=bool(is_open))
+            for cid, entry, is_open in rows
+        }
 
 
 # --------------------------------------------------------------------- offers

@@ -1,0 +1,131 @@
+"""The routing dashboard: every open lead with its owner and last contact."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from teamcrm import permissions as perm
+from teamcrm.errors import ValidationError
+from teamcrm.ids import MemberId
+from teamcrm.lead import (
+    Lead,
+    LeadRow,
+    LeadStatus,
+)
+from teamcrm.pool import PoolId
+from teamcrm.ports import UnitOfWork
+from teamcrm.rows import Rows
+from teamcrm.service.routing.common import (
+    DASHBOARD_SORTS,
+    UNASSIGNED,
+    DashboardSort,
+    _name,
+)
+from teamcrm.service.routing.session import RoutingBase
+from teamcrm.validation import check_id
+
+
+class DashboardUseCases(RoutingBase):
+    """The routing dashboard."""
+
+    def routing_dashboard(
+        self,
+        *,
+        pool_id: PoolId | None = None,
+        assignee: MemberId | None = None,
+        sort_by: DashboardSort = "assigned_at",
+        descending: bool = False,
+        include_removed: bool = False,
+    ) -> Rows[LeadRow]:
+        """Return the routing dashboard (admins and managers): one row per lead and owner.
+
+        Filter by pool and by *assignee* (a member id, or :data:`UNASSIGNED`
+        for leads nobody owns).  Each row tells when its owner got the lead
+        and when that owner last contacted it (their newest interaction up to
+        now).  Sorted by *sort_by* (one of :data:`DASHBOARD_SORTS`; empty
+        values last), ties by lead id.  The list is a
+        :class:`~teamcrm.rows.Rows` (a ``list`` that shows itself as a table).
+        """
+        return Rows(
+            self._dashboard_rows(pool_id, assignee, sort_by, descending, include_removed),
+            title="Routing dashboard",
+        )
+
+    def _dashboard_rows(
+        self,
+        pool_id: PoolId | None,
+        assignee: MemberId | None,
+        sort_by: str,
+        descending: bool,
+        include_removed: bool,
+    ) -> list[LeadRow]:
+        if not isinstance(sort_by, str) or sort_by not in DASHBOARD_SORTS:
+            raise ValidationError("sort_by", sort_by, f"must be one of {sorted(DASHBOARD_SORTS)}")
+        for flag, value in (("descending", descending), ("include_removed", include_removed)):
+            if not isinstance(value, bool):
+                raise ValidationError(flag, value, "must be True or False")
+        if pool_id is not None:
+            check_id("pool_id", pool_id, "lp_")
+        if assignee is not None and assignee != UNASSIGNED:
+            check_id("assignee", assignee, "mb_")
+        with self._unit(write=False) as (uow, actor):
+            perm.require(
+                actor.role.is_manager,
+                actor,
+                "see the routing dashboard",
+                "admins and managers only",
+            )
+            now = self.crm.now()
+            leads = uow.leads.all(self.team_id, pool_id=PoolId(pool_id) if pool_id else None)
+            pools = {p.id: p for p in uow.lead_pools.all(self.team_id)}
+            members = {m.id: m for m in uow.members.all(self.team_id)}
+            contacts = {
+                c.id: c
+                for c in uow.contacts.get_many(
+                    self.team_id, list(dict.fromkeys(ld.contact_id for ld in leads))
+                )
+            }
+            rows: list[LeadRow] = []
+            for lead in leads:
+                if lead.status is LeadStatus.REMOVED and not include_removed:
+                    continue
+                owners: Sequence[MemberId | None] = lead.assignee_ids or (None,)
+                for owner in owners:
+                    if assignee == UNASSIGNED and owner is not None:
+                        continue
+                    if assignee not in (None, UNASSIGNED) and owner != assignee:
+                        continue
+                    pool = pools.get(lead.pool_id) if lead.pool_id else None
+                    member = members.get(owner) if owner else None
+                    rows.append(
+                        LeadRow(
+                            lead_id=lead.id,
+                            contact_id=lead.contact_id,
+                            contact_name=_name(contacts.get(lead.contact_id)),
+                            pool_id=lead.pool_id,
+                            pool_name=pool.name if pool is not None else None,
+                            status=lead.status,
+                            assignee_id=owner,
+                            assignee_name=member.name if member is not None else None,
+                            assigned_at=lead.assigned_at if owner else None,
+                            last_contacted_at=self._last_contact(uow, lead, owner, now),
+                            created_at=lead.created_at,
+                            role=lead.role,
+                        )
+                    )
+        present = [r for r in rows if getattr(r, sort_by) is not None]
+        missing = [r for r in rows if getattr(r, sort_by) is None]
+        present.sort(key=lambda r: (getattr(r, sort_by), r.lead_id), reverse=descending)
+        missing.sort(key=lambda r: r.lead_id)
+        return present + missing
+
+    def _last_contact(
+        self, uow: UnitOfWork, lead: Lead, owner: MemberId | None, now: datetime
+    ) -> datetime | None:
+        if owner is None:
+            return None
+        for interaction in uow.interactions.for_contact(self.team_id, lead.contact_id):
+            if interaction.author_id == owner and interaction.occurred_at <= now:
+                return interaction.occurred_at
+        return None

@@ -1,0 +1,73 @@
+"""Inbound buckets: the personal bucket where a member's routed leads land."""
+
+from __future__ import annotations
+
+from teamcrm import permissions as perm
+from teamcrm.bucket import Bucket, BucketKind
+from teamcrm.errors import NotFound
+from teamcrm.events import EventName
+from teamcrm.ids import BucketId, MemberId, new_bucket_id
+from teamcrm.lead import InboundBucket
+from teamcrm.service.routing.common import INBOUND_BUCKET_NAME
+from teamcrm.service.routing.router_base import RouterBase
+
+
+class InboundMixin(RouterBase):
+    """The router's inbound buckets (created when a member needs one)."""
+
+    def inbound_bucket(self, member_id: MemberId) -> Bucket:
+        """Return the member's inbound bucket, creating a personal one when needed.
+
+        A mapped bucket the member can no longer add contacts to is replaced
+        by a new personal one (the member must see the leads they get).
+        """
+        if member_id in self._inbound:
+            return self._inbound[member_id]
+        row = self.uow.inbound_buckets.get(self.team_id, member_id)
+        bucket: Bucket | None = None
+        if row is not None:
+            try:
+                bucket = self.uow.buckets.get(self.team_id, row.bucket_id)
+            except NotFound:
+                bucket = None
+        member = self.members.get(member_id)
+        if bucket is not None and (member is None or not perm.can_edit_bucket(member, bucket)):
+            # Rights are read now: a team bucket the member may no longer add
+            # to (grant revoked or lowered, role changed) would hand them
+            # leads they cannot see; they get a personal one instead.
+            bucket = None
+        if bucket is None:
+            bucket = self._new_inbound(member_id, replacing=row is not None)
+        self._inbound[member_id] = bucket
+        return bucket
+
+    def _new_inbound(self, member_id: MemberId, *, replacing: bool) -> Bucket:
+        """Make the member a personal "Routed leads" bucket, unless another unit just did.
+
+        The member's row is claimed in the database (``inbound_buckets.claim``):
+        of two units routing the member's first leads at once, the second
+        waits for the first, takes its bucket and drops its own (never
+        committed).  *replacing*: the member's row names a bucket that no
+        longer exists (databases of earlier releases); it is overwritten.
+        """
+        bucket = Bucket(
+            id=new_bucket_id(),
+            team_id=self.team_id,
+            name=INBOUND_BUCKET_NAME,
+            kind=BucketKind.PERSONAL,
+            owner_id=member_id,
+            created_at=self.now,
+            created_by=member_id,
+        )
+        self.uow.buckets.add(bucket)  # first: the row's foreign key names it
+        row = InboundBucket(team_id=self.team_id, member_id=member_id, bucket_id=bucket.id)
+        if replacing:
+            self.uow.inbound_buckets.put(row)
+        else:
+            stored = self.uow.inbound_buckets.claim(row)
+            if stored.bucket_id != bucket.id:  # another unit made one first: use it
+                self.uow.buckets.delete(self.team_id, bucket.id, bucket.version)
+                return self.uow.buckets.get(self.team_id, BucketId(stored.bucket_id))
+        self.event(EventName.BUCKET_CREATED, bucket.id, kind=bucket.kind.value, name=bucket.name)
+        self.event(EventName.INBOUND_BUCKET_CHANGED, member_id, bucket_id=bucket.id)
+        return bucket

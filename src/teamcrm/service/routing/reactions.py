@@ -1,0 +1,179 @@
+"""Routing's reactions (declared, in order, in ``teamcrm.service.reactions``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from teamcrm.bucket import Bucket
+from teamcrm.contact import Contact
+from teamcrm.events import EventName
+from teamcrm.ids import BucketId, ContactId, MemberId
+from teamcrm.lead import LeadId
+from teamcrm.routing import (
+    RoutingDecision,
+    RoutingExplanation,
+    RoutingOutcome,
+)
+from teamcrm.service.base import bumped
+from teamcrm.task import TaskStatus
+
+if TYPE_CHECKING:
+    from teamcrm.service.reactions import Occasion
+from teamcrm.service.routing.common import (
+    POOL_TASK_NOTE,
+    _domain_event,
+    _load_contacts,
+)
+from teamcrm.service.routing.router import Router
+
+
+# Declared, in order, in teamcrm.service.reactions.default_reactions.
+def route_entries(occasion: Occasion) -> None:
+    """``bucket.items_added``: contacts entering a source bucket of an active pool become leads.
+
+    They are routed in this same unit.  Nothing for a personal bucket, nor
+    for contacts routing itself placed in an inbound bucket.
+    """
+    if occasion.origin == "routing":
+        return
+    uow, team_id = occasion.uow, occasion.team_id
+    bucket = occasion.subject
+    if not isinstance(bucket, Bucket):
+        bucket = uow.buckets.get(team_id, BucketId(occasion.event.subject_id))
+    if bucket.is_personal:
+        return
+    items = occasion.event.data.get("item_ids")
+    contact_ids = [ContactId(i) for i in (items if isinstance(items, list) else [])]
+    contact_ids = [c for c in contact_ids if c.startswith("ct_")]
+    if not contact_ids:
+        return
+    pools = [p for p in uow.lead_pools.for_buckets(team_id, [bucket.id]) if p.active]
+    if not pools:
+        return
+    have = occasion.contacts
+    missing = [c for c in contact_ids if have.get(c) is None]
+    loaded: dict[str, Contact] = {}
+    if missing:  # not read by the emitter in this unit
+        loaded = {c.id: c for c in _load_contacts(uow, team_id, missing)}
+    contacts: list[Contact] = []
+    for cid in contact_ids:
+        found = have.get(cid) or loaded.get(cid)
+        if found is not None:
+            contacts.append(found)
+    router = Router(uow, team_id, occasion.actor_id, occasion.now, occasion.reactions)
+    for pool in pools:
+        router.enter(pool, contacts)
+    router.flush()
+
+
+def close_leads_of_deleted_contact(occasion: Occasion) -> None:
+    """``contact.deleted``: its open leads are removed (offers withdrawn, owners told).
+
+    No open lead or offer is left pointing at a deleted contact.  Each lead
+    is read again through ``leads.get`` (locked on PostgreSQL), so a unit
+    accepting or reassigning it at the same moment goes first or finds it
+    removed.  Idempotent: a lead already closed is left alone.
+    """
+    uow, team_id = occasion.uow, occasion.team_id
+    open_ids = [
+        lead.id
+        for lead in uow.leads.for_contact(team_id, ContactId(occasion.event.subject_id))
+        if lead.is_open
+    ]
+    if not open_ids:
+        return
+    router = Router(uow, team_id, occasion.actor_id, occasion.now, occasion.reactions)
+    router.remember([c for c in occasion.contacts.values() if c is not None])  # for its name
+    for lead_id in open_ids:
+        lead = uow.leads.get(team_id, lead_id)
+        if not lead.is_open:
+            continue
+        pool = router.pool(lead.pool_id)
+        decision = RoutingDecision(
+            explanation=RoutingExplanation(
+                method="contact_deleted",
+                outcome=RoutingOutcome.REMOVED,
+                decided_at=router.now,
+                pool_id=lead.pool_id if pool is not None else None,
+                actor_id=occasion.actor_id,
+                note="the contact was deleted",
+            )
+        )
+        router.apply(lead, decision, pool)
+        router.event(EventName.LEAD_REMOVED, lead.id, previous=list(lead.assignee_ids))
+    router.flush()
+
+
+def apply_new_lead_status(occasion: Occasion) -> None:
+    """``lead.routed`` (a new lead): its contact takes the team's ``new_lead_status``.
+
+    Seed 001: "contacts with new leads will always appear in the Evaluate or
+    Priority status".  Nothing is written when the contact already has it.
+    """
+    contact_id = occasion.event.data.get("contact_id")
+    if not isinstance(contact_id, str):
+        return  # a lead routed again: not a new lead
+    uow, team_id = occasion.uow, occasion.team_id
+    team = occasion.cache.get("team")
+    if team is None:
+        team = occasion.cache["team"] = uow.teams.get(team_id)
+    wanted = team.settings.new_lead_status
+    if contact_id in occasion.contacts:
+        contact = occasion.contacts[contact_id]
+    else:
+        found = _load_contacts(uow, team_id, [ContactId(contact_id)])
+        contact = found[0] if found else None
+    if contact is None or contact.status == wanted:
+        return
+    # Read again for update: the copy in hand may be older than a concurrent change.
+    fresh = uow.contacts.get_for_update(team_id, contact.id)
+    if fresh.status == wanted:
+        occasion.contacts[contact_id] = fresh
+        return
+    updated = bumped(fresh, status=wanted)
+    uow.contacts.update(updated)
+    occasion.contacts[contact_id] = updated
+    occasion.emit(
+        _domain_event(
+            name=EventName.CONTACT_UPDATED,
+            team_id=team_id,
+            subject_id=contact_id,
+            occurred_at=occasion.now,
+            actor_id=occasion.actor_id,
+            data={"fields": ["status"]},
+        )
+    )
+
+
+def move_pool_follow_up_task(occasion: Occasion) -> None:
+    """``lead.reassigned``: the previous owners' open follow-up task of the pool is cancelled.
+
+    The new owner got the pool's task when the lead was placed with them;
+    the previous owner no longer sees the contact, so the task would sit in
+    a due list for a contact they cannot open.
+    """
+    data = occasion.event.data
+    previous, chosen = data.get("previous"), data.get("member_ids")
+    if not isinstance(previous, list) or not isinstance(chosen, list):
+        return
+    lost = [m for m in previous if m not in chosen]
+    if not lost:
+        return
+    uow, team_id = occasion.uow, occasion.team_id
+    lead = uow.leads.get(team_id, LeadId(occasion.event.subject_id))
+    if lead.pool_id is None:
+        return
+    for member_id in lost:
+        for task in uow.tasks.for_member(team_id, MemberId(member_id), TaskStatus.OPEN):
+            if task.contact_id == lead.contact_id and task.note.startswith(POOL_TASK_NOTE):
+                uow.tasks.update(bumped(task, status=TaskStatus.CANCELLED, closed_at=occasion.now))
+                occasion.emit(
+                    _domain_event(
+                        name=EventName.TASK_CANCELLED,
+                        team_id=team_id,
+                        subject_id=task.id,
+                        occurred_at=occasion.now,
+                        actor_id=occasion.actor_id,
+                        data={"member_id": task.member_id, "lead_id": lead.id},
+                    )
+                )
