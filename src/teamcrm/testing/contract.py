@@ -81,6 +81,10 @@ from teamcrm.testing.contract_notifications import (
     NotificationRepositoryContract,
 )
 from teamcrm.testing.contract_paging import KeysetPageContract
+from teamcrm.testing.contract_programs import (
+    EnrolmentRepositoryContract,
+    ProgramRepositoryContract,
+)
 from teamcrm.testing.contract_retention import OutboxRetentionContract
 from teamcrm.testing.contract_routing import (
     AgentGridContract,
@@ -109,6 +113,7 @@ __all__ = [
     "CompanySearchContract",
     "ContactRepositoryContract",
     "DigestQueueContract",
+    "EnrolmentRepositoryContract",
     "FollowUpDueRepositoryContract",
     "FollowUpIsolationContract",
     "FollowUpPolicyRepositoryContract",
@@ -126,6 +131,7 @@ __all__ = [
     "OfferRepositoryContract",
     "OutboxContract",
     "OutboxRetentionContract",
+    "ProgramRepositoryContract",
     "RoutingCursorRepositoryContract",
     "RoutingIsolationContract",
     "SavedFilterRepositoryContract",
@@ -1112,5 +1118,7 @@ class StoreContract(
     InteractionCountsContract,
     SavedFilterRepositoryContract,
     IntakeRepositoryContract,
+    ProgramRepositoryContract,
+    EnrolmentRepositoryContract,
 ):
     """Every contract at once: subclass this and override ``store``."""

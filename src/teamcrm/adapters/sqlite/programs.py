@@ -204,19 +204,25 @@ class SQLiteEnrolments(SQLiteRepository):
     @translated
     def add_many(self, enrolments: Sequence[Enrolment]) -> list[Enrolment]:
         """Insert enrolments, skipping those the one-active index refuses; return the inserted."""
-        if not enrolments:
+        unique = list({e.id: e for e in reversed(enrolments)}.values())[::-1]  # first wins
+        if not unique:
             return []
+        ids = dumps([e.id for e in unique])
+        before = self._stored_ids(ids)
         self._conn.executemany(
             f"INSERT OR IGNORE INTO program_enrolments ({ENROLMENT_COLUMNS})"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [_enrolment_values(e) for e in enrolments],
+            [_enrolment_values(e) for e in unique if e.id not in before],
         )
+        added = self._stored_ids(ids) - before
+        return [e for e in unique if e.id in added]
+
+    def _stored_ids(self, ids_json: str) -> set[str]:
         rows = self._conn.execute(
             "SELECT id FROM program_enrolments WHERE id IN (SELECT value FROM json_each(?))",
-            (dumps([e.id for e in enrolments]),),
+            (ids_json,),
         )
-        stored = {r[0] for r in rows}
-        return [e for e in enrolments if e.id in stored]
+        return {r[0] for r in rows}
 
     @translated
     def update(self, enrolment: Enrolment) -> None:
