@@ -27,6 +27,7 @@ from teamcrm.lead import LeadId
 from teamcrm.ports import UnitOfWork
 from teamcrm.program import (
     Enrolment,
+    EnrolmentState,
     Program,
     ReEnrol,
     StopReason,
@@ -35,6 +36,7 @@ from teamcrm.program import (
 )
 from teamcrm.service.reactions import Occasion
 from teamcrm.team import Member
+from teamcrm.validation import trusted_builder
 
 __all__ = [
     "ORIGIN",
@@ -48,6 +50,9 @@ __all__ = [
     "stop_on_pause",
     "stop_on_reply",
 ]
+
+#: Builds enrolments from checked values without checking them again (see ``validation.trusted``).
+_enrolment = trusted_builder(Enrolment)
 
 #: The ``origin`` of events a program step emits (an interaction a program logs is no reply).
 ORIGIN = "programs"
@@ -92,11 +97,18 @@ def enrol(
     if not programs or not contacts:
         return []
     ids = list(contacts)
-    held: dict[str, set[str]] = {i: set() for i in ids}
-    by_item: dict[str, list[BucketMembership]] = {i: [] for i in ids}
-    for m in uow.memberships.buckets_of(team_id, ids):
-        held[m.item_id].add(m.bucket_id)
-        by_item[m.item_id].append(m)
+    held: dict[str, set[str]] = {}
+    by_item: dict[str, list[BucketMembership]] = {}
+
+    def memberships() -> None:  # read once, and only when a condition or a check needs them
+        if held or not ids:
+            return
+        held.update((i, set()) for i in ids)
+        by_item.update((i, []) for i in ids)
+        for m in uow.memberships.buckets_of(team_id, ids):
+            held[m.item_id].add(m.bucket_id)
+            by_item[m.item_id].append(m)
+
     earlier: dict[tuple[str, str], list[Enrolment]] = {}
     for e in uow.enrolments.for_contacts(team_id, [ContactId(i) for i in ids]):
         earlier.setdefault((e.program_id, e.contact_id), []).append(e)
@@ -121,21 +133,34 @@ def enrol(
                 continue
             if runs and program.re_enrol is ReEnrol.NEVER:
                 continue
-            if not program.admits(contact, held[cid]):
-                continue
+            if program.conditions:
+                if any(c.bucket_id is not None for c in program.conditions):
+                    memberships()
+                if not program.admits(contact, held.get(cid, ())):
+                    continue
             if not through and not (owner.role.is_manager or contact.created_by == owner.id):
+                memberships()
                 if buckets is None:
                     buckets = {b.id: b for b in uow.buckets.all(team_id)}
                 if not perm.can_see_item(owner, contact.created_by, by_item[cid], buckets):
                     continue
-            new.append(
-                Enrolment(
+            new.append(  # checked values (stored ids, the unit's time): not checked again
+                _enrolment(
                     id=new_enrolment_id(),
                     team_id=team_id,
                     program_id=program.id,
                     contact_id=ContactId(cid),
                     enrolled_at=now,
                     due_at=now,
+                    state=EnrolmentState.ACTIVE,
+                    step_index=0,
+                    attempts=0,
+                    lease_owner=None,
+                    lease_until=None,
+                    stop_reason=None,
+                    last_error=None,
+                    finished_at=None,
+                    version=1,
                 )
             )
     added = uow.enrolments.add_many(new)
