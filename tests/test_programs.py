@@ -5,12 +5,15 @@ Every test runs on memory, SQLite and PostgreSQL (when a test server is set).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import attrs
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import pg_support
 import teamcrm
@@ -27,6 +30,8 @@ from teamcrm import (
 from teamcrm.program import MAX_ATTEMPTS, backoff
 from teamcrm.service.program_runner import _Lost, _run_step
 from teamcrm.service.reactions import Occasion
+
+START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture(params=pg_support.STORE_KINDS)
@@ -429,3 +434,54 @@ def test_run_programs_checks_its_arguments(w: World) -> None:
         w.crm.run_programs(limit=0)
     with pytest.raises(ValidationError, match="lease"):
         w.crm.run_programs(lease=timedelta(0))
+
+
+# ------------------------------------------------------------------ exactly once, by property
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    ops=st.lists(
+        st.tuples(st.sampled_from(["claim", "run", "tick"]), st.integers(0, 2)), max_size=25
+    )
+)
+def test_interleaved_workers_and_expiring_leases_commit_each_step_once(
+    ops: list[tuple[str, int]],
+) -> None:
+    """Three workers claim, run late, and see leases expire in any order: no step runs twice."""
+    clock = teamcrm.SettableClock(START)
+    with teamcrm.open("memory://", clock=clock) as crm:
+        _, admin = crm.create_team("T", admin_name="Ana")
+        ana = crm.as_member(admin.id)
+        mine = ana.create_bucket("Mine", personal=True)
+        shared = ana.create_bucket("Shared")
+        program = ana.create_program(
+            "P",
+            Trigger(kind="bucket_entered", bucket_id=mine.id),
+            [Step(kind="add_to_bucket", bucket_id=shared.id), Step(kind="create_task", days=1)],
+        )
+        kim, lee = ana.create_contact("Kim"), ana.create_contact("Lee")
+        ana.add_to_bucket(mine.id, [kim.id, lee.id])
+        lease = timedelta(minutes=5)
+        held: dict[int, list[teamcrm.Enrolment]] = {0: [], 1: [], 2: []}
+        for op, worker in ops:
+            now = clock.now()
+            if op == "tick":
+                clock.set(now + timedelta(minutes=3))
+            elif op == "claim":
+                with crm.store.unit_of_work() as uow:
+                    held[worker] += uow.enrolments.claim_due(
+                        now, 1, owner=f"w{worker}", until=now + lease
+                    )
+                    uow.commit()
+            elif held[worker]:
+                claimed = held[worker].pop(0)
+                with contextlib.suppress(_Lost, teamcrm.ConcurrencyError):
+                    _run_step(crm, claimed, now)
+        later = clock.now() + lease
+        for _ in range(4):
+            crm.run_programs(later)
+        ran = [m.event for m in ana.events() if m.event.name is EventName.PROGRAM_STEP_RAN]
+        steps = [(e.subject_id, e.data["step"]) for e in ran]
+        assert len(steps) == len(set(steps)) == 4
+        assert ana.program_report(program.id).completed == 2
+        assert len(ana.tasks()) == 2
+        assert session_items(ana, shared.id) == {kim.id, lee.id}
