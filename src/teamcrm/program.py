@@ -170,7 +170,6 @@ class StopReason(enum.StrEnum):
     """Why an enrolment stopped before its last step."""
 
     LEFT_BUCKET = "left_bucket"
-    CONTACT_DELETED = "contact_deleted"
     REPLIED = "replied"
     OPTED_OUT = "opted_out"
     PROGRAM_PAUSED = "program_paused"
