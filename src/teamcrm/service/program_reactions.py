@@ -14,6 +14,7 @@ when two units enrol the same contact at once.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 
 from teamcrm import permissions as perm
@@ -58,14 +59,33 @@ _enrolment = trusted_builder(Enrolment)
 ORIGIN = "programs"
 
 
-def _running(occasion: Occasion, kind: TriggerKind) -> list[Program]:
-    """The team's running programs with a *kind* trigger (read once per batch of events)."""
-    key = f"programs:{occasion.team_id}"
-    programs: list[Program] | None = occasion.cache.get(key)
+#: The attribute of a unit of work that holds its team's programs once read.
+_UNIT_CACHE = "_teamcrm_programs"
+
+
+def _programs(occasion: Occasion) -> list[Program]:
+    """Every program of the team, read once per unit of work.
+
+    Kept on the unit itself, so the reactions of all of a unit's events (a
+    routed add emits several) share one read; a unit that cannot hold an
+    attribute keeps it for the batch of events instead.  No use case
+    changes programs and triggers enrolment in the same unit.
+    """
+    uow, team_id = occasion.uow, occasion.team_id
+    held: dict[str, list[Program]] | None = getattr(uow, _UNIT_CACHE, None)
+    if held is None:
+        held = occasion.cache.setdefault(_UNIT_CACHE, {})
+        with contextlib.suppress(AttributeError):  # an adapter's unit with __slots__
+            setattr(uow, _UNIT_CACHE, held)
+    programs = held.get(team_id)
     if programs is None:
-        programs = [p for p in occasion.uow.programs.all(occasion.team_id) if p.runs]
-        occasion.cache[key] = programs
-    return [p for p in programs if p.trigger.kind is kind]
+        programs = held[team_id] = uow.programs.all(team_id)
+    return programs
+
+
+def _running(occasion: Occasion, kind: TriggerKind) -> list[Program]:
+    """The team's running programs with a *kind* trigger."""
+    return [p for p in _programs(occasion) if p.runs and p.trigger.kind is kind]
 
 
 def _contacts(occasion: Occasion, ids: Sequence[ContactId]) -> dict[str, Contact]:
@@ -293,7 +313,7 @@ def stop_on_bucket_exit(occasion: Occasion) -> None:
     bucket_id = occasion.event.subject_id
     attached = {
         p.id
-        for p in occasion.uow.programs.all(occasion.team_id)
+        for p in _programs(occasion)
         if p.trigger.kind is TriggerKind.BUCKET_ENTERED and p.trigger.bucket_id == bucket_id
     }
     if not attached:
