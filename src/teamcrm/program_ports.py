@@ -48,7 +48,7 @@ class ProgramRepository(Protocol):
         ...
 
     def all(self, team_id: TeamId) -> list[Program]:
-        """Every program of the team, by id."""
+        """Return every program of the team, by id."""
         ...
 
 
@@ -71,11 +71,11 @@ class EnrolmentRepository(Protocol):
         ...
 
     def for_contacts(self, team_id: TeamId, contact_ids: Iterable[ContactId]) -> list[Enrolment]:
-        """Every enrolment (any state) of those contacts, by id."""
+        """Return every enrolment (any state) of those contacts, by id."""
         ...
 
     def for_program(self, team_id: TeamId, program_id: ProgramId) -> list[Enrolment]:
-        """Every enrolment (any state) of the program, by id."""
+        """Return every enrolment (any state) of the program, by id."""
         ...
 
     def claim_due(
