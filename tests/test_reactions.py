@@ -3,7 +3,7 @@
 Each test runs on ``memory://``, SQLite and (with a test server) PostgreSQL.
 
 * deleting a contact closes its open leads (offers withdrawn, capacity freed);
-* a reassigned lead's pool follow-up task leaves the previous owner;
+* a reassigned lead's pool reminder follows the lead (no reaction needed);
 * a routed lead's contact takes the team's ``new_lead_status`` (seed 001);
 * linking a contact to a company later, or turning on filing under
   companies, files the contact's earlier notes under the company (seed 002);
@@ -126,22 +126,21 @@ def test_closing_the_leads_of_a_deleted_contact_is_idempotent(w: World) -> None:
 
 
 # ------------------------------------------------------------ lead.reassigned
-def test_a_reassigned_leads_pool_follow_up_task_moves_to_the_new_owner(w: World) -> None:
-    """Brad no longer has a task for a contact he can no longer open; Cat has it."""
+def test_a_reassigned_leads_pool_reminder_moves_to_the_new_owner(w: World) -> None:
+    """No reaction needed: the reminder is read from the lead's current owner."""
     pool = _pool(w, follow_up="1d")
     kim = w.ana.create_contacts([{"first_name": "Kim"}], bucket_id=w.web.id)[0]
     lead = w.ana.leads(pool_id=pool.id)[0]
-    assert [t.contact_id for t in w.brad.tasks(status="open")] == [kim.id]
+    later = START.replace(day=9)
+    assert [r.contact.id for r in w.brad.follow_ups(at=later)] == [kim.id]
     w.ana.reassign(lead.id, w.cat.member_id)
-    assert w.brad.tasks(status="open") == []
-    assert [t.contact_id for t in w.cat.tasks(status="open")] == [kim.id]
-    # Kept as cancelled (Brad's lists hide it: he no longer sees Kim).
-    cancelled = _stored_tasks(w, w.brad, teamcrm.TaskStatus.CANCELLED)
-    assert [t.contact_id for t in cancelled] == [kim.id]
+    assert w.brad.follow_ups(at=later) == []
+    assert [(r.kind.value, r.lead_id) for r in w.cat.follow_ups(at=later)] == [("pool", lead.id)]
+    assert w.brad.tasks(status="open") == w.cat.tasks(status="open") == []
 
 
 def test_a_reassignment_keeps_the_previous_owners_own_tasks(w: World) -> None:
-    """Only the pool's follow-up task moves: a task Brad wrote himself stays."""
+    """A task Brad wrote himself stays his."""
     _pool(w, follow_up="1d")
     kim = w.ana.create_contacts([{"first_name": "Kim"}], bucket_id=w.web.id)[0]
     mine = w.brad.create_task(kim.id, START.replace(day=9), note="Send the brochure")

@@ -58,9 +58,11 @@ from teamcrm.lead import (
     OfferId,
     OfferStatus,
 )
+from teamcrm.multi_assign import MultiAssignMode
 from teamcrm.notification import Notification, NotificationId, NotificationKind
 from teamcrm.opener import open, open_store, register_store
 from teamcrm.pool import Capacity, DistributionMethod, LeadPool, PoolId, StrategyName
+from teamcrm.pool_reminder import PoolReminderDue, pool_reminder_due
 from teamcrm.program import (
     Condition,
     ConditionKind,
@@ -163,6 +165,7 @@ __all__ = [
     "MemberSession",
     "MemorySender",
     "MissingDatabaseError",
+    "MultiAssignMode",
     "NotFound",
     "Notification",
     "NotificationChannel",
@@ -179,6 +182,7 @@ __all__ = [
     "PhoneNumber",
     "PolicyId",
     "PoolId",
+    "PoolReminderDue",
     "Program",
     "ProgramId",
     "ProgramReport",
@@ -228,6 +232,7 @@ __all__ = [
     "make_converter",
     "open",
     "open_store",
+    "pool_reminder_due",
     "register_store",
     "register_strategy",
     "retry_on_conflict",

@@ -197,7 +197,9 @@ def _follow_ups(demo: DemoTeam, name: str, at: datetime) -> str:
     session = demo.session(name)
     rows = []
     for row in session.follow_ups(at=at):
-        why = "; ".join(f"{r.bucket_name} ({r.cadence})" for r in row.reasons) or "task"
+        why = "; ".join(f"{r.bucket_name} ({r.cadence})" for r in row.reasons) or (
+            "pool reminder" if row.pool_id is not None else "task"
+        )
         touch = "never"
         if row.last_touch_at is not None:
             by = session.member(row.last_touch_by).name if row.last_touch_by else "?"

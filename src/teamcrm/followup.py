@@ -425,10 +425,12 @@ class FollowUpReason:
 
 
 class RowKind(enum.StrEnum):
-    """A row of the follow-up list comes from a policy or from a task."""
+    """A row of the follow-up list comes from a policy, a task or a pool's reminder."""
 
     POLICY = "policy"
     TASK = "task"
+    #: the follow-up reminder of a lead pool, for the lead's current owner
+    POOL = "pool"
 
 
 @attrs.frozen(kw_only=True)
@@ -447,6 +449,9 @@ class FollowUpRow:
         (for a task row: the contact's newest touch by anyone), or ``None``.
     :ivar last_touch_by: who made it.
     :ivar task: the task, for a task row.
+    :ivar pool_id: the pool, for a pool-reminder row.
+    :ivar lead_id: the lead, for a pool-reminder row.
+    :ivar cadence: the pool's reminder cadence, for a pool-reminder row.
     """
 
     kind: RowKind
@@ -458,9 +463,12 @@ class FollowUpRow:
     last_touch_at: datetime | None = None
     last_touch_by: MemberId | None = None
     task: Any = None
+    pool_id: str | None = None
+    lead_id: str | None = None
+    cadence: Cadence | None = None
 
     @property
     def sort_key(self) -> tuple[date, datetime, str, str]:
-        """Most overdue first; ties by due time, contact id, task id."""
-        task_id = "" if self.task is None else str(self.task.id)
+        """Most overdue first; ties by due time, contact id, task or lead id."""
+        task_id = str(self.task.id) if self.task is not None else (self.lead_id or "")
         return (self.due_on, self.due_at, str(self.contact.id), task_id)

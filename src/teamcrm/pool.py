@@ -176,8 +176,9 @@ class LeadPool:
     :ivar member_ids: who receives its leads, in round-robin order.
     :ivar method: how leads are handed out.
     :ivar offer_window: how long an offer of this pool stays open.
-    :ivar follow_up: optional cadence: each assignee gets a follow-up task one
-        cadence after assignment.
+    :ivar follow_up: optional cadence: the follow-up reminder of every
+        assigned lead of the pool, for its current owner (see
+        :mod:`teamcrm.pool_reminder`).
     :ivar fallback_member_id: told when nobody can take a lead (default: the
         team's admins).
     :ivar weights: ``weighted`` pools: each member's weight (default 1; 0

@@ -883,6 +883,14 @@ class LeadRepository(Protocol):
         """
         ...
 
+    def owned(self, team_id: TeamId, member_id: MemberId, pool_ids: Iterable[PoolId]) -> list[Lead]:
+        """Return the assigned leads of these pools that *member_id* owns now, by id.
+
+        Read for the pools' follow-up reminders: a member's leads, not every
+        lead of the pools.
+        """
+        ...
+
     def response_due(self, at: datetime, limit: int) -> list[Lead]:
         """Return up to *limit* leads of any team with ``respond_by <= at``.
 
@@ -966,6 +974,16 @@ class InboundBucketRepository(Protocol):
 
     def get(self, team_id: TeamId, member_id: MemberId) -> InboundBucket | None:
         """Return the member's inbound bucket, or ``None`` if none was chosen yet."""
+        ...
+
+    def get_with_bucket(
+        self, team_id: TeamId, member_id: MemberId
+    ) -> tuple[InboundBucket | None, Bucket | None]:
+        """Return the member's inbound row and its bucket, in one read.
+
+        ``(None, None)`` when none was chosen yet; ``(row, None)`` when the row
+        names a bucket that no longer exists (databases of earlier releases).
+        """
         ...
 
     def put(self, row: InboundBucket) -> None:

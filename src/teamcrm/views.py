@@ -372,6 +372,8 @@ class DueRow:
         """Flatten a :class:`~teamcrm.followup.FollowUpRow`."""
         if row.task is not None:
             why = f"task: {row.task.note}" if row.task.note else "task"
+        elif row.pool_id is not None:
+            why = f"pool reminder: {row.cadence}"
         else:
             why = "; ".join(f"{r.bucket_name} ({r.cadence})" for r in row.reasons)
         return cls(
@@ -395,7 +397,7 @@ class InsightRow:
         first interaction with the contact (touched leads only).
     :ivar first_touch_p90: the 90th percentile of the same.
     :ivar untouched_leads: leads received and not touched yet.
-    :ivar overdue_follow_ups: open follow-ups (policy rows and tasks) past due
+    :ivar overdue_follow_ups: open follow-ups (policy rows, pool reminders and tasks) past due
         at the end of the range (or now, if earlier).
     :ivar interactions: interactions the member logged in the range, by kind.
     """

@@ -1211,6 +1211,18 @@ class _Leads(_Versioned[Lead]):
         rows = self._received.get((team_id, pool_id, member_id)) or []
         return sorted(at for at in rows if at >= since)
 
+    def owned(self, team_id: TeamId, member_id: MemberId, pool_ids: Iterable[PoolId]) -> list[Lead]:
+        pools = set(pool_ids)
+        found = [
+            lead
+            for lead in self._all(team_id)
+            if lead.pool_id in pools
+            and lead.role is None
+            and lead.status is LeadStatus.ASSIGNED
+            and member_id in lead.assignee_ids
+        ]
+        return sorted(found, key=lambda lead: lead.id)
+
     def response_due(self, at: datetime, limit: int) -> list[Lead]:
         due = sorted((t, i) for i, t in self._response_due.rows.items() if t <= at)
         out = []
@@ -1289,11 +1301,23 @@ class _RoutingCursors:
 
 
 class _InboundBuckets:
-    def __init__(self, table: _Table[tuple[str, str], InboundBucket]) -> None:
+    def __init__(
+        self, table: _Table[tuple[str, str], InboundBucket], buckets: _Table[str, Bucket]
+    ) -> None:
         self._t = table
+        self._buckets = buckets
 
     def get(self, team_id: TeamId, member_id: MemberId) -> InboundBucket | None:
         return self._t.get((team_id, member_id))
+
+    def get_with_bucket(
+        self, team_id: TeamId, member_id: MemberId
+    ) -> tuple[InboundBucket | None, Bucket | None]:
+        row = self._t.get((team_id, member_id))
+        if row is None:
+            return None, None
+        bucket = self._buckets.get(row.bucket_id)
+        return row, bucket if bucket is not None and bucket.team_id == team_id else None
 
     def put(self, row: InboundBucket) -> None:
         self._t.put((row.team_id, row.member_id), row)
@@ -1614,7 +1638,7 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         )
         self.offers = _Offers(s._offers, s._offers_by_lead)
         self.routing_cursors = _RoutingCursors(s._routing_cursors)
-        self.inbound_buckets = _InboundBuckets(s._inbound_buckets)
+        self.inbound_buckets = _InboundBuckets(s._inbound_buckets, s._buckets)
         self.views = _Views(s)
         self.saved_filters = _SavedFilters(s._saved_filters)
         self.intake = _Intake(s._intake)

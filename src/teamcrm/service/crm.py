@@ -25,6 +25,7 @@ from teamcrm.service.importing import ImportUseCases
 from teamcrm.service.intake import IntakeUseCases
 from teamcrm.service.interactions import InteractionUseCases
 from teamcrm.service.merging import MergeUseCases
+from teamcrm.service.multi_assign import MultiAssignUseCases
 from teamcrm.service.notifications import (
     DEFAULT_LEASE,
     DIGEST_INTERVAL,
@@ -39,7 +40,7 @@ from teamcrm.service.program_runner import RunReport, run_programs
 from teamcrm.service.programs import ProgramUseCases
 from teamcrm.service.reactions import Reactions, default_reactions
 from teamcrm.service.retention import prune_events
-from teamcrm.service.routing import RoutingUseCases, enforce_response_windows, expire_offers
+from teamcrm.service.routing import enforce_response_windows, expire_offers
 from teamcrm.service.team import TeamUseCases
 from teamcrm.service.views import ViewUseCases
 from teamcrm.team import Member, Role, Team, TeamSettings
@@ -297,7 +298,7 @@ class MemberSession(
     InteractionUseCases,
     FollowUpUseCases,
     NotificationUseCases,
-    RoutingUseCases,
+    MultiAssignUseCases,
     ViewUseCases,
     MergeUseCases,
     IntakeUseCases,

@@ -43,6 +43,7 @@ from teamcrm.interaction import Interaction
 from teamcrm.ports import UnitOfWork
 from teamcrm.rows import Rows
 from teamcrm.service.base import SessionBase, bumped
+from teamcrm.service.pool_reminders import pool_reminder_rows
 from teamcrm.task import MAX_NOTE, Task, TaskId, TaskStatus, TaskStatusName, new_task_id
 from teamcrm.team import Member
 from teamcrm.validation import check_enum, check_id, check_int, check_text, check_time
@@ -212,8 +213,10 @@ class FollowUpUseCases(SessionBase):
         or before the member's local date of *at* and the member has not
         snoozed it past *at*; it appears once, with every policy covering it as
         a reason.  Open tasks whose due time is at or before *at* are listed
-        too.  Members see their own list; managers and admins anyone's (then
-        the member's personal buckets are left out).
+        too, and the follow-up reminders of the pools whose leads the member
+        owns now (``kind == "pool"``, see :mod:`teamcrm.pool_reminder`).
+        Members see their own list; managers and admins anyone's (then the
+        member's personal buckets are left out).
 
         The list is a :class:`~teamcrm.rows.Rows`: a plain ``list`` that also
         shows itself as a table in a notebook or terminal.
@@ -556,6 +559,7 @@ class FollowUpUseCases(SessionBase):
         for task in tasks:
             if task.contact_id in seen:  # the member can see its contact now
                 rows.append(self._task_row(uow, task, today, zone))
+        rows.extend(pool_reminder_rows(uow, self.team_id, member, at, self._seen_contacts))
         rows = [r for r in rows if r.contact is not None]
         rows.sort(key=lambda r: r.sort_key)
         return rows[:limit]

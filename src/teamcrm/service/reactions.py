@@ -19,7 +19,7 @@ in ``docs/architecture.md``, checked against this registry by a test)::
     team.settings_changed-> interactions: file every earlier note under companies
     contact.deleted      -> routing: close open leads
     lead.routed          -> contacts: apply the team's new_lead_status
-    lead.reassigned      -> follow-ups: move the pool's follow-up task; programs: enrol
+    lead.reassigned      -> programs: enrol in the new owners' programs
     contact.created      -> programs: enrol in creation-triggered programs
     program.paused       -> programs: stop the program's runs
     (programs also enrol on bucket.items_added, lead.routed, lead.assigned and a
@@ -315,13 +315,6 @@ def default_reactions() -> Reactions:
                 "programs",
                 "enrol the lead's contact in the lead_assigned programs of its new owners",
                 programs.enrol_assigned_leads,
-            ),
-            Reaction(
-                EventName.LEAD_REASSIGNED,
-                "follow-ups",
-                "move the pool's follow-up task from the previous owners to the new one"
-                " (the previous owners' open task is cancelled; the new owner has one)",
-                routing.move_pool_follow_up_task,
             ),
             Reaction(
                 EventName.LEAD_REASSIGNED,

@@ -452,7 +452,7 @@ class ViewUseCases(SessionBase):
             1
             for r in rows
             if (r.kind is RowKind.TASK and r.due_at < at)
-            or (r.kind is RowKind.POLICY and r.days_overdue >= 1)
+            or (r.kind is not RowKind.TASK and r.days_overdue >= 1)
         )
 
     # ========================================================= follow-up list

@@ -636,6 +636,54 @@ class LeadRepositoryContract(_RoutingBase):
             c[1]: LeadEntries(last_entry=4, has_open=False),
         }
 
+    def test_owned_leads_are_the_members_assigned_leads_of_the_pools(
+        self, store: Store, routing_seed: Callable[[], RoutingSeed]
+    ) -> None:
+        """``owned``: assigned to the member now, in the pools asked for, by id."""
+        rs = routing_seed()
+        c = rs.contact_ids
+        agent, admin = rs.seed.agent.id, rs.seed.admin.id
+        other_pool = new_pool(rs.seed, [rs.buckets[1]], 11)
+        mine = new_lead(rs, c[0], 20)
+        shared = new_lead(rs, c[1], 21)
+        theirs = new_lead(rs, c[2], 22)
+        elsewhere = new_lead(rs, c[3], 23, pool_id=other_pool.id)
+
+        def fill(uow: UnitOfWork) -> None:
+            uow.lead_pools.add(other_pool)
+            uow.leads.add_many([mine, shared, theirs, elsewhere])
+
+        write(store, fill)
+        updates = [
+            _assigned(mine, agent),
+            _assigned(shared, admin, agent),
+            _assigned(theirs, admin),
+            _assigned(elsewhere, agent),
+        ]
+
+        def update_all(uow: UnitOfWork) -> None:
+            for ld in updates:
+                uow.leads.update(ld)
+
+        write(store, update_all)
+        t, p = rs.team_id, rs.pool.id
+
+        def owned(member: MemberId, pools: list[Any]) -> list[str]:
+            return [ld.id for ld in read(store, lambda uow: uow.leads.owned(t, member, pools))]
+
+        assert owned(agent, [p]) == sorted([mine.id, shared.id])
+        assert owned(agent, [p, other_pool.id]) == sorted([mine.id, shared.id, elsewhere.id])
+        assert owned(admin, [p]) == sorted([shared.id, theirs.id])
+        assert owned(agent, []) == []
+        # the lead moves from the agent to the admin: only the admin owns it now
+        moved = bump(updates[0], assignee_ids=(admin,))
+        write(store, lambda uow: uow.leads.update(moved))
+        assert owned(agent, [p]) == [shared.id]
+        assert owned(admin, [p]) == sorted([mine.id, shared.id, theirs.id])
+        closed = bump(updates[1], status=LeadStatus.REMOVED, assignee_ids=(), assigned_at=None)
+        write(store, lambda uow: uow.leads.update(closed))
+        assert owned(agent, [p]) == []
+
     @contract_settings
     @given(
         specs=st.lists(
@@ -1107,6 +1155,26 @@ class InboundBucketRepositoryContract(_RoutingBase):
         write(store, lambda uow: uow.inbound_buckets.put(moved))
         assert read(store, lambda uow: uow.inbound_buckets.get(t, agent)) == moved
         assert read(store, lambda uow: uow.inbound_buckets.get(t, admin)) == theirs
+
+    def test_inbound_row_is_read_with_its_bucket(
+        self, store: Store, routing_seed: Callable[[], RoutingSeed]
+    ) -> None:
+        rs = routing_seed()
+        t, (admin, agent) = rs.team_id, rs.people
+        b0 = rs.buckets[0]
+        assert read(store, lambda uow: uow.inbound_buckets.get_with_bucket(t, agent)) == (
+            None,
+            None,
+        )
+        mine = InboundBucket(team_id=t, member_id=agent, bucket_id=b0.id)
+        write(store, lambda uow: uow.inbound_buckets.put(mine))
+        stored = read(store, lambda uow: uow.buckets.get(t, b0.id))
+        got = read(store, lambda uow: uow.inbound_buckets.get_with_bucket(t, agent))
+        assert got == (mine, stored)
+        assert read(store, lambda uow: uow.inbound_buckets.get_with_bucket(t, admin)) == (
+            None,
+            None,
+        )
 
     def test_claiming_keeps_the_first_inbound_bucket(
         self, store: Store, routing_seed: Callable[[], RoutingSeed]

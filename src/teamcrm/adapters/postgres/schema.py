@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from teamcrm.adapters.postgres.migrations import register_postgres_migration
 from teamcrm.adapters.sqlite.integrity import CLEANUP
+from teamcrm.adapters.sqlite.pool_reminders import cancel_legacy_tasks_sql
 
 __all__: list[str] = []
 
@@ -30,6 +31,13 @@ register_postgres_migration(
     " FROM lead_receipts GROUP BY team_id, pool_key, member_id ON CONFLICT DO NOTHING",
 )
 
+# SQLite keeps a new lead's loads and receipts with a trigger; here the
+# repository writes them (PGLeads.loads_by_trigger is False).
+register_postgres_migration(
+    "0112_lead_load_triggers",
+    "COMMENT ON TABLE lead_loads IS 'open leads per pool and member, kept by the repository'",
+)
+
 register_postgres_migration(
     "0300_no_dangling_rows",
     *CLEANUP,
@@ -38,4 +46,10 @@ register_postgres_migration(
     "ALTER TABLE inbound_buckets ADD CONSTRAINT inbound_buckets_bucket_fk"
     " FOREIGN KEY (bucket_id) REFERENCES buckets (id) ON DELETE CASCADE",
     "CREATE INDEX inbound_buckets_by_bucket ON inbound_buckets (bucket_id)",
+)
+
+# The legacy pool follow-up tasks (see teamcrm.adapters.sqlite.pool_reminders).
+register_postgres_migration(
+    "0420_pool_reminders",
+    cancel_legacy_tasks_sql("CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)"),
 )

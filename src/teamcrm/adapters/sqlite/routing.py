@@ -30,8 +30,14 @@ from typing import Any
 from teamcrm.adapters.sqlite.codec import dumps, from_micros, loads, optional_micros, to_micros
 from teamcrm.adapters.sqlite.connection import translate
 from teamcrm.adapters.sqlite.migrations import register_migration
-from teamcrm.adapters.sqlite.repositories import SQLiteRepository, translated
+from teamcrm.adapters.sqlite.repositories import (
+    _BUCKET_SELECT,
+    SQLiteRepository,
+    _bucket,
+    translated,
+)
 from teamcrm.adapters.sqlite.store import register_repository
+from teamcrm.bucket import Bucket
 from teamcrm.converter import converter
 from teamcrm.errors import AlreadyExists, ConcurrencyError, NotFound
 from teamcrm.followup import Cadence, CadenceUnit
@@ -193,6 +199,31 @@ def _backfill_loads(conn: sqlite3.Connection) -> None:
 
 #: SQLite only (a Python step); a PostgreSQL store registers its own version.
 register_migration("0111_routing_loads_backfill", apply=_backfill_loads)
+
+#: A new lead's owners gain it in ``lead_loads`` and ``lead_receipts`` inside
+#: the lead's own ``INSERT`` (a trigger), instead of two more statements per
+#: routed lead.  Changes of owners (``SQLiteLeads.update``) are still written
+#: by the repository.  PostgreSQL registers its own version (no trigger: its
+#: repository writes both rows itself).
+register_migration(
+    "0112_lead_load_triggers",
+    """CREATE TRIGGER lead_loads_on_insert AFTER INSERT ON leads
+        WHEN json_array_length(NEW.assignee_ids) > 0
+        BEGIN
+            INSERT INTO lead_loads (team_id, pool_key, member_id, open_leads, last_assigned_at)
+                SELECT NEW.team_id, NEW.pool_key, j.value, 1, NEW.assigned_at
+                FROM json_each(NEW.assignee_ids) j WHERE true
+                ON CONFLICT (team_id, pool_key, member_id) DO UPDATE SET
+                    open_leads = lead_loads.open_leads + 1,
+                    last_assigned_at = CASE WHEN lead_loads.last_assigned_at IS NULL
+                        OR lead_loads.last_assigned_at < excluded.last_assigned_at
+                        THEN excluded.last_assigned_at ELSE lead_loads.last_assigned_at END;
+            INSERT OR IGNORE INTO lead_receipts
+                (team_id, pool_key, member_id, lead_id, received_at)
+                SELECT NEW.team_id, NEW.pool_key, j.value, NEW.id, NEW.assigned_at
+                FROM json_each(NEW.assignee_ids) j WHERE NEW.assigned_at IS NOT NULL;
+        END""",
+)
 
 _US = timedelta(microseconds=1)
 
@@ -461,6 +492,8 @@ class SQLiteLeads(SQLiteRepository):
 
     kind = "lead"
     table = "leads"
+    #: True: the database's trigger keeps a new lead's loads and receipts (SQLite).
+    loads_by_trigger = True
 
     @translated
     def get(self, team_id: TeamId, lead_id: LeadId) -> Lead:
@@ -521,6 +554,8 @@ class SQLiteLeads(SQLiteRepository):
                 " VALUES (?, ?, ?, ?)",
                 keys,
             )
+        if self.loads_by_trigger:
+            return  # migration 0112_lead_load_triggers writes the owners' loads and receipts
         none: frozenset[str] = frozenset()
         gained: list[tuple[Any, ...]] = []
         receipts: list[tuple[Any, ...]] = []
@@ -635,6 +670,27 @@ class SQLiteLeads(SQLiteRepository):
             (team_id, pool_id, member_id, to_micros(since)),
         ).fetchall()
         return [from_micros(r[0]) for r in rows]
+
+    @translated
+    def owned(self, team_id: TeamId, member_id: MemberId, pool_ids: Iterable[PoolId]) -> list[Lead]:
+        """Return the member's assigned leads of the pools, by id.
+
+        The member's receipts (one primary-key range per pool) name every lead
+        the member ever got there; the lead rows say who owns them now.
+        """
+        pools = list(dict.fromkeys(pool_ids))
+        if not pools:
+            return []
+        cols = _LEAD_SELECT.removeprefix("SELECT ").removesuffix(" FROM leads")
+        qualified = ", ".join(f"l.{c.strip()}" for c in cols.split(","))
+        rows = self._conn.execute(
+            f"SELECT {qualified} FROM lead_receipts r JOIN leads l ON l.id = r.lead_id"
+            " WHERE r.team_id = ? AND r.member_id = ?"
+            " AND r.pool_key IN (SELECT value FROM json_each(?))"
+            " AND l.status = 'assigned' ORDER BY l.id",
+            (team_id, member_id, dumps(pools)),
+        ).fetchall()
+        return [ld for ld in (_lead(r) for r in rows) if member_id in ld.assignee_ids]
 
     @translated
     def response_due(self, at: datetime, limit: int) -> list[Lead]:
@@ -950,6 +1006,17 @@ class SQLiteRoutingCursors(SQLiteRepository):
 
 
 # ------------------------------------------------------------ inbound buckets
+#: The member's inbound row with its bucket's columns (``_BUCKET_SELECT``'s, then the row's).
+_INBOUND_WITH_BUCKET = (
+    _BUCKET_SELECT.replace(
+        "\nFROM buckets b",
+        ", i.bucket_id\nFROM inbound_buckets i"
+        " LEFT JOIN buckets b ON b.id = i.bucket_id AND b.team_id = i.team_id",
+    )
+    + " WHERE i.team_id = ? AND i.member_id = ?"
+)
+
+
 class SQLiteInboundBuckets(SQLiteRepository):
     """Each member's bucket for routed leads."""
 
@@ -966,6 +1033,17 @@ class SQLiteInboundBuckets(SQLiteRepository):
         if row is None:
             return None
         return InboundBucket(team_id=team_id, member_id=member_id, bucket_id=row[0])
+
+    @translated
+    def get_with_bucket(
+        self, team_id: TeamId, member_id: MemberId
+    ) -> tuple[InboundBucket | None, Bucket | None]:
+        """Return the member's inbound row and its bucket (one joined read)."""
+        row = self._conn.execute(_INBOUND_WITH_BUCKET, (team_id, member_id)).fetchone()
+        if row is None:
+            return None, None
+        inbound = InboundBucket(team_id=team_id, member_id=member_id, bucket_id=row[-1])
+        return inbound, None if row[0] is None else _bucket(row[:-1])
 
     @translated
     def put(self, row: InboundBucket) -> None:

@@ -25,7 +25,6 @@ from teamcrm.service.routing.common import (
     INBOUND_BUCKET_NAME,
     LEAD_COLUMNS,
     POOL_FIELDS,
-    POOL_TASK_NOTE,
     UNASSIGNED,
     DashboardSort,
     RoutingResult,
@@ -38,7 +37,6 @@ from teamcrm.service.routing.pools import PoolUseCases
 from teamcrm.service.routing.reactions import (
     apply_new_lead_status,
     close_leads_of_deleted_contact,
-    move_pool_follow_up_task,
     route_entries,
 )
 from teamcrm.service.routing.roles import RoleUseCases
@@ -49,7 +47,6 @@ __all__ = [
     "INBOUND_BUCKET_NAME",
     "LEAD_COLUMNS",
     "POOL_FIELDS",
-    "POOL_TASK_NOTE",
     "UNASSIGNED",
     "DashboardSort",
     "Router",
@@ -59,7 +56,6 @@ __all__ = [
     "close_leads_of_deleted_contact",
     "enforce_response_windows",
     "expire_offers",
-    "move_pool_follow_up_task",
     "route_entries",
 ]
 

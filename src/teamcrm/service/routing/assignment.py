@@ -16,6 +16,7 @@ from teamcrm.lead import (
     LeadId,
     LeadStatus,
 )
+from teamcrm.multi_assign import may_hold_open_offers
 from teamcrm.notification import NotificationKind
 from teamcrm.pool import check_window
 from teamcrm.routing import (
@@ -105,7 +106,9 @@ class AssignmentUseCases(RoutingBase):
         Ambiguous calls are refused with ``ValidationError`` instead of
         guessing: several members with ``multi=False``; *first_to_accept*
         with one member (use *offer*); *offer* with several members but not
-        *first_to_accept* (say which of the two you mean).
+        *first_to_accept* (say which of the two you mean).  For the seed's
+        "all can accept" (each acceptance a co-owner) and a mode named
+        explicitly, see ``assign_to_several``.
         """
         targets = _id_list("leads_or_contacts", leads_or_contacts, prefixes=("ld_", "ct_"))
         chosen = _id_list("member_ids", member_ids, prefixes=("mb_",))
@@ -244,7 +247,11 @@ class AssignmentUseCases(RoutingBase):
             lead = self._lead(uow, lead_id)
             if not lead.is_open:
                 raise ValidationError("lead_id", lead.id, "the lead was removed")
-            if outcome is RoutingOutcome.UNASSIGNED and lead.status is LeadStatus.UNASSIGNED:
+            if (
+                outcome is RoutingOutcome.UNASSIGNED
+                and lead.status is LeadStatus.UNASSIGNED
+                and not may_hold_open_offers(lead)  # all_can_accept offers still open
+            ):
                 raise ValidationError("lead_id", lead.id, "the lead is not assigned or offered")
             router = Router(uow, self.team_id, actor.id, self.crm.now(), self.crm.reactions)
             pool = router.pool(lead.pool_id)

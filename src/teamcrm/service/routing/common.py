@@ -137,10 +137,6 @@ def _keys(contact: Contact) -> tuple[str, ...]:
     )
 
 
-#: How the note of a pool's follow-up task starts (it names the pool and the cadence).
-POOL_TASK_NOTE = "Follow up your new lead from "
-
-
 def _load_contacts(uow: UnitOfWork, team_id: TeamId, ids: Sequence[ContactId]) -> list[Contact]:
     """Load contacts: one by one (primary-key lookups) when few, else in one query.
 

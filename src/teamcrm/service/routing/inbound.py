@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from teamcrm import permissions as perm
 from teamcrm.bucket import Bucket, BucketKind
-from teamcrm.errors import NotFound
 from teamcrm.events import EventName
 from teamcrm.ids import BucketId, MemberId, new_bucket_id
 from teamcrm.lead import InboundBucket
@@ -23,13 +22,7 @@ class InboundMixin(RouterBase):
         """
         if member_id in self._inbound:
             return self._inbound[member_id]
-        row = self.uow.inbound_buckets.get(self.team_id, member_id)
-        bucket: Bucket | None = None
-        if row is not None:
-            try:
-                bucket = self.uow.buckets.get(self.team_id, row.bucket_id)
-            except NotFound:
-                bucket = None
+        row, bucket = self.uow.inbound_buckets.get_with_bucket(self.team_id, member_id)
         member = self.members.get(member_id)
         if bucket is not None and (member is None or not perm.can_edit_bucket(member, bucket)):
             # Rights are read now: a team bucket the member may no longer add

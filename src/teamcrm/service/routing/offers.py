@@ -18,6 +18,7 @@ from teamcrm.lead import (
     OfferId,
     OfferStatus,
 )
+from teamcrm.multi_assign import accepts_co_owners, may_hold_open_offers
 from teamcrm.notification import NotificationKind
 from teamcrm.ports import UnitOfWork
 from teamcrm.routing import (
@@ -44,6 +45,9 @@ class OfferUseCases(RoutingBase):
     def accept_offer(self, offer_id: OfferId) -> RoutingResult:
         """Accept an offer made to oneself: the first to accept owns the lead.
 
+        An offer of ``assign_to_several(..., mode="all_can_accept")`` makes one
+        a co-owner instead, and leaves the other offers open.
+
         Raises :class:`~teamcrm.errors.OfferClosed` when someone else took the
         lead first, when the offer expired (even if the expiry job has not run
         yet), or when it was withdrawn or already answered.
@@ -57,6 +61,13 @@ class OfferUseCases(RoutingBase):
                 perm.require(False, actor, "accept this offer", "the member is not in the pool")
             if pool is not None and router.is_full(pool, actor.id):
                 raise OfferClosed(offer.id, "full")
+            if accepts_co_owners(lead):  # all_can_accept: one more co-owner
+                from teamcrm.service.multi_assign import accept_as_co_owner
+
+                result = accept_as_co_owner(router, actor, offer, lead, pool)
+                router.flush()
+                uow.commit()
+                return result
             accepted = bumped(offer, status=OfferStatus.ACCEPTED, settled_at=now)
             uow.offers.update(accepted)
             router.withdraw_offers(lead, except_id=offer.id)
@@ -164,6 +175,6 @@ class OfferUseCases(RoutingBase):
             raise OfferClosed(offer.id, offer.status.value)
         if offer.expired_at(now):
             raise OfferClosed(offer.id, "expired")
-        if lead.status is not LeadStatus.OFFERED:  # pragma: no cover - offers close with the lead
+        if not may_hold_open_offers(lead):  # pragma: no cover - offers close with the lead
             raise OfferClosed(offer.id, "taken" if lead.assignee_ids else "withdrawn")
         return offer, lead

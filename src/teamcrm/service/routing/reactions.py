@@ -7,20 +7,17 @@ from typing import TYPE_CHECKING
 from teamcrm.bucket import Bucket
 from teamcrm.contact import Contact
 from teamcrm.events import EventName
-from teamcrm.ids import BucketId, ContactId, MemberId
-from teamcrm.lead import LeadId
+from teamcrm.ids import BucketId, ContactId
 from teamcrm.routing import (
     RoutingDecision,
     RoutingExplanation,
     RoutingOutcome,
 )
 from teamcrm.service.base import bumped
-from teamcrm.task import TaskStatus
 
 if TYPE_CHECKING:
     from teamcrm.service.reactions import Occasion
 from teamcrm.service.routing.common import (
-    POOL_TASK_NOTE,
     _domain_event,
     _load_contacts,
 )
@@ -143,37 +140,3 @@ def apply_new_lead_status(occasion: Occasion) -> None:
             data={"fields": ["status"]},
         )
     )
-
-
-def move_pool_follow_up_task(occasion: Occasion) -> None:
-    """``lead.reassigned``: the previous owners' open follow-up task of the pool is cancelled.
-
-    The new owner got the pool's task when the lead was placed with them;
-    the previous owner no longer sees the contact, so the task would sit in
-    a due list for a contact they cannot open.
-    """
-    data = occasion.event.data
-    previous, chosen = data.get("previous"), data.get("member_ids")
-    if not isinstance(previous, list) or not isinstance(chosen, list):
-        return
-    lost = [m for m in previous if m not in chosen]
-    if not lost:
-        return
-    uow, team_id = occasion.uow, occasion.team_id
-    lead = uow.leads.get(team_id, LeadId(occasion.event.subject_id))
-    if lead.pool_id is None:
-        return
-    for member_id in lost:
-        for task in uow.tasks.for_member(team_id, MemberId(member_id), TaskStatus.OPEN):
-            if task.contact_id == lead.contact_id and task.note.startswith(POOL_TASK_NOTE):
-                uow.tasks.update(bumped(task, status=TaskStatus.CANCELLED, closed_at=occasion.now))
-                occasion.emit(
-                    _domain_event(
-                        name=EventName.TASK_CANCELLED,
-                        team_id=team_id,
-                        subject_id=task.id,
-                        occurred_at=occasion.now,
-                        actor_id=occasion.actor_id,
-                        data={"member_id": task.member_id, "lead_id": lead.id},
-                    )
-                )

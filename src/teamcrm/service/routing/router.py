@@ -10,7 +10,6 @@ import attrs
 from teamcrm.contact import Contact
 from teamcrm.errors import NotFound
 from teamcrm.events import EventName
-from teamcrm.followup import Cadence, local_date, start_of_day
 from teamcrm.ids import MemberId
 from teamcrm.lead import (
     Lead,
@@ -20,6 +19,7 @@ from teamcrm.lead import (
     new_lead_id,
     new_offer_id,
 )
+from teamcrm.multi_assign import may_hold_open_offers
 from teamcrm.notification import NotificationKind
 from teamcrm.pool import DistributionMethod, LeadPool
 from teamcrm.routing import (
@@ -34,14 +34,12 @@ from teamcrm.service.base import _membership, bumped
 from teamcrm.service.routing.capacity import CapacityMixin
 from teamcrm.service.routing.common import (
     _BY_CURSOR,
-    POOL_TASK_NOTE,
     RoutingResult,
     _keys,
     _lead,
     _name,
 )
 from teamcrm.service.routing.inbound import InboundMixin
-from teamcrm.task import Task, new_task_id
 
 
 class Router(CapacityMixin, InboundMixin):
@@ -332,7 +330,7 @@ class Router(CapacityMixin, InboundMixin):
 
     def withdraw_offers(self, lead: Lead, *, except_id: str | None = None) -> None:
         """Withdraw the lead's open offers (telling their members)."""
-        if lead.status is not LeadStatus.OFFERED:
+        if not may_hold_open_offers(lead):  # offered, or all_can_accept (multi_assign)
             return
         for offer in self.uow.offers.for_lead(self.team_id, lead.id):
             if offer.is_open and offer.id != except_id:
@@ -349,27 +347,13 @@ class Router(CapacityMixin, InboundMixin):
                 self.event(EventName.OFFER_WITHDRAWN, offer.id, lead_id=lead.id)
 
     def place(self, lead: Lead, member_id: MemberId, pool: LeadPool | None) -> None:
-        """Put the lead's contact in the member's inbound bucket; start the pool's cadence."""
+        """Put the lead's contact in the member's inbound bucket.
+
+        (A pool's follow-up reminder needs nothing stored: it is computed when
+        the owner's list is read, see :mod:`teamcrm.pool_reminder`.)
+        """
         bucket = self.inbound_bucket(member_id)
         self._place.setdefault(bucket.id, []).append(lead.contact_id)
-        if pool is not None and pool.follow_up is not None:
-            self.tasks.append(self._follow_up_task(lead, member_id, pool.follow_up, pool))
-
-    def _follow_up_task(
-        self, lead: Lead, member_id: MemberId, cadence: Cadence, pool: LeadPool
-    ) -> Task:
-        zone = self.members[member_id].time_zone
-        due = start_of_day(cadence.after(local_date(self.now, zone)), zone)
-        return Task(
-            id=new_task_id(),
-            team_id=self.team_id,
-            member_id=member_id,
-            contact_id=lead.contact_id,
-            due_at=due,
-            created_at=self.now,
-            created_by=self.actor_id or member_id,
-            note=f"{POOL_TASK_NOTE}{pool.name} ({cadence})",
-        )
 
     def take_back(self, lead: Lead, member_ids: Iterable[str]) -> None:
         """Take the lead's contact out of the members' personal inbound buckets."""
@@ -411,10 +395,6 @@ class Router(CapacityMixin, InboundMixin):
                 ids = [m.item_id for m in added]
                 self.event(EventName.BUCKET_ITEMS_ADDED, bucket_id, item_ids=ids)
         self._place = {}
-        for task in self.tasks:
-            self.uow.tasks.add(task)
-            self.event(EventName.TASK_CREATED, task.id, member_id=task.member_id)
-        self.tasks = []
         if self.notifications:
             self.uow.notifications.add_many(self.notifications)
             self.notifications = []

@@ -22,7 +22,6 @@ from teamcrm.pool import (
 )
 from teamcrm.ports import UnitOfWork
 from teamcrm.routing import MemberLoad
-from teamcrm.task import Task
 from teamcrm.team import Member, Role
 from teamcrm.validation import FrozenDict
 
@@ -70,7 +69,6 @@ class RouterBase:
         self.new_offers: list[Offer] = []
         self.notifications: list[Notification] = []
         self.events: list[DomainEvent] = []
-        self.tasks: list[Task] = []
 
     # ------------------------------------------------------------- lookups
     @property

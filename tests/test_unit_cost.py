@@ -1,0 +1,70 @@
+"""What one routed add costs on SQLite, counted in SQL statements (a count that does not drift).
+
+Issue 14's "cheaper unit": at most 20 statements (BEGIN and COMMIT included)
+for adding one contact to a pool's source bucket, routing it round robin to
+an agent, placing it in the agent's inbound bucket and notifying them. The
+benchmark (``benchmarks/run.py routing``) prints the same count as
+``route_sqlite_statements_per_unit``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+import teamcrm
+
+#: The most statements one routed add may run (it was 24 before issue 14's work, 32 earlier).
+MOST_STATEMENTS = 20
+
+
+class _Counting(sqlite3.Connection):
+    """A connection that logs each statement it is asked to run (``executemany``: once)."""
+
+    log: ClassVar[list[str]] = []
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        _Counting.log.append(sql)
+        return super().execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+        _Counting.log.append(sql)
+        return super().executemany(sql, parameters)
+
+
+def _statements_of_one_routed_add(path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    log = _Counting.log
+    original = sqlite3.connect
+
+    def tracing_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        return original(*args, **{**kwargs, "factory": _Counting})
+
+    monkeypatch.setattr(sqlite3, "connect", tracing_connect)
+    crm = teamcrm.open(f"sqlite:///{path}")
+    _, admin = crm.create_team("Cost", admin_name="Ana")
+    ana = crm.as_member(admin.id)
+    agents = [ana.add_member(f"Agent {i}", role="agent").id for i in range(3)]
+    web = ana.create_bucket("Web leads")
+    ana.create_pool("Web", source_bucket_ids=[web.id], member_ids=agents, method="round_robin")
+    contacts = ana.create_contacts([{"first_name": f"C{i}"} for i in range(6)])
+    for contact in contacts[:4]:  # every agent has had a lead: inbound buckets exist
+        ana.add_to_bucket(web.id, contact.id)
+    log.clear()
+    ana.add_to_bucket(web.id, contacts[5].id)
+    statements = list(log)
+    assert len(ana.leads()) == 5
+    crm.close()
+    return statements
+
+
+def test_one_routed_add_runs_at_most_twenty_statements(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    statements = _statements_of_one_routed_add(tmp_path / "cost.db", monkeypatch)
+    assert statements[0].startswith("BEGIN"), statements
+    assert statements[-1] == "COMMIT", statements
+    assert len(statements) <= MOST_STATEMENTS, "\n".join(statements)
+    assert sum(s.startswith("INSERT INTO leads ") for s in statements) == 1
