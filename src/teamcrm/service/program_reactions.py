@@ -72,6 +72,12 @@ def _programs(occasion: Occasion) -> list[Program]:
     changes programs and triggers enrolment in the same unit.
     """
     uow, team_id = occasion.uow, occasion.team_id
+    ctx = getattr(uow, "context", None)  # an SQL store's (see SQLiteContext)
+    if getattr(ctx, "programs_table", True) is False:
+        return []  # a store opened with older migrations: no programs table
+    facts = getattr(ctx, "facts", None)
+    if isinstance(facts, dict) and facts.get(f"programs:{team_id}") is False:
+        return []  # the unit read the team, and with it that the team has no programs
     held: dict[str, list[Program]] | None = getattr(uow, _UNIT_CACHE, None)
     if held is None:
         held = occasion.cache.setdefault(_UNIT_CACHE, {})
