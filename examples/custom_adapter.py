@@ -60,6 +60,9 @@ READS = frozenset(
         "role_slots",
         # routing state
         "entries",
+        "entry_states",
+        "get_with_bucket",
+        "owned",
         "loads",
         "received",
         "response_due",
@@ -78,6 +81,14 @@ READS = frozenset(
         "last_contacted",
         "lead_touches",
         "members_named",
+        # opportunities and cases
+        "get_opportunity",
+        "get_case",
+        "opportunities",
+        "cases",
+        "linking",
+        "note_ids",
+        "all_notes",
         # locks hold rows until the unit ends and change nothing: not journalled
         "lock",
         "members_with_email",

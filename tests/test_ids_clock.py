@@ -22,6 +22,8 @@ MAKERS: dict[str, Callable[[], str]] = {
     "company": ids.new_company_id,
     "bucket": ids.new_bucket_id,
     "interaction": ids.new_interaction_id,
+    "opportunity": ids.new_opportunity_id,
+    "case": ids.new_case_id,
 }
 
 

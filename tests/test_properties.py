@@ -526,6 +526,26 @@ CASES: list[tuple[str, st.SearchStrategy[Any], Case]] = [
     ("interactions_for_contact", _ID, lambda w, v: w.admin.interactions_for_contact(v)),
     ("company_interactions", _ID, lambda w, v: w.admin.company_interactions(v)),
     ("contact_record", _ID, lambda w, v: w.admin.contact_record(v)),
+    (
+        "opportunity_notes",
+        tst.invalid_ids("op_").filter(lambda v: v is not None),
+        lambda w, v: w.admin.opportunity_notes(v),
+    ),
+    (
+        "case_notes",
+        tst.invalid_ids("ca_").filter(lambda v: v is not None),
+        lambda w, v: w.admin.case_notes(v),
+    ),
+    (
+        "log_interaction.opportunity_id",
+        tst.invalid_ids("op_").filter(lambda v: v is not None),
+        lambda w, v: w.admin.log_interaction("note", contact_ids=[w.contact_id], opportunity_id=v),
+    ),
+    (
+        "log_interaction.case_id",
+        tst.invalid_ids("ca_").filter(lambda v: v is not None),
+        lambda w, v: w.admin.log_interaction("note", contact_ids=[w.contact_id], case_id=v),
+    ),
 ]
 
 

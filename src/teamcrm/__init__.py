@@ -17,6 +17,7 @@ by :meth:`CRM.as_member`.  Errors are all :class:`TeamCRMError` subclasses.
 
 from teamcrm import log as log  # the library's loggers (NullHandler on 'teamcrm')
 from teamcrm.bucket import AccessGrant, AccessLevel, Bucket, BucketKind, BucketMembership
+from teamcrm.case import Case, CaseStatus
 from teamcrm.clock import Clock, SettableClock, SystemClock
 from teamcrm.contact import Company, Contact, EmailAddress, PhoneNumber
 from teamcrm.converter import make_converter, structure, unstructure
@@ -47,7 +48,16 @@ from teamcrm.followup import (
     Snooze,
     TouchKind,
 )
-from teamcrm.ids import BucketId, CompanyId, ContactId, InteractionId, MemberId, TeamId
+from teamcrm.ids import (
+    BucketId,
+    CaseId,
+    CompanyId,
+    ContactId,
+    InteractionId,
+    MemberId,
+    OpportunityId,
+    TeamId,
+)
 from teamcrm.interaction import Interaction, InteractionKind, Outcome
 from teamcrm.lead import (
     Lead,
@@ -61,6 +71,7 @@ from teamcrm.lead import (
 from teamcrm.multi_assign import MultiAssignMode
 from teamcrm.notification import Notification, NotificationId, NotificationKind
 from teamcrm.opener import open, open_store, register_store
+from teamcrm.opportunity import Opportunity, RecordNote, Stage
 from teamcrm.pool import Capacity, DistributionMethod, LeadPool, PoolId, StrategyName
 from teamcrm.pool_reminder import PoolReminderDue, pool_reminder_due
 from teamcrm.program import (
@@ -118,6 +129,9 @@ __all__ = [
     "Cadence",
     "CadenceUnit",
     "Capacity",
+    "Case",
+    "CaseId",
+    "CaseStatus",
     "Clock",
     "Company",
     "CompanyId",
@@ -175,6 +189,8 @@ __all__ = [
     "OfferClosed",
     "OfferId",
     "OfferStatus",
+    "Opportunity",
+    "OpportunityId",
     "OutboxMessage",
     "Outcome",
     "OutgoingEmail",
@@ -189,6 +205,7 @@ __all__ = [
     "ProgramScope",
     "ProgramState",
     "ReEnrol",
+    "RecordNote",
     "Role",
     "RoutingContext",
     "RoutingDecision",
@@ -209,6 +226,7 @@ __all__ = [
     "SkipReason",
     "Skipped",
     "Snooze",
+    "Stage",
     "Step",
     "StepKind",
     "StopReason",

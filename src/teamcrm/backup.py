@@ -1,13 +1,14 @@
 """Backing up one whole team as JSON Lines, and restoring it into any store.
 
 :func:`export_team` writes every record of a team — the team, members,
-companies, contacts, buckets and memberships, interactions, follow-up
-policies, touches, due rows and snoozes, tasks, role slots, pools, routing
-cursors, leads, offers, inbound buckets, saved filters, programs and their
-enrolments, notifications, digest times and the outbox events — to a text
-stream; :func:`import_team` reads such a stream into a store that does not
-hold the team yet, in one unit of work (all or nothing).  The format is
-documented in ``docs/backup.md``:
+companies, contacts, buckets and memberships, interactions, opportunities,
+cases and the notes filed under them, follow-up policies, touches, due rows
+and snoozes, tasks, role slots, pools, routing cursors, leads, offers,
+inbound buckets, saved filters, programs and their enrolments,
+notifications, digest times and the outbox events — to a text stream;
+:func:`import_team` reads such a stream into a store that does not hold the
+team yet, in one unit of work (all or nothing).  The format is documented in
+``docs/backup.md``:
 
 * line 1, the header: ``{"format": "teamcrm-team-backup", "version": 1,
   "team_id": "tm_..."}``;
@@ -34,6 +35,7 @@ from typing import IO, Any
 import attrs
 
 from teamcrm.bucket import Bucket, BucketMembership
+from teamcrm.case import Case
 from teamcrm.contact import Company, Contact
 from teamcrm.converter import structure, unstructure
 from teamcrm.errors import AlreadyExists, NotFound, ValidationError
@@ -43,6 +45,7 @@ from teamcrm.ids import ContactId, MemberId, TeamId
 from teamcrm.interaction import Interaction
 from teamcrm.lead import InboundBucket, IntakeRecord, Lead, Offer, RoleSlot, RoutingCursor
 from teamcrm.notification import Notification
+from teamcrm.opportunity import Opportunity, RecordNote
 from teamcrm.pool import LeadPool
 from teamcrm.ports import Store, UnitOfWork
 from teamcrm.program import Enrolment, Program
@@ -315,6 +318,27 @@ KINDS: tuple[_Kind, ...] = (
         _bulk("memberships", "add_many"),
     ),
     _Kind("interaction", Interaction, ("interactions",), _interactions, _adding("interactions")),
+    _Kind(
+        "opportunity",
+        Opportunity,
+        ("records",),
+        lambda u, t, c: u.records.opportunities(t),
+        _adding("records", "add_opportunity"),
+    ),
+    _Kind(
+        "case",
+        Case,
+        ("records",),
+        lambda u, t, c: u.records.cases(t),
+        _adding("records", "add_case"),
+    ),
+    _Kind(
+        "record_note",
+        RecordNote,
+        ("records",),
+        lambda u, t, c: u.records.all_notes(t),
+        _adding("records", "file_note"),
+    ),
     _Kind(
         "followup_policy",
         FollowUpPolicy,

@@ -23,6 +23,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar, overload
 
 import cattrs
@@ -65,6 +66,20 @@ def _structure_date(value: Any, _: type) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise ValidationError("date", value, "is not an ISO-8601 date (YYYY-MM-DD)") from None
+
+
+def _structure_decimal(value: Any, _: type) -> Decimal:
+    """A decimal from its text (or an int); a float is refused (it is not exact)."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    if isinstance(value, str):
+        try:
+            return Decimal(value)
+        except InvalidOperation:
+            pass
+    raise ValidationError("decimal", value, "must be a decimal number written as text")
 
 
 def _passthrough(value: Any, _: type) -> Any:
@@ -123,6 +138,9 @@ def configure_converter(conv: cattrs.Converter) -> cattrs.Converter:
     conv.register_structure_hook(timedelta, _structure_timedelta)
     conv.register_unstructure_hook(date, lambda d: d.isoformat())
     conv.register_structure_hook(date, _structure_date)
+    # Money amounts as exact decimal text ("1250.50"), never a float.
+    conv.register_unstructure_hook(Decimal, str)
+    conv.register_structure_hook(Decimal, _structure_decimal)
     for scalar in (str, int, float, bool):
         conv.register_structure_hook(scalar, _passthrough)
     conv.register_structure_hook(enum.StrEnum, _structure_enum)

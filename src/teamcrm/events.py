@@ -93,6 +93,12 @@ class EventName(enum.StrEnum):
     PROGRAM_STEP_RAN = "program.step_ran"
     PROGRAM_STEP_FAILED = "program.step_failed"
     PROGRAM_ENROLMENT_STOPPED = "program.enrolment_stopped"
+    OPPORTUNITY_CREATED = "opportunity.created"
+    OPPORTUNITY_UPDATED = "opportunity.updated"
+    OPPORTUNITY_DELETED = "opportunity.deleted"
+    CASE_CREATED = "case.created"
+    CASE_UPDATED = "case.updated"
+    CASE_DELETED = "case.deleted"
 
 
 @attrs.frozen(kw_only=True)

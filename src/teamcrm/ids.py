@@ -22,17 +22,21 @@ from typing import NewType
 __all__ = [
     "PREFIXES",
     "BucketId",
+    "CaseId",
     "CompanyId",
     "ContactId",
     "InteractionId",
     "MemberId",
+    "OpportunityId",
     "TeamId",
     "id_suffix",
     "new_bucket_id",
+    "new_case_id",
     "new_company_id",
     "new_contact_id",
     "new_interaction_id",
     "new_member_id",
+    "new_opportunity_id",
     "new_team_id",
     "random_suffix",
 ]
@@ -43,6 +47,8 @@ ContactId = NewType("ContactId", str)
 CompanyId = NewType("CompanyId", str)
 BucketId = NewType("BucketId", str)
 InteractionId = NewType("InteractionId", str)
+OpportunityId = NewType("OpportunityId", str)
+CaseId = NewType("CaseId", str)
 
 #: Prefix of each kind of id.
 PREFIXES: dict[str, str] = {
@@ -52,6 +58,8 @@ PREFIXES: dict[str, str] = {
     "company": "co_",
     "bucket": "bk_",
     "interaction": "ix_",
+    "opportunity": "op_",
+    "case": "ca_",
 }
 
 
@@ -115,3 +123,13 @@ def new_bucket_id() -> BucketId:
 def new_interaction_id() -> InteractionId:
     """Return a fresh, time-ordered interaction id."""
     return InteractionId(_new("ix_"))
+
+
+def new_opportunity_id() -> OpportunityId:
+    """Return a fresh, time-ordered opportunity id."""
+    return OpportunityId(_new("op_"))
+
+
+def new_case_id() -> CaseId:
+    """Return a fresh, time-ordered case id."""
+    return CaseId(_new("ca_"))

@@ -32,6 +32,7 @@ from teamcrm.ports import (
     OfferRepository,
     OutboxRepository,
     ProgramRepository,
+    RecordRepository,
     RoutingCursorRepository,
     SavedFilterRepository,
     SnoozeRepository,
@@ -72,6 +73,7 @@ class BaseUnitOfWork:
     intake: IntakeRepository
     programs: ProgramRepository
     enrolments: EnrolmentRepository
+    records: RecordRepository
 
     def __init__(self) -> None:
         self._events: list[DomainEvent] = []

@@ -15,7 +15,9 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from teamcrm.adapters.memory_programs import MemoryEnrolments, MemoryPrograms
+from teamcrm.adapters.memory_records import MemoryRecords
 from teamcrm.bucket import Bucket, BucketMembership
+from teamcrm.case import Case
 from teamcrm.contact import Company, Contact
 from teamcrm.errors import AlreadyExists, ConcurrencyError, NotFound, StoreError
 from teamcrm.events import DomainEvent, OutboxMessage
@@ -36,6 +38,7 @@ from teamcrm.lead import (
     RoutingCursor,
 )
 from teamcrm.notification import Notification
+from teamcrm.opportunity import Opportunity, RecordNote
 from teamcrm.pool import LeadPool, PoolId
 from teamcrm.program import Enrolment, Program
 from teamcrm.routing import MemberLoad
@@ -1644,6 +1647,9 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         self.intake = _Intake(s._intake)
         self.programs = MemoryPrograms(s._programs, s._enrolments)
         self.enrolments = MemoryEnrolments(s._enrolments)
+        self.records = MemoryRecords(
+            s._opportunities, s._cases, s._record_notes, s._contacts, s._companies
+        )
 
     def _begin(self) -> None:
         if self._store._owner == threading.get_ident():
@@ -1725,6 +1731,9 @@ class MemoryStore:
         self._intake: _Table[tuple[str, str], IntakeRecord] = _Table()
         self._programs: _Table[str, Program] = _Table()
         self._enrolments: _Table[str, Enrolment] = _Table()
+        self._opportunities: _Table[str, Opportunity] = _Table()
+        self._cases: _Table[str, Case] = _Table()
+        self._record_notes: _Table[tuple[str, str], RecordNote] = _Table()
 
     def _tables(self) -> list[_Table[Any, Any]]:
         return [
@@ -1765,6 +1774,9 @@ class MemoryStore:
             self._intake,
             self._programs,
             self._enrolments,
+            self._opportunities,
+            self._cases,
+            self._record_notes,
         ]
 
     def unit_of_work(self, *, write: bool = True) -> MemoryUnitOfWork:

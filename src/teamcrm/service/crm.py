@@ -39,6 +39,7 @@ from teamcrm.service.program_runner import DEFAULT_LEASE as PROGRAM_LEASE
 from teamcrm.service.program_runner import RunReport, run_programs
 from teamcrm.service.programs import ProgramUseCases
 from teamcrm.service.reactions import Reactions, default_reactions
+from teamcrm.service.records import RecordUseCases
 from teamcrm.service.retention import prune_events
 from teamcrm.service.routing import enforce_response_windows, expire_offers
 from teamcrm.service.team import TeamUseCases
@@ -305,6 +306,7 @@ class MemberSession(
     ImportUseCases,
     PagingUseCases,
     ProgramUseCases,
+    RecordUseCases,
 ):
     """Every use case, performed as one member of one team.
 

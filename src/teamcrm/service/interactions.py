@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -15,8 +15,10 @@ from teamcrm.contact import Company, Contact
 from teamcrm.errors import NotFound, ValidationError
 from teamcrm.events import EventName
 from teamcrm.ids import (
+    CaseId,
     CompanyId,
     ContactId,
+    OpportunityId,
     TeamId,
     new_interaction_id,
 )
@@ -27,10 +29,13 @@ from teamcrm.interaction import (
     Outcome,
     OutcomeName,
 )
+from teamcrm.opportunity import RecordNote
 from teamcrm.ports import UnitOfWork
 from teamcrm.service.base import SessionBase, _item_ids
+from teamcrm.service.records import visible_record
 from teamcrm.team import Member
 from teamcrm.validation import (
+    check_id,
     check_time,
 )
 
@@ -77,8 +82,16 @@ class InteractionUseCases(SessionBase):
         via: str | None = None,
         reference: str | None = None,
         body: str = "",
+        opportunity_id: OpportunityId | None = None,
+        case_id: CaseId | None = None,
     ) -> Interaction:
         """Log a call, email, meeting, text or note about contacts and/or companies.
+
+        With *opportunity_id* and/or *case_id* it is also filed under that
+        opportunity or case (seed 002), which the member must see
+        (``NotFound`` otherwise, as for a missing one); without contacts and
+        companies it is then about the record's contacts and companies that
+        the member may see (``ValidationError`` if there are none).
 
         A ``call`` with outcome ``connected`` validates the phone number used
         (*via*, or the contact's only number); an ``email`` with outcome
@@ -93,9 +106,29 @@ class InteractionUseCases(SessionBase):
             raise ValidationError("contact_ids", contact_ids, "must hold contact ids")
         if any(not i.startswith("co_") for i in company_list):
             raise ValidationError("company_ids", company_ids, "must hold company ids")
+        if opportunity_id is not None:
+            check_id("opportunity_id", opportunity_id, "op_")
+        if case_id is not None:
+            check_id("case_id", case_id, "ca_")
         with self._unit() as (uow, actor):
             now = self.crm.now()
             when = now if occurred_at is None else check_time("occurred_at", occurred_at)
+            # Locked until commit: a record deleted meanwhile gets no note filed.
+            records = [
+                visible_record(self, uow, actor, rid, for_update=True)
+                for rid in (opportunity_id, case_id)
+                if rid is not None
+            ]
+            if not contact_list and not company_list and records:
+                for record, seen in records:
+                    contact_list += [c for c in record.contact_ids if c in seen]
+                    company_list += [c for c in record.company_ids if c in seen]
+                contact_list = list(dict.fromkeys(contact_list))
+                company_list = list(dict.fromkeys(company_list))
+                if not contact_list and not company_list:
+                    raise ValidationError(
+                        "contact_ids", (), "name a contact or company (the record has none you see)"
+                    )
             contacts = [self._visible_contact(uow, actor, cid) for cid in contact_list]
             for co in company_list:
                 self._visible_company(uow, actor, co)
@@ -111,6 +144,7 @@ class InteractionUseCases(SessionBase):
                 via=via,
                 reference=reference,
                 body=body,
+                record_ids=[record.id for record, _ in records],
             )
             uow.commit()
             return interaction
@@ -121,7 +155,7 @@ class InteractionUseCases(SessionBase):
         actor: Member,
         kind: InteractionKind | InteractionKindName,
         contacts: list[Contact],
-        company_ids: list[str],
+        company_list: list[str],
         *,
         when: datetime,
         now: datetime,
@@ -129,16 +163,18 @@ class InteractionUseCases(SessionBase):
         via: str | None = None,
         reference: str | None = None,
         body: str = "",
+        record_ids: Sequence[Any] = (),
         origin: str = "",
     ) -> Interaction:
         """Log an interaction by *actor* about *contacts* (already checked) in the open unit.
 
-        Files it, emits ``interaction.logged`` (with *origin*: ``"programs"``
-        for an email a program sent) and applies its effect on the contacts'
-        channels.  The caller commits.
+        Files it (under the contacts' companies when the team says so, and
+        under the records *record_ids*), emits ``interaction.logged`` (with
+        *origin*: ``"programs"`` for an email a program sent) and applies its
+        effect on the contacts' channels.  The caller commits.
         """
         team = uow.teams.get(self.team_id)
-        filed = dict.fromkeys(company_ids)
+        filed = dict.fromkeys(company_list)
         if team.settings.file_notes_under_companies:
             for contact in contacts:
                 filed.update(dict.fromkeys(contact.company_ids))
@@ -157,6 +193,10 @@ class InteractionUseCases(SessionBase):
             body=body,
         )
         uow.interactions.add(interaction)
+        for record_id in record_ids:
+            uow.records.file_note(
+                RecordNote(team_id=self.team_id, record_id=record_id, interaction_id=interaction.id)
+            )
         self.crm.reactions.emit(
             uow,
             self._event(
@@ -230,6 +270,26 @@ class InteractionUseCases(SessionBase):
             return self._readable(
                 uow, actor, uow.interactions.for_company(self.team_id, company.id)
             )
+
+    def opportunity_notes(self, opportunity_id: OpportunityId) -> list[Interaction]:
+        """The interactions filed under an opportunity that the member may read, newest first."""
+        check_id("opportunity_id", opportunity_id, "op_")
+        return self._record_notes(opportunity_id)
+
+    def case_notes(self, case_id: CaseId) -> list[Interaction]:
+        """The interactions filed under a case that the member may read, newest first."""
+        check_id("case_id", case_id, "ca_")
+        return self._record_notes(case_id)
+
+    def _record_notes(self, record_id: str) -> list[Interaction]:
+        with self._unit(write=False) as (uow, actor):
+            record, _ = visible_record(self, uow, actor, record_id)
+            rows = [
+                uow.interactions.get(self.team_id, i)
+                for i in uow.records.note_ids(self.team_id, record.id)
+            ]
+            rows.sort(key=lambda i: (i.occurred_at, i.id), reverse=True)
+            return self._readable(uow, actor, rows)
 
     def contact_record(self, contact_id: ContactId) -> ContactRecord:
         """Return the contact's shared record as this member sees it.

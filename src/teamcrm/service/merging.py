@@ -47,6 +47,7 @@ from teamcrm.routing import RoutingDecision, RoutingExplanation, RoutingOutcome
 from teamcrm.search import ContactQuery, SearchScope
 from teamcrm.service.base import SessionBase, _iterable, bumped
 from teamcrm.service.followups import FollowUpBook
+from teamcrm.service.records import move_record_links
 from teamcrm.service.routing import Router
 from teamcrm.team import Member
 from teamcrm.validation import check_id, check_int, normalise_email, normalise_phone
@@ -172,6 +173,7 @@ class MergeUseCases(SessionBase):
             uow.leads.move_contact(self.team_id, gone, survivor_cid)
             uow.interactions.move_contact(self.team_id, gone, survivor_cid)
             uow.intake.move_contact(self.team_id, gone, survivor_cid)
+            move_record_links(self, uow, gone, survivor_cid)
             members = uow.members.all(self.team_id)
             self._move_tasks(uow, members, survivor_cid, gone)
             self._move_snoozes(uow, members, survivor_cid, gone)

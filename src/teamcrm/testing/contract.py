@@ -85,6 +85,7 @@ from teamcrm.testing.contract_programs import (
     EnrolmentRepositoryContract,
     ProgramRepositoryContract,
 )
+from teamcrm.testing.contract_records import RecordRepositoryContract
 from teamcrm.testing.contract_retention import OutboxRetentionContract
 from teamcrm.testing.contract_routing import (
     AgentGridContract,
@@ -132,6 +133,7 @@ __all__ = [
     "OutboxContract",
     "OutboxRetentionContract",
     "ProgramRepositoryContract",
+    "RecordRepositoryContract",
     "RoutingCursorRepositoryContract",
     "RoutingIsolationContract",
     "SavedFilterRepositoryContract",
@@ -1120,5 +1122,6 @@ class StoreContract(
     IntakeRepositoryContract,
     ProgramRepositoryContract,
     EnrolmentRepositoryContract,
+    RecordRepositoryContract,
 ):
     """Every contract at once: subclass this and override ``store``."""

@@ -2,8 +2,8 @@
 
 :func:`store_snapshot` reads everything the repository protocols can list —
 the team, members, contacts, companies, buckets with their memberships,
-interactions and the outbox — so a test can assert that a failed call left
-the store exactly as it was::
+interactions, opportunities, cases and their notes, and the outbox — so a
+test can assert that a failed call left the store exactly as it was::
 
     before = store_snapshot(store, [team.id])
     with pytest.raises(teamcrm.TeamCRMError):
@@ -64,6 +64,9 @@ def team_snapshot(
         "buckets": buckets,
         "memberships": items,
         "interactions": interactions,
+        "opportunities": uow.records.opportunities(team_id),
+        "cases": uow.records.cases(team_id),
+        "record_notes": uow.records.all_notes(team_id),
         "outbox": outbox,
     }
 

@@ -13,6 +13,7 @@ database must decide with row locks (see :mod:`.repositories` and
 # Modules that register PostgreSQL versions of migrations and repositories.
 from teamcrm.adapters.postgres import phones as _phones
 from teamcrm.adapters.postgres import programs as _programs
+from teamcrm.adapters.postgres import records as _records
 from teamcrm.adapters.postgres import routing as _routing
 from teamcrm.adapters.postgres import schema as _schema
 from teamcrm.adapters.postgres import views as _views
@@ -27,7 +28,7 @@ from teamcrm.adapters.postgres.store import (
     register_postgres_repository,
 )
 
-del _phones, _programs, _routing, _schema, _views
+del _phones, _programs, _records, _routing, _schema, _views
 
 __all__ = [
     "PGContext",

@@ -58,6 +58,8 @@ CHILD_ORDER = {
     "contact_companies": "position",
     "bucket_grants": "member_id",
     "interaction_targets": "position",
+    "record_contacts": "position",
+    "record_companies": "position",
 }
 
 _GROUP = re.compile(
