@@ -485,3 +485,20 @@ def test_interleaved_workers_and_expiring_leases_commit_each_step_once(
         assert ana.program_report(program.id).completed == 2
         assert len(ana.tasks()) == 2
         assert session_items(ana, shared.id) == {kim.id, lee.id}
+
+
+def test_a_stop_never_fails_on_a_workers_claim_and_the_worker_then_loses(w: World) -> None:
+    """Removing a contact while a worker holds its run's claim stops the run; the step rolls back."""
+    _share_program(w)
+    kim = w.susan.create_contact("Kim")
+    w.susan.add_to_bucket(w.mine.id, kim.id)
+    now = w.clock.now()
+    with w.crm.store.unit_of_work() as uow:
+        [claimed] = uow.enrolments.claim_due(now, 1, owner="w", until=now + timedelta(minutes=5))
+        uow.commit()
+    w.susan.remove_from_bucket(w.mine.id, kim.id)  # no ConcurrencyError
+    with pytest.raises((_Lost, teamcrm.ConcurrencyError)):
+        _run_step(w.crm, claimed, now)
+    assert session_items(w.ana, w.shared.id) == set()
+    [run] = w.susan.contact_programs(kim.id)
+    assert run.reason == "stopped: left_bucket"

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Protocol
 
 from teamcrm.ids import ContactId, TeamId
-from teamcrm.program import Enrolment, EnrolmentId, Program, ProgramId
+from teamcrm.program import Enrolment, EnrolmentId, Program, ProgramId, StopReason
 
 __all__ = ["EnrolmentRepository", "ProgramRepository"]
 
@@ -86,6 +86,21 @@ class EnrolmentRepository(Protocol):
         Any team; oldest due first.  An enrolment whose lease is held by
         someone else until after *now* is not due; one whose lease expired is.
         Each claimed row gets ``lease_owner``/``lease_until`` and version + 1.
+        """
+        ...
+
+    def stop_active(
+        self,
+        team_id: TeamId,
+        enrolment_ids: Sequence[EnrolmentId],
+        reason: StopReason,
+        at: datetime,
+    ) -> list[Enrolment]:
+        """Stop those of the enrolments that are still active; return them as stopped, by id.
+
+        Whatever their version (a worker's claim does not make a stop fail);
+        each stopped row's version goes up by one, so a worker running its
+        step finds it moved and rolls the step back.
         """
         ...
 

@@ -16,7 +16,14 @@ import attrs
 
 from teamcrm.errors import AlreadyExists, ConcurrencyError, NotFound
 from teamcrm.ids import ContactId, TeamId
-from teamcrm.program import Enrolment, EnrolmentId, EnrolmentState, Program, ProgramId
+from teamcrm.program import (
+    Enrolment,
+    EnrolmentId,
+    EnrolmentState,
+    Program,
+    ProgramId,
+    StopReason,
+)
 
 if TYPE_CHECKING:
     from teamcrm.adapters.memory import _Table
@@ -134,6 +141,23 @@ class MemoryEnrolments:
             self._t.put(e.id, leased)
             claimed.append(leased)
         return claimed
+
+    def stop_active(
+        self,
+        team_id: TeamId,
+        enrolment_ids: Sequence[EnrolmentId],
+        reason: StopReason,
+        at: datetime,
+    ) -> list[Enrolment]:
+        stopped = []
+        for enrolment_id in sorted(set(enrolment_ids)):
+            e = self._t.get(enrolment_id)
+            if e is None or e.team_id != team_id or not e.active:
+                continue
+            done = e.stopped(reason, at)
+            self._t.put(e.id, done)
+            stopped.append(done)
+        return stopped
 
     def forget_contacts(self, team_id: TeamId, contact_ids: Sequence[ContactId]) -> None:
         gone = set(contact_ids)

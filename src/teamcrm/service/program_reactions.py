@@ -289,14 +289,17 @@ def enrol_status_changes(occasion: Occasion) -> None:
 def stop_enrolments(
     occasion: Occasion, enrolments: Iterable[Enrolment], reason: StopReason
 ) -> list[Enrolment]:
-    """Stop the active ones of *enrolments* with *reason*; emit one event each; return them."""
-    stopped = []
-    for e in enrolments:
-        if not e.active:
-            continue
-        done = e.stopped(reason, occasion.now)
-        occasion.uow.enrolments.update(done)
-        stopped.append(done)
+    """Stop the active ones of *enrolments* with *reason*; emit one event each; return them.
+
+    The store stops those still active whatever their version, so a worker
+    that claimed one meanwhile never makes the change that stops it fail
+    (its step then finds the run moved and rolls back).
+    """
+    ids = [e.id for e in enrolments if e.active]
+    if not ids:
+        return []
+    stopped = occasion.uow.enrolments.stop_active(occasion.team_id, ids, reason, occasion.now)
+    for e in stopped:
         occasion.emit(
             DomainEvent(
                 name=EventName.PROGRAM_ENROLMENT_STOPPED,

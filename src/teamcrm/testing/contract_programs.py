@@ -209,3 +209,35 @@ class EnrolmentRepositoryContract(StoreContractBase):
             read(store, lambda uow: uow.enrolments.get(other, runs[1].id))
         write(store, lambda uow: uow.programs.delete(t, program.id, program.version))
         assert read(store, lambda uow: uow.enrolments.for_contacts(t, contacts)) == []
+
+    def test_stopping_takes_the_active_ones_whatever_their_version(self, store: Store) -> None:
+        seed, program, contacts = self._world(store)
+        t = seed.team_id
+        runs = [_enrolment(seed, program, c, 40 + n) for n, c in enumerate(contacts)]
+        write(store, lambda uow: uow.enrolments.add_many(runs))
+        now = at(100)
+        [claimed] = write(
+            store,
+            lambda uow: uow.enrolments.claim_due(now, 1, owner="w", until=now + timedelta(1)),
+        )
+        done = runs[2].advanced(1, now)
+        write(store, lambda uow: uow.enrolments.update(done))
+        ids = [r.id for r in runs]
+        stopped = write(
+            store, lambda uow: uow.enrolments.stop_active(t, ids, StopReason.REPLIED, now)
+        )
+        assert [e.id for e in stopped] == sorted([runs[0].id, runs[1].id])
+        first = read(store, lambda uow: uow.enrolments.get(t, claimed.id))
+        assert (first.state, first.stop_reason, first.lease_owner) == (
+            EnrolmentState.STOPPED,
+            StopReason.REPLIED,
+            None,
+        )
+        assert first.version == claimed.version + 1
+        with pytest.raises(ConcurrencyError):  # the worker's claim is stale now
+            write(store, lambda uow: uow.enrolments.update(claimed.advanced(3, now)))
+        assert read(store, lambda uow: uow.enrolments.get(t, done.id)) == done
+        assert (
+            write(store, lambda uow: uow.enrolments.stop_active(t, ids, StopReason.REPLIED, now))
+            == []
+        )

@@ -287,6 +287,26 @@ class SQLiteEnrolments(SQLiteRepository):
         return sorted(claimed, key=lambda e: (e.due_at, e.id))
 
     @translated
+    def stop_active(
+        self,
+        team_id: TeamId,
+        enrolment_ids: Sequence[EnrolmentId],
+        reason: StopReason,
+        at: datetime,
+    ) -> list[Enrolment]:
+        """Stop the still-active ones of *enrolment_ids* (any version); return them, by id."""
+        if not enrolment_ids:
+            return []
+        rows = self._conn.execute(
+            "UPDATE program_enrolments SET state = 'stopped', stop_reason = ?, finished_at = ?,"
+            " lease_owner = NULL, lease_until = NULL, version = version + 1"
+            " WHERE team_id = ? AND state = 'active' AND id IN (SELECT value FROM json_each(?))"
+            f" RETURNING {ENROLMENT_COLUMNS}",
+            (reason.value, to_micros(at), team_id, dumps(list(enrolment_ids))),
+        ).fetchall()
+        return sorted((enrolment_from_row(r) for r in rows), key=lambda e: e.id)
+
+    @translated
     def forget_contacts(self, team_id: TeamId, contact_ids: Sequence[ContactId]) -> None:
         """Delete the enrolments of those contacts (the foreign key already did, on delete)."""
         self._conn.execute(
