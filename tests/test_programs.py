@@ -488,7 +488,7 @@ def test_interleaved_workers_and_expiring_leases_commit_each_step_once(
 
 
 def test_a_stop_never_fails_on_a_workers_claim_and_the_worker_then_loses(w: World) -> None:
-    """Removing a contact while a worker holds its run's claim stops the run; the step rolls back."""
+    """Removing a contact while a worker holds the claim stops the run; the step rolls back."""
     _share_program(w)
     kim = w.susan.create_contact("Kim")
     w.susan.add_to_bucket(w.mine.id, kim.id)
