@@ -69,13 +69,13 @@ def test_the_rule_changes_one_flag_at_most_and_is_idempotent(
     # Only the flags moved, and only one of them.
     plain = attrs.evolve(
         after,
-        emails=tuple(attrs.evolve(e, validated=False) for e in after.emails),
+        emails=tuple(attrs.evolve(e, validated=False, bounced=False) for e in after.emails),
         phones=tuple(attrs.evolve(p, validated=False) for p in after.phones),
         version=contact.version,
     )
     assert plain == attrs.evolve(
         contact,
-        emails=tuple(attrs.evolve(e, validated=False) for e in contact.emails),
+        emails=tuple(attrs.evolve(e, validated=False, bounced=False) for e in contact.emails),
         phones=tuple(attrs.evolve(p, validated=False) for p in contact.phones),
     )
     changed = changed_channel(contact, after)
@@ -84,6 +84,9 @@ def test_the_rule_changes_one_flag_at_most_and_is_idempotent(
     if via is not None:
         assert channel.lower() == via.lower() or channel == via
     assert works is (outcome is not Outcome.BOUNCED)
+    if kind is InteractionKind.EMAIL:  # a bounce marks the address bounced, a send clears it
+        [address] = [e for e in after.emails if e.address == channel]
+        assert (address.validated, address.bounced) == (works, not works)
     assert after.version == contact.version + 1
     # Logging the same interaction again changes nothing more.
     assert channel_effect(after, ix) is after

@@ -18,7 +18,12 @@ from teamcrm import NotFound, OfferClosed, PermissionDenied, ValidationError
 from teamcrm.lead import LeadStatus, OfferStatus
 from teamcrm.pool import Capacity
 from teamcrm.routing import RoutingOutcome, SkipReason
-from teamcrm.service.routing import enforce_response_windows, expire_offers
+from teamcrm.service.routing import (
+    enforce_response_windows,
+    expire_due_offers,
+    expire_offers,
+    pass_on_unanswered_leads,
+)
 from test_routing_service import START, World, _pool
 
 crm = base.crm  # the fixtures of the service tests: memory:// and sqlite://
@@ -214,6 +219,17 @@ def test_nobody_eligible_waits_and_tells_the_fallback(w: World) -> None:
 
 
 # ---------------------------------------------------------- sequential offers
+def test_the_expiry_job_needs_only_a_store_a_time_and_the_reactions(w: World) -> None:
+    """Batch jobs take a store and a time, not a whole CRM (a worker can run them alone)."""
+    pool = _pool(w, "sequential_offer", offer_window=timedelta(minutes=10))
+    _route(w, 1)
+    (lead,) = w.ana.leads(pool_id=pool.id)
+    later = w.crm.now() + timedelta(minutes=11)
+    assert expire_due_offers(w.crm.store, later, w.crm.reactions) == 1
+    assert [o.member_id for o in w.ana.lead_offers(lead.id) if o.is_open] == [w.cat.member_id]
+    assert pass_on_unanswered_leads(w.crm.store, later, w.crm.reactions) == 0
+
+
 def test_sequential_offer_passes_on_decline_and_expiry_and_never_returns(w: World) -> None:
     bob, cat, dan = w.bob.member_id, w.cat.member_id, w.dan.member_id
     pool = _pool(

@@ -720,8 +720,10 @@ def test_every_entity_field_has_a_column() -> None:
             "custom_fields",
             "created_by",
             "version",
+            "email_opt_out",
+            "opted_out_at",
         },
-        EmailAddress: {"address", "validated", "label"},
+        EmailAddress: {"address", "validated", "label", "bounced"},
         PhoneNumber: {"number", "validated", "label", "display"},
         Company: {"id", "team_id", "name", "created_at", "domain", "created_by", "version"},
         Bucket: {

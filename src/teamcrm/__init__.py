@@ -25,15 +25,19 @@ from teamcrm.delivery import EmailDigestChannel, NotificationChannel
 from teamcrm.digest import Digest, OutgoingEmail, build_digest
 from teamcrm.errors import (
     AlreadyExists,
+    CannotEmail,
     ConcurrencyError,
+    ContactOptedOut,
     ForeignDatabaseError,
     MissingDatabaseError,
+    NoEmailAddress,
     NotFound,
     OfferClosed,
     PermissionDenied,
     SchemaVersionError,
     StoreError,
     TeamCRMError,
+    TemplateError,
     ValidationError,
 )
 from teamcrm.events import DomainEvent, EventName, OutboxMessage
@@ -72,6 +76,7 @@ from teamcrm.multi_assign import MultiAssignMode
 from teamcrm.notification import Notification, NotificationId, NotificationKind
 from teamcrm.opener import open, open_store, register_store
 from teamcrm.opportunity import Opportunity, RecordNote, Stage
+from teamcrm.outgoing import build_message
 from teamcrm.pool import Capacity, DistributionMethod, LeadPool, PoolId, StrategyName
 from teamcrm.pool_reminder import PoolReminderDue, pool_reminder_due
 from teamcrm.program import (
@@ -101,6 +106,7 @@ from teamcrm.routing import (
     RoutingStrategy,
     Skipped,
     SkipReason,
+    StrategyTraits,
     register_strategy,
 )
 from teamcrm.search import ContactQuery, DateRange, SavedFilter, SavedFilterId
@@ -112,7 +118,17 @@ from teamcrm.service.programs import ContactProgram, ProgramReport
 from teamcrm.service.routing import RoutingResult, enforce_response_windows
 from teamcrm.task import Task, TaskId, TaskStatus
 from teamcrm.team import BucketManagement, Member, Role, Team, TeamSettings
+from teamcrm.templates import RenderedEmail, Template, preferred_email
 from teamcrm.views import DueRow, GridRow, InsightRow, SearchRow, Signal, View
+from teamcrm.waits import (
+    Wait,
+    WaitBusinessDays,
+    WaitDays,
+    WaitUntil,
+    due_at,
+    parse_wait,
+    wait_to_dict,
+)
 
 __version__ = "0.1.0.dev0"
 
@@ -128,6 +144,7 @@ __all__ = [
     "BucketMembership",
     "Cadence",
     "CadenceUnit",
+    "CannotEmail",
     "Capacity",
     "Case",
     "CaseId",
@@ -142,6 +159,7 @@ __all__ = [
     "ContactChanges",
     "ContactDraft",
     "ContactId",
+    "ContactOptedOut",
     "ContactProgram",
     "ContactQuery",
     "ContactRecord",
@@ -180,6 +198,7 @@ __all__ = [
     "MemorySender",
     "MissingDatabaseError",
     "MultiAssignMode",
+    "NoEmailAddress",
     "NotFound",
     "Notification",
     "NotificationChannel",
@@ -206,6 +225,7 @@ __all__ = [
     "ProgramState",
     "ReEnrol",
     "RecordNote",
+    "RenderedEmail",
     "Role",
     "RoutingContext",
     "RoutingDecision",
@@ -232,6 +252,7 @@ __all__ = [
     "StopReason",
     "StoreError",
     "StrategyName",
+    "StrategyTraits",
     "SystemClock",
     "Task",
     "TaskId",
@@ -240,20 +261,31 @@ __all__ = [
     "TeamCRMError",
     "TeamId",
     "TeamSettings",
+    "Template",
+    "TemplateError",
     "TouchKind",
     "Trigger",
     "TriggerKind",
     "ValidationError",
     "View",
+    "Wait",
+    "WaitBusinessDays",
+    "WaitDays",
+    "WaitUntil",
     "build_digest",
+    "build_message",
+    "due_at",
     "enforce_response_windows",
     "make_converter",
     "open",
     "open_store",
+    "parse_wait",
     "pool_reminder_due",
+    "preferred_email",
     "register_store",
     "register_strategy",
     "retry_on_conflict",
     "structure",
     "unstructure",
+    "wait_to_dict",
 ]

@@ -8,9 +8,10 @@ interaction:
 * a ``call`` whose outcome is ``connected`` validates the number it used;
 * an ``email`` whose outcome is ``sent`` or ``delivered`` validates the
   address it used;
-* an ``email`` whose outcome is ``bounced`` clears the address's validation:
-  a bounce logged after a send says the address does not work after all; a
-  later successful send validates it again.
+* an ``email`` whose outcome is ``bounced`` clears the address's validation
+  and marks it *bounced*: a bounce logged after a send says the address does
+  not work after all; a later successful send validates it again (and clears
+  *bounced*).
 
 "The channel it used" is the interaction's ``via`` (normalised), or the
 contact's only address or number when ``via`` is not given.  Pure functions,
@@ -37,7 +38,9 @@ def with_channel(
 ) -> Contact | None:
     """Return *contact* with one address (or number) marked *validated*.
 
-    Returns *contact* itself when the flag already has that value, and
+    An address marked not validated is marked *bounced* (the rule's only
+    reason to clear it is a bounce), one marked validated is not bounced.
+    Returns *contact* itself when the flags already have those values, and
     ``None`` when the contact has no such address or number.  A changed
     contact has its version bumped.
     """
@@ -46,9 +49,9 @@ def with_channel(
         emails = list(contact.emails)
         for i, e in enumerate(emails):
             if e.address.lower() == key:
-                if e.validated is validated:
+                if e.validated is validated and e.bounced is not validated:
                     return contact
-                emails[i] = attrs.evolve(e, validated=validated)
+                emails[i] = attrs.evolve(e, validated=validated, bounced=not validated)
                 return attrs.evolve(contact, emails=tuple(emails), version=contact.version + 1)
         return None
     phones = list(contact.phones)
@@ -86,9 +89,13 @@ def channel_effect(
 
 
 def changed_channel(before: Contact, after: Contact) -> tuple[str, bool] | None:
-    """The address or number whose flag differs between *before* and *after*, and its new value."""
-    was = {e.address: e.validated for e in before.emails}
-    was.update({p.number: p.validated for p in before.phones})
-    now = [(e.address, e.validated) for e in after.emails]
-    now += [(p.number, p.validated) for p in after.phones]
-    return next(((key, flag) for key, flag in now if was.get(key) is not flag), None)
+    """The address or number whose flags differ between *before* and *after*, and its validation.
+
+    For an address, either flag counts (*validated*, *bounced*): a first
+    bounce of a never-validated address is a change to ``False``.
+    """
+    was: dict[str, tuple[bool, bool]] = {e.address: (e.validated, e.bounced) for e in before.emails}
+    was.update({p.number: (p.validated, False) for p in before.phones})
+    now = [(e.address, (e.validated, e.bounced)) for e in after.emails]
+    now += [(p.number, (p.validated, False)) for p in after.phones]
+    return next(((key, flags[0]) for key, flags in now if was.get(key) != flags), None)

@@ -29,18 +29,29 @@ MAX_CHANNELS = 50
 
 @attrs.frozen(kw_only=True)
 class EmailAddress:
-    """An email address of a contact; *validated* once an email was delivered."""
+    """An email address of a contact.
+
+    *validated* once an email to it was sent or delivered; *bounced* once a
+    bounce was logged for it (which clears *validated*), until a later send
+    succeeds (see :mod:`teamcrm.channels`).  An address is never both.
+    """
 
     address: str
     validated: bool = False
     label: str | None = None
+    bounced: bool = False
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "address", check_email("EmailAddress.address", self.address))
-        if type(self.validated) is not bool or self.label is not None:
+        if type(self.validated) is not bool or self.label is not None or self.bounced is not False:
             c = Checker(self)
             c.boolean("validated")
             c.optional_text("label", max_len=64)
+            c.boolean("bounced")
+            if self.validated and self.bounced:
+                raise ValidationError(
+                    "EmailAddress.bounced", self.bounced, "a validated address has not bounced"
+                )
 
 
 @attrs.frozen(kw_only=True)
@@ -160,6 +171,10 @@ class Contact:
     :ivar status: one of the team's statuses (checked by the service).
     :ivar source: where the contact came from (``website``, ``referral``...).
     :ivar custom_fields: free-form name → JSON scalar.
+    :ivar email_opt_out: the contact asked not to be emailed (set by the
+        application, e.g. from an unsubscribe link); programs and campaigns
+        skip such contacts.
+    :ivar opted_out_at: when the contact opted out (``None`` while not opted out).
     """
 
     id: ContactId
@@ -175,6 +190,8 @@ class Contact:
     custom_fields: Mapping[str, JSONScalar] = attrs.field(factory=dict, hash=False)
     created_by: MemberId | None = None
     version: int = 1
+    email_opt_out: bool = False
+    opted_out_at: datetime | None = None
 
     def __attrs_post_init__(self) -> None:
         # The checks of Checker, in the same order with the same messages, but
@@ -205,6 +222,16 @@ class Contact:
         if self.created_by is not None:
             check_id(name["created_by"], self.created_by, "mb_")
         check_int(name["version"], self.version, minimum=1)
+        if self.email_opt_out is not False or self.opted_out_at is not None:
+            self._check_opt_out(c)
+
+    def _check_opt_out(self, c: Checker) -> None:
+        c.boolean("email_opt_out")
+        c.optional_utc("opted_out_at")
+        if self.opted_out_at is not None and not self.email_opt_out:
+            raise ValidationError(
+                c.name("opted_out_at"), self.opted_out_at, "only an opted-out contact has it"
+            )
 
     @property
     def display_name(self) -> str:

@@ -99,6 +99,11 @@ class OutgoingEmail:
     :ivar notification_ids: the notifications this message reports (for logs
         and audits; not sent as a header).
     :ivar created_at: when the message was composed, or ``None``.
+    :ivar reply_to: where replies go (a member's address for an email a
+        program sends on their behalf); it takes precedence over a sender's
+        own ``reply_to`` setting.
+    :ivar from_name: the display name shown with the sender's ``From``
+        address (``"Ana Lopez" <crm@acme.example>``), or ``None``.
     """
 
     to: str
@@ -108,10 +113,15 @@ class OutgoingEmail:
     key: str | None = None
     notification_ids: tuple[str, ...] = ()
     created_at: datetime | None = None
+    reply_to: str | None = None
+    from_name: str | None = None
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
         object.__setattr__(self, "to", check_email(c.name("to"), self.to))
+        if self.reply_to is not None:
+            object.__setattr__(self, "reply_to", check_email(c.name("reply_to"), self.reply_to))
+        c.optional_text("from_name", max_len=MAX_NAME)
         c.text("subject", max_len=MAX_SUBJECT)
         c.text("text", max_len=MAX_EMAIL_BODY, multiline=True)
         if self.html is not None:

@@ -12,15 +12,19 @@ from typing import Any
 
 __all__ = [
     "AlreadyExists",
+    "CannotEmail",
     "ConcurrencyError",
+    "ContactOptedOut",
     "ForeignDatabaseError",
     "MissingDatabaseError",
+    "NoEmailAddress",
     "NotFound",
     "OfferClosed",
     "PermissionDenied",
     "SchemaVersionError",
     "StoreError",
     "TeamCRMError",
+    "TemplateError",
     "ValidationError",
 ]
 
@@ -53,6 +57,24 @@ class ValidationError(TeamCRMError, ValueError):
         self.value = value
         self.reason = reason
         super().__init__(f"{field}={_short(value)}: {reason}")
+
+
+class TemplateError(ValidationError):
+    """An email template was refused when it was parsed.
+
+    :ivar field: the part of the template (``"Template.subject"`` or ``"Template.body"``).
+    :ivar placeholder: the offending placeholder as written (``"{{ contact.age }}"``).
+    :ivar line: its line in that part, from 1.
+    :ivar column: its column in that line, from 1.
+    """
+
+    def __init__(
+        self, field: str, placeholder: str, reason: str, *, line: int, column: int
+    ) -> None:
+        self.placeholder = placeholder
+        self.line = line
+        self.column = column
+        super().__init__(field, placeholder, f"{reason} (line {line}, column {column})")
 
 
 class NotFound(TeamCRMError, LookupError):
@@ -167,3 +189,35 @@ class OfferClosed(TeamCRMError):
         self.offer_id = offer_id
         self.reason = reason
         super().__init__(f"offer {_short(offer_id)} is closed: {reason}")
+
+
+class CannotEmail(TeamCRMError):
+    """A contact cannot be sent an email; a program step records :attr:`code` as its skip reason.
+
+    :ivar contact_id: the contact.
+    :ivar code: ``"opted_out"`` or ``"no_email"``.
+    """
+
+    code: str = "cannot_email"
+
+    def __init__(self, contact_id: Any, reason: str) -> None:
+        self.contact_id = contact_id
+        super().__init__(f"contact {_short(contact_id)} cannot be emailed: {reason}")
+
+
+class ContactOptedOut(CannotEmail):
+    """The contact opted out of email (``Contact.email_opt_out``)."""
+
+    code = "opted_out"
+
+    def __init__(self, contact_id: Any) -> None:
+        super().__init__(contact_id, "the contact opted out of email")
+
+
+class NoEmailAddress(CannotEmail):
+    """The contact has no address to write to (none, all bounced, or not the one asked for)."""
+
+    code = "no_email"
+
+    def __init__(self, contact_id: Any, reason: str = "the contact has no email address") -> None:
+        super().__init__(contact_id, reason)

@@ -37,6 +37,8 @@ class EventName(enum.StrEnum):
     CONTACT_MERGED = "contact.merged"
     CONTACT_CHANNEL_VALIDATED = "contact.channel_validated"
     CONTACT_CHANNEL_INVALIDATED = "contact.channel_invalidated"
+    CONTACT_OPTED_OUT = "contact.opted_out"
+    CONTACT_OPTED_IN = "contact.opted_in"
     COMPANY_CREATED = "company.created"
     COMPANY_UPDATED = "company.updated"
     COMPANY_DELETED = "company.deleted"

@@ -8,8 +8,8 @@ prefix lets a person (and a log line) tell them apart too.
 The 26 hex characters are time-ordered (:func:`id_suffix`): 13 digits of the
 creation time in microseconds, then 13 random ones.  Ids made later sort
 later, so a database appends new rows at the right-hand edge of its indexes
-instead of splitting pages all over them (routing one lead per transaction
-on SQLite got about a fifth faster).  An id therefore tells its reader when it
+instead of splitting pages all over them (docs/benchmarks.md has the
+measurement).  An id therefore tells its reader when it
 was made; nothing in the library reads that time back.
 """
 

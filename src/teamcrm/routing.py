@@ -49,11 +49,13 @@ __all__ = [
     "SequentialOfferStrategy",
     "SkipReason",
     "Skipped",
+    "StrategyTraits",
     "WeightedStrategy",
     "decide",
     "register_strategy",
     "screen",
     "strategy_for",
+    "traits_for",
 ]
 
 
@@ -348,6 +350,31 @@ class RoutingStrategy(Protocol):
         ...
 
 
+@attrs.frozen
+class StrategyTraits:
+    """What the router may assume about a strategy (declared by the strategy as ``traits``).
+
+    :ivar needs_loads: the decision reads ``ctx.loads`` (each member's open
+        leads), so the router reads them before deciding.
+    :ivar cacheable_by_cursor: the decision depends only on the pool, the
+        cursor, who is full and the time (never on the contact or the loads),
+        so within one call the router reuses it for every lead with the same
+        cursor and the same full members.
+
+    A strategy without ``traits`` gets the safe defaults: loads read, nothing
+    reused.
+    """
+
+    needs_loads: bool = True
+    cacheable_by_cursor: bool = False
+
+
+#: The traits of a strategy that declares none.
+DEFAULT_TRAITS = StrategyTraits()
+#: The traits of the built-in methods whose decision is a function of the cursor.
+BY_CURSOR = StrategyTraits(needs_loads=False, cacheable_by_cursor=True)
+
+
 def eligible_of(ctx: RoutingContext) -> tuple[tuple[MemberId, ...], tuple[Skipped, ...]]:
     """Screen the context's candidates (the pool's members unless given) with its exclusions."""
     return screen(_candidates(ctx), ctx.members, ctx.pool, ctx.now, ctx.excluded, ctx.full)
@@ -395,6 +422,7 @@ class ManualStrategy:
     """``manual``: the lead waits unassigned for an admin or manager."""
 
     method = DistributionMethod.MANUAL.value
+    traits = BY_CURSOR
 
     def decide(self, ctx: RoutingContext) -> RoutingDecision:
         """Leave the lead waiting; list who could take it."""
@@ -412,6 +440,7 @@ class RoundRobinStrategy:
     """
 
     method = DistributionMethod.ROUND_ROBIN.value
+    traits = BY_CURSOR
 
     def decide(self, ctx: RoutingContext) -> RoutingDecision:
         """Choose one member and advance the cursor."""
@@ -449,6 +478,7 @@ class FirstToAcceptStrategy:
     """``first_to_accept``: offer to every eligible member; the first to accept owns it."""
 
     method = DistributionMethod.FIRST_TO_ACCEPT.value
+    traits = BY_CURSOR
 
     def decide(self, ctx: RoutingContext) -> RoutingDecision:
         """Offer the lead to everyone eligible for the offer window."""
@@ -471,6 +501,7 @@ class EveryoneStrategy:
     """``everyone``: every eligible member is assigned the lead."""
 
     method = DistributionMethod.EVERYONE.value
+    traits = BY_CURSOR
 
     def decide(self, ctx: RoutingContext) -> RoutingDecision:
         """Assign the lead to everyone eligible."""
@@ -524,6 +555,7 @@ class WeightedStrategy:
     """
 
     method = DistributionMethod.WEIGHTED.value
+    traits = BY_CURSOR
 
     def decide(self, ctx: RoutingContext) -> RoutingDecision:
         """Choose the owner of the next eligible slot and advance the cursor."""
@@ -565,6 +597,7 @@ class LeastLoadedStrategy:
     """
 
     method = DistributionMethod.LEAST_LOADED.value
+    traits = StrategyTraits(needs_loads=True, cacheable_by_cursor=False)
 
     def decide(self, ctx: RoutingContext) -> RoutingDecision:
         """Choose the least loaded eligible member."""
@@ -605,6 +638,7 @@ class SequentialOfferStrategy:
     """
 
     method = DistributionMethod.SEQUENTIAL_OFFER.value
+    traits = BY_CURSOR
 
     def decide(self, ctx: RoutingContext) -> RoutingDecision:
         """Offer the lead to the next eligible member from the cursor."""
@@ -653,6 +687,12 @@ def strategy_for(method: DistributionMethod | str) -> RoutingStrategy:
         return _STRATEGIES[key]
     except (KeyError, TypeError):
         raise ValidationError("method", method, "has no registered routing strategy") from None
+
+
+def traits_for(method: DistributionMethod | str) -> StrategyTraits:
+    """The traits the strategy registered for *method* declares (defaults if none)."""
+    traits = getattr(strategy_for(method), "traits", None)
+    return traits if isinstance(traits, StrategyTraits) else DEFAULT_TRAITS
 
 
 def decide(ctx: RoutingContext) -> RoutingDecision:

@@ -15,10 +15,11 @@ A sender either delivers the message to the next hop and returns, or raises.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterable
 from email.message import EmailMessage
-from email.utils import format_datetime, formatdate, make_msgid
+from email.utils import format_datetime, formataddr, formatdate, make_msgid
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from teamcrm.digest import OutgoingEmail
@@ -82,13 +83,18 @@ def build_mime(
 
     With an HTML body it is ``multipart/alternative`` (text first, HTML
     second, so clients that cannot show HTML show the text).  The
-    ``Message-ID`` is derived from the message's ``key`` when it has one.
+    ``Message-ID`` is derived from the message's ``key`` when it has one
+    (the same key gives the same ``Message-ID``, so a retried send is
+    recognisable).  The message's own ``reply_to`` wins over *reply_to*;
+    its ``from_name`` is shown with *from_addr*.
     """
     message = _require_message(message)
     from_addr = check_email("from_addr", from_addr)
     mime = EmailMessage()
-    mime["From"] = from_addr
+    mime["From"] = formataddr((message.from_name, from_addr)) if message.from_name else from_addr
     mime["To"] = message.to
+    if message.reply_to is not None:
+        reply_to = message.reply_to
     if reply_to is not None:
         mime["Reply-To"] = check_email("reply_to", reply_to)
     mime["Subject"] = message.subject
@@ -101,6 +107,9 @@ def build_mime(
     if message.key is not None and message.key.isascii() and message.key.isprintable():
         key = "".join(ch for ch in message.key if ch.isalnum() or ch in "._-")
         mime["Message-ID"] = f"<{key or 'digest'}.teamcrm@{domain}>"
+    elif message.key is not None:  # still the same Message-ID for the same key
+        digest = hashlib.sha256(message.key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        mime["Message-ID"] = f"<{digest}.teamcrm@{domain}>"
     else:
         mime["Message-ID"] = make_msgid(domain=domain)
     mime.set_content(message.text, subtype="plain", charset="utf-8")

@@ -34,6 +34,7 @@ from teamcrm.service.notifications import (
     deliver_notifications,
     send_digests,
 )
+from teamcrm.service.optout import OptOutUseCases
 from teamcrm.service.paging import PagingUseCases
 from teamcrm.service.program_runner import DEFAULT_LEASE as PROGRAM_LEASE
 from teamcrm.service.program_runner import RunReport, run_programs
@@ -307,6 +308,7 @@ class MemberSession(
     PagingUseCases,
     ProgramUseCases,
     RecordUseCases,
+    OptOutUseCases,
 ):
     """Every use case, performed as one member of one team.
 

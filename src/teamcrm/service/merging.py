@@ -7,9 +7,11 @@ survivor in **one** unit of work:
   source of the survivor is filled from the first duplicate that has one;
   emails, phones and company links are the survivor's followed by the
   duplicates' that it does not have yet (compared by their normalised forms,
-  a channel validated on either side stays validated); custom fields are the
+  a channel validated on either side stays validated, else an address that
+  bounced on either side stays bounced); custom fields are the
   union, and on the same name **the survivor wins**, then the duplicate
-  listed first;
+  listed first; the result is opted out of email if any of them was (since
+  the earliest opt-out);
 * **bucket memberships** move (keeping when and by whom each was made; a
   bucket both were in keeps the survivor's), without routing again;
 * **interactions, tasks, touches, snoozes** (the later one), **leads** and
@@ -103,7 +105,18 @@ def _merge_channels(lists: Iterable[Sequence[EmailAddress | PhoneNumber]]) -> tu
             if kept is None:
                 merged[key] = ch
             elif ch.validated and not kept.validated:
-                merged[key] = attrs.evolve(kept, validated=True)
+                merged[key] = (
+                    attrs.evolve(kept, validated=True, bounced=False)
+                    if isinstance(kept, EmailAddress)
+                    else attrs.evolve(kept, validated=True)
+                )
+            elif (
+                isinstance(ch, EmailAddress)
+                and isinstance(kept, EmailAddress)
+                and ch.bounced
+                and not (kept.validated or kept.bounced)
+            ):
+                merged[key] = attrs.evolve(kept, bounced=True)
     return tuple(merged.values())
 
 
@@ -124,7 +137,15 @@ def merged_fields(survivor: Contact, duplicates: Sequence[Contact]) -> dict[str,
         "phones": _merge_channels(c.phones for c in everyone),
         "company_ids": tuple(dict.fromkeys(i for c in everyone for i in c.company_ids)),
         "custom_fields": custom,
+        **merged_opt_out(everyone),
     }
+
+
+def merged_opt_out(contacts: Sequence[Contact]) -> dict[str, object]:
+    """Opted out if any of *contacts* was, since the earliest of their opt-outs."""
+    times = [c.opted_out_at for c in contacts if c.email_opt_out and c.opted_out_at is not None]
+    out = any(c.email_opt_out for c in contacts)
+    return {"email_opt_out": out, "opted_out_at": min(times) if times else None}
 
 
 class MergeUseCases(SessionBase):

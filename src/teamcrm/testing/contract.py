@@ -389,6 +389,22 @@ class ContactRepositoryContract(StoreContractBase):
             write(store, lambda uow: uow.contacts.update(v2))  # same version twice
         assert read(store, lambda uow: uow.contacts.get(seed.team_id, seed.contact.id)) == v2
 
+    def test_contact_opt_out_is_stored_and_cleared_by_updates(
+        self, store: Store, seed: Seed
+    ) -> None:
+        when = at(100)
+        out = bump(seed.contact, email_opt_out=True, opted_out_at=when)
+        write(store, lambda uow: uow.contacts.update(out))
+        got = read(store, lambda uow: uow.contacts.get(seed.team_id, seed.contact.id))
+        assert (got.email_opt_out, got.opted_out_at) == (True, when)
+        renamed = bump(out, last_name="Jones")
+        write(store, lambda uow: uow.contacts.update(renamed))
+        assert read(store, lambda uow: uow.contacts.all(seed.team_id)) == [renamed]
+        back = bump(renamed, email_opt_out=False, opted_out_at=None)
+        write(store, lambda uow: uow.contacts.update(back))
+        got = read(store, lambda uow: uow.contacts.get(seed.team_id, seed.contact.id))
+        assert (got.email_opt_out, got.opted_out_at) == (False, None)
+
     def test_updating_a_missing_contact_fails(self, store: Store, seed: Seed) -> None:
         ghost = bump(new_contact(seed))
         with pytest.raises((NotFound, ConcurrencyError)):

@@ -382,6 +382,13 @@ class CRMComparison(RuleBasedStateMachine):
         )
 
     @precondition(lambda self: self.contact_ids)
+    @rule(data=st.data(), opted_out=st.booleans())
+    def set_email_opt_out(self, data: st.DataObject, opted_out: bool) -> None:
+        actor = self._actor(data)
+        contact = self._pick(data, "contact", actor)
+        self._as(actor, "set_email_opt_out", lambda s: s.set_email_opt_out(contact, opted_out))
+
+    @precondition(lambda self: self.contact_ids)
     @rule(data=st.data())
     def delete_contact(self, data: st.DataObject) -> None:
         actor = self._actor(data)

@@ -451,12 +451,14 @@ def phones() -> SearchStrategy[str]:
 
 
 def email_addresses() -> SearchStrategy[EmailAddress]:
-    """:class:`EmailAddress` values."""
+    """:class:`EmailAddress` values (validated, bounced or neither)."""
     return st.builds(
-        EmailAddress,
-        address=emails(),
-        validated=st.booleans(),
-        label=st.none() | unicode_text(max_size=20),
+        lambda address, flags, label: EmailAddress(
+            address=address, validated=flags == "validated", bounced=flags == "bounced", label=label
+        ),
+        emails(),
+        st.sampled_from(["neither", "validated", "bounced"]),
+        st.none() | unicode_text(max_size=20),
     )
 
 
@@ -596,6 +598,7 @@ def contacts(
         name = unicode_text(max_size=MAX_NAME)
         first = draw(st.just("") | name)
         last = draw(name if not first.strip() else st.just("") | name)
+        opted_out = draw(st.booleans())
         return Contact(
             id=draw(contact_ids()),
             team_id=draw(_as_strategy(team_id, team_ids())),
@@ -611,6 +614,8 @@ def contacts(
             source=draw(st.none() | unicode_text(max_size=64)),
             custom_fields=draw(custom_fields()),
             created_by=draw(_as_strategy(created_by, st.none() | member_ids())),
+            email_opt_out=opted_out,
+            opted_out_at=draw(st.none() | aware_datetimes()) if opted_out else None,
         )
 
     return build()

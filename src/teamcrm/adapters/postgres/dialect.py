@@ -13,9 +13,9 @@ Statements (DML):
   (``NOT IN``: ``<> ALL(...)``).
   PostgreSQL guesses 100 rows for a set-returning function, so it planned
   the ``IN`` form as a hash semi-join over a sequential scan of the table;
-  the array is computed first and probed through the index (4.4 ms against
-  0.05 ms for one id among 20,000 leads, and routing one lead per unit got
-  slower with every lead in the pool);
+  the array is computed first and probed through the index, so the cost of
+  a lookup does not grow with the table (a plan test in
+  ``tests/test_postgres_store.py``; figures in docs/benchmarks.md);
 * any other ``json_each(x)`` (a JSON array: a parameter or a column) becomes
   ``json_array_elements_text(x::json)`` (its column is also ``value``), and
   ``LEFT JOIN json_each(x) j`` a ``LEFT JOIN LATERAL ... ON true``;

@@ -42,6 +42,8 @@ from teamcrm.validation import FrozenDict, trusted, trusted_builder
 
 __all__ = [
     "CONTACT_COLUMNS",
+    "CONTACT_CREATED_AT",
+    "CONTACT_WIDTH",
     "SQLiteBuckets",
     "SQLiteCompanies",
     "SQLiteContacts",
@@ -371,8 +373,8 @@ class SQLiteMembers(SQLiteRepository):
 #: decodes: the contact's own columns, then its emails, phones and company ids
 #: as JSON arrays in position order.
 CONTACT_COLUMNS = """c.id, c.team_id, c.first_name, c.last_name, c.status, c.source,
-       c.custom_fields, c.created_by, c.created_at, c.version,
-       (SELECT json_group_array(json_array(e.address, e.validated, e.label))
+       c.custom_fields, c.created_by, c.created_at, c.version, c.email_opt_out, c.opted_out_at,
+       (SELECT json_group_array(json_array(e.address, e.validated, e.label, e.bounced))
           FROM contact_emails e WHERE e.contact_id = c.id),
        (SELECT json_group_array(json_array(p.number, p.validated, p.label, p.display))
           FROM contact_phones p WHERE p.contact_id = c.id),
@@ -381,6 +383,11 @@ CONTACT_COLUMNS = """c.id, c.team_id, c.first_name, c.last_name, c.status, c.sou
 _CONTACT_SELECT = f"""
 SELECT {CONTACT_COLUMNS}
 FROM contacts c"""
+#: How many columns :data:`CONTACT_COLUMNS` selects: a query that selects more
+#: after them finds its own at ``row[CONTACT_WIDTH]`` onwards.
+CONTACT_WIDTH = 15
+#: The position of ``created_at`` in :data:`CONTACT_COLUMNS`.
+CONTACT_CREATED_AT = 8
 
 _EMPTY = "[]"
 _EMPTY_FIELDS = FrozenDict()
@@ -397,7 +404,9 @@ def contact_from_row(row: Sequence[Any]) -> Contact:
     Extra columns after them are ignored.  The values were validated when the
     contact was written, so the entity is rebuilt without re-checking them.
     """
-    cid, tid, first, last, status, source, custom, by, created, version, em, ph, co = row[:13]
+    cid, tid, first, last, status, source, custom, by, created, version, out, out_at, em, ph, co = (
+        row[:CONTACT_WIDTH]
+    )
     return _build_contact(
         id=cid,
         team_id=tid,
@@ -411,7 +420,10 @@ def contact_from_row(row: Sequence[Any]) -> Contact:
         version=version,
         emails=()
         if em == _EMPTY
-        else tuple(_build_email(address=a, validated=bool(v), label=lb) for a, v, lb in loads(em)),
+        else tuple(
+            _build_email(address=a, validated=bool(v), label=lb, bounced=bool(b))
+            for a, v, lb, b in loads(em)
+        ),
         phones=()
         if ph == _EMPTY
         else tuple(
@@ -419,6 +431,8 @@ def contact_from_row(row: Sequence[Any]) -> Contact:
             for n, v, lb, d in loads(ph)
         ),
         company_ids=() if co == _EMPTY else tuple(loads(co)),
+        email_opt_out=bool(out),
+        opted_out_at=None if out_at is None else from_micros(out_at),
     )
 
 
@@ -427,11 +441,12 @@ _contact = contact_from_row
 
 _INSERT_CONTACT = (
     "INSERT INTO contacts (id, team_id, first_name, last_name, status, source, custom_fields,"
-    " created_by, created_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " created_by, created_at, version, email_opt_out, opted_out_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_EMAIL = (
     "INSERT INTO contact_emails (contact_id, position, team_id, address, address_key,"
-    " validated, label) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    " validated, label, bounced) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_PHONE = (
     "INSERT INTO contact_phones (contact_id, position, team_id, number, validated, label,"
@@ -477,10 +492,23 @@ class ContactRows:
                     c.created_by,
                     at,
                     c.version,
+                    int(c.email_opt_out),
+                    None if c.opted_out_at is None else to_micros(c.opted_out_at),
                 )
             )
             for i, e in enumerate(c.emails):
-                add_email((cid, i, tid, e.address, e.address.lower(), int(e.validated), e.label))
+                add_email(
+                    (
+                        cid,
+                        i,
+                        tid,
+                        e.address,
+                        e.address.lower(),
+                        int(e.validated),
+                        e.label,
+                        int(e.bounced),
+                    )
+                )
             for i, p in enumerate(c.phones):
                 add_phone((cid, i, tid, p.number, int(p.validated), p.label, p.display))
             for i, co in enumerate(c.company_ids):
@@ -593,6 +621,8 @@ class SQLiteContacts(SQLiteRepository):
                 "custom_fields": dumps(c.custom_fields) if c.custom_fields else "{}",
                 "created_by": c.created_by,
                 "created_at": to_micros(c.created_at),
+                "email_opt_out": int(c.email_opt_out),
+                "opted_out_at": None if c.opted_out_at is None else to_micros(c.opted_out_at),
             },
         )
         for table in ("contact_emails", "contact_phones", "contact_companies"):

@@ -576,8 +576,7 @@ class SQLiteLeads(SQLiteRepository):
         savepoint.  A batch is one ``INSERT ... SELECT`` over a JSON array,
         inside ``add_many``'s savepoint; there a statement per row would cost
         more for every row already written (each row's ``lead_grid`` trigger
-        journals its pages for the savepoint: 10,000 leads took 4.7 s that
-        way, 0.2 s as one statement).
+        journals its pages for the savepoint; figures in docs/benchmarks.md).
         """
         if len(rows) == 1:
             if self._conn.execute(_LEAD_INSERT_ONE, rows[0]).rowcount != 1:

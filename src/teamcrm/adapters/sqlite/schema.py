@@ -196,3 +196,13 @@ register_migration(
     "ALTER TABLE buckets ADD COLUMN holds_all INTEGER NOT NULL DEFAULT 0",
     "CREATE INDEX buckets_holding_all ON buckets (team_id) WHERE holds_all = 1",
 )
+
+register_migration(
+    "0010_contact_opt_out",
+    # Contact.email_opt_out and Contact.opted_out_at (microseconds, UTC);
+    # see teamcrm.outgoing: programs and campaigns skip opted-out contacts.
+    "ALTER TABLE contacts ADD COLUMN email_opt_out INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE contacts ADD COLUMN opted_out_at INTEGER",
+    # EmailAddress.bounced: a bounce was logged for the address (teamcrm.channels)
+    "ALTER TABLE contact_emails ADD COLUMN bounced INTEGER NOT NULL DEFAULT 0",
+)

@@ -38,6 +38,8 @@ from teamcrm.adapters.sqlite.migrations import register_migration
 from teamcrm.adapters.sqlite.names import NameSearch
 from teamcrm.adapters.sqlite.repositories import (
     CONTACT_COLUMNS,
+    CONTACT_CREATED_AT,
+    CONTACT_WIDTH,
     SQLiteContext,
     SQLiteMembers,
     SQLiteRepository,
@@ -121,7 +123,7 @@ def _json_type(value: Any) -> tuple[str, ...]:
 
 def _search_order(row: Sequence[Any]) -> tuple[Any, Any]:
     """The search order of a contact row: ``created_at``, then id."""
-    return row[8], row[0]
+    return row[CONTACT_CREATED_AT], row[0]
 
 
 class SQLiteViews(NameSearch):
@@ -269,7 +271,11 @@ class SQLiteViews(NameSearch):
         conn = self._conn
         rows = conn.execute(sql, params).fetchall()
         rows.sort(key=_search_order)
-        self._touched = (team_id, getattr(conn, "total_changes", None), {r[0]: r[13] for r in rows})
+        self._touched = (
+            team_id,
+            getattr(conn, "total_changes", None),
+            {r[0]: r[CONTACT_WIDTH] for r in rows},
+        )
         return [contact_from_row(r) for r in rows]
 
     def _custom_criterion(self, field: str, value: Any, params: dict[str, Any]) -> list[str]:

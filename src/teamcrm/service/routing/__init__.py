@@ -30,7 +30,12 @@ from teamcrm.service.routing.common import (
     RoutingResult,
 )
 from teamcrm.service.routing.dashboard import DashboardUseCases
-from teamcrm.service.routing.jobs import enforce_response_windows, expire_offers
+from teamcrm.service.routing.jobs import (
+    enforce_response_windows,
+    expire_due_offers,
+    expire_offers,
+    pass_on_unanswered_leads,
+)
 from teamcrm.service.routing.leads import LeadReadingUseCases
 from teamcrm.service.routing.offers import OfferUseCases
 from teamcrm.service.routing.pools import PoolUseCases
@@ -55,7 +60,9 @@ __all__ = [
     "apply_new_lead_status",
     "close_leads_of_deleted_contact",
     "enforce_response_windows",
+    "expire_due_offers",
     "expire_offers",
+    "pass_on_unanswered_leads",
     "route_entries",
 ]
 

@@ -11,13 +11,13 @@ from teamcrm.contact import Contact
 from teamcrm.followup import local_date, start_of_day
 from teamcrm.ids import MemberId
 from teamcrm.pool import (
-    DistributionMethod,
     LeadPool,
 )
 from teamcrm.routing import (
     MemberLoad,
     RoutingContext,
     SkipReason,
+    traits_for,
 )
 from teamcrm.service.routing.common import ROLLING
 from teamcrm.service.routing.router_base import RouterBase
@@ -88,9 +88,8 @@ class CapacityMixin(RouterBase):
         return counts
 
     def _uses_loads(self, pool: LeadPool) -> bool:
-        return not isinstance(pool.method, DistributionMethod) or (
-            pool.method is DistributionMethod.LEAST_LOADED
-        )
+        """True when the pool's strategy reads loads (its declared ``traits``)."""
+        return traits_for(pool.method).needs_loads
 
     def _prime(self, pool: LeadPool | None, gained: Iterable[str]) -> None:
         """Read what the in-memory counts start from *before* the unit writes a change."""

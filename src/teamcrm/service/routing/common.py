@@ -18,7 +18,6 @@ from teamcrm.lead import (
     Offer,
 )
 from teamcrm.notification import Notification
-from teamcrm.pool import DistributionMethod
 from teamcrm.ports import UnitOfWork
 from teamcrm.routing import (
     RoutingDecision,
@@ -69,17 +68,6 @@ EXPIRY_BATCH = 500
 RESPONSE_BATCH = 200
 #: The rolling window of the 30-day capacity.
 ROLLING = timedelta(days=30)
-#: Methods whose decision depends only on the cursor and who is full (cached in a bulk call).
-_BY_CURSOR = frozenset(
-    {
-        DistributionMethod.MANUAL,
-        DistributionMethod.ROUND_ROBIN,
-        DistributionMethod.FIRST_TO_ACCEPT,
-        DistributionMethod.EVERYONE,
-        DistributionMethod.WEIGHTED,
-        DistributionMethod.SEQUENTIAL_OFFER,
-    }
-)
 
 
 @attrs.frozen(kw_only=True)

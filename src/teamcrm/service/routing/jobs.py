@@ -1,4 +1,10 @@
-"""Batch jobs: offers that expire, owners who let a response window pass."""
+"""Batch jobs: offers that expire, owners who let a response window pass.
+
+Each job takes a store, a time and the reactions to run
+(:func:`expire_due_offers`, :func:`pass_on_unanswered_leads`), so a worker
+can run it without a whole :class:`~teamcrm.CRM`; :func:`expire_offers` and
+:func:`enforce_response_windows` run them for a CRM at its clock's time.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,9 @@ from teamcrm.lead import OfferStatus
 from teamcrm.validation import check_time
 
 if TYPE_CHECKING:
+    from teamcrm.ports import Store
     from teamcrm.service.crm import CRM
+    from teamcrm.service.reactions import Reactions
 from teamcrm.service.routing.common import (
     EXPIRY_BATCH,
     RESPONSE_BATCH,
@@ -32,9 +40,14 @@ def enforce_response_windows(crm: CRM, now: datetime | None = None) -> int:
     ``respond_by`` is cleared or moved past *now*.
     """
     at = crm.now() if now is None else check_time("now", now)
+    return pass_on_unanswered_leads(crm.store, at, crm.reactions)
+
+
+def pass_on_unanswered_leads(store: Store, at: datetime, reactions: Reactions) -> int:
+    """The job behind :func:`enforce_response_windows`: a store, a time and the reactions."""
     total = 0
     while True:
-        with crm.store.unit_of_work() as uow:
+        with store.unit_of_work() as uow:
             due = uow.leads.response_due(at, RESPONSE_BATCH)
             if not due:
                 return total
@@ -42,9 +55,7 @@ def enforce_response_windows(crm: CRM, now: datetime | None = None) -> int:
             for lead in due:
                 router = routers.get(lead.team_id)
                 if router is None:
-                    router = routers[lead.team_id] = Router(
-                        uow, lead.team_id, None, at, crm.reactions
-                    )
+                    router = routers[lead.team_id] = Router(uow, lead.team_id, None, at, reactions)
                 if router.enforce_response(lead) is not None:
                     total += 1
             for router in routers.values():
@@ -62,9 +73,14 @@ def expire_offers(crm: CRM, now: datetime | None = None) -> int:
     process is no longer due when this one looks.
     """
     at = crm.now() if now is None else check_time("now", now)
+    return expire_due_offers(crm.store, at, crm.reactions)
+
+
+def expire_due_offers(store: Store, at: datetime, reactions: Reactions) -> int:
+    """The job behind :func:`expire_offers`: a store, a time and the reactions."""
     total = 0
     while True:
-        with crm.store.unit_of_work() as uow:
+        with store.unit_of_work() as uow:
             due = uow.offers.due(at, EXPIRY_BATCH)
             if not due:
                 return total
@@ -73,7 +89,7 @@ def expire_offers(crm: CRM, now: datetime | None = None) -> int:
                 router = routers.get(offer.team_id)
                 if router is None:
                     router = routers[offer.team_id] = Router(
-                        uow, offer.team_id, None, at, crm.reactions
+                        uow, offer.team_id, None, at, reactions
                     )
                 lead = uow.leads.get(offer.team_id, offer.lead_id)
                 router.close_offer(offer, OfferStatus.EXPIRED, lead)

@@ -29,11 +29,11 @@ from teamcrm.routing import (
     Skipped,
     SkipReason,
     decide,
+    traits_for,
 )
 from teamcrm.service.base import _membership, bumped
 from teamcrm.service.routing.capacity import CapacityMixin
 from teamcrm.service.routing.common import (
-    _BY_CURSOR,
     RoutingResult,
     _keys,
     _lead,
@@ -78,7 +78,7 @@ class Router(CapacityMixin, InboundMixin):
         # For most methods a decision is a pure function of the cursor and of
         # who is full (same pool, members and time for the whole call), so one
         # per (position, full) is enough.
-        cacheable = pool.method in _BY_CURSOR
+        cacheable = traits_for(pool.method).cacheable_by_cursor  # the strategy declares it
         decisions: dict[tuple[int, frozenset[str]], RoutingDecision] = {}
         for contact in contacts:
             if contact.id in taken:
