@@ -24,7 +24,7 @@ import pytest
 
 import teamcrm
 from race_support import STORES, run_workers, store_url
-from teamcrm import EventName, Step, Trigger
+from teamcrm import EventName, MemorySender, Step, Trigger
 from teamcrm.service.reactions import Occasion
 
 WORKERS = 4
@@ -43,11 +43,14 @@ def _setup(url: str) -> tuple[str, str, str, str, list[str]]:
     program = susan.create_program(
         "Share",
         Trigger(kind="bucket_entered", bucket_id=mine.id),
-        [Step(kind="add_to_bucket", bucket_id=shared.id), Step(kind="create_task", days=1)],
+        [
+            Step(kind="add_to_bucket", bucket_id=shared.id),
+            Step(kind="send_email", subject="Hi {{ contact.first_name }}", body="Hello"),
+            Step(kind="create_task", days=1),
+        ],
     )
-    contacts = [
-        c.id for c in susan.create_contacts([{"first_name": f"C{i}"} for i in range(CONTACTS)])
-    ]
+    drafts = [{"first_name": f"C{i}", "emails": [f"c{i}@example.com"]} for i in range(CONTACTS)]
+    contacts = [c.id for c in susan.create_contacts(drafts)]
     susan.add_to_bucket(mine.id, contacts)
     assert susan.program_report(program.id).active == CONTACTS
     crm.close()
@@ -59,14 +62,16 @@ def _worker(url: str, susan_id: str, program_id: str, barrier: Any) -> dict[str,
     susan = crm.as_member(susan_id)
     barrier.wait(60)
     totals: Counter[str] = Counter()
+    sender = MemorySender()
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        report = crm.run_programs(limit=5, lease=timedelta(seconds=60))
+        report = crm.run_programs(limit=5, lease=timedelta(seconds=60), sender=sender)
         totals.update(ran=report.ran, claimed=report.claimed, lost=report.lost)
         assert report.failures == (), report.failures
         if report.claimed == 0 and susan.program_report(teamcrm.ProgramId(program_id)).active == 0:
             break
     crm.close()
+    totals["sent"] = len(sender.sent)
     return dict(totals)
 
 
@@ -81,8 +86,10 @@ def _check_exactly_once(url: str, admin_id: str, shared_id: str, program_id: str
     assert len(ana.bucket_items(shared_id)) == n  # type: ignore[arg-type]
     ran = [m for m in ana.events() if m.event.name is EventName.PROGRAM_STEP_RAN]
     steps = Counter((m.event.subject_id, m.event.data["step"]) for m in ran)
-    assert len(steps) == 2 * n
+    assert len(steps) == 3 * n
     assert set(steps.values()) == {1}
+    for contact_id in {t.contact_id for t in tasks}:  # one logged email each
+        assert len(ana.interactions_for_contact(contact_id)) == 1
     crm.close()
 
 
@@ -91,7 +98,8 @@ def test_four_workers_execute_every_step_exactly_once(kind: str, tmp_path: Path)
     with store_url(kind, tmp_path) as url:
         admin_id, susan_id, shared_id, program_id, _ = _setup(url)
         results = run_workers([(_worker, (url, susan_id, program_id))] * WORKERS)
-        assert sum(r.get("ran", 0) for r in results) == 2 * CONTACTS
+        assert sum(r.get("ran", 0) for r in results) == 3 * CONTACTS
+        assert sum(r.get("sent", 0) for r in results) == CONTACTS  # one email per contact
         _check_exactly_once(url, admin_id, shared_id, program_id, CONTACTS)
 
 

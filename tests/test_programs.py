@@ -147,11 +147,20 @@ def test_steps_and_triggers_are_checked_when_built() -> None:
         Step(kind="move_between_buckets", bucket_id=same, to_bucket_id=same)
 
 
-@pytest.mark.parametrize("kind", ["send_email", "wait"])
-def test_email_and_wait_steps_are_refused_at_save_in_this_release(kind: str) -> None:
-    with pytest.raises(ValidationError, match="not available") as info:
-        Step(kind=kind)
-    assert info.value.value == kind
+def test_email_templates_and_waits_are_checked_when_a_step_is_built() -> None:
+    """An unknown template field is refused at save, naming the placeholder; so is a bad wait."""
+    with pytest.raises(teamcrm.TemplateError) as info:
+        Step(kind="send_email", subject="Hi {{ contact.nickname }}", body="Hello")
+    assert info.value.field == "Template.subject"
+    assert info.value.placeholder == "{{ contact.nickname }}"
+    with pytest.raises(ValidationError, match="wait"):
+        Step(kind="wait", wait={"fortnights": 2})
+    with pytest.raises(ValidationError, match=r"Step\.wait"):
+        Step(kind="wait")
+    with pytest.raises(ValidationError, match=r"Step\.subject"):
+        Step(kind="notify", text="x", subject="Hi")
+    step = Step(kind="wait", wait=teamcrm.WaitBusinessDays(2))
+    assert step.wait == {"business_days": 2}
 
 
 def test_saving_checks_the_owners_rights_and_the_teams_statuses(w: World) -> None:

@@ -5,7 +5,8 @@ A :class:`Program` belongs to one member (its *owner*).  It has a
 assigned to the owner, or changes status), optional :class:`Condition`\\ s
 the contact must meet when it would be enrolled, and ordered
 :class:`Step`\\ s (add to / remove from / move between buckets, set the
-status, create a task, notify, stop if a condition holds).
+status, create a task, notify, send an email from a template, wait, stop if
+a condition holds).
 
 A *personal* program runs; a *team library* program is a template that
 managers and admins publish and members copy (the copy is personal and
@@ -17,7 +18,8 @@ comes next and when, the lease of the worker running it, and how it ended
 :data:`MAX_ATTEMPTS` tries).  Seed 000: Susan "created a program to
 automatically bucket her contacts into her shared bucket" - a program whose
 trigger is her personal bucket and whose one step adds the contact to her
-team bucket.
+team bucket.  Seed 001 validates an address "by scheduling drip emails": a
+``send_email`` step, ``wait`` steps between them.
 """
 
 from __future__ import annotations
@@ -32,14 +34,15 @@ import attrs
 from teamcrm.contact import Contact
 from teamcrm.errors import ValidationError
 from teamcrm.ids import BucketId, ContactId, MemberId, TeamId, id_suffix
+from teamcrm.templates import Template
 from teamcrm.validation import Checker, check_enum, check_field_name, check_int, check_text
+from teamcrm.waits import Wait, parse_wait, wait_to_dict
 
 __all__ = [
     "BACKOFF",
     "MAX_ATTEMPTS",
     "MAX_CONDITIONS",
     "MAX_STEPS",
-    "UNAVAILABLE_STEPS",
     "Condition",
     "ConditionKind",
     "Enrolment",
@@ -151,10 +154,6 @@ class StepKind(enum.StrEnum):
     STOP_IF = "stop_if"
     WAIT = "wait"
     SEND_EMAIL = "send_email"
-
-
-#: Step kinds this release refuses when a program is saved (their modules are not wired yet).
-UNAVAILABLE_STEPS: frozenset[StepKind] = frozenset({StepKind.WAIT, StepKind.SEND_EMAIL})
 
 
 class EnrolmentState(enum.StrEnum):
@@ -313,6 +312,13 @@ class Step:
     :ivar days: ``create_task``: the task is due this many days after the step runs.
     :ivar text: ``create_task``: the task's note; ``notify``: the message.
     :ivar conditions: ``stop_if``: the enrolment stops when all of them hold.
+    :ivar subject: ``send_email``: the template's subject (see :mod:`teamcrm.templates`).
+    :ivar body: ``send_email``: the template's body.  Both are parsed when the
+        step is built: an unknown field is a :class:`~teamcrm.errors.TemplateError`.
+    :ivar wait: ``wait``: how long, as :func:`teamcrm.waits.wait_to_dict` writes it
+        (``{"days": 3}``, ``{"business_days": 2}``, ``{"weekday": "monday",
+        "hour": 9, "minute": 0}``); a :class:`~teamcrm.waits.WaitDays` (...) is
+        accepted too.  It ends in the program owner's time zone.
     """
 
     kind: StepKind = attrs.field(converter=_step_kind)
@@ -323,18 +329,14 @@ class Step:
     days: int = 0
     text: str = ""
     conditions: tuple[Condition, ...] = ()
+    subject: str = ""
+    body: str = ""
+    wait: Any = None  # a mapping (Any: the converter passes it through as is)
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
         c.enum("kind", StepKind)
         kind = self.kind
-        if kind in UNAVAILABLE_STEPS:
-            raise ValidationError(
-                c.name("kind"),
-                kind.value,
-                "is not available in this release (email and wait steps come with"
-                " teamcrm.templates and teamcrm.waits)",
-            )
         buckets = (
             StepKind.ADD_TO_BUCKET,
             StepKind.REMOVE_FROM_BUCKET,
@@ -361,6 +363,26 @@ class Step:
         if kind is not StepKind.STOP_IF and conditions:
             raise ValidationError(c.name("conditions"), self.conditions, f"not used by {kind}")
         object.__setattr__(self, "conditions", conditions)
+        if kind is StepKind.SEND_EMAIL:
+            Template.parse(self.subject, self.body)  # TemplateError names the placeholder
+        elif self.subject or self.body:
+            field = "subject" if self.subject else "body"
+            raise ValidationError(c.name(field), getattr(self, field), f"not used by {kind}")
+        if kind is StepKind.WAIT:
+            if self.wait is None:
+                raise ValidationError(c.name("wait"), None, "is required for wait")
+            wait = self.wait if isinstance(self.wait, Wait) else parse_wait(self.wait)
+            object.__setattr__(self, "wait", wait_to_dict(wait))
+        elif self.wait is not None:
+            raise ValidationError(c.name("wait"), self.wait, f"is not used by {kind}")
+
+    def template(self) -> Template:
+        """The email template of a ``send_email`` step."""
+        return Template.parse(self.subject, self.body)
+
+    def wait_value(self) -> Wait:
+        """The wait of a ``wait`` step."""
+        return parse_wait(self.wait)
 
     def bucket_ids(self) -> tuple[BucketId, ...]:
         """The buckets this step names."""

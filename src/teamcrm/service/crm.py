@@ -265,6 +265,7 @@ class CRM:
         *,
         lease: timedelta = PROGRAM_LEASE,
         worker: str | None = None,
+        sender: Sender | None = None,
     ) -> RunReport:
         """Run the next step of up to *limit* due program runs (every team); report what happened.
 
@@ -272,12 +273,14 @@ class CRM:
         PostgreSQL, never run one step twice: the step's effects commit
         together with the run's advance), retries a failing step with
         backoff and marks the run failed after a few tries.  Run it from a
-        scheduler or a loop.  See :mod:`teamcrm.service.program_runner`.
+        scheduler or a loop.  *sender* delivers the emails of ``send_email``
+        steps (the port the email digest uses).  See
+        :mod:`teamcrm.service.program_runner`.
 
         >>> crm.run_programs()  # doctest: +SKIP
         RunReport(claimed=1, ran=1, completed=1, ...)
         """
-        return run_programs(self, now, limit, lease=lease, worker=worker)
+        return run_programs(self, now, limit, lease=lease, worker=worker, sender=sender)
 
     def close(self) -> None:
         """Close the underlying store."""

@@ -48,6 +48,7 @@ __all__ = [
     "forget_deleted_contacts",
     "stop_enrolments",
     "stop_on_bucket_exit",
+    "stop_on_opt_out",
     "stop_on_pause",
     "stop_on_reply",
 ]
@@ -343,6 +344,14 @@ def stop_on_reply(occasion: Occasion) -> None:
         return
     runs = occasion.uow.enrolments.for_contacts(occasion.team_id, interaction.contact_ids)
     stop_enrolments(occasion, runs, StopReason.REPLIED)
+
+
+def stop_on_opt_out(occasion: Occasion) -> None:
+    """``contact.opted_out``: stop the contact's active runs (reason ``opted_out``)."""
+    runs = occasion.uow.enrolments.for_contacts(
+        occasion.team_id, [ContactId(occasion.event.subject_id)]
+    )
+    stop_enrolments(occasion, runs, StopReason.OPTED_OUT)
 
 
 def stop_on_pause(occasion: Occasion) -> None:

@@ -38,16 +38,28 @@ from teamcrm import log
 from teamcrm import permissions as perm
 from teamcrm.bucket import Bucket
 from teamcrm.contact import Contact
-from teamcrm.errors import ConcurrencyError, NotFound, PermissionDenied, ValidationError
+from teamcrm.digest import OutgoingEmail
+from teamcrm.errors import (
+    CannotEmail,
+    ConcurrencyError,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
 from teamcrm.events import DomainEvent, EventName
 from teamcrm.ids import BucketId, MemberId, TeamId, random_suffix
+from teamcrm.interaction import InteractionKind, Outcome
 from teamcrm.notification import Notification, NotificationKind, new_notification_id
+from teamcrm.outgoing import build_message
 from teamcrm.ports import UnitOfWork
 from teamcrm.program import Enrolment, EnrolmentId, Program, Step, StepKind, StopReason
+from teamcrm.sender import Sender
 from teamcrm.service.base import bumped
+from teamcrm.service.program_reactions import ORIGIN
 from teamcrm.task import Task, new_task_id
 from teamcrm.team import Member
-from teamcrm.validation import check_int, utc_datetime
+from teamcrm.validation import MAX_BODY, check_int, utc_datetime
+from teamcrm.waits import due_at as wait_due
 
 if TYPE_CHECKING:
     from teamcrm.service.crm import CRM, MemberSession
@@ -95,8 +107,13 @@ def run_programs(
     *,
     lease: timedelta = DEFAULT_LEASE,
     worker: str | None = None,
+    sender: Sender | None = None,
 ) -> RunReport:
-    """Claim up to *limit* due enrolments and run the next step of each (see the module docs)."""
+    """Claim up to *limit* due enrolments and run the next step of each (see the module docs).
+
+    *sender* delivers the emails of ``send_email`` steps (without one, such a
+    step fails and is retried).
+    """
     check_int("limit", limit, minimum=1, maximum=100_000)
     if not isinstance(lease, timedelta) or lease <= timedelta(0):
         raise ValidationError("lease", lease, "must be a positive timedelta")
@@ -109,7 +126,7 @@ def run_programs(
     failures: list[tuple[EnrolmentId, str]] = []
     for enrolment in claimed:
         try:
-            outcome = _run_step(crm, enrolment, at)
+            outcome = _run_step(crm, enrolment, at, sender)
         except (ConcurrencyError, _Lost):
             outcome = "lost"
         except Exception as exc:  # a step's side effect failed: retry later, visibly
@@ -149,7 +166,7 @@ def _current(uow: UnitOfWork, claimed: Enrolment) -> Enrolment:
     return stored
 
 
-def _run_step(crm: CRM, claimed: Enrolment, at: datetime) -> str:
+def _run_step(crm: CRM, claimed: Enrolment, at: datetime, sender: Sender | None = None) -> str:
     from teamcrm.service.crm import MemberSession
 
     with crm.store.unit_of_work() as uow:
@@ -173,10 +190,12 @@ def _run_step(crm: CRM, claimed: Enrolment, at: datetime) -> str:
             step = None
         else:
             step = program.steps[enrolment.step_index]
+        done = _Done(stop=reason)
         if reason is None and step is not None:
-            reason = _perform(session, uow, owner, program, step, contact, at)
+            done = _perform(session, uow, owner, program, step, enrolment, contact, at)
+            reason = done.stop
         if reason is None:
-            after = enrolment.advanced(len(program.steps), at)
+            after = enrolment.advanced(len(program.steps), at, done.due)
             outcome = "completed" if not after.active else "ran"
         else:
             after = enrolment.stopped(reason, at)
@@ -191,10 +210,34 @@ def _run_step(crm: CRM, claimed: Enrolment, at: datetime) -> str:
         }
         if reason is not None:
             data["reason"] = reason.value
+        if done.skipped is not None:
+            data["skipped"] = done.skipped
         name = EventName.PROGRAM_ENROLMENT_STOPPED if reason else EventName.PROGRAM_STEP_RAN
         session._emit(uow, session._event(name, enrolment.id, at, **data))
+        if done.email is not None:
+            # Last, just before the commit: a send that raises rolls the step back
+            # (retried later); a send that succeeded is recorded by this commit.
+            if sender is None:
+                raise ValidationError("sender", None, "run_programs needs a sender for email steps")
+            sender.send(done.email)
         uow.commit()
     return outcome
+
+
+@attrs.define
+class _Done:
+    """What performing a step decided.
+
+    :ivar stop: stop the run for this reason.
+    :ivar due: when the next step is due (a wait step), else at once.
+    :ivar skipped: why the step did nothing (``opted_out``, ``no_email``).
+    :ivar email: the message to send just before the step's unit commits.
+    """
+
+    stop: StopReason | None = None
+    due: datetime | None = None
+    skipped: str | None = None
+    email: OutgoingEmail | None = None
 
 
 def _perform(
@@ -203,27 +246,34 @@ def _perform(
     owner: Member,
     program: Program,
     step: Step,
+    enrolment: Enrolment,
     contact: Contact,
     at: datetime,
-) -> StopReason | None:
-    """Do *step* for *contact* as the program's owner; return a stop reason, or ``None``."""
+) -> _Done:
+    """Do *step* for *contact* as the program's owner; say what follows."""
     team_id = program.team_id
     kind = step.kind
     if kind is StepKind.STOP_IF:
         held = {m.bucket_id for m in uow.memberships.buckets_of(team_id, [contact.id])}
         if all(cond.holds(contact, held) for cond in step.conditions):
-            return StopReason.CONDITION
-        return None
+            return _Done(stop=StopReason.CONDITION)
+        return _Done()
+    if kind is StepKind.WAIT:
+        # From when the wait became due (a late runner does not stretch it), in the
+        # owner's time zone.
+        return _Done(due=max(at, wait_due(step.wait_value(), enrolment.due_at, owner.time_zone)))
+    if kind is StepKind.SEND_EMAIL:
+        return _email(session, uow, owner, program, step, enrolment, contact, at)
     if kind in (StepKind.ADD_TO_BUCKET, StepKind.REMOVE_FROM_BUCKET, StepKind.MOVE_BETWEEN_BUCKETS):
         source = _editable(uow, owner, team_id, step.bucket_id)
         if kind is StepKind.ADD_TO_BUCKET:
             session._add_items(uow, source, [contact.id], at, known={contact.id: contact})
-            return None
+            return _Done()
         session._remove_items(uow, source, [contact.id], at)
         if kind is StepKind.MOVE_BETWEEN_BUCKETS:
             into = _editable(uow, owner, team_id, step.to_bucket_id)
             session._add_items(uow, into, [contact.id], at, known={contact.id: contact})
-        return None
+        return _Done()
     if kind is StepKind.SET_STATUS:
         team = uow.teams.get(team_id)
         session._check_status(team, step.status)
@@ -233,7 +283,7 @@ def _perform(
             session._emit(
                 uow, session._event(EventName.CONTACT_UPDATED, contact.id, at, fields=["status"])
             )
-        return None
+        return _Done()
     target: Member = owner
     if step.member_id is not None:
         target = uow.members.get(team_id, step.member_id)
@@ -264,10 +314,56 @@ def _perform(
                 program_id=program.id,
             )
         )
-        return None
+        return _Done()
     # StepKind.NOTIFY (wait and send_email are refused when a program is saved)
     uow.notifications.add_many([_notification(team_id, target.id, program, contact, step, at)])
-    return None
+    return _Done()
+
+
+def _email(
+    session: MemberSession,
+    uow: UnitOfWork,
+    owner: Member,
+    program: Program,
+    step: Step,
+    enrolment: Enrolment,
+    contact: Contact,
+    at: datetime,
+) -> _Done:
+    """Render the step's template for *contact*, log it as the owner's email, queue the send.
+
+    An opted-out contact, or one without an address, is skipped (the run goes
+    on; the step's event says why).  The email is logged as an ``email``
+    interaction from the owner with outcome ``sent`` (it resets follow-ups for
+    the whole team and validates the address), in this same unit.
+    """
+    team = uow.teams.get(program.team_id)
+    rendered = step.template().render(contact=contact, member=owner, team=team)
+    try:
+        message = build_message(
+            rendered,
+            sender=owner,
+            contact=contact,
+            key=f"{enrolment.id}.{enrolment.step_index}",
+            created_at=at,
+        )
+    except CannotEmail as exc:
+        return _Done(skipped=exc.code)
+    session._record_interaction(
+        uow,
+        owner,
+        InteractionKind.EMAIL,
+        [contact],
+        [],
+        when=at,
+        now=at,
+        outcome=Outcome.SENT,
+        via=message.to,
+        reference=f"program {program.id}",
+        body=f"{message.subject}\n\n{message.text}"[:MAX_BODY],
+        origin=ORIGIN,
+    )
+    return _Done(email=message)
 
 
 def _notification(

@@ -21,6 +21,7 @@ in ``docs/architecture.md``, checked against this registry by a test)::
     lead.routed          -> contacts: apply the team's new_lead_status
     lead.reassigned      -> programs: enrol in the new owners' programs
     contact.created      -> programs: enrol in creation-triggered programs
+    contact.opted_out    -> programs: stop the contact's runs
     program.paused       -> programs: stop the program's runs
     (programs also enrol on bucket.items_added, lead.routed, lead.assigned and a
     status change, and stop runs on bucket.items_removed, interaction.logged and
@@ -321,6 +322,12 @@ def default_reactions() -> Reactions:
                 "programs",
                 "enrol the lead's contact in the lead_assigned programs of its new owners",
                 programs.enrol_assigned_leads,
+            ),
+            Reaction(
+                EventName.CONTACT_OPTED_OUT,
+                "programs",
+                "stop the contact's active program runs (opted_out)",
+                programs.stop_on_opt_out,
             ),
             Reaction(
                 EventName.PROGRAM_PAUSED,
