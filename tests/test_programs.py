@@ -6,6 +6,7 @@ Every test runs on memory, SQLite and PostgreSQL (when a test server is set).
 from __future__ import annotations
 
 import contextlib
+import io
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +28,7 @@ from teamcrm import (
     Trigger,
     ValidationError,
 )
+from teamcrm.backup import export_team, import_team
 from teamcrm.program import MAX_ATTEMPTS, backoff
 from teamcrm.service.program_runner import _Lost, _run_step
 from teamcrm.service.reactions import Occasion
@@ -511,3 +513,18 @@ def test_a_stop_never_fails_on_a_workers_claim_and_the_worker_then_loses(w: Worl
     assert session_items(w.ana, w.shared.id) == set()
     [run] = w.susan.contact_programs(kim.id)
     assert run.reason == "stopped: left_bucket"
+
+
+def test_programs_and_their_runs_survive_a_backup_and_restore(w: World, tmp_path: Path) -> None:
+    program = _share_program(w)
+    kim = w.susan.create_contact("Kim")
+    w.susan.add_to_bucket(w.mine.id, kim.id)
+    text = io.StringIO()
+    summary = export_team(w.crm.store, w.ana.team_id, text)
+    assert (summary.counts["program"], summary.counts["enrolment"]) == (1, 1)
+    with teamcrm.open(f"sqlite:///{tmp_path / 'restored.db'}") as restored:
+        import_team(restored.store, io.StringIO(text.getvalue()))
+        ana = restored.as_member(w.ana.member_id)
+        assert ana.program(program.id) == program
+        assert ana.program_report(program.id).active == 1
+        assert restored.run_programs().completed == 1

@@ -62,6 +62,8 @@ def _program(seed: Seed, bucket_id: BucketId, name: str = "Share") -> Program:
         steps=(
             Step(kind="add_to_bucket", bucket_id=bucket_id),
             Step(kind="create_task", days=3, text="Call"),
+            Step(kind="send_email", subject="Hi {{ contact.first_name }}", body="Hello"),
+            Step(kind="wait", wait={"weekday": "friday", "hour": 16, "minute": 30}),
             Step(kind="stop_if", conditions=(Condition(kind="status_is", value="closed"),)),
         ),
         created_at=at(20),
