@@ -17,6 +17,7 @@ Foreign keys delete a program's or a contact's enrolments with it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -84,9 +85,19 @@ _PROGRAM_SELECT = "SELECT data, version FROM programs"
 
 
 def _program(row: Sequence[Any]) -> Program:
-    data = loads(row[0])
-    data["version"] = row[1]
-    return converter.structure(data, Program)
+    return _decoded(row[0], row[1])
+
+
+@functools.lru_cache(maxsize=1024)
+def _decoded(data: str, version: int) -> Program:
+    """The program stored as *data* at *version* (programs are frozen: one copy serves all).
+
+    The runner reads a program for every step it runs; building it again
+    (steps, conditions, templates parsed) costs more than the read itself.
+    """
+    fields = loads(data)
+    fields["version"] = version
+    return converter.structure(fields, Program)
 
 
 def _program_data(program: Program) -> str:
