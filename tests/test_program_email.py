@@ -170,3 +170,18 @@ def test_an_email_step_without_a_sender_fails_visibly(w: World) -> None:
     assert "needs a sender" in report.failures[0][1]
     [run] = w.susan.contact_programs(kim.id)
     assert "needs a sender" in run.reason
+
+
+def test_a_task_due_in_business_days_skips_the_weekend_in_the_members_zone(w: World) -> None:
+    w.susan.create_program(
+        "Call back",
+        Trigger(kind="bucket_entered", bucket_id=w.drip.id),
+        [Step(kind="create_task", days=1, business_days=True, text="Call back")],
+    )
+    friday_10_new_york = datetime(2026, 1, 9, 15, 0, tzinfo=UTC)
+    w.clock.set(friday_10_new_york)
+    kim = w.susan.create_contact("Kim")
+    w.susan.add_to_bucket(w.drip.id, kim.id)
+    w.crm.run_programs()
+    [task] = w.susan.tasks()
+    assert task.due_at == datetime(2026, 1, 12, 15, 0, tzinfo=UTC)  # Monday 10:00 in New York

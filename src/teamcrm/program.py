@@ -309,7 +309,9 @@ class Step:
     :ivar to_bucket_id: ``move_between_buckets``: the bucket it enters.
     :ivar status: ``set_status``: the new status.
     :ivar member_id: ``create_task``/``notify``: the member (``None``: the owner).
-    :ivar days: ``create_task``: the task is due this many days after the step runs.
+    :ivar days: ``create_task``: the task is due this many days after the step runs
+        (at the same wall time in the task's member's time zone).
+    :ivar business_days: ``create_task``: count *days* Monday to Friday only.
     :ivar text: ``create_task``: the task's note; ``notify``: the message.
     :ivar conditions: ``stop_if``: the enrolment stops when all of them hold.
     :ivar subject: ``send_email``: the template's subject (see :mod:`teamcrm.templates`).
@@ -329,6 +331,7 @@ class Step:
     days: int = 0
     text: str = ""
     conditions: tuple[Condition, ...] = ()
+    business_days: bool = False
     subject: str = ""
     body: str = ""
     wait: Any = None  # a mapping (Any: the converter passes it through as is)
@@ -354,6 +357,9 @@ class Step:
             raise ValidationError(c.name("member_id"), self.member_id, f"is not used by {kind}")
         c.optional_ident("member_id", "mb_")
         check_int(c.name("days"), self.days, maximum=MAX_DAYS)
+        c.boolean("business_days")
+        if kind is not StepKind.CREATE_TASK and self.business_days:
+            raise ValidationError(c.name("business_days"), True, f"is not used by {kind.value}")
         if kind is not StepKind.CREATE_TASK and self.days:
             raise ValidationError(c.name("days"), self.days, f"is not used by {kind.value}")
         c.text("text", max_len=2000, allow_empty=kind is not StepKind.NOTIFY, multiline=True)

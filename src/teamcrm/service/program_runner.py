@@ -59,6 +59,7 @@ from teamcrm.service.program_reactions import ORIGIN
 from teamcrm.task import Task, new_task_id
 from teamcrm.team import Member
 from teamcrm.validation import MAX_BODY, check_int, utc_datetime
+from teamcrm.waits import WaitBusinessDays, WaitDays
 from teamcrm.waits import due_at as wait_due
 
 if TYPE_CHECKING:
@@ -297,7 +298,7 @@ def _perform(
             team_id=team_id,
             member_id=target.id,
             contact_id=contact.id,
-            due_at=at + timedelta(days=step.days),
+            due_at=_task_due(step, target, at),
             note=step.text,
             created_at=at,
             created_by=owner.id,
@@ -364,6 +365,14 @@ def _email(
         origin=ORIGIN,
     )
     return _Done(email=message)
+
+
+def _task_due(step: Step, member: Member, at: datetime) -> datetime:
+    """When a task step's task is due: *days* (business) days later in *member*'s zone."""
+    if not step.days:
+        return at
+    wait = WaitBusinessDays(step.days) if step.business_days else WaitDays(step.days)
+    return wait_due(wait, at, member.time_zone)
 
 
 def _notification(
