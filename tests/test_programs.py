@@ -457,7 +457,10 @@ def test_run_programs_checks_its_arguments(w: World) -> None:
 def test_interleaved_workers_and_expiring_leases_commit_each_step_once(
     ops: list[tuple[str, int]],
 ) -> None:
-    """Three workers claim, run late, and see leases expire in any order: no step runs twice."""
+    """Three workers claim, run late, and see leases expire in any order: no step runs twice.
+
+    Nor does any contact get two emails from one step.
+    """
     clock = teamcrm.SettableClock(START)
     with teamcrm.open("memory://", clock=clock) as crm:
         _, admin = crm.create_team("T", admin_name="Ana")
@@ -467,10 +470,16 @@ def test_interleaved_workers_and_expiring_leases_commit_each_step_once(
         program = ana.create_program(
             "P",
             Trigger(kind="bucket_entered", bucket_id=mine.id),
-            [Step(kind="add_to_bucket", bucket_id=shared.id), Step(kind="create_task", days=1)],
+            [
+                Step(kind="add_to_bucket", bucket_id=shared.id),
+                Step(kind="send_email", subject="Hi {{ contact.first_name }}", body="Hello"),
+                Step(kind="create_task", days=1),
+            ],
         )
-        kim, lee = ana.create_contact("Kim"), ana.create_contact("Lee")
+        kim = ana.create_contact("Kim", emails=["kim@example.com"])
+        lee = ana.create_contact("Lee", emails=["lee@example.com"])
         ana.add_to_bucket(mine.id, [kim.id, lee.id])
+        sender = teamcrm.MemorySender()
         lease = timedelta(minutes=5)
         held: dict[int, list[teamcrm.Enrolment]] = {0: [], 1: [], 2: []}
         for op, worker in ops:
@@ -486,13 +495,14 @@ def test_interleaved_workers_and_expiring_leases_commit_each_step_once(
             elif held[worker]:
                 claimed = held[worker].pop(0)
                 with contextlib.suppress(_Lost, teamcrm.ConcurrencyError):
-                    _run_step(crm, claimed, now)
+                    _run_step(crm, claimed, now, sender)
         later = clock.now() + lease
-        for _ in range(4):
-            crm.run_programs(later)
+        for _ in range(6):
+            crm.run_programs(later, sender=sender)
         ran = [m.event for m in ana.events() if m.event.name is EventName.PROGRAM_STEP_RAN]
         steps = [(e.subject_id, e.data["step"]) for e in ran]
-        assert len(steps) == len(set(steps)) == 4
+        assert len(steps) == len(set(steps)) == 6
+        assert sorted(m.to for m in sender.sent) == ["kim@example.com", "lee@example.com"]
         assert ana.program_report(program.id).completed == 2
         assert len(ana.tasks()) == 2
         assert session_items(ana, shared.id) == {kim.id, lee.id}
