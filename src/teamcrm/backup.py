@@ -41,7 +41,7 @@ from teamcrm.converter import structure, unstructure
 from teamcrm.errors import AlreadyExists, NotFound, ValidationError
 from teamcrm.events import DomainEvent
 from teamcrm.followup import FollowUpDue, FollowUpPolicy, Snooze, Touch
-from teamcrm.ids import ContactId, MemberId, TeamId
+from teamcrm.ids import PREFIXES, ContactId, MemberId, TeamId
 from teamcrm.interaction import Interaction
 from teamcrm.lead import InboundBucket, IntakeRecord, Lead, Offer, RoleSlot, RoutingCursor
 from teamcrm.notification import Notification
@@ -460,7 +460,7 @@ def _header(records: Iterator[tuple[int, dict[str, Any]]]) -> TeamId:
             "version", head.get("version"), f"is not a version this teamcrm reads ({VERSION})"
         )
     team_id = head.get("team_id")
-    if not isinstance(team_id, str) or not team_id.startswith("tm_"):
+    if not isinstance(team_id, str) or not team_id.startswith(PREFIXES["team"]):
         raise ValidationError("team_id", team_id, "must be a team id")
     return TeamId(team_id)
 

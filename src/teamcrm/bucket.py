@@ -18,7 +18,7 @@ from typing import Literal
 import attrs
 
 from teamcrm.errors import ValidationError
-from teamcrm.ids import BucketId, MemberId, TeamId
+from teamcrm.ids import PREFIXES, BucketId, MemberId, TeamId
 from teamcrm.validation import MAX_NAME, Checker, trusted_builder
 
 __all__ = [
@@ -64,7 +64,7 @@ class AccessGrant:
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
-        c.ident("member_id", "mb_")
+        c.ident("member_id", PREFIXES["member"])
         c.enum("level", AccessLevel)
         c.boolean("can_view_conversations")
 
@@ -120,13 +120,13 @@ class Bucket:
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
-        c.ident("id", "bk_")
-        c.ident("team_id", "tm_")
+        c.ident("id", PREFIXES["bucket"])
+        c.ident("team_id", PREFIXES["team"])
         c.text("name", max_len=MAX_NAME)
         c.enum("kind", BucketKind)
         c.utc("created_at")
-        c.optional_ident("owner_id", "mb_")
-        c.optional_ident("created_by", "mb_")
+        c.optional_ident("owner_id", PREFIXES["member"])
+        c.optional_ident("created_by", PREFIXES["member"])
         c.integer("version", minimum=1)
         grants = c.sequence("grants", self.grants)
         seen: set[str] = set()
@@ -205,17 +205,19 @@ class BucketMembership:
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
-        c.ident("team_id", "tm_")
-        c.ident("bucket_id", "bk_")
-        if not isinstance(self.item_id, str) or not self.item_id.startswith(("ct_", "co_")):
+        c.ident("team_id", PREFIXES["team"])
+        c.ident("bucket_id", PREFIXES["bucket"])
+        if not isinstance(self.item_id, str) or not self.item_id.startswith(
+            (PREFIXES["contact"], PREFIXES["company"])
+        ):
             raise ValidationError(
                 "BucketMembership.item_id", self.item_id, "must be a contact or company id"
             )
         c.ident("item_id", self.item_id[:3])
         c.utc("added_at")
-        c.optional_ident("added_by", "mb_")
+        c.optional_ident("added_by", PREFIXES["member"])
 
     @property
     def is_contact(self) -> bool:
         """True when the item is a contact (not a company)."""
-        return self.item_id.startswith("ct_")
+        return self.item_id.startswith(PREFIXES["contact"])

@@ -13,7 +13,7 @@ from typing import Literal
 
 import attrs
 
-from teamcrm.ids import CaseId, CompanyId, ContactId, MemberId, TeamId
+from teamcrm.ids import PREFIXES, CaseId, CompanyId, ContactId, MemberId, TeamId
 from teamcrm.opportunity import check_links
 from teamcrm.validation import Checker
 
@@ -56,11 +56,11 @@ class Case:
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
-        c.ident("id", "ca_")
-        c.ident("team_id", "tm_")
+        c.ident("id", PREFIXES["case"])
+        c.ident("team_id", PREFIXES["team"])
         c.text("title", max_len=200)
         c.enum("status", CaseStatus)
-        c.ident("created_by", "mb_")
+        c.ident("created_by", PREFIXES["member"])
         c.utc("created_at")
         c.utc("updated_at")
         check_links(c)

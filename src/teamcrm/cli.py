@@ -32,7 +32,7 @@ from teamcrm.errors import (
     TeamCRMError,
     ValidationError,
 )
-from teamcrm.ids import MemberId
+from teamcrm.ids import PREFIXES, MemberId
 from teamcrm.importing import ImportFailed, ImportReport
 from teamcrm.lead import LeadRow
 from teamcrm.opener import open as open_crm
@@ -168,7 +168,7 @@ def _open_existing(args: argparse.Namespace) -> CRM:
 
 def _acting(crm: CRM, who: str) -> MemberSession:
     """The session of ``--as``: a member id, email address, or name (unique in the file)."""
-    if who.startswith("mb_"):
+    if who.startswith(PREFIXES["member"]):
         return crm.as_member(who)
     by_email = "@" in who
     with crm.store.unit_of_work(write=False) as uow:
@@ -185,7 +185,7 @@ def _member_ref(session: MemberSession, who: str | None, option: str) -> MemberI
     """A member of the acting member's team by id or name (``None`` stays ``None``)."""
     if who is None:
         return None
-    if who.startswith("mb_"):
+    if who.startswith(PREFIXES["member"]):
         return MemberId(who)  # a string from the command line: checked by the call
     matches = [m for m in session.members() if m.name.casefold() == who.casefold()]
     if len(matches) != 1:
@@ -254,7 +254,7 @@ def _search(args: argparse.Namespace) -> int:
         me = _acting(crm, args.as_member)
         if args.filter is not None:
             saved = args.filter
-            if not saved.startswith("sf_"):
+            if not saved.startswith(PREFIXES["saved_filter"]):
                 named = [f for f in me.saved_filters() if f.name.casefold() == saved.casefold()]
                 if len(named) != 1:
                     raise ValidationError("--filter", saved, "no saved filter has this name")

@@ -8,7 +8,7 @@ from datetime import datetime
 import attrs
 
 from teamcrm.errors import ValidationError
-from teamcrm.ids import CompanyId, ContactId, MemberId, TeamId
+from teamcrm.ids import PREFIXES, CompanyId, ContactId, MemberId, TeamId
 from teamcrm.phones import DEFAULT_REGION, phone_parts
 from teamcrm.validation import (
     MAX_NAME,
@@ -200,8 +200,8 @@ class Contact:
         c = Checker(self)
         name = _CONTACT_NAMES if type(self) is Contact else _names(c)
         put = object.__setattr__
-        check_id(name["id"], self.id, "ct_")
-        check_id(name["team_id"], self.team_id, "tm_")
+        check_id(name["id"], self.id, PREFIXES["contact"])
+        check_id(name["team_id"], self.team_id, PREFIXES["team"])
         put(self, "created_at", utc_datetime(name["created_at"], self.created_at))
         put(self, "status", check_text(name["status"], self.status, max_len=64))
         first = check_text(name["first_name"], self.first_name, max_len=MAX_NAME, allow_empty=True)
@@ -215,12 +215,12 @@ class Contact:
         put(self, "emails", _channels("Contact.emails", self.emails, EmailAddress))
         put(self, "phones", _channels("Contact.phones", self.phones, PhoneNumber))
         if self.company_ids != () or type(self.company_ids) is not tuple:
-            c.ids("company_ids", "co_", max_len=100)
+            c.ids("company_ids", PREFIXES["company"], max_len=100)
         if self.source is not None:
             c.optional_text("source", max_len=64)
         put(self, "custom_fields", check_custom_fields(name["custom_fields"], self.custom_fields))
         if self.created_by is not None:
-            check_id(name["created_by"], self.created_by, "mb_")
+            check_id(name["created_by"], self.created_by, PREFIXES["member"])
         check_int(name["version"], self.version, minimum=1)
         if self.email_opt_out is not False or self.opted_out_at is not None:
             self._check_opt_out(c)
@@ -272,10 +272,10 @@ class Company:
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
-        c.ident("id", "co_")
-        c.ident("team_id", "tm_")
+        c.ident("id", PREFIXES["company"])
+        c.ident("team_id", PREFIXES["team"])
         c.text("name", max_len=MAX_NAME)
         c.utc("created_at")
         c.optional_text("domain", max_len=253)
-        c.optional_ident("created_by", "mb_")
+        c.optional_ident("created_by", PREFIXES["member"])
         c.integer("version", minimum=1)

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from teamcrm.errors import ValidationError
-from teamcrm.ids import MemberId, TeamId
+from teamcrm.ids import PREFIXES, MemberId, TeamId
 from teamcrm.notification import Notification, NotificationKind
 from teamcrm.team import Member
 from teamcrm.validation import MAX_NAME, Checker, check_email, check_text
@@ -128,7 +128,7 @@ class OutgoingEmail:
             c.text("html", max_len=MAX_EMAIL_BODY, multiline=True)
         if self.key is not None:
             c.text("key", max_len=MAX_NAME)
-        c.ids("notification_ids", "nt_", max_len=MAX_DIGEST_ITEMS)
+        c.ids("notification_ids", PREFIXES["notification"], max_len=MAX_DIGEST_ITEMS)
         c.optional_utc("created_at")
 
 
@@ -158,8 +158,8 @@ class Digest:
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
-        c.ident("team_id", "tm_")
-        c.ident("member_id", "mb_")
+        c.ident("team_id", PREFIXES["team"])
+        c.ident("member_id", PREFIXES["member"])
         object.__setattr__(self, "to", check_email(c.name("to"), self.to))
         c.text("member_name", max_len=MAX_NAME)
         c.zone("time_zone")
@@ -194,7 +194,7 @@ class Digest:
     def key(self) -> str:
         """A stable identity of the digest: the same notifications give the same key."""
         h = hashlib.sha256("\n".join(sorted(self.notification_ids)).encode()).hexdigest()
-        return "dg_" + h[:26]
+        return PREFIXES["digest"] + h[:26]
 
     def counts(self) -> dict[NotificationKind, int]:
         """How many notifications of each kind, most frequent first (ties: kind order)."""

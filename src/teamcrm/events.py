@@ -14,7 +14,7 @@ from datetime import datetime
 import attrs
 
 from teamcrm.errors import ValidationError
-from teamcrm.ids import MemberId, TeamId
+from teamcrm.ids import PREFIXES, MemberId, TeamId
 from teamcrm.validation import Checker, JSONScalar, check_custom_fields
 
 __all__ = ["DomainEvent", "EventName", "OutboxMessage"]
@@ -123,9 +123,9 @@ class DomainEvent:
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
         c.enum("name", EventName)
-        c.ident("team_id", "tm_")
+        c.ident("team_id", PREFIXES["team"])
         c.utc("occurred_at")
-        c.optional_ident("actor_id", "mb_")
+        c.optional_ident("actor_id", PREFIXES["member"])
         c.text("subject_id", max_len=200)
         object.__setattr__(self, "data", _check_data("DomainEvent.data", self.data))
 

@@ -28,7 +28,7 @@ import attrs
 from dateutil.relativedelta import relativedelta
 
 from teamcrm.errors import ValidationError
-from teamcrm.ids import BucketId, ContactId, MemberId, TeamId, id_suffix
+from teamcrm.ids import PREFIXES, BucketId, ContactId, MemberId, TeamId, id_suffix
 from teamcrm.validation import Checker, check_int
 
 __all__ = [
@@ -61,7 +61,7 @@ MAX_CADENCE = 10_000
 
 def new_policy_id() -> PolicyId:
     """Return a fresh, random follow-up policy id (``fp_…``)."""
-    return PolicyId("fp_" + id_suffix())
+    return PolicyId(PREFIXES["policy"] + id_suffix())
 
 
 @functools.lru_cache(maxsize=512)
@@ -251,14 +251,14 @@ class FollowUpPolicy:
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
-        c.ident("id", "fp_")
-        c.ident("team_id", "tm_")
-        c.ident("bucket_id", "bk_")
-        c.ident("member_id", "mb_")
+        c.ident("id", PREFIXES["policy"])
+        c.ident("team_id", PREFIXES["team"])
+        c.ident("bucket_id", PREFIXES["bucket"])
+        c.ident("member_id", PREFIXES["member"])
         object.__setattr__(self, "cadence", Cadence.parse(self.cadence))
         c.boolean("reset_by_team")
         c.utc("created_at")
-        c.ident("created_by", "mb_")
+        c.ident("created_by", PREFIXES["member"])
         c.zone("time_zone")
         c.integer("version", minimum=1)
 
@@ -290,9 +290,9 @@ class Touch:
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
-        c.ident("team_id", "tm_")
-        c.ident("contact_id", "ct_")
-        c.ident("member_id", "mb_")
+        c.ident("team_id", PREFIXES["team"])
+        c.ident("contact_id", PREFIXES["contact"])
+        c.ident("member_id", PREFIXES["member"])
         c.utc("at")
         c.enum("kind", TouchKind)
         c.boolean("team_wide")
@@ -329,8 +329,8 @@ class FollowUpDue:
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
-        c.ident("policy_id", "fp_")
-        c.ident("contact_id", "ct_")
+        c.ident("policy_id", PREFIXES["policy"])
+        c.ident("contact_id", PREFIXES["contact"])
         c.utc("since")
         c.optional_utc("touch_at")
         if not isinstance(self.due_on, date) or isinstance(self.due_on, datetime):
@@ -394,9 +394,9 @@ class Snooze:
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
-        c.ident("team_id", "tm_")
-        c.ident("member_id", "mb_")
-        c.ident("contact_id", "ct_")
+        c.ident("team_id", PREFIXES["team"])
+        c.ident("member_id", PREFIXES["member"])
+        c.ident("contact_id", PREFIXES["contact"])
         c.utc("until")
 
     def hides(self, at: datetime) -> bool:

@@ -50,7 +50,7 @@ InteractionId = NewType("InteractionId", str)
 OpportunityId = NewType("OpportunityId", str)
 CaseId = NewType("CaseId", str)
 
-#: Prefix of each kind of id.
+#: Prefix of each kind of id: the one place they are named (the rest of teamcrm reads them here).
 PREFIXES: dict[str, str] = {
     "team": "tm_",
     "member": "mb_",
@@ -60,6 +60,16 @@ PREFIXES: dict[str, str] = {
     "interaction": "ix_",
     "opportunity": "op_",
     "case": "ca_",
+    "pool": "lp_",
+    "lead": "ld_",
+    "offer": "of_",
+    "task": "tk_",
+    "policy": "fp_",
+    "saved_filter": "sf_",
+    "notification": "nt_",
+    "digest": "dg_",
+    "consumer": "cs_",
+    "delivery_claim": "dc_",
 }
 
 

@@ -9,7 +9,7 @@ from typing import Literal
 import attrs
 
 from teamcrm.errors import ValidationError
-from teamcrm.ids import CompanyId, ContactId, InteractionId, MemberId, TeamId
+from teamcrm.ids import PREFIXES, CompanyId, ContactId, InteractionId, MemberId, TeamId
 from teamcrm.validation import MAX_BODY, Checker
 
 __all__ = [
@@ -85,14 +85,14 @@ class Interaction:
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
-        c.ident("id", "ix_")
-        c.ident("team_id", "tm_")
+        c.ident("id", PREFIXES["interaction"])
+        c.ident("team_id", PREFIXES["team"])
         c.enum("kind", InteractionKind)
-        c.ident("author_id", "mb_")
+        c.ident("author_id", PREFIXES["member"])
         c.utc("occurred_at")
         c.utc("logged_at")
-        c.ids("contact_ids", "ct_", max_len=MAX_TARGETS)
-        c.ids("company_ids", "co_", max_len=MAX_TARGETS)
+        c.ids("contact_ids", PREFIXES["contact"], max_len=MAX_TARGETS)
+        c.ids("company_ids", PREFIXES["company"], max_len=MAX_TARGETS)
         if not self.contact_ids and not self.company_ids:
             raise ValidationError(
                 "Interaction.contact_ids", self.contact_ids, "needs at least one contact or company"

@@ -24,7 +24,7 @@ from typing import Literal, NewType
 import attrs
 
 from teamcrm.errors import ValidationError
-from teamcrm.ids import BucketId, ContactId, MemberId, TeamId, id_suffix
+from teamcrm.ids import PREFIXES, BucketId, ContactId, MemberId, TeamId, id_suffix
 from teamcrm.pool import PoolId
 from teamcrm.routing import RoutingExplanation
 from teamcrm.validation import Checker, check_text
@@ -67,12 +67,12 @@ def check_role(field: str, value: object) -> str:
 
 def new_lead_id() -> LeadId:
     """Return a fresh, random lead id (``ld_…``)."""
-    return LeadId("ld_" + id_suffix())
+    return LeadId(PREFIXES["lead"] + id_suffix())
 
 
 def new_offer_id() -> OfferId:
     """Return a fresh, random offer id (``of_…``)."""
-    return OfferId("of_" + id_suffix())
+    return OfferId(PREFIXES["offer"] + id_suffix())
 
 
 class LeadStatus(enum.StrEnum):
@@ -128,13 +128,13 @@ class Lead:
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
-        c.ident("id", "ld_")
-        c.ident("team_id", "tm_")
-        c.ident("contact_id", "ct_")
+        c.ident("id", PREFIXES["lead"])
+        c.ident("team_id", PREFIXES["team"])
+        c.ident("contact_id", PREFIXES["contact"])
         c.utc("created_at")
-        c.optional_ident("pool_id", "lp_")
+        c.optional_ident("pool_id", PREFIXES["pool"])
         c.enum("status", LeadStatus)
-        c.ids("assignee_ids", "mb_")
+        c.ids("assignee_ids", PREFIXES["member"])
         c.optional_utc("assigned_at")
         c.integer("entry", minimum=1)
         keys = c.sequence("keys", self.keys)
@@ -142,7 +142,7 @@ class Lead:
             if not isinstance(key, str) or not 0 < len(key) <= 320:
                 raise ValidationError("Lead.keys", key, "must be short non-empty strings")
         object.__setattr__(self, "keys", tuple(dict.fromkeys(keys)))
-        c.ids("declined_by", "mb_")
+        c.ids("declined_by", PREFIXES["member"])
         if self.explanation is not None and not isinstance(self.explanation, RoutingExplanation):
             raise ValidationError(
                 "Lead.explanation", self.explanation, "must be a RoutingExplanation"
@@ -208,17 +208,17 @@ class Offer:
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
-        c.ident("id", "of_")
-        c.ident("team_id", "tm_")
-        c.ident("lead_id", "ld_")
-        c.ident("member_id", "mb_")
+        c.ident("id", PREFIXES["offer"])
+        c.ident("team_id", PREFIXES["team"])
+        c.ident("lead_id", PREFIXES["lead"])
+        c.ident("member_id", PREFIXES["member"])
         c.utc("created_at")
         c.utc("expires_at")
         if self.expires_at <= self.created_at:
             raise ValidationError("Offer.expires_at", self.expires_at, "must be after created_at")
         c.enum("status", OfferStatus)
         c.optional_utc("settled_at")
-        c.optional_ident("offered_by", "mb_")
+        c.optional_ident("offered_by", PREFIXES["member"])
         c.optional_text("note", max_len=MAX_LEAD_NOTE, multiline=True)
         c.integer("version", minimum=1)
         if (self.status is OfferStatus.OPEN) != (self.settled_at is None):
@@ -263,8 +263,8 @@ class RoutingCursor:
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
-        c.ident("team_id", "tm_")
-        c.ident("pool_id", "lp_")
+        c.ident("team_id", PREFIXES["team"])
+        c.ident("pool_id", PREFIXES["pool"])
         c.integer("position")
         c.integer("version")
 
@@ -279,9 +279,9 @@ class InboundBucket:
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
-        c.ident("team_id", "tm_")
-        c.ident("member_id", "mb_")
-        c.ident("bucket_id", "bk_")
+        c.ident("team_id", PREFIXES["team"])
+        c.ident("member_id", PREFIXES["member"])
+        c.ident("bucket_id", PREFIXES["bucket"])
 
 
 @attrs.frozen(kw_only=True)
@@ -304,13 +304,13 @@ class IntakeRecord:
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
-        c.ident("team_id", "tm_")
+        c.ident("team_id", PREFIXES["team"])
         c.text("key", max_len=MAX_INTAKE_KEY)
-        c.ident("contact_id", "ct_")
-        c.ident("bucket_id", "bk_")
+        c.ident("contact_id", PREFIXES["contact"])
+        c.ident("bucket_id", PREFIXES["bucket"])
         c.utc("received_at")
         c.boolean("created")
-        c.optional_ident("received_by", "mb_")
+        c.optional_ident("received_by", PREFIXES["member"])
 
 
 @attrs.frozen(kw_only=True)
@@ -324,10 +324,10 @@ class RoleSlot:
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
-        c.ident("team_id", "tm_")
+        c.ident("team_id", PREFIXES["team"])
         object.__setattr__(self, "name", check_role("RoleSlot.name", self.name))
         c.utc("created_at")
-        c.optional_ident("created_by", "mb_")
+        c.optional_ident("created_by", PREFIXES["member"])
 
 
 @attrs.frozen(kw_only=True)

@@ -15,7 +15,7 @@ from typing import NewType
 
 import attrs
 
-from teamcrm.ids import MemberId, TeamId, id_suffix
+from teamcrm.ids import PREFIXES, MemberId, TeamId, id_suffix
 from teamcrm.validation import MAX_BODY, Checker, JSONScalar
 
 __all__ = ["Notification", "NotificationId", "NotificationKind", "new_notification_id"]
@@ -25,7 +25,7 @@ NotificationId = NewType("NotificationId", str)
 
 def new_notification_id() -> NotificationId:
     """Return a fresh, random notification id (``nt_…``)."""
-    return NotificationId("nt_" + id_suffix())
+    return NotificationId(PREFIXES["notification"] + id_suffix())
 
 
 class NotificationKind(enum.StrEnum):
@@ -74,9 +74,9 @@ class Notification:
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
-        c.ident("id", "nt_")
-        c.ident("team_id", "tm_")
-        c.ident("member_id", "mb_")
+        c.ident("id", PREFIXES["notification"])
+        c.ident("team_id", PREFIXES["team"])
+        c.ident("member_id", PREFIXES["member"])
         c.enum("kind", NotificationKind)
         c.text("subject_id", max_len=64)
         c.text("message", max_len=MAX_BODY)

@@ -18,7 +18,15 @@ from typing import Any, Literal
 import attrs
 
 from teamcrm.errors import ValidationError
-from teamcrm.ids import CompanyId, ContactId, InteractionId, MemberId, OpportunityId, TeamId
+from teamcrm.ids import (
+    PREFIXES,
+    CompanyId,
+    ContactId,
+    InteractionId,
+    MemberId,
+    OpportunityId,
+    TeamId,
+)
 from teamcrm.validation import Checker
 
 __all__ = [
@@ -100,8 +108,8 @@ def check_currency(field: str, value: Any) -> str:
 
 def check_links(c: Checker) -> None:
     """Check an opportunity's or case's ``contact_ids`` and ``company_ids``."""
-    c.ids("contact_ids", "ct_", max_len=MAX_LINKS)
-    c.ids("company_ids", "co_", max_len=MAX_LINKS)
+    c.ids("contact_ids", PREFIXES["contact"], max_len=MAX_LINKS)
+    c.ids("company_ids", PREFIXES["company"], max_len=MAX_LINKS)
 
 
 @attrs.frozen(kw_only=True)
@@ -133,14 +141,14 @@ class Opportunity:
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
-        c.ident("id", "op_")
-        c.ident("team_id", "tm_")
+        c.ident("id", PREFIXES["opportunity"])
+        c.ident("team_id", PREFIXES["team"])
         c.text("title", max_len=200)
         object.__setattr__(self, "value", check_amount(c.name("value"), self.value))
         object.__setattr__(self, "currency", check_currency(c.name("currency"), self.currency))
         c.enum("stage", Stage)
-        c.ident("owner_id", "mb_")
-        c.ident("created_by", "mb_")
+        c.ident("owner_id", PREFIXES["member"])
+        c.ident("created_by", PREFIXES["member"])
         c.utc("created_at")
         c.utc("updated_at")
         check_links(c)
@@ -157,10 +165,12 @@ class RecordNote:
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
-        c.ident("team_id", "tm_")
-        if not isinstance(self.record_id, str) or not self.record_id.startswith(("op_", "ca_")):
+        c.ident("team_id", PREFIXES["team"])
+        if not isinstance(self.record_id, str) or not self.record_id.startswith(
+            (PREFIXES["opportunity"], PREFIXES["case"])
+        ):
             raise ValidationError(
                 c.name("record_id"), self.record_id, "must be an opportunity or case id"
             )
         c.ident("record_id", self.record_id[:3])
-        c.ident("interaction_id", "ix_")
+        c.ident("interaction_id", PREFIXES["interaction"])

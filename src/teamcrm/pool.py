@@ -18,7 +18,7 @@ import attrs
 
 from teamcrm.errors import ValidationError
 from teamcrm.followup import Cadence
-from teamcrm.ids import BucketId, MemberId, TeamId, id_suffix
+from teamcrm.ids import PREFIXES, BucketId, MemberId, TeamId, id_suffix
 from teamcrm.validation import MAX_NAME, Checker, FrozenDict, check_int
 
 __all__ = [
@@ -53,7 +53,7 @@ _METHOD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 def new_pool_id() -> PoolId:
     """Return a fresh, random pool id (``lp_…``)."""
-    return PoolId("lp_" + id_suffix())
+    return PoolId(PREFIXES["pool"] + id_suffix())
 
 
 class DistributionMethod(enum.StrEnum):
@@ -152,7 +152,7 @@ def _weights(field: str, value: Any) -> FrozenDict:
         raise ValidationError(field, value, "must map member ids to weights")
     out: dict[str, int] = {}
     for key, weight in value.items():
-        if not isinstance(key, str) or not key.startswith("mb_"):
+        if not isinstance(key, str) or not key.startswith(PREFIXES["member"]):
             raise ValidationError(field, key, "keys must be member ids")
         out[key] = check_int(f"{field}[{key!r}]", weight, minimum=1, maximum=MAX_WEIGHT)
     return FrozenDict(out)
@@ -216,12 +216,12 @@ class LeadPool:
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
-        c.ident("id", "lp_")
-        c.ident("team_id", "tm_")
+        c.ident("id", PREFIXES["pool"])
+        c.ident("team_id", PREFIXES["team"])
         c.text("name", max_len=MAX_NAME)
         c.utc("created_at")
-        c.ids("source_bucket_ids", "bk_", min_len=1, max_len=MAX_POOL_MEMBERS)
-        c.ids("member_ids", "mb_", max_len=MAX_POOL_MEMBERS)
+        c.ids("source_bucket_ids", PREFIXES["bucket"], min_len=1, max_len=MAX_POOL_MEMBERS)
+        c.ids("member_ids", PREFIXES["member"], max_len=MAX_POOL_MEMBERS)
         object.__setattr__(self, "method", parse_method("LeadPool.method", self.method))
         c.boolean("active")
         object.__setattr__(
@@ -229,8 +229,8 @@ class LeadPool:
         )
         if self.follow_up is not None:
             object.__setattr__(self, "follow_up", Cadence.parse(self.follow_up))
-        c.optional_ident("fallback_member_id", "mb_")
-        c.optional_ident("created_by", "mb_")
+        c.optional_ident("fallback_member_id", PREFIXES["member"])
+        c.optional_ident("created_by", PREFIXES["member"])
         if type(self.weights) is not FrozenDict:
             object.__setattr__(self, "weights", _weights("LeadPool.weights", self.weights))
         if self.capacity is not None:
@@ -241,7 +241,7 @@ class LeadPool:
         if type(caps) is not FrozenDict or not all(isinstance(v, Capacity) for v in caps.values()):
             out = {}
             for key, value in caps.items():
-                if not isinstance(key, str) or not key.startswith("mb_"):
+                if not isinstance(key, str) or not key.startswith(PREFIXES["member"]):
                     raise ValidationError(
                         "LeadPool.member_capacity", key, "keys must be member ids"
                     )

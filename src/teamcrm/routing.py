@@ -29,7 +29,7 @@ import attrs
 
 from teamcrm.contact import Contact
 from teamcrm.errors import ValidationError
-from teamcrm.ids import MemberId
+from teamcrm.ids import PREFIXES, MemberId
 from teamcrm.pool import DistributionMethod, LeadPool, PoolId, check_window
 from teamcrm.team import Member
 from teamcrm.validation import Checker, FrozenDict, check_int, check_text, trusted
@@ -152,11 +152,11 @@ class RoutingExplanation:
         c.text("method", max_len=64)
         c.enum("outcome", RoutingOutcome)
         c.utc("decided_at")
-        c.optional_ident("pool_id", "lp_")
-        c.optional_ident("actor_id", "mb_")
-        c.ids("eligible", "mb_")
-        c.ids("chosen", "mb_")
-        c.ids("offered", "mb_")
+        c.optional_ident("pool_id", PREFIXES["pool"])
+        c.optional_ident("actor_id", PREFIXES["member"])
+        c.ids("eligible", PREFIXES["member"])
+        c.ids("chosen", PREFIXES["member"])
+        c.ids("offered", PREFIXES["member"])
         skipped = c.sequence("skipped", self.skipped)
         for item in skipped:
             if not isinstance(item, Skipped):

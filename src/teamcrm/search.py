@@ -40,7 +40,7 @@ import attrs
 
 from teamcrm.contact import Company, Contact
 from teamcrm.errors import ValidationError
-from teamcrm.ids import BucketId, CompanyId, ContactId, MemberId, TeamId, id_suffix
+from teamcrm.ids import PREFIXES, BucketId, CompanyId, ContactId, MemberId, TeamId, id_suffix
 from teamcrm.phones import might_be_phone
 from teamcrm.validation import (
     MAX_NAME,
@@ -185,7 +185,7 @@ def ascii_lower(text: str) -> str:
 
 def new_saved_filter_id() -> SavedFilterId:
     """Return a fresh, random saved-filter id (``sf_…``)."""
-    return SavedFilterId("sf_" + id_suffix())
+    return SavedFilterId(PREFIXES["saved_filter"] + id_suffix())
 
 
 @attrs.frozen(kw_only=True)
@@ -247,10 +247,10 @@ _QUERY_CHECKS: tuple[tuple[str, str, Callable[[str, Any], str]], ...] = tuple(
         ("name", _name),
         ("email", check_email),
         ("phone", _phone),
-        ("company_id", _ident("co_")),
+        ("company_id", _ident(PREFIXES["company"])),
         ("status", _text_64),
-        ("bucket_id", _ident("bk_")),
-        ("assignee_id", _ident("mb_")),
+        ("bucket_id", _ident(PREFIXES["bucket"])),
+        ("assignee_id", _ident(PREFIXES["member"])),
         ("source", _text_64),
     )
 )
@@ -382,7 +382,7 @@ class SearchScope:
     bucket_ids: frozenset[BucketId] = frozenset()
 
     def __attrs_post_init__(self) -> None:
-        check_id("SearchScope.member_id", self.member_id, "mb_")
+        check_id("SearchScope.member_id", self.member_id, PREFIXES["member"])
         object.__setattr__(self, "bucket_ids", frozenset(self.bucket_ids))
 
 
@@ -494,10 +494,10 @@ def encode_cursor(created_at: datetime, contact_id: str) -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
-def decode_cursor(cursor: str, prefix: str = "ct_") -> tuple[datetime, ContactId]:
+def decode_cursor(cursor: str, prefix: str = PREFIXES["contact"]) -> tuple[datetime, ContactId]:
     """Return the (created_at, id) a cursor points after; ``ValidationError`` if bad.
 
-    *prefix* is the kind of id the cursor must hold (``"co_"`` for company search).
+    *prefix* is the kind of id the cursor must hold (``PREFIXES["company"]`` for company search).
     """
     if not isinstance(cursor, str) or not 0 < len(cursor) <= 200:
         raise ValidationError("after", cursor, "is not a search cursor")
@@ -531,9 +531,9 @@ class SavedFilter:
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
-        c.ident("id", "sf_")
-        c.ident("team_id", "tm_")
-        c.ident("owner_id", "mb_")
+        c.ident("id", PREFIXES["saved_filter"])
+        c.ident("team_id", PREFIXES["team"])
+        c.ident("owner_id", PREFIXES["member"])
         c.text("name", max_len=MAX_NAME)
         if not isinstance(self.query, ContactQuery):
             raise ValidationError("SavedFilter.query", self.query, "must be a ContactQuery")

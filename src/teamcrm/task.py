@@ -9,7 +9,7 @@ from typing import Literal, NewType
 import attrs
 
 from teamcrm.errors import ValidationError
-from teamcrm.ids import ContactId, MemberId, TeamId, id_suffix
+from teamcrm.ids import PREFIXES, ContactId, MemberId, TeamId, id_suffix
 from teamcrm.validation import Checker
 
 __all__ = [
@@ -29,7 +29,7 @@ MAX_NOTE = 10_000
 
 def new_task_id() -> TaskId:
     """Return a fresh, random task id (``tk_…``)."""
-    return TaskId("tk_" + id_suffix())
+    return TaskId(PREFIXES["task"] + id_suffix())
 
 
 class TaskStatus(enum.StrEnum):
@@ -66,13 +66,13 @@ class Task:
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
-        c.ident("id", "tk_")
-        c.ident("team_id", "tm_")
-        c.ident("member_id", "mb_")
-        c.ident("contact_id", "ct_")
+        c.ident("id", PREFIXES["task"])
+        c.ident("team_id", PREFIXES["team"])
+        c.ident("member_id", PREFIXES["member"])
+        c.ident("contact_id", PREFIXES["contact"])
         c.utc("due_at")
         c.utc("created_at")
-        c.ident("created_by", "mb_")
+        c.ident("created_by", PREFIXES["member"])
         c.text("note", max_len=MAX_NOTE, allow_empty=True, multiline=True)
         c.enum("status", TaskStatus)
         c.optional_utc("closed_at")

@@ -14,7 +14,7 @@ from typing import Literal
 import attrs
 
 from teamcrm.errors import ValidationError
-from teamcrm.ids import MemberId, TeamId
+from teamcrm.ids import PREFIXES, MemberId, TeamId
 from teamcrm.phones import DEFAULT_REGION, check_region
 from teamcrm.validation import MAX_NAME, Checker, check_text
 
@@ -122,7 +122,7 @@ class Team:
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
-        c.ident("id", "tm_")
+        c.ident("id", PREFIXES["team"])
         c.text("name", max_len=MAX_NAME)
         c.utc("created_at")
         if not isinstance(self.settings, TeamSettings):
@@ -157,8 +157,8 @@ class Member:
         from teamcrm.validation import check_email
 
         c = Checker(self)
-        c.ident("id", "mb_")
-        c.ident("team_id", "tm_")
+        c.ident("id", PREFIXES["member"])
+        c.ident("team_id", PREFIXES["team"])
         c.text("name", max_len=MAX_NAME)
         c.enum("role", Role)
         c.utc("created_at")

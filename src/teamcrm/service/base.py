@@ -17,6 +17,7 @@ from teamcrm.contact import Company, Contact
 from teamcrm.errors import NotFound, ValidationError
 from teamcrm.events import DomainEvent, EventName
 from teamcrm.ids import (
+    PREFIXES,
     BucketId,
     CompanyId,
     ContactId,
@@ -117,10 +118,10 @@ def _item_ids(field: str, value: str | Iterable[str]) -> list[str]:
         raise ValidationError(field, len(items), f"at most {MAX_BULK} items per call")
     out: dict[str, None] = {}
     for item in items:
-        if isinstance(item, str) and item.startswith("co_"):
-            out[check_id(field, item, "co_")] = None
+        if isinstance(item, str) and item.startswith(PREFIXES["company"]):
+            out[check_id(field, item, PREFIXES["company"])] = None
         else:
-            out[check_id(field, item, "ct_")] = None
+            out[check_id(field, item, PREFIXES["contact"])] = None
     return list(out)
 
 
@@ -128,7 +129,9 @@ def _bucket_ids(field: str, value: Any) -> list[BucketId]:
     """A list of bucket ids (each checked, duplicates dropped, order kept)."""
     return [
         BucketId(b)
-        for b in dict.fromkeys(check_id(field, b, "bk_") for b in _iterable(field, value))
+        for b in dict.fromkeys(
+            check_id(field, b, PREFIXES["bucket"]) for b in _iterable(field, value)
+        )
     ]
 
 
@@ -214,7 +217,7 @@ class SessionBase:
         unit ends where the store's writers run side by side): use it when the
         unit writes the contact back.
         """
-        check_id("contact_id", contact_id, "ct_")
+        check_id("contact_id", contact_id, PREFIXES["contact"])
         if for_update:
             contact = uow.contacts.get_for_update(self.team_id, ContactId(contact_id))
         else:
@@ -230,7 +233,7 @@ class SessionBase:
         In a writing unit it is held against deletion until commit
         (``companies.lock``): the unit may add a row pointing at it.
         """
-        check_id("company_id", company_id, "co_")
+        check_id("company_id", company_id, PREFIXES["company"])
         uow.companies.lock(self.team_id, [CompanyId(company_id)])
         company = uow.companies.get(self.team_id, CompanyId(company_id))
         if not self._may_see(uow, actor, company.id, company.created_by):
@@ -238,14 +241,14 @@ class SessionBase:
         return company
 
     def _bucket(self, uow: UnitOfWork, actor: Member, bucket_id: str) -> Bucket:
-        check_id("bucket_id", bucket_id, "bk_")
+        check_id("bucket_id", bucket_id, PREFIXES["bucket"])
         bucket = uow.buckets.get(self.team_id, BucketId(bucket_id))
         if not perm.can_view_bucket(actor, bucket):
             raise NotFound("bucket", bucket_id)
         return bucket
 
     def _member(self, uow: UnitOfWork, member_id: str) -> Member:
-        check_id("member_id", member_id, "mb_")
+        check_id("member_id", member_id, PREFIXES["member"])
         return uow.members.get(self.team_id, MemberId(member_id))
 
     def _check_companies(self, uow: UnitOfWork, actor: Member, company_ids: Iterable[str]) -> None:
@@ -402,8 +405,8 @@ class SessionBase:
 
         Returns the contacts among the items, by id (loaded for the check).
         """
-        contact_ids = [ContactId(i) for i in ids if i.startswith("ct_")]
-        company_ids = [i for i in ids if i.startswith("co_")]
+        contact_ids = [ContactId(i) for i in ids if i.startswith(PREFIXES["contact"])]
+        company_ids = [i for i in ids if i.startswith(PREFIXES["company"])]
         # Held until commit: no unit deletes them while we add rows pointing at them.
         uow.contacts.lock(self.team_id, contact_ids)
         uow.companies.lock(self.team_id, [CompanyId(i) for i in company_ids])

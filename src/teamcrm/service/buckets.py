@@ -19,6 +19,7 @@ from teamcrm.contact import Contact
 from teamcrm.errors import ValidationError
 from teamcrm.events import EventName
 from teamcrm.ids import (
+    PREFIXES,
     BucketId,
     CompanyId,
     ContactId,
@@ -179,7 +180,7 @@ class BucketUseCases(SessionBase):
         can_view_conversations: bool = False,
     ) -> Bucket:
         """Grant (or change) a member's access to a team bucket."""
-        check_id("member_id", member_id, "mb_")
+        check_id("member_id", member_id, PREFIXES["member"])
         with self._unit() as (uow, actor):
             bucket = self._shareable_bucket(uow, actor, bucket_id)
             if bucket.is_personal:
@@ -208,7 +209,7 @@ class BucketUseCases(SessionBase):
 
     def revoke_access(self, bucket_id: BucketId, member_id: MemberId) -> Bucket:
         """Remove a member's grant on a team bucket (no-op if none)."""
-        check_id("member_id", member_id, "mb_")
+        check_id("member_id", member_id, PREFIXES["member"])
         with self._unit() as (uow, actor):
             bucket = self._shareable_bucket(uow, actor, bucket_id)
             if not any(g.member_id == member_id for g in bucket.grants):
@@ -468,7 +469,7 @@ class BucketUseCases(SessionBase):
             bucket = self._bucket(uow, actor, bucket_id)
             if not bucket.is_personal:
                 raise ValidationError("bucket_id", bucket_id, "is not a personal bucket")
-            check_id("contact_id", contact_id, "ct_")
+            check_id("contact_id", contact_id, PREFIXES["contact"])
             uow.contacts.lock(self.team_id, [ContactId(contact_id)])  # not deleted meanwhile
             contact = self._visible_contact(uow, actor, contact_id)
             added = self._add_items(

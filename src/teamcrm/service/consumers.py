@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from teamcrm.errors import ValidationError
 from teamcrm.events import OutboxMessage
-from teamcrm.ids import TeamId
+from teamcrm.ids import PREFIXES, TeamId
 from teamcrm.validation import check_id, check_int, check_text
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def _check(name: str, team_id: TeamId) -> tuple[str, TeamId]:
     consumer = check_text("name", name, max_len=200)
     if not consumer:
         raise ValidationError("name", name, "must not be empty")
-    return consumer, TeamId(check_id("team_id", team_id, "tm_"))
+    return consumer, TeamId(check_id("team_id", team_id, PREFIXES["team"]))
 
 
 def consume(
@@ -83,7 +83,7 @@ def consume(
     store = crm.store
     handled = batches = 0
     while max_batches is None or batches < max_batches:
-        token = "cs_" + secrets.token_hex(13)
+        token = PREFIXES["consumer"] + secrets.token_hex(13)
         now = crm.now()
         # 1. claim the position and read the next batch (one short transaction)
         with store.unit_of_work() as uow:

@@ -15,6 +15,7 @@ from teamcrm.contact import Company, Contact, EmailAddress, PhoneNumber, localis
 from teamcrm.errors import ConcurrencyError, ValidationError
 from teamcrm.events import EventName
 from teamcrm.ids import (
+    PREFIXES,
     BucketId,
     CompanyId,
     ContactId,
@@ -262,7 +263,7 @@ class ContactUseCases(SessionBase):
                 value = changes["company_ids"]
                 if isinstance(value, list | tuple):
                     for company_id in value:
-                        check_id("Contact.company_ids", company_id, "co_")
+                        check_id("Contact.company_ids", company_id, PREFIXES["company"])
                     self._check_companies(uow, actor, value)
                     kept = self._hidden_companies(uow, actor, contact.company_ids)
                     if kept:
@@ -284,7 +285,7 @@ class ContactUseCases(SessionBase):
         It leaves every bucket and its open leads are removed from routing;
         interactions about it are kept.
         """
-        check_id("contact_id", contact_id, "ct_")
+        check_id("contact_id", contact_id, PREFIXES["contact"])
         with self._unit() as (uow, actor):
             # First wait for (and then shut out) units adding rows pointing at it.
             uow.contacts.lock(self.team_id, [ContactId(contact_id)], exclusive=True)
@@ -354,7 +355,7 @@ class ContactUseCases(SessionBase):
         A link to a company the member cannot see is left alone (as if the
         company did not exist).  Cannot lose a concurrent change of the contact.
         """
-        check_id("company_id", company_id, "co_")
+        check_id("company_id", company_id, PREFIXES["company"])
 
         def unlink(uow: UnitOfWork, actor: Member, contact: Contact) -> Contact | None:
             if company_id not in contact.company_ids:
@@ -591,7 +592,7 @@ class ContactUseCases(SessionBase):
     def delete_company(self, company_id: CompanyId) -> None:
         """Delete a company (managers, admins or its creator); its contacts are unlinked."""
         with self._unit() as (uow, actor):
-            check_id("company_id", company_id, "co_")
+            check_id("company_id", company_id, PREFIXES["company"])
             # Exclusive until commit: no unit links it or adds it to a bucket meanwhile.
             uow.companies.lock(self.team_id, [CompanyId(company_id)], exclusive=True)
             company = self._visible_company(uow, actor, company_id)

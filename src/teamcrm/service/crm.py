@@ -10,6 +10,7 @@ from teamcrm.delivery import NotificationChannel
 from teamcrm.errors import ValidationError
 from teamcrm.events import DomainEvent, EventName
 from teamcrm.ids import (
+    PREFIXES,
     MemberId,
     TeamId,
     new_member_id,
@@ -132,7 +133,7 @@ class CRM:
         checked by every call, not here.
         """
         member_id = member.id if isinstance(member, Member) else member
-        check_id("member_id", member_id, "mb_")
+        check_id("member_id", member_id, PREFIXES["member"])
         with self.store.unit_of_work(write=False) as uow:
             found = uow.members.find(MemberId(member_id))
         return MemberSession(self, found.team_id, found.id)

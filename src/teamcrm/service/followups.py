@@ -38,7 +38,7 @@ from teamcrm.followup import (
     newest,
     start_of_day,
 )
-from teamcrm.ids import BucketId, ContactId, InteractionId, MemberId, TeamId
+from teamcrm.ids import PREFIXES, BucketId, ContactId, InteractionId, MemberId, TeamId
 from teamcrm.interaction import Interaction
 from teamcrm.ports import UnitOfWork
 from teamcrm.rows import Rows
@@ -481,7 +481,7 @@ class FollowUpUseCases(SessionBase):
     def _managed_policy(
         self, uow: UnitOfWork, actor: Member, policy_id: str, action: str
     ) -> tuple[FollowUpPolicy, Bucket]:
-        check_id("policy_id", policy_id, "fp_")
+        check_id("policy_id", policy_id, PREFIXES["policy"])
         policy = uow.followup_policies.get(self.team_id, PolicyId(policy_id))
         bucket = uow.buckets.get(self.team_id, policy.bucket_id)
         if not perm.can_view_bucket(actor, bucket):
@@ -499,7 +499,7 @@ class FollowUpUseCases(SessionBase):
         return policy, bucket
 
     def _task(self, uow: UnitOfWork, actor: Member, task_id: str) -> Task:
-        check_id("task_id", task_id, "tk_")
+        check_id("task_id", task_id, PREFIXES["task"])
         task = uow.tasks.get(self.team_id, TaskId(task_id))
         if not (actor.role.is_manager or task.member_id == actor.id or task.created_by == actor.id):
             raise NotFound("task", task_id)
@@ -817,7 +817,7 @@ class FollowUpBook:
 
     def items_removed(self, bucket_id: str, item_ids: Sequence[str]) -> None:
         """Drop the due rows of contacts that left a bucket."""
-        contacts = [i for i in item_ids if i.startswith("ct_")]
+        contacts = [i for i in item_ids if i.startswith(PREFIXES["contact"])]
         if not contacts:
             return
         policies = self.uow.followup_policies.for_buckets(self.team_id, [BucketId(bucket_id)])
@@ -860,7 +860,7 @@ class FollowUpBook:
 def start_clocks(occasion: Occasion) -> None:
     """``bucket.items_added``: start the clocks of the bucket's follow-up policies."""
     data = occasion.event.data
-    contacts = [i for i in _ids(data.get("item_ids")) if i.startswith("ct_")]
+    contacts = [i for i in _ids(data.get("item_ids")) if i.startswith(PREFIXES["contact"])]
     if not contacts:
         return
     uow, team_id = occasion.uow, occasion.team_id

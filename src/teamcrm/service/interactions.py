@@ -15,6 +15,7 @@ from teamcrm.contact import Company, Contact
 from teamcrm.errors import NotFound, ValidationError
 from teamcrm.events import EventName
 from teamcrm.ids import (
+    PREFIXES,
     CaseId,
     CompanyId,
     ContactId,
@@ -102,14 +103,14 @@ class InteractionUseCases(SessionBase):
         """
         contact_list = _item_ids("contact_ids", contact_ids) if contact_ids else []
         company_list = _item_ids("company_ids", company_ids) if company_ids else []
-        if any(not i.startswith("ct_") for i in contact_list):
+        if any(not i.startswith(PREFIXES["contact"]) for i in contact_list):
             raise ValidationError("contact_ids", contact_ids, "must hold contact ids")
-        if any(not i.startswith("co_") for i in company_list):
+        if any(not i.startswith(PREFIXES["company"]) for i in company_list):
             raise ValidationError("company_ids", company_ids, "must hold company ids")
         if opportunity_id is not None:
-            check_id("opportunity_id", opportunity_id, "op_")
+            check_id("opportunity_id", opportunity_id, PREFIXES["opportunity"])
         if case_id is not None:
-            check_id("case_id", case_id, "ca_")
+            check_id("case_id", case_id, PREFIXES["case"])
         with self._unit() as (uow, actor):
             now = self.crm.now()
             when = now if occurred_at is None else check_time("occurred_at", occurred_at)
@@ -273,12 +274,12 @@ class InteractionUseCases(SessionBase):
 
     def opportunity_notes(self, opportunity_id: OpportunityId) -> list[Interaction]:
         """The interactions filed under an opportunity that the member may read, newest first."""
-        check_id("opportunity_id", opportunity_id, "op_")
+        check_id("opportunity_id", opportunity_id, PREFIXES["opportunity"])
         return self._record_notes(opportunity_id)
 
     def case_notes(self, case_id: CaseId) -> list[Interaction]:
         """The interactions filed under a case that the member may read, newest first."""
-        check_id("case_id", case_id, "ca_")
+        check_id("case_id", case_id, PREFIXES["case"])
         return self._record_notes(case_id)
 
     def _record_notes(self, record_id: str) -> list[Interaction]:

@@ -42,7 +42,7 @@ from teamcrm import permissions as perm
 from teamcrm.contact import Contact, EmailAddress, PhoneNumber
 from teamcrm.errors import ValidationError
 from teamcrm.events import EventName
-from teamcrm.ids import ContactId
+from teamcrm.ids import PREFIXES, ContactId
 from teamcrm.lead import Lead
 from teamcrm.ports import UnitOfWork
 from teamcrm.routing import RoutingDecision, RoutingExplanation, RoutingOutcome
@@ -161,12 +161,12 @@ class MergeUseCases(SessionBase):
         or a merged contact over the limits (channels, companies); nothing is
         written then.
         """
-        check_id("survivor_id", survivor_id, "ct_")
+        check_id("survivor_id", survivor_id, PREFIXES["contact"])
         if isinstance(duplicate_ids, str):
             duplicate_ids = [ContactId(duplicate_ids)]
         dups = list(
             dict.fromkeys(
-                check_id("duplicate_ids", d, "ct_")
+                check_id("duplicate_ids", d, PREFIXES["contact"])
                 for d in _iterable("duplicate_ids", duplicate_ids)
             )
         )
@@ -175,7 +175,7 @@ class MergeUseCases(SessionBase):
         if len(dups) > MAX_MERGE:
             raise ValidationError("duplicate_ids", len(dups), f"at most {MAX_MERGE} per merge")
         for d in dups:
-            check_id("duplicate_ids", d, "ct_")
+            check_id("duplicate_ids", d, PREFIXES["contact"])
         if survivor_id in dups:
             raise ValidationError("duplicate_ids", survivor_id, "holds the survivor itself")
         survivor_cid = ContactId(str(survivor_id))

@@ -13,7 +13,7 @@ from datetime import timedelta
 from teamcrm import permissions as perm
 from teamcrm.errors import NotFound, ValidationError
 from teamcrm.events import EventName
-from teamcrm.ids import ContactId, MemberId
+from teamcrm.ids import PREFIXES, ContactId, MemberId
 from teamcrm.lead import Lead, LeadId, LeadStatus, Offer, OfferStatus
 from teamcrm.multi_assign import (
     MultiAssignMode,
@@ -65,10 +65,14 @@ class MultiAssignUseCases(RoutingUseCases):
         someone already owns is taken from them (they are told).
         """
         how = parse_mode(mode)
-        targets = _id_list("lead_or_contact_ids", lead_or_contact_ids, prefixes=("ld_", "ct_"))
+        targets = _id_list(
+            "lead_or_contact_ids",
+            lead_or_contact_ids,
+            prefixes=(PREFIXES["lead"], PREFIXES["contact"]),
+        )
         if not targets:
             raise ValidationError("lead_or_contact_ids", lead_or_contact_ids, "name a lead")
-        chosen = _id_list("member_ids", member_ids, prefixes=("mb_",))
+        chosen = _id_list("member_ids", member_ids, prefixes=(PREFIXES["member"],))
         check_several(chosen)
         if window is not None:
             if not how.offers:

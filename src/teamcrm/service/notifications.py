@@ -36,7 +36,7 @@ import attrs
 from teamcrm.delivery import EmailDigestChannel, NotificationChannel
 from teamcrm.digest import MAX_DIGEST_ITEMS
 from teamcrm.errors import NotFound, TeamCRMError, ValidationError
-from teamcrm.ids import MemberId, TeamId
+from teamcrm.ids import PREFIXES, MemberId, TeamId
 from teamcrm.notification import Notification
 from teamcrm.sender import Sender
 from teamcrm.service.base import SessionBase
@@ -104,7 +104,9 @@ class NotificationUseCases(SessionBase):
                 items = list(ids)
             if len(items) > MAX_FEED * 100:
                 raise ValidationError("ids", len(items), "too many ids in one call")
-            wanted = list(dict.fromkeys(check_id("ids", i, "nt_") for i in items))
+            wanted = list(
+                dict.fromkeys(check_id("ids", i, PREFIXES["notification"]) for i in items)
+            )
             if not wanted:
                 return 0
         with self._unit() as (uow, _actor):
@@ -227,7 +229,7 @@ def deliver_notifications(
     at = crm.now() if now is None else check_time("now", now)
     if not isinstance(channel, NotificationChannel):
         raise ValidationError("channel", channel, "must have reaches() and deliver() methods")
-    team = None if team_id is None else TeamId(check_id("team_id", team_id, "tm_"))
+    team = None if team_id is None else TeamId(check_id("team_id", team_id, PREFIXES["team"]))
     interval = _timedelta("interval", interval)
     lease = _timedelta("lease", lease)
     max_items = check_int("max_items", max_items, minimum=1, maximum=MAX_DIGEST_ITEMS)
@@ -248,7 +250,7 @@ def deliver_notifications(
     failures: list[DigestFailure] = []
     team_names: dict[str, str] = {}
     for tid, mid in candidates:
-        token = "dc_" + secrets.token_hex(13)
+        token = PREFIXES["delivery_claim"] + secrets.token_hex(13)
         # 1. claim (one short write transaction)
         with store.unit_of_work() as uow:
             try:

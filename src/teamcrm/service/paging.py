@@ -34,7 +34,7 @@ import attrs
 
 from teamcrm.bucket import Bucket, BucketMembership
 from teamcrm.contact import Contact
-from teamcrm.ids import BucketId, ContactId
+from teamcrm.ids import PREFIXES, BucketId, ContactId
 from teamcrm.interaction import Interaction
 from teamcrm.lead import Lead, LeadStatus, LeadStatusName
 from teamcrm.pool import PoolId
@@ -157,9 +157,9 @@ class PagingUseCases(SessionBase):
         >>> more = session.leads_page(limit=50, after=page.next_cursor)  # doctest: +SKIP
         """
         wanted = None if status is None else LeadStatus(_enum("status", LeadStatus, status))
-        pool = None if pool_id is None else PoolId(check_id("pool_id", pool_id, "lp_"))
+        pool = None if pool_id is None else PoolId(check_id("pool_id", pool_id, PREFIXES["pool"]))
         check_int("limit", limit, minimum=1, maximum=MAX_PAGE)
-        start = _start(after, "ld_")
+        start = _start(after, PREFIXES["lead"])
         with self._unit(write=False) as (uow, actor):
 
             def fetch(at: Key | None, n: int) -> list[Lead]:
@@ -190,7 +190,7 @@ class PagingUseCases(SessionBase):
     ) -> Page[Contact]:
         """One page of :meth:`bucket_contacts`, in the order they were added."""
         check_int("limit", limit, minimum=1, maximum=MAX_PAGE)
-        start = _start(after, "ct_")
+        start = _start(after, PREFIXES["contact"])
         with self._unit(write=False) as (uow, actor):
             bucket = self._bucket(uow, actor, bucket_id)
 
@@ -219,7 +219,7 @@ class PagingUseCases(SessionBase):
     ) -> Page[Interaction]:
         """One page of :meth:`interactions_for_contact`: newest first, those the member may read."""
         check_int("limit", limit, minimum=1, maximum=MAX_PAGE)
-        start = _start(after, "ix_")
+        start = _start(after, PREFIXES["interaction"])
         with self._unit(write=False) as (uow, actor):
             contact = self._visible_contact(uow, actor, contact_id)
 

@@ -32,6 +32,7 @@ from teamcrm.case import Case, CaseStatus, CaseStatusName
 from teamcrm.errors import ConcurrencyError, NotFound, ValidationError
 from teamcrm.events import EventName
 from teamcrm.ids import (
+    PREFIXES,
     CaseId,
     CompanyId,
     ContactId,
@@ -64,9 +65,11 @@ def seen_targets(
     team = session.team_id
     creators: dict[str, str | None] = {
         c.id: c.created_by
-        for c in uow.contacts.get_many(team, [ContactId(i) for i in wanted if i.startswith("ct_")])
+        for c in uow.contacts.get_many(
+            team, [ContactId(i) for i in wanted if i.startswith(PREFIXES["contact"])]
+        )
     }
-    for co in sorted(i for i in wanted if i.startswith("co_")):
+    for co in sorted(i for i in wanted if i.startswith(PREFIXES["company"])):
         try:
             creators[co] = uow.companies.get(team, CompanyId(co)).created_by
         except NotFound:
@@ -123,12 +126,12 @@ def visible_record(
     """
     if for_update and isinstance(record_id, str):
         uow.records.lock(session.team_id, record_id)
-    if isinstance(record_id, str) and record_id.startswith("ca_"):
-        check_id("case_id", record_id, "ca_")
+    if isinstance(record_id, str) and record_id.startswith(PREFIXES["case"]):
+        check_id("case_id", record_id, PREFIXES["case"])
         record: Record = uow.records.get_case(session.team_id, CaseId(record_id))
         kind = "case"
     else:
-        check_id("opportunity_id", record_id, "op_")
+        check_id("opportunity_id", record_id, PREFIXES["opportunity"])
         record = uow.records.get_opportunity(session.team_id, OpportunityId(record_id))
         kind = "opportunity"
     seen = seen_targets(session, uow, actor, _targets(record))
@@ -150,8 +153,8 @@ def _check_targets(
     waits for this unit) and then checked to exist and be visible
     (``NotFound`` otherwise, the same for both).
     """
-    contacts = [ContactId(c) for c in _ids("contact_ids", contact_ids, "ct_")]
-    companies = [CompanyId(c) for c in _ids("company_ids", company_ids, "co_")]
+    contacts = [ContactId(c) for c in _ids("contact_ids", contact_ids, PREFIXES["contact"])]
+    companies = [CompanyId(c) for c in _ids("company_ids", company_ids, PREFIXES["company"])]
     uow.contacts.lock(session.team_id, contacts)
     for cid in contacts:
         session._visible_contact(uow, actor, cid)
@@ -271,7 +274,7 @@ class RecordUseCases(SessionBase):
 
     def opportunity(self, opportunity_id: OpportunityId) -> Opportunity:
         """Return the opportunity as the member sees it (``NotFound`` if hidden or missing)."""
-        check_id("opportunity_id", opportunity_id, "op_")
+        check_id("opportunity_id", opportunity_id, PREFIXES["opportunity"])
         with self._unit(write=False) as (uow, actor):
             record, seen = visible_record(self, uow, actor, opportunity_id)
             assert isinstance(record, Opportunity)
@@ -283,7 +286,7 @@ class RecordUseCases(SessionBase):
         """The opportunities the member may see (of one *stage* / *owner_id*), oldest first."""
         wanted = None if stage is None else check_enum("stage", Stage, stage)
         if owner_id is not None:
-            check_id("owner_id", owner_id, "mb_")
+            check_id("owner_id", owner_id, PREFIXES["member"])
         with self._unit(write=False) as (uow, actor):
             rows = uow.records.opportunities(self.team_id, stage=wanted, owner_id=owner_id)
             return self._visible_rows(uow, actor, rows)
@@ -311,7 +314,7 @@ class RecordUseCases(SessionBase):
         ``ConcurrencyError`` unless the stored version is that one.  Links the
         member cannot see are kept.
         """
-        check_id("opportunity_id", opportunity_id, "op_")
+        check_id("opportunity_id", opportunity_id, PREFIXES["opportunity"])
         changes: dict[str, object] = {
             k: v
             for k, v in {
@@ -343,7 +346,7 @@ class RecordUseCases(SessionBase):
         self, opportunity_id: OpportunityId, *, expected_version: int | None = None
     ) -> None:
         """Delete an opportunity (its owner, its creator, managers or admins); notes are kept."""
-        check_id("opportunity_id", opportunity_id, "op_")
+        check_id("opportunity_id", opportunity_id, PREFIXES["opportunity"])
         with self._unit() as (uow, actor):
             record, _ = visible_record(self, uow, actor, opportunity_id, for_update=True)
             assert isinstance(record, Opportunity)
@@ -393,7 +396,7 @@ class RecordUseCases(SessionBase):
 
     def case(self, case_id: CaseId) -> Case:
         """Return the case as the member sees it (``NotFound`` if hidden or missing)."""
-        check_id("case_id", case_id, "ca_")
+        check_id("case_id", case_id, PREFIXES["case"])
         with self._unit(write=False) as (uow, actor):
             record, seen = visible_record(self, uow, actor, case_id)
             assert isinstance(record, Case)
@@ -414,7 +417,7 @@ class RecordUseCases(SessionBase):
         status: CaseStatus | CaseStatusName | None = None,
     ) -> Case:
         """Change a case's title or status (anyone who sees it); ``None`` keeps a field."""
-        check_id("case_id", case_id, "ca_")
+        check_id("case_id", case_id, PREFIXES["case"])
         changes = {k: v for k, v in {"title": title, "status": status}.items() if v is not None}
         with self._unit() as (uow, actor):
             record, seen = visible_record(self, uow, actor, case_id, for_update=True)
@@ -424,7 +427,7 @@ class RecordUseCases(SessionBase):
 
     def delete_case(self, case_id: CaseId, *, expected_version: int | None = None) -> None:
         """Delete a case (its creator, managers or admins); the notes filed under it are kept."""
-        check_id("case_id", case_id, "ca_")
+        check_id("case_id", case_id, PREFIXES["case"])
         with self._unit() as (uow, actor):
             record, _ = visible_record(self, uow, actor, case_id, for_update=True)
             assert isinstance(record, Case)
@@ -476,11 +479,13 @@ class RecordUseCases(SessionBase):
         """
         with self._unit() as (uow, actor):
             record, seen = visible_record(self, uow, actor, record_id, for_update=True)
-            gone = set(_ids("contact_ids", contact_ids, "ct_"))
-            gone |= set(_ids("company_ids", company_ids, "co_"))
+            gone = set(_ids("contact_ids", contact_ids, PREFIXES["contact"]))
+            gone |= set(_ids("company_ids", company_ids, PREFIXES["company"]))
             for target in sorted(gone):
                 if target not in seen_targets(self, uow, actor, [target]):
-                    raise NotFound("contact" if target.startswith("ct_") else "company", target)
+                    raise NotFound(
+                        "contact" if target.startswith(PREFIXES["contact"]) else "company", target
+                    )
             new_contacts = tuple(c for c in record.contact_ids if c not in gone)
             new_companies = tuple(c for c in record.company_ids if c not in gone)
             links: dict[str, object] = {"contact_ids": new_contacts, "company_ids": new_companies}

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from teamcrm import log
 from teamcrm.errors import ValidationError
-from teamcrm.ids import TeamId
+from teamcrm.ids import PREFIXES, TeamId
 from teamcrm.validation import check_id, check_time
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ def prune_events(
     """
     if not isinstance(older_than, timedelta) or older_than < timedelta(0):
         raise ValidationError("older_than", older_than, "must be a timedelta of zero or more")
-    team = None if team_id is None else TeamId(check_id("team_id", team_id, "tm_"))
+    team = None if team_id is None else TeamId(check_id("team_id", team_id, PREFIXES["team"]))
     at = crm.now() if now is None else check_time("now", now)
     before = at - older_than
     total = 0

@@ -15,7 +15,7 @@ import attrs
 from teamcrm import permissions as perm
 from teamcrm.errors import AlreadyExists, NotFound, ValidationError
 from teamcrm.followup import FollowUpRow, RowKind
-from teamcrm.ids import MemberId
+from teamcrm.ids import PREFIXES, MemberId
 from teamcrm.phones import DEFAULT_REGION
 from teamcrm.pool import PoolId
 from teamcrm.ports import UnitOfWork
@@ -196,7 +196,7 @@ class ViewUseCases(SessionBase):
         """
         q = CompanyQuery(name=name, domain=domain)
         check_int("limit", limit, minimum=1, maximum=MAX_PAGE)
-        start = None if after is None else decode_cursor(after, "co_")
+        start = None if after is None else decode_cursor(after, PREFIXES["company"])
         with self._unit(write=False) as (uow, actor):
             found = uow.views.search_companies(
                 self.team_id,
@@ -275,7 +275,7 @@ class ViewUseCases(SessionBase):
             return uow.saved_filters.for_member(self.team_id, actor.id)
 
     def _saved(self, uow: UnitOfWork, actor: Member, filter_id: str) -> SavedFilter:
-        check_id("filter_id", filter_id, "sf_")
+        check_id("filter_id", filter_id, PREFIXES["saved_filter"])
         saved = uow.saved_filters.get(self.team_id, SavedFilterId(filter_id))
         if not saved.shared and saved.owner_id != actor.id:
             raise NotFound("saved filter", filter_id)  # someone else's: not even its existence
@@ -341,9 +341,9 @@ class ViewUseCases(SessionBase):
         check_int("limit", limit, minimum=1, maximum=MAX_LIST)
         window = _window(response_window)
         if assignee is not None:
-            check_id("assignee", assignee, "mb_")
+            check_id("assignee", assignee, PREFIXES["member"])
         if pool_id is not None:
-            check_id("pool_id", pool_id, "lp_")
+            check_id("pool_id", pool_id, PREFIXES["pool"])
         now = self.crm.now() if at is None else check_time("at", at)
         with self._unit(write=False) as (uow, actor):
             perm.require(
@@ -405,7 +405,7 @@ class ViewUseCases(SessionBase):
         if end <= start:
             raise ValidationError("end", end, "must be after start")
         if member_id is not None:
-            check_id("member_id", member_id, "mb_")
+            check_id("member_id", member_id, PREFIXES["member"])
         with self._unit(write=False) as (uow, actor):
             if member_id is None:
                 if actor.role.is_manager:

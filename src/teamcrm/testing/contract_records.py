@@ -21,6 +21,7 @@ import pytest
 from teamcrm.case import Case, CaseStatus
 from teamcrm.errors import AlreadyExists, ConcurrencyError, NotFound
 from teamcrm.ids import (
+    PREFIXES,
     CaseId,
     ContactId,
     OpportunityId,
@@ -153,7 +154,10 @@ class RecordRepositoryContract(StoreContractBase):
         with pytest.raises(ConcurrencyError):
             write(store, lambda uow: uow.records.delete_opportunity(t, opp.id, 1))
         with pytest.raises(NotFound):
-            write(store, lambda uow: uow.records.delete_case(t, CaseId("ca_" + "0" * 26), 1))
+            write(
+                store,
+                lambda uow: uow.records.delete_case(t, CaseId(PREFIXES["case"] + "0" * 26), 1),
+            )
         write(store, lambda uow: uow.records.delete_opportunity(t, opp.id, 2))
         write(store, lambda uow: uow.records.delete_case(t, case.id, 2))
         with pytest.raises(NotFound):
@@ -186,7 +190,7 @@ class RecordRepositoryContract(StoreContractBase):
 
     def test_a_record_naming_a_missing_contact_is_refused(self, store: Store, seed: Seed) -> None:
         t = seed.team_id
-        ghost = ContactId("ct_" + "0" * 26)
+        ghost = ContactId(PREFIXES["contact"] + "0" * 26)
         bad = new_opportunity(seed, contact_ids=(seed.contact.id, ghost))
         with pytest.raises((NotFound, ConcurrencyError)):
             write(store, lambda uow: uow.records.add_opportunity(bad))

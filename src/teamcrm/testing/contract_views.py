@@ -32,7 +32,7 @@ from teamcrm.bucket import BucketMembership
 from teamcrm.contact import Company, Contact, EmailAddress, PhoneNumber
 from teamcrm.errors import AlreadyExists, ConcurrencyError, NotFound
 from teamcrm.followup import Touch, TouchKind
-from teamcrm.ids import ContactId, new_company_id, new_interaction_id
+from teamcrm.ids import PREFIXES, ContactId, new_company_id, new_interaction_id
 from teamcrm.interaction import Interaction, InteractionKind
 from teamcrm.ports import Store, UnitOfWork
 from teamcrm.search import (
@@ -375,7 +375,7 @@ class LastContactedContract(StoreContractBase):
             uow.touches.record([touch(never.id, 90, team_wide=False)])  # not team-wide
 
         write(store, fill)
-        ids = [a.id, b.id, never.id, ContactId("ct_" + "0" * 26)]
+        ids = [a.id, b.id, never.id, ContactId(PREFIXES["contact"] + "0" * 26)]
         got = read(store, lambda uow: uow.views.last_contacted(t, ids))
         assert got == {a.id: at(50), b.id: at(60)}
         assert read(store, lambda uow: uow.views.last_contacted(t, [])) == {}

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from teamcrm.errors import NotFound
-from teamcrm.ids import CompanyId, ContactId, TeamId
+from teamcrm.ids import PREFIXES, CompanyId, ContactId, TeamId
 from teamcrm.ports import Store, UnitOfWork
 
 __all__ = ["store_snapshot", "team_snapshot"]
@@ -43,7 +43,7 @@ def team_snapshot(
     wanted.update(dict.fromkeys(extra_item_ids))
     interactions: dict[str, Any] = {}
     for item_id in wanted:
-        if item_id.startswith("ct_"):
+        if item_id.startswith(PREFIXES["contact"]):
             rows = uow.interactions.for_contact(team_id, ContactId(item_id))
         else:
             rows = uow.interactions.for_company(team_id, CompanyId(item_id))

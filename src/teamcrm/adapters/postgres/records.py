@@ -14,7 +14,7 @@ from teamcrm.adapters.postgres.repositories import pg, writing
 from teamcrm.adapters.postgres.store import register_postgres_repository
 from teamcrm.adapters.sqlite.records import SQLiteRecords
 from teamcrm.adapters.sqlite.repositories import translated
-from teamcrm.ids import TeamId
+from teamcrm.ids import PREFIXES, TeamId
 
 __all__ = ["PGRecords"]
 
@@ -27,7 +27,7 @@ class PGRecords(SQLiteRecords):
         """Hold the record's row (``FOR UPDATE``) until the unit ends; nothing when reading."""
         if not writing(self):
             return
-        table = "cases" if record_id.startswith("ca_") else "opportunities"
+        table = "cases" if record_id.startswith(PREFIXES["case"]) else "opportunities"
         pg(self).run(
             f"SELECT 1 FROM {table} WHERE id = %s AND team_id = %s FOR UPDATE", (record_id, team_id)
         ).fetchall()

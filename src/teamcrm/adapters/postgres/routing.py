@@ -134,9 +134,6 @@ class PGLeads(SQLiteLeads):
     unit holds.
     """
 
-    #: No trigger here: a new lead's loads and receipts are written by the repository.
-    loads_by_trigger = False
-
     @translated
     def open_for_contacts(
         self, team_id: TeamId, pool_id: PoolId | None, contact_ids: Iterable[ContactId]

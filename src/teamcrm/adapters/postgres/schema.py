@@ -31,11 +31,33 @@ register_postgres_migration(
     " FROM lead_receipts GROUP BY team_id, pool_key, member_id ON CONFLICT DO NOTHING",
 )
 
-# SQLite keeps a new lead's loads and receipts with a trigger; here the
-# repository writes them (PGLeads.loads_by_trigger is False).
+# A new lead's owners gain it in lead_loads and lead_receipts inside the
+# lead's own INSERT (a PL/pgSQL trigger, as SQLite's trigger does): two
+# round trips fewer per routed lead.
 register_postgres_migration(
     "0112_lead_load_triggers",
-    "COMMENT ON TABLE lead_loads IS 'open leads per pool and member, kept by the repository'",
+    """CREATE FUNCTION teamcrm_lead_loads_on_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO lead_loads (team_id, pool_key, member_id, open_leads, last_assigned_at)
+            SELECT NEW.team_id, NEW.pool_key, j.value, 1, NEW.assigned_at
+            FROM json_array_elements_text(NEW.assignee_ids::json) AS j(value)
+            ON CONFLICT (team_id, pool_key, member_id) DO UPDATE SET
+                open_leads = lead_loads.open_leads + 1,
+                last_assigned_at = CASE WHEN lead_loads.last_assigned_at IS NULL
+                    OR lead_loads.last_assigned_at < excluded.last_assigned_at
+                    THEN excluded.last_assigned_at ELSE lead_loads.last_assigned_at END;
+        IF NEW.assigned_at IS NOT NULL THEN
+            INSERT INTO lead_receipts (team_id, pool_key, member_id, lead_id, received_at)
+                SELECT NEW.team_id, NEW.pool_key, j.value, NEW.id, NEW.assigned_at
+                FROM json_array_elements_text(NEW.assignee_ids::json) AS j(value)
+                ON CONFLICT DO NOTHING;
+        END IF;
+        RETURN NULL;
+    END
+    $$""",
+    """CREATE TRIGGER lead_loads_on_insert AFTER INSERT ON leads FOR EACH ROW
+        WHEN (json_array_length(NEW.assignee_ids::json) > 0)
+        EXECUTE FUNCTION teamcrm_lead_loads_on_insert()""",
 )
 
 register_postgres_migration(

@@ -27,7 +27,7 @@ from teamcrm.adapters.sqlite.repositories import SQLiteRepository, translated
 from teamcrm.adapters.sqlite.store import register_repository
 from teamcrm.case import Case, CaseStatus
 from teamcrm.errors import ConcurrencyError, NotFound
-from teamcrm.ids import CaseId, InteractionId, MemberId, OpportunityId, TeamId
+from teamcrm.ids import PREFIXES, CaseId, InteractionId, MemberId, OpportunityId, TeamId
 from teamcrm.opportunity import Opportunity, RecordNote, Stage
 
 __all__ = ["SQLiteRecords"]
@@ -361,7 +361,7 @@ class SQLiteRecords(SQLiteRepository):
         )
         out: list[Opportunity | Case] = []
         for (rid,) in sorted(rows.fetchall()):
-            if rid.startswith("op_"):
+            if rid.startswith(PREFIXES["opportunity"]):
                 out.append(self.get_opportunity(team_id, OpportunityId(rid)))
             else:
                 out.append(self.get_case(team_id, CaseId(rid)))

@@ -35,7 +35,7 @@ from teamcrm.contact import Company, Contact, EmailAddress, PhoneNumber
 from teamcrm.converter import converter
 from teamcrm.errors import ConcurrencyError, NotFound, StoreError
 from teamcrm.events import DomainEvent, OutboxMessage
-from teamcrm.ids import BucketId, CompanyId, ContactId, InteractionId, MemberId, TeamId
+from teamcrm.ids import PREFIXES, BucketId, CompanyId, ContactId, InteractionId, MemberId, TeamId
 from teamcrm.interaction import Interaction, InteractionKind, Outcome
 from teamcrm.team import BucketManagement, Member, Role, Team, TeamSettings
 from teamcrm.validation import FrozenDict, trusted, trusted_builder
@@ -1044,8 +1044,8 @@ def _interaction(row: Sequence[Any]) -> Interaction:
         via=via,
         reference=ref,
         body=body,
-        contact_ids=tuple(t for t in ordered if t.startswith("ct_")),
-        company_ids=tuple(t for t in ordered if t.startswith("co_")),
+        contact_ids=tuple(t for t in ordered if t.startswith(PREFIXES["contact"])),
+        company_ids=tuple(t for t in ordered if t.startswith(PREFIXES["company"])),
     )
 
 

@@ -41,7 +41,7 @@ from teamcrm.bucket import Bucket
 from teamcrm.converter import converter
 from teamcrm.errors import AlreadyExists, ConcurrencyError, NotFound
 from teamcrm.followup import Cadence, CadenceUnit
-from teamcrm.ids import BucketId, ContactId, MemberId, TeamId
+from teamcrm.ids import PREFIXES, BucketId, ContactId, MemberId, TeamId
 from teamcrm.lead import (
     InboundBucket,
     Lead,
@@ -203,8 +203,8 @@ register_migration("0111_routing_loads_backfill", apply=_backfill_loads)
 #: A new lead's owners gain it in ``lead_loads`` and ``lead_receipts`` inside
 #: the lead's own ``INSERT`` (a trigger), instead of two more statements per
 #: routed lead.  Changes of owners (``SQLiteLeads.update``) are still written
-#: by the repository.  PostgreSQL registers its own version (no trigger: its
-#: repository writes both rows itself).
+#: by the repository.  PostgreSQL registers its own version (a PL/pgSQL
+#: trigger doing the same, ``adapters/postgres/schema.py``).
 register_migration(
     "0112_lead_load_triggers",
     """CREATE TRIGGER lead_loads_on_insert AFTER INSERT ON leads
@@ -405,7 +405,7 @@ def _lead(row: Sequence[Any]) -> Lead:
         id=lid,
         team_id=tid,
         contact_id=cid,
-        pool_id=pool if pool.startswith("lp_") else None,
+        pool_id=pool if pool.startswith(PREFIXES["pool"]) else None,
         role=role,
         respond_by=None if respond_by is None else from_micros(respond_by),
         status=LeadStatus(status),
@@ -492,7 +492,9 @@ class SQLiteLeads(SQLiteRepository):
 
     kind = "lead"
     table = "leads"
-    #: True: the database's trigger keeps a new lead's loads and receipts (SQLite).
+    #: True: the database's trigger keeps a new lead's loads and receipts
+    #: (migration ``0112_lead_load_triggers``); a subclass for a database
+    #: without it sets False and the repository writes them.
     loads_by_trigger = True
 
     @translated

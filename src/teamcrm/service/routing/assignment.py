@@ -10,7 +10,7 @@ import attrs
 from teamcrm import permissions as perm
 from teamcrm.errors import ValidationError
 from teamcrm.events import EventName
-from teamcrm.ids import ContactId, MemberId
+from teamcrm.ids import PREFIXES, ContactId, MemberId
 from teamcrm.lead import (
     Lead,
     LeadId,
@@ -110,8 +110,10 @@ class AssignmentUseCases(RoutingBase):
         "all can accept" (each acceptance a co-owner) and a mode named
         explicitly, see ``assign_to_several``.
         """
-        targets = _id_list("leads_or_contacts", leads_or_contacts, prefixes=("ld_", "ct_"))
-        chosen = _id_list("member_ids", member_ids, prefixes=("mb_",))
+        targets = _id_list(
+            "leads_or_contacts", leads_or_contacts, prefixes=(PREFIXES["lead"], PREFIXES["contact"])
+        )
+        chosen = _id_list("member_ids", member_ids, prefixes=(PREFIXES["member"],))
         if not chosen:
             raise ValidationError("member_ids", member_ids, "name at least one member")
         for flag, value in (("offer", offer), ("first_to_accept", first_to_accept)):

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from teamcrm import permissions as perm
 from teamcrm.errors import ValidationError
-from teamcrm.ids import MemberId
+from teamcrm.ids import PREFIXES, MemberId
 from teamcrm.lead import (
     Lead,
     LeadRow,
@@ -66,9 +66,9 @@ class DashboardUseCases(RoutingBase):
             if not isinstance(value, bool):
                 raise ValidationError(flag, value, "must be True or False")
         if pool_id is not None:
-            check_id("pool_id", pool_id, "lp_")
+            check_id("pool_id", pool_id, PREFIXES["pool"])
         if assignee is not None and assignee != UNASSIGNED:
-            check_id("assignee", assignee, "mb_")
+            check_id("assignee", assignee, PREFIXES["member"])
         with self._unit(write=False) as (uow, actor):
             perm.require(
                 actor.role.is_manager,

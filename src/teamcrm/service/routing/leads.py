@@ -5,7 +5,7 @@ from __future__ import annotations
 from teamcrm import permissions as perm
 from teamcrm.bucket import BucketMembership
 from teamcrm.errors import NotFound
-from teamcrm.ids import MemberId
+from teamcrm.ids import PREFIXES, MemberId
 from teamcrm.lead import (
     Lead,
     LeadId,
@@ -51,7 +51,7 @@ class LeadReadingUseCases(RoutingBase):
     def _leads(self, *, pool_id: PoolId | None, status: LeadStatus | str | None) -> list[Lead]:
         wanted = None if status is None else LeadStatus(_enum("status", LeadStatus, status))
         if pool_id is not None:
-            check_id("pool_id", pool_id, "lp_")
+            check_id("pool_id", pool_id, PREFIXES["pool"])
         with self._unit(write=False) as (uow, actor):
             rows = uow.leads.all(
                 self.team_id, pool_id=PoolId(pool_id) if pool_id else None, status=wanted

@@ -10,6 +10,7 @@ import attrs
 from teamcrm import permissions as perm
 from teamcrm.errors import NotFound, OfferClosed, ValidationError
 from teamcrm.events import EventName
+from teamcrm.ids import PREFIXES
 from teamcrm.lead import (
     Lead,
     LeadId,
@@ -164,7 +165,7 @@ class OfferUseCases(RoutingBase):
     def _own_offer(
         self, uow: UnitOfWork, actor: Member, offer_id: str, now: datetime
     ) -> tuple[Offer, Lead]:
-        check_id("offer_id", offer_id, "of_")
+        check_id("offer_id", offer_id, PREFIXES["offer"])
         offer = uow.offers.get(self.team_id, OfferId(offer_id))
         if offer.member_id != actor.id:
             perm.require(False, actor, "answer this offer", "it was made to another member")

@@ -13,7 +13,7 @@ from teamcrm.bucket import Bucket
 from teamcrm.errors import ConcurrencyError, ValidationError
 from teamcrm.events import EventName
 from teamcrm.followup import Cadence
-from teamcrm.ids import BucketId, MemberId
+from teamcrm.ids import PREFIXES, BucketId, MemberId
 from teamcrm.lead import InboundBucket
 from teamcrm.pool import (
     DEFAULT_OFFER_WINDOW,
@@ -78,9 +78,9 @@ class PoolUseCases(RoutingBase):
                 name=name,
                 created_at=now,
                 source_bucket_ids=_id_list(
-                    "source_bucket_ids", source_bucket_ids, prefixes=("bk_",)
+                    "source_bucket_ids", source_bucket_ids, prefixes=(PREFIXES["bucket"],)
                 ),  # type: ignore[arg-type]
-                member_ids=_id_list("member_ids", member_ids, prefixes=("mb_",)),  # type: ignore[arg-type]
+                member_ids=_id_list("member_ids", member_ids, prefixes=(PREFIXES["member"],)),  # type: ignore[arg-type]
                 method=method,
                 active=active,
                 offer_window=offer_window,
@@ -142,7 +142,7 @@ class PoolUseCases(RoutingBase):
             raise ValidationError("pool", sorted(unknown)[0], "unknown pool field")
         for key in ("source_bucket_ids", "member_ids"):
             if key in changes:
-                prefix = "bk_" if key == "source_bucket_ids" else "mb_"
+                prefix = PREFIXES["bucket"] if key == "source_bucket_ids" else PREFIXES["member"]
                 changes[key] = _id_list(key, changes[key], prefixes=(prefix,))
         if expected_version is not None:
             check_int("expected_version", expected_version, minimum=1)

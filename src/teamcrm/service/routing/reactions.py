@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from teamcrm.bucket import Bucket
 from teamcrm.contact import Contact
 from teamcrm.events import EventName
-from teamcrm.ids import BucketId, ContactId
+from teamcrm.ids import PREFIXES, BucketId, ContactId
 from teamcrm.routing import (
     RoutingDecision,
     RoutingExplanation,
@@ -41,7 +41,7 @@ def route_entries(occasion: Occasion) -> None:
         return
     items = occasion.event.data.get("item_ids")
     contact_ids = [ContactId(i) for i in (items if isinstance(items, list) else [])]
-    contact_ids = [c for c in contact_ids if c.startswith("ct_")]
+    contact_ids = [c for c in contact_ids if c.startswith(PREFIXES["contact"])]
     if not contact_ids:
         return
     pools = [p for p in uow.lead_pools.for_buckets(team_id, [bucket.id]) if p.active]

@@ -7,7 +7,7 @@ from datetime import timedelta
 from teamcrm import permissions as perm
 from teamcrm.errors import AlreadyExists, ConcurrencyError, NotFound, ValidationError
 from teamcrm.events import EventName
-from teamcrm.ids import ContactId, MemberId
+from teamcrm.ids import PREFIXES, ContactId, MemberId
 from teamcrm.lead import (
     Lead,
     RoleSlot,
@@ -77,9 +77,9 @@ class RoleUseCases(RoutingBase):
         someone holds is a reassignment (both are told).  The role must be
         defined (:meth:`define_role`).
         """
-        check_id("contact_id", contact_id, "ct_")
+        check_id("contact_id", contact_id, PREFIXES["contact"])
         name = check_role("role", role)
-        check_id("member_id", member_id, "mb_")
+        check_id("member_id", member_id, PREFIXES["member"])
         if not isinstance(offer, bool):
             raise ValidationError("offer", offer, "must be True or False")
         if window is not None:

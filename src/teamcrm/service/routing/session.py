@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from teamcrm.errors import NotFound, ValidationError
 from teamcrm.events import EventName
-from teamcrm.ids import ContactId
+from teamcrm.ids import PREFIXES, ContactId
 from teamcrm.lead import (
     Lead,
     LeadId,
@@ -36,11 +36,11 @@ class RoutingBase(SessionBase):
     """Reads and internals shared by the routing use cases."""
 
     def _pool(self, uow: UnitOfWork, pool_id: str) -> LeadPool:
-        check_id("pool_id", pool_id, "lp_")
+        check_id("pool_id", pool_id, PREFIXES["pool"])
         return uow.lead_pools.get(self.team_id, PoolId(pool_id))
 
     def _lead(self, uow: UnitOfWork, lead_id: str) -> Lead:
-        check_id("lead_id", lead_id, "ld_")
+        check_id("lead_id", lead_id, PREFIXES["lead"])
         return uow.leads.get(self.team_id, LeadId(lead_id))
 
     def _readable_lead(self, uow: UnitOfWork, actor: Member, lead_id: str) -> Lead:
@@ -55,7 +55,7 @@ class RoutingBase(SessionBase):
         self, uow: UnitOfWork, router: Router, target: str
     ) -> tuple[Lead, LeadPool | None]:
         """Resolve a lead id, or a contact id to its one open lead (made without a pool if none)."""
-        if target.startswith("ld_"):
+        if target.startswith(PREFIXES["lead"]):
             lead = uow.leads.get(self.team_id, LeadId(target))
             if not lead.is_open:
                 raise ValidationError("lead_id", target, "the lead was removed")
