@@ -33,7 +33,7 @@ import attrs
 
 from teamcrm.contact import Contact
 from teamcrm.errors import ValidationError
-from teamcrm.ids import BucketId, ContactId, MemberId, TeamId, id_suffix
+from teamcrm.ids import PREFIXES, BucketId, ContactId, MemberId, TeamId, id_suffix
 from teamcrm.templates import Template
 from teamcrm.validation import Checker, check_enum, check_field_name, check_int, check_text
 from teamcrm.waits import Wait, parse_wait, wait_to_dict
@@ -80,12 +80,12 @@ MAX_DAYS = 3650
 
 def new_program_id() -> ProgramId:
     """Return a fresh, time-ordered program id (``pg_…``)."""
-    return ProgramId("pg_" + id_suffix())
+    return ProgramId(PREFIXES["program"] + id_suffix())
 
 
 def new_enrolment_id() -> EnrolmentId:
     """Return a fresh, time-ordered enrolment id (``en_…``)."""
-    return EnrolmentId("en_" + id_suffix())
+    return EnrolmentId(PREFIXES["enrolment"] + id_suffix())
 
 
 def backoff(attempts: int) -> timedelta:
@@ -224,10 +224,10 @@ class Trigger:
         kind = self.kind
         if kind is not TriggerKind.BUCKET_ENTERED:  # a library template may leave it unset
             _need(self, "bucket_id", False, kind.value)
-        c.optional_ident("bucket_id", "bk_")
+        c.optional_ident("bucket_id", PREFIXES["bucket"])
         if kind is not TriggerKind.LEAD_ASSIGNED:
             _need(self, "pool_id", False, kind.value)
-        c.optional_ident("pool_id", "lp_")
+        c.optional_ident("pool_id", PREFIXES["pool"])
         if kind is not TriggerKind.STATUS_CHANGED:
             _need(self, "status", False, kind.value)
         c.optional_text("status", max_len=100)
@@ -266,7 +266,7 @@ class Condition:
             check_field_name(c.name("field"), self.field)
         in_bucket = kind in (ConditionKind.IN_BUCKET, ConditionKind.NOT_IN_BUCKET)
         _need(self, "bucket_id", in_bucket, kind.value)
-        c.optional_ident("bucket_id", "bk_")
+        c.optional_ident("bucket_id", PREFIXES["bucket"])
 
     def holds(self, contact: Contact, bucket_ids: Collection[str]) -> bool:
         """Does *contact*, held in *bucket_ids*, meet the condition?"""
@@ -346,16 +346,16 @@ class Step:
             StepKind.MOVE_BETWEEN_BUCKETS,
         )
         _need(self, "bucket_id", kind in buckets, kind.value)
-        c.optional_ident("bucket_id", "bk_")
+        c.optional_ident("bucket_id", PREFIXES["bucket"])
         _need(self, "to_bucket_id", kind is StepKind.MOVE_BETWEEN_BUCKETS, kind.value)
-        c.optional_ident("to_bucket_id", "bk_")
+        c.optional_ident("to_bucket_id", PREFIXES["bucket"])
         if kind is StepKind.MOVE_BETWEEN_BUCKETS and self.bucket_id == self.to_bucket_id:
             raise ValidationError(c.name("to_bucket_id"), self.to_bucket_id, "must differ")
         _need(self, "status", kind is StepKind.SET_STATUS, kind.value)
         c.optional_text("status", max_len=100)
         if kind not in (StepKind.CREATE_TASK, StepKind.NOTIFY) and self.member_id is not None:
             raise ValidationError(c.name("member_id"), self.member_id, f"is not used by {kind}")
-        c.optional_ident("member_id", "mb_")
+        c.optional_ident("member_id", PREFIXES["member"])
         check_int(c.name("days"), self.days, maximum=MAX_DAYS)
         c.boolean("business_days")
         if kind is not StepKind.CREATE_TASK and self.business_days:
@@ -423,9 +423,9 @@ class Program:
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
-        c.ident("id", "pg_")
-        c.ident("team_id", "tm_")
-        c.ident("owner_id", "mb_")
+        c.ident("id", PREFIXES["program"])
+        c.ident("team_id", PREFIXES["team"])
+        c.ident("owner_id", PREFIXES["member"])
         c.text("name", max_len=200)
         if not isinstance(self.trigger, Trigger):
             raise ValidationError(c.name("trigger"), self.trigger, "must be a Trigger")
@@ -441,7 +441,7 @@ class Program:
         c.enum("scope", ProgramScope)
         c.enum("state", ProgramState)
         c.enum("re_enrol", ReEnrol)
-        c.optional_ident("copied_from", "pg_")
+        c.optional_ident("copied_from", PREFIXES["program"])
         c.integer("version", minimum=1)
         trigger = self.trigger
         if (
@@ -517,10 +517,10 @@ class Enrolment:
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
-        c.ident("id", "en_")
-        c.ident("team_id", "tm_")
-        c.ident("program_id", "pg_")
-        c.ident("contact_id", "ct_")
+        c.ident("id", PREFIXES["enrolment"])
+        c.ident("team_id", PREFIXES["team"])
+        c.ident("program_id", PREFIXES["program"])
+        c.ident("contact_id", PREFIXES["contact"])
         c.utc("enrolled_at")
         c.utc("due_at")
         c.enum("state", EnrolmentState)

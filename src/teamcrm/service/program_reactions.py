@@ -22,7 +22,7 @@ from teamcrm.bucket import Bucket, BucketMembership
 from teamcrm.contact import Contact
 from teamcrm.errors import NotFound
 from teamcrm.events import DomainEvent, EventName
-from teamcrm.ids import ContactId, TeamId
+from teamcrm.ids import PREFIXES, ContactId, TeamId
 from teamcrm.interaction import Interaction, InteractionKind
 from teamcrm.lead import LeadId
 from teamcrm.ports import UnitOfWork
@@ -211,7 +211,7 @@ def enrol(
 def _item_contacts(event: DomainEvent) -> list[ContactId]:
     items = event.data.get("item_ids", [])
     return (
-        [ContactId(i) for i in items if isinstance(i, str) and i.startswith("ct_")]
+        [ContactId(i) for i in items if isinstance(i, str) and i.startswith(PREFIXES["contact"])]
         if isinstance(items, list)
         else []
     )

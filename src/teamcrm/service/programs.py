@@ -29,7 +29,7 @@ import attrs
 from teamcrm import permissions as perm
 from teamcrm.errors import ConcurrencyError, NotFound, ValidationError
 from teamcrm.events import EventName
-from teamcrm.ids import BucketId, ContactId, MemberId
+from teamcrm.ids import PREFIXES, BucketId, ContactId, MemberId
 from teamcrm.pool import PoolId
 from teamcrm.ports import UnitOfWork
 from teamcrm.program import (
@@ -189,7 +189,7 @@ class ProgramUseCases(SessionBase):
         receive assigned leads".  Contacts entering the bucket from now on are
         enrolled; leaving it stops their run.
         """
-        check_id("bucket_id", bucket_id, "bk_")
+        check_id("bucket_id", bucket_id, PREFIXES["bucket"])
         with self._unit() as (uow, actor):
             program = self._own_program(uow, actor, program_id, "attach this program")
             if program.trigger.kind is not TriggerKind.BUCKET_ENTERED:
@@ -283,7 +283,7 @@ class ProgramUseCases(SessionBase):
         required).  Checked against the member's rights like a new program.
         """
         if bucket_id is not None:
-            check_id("bucket_id", bucket_id, "bk_")
+            check_id("bucket_id", bucket_id, PREFIXES["bucket"])
         with self._unit() as (uow, actor):
             original = self._visible_program(uow, actor, program_id)
             if original.scope is not ProgramScope.TEAM_LIBRARY:
@@ -359,7 +359,7 @@ class ProgramUseCases(SessionBase):
 
     # ------------------------------------------------------------ helpers
     def _visible_program(self, uow: UnitOfWork, actor: Member, program_id: str) -> Program:
-        check_id("program_id", program_id, "pg_")
+        check_id("program_id", program_id, PREFIXES["program"])
         program = uow.programs.get(self.team_id, ProgramId(program_id))
         if not _may_see(actor, program):
             raise NotFound("program", program_id)
