@@ -36,7 +36,10 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_usage_errors_exit_2_and_failures_exit_1(
-    demo_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    demo_db: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     with pytest.raises(SystemExit) as info:
         main(["search", "--db", str(demo_db), "--as", "alice", "--limit", "zero"])
@@ -48,7 +51,10 @@ def test_usage_errors_exit_2_and_failures_exit_1(
     # Ran, and failed: not found, refused, unreachable.
     code, _, err = run(capsys, "search", "--db", str(demo_db), "--as", "Nobody")
     assert (code, err.startswith("teamcrm: error: member 'Nobody' not found")) == (1, True)
-    code, _, err = run(capsys, "due", "--db", str(tmp_path / "missing.db"), "--as", "alice")
+    short = tmp_path / "x"  # long paths are shortened with "..." in messages
+    short.mkdir()
+    monkeypatch.chdir(short)
+    code, _, err = run(capsys, "due", "--db", "missing.db", "--as", "alice")
     assert code == 1
     assert "missing.db" in err
     code, _, err = run(

@@ -173,3 +173,100 @@ def test_page_arguments_are_checked(w: World) -> None:
         w.ana.leads_page(status="nope")  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="bucket_id"):
         w.ana.bucket_contacts_page("nope")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("limit", [1, 4, 1000])
+def test_notification_pages_equal_the_list(w: World, limit: int) -> None:
+    for s in (w.ana, w.bob, w.cat):
+        want = s.notifications(limit=1000)
+        assert _all_pages(s.notifications_page, limit) == want
+        assert list(s.iter_notifications(page_size=limit)) == want
+    assert len(w.bob.notifications(limit=1000)) >= 10  # one per routed lead
+    w.bob.mark_read([n.id for n in w.bob.notifications(limit=3)])
+    unread = w.bob.notifications(unread_only=True, limit=1000)
+    assert len(unread) == len(w.bob.notifications(limit=1000)) - 3
+    assert _all_pages(lambda **kw: w.bob.notifications_page(unread_only=True, **kw), limit) == (
+        unread
+    )
+    assert {n.member_id for n in w.bob.iter_notifications()} == {w.bob.member_id}
+
+
+@pytest.mark.parametrize("limit", [1, 3, 1000])
+def test_dashboard_pages_equal_the_list(w: World, limit: int) -> None:
+    lead = w.ana.leads(pool_id=w.pool.id)[0]
+    w.ana.revoke(lead.id)  # one lead nobody owns
+    removed = w.ana.leads(pool_id=w.pool.id)[1]
+    w.ana.remove_lead(removed.id)
+    cases: list[dict[str, Any]] = [
+        {},
+        {"pool_id": w.pool.id},
+        {"assignee": w.bob.member_id},
+        {"assignee": "unassigned"},
+        {"include_removed": True},
+    ]
+    for f in cases:
+        want = w.ana.routing_dashboard(sort_by="created_at", **f)
+        assert want or f.get("assignee") == "unassigned"
+        got = _all_pages(lambda **kw: w.ana.routing_dashboard_page(**f, **kw), limit)  # noqa: B023
+        assert got == list(want)
+        assert list(w.ana.iter_routing_dashboard(page_size=limit, **f)) == list(want)
+    with pytest.raises(teamcrm.PermissionDenied):
+        w.bob.routing_dashboard_page()
+
+
+def test_follow_ups_without_a_limit_list_every_row(w: World, clock: teamcrm.SettableClock) -> None:
+    w.ana.create_follow_up_policy(w.web.id, "7 days", member_id=w.bob.member_id)
+    clock.advance(timedelta(days=30))
+    every = w.bob.follow_ups(limit=None)
+    assert len(every) == 20
+    assert list(every) == list(w.bob.follow_ups(limit=1000))
+    assert list(w.bob.follow_ups(limit=7)) == list(every)[:7]
+    with pytest.raises(ValidationError, match="limit"):
+        w.bob.follow_ups(limit=10_001)
+
+
+@pytest.mark.parametrize("limit", [1, 2, 1000])
+def test_insight_pages_equal_the_list(w: World, clock: teamcrm.SettableClock, limit: int) -> None:
+    start, end = clock.now() - timedelta(days=1), clock.now() + timedelta(days=1)
+    w.ana.add_member("bob")  # same name but for the case: ties by id
+    for s in (w.ana, w.bob):
+        want = s.insights(start=start, end=end).rows
+        got = _all_pages(lambda **kw: s.insights_page(start=start, end=end, **kw), limit)  # noqa: B023
+        assert got == list(want)
+    assert len(w.ana.insights(start=start, end=end).rows) == 4
+    assert [r.member_id for r in w.bob.insights_page(start=start, end=end)] == [w.bob.member_id]
+    with pytest.raises(ValidationError, match="after"):
+        w.ana.insights_page(start=start, end=end, after="garbage!")
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 7, 1000])
+def test_follow_up_pages_equal_the_list(w: World, clock: teamcrm.SettableClock, limit: int) -> None:
+    bob = w.bob.member_id
+    w.ana.create_follow_up_policy(w.web.id, "7 days", member_id=bob)
+    other = w.ana.create_bucket("Past clients")
+    w.ana.add_to_bucket(other.id, [c.id for c in w.contacts[5:15]])  # some in both buckets
+    w.ana.grant_access(other.id, bob, level="viewer")
+    clock.advance(timedelta(days=3))
+    w.ana.create_follow_up_policy(other.id, "2 days", member_id=bob)  # due earlier for those
+    clock.advance(timedelta(days=10))
+    now = clock.now()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    for i, when in enumerate(
+        [midnight, midnight, now - timedelta(hours=1), midnight - timedelta(days=2)]
+    ):
+        w.bob.create_task(w.contacts[i * 3].id, when, note=f"t{i}")  # ties at midnight
+    w.bob.snooze_follow_up(w.contacts[7].id, now + timedelta(days=1))
+    w.bob.log_interaction("call", contact_ids=[w.contacts[8].id])
+    every = list(w.bob.follow_ups(limit=None, at=now))
+    assert len(every) > 20  # policy rows and tasks
+    assert any(r.task is not None for r in every)
+    assert len(every) == len({(r.contact.id, r.task) for r in every})
+    for s, member in ((w.bob, None), (w.ana, bob)):
+        got = _all_pages(lambda **kw: s.follow_ups_page(member, at=now, **kw), limit)  # noqa: B023
+        assert [r.sort_key for r in got] == [r.sort_key for r in every]
+        assert got == every
+        assert list(s.iter_follow_ups(member, at=now, page_size=limit)) == every
+    with pytest.raises(ValidationError, match="after"):
+        w.bob.follow_ups_page(after="garbage!")
+    with pytest.raises(teamcrm.PermissionDenied):
+        w.cat.follow_ups_page(bob)

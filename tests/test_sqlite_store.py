@@ -704,6 +704,7 @@ def test_every_entity_field_has_a_column() -> None:
             "active",
             "away_until",
             "time_zone",
+            "phone_region",
             "version",
         },
         Contact: {

@@ -506,18 +506,30 @@ def _add_backup_commands(sub: Any) -> None:
     )
     _member_options(contacts)
     contacts.add_argument("--bucket", metavar="BUCKET_ID", help="only this bucket's contacts")
+    contacts.add_argument(
+        "--filter", metavar="FILTER_ID", help="only the contacts this saved filter finds"
+    )
     contacts.add_argument("-o", "--output", metavar="FILE", help="file to write (default: stdout)")
+    contacts.add_argument(
+        "--format",
+        choices=("csv", "vcard"),
+        default=None,
+        help="csv or vcard (default: vcard for an -o FILE ending in .vcf, else csv)",
+    )
     contacts.set_defaults(func=_export_contacts)
     imp = sub.add_parser("import", help="read data into a database")
     what = imp.add_subparsers(dest="what", required=True, parser_class=_Parser)
     contacts = what.add_parser(
         "contacts",
-        help="import contacts from a CSV file (docs/importing.md)",
-        description="Import the contacts of a CSV file as the acting member: all or nothing"
+        help="import contacts from a CSV or vCard (.vcf) file (docs/importing.md)",
+        description="Import the contacts of a CSV or vCard (.vcf) file as the acting member:"
+        " all or nothing"
         " (default) or skipping bad rows; exit status 1 when an all-or-nothing import"
         " meets a bad row (nothing is written).",
     )
-    contacts.add_argument("file", metavar="FILE", help="the CSV file")
+    contacts.add_argument(
+        "file", metavar="FILE", help="the CSV file, or a vCard file (name ending in .vcf)"
+    )
     _member_options(contacts)
     contacts.add_argument("--bucket", metavar="BUCKET_ID", help="put the contacts in this bucket")
     contacts.add_argument(
@@ -533,6 +545,20 @@ def _add_backup_commands(sub: Any) -> None:
         help="import the good rows in batches and list the bad ones (default: all or nothing)",
     )
     contacts.add_argument("--dry-run", action="store_true", help="report only; write nothing")
+    contacts.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="COLUMN=TARGET",
+        help="map a column (its name, or its position from 0) to a target such as name,"
+        " email, phone, custom:NAME or ignore; repeatable",
+    )
+    contacts.add_argument(
+        "--header",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="whether the first row names the columns (default: detect)",
+    )
     contacts.add_argument(
         "--format", choices=("table", "json"), default="table", help="the report's form"
     )
@@ -578,6 +604,8 @@ def _import_contacts(args: argparse.Namespace) -> int:
         try:
             report = me.import_contacts(
                 args.file,
+                mapping=_mapping(args.map) or None,
+                header={"auto": None, "yes": True, "no": False}[args.header],
                 preset=args.preset,
                 bucket_id=args.bucket,
                 on_duplicate=args.on_duplicate,
@@ -590,6 +618,18 @@ def _import_contacts(args: argparse.Namespace) -> int:
         progress.done()
     _print_report(report, args.format)
     return FAILED if failed else 0
+
+
+def _mapping(pairs: list[str]) -> dict[str | int, str | None]:
+    """``--map COLUMN=TARGET`` options as an import mapping (digits: a position)."""
+    out: dict[str | int, str | None] = {}
+    for pair in pairs:
+        column, sep, target = pair.partition("=")
+        if not sep or not column.strip():
+            raise ValidationError("--map", pair, "must be COLUMN=TARGET")
+        key: str | int = int(column) if column.strip().isdigit() else column.strip()
+        out[key] = target.strip()
+    return out
 
 
 def _print_report(report: ImportReport, form: str) -> None:
@@ -606,10 +646,14 @@ def _print_report(report: ImportReport, form: str) -> None:
 def _export_contacts(args: argparse.Namespace) -> int:
     with _open_existing(args) as crm:
         me = _acting(crm, args.as_member)
-        if args.output is None:
-            count = me.export_contacts(sys.stdout, bucket_id=args.bucket, preset=args.preset)
-        else:
-            count = me.export_contacts(args.output, bucket_id=args.bucket, preset=args.preset)
+        target = sys.stdout if args.output is None else args.output
+        count = me.export_contacts(
+            target,
+            bucket_id=args.bucket,
+            filter_id=args.filter,
+            preset=args.preset,
+            format=args.format,
+        )
     print(f"exported {count} contacts", file=sys.stderr)
     return 0
 

@@ -3,7 +3,7 @@
 :meth:`MemberSession.import_contacts
 <teamcrm.service.importing.ImportUseCases.import_contacts>` reads a CSV file
 with :func:`open_table` and maps its columns with :func:`resolve_columns`;
-:meth:`~teamcrm.service.importing.ImportUseCases.export_contacts` writes one
+:meth:`~teamcrm.service.exporting.ExportUseCases.export_contacts` writes one
 with :func:`export_header` and :func:`export_row`.  See ``docs/importing.md``.
 
 Reading a file
@@ -17,8 +17,11 @@ Reading a file
   a leading byte-order mark is dropped.
 * **Delimiter**: :class:`csv.Sniffer` picks one of ``, ; TAB |`` from the
   first lines (comma when it cannot tell).
-* **Header**: the first row names the columns.  Rows are numbered as a
-  spreadsheet shows them: the header is row 1, the first contact row 2
+* **Header**: the first row names the columns when one of its cells is a
+  column name the preset or the mapping knows (:func:`looks_like_header`);
+  otherwise it is data, and the mapping must give the columns by position
+  (``{0: "name", 1: "email"}``, counted from 0).  Rows are numbered as a
+  spreadsheet shows them: a header is row 1 and the first contact row 2
   (a quoted cell spanning lines counts as one row).
 * **Streaming**: rows are read one at a time; the file is never held whole.
 
@@ -49,13 +52,14 @@ from typing import IO, Any, Literal
 
 import attrs
 
-from teamcrm.contact import Contact
+from teamcrm.contact import Contact, EmailAddress
 from teamcrm.errors import TeamCRMError, ValidationError, _short
 from teamcrm.intake import field_key
 from teamcrm.validation import check_field_name
 
 __all__ = [
     "EXPORT_COLUMNS",
+    "FREE_MAIL_DOMAINS",
     "PRESETS",
     "Column",
     "ImportFailed",
@@ -66,8 +70,10 @@ __all__ = [
     "RowError",
     "SkippedRow",
     "Table",
+    "business_domain",
     "export_header",
     "export_row",
+    "looks_like_header",
     "open_table",
     "resolve_columns",
     "split_cell",
@@ -140,11 +146,66 @@ _OUTLOOK = {
     "primary phone": "phone",
     "company": "company",
 }
-#: Column names (as :func:`~teamcrm.intake.field_key` reduces them) of each preset.
+#: TYPE values of TEL / EMAIL and the label each becomes (and back on export).
+TYPE_LABELS = {
+    "cell": "mobile",
+    "iphone": "mobile",
+    "mobile": "mobile",
+    "work": "work",
+    "home": "home",
+    "main": "main",
+    "fax": "fax",
+    "pager": "pager",
+}
+PHONE_LABELS = ("mobile", "work", "home", "main", "fax", "pager")
+EMAIL_LABELS = ("work", "home")
+LABEL_TYPES = {"mobile": "cell"}
+
+#: The columns of a vCard file as the import sees it (see :mod:`teamcrm.vcard`).
+VCARD_HEADER: tuple[str, ...] = (
+    "FN",
+    "N given",
+    "N family",
+    "EMAIL",
+    *(f"EMAIL {label}" for label in EMAIL_LABELS),
+    "TEL",
+    *(f"TEL {label}" for label in PHONE_LABELS),
+    "ORG",
+    "NOTE",
+    "CATEGORIES",
+)
+#: Column name (as :func:`~teamcrm.intake.field_key` reduces it) → target.
+VCARD_TARGETS: dict[str, str] = {
+    "fn": "name",
+    "n given": "first_name",
+    "n family": "last_name",
+    "email": "email",
+    **{f"email {label}": "email" for label in EMAIL_LABELS},
+    "tel": "phone",
+    **{f"tel {label}": "phone" for label in PHONE_LABELS},
+    "org": "company",
+    "note": "custom:note",
+}
+#: Column name → the label its emails or phones get.
+VCARD_LABELS: dict[str, str] = {
+    **{f"email {label}": label for label in EMAIL_LABELS},
+    **{f"tel {label}": label for label in PHONE_LABELS},
+}
+#: Column names (as :func:`~teamcrm.intake.field_key` reduces them) of each preset
+#: (``vcard`` is the fixed columns :mod:`teamcrm.vcard` reads a ``.vcf`` file into).
 PRESETS: Mapping[str, Mapping[str, str]] = {
     "generic": _GENERIC,
     "google": _GOOGLE,
     "outlook": _OUTLOOK,
+    "vcard": VCARD_TARGETS,
+}
+#: Column names whose emails or phones get a label.
+LABELS: Mapping[str, str] = {
+    "mobile": "mobile",
+    "mobile phone": "mobile",
+    "business phone": "work",
+    "home phone": "home",
+    **VCARD_LABELS,
 }
 #: The columns :func:`export_header` writes for each preset.
 EXPORT_COLUMNS: Mapping[str, tuple[str, ...]] = {
@@ -168,6 +229,31 @@ EXPORT_COLUMNS: Mapping[str, tuple[str, ...]] = {
         "Company",
     ),
 }
+#: Free-mail domains: an address there says nothing about the contact's company.
+FREE_MAIL_DOMAINS = frozenset(
+    {
+        "aol.com",
+        "gmail.com",
+        "googlemail.com",
+        "gmx.com",
+        "gmx.de",
+        "gmx.net",
+        "hotmail.com",
+        "icloud.com",
+        "live.com",
+        "mac.com",
+        "mail.com",
+        "me.com",
+        "msn.com",
+        "outlook.com",
+        "proton.me",
+        "protonmail.com",
+        "web.de",
+        "yahoo.com",
+        "yandex.ru",
+        "zoho.com",
+    }
+)
 #: What separates several values in one cell when exporting.
 JOINER = " ::: "
 _SPLIT = re.compile(r":::|;\s+")
@@ -208,6 +294,9 @@ class ImportReport:
     :ivar committed: whether anything was written (``False`` for a dry run
         and an aborted all-or-nothing import).
     :ivar ignored_columns: header names that map to nothing.
+    :ivar header: whether the first row was a header (``False``: it was data,
+        read with a positional mapping).
+    :ivar format: ``"csv"`` or ``"vcard"``.
     """
 
     rows: int = 0
@@ -222,6 +311,8 @@ class ImportReport:
     encoding: str = ""
     delimiter: str = ","
     ignored_columns: list[str] = attrs.field(factory=list)
+    header: bool = True
+    format: str = "csv"
 
     def summary(self) -> str:
         """One line: what was (or would be) created, updated, skipped and refused."""
@@ -257,11 +348,15 @@ class ImportFailed(TeamCRMError):
 
 @attrs.frozen
 class Column:
-    """One column of the file: its position, its header name and its target."""
+    """One column of the file: its position, its header name, its target and label.
+
+    *label* is given to the column's emails or phones (``mobile``, ``work``...).
+    """
 
     index: int
     name: str
     target: str
+    label: str | None = None
 
 
 @attrs.define
@@ -272,6 +367,15 @@ class Table:
     rows: Iterator[tuple[int, list[str]]]
     encoding: str
     delimiter: str
+
+
+def business_domain(emails: Sequence[EmailAddress]) -> str | None:
+    """The lower-case domain of the first address not at a free-mail domain, if any."""
+    for email in emails:
+        domain = email.address.rpartition("@")[2].lower()
+        if domain and domain not in FREE_MAIL_DOMAINS:
+            return domain
+    return None
 
 
 def split_cell(text: str) -> list[str]:
@@ -382,48 +486,91 @@ def _rows(reader: Any) -> Iterator[tuple[int, list[str]]]:
         yield number, cells
 
 
+def _check_mapping(mapping: Mapping[str | int, str | None] | None) -> dict[str | int, str]:
+    if mapping is None:
+        return {}
+    if not isinstance(mapping, Mapping):
+        raise ValidationError("mapping", mapping, "must map column names to targets")
+    out: dict[str | int, str] = {}
+    for column, target in mapping.items():
+        if type(column) is int:
+            if column < 0:
+                raise ValidationError("mapping", column, "column positions count from 0")
+        elif not isinstance(column, str):
+            raise ValidationError("mapping", column, "keys must be column names or positions")
+        target = "ignore" if target is None else target
+        if not isinstance(target, str) or not (target in TARGETS or target.startswith("custom:")):
+            raise ValidationError(
+                f"mapping[{column!r}]",
+                target,
+                f"must be one of {sorted(TARGETS)} or 'custom:NAME'",
+            )
+        if target.startswith("custom:"):
+            check_field_name(f"mapping[{column!r}]", target.removeprefix("custom:"))
+        out[column] = target
+    return out
+
+
+def looks_like_header(
+    first_row: Sequence[str], preset: str, mapping: Mapping[str | int, str | None] | None
+) -> bool:
+    """True if a cell of *first_row* is a column name *preset* or *mapping* knows.
+
+    A first row none of whose cells names a known column is data (a file
+    without a header); the import then needs a positional mapping.
+    """
+    known = set(PRESETS.get(preset, {}))
+    known |= {field_key(k) for k in (mapping or {}) if isinstance(k, str)}
+    return any(field_key(cell) in known for cell in first_row if cell.strip())
+
+
 def resolve_columns(
-    header: Sequence[str], preset: str, mapping: Mapping[str, str | None] | None
+    header: Sequence[str],
+    preset: str,
+    mapping: Mapping[str | int, str | None] | None,
+    *,
+    has_header: bool = True,
 ) -> tuple[list[Column], list[str]]:
     """The columns that map to a target, and the header names that map to nothing.
 
-    Raises ``ValidationError`` for an unknown preset, a bad mapping, or a
-    header with no column for a name, an email or a phone.
+    Integer keys of *mapping* are column positions (from 0) and win over
+    names; without a header (*has_header* false, *header* is then the first
+    data row) only positions map, and columns are named ``column 1``...
+    Raises ``ValidationError`` for an unknown preset, a bad mapping, a
+    position past the first row, or no column for a name, an email or a phone.
     """
     if not isinstance(preset, str) or preset not in PRESETS:
         raise ValidationError("preset", preset, f"must be one of {sorted(PRESETS)}")
+    checked = _check_mapping(mapping)
     targets = dict(PRESETS[preset])
-    if mapping is not None:
-        if not isinstance(mapping, Mapping):
-            raise ValidationError("mapping", mapping, "must map column names to targets")
-        for column, target in mapping.items():
-            if not isinstance(column, str):
-                raise ValidationError("mapping", column, "column names must be text")
-            target = "ignore" if target is None else target
-            if not isinstance(target, str) or not (
-                target in TARGETS or target.startswith("custom:")
-            ):
+    positions: dict[int, str] = {}
+    for column, mapped in checked.items():
+        if isinstance(column, int):
+            if column >= len(header):
                 raise ValidationError(
-                    f"mapping[{column!r}]",
-                    target,
-                    f"must be one of {sorted(TARGETS)} or 'custom:NAME'",
+                    "mapping", column, f"the first row has only {len(header)} columns"
                 )
-            if target.startswith("custom:"):
-                check_field_name(f"mapping[{column!r}]", target.removeprefix("custom:"))
-            targets[field_key(column)] = target
+            positions[column] = mapped
+        else:
+            targets[field_key(column)] = mapped
     columns: list[Column] = []
     ignored: list[str] = []
-    for index, name in enumerate(header):
-        target = targets.get(field_key(name))
+    for index, cell in enumerate(header):
+        name = cell if has_header else f"column {index + 1}"
+        if index in positions:
+            target: str | None = positions[index]
+        else:
+            target = targets.get(field_key(name)) if has_header else None
         if target is None or target == "ignore":
             ignored.append(name)
         else:
-            columns.append(Column(index, name, target))
+            label = LABELS.get(field_key(name)) if target in ("email", "phone") else None
+            columns.append(Column(index, name, target, label))
     wanted = {"first_name", "last_name", "name", "email", "phone"}
     if not any(c.target in wanted for c in columns):
         raise ValidationError(
-            "header",
-            _short(list(header)),
+            "header" if has_header else "mapping",
+            _short(list(header)) if has_header else mapping,
             f"no column maps to a name, an email or a phone (preset {preset!r})",
         )
     return columns, ignored

@@ -21,7 +21,7 @@ Rules every adapter follows:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Protocol, Self
@@ -211,6 +211,17 @@ class ContactRepository(Protocol):
 
     def by_company(self, team_id: TeamId, company_id: CompanyId) -> list[Contact]:
         """Return the contacts linked to a company, oldest first."""
+        ...
+
+    def existing_keys(
+        self, team_id: TeamId, *, emails: Collection[str], phones: Collection[str]
+    ) -> set[str]:
+        """Which of *emails* (lower case) and *phones* (E.164 keys) some contact holds.
+
+        Emails compare in lower case, phones by key; visibility is not
+        applied (the caller confirms a hit with a scoped search).  A bulk
+        import checks one batch's keys with one call instead of a search per key.
+        """
         ...
 
 
@@ -442,9 +453,19 @@ class NotificationRepository(Protocol):
         ...
 
     def for_member(
-        self, team_id: TeamId, member_id: MemberId, *, unread_only: bool = False, limit: int = 100
+        self,
+        team_id: TeamId,
+        member_id: MemberId,
+        *,
+        unread_only: bool = False,
+        limit: int = 100,
+        before: tuple[datetime, str] | None = None,
     ) -> list[Notification]:
-        """Return a member's notifications, newest ``created_at`` first (ties: id)."""
+        """Return a member's notifications, newest ``created_at`` first (ties: id).
+
+        With *before* (``created_at``, id): only those older than it in that
+        order (a keyset page: one range of the member's index).
+        """
         ...
 
     def mark_read(
@@ -768,9 +789,18 @@ class TaskRepository(Protocol):
         ...
 
     def open_due(
-        self, team_id: TeamId, member_id: MemberId, at: datetime, limit: int
+        self,
+        team_id: TeamId,
+        member_id: MemberId,
+        at: datetime,
+        limit: int,
+        *,
+        since: datetime | None = None,
     ) -> list[Task]:
-        """Return up to *limit* of the member's open tasks due by *at*, ordered by (due_at, id)."""
+        """Return up to *limit* of the member's open tasks due by *at*, ordered by (due_at, id).
+
+        With *since*: only those due at or after it.
+        """
         ...
 
 

@@ -140,6 +140,9 @@ class Member:
     :ivar away_until: while set and in the future the member is *away*
         (unavailable for new work) but may still act.
     :ivar time_zone: IANA zone name, used for the member's calendar.
+    :ivar phone_region: the region (``"PL"``...) a phone number this member
+        types without ``+`` is read in; ``None`` (default) uses the team's
+        :attr:`TeamSettings.phone_region`.
     """
 
     id: MemberId
@@ -151,6 +154,7 @@ class Member:
     active: bool = True
     away_until: datetime | None = None
     time_zone: str = "UTC"
+    phone_region: str | None = None
     version: int = 1
 
     def __attrs_post_init__(self) -> None:
@@ -167,6 +171,9 @@ class Member:
         c.boolean("active")
         c.optional_utc("away_until")
         c.zone("time_zone")
+        if self.phone_region is not None:
+            region = check_region("Member.phone_region", self.phone_region)
+            object.__setattr__(self, "phone_region", region)
         c.integer("version", minimum=1)
 
     def is_away(self, at: datetime) -> bool:

@@ -8,7 +8,7 @@ rollback, so a unit that fails leaves nothing behind.
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Collection, Hashable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
@@ -295,6 +295,16 @@ class _Contacts(_Versioned[Contact]):
 
     def by_company(self, team_id: TeamId, company_id: CompanyId) -> list[Contact]:
         return [c for c in self._all(team_id) if company_id in c.company_ids]
+
+    def existing_keys(
+        self, team_id: TeamId, *, emails: Collection[str], phones: Collection[str]
+    ) -> set[str]:
+        wanted_e, wanted_p = set(emails), set(phones)
+        found: set[str] = set()
+        for c in self._all(team_id):
+            found.update(k for k in (e.address.lower() for e in c.emails) if k in wanted_e)
+            found.update(p.number for p in c.phones if p.number in wanted_p)
+        return found
 
 
 class _Companies(_Versioned[Company]):
@@ -589,7 +599,13 @@ class _Notifications:
         self._t.insert_new((n.id, n) for n in notifications)
 
     def for_member(
-        self, team_id: TeamId, member_id: MemberId, *, unread_only: bool = False, limit: int = 100
+        self,
+        team_id: TeamId,
+        member_id: MemberId,
+        *,
+        unread_only: bool = False,
+        limit: int = 100,
+        before: tuple[datetime, str] | None = None,
     ) -> list[Notification]:
         rows = [
             n
@@ -597,6 +613,7 @@ class _Notifications:
             if n.team_id == team_id
             and n.member_id == member_id
             and not (unread_only and n.read_at is not None)
+            and (before is None or (n.created_at, n.id) < before)
         ]
         rows.sort(key=lambda n: (n.created_at, n.id), reverse=True)
         return rows[:limit]
@@ -943,9 +960,19 @@ class _Tasks(_Versioned[Task]):
         return sorted(rows, key=lambda t: (t.due_at, t.id))
 
     def open_due(
-        self, team_id: TeamId, member_id: MemberId, at: datetime, limit: int
+        self,
+        team_id: TeamId,
+        member_id: MemberId,
+        at: datetime,
+        limit: int,
+        *,
+        since: datetime | None = None,
     ) -> list[Task]:
-        rows = [t for t in self.for_member(team_id, member_id, TaskStatus.OPEN) if t.due_at <= at]
+        rows = [
+            t
+            for t in self.for_member(team_id, member_id, TaskStatus.OPEN)
+            if t.due_at <= at and (since is None or t.due_at >= since)
+        ]
         return rows[:limit]
 
 

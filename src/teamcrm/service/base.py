@@ -171,8 +171,15 @@ class SessionBase:
             perm.require_active(actor)
             yield uow, actor
 
-    def _phone_region(self, uow: UnitOfWork) -> str | None:
-        """The region a number typed without ``+`` is read in (the team's setting)."""
+    def _phone_region(self, uow: UnitOfWork, actor: Member | None = None) -> str | None:
+        """The region a number the acting member types without ``+`` is read in.
+
+        The member's own ``phone_region`` if set, else the team's setting.
+        """
+        if actor is None:
+            actor = uow.members.get(self.team_id, self.member_id)
+        if actor.phone_region is not None:
+            return actor.phone_region
         return uow.teams.get(self.team_id).settings.phone_region
 
     def _event(

@@ -83,7 +83,11 @@ class ContactUseCases(SessionBase):
 
     # ------------------------------------------------------- contacts & companies
     def _build_contact(
-        self, team: Team, draft: ContactDraft | Mapping[str, Any], now: datetime
+        self,
+        team: Team,
+        draft: ContactDraft | Mapping[str, Any],
+        now: datetime,
+        region: str | None,
     ) -> Contact:
         if isinstance(draft, Mapping):
             unknown = set(draft) - CONTACT_FIELDS
@@ -100,7 +104,6 @@ class ContactUseCases(SessionBase):
         if status is None:
             status = team.settings.new_contact_status
         if fields.get("phones"):
-            region = team.settings.phone_region
             fields["phones"] = localise_phones("PhoneNumber.number", fields["phones"], region)
         self._check_status(team, status)
         return Contact(
@@ -178,7 +181,8 @@ class ContactUseCases(SessionBase):
                 perm.require(perm.can_edit_bucket(actor, chosen), actor, "add to this bucket")
                 buckets.append(chosen)
             now = self.crm.now()
-            contacts = [self._build_contact(team, d, now) for d in drafts]
+            region = self._phone_region(uow, actor)
+            contacts = [self._build_contact(team, d, now, region) for d in drafts]
             self._check_companies(uow, actor, (c for ct in contacts for c in ct.company_ids))
             uow.contacts.add_many(contacts)
             created = [
@@ -257,7 +261,7 @@ class ContactUseCases(SessionBase):
                 self._check_status(uow.teams.get(self.team_id), changes["status"])
             stored: dict[str, Any] = dict(changes)
             if changes.get("phones"):
-                region = self._phone_region(uow)
+                region = self._phone_region(uow, actor)
                 stored["phones"] = localise_phones("PhoneNumber.number", changes["phones"], region)
             if "company_ids" in changes:
                 value = changes["company_ids"]
@@ -406,8 +410,8 @@ class ContactUseCases(SessionBase):
         if not isinstance(phone, str | PhoneNumber):
             raise ValidationError("Contact.phones", phone, "must be a PhoneNumber or a string")
 
-        def add(uow: UnitOfWork, __: Member, contact: Contact) -> Contact | None:
-            region = self._phone_region(uow)
+        def add(uow: UnitOfWork, actor: Member, contact: Contact) -> Contact | None:
+            region = self._phone_region(uow, actor)
             new = (
                 PhoneNumber.parse(phone, region)
                 if isinstance(phone, str)
@@ -423,8 +427,8 @@ class ContactUseCases(SessionBase):
         """Remove a phone number from a contact (compared by key; no-op if absent)."""
         check_text("number", number, max_len=40)
 
-        def remove(uow: UnitOfWork, __: Member, contact: Contact) -> Contact | None:
-            wanted = check_phone("number", number, self._phone_region(uow))
+        def remove(uow: UnitOfWork, actor: Member, contact: Contact) -> Contact | None:
+            wanted = check_phone("number", number, self._phone_region(uow, actor))
             kept = tuple(p for p in contact.phones if p.number != wanted)
             if len(kept) == len(contact.phones):
                 return None
@@ -447,7 +451,7 @@ class ContactUseCases(SessionBase):
                 "list unparsed phone numbers",
                 "managers and admins only",
             )
-            region = self._phone_region(uow)
+            region = self._phone_region(uow, actor)
             out: list[UnparsedPhone] = []
             for contact in uow.contacts.all(self.team_id):
                 for p in contact.phones:
@@ -512,7 +516,7 @@ class ContactUseCases(SessionBase):
         with self._unit() as (uow, actor):
             contact = self._visible_contact(uow, actor, contact_id, for_update=True)
             if phone is not None:
-                phone = check_phone("number", phone, self._phone_region(uow))
+                phone = check_phone("number", phone, self._phone_region(uow, actor))
             updated = with_channel(contact, email=email, phone=phone)
             if updated is None:
                 field, value = ("address", email) if email else ("number", phone)

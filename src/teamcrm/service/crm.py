@@ -21,6 +21,7 @@ from teamcrm.sender import Sender
 from teamcrm.service.buckets import BucketUseCases
 from teamcrm.service.consumers import CONSUMER_LEASE, OutboxHandler, consume, consumer_position
 from teamcrm.service.contacts import ContactUseCases
+from teamcrm.service.exporting import ExportUseCases
 from teamcrm.service.followups import FollowUpUseCases
 from teamcrm.service.importing import ImportUseCases
 from teamcrm.service.intake import IntakeUseCases
@@ -44,6 +45,7 @@ from teamcrm.service.reactions import Reactions, default_reactions
 from teamcrm.service.records import RecordUseCases
 from teamcrm.service.retention import prune_events
 from teamcrm.service.routing import enforce_response_windows, expire_offers
+from teamcrm.service.routing.dashboard import DashboardPagingUseCases
 from teamcrm.service.team import TeamUseCases
 from teamcrm.service.views import ViewUseCases
 from teamcrm.team import Member, Role, Team, TeamSettings
@@ -309,10 +311,12 @@ class MemberSession(
     MergeUseCases,
     IntakeUseCases,
     ImportUseCases,
+    ExportUseCases,
     PagingUseCases,
     ProgramUseCases,
     RecordUseCases,
     OptOutUseCases,
+    DashboardPagingUseCases,
 ):
     """Every use case, performed as one member of one team.
 

@@ -12,6 +12,7 @@ has passed.
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -54,8 +55,12 @@ if TYPE_CHECKING:
 
 __all__ = ["MAX_LIST", "FollowUpBook", "FollowUpUseCases"]
 
-#: Most rows one call of :meth:`FollowUpUseCases.follow_ups` returns.
+#: Most rows one call of :meth:`FollowUpUseCases.follow_ups` returns when given a
+#: ``limit`` (``limit=None`` returns every row due, without a cap), and the
+#: largest grid page.
 MAX_LIST = 10_000
+#: The sort key of a follow-up row (:attr:`FollowUpRow.sort_key`): pages start after one.
+RowKey = tuple[date, datetime, str, str]
 #: Extra due rows read per page (a contact may have rows of several policies).
 _SLACK = 8
 
@@ -205,7 +210,7 @@ class FollowUpUseCases(SessionBase):
         member_id: MemberId | None = None,
         *,
         at: datetime | None = None,
-        limit: int = 100,
+        limit: int | None = 100,
     ) -> Rows[FollowUpRow]:
         """Return a member's follow-up list at *at* (default now), most overdue first.
 
@@ -219,13 +224,27 @@ class FollowUpUseCases(SessionBase):
         member's personal buckets are left out).
 
         The list is a :class:`~teamcrm.rows.Rows`: a plain ``list`` that also
-        shows itself as a table in a notebook or terminal.
+        shows itself as a table in a notebook or terminal.  *limit* is 1 to
+        :data:`MAX_LIST`, or ``None`` for every row due (no cap: the due rows
+        are still read from the store a page at a time).
 
         Rights are read at call time: a policy counts only while its member
         can see its bucket (a revoked grant silences it, a new grant wakes it
         up), and a task is listed only while its member can see its contact.
         """
-        check_int("limit", limit, minimum=1, maximum=MAX_LIST)
+        wanted = (
+            sys.maxsize if limit is None else check_int("limit", limit, minimum=1, maximum=MAX_LIST)
+        )
+        return self._follow_up_list(member_id, at, wanted, None)
+
+    def _follow_up_list(
+        self,
+        member_id: MemberId | None,
+        at: datetime | None,
+        wanted: int,
+        start: RowKey | None,
+    ) -> Rows[FollowUpRow]:
+        """The first *wanted* rows of the list whose sort key is after *start* (if given)."""
         when = self.crm.now() if at is None else check_time("at", at)
         for attempt in range(2):
             with self._unit(write=False) as (uow, actor):
@@ -235,7 +254,13 @@ class FollowUpUseCases(SessionBase):
                 )
                 if attempt or all(p.time_zone == target.time_zone for p in policies):
                     rows = self._list(
-                        uow, target, policies, when, limit, include_personal=target.id == actor.id
+                        uow,
+                        target,
+                        policies,
+                        when,
+                        wanted,
+                        include_personal=target.id == actor.id,
+                        start=start,
                     )
                     return Rows(
                         rows,
@@ -544,6 +569,7 @@ class FollowUpUseCases(SessionBase):
         limit: int,
         *,
         include_personal: bool,
+        start: RowKey | None = None,
     ) -> list[FollowUpRow]:
         zone = member.time_zone
         today = local_date(at, zone)
@@ -553,14 +579,14 @@ class FollowUpUseCases(SessionBase):
         }
         rows: list[FollowUpRow] = []
         if allowed:
-            rows = self._policy_rows(uow, member, policies, allowed, at, today, limit)
-        tasks = uow.tasks.open_due(self.team_id, member.id, at, limit)
+            rows = self._policy_rows(uow, member, policies, allowed, at, today, limit, start)
+        tasks = self._tasks_after(uow, member, at, limit, start)
         seen = self._seen_contacts(uow, [member], [t.contact_id for t in tasks])
         for task in tasks:
             if task.contact_id in seen:  # the member can see its contact now
                 rows.append(self._task_row(uow, task, today, zone))
         rows.extend(pool_reminder_rows(uow, self.team_id, member, at, self._seen_contacts))
-        rows = [r for r in rows if r.contact is not None]
+        rows = [r for r in rows if r.contact is not None and (start is None or r.sort_key > start)]
         rows.sort(key=lambda r: r.sort_key)
         return rows[:limit]
 
@@ -597,6 +623,7 @@ class FollowUpUseCases(SessionBase):
         at: datetime,
         today: date,
         limit: int,
+        start: RowKey | None = None,
     ) -> list[FollowUpRow]:
         overlay = self._overlay(uow, member, policies, at)
         wanted: list[str] = []  # contacts, earliest due first
@@ -611,14 +638,19 @@ class FollowUpUseCases(SessionBase):
         found: dict[str, Contact] = {}
         page_rows: dict[str, list[FollowUpDue]] = {}
         after: tuple[date, str, str] | None = None
-        size = limit + _SLACK
+        if start is not None:  # a page: from the start's date (rows before it are dropped)
+            midnight = start[1] == start_of_day(start[0], member.time_zone)
+            after = (start[0], start[2] if midnight else "\U0010ffff", "")
+        size = min(limit, MAX_LIST) + _SLACK  # read a page at a time, even without a cap
         taken = 0  # contacts taken from the stored rows (not the overlay)
         while taken < limit:
             page = uow.followup_dues.page(self.team_id, member.id, today, at, after, size)
             fresh: list[str] = []
+            read = 0  # rows of the page looked at
             for row in page:
                 if taken + len(fresh) >= limit:
                     break
+                read += 1
                 after = (row.due_on, row.contact_id, row.policy_id)
                 if row.contact_id in overlay or row.policy_id not in allowed:
                     continue
@@ -630,9 +662,11 @@ class FollowUpUseCases(SessionBase):
                 got = uow.contacts.get_many(self.team_id, [ContactId(c) for c in fresh])
                 found.update((c.id, c) for c in got)
                 kept = [c for c in fresh if c in found]
+                if start is not None:
+                    kept = self._listed_after(uow, member, kept, allowed, start)
                 wanted.extend(kept)
                 taken += len(kept)
-            if len(page) < size:
+            if len(page) < size and read == len(page):  # none left
                 break
         missing = [c for c in wanted if c not in found]
         if missing:
@@ -662,6 +696,50 @@ class FollowUpUseCases(SessionBase):
                 continue
             out.append(self._policy_row(found[cid], dues, policies, buckets, today, member))
         return out
+
+    def _listed_after(
+        self,
+        uow: UnitOfWork,
+        member: Member,
+        contacts: list[str],
+        allowed: set[str],
+        start: RowKey,
+    ) -> list[str]:
+        """The *contacts* whose row (at their earliest due row) sorts after *start*.
+
+        A contact whose earliest row came before *start* was on an earlier page,
+        though a later row of another policy is read again from *start* on.
+        """
+        first: dict[str, date] = {}
+        for row in uow.followup_dues.for_contacts(self.team_id, member.id, contacts):
+            if row.policy_id in allowed and (
+                row.contact_id not in first or row.due_on < first[row.contact_id]
+            ):
+                first[row.contact_id] = row.due_on
+        zone = member.time_zone
+        return [
+            c
+            for c in contacts
+            if c in first and (first[c], start_of_day(first[c], zone), c, "") > start
+        ]
+
+    def _tasks_after(
+        self, uow: UnitOfWork, member: Member, at: datetime, limit: int, start: RowKey | None
+    ) -> list[Task]:
+        """Up to *limit* open tasks due by *at* whose rows sort after *start* (if given)."""
+        if start is None:
+            return uow.tasks.open_due(self.team_id, member.id, at, limit)
+        zone, size = member.time_zone, limit
+        while True:
+            got = uow.tasks.open_due(self.team_id, member.id, at, size, since=start[1])
+            kept = [
+                t
+                for t in got
+                if (local_date(t.due_at, zone), t.due_at, str(t.contact_id), str(t.id)) > start
+            ]
+            if len(kept) >= limit or len(got) < size:
+                return kept[:limit]
+            size *= 2
 
     def _policy_buckets(
         self, uow: UnitOfWork, policies: dict[str, FollowUpPolicy], allowed: set[str]

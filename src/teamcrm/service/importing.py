@@ -13,8 +13,9 @@
    and custom fields replace the stored ones, company links are added).  Both
    policies add the row's missing emails and phones; nothing is ever cleared
    by an empty cell;
-3. companies are matched by name (ignoring case) among the companies the
-   member can see, else created;
+3. companies are matched among the companies the member can see: the row's
+   first by its domain (the domain of the row's first email that is not a
+   free-mail address), then by name (ignoring case), else created;
 4. contacts go into the *bucket_id* bucket (or the row's ``bucket`` column):
    entering a pool's source bucket routes them exactly like any other add,
    and new contacts join the team's ``holds_all`` buckets.
@@ -29,20 +30,18 @@ same work in one unit that is never committed, and returns the report.
 
 from __future__ import annotations
 
-import contextlib
-import csv
+import itertools
 import os
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 import attrs
 
 from teamcrm import permissions as perm
 from teamcrm.bucket import Bucket, BucketMembership
 from teamcrm.contact import Company, Contact, EmailAddress, PhoneNumber
-from teamcrm.errors import ValidationError
+from teamcrm.errors import ValidationError, _short
 from teamcrm.events import EventName
 from teamcrm.ids import BucketId, CompanyId, ContactId, new_company_id, new_contact_id
 from teamcrm.importing import (
@@ -54,9 +53,8 @@ from teamcrm.importing import (
     Preset,
     RowError,
     SkippedRow,
-    check_path,
-    export_header,
-    export_row,
+    business_domain,
+    looks_like_header,
     open_table,
     resolve_columns,
     split_cell,
@@ -66,10 +64,14 @@ from teamcrm.search import ContactQuery, SearchScope
 from teamcrm.service.base import SessionBase, bumped
 from teamcrm.team import Member, Team
 from teamcrm.validation import JSONScalar, check_custom_fields, check_int
+from teamcrm.vcard import is_vcard_path, open_vcards
 
 __all__ = ["ImportUseCases"]
 
 _POLICIES = ("skip", "fill_empty", "overwrite")
+_FORMATS = ("csv", "vcard")
+#: The forms :meth:`ImportUseCases.import_contacts` reads.
+ImportFormat = Literal["csv", "vcard"]
 _MODES = ("all_or_nothing", "skip_bad_rows")
 #: Most rows per batch.
 MAX_BATCH = 10_000
@@ -88,7 +90,8 @@ class _Row:
     status: str | None = None
     source: str | None = None
     custom: dict[str, JSONScalar] = attrs.field(factory=dict)
-    bucket: Bucket | None = None
+    buckets: list[Bucket] = attrs.field(factory=list)
+    draft: Contact | None = None  # the contact it makes (without companies), once checked
 
     def match_keys(self) -> list[str]:
         return [e.address.lower() for e in self.emails] + [p.number for p in self.phones]
@@ -104,8 +107,9 @@ class _Run:
         self.on_duplicate = on_duplicate
         self.fixed_bucket = fixed_bucket
         self.dry = dry
-        self.index: dict[str, ContactId] = {}  # normalised email / phone -> contact id
+        self.index: dict[str, ContactId] = {}  # this batch's email / phone keys -> contact id
         self.companies: dict[str, CompanyId] | None = None  # casefolded name -> id
+        self.domains: dict[str, CompanyId] = {}  # lower-case domain -> id
 
 
 class _Batch:
@@ -125,8 +129,10 @@ class ImportUseCases(SessionBase):
         self,
         source: str | os.PathLike[str] | IO[str],
         *,
-        mapping: Mapping[str, str | None] | None = None,
+        mapping: Mapping[str | int, str | None] | None = None,
         preset: Preset = "generic",
+        format: ImportFormat | None = None,
+        header: bool | None = None,
         bucket_id: BucketId | None = None,
         on_duplicate: OnDuplicate = "skip",
         mode: ImportMode = "all_or_nothing",
@@ -134,8 +140,15 @@ class ImportUseCases(SessionBase):
         batch: int = 1000,
         progress: Callable[[int], None] | None = None,
     ) -> ImportReport:
-        """Import the contacts of a CSV file (a path or a text file object); see the module doc.
+        """Import the contacts of a CSV or vCard file (a path or a text file object).
 
+        See the module doc.  *format* is ``"csv"`` or ``"vcard"`` (by default
+        a path ending in ``.vcf`` / ``.vcard`` is vCard, anything else CSV;
+        vCard needs ``teamcrm[vcard]`` and ignores *preset*).  *header*:
+        ``True`` / ``False`` says whether a CSV file's first row names the
+        columns; ``None`` (default) decides by
+        :func:`~teamcrm.importing.looks_like_header`.  A file without a header
+        needs a positional *mapping* (``{0: "name", 1: "email"}``).
         *progress*, if given, is called with the number of rows read after
         each batch.  Raises :class:`~teamcrm.importing.ImportFailed` (with the
         report) when an all-or-nothing import meets a bad row;
@@ -152,14 +165,30 @@ class ImportUseCases(SessionBase):
         if not isinstance(dry_run, bool):
             raise ValidationError("dry_run", dry_run, "must be a bool")
         check_int("batch", batch, minimum=1, maximum=MAX_BATCH)
-        with open_table(source) as table:
-            columns, ignored = resolve_columns(table.header, preset, mapping)
+        if header is not None and not isinstance(header, bool):
+            raise ValidationError("header", header, "must be True, False or None")
+        if format is None:
+            vcard = isinstance(source, str | os.PathLike) and is_vcard_path(source)
+            format = "vcard" if vcard else "csv"
+        if format not in _FORMATS:
+            raise ValidationError("format", format, f"must be one of {_FORMATS}")
+        opened = open_vcards(source) if format == "vcard" else open_table(source)
+        with opened as table:
+            if format == "vcard":
+                preset, has_header = "vcard", True  # type: ignore[assignment]
+            else:
+                has_header = _has_header(table.header, preset, mapping, header)
+            columns, ignored = resolve_columns(table.header, preset, mapping, has_header=has_header)
+            if not has_header:
+                table.rows = itertools.chain([(1, table.header)], table.rows)  # rows 2...
             report = ImportReport(
                 dry_run=dry_run,
                 mode=mode,
                 encoding=table.encoding,
                 delimiter=table.delimiter,
                 ignored_columns=ignored,
+                header=has_header,
+                format=format,
             )
             run = _Run(report, on_duplicate, bucket_id, dry_run)
             if dry_run or mode == "all_or_nothing":
@@ -197,11 +226,20 @@ class ImportUseCases(SessionBase):
             run.companies = {}
             for company in self._visible_companies(uow, actor):
                 run.companies.setdefault(company.name.casefold(), company.id)
+                if company.domain:
+                    run.domains.setdefault(company.domain.lower().removeprefix("www."), company.id)
         scope: SearchScope | None = None
         if not actor.role.is_manager:
             visible = frozenset(b.id for b in buckets if perm.can_view_bucket(actor, b))
             scope = SearchScope(member_id=actor.id, bucket_ids=visible)
-        return _Unit(team=team, buckets=buckets, fixed=fixed, scope=scope, now=self.crm.now())
+        return _Unit(
+            team=team,
+            buckets=buckets,
+            fixed=fixed,
+            scope=scope,
+            now=self.crm.now(),
+            region=self._phone_region(uow, actor),
+        )
 
     def _visible_companies(self, uow: UnitOfWork, actor: Member) -> list[Company]:
         rows = uow.companies.all(self.team_id)
@@ -228,19 +266,31 @@ class ImportUseCases(SessionBase):
     ) -> None:
         report = run.report
         batch = _Batch()
+        rows: list[_Row] = []
         for number, cells in chunk:
             if not any(c.strip() for c in cells):
                 continue  # a blank line: not a row
             report.rows += 1
-            row = self._check_row(number, cells, columns, unit, actor, report)
-            if row is None:
-                continue
-            match = self._match(uow, unit, run, batch, row)
+            checked = self._check_row(number, cells, columns, unit, actor, report)
+            if checked is not None:
+                rows.append(checked)
+        # One lookup for the whole batch: which keys does the store hold at all?
+        # Only those are searched for (with the member's scope) in _match.
+        stored = uow.contacts.existing_keys(
+            self.team_id,
+            emails=[e.address.lower() for r in rows for e in r.emails],
+            phones=[p.number for r in rows for p in r.phones],
+        )
+        for row in rows:
+            number = row.number
+            match = self._match(uow, unit, run, stored, row)
             if match is None:
                 company_ids = self._company_ids(uow, unit, run, row)
                 if company_ids is None:
                     continue
-                contact = self._imported_contact(unit, row, company_ids)
+                contact = row.draft
+                if contact is None or company_ids:
+                    contact = self._imported_contact(unit, row, company_ids)
                 batch.new[contact.id] = contact
                 for key in row.match_keys():
                     run.index.setdefault(key, contact.id)
@@ -267,6 +317,9 @@ class ImportUseCases(SessionBase):
             report.updated += 1
             self._into_bucket(batch, unit, row, contact_id)
         self._flush(uow, unit, batch)
+        # The batch is in the store now (committed, or written in this unit):
+        # later rows find its keys there, so memory stays bounded by a batch.
+        run.index.clear()
 
     def _check_row(
         self,
@@ -279,7 +332,7 @@ class ImportUseCases(SessionBase):
     ) -> _Row | None:
         row = _Row(number=number)
         bad: list[RowError] = []
-        region = unit.team.settings.phone_region
+        region = unit.region
         for col in columns:
             text = cells[col.index].strip() if col.index < len(cells) else ""
             if not text:
@@ -301,7 +354,7 @@ class ImportUseCases(SessionBase):
             report.errors.extend(bad)
             return None
         try:  # the whole contact's own checks (lengths, counts)
-            self._imported_contact(unit, row, [])
+            row.draft = self._imported_contact(unit, row, [])
         except ValidationError as exc:
             report.errors.append(
                 RowError(row=number, column=None, value=str(exc.value)[:80], reason=str(exc))
@@ -328,12 +381,12 @@ class ImportUseCases(SessionBase):
             row.first_name, row.last_name = first, last.strip()
         elif target == "email":
             for value in split_cell(text):
-                email = EmailAddress(address=value)
+                email = EmailAddress(address=value, label=col.label)
                 if all(e.address.lower() != email.address.lower() for e in row.emails):
                     row.emails.append(email)
         elif target == "phone":
             for value in split_cell(text):
-                phone = PhoneNumber.parse(value, region)
+                phone = PhoneNumber.parse(value, region, label=col.label)
                 if all(p.number != phone.number for p in row.phones):
                     row.phones.append(phone)
         elif target == "company":
@@ -347,20 +400,33 @@ class ImportUseCases(SessionBase):
         elif target == "source":
             row.source = text
         elif target == "bucket":
-            row.bucket = _find_bucket(unit.buckets, text, actor)
+            for name in split_cell(text):
+                found = _find_bucket(unit.buckets, name, actor)
+                if found not in row.buckets:
+                    row.buckets.append(found)
         else:  # custom:NAME
             name = target.removeprefix("custom:")
             row.custom.update(check_custom_fields(col.name, {name: text}))
 
     def _match(
-        self, uow: UnitOfWork, unit: _Unit, run: _Run, batch: _Batch, row: _Row
+        self, uow: UnitOfWork, unit: _Unit, run: _Run, stored: set[str], row: _Row
     ) -> tuple[ContactId, str] | None:
-        """The contact an earlier row or the store has under one of the row's keys."""
+        """The contact an earlier row or the store has under one of the row's keys.
+
+        *stored* holds the batch's keys some contact of the store has; only
+        those are searched for, within what the member can see.
+        """
         for key in row.match_keys():
             if key in run.index:
                 return run.index[key], key
-        queries = [(e.address.lower(), ContactQuery(email=e.address)) for e in row.emails]
-        queries += [(p.number, ContactQuery(phone=p.number)) for p in row.phones]
+        queries = [
+            (e.address.lower(), ContactQuery(email=e.address))
+            for e in row.emails
+            if e.address.lower() in stored
+        ]
+        queries += [
+            (p.number, ContactQuery(phone=p.number)) for p in row.phones if p.number in stored
+        ]
         for key, query in queries:
             found = uow.views.search(self.team_id, query, scope=unit.scope, after=None, limit=1)
             if found:
@@ -379,18 +445,30 @@ class ImportUseCases(SessionBase):
     def _company_ids(
         self, uow: UnitOfWork, unit: _Unit, run: _Run, row: _Row
     ) -> list[CompanyId] | None:
-        """The ids of the row's companies, made when no visible one has the name."""
+        """The ids of the row's companies (matched by domain, then name, else made).
+
+        The row's first company is the visible company whose domain is the
+        domain of the row's first email that is not a free-mail address
+        (:data:`~teamcrm.importing.FREE_MAIL_DOMAINS`), if one is; otherwise a
+        company is the visible one with its name (ignoring case), else a new
+        one (given that email domain).
+        """
         assert run.companies is not None
+        domain = business_domain(row.emails)
         ids: list[CompanyId] = []
-        for column, name in row.companies:
-            known = run.companies.get(name.casefold())
+        for position, (column, name) in enumerate(row.companies):
+            known = run.domains.get(domain) if domain and position == 0 else None
             if known is None:
+                known = run.companies.get(name.casefold())
+            if known is None:
+                new_domain = domain if domain and domain not in run.domains else None
                 try:
                     company = Company(
                         id=new_company_id(),
                         team_id=self.team_id,
                         name=name,
                         created_at=unit.now,
+                        domain=new_domain,
                         created_by=self.member_id,
                     )
                 except ValidationError as exc:
@@ -403,6 +481,8 @@ class ImportUseCases(SessionBase):
                     self._event(EventName.COMPANY_CREATED, company.id, unit.now, name=company.name)
                 )
                 run.companies[name.casefold()] = known = company.id
+                if new_domain:
+                    run.domains[new_domain] = company.id
                 run.report.companies_created += 1
             if known not in ids:
                 ids.append(known)
@@ -426,8 +506,7 @@ class ImportUseCases(SessionBase):
 
     @staticmethod
     def _into_bucket(batch: _Batch, unit: _Unit, row: _Row, contact_id: ContactId) -> None:
-        bucket = row.bucket or unit.fixed
-        if bucket is not None:
+        for bucket in row.buckets or ([unit.fixed] if unit.fixed is not None else []):
             entry = batch.to_bucket.setdefault(bucket.id, (bucket, {}))
             entry[1][contact_id] = None
 
@@ -452,81 +531,6 @@ class ImportUseCases(SessionBase):
             self._add_items(uow, bucket, list(ids), now, known=known)
         self._join_omni_buckets(uow, new, now)
 
-    # ----------------------------------------------------------------- export
-    def export_contacts(
-        self,
-        file: str | os.PathLike[str] | IO[str],
-        *,
-        bucket_id: BucketId | None = None,
-        query: ContactQuery | Mapping[str, Any] | None = None,
-        preset: Preset = "generic",
-    ) -> int:
-        """Write the contacts the member can see as CSV; return how many rows were written.
-
-        *bucket_id* and *query* (a :class:`~teamcrm.search.ContactQuery` or
-        its fields) narrow the contacts, as :meth:`search` does; a contact's
-        companies are the ones the member can see.  Columns: see
-        :data:`teamcrm.importing.EXPORT_COLUMNS`.  A path is written whole
-        or not at all (``FILE.partial`` renamed at the end).
-        """
-        header = export_header(preset)
-        criteria: dict[str, Any] = {}
-        if isinstance(query, ContactQuery):
-            criteria = {
-                k: v
-                for k, v in attrs.asdict(query, recurse=False).items()
-                if v not in (None, False)
-            }
-        elif isinstance(query, Mapping):
-            criteria = dict(query)
-            bad = [k for k in criteria if not isinstance(k, str)]
-            if bad:
-                raise ValidationError("query", query, "keys must be criterion names (text)")
-        elif query is not None:
-            raise ValidationError("query", query, "must be a ContactQuery or a mapping")
-        if bucket_id is not None:
-            criteria["bucket_id"] = bucket_id
-        if isinstance(file, str | os.PathLike):
-            target = Path(check_path("file", file))
-            if not target.name:
-                raise ValidationError("file", file, "must name a file")
-            partial = target.with_name(target.name + ".partial")
-            try:
-                with partial.open("w", encoding="utf-8", newline="") as out:
-                    count = self._write_csv(out, header, criteria, preset)
-                partial.replace(target)
-            except OSError as exc:
-                with contextlib.suppress(OSError):
-                    partial.unlink(missing_ok=True)
-                raise ValidationError("file", file, f"cannot be written: {exc.strerror}") from exc
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    partial.unlink(missing_ok=True)
-                raise
-            return count
-        if not hasattr(file, "write"):
-            raise ValidationError("file", file, "must be a path or a text file object")
-        return self._write_csv(file, header, criteria, preset)
-
-    def _write_csv(
-        self, out: IO[str], header: Iterable[str], criteria: dict[str, Any], preset: str
-    ) -> int:
-        names = {c.id: c.name for c in self.companies()}  # type: ignore[attr-defined]
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(header)
-        count = 0
-        after: str | None = None
-        while True:
-            page = self.search(limit=500, after=after, **criteria)  # type: ignore[attr-defined]
-            for row in page.rows:
-                contact: Contact = row.contact
-                companies = [names[c] for c in contact.company_ids if c in names]
-                writer.writerow(export_row(contact, companies, preset))
-                count += 1
-            after = page.next_cursor
-            if after is None:
-                return count
-
 
 @attrs.frozen(kw_only=True)
 class _Unit:
@@ -537,6 +541,7 @@ class _Unit:
     fixed: Bucket | None
     scope: SearchScope | None
     now: datetime
+    region: str | None  # the acting member's phone region, else the team's
 
 
 def _find_bucket(buckets: list[Bucket], text: str, actor: Member) -> Bucket:
@@ -584,6 +589,28 @@ def _merged(contact: Contact, row: _Row, company_ids: list[CompanyId], policy: s
             changes["company_ids"] = tuple(company_ids)
     merged: Contact = attrs.evolve(contact, **changes)
     return merged
+
+
+def _has_header(
+    first_row: list[str],
+    preset: str,
+    mapping: Mapping[str | int, str | None] | None,
+    header: bool | None,
+) -> bool:
+    """Whether the first row of a CSV file is its header (see :meth:`import_contacts`)."""
+    if header is not None:
+        return header
+    if looks_like_header(first_row, preset, mapping):
+        return True
+    if isinstance(mapping, Mapping) and any(type(k) is int for k in mapping):
+        return False
+    raise ValidationError(
+        "header",
+        _short(first_row),
+        "the first row names no column the preset or the mapping knows, so it looks like"
+        " data: give the columns by position (mapping={0: 'name', 1: 'email'}) or"
+        " header=True",
+    )
 
 
 def _chunks(

@@ -215,7 +215,7 @@ class InteractionUseCases(SessionBase):
         # (locked on PostgreSQL, in id order: two such units never wait
         # for each other in a cycle), so the change never fails on, or
         # undoes, a change made since they were read above.
-        region = self._phone_region(uow)
+        region = self._phone_region(uow, actor)
         stale = [c.id for c in contacts if channel_effect(c, interaction, region) not in (None, c)]
         fresh = {i: uow.contacts.get_for_update(self.team_id, i) for i in sorted(stale)}
         for contact_id in stale:

@@ -1,7 +1,8 @@
-"""Keyset pages of the lists that grow: leads, bucket contacts, a contact's interactions.
+"""Keyset pages of the lists that grow: leads, contacts, interactions, notifications, follow-ups.
 
 The list-returning calls (:meth:`leads`, :meth:`bucket_contacts`,
-:meth:`interactions_for_contact`) read everything at once; a web page or an
+:meth:`interactions_for_contact`, :meth:`notifications`, whose *limit* stops
+at 1,000, and :meth:`follow_ups`) read everything at once; a web page or an
 export of a large team reads them a page at a time instead:
 
 * ``*_page(..., limit=100, after=None)`` returns a :class:`Page` (a
@@ -13,8 +14,9 @@ export of a large team reads them a page at a time instead:
 
 Pages are **keyset** pages: each one is one index range after the last row
 of the previous page, ordered by a stable key — leads by (``created_at``,
-id), bucket contacts by (``added_at``, contact id), interactions newest
-first by (``occurred_at``, id) — so a page costs the same on the
+id), bucket contacts by (``added_at``, contact id), interactions and
+notifications newest first by (``occurred_at`` or ``created_at``, id) — so
+a page costs the same on the
 thousandth page as on the first, and rows added or removed between two
 calls never make a page repeat or skip the rows that stayed.  Cursors are
 opaque strings (the encoding of :func:`teamcrm.search.encode_cursor`).
@@ -26,17 +28,23 @@ last.  Paging through every page returns the same rows as the list call.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
 from teamcrm.bucket import Bucket, BucketMembership
 from teamcrm.contact import Contact
-from teamcrm.ids import PREFIXES, BucketId, ContactId
+from teamcrm.errors import ValidationError
+from teamcrm.followup import FollowUpRow
+from teamcrm.ids import PREFIXES, BucketId, ContactId, MemberId
 from teamcrm.interaction import Interaction
 from teamcrm.lead import Lead, LeadStatus, LeadStatusName
+from teamcrm.notification import Notification
 from teamcrm.pool import PoolId
 from teamcrm.ports import UnitOfWork
 from teamcrm.rows import Rows
@@ -44,10 +52,17 @@ from teamcrm.search import MAX_PAGE, decode_cursor, encode_cursor
 from teamcrm.service.base import SessionBase
 from teamcrm.service.routing.common import LEAD_COLUMNS, _enum
 from teamcrm.team import Member
-from teamcrm.validation import check_id, check_int
+from teamcrm.validation import check_id, check_int, check_time, utc_datetime
 from teamcrm.views import View
 
-__all__ = ["Page", "PagingUseCases"]
+__all__ = [
+    "Page",
+    "PagingUseCases",
+    "follow_up_cursor",
+    "follow_up_key",
+    "member_cursor",
+    "member_key",
+]
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -105,12 +120,66 @@ def _fill(
     return [r for _, r in page], key(page[-1][0])
 
 
+def _same(rows: list[T]) -> list[tuple[T, T]]:
+    """Keep every candidate as it is (lists whose rows are all the member's own)."""
+    return [(r, r) for r in rows]
+
+
 def _start(after: str | None, prefix: str) -> Key | None:
     return None if after is None else decode_cursor(after, prefix)
 
 
 def _cursor(key: Key | None) -> str | None:
     return None if key is None else encode_cursor(key[0], key[1])
+
+
+def member_cursor(name: str, member_id: str) -> str:
+    """The cursor of a list of members ordered by (name case-folded, id): after this one."""
+    raw = json.dumps([name.casefold(), member_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def member_key(cursor: str) -> tuple[str, str]:
+    """The (case-folded name, id) a :func:`member_cursor` points after (or ``ValidationError``)."""
+    try:
+        if not isinstance(cursor, str) or not 0 < len(cursor) <= 400:
+            raise ValueError(cursor)
+        name, member_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        check_id("after", member_id, PREFIXES["member"])
+        if not isinstance(name, str):
+            raise ValueError(name)
+    except (ValueError, TypeError, binascii.Error, ValidationError) as exc:
+        raise ValidationError("after", cursor, "is not a member cursor") from exc
+    return name, member_id
+
+
+def follow_up_cursor(key: tuple[date, datetime, str, str]) -> str:
+    """The cursor of a follow-up page that ends at the row whose sort key is *key*."""
+    due_on, due_at, contact_id, task_id = key
+    raw = json.dumps([due_on.isoformat(), due_at.isoformat(), contact_id, task_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def follow_up_key(cursor: str) -> tuple[date, datetime, str, str]:
+    """The sort key a :func:`follow_up_cursor` points after (or ``ValidationError``)."""
+    try:
+        if not isinstance(cursor, str) or not 0 < len(cursor) <= 400:
+            raise ValueError(cursor)
+        due_on, due_at, contact_id, task_id = json.loads(
+            base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        )
+        check_id("after", contact_id, PREFIXES["contact"])
+        if task_id:
+            check_id("after", task_id, PREFIXES["task"])
+        key = (
+            date.fromisoformat(due_on),
+            utc_datetime("after", datetime.fromisoformat(due_at)),
+            str(contact_id),
+            str(task_id),
+        )
+    except (ValueError, TypeError, binascii.Error, ValidationError) as exc:
+        raise ValidationError("after", cursor, "is not a follow-up cursor") from exc
+    return key
 
 
 def _follow(page: Callable[[str | None], Page[R]]) -> Iterator[R]:
@@ -132,6 +201,14 @@ class PagingUseCases(SessionBase):
     """
 
     if TYPE_CHECKING:
+
+        def _follow_up_list(
+            self,
+            member_id: MemberId | None,
+            at: datetime | None,
+            wanted: int,
+            start: tuple[date, datetime, str, str] | None,
+        ) -> Rows[FollowUpRow]: ...
 
         def _leads_seen(self, uow: UnitOfWork, actor: Member, rows: list[Lead]) -> list[Lead]: ...
 
@@ -240,4 +317,64 @@ class PagingUseCases(SessionBase):
         """Every interaction :meth:`interactions_for_contact` lists, read page by page."""
         return _follow(
             lambda after: self.interactions_page(contact_id, limit=page_size, after=after)
+        )
+
+    def notifications_page(
+        self, *, unread_only: bool = False, limit: int = 100, after: str | None = None
+    ) -> Page[Notification]:
+        """One page of the member's own :meth:`notifications`, newest first, without a cap."""
+        if not isinstance(unread_only, bool):
+            raise ValidationError("unread_only", unread_only, "must be True or False")
+        check_int("limit", limit, minimum=1, maximum=MAX_PAGE)
+        start = _start(after, PREFIXES["notification"])
+        with self._unit(write=False) as (uow, _actor):
+
+            def fetch(at: Key | None, n: int) -> list[Notification]:
+                return uow.notifications.for_member(
+                    self.team_id, self.member_id, unread_only=unread_only, limit=n, before=at
+                )
+
+            rows, last = _fill(fetch, _same, lambda n: (n.created_at, n.id), start, limit)
+        return Page(rows, next_cursor=_cursor(last), title="Notifications")
+
+    def iter_notifications(
+        self, *, unread_only: bool = False, page_size: int = 500
+    ) -> Iterator[Notification]:
+        """Every notification of the member, newest first, read page by page."""
+        return _follow(
+            lambda after: self.notifications_page(
+                unread_only=unread_only, limit=page_size, after=after
+            )
+        )
+
+    def follow_ups_page(
+        self,
+        member_id: MemberId | None = None,
+        *,
+        at: datetime | None = None,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> Page[FollowUpRow]:
+        """One page of :meth:`follow_ups`, most overdue first, without a cap on the list.
+
+        The cursor is the sort key of the page's last row; the next page
+        starts after it, reading the due rows from that row's date on (the
+        rows of that date before it are read and dropped).  Pass the same
+        *at* to every page (``None`` reads the clock on each call).
+        """
+        check_int("limit", limit, minimum=1, maximum=MAX_PAGE)
+        start = None if after is None else follow_up_key(after)
+        when = None if at is None else check_time("at", at)
+        rows = self._follow_up_list(member_id, when, limit + 1, start)
+        page = list(rows)[:limit]
+        cursor = follow_up_cursor(page[-1].sort_key) if len(rows) > limit else None
+        return Page(page, next_cursor=cursor, title=rows.title)
+
+    def iter_follow_ups(
+        self, member_id: MemberId | None = None, *, at: datetime | None = None, page_size: int = 500
+    ) -> Iterator[FollowUpRow]:
+        """Every row of :meth:`follow_ups` at *at* (default: the time of the first page)."""
+        when = self.crm.now() if at is None else check_time("at", at)
+        return _follow(
+            lambda after: self.follow_ups_page(member_id, at=when, limit=page_size, after=after)
         )

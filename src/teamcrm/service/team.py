@@ -56,8 +56,13 @@ class TeamUseCases(SessionBase):
         role: Role | RoleName = Role.AGENT,
         email: str | None = None,
         time_zone: str = "UTC",
+        phone_region: str | None = None,
     ) -> Member:
-        """Add a member to the team (admins only)."""
+        """Add a member to the team (admins only).
+
+        *phone_region* (``"PL"``...) is the region numbers this member types
+        without ``+`` are read in; ``None`` uses the team's setting.
+        """
         with self._unit() as (uow, actor):
             perm.require_admin(actor, "add members")
             now = self.crm.now()
@@ -68,6 +73,7 @@ class TeamUseCases(SessionBase):
                 role=role,  # type: ignore[arg-type]
                 email=email,
                 time_zone=time_zone,
+                phone_region=phone_region,
                 created_at=now,
             )
             uow.members.add(member)
@@ -170,8 +176,12 @@ class TeamUseCases(SessionBase):
         name: str | None = None,
         email: str | None = None,
         time_zone: str | None = None,
+        phone_region: str | None = None,
     ) -> Member:
-        """Change a member's name, email or time zone (oneself, or anyone for admins)."""
+        """Change a member's name, email, time zone or phone region (oneself, or anyone for admins).
+
+        *phone_region* ``""`` clears the member's region (the team's applies again).
+        """
         with self._unit() as (uow, actor):
             target = actor if member_id is None else self._member(uow, member_id)
             perm.require(
@@ -187,6 +197,8 @@ class TeamUseCases(SessionBase):
                 changes["email"] = email
             if time_zone is not None:
                 changes["time_zone"] = time_zone
+            if phone_region is not None:
+                changes["phone_region"] = phone_region or None
             updated: Member = bumped(target, **changes)
             uow.members.update(updated)
             now = self.crm.now()

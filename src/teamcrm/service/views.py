@@ -33,6 +33,7 @@ from teamcrm.search import (
 )
 from teamcrm.service.base import SessionBase, bumped
 from teamcrm.service.followups import MAX_LIST
+from teamcrm.service.paging import Page, member_cursor, member_key
 from teamcrm.team import Member
 from teamcrm.validation import (
     MAX_NAME,
@@ -88,7 +89,7 @@ class ViewUseCases(SessionBase):
             member_id: MemberId | None = None,
             *,
             at: datetime | None = None,
-            limit: int = 100,
+            limit: int | None = 100,
         ) -> list[FollowUpRow]: ...
 
     # ================================================================ search
@@ -115,7 +116,7 @@ class ViewUseCases(SessionBase):
             raw = query.get("phone")
         with self._unit(write=False) as (uow, actor):
             if q.phone is not None:
-                region = self._phone_region(uow)
+                region = self._phone_region(uow, actor)
                 if region != DEFAULT_REGION or not q.phone.startswith("+"):
                     typed = raw if isinstance(raw, str) else q.phone
                     q = attrs.evolve(q, phone=check_phone("ContactQuery.phone", typed, region))
@@ -400,6 +401,35 @@ class ViewUseCases(SessionBase):
         Without *member_id*: every active member for admins and managers,
         oneself for agents.  Agents see only their own figures.
         """
+        rows, _ = self._insights(member_id, start, end, None, None)
+        return View.of(f"Insights {start:%Y-%m-%d} to {end:%Y-%m-%d}", InsightRow, rows)
+
+    def insights_page(
+        self, *, start: datetime, end: datetime, limit: int = 100, after: str | None = None
+    ) -> Page[InsightRow]:
+        """One page of :meth:`insights` without *member_id*, by (name case-folded, member id).
+
+        Only the page's members have their figures computed; rights are read
+        on every page (every active member for admins and managers, oneself
+        for agents).  Paging through every page gives the rows of :meth:`insights`.
+        """
+        check_int("limit", limit, minimum=1, maximum=MAX_PAGE)
+        key = None if after is None else member_key(after)
+        rows, more = self._insights(None, start, end, key, limit)
+        cursor = None
+        if more:
+            cursor = member_cursor(rows[-1].member_name, rows[-1].member_id)
+        return Page(rows, next_cursor=cursor, title=f"Insights {start:%Y-%m-%d} to {end:%Y-%m-%d}")
+
+    def _insights(
+        self,
+        member_id: MemberId | None,
+        start: datetime,
+        end: datetime,
+        after: tuple[str, str] | None,
+        limit: int | None,
+    ) -> tuple[list[InsightRow], bool]:
+        """The insight rows (members after *after*, at most *limit*), and whether more follow."""
         start = check_time("start", start)
         end = check_time("end", end)
         if end <= start:
@@ -422,6 +452,10 @@ class ViewUseCases(SessionBase):
                     "admins and managers only",
                 )
                 members = [target]
+            if after is not None:
+                members = [m for m in members if (m.name.casefold(), m.id) > after]
+            more = limit is not None and len(members) > limit
+            members = members[:limit]
             figures = []
             for m in members:
                 touches = uow.views.lead_touches(self.team_id, m.id, start, end)
@@ -443,11 +477,10 @@ class ViewUseCases(SessionBase):
                     interactions=counts,
                 )
             )
-        title = f"Insights {start:%Y-%m-%d} to {end:%Y-%m-%d}"
-        return View.of(title, InsightRow, rows)
+        return rows, more
 
     def _overdue(self, member_id: MemberId, at: datetime) -> int:
-        rows = self.follow_ups(member_id, at=at, limit=MAX_LIST)
+        rows = self.follow_ups(member_id, at=at, limit=None)  # every one, no cap
         return sum(
             1
             for r in rows

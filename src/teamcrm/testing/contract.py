@@ -38,7 +38,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from teamcrm.bucket import AccessGrant, AccessLevel, Bucket, BucketMembership
-from teamcrm.contact import Contact
+from teamcrm.contact import Contact, EmailAddress, PhoneNumber
 from teamcrm.errors import AlreadyExists, ConcurrencyError, NotFound, StoreError
 from teamcrm.ids import (
     new_bucket_id,
@@ -378,6 +378,30 @@ class ContactRepositoryContract(StoreContractBase):
         write(store, lambda uow: uow.contacts.add_many([linked, other, earlier]))
         got = read(store, lambda uow: uow.contacts.by_company(seed.team_id, seed.company.id))
         assert got == [earlier, seed.contact, linked]
+
+    def test_existing_keys_names_the_held_emails_and_phones(self, store: Store, seed: Seed) -> None:
+        held = new_contact(
+            seed,
+            20,
+            emails=(EmailAddress(address="Ann.Lee@Example.com"),),
+            phones=(PhoneNumber(number="+16175550101"),),
+        )
+        write(store, lambda uow: uow.contacts.add(held))
+        emails = ["ann.lee@example.com", "nobody@example.com"] + [f"x{i}@e.com" for i in range(600)]
+        got = read(
+            store,
+            lambda uow: uow.contacts.existing_keys(
+                seed.team_id, emails=emails, phones=["+16175550101", "+16175550199"]
+            ),
+        )
+        assert got == {"ann.lee@example.com", "+16175550101"}
+        other = read(
+            store,
+            lambda uow: uow.contacts.existing_keys(
+                new_team_id(), emails=["ann.lee@example.com"], phones=["+16175550101"]
+            ),
+        )
+        assert other == set()
 
     def test_contact_update_needs_the_previous_version(self, store: Store, seed: Seed) -> None:
         v2 = bump(seed.contact, last_name="Jones", custom_fields={"tier": 2})

@@ -1,13 +1,15 @@
 """Contract tests of keyset pages (``leads.page``, ``memberships.items_page``...).
 
-The page methods: ``leads.page``, ``memberships.items_page`` and
-``interactions.for_contact_page``.
+The page methods: ``leads.page``, ``memberships.items_page``,
+``interactions.for_contact_page``, ``notifications.for_member(before=)``
+and ``tasks.open_due(since=)``.
 
 Part of the public contract suite (:class:`teamcrm.testing.contract.StoreContract`
 includes :class:`KeysetPageContract`): following each page's last key
 through every page, at several page sizes, returns exactly the rows of the
 matching list method (``leads.all``, ``memberships.items``,
-``interactions.for_contact``) in its order, ties on the time broken by id.
+``interactions.for_contact``, ``notifications.for_member``) in its order,
+ties on the time broken by id.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from typing import Any, TypeVar
 import pytest
 
 from teamcrm.bucket import BucketMembership
-from teamcrm.ids import new_interaction_id
+from teamcrm.ids import MemberId, TeamId, new_interaction_id
 from teamcrm.interaction import Interaction, InteractionKind
 from teamcrm.lead import LeadStatus
 from teamcrm.ports import Store, UnitOfWork
 from teamcrm.testing.contract_base import at, new_contact, read, write
-from teamcrm.testing.contract_routing import RoutingSeed, _RoutingBase, new_lead
+from teamcrm.testing.contract_followups import new_task
+from teamcrm.testing.contract_notifications import new_notification
+from teamcrm.testing.contract_routing_base import RoutingSeed, _RoutingBase, new_lead
 
 __all__ = ["KeysetPageContract"]
 
@@ -164,3 +168,63 @@ class KeysetPageContract(_RoutingBase):
             ),
         )
         assert got == want
+
+    @pytest.mark.parametrize("limit", [1, 4, 100])
+    def test_notification_pages_follow_for_member(
+        self, store: Store, routing_seed: Callable[[], RoutingSeed], limit: int
+    ) -> None:
+        rs = routing_seed()
+        seed, t = rs.seed, rs.team_id
+        me, other = seed.agent.id, seed.admin.id
+        rows = [
+            new_notification(
+                t, me if i % 4 else other, 90 - i // 3, read_at=at(95) if i % 3 else None
+            )
+            for i in range(14)  # three share each time; some read, some another member's
+        ]
+        write(store, lambda uow: uow.notifications.add_many(rows))
+        for unread_only in (False, True):
+            self._check_notification_pages(store, t, me, unread_only, limit)
+
+    @staticmethod
+    def _check_notification_pages(
+        store: Store, t: TeamId, me: MemberId, unread_only: bool, limit: int
+    ) -> None:
+        want = read(
+            store,
+            lambda uow: uow.notifications.for_member(t, me, unread_only=unread_only, limit=1000),
+        )
+        assert want
+        assert all(n.member_id == me for n in want)
+        got = read(
+            store,
+            lambda uow: _walk(
+                lambda k, n: uow.notifications.for_member(
+                    t, me, unread_only=unread_only, limit=n, before=k
+                ),
+                lambda n: (n.created_at, n.id),
+                limit,
+            ),
+        )
+        assert got == want
+
+    def test_open_tasks_due_since_a_time_are_a_range_of_open_due(
+        self, store: Store, routing_seed: Callable[[], RoutingSeed]
+    ) -> None:
+        rs = routing_seed()
+        seed, t = rs.seed, rs.team_id
+        tasks = [new_task(seed, 100 + 10 * (i // 2)) for i in range(8)]  # two share each time
+
+        def fill(uow: UnitOfWork) -> None:
+            for task in tasks:
+                uow.tasks.add(task)
+
+        write(store, fill)
+        me = seed.agent.id
+        every = read(store, lambda uow: uow.tasks.open_due(t, me, at(1000), 100))
+        assert len(every) == 8
+        for since in (at(0), at(110), at(115), at(130), at(200)):
+            got = read(store, lambda uow: uow.tasks.open_due(t, me, at(1000), 100, since=since))  # noqa: B023
+            assert got == [x for x in every if x.due_at >= since]
+        two = read(store, lambda uow: uow.tasks.open_due(t, me, at(125), 2, since=at(110)))
+        assert two == [x for x in every if at(110) <= x.due_at <= at(125)][:2]

@@ -30,6 +30,7 @@ from teamcrm.adapters.postgres.repositories import PGContacts as _LockingContact
 from teamcrm.adapters.postgres.repositories import pg, writing
 from teamcrm.adapters.postgres.store import register_postgres_repository
 from teamcrm.adapters.sqlite.codec import dumps
+from teamcrm.adapters.sqlite.filters import field_source
 from teamcrm.adapters.sqlite.migrations import registered_migrations
 from teamcrm.adapters.sqlite.repositories import SQLiteRepository, translated
 from teamcrm.adapters.sqlite.views import SQLiteViews
@@ -197,6 +198,14 @@ class PGViews(SQLiteViews):
 
     #: Every matching lead's facts, ranked in Python by the reference ranking.
     grid_page = grid_page_from_facts
+
+    def _field_source(
+        self, field: str, value: Any, params: dict[str, Any]
+    ) -> tuple[str, list[str]]:
+        source, where = field_source(field, value, params, ":cvalue::jsonb")
+        if value is not None:
+            params["cvalue"] = dumps(value)
+        return source, where
 
     def _custom_criterion(self, field: str, value: Any, params: dict[str, Any]) -> list[str]:
         params["cfield"] = field

@@ -612,13 +612,25 @@ class SQLiteTasks(SQLiteRepository):
 
     @translated
     def open_due(
-        self, team_id: TeamId, member_id: MemberId, at: datetime, limit: int
+        self,
+        team_id: TeamId,
+        member_id: MemberId,
+        at: datetime,
+        limit: int,
+        *,
+        since: datetime | None = None,
     ) -> list[Task]:
         """Return up to *limit* of the member's open tasks due by *at*, by (due_at, id)."""
         rows = self._conn.execute(
             f"{_TASK_SELECT} WHERE team_id = ? AND member_id = ? AND status = 'open'"
-            " AND due_at <= ? ORDER BY due_at, id LIMIT ?",
-            (team_id, member_id, to_micros(at), limit),
+            " AND due_at <= ? AND due_at >= ? ORDER BY due_at, id LIMIT ?",
+            (
+                team_id,
+                member_id,
+                to_micros(at),
+                -(2**62) if since is None else to_micros(since),
+                limit,
+            ),
         )
         return [_task(r) for r in rows]
 

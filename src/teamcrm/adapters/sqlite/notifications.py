@@ -111,14 +111,25 @@ class SQLiteNotifications(SQLiteRepository):
 
     @translated
     def for_member(
-        self, team_id: TeamId, member_id: MemberId, *, unread_only: bool = False, limit: int = 100
+        self,
+        team_id: TeamId,
+        member_id: MemberId,
+        *,
+        unread_only: bool = False,
+        limit: int = 100,
+        before: tuple[datetime, str] | None = None,
     ) -> list[Notification]:
         """Return a member's notifications, newest ``created_at`` first (ties: id)."""
-        unread = " AND read_at IS NULL" if unread_only else ""
+        where = " AND read_at IS NULL" if unread_only else ""
+        params: list[Any] = [team_id, member_id]
+        if before is not None:
+            where += " AND (created_at < ? OR (created_at = ? AND id < ?))"
+            at = to_micros(before[0])
+            params += [at, at, before[1]]
         rows = self._conn.execute(
-            f"{_SELECT} WHERE team_id = ? AND member_id = ?{unread}"
+            f"{_SELECT} WHERE team_id = ? AND member_id = ?{where}"
             " ORDER BY created_at DESC, id DESC LIMIT ?",
-            (team_id, member_id, limit),
+            (*params, limit),
         )
         return [_notification(r) for r in rows]
 

@@ -16,7 +16,7 @@ a shared :class:`SQLiteContext`.  Rules kept here:
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
@@ -285,13 +285,13 @@ class SQLiteTeams(SQLiteRepository):
 
 # ------------------------------------------------------------------- members
 _MEMBER_SELECT = (
-    "SELECT id, team_id, name, role, email, active, away_until, time_zone, created_at, version"
-    " FROM members"
+    "SELECT id, team_id, name, role, email, active, away_until, time_zone, created_at, version,"
+    " phone_region FROM members"
 )
 
 
 def _member(row: Sequence[Any]) -> Member:
-    mid, tid, name, role, email, active, away, zone, created, version = row
+    mid, tid, name, role, email, active, away, zone, created, version, region = row
     return trusted(
         Member,
         id=mid,
@@ -302,6 +302,7 @@ def _member(row: Sequence[Any]) -> Member:
         active=bool(active),
         away_until=None if away is None else from_micros(away),
         time_zone=zone,
+        phone_region=region,
         created_at=from_micros(created),
         version=version,
     )
@@ -342,6 +343,7 @@ class SQLiteMembers(SQLiteRepository):
             "away_until": optional_micros(m.away_until),
             "time_zone": m.time_zone,
             "created_at": to_micros(m.created_at),
+            "phone_region": m.phone_region,
         }
 
     @translated
@@ -350,7 +352,8 @@ class SQLiteMembers(SQLiteRepository):
         self._insert(
             member.id,
             "INSERT INTO members (id, team_id, name, role, email, active, away_until,"
-            " time_zone, created_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " time_zone, created_at, phone_region, version)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (member.id, member.team_id, *self._values(member).values(), member.version),
         )
 
@@ -657,6 +660,27 @@ class SQLiteContacts(SQLiteRepository):
             (team_id, team_id, company_id),
         )
         return [_contact(r) for r in rows]
+
+    @translated
+    def existing_keys(
+        self, team_id: TeamId, *, emails: Collection[str], phones: Collection[str]
+    ) -> set[str]:
+        """Which keys some contact holds: index lookups, 500 keys per statement."""
+        found: set[str] = set()
+        for table, column, keys in (
+            ("contact_emails", "address_key", list(dict.fromkeys(emails))),
+            ("contact_phones", "number", list(dict.fromkeys(phones))),
+        ):
+            for start in range(0, len(keys), 500):
+                part = keys[start : start + 500]
+                marks = ", ".join("?" * len(part))
+                rows = self._conn.execute(
+                    f"SELECT DISTINCT {column} FROM {table}"
+                    f" WHERE team_id = ? AND {column} IN ({marks})",
+                    (team_id, *part),
+                )
+                found.update(r[0] for r in rows)
+        return found
 
 
 # ----------------------------------------------------------------- companies

@@ -206,3 +206,9 @@ register_migration(
     # EmailAddress.bounced: a bounce was logged for the address (teamcrm.channels)
     "ALTER TABLE contact_emails ADD COLUMN bounced INTEGER NOT NULL DEFAULT 0",
 )
+
+register_migration(
+    "0011_member_phone_region",
+    # A member's own phone region (NULL: the team's); see teamcrm.team.Member.
+    "ALTER TABLE members ADD COLUMN phone_region TEXT",
+)

@@ -33,6 +33,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from teamcrm.adapters.sqlite.codec import dumps, from_micros, loads, to_micros
+from teamcrm.adapters.sqlite.filters import FIELD_ORDER, field_source
 from teamcrm.adapters.sqlite.grid import grid_rank_sql
 from teamcrm.adapters.sqlite.migrations import register_migration
 from teamcrm.adapters.sqlite.names import NameSearch
@@ -219,7 +220,11 @@ class SQLiteViews(NameSearch):
                 "c.id NOT IN (SELECT l.contact_id FROM leads l, json_each(l.assignee_ids) j"
                 " WHERE l.team_id = :team AND l.is_open = 1)"
             )
-        if q.custom_field is not None:
+        fields = ""
+        if q.custom_field is not None and not (driver or name_driver):
+            fields, field_where = self._field_source(q.custom_field, q.custom_value, params)
+            where.extend(field_where)
+        elif q.custom_field is not None:
             where.extend(self._custom_criterion(q.custom_field, q.custom_value, params))
         if q.last_contacted is not None:
             touch = ["t.team_id = :team"]
@@ -248,25 +253,33 @@ class SQLiteViews(NameSearch):
                 " INDEXED BY memberships_by_item WHERE m.team_id = :team AND m.item_id = c.id"
                 " AND m.bucket_id IN (SELECT value FROM json_each(:visible))))"
             )
+        at, key = FIELD_ORDER if fields else ("c.created_at", "c.id")
         if after is not None:
             params["after_at"] = to_micros(after[0])
             params["after_id"] = after[1]
-            where.append(
-                "(c.created_at > :after_at OR (c.created_at = :after_at AND c.id > :after_id))"
-            )
+            where.append(f"({at} > :after_at OR ({at} = :after_at AND {key} > :after_id))")
         if driver:
             source = f"({driver}) d CROSS JOIN contacts c ON c.id = d.cid"
         elif name_driver:
             source = name_driver
-        else:
-            source = "contacts c INDEXED BY contacts_by_team_created_id"
+        elif fields:
+            source = fields
+        else:  # the status or source index when asked for (one range, in search order)
+            by = (
+                "status"
+                if q.status is not None
+                else "source"
+                if q.source is not None
+                else "created_id"
+            )
+            source = f"contacts c INDEXED BY contacts_by_team_{by}"
         # One statement: the page's keys (index order, LIMIT), then only those
         # contacts are read whole, with their newest touch (kept for last_contacted).
         sql = (
             f"SELECT {CONTACT_COLUMNS}, (SELECT t.at FROM touches_team t"
             " WHERE t.team_id = c.team_id AND t.contact_id = c.id)"
             f" FROM (SELECT c.id AS pid FROM {source} WHERE {' AND '.join(where)}"
-            " ORDER BY c.created_at, c.id LIMIT :limit) p CROSS JOIN contacts c ON c.id = p.pid"
+            f" ORDER BY {at}, {key} LIMIT :limit) p CROSS JOIN contacts c ON c.id = p.pid"
         )
         conn = self._conn
         rows = conn.execute(sql, params).fetchall()
@@ -277,6 +290,12 @@ class SQLiteViews(NameSearch):
             {r[0]: r[CONTACT_WIDTH] for r in rows},
         )
         return [contact_from_row(r) for r in rows]
+
+    def _field_source(
+        self, field: str, value: Any, params: dict[str, Any]
+    ) -> tuple[str, list[str]]:
+        """A custom-field criterion driving the search from ``contact_fields`` (0430)."""
+        return field_source(field, value, params)
 
     def _custom_criterion(self, field: str, value: Any, params: dict[str, Any]) -> list[str]:
         """The filters of a custom-field criterion (adding their values to *params*)."""

@@ -1,13 +1,27 @@
-"""The routing dashboard: every open lead with its owner and last contact."""
+"""The routing dashboard: every open lead with its owner and last contact, and its pages.
+
+:meth:`~teamcrm.service.routing.RoutingUseCases.routing_dashboard` reads
+every lead of the team (or pool) and sorts the rows by any column; a web
+page of a large team reads :meth:`DashboardPagingUseCases.routing_dashboard_page`
+instead: the rows of up to *limit* leads, in the order leads were created
+(``created_at``, lead id; a lead with several owners gives one row per
+owner, as in the list), after the cursor of the previous page — one index
+range of the leads (``leads.page``), so the thousandth page costs what the
+first does.  Paging through every page gives exactly
+``routing_dashboard(sort_by="created_at")`` with the same filters.
+
+Rights are read on every page: admins and managers only, as for the list.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from teamcrm import permissions as perm
 from teamcrm.errors import ValidationError
-from teamcrm.ids import PREFIXES, MemberId
+from teamcrm.ids import PREFIXES, MemberId, TeamId
 from teamcrm.lead import (
     Lead,
     LeadRow,
@@ -16,6 +30,9 @@ from teamcrm.lead import (
 from teamcrm.pool import PoolId
 from teamcrm.ports import UnitOfWork
 from teamcrm.rows import Rows
+from teamcrm.search import MAX_PAGE
+from teamcrm.service.base import SessionBase
+from teamcrm.service.paging import Key, Page, _cursor, _fill, _follow, _start
 from teamcrm.service.routing.common import (
     DASHBOARD_SORTS,
     UNASSIGNED,
@@ -23,7 +40,7 @@ from teamcrm.service.routing.common import (
     _name,
 )
 from teamcrm.service.routing.session import RoutingBase
-from teamcrm.validation import check_id
+from teamcrm.validation import check_id, check_int
 
 
 class DashboardUseCases(RoutingBase):
@@ -78,42 +95,15 @@ class DashboardUseCases(RoutingBase):
             )
             now = self.crm.now()
             leads = uow.leads.all(self.team_id, pool_id=PoolId(pool_id) if pool_id else None)
-            pools = {p.id: p for p in uow.lead_pools.all(self.team_id)}
-            members = {m.id: m for m in uow.members.all(self.team_id)}
-            contacts = {
-                c.id: c
-                for c in uow.contacts.get_many(
-                    self.team_id, list(dict.fromkeys(ld.contact_id for ld in leads))
-                )
-            }
-            rows: list[LeadRow] = []
-            for lead in leads:
-                if lead.status is LeadStatus.REMOVED and not include_removed:
-                    continue
-                owners: Sequence[MemberId | None] = lead.assignee_ids or (None,)
-                for owner in owners:
-                    if assignee == UNASSIGNED and owner is not None:
-                        continue
-                    if assignee not in (None, UNASSIGNED) and owner != assignee:
-                        continue
-                    pool = pools.get(lead.pool_id) if lead.pool_id else None
-                    member = members.get(owner) if owner else None
-                    rows.append(
-                        LeadRow(
-                            lead_id=lead.id,
-                            contact_id=lead.contact_id,
-                            contact_name=_name(contacts.get(lead.contact_id)),
-                            pool_id=lead.pool_id,
-                            pool_name=pool.name if pool is not None else None,
-                            status=lead.status,
-                            assignee_id=owner,
-                            assignee_name=member.name if member is not None else None,
-                            assigned_at=lead.assigned_at if owner else None,
-                            last_contacted_at=self._last_contact(uow, lead, owner, now),
-                            created_at=lead.created_at,
-                            role=lead.role,
-                        )
-                    )
+            rows = dashboard_rows(
+                uow,
+                self.team_id,
+                leads,
+                assignee=assignee,
+                include_removed=include_removed,
+                now=now,
+                last_contact=self._last_contact,
+            )
         present = [r for r in rows if getattr(r, sort_by) is not None]
         missing = [r for r in rows if getattr(r, sort_by) is None]
         present.sort(key=lambda r: (getattr(r, sort_by), r.lead_id), reverse=descending)
@@ -129,3 +119,135 @@ class DashboardUseCases(RoutingBase):
             if interaction.author_id == owner and interaction.occurred_at <= now:
                 return interaction.occurred_at
         return None
+
+
+LastContact = Callable[[UnitOfWork, Lead, "MemberId | None", datetime], "datetime | None"]
+
+
+def dashboard_rows(
+    uow: UnitOfWork,
+    team_id: TeamId,
+    leads: Sequence[Lead],
+    *,
+    assignee: MemberId | None,
+    include_removed: bool,
+    now: datetime,
+    last_contact: LastContact,
+) -> list[LeadRow]:
+    """The dashboard rows of *leads*, in their order: one per lead and owner that match."""
+    pools = {p.id: p for p in uow.lead_pools.all(team_id)}
+    members = {m.id: m for m in uow.members.all(team_id)}
+    contacts = {
+        c.id: c
+        for c in uow.contacts.get_many(team_id, list(dict.fromkeys(ld.contact_id for ld in leads)))
+    }
+    rows: list[LeadRow] = []
+    for lead in leads:
+        if lead.status is LeadStatus.REMOVED and not include_removed:
+            continue
+        owners: Sequence[MemberId | None] = lead.assignee_ids or (None,)
+        for owner in owners:
+            if assignee == UNASSIGNED and owner is not None:
+                continue
+            if assignee not in (None, UNASSIGNED) and owner != assignee:
+                continue
+            pool = pools.get(lead.pool_id) if lead.pool_id else None
+            member = members.get(owner) if owner else None
+            rows.append(
+                LeadRow(
+                    lead_id=lead.id,
+                    contact_id=lead.contact_id,
+                    contact_name=_name(contacts.get(lead.contact_id)),
+                    pool_id=lead.pool_id,
+                    pool_name=pool.name if pool is not None else None,
+                    status=lead.status,
+                    assignee_id=owner,
+                    assignee_name=member.name if member is not None else None,
+                    assigned_at=lead.assigned_at if owner else None,
+                    last_contacted_at=last_contact(uow, lead, owner, now),
+                    created_at=lead.created_at,
+                    role=lead.role,
+                )
+            )
+    return rows
+
+
+class DashboardPagingUseCases(SessionBase):
+    """Keyset pages of the routing dashboard (mixed into ``MemberSession``)."""
+
+    if TYPE_CHECKING:
+
+        def _last_contact(
+            self, uow: UnitOfWork, lead: Lead, owner: MemberId | None, now: datetime
+        ) -> datetime | None: ...
+
+    def routing_dashboard_page(
+        self,
+        *,
+        pool_id: PoolId | None = None,
+        assignee: MemberId | None = None,
+        include_removed: bool = False,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> Page[LeadRow]:
+        """The dashboard rows of up to *limit* leads, by (``created_at``, lead id).
+
+        >>> page = session.routing_dashboard_page(limit=50)  # doctest: +SKIP
+        >>> more = session.routing_dashboard_page(after=page.next_cursor)  # doctest: +SKIP
+        """
+        pool = None if pool_id is None else PoolId(check_id("pool_id", pool_id, PREFIXES["pool"]))
+        if assignee is not None and assignee != UNASSIGNED:
+            check_id("assignee", assignee, PREFIXES["member"])
+        if not isinstance(include_removed, bool):
+            raise ValidationError("include_removed", include_removed, "must be True or False")
+        check_int("limit", limit, minimum=1, maximum=MAX_PAGE)
+        start = _start(after, PREFIXES["lead"])
+        with self._unit(write=False) as (uow, actor):
+            perm.require(
+                actor.role.is_manager,
+                actor,
+                "see the routing dashboard",
+                "admins and managers only",
+            )
+            now = self.crm.now()
+
+            def fetch(at: Key | None, n: int) -> list[Lead]:
+                return uow.leads.page(self.team_id, pool_id=pool, after=at, limit=n)
+
+            def keep(leads: list[Lead]) -> list[tuple[Lead, list[LeadRow]]]:
+                rows = dashboard_rows(
+                    uow,
+                    self.team_id,
+                    leads,
+                    assignee=assignee,
+                    include_removed=include_removed,
+                    now=now,
+                    last_contact=self._last_contact,
+                )
+                by_lead: dict[str, list[LeadRow]] = {}
+                for row in rows:
+                    by_lead.setdefault(row.lead_id, []).append(row)
+                return [(ld, by_lead[ld.id]) for ld in leads if ld.id in by_lead]
+
+            groups, last = _fill(fetch, keep, lambda ld: (ld.created_at, ld.id), start, limit)
+        rows = [row for group in groups for row in group]
+        return Page(rows, next_cursor=_cursor(last), title="Routing dashboard")
+
+    def iter_routing_dashboard(
+        self,
+        *,
+        pool_id: PoolId | None = None,
+        assignee: MemberId | None = None,
+        include_removed: bool = False,
+        page_size: int = 500,
+    ) -> Iterator[LeadRow]:
+        """Every row of :meth:`routing_dashboard_page`, read page by page."""
+        return _follow(
+            lambda after: self.routing_dashboard_page(
+                pool_id=pool_id,
+                assignee=assignee,
+                include_removed=include_removed,
+                limit=page_size,
+                after=after,
+            )
+        )
