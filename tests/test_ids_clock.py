@@ -17,6 +17,7 @@ from teamcrm.followup import new_policy_id
 from teamcrm.lead import new_lead_id, new_offer_id
 from teamcrm.notification import new_notification_id
 from teamcrm.pool import new_pool_id
+from teamcrm.program import new_enrolment_id, new_program_id
 from teamcrm.search import new_saved_filter_id
 from teamcrm.task import new_task_id
 from teamcrm.validation import check_id
@@ -37,6 +38,8 @@ MAKERS: dict[str, Callable[[], str]] = {
     "policy": new_policy_id,
     "saved_filter": new_saved_filter_id,
     "notification": new_notification_id,
+    "program": new_program_id,
+    "enrolment": new_enrolment_id,
 }
 #: Kinds whose ids are made from something else (a digest's hash, a random claim token).
 NOT_MADE_BY_A_MAKER = {"digest", "consumer", "delivery_claim"}

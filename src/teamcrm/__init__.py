@@ -79,6 +79,23 @@ from teamcrm.opportunity import Opportunity, RecordNote, Stage
 from teamcrm.outgoing import build_message
 from teamcrm.pool import Capacity, DistributionMethod, LeadPool, PoolId, StrategyName
 from teamcrm.pool_reminder import PoolReminderDue, pool_reminder_due
+from teamcrm.program import (
+    Condition,
+    ConditionKind,
+    Enrolment,
+    EnrolmentId,
+    EnrolmentState,
+    Program,
+    ProgramId,
+    ProgramScope,
+    ProgramState,
+    ReEnrol,
+    Step,
+    StepKind,
+    StopReason,
+    Trigger,
+    TriggerKind,
+)
 from teamcrm.retry import retry_on_conflict
 from teamcrm.routing import (
     MemberLoad,
@@ -96,6 +113,8 @@ from teamcrm.search import ContactQuery, DateRange, SavedFilter, SavedFilterId
 from teamcrm.sender import DeliveryError, MemorySender, Sender, SMTPSender
 from teamcrm.service import CRM, ContactChanges, ContactDraft, ContactRecord, MemberSession
 from teamcrm.service.notifications import DigestFailure, DigestReport
+from teamcrm.service.program_runner import RunReport
+from teamcrm.service.programs import ContactProgram, ProgramReport
 from teamcrm.service.routing import RoutingResult, enforce_response_windows
 from teamcrm.task import Task, TaskId, TaskStatus
 from teamcrm.team import BucketManagement, Member, Role, Team, TeamSettings
@@ -134,11 +153,14 @@ __all__ = [
     "Company",
     "CompanyId",
     "ConcurrencyError",
+    "Condition",
+    "ConditionKind",
     "Contact",
     "ContactChanges",
     "ContactDraft",
     "ContactId",
     "ContactOptedOut",
+    "ContactProgram",
     "ContactQuery",
     "ContactRecord",
     "DateRange",
@@ -151,6 +173,9 @@ __all__ = [
     "DueRow",
     "EmailAddress",
     "EmailDigestChannel",
+    "Enrolment",
+    "EnrolmentId",
+    "EnrolmentState",
     "EventName",
     "FollowUpPolicy",
     "FollowUpReason",
@@ -193,6 +218,12 @@ __all__ = [
     "PolicyId",
     "PoolId",
     "PoolReminderDue",
+    "Program",
+    "ProgramId",
+    "ProgramReport",
+    "ProgramScope",
+    "ProgramState",
+    "ReEnrol",
     "RecordNote",
     "RenderedEmail",
     "Role",
@@ -203,6 +234,7 @@ __all__ = [
     "RoutingResult",
     "RoutingStrategy",
     "RowKind",
+    "RunReport",
     "SMTPSender",
     "SavedFilter",
     "SavedFilterId",
@@ -215,6 +247,9 @@ __all__ = [
     "Skipped",
     "Snooze",
     "Stage",
+    "Step",
+    "StepKind",
+    "StopReason",
     "StoreError",
     "StrategyName",
     "StrategyTraits",
@@ -229,6 +264,8 @@ __all__ = [
     "Template",
     "TemplateError",
     "TouchKind",
+    "Trigger",
+    "TriggerKind",
     "ValidationError",
     "View",
     "Wait",

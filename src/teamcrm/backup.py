@@ -4,10 +4,11 @@
 companies, contacts, buckets and memberships, interactions, opportunities,
 cases and the notes filed under them, follow-up policies, touches, due rows
 and snoozes, tasks, role slots, pools, routing cursors, leads, offers,
-inbound buckets, saved filters, notifications, digest times and the outbox
-events — to a text stream; :func:`import_team` reads
-such a stream into a store that does not hold the team yet, in one unit of
-work (all or nothing).  The format is documented in ``docs/backup.md``:
+inbound buckets, saved filters, programs and their enrolments,
+notifications, digest times and the outbox events — to a text stream;
+:func:`import_team` reads such a stream into a store that does not hold the
+team yet, in one unit of work (all or nothing).  The format is documented in
+``docs/backup.md``:
 
 * line 1, the header: ``{"format": "teamcrm-team-backup", "version": 1,
   "team_id": "tm_..."}``;
@@ -47,6 +48,7 @@ from teamcrm.notification import Notification
 from teamcrm.opportunity import Opportunity, RecordNote
 from teamcrm.pool import LeadPool
 from teamcrm.ports import Store, UnitOfWork
+from teamcrm.program import Enrolment, Program
 from teamcrm.search import SavedFilter
 from teamcrm.task import Task
 from teamcrm.team import Member, Team
@@ -257,6 +259,11 @@ def _saved_filters(uow: UnitOfWork, team_id: TeamId, ctx: _Context) -> list[Save
     return list(found.values())
 
 
+def _enrolments(uow: UnitOfWork, team_id: TeamId, ctx: _Context) -> Iterator[Enrolment]:
+    for program in uow.programs.all(team_id):
+        yield from uow.enrolments.for_program(team_id, program.id)
+
+
 def _notifications(uow: UnitOfWork, team_id: TeamId, ctx: _Context) -> Iterator[Notification]:
     for m in ctx.members:
         yield from uow.notifications.for_member(team_id, m.id, limit=_ALL)
@@ -375,6 +382,8 @@ KINDS: tuple[_Kind, ...] = (
         "saved_filter", SavedFilter, ("saved_filters",), _saved_filters, _adding("saved_filters")
     ),
     _Kind("intake_key", IntakeRecord, ("intake",), _all("intake"), _adding("intake")),
+    _Kind("program", Program, ("programs",), _all("programs"), _adding("programs")),
+    _Kind("enrolment", Enrolment, ("enrolments",), _enrolments, _bulk("enrolments", "add_many")),
     _Kind(
         "notification",
         Notification,

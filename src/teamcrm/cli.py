@@ -446,6 +446,9 @@ def build_parser() -> argparse.ArgumentParser:
     move.add_argument("--to", dest="target", required=True, metavar="postgresql://...")
     move.set_defaults(func=_migrate)
     _add_backup_commands(sub)
+    from teamcrm.cli_programs import add_program_commands
+
+    add_program_commands(sub)
     prune = sub.add_parser(
         "prune-events",
         help="delete outbox events older than DAYS that every consumer has read",

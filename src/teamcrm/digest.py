@@ -65,6 +65,7 @@ _LABELS: dict[NotificationKind, tuple[str, str]] = {
         "lead with no eligible member",
         "leads with no eligible member",
     ),
+    NotificationKind.PROGRAM_STEP: ("program message", "program messages"),
 }
 
 

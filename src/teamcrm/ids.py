@@ -70,6 +70,8 @@ PREFIXES: dict[str, str] = {
     "digest": "dg_",
     "consumer": "cs_",
     "delivery_claim": "dc_",
+    "program": "pg_",
+    "enrolment": "en_",
 }
 
 

@@ -47,6 +47,7 @@ class NotificationKind(enum.StrEnum):
     RESPONSE_WINDOW_MISSED = "response_window_missed"
     NO_ELIGIBLE_MEMBER = "no_eligible_member"
     LEAD_DUPLICATE = "lead_duplicate"
+    PROGRAM_STEP = "program_step"
 
 
 @attrs.frozen(kw_only=True)

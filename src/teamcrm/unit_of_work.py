@@ -18,6 +18,7 @@ from teamcrm.ports import (
     CompanyRepository,
     ConsumerPositionRepository,
     ContactRepository,
+    EnrolmentRepository,
     FollowUpDueRepository,
     FollowUpPolicyRepository,
     InboundBucketRepository,
@@ -30,6 +31,7 @@ from teamcrm.ports import (
     NotificationRepository,
     OfferRepository,
     OutboxRepository,
+    ProgramRepository,
     RecordRepository,
     RoutingCursorRepository,
     SavedFilterRepository,
@@ -69,6 +71,8 @@ class BaseUnitOfWork:
     views: ViewRepository
     saved_filters: SavedFilterRepository
     intake: IntakeRepository
+    programs: ProgramRepository
+    enrolments: EnrolmentRepository
     records: RecordRepository
 
     def __init__(self) -> None:

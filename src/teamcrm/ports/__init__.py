@@ -34,6 +34,7 @@ from teamcrm.ports.interactions import InteractionRepository
 from teamcrm.ports.notifications import NotificationRepository
 from teamcrm.ports.outbox import ConsumerPositionRepository, OutboxRepository
 from teamcrm.ports.people import MemberRepository, TeamRepository
+from teamcrm.ports.programs import EnrolmentRepository, ProgramRepository
 from teamcrm.ports.records import RecordRepository
 from teamcrm.ports.routing import (
     InboundBucketRepository,
@@ -51,6 +52,7 @@ __all__ = [
     "CompanyRepository",
     "ConsumerPositionRepository",
     "ContactRepository",
+    "EnrolmentRepository",
     "FollowUpDueRepository",
     "FollowUpPolicyRepository",
     "InboundBucketRepository",
@@ -63,6 +65,7 @@ __all__ = [
     "NotificationRepository",
     "OfferRepository",
     "OutboxRepository",
+    "ProgramRepository",
     "RecordRepository",
     "RoutingCursorRepository",
     "SavedFilterRepository",

@@ -19,6 +19,7 @@ from teamcrm.ports.interactions import InteractionRepository
 from teamcrm.ports.notifications import NotificationRepository
 from teamcrm.ports.outbox import ConsumerPositionRepository, OutboxRepository
 from teamcrm.ports.people import MemberRepository, TeamRepository
+from teamcrm.ports.programs import EnrolmentRepository, ProgramRepository
 from teamcrm.ports.records import RecordRepository
 from teamcrm.ports.routing import (
     InboundBucketRepository,
@@ -62,6 +63,8 @@ class UnitOfWork(Protocol):
     views: ViewRepository
     saved_filters: SavedFilterRepository
     intake: IntakeRepository
+    programs: ProgramRepository
+    enrolments: EnrolmentRepository
     records: RecordRepository
 
     def __enter__(self) -> Self: ...

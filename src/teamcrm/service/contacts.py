@@ -185,19 +185,21 @@ class ContactUseCases(SessionBase):
             contacts = [self._build_contact(team, d, now, region) for d in drafts]
             self._check_companies(uow, actor, (c for ct in contacts for c in ct.company_ids))
             uow.contacts.add_many(contacts)
-            uow.collect(
-                *(
-                    self._event(
-                        EventName.CONTACT_CREATED, c.id, now, source=c.source, status=c.status
-                    )
-                    for c in contacts
-                )
-            )
+            created = [
+                self._event(EventName.CONTACT_CREATED, c.id, now, source=c.source, status=c.status)
+                for c in contacts
+            ]
+            uow.collect(*created)
+            known: dict[str, Contact | None] = {c.id: c for c in contacts}
             for bucket in buckets:
                 self._add_items(
                     uow, bucket, [c.id for c in contacts], now, known={c.id: c for c in contacts}
                 )
             self._join_omni_buckets(uow, contacts, now)
+            # contact.created reactions run once the contacts are in their buckets.
+            cache: dict[str, Any] = {}
+            for event in created:
+                self.crm.reactions.react(uow, event, contacts=known, cache=cache)
             uow.commit()
             return contacts
 

@@ -38,6 +38,9 @@ from teamcrm.service.notifications import (
 )
 from teamcrm.service.optout import OptOutUseCases
 from teamcrm.service.paging import PagingUseCases
+from teamcrm.service.program_runner import DEFAULT_LEASE as PROGRAM_LEASE
+from teamcrm.service.program_runner import RunReport, run_programs
+from teamcrm.service.programs import ProgramUseCases
 from teamcrm.service.reactions import Reactions, default_reactions
 from teamcrm.service.records import RecordUseCases
 from teamcrm.service.retention import prune_events
@@ -258,6 +261,30 @@ class CRM:
         log.routing.info("response windows enforced: %d leads passed on", passed)
         return passed
 
+    def run_programs(
+        self,
+        now: datetime | None = None,
+        limit: int = 100,
+        *,
+        lease: timedelta = PROGRAM_LEASE,
+        worker: str | None = None,
+        sender: Sender | None = None,
+    ) -> RunReport:
+        """Run the next step of up to *limit* due program runs (every team); report what happened.
+
+        Claims due runs with a lease (several workers, on SQLite or
+        PostgreSQL, never run one step twice: the step's effects commit
+        together with the run's advance), retries a failing step with
+        backoff and marks the run failed after a few tries.  Run it from a
+        scheduler or a loop.  *sender* delivers the emails of ``send_email``
+        steps (the port the email digest uses).  See
+        :mod:`teamcrm.service.program_runner`.
+
+        >>> crm.run_programs()  # doctest: +SKIP
+        RunReport(claimed=1, ran=1, completed=1, ...)
+        """
+        return run_programs(self, now, limit, lease=lease, worker=worker, sender=sender)
+
     def close(self) -> None:
         """Close the underlying store."""
         self.store.close()
@@ -286,6 +313,7 @@ class MemberSession(
     ImportUseCases,
     ExportUseCases,
     PagingUseCases,
+    ProgramUseCases,
     RecordUseCases,
     OptOutUseCases,
     DashboardPagingUseCases,

@@ -135,17 +135,17 @@ class IntakeUseCases(SessionBase):
                     uow.intake.add(record)
                 except AlreadyExists:
                     raise _KeyTaken from None
+            created = None
             if existing is None:
                 uow.contacts.add(contact)
-                uow.collect(
-                    self._event(
-                        EventName.CONTACT_CREATED,
-                        contact.id,
-                        now,
-                        source=contact.source,
-                        status=contact.status,
-                    )
+                created = self._event(
+                    EventName.CONTACT_CREATED,
+                    contact.id,
+                    now,
+                    source=contact.source,
+                    status=contact.status,
                 )
+                uow.collect(created)
             elif contact is not existing:
                 uow.contacts.update(contact)
                 uow.collect(
@@ -154,6 +154,8 @@ class IntakeUseCases(SessionBase):
             self._add_items(uow, bucket, [contact.id], now, known={contact.id: contact})
             if existing is None:
                 self._join_omni_buckets(uow, [contact], now)
+            if created is not None:  # its reactions run once the contact is in its buckets
+                self.crm.reactions.react(uow, created, contacts={str(contact.id): contact})
             uow.collect(
                 self._event(
                     EventName.LEAD_INTAKE,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -114,7 +114,6 @@ class InteractionUseCases(SessionBase):
         with self._unit() as (uow, actor):
             now = self.crm.now()
             when = now if occurred_at is None else check_time("occurred_at", occurred_at)
-            team = uow.teams.get(self.team_id)
             # Locked until commit: a record deleted meanwhile gets no note filed.
             records = [
                 visible_record(self, uow, actor, rid, for_update=True)
@@ -134,72 +133,110 @@ class InteractionUseCases(SessionBase):
             contacts = [self._visible_contact(uow, actor, cid) for cid in contact_list]
             for co in company_list:
                 self._visible_company(uow, actor, co)
-            filed = dict.fromkeys(company_list)
-            if team.settings.file_notes_under_companies:
-                for contact in contacts:
-                    filed.update(dict.fromkeys(contact.company_ids))
-            interaction = Interaction(
-                id=new_interaction_id(),
-                team_id=self.team_id,
-                kind=kind,  # type: ignore[arg-type]
-                author_id=actor.id,
-                occurred_at=when,
-                logged_at=now,
-                contact_ids=tuple(c.id for c in contacts),
-                company_ids=tuple(CompanyId(c) for c in filed),
-                outcome=outcome,  # type: ignore[arg-type]
+            interaction = self._record_interaction(
+                uow,
+                actor,
+                kind,
+                contacts,
+                company_list,
+                when=when,
+                now=now,
+                outcome=outcome,
                 via=via,
                 reference=reference,
                 body=body,
+                record_ids=[record.id for record, _ in records],
             )
-            uow.interactions.add(interaction)
-            for record, _ in records:
-                uow.records.file_note(
-                    RecordNote(
-                        team_id=self.team_id, record_id=record.id, interaction_id=interaction.id
-                    )
-                )
-            self._emit(
-                uow,
-                self._event(
-                    EventName.INTERACTION_LOGGED,
-                    interaction.id,
-                    now,
-                    kind=interaction.kind.value,
-                    contact_ids=list(interaction.contact_ids),
-                    occurred_at=when.isoformat(),
-                ),
-                subject=interaction,
-            )
-            # Contacts whose channel this changes are read again for update
-            # (locked on PostgreSQL, in id order: two such units never wait
-            # for each other in a cycle), so the change never fails on, or
-            # undoes, a change made since they were read above.
-            region = self._phone_region(uow, actor)
-            stale = [
-                c.id for c in contacts if channel_effect(c, interaction, region) not in (None, c)
-            ]
-            fresh = {i: uow.contacts.get_for_update(self.team_id, i) for i in sorted(stale)}
-            for contact_id in stale:
-                contact = fresh[contact_id]
-                updated = channel_effect(contact, interaction, region)
-                changed = None if updated is None else changed_channel(contact, updated)
-                if updated is not None and changed is not None:
-                    uow.contacts.update(updated)
-                    channel, works = changed
-                    uow.collect(
-                        self._event(
-                            EventName.CONTACT_CHANNEL_VALIDATED
-                            if works
-                            else EventName.CONTACT_CHANNEL_INVALIDATED,
-                            contact.id,
-                            now,
-                            channel=channel,
-                            interaction_id=interaction.id,
-                        )
-                    )
             uow.commit()
             return interaction
+
+    def _record_interaction(
+        self,
+        uow: UnitOfWork,
+        actor: Member,
+        kind: InteractionKind | InteractionKindName,
+        contacts: list[Contact],
+        company_list: list[str],
+        *,
+        when: datetime,
+        now: datetime,
+        outcome: Outcome | OutcomeName | None = None,
+        via: str | None = None,
+        reference: str | None = None,
+        body: str = "",
+        record_ids: Sequence[Any] = (),
+        origin: str = "",
+    ) -> Interaction:
+        """Log an interaction by *actor* about *contacts* (already checked) in the open unit.
+
+        Files it (under the contacts' companies when the team says so, and
+        under the records *record_ids*), emits ``interaction.logged`` (with
+        *origin*: ``"programs"`` for an email a program sent) and applies its
+        effect on the contacts' channels.  The caller commits.
+        """
+        team = uow.teams.get(self.team_id)
+        filed = dict.fromkeys(company_list)
+        if team.settings.file_notes_under_companies:
+            for contact in contacts:
+                filed.update(dict.fromkeys(contact.company_ids))
+        interaction = Interaction(
+            id=new_interaction_id(),
+            team_id=self.team_id,
+            kind=kind,  # type: ignore[arg-type]  # checked by Interaction
+            author_id=actor.id,
+            occurred_at=when,
+            logged_at=now,
+            contact_ids=tuple(c.id for c in contacts),
+            company_ids=tuple(CompanyId(c) for c in filed),
+            outcome=outcome,  # type: ignore[arg-type]  # checked by Interaction
+            via=via,
+            reference=reference,
+            body=body,
+        )
+        uow.interactions.add(interaction)
+        for record_id in record_ids:
+            uow.records.file_note(
+                RecordNote(team_id=self.team_id, record_id=record_id, interaction_id=interaction.id)
+            )
+        self.crm.reactions.emit(
+            uow,
+            self._event(
+                EventName.INTERACTION_LOGGED,
+                interaction.id,
+                now,
+                kind=interaction.kind.value,
+                contact_ids=list(interaction.contact_ids),
+                occurred_at=when.isoformat(),
+            ),
+            subject=interaction,
+            origin=origin,
+        )
+        # Contacts whose channel this changes are read again for update
+        # (locked on PostgreSQL, in id order: two such units never wait
+        # for each other in a cycle), so the change never fails on, or
+        # undoes, a change made since they were read above.
+        region = self._phone_region(uow, actor)
+        stale = [c.id for c in contacts if channel_effect(c, interaction, region) not in (None, c)]
+        fresh = {i: uow.contacts.get_for_update(self.team_id, i) for i in sorted(stale)}
+        for contact_id in stale:
+            contact = fresh[contact_id]
+            updated = channel_effect(contact, interaction, region)
+            changed = None if updated is None else changed_channel(contact, updated)
+            if updated is not None and changed is not None:
+                uow.contacts.update(updated)
+                channel, works = changed
+                uow.collect(
+                    self._event(
+                        EventName.CONTACT_CHANNEL_VALIDATED
+                        if works
+                        else EventName.CONTACT_CHANNEL_INVALIDATED,
+                        contact.id,
+                        now,
+                        channel=channel,
+                        interaction_id=interaction.id,
+                    )
+                )
+        return interaction
 
     def _readable(
         self,

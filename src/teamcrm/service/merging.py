@@ -203,6 +203,7 @@ class MergeUseCases(SessionBase):
             if policies:
                 uow.followup_dues.delete(self.team_id, [p.id for p in policies], gone)
             uow.contacts.update(merged)
+            uow.enrolments.forget_contacts(self.team_id, gone)  # programs runs end with them
             for dup in duplicates:
                 uow.contacts.delete(self.team_id, dup.id, dup.version)
             FollowUpBook(uow, self.team_id).recompute([survivor_cid])

@@ -19,7 +19,13 @@ in ``docs/architecture.md``, checked against this registry by a test)::
     team.settings_changed-> interactions: file every earlier note under companies
     contact.deleted      -> routing: close open leads
     lead.routed          -> contacts: apply the team's new_lead_status
-    lead.reassigned      -> follow-ups: move the pool's follow-up task
+    lead.reassigned      -> programs: enrol in the new owners' programs
+    contact.created      -> programs: enrol in creation-triggered programs
+    contact.opted_out    -> programs: stop the contact's runs
+    program.paused       -> programs: stop the program's runs
+    (programs also enrol on bucket.items_added, lead.routed, lead.assigned and a
+    status change, and stop runs on bucket.items_removed, interaction.logged and
+    contact.deleted)
 
 Each :class:`~teamcrm.service.crm.CRM` holds its own registry
 (``crm.reactions``), so an application may add a reaction to one CRM
@@ -152,6 +158,24 @@ class Reactions:
     ) -> None:
         """Collect *event* in *uow* and run its reactions, in order, in the same unit."""
         uow.collect(event)
+        self.react(uow, event, subject=subject, contacts=contacts, origin=origin, cache=cache)
+
+    def react(
+        self,
+        uow: UnitOfWork,
+        event: DomainEvent,
+        *,
+        subject: object | None = None,
+        contacts: MutableMapping[str, Contact | None] | Mapping[str, Contact] | None = None,
+        origin: str = "",
+        cache: dict[str, Any] | None = None,
+    ) -> None:
+        """Run the reactions of *event*, which the unit already collected.
+
+        For a use case that records its events where they happened but lets
+        their reactions see the rest of its change first (a new contact's
+        ``contact.created`` reactions run after it joined its buckets).
+        """
         reactions = self._by_event.get(event.name)
         if not reactions:
             return
@@ -179,6 +203,7 @@ def default_reactions() -> Reactions:
     after a change.
     """
     from teamcrm.service import followups, interactions, routing
+    from teamcrm.service import program_reactions as programs
 
     return Reactions(
         [
@@ -196,10 +221,23 @@ def default_reactions() -> Reactions:
                 routing.route_entries,
             ),
             Reaction(
+                EventName.BUCKET_ITEMS_ADDED,
+                "programs",
+                "enrol the added contacts in the running programs attached to the bucket"
+                " (if they meet the conditions and the owner may see them)",
+                programs.enrol_bucket_entries,
+            ),
+            Reaction(
                 EventName.BUCKET_ITEMS_REMOVED,
                 "follow-ups",
                 "stop the follow-up clocks of the bucket's policies for the removed contacts",
                 followups.stop_clocks,
+            ),
+            Reaction(
+                EventName.BUCKET_ITEMS_REMOVED,
+                "programs",
+                "stop the removed contacts' runs of programs attached to the bucket (left_bucket)",
+                programs.stop_on_bucket_exit,
             ),
             Reaction(
                 EventName.BUCKET_DELETED,
@@ -214,11 +252,31 @@ def default_reactions() -> Reactions:
                 followups.record_touches,
             ),
             Reaction(
+                EventName.INTERACTION_LOGGED,
+                "programs",
+                "an interaction other than a note, not logged by a program, stops the"
+                " contacts' active runs (replied)",
+                programs.stop_on_reply,
+            ),
+            Reaction(
+                EventName.CONTACT_CREATED,
+                "programs",
+                "enrol the new contact in the running programs triggered by contact creation",
+                programs.enrol_created_contacts,
+            ),
+            Reaction(
                 EventName.CONTACT_UPDATED,
                 "interactions",
                 "when the contact gained companies and the team files notes under companies:"
                 " file the contact's earlier interactions under them too",
                 interactions.file_earlier_notes_of_contact,
+            ),
+            Reaction(
+                EventName.CONTACT_UPDATED,
+                "programs",
+                "when the status changed: enrol the contact in the running programs"
+                " triggered by that status change",
+                programs.enrol_status_changes,
             ),
             Reaction(
                 EventName.TEAM_SETTINGS_CHANGED,
@@ -235,10 +293,47 @@ def default_reactions() -> Reactions:
                 routing.close_leads_of_deleted_contact,
             ),
             Reaction(
+                EventName.CONTACT_DELETED,
+                "programs",
+                "delete the contact's program runs (a foreign key cascade on SQL stores)",
+                programs.forget_deleted_contacts,
+            ),
+            Reaction(
                 EventName.LEAD_ROUTED,
                 "contacts",
                 "a new lead's contact takes the team's new_lead_status",
                 routing.apply_new_lead_status,
+            ),
+            Reaction(
+                EventName.LEAD_ROUTED,
+                "programs",
+                "enrol the lead's contact in the running lead_assigned programs of the"
+                " members it was assigned to (any pool or that pool)",
+                programs.enrol_assigned_leads,
+            ),
+            Reaction(
+                EventName.LEAD_ASSIGNED,
+                "programs",
+                "enrol the lead's contact in the lead_assigned programs of its new owners",
+                programs.enrol_assigned_leads,
+            ),
+            Reaction(
+                EventName.LEAD_REASSIGNED,
+                "programs",
+                "enrol the lead's contact in the lead_assigned programs of its new owners",
+                programs.enrol_assigned_leads,
+            ),
+            Reaction(
+                EventName.CONTACT_OPTED_OUT,
+                "programs",
+                "stop the contact's active program runs (opted_out)",
+                programs.stop_on_opt_out,
+            ),
+            Reaction(
+                EventName.PROGRAM_PAUSED,
+                "programs",
+                "stop the program's active runs (program_paused)",
+                programs.stop_on_pause,
             ),
         ]
     )

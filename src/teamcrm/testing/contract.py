@@ -81,6 +81,10 @@ from teamcrm.testing.contract_notifications import (
     NotificationRepositoryContract,
 )
 from teamcrm.testing.contract_paging import KeysetPageContract
+from teamcrm.testing.contract_programs import (
+    EnrolmentRepositoryContract,
+    ProgramRepositoryContract,
+)
 from teamcrm.testing.contract_records import RecordRepositoryContract
 from teamcrm.testing.contract_retention import OutboxRetentionContract
 from teamcrm.testing.contract_routing import (
@@ -110,6 +114,7 @@ __all__ = [
     "CompanySearchContract",
     "ContactRepositoryContract",
     "DigestQueueContract",
+    "EnrolmentRepositoryContract",
     "FollowUpDueRepositoryContract",
     "FollowUpIsolationContract",
     "FollowUpPolicyRepositoryContract",
@@ -127,6 +132,7 @@ __all__ = [
     "OfferRepositoryContract",
     "OutboxContract",
     "OutboxRetentionContract",
+    "ProgramRepositoryContract",
     "RecordRepositoryContract",
     "RoutingCursorRepositoryContract",
     "RoutingIsolationContract",
@@ -1154,6 +1160,8 @@ class StoreContract(
     InteractionCountsContract,
     SavedFilterRepositoryContract,
     IntakeRepositoryContract,
+    ProgramRepositoryContract,
+    EnrolmentRepositoryContract,
     RecordRepositoryContract,
 ):
     """Every contract at once: subclass this and override ``store``."""

@@ -29,6 +29,7 @@ from teamcrm.adapters.memory.followups import (
 )
 from teamcrm.adapters.memory.notifications import _DigestState, _Notifications
 from teamcrm.adapters.memory.outbox import _ConsumerPositions, _Outbox, _Position
+from teamcrm.adapters.memory.programs import MemoryEnrolments, MemoryPrograms
 from teamcrm.adapters.memory.records import MemoryRecords
 from teamcrm.adapters.memory.routing import (
     _InboundBuckets,
@@ -58,6 +59,7 @@ from teamcrm.lead import (
 from teamcrm.notification import Notification
 from teamcrm.opportunity import Opportunity, RecordNote
 from teamcrm.pool import LeadPool
+from teamcrm.program import Enrolment, Program
 from teamcrm.routing import MemberLoad
 from teamcrm.search import (
     SavedFilter,
@@ -113,6 +115,8 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         self.views = _Views(s)
         self.saved_filters = _SavedFilters(s._saved_filters)
         self.intake = _Intake(s._intake)
+        self.programs = MemoryPrograms(s._programs, s._enrolments)
+        self.enrolments = MemoryEnrolments(s._enrolments)
         self.records = MemoryRecords(
             s._opportunities, s._cases, s._record_notes, s._contacts, s._companies
         )
@@ -196,6 +200,8 @@ class MemoryStore:
         self._inbound_buckets: _Table[tuple[str, str], InboundBucket] = _Table()
         self._saved_filters: _Table[str, SavedFilter] = _Table()
         self._intake: _Table[tuple[str, str], IntakeRecord] = _Table()
+        self._programs: _Table[str, Program] = _Table()
+        self._enrolments: _Table[str, Enrolment] = _Table()
         self._opportunities: _Table[str, Opportunity] = _Table()
         self._cases: _Table[str, Case] = _Table()
         self._record_notes: _Table[tuple[str, str], RecordNote] = _Table()

@@ -13,6 +13,7 @@ database must decide with row locks (see :mod:`.repositories` and
 # Modules that register PostgreSQL versions of migrations and repositories.
 from teamcrm.adapters.postgres import filters as _filters
 from teamcrm.adapters.postgres import phones as _phones
+from teamcrm.adapters.postgres import programs as _programs
 from teamcrm.adapters.postgres import records as _records
 from teamcrm.adapters.postgres import routing as _routing
 from teamcrm.adapters.postgres import schema as _schema
@@ -28,7 +29,7 @@ from teamcrm.adapters.postgres.store import (
     register_postgres_repository,
 )
 
-del _filters, _phones, _records, _routing, _schema, _views
+del _filters, _phones, _programs, _records, _routing, _schema, _views
 
 __all__ = [
     "PGContext",

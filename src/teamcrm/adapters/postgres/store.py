@@ -156,6 +156,7 @@ class PostgresUnitOfWork(BaseUnitOfWork):
         self._write = write
         self._raw: psycopg.Connection[Any] | None = None
         ctx = self.context = PGContext(write=write)
+        ctx.programs_table = store._programs_table
         factories = {**_core(), **registered_repositories(), **_OVERRIDES}
         for name, factory in factories.items():
             setattr(self, name, factory(ctx))
@@ -295,6 +296,8 @@ class PostgresStore:
         self._lock = threading.Lock()
         self._closed = False
         self._known = registered_migrations() if migrations is None else tuple(migrations)
+        #: The schema has the programs table (see ``SQLiteContext``).
+        self._programs_table = any(m.name == "0400_programs" for m in self._known)
         first = self._connect()
         try:
             self.applied = migrate(first, self._known, where=self._where(), create=create)

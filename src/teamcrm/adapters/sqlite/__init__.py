@@ -20,6 +20,7 @@ from teamcrm.adapters.sqlite import integrity as _integrity  # after routing: no
 from teamcrm.adapters.sqlite import notifications as _notifications
 from teamcrm.adapters.sqlite import phones as _phones
 from teamcrm.adapters.sqlite import pool_reminders as _pool_reminders  # 0420: legacy tasks
+from teamcrm.adapters.sqlite import programs as _programs
 from teamcrm.adapters.sqlite import records as _records  # opportunities and cases
 from teamcrm.adapters.sqlite import routing as _routing
 from teamcrm.adapters.sqlite import schema as _schema  # registers the core migrations
@@ -38,7 +39,7 @@ from teamcrm.adapters.sqlite.store import (
 )
 
 del _consumers, _schema, _followups, _grid, _intake, _integrity, _notifications, _digests
-del _phones, _pool_reminders, _records, _routing, _views
+del _phones, _pool_reminders, _programs, _records, _routing, _views
 
 __all__ = [
     "Migration",

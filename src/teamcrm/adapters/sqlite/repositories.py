@@ -62,12 +62,21 @@ R = TypeVar("R")
 
 
 class SQLiteContext:
-    """What the repositories of one unit of work share: its open connection."""
+    """What the repositories of one unit of work share: its open connection.
 
-    __slots__ = ("_conn",)
+    ``facts`` holds what the unit learnt on the side of a read it made anyway,
+    by key (emptied whenever a connection is bound or unbound): reading a
+    team also tells whether the team has programs (``"programs:<team id>"``),
+    so the programs' reactions skip their own read for teams without any
+    (``programs_table``: the schema has the programs table).
+    """
+
+    __slots__ = ("_conn", "facts", "programs_table")
 
     def __init__(self) -> None:
         self._conn: sqlite3.Connection | None = None
+        self.facts: dict[str, Any] = {}
+        self.programs_table: bool | None = None  # None: not known (the store did not say)
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -79,6 +88,7 @@ class SQLiteContext:
     def attach(self, conn: sqlite3.Connection | None) -> None:
         """Bind (or, with ``None``, unbind) the unit's connection."""
         self._conn = conn
+        self.facts.clear()
 
 
 def translated(method: Callable[P, R]) -> Callable[P, R]:
@@ -172,6 +182,13 @@ SELECT t.id, t.name, t.created_at, t.bucket_management, t.file_notes_under_compa
        (SELECT json_group_array(s.status) FROM team_statuses s WHERE s.team_id = t.id),
        t.phone_region
 FROM teams t"""
+#: The same, and whether the team has programs (a side fact, see ``SQLiteContext``).
+_TEAM_SELECT_PROGRAMS = _TEAM_SELECT.replace(
+    "t.phone_region\nFROM teams t",
+    "t.phone_region,\n       EXISTS (SELECT 1 FROM programs p WHERE p.team_id = t.id)"
+    "\nFROM teams t",
+)
+assert _TEAM_SELECT_PROGRAMS != _TEAM_SELECT
 
 
 def _team(row: Sequence[Any]) -> Team:
@@ -203,9 +220,13 @@ class SQLiteTeams(SQLiteRepository):
     @translated
     def get(self, team_id: TeamId) -> Team:
         """Return the team or raise ``NotFound``."""
-        row = self._conn.execute(f"{_TEAM_SELECT} WHERE t.id = ?", (team_id,)).fetchone()
+        ctx = self._ctx
+        select = _TEAM_SELECT_PROGRAMS if ctx.programs_table else _TEAM_SELECT
+        row = self._conn.execute(f"{select} WHERE t.id = ?", (team_id,)).fetchone()
         if row is None:
             raise NotFound(self.kind, team_id)
+        if ctx.programs_table:
+            ctx.facts[f"programs:{team_id}"] = bool(row[10])
         return _team(row)
 
     def _statuses(self, team: Team) -> None:

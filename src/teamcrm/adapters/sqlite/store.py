@@ -113,6 +113,7 @@ class SQLiteUnitOfWork(BaseUnitOfWork):
         self._write = write
         self._conn: sqlite3.Connection | None = None
         ctx = self.context = SQLiteContext()
+        ctx.programs_table = store._programs_table
         self.teams = SQLiteTeams(ctx)
         self.members = SQLiteMembers(ctx)
         self.contacts = SQLiteContacts(ctx)
@@ -244,6 +245,8 @@ class SQLiteStore:
             raise ValidationError("create", create, "must be True or False")
         known = registered_migrations() if migrations is None else tuple(migrations)
         self._known = known
+        #: The schema has the programs table: reading a team also tells if it has programs.
+        self._programs_table = any(m.name == "0400_programs" for m in known)
         self._where = repr(self._target.path or ":memory:")
         conn = connect(self._target, busy_timeout=self._busy_timeout, create=create)
         try:

@@ -1,0 +1,94 @@
+"""Benchmark: programs' due steps run by one worker, and enrolling in bulk, on SQLite files.
+
+* ``programs_sqlite_steps_per_s``: 100,000 due steps (``--quick``: 4,000) -
+  50,000 contacts enrolled in a program of two steps, a task then an email
+  to a ``MemorySender`` - run by one worker (``crm.run_programs(limit=1000)``
+  until nothing is due); every step is its own unit of work (claims are
+  batched).  The issue's floor (raw ``sqlite3`` doing the same claims and
+  writes) is not measured yet.
+* ``programs_bulk_enrol_10k_x``: adding 10,000 contacts (``--quick``: 2,000)
+  to a bucket in one call when a program is attached to it (all of them are
+  enrolled in the same unit), as a multiple of the same add without
+  programs (target: at most 2).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+from registry import Result, benchmark
+
+import teamcrm
+from teamcrm import MemorySender, Step, Trigger
+
+
+def _team(path: Path) -> tuple[teamcrm.CRM, teamcrm.MemberSession]:
+    crm = teamcrm.open(f"sqlite:///{path}")
+    _, admin = crm.create_team("Bench", admin_name="Ana", admin_email="ana@example.com")
+    return crm, crm.as_member(admin.id)
+
+
+def _steps_per_s(path: Path, contacts: int) -> float:
+    crm, ana = _team(path)
+    drip = ana.create_bucket("Drip", personal=True)
+    ana.create_program(
+        "Task then email",
+        Trigger(kind="bucket_entered", bucket_id=drip.id),
+        [
+            Step(kind="create_task", days=1, text="Call"),
+            Step(kind="send_email", subject="Hi {{ contact.first_name }}", body="Hello"),
+        ],
+    )
+    drafts = [{"first_name": f"C{i}", "emails": [f"c{i}@example.com"]} for i in range(contacts)]
+    ids = [c.id for c in ana.create_contacts(drafts)]
+    ana.add_to_bucket(drip.id, ids)
+    sender = MemorySender()
+    started = time.perf_counter()
+    ran = 0
+    while True:
+        report = crm.run_programs(limit=1000, sender=sender)
+        ran += report.ran
+        if report.claimed == 0:
+            break
+    elapsed = time.perf_counter() - started
+    assert ran == 2 * contacts, ran
+    assert len(sender.sent) == contacts, len(sender.sent)
+    crm.close()
+    return ran / elapsed
+
+
+def _bulk_add_s(path: Path, contacts: int, *, with_program: bool) -> float:
+    crm, ana = _team(path)
+    inbox = ana.create_bucket("Inbox")
+    shared = ana.create_bucket("Shared")
+    if with_program:
+        ana.create_program(
+            "Share",
+            Trigger(kind="bucket_entered", bucket_id=inbox.id),
+            [Step(kind="add_to_bucket", bucket_id=shared.id)],
+        )
+    ids = [c.id for c in ana.create_contacts([{"first_name": f"C{i}"} for i in range(contacts)])]
+    started = time.perf_counter()
+    ana.add_to_bucket(inbox.id, ids)
+    elapsed = time.perf_counter() - started
+    crm.close()
+    return elapsed
+
+
+def run(quick: bool) -> list[Result]:
+    """Measure both figures on fresh SQLite files."""
+    with tempfile.TemporaryDirectory(prefix="teamcrm-bench-programs-") as tmp:
+        here = Path(tmp)
+        steps = _steps_per_s(here / "steps.db", 2_000 if quick else 50_000)
+        n = 2_000 if quick else 10_000
+        without = min(_bulk_add_s(here / f"plain{i}.db", n, with_program=False) for i in range(3))
+        with_ = min(_bulk_add_s(here / f"prog{i}.db", n, with_program=True) for i in range(3))
+    return [
+        Result("programs_sqlite_steps_per_s", steps, "steps/s"),
+        Result("programs_bulk_enrol_10k_x", with_ / without, "x"),
+    ]
+
+
+benchmark("programs", "program steps run by one worker; bulk enrolment cost (SQLite)")(run)

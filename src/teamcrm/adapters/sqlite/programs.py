@@ -1,0 +1,331 @@
+"""The ``programs`` and ``program_enrolments`` tables (migration ``0400_programs``).
+
+A program is stored as its JSON (made by :mod:`teamcrm.converter`) next to
+the columns the queries need.  Enrolments are plain columns; two indexes do
+the work:
+
+* ``program_enrolments_one_active`` - a partial unique index on
+  (program, contact) for active rows: at most one active run of a program
+  per contact, decided by the database (``INSERT OR IGNORE`` skips the rest);
+* ``program_enrolments_due`` - active rows by ``due_at``: what the runner
+  claims.  :meth:`SQLiteEnrolments.claim_due` is one ``UPDATE ... RETURNING``
+  in the caller's writing unit; SQLite's write lock makes concurrent claims
+  take turns, so no row is handed to two workers while its lease holds.
+
+Foreign keys delete a program's or a contact's enrolments with it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from teamcrm.adapters.sqlite.codec import dumps, from_micros, loads, optional_micros, to_micros
+from teamcrm.adapters.sqlite.migrations import register_migration
+from teamcrm.adapters.sqlite.repositories import SQLiteRepository, translated
+from teamcrm.adapters.sqlite.store import register_repository
+from teamcrm.converter import converter
+from teamcrm.errors import NotFound
+from teamcrm.ids import ContactId, TeamId
+from teamcrm.program import (
+    Enrolment,
+    EnrolmentId,
+    EnrolmentState,
+    Program,
+    ProgramId,
+    StopReason,
+)
+from teamcrm.validation import trusted
+
+__all__ = ["ENROLMENT_COLUMNS", "SQLiteEnrolments", "SQLitePrograms", "enrolment_from_row"]
+
+register_migration(
+    "0400_programs",
+    """CREATE TABLE programs (
+        id TEXT PRIMARY KEY,
+        team_id TEXT NOT NULL,
+        owner_id TEXT NOT NULL,
+        data TEXT NOT NULL,
+        version INTEGER NOT NULL
+    )""",
+    "CREATE INDEX programs_by_team ON programs (team_id, id)",
+    """CREATE TABLE program_enrolments (
+        id TEXT PRIMARY KEY,
+        team_id TEXT NOT NULL,
+        program_id TEXT NOT NULL REFERENCES programs (id) ON DELETE CASCADE,
+        contact_id TEXT NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
+        enrolled_at INTEGER NOT NULL,
+        due_at INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        step_index INTEGER NOT NULL,
+        attempts INTEGER NOT NULL,
+        lease_owner TEXT,
+        lease_until INTEGER,
+        stop_reason TEXT,
+        last_error TEXT,
+        finished_at INTEGER,
+        version INTEGER NOT NULL
+    )""",
+    "CREATE UNIQUE INDEX program_enrolments_one_active ON program_enrolments"
+    " (program_id, contact_id) WHERE state = 'active'",
+    "CREATE INDEX program_enrolments_due ON program_enrolments (due_at, id) WHERE state = 'active'",
+    "CREATE INDEX program_enrolments_by_contact ON program_enrolments (contact_id)",
+    "CREATE INDEX program_enrolments_by_program ON program_enrolments (program_id)",
+)
+
+#: The enrolment columns, in the order :func:`enrolment_from_row` reads them.
+ENROLMENT_COLUMNS = (
+    "id, team_id, program_id, contact_id, enrolled_at, due_at, state, step_index, attempts,"
+    " lease_owner, lease_until, stop_reason, last_error, finished_at, version"
+)
+_ENROLMENT_SELECT = f"SELECT {ENROLMENT_COLUMNS} FROM program_enrolments"
+_PROGRAM_SELECT = "SELECT data, version FROM programs"
+
+
+def _program(row: Sequence[Any]) -> Program:
+    return _decoded(row[0], row[1])
+
+
+@functools.lru_cache(maxsize=1024)
+def _decoded(data: str, version: int) -> Program:
+    """The program stored as *data* at *version* (programs are frozen: one copy serves all).
+
+    The runner reads a program for every step it runs; building it again
+    (steps, conditions, templates parsed) costs more than the read itself.
+    """
+    fields = loads(data)
+    fields["version"] = version
+    return converter.structure(fields, Program)
+
+
+def _program_data(program: Program) -> str:
+    data = converter.unstructure(program)
+    data.pop("version", None)
+    return dumps(data)
+
+
+def enrolment_from_row(row: Sequence[Any]) -> Enrolment:
+    """Build an enrolment from a row of :data:`ENROLMENT_COLUMNS` (values as stored)."""
+    (eid, team, program, contact, enrolled, due, state, index, attempts) = row[:9]
+    (owner, until, reason, error, finished, version) = row[9:]
+    return trusted(
+        Enrolment,
+        id=EnrolmentId(eid),
+        team_id=TeamId(team),
+        program_id=ProgramId(program),
+        contact_id=ContactId(contact),
+        enrolled_at=from_micros(enrolled),
+        due_at=from_micros(due),
+        state=EnrolmentState(state),
+        step_index=index,
+        attempts=attempts,
+        lease_owner=owner,
+        lease_until=None if until is None else from_micros(until),
+        stop_reason=None if reason is None else StopReason(reason),
+        last_error=error,
+        finished_at=None if finished is None else from_micros(finished),
+        version=version,
+    )
+
+
+def _enrolment_values(e: Enrolment) -> tuple[Any, ...]:
+    return (
+        e.id,
+        e.team_id,
+        e.program_id,
+        e.contact_id,
+        to_micros(e.enrolled_at),
+        to_micros(e.due_at),
+        e.state.value,
+        e.step_index,
+        e.attempts,
+        e.lease_owner,
+        optional_micros(e.lease_until),
+        None if e.stop_reason is None else e.stop_reason.value,
+        e.last_error,
+        optional_micros(e.finished_at),
+        e.version,
+    )
+
+
+class SQLitePrograms(SQLiteRepository):
+    """Programs, stored as JSON with their owner and version."""
+
+    kind = "program"
+    table = "programs"
+
+    @translated
+    def get(self, team_id: TeamId, program_id: ProgramId) -> Program:
+        """Return the program or raise ``NotFound``."""
+        row = self._conn.execute(
+            f"{_PROGRAM_SELECT} WHERE id = ? AND team_id = ?", (program_id, team_id)
+        ).fetchone()
+        if row is None:
+            raise NotFound(self.kind, program_id)
+        return _program(row)
+
+    @translated
+    def add(self, program: Program) -> None:
+        """Insert a new program."""
+        p = program
+        self._insert(
+            p.id,
+            "INSERT INTO programs (id, team_id, owner_id, data, version) VALUES (?, ?, ?, ?, ?)",
+            (p.id, p.team_id, p.owner_id, _program_data(p), p.version),
+        )
+
+    @translated
+    def update(self, program: Program) -> None:
+        """Replace the stored program whose version is ``program.version - 1``."""
+        p = program
+        self._update_versioned(
+            p.id, p.team_id, p.version, {"owner_id": p.owner_id, "data": _program_data(p)}
+        )
+
+    @translated
+    def delete(self, team_id: TeamId, program_id: ProgramId, version: int) -> None:
+        """Delete the program (its enrolments go with it) if its version is *version*."""
+        self._delete_versioned(team_id, program_id, version)
+
+    @translated
+    def all(self, team_id: TeamId) -> list[Program]:
+        """Every program of the team, by id."""
+        rows = self._conn.execute(f"{_PROGRAM_SELECT} WHERE team_id = ? ORDER BY id", (team_id,))
+        return [_program(r) for r in rows]
+
+
+class SQLiteEnrolments(SQLiteRepository):
+    """Enrolments; one active per (program, contact) by a partial unique index."""
+
+    kind = "enrolment"
+    table = "program_enrolments"
+
+    @translated
+    def get(self, team_id: TeamId, enrolment_id: EnrolmentId) -> Enrolment:
+        """Return the enrolment or raise ``NotFound``."""
+        row = self._conn.execute(
+            f"{_ENROLMENT_SELECT} WHERE id = ? AND team_id = ?", (enrolment_id, team_id)
+        ).fetchone()
+        if row is None:
+            raise NotFound(self.kind, enrolment_id)
+        return enrolment_from_row(row)
+
+    @translated
+    def add_many(self, enrolments: Sequence[Enrolment]) -> list[Enrolment]:
+        """Insert enrolments, skipping those the one-active index refuses; return the inserted."""
+        unique = list({e.id: e for e in reversed(enrolments)}.values())[::-1]  # first wins
+        if not unique:
+            return []
+        ids = dumps([e.id for e in unique])
+        before = self._stored_ids(ids)
+        self._conn.executemany(
+            f"INSERT OR IGNORE INTO program_enrolments ({ENROLMENT_COLUMNS})"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [_enrolment_values(e) for e in unique if e.id not in before],
+        )
+        added = self._stored_ids(ids) - before
+        return [e for e in unique if e.id in added]
+
+    def _stored_ids(self, ids_json: str) -> set[str]:
+        rows = self._conn.execute(
+            "SELECT id FROM program_enrolments WHERE id IN (SELECT value FROM json_each(?))",
+            (ids_json,),
+        )
+        return {r[0] for r in rows}
+
+    @translated
+    def update(self, enrolment: Enrolment) -> None:
+        """Replace the stored enrolment whose version is ``enrolment.version - 1``."""
+        values = _enrolment_values(enrolment)
+        self._update_versioned(
+            enrolment.id,
+            enrolment.team_id,
+            enrolment.version,
+            {
+                "due_at": values[5],
+                "state": values[6],
+                "step_index": values[7],
+                "attempts": values[8],
+                "lease_owner": values[9],
+                "lease_until": values[10],
+                "stop_reason": values[11],
+                "last_error": values[12],
+                "finished_at": values[13],
+            },
+        )
+
+    @translated
+    def for_contacts(self, team_id: TeamId, contact_ids: Iterable[ContactId]) -> list[Enrolment]:
+        """Every enrolment of those contacts, by id."""
+        rows = self._conn.execute(
+            f"{_ENROLMENT_SELECT} WHERE team_id = ? AND contact_id IN"
+            " (SELECT value FROM json_each(?)) ORDER BY id",
+            (team_id, dumps(list(dict.fromkeys(contact_ids)))),
+        )
+        return [enrolment_from_row(r) for r in rows]
+
+    @translated
+    def for_program(self, team_id: TeamId, program_id: ProgramId) -> list[Enrolment]:
+        """Every enrolment of the program, by id."""
+        rows = self._conn.execute(
+            f"{_ENROLMENT_SELECT} WHERE team_id = ? AND program_id = ? ORDER BY id",
+            (team_id, program_id),
+        )
+        return [enrolment_from_row(r) for r in rows]
+
+    #: The claim; the PostgreSQL store adds ``FOR UPDATE SKIP LOCKED`` to the inner SELECT.
+    claim_sql = (
+        "UPDATE program_enrolments SET lease_owner = ?, lease_until = ?, version = version + 1"
+        " WHERE id IN (SELECT id FROM program_enrolments WHERE state = 'active' AND due_at <= ?"
+        " AND (lease_until IS NULL OR lease_until <= ?) ORDER BY due_at, id LIMIT ?{lock})"
+        f" RETURNING {ENROLMENT_COLUMNS}"
+    )
+    claim_lock = ""
+
+    @translated
+    def claim_due(
+        self, now: datetime, limit: int, *, owner: str, until: datetime
+    ) -> list[Enrolment]:
+        """Lease up to *limit* due active enrolments to *owner* (oldest due first)."""
+        at = to_micros(now)
+        rows = self._conn.execute(
+            self.claim_sql.format(lock=self.claim_lock),
+            (owner, to_micros(until), at, at, limit),
+        ).fetchall()
+        claimed = [enrolment_from_row(r) for r in rows]
+        return sorted(claimed, key=lambda e: (e.due_at, e.id))
+
+    @translated
+    def stop_active(
+        self,
+        team_id: TeamId,
+        enrolment_ids: Sequence[EnrolmentId],
+        reason: StopReason,
+        at: datetime,
+    ) -> list[Enrolment]:
+        """Stop the still-active ones of *enrolment_ids* (any version); return them, by id."""
+        if not enrolment_ids:
+            return []
+        rows = self._conn.execute(
+            "UPDATE program_enrolments SET state = 'stopped', stop_reason = ?, finished_at = ?,"
+            " lease_owner = NULL, lease_until = NULL, version = version + 1"
+            " WHERE team_id = ? AND state = 'active' AND id IN (SELECT value FROM json_each(?))"
+            f" RETURNING {ENROLMENT_COLUMNS}",
+            (reason.value, to_micros(at), team_id, dumps(list(enrolment_ids))),
+        ).fetchall()
+        return sorted((enrolment_from_row(r) for r in rows), key=lambda e: e.id)
+
+    @translated
+    def forget_contacts(self, team_id: TeamId, contact_ids: Sequence[ContactId]) -> None:
+        """Delete the enrolments of those contacts (the foreign key already did, on delete)."""
+        self._conn.execute(
+            "DELETE FROM program_enrolments WHERE team_id = ? AND contact_id IN"
+            " (SELECT value FROM json_each(?))",
+            (team_id, dumps(list(contact_ids))),
+        )
+
+
+register_repository("programs", SQLitePrograms)
+register_repository("enrolments", SQLiteEnrolments)

@@ -1,0 +1,196 @@
+"""``teamcrm programs list|show|run``: programs from the command line.
+
+* ``list`` - the programs the acting member may see, with their runs;
+* ``show PROGRAM_ID`` - one program's steps, then its runs by state;
+* ``run`` - the worker: runs due steps (``crm.run_programs``) batch after
+  batch, printing one progress line per batch; ``--once`` stops when nothing
+  is due, otherwise it waits ``--interval`` seconds and looks again (stop it
+  with Ctrl-C).  Safe to start in several processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import timedelta
+from typing import Any
+
+import attrs
+
+from teamcrm.program import Program, ProgramId, Step
+from teamcrm.service import MemberSession
+
+__all__ = ["ProgramRow", "StepRow", "add_program_commands"]
+
+
+@attrs.frozen(kw_only=True)
+class ProgramRow:
+    """One program in ``teamcrm programs list``."""
+
+    program_id: str
+    name: str
+    scope: str
+    state: str
+    trigger: str
+    steps: int
+    enrolled: int
+    active: int
+    completed: int
+    stopped: int
+    failed: int
+
+
+@attrs.frozen(kw_only=True)
+class StepRow:
+    """One step in ``teamcrm programs show``."""
+
+    step: int
+    kind: str
+    detail: str
+
+
+def _trigger_text(program: Program) -> str:
+    t = program.trigger
+    detail = t.bucket_id or t.pool_id or t.status or ""
+    return f"{t.kind.value} {detail}".strip()
+
+
+def _step_detail(step: Step) -> str:
+    parts = [
+        f"{name}={value}"
+        for name in ("bucket_id", "to_bucket_id", "status", "member_id")
+        if (value := getattr(step, name)) is not None
+    ]
+    if step.days:
+        parts.append(f"days={step.days}")
+    if step.text:
+        parts.append(repr(step.text))
+    parts += [f"{c.kind.value}" for c in step.conditions]
+    return " ".join(parts)
+
+
+def _rows(me: MemberSession) -> list[ProgramRow]:
+    rows = []
+    for p in me.programs():
+        r = me.program_report(p.id)
+        rows.append(
+            ProgramRow(
+                program_id=p.id,
+                name=p.name,
+                scope=p.scope.value,
+                state=p.state.value,
+                trigger=_trigger_text(p),
+                steps=len(p.steps),
+                enrolled=r.enrolled,
+                active=r.active,
+                completed=r.completed,
+                stopped=sum(r.stopped.values()),
+                failed=r.failed,
+            )
+        )
+    return rows
+
+
+def _list(args: argparse.Namespace) -> int:
+    from teamcrm.cli import _acting, _open_existing, _show
+    from teamcrm.views import View
+
+    with _open_existing(args) as crm:
+        me = _acting(crm, args.as_member)
+        return _show(View.of("Programs", ProgramRow, _rows(me)), args)
+
+
+def _show_program(args: argparse.Namespace) -> int:
+    from teamcrm.cli import _acting, _open_existing, _show
+    from teamcrm.views import View
+
+    with _open_existing(args) as crm:
+        me = _acting(crm, args.as_member)
+        program = me.program(ProgramId(args.program_id))
+        report = me.program_report(program.id)
+        steps = [
+            StepRow(step=n + 1, kind=s.kind.value, detail=_step_detail(s))
+            for n, s in enumerate(program.steps)
+        ]
+        title = f"{program.name} ({program.state.value}; trigger: {_trigger_text(program)})"
+        status = _show(View.of(title, StepRow, steps), args)
+        stopped = ", ".join(f"{k} {v}" for k, v in report.stopped.items()) or "none"
+        print(
+            f"runs: {report.enrolled} enrolled, {report.active} active, {report.completed}"
+            f" completed, {report.failed} failed; stopped: {stopped}",
+            file=sys.stderr if args.format != "table" else sys.stdout,
+        )
+        return status
+
+
+def _run(args: argparse.Namespace) -> int:
+    from teamcrm.cli import _open_existing
+
+    with _open_existing(args) as crm:
+        totals = {"ran": 0, "failed": 0}
+        batch = 0
+        try:
+            while True:
+                report = crm.run_programs(limit=args.limit, lease=timedelta(seconds=args.lease))
+                batch += 1
+                totals["ran"] += report.ran
+                totals["failed"] += report.failed
+                if report.claimed:
+                    print(
+                        f"batch {batch}: {report.claimed} claimed, {report.ran} ran,"
+                        f" {report.completed} completed, {report.stopped} stopped,"
+                        f" {report.retried} retried, {report.failed} failed"
+                        f" ({totals['ran']} steps so far)",
+                        flush=True,
+                    )
+                    for enrolment_id, error in report.failures:
+                        print(f"  {enrolment_id}: {error}", file=sys.stderr, flush=True)
+                    continue
+                if args.once:
+                    break
+                time.sleep(args.interval)
+        except KeyboardInterrupt:  # pragma: no cover - interactive
+            pass
+        print(f"done: {totals['ran']} steps ran, {totals['failed']} runs failed")
+        return 0
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0: {text!r}")
+    return value
+
+
+def add_program_commands(sub: Any) -> None:
+    """Add ``teamcrm programs list|show|run`` to the command's subparsers *sub*."""
+    from teamcrm.cli import _common, _Parser, _positive
+
+    programs = sub.add_parser("programs", help="programs: list, show, and the step runner")
+    what = programs.add_subparsers(dest="what", required=True, parser_class=_Parser)
+    listing = what.add_parser("list", help="the programs the member may see, with their runs")
+    _common(listing)
+    listing.set_defaults(func=_list)
+    show = what.add_parser("show", help="one program's steps and runs")
+    _common(show)
+    show.add_argument("program_id", metavar="PROGRAM_ID")
+    show.set_defaults(func=_show_program)
+    run = what.add_parser(
+        "run",
+        help="run due program steps (a worker; safe in several processes)",
+        description="Run due program steps batch after batch, one progress line per batch. "
+        "With --once, stop when nothing is due; otherwise wait --interval seconds and look "
+        "again (Ctrl-C stops).",
+    )
+    run.add_argument("--db", required=True, metavar="PATH_OR_URL", help="the database")
+    run.add_argument("--once", action="store_true", help="stop when no step is due")
+    run.add_argument("--limit", type=_positive, default=100, help="steps per batch (100)")
+    run.add_argument(
+        "--interval", type=_seconds, default=5.0, help="seconds between looks when idle (5)"
+    )
+    run.add_argument("--lease", type=_seconds, default=300.0, help="claim lease, seconds (300)")
+    run.set_defaults(func=_run, at=None)

@@ -1,0 +1,370 @@
+"""Programs' reactions: enrolling contacts and stopping enrolments, in the trigger's unit.
+
+Declared in :func:`teamcrm.service.reactions.default_reactions`; each runs
+inside the unit of work of the change that triggered it, so a change that
+rolls back enrols (or stops) nothing.
+
+Enrolling checks, for each running program (personal and active) whose
+trigger matches: the owner is active and may see the contact now (a
+personal program acts only on what its owner can see), the contact meets
+the program's conditions, and the re-enrol policy allows a new run.  The
+store's unique constraint keeps one active run per (program, contact) even
+when two units enrol the same contact at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Sequence
+
+from teamcrm import permissions as perm
+from teamcrm.bucket import Bucket, BucketMembership
+from teamcrm.contact import Contact
+from teamcrm.errors import NotFound
+from teamcrm.events import DomainEvent, EventName
+from teamcrm.ids import PREFIXES, ContactId, TeamId
+from teamcrm.interaction import Interaction, InteractionKind
+from teamcrm.lead import LeadId
+from teamcrm.ports import UnitOfWork
+from teamcrm.program import (
+    Enrolment,
+    EnrolmentState,
+    Program,
+    ReEnrol,
+    StopReason,
+    TriggerKind,
+    new_enrolment_id,
+)
+from teamcrm.service.reactions import Occasion
+from teamcrm.team import Member
+from teamcrm.validation import trusted_builder
+
+__all__ = [
+    "ORIGIN",
+    "enrol_assigned_leads",
+    "enrol_bucket_entries",
+    "enrol_created_contacts",
+    "enrol_status_changes",
+    "forget_deleted_contacts",
+    "stop_enrolments",
+    "stop_on_bucket_exit",
+    "stop_on_opt_out",
+    "stop_on_pause",
+    "stop_on_reply",
+]
+
+#: Builds enrolments from checked values without checking them again (see ``validation.trusted``).
+_enrolment = trusted_builder(Enrolment)
+
+#: The ``origin`` of events a program step emits (an interaction a program logs is no reply).
+ORIGIN = "programs"
+
+
+#: The attribute of a unit of work that holds its team's programs once read.
+_UNIT_CACHE = "_teamcrm_programs"
+
+
+def _programs(occasion: Occasion) -> list[Program]:
+    """Every program of the team, read once per unit of work.
+
+    Kept on the unit itself, so the reactions of all of a unit's events (a
+    routed add emits several) share one read; a unit that cannot hold an
+    attribute keeps it for the batch of events instead.  No use case
+    changes programs and triggers enrolment in the same unit.
+    """
+    uow, team_id = occasion.uow, occasion.team_id
+    ctx = getattr(uow, "context", None)  # an SQL store's (see SQLiteContext)
+    if getattr(ctx, "programs_table", True) is False:
+        return []  # a store opened with older migrations: no programs table
+    facts = getattr(ctx, "facts", None)
+    if isinstance(facts, dict) and facts.get(f"programs:{team_id}") is False:
+        return []  # the unit read the team, and with it that the team has no programs
+    held: dict[str, list[Program]] | None = getattr(uow, _UNIT_CACHE, None)
+    if held is None:
+        held = occasion.cache.setdefault(_UNIT_CACHE, {})
+        with contextlib.suppress(AttributeError):  # an adapter's unit with __slots__
+            setattr(uow, _UNIT_CACHE, held)
+    programs = held.get(team_id)
+    if programs is None:
+        programs = held[team_id] = uow.programs.all(team_id)
+    return programs
+
+
+def _running(occasion: Occasion, kind: TriggerKind) -> list[Program]:
+    """The team's running programs with a *kind* trigger."""
+    return [p for p in _programs(occasion) if p.runs and p.trigger.kind is kind]
+
+
+def _contacts(occasion: Occasion, ids: Sequence[ContactId]) -> dict[str, Contact]:
+    """The contacts of *ids* that exist, from what the unit already read where possible."""
+    known = occasion.contacts
+    found: dict[str, Contact] = {i: c for i in ids if (c := known.get(i)) is not None}
+    missing = [i for i in ids if i not in known]
+    if missing:
+        for c in occasion.uow.contacts.get_many(occasion.team_id, missing):
+            found[c.id] = c
+            known[c.id] = c
+    return found
+
+
+def enrol(
+    uow: UnitOfWork,
+    team_id: TeamId,
+    programs: Iterable[Program],
+    contacts: dict[str, Contact],
+    occasion: Occasion,
+    *,
+    seen_through: Bucket | None = None,
+) -> list[Enrolment]:
+    """Enrol *contacts* in each of *programs* that admits them; return the new enrolments.
+
+    *seen_through*: the bucket the contacts just entered (its viewers see them).
+    """
+    programs = list(programs)
+    if not programs or not contacts:
+        return []
+    ids = list(contacts)
+    held: dict[str, set[str]] = {}
+    by_item: dict[str, list[BucketMembership]] = {}
+
+    def memberships() -> None:  # read once, and only when a condition or a check needs them
+        if held or not ids:
+            return
+        held.update((i, set()) for i in ids)
+        by_item.update((i, []) for i in ids)
+        for m in uow.memberships.buckets_of(team_id, ids):
+            held[m.item_id].add(m.bucket_id)
+            by_item[m.item_id].append(m)
+
+    earlier: dict[tuple[str, str], list[Enrolment]] = {}
+    for e in uow.enrolments.for_contacts(team_id, [ContactId(i) for i in ids]):
+        earlier.setdefault((e.program_id, e.contact_id), []).append(e)
+    owners: dict[str, Member | None] = {}
+    buckets: dict[str, Bucket] | None = None
+    now = occasion.now
+    new: list[Enrolment] = []
+    for program in programs:
+        owner = owners.get(program.owner_id)
+        if program.owner_id not in owners:
+            try:
+                owner = uow.members.get(team_id, program.owner_id)
+            except NotFound:
+                owner = None
+            owners[program.owner_id] = owner
+        if owner is None or not owner.active:
+            continue
+        through = seen_through is not None and perm.can_view_bucket(owner, seen_through)
+        for cid, contact in contacts.items():
+            runs = earlier.get((program.id, cid), [])
+            if any(e.active for e in runs):
+                continue
+            if runs and program.re_enrol is ReEnrol.NEVER:
+                continue
+            if program.conditions:
+                if any(c.bucket_id is not None for c in program.conditions):
+                    memberships()
+                if not program.admits(contact, held.get(cid, ())):
+                    continue
+            if not through and not (owner.role.is_manager or contact.created_by == owner.id):
+                memberships()
+                if buckets is None:
+                    buckets = {b.id: b for b in uow.buckets.all(team_id)}
+                if not perm.can_see_item(owner, contact.created_by, by_item[cid], buckets):
+                    continue
+            new.append(  # checked values (stored ids, the unit's time): not checked again
+                _enrolment(
+                    id=new_enrolment_id(),
+                    team_id=team_id,
+                    program_id=program.id,
+                    contact_id=ContactId(cid),
+                    enrolled_at=now,
+                    due_at=now,
+                    state=EnrolmentState.ACTIVE,
+                    step_index=0,
+                    attempts=0,
+                    lease_owner=None,
+                    lease_until=None,
+                    stop_reason=None,
+                    last_error=None,
+                    finished_at=None,
+                    version=1,
+                )
+            )
+    added = uow.enrolments.add_many(new)
+    by_program: dict[str, list[str]] = {}
+    for e in added:
+        by_program.setdefault(e.program_id, []).append(e.contact_id)
+    for program_id, contact_ids in by_program.items():
+        occasion.emit(
+            DomainEvent(
+                name=EventName.PROGRAM_ENROLLED,
+                team_id=team_id,
+                subject_id=program_id,
+                occurred_at=now,
+                actor_id=occasion.actor_id,
+                data={"contact_ids": contact_ids},
+            )
+        )
+    return added
+
+
+def _item_contacts(event: DomainEvent) -> list[ContactId]:
+    items = event.data.get("item_ids", [])
+    return (
+        [ContactId(i) for i in items if isinstance(i, str) and i.startswith(PREFIXES["contact"])]
+        if isinstance(items, list)
+        else []
+    )
+
+
+def enrol_bucket_entries(occasion: Occasion) -> None:
+    """``bucket.items_added``: enrol the contacts in the programs attached to the bucket."""
+    bucket_id = occasion.event.subject_id
+    programs = [
+        p
+        for p in _running(occasion, TriggerKind.BUCKET_ENTERED)
+        if p.trigger.bucket_id == bucket_id
+    ]
+    if not programs:
+        return
+    ids = _item_contacts(occasion.event)
+    bucket = occasion.subject if isinstance(occasion.subject, Bucket) else None
+    if bucket is None:
+        bucket = occasion.uow.buckets.get(occasion.team_id, bucket_id)  # type: ignore[arg-type]
+    enrol(
+        occasion.uow,
+        occasion.team_id,
+        programs,
+        _contacts(occasion, ids),
+        occasion,
+        seen_through=bucket,
+    )
+
+
+def enrol_created_contacts(occasion: Occasion) -> None:
+    """``contact.created``: enrol the new contact in the programs triggered by creation."""
+    programs = _running(occasion, TriggerKind.CONTACT_CREATED)
+    if programs:
+        contact_ids = [ContactId(occasion.event.subject_id)]
+        enrol(occasion.uow, occasion.team_id, programs, _contacts(occasion, contact_ids), occasion)
+
+
+def enrol_assigned_leads(occasion: Occasion) -> None:
+    """``lead.routed``/``lead.assigned``/``lead.reassigned``: enrol the lead's contact.
+
+    In the programs of the members who now own the lead (``lead_assigned``
+    triggers, of any pool or of the lead's pool).
+    """
+    programs = _running(occasion, TriggerKind.LEAD_ASSIGNED)
+    if not programs:
+        return
+    lead = occasion.uow.leads.get(occasion.team_id, LeadId(occasion.event.subject_id))
+    named = occasion.event.data.get("member_ids")
+    gained = set(lead.assignee_ids)
+    if isinstance(named, list):
+        gained &= set(named)
+    chosen = [
+        p for p in programs if p.owner_id in gained and p.trigger.pool_id in (None, lead.pool_id)
+    ]
+    if chosen:
+        contacts = _contacts(occasion, [lead.contact_id])
+        enrol(occasion.uow, occasion.team_id, chosen, contacts, occasion)
+
+
+def enrol_status_changes(occasion: Occasion) -> None:
+    """``contact.updated`` (its status among the fields): enrol in status-change programs."""
+    fields = occasion.event.data.get("fields")
+    if not isinstance(fields, list) or "status" not in fields:
+        return
+    programs = _running(occasion, TriggerKind.STATUS_CHANGED)
+    if not programs:
+        return
+    contacts = _contacts(occasion, [ContactId(occasion.event.subject_id)])
+    contact = contacts.get(occasion.event.subject_id)
+    if contact is None:
+        return
+    chosen = [p for p in programs if p.trigger.status in (None, contact.status)]
+    enrol(occasion.uow, occasion.team_id, chosen, contacts, occasion)
+
+
+def stop_enrolments(
+    occasion: Occasion, enrolments: Iterable[Enrolment], reason: StopReason
+) -> list[Enrolment]:
+    """Stop the active ones of *enrolments* with *reason*; emit one event each; return them.
+
+    The store stops those still active whatever their version, so a worker
+    that claimed one meanwhile never makes the change that stops it fail
+    (its step then finds the run moved and rolls back).
+    """
+    ids = [e.id for e in enrolments if e.active]
+    if not ids:
+        return []
+    stopped = occasion.uow.enrolments.stop_active(occasion.team_id, ids, reason, occasion.now)
+    for e in stopped:
+        occasion.emit(
+            DomainEvent(
+                name=EventName.PROGRAM_ENROLMENT_STOPPED,
+                team_id=e.team_id,
+                subject_id=e.id,
+                occurred_at=occasion.now,
+                actor_id=occasion.actor_id,
+                data={
+                    "program_id": e.program_id,
+                    "contact_id": e.contact_id,
+                    "reason": reason.value,
+                },
+            )
+        )
+    return stopped
+
+
+def stop_on_bucket_exit(occasion: Occasion) -> None:
+    """``bucket.items_removed``: stop the runs of programs attached to the bucket."""
+    bucket_id = occasion.event.subject_id
+    attached = {
+        p.id
+        for p in _programs(occasion)
+        if p.trigger.kind is TriggerKind.BUCKET_ENTERED and p.trigger.bucket_id == bucket_id
+    }
+    if not attached:
+        return
+    ids = _item_contacts(occasion.event)
+    runs = occasion.uow.enrolments.for_contacts(occasion.team_id, ids)
+    stop_enrolments(occasion, [e for e in runs if e.program_id in attached], StopReason.LEFT_BUCKET)
+
+
+def stop_on_reply(occasion: Occasion) -> None:
+    """``interaction.logged``: any interaction but a note, not logged by a program, is a reply."""
+    if occasion.origin == ORIGIN:
+        return
+    interaction = occasion.subject
+    if not isinstance(interaction, Interaction) or interaction.kind is InteractionKind.NOTE:
+        return
+    if not interaction.contact_ids:
+        return
+    runs = occasion.uow.enrolments.for_contacts(occasion.team_id, interaction.contact_ids)
+    stop_enrolments(occasion, runs, StopReason.REPLIED)
+
+
+def stop_on_opt_out(occasion: Occasion) -> None:
+    """``contact.opted_out``: stop the contact's active runs (reason ``opted_out``)."""
+    runs = occasion.uow.enrolments.for_contacts(
+        occasion.team_id, [ContactId(occasion.event.subject_id)]
+    )
+    stop_enrolments(occasion, runs, StopReason.OPTED_OUT)
+
+
+def stop_on_pause(occasion: Occasion) -> None:
+    """``program.paused``: stop every active run of the program (reason ``program_paused``)."""
+    runs = occasion.uow.enrolments.for_program(
+        occasion.team_id,
+        occasion.event.subject_id,  # type: ignore[arg-type]
+    )
+    stop_enrolments(occasion, runs, StopReason.PROGRAM_PAUSED)
+
+
+def forget_deleted_contacts(occasion: Occasion) -> None:
+    """``contact.deleted``: its enrolments go with it (a cascade on SQL stores)."""
+    occasion.uow.enrolments.forget_contacts(
+        occasion.team_id, [ContactId(occasion.event.subject_id)]
+    )

@@ -1,0 +1,245 @@
+"""Contract tests of programs and their enrolments (part of :class:`StoreContract`).
+
+* :class:`ProgramRepositoryContract` — programs round-trip whole (trigger,
+  conditions, steps), are versioned, scoped to their team, listed by id.
+* :class:`EnrolmentRepositoryContract` — at most one *active* enrolment per
+  (program, contact), whatever the sequence of inserts and finishes (a
+  hypothesis test against a model); claims lease due rows to one worker at a
+  time and skip leases still held; deleting a program or a contact deletes
+  its enrolments; versions are checked.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from teamcrm.errors import AlreadyExists, ConcurrencyError, NotFound
+from teamcrm.ids import BucketId, ContactId
+from teamcrm.ports import Store, UnitOfWork
+from teamcrm.program import (
+    Condition,
+    Enrolment,
+    EnrolmentState,
+    Program,
+    ProgramState,
+    Step,
+    StopReason,
+    Trigger,
+    new_enrolment_id,
+    new_program_id,
+)
+from teamcrm.testing.contract_base import (
+    Seed,
+    StoreContractBase,
+    at,
+    contract_settings,
+    new_bucket,
+    new_contact,
+    read,
+    seed_team,
+    write,
+)
+
+__all__ = ["EnrolmentRepositoryContract", "ProgramRepositoryContract"]
+
+
+def _program(seed: Seed, bucket_id: BucketId, name: str = "Share") -> Program:
+    return Program(
+        id=new_program_id(),
+        team_id=seed.team_id,
+        owner_id=seed.agent.id,
+        name=name,
+        trigger=Trigger(kind="bucket_entered", bucket_id=bucket_id),
+        conditions=(
+            Condition(kind="field_equals", field="tier", value=2),
+            Condition(kind="has_email"),
+        ),
+        steps=(
+            Step(kind="add_to_bucket", bucket_id=bucket_id),
+            Step(kind="create_task", days=3, text="Call"),
+            Step(kind="send_email", subject="Hi {{ contact.first_name }}", body="Hello"),
+            Step(kind="wait", wait={"weekday": "friday", "hour": 16, "minute": 30}),
+            Step(kind="stop_if", conditions=(Condition(kind="status_is", value="closed"),)),
+        ),
+        created_at=at(20),
+    )
+
+
+def _enrolment(seed: Seed, program: Program, contact_id: ContactId, seconds: float) -> Enrolment:
+    return Enrolment(
+        id=new_enrolment_id(),
+        team_id=seed.team_id,
+        program_id=program.id,
+        contact_id=contact_id,
+        enrolled_at=at(seconds),
+        due_at=at(seconds),
+    )
+
+
+class ProgramRepositoryContract(StoreContractBase):
+    """``uow.programs``."""
+
+    def test_programs_round_trip_are_versioned_and_scoped_to_their_team(self, store: Store) -> None:
+        seed, other = seed_team(store), seed_team(store, "Other")
+        bucket = new_bucket(seed)
+        write(store, lambda uow: uow.buckets.add(bucket))
+        program = _program(seed, bucket.id)
+        write(store, lambda uow: uow.programs.add(program))
+        t = seed.team_id
+        assert read(store, lambda uow: uow.programs.get(t, program.id)) == program
+        with pytest.raises(AlreadyExists):
+            write(store, lambda uow: uow.programs.add(program))
+        with pytest.raises(NotFound):
+            read(store, lambda uow: uow.programs.get(other.team_id, program.id))
+        assert read(store, lambda uow: uow.programs.all(other.team_id)) == []
+        paused = attrs.evolve(program, state=ProgramState.PAUSED, version=2)
+        write(store, lambda uow: uow.programs.update(paused))
+        assert read(store, lambda uow: uow.programs.all(t)) == [paused]
+        with pytest.raises(ConcurrencyError):
+            write(store, lambda uow: uow.programs.update(attrs.evolve(program, version=2)))
+        with pytest.raises(ConcurrencyError):
+            write(store, lambda uow: uow.programs.delete(t, program.id, 1))
+        write(store, lambda uow: uow.programs.delete(t, program.id, 2))
+        with pytest.raises(NotFound):
+            read(store, lambda uow: uow.programs.get(t, program.id))
+
+
+class EnrolmentRepositoryContract(StoreContractBase):
+    """``uow.enrolments``."""
+
+    def _world(self, store: Store, contacts: int = 3) -> tuple[Seed, Program, list[ContactId]]:
+        seed = seed_team(store)
+        bucket = new_bucket(seed)
+        program = _program(seed, bucket.id)
+        people = [new_contact(seed, 30 + n) for n in range(contacts)]
+
+        def fill(uow: UnitOfWork) -> None:
+            uow.buckets.add(bucket)
+            uow.programs.add(program)
+            uow.contacts.add_many(people)
+
+        write(store, fill)
+        return seed, program, [c.id for c in people]
+
+    @contract_settings
+    @given(ops=st.lists(st.tuples(st.integers(0, 2), st.booleans()), max_size=12))
+    def test_at_most_one_active_enrolment_per_program_and_contact(
+        self, store: Store, ops: list[tuple[int, bool]]
+    ) -> None:
+        """Enrol (or finish the active run of) random contacts; compare with a model."""
+        seed, program, contacts = self._world(store)
+        t = seed.team_id
+        active: dict[ContactId, Enrolment] = {}
+        total = 0
+        for n, (which, finish) in enumerate(ops):
+            cid = contacts[which]
+            if finish and cid in active:
+                done = active.pop(cid).stopped(StopReason.LEFT_BUCKET, at(100 + n))
+                write(store, lambda uow, d=done: uow.enrolments.update(d))  # type: ignore[misc]
+                continue
+            new = _enrolment(seed, program, cid, 100 + n)
+            added = write(store, lambda uow, e=new: uow.enrolments.add_many([e, e]))  # type: ignore[misc]
+            if cid in active:
+                assert added == []
+            else:
+                assert added == [new]
+                active[cid] = new
+                total += 1
+        stored = read(store, lambda uow: uow.enrolments.for_program(t, program.id))
+        assert len(stored) == total
+        assert sorted(e.contact_id for e in stored if e.active) == sorted(active)
+        assert [e.id for e in stored] == sorted(e.id for e in stored)
+
+    def test_claims_lease_due_rows_once_and_skip_held_leases(self, store: Store) -> None:
+        seed, program, contacts = self._world(store)
+        t = seed.team_id
+        runs = [_enrolment(seed, program, c, 40 + n) for n, c in enumerate(contacts)]
+        later = attrs.evolve(runs[2], due_at=at(500))
+        write(store, lambda uow: uow.enrolments.add_many([runs[0], runs[1], later]))
+        lease = timedelta(minutes=5)
+        now = at(100)
+
+        def claim(worker: str, when: datetime = now, limit: int = 10) -> list[Enrolment]:
+            until = when + lease
+            return write(
+                store,
+                lambda uow: uow.enrolments.claim_due(when, limit, owner=worker, until=until),
+            )
+
+        first = claim("a", limit=1)
+        assert [e.id for e in first] == [runs[0].id]
+        assert (first[0].lease_owner, first[0].lease_until, first[0].version) == (
+            "a",
+            now + lease,
+            2,
+        )
+        assert [e.id for e in claim("b")] == [runs[1].id]  # runs[0] is held, runs[2] not due
+        assert claim("c") == []
+        expired = claim("d", now + lease)
+        assert [e.id for e in expired] == [runs[0].id, runs[1].id]
+        assert read(store, lambda uow: uow.enrolments.get(t, runs[0].id)).lease_owner == "d"
+        with pytest.raises(ConcurrencyError):  # "a" lost its claim: its version is stale
+            write(store, lambda uow: uow.enrolments.update(first[0].advanced(3, now)))
+        done = expired[0].advanced(1, now)
+        write(store, lambda uow: uow.enrolments.update(done))
+        assert read(store, lambda uow: uow.enrolments.get(t, done.id)).state is (
+            EnrolmentState.COMPLETED
+        )
+
+    def test_deleting_a_program_or_a_contact_deletes_their_enrolments(self, store: Store) -> None:
+        seed, program, contacts = self._world(store)
+        t = seed.team_id
+        runs = [_enrolment(seed, program, c, 40 + n) for n, c in enumerate(contacts)]
+        write(store, lambda uow: uow.enrolments.add_many(runs))
+        gone = read(store, lambda uow: uow.contacts.get(t, contacts[0]))
+
+        def delete_contact(uow: UnitOfWork) -> None:
+            uow.memberships.remove_item(t, gone.id)
+            uow.contacts.delete(t, gone.id, gone.version)
+            uow.enrolments.forget_contacts(t, [gone.id])
+
+        write(store, delete_contact)
+        left = read(store, lambda uow: uow.enrolments.for_contacts(t, contacts))
+        assert [e.contact_id for e in left] == contacts[1:]
+        other = seed_team(store, "Other").team_id
+        with pytest.raises(NotFound):
+            read(store, lambda uow: uow.enrolments.get(other, runs[1].id))
+        write(store, lambda uow: uow.programs.delete(t, program.id, program.version))
+        assert read(store, lambda uow: uow.enrolments.for_contacts(t, contacts)) == []
+
+    def test_stopping_takes_the_active_ones_whatever_their_version(self, store: Store) -> None:
+        seed, program, contacts = self._world(store)
+        t = seed.team_id
+        runs = [_enrolment(seed, program, c, 40 + n) for n, c in enumerate(contacts)]
+        write(store, lambda uow: uow.enrolments.add_many(runs))
+        now = at(100)
+        [claimed] = write(
+            store,
+            lambda uow: uow.enrolments.claim_due(now, 1, owner="w", until=now + timedelta(1)),
+        )
+        done = runs[2].advanced(1, now)
+        write(store, lambda uow: uow.enrolments.update(done))
+        ids = [r.id for r in runs]
+        stopped = write(
+            store, lambda uow: uow.enrolments.stop_active(t, ids, StopReason.REPLIED, now)
+        )
+        assert [e.id for e in stopped] == sorted([runs[0].id, runs[1].id])
+        first = read(store, lambda uow: uow.enrolments.get(t, claimed.id))
+        assert (first.state, first.stop_reason, first.lease_owner) == (
+            EnrolmentState.STOPPED,
+            StopReason.REPLIED,
+            None,
+        )
+        assert first.version == claimed.version + 1
+        with pytest.raises(ConcurrencyError):  # the worker's claim is stale now
+            write(store, lambda uow: uow.enrolments.update(claimed.advanced(3, now)))
+        assert read(store, lambda uow: uow.enrolments.get(t, done.id)) == done
+        assert (
+            write(store, lambda uow: uow.enrolments.stop_active(t, ids, StopReason.REPLIED, now))
+            == []
+        )
