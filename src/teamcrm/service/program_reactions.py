@@ -15,7 +15,7 @@ when two units enrol the same contact at once.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from teamcrm import permissions as perm
 from teamcrm.bucket import Bucket, BucketMembership
@@ -107,11 +107,38 @@ def _contacts(occasion: Occasion, ids: Sequence[ContactId]) -> dict[str, Contact
     return found
 
 
+class _ContactsOnDemand(Mapping[str, Contact]):
+    """The contacts of *ids*, read (once, all together) only if a check needs one.
+
+    Enrolling contacts that entered a bucket the owner can see, in a program
+    without conditions, needs their ids only: a bulk add then reads no contact.
+    """
+
+    def __init__(self, occasion: Occasion, ids: Sequence[ContactId]) -> None:
+        self._occasion = occasion
+        self._ids = list(dict.fromkeys(ids))
+        self._read: dict[str, Contact] | None = None
+
+    def _contacts(self) -> dict[str, Contact]:
+        if self._read is None:
+            self._read = _contacts(self._occasion, self._ids)
+        return self._read
+
+    def __getitem__(self, key: str) -> Contact:
+        return self._contacts()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
 def enrol(
     uow: UnitOfWork,
     team_id: TeamId,
     programs: Iterable[Program],
-    contacts: dict[str, Contact],
+    contacts: Mapping[str, Contact],
     occasion: Occasion,
     *,
     seen_through: Bucket | None = None,
@@ -154,7 +181,7 @@ def enrol(
         if owner is None or not owner.active:
             continue
         through = seen_through is not None and perm.can_view_bucket(owner, seen_through)
-        for cid, contact in contacts.items():
+        for cid in ids:
             runs = earlier.get((program.id, cid), [])
             if any(e.active for e in runs):
                 continue
@@ -163,14 +190,16 @@ def enrol(
             if program.conditions:
                 if any(c.bucket_id is not None for c in program.conditions):
                     memberships()
-                if not program.admits(contact, held.get(cid, ())):
+                if not program.admits(contacts[cid], held.get(cid, ())):
                     continue
-            if not through and not (owner.role.is_manager or contact.created_by == owner.id):
-                memberships()
-                if buckets is None:
-                    buckets = {b.id: b for b in uow.buckets.all(team_id)}
-                if not perm.can_see_item(owner, contact.created_by, by_item[cid], buckets):
-                    continue
+            if not through and not owner.role.is_manager:
+                creator = contacts[cid].created_by
+                if creator != owner.id:
+                    memberships()
+                    if buckets is None:
+                        buckets = {b.id: b for b in uow.buckets.all(team_id)}
+                    if not perm.can_see_item(owner, creator, by_item[cid], buckets):
+                        continue
             new.append(  # checked values (stored ids, the unit's time): not checked again
                 _enrolment(
                     id=new_enrolment_id(),
@@ -235,7 +264,7 @@ def enrol_bucket_entries(occasion: Occasion) -> None:
         occasion.uow,
         occasion.team_id,
         programs,
-        _contacts(occasion, ids),
+        _ContactsOnDemand(occasion, ids),
         occasion,
         seen_through=bucket,
     )
