@@ -520,7 +520,8 @@ def looks_like_header(
     without a header); the import then needs a positional mapping.
     """
     known = set(PRESETS.get(preset, {}))
-    known |= {field_key(k) for k in (mapping or {}) if isinstance(k, str)}
+    # checked first: a mapping that is not one is a ValidationError, never a TypeError
+    known |= {field_key(k) for k in _check_mapping(mapping) if isinstance(k, str)}
     return any(field_key(cell) in known for cell in first_row if cell.strip())
 
 
