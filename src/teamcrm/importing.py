@@ -511,6 +511,11 @@ def _check_mapping(mapping: Mapping[str | int, str | None] | None) -> dict[str |
     return out
 
 
+def _check_preset(preset: object) -> None:
+    if not isinstance(preset, str) or preset not in PRESETS:
+        raise ValidationError("preset", preset, f"must be one of {sorted(PRESETS)}")
+
+
 def looks_like_header(
     first_row: Sequence[str], preset: str, mapping: Mapping[str | int, str | None] | None
 ) -> bool:
@@ -519,7 +524,8 @@ def looks_like_header(
     A first row none of whose cells names a known column is data (a file
     without a header); the import then needs a positional mapping.
     """
-    known = set(PRESETS.get(preset, {}))
+    _check_preset(preset)
+    known = set(PRESETS[preset])
     # checked first: a mapping that is not one is a ValidationError, never a TypeError
     known |= {field_key(k) for k in _check_mapping(mapping) if isinstance(k, str)}
     return any(field_key(cell) in known for cell in first_row if cell.strip())
@@ -540,8 +546,7 @@ def resolve_columns(
     Raises ``ValidationError`` for an unknown preset, a bad mapping, a
     position past the first row, or no column for a name, an email or a phone.
     """
-    if not isinstance(preset, str) or preset not in PRESETS:
-        raise ValidationError("preset", preset, f"must be one of {sorted(PRESETS)}")
+    _check_preset(preset)
     checked = _check_mapping(mapping)
     targets = dict(PRESETS[preset])
     positions: dict[int, str] = {}
