@@ -590,6 +590,15 @@ def test_a_later_module_can_add_a_table_and_a_repository(
     store.close()
     with pytest.raises(teamcrm.ValidationError):
         store_module.register_repository("contacts", _Notes)
+    store_module.register_repository("notes", _Notes)  # the same factory again: nothing changes
+
+    class _Other(_Notes):
+        pass
+
+    with pytest.raises(teamcrm.ValidationError, match="replace=True"):
+        store_module.register_repository("notes", _Other)  # never decided by import order
+    store_module.register_repository("notes", _Other, replace=True)
+    assert store_module.registered_repositories()["notes"] is _Other
 
 
 # ---------------------------------------------------------------------- threads

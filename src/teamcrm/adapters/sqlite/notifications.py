@@ -11,7 +11,6 @@ from teamcrm.adapters.sqlite.codec import dumps, from_micros, loads, optional_mi
 from teamcrm.adapters.sqlite.connection import translate
 from teamcrm.adapters.sqlite.migrations import register_migration
 from teamcrm.adapters.sqlite.repositories import SQLiteRepository, translated
-from teamcrm.adapters.sqlite.store import register_repository
 from teamcrm.errors import AlreadyExists
 from teamcrm.ids import MemberId, TeamId
 from teamcrm.notification import Notification, NotificationKind
@@ -149,4 +148,5 @@ class SQLiteNotifications(SQLiteRepository):
         return self._conn.execute(sql, params).rowcount
 
 
-register_repository("notifications", SQLiteNotifications)
+# Not registered here: ``uow.notifications`` is the subclass with the digest
+# methods, registered once in ``digests.py`` (a name is registered once).

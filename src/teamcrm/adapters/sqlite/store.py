@@ -75,18 +75,26 @@ _CORE = frozenset(
 _REPOSITORIES: dict[str, RepositoryFactory] = {}
 
 
-def register_repository(name: str, factory: RepositoryFactory) -> None:
+def register_repository(name: str, factory: RepositoryFactory, *, replace: bool = False) -> None:
     """Give every SQLite unit of work an extra repository attribute *name*.
 
     ``register_repository("leads", SQLiteLeads)`` makes ``uow.leads`` a
     ``SQLiteLeads(ctx)`` on every unit of work; its statements run in the
     unit's transaction.  Register its tables with
-    :func:`~teamcrm.adapters.sqlite.migrations.register_migration`.
+    :func:`~teamcrm.adapters.sqlite.migrations.register_migration`.  A name
+    already registered with another factory is refused unless *replace* is
+    true (so the winner never depends on import order).
     """
     if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
         raise ValidationError("name", name, "must be a public Python identifier")
     if name in _CORE or name in {"collect", "commit", "rollback", "context"}:
         raise ValidationError("name", name, "is a built-in attribute of the unit of work")
+    if _REPOSITORIES.get(name, factory) is not factory and not replace:
+        # Two modules registering one name would make the winner depend on
+        # which was imported last: refuse unless the caller means it.
+        raise ValidationError(
+            "name", name, "already has a repository; pass replace=True to replace it"
+        )
     _REPOSITORIES[name] = factory
 
 
