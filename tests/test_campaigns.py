@@ -1,0 +1,260 @@
+"""Campaigns (issue 15): a one-off send to buckets or a saved filter, on memory, SQLite and PostgreSQL.
+
+* a preview renders the first messages and writes nothing;
+* starting fixes the recipients once each (deduplicated, only contacts the
+  sender sees); opted-out and recently contacted contacts are skipped with
+  the reason, addressless ones when their turn comes;
+* the throttle spaces the sends' due times: a worker never sends faster;
+* each email is logged as the sender's ``email`` interaction in its unit;
+  a failing send is rolled back and retried;
+* pause, resume and cancel; the report counts sent, skipped by reason,
+  failed; rights (sender, buckets, filters, campaigns) are checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import attrs
+import pytest
+
+import pg_support
+import teamcrm
+from teamcrm import CampaignState, MemorySender
+from teamcrm.errors import NotFound, PermissionDenied, TemplateError, ValidationError
+
+
+@pytest.fixture(params=pg_support.STORE_KINDS)
+def crm(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: teamcrm.SettableClock
+) -> Iterator[teamcrm.CRM]:
+    """A CRM on each store (PostgreSQL when a test server is configured)."""
+    with pg_support.open_store_kind(request.param, tmp_path, clock) as c:
+        yield c
+
+
+@attrs.define
+class World:
+    """Ana (admin), Susan and Bob (members); a team bucket Susan edits."""
+
+    crm: teamcrm.CRM
+    clock: teamcrm.SettableClock
+    ana: teamcrm.MemberSession
+    susan: teamcrm.MemberSession
+    bob: teamcrm.MemberSession
+    news: teamcrm.Bucket
+
+
+@pytest.fixture
+def w(crm: teamcrm.CRM, clock: teamcrm.SettableClock) -> World:
+    _, admin = crm.create_team("Contactually", admin_name="Ana")
+    ana = crm.as_member(admin.id)
+    susan = crm.as_member(ana.add_member("Susan", email="susan@example.com").id)
+    bob = crm.as_member(ana.add_member("Bob", email="bob@example.com").id)
+    news = ana.create_bucket("Newsletter")
+    ana.grant_access(news.id, susan.member_id, level="editor")
+    return World(crm, clock, ana, susan, bob, news)
+
+
+def _contacts(w: World, n: int) -> list[teamcrm.Contact]:
+    drafts = [{"first_name": f"C{i}", "emails": [f"c{i}@example.com"]} for i in range(n)]
+    made = w.susan.create_contacts(drafts)
+    w.susan.add_to_bucket(w.news.id, [c.id for c in made])
+    return made
+
+
+def _campaign(w: World, **extra: object) -> teamcrm.Campaign:
+    fields: dict[str, object] = {
+        "subject": "News for {{ contact.first_name }}",
+        "body": "Hi {{ contact.first_name | default: 'there' }},\n\n{{ member.name }}",
+        "bucket_ids": [w.news.id],
+    }
+    fields.update(extra)
+    return w.susan.create_campaign("December news", **fields)  # type: ignore[arg-type]
+
+
+def test_a_preview_renders_the_first_messages_and_writes_nothing(w: World) -> None:
+    _contacts(w, 3)
+    campaign = _campaign(w)
+    before = w.ana.events()
+    preview = w.susan.preview_campaign(campaign.id, limit=2)
+    assert preview.recipients == 3
+    assert [(m.to, m.subject) for m in preview.messages] == [
+        ("c0@example.com", "News for C0"),
+        ("c1@example.com", "News for C1"),
+    ]
+    assert preview.messages[0].text == "Hi C0,\n\nSusan"
+    assert w.ana.events() == before
+    report = w.susan.campaign_report(campaign.id)
+    assert (report.state, report.recipients, report.sent) == (CampaignState.DRAFT, 0, 0)
+    assert w.crm.run_campaigns(sender=MemorySender()).claimed == 0
+
+
+def test_a_template_is_checked_when_the_campaign_is_saved(w: World) -> None:
+    with pytest.raises(TemplateError):
+        _campaign(w, body="Hi {{ contact.nickname }}")
+    with pytest.raises(ValidationError):
+        _campaign(w, bucket_ids=[])  # neither buckets nor a filter
+    with pytest.raises(ValidationError):
+        _campaign(w, per_minute=0)
+    assert w.susan.campaigns() == []
+
+
+def test_exclusions_are_skipped_with_their_reason_and_reported(w: World) -> None:
+    opted, touched, fresh, *_ = _contacts(w, 4)
+    nobody = w.susan.create_contact("Lee")  # no address: skipped when its turn comes
+    w.susan.add_to_bucket(w.news.id, nobody.id)
+    w.susan.set_email_opt_out(opted.id, True)
+    w.susan.log_interaction(
+        "call", contact_ids=[touched.id], occurred_at=w.clock.now() - timedelta(days=3)
+    )
+    old = w.susan.create_contact("Old", emails=["old@example.com"])
+    w.susan.add_to_bucket(w.news.id, old.id)
+    w.susan.log_interaction(
+        "call", contact_ids=[old.id], occurred_at=w.clock.now() - timedelta(days=30)
+    )
+    campaign = _campaign(w, exclude_days=7, per_minute=10_000)
+    preview = w.susan.preview_campaign(campaign.id, limit=10)
+    assert dict(preview.skipped) == {
+        opted.id: "opted_out",
+        touched.id: "recently_contacted",
+        nobody.id: "no_email",
+    }
+    started = w.susan.start_campaign(campaign.id)
+    assert (started.recipients, started.pending) == (6, 4)
+    assert started.skipped == {"opted_out": 1, "recently_contacted": 1}
+    sender = MemorySender()
+    w.clock.advance(timedelta(minutes=1))
+    run = w.crm.run_campaigns(sender=sender)
+    assert (run.claimed, run.sent, run.skipped, run.failures) == (4, 3, 1, ())
+    assert sorted(m.to for m in sender.sent) == sorted(
+        [f"{fresh.emails[0].address}", "c3@example.com", "old@example.com"]
+    )
+    report = w.susan.campaign_report(campaign.id)
+    assert (report.sent, report.pending, report.failed) == (3, 0, 0)
+    assert report.skipped == {"no_email": 1, "opted_out": 1, "recently_contacted": 1}
+    assert w.crm.run_campaigns(sender=sender).claimed == 0  # exactly once
+    assert len(sender.sent) == 3
+
+
+def test_each_email_is_logged_as_the_senders_email(w: World) -> None:
+    [kim] = _contacts(w, 1)
+    campaign = _campaign(w)
+    w.susan.start_campaign(campaign.id)
+    sender = MemorySender()
+    assert w.crm.run_campaigns(sender=sender).sent == 1
+    [message] = sender.sent
+    assert (message.reply_to, message.from_name) == ("susan@example.com", "Susan")
+    [email] = w.susan.interactions_for_contact(kim.id)
+    assert (email.kind, email.author_id, email.outcome, email.via) == (
+        teamcrm.InteractionKind.EMAIL,
+        w.susan.member_id,
+        teamcrm.Outcome.SENT,
+        "c0@example.com",
+    )
+    assert email.reference == f"campaign {campaign.id}"
+
+
+def test_the_throttle_spaces_the_sends(w: World) -> None:
+    _contacts(w, 5)
+    campaign = _campaign(w, per_minute=2)  # one every 30 seconds
+    start = w.clock.now()
+    w.susan.start_campaign(campaign.id)
+    sender = MemorySender()
+    for n in range(5):
+        at = start + timedelta(seconds=30 * n)
+        w.crm.run_campaigns(at - timedelta(seconds=1), sender=sender)
+        assert len(sender.sent) == n  # not yet
+        w.crm.run_campaigns(at, sender=sender)
+        assert len(sender.sent) == n + 1
+    times = [s.created_at for s in sender.sent]
+    assert all(b - a == timedelta(seconds=30) for a, b in zip(times, times[1:], strict=False))
+
+
+def test_a_failing_send_is_rolled_back_and_retried(w: World) -> None:
+    [kim] = _contacts(w, 1)
+    campaign = _campaign(w)
+    w.susan.start_campaign(campaign.id)
+    down = MemorySender(fail_for=["c0@example.com"])
+    run = w.crm.run_campaigns(sender=down)
+    assert (run.retried, len(run.failures)) == (1, 1)
+    assert w.susan.interactions_for_contact(kim.id) == []
+    up = MemorySender()
+    assert w.crm.run_campaigns(sender=up).claimed == 0  # backoff
+    assert w.crm.run_campaigns(w.clock.now() + timedelta(minutes=1), sender=up).sent == 1
+    assert len(w.susan.interactions_for_contact(kim.id)) == 1
+
+
+def test_recipients_are_deduplicated_and_only_those_the_sender_sees(w: World) -> None:
+    a, b = _contacts(w, 2)
+    other = w.susan.create_bucket("Other", personal=True)
+    w.susan.add_to_bucket(other.id, [a.id])
+    hidden = w.ana.create_contact("Hidden", emails=["hidden@example.com"])  # Susan cannot see it
+    everyone = w.ana.save_filter("Everyone", {}, shared=True)
+    campaign = _campaign(w, bucket_ids=[w.news.id, other.id], filter_id=everyone.id)
+    report = w.susan.start_campaign(campaign.id)
+    assert report.recipients == 2
+    sender = MemorySender()
+    w.crm.run_campaigns(w.clock.now() + timedelta(minutes=5), sender=sender)
+    assert sorted(m.to for m in sender.sent) == ["c0@example.com", "c1@example.com"]
+    assert hidden.id not in {m.to for m in sender.sent}
+    # an admin sending as herself reaches everyone the filter finds
+    mine = w.ana.create_campaign("All", subject="s", body="b", filter_id=everyone.id)
+    assert w.ana.start_campaign(mine.id).recipients == 3
+    assert b.id  # both reached once
+
+
+def test_rights_sender_buckets_filters_and_campaigns(w: World) -> None:
+    _contacts(w, 1)
+    secret = w.ana.create_bucket("Secret", personal=True)
+    with pytest.raises(NotFound):
+        _campaign(w, bucket_ids=[secret.id])
+    private = w.ana.save_filter("Ana's", {})
+    with pytest.raises(NotFound):
+        _campaign(w, bucket_ids=[], filter_id=private.id)
+    with pytest.raises(PermissionDenied):
+        _campaign(w, sender_id=w.bob.member_id)
+    campaign = _campaign(w)
+    with pytest.raises(NotFound):
+        w.bob.campaign_report(campaign.id)
+    with pytest.raises(NotFound):
+        w.bob.start_campaign(campaign.id)
+    assert w.bob.campaigns() == []
+    assert [c.id for c in w.ana.campaigns()] == [campaign.id]
+    # a manager may send as a member; the member then sees it too
+    as_susan = w.ana.create_campaign(
+        "For Susan", subject="s", body="b", bucket_ids=[w.news.id], sender_id=w.susan.member_id
+    )
+    assert as_susan.sender_id == w.susan.member_id
+    assert as_susan.id in {c.id for c in w.susan.campaigns()}
+
+
+def test_pause_resume_and_cancel(w: World) -> None:
+    _contacts(w, 4)
+    campaign = _campaign(w, per_minute=60)
+    w.susan.start_campaign(campaign.id)
+    sender = MemorySender()
+    assert w.crm.run_campaigns(sender=sender).sent == 1
+    assert w.susan.pause_campaign(campaign.id).state is CampaignState.PAUSED
+    later = w.clock.now() + timedelta(minutes=10)
+    assert w.crm.run_campaigns(later, sender=sender).claimed == 0
+    w.clock.set(later)
+    resumed = w.susan.start_campaign(campaign.id)
+    assert (resumed.state, resumed.pending) == (CampaignState.RUNNING, 3)
+    assert w.crm.run_campaigns(later, sender=sender).sent == 1  # spaced again from now
+    report = w.susan.cancel_campaign(campaign.id)
+    assert (report.sent, report.pending, report.skipped) == (2, 0, {"cancelled": 2})
+    assert w.crm.run_campaigns(later + timedelta(hours=1), sender=sender).claimed == 0
+    with pytest.raises(ValidationError):
+        w.susan.start_campaign(campaign.id)
+    assert len(sender.sent) == 2
+
+
+def test_without_a_sender_nothing_is_claimed(w: World) -> None:
+    _contacts(w, 1)
+    campaign = _campaign(w)
+    w.susan.start_campaign(campaign.id)
+    assert w.crm.run_campaigns().claimed == 0
+    assert w.susan.campaign_report(campaign.id).pending == 1
