@@ -68,6 +68,10 @@ from teamcrm.testing.contract_base import (
     seed_team,
     write,
 )
+from teamcrm.testing.contract_campaigns import (
+    CampaignRepositoryContract,
+    CampaignSendRepositoryContract,
+)
 from teamcrm.testing.contract_followups import (
     FollowUpDueRepositoryContract,
     FollowUpIsolationContract,
@@ -1162,6 +1166,8 @@ class StoreContract(
     IntakeRepositoryContract,
     ProgramRepositoryContract,
     EnrolmentRepositoryContract,
+    CampaignRepositoryContract,
+    CampaignSendRepositoryContract,
     RecordRepositoryContract,
 ):
     """Every contract at once: subclass this and override ``store``."""

@@ -185,7 +185,10 @@ class SQLiteCampaignSends(SQLiteRepository):
     @translated
     def add_many(self, sends: Sequence[CampaignSend]) -> list[CampaignSend]:
         """Insert sends, skipping those the unique index refuses; return the inserted."""
-        unique = list({s.id: s for s in reversed(sends)}.values())[::-1]  # first wins
+        first: dict[str, CampaignSend] = {}
+        for s in sends:
+            first.setdefault(s.id, s)  # the first of a repeated id wins, in order
+        unique = list(first.values())
         if not unique:
             return []
         ids = dumps([s.id for s in unique])
