@@ -13,17 +13,22 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import pg_support
 import teamcrm
-from teamcrm import CampaignState, MemorySender
+from teamcrm import CampaignState, MemorySender, SendSkipReason
+from teamcrm.backup import export_team, import_team
+from teamcrm.campaign import MAX_PER_MINUTE, exclusion, send_times
 from teamcrm.errors import NotFound, PermissionDenied, TemplateError, ValidationError
 
 
@@ -259,3 +264,84 @@ def test_without_a_sender_nothing_is_claimed(w: World) -> None:
     w.susan.start_campaign(campaign.id)
     assert w.crm.run_campaigns().claimed == 0
     assert w.susan.campaign_report(campaign.id).pending == 1
+
+
+def test_a_campaign_and_its_sends_survive_a_backup_and_restore(w: World, tmp_path: Path) -> None:
+    _contacts(w, 3)
+    campaign = _campaign(w, per_minute=1)
+    w.susan.start_campaign(campaign.id)
+    w.crm.run_campaigns(sender=MemorySender())  # one sent, two pending
+    text = io.StringIO()
+    summary = export_team(w.crm.store, w.ana.team_id, text)
+    assert (summary.counts["campaign"], summary.counts["campaign_send"]) == (1, 3)
+    with teamcrm.open(f"sqlite:///{tmp_path / 'restored.db'}") as restored:
+        import_team(restored.store, io.StringIO(text.getvalue()))
+        susan = restored.as_member(w.susan.member_id)
+        assert susan.campaign(campaign.id) == w.susan.campaign(campaign.id)
+        assert susan.campaign_report(campaign.id) == w.susan.campaign_report(campaign.id)
+        sender = MemorySender()
+        later = w.clock.now() + timedelta(minutes=5)
+        assert restored.run_campaigns(later, sender=sender).sent == 2
+        assert sorted(m.to for m in sender.sent) == ["c1@example.com", "c2@example.com"]
+
+
+@settings(max_examples=200)
+@given(
+    count=st.integers(0, 300),
+    per_minute=st.integers(1, MAX_PER_MINUTE),
+    offset=st.integers(0, 10**6),
+)
+def test_send_times_never_put_more_than_the_throttle_in_one_minute(
+    count: int, per_minute: int, offset: int
+) -> None:
+    start = datetime(2026, 3, 29, 0, 59, tzinfo=UTC) + timedelta(microseconds=offset)
+    times = send_times(start, count, per_minute)
+    assert times == sorted(times)
+    assert len(times) == count
+    if count:
+        assert times[0] == start
+    for n, t in enumerate(times):  # the window [t, t + 1 minute) holds at most per_minute
+        window = [u for u in times[n : n + per_minute + 1] if u < t + timedelta(minutes=1)]
+        assert len(window) <= per_minute
+
+
+@given(
+    opted=st.booleans(),
+    days=st.integers(0, 60),
+    ago=st.one_of(st.none(), st.integers(0, 90 * 24 * 60)),
+)
+def test_exclusion_names_the_first_reason_that_applies(
+    opted: bool, days: int, ago: int | None
+) -> None:
+    now = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    contact = teamcrm.Contact(
+        id=teamcrm.ContactId("ct_" + "0" * 26),
+        team_id=teamcrm.TeamId("tm_" + "0" * 26),
+        status="new",
+        first_name="Kim",
+        email_opt_out=opted,
+        opted_out_at=now if opted else None,
+        created_at=now,
+    )
+    last = None if ago is None else now - timedelta(minutes=ago)
+    reason = exclusion(contact, last_contacted=last, exclude_days=days, at=now)
+    if opted:
+        assert reason is SendSkipReason.OPTED_OUT
+    elif last is not None and days and now - last < timedelta(days=days):
+        assert reason is SendSkipReason.RECENTLY_CONTACTED
+    else:
+        assert reason is None
+
+
+def test_resuming_keeps_the_throttle_after_the_last_email(w: World) -> None:
+    _contacts(w, 2)
+    campaign = _campaign(w, per_minute=1)
+    start = w.clock.now()
+    w.susan.start_campaign(campaign.id)
+    sender = MemorySender()
+    assert w.crm.run_campaigns(sender=sender).sent == 1
+    w.susan.pause_campaign(campaign.id)
+    w.clock.set(start + timedelta(seconds=10))
+    w.susan.start_campaign(campaign.id)
+    assert w.crm.run_campaigns(start + timedelta(seconds=59), sender=sender).claimed == 0
+    assert w.crm.run_campaigns(start + timedelta(seconds=60), sender=sender).sent == 1

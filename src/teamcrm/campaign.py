@@ -160,11 +160,6 @@ class Campaign:
         """The campaign's template, parsed."""
         return Template.parse(self.subject, self.body)
 
-    @property
-    def spacing(self) -> timedelta:
-        """The time between two sends the throttle asks for."""
-        return timedelta(minutes=1) / self.per_minute
-
 
 @attrs.frozen(kw_only=True)
 class CampaignSend:
@@ -248,14 +243,15 @@ class CampaignSend:
 def send_times(start: datetime, count: int, per_minute: int) -> list[datetime]:
     """The due times of *count* sends from *start* at most *per_minute* a minute.
 
-    Evenly spaced: any window of one minute holds at most *per_minute* of them.
+    Evenly spaced, each rounded *up* to the microsecond: any window of one
+    minute holds at most *per_minute* of them.
 
     >>> from datetime import UTC
     >>> [t.second for t in send_times(datetime(2026, 1, 1, tzinfo=UTC), 3, 20)]
     [0, 3, 6]
     """
-    step = timedelta(minutes=1) / per_minute
-    return [start + step * n for n in range(count)]
+    minute = 60_000_000  # microseconds
+    return [start + timedelta(microseconds=-(-n * minute // per_minute)) for n in range(count)]
 
 
 def exclusion(

@@ -180,7 +180,8 @@ class CampaignUseCases(SessionBase):
         Starting makes one send per contact of the audience the sender may
         see; excluded contacts are recorded as skipped with the reason; the
         rest are due from now, spaced by the throttle.  Resuming spaces the
-        pending sends again from now.
+        pending sends again from now (or one throttle step after the last
+        email sent, if that is later).
         """
         with self._unit() as (uow, actor):
             campaign = self._managed_campaign(uow, actor, campaign_id, "start this campaign")
@@ -191,7 +192,9 @@ class CampaignUseCases(SessionBase):
             elif campaign.state is CampaignState.PAUSED:
                 sends = uow.campaign_sends.for_campaign(self.team_id, campaign.id)
                 pending = [s for s in sends if s.pending]
-                times = send_times(now, len(pending), campaign.per_minute)
+                times = send_times(
+                    _resume_at(campaign, sends, now), len(pending), campaign.per_minute
+                )
                 for send, due in zip(pending, times, strict=True):
                     uow.campaign_sends.update(bumped(send, due_at=due))
             else:
@@ -368,6 +371,14 @@ class CampaignUseCases(SessionBase):
                     break
                 after = (page[-1].created_at, page[-1].id)
         return found
+
+
+def _resume_at(campaign: Campaign, sends: Sequence[CampaignSend], now: datetime) -> datetime:
+    """When a resumed campaign's next send may go: now, yet a throttle step after the last sent."""
+    sent = [s.finished_at for s in sends if s.state is SendState.SENT and s.finished_at]
+    if not sent:
+        return now
+    return max(now, send_times(max(sent), 2, campaign.per_minute)[1])
 
 
 def _scope(uow: UnitOfWork, member: Member) -> SearchScope | None:
