@@ -345,3 +345,21 @@ def test_resuming_keeps_the_throttle_after_the_last_email(w: World) -> None:
     w.susan.start_campaign(campaign.id)
     assert w.crm.run_campaigns(start + timedelta(seconds=59), sender=sender).claimed == 0
     assert w.crm.run_campaigns(start + timedelta(seconds=60), sender=sender).sent == 1
+
+
+def test_campaigns_record_their_events_in_the_outbox(w: World) -> None:
+    a, b = _contacts(w, 2)
+    w.susan.set_email_opt_out(b.id, True)
+    before = w.ana.events()[-1].seq
+    campaign = _campaign(w)
+    w.susan.start_campaign(campaign.id)
+    w.crm.run_campaigns(sender=MemorySender())
+    w.susan.set_email_opt_out(b.id, False)  # too late: the recipients were fixed at start
+    w.susan.cancel_campaign(campaign.id)
+    events = [m.event for m in w.ana.events() if m.seq > before]
+    names = [e.name.value for e in events if e.name.value.startswith("campaign.")]
+    assert names == ["campaign.created", "campaign.started", "campaign.sent", "campaign.cancelled"]
+    started = next(e for e in events if e.name.value == "campaign.started")
+    assert (started.data["recipients"], started.data["pending"]) == (2, 1)
+    sent = next(e for e in events if e.name.value == "campaign.sent")
+    assert (sent.data["contact_id"], sent.actor_id) == (a.id, w.susan.member_id)

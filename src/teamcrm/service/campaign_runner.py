@@ -35,6 +35,7 @@ import attrs
 from teamcrm import log
 from teamcrm.campaign import CampaignSend, CampaignSendId, CampaignState, SendSkipReason, SendState
 from teamcrm.errors import CannotEmail, ConcurrencyError, NotFound, ValidationError
+from teamcrm.events import DomainEvent, EventName
 from teamcrm.interaction import InteractionKind, Outcome
 from teamcrm.outgoing import build_message
 from teamcrm.ports import UnitOfWork
@@ -164,8 +165,16 @@ def _send(crm: CRM, claimed: CampaignSend, at: datetime, port: Sender) -> str:
                 )
             except CannotEmail as exc:
                 skip = exc.code
+        data: dict[str, str | int | None] = {
+            "campaign_id": campaign.id,
+            "contact_id": contact.id,
+        }
         if message is None:
             uow.campaign_sends.update(send.finished(SendState.SKIPPED, at, skip))
+            session._emit(
+                uow,
+                session._event(EventName.CAMPAIGN_SEND_SKIPPED, send.id, at, **data, reason=skip),
+            )
             uow.commit()
             return "skipped"
         session._record_interaction(
@@ -183,6 +192,7 @@ def _send(crm: CRM, claimed: CampaignSend, at: datetime, port: Sender) -> str:
             origin=ORIGIN,  # automated, like a program's email: not a reply
         )
         uow.campaign_sends.update(send.finished(SendState.SENT, at))
+        session._emit(uow, session._event(EventName.CAMPAIGN_SENT, send.id, at, **data))
         # Last, just before the commit: a send that raises rolls all of it back.
         port.send(message)
         uow.commit()
@@ -196,6 +206,21 @@ def _record_failure(crm: CRM, claimed: CampaignSend, error: str, at: datetime) -
             send = _current(uow, claimed)
             after = send.retried(error, at)
             uow.campaign_sends.update(after)
+            uow.collect(
+                DomainEvent(
+                    name=EventName.CAMPAIGN_SEND_FAILED,
+                    team_id=send.team_id,
+                    subject_id=send.id,
+                    occurred_at=at,
+                    data={
+                        "campaign_id": send.campaign_id,
+                        "contact_id": send.contact_id,
+                        "attempts": after.attempts,
+                        "final": not after.pending,
+                        "error": error[:500],
+                    },
+                )
+            )
             uow.commit()
     except (ConcurrencyError, _Lost):
         return "lost"

@@ -40,6 +40,7 @@ from teamcrm.campaign import (
 )
 from teamcrm.contact import Contact
 from teamcrm.errors import CannotEmail, NotFound, ValidationError
+from teamcrm.events import EventName
 from teamcrm.ids import PREFIXES, BucketId, ContactId, MemberId
 from teamcrm.outgoing import build_message
 from teamcrm.ports import UnitOfWork
@@ -123,6 +124,7 @@ class CampaignUseCases(SessionBase):
             if campaign.filter_id is not None:
                 self._campaign_filter(uow, actor, campaign.filter_id)
             uow.campaigns.add(campaign)
+            self._emit(uow, self._event(EventName.CAMPAIGN_CREATED, campaign.id, now, name=name))
             uow.commit()
             return campaign
 
@@ -187,6 +189,7 @@ class CampaignUseCases(SessionBase):
             campaign = self._managed_campaign(uow, actor, campaign_id, "start this campaign")
             sender = self._sender(uow, actor, campaign)
             now = self.crm.now()
+            event = EventName.CAMPAIGN_STARTED
             if campaign.state is CampaignState.DRAFT:
                 self._fix_recipients(uow, sender, campaign, now)
             elif campaign.state is CampaignState.PAUSED:
@@ -197,6 +200,7 @@ class CampaignUseCases(SessionBase):
                 )
                 for send, due in zip(pending, times, strict=True):
                     uow.campaign_sends.update(bumped(send, due_at=due))
+                event = EventName.CAMPAIGN_RESUMED
             else:
                 raise ValidationError("campaign_id", campaign_id, f"is {campaign.state.value}")
             started = bumped(
@@ -205,6 +209,12 @@ class CampaignUseCases(SessionBase):
             uow.campaigns.update(started)
             report = CampaignReport.of(
                 started, uow.campaign_sends.for_campaign(self.team_id, campaign.id)
+            )
+            self._emit(
+                uow,
+                self._event(
+                    event, campaign.id, now, recipients=report.recipients, pending=report.pending
+                ),
             )
             uow.commit()
             return report
@@ -261,6 +271,8 @@ class CampaignUseCases(SessionBase):
                 raise ValidationError("campaign_id", campaign_id, f"is {campaign.state.value}")
             paused: Campaign = bumped(campaign, state=CampaignState.PAUSED)
             uow.campaigns.update(paused)
+            now = self.crm.now()
+            self._emit(uow, self._event(EventName.CAMPAIGN_PAUSED, campaign.id, now))
             uow.commit()
             return paused
 
@@ -281,6 +293,10 @@ class CampaignUseCases(SessionBase):
                     uow.campaign_sends.update(done)
             report = CampaignReport.of(
                 cancelled, uow.campaign_sends.for_campaign(self.team_id, campaign.id)
+            )
+            self._emit(
+                uow,
+                self._event(EventName.CAMPAIGN_CANCELLED, campaign.id, now, sent=report.sent),
             )
             uow.commit()
             return report
