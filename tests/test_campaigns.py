@@ -234,6 +234,12 @@ def test_rights_sender_buckets_filters_and_campaigns(w: World) -> None:
         "For Susan", subject="s", body="b", bucket_ids=[w.news.id], sender_id=w.susan.member_id
     )
     assert as_susan.sender_id == w.susan.member_id
+    managers = w.ana.create_bucket("Managers only")  # Ana sees it, Susan does not
+    w.ana.create_campaign("Fine", subject="s", body="b", bucket_ids=[managers.id])
+    with pytest.raises(NotFound):  # the admin may not name a bucket the sender cannot see
+        w.ana.create_campaign(
+            "X", subject="s", body="b", bucket_ids=[managers.id], sender_id=w.susan.member_id
+        )
     assert as_susan.id in {c.id for c in w.susan.campaigns()}
 
 

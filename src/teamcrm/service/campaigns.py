@@ -118,11 +118,13 @@ class CampaignUseCases(SessionBase):
                 exclude_days=exclude_days,
                 created_at=now,
             )
-            self._sender(uow, actor, campaign)
-            for bucket_id in campaign.bucket_ids:
-                self._campaign_bucket(uow, actor, bucket_id)
-            if campaign.filter_id is not None:
-                self._campaign_filter(uow, actor, campaign.filter_id)
+            sender = self._sender(uow, actor, campaign)
+            both = [actor] if sender.id == actor.id else [actor, sender]
+            for member in both:  # the actor and the sender must both see them
+                for bucket_id in campaign.bucket_ids:
+                    self._campaign_bucket(uow, member, bucket_id)
+                if campaign.filter_id is not None:
+                    self._campaign_filter(uow, member, campaign.filter_id)
             uow.campaigns.add(campaign)
             self._emit(uow, self._event(EventName.CAMPAIGN_CREATED, campaign.id, now, name=name))
             uow.commit()
