@@ -369,3 +369,27 @@ def test_campaigns_record_their_events_in_the_outbox(w: World) -> None:
     assert (started.data["recipients"], started.data["pending"]) == (2, 1)
     sent = next(e for e in events if e.name.value == "campaign.sent")
     assert (sent.data["contact_id"], sent.actor_id) == (a.id, w.susan.member_id)
+
+
+def test_an_expired_lease_is_taken_over_and_the_late_worker_sends_nothing(w: World) -> None:
+    from teamcrm.service.campaign_runner import _Lost, _send
+
+    [kim] = _contacts(w, 1)
+    campaign = _campaign(w)
+    w.susan.start_campaign(campaign.id)
+    now = w.clock.now()
+    with w.crm.store.unit_of_work() as uow:
+        [late] = uow.campaign_sends.claim_due(
+            now, 5, owner="late", until=now + timedelta(minutes=5)
+        )
+        uow.commit()
+    sender = MemorySender()
+    assert w.crm.run_campaigns(now + timedelta(minutes=1), sender=sender).claimed == 0  # held
+    taken = w.crm.run_campaigns(now + timedelta(minutes=5), sender=sender, worker="b")
+    assert (taken.claimed, taken.sent) == (1, 1)
+    slow = MemorySender()
+    with pytest.raises(_Lost):  # its version moved: rolled back before sending
+        _send(w.crm, late, now, slow)
+    assert slow.sent == []
+    assert len(sender.sent) == 1
+    assert len(w.susan.interactions_for_contact(kim.id)) == 1
