@@ -393,3 +393,26 @@ def test_an_expired_lease_is_taken_over_and_the_late_worker_sends_nothing(w: Wor
     assert slow.sent == []
     assert len(sender.sent) == 1
     assert len(w.susan.interactions_for_contact(kim.id)) == 1
+
+
+def test_contacts_out_of_sight_and_an_inactive_sender_are_skipped_when_due(w: World) -> None:
+    theirs = w.ana.create_contacts(
+        [{"first_name": f"A{i}", "emails": [f"a{i}@example.com"]} for i in range(2)]
+    )
+    w.ana.add_to_bucket(w.news.id, [c.id for c in theirs])
+    campaign = _campaign(w, per_minute=10_000)
+    assert w.susan.start_campaign(campaign.id).pending == 2
+    w.ana.revoke_access(w.news.id, w.susan.member_id)  # Susan no longer sees them
+    sender = MemorySender()
+    run = w.crm.run_campaigns(w.clock.now() + timedelta(minutes=1), sender=sender)
+    assert (run.skipped, run.sent, sender.sent) == (2, 0, [])
+    assert w.ana.campaign_report(campaign.id).skipped == {"not_visible": 2}
+    w.ana.grant_access(w.news.id, w.susan.member_id, level="editor")
+    [kim] = _contacts(w, 1)
+    second = _campaign(w)
+    w.susan.start_campaign(second.id)
+    w.ana.deactivate_member(w.susan.member_id)
+    run = w.crm.run_campaigns(w.clock.now() + timedelta(minutes=1), sender=sender)
+    assert (run.skipped, sender.sent) == (3, [])  # every send of a deactivated sender
+    assert w.ana.campaign_report(second.id).skipped == {"sender_inactive": 3}
+    assert w.ana.interactions_for_contact(kim.id) == []
