@@ -188,7 +188,7 @@ class CampaignUseCases(SessionBase):
         email sent, if that is later).
         """
         with self._unit() as (uow, actor):
-            campaign = self._managed_campaign(uow, actor, campaign_id, "start this campaign")
+            campaign = self._visible_campaign(uow, actor, campaign_id)
             sender = self._sender(uow, actor, campaign)
             now = self.crm.now()
             event = EventName.CAMPAIGN_STARTED
@@ -268,7 +268,7 @@ class CampaignUseCases(SessionBase):
     def pause_campaign(self, campaign_id: CampaignId) -> Campaign:
         """Pause a running campaign: no further sends until it is started again."""
         with self._unit() as (uow, actor):
-            campaign = self._managed_campaign(uow, actor, campaign_id, "pause this campaign")
+            campaign = self._visible_campaign(uow, actor, campaign_id)
             if campaign.state is not CampaignState.RUNNING:
                 raise ValidationError("campaign_id", campaign_id, f"is {campaign.state.value}")
             paused: Campaign = bumped(campaign, state=CampaignState.PAUSED)
@@ -281,7 +281,7 @@ class CampaignUseCases(SessionBase):
     def cancel_campaign(self, campaign_id: CampaignId) -> CampaignReport:
         """Cancel a campaign: its pending sends are skipped (``cancelled``), for good."""
         with self._unit() as (uow, actor):
-            campaign = self._managed_campaign(uow, actor, campaign_id, "cancel this campaign")
+            campaign = self._visible_campaign(uow, actor, campaign_id)
             if campaign.state is CampaignState.CANCELLED:
                 raise ValidationError("campaign_id", campaign_id, "is cancelled")
             now = self.crm.now()
@@ -322,17 +322,12 @@ class CampaignUseCases(SessionBase):
 
     # ------------------------------------------------------------ helpers
     def _visible_campaign(self, uow: UnitOfWork, actor: Member, campaign_id: str) -> Campaign:
+        """The campaign if *actor* created it, sends it or is a manager (who may also manage it)."""
         check_id("campaign_id", campaign_id, PREFIXES["campaign"])
         campaign = uow.campaigns.get(self.team_id, CampaignId(campaign_id))
         if not _may_see(actor, campaign):
             raise NotFound("campaign", campaign_id)
         return campaign
-
-    def _managed_campaign(
-        self, uow: UnitOfWork, actor: Member, campaign_id: str, action: str
-    ) -> Campaign:
-        campaign = self._visible_campaign(uow, actor, campaign_id)
-        return campaign  # whoever sees it (creator, sender, managers) may manage it
 
     def _sender(self, uow: UnitOfWork, actor: Member, campaign: Campaign) -> Member:
         """The campaign's sender, if *actor* may send as them (``PermissionDenied``)."""
