@@ -416,3 +416,13 @@ def test_contacts_out_of_sight_and_an_inactive_sender_are_skipped_when_due(w: Wo
     assert (run.skipped, sender.sent) == (3, [])  # every send of a deactivated sender
     assert w.ana.campaign_report(second.id).skipped == {"sender_inactive": 3}
     assert w.ana.interactions_for_contact(kim.id) == []
+
+
+def test_run_campaigns_checks_its_arguments(w: World) -> None:
+    sender = MemorySender()
+    with pytest.raises(ValidationError, match="limit"):
+        w.crm.run_campaigns(limit=0, sender=sender)
+    with pytest.raises(ValidationError, match="lease"):
+        w.crm.run_campaigns(lease=timedelta(0), sender=sender)
+    with pytest.raises(ValidationError, match="now"):
+        w.crm.run_campaigns(datetime(2026, 1, 1), sender=sender)  # naive: refused

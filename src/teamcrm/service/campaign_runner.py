@@ -34,15 +34,15 @@ import attrs
 
 from teamcrm import log
 from teamcrm.campaign import CampaignSend, CampaignSendId, CampaignState, SendSkipReason, SendState
-from teamcrm.errors import CannotEmail, ConcurrencyError, NotFound, ValidationError
+from teamcrm.errors import CannotEmail, ConcurrencyError, NotFound
 from teamcrm.events import DomainEvent, EventName
 from teamcrm.interaction import InteractionKind, Outcome
 from teamcrm.outgoing import build_message
 from teamcrm.ports import UnitOfWork
 from teamcrm.sender import Sender
 from teamcrm.service.program_reactions import ORIGIN
-from teamcrm.service.program_runner import DEFAULT_LEASE, worker_name
-from teamcrm.validation import MAX_BODY, check_int, utc_datetime
+from teamcrm.service.program_runner import DEFAULT_LEASE, run_arguments
+from teamcrm.validation import MAX_BODY
 
 if TYPE_CHECKING:
     from teamcrm.service.crm import CRM
@@ -89,11 +89,7 @@ def run_campaigns(
 
     Without a *sender* nothing is claimed: the sends wait for a worker that can send.
     """
-    check_int("limit", limit, minimum=1, maximum=100_000)
-    if not isinstance(lease, timedelta) or lease <= timedelta(0):
-        raise ValidationError("lease", lease, "must be a positive timedelta")
-    at = crm.now() if now is None else utc_datetime("now", now)
-    me = worker_name() if worker is None else worker
+    at, me = run_arguments(crm, now, limit, lease, worker)
     if sender is None:
         return CampaignRunReport()
     with crm.store.unit_of_work() as uow:
