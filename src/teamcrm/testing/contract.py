@@ -114,6 +114,8 @@ __all__ = [
     "T0",
     "AgentGridContract",
     "BucketRepositoryContract",
+    "CampaignRepositoryContract",
+    "CampaignSendRepositoryContract",
     "CompanyRepositoryContract",
     "CompanySearchContract",
     "ContactRepositoryContract",
