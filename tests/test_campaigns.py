@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import itertools
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import attrs
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pg_support
@@ -426,3 +427,69 @@ def test_run_campaigns_checks_its_arguments(w: World) -> None:
         w.crm.run_campaigns(lease=timedelta(0), sender=sender)
     with pytest.raises(ValidationError, match="now"):
         w.crm.run_campaigns(datetime(2026, 1, 1), sender=sender)  # naive: refused
+
+
+# ------------------------------------------------------------------ exactly once, by property
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    ops=st.lists(
+        st.tuples(st.sampled_from(["claim", "send", "tick", "pause", "resume"]), st.integers(0, 2)),
+        max_size=30,
+    )
+)
+def test_interleaved_workers_pauses_and_expiring_leases_send_each_email_once(
+    ops: list[tuple[str, int]],
+) -> None:
+    """Three workers claim, send late, see leases expire, the campaign pauses and resumes.
+
+    Whatever the order, no contact gets two emails, and in the end all get one.
+    """
+    from teamcrm.service.campaign_runner import _Lost, _send
+
+    clock = teamcrm.SettableClock(datetime(2026, 1, 5, 9, tzinfo=UTC))
+    with teamcrm.open("memory://", clock=clock) as crm:
+        _, admin = crm.create_team("T", admin_name="Ana")
+        ana = crm.as_member(admin.id)
+        news = ana.create_bucket("News")
+        people = ana.create_contacts(
+            [{"first_name": f"C{i}", "emails": [f"c{i}@example.com"]} for i in range(3)]
+        )
+        ana.add_to_bucket(news.id, [c.id for c in people])
+        campaign = ana.create_campaign(
+            "N", subject="s", body="b", bucket_ids=[news.id], per_minute=2
+        )
+        ana.start_campaign(campaign.id)
+        sender = MemorySender()
+        lease = timedelta(minutes=5)
+        held: dict[int, list[teamcrm.CampaignSend]] = {0: [], 1: [], 2: []}
+        for op, worker in ops:
+            now = clock.now()
+            state = ana.campaign(campaign.id).state
+            if op == "tick":
+                clock.set(now + timedelta(minutes=3))
+            elif op == "pause" and state is CampaignState.RUNNING:
+                ana.pause_campaign(campaign.id)
+            elif op == "resume" and state is CampaignState.PAUSED:
+                ana.start_campaign(campaign.id)
+            elif op == "claim":
+                with crm.store.unit_of_work() as uow:
+                    held[worker] += uow.campaign_sends.claim_due(
+                        now, 1, owner=f"w{worker}", until=now + lease
+                    )
+                    uow.commit()
+            elif op == "send" and held[worker]:
+                claimed = held[worker].pop(0)
+                with contextlib.suppress(_Lost, teamcrm.ConcurrencyError):
+                    _send(crm, claimed, now, sender)
+            sent = [m.to for m in sender.sent]
+            assert len(sent) == len(set(sent))
+        if ana.campaign(campaign.id).state is CampaignState.PAUSED:
+            ana.start_campaign(campaign.id)
+        later = clock.now() + lease
+        for _ in range(4):
+            crm.run_campaigns(later + timedelta(minutes=5), sender=sender)
+        assert sorted(m.to for m in sender.sent) == [f"c{i}@example.com" for i in range(3)]
+        report = ana.campaign_report(campaign.id)
+        assert (report.sent, report.pending) == (3, 0)
+        for person in people:
+            assert len(ana.interactions_for_contact(person.id)) == 1
