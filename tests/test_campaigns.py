@@ -430,7 +430,7 @@ def test_run_campaigns_checks_its_arguments(w: World) -> None:
 
 
 # ------------------------------------------------------------------ exactly once, by property
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     ops=st.lists(
         st.tuples(st.sampled_from(["claim", "send", "tick", "pause", "resume"]), st.integers(0, 2)),
