@@ -11,6 +11,7 @@ import pytest
 
 import teamcrm
 from teamcrm import ids
+from teamcrm.campaign import new_campaign_id, new_campaign_send_id
 from teamcrm.clock import Clock, SettableClock, SystemClock
 from teamcrm.errors import ValidationError
 from teamcrm.followup import new_policy_id
@@ -40,6 +41,8 @@ MAKERS: dict[str, Callable[[], str]] = {
     "notification": new_notification_id,
     "program": new_program_id,
     "enrolment": new_enrolment_id,
+    "campaign": new_campaign_id,
+    "campaign_send": new_campaign_send_id,
 }
 #: Kinds whose ids are made from something else (a digest's hash, a random claim token).
 NOT_MADE_BY_A_MAKER = {"digest", "consumer", "delivery_claim"}

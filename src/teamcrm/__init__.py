@@ -17,6 +17,16 @@ by :meth:`CRM.as_member`.  Errors are all :class:`TeamCRMError` subclasses.
 
 from teamcrm import log as log  # the library's loggers (NullHandler on 'teamcrm')
 from teamcrm.bucket import AccessGrant, AccessLevel, Bucket, BucketKind, BucketMembership
+from teamcrm.campaign import (
+    Campaign,
+    CampaignId,
+    CampaignReport,
+    CampaignSend,
+    CampaignSendId,
+    CampaignState,
+    SendSkipReason,
+    SendState,
+)
 from teamcrm.case import Case, CaseStatus
 from teamcrm.clock import Clock, SettableClock, SystemClock
 from teamcrm.contact import Company, Contact, EmailAddress, PhoneNumber
@@ -112,6 +122,8 @@ from teamcrm.routing import (
 from teamcrm.search import ContactQuery, DateRange, SavedFilter, SavedFilterId
 from teamcrm.sender import DeliveryError, MemorySender, Sender, SMTPSender
 from teamcrm.service import CRM, ContactChanges, ContactDraft, ContactRecord, MemberSession
+from teamcrm.service.campaign_runner import CampaignRunReport
+from teamcrm.service.campaigns import CampaignPreview, PreviewMessage
 from teamcrm.service.notifications import DigestFailure, DigestReport
 from teamcrm.service.program_runner import RunReport
 from teamcrm.service.programs import ContactProgram, ProgramReport
@@ -144,6 +156,14 @@ __all__ = [
     "BucketMembership",
     "Cadence",
     "CadenceUnit",
+    "Campaign",
+    "CampaignId",
+    "CampaignPreview",
+    "CampaignReport",
+    "CampaignRunReport",
+    "CampaignSend",
+    "CampaignSendId",
+    "CampaignState",
     "CannotEmail",
     "Capacity",
     "Case",
@@ -218,6 +238,7 @@ __all__ = [
     "PolicyId",
     "PoolId",
     "PoolReminderDue",
+    "PreviewMessage",
     "Program",
     "ProgramId",
     "ProgramReport",
@@ -240,6 +261,8 @@ __all__ = [
     "SavedFilterId",
     "SchemaVersionError",
     "SearchRow",
+    "SendSkipReason",
+    "SendState",
     "Sender",
     "SettableClock",
     "Signal",

@@ -4,7 +4,7 @@
 companies, contacts, buckets and memberships, interactions, opportunities,
 cases and the notes filed under them, follow-up policies, touches, due rows
 and snoozes, tasks, role slots, pools, routing cursors, leads, offers,
-inbound buckets, saved filters, programs and their enrolments,
+inbound buckets, saved filters, programs and their enrolments, campaigns and their sends,
 notifications, digest times and the outbox events — to a text stream;
 :func:`import_team` reads such a stream into a store that does not hold the
 team yet, in one unit of work (all or nothing).  The format is documented in
@@ -35,6 +35,7 @@ from typing import IO, Any
 import attrs
 
 from teamcrm.bucket import Bucket, BucketMembership
+from teamcrm.campaign import Campaign, CampaignSend
 from teamcrm.case import Case
 from teamcrm.contact import Company, Contact
 from teamcrm.converter import structure, unstructure
@@ -259,6 +260,11 @@ def _saved_filters(uow: UnitOfWork, team_id: TeamId, ctx: _Context) -> list[Save
     return list(found.values())
 
 
+def _campaign_sends(uow: UnitOfWork, team_id: TeamId, ctx: _Context) -> Iterator[CampaignSend]:
+    for campaign in uow.campaigns.all(team_id):
+        yield from uow.campaign_sends.for_campaign(team_id, campaign.id)
+
+
 def _enrolments(uow: UnitOfWork, team_id: TeamId, ctx: _Context) -> Iterator[Enrolment]:
     for program in uow.programs.all(team_id):
         yield from uow.enrolments.for_program(team_id, program.id)
@@ -384,6 +390,14 @@ KINDS: tuple[_Kind, ...] = (
     _Kind("intake_key", IntakeRecord, ("intake",), _all("intake"), _adding("intake")),
     _Kind("program", Program, ("programs",), _all("programs"), _adding("programs")),
     _Kind("enrolment", Enrolment, ("enrolments",), _enrolments, _bulk("enrolments", "add_many")),
+    _Kind("campaign", Campaign, ("campaigns",), _all("campaigns"), _adding("campaigns")),
+    _Kind(
+        "campaign_send",
+        CampaignSend,
+        ("campaign_sends",),
+        _campaign_sends,
+        _bulk("campaign_sends", "add_many"),
+    ),
     _Kind(
         "notification",
         Notification,

@@ -449,6 +449,9 @@ def build_parser() -> argparse.ArgumentParser:
     from teamcrm.cli_programs import add_program_commands
 
     add_program_commands(sub)
+    from teamcrm.cli_campaigns import add_campaign_commands
+
+    add_campaign_commands(sub)
     prune = sub.add_parser(
         "prune-events",
         help="delete outbox events older than DAYS that every consumer has read",

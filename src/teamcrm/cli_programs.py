@@ -133,6 +133,8 @@ def _run(args: argparse.Namespace) -> int:
         try:
             while True:
                 report = crm.run_programs(limit=args.limit, lease=timedelta(seconds=args.lease))
+                # Campaign sends wait for a worker with a sender (none here: nothing claimed).
+                crm.run_campaigns(limit=args.limit, lease=timedelta(seconds=args.lease))
                 batch += 1
                 totals["ran"] += report.ran
                 totals["failed"] += report.failed

@@ -72,6 +72,8 @@ PREFIXES: dict[str, str] = {
     "delivery_claim": "dc_",
     "program": "pg_",
     "enrolment": "en_",
+    "campaign": "cm_",
+    "campaign_send": "cn_",
 }
 
 

@@ -15,6 +15,8 @@ from teamcrm.errors import StoreError
 from teamcrm.events import DomainEvent
 from teamcrm.ports import (
     BucketRepository,
+    CampaignRepository,
+    CampaignSendRepository,
     CompanyRepository,
     ConsumerPositionRepository,
     ContactRepository,
@@ -73,6 +75,8 @@ class BaseUnitOfWork:
     intake: IntakeRepository
     programs: ProgramRepository
     enrolments: EnrolmentRepository
+    campaigns: CampaignRepository
+    campaign_sends: CampaignSendRepository
     records: RecordRepository
 
     def __init__(self) -> None:

@@ -22,6 +22,7 @@ Rules every adapter follows:
 from __future__ import annotations
 
 from teamcrm.ports.buckets import BucketRepository, MembershipRepository
+from teamcrm.ports.campaigns import CampaignRepository, CampaignSendRepository
 from teamcrm.ports.contacts import CompanyRepository, ContactRepository
 from teamcrm.ports.followups import (
     FollowUpDueRepository,
@@ -49,6 +50,8 @@ from teamcrm.ports.views import SavedFilterRepository, ViewRepository
 
 __all__ = [
     "BucketRepository",
+    "CampaignRepository",
+    "CampaignSendRepository",
     "CompanyRepository",
     "ConsumerPositionRepository",
     "ContactRepository",

@@ -7,6 +7,7 @@ from typing import Protocol, Self
 
 from teamcrm.events import DomainEvent
 from teamcrm.ports.buckets import BucketRepository, MembershipRepository
+from teamcrm.ports.campaigns import CampaignRepository, CampaignSendRepository
 from teamcrm.ports.contacts import CompanyRepository, ContactRepository
 from teamcrm.ports.followups import (
     FollowUpDueRepository,
@@ -65,6 +66,8 @@ class UnitOfWork(Protocol):
     intake: IntakeRepository
     programs: ProgramRepository
     enrolments: EnrolmentRepository
+    campaigns: CampaignRepository
+    campaign_sends: CampaignSendRepository
     records: RecordRepository
 
     def __enter__(self) -> Self: ...

@@ -19,6 +19,8 @@ from teamcrm.ids import (
 from teamcrm.ports import Store
 from teamcrm.sender import Sender
 from teamcrm.service.buckets import BucketUseCases
+from teamcrm.service.campaign_runner import CampaignRunReport, run_campaigns
+from teamcrm.service.campaigns import CampaignUseCases
 from teamcrm.service.consumers import CONSUMER_LEASE, OutboxHandler, consume, consumer_position
 from teamcrm.service.contacts import ContactUseCases
 from teamcrm.service.exporting import ExportUseCases
@@ -285,6 +287,26 @@ class CRM:
         """
         return run_programs(self, now, limit, lease=lease, worker=worker, sender=sender)
 
+    def run_campaigns(
+        self,
+        now: datetime | None = None,
+        limit: int = 100,
+        *,
+        lease: timedelta = PROGRAM_LEASE,
+        worker: str | None = None,
+        sender: Sender | None = None,
+    ) -> CampaignRunReport:
+        """Send up to *limit* due campaign emails (every team); report what happened.
+
+        The same leased claims as :meth:`run_programs` (each recipient's
+        email commits once, however many workers run); see
+        :mod:`teamcrm.service.campaign_runner`.
+
+        >>> crm.run_campaigns(sender=outbox)  # doctest: +SKIP
+        CampaignRunReport(claimed=2, sent=2, ...)
+        """
+        return run_campaigns(self, now, limit, lease=lease, worker=worker, sender=sender)
+
     def close(self) -> None:
         """Close the underlying store."""
         self.store.close()
@@ -314,6 +336,7 @@ class MemberSession(
     ExportUseCases,
     PagingUseCases,
     ProgramUseCases,
+    CampaignUseCases,
     RecordUseCases,
     OptOutUseCases,
     DashboardPagingUseCases,

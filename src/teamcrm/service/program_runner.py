@@ -65,7 +65,7 @@ from teamcrm.waits import due_at as wait_due
 if TYPE_CHECKING:
     from teamcrm.service.crm import CRM, MemberSession
 
-__all__ = ["DEFAULT_LEASE", "RunReport", "run_programs", "worker_name"]
+__all__ = ["DEFAULT_LEASE", "RunReport", "run_arguments", "run_programs", "worker_name"]
 
 #: How long a claimed enrolment stays leased to its worker.
 DEFAULT_LEASE = timedelta(minutes=5)
@@ -101,6 +101,20 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{random_suffix()[:8]}"
 
 
+def run_arguments(
+    crm: CRM, now: datetime | None, limit: int, lease: timedelta, worker: str | None
+) -> tuple[datetime, str]:
+    """Check a runner's arguments; return the run's time and the worker's name.
+
+    Shared by :func:`run_programs` and :func:`~teamcrm.service.campaign_runner.run_campaigns`.
+    """
+    check_int("limit", limit, minimum=1, maximum=100_000)
+    if not isinstance(lease, timedelta) or lease <= timedelta(0):
+        raise ValidationError("lease", lease, "must be a positive timedelta")
+    at = crm.now() if now is None else utc_datetime("now", now)
+    return at, worker_name() if worker is None else worker
+
+
 def run_programs(
     crm: CRM,
     now: datetime | None = None,
@@ -115,11 +129,7 @@ def run_programs(
     *sender* delivers the emails of ``send_email`` steps (without one, such a
     step fails and is retried).
     """
-    check_int("limit", limit, minimum=1, maximum=100_000)
-    if not isinstance(lease, timedelta) or lease <= timedelta(0):
-        raise ValidationError("lease", lease, "must be a positive timedelta")
-    at = crm.now() if now is None else utc_datetime("now", now)
-    me = worker_name() if worker is None else worker
+    at, me = run_arguments(crm, now, limit, lease, worker)
     with crm.store.unit_of_work() as uow:
         claimed = uow.enrolments.claim_due(at, limit, owner=me, until=at + lease)
         uow.commit()

@@ -68,6 +68,10 @@ from teamcrm.testing.contract_base import (
     seed_team,
     write,
 )
+from teamcrm.testing.contract_campaigns import (
+    CampaignRepositoryContract,
+    CampaignSendRepositoryContract,
+)
 from teamcrm.testing.contract_followups import (
     FollowUpDueRepositoryContract,
     FollowUpIsolationContract,
@@ -110,6 +114,8 @@ __all__ = [
     "T0",
     "AgentGridContract",
     "BucketRepositoryContract",
+    "CampaignRepositoryContract",
+    "CampaignSendRepositoryContract",
     "CompanyRepositoryContract",
     "CompanySearchContract",
     "ContactRepositoryContract",
@@ -1162,6 +1168,8 @@ class StoreContract(
     IntakeRepositoryContract,
     ProgramRepositoryContract,
     EnrolmentRepositoryContract,
+    CampaignRepositoryContract,
+    CampaignSendRepositoryContract,
     RecordRepositoryContract,
 ):
     """Every contract at once: subclass this and override ``store``."""

@@ -11,6 +11,7 @@ import threading
 from datetime import datetime
 from typing import Any
 
+from teamcrm.adapters.memory.campaigns import MemoryCampaigns, MemoryCampaignSends
 from teamcrm.adapters.memory.entities import (
     _Buckets,
     _Companies,
@@ -42,6 +43,7 @@ from teamcrm.adapters.memory.routing import (
 from teamcrm.adapters.memory.tables import _Journal, _Log, _Table
 from teamcrm.adapters.memory.views import _SavedFilters, _Views
 from teamcrm.bucket import Bucket, BucketMembership
+from teamcrm.campaign import Campaign, CampaignSend
 from teamcrm.case import Case
 from teamcrm.contact import Company, Contact
 from teamcrm.errors import StoreError
@@ -117,6 +119,8 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         self.intake = _Intake(s._intake)
         self.programs = MemoryPrograms(s._programs, s._enrolments)
         self.enrolments = MemoryEnrolments(s._enrolments)
+        self.campaigns = MemoryCampaigns(s._campaigns)
+        self.campaign_sends = MemoryCampaignSends(s._campaign_sends, s._campaigns, s._contacts)
         self.records = MemoryRecords(
             s._opportunities, s._cases, s._record_notes, s._contacts, s._companies
         )
@@ -202,6 +206,8 @@ class MemoryStore:
         self._intake: _Table[tuple[str, str], IntakeRecord] = _Table()
         self._programs: _Table[str, Program] = _Table()
         self._enrolments: _Table[str, Enrolment] = _Table()
+        self._campaigns: _Table[str, Campaign] = _Table()
+        self._campaign_sends: _Table[str, CampaignSend] = _Table()
         self._opportunities: _Table[str, Opportunity] = _Table()
         self._cases: _Table[str, Case] = _Table()
         self._record_notes: _Table[tuple[str, str], RecordNote] = _Table()

@@ -11,6 +11,7 @@ database must decide with row locks (see :mod:`.repositories` and
 """
 
 # Modules that register PostgreSQL versions of migrations and repositories.
+from teamcrm.adapters.postgres import campaigns as _campaigns
 from teamcrm.adapters.postgres import filters as _filters
 from teamcrm.adapters.postgres import phones as _phones
 from teamcrm.adapters.postgres import programs as _programs
@@ -29,7 +30,7 @@ from teamcrm.adapters.postgres.store import (
     register_postgres_repository,
 )
 
-del _filters, _phones, _programs, _records, _routing, _schema, _views
+del _campaigns, _filters, _phones, _programs, _records, _routing, _schema, _views
 
 __all__ = [
     "PGContext",

@@ -11,6 +11,7 @@ process knows every migration of the release.
 """
 
 # Modules that register migrations (run in name order) and repositories.
+from teamcrm.adapters.sqlite import campaigns as _campaigns  # 0440: after programs
 from teamcrm.adapters.sqlite import consumers as _consumers  # outbox consumer positions
 from teamcrm.adapters.sqlite import digests as _digests  # after notifications: extends it
 from teamcrm.adapters.sqlite import followups as _followups
@@ -39,7 +40,7 @@ from teamcrm.adapters.sqlite.store import (
 )
 
 del _consumers, _schema, _followups, _grid, _intake, _integrity, _notifications, _digests
-del _phones, _pool_reminders, _programs, _records, _routing, _views
+del _campaigns, _phones, _pool_reminders, _programs, _records, _routing, _views
 
 __all__ = [
     "Migration",
