@@ -608,12 +608,11 @@ class SQLiteContacts(SQLiteRepository):
     def _insert_contacts(self, conn: Any, rows: list[tuple[Any, ...]]) -> None:
         """Insert the contact rows, up to :data:`_CONTACTS_PER_INSERT` per statement.
 
-        Not one statement per row (``executemany``): each statement that fires
-        the ``contact_words`` trigger makes FTS5 write its pending terms as a
-        new segment, and merging thousands of one-row segments into a large
-        index costs more the larger the index (2,000 VM steps per contact at
-        31,000 contacts against 230 for rows inserted 500 at a time; see
-        ``tests/test_import_scale.py``).
+        Not one statement per row (``executemany``): the ``contact_words``
+        FTS5 trigger then runs once per statement, and that cost grows with
+        the index (1,945 VM steps per contact at 31,000 contacts, a third of
+        that at 5,000; 228 for rows inserted 90 at a time, the same at any
+        size; see ``docs/benchmarks.md`` and ``tests/test_import_scale.py``).
         """
         size = min(_CONTACTS_PER_INSERT, _max_variables(conn) // _CONTACT_COLUMNS)
         for start in range(0, len(rows), size):
