@@ -85,11 +85,17 @@ def _raw_insert(path: Path, rows: ContactRows, outbox: list[tuple[Any, ...]]) ->
         conn.execute(f"PRAGMA {pragma}")
     started = time.perf_counter()
     conn.execute("BEGIN IMMEDIATE")
-    conn.executemany(
-        "INSERT INTO contacts (id, team_id, first_name, last_name, status, source,"
-        " custom_fields, created_by, created_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        rows.contacts,
-    )
+    # 500 rows a statement, as the store writes them: one statement per row
+    # would make the contact_words FTS5 trigger flush a segment per contact.
+    one = "(" + ", ".join("?" * len(rows.contacts[0])) + ")"
+    for start in range(0, len(rows.contacts), 500):
+        part = rows.contacts[start : start + 500]
+        conn.execute(
+            "INSERT INTO contacts (id, team_id, first_name, last_name, status, source,"
+            " custom_fields, created_by, created_at, version, email_opt_out, opted_out_at)"
+            " VALUES " + ", ".join([one] * len(part)),
+            [value for row in part for value in row],
+        )
     rows.write_children(conn)
     conn.executemany(
         "INSERT INTO outbox (team_id, name, subject_id, occurred_at, event) VALUES (?, ?, ?, ?, ?)",

@@ -45,7 +45,7 @@ from teamcrm.ids import PREFIXES, BucketId, ContactId, MemberId
 from teamcrm.outgoing import build_message
 from teamcrm.ports import UnitOfWork
 from teamcrm.search import SavedFilterId, SearchScope
-from teamcrm.service.base import SessionBase, bumped
+from teamcrm.service.base import SessionBase, _bucket_ids, bumped
 from teamcrm.team import Member
 from teamcrm.validation import check_id, check_int
 
@@ -112,7 +112,7 @@ class CampaignUseCases(SessionBase):
                 created_by=actor.id,
                 subject=subject,
                 body=body,
-                bucket_ids=tuple(bucket_ids),
+                bucket_ids=tuple(_bucket_ids("bucket_ids", bucket_ids)),
                 filter_id=filter_id,
                 per_minute=per_minute,
                 exclude_days=exclude_days,

@@ -511,25 +511,38 @@ class ImportUseCases(SessionBase):
             entry[1][contact_id] = None
 
     def _flush(self, uow: UnitOfWork, unit: _Unit, batch: _Batch) -> None:
+        """Write the batch, then run its events' reactions as the other use cases do.
+
+        As in ``create_contacts``: the contacts are written and their events
+        recorded first, they join their buckets (routing, follow-ups and
+        bucket programs react to that), and only then do the
+        ``contact.created`` and ``contact.updated`` reactions run (programs
+        triggered by creation or a status change), so those see the
+        contacts in their buckets.
+        """
         now = unit.now
         new = list(batch.new.values())
+        created = [
+            self._event(EventName.CONTACT_CREATED, c.id, now, source=c.source, status=c.status)
+            for c in new
+        ]
         if new:
             uow.contacts.add_many(new)
-            uow.collect(
-                *(
-                    self._event(
-                        EventName.CONTACT_CREATED, c.id, now, source=c.source, status=c.status
-                    )
-                    for c in new
-                )
-            )
+            uow.collect(*created)
+        updated = []
         for contact in batch.changed.values():
             uow.contacts.update(bumped(contact))
-            uow.collect(self._event(EventName.CONTACT_UPDATED, contact.id, now, fields=["import"]))
+            fields = _changed_fields(batch.stored.get(contact.id), contact)
+            updated.append(self._event(EventName.CONTACT_UPDATED, contact.id, now, fields=fields))
+        uow.collect(*updated)
         known: dict[str, Contact] = {c.id: c for c in (*new, *batch.changed.values())}
         for bucket, ids in batch.to_bucket.values():
             self._add_items(uow, bucket, list(ids), now, known=known)
         self._join_omni_buckets(uow, new, now)
+        contacts: dict[str, Contact | None] = dict(known)
+        cache: dict[str, Any] = {}
+        for event in (*created, *updated):
+            self.crm.reactions.react(uow, event, contacts=contacts, cache=cache)
 
 
 @attrs.frozen(kw_only=True)
@@ -589,6 +602,17 @@ def _merged(contact: Contact, row: _Row, company_ids: list[CompanyId], policy: s
             changes["company_ids"] = tuple(company_ids)
     merged: Contact = attrs.evolve(contact, **changes)
     return merged
+
+
+def _changed_fields(before: Contact | None, after: Contact) -> list[str]:
+    """The names of the fields a merge changed (``contact.updated``'s ``fields``)."""
+    if before is None:
+        return ["import"]
+    names = ("first_name", "last_name", "emails", "phones", "company_ids", "status", "source")
+    changed = [n for n in names if getattr(before, n) != getattr(after, n)]
+    if before.custom_fields != after.custom_fields:
+        changed.append("custom_fields")
+    return sorted(changed)
 
 
 def _has_header(

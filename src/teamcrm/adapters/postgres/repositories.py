@@ -26,12 +26,13 @@ statement or with a lock instead of a read followed by a write:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import cast
+from typing import Any, cast
 
 from teamcrm.adapters.postgres.connection import PGConnection
 from teamcrm.adapters.postgres.store import PGContext
 from teamcrm.adapters.sqlite.codec import to_micros
 from teamcrm.adapters.sqlite.repositories import (
+    _INSERT_CONTACT,
     SQLiteCompanies,
     SQLiteContacts,
     SQLiteMemberships,
@@ -151,6 +152,10 @@ class PGCompanies(SQLiteCompanies):
 
 class PGContacts(SQLiteContacts):
     """Contacts; ``lock`` holds them against deletion (or, exclusive, against everyone)."""
+
+    def _insert_contacts(self, conn: Any, rows: list[tuple[Any, ...]]) -> None:
+        """One pipelined ``executemany`` (PostgreSQL has no per-statement FTS5 flush)."""
+        conn.executemany(_INSERT_CONTACT, rows)
 
     @translated
     def lock(
