@@ -178,6 +178,24 @@ def test_a_repeat_enquiry_joins_the_contact_and_its_open_lead(crm: teamcrm.CRM) 
     assert dict(contact.custom_fields) == {"colour": "blue"}
 
 
+def test_a_repeat_enquiry_runs_the_reactions_of_the_contacts_change(crm: teamcrm.CRM) -> None:
+    """The contact.updated of a repeat enquiry runs its reactions, naming what changed."""
+    d = _desk(crm)
+    seen: list[Any] = []
+    crm.reactions.add(
+        EventName.CONTACT_UPDATED, "test", "record updates", lambda o: seen.append(o.event.data)
+    )
+    d.ana.intake_lead(
+        {"name": "Maria Garcia", "email": "maria@example.com"}, source_bucket_id=d.web
+    )
+    assert seen == []
+    d.ana.intake_lead(
+        {"name": "Maria Garcia", "email": "maria@example.com", "phone": "+1 617 555 0101"},
+        source_bucket_id=d.web,
+    )
+    assert seen == [{"fields": ["phones"]}]
+
+
 def test_the_same_submission_twice_creates_one_lead(crm: teamcrm.CRM) -> None:
     d = _desk(crm)
     first = d.ana.intake_lead(LEAD_EMAIL, source_bucket_id=d.web)

@@ -440,3 +440,12 @@ class SessionBase:
             if not perm.can_see_item(actor, company.created_by, by_item.get(co, []), buckets):
                 raise NotFound("company", co)
         return contacts
+
+
+def changed_contact_fields(before: Contact, after: Contact) -> list[str]:
+    """The names of the fields that differ (``contact.updated``'s ``fields``), sorted."""
+    names = ("first_name", "last_name", "emails", "phones", "company_ids", "status", "source")
+    changed = [n for n in names if getattr(before, n) != getattr(after, n)]
+    if before.custom_fields != after.custom_fields:
+        changed.append("custom_fields")
+    return sorted(changed)

@@ -61,7 +61,7 @@ from teamcrm.importing import (
 )
 from teamcrm.ports import UnitOfWork
 from teamcrm.search import ContactQuery, SearchScope
-from teamcrm.service.base import SessionBase, bumped
+from teamcrm.service.base import SessionBase, bumped, changed_contact_fields
 from teamcrm.team import Member, Team
 from teamcrm.validation import JSONScalar, check_custom_fields, check_int
 from teamcrm.vcard import is_vcard_path, open_vcards
@@ -606,13 +606,7 @@ def _merged(contact: Contact, row: _Row, company_ids: list[CompanyId], policy: s
 
 def _changed_fields(before: Contact | None, after: Contact) -> list[str]:
     """The names of the fields a merge changed (``contact.updated``'s ``fields``)."""
-    if before is None:
-        return ["import"]
-    names = ("first_name", "last_name", "emails", "phones", "company_ids", "status", "source")
-    changed = [n for n in names if getattr(before, n) != getattr(after, n)]
-    if before.custom_fields != after.custom_fields:
-        changed.append("custom_fields")
-    return sorted(changed)
+    return ["import"] if before is None else changed_contact_fields(before, after)
 
 
 def _has_header(

@@ -40,7 +40,7 @@ from teamcrm.intake import LeadSubmission, parse_submission
 from teamcrm.lead import MAX_INTAKE_KEY, IntakeRecord
 from teamcrm.ports import UnitOfWork
 from teamcrm.search import ContactQuery, SearchScope
-from teamcrm.service.base import SessionBase, bumped
+from teamcrm.service.base import SessionBase, bumped, changed_contact_fields
 from teamcrm.team import Member
 from teamcrm.validation import check_text
 
@@ -148,13 +148,14 @@ class IntakeUseCases(SessionBase):
                 uow.collect(created)
             elif contact is not existing:
                 uow.contacts.update(contact)
-                uow.collect(
-                    self._event(EventName.CONTACT_UPDATED, contact.id, now, fields=["intake"])
-                )
+                fields = changed_contact_fields(existing, contact)
+                created = self._event(EventName.CONTACT_UPDATED, contact.id, now, fields=fields)
+                uow.collect(created)
             self._add_items(uow, bucket, [contact.id], now, known={contact.id: contact})
             if existing is None:
                 self._join_omni_buckets(uow, [contact], now)
             if created is not None:  # its reactions run once the contact is in its buckets
+                # (contact.created for a new contact, contact.updated for a repeat enquiry)
                 self.crm.reactions.react(uow, created, contacts={str(contact.id): contact})
             uow.collect(
                 self._event(
