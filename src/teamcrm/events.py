@@ -95,6 +95,7 @@ class EventName(enum.StrEnum):
     PROGRAM_STEP_RAN = "program.step_ran"
     PROGRAM_STEP_FAILED = "program.step_failed"
     PROGRAM_ENROLMENT_STOPPED = "program.enrolment_stopped"
+    PROGRAM_FOLLOW_UPS_OVERDUE = "program.follow_ups_overdue"
     OPPORTUNITY_CREATED = "opportunity.created"
     OPPORTUNITY_UPDATED = "opportunity.updated"
     OPPORTUNITY_DELETED = "opportunity.deleted"

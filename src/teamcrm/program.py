@@ -127,6 +127,8 @@ class TriggerKind(enum.StrEnum):
     CONTACT_CREATED = "contact_created"
     LEAD_ASSIGNED = "lead_assigned"
     STATUS_CHANGED = "status_changed"
+    #: the owner's follow-up of the contact is overdue by ``days`` (found by the runner's scan)
+    FOLLOW_UP_OVERDUE = "follow_up_overdue"
 
 
 class ConditionKind(enum.StrEnum):
@@ -211,12 +213,15 @@ class Trigger:
         (a contact leaving it stops its enrolment).
     :ivar pool_id: ``lead_assigned``: only leads of this pool (``None``: any pool).
     :ivar status: ``status_changed``: only changes to this status (``None``: any).
+    :ivar days: ``follow_up_overdue``: how many days overdue (1 to
+        :data:`MAX_DAYS`) the owner's follow-up of the contact must be.
     """
 
     kind: TriggerKind = attrs.field(converter=_trigger_kind)
     bucket_id: BucketId | None = None
     pool_id: str | None = None
     status: str | None = None
+    days: int | None = None
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
@@ -231,6 +236,9 @@ class Trigger:
         if kind is not TriggerKind.STATUS_CHANGED:
             _need(self, "status", False, kind.value)
         c.optional_text("status", max_len=100)
+        _need(self, "days", kind is TriggerKind.FOLLOW_UP_OVERDUE, kind.value)
+        if self.days is not None:
+            check_int(c.name("days"), self.days, minimum=1, maximum=MAX_DAYS)
 
 
 @attrs.frozen(kw_only=True)
