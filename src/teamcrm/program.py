@@ -31,9 +31,10 @@ from typing import Any, NewType
 
 import attrs
 
+from teamcrm import ids as _ids
 from teamcrm.contact import Contact
 from teamcrm.errors import ValidationError
-from teamcrm.ids import PREFIXES, BucketId, ContactId, MemberId, TeamId, id_suffix
+from teamcrm.ids import PREFIXES, BucketId, ContactId, MemberId, TeamId
 from teamcrm.templates import Template
 from teamcrm.validation import Checker, check_enum, check_field_name, check_int, check_text
 from teamcrm.waits import Wait, parse_wait, wait_to_dict
@@ -80,12 +81,12 @@ MAX_DAYS = 3650
 
 def new_program_id() -> ProgramId:
     """Return a fresh, time-ordered program id (``pg_…``)."""
-    return ProgramId(PREFIXES["program"] + id_suffix())
+    return ProgramId(PREFIXES["program"] + _ids.id_suffix())  # looked up: tests may patch it
 
 
 def new_enrolment_id() -> EnrolmentId:
     """Return a fresh, time-ordered enrolment id (``en_…``)."""
-    return EnrolmentId(PREFIXES["enrolment"] + id_suffix())
+    return EnrolmentId(PREFIXES["enrolment"] + _ids.id_suffix())
 
 
 def backoff(attempts: int) -> timedelta:
