@@ -567,6 +567,16 @@ class CRMComparison(RuleBasedStateMachine):
         bucket = self._pick(data, "bucket", actor)
         self._as(actor, "attach_program", lambda s: s.attach_program(program, bucket))
 
+    @precondition(lambda self: self.bucket_ids)
+    @rule(data=st.data())
+    def follow_up_bucket(self, data: st.DataObject) -> None:
+        """A daily follow-up policy (so ``follow_up_overdue`` programs find overdue contacts)."""
+        actor = self._actor(data)
+        bucket = self._pick(data, "bucket", actor)
+        self._as(
+            actor, "create_follow_up_policy", lambda s: s.create_follow_up_policy(bucket, "1 day")
+        )
+
     @precondition(lambda self: self.program_ids)
     @rule(days=st.integers(0, 40))
     def run_programs(self, days: int) -> None:
