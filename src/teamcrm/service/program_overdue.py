@@ -22,9 +22,10 @@ time passes - so no reaction can enrol on it.  Instead every
    enrols them, checking the conditions and the owner's rights again, in the
    same unit.
 
-So the scan is **idempotent**: running it twice (or in two workers at once:
-the store's one-active-run constraint decides) enrols a contact once per
-episode.  A program whose scan fails (its owner deactivated meanwhile, say)
+So the scan is **idempotent**: running it twice, or in several workers at
+once (the batch's unit locks the team, so workers take turns: none misses a
+run another just started, even one already finished), enrols a contact once
+per episode.  A program whose scan fails (its owner deactivated meanwhile, say)
 is logged and skipped; the others go on.
 """
 
@@ -88,6 +89,9 @@ def _enrol(crm: CRM, program: Program, since: dict[ContactId, datetime], at: dat
     """In one unit: drop the contacts already handled, emit the event for the rest."""
     team_id = program.team_id
     with crm.store.unit_of_work() as uow:
+        # Scanning workers take turns per team (PostgreSQL locks the team's row), so
+        # one never misses a run another has just started and finished.
+        uow.teams.lock(team_id)
         runs: dict[str, list[datetime]] = {}
         active: set[str] = set()
         for e in uow.enrolments.for_contacts(team_id, list(since)):
