@@ -3,7 +3,8 @@
 :class:`CRMComparison` runs random sequences of use cases — creating teams,
 members, contacts, companies and buckets, sharing buckets, adding and
 removing items, logging interactions, updating with current and stale
-versions, deactivating members... — through the public
+versions, deactivating members, creating, attaching and pausing programs,
+adding follow-up policies and running due program steps... — through the public
 :class:`~teamcrm.service.MemberSession` API on **two** CRMs at once: one on
 the store under test and one on the in-memory reference store
 (:class:`~teamcrm.adapters.memory.MemoryStore`).  After every step it
@@ -14,7 +15,10 @@ compares everything observable:
 * a full snapshot of both stores (every repository listing and the outbox;
   outbox ``seq`` numbers must increase but need not be equal);
 * from time to time, everything one member can see: members, buckets, every
-  bucket's items and contacts, every contact's record, companies, events.
+  bucket's items and contacts, every contact's record, companies, events;
+* on the reference store, the programs' rules: at most one active run per
+  program and contact, and a run the last step started is of a contact its
+  owner can see.
 
 Both CRMs share one clock, and ids are made deterministic while a step runs
 (see :func:`deterministic_ids`), so the two sides produce identical records
