@@ -71,3 +71,35 @@ def test_demo_rejects_a_bad_date(capsys: pytest.CaptureFixture[str]) -> None:
         main(["demo", "--memory", "--date", "soon"])
     assert info.value.code == 2
     assert "--date" in capsys.readouterr().err
+
+
+def test_demo_shows_programs_of_seeds_000_and_003(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--memory"]) == 0
+    out = capsys.readouterr().out
+    part = out.split("== Programs ==")[1].split("== Notifications ==")[0]
+    programs = part.split("Programs (Alice sees every program and the team library)")[1]
+    programs = programs.split("\n\n")[0]
+    rows = {tuple(line.split()[:3]) for line in programs.splitlines()[2:]}
+    # Seed 000: Susan's personal bucket feeds her team bucket.
+    assert ("Share", "my", "customers") in rows
+    assert "Customer Follow-up 3 Months" in programs
+    # Seed 003: the library template, and Bradley's copy on his routed-leads bucket.
+    library = [ln for ln in programs.splitlines() if "team_library" in ln]
+    assert len(library) == 1
+    assert "template" in library[0]
+    copy = [ln for ln in programs.splitlines() if ln.startswith("New lead follow-up  Bradley")]
+    assert len(copy) == 1
+    assert "Routed leads" in copy[0]
+    assert copy[0].rstrip().endswith("active")
+    runs = part.split("Runs: enrolled on entering the bucket, then one runner pass")[1]
+    runs = runs.split("\n\n")[0]
+    noah = next(ln for ln in runs.splitlines() if ln.startswith("Noah Davis"))
+    assert "add_to_bucket" in noah
+    assert "completed" in noah
+    gina = next(ln for ln in runs.splitlines() if ln.startswith("Gina Rossi"))
+    assert "create_task" in gina
+    assert "step 2 of 2 (notify) is due" in gina
+    assert "Runner pass: 2 claimed, 2 ran, 1 completed, 0 failed." in part
+    assert "Susan's Contacts now holds: Maria Garcia, Noah Davis, Zoë Kowalska." in part
+    tasks = part.split("Bradley's task from his program")[1]
+    assert "Call the new lead today  Gina Rossi" in tasks

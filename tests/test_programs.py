@@ -538,3 +538,17 @@ def test_programs_and_their_runs_survive_a_backup_and_restore(w: World, tmp_path
         assert ana.program(program.id) == program
         assert ana.program_report(program.id).active == 1
         assert restored.run_programs().completed == 1
+
+
+def test_a_company_entering_a_bucket_enrols_nobody(w: World) -> None:
+    """Runs are per contact (docs/programs.md, "Companies"): a company is no run's subject."""
+    program = _share_program(w)
+    acme = w.susan.create_company("Acme")
+    kim = w.susan.create_contact("Kim")
+    w.susan.link_company(kim.id, acme.id)
+    w.susan.add_to_bucket(w.mine.id, [acme.id])
+    assert w.susan.program_report(program.id).enrolled == 0
+    assert w.susan.contact_programs(kim.id) == []  # nor the company's contacts
+    assert w.crm.run_programs().claimed == 0
+    w.susan.add_to_bucket(w.mine.id, [kim.id])  # the contact itself does
+    assert w.susan.program_report(program.id).enrolled == 1

@@ -52,7 +52,7 @@ class StepRow:
 
 def _trigger_text(program: Program) -> str:
     t = program.trigger
-    detail = t.bucket_id or t.pool_id or t.status or ""
+    detail = t.bucket_id or t.pool_id or t.status or (f"{t.days} days" if t.days else "")
     return f"{t.kind.value} {detail}".strip()
 
 

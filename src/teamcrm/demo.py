@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 from teamcrm.bucket import AccessLevel
 from teamcrm.clock import SettableClock
+from teamcrm.demo_programs import programs_section
 from teamcrm.errors import OfferClosed
 from teamcrm.ids import BucketId, ContactId, MemberId
 from teamcrm.pool import DistributionMethod
@@ -289,6 +290,7 @@ def _routing_section(demo: DemoTeam) -> str:
 
 
 EXTRA_SECTIONS.append(("Lead routing", _routing_section))
+EXTRA_SECTIONS.append(("Programs", programs_section))
 
 
 def run_demo(

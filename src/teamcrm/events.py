@@ -103,6 +103,7 @@ class EventName(enum.StrEnum):
     CAMPAIGN_SENT = "campaign.sent"
     CAMPAIGN_SEND_SKIPPED = "campaign.send_skipped"
     CAMPAIGN_SEND_FAILED = "campaign.send_failed"
+    PROGRAM_FOLLOW_UPS_OVERDUE = "program.follow_ups_overdue"
     OPPORTUNITY_CREATED = "opportunity.created"
     OPPORTUNITY_UPDATED = "opportunity.updated"
     OPPORTUNITY_DELETED = "opportunity.deleted"

@@ -27,8 +27,9 @@ from zoneinfo import ZoneInfo
 import attrs
 from dateutil.relativedelta import relativedelta
 
+from teamcrm import ids as _ids
 from teamcrm.errors import ValidationError
-from teamcrm.ids import PREFIXES, BucketId, ContactId, MemberId, TeamId, id_suffix
+from teamcrm.ids import PREFIXES, BucketId, ContactId, MemberId, TeamId
 from teamcrm.validation import Checker, check_int
 
 __all__ = [
@@ -61,7 +62,7 @@ MAX_CADENCE = 10_000
 
 def new_policy_id() -> PolicyId:
     """Return a fresh, random follow-up policy id (``fp_…``)."""
-    return PolicyId(PREFIXES["policy"] + id_suffix())
+    return PolicyId(PREFIXES["policy"] + _ids.id_suffix())
 
 
 @functools.lru_cache(maxsize=512)

@@ -15,7 +15,8 @@ from typing import NewType
 
 import attrs
 
-from teamcrm.ids import PREFIXES, MemberId, TeamId, id_suffix
+from teamcrm import ids as _ids
+from teamcrm.ids import PREFIXES, MemberId, TeamId
 from teamcrm.validation import MAX_BODY, Checker, JSONScalar
 
 __all__ = ["Notification", "NotificationId", "NotificationKind", "new_notification_id"]
@@ -25,7 +26,7 @@ NotificationId = NewType("NotificationId", str)
 
 def new_notification_id() -> NotificationId:
     """Return a fresh, random notification id (``nt_…``)."""
-    return NotificationId(PREFIXES["notification"] + id_suffix())
+    return NotificationId(PREFIXES["notification"] + _ids.id_suffix())
 
 
 class NotificationKind(enum.StrEnum):

@@ -31,9 +31,10 @@ from typing import Any, NewType
 
 import attrs
 
+from teamcrm import ids as _ids
 from teamcrm.contact import Contact
 from teamcrm.errors import ValidationError
-from teamcrm.ids import PREFIXES, BucketId, ContactId, MemberId, TeamId, id_suffix
+from teamcrm.ids import PREFIXES, BucketId, ContactId, MemberId, TeamId
 from teamcrm.templates import Template
 from teamcrm.validation import Checker, check_enum, check_field_name, check_int, check_text
 from teamcrm.waits import Wait, parse_wait, wait_to_dict
@@ -80,12 +81,12 @@ MAX_DAYS = 3650
 
 def new_program_id() -> ProgramId:
     """Return a fresh, time-ordered program id (``pg_…``)."""
-    return ProgramId(PREFIXES["program"] + id_suffix())
+    return ProgramId(PREFIXES["program"] + _ids.id_suffix())  # looked up: tests may patch it
 
 
 def new_enrolment_id() -> EnrolmentId:
     """Return a fresh, time-ordered enrolment id (``en_…``)."""
-    return EnrolmentId(PREFIXES["enrolment"] + id_suffix())
+    return EnrolmentId(PREFIXES["enrolment"] + _ids.id_suffix())
 
 
 def backoff(attempts: int) -> timedelta:
@@ -127,6 +128,8 @@ class TriggerKind(enum.StrEnum):
     CONTACT_CREATED = "contact_created"
     LEAD_ASSIGNED = "lead_assigned"
     STATUS_CHANGED = "status_changed"
+    #: the owner's follow-up of the contact is overdue by ``days`` (found by the runner's scan)
+    FOLLOW_UP_OVERDUE = "follow_up_overdue"
 
 
 class ConditionKind(enum.StrEnum):
@@ -211,12 +214,15 @@ class Trigger:
         (a contact leaving it stops its enrolment).
     :ivar pool_id: ``lead_assigned``: only leads of this pool (``None``: any pool).
     :ivar status: ``status_changed``: only changes to this status (``None``: any).
+    :ivar days: ``follow_up_overdue``: how many days overdue (1 to
+        :data:`MAX_DAYS`) the owner's follow-up of the contact must be.
     """
 
     kind: TriggerKind = attrs.field(converter=_trigger_kind)
     bucket_id: BucketId | None = None
     pool_id: str | None = None
     status: str | None = None
+    days: int | None = None
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
@@ -231,6 +237,9 @@ class Trigger:
         if kind is not TriggerKind.STATUS_CHANGED:
             _need(self, "status", False, kind.value)
         c.optional_text("status", max_len=100)
+        _need(self, "days", kind is TriggerKind.FOLLOW_UP_OVERDUE, kind.value)
+        if self.days is not None:
+            check_int(c.name("days"), self.days, minimum=1, maximum=MAX_DAYS)
 
 
 @attrs.frozen(kw_only=True)

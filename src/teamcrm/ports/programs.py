@@ -23,7 +23,14 @@ from datetime import datetime
 from typing import Protocol
 
 from teamcrm.ids import ContactId, TeamId
-from teamcrm.program import Enrolment, EnrolmentId, Program, ProgramId, StopReason
+from teamcrm.program import (
+    Enrolment,
+    EnrolmentId,
+    Program,
+    ProgramId,
+    StopReason,
+    TriggerKind,
+)
 
 __all__ = ["EnrolmentRepository", "ProgramRepository"]
 
@@ -49,6 +56,14 @@ class ProgramRepository(Protocol):
 
     def all(self, team_id: TeamId) -> list[Program]:
         """Return every program of the team, by id."""
+        ...
+
+    def with_trigger(self, kind: TriggerKind) -> list[Program]:
+        """Return every program of every team whose trigger is *kind*, by team and id.
+
+        For the runner's scans (``follow_up_overdue``): library templates and
+        paused programs are included, the caller keeps those that run.
+        """
         ...
 
 

@@ -44,6 +44,7 @@ __all__ = [
     "enrol_assigned_leads",
     "enrol_bucket_entries",
     "enrol_created_contacts",
+    "enrol_overdue_follow_ups",
     "enrol_status_changes",
     "forget_deleted_contacts",
     "stop_enrolments",
@@ -298,6 +299,21 @@ def enrol_assigned_leads(occasion: Occasion) -> None:
     if chosen:
         contacts = _contacts(occasion, [lead.contact_id])
         enrol(occasion.uow, occasion.team_id, chosen, contacts, occasion)
+
+
+def enrol_overdue_follow_ups(occasion: Occasion) -> None:
+    """``program.follow_ups_overdue``: enrol the contacts the runner's scan found overdue.
+
+    The event names one ``follow_up_overdue`` program (its subject) and the
+    contacts whose follow-up for its owner is overdue by the trigger's days
+    (see :mod:`teamcrm.service.program_overdue`).
+    """
+    program_id = occasion.event.subject_id
+    programs = [p for p in _running(occasion, TriggerKind.FOLLOW_UP_OVERDUE) if p.id == program_id]
+    ids = occasion.event.data.get("contact_ids")
+    if programs and isinstance(ids, list):
+        contacts = _contacts(occasion, [ContactId(i) for i in ids if isinstance(i, str)])
+        enrol(occasion.uow, occasion.team_id, programs, contacts, occasion)
 
 
 def enrol_status_changes(occasion: Occasion) -> None:

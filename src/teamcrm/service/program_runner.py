@@ -1,6 +1,8 @@
 """Running programs' due steps: leased claims, one step per unit, retries with backoff.
 
-:func:`run_programs` (``crm.run_programs``) works in three kinds of unit:
+:func:`run_programs` (``crm.run_programs``) first scans the ``follow_up_overdue``
+programs' due lists and enrols the contacts overdue by their days
+(:mod:`teamcrm.service.program_overdue`), then works in three kinds of unit:
 
 1. **claim** - one writing unit leases up to *limit* due enrolments to this
    worker (``claim_due``: ``UPDATE ... RETURNING`` on SQLite, ``FOR UPDATE
@@ -55,6 +57,7 @@ from teamcrm.ports import UnitOfWork
 from teamcrm.program import Enrolment, EnrolmentId, Program, Step, StepKind, StopReason
 from teamcrm.sender import Sender
 from teamcrm.service.base import bumped
+from teamcrm.service.program_overdue import enrol_overdue
 from teamcrm.service.program_reactions import ORIGIN
 from teamcrm.task import Task, new_task_id
 from teamcrm.team import Member
@@ -84,6 +87,8 @@ class RunReport:
     :ivar failed: enrolments marked ``failed`` (their last try failed).
     :ivar lost: claims another worker took over (this one's lease had expired).
     :ivar failures: ``(enrolment id, error)`` of every failed try, in order.
+    :ivar enrolled: runs started by this call's scan of ``follow_up_overdue``
+        programs (see :mod:`teamcrm.service.program_overdue`), before claiming.
     """
 
     claimed: int = 0
@@ -94,6 +99,7 @@ class RunReport:
     failed: int = 0
     lost: int = 0
     failures: tuple[tuple[EnrolmentId, str], ...] = ()
+    enrolled: int = 0
 
 
 def worker_name() -> str:
@@ -130,6 +136,7 @@ def run_programs(
     step fails and is retried).
     """
     at, me = run_arguments(crm, now, limit, lease, worker)
+    enrolled = enrol_overdue(crm, at)
     with crm.store.unit_of_work() as uow:
         claimed = uow.enrolments.claim_due(at, limit, owner=me, until=at + lease)
         uow.commit()
@@ -147,7 +154,7 @@ def run_programs(
         counts[outcome] += 1
         if outcome in ("completed", "stopped"):
             counts["ran"] += 1  # their step unit committed too
-    report = RunReport(claimed=len(claimed), failures=tuple(failures), **counts)
+    report = RunReport(claimed=len(claimed), failures=tuple(failures), enrolled=enrolled, **counts)
     log.store.info(
         "programs: %d claimed, %d steps ran, %d completed, %d stopped, %d retried, %d failed,"
         " %d lost",

@@ -23,6 +23,7 @@ in ``docs/architecture.md``, checked against this registry by a test)::
     contact.created      -> programs: enrol in creation-triggered programs
     contact.opted_out    -> programs: stop the contact's runs
     program.paused       -> programs: stop the program's runs
+    program.follow_ups_overdue -> programs: enrol the overdue contacts (the runner's scan)
     (programs also enrol on bucket.items_added, lead.routed, lead.assigned and a
     status change, and stop runs on bucket.items_removed, interaction.logged and
     contact.deleted)
@@ -334,6 +335,13 @@ def default_reactions() -> Reactions:
                 "programs",
                 "stop the program's active runs (program_paused)",
                 programs.stop_on_pause,
+            ),
+            Reaction(
+                EventName.PROGRAM_FOLLOW_UPS_OVERDUE,
+                "programs",
+                "enrol the contacts the runner found overdue in the follow_up_overdue program"
+                " (if they meet its conditions and its owner may see them)",
+                programs.enrol_overdue_follow_ups,
             ),
         ]
     )

@@ -1,7 +1,8 @@
 """Contract tests of programs and their enrolments (part of :class:`StoreContract`).
 
 * :class:`ProgramRepositoryContract` — programs round-trip whole (trigger,
-  conditions, steps), are versioned, scoped to their team, listed by id.
+  conditions, steps), are versioned, scoped to their team, listed by id;
+  ``with_trigger`` lists one trigger kind's programs across teams.
 * :class:`EnrolmentRepositoryContract` — at most one *active* enrolment per
   (program, contact), whatever the sequence of inserts and finishes (a
   hypothesis test against a model); claims lease due rows to one worker at a
@@ -30,6 +31,7 @@ from teamcrm.program import (
     Step,
     StopReason,
     Trigger,
+    TriggerKind,
     new_enrolment_id,
     new_program_id,
 )
@@ -107,6 +109,27 @@ class ProgramRepositoryContract(StoreContractBase):
         write(store, lambda uow: uow.programs.delete(t, program.id, 2))
         with pytest.raises(NotFound):
             read(store, lambda uow: uow.programs.get(t, program.id))
+
+    def test_with_trigger_lists_that_kind_in_every_team(self, store: Store) -> None:
+        seeds = [seed_team(store), seed_team(store, "Other")]
+        overdue = TriggerKind.FOLLOW_UP_OVERDUE
+        want = []
+        for n, seed in enumerate(seeds):
+            bucket = new_bucket(seed)
+            write(store, lambda uow, b=bucket: uow.buckets.add(b))  # type: ignore[misc]
+            plain = _program(seed, bucket.id, name=overdue.value)  # the kind's name, as a name
+            late = attrs.evolve(
+                _program(seed, bucket.id, name=f"Late {n}"),
+                id=new_program_id(),
+                trigger=Trigger(kind=overdue, days=n + 1),
+                state=ProgramState.PAUSED if n else ProgramState.ACTIVE,
+            )
+            write(store, lambda uow, p=plain, q=late: (uow.programs.add(p), uow.programs.add(q)))  # type: ignore[misc]
+            want.append(late)
+        found = read(store, lambda uow: uow.programs.with_trigger(overdue))
+        mine = [p for p in found if p.team_id in {s.team_id for s in seeds}]
+        assert mine == sorted(want, key=lambda p: (p.team_id, p.id))
+        assert all(p.trigger.kind is overdue for p in found)
 
 
 class EnrolmentRepositoryContract(StoreContractBase):

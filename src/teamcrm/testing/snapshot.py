@@ -56,6 +56,7 @@ def team_snapshot(
         if len(page) < 1000:
             break
         after = page[-1].seq
+    programs = uow.programs.all(team_id)
     return {
         "team": team,
         "members": uow.members.all(team_id),
@@ -68,6 +69,8 @@ def team_snapshot(
         "cases": uow.records.cases(team_id),
         "record_notes": uow.records.all_notes(team_id),
         "outbox": outbox,
+        "programs": programs,
+        "enrolments": {p.id: uow.enrolments.for_program(team_id, p.id) for p in programs},
     }
 
 

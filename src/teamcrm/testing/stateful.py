@@ -3,7 +3,8 @@
 :class:`CRMComparison` runs random sequences of use cases — creating teams,
 members, contacts, companies and buckets, sharing buckets, adding and
 removing items, logging interactions, updating with current and stale
-versions, deactivating members... — through the public
+versions, deactivating members, creating, attaching and pausing programs,
+adding follow-up policies and running due program steps... — through the public
 :class:`~teamcrm.service.MemberSession` API on **two** CRMs at once: one on
 the store under test and one on the in-memory reference store
 (:class:`~teamcrm.adapters.memory.MemoryStore`).  After every step it
@@ -14,7 +15,10 @@ compares everything observable:
 * a full snapshot of both stores (every repository listing and the outbox;
   outbox ``seq`` numbers must increase but need not be equal);
 * from time to time, everything one member can see: members, buckets, every
-  bucket's items and contacts, every contact's record, companies, events.
+  bucket's items and contacts, every contact's record, companies, events;
+* on the reference store, the programs' rules: at most one active run per
+  program and contact, and a run the last step started is of a contact its
+  owner can see.
 
 Both CRMs share one clock, and ids are made deterministic while a step runs
 (see :func:`deterministic_ids`), so the two sides produce identical records
@@ -57,9 +61,10 @@ from teamcrm.adapters.memory import MemoryStore
 from teamcrm.bucket import AccessLevel
 from teamcrm.clock import SettableClock
 from teamcrm.errors import TeamCRMError
-from teamcrm.ids import TeamId
+from teamcrm.ids import BucketId, ContactId, MemberId, TeamId
 from teamcrm.interaction import InteractionKind, Outcome
 from teamcrm.ports import Store
+from teamcrm.program import Step, Trigger
 from teamcrm.service import CRM, MemberSession
 from teamcrm.team import BucketManagement, Role
 from teamcrm.testing import strategies as tst
@@ -101,17 +106,24 @@ def deterministic_ids(start: int) -> Iterator[Counter]:
     thread-safe, for tests only.
     """
     counter = Counter(start)
-    original = _ids_module._new
+    original, original_suffix = _ids_module._new, _ids_module.id_suffix
+
+    def _suffix() -> str:
+        counter.value += 1
+        return f"{counter.value:026x}"
 
     def _new(prefix: str) -> str:
-        counter.value += 1
-        return f"{prefix}{counter.value:026x}"
+        return prefix + _suffix()
 
-    setattr(_ids_module, "_new", _new)  # noqa: B010 - module attribute patched on purpose
+    # Module attributes patched on purpose (program, enrolment and notification
+    # ids look ``id_suffix`` up on the module).
+    setattr(_ids_module, "_new", _new)  # noqa: B010
+    setattr(_ids_module, "id_suffix", _suffix)  # noqa: B010
     try:
         yield counter
     finally:
         setattr(_ids_module, "_new", original)  # noqa: B010
+        setattr(_ids_module, "id_suffix", original_suffix)  # noqa: B010
 
 
 def _create_team(crm: CRM, *, name: str, zone: str) -> Any:
@@ -197,6 +209,7 @@ class CRMComparison(RuleBasedStateMachine):
         self.contact_ids: list[str] = []
         self.company_ids: list[str] = []
         self.bucket_ids: list[str] = []
+        self.program_ids: list[str] = []
 
     def teardown(self) -> None:
         """Close the store under test."""
@@ -522,6 +535,91 @@ class CRMComparison(RuleBasedStateMachine):
                 body=body,
             ),
         )
+
+    # -------------------------------------------------------------- programs
+    @precondition(lambda self: self.bucket_ids)
+    @rule(
+        data=st.data(),
+        trigger=st.sampled_from(["bucket_entered", "contact_created", "follow_up_overdue"]),
+        share=st.booleans(),
+    )
+    def create_program(self, data: st.DataObject, trigger: str, share: bool) -> None:
+        """A program of the actor's: on a bucket (or creation, or overdue), add or notify."""
+        actor = self._actor(data)
+        bucket = self._pick(data, "bucket", actor)
+        when = Trigger(
+            kind=trigger,
+            bucket_id=BucketId(bucket) if trigger == "bucket_entered" else None,
+            days=1 if trigger == "follow_up_overdue" else None,
+        )
+        target = self._pick(data, "bucket", actor)
+        steps = [Step(kind="add_to_bucket", bucket_id=BucketId(target))] if share else []
+        steps.append(Step(kind="notify", text="program ran"))
+        program = self._as(actor, "create_program", lambda s: s.create_program("P", when, steps))
+        if program is not None:
+            self._remember("program", program)
+
+    @precondition(lambda self: self.program_ids and self.bucket_ids)
+    @rule(data=st.data(), pause=st.booleans())
+    def attach_or_pause_program(self, data: st.DataObject, pause: bool) -> None:
+        """Attach a program to another bucket, or pause it (stopping its runs)."""
+        actor = self._actor(data)
+        program = self._pick(data, "program", actor)
+        if pause:
+            self._as(actor, "pause_program", lambda s: s.pause_program(program))
+            return
+        bucket = self._pick(data, "bucket", actor)
+        self._as(actor, "attach_program", lambda s: s.attach_program(program, bucket))
+
+    @precondition(lambda self: self.bucket_ids)
+    @rule(data=st.data())
+    def follow_up_bucket(self, data: st.DataObject) -> None:
+        """A daily follow-up policy (so ``follow_up_overdue`` programs find overdue contacts)."""
+        actor = self._actor(data)
+        bucket = self._pick(data, "bucket", actor)
+        self._as(
+            actor, "create_follow_up_policy", lambda s: s.create_follow_up_policy(bucket, "1 day")
+        )
+
+    @precondition(lambda self: self.program_ids)
+    @rule(days=st.integers(0, 40))
+    def run_programs(self, days: int) -> None:
+        """Run due steps (after *days*: follow-ups may be overdue), as one worker."""
+        self._both(
+            "run_programs",
+            lambda crm: crm.run_programs(
+                crm.now() + timedelta(days=days), limit=5, worker="stateful"
+            ),
+        )
+
+    @invariant()
+    def enrolments_are_single_and_visible(self) -> None:
+        """At most one active run per (program, contact); a run started by the
+        last step is of a contact its owner could see then (and sees now)."""
+        if not self.program_ids:
+            return
+        now = self.clock.now()
+        fresh: list[tuple[str, str]] = []
+        with self.ref.store.unit_of_work(write=False) as uow:
+            for team_id in self.team_ids:
+                for program in uow.programs.all(team_id):
+                    runs = uow.enrolments.for_program(team_id, program.id)
+                    active = [e.contact_id for e in runs if e.active]
+                    if len(active) != len(set(active)):
+                        raise Mismatch(f"two active runs of {program.id}: {active}")
+                    fresh += [
+                        (program.owner_id, e.contact_id) for e in runs if e.enrolled_at == now
+                    ]
+        for owner, contact in fresh:  # read by the owner's own session, in units of its own
+            if not self._sees(owner, contact):
+                raise Mismatch(f"{owner} has a run for {contact}, which they cannot see")
+
+    def _sees(self, member_id: str, contact_id: str) -> bool:
+        try:
+            self.ref.as_member(MemberId(member_id)).contact(ContactId(contact_id))
+        except TeamCRMError:
+            return False
+        return True
 
     # ----------------------------------------------------------- observation
     @rule(data=st.data())

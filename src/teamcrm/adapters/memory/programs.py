@@ -23,6 +23,7 @@ from teamcrm.program import (
     Program,
     ProgramId,
     StopReason,
+    TriggerKind,
 )
 
 if TYPE_CHECKING:
@@ -65,6 +66,10 @@ class MemoryPrograms:
 
     def all(self, team_id: TeamId) -> list[Program]:
         return sorted((p for p in self._t.values() if p.team_id == team_id), key=lambda p: p.id)
+
+    def with_trigger(self, kind: TriggerKind) -> list[Program]:
+        found = (p for p in self._t.values() if p.trigger.kind is kind)
+        return sorted(found, key=lambda p: (p.team_id, p.id))
 
 
 class MemoryEnrolments:

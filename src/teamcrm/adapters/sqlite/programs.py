@@ -36,6 +36,7 @@ from teamcrm.program import (
     Program,
     ProgramId,
     StopReason,
+    TriggerKind,
 )
 from teamcrm.validation import trusted
 
@@ -194,6 +195,18 @@ class SQLitePrograms(SQLiteRepository):
         """Every program of the team, by id."""
         rows = self._conn.execute(f"{_PROGRAM_SELECT} WHERE team_id = ? ORDER BY id", (team_id,))
         return [_program(r) for r in rows]
+
+    @translated
+    def with_trigger(self, kind: TriggerKind) -> list[Program]:
+        """Every program of every team whose trigger is *kind*, by team and id.
+
+        The JSON is searched for the kind's quoted name (a superset: a name
+        or text holding it too), then the decoded programs are filtered.
+        """
+        rows = self._conn.execute(
+            f"{_PROGRAM_SELECT} WHERE data LIKE ? ORDER BY team_id, id", (f'%"{kind.value}"%',)
+        )
+        return [p for p in map(_program, rows) if p.trigger.kind is kind]
 
 
 class SQLiteEnrolments(SQLiteRepository):
