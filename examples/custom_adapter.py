@@ -61,6 +61,7 @@ READS = frozenset(
         # routing state
         "entries",
         "entry_states",
+        "with_trigger",
         "get_with_bucket",
         "owned",
         "loads",

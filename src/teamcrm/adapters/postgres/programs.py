@@ -10,7 +10,7 @@ right now are skipped instead of waited for.
 from __future__ import annotations
 
 from teamcrm.adapters.postgres.store import register_postgres_repository
-from teamcrm.adapters.sqlite.programs import SQLiteEnrolments
+from teamcrm.adapters.sqlite.programs import ENROLMENT_COLUMNS, SQLiteEnrolments
 
 __all__ = ["PGEnrolments"]
 
@@ -19,6 +19,17 @@ class PGEnrolments(SQLiteEnrolments):
     """Enrolments whose claim locks the rows it takes and skips locked ones."""
 
     claim_lock = " FOR UPDATE SKIP LOCKED"
+    # ``id IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)`` may be planned as a
+    # semi-join that scans the subquery more than once, each time skipping the
+    # rows it just locked: more than *n* rows claimed (seen in CI).  An ARRAY
+    # subquery is evaluated once.
+    claim_sql = (
+        "UPDATE program_enrolments SET lease_owner = ?, lease_until = ?, version = version + 1"
+        " WHERE id = ANY(ARRAY(SELECT id FROM program_enrolments WHERE state = 'active'"
+        " AND due_at <= ? AND (lease_until IS NULL OR lease_until <= ?)"
+        " ORDER BY due_at, id LIMIT ?{lock}))"
+        f" RETURNING {ENROLMENT_COLUMNS}"
+    )
 
 
 register_postgres_repository("enrolments", PGEnrolments)
