@@ -48,7 +48,7 @@ from teamcrm.ports import UnitOfWork
 from teamcrm.routing import RoutingDecision, RoutingExplanation, RoutingOutcome
 from teamcrm.search import ContactQuery, SearchScope
 from teamcrm.service.base import SessionBase, _iterable, bumped
-from teamcrm.service.followups import FollowUpBook
+from teamcrm.service.followup_book import FollowUpBook
 from teamcrm.service.records import move_record_links
 from teamcrm.service.routing import Router
 from teamcrm.team import Member

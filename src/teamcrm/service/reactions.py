@@ -203,7 +203,8 @@ def default_reactions() -> Reactions:
     This is the whole list of what happens, inside the same unit of work,
     after a change.
     """
-    from teamcrm.service import followups, interactions, routing
+    from teamcrm.service import followup_book as followups
+    from teamcrm.service import interactions, routing
     from teamcrm.service import program_reactions as programs
 
     return Reactions(
