@@ -14,7 +14,7 @@ was rolled back — the same guarantee the outbox gives.  It is a small but
 real adapter: it implements :class:`teamcrm.ports.Store` and
 :class:`teamcrm.ports.UnitOfWork`, hands every repository call through,
 translates its own I/O failures into :class:`teamcrm.StoreError`, and passes
-the public contract suite (``tests/test_example_custom_adapter.py``).
+the public contract suite (``tests/contract/test_example_custom_adapter.py``).
 
 Register it and open it by URL like a shipped store::
 

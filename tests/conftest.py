@@ -1,15 +1,32 @@
-"""Shared pytest configuration: hypothesis profiles and store fixtures."""
+"""Shared pytest configuration: hypothesis profiles and store fixtures.
+
+The tests are grouped in folders (``domain``, ``service``, ``adapters``,
+``contract``, ``concurrency``, ``interface``, ``architecture``) of plain
+modules, not packages; some reuse another folder's tests (the PostgreSQL
+service tests import the service tests), so every folder and the support
+modules here (``pg_support``, ``race_support``) are importable by name.
+Worker processes started with ``spawn`` inherit the same ``sys.path``.
+"""
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 import teamcrm
+
+#: The folders of tests, in the order the README lists them.
+GROUPS = ("domain", "service", "adapters", "contract", "concurrency", "interface", "architecture")
+_HERE = Path(__file__).resolve().parent
+for _folder in (_HERE, *(_HERE / group for group in GROUPS)):
+    if str(_folder) not in sys.path:
+        sys.path.insert(0, str(_folder))
 
 settings.register_profile(
     "ci",

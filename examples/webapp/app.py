@@ -29,7 +29,7 @@ Run it (a demo team is made on first start)::
     pip install teamcrm flask
     python examples/webapp/app.py sqlite:///webapp.db   # then open http://127.0.0.1:5000/
 
-``tests/test_example_webapp.py`` drives it through Flask's test client.
+``tests/interface/test_example_webapp.py`` drives it through Flask's test client.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ team yet, in one unit of work (all or nothing).  The format is documented in
 Records of one kind are sorted by their JSON text (events keep their order),
 and keys are sorted, so exporting the same team from any store gives the same
 bytes.  Every repository of the unit of work is covered by a kind or listed
-in :data:`DERIVED` (see ``tests/test_backup.py``).
+in :data:`DERIVED` (see ``tests/service/test_backup.py``).
 """
 
 from __future__ import annotations

@@ -216,7 +216,7 @@ class MemoryStore:
         """Every table of the store (what a unit of work journals and rolls back).
 
         Derived from the attributes, so a table added to ``__init__`` can never
-        be left out of rollback (``tests/test_memory_store.py`` checks it).
+        be left out of rollback (``tests/adapters/test_memory_store.py`` checks it).
         """
         if self._all_tables is None:
             self._all_tables = [v for v in vars(self).values() if isinstance(v, _Table)]

@@ -15,7 +15,7 @@ Statements (DML):
   the ``IN`` form as a hash semi-join over a sequential scan of the table;
   the array is computed first and probed through the index, so the cost of
   a lookup does not grow with the table (a plan test in
-  ``tests/test_postgres_store.py``; figures in docs/benchmarks.md);
+  ``tests/adapters/test_postgres_store.py``; figures in docs/benchmarks.md);
 * any other ``json_each(x)`` (a JSON array: a parameter or a column) becomes
   ``json_array_elements_text(x::json)`` (its column is also ``value``), and
   ``LEFT JOIN json_each(x) j`` a ``LEFT JOIN LATERAL ... ON true``;

@@ -612,7 +612,7 @@ class SQLiteContacts(SQLiteRepository):
         FTS5 trigger then runs once per statement, and that cost grows with
         the index (1,945 VM steps per contact at 31,000 contacts, a third of
         that at 5,000; 228 for rows inserted 90 at a time, the same at any
-        size; see ``docs/benchmarks.md`` and ``tests/test_import_scale.py``).
+        size; see ``docs/benchmarks.md`` and ``tests/adapters/test_import_scale.py``).
         """
         size = min(_CONTACTS_PER_INSERT, _max_variables(conn) // _CONTACT_COLUMNS)
         for start in range(0, len(rows), size):

@@ -79,6 +79,6 @@ class RoutingUseCases(
 
     One room per concept (``pools``, ``leads``, ``assignment``, ``roles``,
     ``offers``, ``dashboard``); the rooms share only :class:`RoutingBase`,
-    define no method twice (``tests/test_routing_rooms.py`` checks it) and
+    define no method twice (``tests/architecture/test_routing_rooms.py`` checks it) and
     so do not depend on the order of these bases.
     """

@@ -15,7 +15,7 @@ from teamcrm.testing import store_snapshot
 from teamcrm.testing.contract import StoreContract
 from teamcrm.testing.stateful import deterministic_ids, run_comparison
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "custom_adapter.py"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "custom_adapter.py"
 adapter: dict[str, Any] = runpy.run_path(str(EXAMPLE), run_name="custom_adapter")
 
 

@@ -9,7 +9,7 @@ import test_routing_service as base
 from teamcrm.search import ContactQuery
 from test_routing_service import World, _pool
 
-crm = base.crm  # memory:// and sqlite:// (PostgreSQL: tests/test_postgres_services.py)
+crm = base.crm  # memory:// and sqlite:// (PostgreSQL: tests/adapters/test_postgres_services.py)
 w = base.w
 
 

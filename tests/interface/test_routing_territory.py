@@ -13,7 +13,7 @@ import pytest
 import teamcrm
 from teamcrm.routing import RoutingOutcome, SkipReason
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 

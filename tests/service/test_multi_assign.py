@@ -6,7 +6,7 @@ or only one (first to accept gets it)" and "assign to one, assigned to many;
 all can accept / only some can accept".  ``assign_to_several`` names the
 choice: ``everyone``, ``all_can_accept``, ``first_to_accept``.  Each test runs
 on ``memory://``, SQLite and (with a test server) PostgreSQL; the races between
-real processes are in ``tests/test_multi_assign_races.py``.
+real processes are in ``tests/concurrency/test_multi_assign_races.py``.
 """
 
 from __future__ import annotations

@@ -528,7 +528,7 @@ def test_inbound_bucket_is_created_and_can_be_changed(w: World) -> None:
 
 
 def test_pool_follow_up_cadence_is_a_reminder_not_a_task(w: World) -> None:
-    """The pool's reminder is computed for the owner (tests/test_pool_reminders.py)."""
+    """The pool's reminder is computed for the owner (tests/service/test_pool_reminders.py)."""
     _pool(w, "round_robin", member_ids=[w.bob.member_id], follow_up="3 days")
     (c,) = w.contacts(1)
     w.ana.add_to_bucket(w.web.id, c.id)

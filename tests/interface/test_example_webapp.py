@@ -13,7 +13,7 @@ import pytest
 
 import teamcrm
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 sys.path.insert(0, str(EXAMPLES / "webapp"))
 import app as webapp  # noqa: E402
 

@@ -6,7 +6,7 @@
 * On SQLite the filters do work that does not grow with the team: the
   VM instructions of a search for a rare status, source or custom value
   (and a saved filter of one) are counted at 1,000 and 10,000 contacts,
-  as an agent and as an admin (``tests/test_scale_queries.py`` does the same
+  as an agent and as an admin (``tests/adapters/test_scale_queries.py`` does the same
   for the per-record calls); before 0430 they scanned the team.
 * On PostgreSQL the plans of those searches read an index, never the
   whole contacts table.

@@ -10,7 +10,7 @@ from typing import Any
 
 import teamcrm
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _project() -> dict[str, Any]:

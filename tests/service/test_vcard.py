@@ -18,7 +18,7 @@ from teamcrm.cli import main
 from teamcrm.errors import ValidationError
 from teamcrm.views import MissingDependency
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgres"])

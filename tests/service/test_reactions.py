@@ -254,6 +254,6 @@ def test_each_crm_has_its_own_registry_and_an_added_reaction_runs_in_the_unit(
 
 def test_architecture_page_lists_exactly_the_registry() -> None:
     """docs/architecture.md's reactions table is the registry, row for row."""
-    page = (Path(__file__).parents[1] / "docs" / "architecture.md").read_text()
+    page = (Path(__file__).parents[2] / "docs" / "architecture.md").read_text()
     rows = re.findall(r"^\| `([a-z_.]+)` \| ([a-z-]+) \| (.+?) \|$", page, re.MULTILINE)
     assert rows == default_reactions().table()

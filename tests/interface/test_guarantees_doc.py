@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "guarantees.md"
-#: `file.py::test_name` or `::test_name` (the file of the reference before it).
-REFERENCE = re.compile(r"`(?:(?P<file>test_\w+\.py))?::(?P<test>test_\w+)(?:\.\.\.)?")
+#: `group/file.py::test_name` (a file under tests/) or `::test_name` (the file of the
+#: reference before it).
+REFERENCE = re.compile(r"`(?:(?P<file>(?:\w+/)?test_\w+\.py))?::(?P<test>test_\w+)(?:\.\.\.)?")
 
 
 def test_every_test_the_page_names_exists() -> None:

@@ -1,6 +1,6 @@
 """An import into SQLite does work per row that does not grow with the store (issue 16).
 
-Work is counted, not timed (as in ``tests/test_scale_queries.py``): SQLite's
+Work is counted, not timed (as in ``tests/adapters/test_scale_queries.py``): SQLite's
 progress handler counts the virtual machine instructions of every statement
 the import runs (dedupe lookups, inserts and the triggers they fire,
 outbox).  The same 300-row file is imported into a team of 1,000 and of

@@ -18,7 +18,7 @@ from teamcrm.cli import main
 from teamcrm.errors import TeamCRMError, ValidationError
 from teamcrm.importing import ImportFailed, open_table
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgres"])

@@ -11,7 +11,7 @@ nbclient = pytest.importorskip("nbclient", reason="the dev extra installs nbclie
 pytest.importorskip("ipykernel", reason="the dev extra installs ipykernel")
 pytest.importorskip("matplotlib", reason="the dev extra installs matplotlib")
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "examples" / "team_lead.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[2] / "examples" / "team_lead.ipynb"
 
 
 def test_team_lead_notebook_executes(tmp_path: Path) -> None:

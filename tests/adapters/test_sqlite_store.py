@@ -1,6 +1,6 @@
 """The SQLite adapter: URLs, pragmas, round trips, versions, errors, migrations, threads.
 
-The shared contract suite (tests/test_contract.py) checks the repository
+The shared contract suite (tests/contract/test_contract.py) checks the repository
 behaviour; these tests check what is specific to SQLite.
 """
 
