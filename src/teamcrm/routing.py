@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import bisect
 import enum
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
@@ -35,6 +35,7 @@ from teamcrm.team import Member
 from teamcrm.validation import Checker, FrozenDict, check_int, check_text, trusted
 
 __all__ = [
+    "DEFAULT_STRATEGIES",
     "EveryoneStrategy",
     "FirstToAcceptStrategy",
     "LeastLoadedStrategy",
@@ -49,6 +50,7 @@ __all__ = [
     "SequentialOfferStrategy",
     "SkipReason",
     "Skipped",
+    "StrategyRegistry",
     "StrategyTraits",
     "WeightedStrategy",
     "decide",
@@ -670,44 +672,109 @@ class SequentialOfferStrategy:
         )
 
 
-_STRATEGIES: dict[str, RoutingStrategy] = {}
+class StrategyRegistry:
+    """Routing strategies by method name: what decides for a pool whose method is that name.
+
+    Every :class:`~teamcrm.CRM` holds its own (``crm.strategies``), which
+    starts from the process-wide defaults (:data:`DEFAULT_STRATEGIES`: the
+    built-in methods and what :func:`register_strategy` added) and may add or
+    replace strategies for that CRM alone::
+
+        crm.strategies.register(TerritoryStrategy())
+
+    A name this registry does not hold is looked up in its *parent*, so a
+    strategy registered process-wide after the CRM was opened is still found.
+    """
+
+    def __init__(
+        self,
+        strategies: Iterable[RoutingStrategy] = (),
+        *,
+        parent: StrategyRegistry | None = None,
+    ) -> None:
+        self._own: dict[str, RoutingStrategy] = {}
+        self.parent = parent
+        for strategy in strategies:
+            self.register(strategy)
+
+    def register(self, strategy: RoutingStrategy) -> None:
+        """Make *strategy* the one for pools whose method is ``strategy.method`` (here)."""
+        if not isinstance(strategy, RoutingStrategy):
+            raise ValidationError("strategy", strategy, "must have a method name and decide()")
+        self._own[check_text("strategy.method", strategy.method, max_len=64)] = strategy
+
+    def get(self, method: DistributionMethod | str) -> RoutingStrategy:
+        """Return the strategy for *method* (``ValidationError`` if none)."""
+        key = method.value if isinstance(method, DistributionMethod) else method
+        registry: StrategyRegistry | None = self
+        while registry is not None:
+            found = registry._own.get(key) if isinstance(key, str) else None
+            if found is not None:
+                return found
+            registry = registry.parent
+        raise ValidationError("method", method, "has no registered routing strategy")
+
+    def traits(self, method: DistributionMethod | str) -> StrategyTraits:
+        """The traits the strategy for *method* declares (defaults if it declares none)."""
+        traits = getattr(self.get(method), "traits", None)
+        return traits if isinstance(traits, StrategyTraits) else DEFAULT_TRAITS
+
+    def decide(self, ctx: RoutingContext) -> RoutingDecision:
+        """Run the strategy of the context's pool."""
+        return self.get(ctx.pool.method).decide(ctx)
+
+    def names(self) -> list[str]:
+        """Every method name this registry (or a parent) has a strategy for, sorted."""
+        names: set[str] = set()
+        registry: StrategyRegistry | None = self
+        while registry is not None:
+            names.update(registry._own)
+            registry = registry.parent
+        return sorted(names)
+
+    def __contains__(self, method: object) -> bool:
+        try:
+            self.get(method)  # type: ignore[arg-type]
+        except ValidationError:
+            return False
+        return True
+
+
+#: The process-wide defaults every CRM's registry falls back to: the
+#: built-in methods, and what :func:`register_strategy` adds.
+DEFAULT_STRATEGIES = StrategyRegistry(
+    (
+        ManualStrategy(),
+        RoundRobinStrategy(),
+        FirstToAcceptStrategy(),
+        EveryoneStrategy(),
+        WeightedStrategy(),
+        LeastLoadedStrategy(),
+        SequentialOfferStrategy(),
+    )
+)
 
 
 def register_strategy(strategy: RoutingStrategy) -> None:
-    """Make *strategy* the one used for pools whose method is ``strategy.method``."""
-    if not isinstance(strategy, RoutingStrategy):
-        raise ValidationError("strategy", strategy, "must have a method name and decide()")
-    _STRATEGIES[check_text("strategy.method", strategy.method, max_len=64)] = strategy
+    """Make *strategy* the one for pools whose method is ``strategy.method``, process-wide.
+
+    Every CRM (opened before or after) finds it unless its own registry
+    (``crm.strategies``) holds a strategy of the same name; to add one to a
+    single CRM use ``crm.strategies.register(strategy)``.
+    """
+    DEFAULT_STRATEGIES.register(strategy)
 
 
 def strategy_for(method: DistributionMethod | str) -> RoutingStrategy:
-    """Return the strategy registered for *method* (``ValidationError`` if none)."""
-    key = method.value if isinstance(method, DistributionMethod) else str(method)
-    try:
-        return _STRATEGIES[key]
-    except (KeyError, TypeError):
-        raise ValidationError("method", method, "has no registered routing strategy") from None
+    """Return the process-wide strategy for *method* (``ValidationError`` if none)."""
+    return DEFAULT_STRATEGIES.get(method)
 
 
 def traits_for(method: DistributionMethod | str) -> StrategyTraits:
-    """The traits the strategy registered for *method* declares (defaults if none)."""
-    traits = getattr(strategy_for(method), "traits", None)
-    return traits if isinstance(traits, StrategyTraits) else DEFAULT_TRAITS
+    """The traits the process-wide strategy for *method* declares (defaults if none)."""
+    return DEFAULT_STRATEGIES.traits(method)
 
 
 def decide(ctx: RoutingContext) -> RoutingDecision:
-    """Run the strategy of the context's pool."""
-    return strategy_for(ctx.pool.method).decide(ctx)
-
-
-for _strategy in (
-    ManualStrategy(),
-    RoundRobinStrategy(),
-    FirstToAcceptStrategy(),
-    EveryoneStrategy(),
-    WeightedStrategy(),
-    LeastLoadedStrategy(),
-    SequentialOfferStrategy(),
-):
-    register_strategy(_strategy)
-del _strategy
+    """Run the process-wide strategy of the context's pool."""
+    return DEFAULT_STRATEGIES.decide(ctx)

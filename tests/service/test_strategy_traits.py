@@ -41,7 +41,7 @@ def plug() -> Iterator[list[str]]:
     from teamcrm import routing
 
     for name in names:
-        routing._STRATEGIES.pop(name, None)
+        routing.DEFAULT_STRATEGIES._own.pop(name, None)
 
 
 def _route_five(method: str) -> None:

@@ -17,6 +17,7 @@ from teamcrm.ids import (
     new_team_id,
 )
 from teamcrm.ports import Store
+from teamcrm.routing import DEFAULT_STRATEGIES, StrategyRegistry
 from teamcrm.sender import Sender
 from teamcrm.service.buckets import BucketUseCases
 from teamcrm.service.campaign_runner import CampaignRunReport, run_campaigns
@@ -73,7 +74,11 @@ class CRM:
         self.clock: Clock = clock if clock is not None else SystemClock()
         #: What happens in the same unit of work after each change (see
         #: :mod:`teamcrm.service.reactions`); this CRM's own registry.
-        self.reactions: Reactions = default_reactions()
+        #: The routing strategies of this CRM: the process-wide defaults
+        #: (:data:`teamcrm.routing.DEFAULT_STRATEGIES`) plus what is registered
+        #: here alone (``crm.strategies.register(strategy)``).
+        self.strategies = StrategyRegistry(parent=DEFAULT_STRATEGIES)
+        self.reactions: Reactions = default_reactions(self.strategies)
 
     def now(self) -> datetime:
         """The current time according to the CRM's clock (aware, UTC)."""

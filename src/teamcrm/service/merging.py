@@ -256,7 +256,9 @@ class MergeUseCases(SessionBase):
                 if ld.id == keep.id:
                     continue
                 if router is None:
-                    router = Router(uow, self.team_id, actor.id, now, self.crm.reactions)
+                    router = Router(
+                        uow, self.team_id, actor.id, now, self.crm.reactions, self.crm.strategies
+                    )
                 pool = router.pool(ld.pool_id)
                 decision = RoutingDecision(
                     explanation=RoutingExplanation(

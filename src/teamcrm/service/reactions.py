@@ -43,6 +43,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import attrs
@@ -51,6 +52,7 @@ from teamcrm.contact import Contact
 from teamcrm.events import DomainEvent, EventName
 from teamcrm.ids import MemberId, TeamId
 from teamcrm.ports import UnitOfWork
+from teamcrm.routing import DEFAULT_STRATEGIES, StrategyRegistry
 
 __all__ = ["Occasion", "Reaction", "ReactionHandler", "Reactions", "default_reactions"]
 
@@ -197,16 +199,20 @@ class Reactions:
         return [(r.event.value, r.area, r.does) for r in self]
 
 
-def default_reactions() -> Reactions:
+def default_reactions(strategies: StrategyRegistry | None = None) -> Reactions:
     """The reactions of teamcrm, declared in the order they run.
 
     This is the whole list of what happens, inside the same unit of work,
-    after a change.
+    after a change.  *strategies* are the routing strategies the routing
+    reactions decide with (a CRM passes its own ``crm.strategies``; default:
+    the process-wide :data:`~teamcrm.routing.DEFAULT_STRATEGIES`); they are
+    bound here, as a composition root binds a handler's dependencies.
     """
     from teamcrm.service import followup_book as followups
     from teamcrm.service import interactions, routing
     from teamcrm.service import program_reactions as programs
 
+    chosen = DEFAULT_STRATEGIES if strategies is None else strategies
     return Reactions(
         [
             Reaction(
@@ -220,7 +226,7 @@ def default_reactions() -> Reactions:
                 "routing",
                 "make leads of contacts entering a source bucket of an active pool and route"
                 " them (not for a personal bucket, nor for contacts routing itself placed)",
-                routing.route_entries,
+                partial(routing.route_entries, strategies=chosen),
             ),
             Reaction(
                 EventName.BUCKET_ITEMS_ADDED,
@@ -292,7 +298,7 @@ def default_reactions() -> Reactions:
                 "routing",
                 "close the contact's open leads (removed): withdraw their offers, take them"
                 " from their owners (freeing capacity), tell the owners",
-                routing.close_leads_of_deleted_contact,
+                partial(routing.close_leads_of_deleted_contact, strategies=chosen),
             ),
             Reaction(
                 EventName.CONTACT_DELETED,

@@ -24,7 +24,6 @@ from teamcrm.routing import (
     RoutingExplanation,
     RoutingOutcome,
     SkipReason,
-    decide,
 )
 from teamcrm.service.routing.common import (
     RoutingResult,
@@ -146,7 +145,9 @@ class AssignmentUseCases(RoutingBase):
         with self._unit(size=len(targets)) as (uow, actor):
             perm.require(actor.role.is_manager, actor, "assign leads", "admins and managers only")
             now = self.crm.now()
-            router = Router(uow, self.team_id, actor.id, now, self.crm.reactions)
+            router = Router(
+                uow, self.team_id, actor.id, now, self.crm.reactions, self.crm.strategies
+            )
             results = []
             for target in targets:
                 lead, pool = self._open_lead(uow, router, target)
@@ -199,7 +200,9 @@ class AssignmentUseCases(RoutingBase):
             lead = self._lead(uow, lead_id)
             if lead.status is not LeadStatus.UNASSIGNED:
                 raise ValidationError("lead_id", lead.id, f"the lead is {lead.status.value}")
-            router = Router(uow, self.team_id, actor.id, self.crm.now(), self.crm.reactions)
+            router = Router(
+                uow, self.team_id, actor.id, self.crm.now(), self.crm.reactions, self.crm.strategies
+            )
             pool = router.pool(lead.pool_id)
             if pool is None:
                 raise ValidationError("lead_id", lead.id, "the lead has no pool to route it")
@@ -213,7 +216,7 @@ class AssignmentUseCases(RoutingBase):
                     " activate the pool or assign the lead",
                 )
             cursor = uow.routing_cursors.get(self.team_id, pool.id)
-            decision = decide(
+            decision = router.strategies.decide(
                 router.context(
                     pool,
                     cursor=cursor.position,
@@ -255,7 +258,9 @@ class AssignmentUseCases(RoutingBase):
                 and not may_hold_open_offers(lead)  # all_can_accept offers still open
             ):
                 raise ValidationError("lead_id", lead.id, "the lead is not assigned or offered")
-            router = Router(uow, self.team_id, actor.id, self.crm.now(), self.crm.reactions)
+            router = Router(
+                uow, self.team_id, actor.id, self.crm.now(), self.crm.reactions, self.crm.strategies
+            )
             pool = router.pool(lead.pool_id)
             decision = RoutingDecision(
                 explanation=RoutingExplanation(
@@ -289,7 +294,9 @@ class AssignmentUseCases(RoutingBase):
             lead = self._lead(uow, lead_id)
             if lead.status is not LeadStatus.ASSIGNED:
                 raise ValidationError("lead_id", lead.id, "the lead has no owner to ask")
-            router = Router(uow, self.team_id, actor.id, self.crm.now(), self.crm.reactions)
+            router = Router(
+                uow, self.team_id, actor.id, self.crm.now(), self.crm.reactions, self.crm.strategies
+            )
             router.notify(
                 lead.assignee_ids,
                 NotificationKind.UPDATE_REQUESTED,

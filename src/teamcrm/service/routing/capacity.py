@@ -17,7 +17,6 @@ from teamcrm.routing import (
     MemberLoad,
     RoutingContext,
     SkipReason,
-    traits_for,
 )
 from teamcrm.service.routing.common import ROLLING
 from teamcrm.service.routing.router_base import RouterBase
@@ -89,7 +88,7 @@ class CapacityMixin(RouterBase):
 
     def _uses_loads(self, pool: LeadPool) -> bool:
         """True when the pool's strategy reads loads (its declared ``traits``)."""
-        return traits_for(pool.method).needs_loads
+        return self.strategies.traits(pool.method).needs_loads
 
     def _prime(self, pool: LeadPool | None, gained: Iterable[str]) -> None:
         """Read what the in-memory counts start from *before* the unit writes a change."""

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from teamcrm.ports import Store
     from teamcrm.service.crm import CRM
     from teamcrm.service.reactions import Reactions
+from teamcrm.routing import DEFAULT_STRATEGIES, StrategyRegistry
 from teamcrm.service.routing.common import (
     EXPIRY_BATCH,
     RESPONSE_BATCH,
@@ -40,11 +41,17 @@ def enforce_response_windows(crm: CRM, now: datetime | None = None) -> int:
     ``respond_by`` is cleared or moved past *now*.
     """
     at = crm.now() if now is None else check_time("now", now)
-    return pass_on_unanswered_leads(crm.store, at, crm.reactions)
+    return pass_on_unanswered_leads(crm.store, at, crm.reactions, crm.strategies)
 
 
-def pass_on_unanswered_leads(store: Store, at: datetime, reactions: Reactions) -> int:
-    """The job behind :func:`enforce_response_windows`: a store, a time and the reactions."""
+def pass_on_unanswered_leads(
+    store: Store,
+    at: datetime,
+    reactions: Reactions,
+    strategies: StrategyRegistry = DEFAULT_STRATEGIES,
+) -> int:
+    """The job behind :func:`enforce_response_windows`: a store, a time, the reactions
+    and the routing strategies."""
     total = 0
     while True:
         with store.unit_of_work() as uow:
@@ -55,7 +62,9 @@ def pass_on_unanswered_leads(store: Store, at: datetime, reactions: Reactions) -
             for lead in due:
                 router = routers.get(lead.team_id)
                 if router is None:
-                    router = routers[lead.team_id] = Router(uow, lead.team_id, None, at, reactions)
+                    router = routers[lead.team_id] = Router(
+                        uow, lead.team_id, None, at, reactions, strategies
+                    )
                 if router.enforce_response(lead) is not None:
                     total += 1
             for router in routers.values():
@@ -73,11 +82,16 @@ def expire_offers(crm: CRM, now: datetime | None = None) -> int:
     process is no longer due when this one looks.
     """
     at = crm.now() if now is None else check_time("now", now)
-    return expire_due_offers(crm.store, at, crm.reactions)
+    return expire_due_offers(crm.store, at, crm.reactions, crm.strategies)
 
 
-def expire_due_offers(store: Store, at: datetime, reactions: Reactions) -> int:
-    """The job behind :func:`expire_offers`: a store, a time and the reactions."""
+def expire_due_offers(
+    store: Store,
+    at: datetime,
+    reactions: Reactions,
+    strategies: StrategyRegistry = DEFAULT_STRATEGIES,
+) -> int:
+    """The job behind :func:`expire_offers`: a store, a time, the reactions and the strategies."""
     total = 0
     while True:
         with store.unit_of_work() as uow:
@@ -89,7 +103,7 @@ def expire_due_offers(store: Store, at: datetime, reactions: Reactions) -> int:
                 router = routers.get(offer.team_id)
                 if router is None:
                     router = routers[offer.team_id] = Router(
-                        uow, offer.team_id, None, at, reactions
+                        uow, offer.team_id, None, at, reactions, strategies
                     )
                 lead = uow.leads.get(offer.team_id, offer.lead_id)
                 router.close_offer(offer, OfferStatus.EXPIRED, lead)

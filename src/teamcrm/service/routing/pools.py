@@ -27,7 +27,6 @@ from teamcrm.pool import (
 )
 from teamcrm.ports import UnitOfWork
 from teamcrm.rotation import carry_cursor
-from teamcrm.routing import strategy_for
 from teamcrm.service.base import bumped
 from teamcrm.service.routing.common import (
     POOL_FIELDS,
@@ -114,7 +113,7 @@ class PoolUseCases(RoutingBase):
         deleted while it becomes a source, so no pool names a deleted one.
         """
         if previous is None or previous.method != pool.method:
-            strategy_for(pool.method)
+            self.crm.strategies.get(pool.method)
         if previous is None or set(pool.source_bucket_ids) - set(previous.source_bucket_ids):
             uow.teams.lock(self.team_id)
         old_sources = set(previous.source_bucket_ids) if previous is not None else set()
@@ -211,7 +210,9 @@ class PoolUseCases(RoutingBase):
     def inbound_bucket(self) -> Bucket:
         """Return the bucket one's routed leads land in (created on first need)."""
         with self._unit() as (uow, actor):
-            router = Router(uow, self.team_id, actor.id, self.crm.now(), self.crm.reactions)
+            router = Router(
+                uow, self.team_id, actor.id, self.crm.now(), self.crm.reactions, self.crm.strategies
+            )
             bucket = router.inbound_bucket(actor.id)
             router.flush()
             uow.commit()

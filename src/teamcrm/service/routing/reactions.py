@@ -9,9 +9,11 @@ from teamcrm.contact import Contact
 from teamcrm.events import EventName
 from teamcrm.ids import PREFIXES, BucketId, ContactId
 from teamcrm.routing import (
+    DEFAULT_STRATEGIES,
     RoutingDecision,
     RoutingExplanation,
     RoutingOutcome,
+    StrategyRegistry,
 )
 from teamcrm.service.base import bumped
 
@@ -25,7 +27,7 @@ from teamcrm.service.routing.router import Router
 
 
 # Declared, in order, in teamcrm.service.reactions.default_reactions.
-def route_entries(occasion: Occasion) -> None:
+def route_entries(occasion: Occasion, *, strategies: StrategyRegistry = DEFAULT_STRATEGIES) -> None:
     """``bucket.items_added``: contacts entering a source bucket of an active pool become leads.
 
     They are routed in this same unit.  Nothing for a personal bucket, nor
@@ -57,13 +59,15 @@ def route_entries(occasion: Occasion) -> None:
         found = have.get(cid) or loaded.get(cid)
         if found is not None:
             contacts.append(found)
-    router = Router(uow, team_id, occasion.actor_id, occasion.now, occasion.reactions)
+    router = Router(uow, team_id, occasion.actor_id, occasion.now, occasion.reactions, strategies)
     for pool in pools:
         router.enter(pool, contacts)
     router.flush()
 
 
-def close_leads_of_deleted_contact(occasion: Occasion) -> None:
+def close_leads_of_deleted_contact(
+    occasion: Occasion, *, strategies: StrategyRegistry = DEFAULT_STRATEGIES
+) -> None:
     """``contact.deleted``: its open leads are removed (offers withdrawn, owners told).
 
     No open lead or offer is left pointing at a deleted contact.  Each lead
@@ -79,7 +83,7 @@ def close_leads_of_deleted_contact(occasion: Occasion) -> None:
     ]
     if not open_ids:
         return
-    router = Router(uow, team_id, occasion.actor_id, occasion.now, occasion.reactions)
+    router = Router(uow, team_id, occasion.actor_id, occasion.now, occasion.reactions, strategies)
     router.remember([c for c in occasion.contacts.values() if c is not None])  # for its name
     for lead_id in open_ids:
         lead = uow.leads.get(team_id, lead_id)

@@ -89,7 +89,9 @@ class RoleUseCases(RoutingBase):
             perm.require(actor.role.is_manager, actor, "assign roles", "admins and managers only")
             if name not in {r.name for r in uow.lead_pools.role_slots(self.team_id)}:
                 raise NotFound("role slot", name)
-            router = Router(uow, self.team_id, actor.id, self.crm.now(), self.crm.reactions)
+            router = Router(
+                uow, self.team_id, actor.id, self.crm.now(), self.crm.reactions, self.crm.strategies
+            )
             lead = self._role_lead(uow, router, ContactId(contact_id), name)
             decision = self._pick(
                 router,

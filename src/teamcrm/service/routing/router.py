@@ -28,8 +28,6 @@ from teamcrm.routing import (
     RoutingOutcome,
     Skipped,
     SkipReason,
-    decide,
-    traits_for,
 )
 from teamcrm.service.base import _membership, bumped
 from teamcrm.service.routing.capacity import CapacityMixin
@@ -78,7 +76,9 @@ class Router(CapacityMixin, InboundMixin):
         # For most methods a decision is a pure function of the cursor and of
         # who is full (same pool, members and time for the whole call), so one
         # per (position, full) is enough.
-        cacheable = traits_for(pool.method).cacheable_by_cursor  # the strategy declares it
+        cacheable = self.strategies.traits(
+            pool.method
+        ).cacheable_by_cursor  # the strategy declares it
         decisions: dict[tuple[int, frozenset[str]], RoutingDecision] = {}
         for contact in contacts:
             if contact.id in taken:
@@ -94,7 +94,9 @@ class Router(CapacityMixin, InboundMixin):
                 state = (position, self.full(pool))
                 decision = decisions.get(state)
             if decision is None:
-                decision = decide(self.context(pool, cursor=position, contact=contact))
+                decision = self.strategies.decide(
+                    self.context(pool, cursor=position, contact=contact)
+                )
                 if cacheable:
                     decisions[state] = decision
             if decision.cursor_after is not None:
@@ -484,7 +486,7 @@ class Router(CapacityMixin, InboundMixin):
         excluded: dict[str, SkipReason] = {o.member_id: SkipReason.ALREADY_OFFERED for o in offers}
         excluded.update(dict.fromkeys(lead.declined_by, SkipReason.DECLINED))
         last = pool.position_of(offers[-1].member_id) if offers else None
-        decision = decide(
+        decision = self.strategies.decide(
             self.context(
                 pool,
                 cursor=0 if last is None else last + 1,
@@ -524,7 +526,7 @@ class Router(CapacityMixin, InboundMixin):
         excluded[owner] = SkipReason.NO_RESPONSE
         cursor = self.uow.routing_cursors.get(self.team_id, pool.id)
         minutes = int(pool.response_window.total_seconds() // 60)
-        decision = decide(
+        decision = self.strategies.decide(
             self.context(
                 pool,
                 cursor=cursor.position,

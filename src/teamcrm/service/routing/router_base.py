@@ -21,7 +21,7 @@ from teamcrm.pool import (
     PoolId,
 )
 from teamcrm.ports import UnitOfWork
-from teamcrm.routing import MemberLoad
+from teamcrm.routing import DEFAULT_STRATEGIES, MemberLoad, StrategyRegistry
 from teamcrm.team import Member, Role
 from teamcrm.validation import FrozenDict
 
@@ -51,9 +51,12 @@ class RouterBase:
         actor_id: MemberId | None,
         now: datetime,
         reactions: Reactions,
+        strategies: StrategyRegistry = DEFAULT_STRATEGIES,
     ) -> None:
         self.uow = uow
         self.reactions = reactions
+        #: The routing strategies this router decides with (the CRM's own registry).
+        self.strategies = strategies
         self.team_id = team_id
         self.actor_id = actor_id
         self.now = now
