@@ -362,13 +362,19 @@ class StrategyTraits:
         cursor, who is full and the time (never on the contact or the loads),
         so within one call the router reuses it for every lead with the same
         cursor and the same full members.
+    :ivar offers_in_turn: when an offer of the strategy closes (declined or
+        expired) with no other offer open, the router asks the strategy again
+        with the cursor after the member last offered and everyone offered
+        before passed over (``sequential_offer``); otherwise the lead goes
+        back to the pool unassigned.
 
     A strategy without ``traits`` gets the safe defaults: loads read, nothing
-    reused.
+    reused, no offers in turn.
     """
 
     needs_loads: bool = True
     cacheable_by_cursor: bool = False
+    offers_in_turn: bool = False
 
 
 #: The traits of a strategy that declares none.
@@ -640,7 +646,7 @@ class SequentialOfferStrategy:
     """
 
     method = DistributionMethod.SEQUENTIAL_OFFER.value
-    traits = BY_CURSOR
+    traits = StrategyTraits(needs_loads=False, cacheable_by_cursor=True, offers_in_turn=True)
 
     def decide(self, ctx: RoutingContext) -> RoutingDecision:
         """Offer the lead to the next eligible member from the cursor."""

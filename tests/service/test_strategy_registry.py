@@ -21,6 +21,7 @@ from teamcrm.routing import (
     RoutingContext,
     RoutingDecision,
     StrategyRegistry,
+    StrategyTraits,
     register_strategy,
 )
 from teamcrm.service.routing import expire_due_offers
@@ -30,6 +31,8 @@ START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 class _FirstMember:
     """Offers or gives every lead to the first member of the pool; counts its calls."""
+
+    traits: StrategyTraits
 
     def __init__(self, method: str, base: str = "round_robin") -> None:
         self.method = method
@@ -102,16 +105,17 @@ def test_a_crm_may_replace_a_built_in_method_for_itself() -> None:
 
 def test_the_offer_expiry_job_decides_with_the_strategies_it_is_given() -> None:
     crm = teamcrm.open("memory://", clock=teamcrm.SettableClock(START))
-    # Offering the next member on expiry is sequential_offer's own rule, so
-    # this CRM replaces that method's strategy with a counting one.
-    strategy = _FirstMember("sequential_offer", base="sequential_offer")
+    # A plugged-in strategy that declares offers_in_turn gets sequential_offer's
+    # rule: on expiry the router asks it again for the next member.
+    strategy = _FirstMember("my_offers", base="sequential_offer")
+    strategy.traits = StrategyTraits(needs_loads=False, offers_in_turn=True)
     crm.strategies.register(strategy)
     ana, agents, web = _team(crm)
     ana.create_pool(
         "Web",
         source_bucket_ids=[web],
         member_ids=agents,
-        method="sequential_offer",
+        method="my_offers",
         offer_window=timedelta(minutes=5),
     )
     ana.create_contacts([{"first_name": "C"}], bucket_id=web)

@@ -59,6 +59,8 @@ def test_built_in_strategies_declare_their_traits() -> None:
     assert traits_for("round_robin") == BY_CURSOR
     assert traits_for("least_loaded").needs_loads
     assert not traits_for("least_loaded").cacheable_by_cursor
+    assert traits_for("sequential_offer").offers_in_turn
+    assert not any(traits_for(m).offers_in_turn for m in ("round_robin", "first_to_accept"))
 
 
 def test_a_strategy_without_traits_is_asked_for_every_lead_and_given_loads(

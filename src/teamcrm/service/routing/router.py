@@ -21,7 +21,7 @@ from teamcrm.lead import (
 )
 from teamcrm.multi_assign import may_hold_open_offers
 from teamcrm.notification import NotificationKind
-from teamcrm.pool import DistributionMethod, LeadPool
+from teamcrm.pool import LeadPool
 from teamcrm.routing import (
     RoutingDecision,
     RoutingExplanation,
@@ -450,7 +450,7 @@ class Router(CapacityMixin, InboundMixin):
         if (
             pool is not None
             and pool.active
-            and pool.method is DistributionMethod.SEQUENTIAL_OFFER
+            and self.strategies.traits(pool.method).offers_in_turn
             and lead.role is None
         ):
             return settled, self.offer_next(lead, pool, offers).lead
@@ -477,7 +477,7 @@ class Router(CapacityMixin, InboundMixin):
         return settled, lead
 
     def offer_next(self, lead: Lead, pool: LeadPool, offers: Sequence[Offer]) -> RoutingResult:
-        """``sequential_offer``: offer the lead to the next member after the last one offered.
+        """Offer the lead to the next member after the last one offered (``offers_in_turn``).
 
         Members who declined it or were offered it already are passed over;
         when nobody is left the lead waits unassigned and the fallback (or
