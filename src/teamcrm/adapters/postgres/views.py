@@ -65,7 +65,17 @@ register_postgres_migration(
     "CREATE INDEX companies_by_team_created_id ON companies (team_id, created_at, id)",
 )
 
-register_postgres_migration("0240_statistics", "ANALYZE")
+#: Statistics for this schema's tables only: a bare ``ANALYZE`` reads every
+#: table of the database, every other schema's too, and two stores migrating
+#: side by side in one database deadlocked on each other's tables.
+ANALYZE_THIS_SCHEMA = """DO $$
+DECLARE t record;
+BEGIN
+    FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = current_schema() LOOP
+        EXECUTE format('ANALYZE %I', t.tablename);
+    END LOOP;
+END $$"""
+register_postgres_migration("0240_statistics", ANALYZE_THIS_SCHEMA)
 
 #: No ``lead_grid`` table (its SQLite triggers have no translation): the grid ranks the facts.
 register_postgres_migration(
