@@ -34,6 +34,7 @@ from teamcrm.validation import (
 
 if TYPE_CHECKING:
     from teamcrm.service.crm import CRM
+    from teamcrm.service.routing.router import Router
 
 __all__ = ["BULK_GC_PAUSE", "CONTACT_FIELDS", "MAX_BULK", "SessionBase", "bumped", "paused_gc"]
 
@@ -349,6 +350,12 @@ class SessionBase:
     ) -> None:
         """Collect *event* and run its reactions (see :mod:`teamcrm.service.reactions`)."""
         self.crm.reactions.emit(uow, event, subject=subject, contacts=contacts)
+
+    def _router(self, uow: UnitOfWork, actor_id: MemberId | None, now: datetime) -> Router:
+        """A router for this team in *uow*, deciding with this CRM's reactions and strategies."""
+        from teamcrm.service.routing.router import Router  # routing builds on this module
+
+        return Router(uow, self.team_id, actor_id, now, self.crm.reactions, self.crm.strategies)
 
     def _add_items(
         self,

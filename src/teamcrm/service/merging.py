@@ -256,9 +256,7 @@ class MergeUseCases(SessionBase):
                 if ld.id == keep.id:
                     continue
                 if router is None:
-                    router = Router(
-                        uow, self.team_id, actor.id, now, self.crm.reactions, self.crm.strategies
-                    )
+                    router = self._router(uow, actor.id, now)
                 pool = router.pool(ld.pool_id)
                 decision = RoutingDecision(
                     explanation=RoutingExplanation(

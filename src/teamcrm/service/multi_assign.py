@@ -85,9 +85,7 @@ class MultiAssignUseCases(RoutingUseCases):
                 target = self._member(uow, member_id)  # NotFound outside the team
                 if not target.active:
                     raise ValidationError("member_ids", member_id, "the member is deactivated")
-            router = Router(
-                uow, self.team_id, actor.id, self.crm.now(), self.crm.reactions, self.crm.strategies
-            )
+            router = self._router(uow, actor.id, self.crm.now())
             results = []
             for target_id in targets:
                 lead, pool = self._open_lead(uow, router, target_id)

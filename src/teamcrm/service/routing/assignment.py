@@ -30,7 +30,6 @@ from teamcrm.service.routing.common import (
     _id_list,
     _note,
 )
-from teamcrm.service.routing.router import Router
 from teamcrm.service.routing.session import RoutingBase
 
 
@@ -145,9 +144,7 @@ class AssignmentUseCases(RoutingBase):
         with self._unit(size=len(targets)) as (uow, actor):
             perm.require(actor.role.is_manager, actor, "assign leads", "admins and managers only")
             now = self.crm.now()
-            router = Router(
-                uow, self.team_id, actor.id, now, self.crm.reactions, self.crm.strategies
-            )
+            router = self._router(uow, actor.id, now)
             results = []
             for target in targets:
                 lead, pool = self._open_lead(uow, router, target)
@@ -200,9 +197,7 @@ class AssignmentUseCases(RoutingBase):
             lead = self._lead(uow, lead_id)
             if lead.status is not LeadStatus.UNASSIGNED:
                 raise ValidationError("lead_id", lead.id, f"the lead is {lead.status.value}")
-            router = Router(
-                uow, self.team_id, actor.id, self.crm.now(), self.crm.reactions, self.crm.strategies
-            )
+            router = self._router(uow, actor.id, self.crm.now())
             pool = router.pool(lead.pool_id)
             if pool is None:
                 raise ValidationError("lead_id", lead.id, "the lead has no pool to route it")
@@ -258,9 +253,7 @@ class AssignmentUseCases(RoutingBase):
                 and not may_hold_open_offers(lead)  # all_can_accept offers still open
             ):
                 raise ValidationError("lead_id", lead.id, "the lead is not assigned or offered")
-            router = Router(
-                uow, self.team_id, actor.id, self.crm.now(), self.crm.reactions, self.crm.strategies
-            )
+            router = self._router(uow, actor.id, self.crm.now())
             pool = router.pool(lead.pool_id)
             decision = RoutingDecision(
                 explanation=RoutingExplanation(
@@ -294,9 +287,7 @@ class AssignmentUseCases(RoutingBase):
             lead = self._lead(uow, lead_id)
             if lead.status is not LeadStatus.ASSIGNED:
                 raise ValidationError("lead_id", lead.id, "the lead has no owner to ask")
-            router = Router(
-                uow, self.team_id, actor.id, self.crm.now(), self.crm.reactions, self.crm.strategies
-            )
+            router = self._router(uow, actor.id, self.crm.now())
             router.notify(
                 lead.assignee_ids,
                 NotificationKind.UPDATE_REQUESTED,

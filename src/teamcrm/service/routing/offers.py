@@ -34,7 +34,6 @@ from teamcrm.service.routing.common import (
     RoutingResult,
     _note,
 )
-from teamcrm.service.routing.router import Router
 from teamcrm.service.routing.session import RoutingBase
 from teamcrm.team import Member
 from teamcrm.validation import check_id
@@ -56,9 +55,7 @@ class OfferUseCases(RoutingBase):
         with self._unit() as (uow, actor):
             now = self.crm.now()
             offer, lead = self._own_offer(uow, actor, offer_id, now)
-            router = Router(
-                uow, self.team_id, actor.id, now, self.crm.reactions, self.crm.strategies
-            )
+            router = self._router(uow, actor.id, now)
             pool = router.pool(lead.pool_id)
             if pool is not None and actor.id not in pool.member_ids:
                 perm.require(False, actor, "accept this offer", "the member is not in the pool")
@@ -105,9 +102,7 @@ class OfferUseCases(RoutingBase):
         with self._unit() as (uow, actor):
             now = self.crm.now()
             offer, lead = self._own_offer(uow, actor, offer_id, now)
-            router = Router(
-                uow, self.team_id, actor.id, now, self.crm.reactions, self.crm.strategies
-            )
+            router = self._router(uow, actor.id, now)
             settled, _ = router.close_offer(offer, OfferStatus.DECLINED, lead)
             router.flush()
             uow.commit()
@@ -125,9 +120,7 @@ class OfferUseCases(RoutingBase):
                 if not actor.role.is_manager:
                     raise NotFound("lead", lead_id)
                 raise ValidationError("lead_id", lead.id, "one can reject only a lead one owns")
-            router = Router(
-                uow, self.team_id, actor.id, self.crm.now(), self.crm.reactions, self.crm.strategies
-            )
+            router = self._router(uow, actor.id, self.crm.now())
             pool = router.pool(lead.pool_id)
             remaining = tuple(m for m in lead.assignee_ids if m != actor.id)
             decision = RoutingDecision(

@@ -32,7 +32,6 @@ from teamcrm.service.routing.common import (
     POOL_FIELDS,
     _id_list,
 )
-from teamcrm.service.routing.router import Router
 from teamcrm.service.routing.session import RoutingBase
 from teamcrm.validation import check_int
 
@@ -210,9 +209,7 @@ class PoolUseCases(RoutingBase):
     def inbound_bucket(self) -> Bucket:
         """Return the bucket one's routed leads land in (created on first need)."""
         with self._unit() as (uow, actor):
-            router = Router(
-                uow, self.team_id, actor.id, self.crm.now(), self.crm.reactions, self.crm.strategies
-            )
+            router = self._router(uow, actor.id, self.crm.now())
             bucket = router.inbound_bucket(actor.id)
             router.flush()
             uow.commit()

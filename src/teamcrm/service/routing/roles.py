@@ -89,9 +89,7 @@ class RoleUseCases(RoutingBase):
             perm.require(actor.role.is_manager, actor, "assign roles", "admins and managers only")
             if name not in {r.name for r in uow.lead_pools.role_slots(self.team_id)}:
                 raise NotFound("role slot", name)
-            router = Router(
-                uow, self.team_id, actor.id, self.crm.now(), self.crm.reactions, self.crm.strategies
-            )
+            router = self._router(uow, actor.id, self.crm.now())
             lead = self._role_lead(uow, router, ContactId(contact_id), name)
             decision = self._pick(
                 router,
