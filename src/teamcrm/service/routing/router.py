@@ -58,6 +58,11 @@ class Router(CapacityMixin, InboundMixin):
         self.remember(contacts)
         self._pools[pool.id] = pool
         ids = [c.id for c in contacts]
+        if ids:
+            # The team's members are read before the pool's turn is taken: on
+            # PostgreSQL that locks the pool's cursor row until commit (the
+            # entry states below are read under it), so what can be read first is.
+            _ = self.members
         # One read says which contacts already have an open lead and each one's last entry.
         states = self.uow.leads.entry_states(self.team_id, pool.id, ids)
         taken = {cid for cid, state in states.items() if state.has_open}
