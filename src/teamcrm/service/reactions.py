@@ -41,6 +41,7 @@ network, and must not open another unit of work (use
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from datetime import datetime
 from functools import partial
@@ -53,8 +54,17 @@ from teamcrm.events import DomainEvent, EventName
 from teamcrm.ids import MemberId, TeamId
 from teamcrm.ports import UnitOfWork
 from teamcrm.routing import DEFAULT_STRATEGIES, StrategyRegistry
+from teamcrm.team import Team
 
-__all__ = ["Occasion", "Reaction", "ReactionHandler", "Reactions", "default_reactions"]
+__all__ = [
+    "Occasion",
+    "Reaction",
+    "ReactionHandler",
+    "Reactions",
+    "default_reactions",
+    "unit_cache",
+    "unit_team",
+]
 
 #: A reaction: called with the occasion (the unit, the event and what the emitter knew).
 ReactionHandler = Callable[["Occasion"], None]
@@ -197,6 +207,38 @@ class Reactions:
     def table(self) -> list[tuple[str, str, str]]:
         """``(event, area, does)`` for every reaction, in order (the documented table)."""
         return [(r.event.value, r.area, r.does) for r in self]
+
+
+#: The attribute of a unit of work holding what its reactions read once per unit.
+_UNIT_CACHE = "_teamcrm_unit_cache"
+
+
+def unit_cache(occasion: Occasion) -> dict[str, Any]:
+    """Scratch space shared by every reaction of the occasion's unit of work.
+
+    Kept on the unit itself, so the reactions of all of a unit's events (a
+    routed add emits several, in separate batches) share it; a unit that
+    cannot hold an attribute keeps it for the batch of events instead.  Hold
+    only what no use case changes in a unit that also triggers reactions
+    (the team's settings, its programs).
+    """
+    uow = occasion.uow
+    held: dict[str, Any] | None = getattr(uow, _UNIT_CACHE, None)
+    if held is None:
+        held = occasion.cache.setdefault(_UNIT_CACHE, {})
+        with contextlib.suppress(AttributeError):  # an adapter's unit with __slots__
+            setattr(uow, _UNIT_CACHE, held)
+    return held
+
+
+def unit_team(occasion: Occasion) -> Team:
+    """The occasion's team, read once per unit of work (see :func:`unit_cache`)."""
+    held = unit_cache(occasion)
+    key = f"team:{occasion.team_id}"
+    team: Team | None = held.get(key)
+    if team is None:
+        team = held[key] = occasion.uow.teams.get(occasion.team_id)
+    return team
 
 
 def default_reactions(strategies: StrategyRegistry | None = None) -> Reactions:

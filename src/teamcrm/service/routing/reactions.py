@@ -16,6 +16,7 @@ from teamcrm.routing import (
     StrategyRegistry,
 )
 from teamcrm.service.base import bumped
+from teamcrm.service.reactions import unit_team
 
 if TYPE_CHECKING:
     from teamcrm.service.reactions import Occasion
@@ -59,6 +60,9 @@ def route_entries(occasion: Occasion, *, strategies: StrategyRegistry = DEFAULT_
         found = have.get(cid) or loaded.get(cid)
         if found is not None:
             contacts.append(found)
+    # Read before the pool's turn is taken (on PostgreSQL that locks the pool's
+    # cursor until commit): each new lead's contact takes the team's new-lead status.
+    unit_team(occasion)
     router = Router(uow, team_id, occasion.actor_id, occasion.now, occasion.reactions, strategies)
     for pool in pools:
         router.enter(pool, contacts)
@@ -115,10 +119,7 @@ def apply_new_lead_status(occasion: Occasion) -> None:
     if not isinstance(contact_id, str):
         return  # a lead routed again: not a new lead
     uow, team_id = occasion.uow, occasion.team_id
-    team = occasion.cache.get("team")
-    if team is None:
-        team = occasion.cache["team"] = uow.teams.get(team_id)
-    wanted = team.settings.new_lead_status
+    wanted = unit_team(occasion).settings.new_lead_status
     if contact_id in occasion.contacts:
         contact = occasion.contacts[contact_id]
     else:
