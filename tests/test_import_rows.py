@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 import teamcrm
 from teamcrm.contact import Contact, EmailAddress, PhoneNumber
 from teamcrm.errors import ValidationError
+from teamcrm.events import DomainEvent, EventName
 from teamcrm.ids import CompanyId, new_company_id
 from teamcrm.importing import Column, ImportReport, RowError, split_cell
 from teamcrm.service.import_rows import Row, RowChecker, find_bucket
@@ -250,7 +251,7 @@ def _email_list(n: int) -> list[EmailAddress]:
     companies=st.integers(0, 103),
     custom=st.integers(0, 203),
 )
-def test_the_contact_built_without_checks_is_the_checked_one(
+def test_the_contact_and_event_built_without_checks_are_the_checked_ones(
     first: str,
     last: str,
     status: str | None,
@@ -278,6 +279,18 @@ def test_the_contact_built_without_checks_is_the_checked_one(
     if isinstance(fast, Contact) and isinstance(slow, Contact):
         assert _contact_fields(fast) == _contact_fields(slow)
         assert isinstance(fast.custom_fields, FrozenDict)
+        # and its event, built without checks, is the one the session's _event builds
+        event = checker.created_event(fast)
+        checked = DomainEvent(
+            name=EventName.CONTACT_CREATED,
+            team_id=checker.team_id,
+            subject_id=fast.id,
+            occurred_at=checker.now,
+            actor_id=checker.member_id,
+            data={"source": fast.source, "status": fast.status},
+        )
+        assert event == checked
+        assert type(event.data) is type(checked.data)
     else:
         assert fast == slow  # the same error message
 

@@ -24,6 +24,7 @@ from teamcrm import permissions as perm
 from teamcrm.bucket import Bucket
 from teamcrm.contact import MAX_CHANNELS, Contact, EmailAddress, PhoneNumber
 from teamcrm.errors import ValidationError
+from teamcrm.events import DomainEvent, EventName
 from teamcrm.ids import CompanyId, ContactId, MemberId, TeamId, new_contact_id
 from teamcrm.importing import Column, ImportReport, RowError, split_cell
 from teamcrm.phones import phone_parts
@@ -48,6 +49,7 @@ __all__ = ["Row", "RowChecker"]
 _email = trusted_builder(EmailAddress)
 _phone = trusted_builder(PhoneNumber)
 _contact = trusted_builder(Contact)
+_event = trusted_builder(DomainEvent)
 #: Most companies one contact links (``Contact.company_ids``).
 MAX_COMPANIES = 100
 
@@ -270,6 +272,21 @@ class RowChecker:
             version=1,
             email_opt_out=False,
             opted_out_at=None,
+        )
+
+    def created_event(self, contact: Contact) -> DomainEvent:
+        """The ``contact.created`` event of *contact* (a contact of this import, so checked).
+
+        Equal to ``DomainEvent(name=..., data={"source": ..., "status": ...})``,
+        which would check the ids, the time and the data again.
+        """
+        return _event(
+            name=EventName.CONTACT_CREATED,
+            team_id=self.team_id,
+            subject_id=contact.id,
+            occurred_at=self.now,
+            actor_id=self.member_id,
+            data={"source": contact.source, "status": contact.status},
         )
 
     def checked_contact(

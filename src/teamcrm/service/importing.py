@@ -251,7 +251,7 @@ class ImportUseCases(SessionBase):
         rows: list[Row] = []
         check = unit.checker.check
         for number, cells in chunk:
-            if not any(c.strip() for c in cells):
+            if not "".join(cells).strip():
                 continue  # a blank line: not a row
             report.rows += 1
             checked = check(number, cells, columns, report)
@@ -402,10 +402,7 @@ class ImportUseCases(SessionBase):
         """
         now = unit.now
         new = list(batch.new.values())
-        created = [
-            self._event(EventName.CONTACT_CREATED, c.id, now, source=c.source, status=c.status)
-            for c in new
-        ]
+        created = [unit.checker.created_event(c) for c in new]
         if new:
             uow.contacts.add_many(new)
             uow.collect(*created)
