@@ -11,7 +11,10 @@ companies and custom fields, the source) is checked by
 :meth:`RowChecker.contact` in the constructor's order and with its messages;
 :meth:`RowChecker.checked_contact` builds the same contact through the
 constructor, and ``tests/test_import_rows.py`` checks that both give equal
-contacts or the same error on random rows.
+contacts or the same error on random rows.  A label or a typed number the
+fast path cannot vouch for (not plain printable ASCII) goes through the
+checked constructors.  :meth:`RowChecker.created_event` builds the
+``contact.created`` event the same way (as routing builds its events).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import attrs
 
 from teamcrm import permissions as perm
 from teamcrm.bucket import Bucket
-from teamcrm.contact import MAX_CHANNELS, Contact, EmailAddress, PhoneNumber
+from teamcrm.contact import MAX_CHANNELS, MAX_COMPANIES, Contact, EmailAddress, PhoneNumber
 from teamcrm.errors import ValidationError
 from teamcrm.events import DomainEvent, EventName
 from teamcrm.ids import CompanyId, ContactId, MemberId, TeamId, new_contact_id
@@ -43,15 +46,13 @@ from teamcrm.validation import (
     utc_datetime,
 )
 
-__all__ = ["Row", "RowChecker"]
+__all__ = ["Row", "RowChecker", "find_bucket"]
 
 #: Builders without checks, for values checked here (see ``validation.trusted``).
 _email = trusted_builder(EmailAddress)
 _phone = trusted_builder(PhoneNumber)
 _contact = trusted_builder(Contact)
 _event = trusted_builder(DomainEvent)
-#: Most companies one contact links (``Contact.company_ids``).
-MAX_COMPANIES = 100
 
 
 @attrs.define
