@@ -175,7 +175,7 @@ class ImportUseCases(SessionBase):
                 with self._unit(size=batch) as (uow, actor):
                     state = self._prepare(uow, actor, run)
                     for chunk in _chunks(table.rows, batch):
-                        self._import_chunk(uow, actor, state, run, columns, chunk)
+                        self._import_chunk(uow, state, run, columns, chunk)
                         if progress is not None:
                             progress(report.rows)
                     if not dry_run and not report.errors:
@@ -187,7 +187,7 @@ class ImportUseCases(SessionBase):
             for chunk in _chunks(table.rows, batch):
                 with self._unit(size=batch) as (uow, actor):
                     state = self._prepare(uow, actor, run)
-                    self._import_chunk(uow, actor, state, run, columns, chunk)
+                    self._import_chunk(uow, state, run, columns, chunk)
                     uow.commit()
                     report.committed = True
                 if progress is not None:
@@ -240,7 +240,6 @@ class ImportUseCases(SessionBase):
     def _import_chunk(
         self,
         uow: UnitOfWork,
-        actor: Member,
         unit: _Unit,
         run: _Run,
         columns: list[Column],
