@@ -530,10 +530,21 @@ class ContactRows:
                 add_company((cid, i, tid, co))
 
     def write_children(self, conn: sqlite3.Connection) -> None:
-        """Insert the email, phone and company rows, many a statement (see :func:`insert_rows`)."""
-        insert_rows(conn, _INSERT_EMAIL, self.emails)
-        insert_rows(conn, _INSERT_PHONE, self.phones)
-        insert_rows(conn, _INSERT_CONTACT_COMPANY, self.companies)
+        """Insert the email, phone and company rows.
+
+        On SQLite many rows a statement (see :func:`insert_rows`); other
+        connections (PostgreSQL's, which pipelines it) one ``executemany``.
+        """
+        for sql, rows in (
+            (_INSERT_EMAIL, self.emails),
+            (_INSERT_PHONE, self.phones),
+            (_INSERT_CONTACT_COMPANY, self.companies),
+        ):
+            if not isinstance(conn, sqlite3.Connection):
+                if rows:
+                    conn.executemany(sql, rows)
+            else:
+                insert_rows(conn, sql, rows)
 
 
 def insert_rows(conn: Any, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
