@@ -25,6 +25,8 @@ from teamcrm.validation import (
 __all__ = ["Company", "Contact", "EmailAddress", "PhoneNumber", "localise_phones"]
 
 MAX_CHANNELS = 50
+#: Most companies one contact is linked to.
+MAX_COMPANIES = 100
 
 
 @attrs.frozen(kw_only=True)
@@ -215,7 +217,7 @@ class Contact:
         put(self, "emails", _channels("Contact.emails", self.emails, EmailAddress))
         put(self, "phones", _channels("Contact.phones", self.phones, PhoneNumber))
         if self.company_ids != () or type(self.company_ids) is not tuple:
-            c.ids("company_ids", PREFIXES["company"], max_len=100)
+            c.ids("company_ids", PREFIXES["company"], max_len=MAX_COMPANIES)
         if self.source is not None:
             c.optional_text("source", max_len=64)
         put(self, "custom_fields", check_custom_fields(name["custom_fields"], self.custom_fields))

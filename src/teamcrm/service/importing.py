@@ -40,10 +40,10 @@ import attrs
 
 from teamcrm import permissions as perm
 from teamcrm.bucket import Bucket, BucketMembership
-from teamcrm.contact import Company, Contact, EmailAddress, PhoneNumber
+from teamcrm.contact import Company, Contact
 from teamcrm.errors import ValidationError, _short
 from teamcrm.events import EventName
-from teamcrm.ids import BucketId, CompanyId, ContactId, new_company_id, new_contact_id
+from teamcrm.ids import BucketId, CompanyId, ContactId, new_company_id
 from teamcrm.importing import (
     Column,
     ImportFailed,
@@ -57,13 +57,13 @@ from teamcrm.importing import (
     looks_like_header,
     open_table,
     resolve_columns,
-    split_cell,
 )
 from teamcrm.ports import UnitOfWork
 from teamcrm.search import ContactQuery, SearchScope
 from teamcrm.service.base import SessionBase, bumped, changed_contact_fields
+from teamcrm.service.import_rows import Row, RowChecker
 from teamcrm.team import Member, Team
-from teamcrm.validation import JSONScalar, check_custom_fields, check_int
+from teamcrm.validation import check_int
 from teamcrm.vcard import is_vcard_path, open_vcards
 
 __all__ = ["ImportUseCases"]
@@ -75,26 +75,6 @@ ImportFormat = Literal["csv", "vcard"]
 _MODES = ("all_or_nothing", "skip_bad_rows")
 #: Most rows per batch.
 MAX_BATCH = 10_000
-
-
-@attrs.define
-class _Row:
-    """One checked row: the fields it gives and the keys it is matched by."""
-
-    number: int
-    first_name: str = ""
-    last_name: str = ""
-    emails: list[EmailAddress] = attrs.field(factory=list)
-    phones: list[PhoneNumber] = attrs.field(factory=list)
-    companies: list[tuple[str, str]] = attrs.field(factory=list)  # (column, name)
-    status: str | None = None
-    source: str | None = None
-    custom: dict[str, JSONScalar] = attrs.field(factory=dict)
-    buckets: list[Bucket] = attrs.field(factory=list)
-    draft: Contact | None = None  # the contact it makes (without companies), once checked
-
-    def match_keys(self) -> list[str]:
-        return [e.address.lower() for e in self.emails] + [p.number for p in self.phones]
 
 
 class _Run:
@@ -195,7 +175,7 @@ class ImportUseCases(SessionBase):
                 with self._unit(size=batch) as (uow, actor):
                     state = self._prepare(uow, actor, run)
                     for chunk in _chunks(table.rows, batch):
-                        self._import_chunk(uow, actor, state, run, columns, chunk)
+                        self._import_chunk(uow, state, run, columns, chunk)
                         if progress is not None:
                             progress(report.rows)
                     if not dry_run and not report.errors:
@@ -207,7 +187,7 @@ class ImportUseCases(SessionBase):
             for chunk in _chunks(table.rows, batch):
                 with self._unit(size=batch) as (uow, actor):
                     state = self._prepare(uow, actor, run)
-                    self._import_chunk(uow, actor, state, run, columns, chunk)
+                    self._import_chunk(uow, state, run, columns, chunk)
                     uow.commit()
                     report.committed = True
                 if progress is not None:
@@ -232,14 +212,16 @@ class ImportUseCases(SessionBase):
         if not actor.role.is_manager:
             visible = frozenset(b.id for b in buckets if perm.can_view_bucket(actor, b))
             scope = SearchScope(member_id=actor.id, bucket_ids=visible)
-        return _Unit(
+        now = self.crm.now()
+        checker = RowChecker(
             team=team,
             buckets=buckets,
-            fixed=fixed,
-            scope=scope,
-            now=self.crm.now(),
+            actor=actor,
             region=self._phone_region(uow, actor),
+            now=now,
+            member_id=self.member_id,
         )
+        return _Unit(team=team, buckets=buckets, fixed=fixed, scope=scope, now=now, checker=checker)
 
     def _visible_companies(self, uow: UnitOfWork, actor: Member) -> list[Company]:
         rows = uow.companies.all(self.team_id)
@@ -258,7 +240,6 @@ class ImportUseCases(SessionBase):
     def _import_chunk(
         self,
         uow: UnitOfWork,
-        actor: Member,
         unit: _Unit,
         run: _Run,
         columns: list[Column],
@@ -266,12 +247,13 @@ class ImportUseCases(SessionBase):
     ) -> None:
         report = run.report
         batch = _Batch()
-        rows: list[_Row] = []
+        rows: list[Row] = []
+        check = unit.checker.check
         for number, cells in chunk:
-            if not any(c.strip() for c in cells):
+            if not "".join(cells).strip():
                 continue  # a blank line: not a row
             report.rows += 1
-            checked = self._check_row(number, cells, columns, unit, actor, report)
+            checked = check(number, cells, columns, report)
             if checked is not None:
                 rows.append(checked)
         # One lookup for the whole batch: which keys does the store hold at all?
@@ -290,7 +272,7 @@ class ImportUseCases(SessionBase):
                     continue
                 contact = row.draft
                 if contact is None or company_ids:
-                    contact = self._imported_contact(unit, row, company_ids)
+                    contact = unit.checker.contact(row, company_ids)
                 batch.new[contact.id] = contact
                 for key in row.match_keys():
                     run.index.setdefault(key, contact.id)
@@ -321,95 +303,8 @@ class ImportUseCases(SessionBase):
         # later rows find its keys there, so memory stays bounded by a batch.
         run.index.clear()
 
-    def _check_row(
-        self,
-        number: int,
-        cells: list[str],
-        columns: list[Column],
-        unit: _Unit,
-        actor: Member,
-        report: ImportReport,
-    ) -> _Row | None:
-        row = _Row(number=number)
-        bad: list[RowError] = []
-        region = unit.region
-        for col in columns:
-            text = cells[col.index].strip() if col.index < len(cells) else ""
-            if not text:
-                continue
-            try:
-                self._put(row, col, text, region, unit, actor)
-            except ValidationError as exc:
-                bad.append(RowError(row=number, column=col.name, value=text, reason=exc.reason))
-        if not bad and not row.first_name and not row.last_name:
-            if row.emails:
-                row.first_name = row.emails[0].address.split("@")[0]
-            elif row.phones:
-                row.first_name = row.phones[0].number
-            else:
-                bad.append(
-                    RowError(row=number, column=None, value="", reason="no name, email or phone")
-                )
-        if bad:
-            report.errors.extend(bad)
-            return None
-        try:  # the whole contact's own checks (lengths, counts)
-            row.draft = self._imported_contact(unit, row, [])
-        except ValidationError as exc:
-            report.errors.append(
-                RowError(row=number, column=None, value=str(exc.value)[:80], reason=str(exc))
-            )
-            return None
-        return row
-
-    def _put(
-        self,
-        row: _Row,
-        col: Column,
-        text: str,
-        region: str | None,
-        unit: _Unit,
-        actor: Member,
-    ) -> None:
-        target = col.target
-        if target == "first_name":
-            row.first_name = text
-        elif target == "last_name":
-            row.last_name = text
-        elif target == "name":
-            first, _, last = text.partition(" ")
-            row.first_name, row.last_name = first, last.strip()
-        elif target == "email":
-            for value in split_cell(text):
-                email = EmailAddress(address=value, label=col.label)
-                if all(e.address.lower() != email.address.lower() for e in row.emails):
-                    row.emails.append(email)
-        elif target == "phone":
-            for value in split_cell(text):
-                phone = PhoneNumber.parse(value, region, label=col.label)
-                if all(p.number != phone.number for p in row.phones):
-                    row.phones.append(phone)
-        elif target == "company":
-            row.companies += [(col.name, name) for name in split_cell(text)]
-        elif target == "status":
-            if text not in unit.team.settings.statuses:
-                raise ValidationError(
-                    col.name, text, f"must be one of {unit.team.settings.statuses!r}"
-                )
-            row.status = text
-        elif target == "source":
-            row.source = text
-        elif target == "bucket":
-            for name in split_cell(text):
-                found = _find_bucket(unit.buckets, name, actor)
-                if found not in row.buckets:
-                    row.buckets.append(found)
-        else:  # custom:NAME
-            name = target.removeprefix("custom:")
-            row.custom.update(check_custom_fields(col.name, {name: text}))
-
     def _match(
-        self, uow: UnitOfWork, unit: _Unit, run: _Run, stored: set[str], row: _Row
+        self, uow: UnitOfWork, unit: _Unit, run: _Run, stored: set[str], row: Row
     ) -> tuple[ContactId, str] | None:
         """The contact an earlier row or the store has under one of the row's keys.
 
@@ -443,7 +338,7 @@ class ImportUseCases(SessionBase):
         return contact
 
     def _company_ids(
-        self, uow: UnitOfWork, unit: _Unit, run: _Run, row: _Row
+        self, uow: UnitOfWork, unit: _Unit, run: _Run, row: Row
     ) -> list[CompanyId] | None:
         """The ids of the row's companies (matched by domain, then name, else made).
 
@@ -488,24 +383,8 @@ class ImportUseCases(SessionBase):
                 ids.append(known)
         return ids
 
-    def _imported_contact(self, unit: _Unit, row: _Row, company_ids: list[CompanyId]) -> Contact:
-        return Contact(
-            id=new_contact_id(),
-            team_id=self.team_id,
-            created_at=unit.now,
-            status=row.status or unit.team.settings.new_contact_status,
-            first_name=row.first_name,
-            last_name=row.last_name,
-            emails=tuple(row.emails),
-            phones=tuple(row.phones),
-            company_ids=tuple(company_ids),
-            source=row.source,
-            custom_fields=dict(row.custom),
-            created_by=self.member_id,
-        )
-
     @staticmethod
-    def _into_bucket(batch: _Batch, unit: _Unit, row: _Row, contact_id: ContactId) -> None:
+    def _into_bucket(batch: _Batch, unit: _Unit, row: Row, contact_id: ContactId) -> None:
         for bucket in row.buckets or ([unit.fixed] if unit.fixed is not None else []):
             entry = batch.to_bucket.setdefault(bucket.id, (bucket, {}))
             entry[1][contact_id] = None
@@ -522,10 +401,7 @@ class ImportUseCases(SessionBase):
         """
         now = unit.now
         new = list(batch.new.values())
-        created = [
-            self._event(EventName.CONTACT_CREATED, c.id, now, source=c.source, status=c.status)
-            for c in new
-        ]
+        created = [unit.checker.created_event(c) for c in new]
         if new:
             uow.contacts.add_many(new)
             uow.collect(*created)
@@ -554,22 +430,10 @@ class _Unit:
     fixed: Bucket | None
     scope: SearchScope | None
     now: datetime
-    region: str | None  # the acting member's phone region, else the team's
+    checker: RowChecker  # checks the rows (in the acting member's phone region, else the team's)
 
 
-def _find_bucket(buckets: list[Bucket], text: str, actor: Member) -> Bucket:
-    """The bucket a ``bucket`` cell names (id or name, ignoring case) that *actor* may add to."""
-    named = [b for b in buckets if b.id == text or b.name.casefold() == text.casefold()]
-    named = [b for b in named if perm.can_view_bucket(actor, b)]
-    if len(named) != 1:
-        reason = "no bucket has this id or name" if not named else "several buckets have this name"
-        raise ValidationError("bucket", text, reason)
-    if not perm.can_edit_bucket(actor, named[0]):
-        raise ValidationError("bucket", text, "you may not add to this bucket")
-    return named[0]
-
-
-def _merged(contact: Contact, row: _Row, company_ids: list[CompanyId], policy: str) -> Contact:
+def _merged(contact: Contact, row: Row, company_ids: list[CompanyId], policy: str) -> Contact:
     """*contact* with what *row* adds under *policy* (see the module doc); not bumped."""
     have_e = {e.address.lower() for e in contact.emails}
     have_p = {p.number for p in contact.phones}

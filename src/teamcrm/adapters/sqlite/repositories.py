@@ -447,9 +447,7 @@ _INSERT_CONTACT = (
     " created_by, created_at, version, email_opt_out, opted_out_at)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-#: Columns of :data:`_INSERT_CONTACT`.
-_CONTACT_COLUMNS = 12
-#: Most contact rows one ``INSERT`` statement writes (see ``SQLiteContacts._insert_contacts``).
+#: Most rows one ``INSERT`` statement of contacts, emails, phones writes (see :func:`insert_rows`).
 _CONTACTS_PER_INSERT = 500
 
 
@@ -532,13 +530,39 @@ class ContactRows:
                 add_company((cid, i, tid, co))
 
     def write_children(self, conn: sqlite3.Connection) -> None:
-        """Insert the email, phone and company rows."""
-        if self.emails:
-            conn.executemany(_INSERT_EMAIL, self.emails)
-        if self.phones:
-            conn.executemany(_INSERT_PHONE, self.phones)
-        if self.companies:
-            conn.executemany(_INSERT_CONTACT_COMPANY, self.companies)
+        """Insert the email, phone and company rows.
+
+        On SQLite many rows a statement (see :func:`insert_rows`); other
+        connections (PostgreSQL's, which pipelines it) one ``executemany``.
+        """
+        for sql, rows in (
+            (_INSERT_EMAIL, self.emails),
+            (_INSERT_PHONE, self.phones),
+            (_INSERT_CONTACT_COMPANY, self.companies),
+        ):
+            if not isinstance(conn, sqlite3.Connection):
+                if rows:
+                    conn.executemany(sql, rows)
+            else:
+                insert_rows(conn, sql, rows)
+
+
+def insert_rows(conn: Any, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert *rows* by *sql* (``INSERT ... VALUES (?, ...)``), up to 500 rows a statement.
+
+    Not one statement per row (``executemany``): inside ``add_many``'s
+    savepoint, in a transaction that already wrote, each statement's own
+    savepoint cost more as the store grew (an import's 100th batch of emails
+    and phones took 6 times as long as its first; see ``docs/benchmarks.md``),
+    and the ``contact_words`` FTS5 trigger runs once per statement.
+    """
+    if not rows:
+        return
+    head, _, one = sql.partition(" VALUES ")
+    size = max(1, min(_CONTACTS_PER_INSERT, _max_variables(conn) // len(rows[0])))
+    for start in range(0, len(rows), size):
+        part = rows[start : start + size]
+        conn.execute(f"{head} VALUES {', '.join([one] * len(part))}", [v for r in part for v in r])
 
 
 class SQLiteContacts(SQLiteRepository):
@@ -614,13 +638,7 @@ class SQLiteContacts(SQLiteRepository):
         that at 5,000; 228 for rows inserted 90 at a time, the same at any
         size; see ``docs/benchmarks.md`` and ``tests/adapters/test_import_scale.py``).
         """
-        size = min(_CONTACTS_PER_INSERT, _max_variables(conn) // _CONTACT_COLUMNS)
-        for start in range(0, len(rows), size):
-            part = rows[start : start + size]
-            conn.execute(
-                _INSERT_CONTACT + ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" * (len(part) - 1),
-                [value for row in part for value in row],
-            )
+        insert_rows(conn, _INSERT_CONTACT, rows)
 
     def _taken(self, contacts: Sequence[Contact]) -> str:
         """The first id of *contacts* that is repeated or stored already."""
