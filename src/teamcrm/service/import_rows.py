@@ -10,7 +10,7 @@ values checked this way (the names' lengths, the counts of emails, phones,
 companies and custom fields, the source) is checked by
 :meth:`RowChecker.contact` in the constructor's order and with its messages;
 :meth:`RowChecker.checked_contact` builds the same contact through the
-constructor, and ``tests/test_import_rows.py`` checks that both give equal
+constructor, and ``tests/service/test_import_rows.py`` checks that both give equal
 contacts or the same error on random rows.  A label or a typed number the
 fast path cannot vouch for (not plain printable ASCII) goes through the
 checked constructors.  :meth:`RowChecker.created_event` builds the
