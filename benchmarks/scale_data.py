@@ -54,6 +54,7 @@ from teamcrm.adapters.sqlite.codec import dumps, to_micros
 from teamcrm.adapters.sqlite.connection import register_functions
 from teamcrm.adapters.sqlite.filters import _fill as fill_contact_fields_sql
 from teamcrm.adapters.sqlite.migrations import registered_migrations
+from teamcrm.adapters.sqlite.name_words import BACKFILL
 from teamcrm.followup import FollowUpPolicy, compute_due
 from teamcrm.search import ContactQuery
 
@@ -71,7 +72,7 @@ __all__ = [
 ]
 
 #: Bump when the data set changes (the cache key holds it).
-BUILDER_VERSION = 1
+BUILDER_VERSION = 2
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 #: Contacts made for the routing calls (not in any bucket until routed).
 ROUTE_SPARE = 200
@@ -284,6 +285,8 @@ def build(path: Path, size: int) -> World:
             + " WHERE c.rowid > ? AND c.custom_fields <> '{}'",
             contacts_before,
         )
+        for source, before in (("contact", contacts_before), ("company", companies_before)):
+            conn.execute(BACKFILL[f"{source}_name_words"] + " WHERE s.rowid > ?", before)
         for _, sql in triggers:
             conn.execute(sql)
         conn.execute("COMMIT")
