@@ -20,6 +20,10 @@ size and schema) and copied for the run.  One contact in 100 has the status ``cl
 the source ``fair`` and ``plan = "gold"``: the filters look for those rare
 values, which is where a query shape that scans the team shows.
 
+At the largest size, ``benchmarks/scale_prune.py`` then adds one
+``contact.created`` event per contact to the outbox and reports the file
+size and peak RSS before and after ``prune_events`` (``scale_prune_<size>_*``).
+
 Prints ``scale_<call>_<role>_<size>_ms`` for every size, then
 ``scale_<call>_<role>_growth_x`` (the largest size over 10,000).  The issue's
 target: every call at most 5 ms at 1,000,000 and growth at most 2x.
@@ -36,6 +40,7 @@ from pathlib import Path
 
 from registry import Result, benchmark
 from scale_data import NOW, RARE, ROUTE_SPARE, STATUSES, World, cached_build, hex_id
+from scale_prune import prune_figures
 
 import teamcrm
 
@@ -109,7 +114,8 @@ def _calls(
     return calls
 
 
-def _measure(size: int, repeat: int) -> dict[str, float]:
+def _measure(size: int, repeat: int, prune: dict[str, float] | None) -> dict[str, float]:
+    """Time every call on a team of *size*; then, given *prune*, fill it with prune_figures."""
     out: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "scale.db"
@@ -124,6 +130,8 @@ def _measure(size: int, repeat: int) -> dict[str, float]:
             for name, call in calls.items():
                 out[f"{name}_{role}"] = _median_ms(call, repeat)
         crm.close()
+        if prune is not None:
+            prune.update(prune_figures(path, w, size))
     return out
 
 
@@ -135,7 +143,8 @@ def run(quick: bool) -> list[Result]:
     """Build each team size, time every call, report the largest size and the growth."""
     sizes = (10_000, 100_000) if quick else (10_000, 100_000, 1_000_000)
     repeat = 15 if quick else 31
-    figures = {size: _measure(size, repeat) for size in sizes}
+    prune: dict[str, float] = {}
+    figures = {size: _measure(size, repeat, prune if size == sizes[-1] else None) for size in sizes}
     results: list[Result] = []
     first, last = figures[sizes[0]], figures[sizes[-1]]
     for size in sizes:
@@ -149,6 +158,10 @@ def run(quick: bool) -> list[Result]:
         for size in sizes:
             results.append(Result(f"scale_{key}_{_label(size)}_ms", figures[size][key], "ms"))
         results.append(Result(f"scale_{key}_growth_x", last[key] / first[key], "x"))
+    big = _label(sizes[-1])
+    for key, value in prune.items():
+        unit = key.rsplit("_", 1)[-1] if key != "pruned" else "events"
+        results.append(Result(f"scale_prune_{big}_{key}", value, unit))
     return results
 
 
