@@ -22,7 +22,7 @@ sys.path.insert(0, str(HERE))
 from registry import BENCHMARKS  # noqa: E402
 
 #: Modules of this directory that are not benchmarks.
-NOT_BENCHMARKS = {"run", "registry"}
+NOT_BENCHMARKS = {"run", "registry", "scale_data", "scale_prune"}
 
 
 def _import_benchmarks() -> None:

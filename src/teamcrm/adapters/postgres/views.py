@@ -77,6 +77,14 @@ BEGIN
 END $$"""
 register_postgres_migration("0240_statistics", ANALYZE_THIS_SCHEMA)
 
+#: SQLite's word B-trees (``contact_name_words``, ``company_name_words``) have no
+#: PostgreSQL counterpart: names are searched through ``contact_names`` (pg_trgm).
+register_postgres_migration(
+    "0460_name_word_index",
+    "COMMENT ON TABLE companies IS 'no name-word index on PostgreSQL"
+    " (SQLite migration 0460 adds contact_name_words and company_name_words)'",
+)
+
 #: No ``lead_grid`` table (its SQLite triggers have no translation): the grid ranks the facts.
 register_postgres_migration(
     "0210_lead_grid",

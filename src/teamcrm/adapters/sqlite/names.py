@@ -30,6 +30,7 @@ from typing import Any
 from teamcrm.adapters.sqlite.codec import dumps, from_micros, to_micros
 from teamcrm.adapters.sqlite.connection import register_functions
 from teamcrm.adapters.sqlite.migrations import register_migration
+from teamcrm.adapters.sqlite.name_words import name_word_bounds, word_source
 from teamcrm.adapters.sqlite.repositories import SQLiteRepository, translated
 from teamcrm.contact import Company
 from teamcrm.ids import CompanyId, TeamId
@@ -88,19 +89,27 @@ class NameSearch(SQLiteRepository):
     def _name_criterion(self, prefix: Sequence[str]) -> tuple[str, str, str]:
         """A name-prefix criterion: (filter on ``c``, driving source, the ``:fts`` value).
 
-        The driving source yields the matching contacts joined as ``c``.
+        The driving source yields the matching contacts joined as ``c``,
+        from one range of ``contact_name_words`` (``0460``, with the
+        parameters of :meth:`_name_params`); the filter checks the stored
+        name text of a contact driven by another criterion.
         """
         return (
-            "c.rowid IN (SELECT rowid FROM contact_words WHERE words GLOB :fts)",
-            "(SELECT rowid AS rid FROM contact_words WHERE words GLOB :fts) d"
+            "(SELECT x.words FROM contact_words x WHERE x.rowid = c.rowid) GLOB :fts",
+            f"({word_source('contact_name_words', 'contact_rowid', 'contact_words', prefix)}) d"
             " CROSS JOIN contacts c ON c.rowid = d.rid",
             name_glob(prefix),
         )
 
-    def _company_name_source(self) -> str:
+    def _name_params(self, prefix: Sequence[str]) -> dict[str, str]:
+        """The word range a name criterion's driving source reads (``:nlow``, ``:nhigh``)."""
+        low, high = name_word_bounds(prefix)
+        return {"nlow": low, "nhigh": high}
+
+    def _company_name_source(self, prefix: Sequence[str]) -> str:
         """The driving source of a company name criterion (companies joined as ``c``)."""
         return (
-            "(SELECT rowid AS rid FROM company_words WHERE words GLOB :fts) d"
+            f"({word_source('company_name_words', 'company_rowid', 'company_words', prefix)}) d"
             " CROSS JOIN companies c ON c.rowid = d.rid"
         )
 
@@ -125,7 +134,8 @@ class NameSearch(SQLiteRepository):
         prefix = query.name_prefix
         if prefix is not None:
             params["fts"] = name_glob(prefix)
-            source = self._company_name_source()
+            params.update(self._name_params(prefix))
+            source = self._company_name_source(prefix)
         if query.domain_key is not None:
             params["domain"] = query.domain_key
             where.append(self._domain_filter())

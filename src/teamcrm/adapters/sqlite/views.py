@@ -187,6 +187,7 @@ class SQLiteViews(NameSearch):
         name_driver = ""
         if prefix is not None:
             name_filter, name_source, params["fts"] = self._name_criterion(prefix)
+            params.update(self._name_params(prefix))
             if driver:
                 where.append(name_filter)
             else:

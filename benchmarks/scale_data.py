@@ -1,0 +1,384 @@
+"""The data set of the scale benchmark, built fast (issue 17); not a benchmark itself.
+
+:func:`build` makes a SQLite team of *size* contacts in a few minutes at
+1,000,000 (the per-row path took about an hour):
+
+* the team, its members (Ana the admin, Bob an agent), buckets, pool,
+  follow-up policy and saved filter through the public API;
+* the bulk rows (:func:`contact_rows` and friends: contacts with one email,
+  one phone and ``{"plan": ...}``, their membership of the bucket every
+  member sees, Bob's follow-up due rows on it, one company per ten
+  contacts) with raw ``executemany`` in one transaction with
+  ``journal_mode = OFF`` and ``synchronous = OFF`` and a large page cache;
+* the tables' triggers are dropped for the bulk insert and recreated from
+  their stored SQL afterwards; what they would have written (the trigram
+  name indexes ``contact_words`` and ``company_words``, ``contact_fields``)
+  is written by one ``INSERT ... SELECT`` each, with the same expressions
+  the triggers use.  ``lead_grid`` stays empty as the triggers would leave
+  it (the bulk holds no leads);
+* ``ANALYZE`` and ``PRAGMA optimize``; the file goes back to WAL as the
+  store leaves it.
+
+:func:`build_with_api` builds the same data through the library only
+(``create_contact``, ``create_company``, ``add_to_bucket`` with the clock
+set to each row's instant and the library's id factory made to hand out the
+builder's ids): ``tests/adapters/test_scale_data.py`` checks both files hold the
+same rows in every table but the outbox, so the benchmark measures the store
+the library would have written.
+
+:func:`cached_build` keeps each built file under a cache directory
+(``$TEAMCRM_BENCH_CACHE``, default ``<tmp>/teamcrm-bench-cache``) keyed by
+size, :data:`BUILDER_VERSION` and a hash of the registered migrations, and
+copies it for a run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import teamcrm
+import teamcrm.adapters.sqlite  # registers every migration (the cache key)
+import teamcrm.ids
+from teamcrm.adapters.sqlite.codec import dumps, to_micros
+from teamcrm.adapters.sqlite.connection import register_functions
+from teamcrm.adapters.sqlite.filters import _fill as fill_contact_fields_sql
+from teamcrm.adapters.sqlite.migrations import registered_migrations
+from teamcrm.adapters.sqlite.name_words import BACKFILL
+from teamcrm.followup import FollowUpPolicy, compute_due
+from teamcrm.search import ContactQuery
+
+__all__ = [
+    "BUILDER_VERSION",
+    "NOW",
+    "RARE",
+    "ROUTE_SPARE",
+    "STATUSES",
+    "World",
+    "build",
+    "build_with_api",
+    "cached_build",
+    "hex_id",
+]
+
+#: Bump when the data set changes (the cache key holds it).
+BUILDER_VERSION = 2
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+#: Contacts made for the routing calls (not in any bucket until routed).
+ROUTE_SPARE = 200
+RARE = 100  # one contact in RARE has the rare status, source and custom value (50+ at 10k)
+STATUSES = ("evaluate", "active", "nurture")
+START = NOW - timedelta(days=400)
+#: Tables whose triggers the bulk insert would fire.
+BULK_TABLES = (
+    "contacts",
+    "contact_emails",
+    "contact_phones",
+    "companies",
+    "memberships",
+    "followup_dues",
+)
+
+
+def hex_id(prefix: str, n: int) -> str:
+    """The id of the *n*-th bulk row (the library's id format: a prefix and 26 hex digits)."""
+    return f"{prefix}{n:026x}"
+
+
+class World:
+    """The ids a run needs after the build."""
+
+    def __init__(self, **ids: str) -> None:
+        self.ids = ids
+        self.team, self.ana, self.bob = ids["team"], ids["ana"], ids["bob"]
+        self.web, self.saved = ids["web"], ids["saved"]
+        self.everyone, self.policy = ids["everyone"], ids["policy"]
+
+
+def _setup(path: Path, clock: teamcrm.SettableClock) -> tuple[World, FollowUpPolicy]:
+    """The team and its configuration, through the API (ids from the library)."""
+    crm = teamcrm.open(f"sqlite:///{path}", clock=clock)
+    team, admin = crm.create_team("Bench Realty", admin_name="Ana")
+    ana = crm.as_member(admin.id)
+    bob = crm.as_member(ana.add_member("Bob").id)
+    everyone = ana.create_bucket("All contacts")
+    ana.share_with_team(everyone.id, can_view_conversations=True)
+    policy = ana.create_follow_up_policy(everyone.id, "30 days", member_id=bob.member_id)
+    web = ana.create_bucket("Web leads")
+    ana.grant_access(web.id, bob.member_id, level="editor")
+    pool = ana.create_pool(
+        "Web", source_bucket_ids=[web.id], member_ids=[bob.member_id], method="round_robin"
+    )
+    saved = ana.save_filter(
+        "Gold", ContactQuery(custom_field="plan", custom_value="gold"), shared=True
+    )
+    crm.close()
+    world = World(
+        team=team.id,
+        ana=admin.id,
+        bob=bob.member_id,
+        web=web.id,
+        saved=saved.id,
+        everyone=everyone.id,
+        policy=policy.id,
+        pool=pool.id,
+    )
+    return world, policy
+
+
+def _contact(i: int, size: int) -> dict[str, Any]:
+    rare = i % RARE == RARE // 2
+    return {
+        "first_name": f"First{i}" if i < size else f"Route{i}",
+        "last_name": f"Last{i}",
+        "status": "closed" if rare else STATUSES[i % 3],
+        "source": "fair" if rare else "web",
+        "custom_fields": {"plan": "gold" if rare else "free"},
+        "email": f"p{i}@example.com",
+        "phone": f"+1617{2_000_000 + i:07d}",
+    }
+
+
+def _created_at(i: int) -> datetime:
+    return START + timedelta(milliseconds=i)
+
+
+def _company(j: int) -> tuple[str, str]:
+    return f"Company{j} Holdings", f"c{j}.example.com"
+
+
+def _added(size: int) -> list[datetime]:
+    """When each of the first *size* contacts joined the team bucket."""
+    rng = random.Random(17)
+    return [START + timedelta(seconds=rng.randrange(0, 200 * 86400)) for _ in range(size)]
+
+
+def _bulk(conn: sqlite3.Connection, w: World, policy: FollowUpPolicy, size: int) -> None:
+    """Insert the bulk rows (triggers already dropped)."""
+    total = size + ROUTE_SPARE
+    batch = 50_000
+
+    def contacts(lo: int, hi: int) -> Iterator[tuple[object, ...]]:
+        for i in range(lo, hi):
+            c = _contact(i, size)
+            yield (
+                hex_id("ct_", i),
+                w.team,
+                c["first_name"],
+                c["last_name"],
+                c["status"],
+                c["source"],
+                dumps(c["custom_fields"]),
+                w.ana if i < size else w.bob,  # spares: Bob's own, so he sees them
+                to_micros(_created_at(i)),
+            )
+
+    for lo in range(0, total, batch):
+        hi = min(total, lo + batch)
+        conn.executemany(
+            "INSERT INTO contacts (id, team_id, first_name, last_name, status, source,"
+            " custom_fields, created_by, created_at, version)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+            contacts(lo, hi),
+        )
+    conn.executemany(
+        "INSERT INTO contact_emails (contact_id, position, team_id, address, address_key,"
+        " validated, label) VALUES (?, 0, ?, ?, ?, 0, NULL)",
+        (
+            (hex_id("ct_", i), w.team, f"p{i}@example.com", f"p{i}@example.com")
+            for i in range(total)
+        ),
+    )
+    conn.executemany(
+        "INSERT INTO contact_phones (contact_id, position, team_id, number, validated, label,"
+        " display) VALUES (?, 0, ?, ?, 0, NULL, NULL)",
+        ((hex_id("ct_", i), w.team, f"+1617{2_000_000 + i:07d}") for i in range(total)),
+    )
+    conn.executemany(
+        "INSERT INTO companies (id, team_id, name, domain, created_by, created_at, version)"
+        " VALUES (?, ?, ?, ?, ?, ?, 1)",
+        (
+            (hex_id("co_", j), w.team, *_company(j), w.ana, to_micros(_created_at(total + j)))
+            for j in range(size // 10)
+        ),
+    )
+    added = _added(size)
+    conn.executemany(
+        "INSERT INTO memberships (bucket_id, item_id, team_id, added_at, added_by)"
+        " VALUES (?, ?, ?, ?, ?)",
+        ((w.everyone, hex_id("ct_", i), w.team, to_micros(a), w.ana) for i, a in enumerate(added)),
+    )
+
+    def dues() -> Iterator[tuple[object, ...]]:
+        for i, when in enumerate(added):
+            cid = hex_id("ct_", i)
+            due = compute_due(policy, cid, when, None, None, "UTC")  # type: ignore[arg-type]
+            yield (
+                policy.id,
+                cid,
+                w.team,
+                w.bob,
+                w.everyone,
+                due.due_on.isoformat(),
+                to_micros(due.since),
+                None,
+                None,
+                None,
+            )
+
+    conn.executemany(
+        "INSERT INTO followup_dues (policy_id, contact_id, team_id, member_id, bucket_id,"
+        " due_on, since, touch_at, touch_by, touch_kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        dues(),
+    )
+
+
+def build(path: Path, size: int) -> World:
+    """Build the data set of *size* contacts (plus :data:`ROUTE_SPARE`) at *path*, fast."""
+    world, policy = _setup(path, teamcrm.SettableClock(NOW))
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        register_functions(conn)  # teamcrm_name_text, as the triggers call it
+        for pragma in (
+            "journal_mode = OFF",
+            "synchronous = OFF",
+            "cache_size = -1000000",
+            "temp_store = MEMORY",
+            "locking_mode = EXCLUSIVE",
+        ):
+            conn.execute(f"PRAGMA {pragma}").fetchall()
+        triggers = conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN"
+            f" ({', '.join('?' * len(BULK_TABLES))}) ORDER BY name",
+            BULK_TABLES,
+        ).fetchall()
+        conn.execute("BEGIN")
+        contacts_before = conn.execute("SELECT coalesce(max(rowid), 0) FROM contacts").fetchone()
+        companies_before = conn.execute("SELECT coalesce(max(rowid), 0) FROM companies").fetchone()
+        for name, _ in triggers:
+            conn.execute(f'DROP TRIGGER "{name}"')
+        _bulk(conn, world, policy, size)
+        # What the triggers would have written, set-based, with their expressions.
+        conn.execute(
+            "INSERT INTO contact_words (rowid, words)"
+            " SELECT rowid, teamcrm_name_text(first_name, last_name) FROM contacts"
+            " WHERE rowid > ?",
+            contacts_before,
+        )
+        conn.execute(
+            "INSERT INTO company_words (rowid, words)"
+            " SELECT rowid, teamcrm_name_text(name, '') FROM companies WHERE rowid > ?",
+            companies_before,
+        )
+        conn.execute(
+            fill_contact_fields_sql("c").replace("FROM json_each", "FROM contacts c, json_each")
+            + " WHERE c.rowid > ? AND c.custom_fields <> '{}'",
+            contacts_before,
+        )
+        for source, before in (("contact", contacts_before), ("company", companies_before)):
+            conn.execute(BACKFILL[f"{source}_name_words"] + " WHERE s.rowid > ?", before)
+        for _, sql in triggers:
+            conn.execute(sql)
+        conn.execute("COMMIT")
+        conn.execute("ANALYZE")
+        conn.execute("PRAGMA optimize").fetchall()
+        conn.execute("PRAGMA locking_mode = NORMAL").fetchall()
+        conn.execute("PRAGMA journal_mode = WAL").fetchall()
+    finally:
+        conn.close()
+    return world
+
+
+@contextmanager
+def _bulk_ids() -> Iterator[None]:
+    """Make the library's id factory hand out the builder's contact and company ids."""
+    counters = {"ct_": 0, "co_": 0}
+    original = teamcrm.ids._new
+
+    def new(prefix: str) -> str:
+        if prefix not in counters:
+            return original(prefix)
+        n = counters[prefix]
+        counters[prefix] += 1
+        return hex_id(prefix, n)
+
+    teamcrm.ids._new = new
+    try:
+        yield
+    finally:
+        teamcrm.ids._new = original
+
+
+def build_with_api(path: Path, size: int) -> World:
+    """Build the same data set through the library's API only (slow; for the tests)."""
+    clock = teamcrm.SettableClock(NOW)
+    world, _ = _setup(path, clock)
+    crm = teamcrm.open(f"sqlite:///{path}", clock=clock)
+    try:
+        ana, bob = crm.as_member(world.ana), crm.as_member(world.bob)  # type: ignore[arg-type]
+        total = size + ROUTE_SPARE
+        with _bulk_ids():
+            for i in range(total):
+                c = _contact(i, size)
+                clock.set(_created_at(i))
+                (ana if i < size else bob).create_contact(
+                    c["first_name"],
+                    c["last_name"],
+                    emails=[c["email"]],
+                    phones=[c["phone"]],
+                    status=c["status"],
+                    source=c["source"],
+                    custom_fields=c["custom_fields"],
+                )
+            for j in range(size // 10):
+                name, domain = _company(j)
+                clock.set(_created_at(total + j))
+                ana.create_company(name, domain=domain)
+        for i, when in enumerate(_added(size)):
+            clock.set(when)
+            ana.add_to_bucket(world.everyone, [hex_id("ct_", i)])  # type: ignore[arg-type,list-item]
+    finally:
+        crm.close()
+    return world
+
+
+def _schema_key() -> str:
+    names = ",".join(m.name for m in registered_migrations())
+    return hashlib.sha256(names.encode()).hexdigest()[:12]
+
+
+def cache_dir() -> Path:
+    """Where built files are kept between runs."""
+    default = Path(tempfile.gettempdir()) / "teamcrm-bench-cache"
+    return Path(os.environ.get("TEAMCRM_BENCH_CACHE", default))
+
+
+def cached_build(path: Path, size: int) -> tuple[World, bool]:
+    """Copy the cached data set of *size* to *path*, building it first if missing.
+
+    Returns the world and whether it was built now (``False``: copied from the cache).
+    """
+    folder = cache_dir()
+    stem = f"scale-{size}-v{BUILDER_VERSION}-{_schema_key()}"
+    cached, ids = folder / f"{stem}.db", folder / f"{stem}.json"
+    built = False
+    if not (cached.exists() and ids.exists()):
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / f"{stem}.db.partial"
+        partial.unlink(missing_ok=True)
+        world = build(partial, size)
+        partial.replace(cached)
+        ids.write_text(json.dumps(world.ids))
+        built = True
+    shutil.copyfile(cached, path)
+    return World(**json.loads(ids.read_text())), built
