@@ -4,7 +4,7 @@ The PostgreSQL store runs the same named migrations as the SQLite store
 (:func:`teamcrm.adapters.sqlite.migrations.registered_migrations`), so both
 stores of one release always agree on what a database must contain.  Each
 migration's statements are translated by
-:func:`~teamcrm.adapters.postgres.dialect.ddl_to_postgres`; a migration that
+:func:`~teamcrm.adapters.postgres.ddl.ddl_to_postgres`; a migration that
 cannot be translated (SQLite virtual tables, triggers, Python data
 migrations) has a PostgreSQL version registered with
 :func:`register_postgres_migration` under the same name.
@@ -34,7 +34,7 @@ import psycopg
 
 from teamcrm import log
 from teamcrm.adapters.postgres.connection import translate_error
-from teamcrm.adapters.postgres.dialect import ddl_to_postgres
+from teamcrm.adapters.postgres.ddl import ddl_to_postgres
 from teamcrm.adapters.sqlite.migrations import (
     MIGRATIONS_TABLE,
     Migration,

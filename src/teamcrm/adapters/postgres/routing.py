@@ -39,8 +39,8 @@ from typing import Any
 
 from teamcrm.adapters.postgres.repositories import context, pg, writing
 from teamcrm.adapters.postgres.store import PGContext, register_postgres_repository
-from teamcrm.adapters.sqlite.codec import to_micros
-from teamcrm.adapters.sqlite.repositories import translated
+from teamcrm.adapters.sql.base import translated
+from teamcrm.adapters.sql.codec import to_micros
 from teamcrm.adapters.sqlite.routing import (
     _LEAD_INSERT,
     _LEAD_SELECT,

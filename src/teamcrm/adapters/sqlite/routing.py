@@ -25,15 +25,16 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from teamcrm.adapters.sqlite.codec import dumps, from_micros, loads, optional_micros, to_micros
-from teamcrm.adapters.sqlite.connection import translate
+from teamcrm.adapters.sql.codec import dumps, from_micros, loads, optional_micros, to_micros
+from teamcrm.adapters.sql.dialect import Dialect
 from teamcrm.adapters.sqlite.migrations import register_migration
 from teamcrm.adapters.sqlite.repositories import (
-    _BUCKET_SELECT,
     SQLiteRepository,
     _bucket,
+    bucket_columns,
     translated,
 )
 from teamcrm.adapters.sqlite.store import register_repository
@@ -366,8 +367,7 @@ class SQLiteLeadPools(SQLiteRepository):
     def add_role_slot(self, slot: RoleSlot) -> None:
         """Insert a role slot (``AlreadyExists`` if the name is taken)."""
         cur = self._conn.execute(
-            "INSERT OR IGNORE INTO role_slots (team_id, name, created_at, created_by)"
-            " VALUES (?, ?, ?, ?)",
+            _insert_role_slot(self._dialect),
             (slot.team_id, slot.name, to_micros(slot.created_at), slot.created_by),
         )
         if cur.rowcount != 1:
@@ -480,11 +480,79 @@ _LEAD_INSERT = (
     f" VALUES ({', '.join('?' for _ in _LEAD_INSERT_COLUMNS)})"
 )
 _LEAD_INSERT_ONE = f"{_LEAD_INSERT} ON CONFLICT DO NOTHING"
+#: SQLite only (a JSON array unpacked by ``json_each``): ``PGLeads`` inserts a
+#: batch with one pipelined ``executemany`` instead.
 _LEAD_INSERT_BATCH = (
     f"INSERT INTO leads ({', '.join(_LEAD_INSERT_COLUMNS)}) SELECT "
     + ", ".join(f"j.value ->> {n}" for n in range(len(_LEAD_INSERT_COLUMNS)))
     + " FROM json_each(?) j"
 )
+
+
+@cache
+def _insert_role_slot(d: Dialect) -> str:
+    return (
+        f"{d.insert_ignore('role_slots', 'team_id, name, created_at, created_by')}"
+        f" VALUES (?, ?, ?, ?){d.on_conflict_nothing}"
+    )
+
+
+@cache
+def _insert_lead_key(d: Dialect) -> str:
+    return (
+        f"{d.insert_ignore('lead_keys', 'team_id, pool_key, key, lead_id')}"
+        f" VALUES (?, ?, ?, ?){d.on_conflict_nothing}"
+    )
+
+
+@cache
+def _insert_lead_receipt(d: Dialect) -> str:
+    return (
+        f"{d.insert_ignore('lead_receipts', 'team_id, pool_key, member_id, lead_id, received_at')}"
+        f" VALUES (?, ?, ?, ?, ?){d.on_conflict_nothing}"
+    )
+
+
+@cache
+def _insert_cursor(d: Dialect) -> str:
+    return (
+        f"{d.insert_ignore('routing_cursors', 'team_id, pool_id, position, version')}"
+        f" VALUES (?, ?, ?, 1){d.on_conflict_nothing}"
+    )
+
+
+@cache
+def _open_leads_of_contacts(d: Dialect) -> str:
+    return (
+        f"{_LEAD_SELECT} WHERE team_id = ? AND pool_key = ? AND is_open = 1"
+        f" AND {d.ids_in('contact_id')}"
+    )
+
+
+@cache
+def _open_leads_with_keys(d: Dialect) -> str:
+    return (
+        f"{_LEAD_SELECT} WHERE id IN (SELECT lead_id FROM lead_keys WHERE team_id = ?"
+        f" AND pool_key = ? AND {d.ids_in('key')})"
+        " AND is_open = 1 ORDER BY created_at, id"
+    )
+
+
+@cache
+def _entries(d: Dialect) -> str:
+    return (
+        "SELECT contact_id, MAX(entry) FROM leads WHERE team_id = ? AND pool_key = ?"
+        f" AND {d.ids_in('contact_id')} GROUP BY contact_id"
+    )
+
+
+@cache
+def _entry_states(d: Dialect) -> str:
+    return (
+        "SELECT contact_id, MAX(entry), MAX(is_open) FROM leads"
+        " WHERE team_id = ? AND pool_key = ?"
+        f" AND {d.ids_in('contact_id')} GROUP BY contact_id"
+    )
 
 
 class SQLiteLeads(SQLiteRepository):
@@ -545,15 +613,14 @@ class SQLiteLeads(SQLiteRepository):
         ]
         try:
             self._insert_lead_rows(rows)
-        except sqlite3.IntegrityError as exc:
-            raise translate(exc, kind=self.kind, key=leads[0].id) from exc
+        except self._dialect.errors as exc:
+            raise self._dialect.translate(exc, kind=self.kind, key=leads[0].id) from exc
         keys = [
             (ld.team_id, _pool_key(ld), key, ld.id) for ld in leads if ld.is_open for key in ld.keys
         ]
         if keys:
             self._conn.executemany(
-                "INSERT OR IGNORE INTO lead_keys (team_id, pool_key, key, lead_id)"
-                " VALUES (?, ?, ?, ?)",
+                _insert_lead_key(self._dialect),
                 keys,
             )
         if self.loads_by_trigger:
@@ -612,8 +679,7 @@ class SQLiteLeads(SQLiteRepository):
             )
         if receipts:
             self._conn.executemany(
-                "INSERT OR IGNORE INTO lead_receipts (team_id, pool_key, member_id, lead_id,"
-                " received_at) VALUES (?, ?, ?, ?, ?)",
+                _insert_lead_receipt(self._dialect),
                 receipts,
             )
 
@@ -687,7 +753,7 @@ class SQLiteLeads(SQLiteRepository):
         rows = self._conn.execute(
             f"SELECT {qualified} FROM lead_receipts r JOIN leads l ON l.id = r.lead_id"
             " WHERE r.team_id = ? AND r.member_id = ?"
-            " AND r.pool_key IN (SELECT value FROM json_each(?))"
+            f" AND {self._dialect.ids_in('r.pool_key')}"
             " AND l.status = 'assigned' ORDER BY l.id",
             (team_id, member_id, dumps(pools)),
         ).fetchall()
@@ -763,8 +829,7 @@ class SQLiteLeads(SQLiteRepository):
         if not ids:
             return []
         rows = self._conn.execute(
-            f"{_LEAD_SELECT} WHERE team_id = ? AND pool_key = ? AND is_open = 1"
-            " AND contact_id IN (SELECT value FROM json_each(?))",
+            _open_leads_of_contacts(self._dialect),
             (team_id, pool_id or "", dumps(ids)),
         ).fetchall()
         order = {cid: i for i, cid in enumerate(ids)}
@@ -781,7 +846,7 @@ class SQLiteLeads(SQLiteRepository):
         """
         self._conn.execute(
             "UPDATE leads SET contact_id = ?, version = version + 1 WHERE team_id = ?"
-            " AND contact_id IN (SELECT value FROM json_each(?))",
+            f" AND {self._dialect.ids_in('contact_id')}",
             (to_id, team_id, dumps(list(dict.fromkeys(from_ids)))),
         )
 
@@ -792,9 +857,7 @@ class SQLiteLeads(SQLiteRepository):
         if not wanted:
             return []
         rows = self._conn.execute(
-            f"{_LEAD_SELECT} WHERE id IN (SELECT lead_id FROM lead_keys WHERE team_id = ?"
-            " AND pool_key = ? AND key IN (SELECT value FROM json_each(?)))"
-            " AND is_open = 1 ORDER BY created_at, id",
+            _open_leads_with_keys(self._dialect),
             (team_id, pool_id, dumps(wanted)),
         ).fetchall()
         return [_lead(r) for r in rows]
@@ -808,8 +871,7 @@ class SQLiteLeads(SQLiteRepository):
         if not ids:
             return {}
         rows = self._conn.execute(
-            "SELECT contact_id, MAX(entry) FROM leads WHERE team_id = ? AND pool_key = ?"
-            " AND contact_id IN (SELECT value FROM json_each(?)) GROUP BY contact_id",
+            _entries(self._dialect),
             (team_id, pool_id or "", dumps(ids)),
         ).fetchall()
         return {str(cid): int(entry) for cid, entry in rows}
@@ -823,9 +885,7 @@ class SQLiteLeads(SQLiteRepository):
         if not ids:
             return {}
         rows = self._conn.execute(
-            "SELECT contact_id, MAX(entry), MAX(is_open) FROM leads"
-            " WHERE team_id = ? AND pool_key = ?"
-            " AND contact_id IN (SELECT value FROM json_each(?)) GROUP BY contact_id",
+            _entry_states(self._dialect),
             (team_id, pool_id, dumps(ids)),
         ).fetchall()
         return {
@@ -912,8 +972,8 @@ class SQLiteOffers(SQLiteRepository):
                     for o in offers
                 ],
             )
-        except sqlite3.IntegrityError as exc:
-            raise translate(exc, kind=self.kind, key=offers[0].id) from exc
+        except self._dialect.errors as exc:
+            raise self._dialect.translate(exc, kind=self.kind, key=offers[0].id) from exc
 
     @translated
     def update(self, offer: Offer) -> None:
@@ -986,8 +1046,7 @@ class SQLiteRoutingCursors(SQLiteRepository):
         """Store *cursor* if the stored version is ``cursor.version - 1``."""
         if cursor.version == 1:
             cur = self._conn.execute(
-                "INSERT OR IGNORE INTO routing_cursors (team_id, pool_id, position, version)"
-                " VALUES (?, ?, ?, 1)",
+                _insert_cursor(self._dialect),
                 (cursor.team_id, cursor.pool_id, cursor.position),
             )
         else:
@@ -1007,15 +1066,14 @@ class SQLiteRoutingCursors(SQLiteRepository):
 
 
 # ------------------------------------------------------------ inbound buckets
-#: The member's inbound row with its bucket's columns (``_BUCKET_SELECT``'s, then the row's).
-_INBOUND_WITH_BUCKET = (
-    _BUCKET_SELECT.replace(
-        "\nFROM buckets b",
-        ", i.bucket_id\nFROM inbound_buckets i"
-        " LEFT JOIN buckets b ON b.id = i.bucket_id AND b.team_id = i.team_id",
+#: The member's inbound row with its bucket's columns (``bucket_columns``, then the row's).
+@cache
+def _inbound_with_bucket(d: Dialect) -> str:
+    return (
+        f"SELECT {bucket_columns(d)}, i.bucket_id\nFROM inbound_buckets i"
+        " LEFT JOIN buckets b ON b.id = i.bucket_id AND b.team_id = i.team_id"
+        " WHERE i.team_id = ? AND i.member_id = ?"
     )
-    + " WHERE i.team_id = ? AND i.member_id = ?"
-)
 
 
 class SQLiteInboundBuckets(SQLiteRepository):
@@ -1040,7 +1098,9 @@ class SQLiteInboundBuckets(SQLiteRepository):
         self, team_id: TeamId, member_id: MemberId
     ) -> tuple[InboundBucket | None, Bucket | None]:
         """Return the member's inbound row and its bucket (one joined read)."""
-        row = self._conn.execute(_INBOUND_WITH_BUCKET, (team_id, member_id)).fetchone()
+        row = self._conn.execute(
+            _inbound_with_bucket(self._dialect), (team_id, member_id)
+        ).fetchone()
         if row is None:
             return None, None
         inbound = InboundBucket(team_id=team_id, member_id=member_id, bucket_id=row[-1])

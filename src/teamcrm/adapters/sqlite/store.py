@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from teamcrm.adapters.sql.base import SQLContext
 from teamcrm.adapters.sqlite.connection import (
     DEFAULT_BUSY_TIMEOUT,
     SQLiteURL,
@@ -57,8 +58,9 @@ __all__ = [
     "registered_repositories",
 ]
 
-#: Builds an extra repository from the unit of work's :class:`SQLiteContext`.
-RepositoryFactory = Callable[[SQLiteContext], Any]
+#: Builds an extra repository from the unit of work's
+#: :class:`~teamcrm.adapters.sql.base.SQLContext`.
+RepositoryFactory = Callable[[SQLContext], Any]
 
 _CORE = frozenset(
     {
