@@ -35,6 +35,10 @@ __all__ = ["POSTGRES", "PostgresDialect", "ddl_to_postgres", "placeholders"]
 _WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
+#: SQLite-only spellings: a statement holding one was not built with the dialect.
+_SQLITE_ONLY = ("json_each(", "json_group_array(", "INSERT OR IGNORE", " INDEXED BY ")
+
+
 @lru_cache(maxsize=4096)
 def placeholders(sql: str) -> str:
     """Return *sql* with SQLite placeholders in psycopg's style (one lexical pass, cached).
@@ -42,7 +46,18 @@ def placeholders(sql: str) -> str:
     Outside ``'...'`` literals and ``"..."`` identifiers: ``?`` → ``%s`` and
     ``:name`` → ``%(name)s`` (a ``:`` after a ``:`` or a word character is
     left alone, so ``x::json`` stays a cast).  Everywhere: ``%`` → ``%%``.
+
+    A statement holding a SQLite-only spelling (``json_each``,
+    ``json_group_array``, ``INSERT OR IGNORE``, ``INDEXED BY``) is refused with
+    ``StoreError``: it was not built with the dialect, and nothing translates
+    it.  The check is part of the cached pass, so it costs once per statement.
     """
+    for spelling in _SQLITE_ONLY:
+        if spelling in sql:
+            raise StoreError(
+                f"a statement written for SQLite reached PostgreSQL ({spelling.strip()!r});"
+                f" build it with the dialect (teamcrm.adapters.sql.dialect): {sql[:120]!r}"
+            )
     out: list[str] = []
     i, n = 0, len(sql)
     quote = ""

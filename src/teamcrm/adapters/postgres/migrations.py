@@ -38,7 +38,7 @@ from teamcrm.adapters.postgres.ddl import ddl_to_postgres
 from teamcrm.adapters.sqlite.migrations import (
     MIGRATIONS_TABLE,
     Migration,
-    _refuse_unknown,
+    refuse_unknown,
     registered_migrations,
 )
 from teamcrm.errors import (
@@ -186,7 +186,7 @@ def migrate(
     known = registered_postgres_migrations(shared)
     _refuse_foreign(conn, where, create=create)
     applied = applied_migrations(conn)
-    _refuse_unknown(applied, shared, where)
+    refuse_unknown(applied, shared, where)
     if {m.name for m in known} <= set(applied):
         return []
     newly: list[str] = []
@@ -204,7 +204,7 @@ def migrate(
                 " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
             )
             done = applied_migrations(conn)
-            _refuse_unknown(done, shared, where)
+            refuse_unknown(done, shared, where)
             for migration in known:
                 if migration.name in done:
                     continue

@@ -33,7 +33,7 @@ from teamcrm.adapters.postgres.store import PGContext
 from teamcrm.adapters.sql.base import SQLRepository, translated
 from teamcrm.adapters.sql.codec import to_micros
 from teamcrm.adapters.sqlite.repositories import (
-    _INSERT_CONTACT,
+    INSERT_CONTACT,
     SQLiteCompanies,
     SQLiteContacts,
     SQLiteMemberships,
@@ -154,7 +154,7 @@ class PGContacts(SQLiteContacts):
 
     def _insert_contacts(self, conn: Any, rows: list[tuple[Any, ...]]) -> None:
         """One pipelined ``executemany`` (PostgreSQL has no per-statement FTS5 flush)."""
-        conn.executemany(_INSERT_CONTACT, rows)
+        conn.executemany(INSERT_CONTACT, rows)
 
     @translated
     def lock(

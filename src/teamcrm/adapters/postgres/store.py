@@ -37,7 +37,7 @@ from teamcrm.adapters.sql.base import SQLContext
 from teamcrm.adapters.sqlite.migrations import (
     MIGRATIONS_TABLE,
     Migration,
-    _refuse_unknown,
+    refuse_unknown,
     registered_migrations,
 )
 from teamcrm.adapters.sqlite.repositories import (
@@ -321,7 +321,7 @@ class PostgresStore:
         if count == self._count:
             return
         applied = applied_migrations(raw)
-        _refuse_unknown(applied, self._known, self._where())
+        refuse_unknown(applied, self._known, self._where())
         self._count = count  # moved, but by migrations this release knows
 
     def _where(self) -> str:

@@ -41,6 +41,7 @@ __all__ = [
     "CONTACT_COLUMNS",
     "CONTACT_CREATED_AT",
     "CONTACT_WIDTH",
+    "INSERT_CONTACT",
     "SQLiteBuckets",
     "SQLiteCompanies",
     "SQLiteContacts",
@@ -372,12 +373,13 @@ def contact_from_row(row: Sequence[Any]) -> Contact:
 _contact = contact_from_row
 
 
-_INSERT_CONTACT = (
+#: Inserts one contact row (its children are written by ``ContactRows``).
+INSERT_CONTACT = (
     "INSERT INTO contacts (id, team_id, first_name, last_name, status, source, custom_fields,"
     " created_by, created_at, version, email_opt_out, opted_out_at)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-#: Columns of :data:`_INSERT_CONTACT`.
+#: Columns of :data:`INSERT_CONTACT`.
 _CONTACT_COLUMNS = 12
 #: Most contact rows one ``INSERT`` statement writes (see ``SQLiteContacts._insert_contacts``).
 _CONTACTS_PER_INSERT = 500
@@ -545,7 +547,7 @@ class SQLiteContacts(SQLiteRepository):
         for start in range(0, len(rows), size):
             part = rows[start : start + size]
             conn.execute(
-                _INSERT_CONTACT + ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" * (len(part) - 1),
+                INSERT_CONTACT + ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" * (len(part) - 1),
                 [value for row in part for value in row],
             )
 

@@ -60,11 +60,16 @@ from teamcrm.routing import MemberLoad, RoutingExplanation
 from teamcrm.validation import FrozenDict, trusted
 
 __all__ = [
+    "LEAD_INSERT",
+    "LEAD_SELECT",
+    "OFFER_SELECT",
     "SQLiteInboundBuckets",
     "SQLiteLeadPools",
     "SQLiteLeads",
     "SQLiteOffers",
     "SQLiteRoutingCursors",
+    "lead_from_row",
+    "offer_from_row",
 ]
 
 register_migration(
@@ -384,7 +389,8 @@ class SQLiteLeadPools(SQLiteRepository):
 
 
 # ---------------------------------------------------------------------- leads
-_LEAD_SELECT = (
+#: A lead's columns, as :func:`lead_from_row` reads them.
+LEAD_SELECT = (
     "SELECT id, team_id, contact_id, pool_key, status, assignee_ids, assigned_at, entry,"
     " keys, declined_by, explanation, created_at, version, role, respond_by FROM leads"
 )
@@ -397,7 +403,8 @@ def _pool_key(lead: Lead) -> str:
     return lead.pool_id or ""
 
 
-def _lead(row: Sequence[Any]) -> Lead:
+def lead_from_row(row: Sequence[Any]) -> Lead:
+    """The lead a :data:`LEAD_SELECT` row holds."""
     lid, tid, cid, pool, status, assignees, assigned, entry, keys, declined = row[:10]
     explanation, created, version, role, respond_by = row[10:]
     return trusted(
@@ -475,11 +482,12 @@ _LEAD_INSERT_COLUMNS = (
     "respond_by",
     "version",
 )
-_LEAD_INSERT = (
+#: Inserts one lead row (columns in ``_LEAD_INSERT_COLUMNS`` order).
+LEAD_INSERT = (
     f"INSERT INTO leads ({', '.join(_LEAD_INSERT_COLUMNS)})"
     f" VALUES ({', '.join('?' for _ in _LEAD_INSERT_COLUMNS)})"
 )
-_LEAD_INSERT_ONE = f"{_LEAD_INSERT} ON CONFLICT DO NOTHING"
+_LEAD_INSERT_ONE = f"{LEAD_INSERT} ON CONFLICT DO NOTHING"
 #: SQLite only (a JSON array unpacked by ``json_each``): ``PGLeads`` inserts a
 #: batch with one pipelined ``executemany`` instead.
 _LEAD_INSERT_BATCH = (
@@ -524,7 +532,7 @@ def _insert_cursor(d: Dialect) -> str:
 @cache
 def _open_leads_of_contacts(d: Dialect) -> str:
     return (
-        f"{_LEAD_SELECT} WHERE team_id = ? AND pool_key = ? AND is_open = 1"
+        f"{LEAD_SELECT} WHERE team_id = ? AND pool_key = ? AND is_open = 1"
         f" AND {d.ids_in('contact_id')}"
     )
 
@@ -532,7 +540,7 @@ def _open_leads_of_contacts(d: Dialect) -> str:
 @cache
 def _open_leads_with_keys(d: Dialect) -> str:
     return (
-        f"{_LEAD_SELECT} WHERE id IN (SELECT lead_id FROM lead_keys WHERE team_id = ?"
+        f"{LEAD_SELECT} WHERE id IN (SELECT lead_id FROM lead_keys WHERE team_id = ?"
         f" AND pool_key = ? AND {d.ids_in('key')})"
         " AND is_open = 1 ORDER BY created_at, id"
     )
@@ -569,11 +577,11 @@ class SQLiteLeads(SQLiteRepository):
     def get(self, team_id: TeamId, lead_id: LeadId) -> Lead:
         """Return the lead or raise ``NotFound``."""
         row = self._conn.execute(
-            f"{_LEAD_SELECT} WHERE id = ? AND team_id = ?", (lead_id, team_id)
+            f"{LEAD_SELECT} WHERE id = ? AND team_id = ?", (lead_id, team_id)
         ).fetchone()
         if row is None:
             raise NotFound(self.kind, lead_id)
-        return _lead(row)
+        return lead_from_row(row)
 
     @translated
     def add_many(self, leads: Sequence[Lead]) -> None:
@@ -748,7 +756,7 @@ class SQLiteLeads(SQLiteRepository):
         pools = list(dict.fromkeys(pool_ids))
         if not pools:
             return []
-        cols = _LEAD_SELECT.removeprefix("SELECT ").removesuffix(" FROM leads")
+        cols = LEAD_SELECT.removeprefix("SELECT ").removesuffix(" FROM leads")
         qualified = ", ".join(f"l.{c.strip()}" for c in cols.split(","))
         rows = self._conn.execute(
             f"SELECT {qualified} FROM lead_receipts r JOIN leads l ON l.id = r.lead_id"
@@ -757,24 +765,24 @@ class SQLiteLeads(SQLiteRepository):
             " AND l.status = 'assigned' ORDER BY l.id",
             (team_id, member_id, dumps(pools)),
         ).fetchall()
-        return [ld for ld in (_lead(r) for r in rows) if member_id in ld.assignee_ids]
+        return [ld for ld in (lead_from_row(r) for r in rows) if member_id in ld.assignee_ids]
 
     @translated
     def response_due(self, at: datetime, limit: int) -> list[Lead]:
         """Return up to *limit* leads of any team with ``respond_by <= at``, oldest first."""
         rows = self._conn.execute(
-            f"{_LEAD_SELECT} WHERE respond_by IS NOT NULL AND respond_by <= ?"
+            f"{LEAD_SELECT} WHERE respond_by IS NOT NULL AND respond_by <= ?"
             " ORDER BY respond_by, id LIMIT ?",
             (to_micros(at), limit),
         ).fetchall()
-        return [_lead(r) for r in rows]
+        return [lead_from_row(r) for r in rows]
 
     @translated
     def all(
         self, team_id: TeamId, *, pool_id: PoolId | None = None, status: LeadStatus | None = None
     ) -> list[Lead]:
         """Return the team's leads (of one pool / status if given) by ``created_at`` then id."""
-        sql = f"{_LEAD_SELECT} WHERE team_id = ?"
+        sql = f"{LEAD_SELECT} WHERE team_id = ?"
         params: list[Any] = [team_id]
         if pool_id is not None:
             sql += " AND pool_key = ?"
@@ -783,7 +791,7 @@ class SQLiteLeads(SQLiteRepository):
             sql += " AND status = ?"
             params.append(LeadStatus(status).value)
         rows = self._conn.execute(sql + " ORDER BY created_at, id", params).fetchall()
-        return [_lead(r) for r in rows]
+        return [lead_from_row(r) for r in rows]
 
     @translated
     def page(
@@ -796,7 +804,7 @@ class SQLiteLeads(SQLiteRepository):
         limit: int = 100,
     ) -> list[Lead]:
         """Up to *limit* of :meth:`all` after *after* (``created_at``, id): one index range."""
-        sql = f"{_LEAD_SELECT} WHERE team_id = ?"
+        sql = f"{LEAD_SELECT} WHERE team_id = ?"
         params: list[Any] = [team_id]
         if pool_id is not None:
             sql += " AND pool_key = ?"
@@ -809,16 +817,16 @@ class SQLiteLeads(SQLiteRepository):
             at = to_micros(after[0])
             params += [at, at, after[1]]
         rows = self._conn.execute(sql + " ORDER BY created_at, id LIMIT ?", (*params, limit))
-        return [_lead(r) for r in rows.fetchall()]
+        return [lead_from_row(r) for r in rows.fetchall()]
 
     @translated
     def for_contact(self, team_id: TeamId, contact_id: ContactId) -> list[Lead]:
         """Return every lead of a contact, by ``created_at`` then id."""
         rows = self._conn.execute(
-            f"{_LEAD_SELECT} WHERE team_id = ? AND contact_id = ? ORDER BY created_at, id",
+            f"{LEAD_SELECT} WHERE team_id = ? AND contact_id = ? ORDER BY created_at, id",
             (team_id, contact_id),
         ).fetchall()
-        return [_lead(r) for r in rows]
+        return [lead_from_row(r) for r in rows]
 
     @translated
     def open_for_contacts(
@@ -833,7 +841,7 @@ class SQLiteLeads(SQLiteRepository):
             (team_id, pool_id or "", dumps(ids)),
         ).fetchall()
         order = {cid: i for i, cid in enumerate(ids)}
-        return sorted((_lead(r) for r in rows), key=lambda ld: order[ld.contact_id])
+        return sorted((lead_from_row(r) for r in rows), key=lambda ld: order[ld.contact_id])
 
     @translated
     def move_contact(
@@ -860,7 +868,7 @@ class SQLiteLeads(SQLiteRepository):
             _open_leads_with_keys(self._dialect),
             (team_id, pool_id, dumps(wanted)),
         ).fetchall()
-        return [_lead(r) for r in rows]
+        return [lead_from_row(r) for r in rows]
 
     @translated
     def entries(
@@ -895,13 +903,15 @@ class SQLiteLeads(SQLiteRepository):
 
 
 # --------------------------------------------------------------------- offers
-_OFFER_SELECT = (
+#: An offer's columns, as :func:`offer_from_row` reads them.
+OFFER_SELECT = (
     "SELECT id, team_id, lead_id, member_id, created_at, expires_at, status, settled_at,"
     " offered_by, note, version FROM offers"
 )
 
 
-def _offer(row: Sequence[Any]) -> Offer:
+def offer_from_row(row: Sequence[Any]) -> Offer:
+    """The offer an :data:`OFFER_SELECT` row holds."""
     oid, tid, lid, mid, created, expires, status, settled, by, note, version = row
     return trusted(
         Offer,
@@ -929,11 +939,11 @@ class SQLiteOffers(SQLiteRepository):
     def get(self, team_id: TeamId, offer_id: OfferId) -> Offer:
         """Return the offer or raise ``NotFound``."""
         row = self._conn.execute(
-            f"{_OFFER_SELECT} WHERE id = ? AND team_id = ?", (offer_id, team_id)
+            f"{OFFER_SELECT} WHERE id = ? AND team_id = ?", (offer_id, team_id)
         ).fetchone()
         if row is None:
             raise NotFound(self.kind, offer_id)
-        return _offer(row)
+        return offer_from_row(row)
 
     @translated
     def add_many(self, offers: Sequence[Offer]) -> None:
@@ -994,33 +1004,33 @@ class SQLiteOffers(SQLiteRepository):
     def for_lead(self, team_id: TeamId, lead_id: LeadId) -> list[Offer]:
         """Return the lead's offers by ``created_at`` then id."""
         rows = self._conn.execute(
-            f"{_OFFER_SELECT} WHERE team_id = ? AND lead_id = ? ORDER BY created_at, id",
+            f"{OFFER_SELECT} WHERE team_id = ? AND lead_id = ? ORDER BY created_at, id",
             (team_id, lead_id),
         ).fetchall()
-        return [_offer(r) for r in rows]
+        return [offer_from_row(r) for r in rows]
 
     @translated
     def for_member(
         self, team_id: TeamId, member_id: MemberId, status: OfferStatus | None = None
     ) -> list[Offer]:
         """Return the member's offers (of one status if given) by ``created_at`` then id."""
-        sql = f"{_OFFER_SELECT} WHERE team_id = ? AND member_id = ?"
+        sql = f"{OFFER_SELECT} WHERE team_id = ? AND member_id = ?"
         params: list[Any] = [team_id, member_id]
         if status is not None:
             sql += " AND status = ?"
             params.append(OfferStatus(status).value)
         rows = self._conn.execute(sql + " ORDER BY created_at, id", params).fetchall()
-        return [_offer(r) for r in rows]
+        return [offer_from_row(r) for r in rows]
 
     @translated
     def due(self, at: datetime, limit: int) -> list[Offer]:
         """Return up to *limit* open offers of any team with ``expires_at <= at``."""
         rows = self._conn.execute(
-            f"{_OFFER_SELECT} WHERE status = 'open' AND expires_at <= ?"
+            f"{OFFER_SELECT} WHERE status = 'open' AND expires_at <= ?"
             " ORDER BY expires_at, id LIMIT ?",
             (to_micros(at), limit),
         ).fetchall()
-        return [_offer(r) for r in rows]
+        return [offer_from_row(r) for r in rows]
 
 
 # -------------------------------------------------------------------- cursors

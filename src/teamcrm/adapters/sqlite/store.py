@@ -30,10 +30,10 @@ from teamcrm.adapters.sqlite.connection import (
 from teamcrm.adapters.sqlite.migrations import (
     STAMP_SQL,
     Migration,
-    _refuse_unknown,
     applied_migrations,
     check_known,
     migrate,
+    refuse_unknown,
     registered_migrations,
 )
 from teamcrm.adapters.sqlite.repositories import (
@@ -291,7 +291,7 @@ class SQLiteStore:
             applied = applied_migrations(conn)
         except sqlite3.Error as exc:
             raise translate(exc) from exc
-        _refuse_unknown(applied, self._known, self._where)
+        refuse_unknown(applied, self._known, self._where)
         self._stamp = stamp  # moved, but by migrations this release knows
 
     @property
