@@ -30,7 +30,7 @@ import pytest
 import teamcrm
 import teamcrm.adapters.postgres as pg_package
 from teamcrm.adapters.sql.base import SQLRepository
-from teamcrm.adapters.sql.dialect import Dialect
+from teamcrm.adapters.sql.dialect import Dialect, insert_ignoring
 from teamcrm.adapters.sql.errors import DuplicateKey
 from teamcrm.adapters.sqlite.dialect import SQLITE
 from teamcrm.errors import AlreadyExists, StoreError
@@ -249,6 +249,15 @@ def test_builders_return_the_same_statement_object_per_dialect() -> None:
         assert "::json" not in build(SQLITE, *[False] * (len(params) - 1))
 
 
+def test_inserts_that_skip_conflicts_are_built_once() -> None:
+    lite = insert_ignoring(SQLITE, "k", "a, b")
+    assert lite == "INSERT OR IGNORE INTO k (a, b) VALUES (?, ?)"
+    assert insert_ignoring(SQLITE, "k", "a, b") is lite
+    assert insert_ignoring(POSTGRES, "k", "a, b", "?, 1") == (
+        "INSERT INTO k (a, b) VALUES (?, 1) ON CONFLICT DO NOTHING"
+    )
+
+
 def _routed_adds(url: str) -> tuple[Callable[[], None], teamcrm.CRM]:
     crm = teamcrm.open(url)
     _, admin = crm.create_team("Cached", admin_name="Ana")
@@ -265,7 +274,8 @@ def _routed_adds(url: str) -> tuple[Callable[[], None], teamcrm.CRM]:
 
 
 def _misses() -> int:
-    return sum(b.cache_info().misses for b in _builders())  # type: ignore[attr-defined]
+    builders = [*_builders(), insert_ignoring]
+    return sum(b.cache_info().misses for b in builders)  # type: ignore[attr-defined]
 
 
 def test_a_second_routed_add_builds_no_statement_on_sqlite() -> None:

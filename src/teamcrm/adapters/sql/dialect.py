@@ -60,11 +60,12 @@ themselves live with their drivers (``teamcrm.adapters.sqlite.dialect.SQLITE``,
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from teamcrm.errors import TeamCRMError
 
-__all__ = ["Dialect"]
+__all__ = ["Dialect", "insert_ignoring"]
 
 
 class Dialect:
@@ -144,3 +145,13 @@ class Dialect:
     def null_param(self, param: str = "?") -> str:
         """*param* typed enough to be tested with ``IS NULL``."""
         raise NotImplementedError
+
+
+@cache
+def insert_ignoring(d: Dialect, table: str, columns: str, values: str = "") -> str:
+    """An ``INSERT`` of one row that skips a conflicting one, built once per arguments.
+
+    *values* defaults to one ``?`` per column of *columns* (comma-separated).
+    """
+    values = values or ", ".join("?" for _ in columns.split(","))
+    return f"{d.insert_ignore(table, columns)} VALUES ({values}){d.on_conflict_nothing}"

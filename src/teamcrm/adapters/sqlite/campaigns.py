@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from teamcrm.adapters.sql.codec import dumps, from_micros, loads, optional_micros, to_micros
+from teamcrm.adapters.sql.dialect import insert_ignoring
 from teamcrm.adapters.sqlite.migrations import register_migration
 from teamcrm.adapters.sqlite.repositories import SQLiteRepository, translated
 from teamcrm.adapters.sqlite.store import register_repository
@@ -194,8 +195,7 @@ class SQLiteCampaignSends(SQLiteRepository):
         ids = dumps([s.id for s in unique])
         before = self._stored_ids(ids)
         self._conn.executemany(
-            f"{self._dialect.insert_ignore('campaign_sends', SEND_COLUMNS)}"
-            f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?){self._dialect.on_conflict_nothing}",
+            insert_ignoring(self._dialect, "campaign_sends", SEND_COLUMNS),
             [_send_values(s) for s in unique if s.id not in before],
         )
         added = self._stored_ids(ids) - before

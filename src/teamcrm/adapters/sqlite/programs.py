@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from teamcrm.adapters.sql.codec import dumps, from_micros, loads, optional_micros, to_micros
+from teamcrm.adapters.sql.dialect import insert_ignoring
 from teamcrm.adapters.sqlite.migrations import register_migration
 from teamcrm.adapters.sqlite.repositories import SQLiteRepository, translated
 from teamcrm.adapters.sqlite.store import register_repository
@@ -233,10 +234,8 @@ class SQLiteEnrolments(SQLiteRepository):
             return []
         ids = dumps([e.id for e in unique])
         before = self._stored_ids(ids)
-        d = self._dialect
         self._conn.executemany(
-            f"{d.insert_ignore('program_enrolments', ENROLMENT_COLUMNS)}"
-            f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?){d.on_conflict_nothing}",
+            insert_ignoring(self._dialect, "program_enrolments", ENROLMENT_COLUMNS),
             [_enrolment_values(e) for e in unique if e.id not in before],
         )
         added = self._stored_ids(ids) - before

@@ -21,7 +21,7 @@ from functools import cache
 from typing import Any
 
 from teamcrm.adapters.sql.codec import dumps, from_micros, loads, to_micros
-from teamcrm.adapters.sql.dialect import Dialect
+from teamcrm.adapters.sql.dialect import Dialect, insert_ignoring
 from teamcrm.adapters.sqlite.migrations import register_migration
 from teamcrm.adapters.sqlite.repositories import SQLiteRepository, translated
 from teamcrm.adapters.sqlite.store import register_repository
@@ -390,8 +390,7 @@ class SQLiteRecords(SQLiteRepository):
     def file_note(self, note: RecordNote) -> None:
         """File an interaction under a record (no-op if it is filed there already)."""
         self._conn.execute(
-            f"{self._dialect.insert_ignore('record_notes', 'record_id, interaction_id, team_id')}"
-            f" VALUES (?, ?, ?){self._dialect.on_conflict_nothing}",
+            insert_ignoring(self._dialect, "record_notes", "record_id, interaction_id, team_id"),
             (note.record_id, note.interaction_id, note.team_id),
         )
 

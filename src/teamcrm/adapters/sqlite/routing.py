@@ -29,7 +29,7 @@ from functools import cache
 from typing import Any
 
 from teamcrm.adapters.sql.codec import dumps, from_micros, loads, optional_micros, to_micros
-from teamcrm.adapters.sql.dialect import Dialect
+from teamcrm.adapters.sql.dialect import Dialect, insert_ignoring
 from teamcrm.adapters.sqlite.migrations import register_migration
 from teamcrm.adapters.sqlite.repositories import (
     SQLiteRepository,
@@ -372,7 +372,7 @@ class SQLiteLeadPools(SQLiteRepository):
     def add_role_slot(self, slot: RoleSlot) -> None:
         """Insert a role slot (``AlreadyExists`` if the name is taken)."""
         cur = self._conn.execute(
-            _insert_role_slot(self._dialect),
+            insert_ignoring(self._dialect, "role_slots", "team_id, name, created_at, created_by"),
             (slot.team_id, slot.name, to_micros(slot.created_at), slot.created_by),
         )
         if cur.rowcount != 1:
@@ -498,38 +498,6 @@ _LEAD_INSERT_BATCH = (
 
 
 @cache
-def _insert_role_slot(d: Dialect) -> str:
-    return (
-        f"{d.insert_ignore('role_slots', 'team_id, name, created_at, created_by')}"
-        f" VALUES (?, ?, ?, ?){d.on_conflict_nothing}"
-    )
-
-
-@cache
-def _insert_lead_key(d: Dialect) -> str:
-    return (
-        f"{d.insert_ignore('lead_keys', 'team_id, pool_key, key, lead_id')}"
-        f" VALUES (?, ?, ?, ?){d.on_conflict_nothing}"
-    )
-
-
-@cache
-def _insert_lead_receipt(d: Dialect) -> str:
-    return (
-        f"{d.insert_ignore('lead_receipts', 'team_id, pool_key, member_id, lead_id, received_at')}"
-        f" VALUES (?, ?, ?, ?, ?){d.on_conflict_nothing}"
-    )
-
-
-@cache
-def _insert_cursor(d: Dialect) -> str:
-    return (
-        f"{d.insert_ignore('routing_cursors', 'team_id, pool_id, position, version')}"
-        f" VALUES (?, ?, ?, 1){d.on_conflict_nothing}"
-    )
-
-
-@cache
 def _open_leads_of_contacts(d: Dialect) -> str:
     return (
         f"{LEAD_SELECT} WHERE team_id = ? AND pool_key = ? AND is_open = 1"
@@ -628,7 +596,7 @@ class SQLiteLeads(SQLiteRepository):
         ]
         if keys:
             self._conn.executemany(
-                _insert_lead_key(self._dialect),
+                insert_ignoring(self._dialect, "lead_keys", "team_id, pool_key, key, lead_id"),
                 keys,
             )
         if self.loads_by_trigger:
@@ -687,7 +655,11 @@ class SQLiteLeads(SQLiteRepository):
             )
         if receipts:
             self._conn.executemany(
-                _insert_lead_receipt(self._dialect),
+                insert_ignoring(
+                    self._dialect,
+                    "lead_receipts",
+                    "team_id, pool_key, member_id, lead_id, received_at",
+                ),
                 receipts,
             )
 
@@ -1056,7 +1028,12 @@ class SQLiteRoutingCursors(SQLiteRepository):
         """Store *cursor* if the stored version is ``cursor.version - 1``."""
         if cursor.version == 1:
             cur = self._conn.execute(
-                _insert_cursor(self._dialect),
+                insert_ignoring(
+                    self._dialect,
+                    "routing_cursors",
+                    "team_id, pool_id, position, version",
+                    "?, ?, ?, 1",
+                ),
                 (cursor.team_id, cursor.pool_id, cursor.position),
             )
         else:
