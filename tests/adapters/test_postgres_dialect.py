@@ -6,54 +6,40 @@ import pytest
 
 pytest.importorskip("psycopg", reason="the postgres extra is not installed")
 
-from teamcrm.adapters.postgres.dialect import ddl_to_postgres, to_postgres
+from teamcrm.adapters.postgres.ddl import ddl_to_postgres
+from teamcrm.adapters.postgres.dialect import POSTGRES, placeholders
 from teamcrm.adapters.postgres.migrations import registered_postgres_migrations
 from teamcrm.errors import StoreError
 
 
 def test_placeholders_and_percent_signs() -> None:
-    assert to_postgres("SELECT a FROM t WHERE b = ? AND c LIKE '5%'") == (
+    assert placeholders("SELECT a FROM t WHERE b = ? AND c LIKE '5%'") == (
         "SELECT a FROM t WHERE b = %s AND c LIKE '5%%'"
     )
 
 
-def test_json_lists_and_aggregates_keep_the_child_key_order() -> None:
-    sql = to_postgres(
-        "SELECT (SELECT json_group_array(json_array(e.address, e.validated))"
-        " FROM contact_emails e WHERE e.contact_id = c.id) FROM contacts c"
-        " WHERE c.id IN (SELECT value FROM json_each(?))"
+def test_named_parameters_but_not_casts_or_literals() -> None:
+    assert placeholders("WHERE a = :team AND b = :cvalue::jsonb AND c = x::json") == (
+        "WHERE a = %(team)s AND b = %(cvalue)s::jsonb AND c = x::json"
     )
-    assert "coalesce(json_agg(json_build_array(e.address, e.validated)" in sql
-    assert "ORDER BY e.position), '[]')::text FROM contact_emails e WHERE" in sql
-    assert "json_array_elements_text(%s::json)" in sql
+    assert placeholders("WHERE p = '$.a?:b' AND q = \"x?\" AND r = ?") == (
+        "WHERE p = '$.a?:b' AND q = \"x?\" AND r = %s"
+    )
+
+
+def test_the_pass_is_cached_per_statement() -> None:
+    sql = "SELECT 1 FROM t WHERE a = ? -- cached"
+    first = placeholders(sql)
+    hits = placeholders.cache_info().hits
+    assert placeholders(sql) is first
+    assert placeholders.cache_info().hits == hits + 1
 
 
 def test_id_lists_become_arrays_the_planner_can_probe_an_index_with() -> None:
-    assert to_postgres("WHERE t = ? AND c.id IN (SELECT value FROM json_each(?))") == (
-        "WHERE t = %s AND c.id = ANY(ARRAY(SELECT json_array_elements_text(%s::json)))"
-    )
-    assert to_postgres("WHERE id NOT IN (\n  SELECT value FROM json_each(:ids)\n)") == (
+    sql = placeholders(f"WHERE t = ? AND {POSTGRES.ids_in('c.id')}")
+    assert sql == "WHERE t = %s AND c.id = ANY(ARRAY(SELECT json_array_elements_text(%s::json)))"
+    assert placeholders(f"WHERE {POSTGRES.not_ids_in('id', ':ids')}") == (
         "WHERE id <> ALL(ARRAY(SELECT json_array_elements_text(%(ids)s::json)))"
-    )
-    # Only a whole "IN (SELECT value FROM json_each(param))"; other uses keep their form.
-    assert to_postgres("WHERE a IN (SELECT j.value FROM json_each(l.ids) j)") == (
-        "WHERE a IN (SELECT j.value FROM json_array_elements_text(l.ids::json) j)"
-    )
-
-
-def test_unknown_child_tables_are_refused() -> None:
-    with pytest.raises(StoreError, match="mystery"):
-        to_postgres("SELECT (SELECT json_group_array(x.a) FROM mystery x WHERE x.b = 1)")
-
-
-def test_upsert_forms() -> None:
-    assert to_postgres("INSERT OR IGNORE INTO k (a) VALUES (?)") == (
-        "INSERT INTO k (a) VALUES (%s) ON CONFLICT DO NOTHING"
-    )
-    assert to_postgres("SET x = max(coalesce(x, ?), ?)") == "SET x = greatest(coalesce(x, %s), %s)"
-    assert to_postgres("WHERE (? IS NULL OR t = ?)") == "WHERE (%s::text IS NULL OR t = %s)"
-    assert to_postgres("WHERE a IN (1) AND +c.team_id = ? AND a + b.c > 1") == (
-        "WHERE a IN (1) AND c.team_id = %s AND a + b.c > 1"
     )
 
 

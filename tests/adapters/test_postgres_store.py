@@ -22,7 +22,7 @@ import pg_support
 import teamcrm
 from teamcrm.adapters.postgres import PostgresStore
 from teamcrm.adapters.postgres.connection import PGConnection
-from teamcrm.adapters.postgres.dialect import to_postgres
+from teamcrm.adapters.postgres.dialect import POSTGRES, placeholders
 from teamcrm.bucket import BucketMembership
 from teamcrm.errors import (
     AlreadyExists,
@@ -465,15 +465,14 @@ def test_adding_one_item_at_once_reports_it_added_once(crm: teamcrm.CRM) -> None
 
 
 def test_id_lists_are_probed_through_an_index_not_scanned(url: str) -> None:
-    """``IN (SELECT value FROM json_each(?))`` looks ids up by index on PostgreSQL.
+    """``Dialect.ids_in`` looks ids up by index on PostgreSQL.
 
     Its literal translation was planned as a hash semi-join over a
     sequential scan (the planner guesses 100 rows for the JSON function), so
     each routed lead read every open lead of its pool.
     """
-    sql = to_postgres(
-        "SELECT id FROM probe WHERE team_id = ? AND contact_id IN (SELECT value FROM json_each(?))"
-        " ORDER BY id"
+    sql = placeholders(
+        f"SELECT id FROM probe WHERE team_id = ? AND {POSTGRES.ids_in('contact_id')} ORDER BY id"
     )
     with psycopg.connect(url) as conn:
         conn.execute(

@@ -3,10 +3,12 @@
 >>> import teamcrm                                                # doctest: +SKIP
 >>> crm = teamcrm.open("postgresql://crm:secret@db.internal/crm")  # doctest: +SKIP
 
-It runs the SQLite store's migrations and repositories (translated by
-:mod:`teamcrm.adapters.postgres.dialect`) on psycopg 3 with a connection
-pool, plus PostgreSQL versions of the few repositories whose races the
-database must decide with row locks (see :mod:`.repositories` and
+It runs the SQLite store's migrations (their table definitions translated by
+:mod:`teamcrm.adapters.postgres.ddl`) and the shared repositories of the SQL
+layer (statements built with :data:`~teamcrm.adapters.postgres.dialect.POSTGRES`,
+see :mod:`teamcrm.adapters.sql`) on psycopg 3 with a connection pool, plus
+PostgreSQL versions of the few repositories whose races the database must
+decide with row locks (see :mod:`.repositories` and
 :mod:`.routing`).  See ``docs/scaling.md``.
 """
 

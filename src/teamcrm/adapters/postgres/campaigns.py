@@ -1,6 +1,6 @@
 """PostgreSQL campaign sends: the runner's claim skips rows other workers hold.
 
-The SQLite repositories' statements serve PostgreSQL too (translated by the
+The shared repository's statements serve PostgreSQL too (built with its
 dialect); only the claim differs: its inner ``SELECT`` locks the due sends
 ``FOR UPDATE OF s SKIP LOCKED``, so two workers claiming at once get
 disjoint rows and rows being written right now are skipped, not waited for.

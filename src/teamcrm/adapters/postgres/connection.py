@@ -2,15 +2,17 @@
 
 :class:`PGConnection` wraps one psycopg connection for the length of a unit
 of work and offers the two methods the shared repositories call,
-``execute`` and ``executemany``, with their SQL translated from the SQLite
-dialect (:func:`~teamcrm.adapters.postgres.dialect.to_postgres`); ``run``
-takes native PostgreSQL SQL.
+``execute`` and ``executemany``, for statements the shared repositories
+built with the PostgreSQL dialect, with ``?``/``:name`` placeholders (mapped
+by :func:`~teamcrm.adapters.postgres.dialect.placeholders`, a cached lexical
+pass); ``run`` takes native PostgreSQL SQL.
 
 No psycopg exception leaves this package:
 
-* a unique violation is re-raised as :class:`UniqueViolation`, a subclass of
-  the DB-API ``IntegrityError`` that the shared repositories already turn
-  into :class:`~teamcrm.errors.AlreadyExists` naming the record and its key;
+* a unique violation is re-raised as the neutral
+  :class:`~teamcrm.adapters.sql.errors.DuplicateKey`, which the shared
+  repositories turn (through the dialect) into
+  :class:`~teamcrm.errors.AlreadyExists` naming the record and its key;
 * a serialization failure, a deadlock or a lock timeout becomes
   :class:`~teamcrm.errors.ConcurrencyError` (retry the use case, e.g. with
   :func:`teamcrm.retry_on_conflict`);
@@ -24,7 +26,6 @@ No psycopg exception leaves this package:
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,14 +33,15 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg import errors as pg_errors
 
-from teamcrm.adapters.postgres.dialect import to_postgres
+from teamcrm.adapters.postgres.dialect import placeholders
+from teamcrm.adapters.sql.errors import DuplicateKey
 from teamcrm.errors import ConcurrencyError, StoreError, ValidationError
 
 __all__ = ["PGConnection", "UniqueViolation", "check_url", "redacted", "translate_error"]
 
 
-class UniqueViolation(sqlite3.IntegrityError):
-    """A PostgreSQL unique violation, as the DB-API error the shared repositories translate."""
+#: The name this error had (a PostgreSQL unique violation): now the neutral one.
+UniqueViolation = DuplicateKey
 
 
 def check_url(url: str) -> str:
@@ -79,7 +81,7 @@ def translate_error(exc: psycopg.Error, *, what: str = "PostgreSQL") -> BaseExce
     """Return the exception that stands for the driver error *exc* (see the module docs)."""
     if isinstance(exc, pg_errors.UniqueViolation):
         diag = exc.diag
-        return UniqueViolation(
+        return DuplicateKey(
             f"UNIQUE constraint failed: {diag.constraint_name or ''} {diag.message_detail or ''}"
         )
     if isinstance(exc, _CONFLICTS):
@@ -115,17 +117,17 @@ class PGConnection:
             raise translate_error(exc) from exc
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
-        """Execute a statement written for SQLite (``?`` placeholders)."""
-        return self.run(to_postgres(sql), params)  # even empty: turns %% back into %
+        """Execute a shared statement (``?`` or ``:name`` placeholders)."""
+        return self.run(placeholders(sql), params)  # even empty: turns %% back into %
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> psycopg.Cursor[Any]:
-        """Execute a SQLite-dialect statement once per row of *rows*."""
+        """Execute a shared statement once per row of *rows*."""
         cur = self.raw.cursor()
         batch = list(rows)
         if not batch:
             return cur
         try:
-            cur.executemany(to_postgres(sql), batch)
+            cur.executemany(placeholders(sql), batch)
         except psycopg.Error as exc:
             raise translate_error(exc) from exc
         return cur

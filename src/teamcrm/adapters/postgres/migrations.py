@@ -4,7 +4,7 @@ The PostgreSQL store runs the same named migrations as the SQLite store
 (:func:`teamcrm.adapters.sqlite.migrations.registered_migrations`), so both
 stores of one release always agree on what a database must contain.  Each
 migration's statements are translated by
-:func:`~teamcrm.adapters.postgres.dialect.ddl_to_postgres`; a migration that
+:func:`~teamcrm.adapters.postgres.ddl.ddl_to_postgres`; a migration that
 cannot be translated (SQLite virtual tables, triggers, Python data
 migrations) has a PostgreSQL version registered with
 :func:`register_postgres_migration` under the same name.
@@ -34,11 +34,11 @@ import psycopg
 
 from teamcrm import log
 from teamcrm.adapters.postgres.connection import translate_error
-from teamcrm.adapters.postgres.dialect import ddl_to_postgres
+from teamcrm.adapters.postgres.ddl import ddl_to_postgres
 from teamcrm.adapters.sqlite.migrations import (
     MIGRATIONS_TABLE,
     Migration,
-    _refuse_unknown,
+    refuse_unknown,
     registered_migrations,
 )
 from teamcrm.errors import (
@@ -186,7 +186,7 @@ def migrate(
     known = registered_postgres_migrations(shared)
     _refuse_foreign(conn, where, create=create)
     applied = applied_migrations(conn)
-    _refuse_unknown(applied, shared, where)
+    refuse_unknown(applied, shared, where)
     if {m.name for m in known} <= set(applied):
         return []
     newly: list[str] = []
@@ -204,7 +204,7 @@ def migrate(
                 " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
             )
             done = applied_migrations(conn)
-            _refuse_unknown(done, shared, where)
+            refuse_unknown(done, shared, where)
             for migration in known:
                 if migration.name in done:
                     continue

@@ -1,6 +1,7 @@
 """PostgreSQL version of ``0300_phone_keys`` (see :mod:`teamcrm.adapters.sqlite.phones`).
 
-The same statements, then the same Python data step through psycopg.
+The same statements, then the same Python data step through psycopg
+(placeholders mapped by :func:`~teamcrm.adapters.postgres.dialect.placeholders`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any
 
 import psycopg
 
+from teamcrm.adapters.postgres.dialect import placeholders
 from teamcrm.adapters.postgres.migrations import register_postgres_migration
 from teamcrm.adapters.sqlite.phones import rekey_phones
 
@@ -18,7 +20,7 @@ __all__: list[str] = []
 
 def _apply(conn: psycopg.Connection[Any]) -> None:
     def run(sql: str, params: Sequence[Any]) -> list[Any]:
-        cur = conn.execute(sql.replace("?", "%s"), tuple(params))
+        cur = conn.execute(placeholders(sql), tuple(params))
         return cur.fetchall() if cur.description is not None else []
 
     rekey_phones(run, postgres=True)

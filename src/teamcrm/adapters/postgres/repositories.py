@@ -30,16 +30,15 @@ from typing import Any, cast
 
 from teamcrm.adapters.postgres.connection import PGConnection
 from teamcrm.adapters.postgres.store import PGContext
-from teamcrm.adapters.sqlite.codec import to_micros
+from teamcrm.adapters.sql.base import SQLRepository, translated
+from teamcrm.adapters.sql.codec import to_micros
 from teamcrm.adapters.sqlite.repositories import (
-    _INSERT_CONTACT,
+    INSERT_CONTACT,
     SQLiteCompanies,
     SQLiteContacts,
     SQLiteMemberships,
     SQLiteOutbox,
-    SQLiteRepository,
     SQLiteTeams,
-    translated,
 )
 from teamcrm.bucket import BucketMembership
 from teamcrm.events import DomainEvent
@@ -61,17 +60,17 @@ __all__ = [
 OUTBOX_LOCK = 0x7C3A_0002
 
 
-def context(repository: SQLiteRepository) -> PGContext:
+def context(repository: SQLRepository) -> PGContext:
     """What *repository*'s PostgreSQL unit of work shares (see :class:`PGContext`)."""
     return cast(PGContext, repository._ctx)
 
 
-def pg(repository: SQLiteRepository) -> PGConnection:
+def pg(repository: SQLRepository) -> PGConnection:
     """The PostgreSQL connection of *repository*'s unit of work."""
     return context(repository).pg
 
 
-def writing(repository: SQLiteRepository) -> bool:
+def writing(repository: SQLRepository) -> bool:
     """True when *repository* belongs to a writing unit of work."""
     return context(repository).write
 
@@ -155,7 +154,7 @@ class PGContacts(SQLiteContacts):
 
     def _insert_contacts(self, conn: Any, rows: list[tuple[Any, ...]]) -> None:
         """One pipelined ``executemany`` (PostgreSQL has no per-statement FTS5 flush)."""
-        conn.executemany(_INSERT_CONTACT, rows)
+        conn.executemany(INSERT_CONTACT, rows)
 
     @translated
     def lock(

@@ -39,17 +39,17 @@ from typing import Any
 
 from teamcrm.adapters.postgres.repositories import context, pg, writing
 from teamcrm.adapters.postgres.store import PGContext, register_postgres_repository
-from teamcrm.adapters.sqlite.codec import to_micros
-from teamcrm.adapters.sqlite.repositories import translated
+from teamcrm.adapters.sql.base import translated
+from teamcrm.adapters.sql.codec import to_micros
 from teamcrm.adapters.sqlite.routing import (
-    _LEAD_INSERT,
-    _LEAD_SELECT,
-    _OFFER_SELECT,
+    LEAD_INSERT,
+    LEAD_SELECT,
+    OFFER_SELECT,
     SQLiteLeads,
     SQLiteOffers,
     SQLiteRoutingCursors,
-    _lead,
-    _offer,
+    lead_from_row,
+    offer_from_row,
 )
 from teamcrm.errors import ConcurrencyError, NotFound
 from teamcrm.ids import ContactId, MemberId, TeamId
@@ -179,7 +179,7 @@ class PGLeads(SQLiteLeads):
         if len(rows) == 1:
             super()._insert_lead_rows(rows)
             return
-        self._conn.executemany(_LEAD_INSERT, rows)
+        self._conn.executemany(LEAD_INSERT, rows)
 
     @translated
     def response_due(self, at: datetime, limit: int) -> list[Lead]:
@@ -192,11 +192,11 @@ class PGLeads(SQLiteLeads):
         if not writing(self):
             return super().response_due(at, limit)
         rows = self._conn.execute(
-            f"{_LEAD_SELECT} WHERE respond_by IS NOT NULL AND respond_by <= ?"
+            f"{LEAD_SELECT} WHERE respond_by IS NOT NULL AND respond_by <= ?"
             " ORDER BY respond_by, id LIMIT ? FOR UPDATE SKIP LOCKED",
             (to_micros(at), limit),
         ).fetchall()
-        return [_lead(r) for r in rows]
+        return [lead_from_row(r) for r in rows]
 
     @translated
     def get(self, team_id: TeamId, lead_id: LeadId) -> Lead:
@@ -204,11 +204,11 @@ class PGLeads(SQLiteLeads):
         if not writing(self):
             return super().get(team_id, lead_id)
         row = self._conn.execute(
-            f"{_LEAD_SELECT} WHERE id = ? AND team_id = ? FOR UPDATE", (lead_id, team_id)
+            f"{LEAD_SELECT} WHERE id = ? AND team_id = ? FOR UPDATE", (lead_id, team_id)
         ).fetchone()
         if row is None:
             raise NotFound(self.kind, lead_id)
-        return _lead(row)
+        return lead_from_row(row)
 
 
 class PGOffers(SQLiteOffers):
@@ -225,11 +225,11 @@ class PGOffers(SQLiteOffers):
             (offer_id, team_id),
         ).fetchall()
         row = self._conn.execute(
-            f"{_OFFER_SELECT} WHERE id = ? AND team_id = ? FOR UPDATE", (offer_id, team_id)
+            f"{OFFER_SELECT} WHERE id = ? AND team_id = ? FOR UPDATE", (offer_id, team_id)
         ).fetchone()
         if row is None:
             raise NotFound(self.kind, offer_id)
-        return _offer(row)
+        return offer_from_row(row)
 
     @translated
     def due(self, at: datetime, limit: int) -> list[Offer]:
@@ -239,7 +239,7 @@ class PGOffers(SQLiteOffers):
         """
         if not writing(self):
             return super().due(at, limit)
-        cols = _OFFER_SELECT.removeprefix("SELECT ").removesuffix(" FROM offers")
+        cols = OFFER_SELECT.removeprefix("SELECT ").removesuffix(" FROM offers")
         qualified = ", ".join(f"o.{c.strip()}" for c in cols.split(","))
         rows = self._conn.execute(
             f"SELECT {qualified} FROM offers o JOIN leads l ON l.id = o.lead_id"
@@ -247,7 +247,7 @@ class PGOffers(SQLiteOffers):
             " ORDER BY o.expires_at, o.id LIMIT ? FOR UPDATE OF l, o SKIP LOCKED",
             (to_micros(at), limit),
         ).fetchall()
-        return [_offer(r) for r in rows]
+        return [offer_from_row(r) for r in rows]
 
 
 register_postgres_repository("routing_cursors", PGRoutingCursors)

@@ -6,8 +6,9 @@ work is one READ COMMITTED transaction on one pooled connection; read-only
 units (``write=False``) are ``READ ONLY`` transactions.  Threads share the
 pool; a process that was forked after opening gets a pool of its own.
 
-The repositories are the SQLite store's (one implementation of the SQL and
-of the row mapping), run through :class:`~teamcrm.adapters.postgres.connection.PGConnection`,
+The repositories are the shared ones of the SQL layer (one implementation
+of the SQL, built with the PostgreSQL dialect, and of the row mapping), run
+through :class:`~teamcrm.adapters.postgres.connection.PGConnection`,
 except where PostgreSQL needs its own statements to stay correct with
 concurrent writers (see :mod:`teamcrm.adapters.postgres.repositories`).
 """
@@ -15,10 +16,9 @@ concurrent writers (see :mod:`teamcrm.adapters.postgres.repositories`).
 from __future__ import annotations
 
 import os
-import sqlite3
 import threading
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 import psycopg
 from psycopg.pq import TransactionStatus
@@ -31,16 +31,17 @@ from teamcrm.adapters.postgres.connection import (
     redacted,
     translate_error,
 )
+from teamcrm.adapters.postgres.dialect import POSTGRES
 from teamcrm.adapters.postgres.migrations import applied_migrations, migrate, migration_count
+from teamcrm.adapters.sql.base import SQLContext
 from teamcrm.adapters.sqlite.migrations import (
     MIGRATIONS_TABLE,
     Migration,
-    _refuse_unknown,
+    refuse_unknown,
     registered_migrations,
 )
 from teamcrm.adapters.sqlite.repositories import (
     SQLiteBuckets,
-    SQLiteContext,
     SQLiteInteractions,
     SQLiteMembers,
 )
@@ -71,7 +72,7 @@ def register_postgres_repository(name: str, factory: RepositoryFactory) -> None:
     _OVERRIDES[name] = factory
 
 
-class PGContext(SQLiteContext):
+class PGContext(SQLContext):
     """What the repositories of one PostgreSQL unit share: its connection and mode.
 
     ``pool_cursors`` holds the round-robin cursor rows this unit has locked
@@ -84,7 +85,7 @@ class PGContext(SQLiteContext):
     __slots__ = ("_pg", "pool_cursors", "write")
 
     def __init__(self, *, write: bool) -> None:
-        super().__init__()
+        super().__init__(POSTGRES)
         self._pg: PGConnection | None = None
         self.write = write
         self.pool_cursors: dict[tuple[str, str], tuple[int, int]] = {}
@@ -99,13 +100,14 @@ class PGContext(SQLiteContext):
     def bind(self, conn: PGConnection | None) -> None:
         """Bind (or unbind) the unit's connection.
 
-        The shared repositories see it as their DB-API connection: they call
-        only ``execute`` and ``executemany`` and read ``fetchone``,
-        ``fetchall``, ``rowcount`` and rows of the cursors returned.
+        The shared repositories see it as their
+        :class:`~teamcrm.adapters.sql.base.Connection`: they call only
+        ``execute`` and ``executemany`` and read ``fetchone``, ``fetchall``,
+        ``rowcount`` and rows of the cursors returned.
         """
         self._pg = conn
         self.pool_cursors.clear()
-        self.attach(cast("sqlite3.Connection | None", conn))
+        self.attach(conn)
 
 
 def _core() -> dict[str, RepositoryFactory]:
@@ -319,7 +321,7 @@ class PostgresStore:
         if count == self._count:
             return
         applied = applied_migrations(raw)
-        _refuse_unknown(applied, self._known, self._where())
+        refuse_unknown(applied, self._known, self._where())
         self._count = count  # moved, but by migrations this release knows
 
     def _where(self) -> str:

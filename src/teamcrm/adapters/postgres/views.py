@@ -24,15 +24,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from teamcrm.adapters.postgres.dialect import ddl_to_postgres
+from teamcrm.adapters.postgres.ddl import ddl_to_postgres
 from teamcrm.adapters.postgres.migrations import register_postgres_migration
 from teamcrm.adapters.postgres.repositories import PGContacts as _LockingContacts
 from teamcrm.adapters.postgres.repositories import pg, writing
 from teamcrm.adapters.postgres.store import register_postgres_repository
-from teamcrm.adapters.sqlite.codec import dumps
+from teamcrm.adapters.sql.base import SQLRepository, translated
+from teamcrm.adapters.sql.codec import dumps
 from teamcrm.adapters.sqlite.filters import field_source
 from teamcrm.adapters.sqlite.migrations import registered_migrations
-from teamcrm.adapters.sqlite.repositories import SQLiteRepository, translated
 from teamcrm.adapters.sqlite.views import SQLiteViews
 from teamcrm.contact import Company, Contact
 from teamcrm.errors import NotFound
@@ -103,7 +103,7 @@ def name_words(first_name: str, last_name: str) -> str:
     return " " + " ".join(tokens(f"{first_name} {last_name}")) + " "
 
 
-def write_names(repository: SQLiteRepository, contacts: Sequence[Contact]) -> None:
+def write_names(repository: SQLRepository, contacts: Sequence[Contact]) -> None:
     """Insert or replace the name-index rows of *contacts*."""
     if not contacts:
         return
@@ -220,7 +220,7 @@ class PGViews(SQLiteViews):
     def _field_source(
         self, field: str, value: Any, params: dict[str, Any]
     ) -> tuple[str, list[str]]:
-        source, where = field_source(field, value, params, ":cvalue::jsonb")
+        source, where = field_source(self._dialect, field, value, params, ":cvalue::jsonb")
         if value is not None:
             params["cvalue"] = dumps(value)
         return source, where

@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from teamcrm.adapters.sqlite.codec import dumps, from_micros, loads, optional_micros, to_micros
+from teamcrm.adapters.sql.codec import dumps, from_micros, loads, optional_micros, to_micros
+from teamcrm.adapters.sql.dialect import insert_ignoring
 from teamcrm.adapters.sqlite.migrations import register_migration
 from teamcrm.adapters.sqlite.repositories import SQLiteRepository, translated
 from teamcrm.adapters.sqlite.store import register_repository
@@ -194,8 +195,7 @@ class SQLiteCampaignSends(SQLiteRepository):
         ids = dumps([s.id for s in unique])
         before = self._stored_ids(ids)
         self._conn.executemany(
-            f"INSERT OR IGNORE INTO campaign_sends ({SEND_COLUMNS})"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            insert_ignoring(self._dialect, "campaign_sends", SEND_COLUMNS),
             [_send_values(s) for s in unique if s.id not in before],
         )
         added = self._stored_ids(ids) - before
@@ -203,7 +203,7 @@ class SQLiteCampaignSends(SQLiteRepository):
 
     def _stored_ids(self, ids_json: str) -> set[str]:
         rows = self._conn.execute(
-            "SELECT id FROM campaign_sends WHERE id IN (SELECT value FROM json_each(?))",
+            f"SELECT id FROM campaign_sends WHERE {self._dialect.ids_in('id')}",
             (ids_json,),
         )
         return {r[0] for r in rows}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from teamcrm.adapters.sqlite.codec import to_micros
+from teamcrm.adapters.sql.codec import to_micros
 from teamcrm.adapters.sqlite.migrations import register_migration
 from teamcrm.adapters.sqlite.repositories import SQLiteRepository, translated
 from teamcrm.adapters.sqlite.store import register_repository

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from teamcrm.adapters.sqlite.codec import dumps, from_micros, to_micros
+from teamcrm.adapters.sql.codec import dumps, from_micros, to_micros
 from teamcrm.adapters.sqlite.migrations import register_migration
 from teamcrm.adapters.sqlite.notifications import _SELECT, SQLiteNotifications, _notification
 from teamcrm.adapters.sqlite.repositories import translated
@@ -67,7 +67,7 @@ class SQLiteDigestNotifications(SQLiteNotifications):
             " LEFT JOIN notification_digests AS d"
             "   ON d.team_id = n.team_id AND d.member_id = n.member_id"
             " WHERE n.emailed_at IS NULL AND n.email_skipped_at IS NULL AND n.created_at <= ?"
-            "   AND (? IS NULL OR n.team_id = ?)"
+            f"   AND ({self._dialect.null_param()} IS NULL OR n.team_id = ?)"
             "   AND (d.last_digest_at IS NULL OR d.last_digest_at <= ?)"
             "   AND (d.claim_token IS NULL OR d.claimed_at < ?)"
             " ORDER BY n.team_id, n.member_id LIMIT ?",
@@ -142,15 +142,19 @@ class SQLiteDigestNotifications(SQLiteNotifications):
         marked = conn.execute(
             "UPDATE notifications SET emailed_at = ?"
             " WHERE team_id = ? AND member_id = ? AND emailed_at IS NULL"
-            " AND id IN (SELECT value FROM json_each(?))",
+            f" AND {self._dialect.ids_in('id')}",
             (when, team_id, member_id, dumps(list(ids))),
         ).rowcount
         conn.execute(
             "INSERT INTO notification_digests (team_id, member_id, last_digest_at)"
             " VALUES (?, ?, ?)"
             " ON CONFLICT (team_id, member_id) DO UPDATE SET"
-            "   last_digest_at = max(coalesce(notification_digests.last_digest_at,"
-            "                                 excluded.last_digest_at), excluded.last_digest_at),"
+            "   last_digest_at = "
+            + self._dialect.greatest(
+                "coalesce(notification_digests.last_digest_at, excluded.last_digest_at)",
+                "excluded.last_digest_at",
+            )
+            + ","
             "   claim_token = CASE WHEN notification_digests.claim_token = ? THEN NULL"
             "                 ELSE notification_digests.claim_token END,"
             "   claimed_at = CASE WHEN notification_digests.claim_token = ? THEN NULL"

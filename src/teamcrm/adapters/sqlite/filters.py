@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from teamcrm.adapters.sql.dialect import Dialect
 from teamcrm.adapters.sqlite.migrations import register_migration
 
 __all__ = ["FIELD_ORDER", "field_kind", "field_source"]
@@ -99,13 +100,13 @@ def field_kind(value: Any) -> str:
 
 
 def field_source(
-    field: str, value: Any, params: dict[str, Any], value_sql: str = ":cvalue"
+    d: Dialect, field: str, value: Any, params: dict[str, Any], value_sql: str = ":cvalue"
 ) -> tuple[str, list[str]]:
     """The driving source of a custom-field criterion, and its filters on ``f``.
 
     The source yields ``contact_fields f`` joined with ``contacts c``, read
     in the search order (:data:`FIELD_ORDER`) from one index range.
-    *value_sql* is how the store writes the bound value (PostgreSQL casts it
+    *d* is the store's dialect, *value_sql* how it writes the bound value (PostgreSQL casts it
     to ``jsonb``); ``params["cvalue"]`` is set to *value* and may be
     replaced by the caller.
     """
@@ -118,6 +119,6 @@ def field_source(
         where += ["f.kind = :ckind", f"f.value = {value_sql}"]
         index = "contact_fields_by_value"
     return (
-        f"contact_fields f INDEXED BY {index} CROSS JOIN contacts c ON c.id = f.contact_id",
+        f"contact_fields f{d.index_hint(index)} {d.fixed_join} contacts c ON c.id = f.contact_id",
         where,
     )

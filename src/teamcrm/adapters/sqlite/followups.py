@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from teamcrm.adapters.sqlite.codec import dumps, from_micros, optional_micros, to_micros
+from teamcrm.adapters.sql.codec import dumps, from_micros, optional_micros, to_micros
 from teamcrm.adapters.sqlite.migrations import register_migration
 from teamcrm.adapters.sqlite.repositories import SQLiteRepository, translated
 from teamcrm.adapters.sqlite.store import register_repository
@@ -217,7 +217,7 @@ class SQLiteFollowUpPolicies(SQLiteRepository):
     def for_buckets(self, team_id: TeamId, bucket_ids: Iterable[BucketId]) -> list[FollowUpPolicy]:
         """Return the policies on any of *bucket_ids*, ordered by ``created_at`` then id."""
         return self._where(
-            "AND bucket_id IN (SELECT value FROM json_each(?))",
+            f"AND {self._dialect.ids_in('bucket_id')}",
             (team_id, dumps(list(dict.fromkeys(bucket_ids)))),
         )
 
@@ -285,7 +285,7 @@ class SQLiteTouches(SQLiteRepository):
             return {}
         rows = self._conn.execute(
             f"SELECT {_TOUCH_COLS} FROM touches_team WHERE team_id = ?"
-            " AND contact_id IN (SELECT value FROM json_each(?))",
+            f" AND {self._dialect.ids_in('contact_id')}",
             (team_id, dumps(wanted)),
         )
         found = {r[1]: _touch(r) for r in rows}
@@ -301,7 +301,7 @@ class SQLiteTouches(SQLiteRepository):
             return {}
         rows = self._conn.execute(
             f"SELECT {_TOUCH_COLS} FROM touches_member WHERE team_id = ?"
-            " AND contact_id IN (SELECT value FROM json_each(?))",
+            f" AND {self._dialect.ids_in('contact_id')}",
             (team_id, dumps(wanted)),
         )
         return {(r[1], r[2]): _touch(r) for r in rows}
@@ -341,8 +341,7 @@ class SQLiteTouches(SQLiteRepository):
         ids = dumps(list(dict.fromkeys(contact_ids)))
         for table in ("touches_team", "touches_member", "touches_pending"):
             self._conn.execute(
-                f"DELETE FROM {table} WHERE team_id = ?"
-                " AND contact_id IN (SELECT value FROM json_each(?))",
+                f"DELETE FROM {table} WHERE team_id = ? AND {self._dialect.ids_in('contact_id')}",
                 (team_id, ids),
             )
 
@@ -412,8 +411,8 @@ class SQLiteFollowUpDues(SQLiteRepository):
         """Delete the rows of every given policy for every given contact."""
         self._conn.execute(
             "DELETE FROM followup_dues WHERE team_id = ?"
-            " AND policy_id IN (SELECT value FROM json_each(?))"
-            " AND contact_id IN (SELECT value FROM json_each(?))",
+            f" AND {self._dialect.ids_in('policy_id')}"
+            f" AND {self._dialect.ids_in('contact_id')}",
             (team_id, dumps(list(policy_ids)), dumps(list(contact_ids))),
         )
 
@@ -431,7 +430,7 @@ class SQLiteFollowUpDues(SQLiteRepository):
         """Return the member's rows for the given contacts, by (due_on, contact, policy)."""
         rows = self._conn.execute(
             f"SELECT {_DUE_COLS} FROM followup_dues WHERE team_id = ? AND member_id = ?"
-            " AND contact_id IN (SELECT value FROM json_each(?))"
+            f" AND {self._dialect.ids_in('contact_id')}"
             " ORDER BY due_on, contact_id, policy_id",
             (team_id, member_id, dumps(list(dict.fromkeys(contact_ids)))),
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from teamcrm.adapters.sqlite.codec import dumps, from_micros, to_micros
+from teamcrm.adapters.sql.codec import dumps, from_micros, to_micros
 from teamcrm.adapters.sqlite.migrations import register_migration
 from teamcrm.adapters.sqlite.repositories import SQLiteRepository, translated
 from teamcrm.adapters.sqlite.store import register_repository
@@ -99,7 +99,7 @@ class SQLiteIntake(SQLiteRepository):
         """Point the records of *from_ids* at *to_id* (merging contacts)."""
         self._conn.execute(
             "UPDATE intake_keys SET contact_id = ? WHERE team_id = ?"
-            " AND contact_id IN (SELECT value FROM json_each(?))",
+            f" AND {self._dialect.ids_in('contact_id')}",
             (to_id, team_id, dumps(list(dict.fromkeys(from_ids)))),
         )
 

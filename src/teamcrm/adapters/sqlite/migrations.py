@@ -61,6 +61,7 @@ __all__ = [
     "check_known",
     "inspect_database",
     "migrate",
+    "refuse_unknown",
     "register_migration",
     "registered_migrations",
 ]
@@ -149,7 +150,8 @@ def applied_migrations(conn: sqlite3.Connection) -> list[str]:
     return [r[0] for r in rows]
 
 
-def _refuse_unknown(applied: Sequence[str], known: Sequence[Migration], where: str) -> None:
+def refuse_unknown(applied: Sequence[str], known: Sequence[Migration], where: str) -> None:
+    """Raise ``SchemaVersionError`` if *applied* names a migration not in *known*."""
     names = {m.name for m in known}
     unknown = [name for name in applied if name not in names]
     if unknown:
@@ -249,7 +251,7 @@ def check_known(
     known = list(registered_migrations() if migrations is None else migrations)
     state = inspect_database(conn)
     _refuse_state(state, where, create=create)
-    _refuse_unknown(state.applied, known, where)
+    refuse_unknown(state.applied, known, where)
     return list(state.applied)
 
 
@@ -273,7 +275,7 @@ def migrate(
     )
     state = inspect_database(conn)
     _refuse_state(state, where, create=create)
-    _refuse_unknown(state.applied, known, where)
+    refuse_unknown(state.applied, known, where)
     if (
         all(m.name in set(state.applied) for m in known)
         and state.application_id == APPLICATION_ID
@@ -290,7 +292,7 @@ def migrate(
             " applied_at TEXT NOT NULL)"
         )
         done = set(applied_migrations(conn))
-        _refuse_unknown(list(done), known, where)
+        refuse_unknown(list(done), known, where)
         newly: list[str] = []
         now = datetime.now(UTC).isoformat()
         for migration in known:

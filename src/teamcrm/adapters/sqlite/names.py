@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from teamcrm.adapters.sqlite.codec import dumps, from_micros, to_micros
+from teamcrm.adapters.sql.codec import dumps, from_micros, to_micros
 from teamcrm.adapters.sqlite.connection import register_functions
 from teamcrm.adapters.sqlite.migrations import register_migration
 from teamcrm.adapters.sqlite.name_words import name_word_bounds, word_source
@@ -97,7 +97,7 @@ class NameSearch(SQLiteRepository):
         return (
             "(SELECT x.words FROM contact_words x WHERE x.rowid = c.rowid) GLOB :fts",
             f"({word_source('contact_name_words', 'contact_rowid', 'contact_words', prefix)}) d"
-            " CROSS JOIN contacts c ON c.rowid = d.rid",
+            f" {self._dialect.fixed_join} contacts c ON c.rowid = d.rid",
             name_glob(prefix),
         )
 
@@ -110,7 +110,7 @@ class NameSearch(SQLiteRepository):
         """The driving source of a company name criterion (companies joined as ``c``)."""
         return (
             f"({word_source('company_name_words', 'company_rowid', 'company_words', prefix)}) d"
-            " CROSS JOIN companies c ON c.rowid = d.rid"
+            f" {self._dialect.fixed_join} companies c ON c.rowid = d.rid"
         )
 
     def _domain_filter(self) -> str:
@@ -128,9 +128,10 @@ class NameSearch(SQLiteRepository):
         limit: int,
     ) -> list[Company]:
         """Return up to *limit* matching companies by (``created_at``, id); see the port."""
+        d = self._dialect
         where = ["c.team_id = :team"]
         params: dict[str, Any] = {"team": team_id, "limit": limit}
-        source = "companies c INDEXED BY companies_by_team_created_id"
+        source = f"companies c{d.index_hint('companies_by_team_created_id')}"
         prefix = query.name_prefix
         if prefix is not None:
             params["fts"] = name_glob(prefix)
@@ -144,8 +145,8 @@ class NameSearch(SQLiteRepository):
             params["visible"] = dumps(sorted(scope.bucket_ids))
             where.append(
                 "(c.created_by = :me OR EXISTS (SELECT 1 FROM memberships m"
-                " INDEXED BY memberships_by_item WHERE m.team_id = :team AND m.item_id = c.id"
-                " AND m.bucket_id IN (SELECT value FROM json_each(:visible))))"
+                f"{d.index_hint('memberships_by_item')} WHERE m.team_id = :team"
+                f" AND m.item_id = c.id AND {d.ids_in('m.bucket_id', ':visible')}))"
             )
         if after is not None:
             params["after_at"] = to_micros(after[0])

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from teamcrm.adapters.sqlite.codec import dumps, from_micros, loads, optional_micros, to_micros
-from teamcrm.adapters.sqlite.connection import translate
+from teamcrm.adapters.sql.codec import dumps, from_micros, loads, optional_micros, to_micros
 from teamcrm.adapters.sqlite.migrations import register_migration
 from teamcrm.adapters.sqlite.repositories import SQLiteRepository, translated
 from teamcrm.errors import AlreadyExists
@@ -104,9 +102,9 @@ class SQLiteNotifications(SQLiteRepository):
                 raise
             finally:
                 conn.execute("RELEASE teamcrm_add_notifications")
-        except sqlite3.Error as exc:
+        except self._dialect.errors as exc:
             key = notifications[0].id if len(notifications) == 1 else "one of the batch"
-            raise translate(exc, kind=self.kind, key=key) from exc
+            raise self._dialect.translate(exc, kind=self.kind, key=key) from exc
 
     @translated
     def for_member(
@@ -143,7 +141,7 @@ class SQLiteNotifications(SQLiteRepository):
         )
         params: list[Any] = [to_micros(at), team_id, member_id]
         if ids is not None:
-            sql += " AND id IN (SELECT value FROM json_each(?))"
+            sql += f" AND {self._dialect.ids_in('id')}"
             params.append(dumps(list(ids)))
         return self._conn.execute(sql, params).rowcount
 

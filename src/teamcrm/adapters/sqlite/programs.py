@@ -22,7 +22,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from teamcrm.adapters.sqlite.codec import dumps, from_micros, loads, optional_micros, to_micros
+from teamcrm.adapters.sql.codec import dumps, from_micros, loads, optional_micros, to_micros
+from teamcrm.adapters.sql.dialect import insert_ignoring
 from teamcrm.adapters.sqlite.migrations import register_migration
 from teamcrm.adapters.sqlite.repositories import SQLiteRepository, translated
 from teamcrm.adapters.sqlite.store import register_repository
@@ -234,8 +235,7 @@ class SQLiteEnrolments(SQLiteRepository):
         ids = dumps([e.id for e in unique])
         before = self._stored_ids(ids)
         self._conn.executemany(
-            f"INSERT OR IGNORE INTO program_enrolments ({ENROLMENT_COLUMNS})"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            insert_ignoring(self._dialect, "program_enrolments", ENROLMENT_COLUMNS),
             [_enrolment_values(e) for e in unique if e.id not in before],
         )
         added = self._stored_ids(ids) - before
@@ -243,7 +243,7 @@ class SQLiteEnrolments(SQLiteRepository):
 
     def _stored_ids(self, ids_json: str) -> set[str]:
         rows = self._conn.execute(
-            "SELECT id FROM program_enrolments WHERE id IN (SELECT value FROM json_each(?))",
+            f"SELECT id FROM program_enrolments WHERE {self._dialect.ids_in('id')}",
             (ids_json,),
         )
         return {r[0] for r in rows}
@@ -273,8 +273,8 @@ class SQLiteEnrolments(SQLiteRepository):
     def for_contacts(self, team_id: TeamId, contact_ids: Iterable[ContactId]) -> list[Enrolment]:
         """Every enrolment of those contacts, by id."""
         rows = self._conn.execute(
-            f"{_ENROLMENT_SELECT} WHERE team_id = ? AND contact_id IN"
-            " (SELECT value FROM json_each(?)) ORDER BY id",
+            f"{_ENROLMENT_SELECT} WHERE team_id = ? AND {self._dialect.ids_in('contact_id')}"
+            " ORDER BY id",
             (team_id, dumps(list(dict.fromkeys(contact_ids)))),
         )
         return [enrolment_from_row(r) for r in rows]
@@ -324,7 +324,7 @@ class SQLiteEnrolments(SQLiteRepository):
         rows = self._conn.execute(
             "UPDATE program_enrolments SET state = 'stopped', stop_reason = ?, finished_at = ?,"
             " lease_owner = NULL, lease_until = NULL, version = version + 1"
-            " WHERE team_id = ? AND state = 'active' AND id IN (SELECT value FROM json_each(?))"
+            f" WHERE team_id = ? AND state = 'active' AND {self._dialect.ids_in('id')}"
             f" RETURNING {ENROLMENT_COLUMNS}",
             (reason.value, to_micros(at), team_id, dumps(list(enrolment_ids))),
         ).fetchall()
@@ -334,8 +334,8 @@ class SQLiteEnrolments(SQLiteRepository):
     def forget_contacts(self, team_id: TeamId, contact_ids: Sequence[ContactId]) -> None:
         """Delete the enrolments of those contacts (the foreign key already did, on delete)."""
         self._conn.execute(
-            "DELETE FROM program_enrolments WHERE team_id = ? AND contact_id IN"
-            " (SELECT value FROM json_each(?))",
+            "DELETE FROM program_enrolments WHERE team_id = ?"
+            f" AND {self._dialect.ids_in('contact_id')}",
             (team_id, dumps(list(contact_ids))),
         )
 

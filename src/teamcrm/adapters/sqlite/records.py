@@ -15,13 +15,13 @@ The PostgreSQL store runs the same statements through its dialect.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from teamcrm.adapters.sqlite.codec import dumps, from_micros, loads, to_micros
-from teamcrm.adapters.sqlite.connection import translate
+from teamcrm.adapters.sql.codec import dumps, from_micros, loads, to_micros
+from teamcrm.adapters.sql.dialect import Dialect, insert_ignoring
 from teamcrm.adapters.sqlite.migrations import register_migration
 from teamcrm.adapters.sqlite.repositories import SQLiteRepository, translated
 from teamcrm.adapters.sqlite.store import register_repository
@@ -85,17 +85,31 @@ register_migration(
 )
 
 _KIND = {"opportunities": "opportunity", "cases": "case"}
-_LINKS = """,
-       (SELECT json_group_array(l.contact_id) FROM record_contacts l WHERE l.record_id = r.id),
-       (SELECT json_group_array(l.company_id) FROM record_companies l WHERE l.record_id = r.id)"""
-_OPPORTUNITY_SELECT = (
-    "SELECT r.id, r.team_id, r.title, r.value, r.currency, r.stage, r.owner_id, r.created_by,"
-    f" r.created_at, r.updated_at, r.version{_LINKS} FROM opportunities r"
-)
-_CASE_SELECT = (
-    "SELECT r.id, r.team_id, r.title, r.status, r.created_by, r.created_at, r.updated_at,"
-    f" r.version{_LINKS} FROM cases r"
-)
+
+
+@cache
+def _links(d: Dialect) -> str:
+    contacts = d.json_array_agg("l.contact_id", "l.position")
+    companies = d.json_array_agg("l.company_id", "l.position")
+    return f""",
+       (SELECT {contacts} FROM record_contacts l WHERE l.record_id = r.id),
+       (SELECT {companies} FROM record_companies l WHERE l.record_id = r.id)"""
+
+
+@cache
+def _opportunity_select(d: Dialect) -> str:
+    return (
+        "SELECT r.id, r.team_id, r.title, r.value, r.currency, r.stage, r.owner_id, r.created_by,"
+        f" r.created_at, r.updated_at, r.version{_links(d)} FROM opportunities r"
+    )
+
+
+@cache
+def _case_select(d: Dialect) -> str:
+    return (
+        "SELECT r.id, r.team_id, r.title, r.status, r.created_by, r.created_at, r.updated_at,"
+        f" r.version{_links(d)} FROM cases r"
+    )
 
 
 def _opportunity(row: Sequence[Any]) -> Opportunity:
@@ -163,7 +177,7 @@ class SQLiteRecords(SQLiteRepository):
                 " VALUES (?, ?, ?, ?)",
                 [(record.id, i, record.team_id, c) for i, c in enumerate(record.company_ids)],
             )
-        except sqlite3.IntegrityError as exc:
+        except self._dialect.errors as exc:
             if "FOREIGN KEY" in str(exc):
                 raise NotFound("contact or company", record.id) from exc
             raise
@@ -191,8 +205,8 @@ class SQLiteRecords(SQLiteRepository):
     def _insert_row(self, table: str, key: str, sql: str, params: Sequence[Any]) -> None:
         try:
             self._conn.execute(sql, params)
-        except sqlite3.Error as exc:
-            raise translate(exc, kind=_KIND[table], key=key) from exc
+        except self._dialect.errors as exc:
+            raise self._dialect.translate(exc, kind=_KIND[table], key=key) from exc
 
     def _update_row(self, table: str, record: Opportunity | Case, values: dict[str, Any]) -> None:
         columns = ", ".join(f"{name} = ?" for name in values)
@@ -213,7 +227,8 @@ class SQLiteRecords(SQLiteRepository):
     def get_opportunity(self, team_id: TeamId, opportunity_id: OpportunityId) -> Opportunity:
         """Return the opportunity or raise ``NotFound``."""
         row = self._conn.execute(
-            f"{_OPPORTUNITY_SELECT} WHERE r.id = ? AND r.team_id = ?", (opportunity_id, team_id)
+            f"{_opportunity_select(self._dialect)} WHERE r.id = ? AND r.team_id = ?",
+            (opportunity_id, team_id),
         ).fetchone()
         if row is None:
             raise NotFound("opportunity", opportunity_id)
@@ -279,9 +294,11 @@ class SQLiteRecords(SQLiteRepository):
     ) -> list[Opportunity]:
         """The team's opportunities (optionally of one stage / owner), oldest first."""
         wanted = None if stage is None else Stage(stage).value
+        d = self._dialect
         rows = self._conn.execute(
-            f"{_OPPORTUNITY_SELECT} WHERE r.team_id = ? AND (? IS NULL OR r.stage = ?)"
-            " AND (? IS NULL OR r.owner_id = ?) ORDER BY r.created_at, r.id",
+            f"{_opportunity_select(d)} WHERE r.team_id = ?"
+            f" AND ({d.null_param()} IS NULL OR r.stage = ?)"
+            f" AND ({d.null_param()} IS NULL OR r.owner_id = ?) ORDER BY r.created_at, r.id",
             (team_id, wanted, wanted, owner_id, owner_id),
         )
         return [_opportunity(r) for r in rows]
@@ -291,7 +308,7 @@ class SQLiteRecords(SQLiteRepository):
     def get_case(self, team_id: TeamId, case_id: CaseId) -> Case:
         """Return the case or raise ``NotFound``."""
         row = self._conn.execute(
-            f"{_CASE_SELECT} WHERE r.id = ? AND r.team_id = ?", (case_id, team_id)
+            f"{_case_select(self._dialect)} WHERE r.id = ? AND r.team_id = ?", (case_id, team_id)
         ).fetchone()
         if row is None:
             raise NotFound("case", case_id)
@@ -340,8 +357,9 @@ class SQLiteRecords(SQLiteRepository):
     def cases(self, team_id: TeamId, *, status: CaseStatus | None = None) -> list[Case]:
         """The team's cases (optionally of one status), oldest first."""
         wanted = None if status is None else CaseStatus(status).value
+        d = self._dialect
         rows = self._conn.execute(
-            f"{_CASE_SELECT} WHERE r.team_id = ? AND (? IS NULL OR r.status = ?)"
+            f"{_case_select(d)} WHERE r.team_id = ? AND ({d.null_param()} IS NULL OR r.status = ?)"
             " ORDER BY r.created_at, r.id",
             (team_id, wanted, wanted),
         )
@@ -352,11 +370,12 @@ class SQLiteRecords(SQLiteRepository):
     def linking(self, team_id: TeamId, target_ids: Iterable[str]) -> list[Opportunity | Case]:
         """The records linked to any of *target_ids* (contacts or companies), by id."""
         wanted = dumps(sorted(set(target_ids)))
+        d = self._dialect
         rows = self._conn.execute(
             "SELECT record_id FROM record_contacts WHERE team_id = ?"
-            " AND contact_id IN (SELECT value FROM json_each(?))"
+            f" AND {d.ids_in('contact_id')}"
             " UNION SELECT record_id FROM record_companies WHERE team_id = ?"
-            " AND company_id IN (SELECT value FROM json_each(?))",
+            f" AND {d.ids_in('company_id')}",
             (team_id, wanted, team_id, wanted),
         )
         out: list[Opportunity | Case] = []
@@ -371,8 +390,7 @@ class SQLiteRecords(SQLiteRepository):
     def file_note(self, note: RecordNote) -> None:
         """File an interaction under a record (no-op if it is filed there already)."""
         self._conn.execute(
-            "INSERT OR IGNORE INTO record_notes (record_id, interaction_id, team_id)"
-            " VALUES (?, ?, ?)",
+            insert_ignoring(self._dialect, "record_notes", "record_id, interaction_id, team_id"),
             (note.record_id, note.interaction_id, note.team_id),
         )
 

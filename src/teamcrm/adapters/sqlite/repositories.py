@@ -1,28 +1,25 @@
-"""The repositories of the SQLite store: one class per protocol of :mod:`teamcrm.ports`.
+"""The core repositories shared by the SQLite and the PostgreSQL store.
 
-Each repository works on the connection of its unit of work, reached through
-a shared :class:`SQLiteContext`.  Rules kept here:
-
-* every query is scoped by ``team_id``;
-* ``update``/``delete`` check the version in the ``WHERE`` clause and look at
-  the row count - the database, not an earlier read, decides the race;
-* every ``sqlite3`` error is translated (uniqueness → ``AlreadyExists``,
-  anything else → ``StoreError``);
-* bulk writes use ``executemany`` inside the unit's one transaction, and
-  lists of ids are passed as one JSON array (``json_each``), so no query
-  comes near SQLite's limit on bound variables.
+One class per protocol of :mod:`teamcrm.ports`, on the base of
+:mod:`teamcrm.adapters.sql.base` (rules kept there: team scoping, versioned
+writes, translated driver errors, id lists as one JSON array).  Statements
+that differ between the databases are built from the unit's
+:class:`~teamcrm.adapters.sql.dialect.Dialect`, once per dialect (cached
+builders); the SQLite store's context is :class:`SQLiteContext`.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
-from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from functools import cache
+from typing import Any
 
-from teamcrm.adapters.sqlite.codec import dumps, from_micros, loads, optional_micros, to_micros
-from teamcrm.adapters.sqlite.connection import translate
+from teamcrm.adapters.sql.base import Connection, SQLContext, SQLRepository, translated
+from teamcrm.adapters.sql.codec import dumps, from_micros, loads, optional_micros, to_micros
+from teamcrm.adapters.sql.dialect import Dialect
+from teamcrm.adapters.sqlite.dialect import SQLITE
 from teamcrm.bucket import (
     AccessGrant,
     AccessLevel,
@@ -33,7 +30,7 @@ from teamcrm.bucket import (
 )
 from teamcrm.contact import Company, Contact, EmailAddress, PhoneNumber
 from teamcrm.converter import converter
-from teamcrm.errors import ConcurrencyError, NotFound, StoreError
+from teamcrm.errors import AlreadyExists, NotFound
 from teamcrm.events import DomainEvent, OutboxMessage
 from teamcrm.ids import PREFIXES, BucketId, CompanyId, ContactId, InteractionId, MemberId, TeamId
 from teamcrm.interaction import Interaction, InteractionKind, Outcome
@@ -44,6 +41,7 @@ __all__ = [
     "CONTACT_COLUMNS",
     "CONTACT_CREATED_AT",
     "CONTACT_WIDTH",
+    "INSERT_CONTACT",
     "SQLiteBuckets",
     "SQLiteCompanies",
     "SQLiteContacts",
@@ -54,119 +52,25 @@ __all__ = [
     "SQLiteOutbox",
     "SQLiteRepository",
     "SQLiteTeams",
+    "bucket_columns",
+    "bucket_select",
+    "contact_columns",
     "contact_from_row",
+    "translated",
 ]
 
-P = ParamSpec("P")
-R = TypeVar("R")
 
+class SQLiteContext(SQLContext):
+    """The :class:`~teamcrm.adapters.sql.base.SQLContext` of a SQLite unit of work."""
 
-class SQLiteContext:
-    """What the repositories of one unit of work share: its open connection.
-
-    ``facts`` holds what the unit learnt on the side of a read it made anyway,
-    by key (emptied whenever a connection is bound or unbound): reading a
-    team also tells whether the team has programs (``"programs:<team id>"``),
-    so the programs' reactions skip their own read for teams without any
-    (``programs_table``: the schema has the programs table).
-    """
-
-    __slots__ = ("_conn", "facts", "programs_table")
+    __slots__ = ()
 
     def __init__(self) -> None:
-        self._conn: sqlite3.Connection | None = None
-        self.facts: dict[str, Any] = {}
-        self.programs_table: bool | None = None  # None: not known (the store did not say)
-
-    @property
-    def conn(self) -> sqlite3.Connection:
-        """The connection of the open unit of work (``StoreError`` when not open)."""
-        if self._conn is None:
-            raise StoreError("the unit of work is not open")
-        return self._conn
-
-    def attach(self, conn: sqlite3.Connection | None) -> None:
-        """Bind (or, with ``None``, unbind) the unit's connection."""
-        self._conn = conn
-        self.facts.clear()
+        super().__init__(SQLITE)
 
 
-def translated(method: Callable[P, R]) -> Callable[P, R]:
-    """Decorate a repository method so that ``sqlite3`` errors become teamcrm errors."""
-
-    @wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(*args, **kwargs)
-        except sqlite3.Error as exc:
-            kind = getattr(args[0], "kind", "record") if args else "record"
-            raise translate(exc, kind=kind) from exc
-
-    return wrapper
-
-
-class SQLiteRepository:
-    """Base class of SQLite repositories (also for repositories added later).
-
-    :cvar kind: the noun used in ``NotFound``/``AlreadyExists`` messages.
-    :cvar table: the main table, used by the version checks.
-    """
-
-    kind = "record"
-    table = ""
-
-    def __init__(self, ctx: SQLiteContext) -> None:
-        self._ctx = ctx
-
-    @property
-    def _conn(self) -> sqlite3.Connection:
-        return self._ctx.conn
-
-    def _insert(self, key: Any, sql: str, params: Sequence[Any]) -> None:
-        try:
-            self._conn.execute(sql, params)
-        except sqlite3.Error as exc:
-            raise translate(exc, kind=self.kind, key=key) from exc
-
-    def _version_failed(self, key: str, team_id: str | None, expected: int) -> None:
-        """Called when a versioned write touched no row: raise the right error."""
-        if team_id is None:
-            row = self._conn.execute(f"SELECT 1 FROM {self.table} WHERE id = ?", (key,))
-        else:
-            row = self._conn.execute(
-                f"SELECT 1 FROM {self.table} WHERE id = ? AND team_id = ?", (key, team_id)
-            )
-        if row.fetchone() is None:
-            raise NotFound(self.kind, key)
-        raise ConcurrencyError(self.kind, key, expected)
-
-    def _update_versioned(
-        self, key: str, team_id: str | None, version: int, values: Mapping[str, Any]
-    ) -> None:
-        """Write *values* (column: value) and ``version`` to the row *key* at ``version - 1``.
-
-        The optimistic check every versioned repository makes: the row is
-        changed only if its stored version is the previous one; otherwise
-        ``NotFound`` (no such row in the team) or ``ConcurrencyError``.
-        *team_id* ``None`` matches the id alone (teams).
-        """
-        columns = ", ".join(f"{name} = ?" for name in values)
-        keys: tuple[str, ...] = (key,) if team_id is None else (key, team_id)
-        where = "id = ?" if team_id is None else "id = ? AND team_id = ?"
-        cur = self._conn.execute(
-            f"UPDATE {self.table} SET {columns}, version = ? WHERE {where} AND version = ?",
-            (*values.values(), version, *keys, version - 1),
-        )
-        if cur.rowcount != 1:
-            self._version_failed(key, team_id, version - 1)
-
-    def _delete_versioned(self, team_id: str, key: str, version: int) -> None:
-        cur = self._conn.execute(
-            f"DELETE FROM {self.table} WHERE id = ? AND team_id = ? AND version = ?",
-            (key, team_id, version),
-        )
-        if cur.rowcount != 1:
-            self._version_failed(key, team_id, version)
+#: The shared repositories' base class, by its first name.
+SQLiteRepository = SQLRepository
 
 
 def _ids_json(ids: Iterable[str]) -> tuple[list[str], str]:
@@ -176,19 +80,19 @@ def _ids_json(ids: Iterable[str]) -> tuple[list[str], str]:
 
 
 # --------------------------------------------------------------------- teams
-_TEAM_SELECT = """
+@cache
+def _team_select(d: Dialect, programs: bool) -> str:
+    """The team's row; with *programs*, also whether the team has programs (a side fact)."""
+    has_programs = (
+        ",\n       EXISTS (SELECT 1 FROM programs p WHERE p.team_id = t.id)" if programs else ""
+    )
+    return f"""
 SELECT t.id, t.name, t.created_at, t.bucket_management, t.file_notes_under_companies,
        t.new_contact_status, t.new_lead_status, t.version,
-       (SELECT json_group_array(s.status) FROM team_statuses s WHERE s.team_id = t.id),
-       t.phone_region
-FROM teams t"""
-#: The same, and whether the team has programs (a side fact, see ``SQLiteContext``).
-_TEAM_SELECT_PROGRAMS = _TEAM_SELECT.replace(
-    "t.phone_region\nFROM teams t",
-    "t.phone_region,\n       EXISTS (SELECT 1 FROM programs p WHERE p.team_id = t.id)"
-    "\nFROM teams t",
-)
-assert _TEAM_SELECT_PROGRAMS != _TEAM_SELECT
+       (SELECT {d.json_array_agg("s.status", "s.position")}
+          FROM team_statuses s WHERE s.team_id = t.id),
+       t.phone_region{has_programs}
+FROM teams t WHERE t.id = ?"""
 
 
 def _team(row: Sequence[Any]) -> Team:
@@ -221,8 +125,8 @@ class SQLiteTeams(SQLiteRepository):
     def get(self, team_id: TeamId) -> Team:
         """Return the team or raise ``NotFound``."""
         ctx = self._ctx
-        select = _TEAM_SELECT_PROGRAMS if ctx.programs_table else _TEAM_SELECT
-        row = self._conn.execute(f"{select} WHERE t.id = ?", (team_id,)).fetchone()
+        select = _team_select(self._dialect, bool(ctx.programs_table))
+        row = self._conn.execute(select, (team_id,)).fetchone()
         if row is None:
             raise NotFound(self.kind, team_id)
         if ctx.programs_table:
@@ -375,17 +279,44 @@ class SQLiteMembers(SQLiteRepository):
 #: The columns of a contact row (on ``contacts c``) that :func:`contact_from_row`
 #: decodes: the contact's own columns, then its emails, phones and company ids
 #: as JSON arrays in position order.
-CONTACT_COLUMNS = """c.id, c.team_id, c.first_name, c.last_name, c.status, c.source,
+@cache
+def contact_columns(d: Dialect) -> str:
+    """The columns of a contact row in dialect *d* (see :data:`CONTACT_COLUMNS`)."""
+    emails = d.json_array_agg(
+        d.json_array("e.address", "e.validated", "e.label", "e.bounced"), "e.position"
+    )
+    phones = d.json_array_agg(
+        d.json_array("p.number", "p.validated", "p.label", "p.display"), "p.position"
+    )
+    companies = d.json_array_agg("k.company_id", "k.position")
+    return f"""c.id, c.team_id, c.first_name, c.last_name, c.status, c.source,
        c.custom_fields, c.created_by, c.created_at, c.version, c.email_opt_out, c.opted_out_at,
-       (SELECT json_group_array(json_array(e.address, e.validated, e.label, e.bounced))
+       (SELECT {emails}
           FROM contact_emails e WHERE e.contact_id = c.id),
-       (SELECT json_group_array(json_array(p.number, p.validated, p.label, p.display))
+       (SELECT {phones}
           FROM contact_phones p WHERE p.contact_id = c.id),
-       (SELECT json_group_array(k.company_id)
+       (SELECT {companies}
           FROM contact_companies k WHERE k.contact_id = c.id)"""
-_CONTACT_SELECT = f"""
-SELECT {CONTACT_COLUMNS}
+
+
+#: :func:`contact_columns` in the SQLite dialect.
+CONTACT_COLUMNS = contact_columns(SQLITE)
+
+
+@cache
+def _contact_select(d: Dialect) -> str:
+    return f"""
+SELECT {contact_columns(d)}
 FROM contacts c"""
+
+
+@cache
+def _contacts_by_id(d: Dialect) -> str:
+    # "+c.team_id": look contacts up by primary key, never by the team index
+    # (which the planner otherwise prefers, scanning the whole team).
+    return f"{_contact_select(d)} WHERE {d.ids_in('c.id')} AND {d.no_index('c.team_id')} = ?"
+
+
 #: How many columns :data:`CONTACT_COLUMNS` selects: a query that selects more
 #: after them finds its own at ``row[CONTACT_WIDTH]`` onwards.
 CONTACT_WIDTH = 15
@@ -442,7 +373,8 @@ def contact_from_row(row: Sequence[Any]) -> Contact:
 _contact = contact_from_row
 
 
-_INSERT_CONTACT = (
+#: Inserts one contact row (its children are written by ``ContactRows``).
+INSERT_CONTACT = (
     "INSERT INTO contacts (id, team_id, first_name, last_name, status, source, custom_fields,"
     " created_by, created_at, version, email_opt_out, opted_out_at)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -529,7 +461,7 @@ class ContactRows:
             for i, co in enumerate(c.company_ids):
                 add_company((cid, i, tid, co))
 
-    def write_children(self, conn: sqlite3.Connection) -> None:
+    def write_children(self, conn: Connection) -> None:
         """Insert the email, phone and company rows.
 
         On SQLite many rows a statement (see :func:`insert_rows`); other
@@ -575,7 +507,8 @@ class SQLiteContacts(SQLiteRepository):
     def get(self, team_id: TeamId, contact_id: ContactId) -> Contact:
         """Return the contact or raise ``NotFound``."""
         row = self._conn.execute(
-            f"{_CONTACT_SELECT} WHERE c.id = ? AND c.team_id = ?", (contact_id, team_id)
+            f"{_contact_select(self._dialect)} WHERE c.id = ? AND c.team_id = ?",
+            (contact_id, team_id),
         ).fetchone()
         if row is None:
             raise NotFound(self.kind, contact_id)
@@ -595,12 +528,7 @@ class SQLiteContacts(SQLiteRepository):
         wanted, ids = _ids_json(contact_ids)
         if not wanted:
             return []
-        rows = self._conn.execute(
-            # "+c.team_id": look contacts up by primary key, never by the team index
-            # (which the planner otherwise prefers, scanning the whole team).
-            f"{_CONTACT_SELECT} WHERE c.id IN (SELECT value FROM json_each(?)) AND +c.team_id = ?",
-            (ids, team_id),
-        )
+        rows = self._conn.execute(_contacts_by_id(self._dialect), (ids, team_id))
         found = {r[0]: r for r in rows}
         return [_contact(found[i]) for i in wanted if i in found]
 
@@ -624,10 +552,11 @@ class SQLiteContacts(SQLiteRepository):
                 raise
             finally:
                 conn.execute("RELEASE teamcrm_add_contacts")
-        except sqlite3.IntegrityError as exc:
-            raise translate(exc, kind=self.kind, key=self._taken(contacts)) from exc
-        except sqlite3.Error as exc:
-            raise translate(exc, kind=self.kind) from exc
+        except self._dialect.errors as exc:
+            error = self._dialect.translate(exc, kind=self.kind)
+            if isinstance(error, AlreadyExists):
+                error = AlreadyExists(self.kind, self._taken(contacts))
+            raise error from exc
 
     def _insert_contacts(self, conn: Any, rows: list[tuple[Any, ...]]) -> None:
         """Insert the contact rows, up to :data:`_CONTACTS_PER_INSERT` per statement.
@@ -638,7 +567,7 @@ class SQLiteContacts(SQLiteRepository):
         that at 5,000; 228 for rows inserted 90 at a time, the same at any
         size; see ``docs/benchmarks.md`` and ``tests/adapters/test_import_scale.py``).
         """
-        insert_rows(conn, _INSERT_CONTACT, rows)
+        insert_rows(conn, INSERT_CONTACT, rows)
 
     def _taken(self, contacts: Sequence[Contact]) -> str:
         """The first id of *contacts* that is repeated or stored already."""
@@ -651,7 +580,7 @@ class SQLiteContacts(SQLiteRepository):
         stored = {
             r[0]
             for r in self._conn.execute(
-                "SELECT id FROM contacts WHERE id IN (SELECT value FROM json_each(?))",
+                f"SELECT id FROM contacts WHERE {self._dialect.ids_in('id')}",
                 (dumps(ids),),
             )
         }
@@ -695,7 +624,8 @@ class SQLiteContacts(SQLiteRepository):
     def all(self, team_id: TeamId) -> list[Contact]:
         """Return every contact of the team, oldest first."""
         rows = self._conn.execute(
-            f"{_CONTACT_SELECT} WHERE c.team_id = ? ORDER BY c.created_at, c.rowid", (team_id,)
+            f"{_contact_select(self._dialect)} WHERE c.team_id = ? ORDER BY c.created_at, c.rowid",
+            (team_id,),
         )
         return [_contact(r) for r in rows]
 
@@ -703,7 +633,7 @@ class SQLiteContacts(SQLiteRepository):
     def by_company(self, team_id: TeamId, company_id: CompanyId) -> list[Contact]:
         """Return the contacts linked to a company, oldest first."""
         rows = self._conn.execute(
-            f"{_CONTACT_SELECT} WHERE c.team_id = ? AND c.id IN ("
+            f"{_contact_select(self._dialect)} WHERE c.team_id = ? AND c.id IN ("
             " SELECT contact_id FROM contact_companies WHERE team_id = ? AND company_id = ?)"
             " ORDER BY c.created_at, c.rowid",
             (team_id, team_id, company_id),
@@ -813,12 +743,22 @@ class SQLiteCompanies(SQLiteRepository):
 
 
 # ------------------------------------------------------------------- buckets
-_BUCKET_SELECT = """
-SELECT b.id, b.team_id, b.name, b.kind, b.owner_id, b.created_by, b.created_at, b.version,
-       (SELECT json_group_array(json_array(g.member_id, g.level, g.can_view_conversations))
+@cache
+def bucket_columns(d: Dialect) -> str:
+    """The columns of a bucket's row with its grants (on ``buckets b``), in dialect *d*."""
+    grants = d.json_array_agg(
+        d.json_array("g.member_id", "g.level", "g.can_view_conversations"), "g.member_id"
+    )
+    return f"""b.id, b.team_id, b.name, b.kind, b.owner_id, b.created_by, b.created_at, b.version,
+       (SELECT {grants}
           FROM bucket_grants g WHERE g.bucket_id = b.id),
-       b.team_level, b.team_conversations, b.holds_all
-FROM buckets b"""
+       b.team_level, b.team_conversations, b.holds_all"""
+
+
+@cache
+def bucket_select(d: Dialect) -> str:
+    """``SELECT`` :func:`bucket_columns` ``FROM buckets b``."""
+    return f"\nSELECT {bucket_columns(d)}\nFROM buckets b"
 
 
 def _bucket(row: Sequence[Any]) -> Bucket:
@@ -873,7 +813,7 @@ class SQLiteBuckets(SQLiteRepository):
     def get(self, team_id: TeamId, bucket_id: BucketId) -> Bucket:
         """Return the bucket or raise ``NotFound``."""
         row = self._conn.execute(
-            f"{_BUCKET_SELECT} WHERE b.id = ? AND b.team_id = ?", (bucket_id, team_id)
+            f"{bucket_select(self._dialect)} WHERE b.id = ? AND b.team_id = ?", (bucket_id, team_id)
         ).fetchone()
         if row is None:
             raise NotFound(self.kind, bucket_id)
@@ -949,7 +889,8 @@ class SQLiteBuckets(SQLiteRepository):
     def all(self, team_id: TeamId) -> list[Bucket]:
         """Return every bucket of the team, oldest first."""
         rows = self._conn.execute(
-            f"{_BUCKET_SELECT} WHERE b.team_id = ? ORDER BY b.created_at, b.rowid", (team_id,)
+            f"{bucket_select(self._dialect)} WHERE b.team_id = ? ORDER BY b.created_at, b.rowid",
+            (team_id,),
         )
         return [_bucket(r) for r in rows]
 
@@ -967,6 +908,14 @@ def _membership(row: Sequence[Any]) -> BucketMembership:
         item_id=item,
         added_at=from_micros(added),
         added_by=by,
+    )
+
+
+@cache
+def _memberships_by_item(d: Dialect) -> str:
+    return (
+        f"{_MEMBERSHIP_SELECT}{d.index_hint('memberships_by_item')} WHERE team_id = ?"
+        f" AND {d.ids_in('item_id')} ORDER BY bucket_id, item_id"
     )
 
 
@@ -998,7 +947,7 @@ class SQLiteMemberships(SQLiteRepository):
                 r[0]
                 for r in self._conn.execute(
                     "SELECT item_id FROM memberships WHERE bucket_id = ?"
-                    " AND item_id IN (SELECT value FROM json_each(?))",
+                    f" AND {self._dialect.ids_in('item_id')}",
                     (bucket_id, dumps(list(items))),
                 )
             }
@@ -1036,7 +985,7 @@ class SQLiteMemberships(SQLiteRepository):
             r[0]
             for r in self._conn.execute(
                 "DELETE FROM memberships WHERE team_id = ? AND bucket_id = ?"
-                " AND item_id IN (SELECT value FROM json_each(?)) RETURNING item_id",
+                f" AND {self._dialect.ids_in('item_id')} RETURNING item_id",
                 (team_id, bucket_id, ids),
             )
         }
@@ -1079,8 +1028,7 @@ class SQLiteMemberships(SQLiteRepository):
         rows = self._conn.execute(
             # By item, never by bucket: without statistics the planner may pick
             # memberships_by_bucket and read every membership of the team.
-            f"{_MEMBERSHIP_SELECT} INDEXED BY memberships_by_item WHERE team_id = ?"
-            " AND item_id IN (SELECT value FROM json_each(?)) ORDER BY bucket_id, item_id",
+            _memberships_by_item(self._dialect),
             (team_id, ids),
         )
         return [_membership(r) for r in rows]
@@ -1094,10 +1042,13 @@ class SQLiteMemberships(SQLiteRepository):
 
 
 # -------------------------------------------------------------- interactions
-_INTERACTION_SELECT = """
+@cache
+def _interaction_select(d: Dialect) -> str:
+    targets = d.json_array_agg(d.json_array("t.position", "t.target_id"), "t.position")
+    return f"""
 SELECT i.id, i.team_id, i.kind, i.author_id, i.occurred_at, i.logged_at, i.outcome, i.via,
        i.reference, i.body,
-       (SELECT json_group_array(json_array(t.position, t.target_id))
+       (SELECT {targets}
           FROM interaction_targets t WHERE t.interaction_id = i.id)
 FROM interactions i"""
 
@@ -1163,7 +1114,8 @@ class SQLiteInteractions(SQLiteRepository):
     def get(self, team_id: TeamId, interaction_id: InteractionId) -> Interaction:
         """Return the interaction or raise ``NotFound``."""
         row = self._conn.execute(
-            f"{_INTERACTION_SELECT} WHERE i.id = ? AND i.team_id = ?", (interaction_id, team_id)
+            f"{_interaction_select(self._dialect)} WHERE i.id = ? AND i.team_id = ?",
+            (interaction_id, team_id),
         ).fetchone()
         if row is None:
             raise NotFound(self.kind, interaction_id)
@@ -1171,7 +1123,8 @@ class SQLiteInteractions(SQLiteRepository):
 
     def _for_target(self, team_id: str, target_id: str) -> list[Interaction]:
         rows = self._conn.execute(
-            f"{_INTERACTION_SELECT} JOIN interaction_targets x ON x.interaction_id = i.id"
+            f"{_interaction_select(self._dialect)}"
+            " JOIN interaction_targets x ON x.interaction_id = i.id"
             " WHERE x.team_id = ? AND x.target_id = ?"
             " ORDER BY x.occurred_at DESC, x.interaction_id DESC",
             (team_id, target_id),
@@ -1194,7 +1147,8 @@ class SQLiteInteractions(SQLiteRepository):
     ) -> list[Interaction]:
         """Up to *limit* of the contact's interactions older than *before*, newest first."""
         sql = (
-            f"{_INTERACTION_SELECT} JOIN interaction_targets x ON x.interaction_id = i.id"
+            f"{_interaction_select(self._dialect)}"
+            " JOIN interaction_targets x ON x.interaction_id = i.id"
             " WHERE x.team_id = ? AND x.target_id = ?"
         )
         params: list[Any] = [team_id, contact_id]
@@ -1232,7 +1186,7 @@ class SQLiteInteractions(SQLiteRepository):
     def all(self, team_id: TeamId) -> list[Interaction]:
         """Return every interaction of the team (also of deleted contacts), by id."""
         rows = self._conn.execute(
-            f"{_INTERACTION_SELECT} WHERE i.team_id = ? ORDER BY i.id", (team_id,)
+            f"{_interaction_select(self._dialect)} WHERE i.team_id = ? ORDER BY i.id", (team_id,)
         )
         return [_interaction(r) for r in rows]
 
@@ -1242,27 +1196,28 @@ class SQLiteInteractions(SQLiteRepository):
     ) -> None:
         """File the interactions of *from_ids* under *to_id* (see the port)."""
         gone = dumps(list(dict.fromkeys(from_ids)))
+        d = self._dialect
         # Rows that would name *to_id* twice in one interaction go first: those of
         # interactions naming *to_id* already, then all but the first of several.
         self._conn.execute(
             "DELETE FROM interaction_targets WHERE team_id = ?"
-            " AND target_id IN (SELECT value FROM json_each(?))"
+            f" AND {d.ids_in('target_id')}"
             " AND interaction_id IN (SELECT interaction_id FROM interaction_targets"
             "   WHERE team_id = ? AND target_id = ?)",
             (team_id, gone, team_id, to_id),
         )
         self._conn.execute(
             "DELETE FROM interaction_targets WHERE team_id = ?"
-            " AND target_id IN (SELECT value FROM json_each(?))"
+            f" AND {d.ids_in('target_id')}"
             " AND EXISTS (SELECT 1 FROM interaction_targets o"
             "   WHERE o.interaction_id = interaction_targets.interaction_id"
-            "   AND o.target_id IN (SELECT value FROM json_each(?))"
+            f"   AND {d.ids_in('o.target_id')}"
             "   AND o.position < interaction_targets.position)",
             (team_id, gone, gone),
         )
         self._conn.execute(
             "UPDATE interaction_targets SET target_id = ? WHERE team_id = ?"
-            " AND target_id IN (SELECT value FROM json_each(?))",
+            f" AND {d.ids_in('target_id')}",
             (to_id, team_id, gone),
         )
 

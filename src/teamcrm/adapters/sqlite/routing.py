@@ -25,15 +25,16 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from teamcrm.adapters.sqlite.codec import dumps, from_micros, loads, optional_micros, to_micros
-from teamcrm.adapters.sqlite.connection import translate
+from teamcrm.adapters.sql.codec import dumps, from_micros, loads, optional_micros, to_micros
+from teamcrm.adapters.sql.dialect import Dialect, insert_ignoring
 from teamcrm.adapters.sqlite.migrations import register_migration
 from teamcrm.adapters.sqlite.repositories import (
-    _BUCKET_SELECT,
     SQLiteRepository,
     _bucket,
+    bucket_columns,
     translated,
 )
 from teamcrm.adapters.sqlite.store import register_repository
@@ -59,11 +60,16 @@ from teamcrm.routing import MemberLoad, RoutingExplanation
 from teamcrm.validation import FrozenDict, trusted
 
 __all__ = [
+    "LEAD_INSERT",
+    "LEAD_SELECT",
+    "OFFER_SELECT",
     "SQLiteInboundBuckets",
     "SQLiteLeadPools",
     "SQLiteLeads",
     "SQLiteOffers",
     "SQLiteRoutingCursors",
+    "lead_from_row",
+    "offer_from_row",
 ]
 
 register_migration(
@@ -366,8 +372,7 @@ class SQLiteLeadPools(SQLiteRepository):
     def add_role_slot(self, slot: RoleSlot) -> None:
         """Insert a role slot (``AlreadyExists`` if the name is taken)."""
         cur = self._conn.execute(
-            "INSERT OR IGNORE INTO role_slots (team_id, name, created_at, created_by)"
-            " VALUES (?, ?, ?, ?)",
+            insert_ignoring(self._dialect, "role_slots", "team_id, name, created_at, created_by"),
             (slot.team_id, slot.name, to_micros(slot.created_at), slot.created_by),
         )
         if cur.rowcount != 1:
@@ -384,7 +389,8 @@ class SQLiteLeadPools(SQLiteRepository):
 
 
 # ---------------------------------------------------------------------- leads
-_LEAD_SELECT = (
+#: A lead's columns, as :func:`lead_from_row` reads them.
+LEAD_SELECT = (
     "SELECT id, team_id, contact_id, pool_key, status, assignee_ids, assigned_at, entry,"
     " keys, declined_by, explanation, created_at, version, role, respond_by FROM leads"
 )
@@ -397,7 +403,8 @@ def _pool_key(lead: Lead) -> str:
     return lead.pool_id or ""
 
 
-def _lead(row: Sequence[Any]) -> Lead:
+def lead_from_row(row: Sequence[Any]) -> Lead:
+    """The lead a :data:`LEAD_SELECT` row holds."""
     lid, tid, cid, pool, status, assignees, assigned, entry, keys, declined = row[:10]
     explanation, created, version, role, respond_by = row[10:]
     return trusted(
@@ -475,16 +482,53 @@ _LEAD_INSERT_COLUMNS = (
     "respond_by",
     "version",
 )
-_LEAD_INSERT = (
+#: Inserts one lead row (columns in ``_LEAD_INSERT_COLUMNS`` order).
+LEAD_INSERT = (
     f"INSERT INTO leads ({', '.join(_LEAD_INSERT_COLUMNS)})"
     f" VALUES ({', '.join('?' for _ in _LEAD_INSERT_COLUMNS)})"
 )
-_LEAD_INSERT_ONE = f"{_LEAD_INSERT} ON CONFLICT DO NOTHING"
+_LEAD_INSERT_ONE = f"{LEAD_INSERT} ON CONFLICT DO NOTHING"
+#: SQLite only (a JSON array unpacked by ``json_each``): ``PGLeads`` inserts a
+#: batch with one pipelined ``executemany`` instead.
 _LEAD_INSERT_BATCH = (
     f"INSERT INTO leads ({', '.join(_LEAD_INSERT_COLUMNS)}) SELECT "
     + ", ".join(f"j.value ->> {n}" for n in range(len(_LEAD_INSERT_COLUMNS)))
     + " FROM json_each(?) j"
 )
+
+
+@cache
+def _open_leads_of_contacts(d: Dialect) -> str:
+    return (
+        f"{LEAD_SELECT} WHERE team_id = ? AND pool_key = ? AND is_open = 1"
+        f" AND {d.ids_in('contact_id')}"
+    )
+
+
+@cache
+def _open_leads_with_keys(d: Dialect) -> str:
+    return (
+        f"{LEAD_SELECT} WHERE id IN (SELECT lead_id FROM lead_keys WHERE team_id = ?"
+        f" AND pool_key = ? AND {d.ids_in('key')})"
+        " AND is_open = 1 ORDER BY created_at, id"
+    )
+
+
+@cache
+def _entries(d: Dialect) -> str:
+    return (
+        "SELECT contact_id, MAX(entry) FROM leads WHERE team_id = ? AND pool_key = ?"
+        f" AND {d.ids_in('contact_id')} GROUP BY contact_id"
+    )
+
+
+@cache
+def _entry_states(d: Dialect) -> str:
+    return (
+        "SELECT contact_id, MAX(entry), MAX(is_open) FROM leads"
+        " WHERE team_id = ? AND pool_key = ?"
+        f" AND {d.ids_in('contact_id')} GROUP BY contact_id"
+    )
 
 
 class SQLiteLeads(SQLiteRepository):
@@ -501,11 +545,11 @@ class SQLiteLeads(SQLiteRepository):
     def get(self, team_id: TeamId, lead_id: LeadId) -> Lead:
         """Return the lead or raise ``NotFound``."""
         row = self._conn.execute(
-            f"{_LEAD_SELECT} WHERE id = ? AND team_id = ?", (lead_id, team_id)
+            f"{LEAD_SELECT} WHERE id = ? AND team_id = ?", (lead_id, team_id)
         ).fetchone()
         if row is None:
             raise NotFound(self.kind, lead_id)
-        return _lead(row)
+        return lead_from_row(row)
 
     @translated
     def add_many(self, leads: Sequence[Lead]) -> None:
@@ -545,15 +589,14 @@ class SQLiteLeads(SQLiteRepository):
         ]
         try:
             self._insert_lead_rows(rows)
-        except sqlite3.IntegrityError as exc:
-            raise translate(exc, kind=self.kind, key=leads[0].id) from exc
+        except self._dialect.errors as exc:
+            raise self._dialect.translate(exc, kind=self.kind, key=leads[0].id) from exc
         keys = [
             (ld.team_id, _pool_key(ld), key, ld.id) for ld in leads if ld.is_open for key in ld.keys
         ]
         if keys:
             self._conn.executemany(
-                "INSERT OR IGNORE INTO lead_keys (team_id, pool_key, key, lead_id)"
-                " VALUES (?, ?, ?, ?)",
+                insert_ignoring(self._dialect, "lead_keys", "team_id, pool_key, key, lead_id"),
                 keys,
             )
         if self.loads_by_trigger:
@@ -612,8 +655,11 @@ class SQLiteLeads(SQLiteRepository):
             )
         if receipts:
             self._conn.executemany(
-                "INSERT OR IGNORE INTO lead_receipts (team_id, pool_key, member_id, lead_id,"
-                " received_at) VALUES (?, ?, ?, ?, ?)",
+                insert_ignoring(
+                    self._dialect,
+                    "lead_receipts",
+                    "team_id, pool_key, member_id, lead_id, received_at",
+                ),
                 receipts,
             )
 
@@ -682,33 +728,33 @@ class SQLiteLeads(SQLiteRepository):
         pools = list(dict.fromkeys(pool_ids))
         if not pools:
             return []
-        cols = _LEAD_SELECT.removeprefix("SELECT ").removesuffix(" FROM leads")
+        cols = LEAD_SELECT.removeprefix("SELECT ").removesuffix(" FROM leads")
         qualified = ", ".join(f"l.{c.strip()}" for c in cols.split(","))
         rows = self._conn.execute(
             f"SELECT {qualified} FROM lead_receipts r JOIN leads l ON l.id = r.lead_id"
             " WHERE r.team_id = ? AND r.member_id = ?"
-            " AND r.pool_key IN (SELECT value FROM json_each(?))"
+            f" AND {self._dialect.ids_in('r.pool_key')}"
             " AND l.status = 'assigned' ORDER BY l.id",
             (team_id, member_id, dumps(pools)),
         ).fetchall()
-        return [ld for ld in (_lead(r) for r in rows) if member_id in ld.assignee_ids]
+        return [ld for ld in (lead_from_row(r) for r in rows) if member_id in ld.assignee_ids]
 
     @translated
     def response_due(self, at: datetime, limit: int) -> list[Lead]:
         """Return up to *limit* leads of any team with ``respond_by <= at``, oldest first."""
         rows = self._conn.execute(
-            f"{_LEAD_SELECT} WHERE respond_by IS NOT NULL AND respond_by <= ?"
+            f"{LEAD_SELECT} WHERE respond_by IS NOT NULL AND respond_by <= ?"
             " ORDER BY respond_by, id LIMIT ?",
             (to_micros(at), limit),
         ).fetchall()
-        return [_lead(r) for r in rows]
+        return [lead_from_row(r) for r in rows]
 
     @translated
     def all(
         self, team_id: TeamId, *, pool_id: PoolId | None = None, status: LeadStatus | None = None
     ) -> list[Lead]:
         """Return the team's leads (of one pool / status if given) by ``created_at`` then id."""
-        sql = f"{_LEAD_SELECT} WHERE team_id = ?"
+        sql = f"{LEAD_SELECT} WHERE team_id = ?"
         params: list[Any] = [team_id]
         if pool_id is not None:
             sql += " AND pool_key = ?"
@@ -717,7 +763,7 @@ class SQLiteLeads(SQLiteRepository):
             sql += " AND status = ?"
             params.append(LeadStatus(status).value)
         rows = self._conn.execute(sql + " ORDER BY created_at, id", params).fetchall()
-        return [_lead(r) for r in rows]
+        return [lead_from_row(r) for r in rows]
 
     @translated
     def page(
@@ -730,7 +776,7 @@ class SQLiteLeads(SQLiteRepository):
         limit: int = 100,
     ) -> list[Lead]:
         """Up to *limit* of :meth:`all` after *after* (``created_at``, id): one index range."""
-        sql = f"{_LEAD_SELECT} WHERE team_id = ?"
+        sql = f"{LEAD_SELECT} WHERE team_id = ?"
         params: list[Any] = [team_id]
         if pool_id is not None:
             sql += " AND pool_key = ?"
@@ -743,16 +789,16 @@ class SQLiteLeads(SQLiteRepository):
             at = to_micros(after[0])
             params += [at, at, after[1]]
         rows = self._conn.execute(sql + " ORDER BY created_at, id LIMIT ?", (*params, limit))
-        return [_lead(r) for r in rows.fetchall()]
+        return [lead_from_row(r) for r in rows.fetchall()]
 
     @translated
     def for_contact(self, team_id: TeamId, contact_id: ContactId) -> list[Lead]:
         """Return every lead of a contact, by ``created_at`` then id."""
         rows = self._conn.execute(
-            f"{_LEAD_SELECT} WHERE team_id = ? AND contact_id = ? ORDER BY created_at, id",
+            f"{LEAD_SELECT} WHERE team_id = ? AND contact_id = ? ORDER BY created_at, id",
             (team_id, contact_id),
         ).fetchall()
-        return [_lead(r) for r in rows]
+        return [lead_from_row(r) for r in rows]
 
     @translated
     def open_for_contacts(
@@ -763,12 +809,11 @@ class SQLiteLeads(SQLiteRepository):
         if not ids:
             return []
         rows = self._conn.execute(
-            f"{_LEAD_SELECT} WHERE team_id = ? AND pool_key = ? AND is_open = 1"
-            " AND contact_id IN (SELECT value FROM json_each(?))",
+            _open_leads_of_contacts(self._dialect),
             (team_id, pool_id or "", dumps(ids)),
         ).fetchall()
         order = {cid: i for i, cid in enumerate(ids)}
-        return sorted((_lead(r) for r in rows), key=lambda ld: order[ld.contact_id])
+        return sorted((lead_from_row(r) for r in rows), key=lambda ld: order[ld.contact_id])
 
     @translated
     def move_contact(
@@ -781,7 +826,7 @@ class SQLiteLeads(SQLiteRepository):
         """
         self._conn.execute(
             "UPDATE leads SET contact_id = ?, version = version + 1 WHERE team_id = ?"
-            " AND contact_id IN (SELECT value FROM json_each(?))",
+            f" AND {self._dialect.ids_in('contact_id')}",
             (to_id, team_id, dumps(list(dict.fromkeys(from_ids)))),
         )
 
@@ -792,12 +837,10 @@ class SQLiteLeads(SQLiteRepository):
         if not wanted:
             return []
         rows = self._conn.execute(
-            f"{_LEAD_SELECT} WHERE id IN (SELECT lead_id FROM lead_keys WHERE team_id = ?"
-            " AND pool_key = ? AND key IN (SELECT value FROM json_each(?)))"
-            " AND is_open = 1 ORDER BY created_at, id",
+            _open_leads_with_keys(self._dialect),
             (team_id, pool_id, dumps(wanted)),
         ).fetchall()
-        return [_lead(r) for r in rows]
+        return [lead_from_row(r) for r in rows]
 
     @translated
     def entries(
@@ -808,8 +851,7 @@ class SQLiteLeads(SQLiteRepository):
         if not ids:
             return {}
         rows = self._conn.execute(
-            "SELECT contact_id, MAX(entry) FROM leads WHERE team_id = ? AND pool_key = ?"
-            " AND contact_id IN (SELECT value FROM json_each(?)) GROUP BY contact_id",
+            _entries(self._dialect),
             (team_id, pool_id or "", dumps(ids)),
         ).fetchall()
         return {str(cid): int(entry) for cid, entry in rows}
@@ -823,9 +865,7 @@ class SQLiteLeads(SQLiteRepository):
         if not ids:
             return {}
         rows = self._conn.execute(
-            "SELECT contact_id, MAX(entry), MAX(is_open) FROM leads"
-            " WHERE team_id = ? AND pool_key = ?"
-            " AND contact_id IN (SELECT value FROM json_each(?)) GROUP BY contact_id",
+            _entry_states(self._dialect),
             (team_id, pool_id, dumps(ids)),
         ).fetchall()
         return {
@@ -835,13 +875,15 @@ class SQLiteLeads(SQLiteRepository):
 
 
 # --------------------------------------------------------------------- offers
-_OFFER_SELECT = (
+#: An offer's columns, as :func:`offer_from_row` reads them.
+OFFER_SELECT = (
     "SELECT id, team_id, lead_id, member_id, created_at, expires_at, status, settled_at,"
     " offered_by, note, version FROM offers"
 )
 
 
-def _offer(row: Sequence[Any]) -> Offer:
+def offer_from_row(row: Sequence[Any]) -> Offer:
+    """The offer an :data:`OFFER_SELECT` row holds."""
     oid, tid, lid, mid, created, expires, status, settled, by, note, version = row
     return trusted(
         Offer,
@@ -869,11 +911,11 @@ class SQLiteOffers(SQLiteRepository):
     def get(self, team_id: TeamId, offer_id: OfferId) -> Offer:
         """Return the offer or raise ``NotFound``."""
         row = self._conn.execute(
-            f"{_OFFER_SELECT} WHERE id = ? AND team_id = ?", (offer_id, team_id)
+            f"{OFFER_SELECT} WHERE id = ? AND team_id = ?", (offer_id, team_id)
         ).fetchone()
         if row is None:
             raise NotFound(self.kind, offer_id)
-        return _offer(row)
+        return offer_from_row(row)
 
     @translated
     def add_many(self, offers: Sequence[Offer]) -> None:
@@ -912,8 +954,8 @@ class SQLiteOffers(SQLiteRepository):
                     for o in offers
                 ],
             )
-        except sqlite3.IntegrityError as exc:
-            raise translate(exc, kind=self.kind, key=offers[0].id) from exc
+        except self._dialect.errors as exc:
+            raise self._dialect.translate(exc, kind=self.kind, key=offers[0].id) from exc
 
     @translated
     def update(self, offer: Offer) -> None:
@@ -934,33 +976,33 @@ class SQLiteOffers(SQLiteRepository):
     def for_lead(self, team_id: TeamId, lead_id: LeadId) -> list[Offer]:
         """Return the lead's offers by ``created_at`` then id."""
         rows = self._conn.execute(
-            f"{_OFFER_SELECT} WHERE team_id = ? AND lead_id = ? ORDER BY created_at, id",
+            f"{OFFER_SELECT} WHERE team_id = ? AND lead_id = ? ORDER BY created_at, id",
             (team_id, lead_id),
         ).fetchall()
-        return [_offer(r) for r in rows]
+        return [offer_from_row(r) for r in rows]
 
     @translated
     def for_member(
         self, team_id: TeamId, member_id: MemberId, status: OfferStatus | None = None
     ) -> list[Offer]:
         """Return the member's offers (of one status if given) by ``created_at`` then id."""
-        sql = f"{_OFFER_SELECT} WHERE team_id = ? AND member_id = ?"
+        sql = f"{OFFER_SELECT} WHERE team_id = ? AND member_id = ?"
         params: list[Any] = [team_id, member_id]
         if status is not None:
             sql += " AND status = ?"
             params.append(OfferStatus(status).value)
         rows = self._conn.execute(sql + " ORDER BY created_at, id", params).fetchall()
-        return [_offer(r) for r in rows]
+        return [offer_from_row(r) for r in rows]
 
     @translated
     def due(self, at: datetime, limit: int) -> list[Offer]:
         """Return up to *limit* open offers of any team with ``expires_at <= at``."""
         rows = self._conn.execute(
-            f"{_OFFER_SELECT} WHERE status = 'open' AND expires_at <= ?"
+            f"{OFFER_SELECT} WHERE status = 'open' AND expires_at <= ?"
             " ORDER BY expires_at, id LIMIT ?",
             (to_micros(at), limit),
         ).fetchall()
-        return [_offer(r) for r in rows]
+        return [offer_from_row(r) for r in rows]
 
 
 # -------------------------------------------------------------------- cursors
@@ -986,8 +1028,12 @@ class SQLiteRoutingCursors(SQLiteRepository):
         """Store *cursor* if the stored version is ``cursor.version - 1``."""
         if cursor.version == 1:
             cur = self._conn.execute(
-                "INSERT OR IGNORE INTO routing_cursors (team_id, pool_id, position, version)"
-                " VALUES (?, ?, ?, 1)",
+                insert_ignoring(
+                    self._dialect,
+                    "routing_cursors",
+                    "team_id, pool_id, position, version",
+                    "?, ?, ?, 1",
+                ),
                 (cursor.team_id, cursor.pool_id, cursor.position),
             )
         else:
@@ -1007,15 +1053,14 @@ class SQLiteRoutingCursors(SQLiteRepository):
 
 
 # ------------------------------------------------------------ inbound buckets
-#: The member's inbound row with its bucket's columns (``_BUCKET_SELECT``'s, then the row's).
-_INBOUND_WITH_BUCKET = (
-    _BUCKET_SELECT.replace(
-        "\nFROM buckets b",
-        ", i.bucket_id\nFROM inbound_buckets i"
-        " LEFT JOIN buckets b ON b.id = i.bucket_id AND b.team_id = i.team_id",
+#: The member's inbound row with its bucket's columns (``bucket_columns``, then the row's).
+@cache
+def _inbound_with_bucket(d: Dialect) -> str:
+    return (
+        f"SELECT {bucket_columns(d)}, i.bucket_id\nFROM inbound_buckets i"
+        " LEFT JOIN buckets b ON b.id = i.bucket_id AND b.team_id = i.team_id"
+        " WHERE i.team_id = ? AND i.member_id = ?"
     )
-    + " WHERE i.team_id = ? AND i.member_id = ?"
-)
 
 
 class SQLiteInboundBuckets(SQLiteRepository):
@@ -1040,7 +1085,9 @@ class SQLiteInboundBuckets(SQLiteRepository):
         self, team_id: TeamId, member_id: MemberId
     ) -> tuple[InboundBucket | None, Bucket | None]:
         """Return the member's inbound row and its bucket (one joined read)."""
-        row = self._conn.execute(_INBOUND_WITH_BUCKET, (team_id, member_id)).fetchone()
+        row = self._conn.execute(
+            _inbound_with_bucket(self._dialect), (team_id, member_id)
+        ).fetchone()
         if row is None:
             return None, None
         inbound = InboundBucket(team_id=team_id, member_id=member_id, bucket_id=row[-1])

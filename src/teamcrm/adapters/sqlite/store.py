@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from teamcrm.adapters.sql.base import SQLContext
 from teamcrm.adapters.sqlite.connection import (
     DEFAULT_BUSY_TIMEOUT,
     SQLiteURL,
@@ -29,10 +30,10 @@ from teamcrm.adapters.sqlite.connection import (
 from teamcrm.adapters.sqlite.migrations import (
     STAMP_SQL,
     Migration,
-    _refuse_unknown,
     applied_migrations,
     check_known,
     migrate,
+    refuse_unknown,
     registered_migrations,
 )
 from teamcrm.adapters.sqlite.repositories import (
@@ -57,8 +58,9 @@ __all__ = [
     "registered_repositories",
 ]
 
-#: Builds an extra repository from the unit of work's :class:`SQLiteContext`.
-RepositoryFactory = Callable[[SQLiteContext], Any]
+#: Builds an extra repository from the unit of work's
+#: :class:`~teamcrm.adapters.sql.base.SQLContext`.
+RepositoryFactory = Callable[[SQLContext], Any]
 
 _CORE = frozenset(
     {
@@ -289,7 +291,7 @@ class SQLiteStore:
             applied = applied_migrations(conn)
         except sqlite3.Error as exc:
             raise translate(exc) from exc
-        _refuse_unknown(applied, self._known, self._where)
+        refuse_unknown(applied, self._known, self._where)
         self._stamp = stamp  # moved, but by migrations this release knows
 
     @property

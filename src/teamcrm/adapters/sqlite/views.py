@@ -32,18 +32,18 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from teamcrm.adapters.sqlite.codec import dumps, from_micros, loads, to_micros
+from teamcrm.adapters.sql.base import SQLContext
+from teamcrm.adapters.sql.codec import dumps, from_micros, loads, to_micros
 from teamcrm.adapters.sqlite.filters import FIELD_ORDER, field_source
 from teamcrm.adapters.sqlite.grid import grid_rank_sql
 from teamcrm.adapters.sqlite.migrations import register_migration
 from teamcrm.adapters.sqlite.names import NameSearch
 from teamcrm.adapters.sqlite.repositories import (
-    CONTACT_COLUMNS,
     CONTACT_CREATED_AT,
     CONTACT_WIDTH,
-    SQLiteContext,
     SQLiteMembers,
     SQLiteRepository,
+    contact_columns,
     contact_from_row,
     translated,
 )
@@ -138,7 +138,7 @@ class SQLiteViews(NameSearch):
 
     kind = "contact"
 
-    def __init__(self, ctx: SQLiteContext) -> None:
+    def __init__(self, ctx: SQLContext) -> None:
         super().__init__(ctx)
         #: (team, the connection's total_changes, touch micros by contact) of the last search.
         self._touched: tuple[str, int | None, dict[str, int | None]] | None = None
@@ -155,6 +155,7 @@ class SQLiteViews(NameSearch):
     ) -> list[Contact]:
         """Return up to *limit* matching contacts by (``created_at``, id); see the port."""
         q = query
+        d = self._dialect
         where = ["c.team_id = :team"]
         params: dict[str, Any] = {"team": team_id, "limit": limit}
         # The most selective criterion drives the query (CROSS JOIN keeps that order).
@@ -213,12 +214,14 @@ class SQLiteViews(NameSearch):
         if q.assignee_id is not None:
             params["assignee"] = q.assignee_id
             where.append(
-                "c.id IN (SELECT l.contact_id FROM leads l, json_each(l.assignee_ids) j"
+                "c.id IN (SELECT l.contact_id FROM leads l,"
+                f" {d.json_rows('l.assignee_ids')} j"
                 " WHERE l.team_id = :team AND l.is_open = 1 AND j.value = :assignee)"
             )
         if q.unassigned:
             where.append(
-                "c.id NOT IN (SELECT l.contact_id FROM leads l, json_each(l.assignee_ids) j"
+                "c.id NOT IN (SELECT l.contact_id FROM leads l,"
+                f" {d.json_rows('l.assignee_ids')} j"
                 " WHERE l.team_id = :team AND l.is_open = 1)"
             )
         fields = ""
@@ -251,8 +254,8 @@ class SQLiteViews(NameSearch):
             where.append(
                 # Per contact, by item: never a read of every membership of a bucket.
                 "(c.created_by = :me OR EXISTS (SELECT 1 FROM memberships m"
-                " INDEXED BY memberships_by_item WHERE m.team_id = :team AND m.item_id = c.id"
-                " AND m.bucket_id IN (SELECT value FROM json_each(:visible))))"
+                f"{d.index_hint('memberships_by_item')} WHERE m.team_id = :team"
+                f" AND m.item_id = c.id AND {d.ids_in('m.bucket_id', ':visible')}))"
             )
         at, key = FIELD_ORDER if fields else ("c.created_at", "c.id")
         if after is not None:
@@ -260,7 +263,7 @@ class SQLiteViews(NameSearch):
             params["after_id"] = after[1]
             where.append(f"({at} > :after_at OR ({at} = :after_at AND {key} > :after_id))")
         if driver:
-            source = f"({driver}) d CROSS JOIN contacts c ON c.id = d.cid"
+            source = f"({driver}) d {d.fixed_join} contacts c ON c.id = d.cid"
         elif name_driver:
             source = name_driver
         elif fields:
@@ -273,14 +276,14 @@ class SQLiteViews(NameSearch):
                 if q.source is not None
                 else "created_id"
             )
-            source = f"contacts c INDEXED BY contacts_by_team_{by}"
+            source = f"contacts c{d.index_hint(f'contacts_by_team_{by}')}"
         # One statement: the page's keys (index order, LIMIT), then only those
         # contacts are read whole, with their newest touch (kept for last_contacted).
         sql = (
-            f"SELECT {CONTACT_COLUMNS}, (SELECT t.at FROM touches_team t"
+            f"SELECT {contact_columns(d)}, (SELECT t.at FROM touches_team t"
             " WHERE t.team_id = c.team_id AND t.contact_id = c.id)"
             f" FROM (SELECT c.id AS pid FROM {source} WHERE {' AND '.join(where)}"
-            f" ORDER BY {at}, {key} LIMIT :limit) p CROSS JOIN contacts c ON c.id = p.pid"
+            f" ORDER BY {at}, {key} LIMIT :limit) p {d.fixed_join} contacts c ON c.id = p.pid"
         )
         conn = self._conn
         rows = conn.execute(sql, params).fetchall()
@@ -296,7 +299,7 @@ class SQLiteViews(NameSearch):
         self, field: str, value: Any, params: dict[str, Any]
     ) -> tuple[str, list[str]]:
         """A custom-field criterion driving the search from ``contact_fields`` (0430)."""
-        return field_source(field, value, params)
+        return field_source(self._dialect, field, value, params)
 
     def _custom_criterion(self, field: str, value: Any, params: dict[str, Any]) -> list[str]:
         """The filters of a custom-field criterion (adding their values to *params*)."""
@@ -304,7 +307,7 @@ class SQLiteViews(NameSearch):
         if value is None:
             return ["json_type(c.custom_fields, :path) IS NOT NULL"]
         params["ctypes"] = dumps(list(_json_type(value)))
-        where = ["json_type(c.custom_fields, :path) IN (SELECT value FROM json_each(:ctypes))"]
+        where = [self._dialect.ids_in("json_type(c.custom_fields, :path)", ":ctypes")]
         if not isinstance(value, bool):
             params["cvalue"] = value
             where.append("json_extract(c.custom_fields, :path) = :cvalue")
@@ -329,7 +332,7 @@ class SQLiteViews(NameSearch):
             return {i: from_micros(at) for i in ids if (at := known[2][i]) is not None}
         rows = self._conn.execute(
             "SELECT contact_id, at FROM touches_team WHERE team_id = ?"
-            " AND contact_id IN (SELECT value FROM json_each(?))",
+            f" AND {self._dialect.ids_in('contact_id')}",
             (team_id, dumps(ids)),
         )
         return {cid: from_micros(at) for cid, at in rows}
@@ -357,7 +360,7 @@ class SQLiteViews(NameSearch):
             "  JOIN interactions i ON i.id = x.interaction_id"
             "  WHERE x.team_id = l.team_id AND x.target_id = l.contact_id"
             "  AND x.occurred_at >= l.assigned_at AND i.author_id = :member)"
-            " FROM leads l, json_each(l.assignee_ids) j"
+            f" FROM leads l, {self._dialect.json_rows('l.assignee_ids')} j"
             " WHERE l.team_id = :team AND j.value = :member"
             " AND l.assigned_at >= :start AND l.assigned_at < :end"
             " ORDER BY l.assigned_at, l.id",
@@ -433,7 +436,7 @@ class SQLiteViews(NameSearch):
         if not picked:
             return []
         facts = self._facts(
-            "l.team_id = :team AND l.id IN (SELECT value FROM json_each(:ids))",
+            f"l.team_id = :team AND {self._dialect.ids_in('l.id', ':ids')}",
             {"team": team_id, "ids": dumps(sorted({lead for lead, _ in picked}))},
             now,
         )
@@ -443,6 +446,7 @@ class SQLiteViews(NameSearch):
     def _facts(self, where: str, params: dict[str, Any], now: datetime) -> list[GridFacts]:
         """The grid facts of the open leads (and owners) matching *where*."""
         params = {**params, "now": to_micros(now), "today": now.date().isoformat()}
+        d = self._dialect
         sql = f"""
         SELECT c.id, c.first_name, c.last_name, c.status,
             (SELECT max(p.validated) FROM contact_phones p WHERE p.contact_id = c.id),
@@ -452,8 +456,8 @@ class SQLiteViews(NameSearch):
                     WHERE x.team_id = :team AND x.target_id = c.id AND i.kind = 'note'),
             (SELECT min(t.due_at) FROM tasks t WHERE t.team_id = :team
                 AND t.contact_id = c.id AND t.status = 'open' AND t.due_at > :now),
-            (SELECT min(d.due_on) FROM followup_dues d INDEXED BY followup_dues_by_contact
-                WHERE d.team_id = :team AND d.contact_id = c.id AND d.due_on > :today),
+            (SELECT min(u.due_on) FROM followup_dues u{d.index_hint("followup_dues_by_contact")}
+                WHERE u.team_id = :team AND u.contact_id = c.id AND u.due_on > :today),
             l.id, l.pool_key, j.value, l.assigned_at, l.created_at,
             CASE WHEN j.value IS NULL OR l.assigned_at IS NULL THEN NULL ELSE
                 (SELECT min(x.occurred_at) FROM interaction_targets x
@@ -461,7 +465,7 @@ class SQLiteViews(NameSearch):
                  WHERE x.team_id = :team AND x.target_id = c.id
                  AND x.occurred_at >= l.assigned_at AND x.occurred_at <= :now
                  AND i.author_id = j.value) END
-        FROM leads l LEFT JOIN json_each(l.assignee_ids) j
+        FROM leads l {d.left_json_rows("l.assignee_ids", "j")}
         JOIN contacts c ON c.id = l.contact_id
         WHERE l.is_open = 1 AND {where}"""
         out: list[GridFacts] = []
