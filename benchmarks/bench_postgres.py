@@ -34,12 +34,14 @@ prints a line and reports nothing.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import secrets
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import attrs
@@ -67,30 +69,48 @@ def _instrument() -> dict[str, Any]:
     """Count this process's round trips and time how long each unit holds a pool's cursor lock.
 
     The lock is held from the moment ``SELECT ... FROM routing_cursors ... FOR
-    UPDATE`` returns (granted) until ``COMMIT`` returns, seen from the client:
+    UPDATE`` returns (granted) until the pipeline holding ``COMMIT`` returns,
+    seen from the client:
     about what the server holds it, give or take one round trip.
     """
     stats: dict[str, Any] = {"trips": 0, "holds": []}
     execute, executemany = psycopg.Connection.execute, psycopg.Cursor.executemany
+    pipeline = psycopg.Connection.pipeline
     locked: list[float] = []
+    depth = [0]  # inside a pipeline its statements travel together: one trip
 
     def counted_execute(self: Any, query: Any, params: Any = None, **kw: Any) -> Any:
-        stats["trips"] += 1
+        stats["trips"] += depth[0] == 0
         text = str(query)
         result = execute(self, query, params, **kw)
         if "FROM routing_cursors" in text and "FOR UPDATE" in text:
             locked.append(time.perf_counter())  # granted: the statement returned
-        if text == "COMMIT" and locked:
-            stats["holds"].append(time.perf_counter() - locked.pop())
-            locked.clear()
         return result
 
     def counted_executemany(self: Any, query: Any, rows: Any, **kw: Any) -> Any:
-        stats["trips"] += 1  # psycopg 3 sends the rows in one pipeline
-        return executemany(self, query, rows, **kw)
+        stats["trips"] += depth[0] == 0  # psycopg 3 sends the rows in one pipeline
+        depth[0] += 1
+        try:
+            return executemany(self, query, rows, **kw)
+        finally:
+            depth[0] -= 1
+
+    @contextlib.contextmanager
+    def counted_pipeline(self: Any) -> Iterator[Any]:
+        stats["trips"] += depth[0] == 0
+        depth[0] += 1
+        try:
+            with pipeline(self) as sent:
+                yield sent
+        finally:
+            depth[0] -= 1
+            if depth[0] == 0 and locked:  # the unit's COMMIT went in this pipeline
+                stats["holds"].append(time.perf_counter() - locked.pop())
+                locked.clear()
 
     psycopg.Connection.execute = counted_execute  # type: ignore[method-assign]
     psycopg.Cursor.executemany = counted_executemany  # type: ignore[method-assign,assignment]
+    psycopg.Connection.pipeline = counted_pipeline  # type: ignore[method-assign,assignment]
     return stats
 
 

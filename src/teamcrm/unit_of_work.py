@@ -87,6 +87,12 @@ class BaseUnitOfWork:
     def _begin(self) -> None:
         raise NotImplementedError
 
+    def _append_and_commit(self, events: list[DomainEvent]) -> None:
+        """Write *events* to the outbox, then commit (an adapter may do both at once)."""
+        if events:
+            self.outbox.append(events)
+        self._commit()
+
     def _commit(self) -> None:
         raise NotImplementedError
 
@@ -119,9 +125,7 @@ class BaseUnitOfWork:
         """Write the collected events to the outbox, then commit everything."""
         self._require_open()
         try:
-            if self._events:
-                self.outbox.append(self._events)
-            self._commit()
+            self._append_and_commit(self._events)
         except BaseException:
             self.rollback()
             raise

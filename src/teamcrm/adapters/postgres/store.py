@@ -47,6 +47,7 @@ from teamcrm.adapters.sqlite.repositories import (
 )
 from teamcrm.adapters.sqlite.store import RepositoryFactory, registered_repositories
 from teamcrm.errors import StoreError, ValidationError
+from teamcrm.events import DomainEvent
 from teamcrm.unit_of_work import BaseUnitOfWork
 
 __all__ = [
@@ -216,14 +217,28 @@ class PostgresUnitOfWork(BaseUnitOfWork):
         if raw is not None:
             self._store._release(raw)
 
-    def _commit(self) -> None:
+    def _append_and_commit(self, events: list[DomainEvent]) -> None:
+        """Take the outbox lock, append *events* and ``COMMIT``, in one round trip.
+
+        The three are sent as one pipeline: none needs another's answer, and
+        a failure in any of them aborts the transaction (``COMMIT`` then rolls
+        back) and is raised, translated, once the pipeline is read.  The
+        outbox lock is taken last thing, so units of one team wait for each
+        other only while their commits travel.
+        """
+        self._commit(events)
+
+    def _commit(self, events: Sequence[DomainEvent] = ()) -> None:
         raw = self._raw
         if raw is None:  # pragma: no cover - guarded by BaseUnitOfWork
             raise StoreError("the unit of work is not open")
         if raw.info.transaction_status == TransactionStatus.INERROR:
             raise StoreError("a statement of this unit of work failed; it cannot be committed")
         try:
-            raw.execute("COMMIT")
+            with raw.pipeline():
+                if events:
+                    self.outbox.append(events)
+                raw.execute("COMMIT")
         except psycopg.Error as exc:
             if raw.broken:
                 raise StoreError(
