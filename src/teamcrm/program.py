@@ -1,7 +1,7 @@
 """Programs: automation a team writes for itself (pure values and rules, no I/O).
 
 A :class:`Program` belongs to one member (its *owner*).  It has a
-:class:`Trigger` (a contact enters a bucket, is created, becomes a lead
+:class:`Trigger` (a contact or a company enters a bucket, a contact is created, becomes a lead
 assigned to the owner, or changes status), optional :class:`Condition`\\ s
 the contact must meet when it would be enrolled, and ordered
 :class:`Step`\\ s (add to / remove from / move between buckets, set the
@@ -34,7 +34,7 @@ import attrs
 from teamcrm import ids as _ids
 from teamcrm.contact import Contact
 from teamcrm.errors import ValidationError
-from teamcrm.ids import PREFIXES, BucketId, ContactId, MemberId, TeamId
+from teamcrm.ids import PREFIXES, BucketId, CompanyId, ContactId, MemberId, TeamId
 from teamcrm.templates import Template
 from teamcrm.validation import Checker, check_enum, check_field_name, check_int, check_text
 from teamcrm.waits import Wait, parse_wait, wait_to_dict
@@ -125,11 +125,18 @@ class TriggerKind(enum.StrEnum):
     """What enrols a contact."""
 
     BUCKET_ENTERED = "bucket_entered"
+    #: a company enters the bucket: its linked contacts the owner may see are enrolled
+    COMPANY_BUCKET_ENTERED = "company_bucket_entered"
     CONTACT_CREATED = "contact_created"
     LEAD_ASSIGNED = "lead_assigned"
     STATUS_CHANGED = "status_changed"
     #: the owner's follow-up of the contact is overdue by ``days`` (found by the runner's scan)
     FOLLOW_UP_OVERDUE = "follow_up_overdue"
+
+    @property
+    def attached(self) -> bool:
+        """True for the triggers of a bucket (``bucket_entered``, ``company_bucket_entered``)."""
+        return self in (TriggerKind.BUCKET_ENTERED, TriggerKind.COMPANY_BUCKET_ENTERED)
 
 
 class ConditionKind(enum.StrEnum):
@@ -172,6 +179,8 @@ class StopReason(enum.StrEnum):
     """Why an enrolment stopped before its last step."""
 
     LEFT_BUCKET = "left_bucket"
+    #: the company the run was started for left the bucket (or was deleted)
+    COMPANY_LEFT_BUCKET = "company_left_bucket"
     REPLIED = "replied"
     OPTED_OUT = "opted_out"
     PROGRAM_PAUSED = "program_paused"
@@ -210,8 +219,10 @@ def _need(obj: object, attr: str, present: bool, kind: str) -> None:
 class Trigger:
     """What enrols a contact in a program.
 
-    :ivar bucket_id: ``bucket_entered``: the bucket the program is attached to
-        (a contact leaving it stops its enrolment).
+    :ivar bucket_id: ``bucket_entered``/``company_bucket_entered``: the bucket
+        the program is attached to (a contact - or, for
+        ``company_bucket_entered``, the company - leaving it stops the runs
+        it started).
     :ivar pool_id: ``lead_assigned``: only leads of this pool (``None``: any pool).
     :ivar status: ``status_changed``: only changes to this status (``None``: any).
     :ivar days: ``follow_up_overdue``: how many days overdue (1 to
@@ -228,7 +239,7 @@ class Trigger:
         c = Checker(self)
         c.enum("kind", TriggerKind)
         kind = self.kind
-        if kind is not TriggerKind.BUCKET_ENTERED:  # a library template may leave it unset
+        if not kind.attached:  # a library template may leave it unset
             _need(self, "bucket_id", False, kind.value)
         c.optional_ident("bucket_id", PREFIXES["bucket"])
         if kind is not TriggerKind.LEAD_ASSIGNED:
@@ -455,7 +466,7 @@ class Program:
         trigger = self.trigger
         if (
             self.scope is ProgramScope.PERSONAL
-            and trigger.kind is TriggerKind.BUCKET_ENTERED
+            and trigger.kind.attached
             and trigger.bucket_id is None
         ):
             raise ValidationError(
@@ -506,6 +517,9 @@ class Enrolment:
     :ivar stop_reason: why it stopped (``stopped`` only).
     :ivar last_error: what the last failed try reported.
     :ivar finished_at: when it completed, stopped or failed.
+    :ivar company_id: ``company_bucket_entered``: the company whose entry into
+        the program's bucket started this run (its leaving stops it);
+        ``None`` for every other trigger.
     """
 
     id: EnrolmentId
@@ -523,10 +537,12 @@ class Enrolment:
     last_error: str | None = None
     finished_at: datetime | None = None
     version: int = 1
+    company_id: CompanyId | None = None
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
         c.ident("id", PREFIXES["enrolment"])
+        c.optional_ident("company_id", PREFIXES["company"])
         c.ident("team_id", PREFIXES["team"])
         c.ident("program_id", PREFIXES["program"])
         c.ident("contact_id", PREFIXES["contact"])

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from teamcrm.ids import ContactId, TeamId
+from teamcrm.ids import CompanyId, ContactId, TeamId
 from teamcrm.program import (
     Enrolment,
     EnrolmentId,
@@ -87,6 +87,14 @@ class EnrolmentRepository(Protocol):
 
     def for_contacts(self, team_id: TeamId, contact_ids: Iterable[ContactId]) -> list[Enrolment]:
         """Return every enrolment (any state) of those contacts, by id."""
+        ...
+
+    def for_companies(self, team_id: TeamId, company_ids: Iterable[CompanyId]) -> list[Enrolment]:
+        """Return every enrolment (any state) started for one of those companies, by id.
+
+        The runs a ``company_bucket_entered`` program started when the
+        company entered its bucket (``Enrolment.company_id``).
+        """
         ...
 
     def for_program(self, team_id: TeamId, program_id: ProgramId) -> list[Enrolment]:

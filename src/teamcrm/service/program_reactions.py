@@ -22,7 +22,7 @@ from teamcrm.bucket import Bucket, BucketMembership
 from teamcrm.contact import Contact
 from teamcrm.errors import NotFound
 from teamcrm.events import DomainEvent, EventName
-from teamcrm.ids import PREFIXES, ContactId, TeamId
+from teamcrm.ids import PREFIXES, BucketId, CompanyId, ContactId, TeamId
 from teamcrm.interaction import Interaction, InteractionKind
 from teamcrm.lead import LeadId
 from teamcrm.ports import UnitOfWork
@@ -43,12 +43,15 @@ __all__ = [
     "ORIGIN",
     "enrol_assigned_leads",
     "enrol_bucket_entries",
+    "enrol_company_entries",
     "enrol_created_contacts",
     "enrol_overdue_follow_ups",
     "enrol_status_changes",
     "forget_deleted_contacts",
     "stop_enrolments",
     "stop_on_bucket_exit",
+    "stop_on_company_deleted",
+    "stop_on_company_exit",
     "stop_on_opt_out",
     "stop_on_pause",
     "stop_on_reply",
@@ -143,10 +146,13 @@ def enrol(
     occasion: Occasion,
     *,
     seen_through: Bucket | None = None,
+    companies: Mapping[str, CompanyId] | None = None,
 ) -> list[Enrolment]:
     """Enrol *contacts* in each of *programs* that admits them; return the new enrolments.
 
     *seen_through*: the bucket the contacts just entered (its viewers see them).
+    *companies*: by contact id, the company whose entry into a bucket enrols
+    it (recorded on the run as ``company_id``).
     """
     programs = list(programs)
     if not programs or not contacts:
@@ -218,6 +224,7 @@ def enrol(
                     last_error=None,
                     finished_at=None,
                     version=1,
+                    company_id=None if companies is None else companies.get(cid),
                 )
             )
     added = uow.enrolments.add_many(new)
@@ -225,6 +232,9 @@ def enrol(
     for e in added:
         by_program.setdefault(e.program_id, []).append(e.contact_id)
     for program_id, contact_ids in by_program.items():
+        data: dict[str, list[str]] = {"contact_ids": contact_ids}
+        if companies:  # each contact's company, in the same order
+            data["company_ids"] = [companies[c] for c in contact_ids]
         occasion.emit(
             DomainEvent(
                 name=EventName.PROGRAM_ENROLLED,
@@ -232,16 +242,26 @@ def enrol(
                 subject_id=program_id,
                 occurred_at=now,
                 actor_id=occasion.actor_id,
-                data={"contact_ids": contact_ids},
+                data=data,
             )
         )
     return added
 
 
 def _item_contacts(event: DomainEvent) -> list[ContactId]:
+    return [ContactId(i) for i in _items(event, "contact")]
+
+
+def _item_companies(event: DomainEvent) -> list[CompanyId]:
+    return [CompanyId(i) for i in _items(event, "company")]
+
+
+def _items(event: DomainEvent, kind: str) -> list[str]:
+    """The ids of *kind* (``contact``/``company``) among the event's ``item_ids``."""
     items = event.data.get("item_ids", [])
+    prefix = PREFIXES[kind]
     return (
-        [ContactId(i) for i in items if isinstance(i, str) and i.startswith(PREFIXES["contact"])]
+        [i for i in items if isinstance(i, str) and i.startswith(prefix)]
         if isinstance(items, list)
         else []
     )
@@ -249,18 +269,14 @@ def _item_contacts(event: DomainEvent) -> list[ContactId]:
 
 def enrol_bucket_entries(occasion: Occasion) -> None:
     """``bucket.items_added``: enrol the contacts in the programs attached to the bucket."""
-    bucket_id = occasion.event.subject_id
-    programs = [
-        p
-        for p in _running(occasion, TriggerKind.BUCKET_ENTERED)
-        if p.trigger.bucket_id == bucket_id
-    ]
+    programs = _attached(occasion, TriggerKind.BUCKET_ENTERED, running=True)
     if not programs:
         return
     ids = _item_contacts(occasion.event)
     bucket = occasion.subject if isinstance(occasion.subject, Bucket) else None
     if bucket is None:
-        bucket = occasion.uow.buckets.get(occasion.team_id, bucket_id)  # type: ignore[arg-type]
+        bucket_id = BucketId(occasion.event.subject_id)
+        bucket = occasion.uow.buckets.get(occasion.team_id, bucket_id)
     enrol(
         occasion.uow,
         occasion.team_id,
@@ -269,6 +285,60 @@ def enrol_bucket_entries(occasion: Occasion) -> None:
         occasion,
         seen_through=bucket,
     )
+
+
+def _attached(occasion: Occasion, kind: TriggerKind, *, running: bool) -> list[Program]:
+    """The programs with a *kind* trigger attached to the event's bucket (only running ones)."""
+    bucket_id = occasion.event.subject_id
+    found = _running(occasion, kind) if running else _programs(occasion)
+    return [p for p in found if p.trigger.kind is kind and p.trigger.bucket_id == bucket_id]
+
+
+def enrol_company_entries(occasion: Occasion) -> None:
+    """``bucket.items_added``: companies entering enrol their contacts (``company_bucket_entered``).
+
+    The contacts linked to each added company now, that the owner of a
+    running program attached to the bucket may see now (the contacts did not
+    enter the bucket themselves: their own visibility decides), each as a
+    run of its own recording the company.  A contact linked to two added
+    companies is enrolled once (for the first).
+    """
+    programs = _attached(occasion, TriggerKind.COMPANY_BUCKET_ENTERED, running=True)
+    if not programs:
+        return
+    company_of: dict[str, CompanyId] = {}
+    known = occasion.contacts
+    contacts: dict[str, Contact] = {}
+    for company_id in _item_companies(occasion.event):
+        for contact in occasion.uow.contacts.by_company(occasion.team_id, company_id):
+            if contact.id not in company_of:
+                company_of[contact.id] = company_id
+                contacts[contact.id] = known[contact.id] = contact
+    enrol(occasion.uow, occasion.team_id, programs, contacts, occasion, companies=company_of)
+
+
+def stop_on_company_exit(occasion: Occasion) -> None:
+    """``bucket.items_removed``: stop the runs the removed companies started in the bucket."""
+    attached = {
+        p.id for p in _attached(occasion, TriggerKind.COMPANY_BUCKET_ENTERED, running=False)
+    }
+    companies = _item_companies(occasion.event)
+    if attached and companies:
+        runs = occasion.uow.enrolments.for_companies(occasion.team_id, companies)
+        stop_enrolments(
+            occasion,
+            [e for e in runs if e.program_id in attached],
+            StopReason.COMPANY_LEFT_BUCKET,
+        )
+
+
+def stop_on_company_deleted(occasion: Occasion) -> None:
+    """``company.deleted``: it left every bucket, so the runs it started stop."""
+    if any(p.trigger.kind is TriggerKind.COMPANY_BUCKET_ENTERED for p in _programs(occasion)):
+        runs = occasion.uow.enrolments.for_companies(
+            occasion.team_id, [CompanyId(occasion.event.subject_id)]
+        )
+        stop_enrolments(occasion, runs, StopReason.COMPANY_LEFT_BUCKET)
 
 
 def enrol_created_contacts(occasion: Occasion) -> None:
@@ -357,6 +427,7 @@ def stop_enrolments(
                     "program_id": e.program_id,
                     "contact_id": e.contact_id,
                     "reason": reason.value,
+                    **({} if e.company_id is None else {"company_id": e.company_id}),
                 },
             )
         )
@@ -365,12 +436,7 @@ def stop_enrolments(
 
 def stop_on_bucket_exit(occasion: Occasion) -> None:
     """``bucket.items_removed``: stop the runs of programs attached to the bucket."""
-    bucket_id = occasion.event.subject_id
-    attached = {
-        p.id
-        for p in _programs(occasion)
-        if p.trigger.kind is TriggerKind.BUCKET_ENTERED and p.trigger.bucket_id == bucket_id
-    }
+    attached = {p.id for p in _attached(occasion, TriggerKind.BUCKET_ENTERED, running=False)}
     if not attached:
         return
     ids = _item_contacts(occasion.event)

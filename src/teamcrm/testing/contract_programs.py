@@ -7,7 +7,8 @@
   (program, contact), whatever the sequence of inserts and finishes (a
   hypothesis test against a model); claims lease due rows to one worker at a
   time and skip leases still held; deleting a program or a contact deletes
-  its enrolments; versions are checked.
+  its enrolments; versions are checked; a run keeps the company that
+  started it (``company_id``) and ``for_companies`` finds it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from teamcrm.errors import AlreadyExists, ConcurrencyError, NotFound
-from teamcrm.ids import BucketId, ContactId
+from teamcrm.ids import BucketId, ContactId, new_company_id
 from teamcrm.ports import Store, UnitOfWork
 from teamcrm.program import (
     Condition,
@@ -266,3 +267,43 @@ class EnrolmentRepositoryContract(StoreContractBase):
             write(store, lambda uow: uow.enrolments.stop_active(t, ids, StopReason.REPLIED, now))
             == []
         )
+
+    def test_runs_keep_the_company_that_started_them(self, store: Store) -> None:
+        """``company_id`` round-trips; ``for_companies`` lists those runs, in the team only."""
+        seed, program, contacts = self._world(store)
+        t = seed.team_id
+        acme, globex = new_company_id(), new_company_id()
+        runs = [
+            attrs.evolve(_enrolment(seed, program, contacts[0], 40), company_id=acme),
+            attrs.evolve(_enrolment(seed, program, contacts[1], 41), company_id=globex),
+            _enrolment(seed, program, contacts[2], 42),
+        ]
+        write(store, lambda uow: uow.enrolments.add_many(runs))
+        assert read(store, lambda uow: uow.enrolments.get(t, runs[0].id)) == runs[0]
+        assert read(store, lambda uow: uow.enrolments.for_contacts(t, contacts)) == runs
+        assert read(store, lambda uow: uow.enrolments.for_companies(t, [acme])) == [runs[0]]
+        both = read(store, lambda uow: uow.enrolments.for_companies(t, [globex, acme, acme]))
+        assert both == runs[:2]
+        other = seed_team(store, "Other").team_id
+        assert read(store, lambda uow: uow.enrolments.for_companies(other, [acme])) == []
+        now = at(100)
+        claimed = write(
+            store,
+            lambda uow: uow.enrolments.claim_due(now, 10, owner="w", until=now + timedelta(1)),
+        )
+        assert {e.id: e.company_id for e in claimed if e.team_id == t} == {
+            r.id: r.company_id for r in runs
+        }
+        [stopped] = write(
+            store,
+            lambda uow: uow.enrolments.stop_active(
+                t, [runs[1].id], StopReason.COMPANY_LEFT_BUCKET, now
+            ),
+        )
+        assert (stopped.company_id, stopped.stop_reason) == (
+            globex,
+            StopReason.COMPANY_LEFT_BUCKET,
+        )
+        [first] = [e for e in claimed if e.id == runs[0].id]
+        write(store, lambda uow: uow.enrolments.update(first.advanced(1, now)))
+        assert read(store, lambda uow: uow.enrolments.get(t, first.id)) == first.advanced(1, now)

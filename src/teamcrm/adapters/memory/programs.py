@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from teamcrm.errors import AlreadyExists, ConcurrencyError, NotFound
-from teamcrm.ids import ContactId, TeamId
+from teamcrm.ids import CompanyId, ContactId, TeamId
 from teamcrm.program import (
     Enrolment,
     EnrolmentId,
@@ -118,6 +118,13 @@ class MemoryEnrolments:
         wanted = set(contact_ids)
         return sorted(
             (e for e in self._t.values() if e.team_id == team_id and e.contact_id in wanted),
+            key=lambda e: e.id,
+        )
+
+    def for_companies(self, team_id: TeamId, company_ids: Iterable[CompanyId]) -> list[Enrolment]:
+        wanted = set(company_ids)
+        return sorted(
+            (e for e in self._t.values() if e.team_id == team_id and e.company_id in wanted),
             key=lambda e: e.id,
         )
 

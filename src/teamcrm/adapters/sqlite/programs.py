@@ -28,7 +28,7 @@ from teamcrm.adapters.sqlite.repositories import SQLiteRepository, translated
 from teamcrm.adapters.sqlite.store import register_repository
 from teamcrm.converter import converter
 from teamcrm.errors import NotFound
-from teamcrm.ids import ContactId, TeamId
+from teamcrm.ids import CompanyId, ContactId, TeamId
 from teamcrm.program import (
     Enrolment,
     EnrolmentId,
@@ -76,10 +76,18 @@ register_migration(
     "CREATE INDEX program_enrolments_by_program ON program_enrolments (program_id)",
 )
 
+# ``company_bucket_entered``: the company whose entry started a run (NULL for other triggers).
+register_migration(
+    "0450_enrolment_companies",
+    "ALTER TABLE program_enrolments ADD COLUMN company_id TEXT",
+    "CREATE INDEX program_enrolments_by_company ON program_enrolments (company_id)"
+    " WHERE company_id IS NOT NULL",
+)
+
 #: The enrolment columns, in the order :func:`enrolment_from_row` reads them.
 ENROLMENT_COLUMNS = (
     "id, team_id, program_id, contact_id, enrolled_at, due_at, state, step_index, attempts,"
-    " lease_owner, lease_until, stop_reason, last_error, finished_at, version"
+    " lease_owner, lease_until, stop_reason, last_error, finished_at, version, company_id"
 )
 _ENROLMENT_SELECT = f"SELECT {ENROLMENT_COLUMNS} FROM program_enrolments"
 _PROGRAM_SELECT = "SELECT data, version FROM programs"
@@ -110,7 +118,7 @@ def _program_data(program: Program) -> str:
 def enrolment_from_row(row: Sequence[Any]) -> Enrolment:
     """Build an enrolment from a row of :data:`ENROLMENT_COLUMNS` (values as stored)."""
     (eid, team, program, contact, enrolled, due, state, index, attempts) = row[:9]
-    (owner, until, reason, error, finished, version) = row[9:]
+    (owner, until, reason, error, finished, version, company) = row[9:]
     return trusted(
         Enrolment,
         id=EnrolmentId(eid),
@@ -128,6 +136,7 @@ def enrolment_from_row(row: Sequence[Any]) -> Enrolment:
         last_error=error,
         finished_at=None if finished is None else from_micros(finished),
         version=version,
+        company_id=None if company is None else CompanyId(company),
     )
 
 
@@ -148,6 +157,7 @@ def _enrolment_values(e: Enrolment) -> tuple[Any, ...]:
         e.last_error,
         optional_micros(e.finished_at),
         e.version,
+        e.company_id,
     )
 
 
@@ -235,7 +245,7 @@ class SQLiteEnrolments(SQLiteRepository):
         before = self._stored_ids(ids)
         self._conn.executemany(
             f"INSERT OR IGNORE INTO program_enrolments ({ENROLMENT_COLUMNS})"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [_enrolment_values(e) for e in unique if e.id not in before],
         )
         added = self._stored_ids(ids) - before
@@ -276,6 +286,16 @@ class SQLiteEnrolments(SQLiteRepository):
             f"{_ENROLMENT_SELECT} WHERE team_id = ? AND contact_id IN"
             " (SELECT value FROM json_each(?)) ORDER BY id",
             (team_id, dumps(list(dict.fromkeys(contact_ids)))),
+        )
+        return [enrolment_from_row(r) for r in rows]
+
+    @translated
+    def for_companies(self, team_id: TeamId, company_ids: Iterable[CompanyId]) -> list[Enrolment]:
+        """Every enrolment one of *company_ids* started (``company_bucket_entered``), by id."""
+        rows = self._conn.execute(
+            f"{_ENROLMENT_SELECT} WHERE team_id = ? AND company_id IN"
+            " (SELECT value FROM json_each(?)) ORDER BY id",
+            (team_id, dumps(list(dict.fromkeys(company_ids)))),
         )
         return [enrolment_from_row(r) for r in rows]
 
