@@ -540,16 +540,21 @@ class CRMComparison(RuleBasedStateMachine):
     @precondition(lambda self: self.bucket_ids)
     @rule(
         data=st.data(),
-        trigger=st.sampled_from(["bucket_entered", "contact_created", "follow_up_overdue"]),
+        trigger=st.sampled_from(
+            ["bucket_entered", "company_bucket_entered", "contact_created", "follow_up_overdue"]
+        ),
         share=st.booleans(),
     )
     def create_program(self, data: st.DataObject, trigger: str, share: bool) -> None:
-        """A program of the actor's: on a bucket (or creation, or overdue), add or notify."""
+        """A program of the actor's on a bucket (contacts or companies entering), add or notify.
+
+        Or triggered by creation, or a follow-up overdue.
+        """
         actor = self._actor(data)
         bucket = self._pick(data, "bucket", actor)
         when = Trigger(
             kind=trigger,
-            bucket_id=BucketId(bucket) if trigger == "bucket_entered" else None,
+            bucket_id=BucketId(bucket) if trigger.endswith("bucket_entered") else None,
             days=1 if trigger == "follow_up_overdue" else None,
         )
         target = self._pick(data, "bucket", actor)
