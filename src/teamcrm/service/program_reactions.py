@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import cast
 
 from teamcrm import permissions as perm
 from teamcrm.bucket import Bucket, BucketMembership
@@ -30,10 +31,11 @@ from teamcrm.program import (
     Enrolment,
     EnrolmentState,
     Program,
+    ProgramId,
     ReEnrol,
     StopReason,
     TriggerKind,
-    new_enrolment_id,
+    new_enrolment_ids,
 )
 from teamcrm.service.reactions import Occasion
 from teamcrm.team import Member
@@ -157,7 +159,7 @@ def enrol(
     programs = list(programs)
     if not programs or not contacts:
         return []
-    ids = list(contacts)
+    ids = cast(list[ContactId], list(contacts))
     held: dict[str, set[str]] = {}
     by_item: dict[str, list[BucketMembership]] = {}
 
@@ -171,12 +173,12 @@ def enrol(
             by_item[m.item_id].append(m)
 
     earlier: dict[tuple[str, str], list[Enrolment]] = {}
-    for e in uow.enrolments.for_contacts(team_id, [ContactId(i) for i in ids]):
+    for e in uow.enrolments.for_contacts(team_id, ids):
         earlier.setdefault((e.program_id, e.contact_id), []).append(e)
     owners: dict[str, Member | None] = {}
     buckets: dict[str, Bucket] | None = None
     now = occasion.now
-    new: list[Enrolment] = []
+    chosen: list[tuple[ProgramId, ContactId]] = []  # (program, contact) pairs to enrol
     for program in programs:
         owner = owners.get(program.owner_id)
         if program.owner_id not in owners:
@@ -188,11 +190,13 @@ def enrol(
         if owner is None or not owner.active:
             continue
         through = seen_through is not None and perm.can_view_bucket(owner, seen_through)
+        free = program.re_enrol is not ReEnrol.NEVER
+        if (through or owner.role.is_manager) and not program.conditions and not earlier:
+            chosen += [(program.id, cid) for cid in ids]  # the bulk case: every contact
+            continue
         for cid in ids:
-            runs = earlier.get((program.id, cid), [])
-            if any(e.active for e in runs):
-                continue
-            if runs and program.re_enrol is ReEnrol.NEVER:
+            runs = earlier.get((program.id, cid))
+            if runs and (not free or any(e.active for e in runs)):
                 continue
             if program.conditions:
                 if any(c.bucket_id is not None for c in program.conditions):
@@ -207,26 +211,29 @@ def enrol(
                         buckets = {b.id: b for b in uow.buckets.all(team_id)}
                     if not perm.can_see_item(owner, creator, by_item[cid], buckets):
                         continue
-            new.append(  # checked values (stored ids, the unit's time): not checked again
-                _enrolment(
-                    id=new_enrolment_id(),
-                    team_id=team_id,
-                    program_id=program.id,
-                    contact_id=ContactId(cid),
-                    enrolled_at=now,
-                    due_at=now,
-                    state=EnrolmentState.ACTIVE,
-                    step_index=0,
-                    attempts=0,
-                    lease_owner=None,
-                    lease_until=None,
-                    stop_reason=None,
-                    last_error=None,
-                    finished_at=None,
-                    version=1,
-                    company_id=None if companies is None else companies.get(cid),
-                )
-            )
+            chosen.append((program.id, cid))
+    company_of = companies or {}
+    new = [  # checked values (stored ids, the unit's time): not checked again
+        _enrolment(
+            id=eid,
+            team_id=team_id,
+            program_id=program_id,
+            contact_id=cid,
+            enrolled_at=now,
+            due_at=now,
+            state=EnrolmentState.ACTIVE,
+            step_index=0,
+            attempts=0,
+            lease_owner=None,
+            lease_until=None,
+            stop_reason=None,
+            last_error=None,
+            finished_at=None,
+            version=1,
+            company_id=company_of.get(cid),
+        )
+        for eid, (program_id, cid) in zip(new_enrolment_ids(len(chosen)), chosen, strict=True)
+    ]
     added = uow.enrolments.add_many(new)
     by_program: dict[str, list[str]] = {}
     for e in added:

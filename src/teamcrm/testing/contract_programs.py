@@ -307,3 +307,24 @@ class EnrolmentRepositoryContract(StoreContractBase):
         [first] = [e for e in claimed if e.id == runs[0].id]
         write(store, lambda uow: uow.enrolments.update(first.advanced(1, now)))
         assert read(store, lambda uow: uow.enrolments.get(t, first.id)) == first.advanced(1, now)
+
+    def test_add_many_mixes_new_and_finished_runs_and_skips_what_is_refused(
+        self, store: Store
+    ) -> None:
+        """New runs and finished ones (a restored backup) in one call; refused rows skipped."""
+        seed, program, contacts = self._world(store)
+        t = seed.team_id
+        first = _enrolment(seed, program, contacts[0], 40)
+        finished = first.stopped(StopReason.LEFT_BUCKET, at(50))
+        failed = attrs.evolve(
+            _enrolment(seed, program, contacts[1], 41), attempts=2, last_error="SMTP down"
+        ).retried("SMTP down", at(60), max_attempts=3)
+        again = _enrolment(seed, program, contacts[0], 70)  # after the finished one: allowed
+        twice = _enrolment(seed, program, contacts[0], 71)  # a second active one: refused
+        later = attrs.evolve(_enrolment(seed, program, contacts[2], 72), due_at=at(900))
+        batch = [finished, failed, again, twice, later, again]
+        added = write(store, lambda uow: uow.enrolments.add_many(batch))
+        assert added == [finished, failed, again, later]
+        stored = read(store, lambda uow: uow.enrolments.for_program(t, program.id))
+        assert stored == sorted(added, key=lambda e: e.id)
+        assert write(store, lambda uow: uow.enrolments.add_many(batch)) == []  # all taken now

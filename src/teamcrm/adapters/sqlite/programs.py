@@ -18,6 +18,7 @@ Foreign keys delete a program's or a contact's enrolments with it.
 from __future__ import annotations
 
 import functools
+import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -90,6 +91,32 @@ ENROLMENT_COLUMNS = (
     " lease_owner, lease_until, stop_reason, last_error, finished_at, version, company_id"
 )
 _ENROLMENT_SELECT = f"SELECT {ENROLMENT_COLUMNS} FROM program_enrolments"
+_ENROLMENT_WIDTH = len(ENROLMENT_COLUMNS.split(","))
+_ENROLMENT_ROW = "(" + ", ".join(["?"] * _ENROLMENT_WIDTH) + ")"
+#: Most enrolments one ``INSERT`` statement of :meth:`SQLiteEnrolments.add_many` holds.
+ENROLMENTS_PER_INSERT = 500
+#: A new run's row: what varies is bound, the rest is what every new run holds.
+_FRESH_INSERT = (
+    "INSERT INTO program_enrolments (id, team_id, program_id, contact_id, enrolled_at, due_at,"
+    " state, step_index, attempts, version, company_id) VALUES "
+)
+_FRESH_ROW = "(?, ?, ?, ?, ?, ?, 'active', 0, 0, 1, ?)"
+_INSERT = f"INSERT INTO program_enrolments ({ENROLMENT_COLUMNS}) VALUES "
+
+
+def _is_fresh(e: Enrolment) -> bool:
+    """Is *e* a new run (active, first step, never tried, no lease): a :data:`_FRESH_ROW`?"""
+    return (
+        e.state is EnrolmentState.ACTIVE
+        and e.step_index == 0
+        and e.attempts == 0
+        and e.version == 1
+        and e.lease_owner is None
+        and e.lease_until is None
+        and e.last_error is None
+    )
+
+
 _PROGRAM_SELECT = "SELECT data, version FROM programs"
 
 
@@ -237,26 +264,51 @@ class SQLiteEnrolments(SQLiteRepository):
 
     @translated
     def add_many(self, enrolments: Sequence[Enrolment]) -> list[Enrolment]:
-        """Insert enrolments, skipping those the one-active index refuses; return the inserted."""
-        unique = list({e.id: e for e in reversed(enrolments)}.values())[::-1]  # first wins
+        """Insert enrolments, skipping those a unique index refuses; return the inserted.
+
+        Up to :data:`ENROLMENTS_PER_INSERT` rows per ``INSERT ... ON CONFLICT
+        DO NOTHING RETURNING id``: a bulk enrolment is a few statements, and
+        the ids returned are exactly the rows inserted (a taken id or a second
+        active run of a (program, contact) is skipped).  New runs (active, at
+        their first step, never tried nor leased: what enrolling makes) bind
+        only the columns that vary, the rest are constants of the statement.
+        """
+        first: dict[str, Enrolment] = {}
+        for e in enrolments:  # a repeated id: the first one, in its place
+            first.setdefault(e.id, e)
+        unique = list(first.values())
         if not unique:
             return []
-        ids = dumps([e.id for e in unique])
-        before = self._stored_ids(ids)
-        self._conn.executemany(
-            f"INSERT OR IGNORE INTO program_enrolments ({ENROLMENT_COLUMNS})"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [_enrolment_values(e) for e in unique if e.id not in before],
-        )
-        added = self._stored_ids(ids) - before
+        limit = getattr(self._conn, "getlimit", None)  # SQLite's; PostgreSQL takes 65,535
+        most = 65_535 if limit is None else limit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        micros: dict[datetime, int] = {}
+        segments: list[tuple[bool, list[tuple[Any, ...]]]] = []  # in order: a conflict's winner
+        for e in unique:
+            fresh = _is_fresh(e)
+            if not segments or segments[-1][0] is not fresh:
+                segments.append((fresh, []))
+            if fresh:
+                enrolled, due = e.enrolled_at, e.due_at
+                if (at := micros.get(enrolled)) is None:
+                    at = micros[enrolled] = to_micros(enrolled)
+                due_at = at if due == enrolled else to_micros(due)
+                segments[-1][1].append(
+                    (e.id, e.team_id, e.program_id, e.contact_id, at, due_at, e.company_id)
+                )
+            else:
+                segments[-1][1].append(_enrolment_values(e))
+        added: set[str] = set()
+        for fresh, rows in segments:
+            insert, row = (_FRESH_INSERT, _FRESH_ROW) if fresh else (_INSERT, _ENROLMENT_ROW)
+            size = max(1, min(ENROLMENTS_PER_INSERT, most // row.count("?")))
+            for start in range(0, len(rows), size):
+                part = rows[start : start + size]
+                returned = self._conn.execute(
+                    insert + ", ".join([row] * len(part)) + " ON CONFLICT DO NOTHING RETURNING id",
+                    [value for values in part for value in values],
+                ).fetchall()
+                added.update(r[0] for r in returned)
         return [e for e in unique if e.id in added]
-
-    def _stored_ids(self, ids_json: str) -> set[str]:
-        rows = self._conn.execute(
-            "SELECT id FROM program_enrolments WHERE id IN (SELECT value FROM json_each(?))",
-            (ids_json,),
-        )
-        return {r[0] for r in rows}
 
     @translated
     def update(self, enrolment: Enrolment) -> None:
