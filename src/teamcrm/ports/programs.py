@@ -81,6 +81,26 @@ class EnrolmentRepository(Protocol):
         """
         ...
 
+    def add_new(
+        self,
+        team_id: TeamId,
+        program_id: ProgramId,
+        at: datetime,
+        ids: Sequence[EnrolmentId],
+        contact_ids: Sequence[ContactId],
+        company_ids: Sequence[CompanyId | None] | None = None,
+    ) -> list[ContactId]:
+        """Start runs of one program: ``ids[n]`` for ``contact_ids[n]``, enrolled and due at *at*.
+
+        Each is active at its first step, never tried nor leased, started by
+        ``company_ids[n]`` when given (else by none): what
+        :meth:`add_many` would insert for those enrolments, without building
+        them (a bulk enrolment starts thousands).  Skips those
+        :meth:`add_many` would skip; returns the contact ids of the runs
+        started, in order.
+        """
+        ...
+
     def update(self, enrolment: Enrolment) -> None:
         """Replace the stored enrolment whose version is ``enrolment.version - 1``."""
         ...

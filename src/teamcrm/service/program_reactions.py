@@ -29,7 +29,6 @@ from teamcrm.lead import LeadId
 from teamcrm.ports import UnitOfWork
 from teamcrm.program import (
     Enrolment,
-    EnrolmentState,
     Program,
     ProgramId,
     ReEnrol,
@@ -39,7 +38,6 @@ from teamcrm.program import (
 )
 from teamcrm.service.reactions import Occasion
 from teamcrm.team import Member
-from teamcrm.validation import trusted_builder
 
 __all__ = [
     "ORIGIN",
@@ -58,9 +56,6 @@ __all__ = [
     "stop_on_pause",
     "stop_on_reply",
 ]
-
-#: Builds enrolments from checked values without checking them again (see ``validation.trusted``).
-_enrolment = trusted_builder(Enrolment)
 
 #: The ``origin`` of events a program step emits (an interaction a program logs is no reply).
 ORIGIN = "programs"
@@ -149,8 +144,8 @@ def enrol(
     *,
     seen_through: Bucket | None = None,
     companies: Mapping[str, CompanyId] | None = None,
-) -> list[Enrolment]:
-    """Enrol *contacts* in each of *programs* that admits them; return the new enrolments.
+) -> int:
+    """Enrol *contacts* in each of *programs* that admits them; return how many runs started.
 
     *seen_through*: the bucket the contacts just entered (its viewers see them).
     *companies*: by contact id, the company whose entry into a bucket enrols
@@ -158,7 +153,7 @@ def enrol(
     """
     programs = list(programs)
     if not programs or not contacts:
-        return []
+        return 0
     ids = cast(list[ContactId], list(contacts))
     held: dict[str, set[str]] = {}
     by_item: dict[str, list[BucketMembership]] = {}
@@ -178,7 +173,7 @@ def enrol(
     owners: dict[str, Member | None] = {}
     buckets: dict[str, Bucket] | None = None
     now = occasion.now
-    chosen: list[tuple[ProgramId, ContactId]] = []  # (program, contact) pairs to enrol
+    chosen: dict[ProgramId, list[ContactId]] = {}  # the contacts to enrol, by program
     for program in programs:
         owner = owners.get(program.owner_id)
         if program.owner_id not in owners:
@@ -190,10 +185,11 @@ def enrol(
         if owner is None or not owner.active:
             continue
         through = seen_through is not None and perm.can_view_bucket(owner, seen_through)
-        free = program.re_enrol is not ReEnrol.NEVER
         if (through or owner.role.is_manager) and not program.conditions and not earlier:
-            chosen += [(program.id, cid) for cid in ids]  # the bulk case: every contact
+            chosen[program.id] = ids  # the bulk case: every contact
             continue
+        free = program.re_enrol is not ReEnrol.NEVER
+        mine = chosen[program.id] = []
         for cid in ids:
             runs = earlier.get((program.id, cid))
             if runs and (not free or any(e.active for e in runs)):
@@ -211,37 +207,20 @@ def enrol(
                         buckets = {b.id: b for b in uow.buckets.all(team_id)}
                     if not perm.can_see_item(owner, creator, by_item[cid], buckets):
                         continue
-            chosen.append((program.id, cid))
-    company_of = companies or {}
-    new = [  # checked values (stored ids, the unit's time): not checked again
-        _enrolment(
-            id=eid,
-            team_id=team_id,
-            program_id=program_id,
-            contact_id=cid,
-            enrolled_at=now,
-            due_at=now,
-            state=EnrolmentState.ACTIVE,
-            step_index=0,
-            attempts=0,
-            lease_owner=None,
-            lease_until=None,
-            stop_reason=None,
-            last_error=None,
-            finished_at=None,
-            version=1,
-            company_id=company_of.get(cid),
-        )
-        for eid, (program_id, cid) in zip(new_enrolment_ids(len(chosen)), chosen, strict=True)
-    ]
-    added = uow.enrolments.add_many(new)
-    by_program: dict[str, list[str]] = {}
-    for e in added:
-        by_program.setdefault(e.program_id, []).append(e.contact_id)
-    for program_id, contact_ids in by_program.items():
-        data: dict[str, list[str]] = {"contact_ids": contact_ids}
+            mine.append(cid)
+    started = 0
+    for program_id, contact_ids in chosen.items():
+        if not contact_ids:
+            continue
+        of = None if companies is None else [companies.get(c) for c in contact_ids]
+        fresh = new_enrolment_ids(len(contact_ids))
+        enrolled = uow.enrolments.add_new(team_id, program_id, now, fresh, contact_ids, of)
+        if not enrolled:
+            continue
+        started += len(enrolled)
+        data: dict[str, list[str]] = {"contact_ids": list(enrolled)}
         if companies:  # each contact's company, in the same order
-            data["company_ids"] = [companies[c] for c in contact_ids]
+            data["company_ids"] = [companies[c] for c in enrolled]
         occasion.emit(
             DomainEvent(
                 name=EventName.PROGRAM_ENROLLED,
@@ -252,7 +231,7 @@ def enrol(
                 data=data,
             )
         )
-    return added
+    return started
 
 
 def _item_contacts(event: DomainEvent) -> list[ContactId]:

@@ -34,6 +34,7 @@ from teamcrm.program import (
     Trigger,
     TriggerKind,
     new_enrolment_id,
+    new_enrolment_ids,
     new_program_id,
 )
 from teamcrm.testing.contract_base import (
@@ -328,3 +329,34 @@ class EnrolmentRepositoryContract(StoreContractBase):
         stored = read(store, lambda uow: uow.enrolments.for_program(t, program.id))
         assert stored == sorted(added, key=lambda e: e.id)
         assert write(store, lambda uow: uow.enrolments.add_many(batch)) == []  # all taken now
+
+    def test_add_new_starts_the_runs_add_many_would_and_skips_the_same(self, store: Store) -> None:
+        """``add_new``: runs at their first step; a contact's second active run is refused."""
+        seed, program, contacts = self._world(store, contacts=4)
+        t = seed.team_id
+        running = _enrolment(seed, program, contacts[1], 40)
+        write(store, lambda uow: uow.enrolments.add_many([running]))
+        ids = new_enrolment_ids(4)
+        acme = new_company_id()
+        companies = [acme, acme, None, acme]
+        started = write(
+            store,
+            lambda uow: uow.enrolments.add_new(t, program.id, at(50), ids, contacts, companies),
+        )
+        assert started == [contacts[0], contacts[2], contacts[3]]  # contacts[1] runs already
+        want = [
+            attrs.evolve(_enrolment(seed, program, c, 50), id=i, company_id=company)
+            for i, c, company in zip(ids, contacts, companies, strict=True)
+            if c != contacts[1]
+        ]
+        stored = read(store, lambda uow: uow.enrolments.for_program(t, program.id))
+        assert stored == sorted([running, *want], key=lambda e: e.id)
+        more = new_enrolment_ids(2)
+        again = write(  # without companies; one taken (program, contact), one free
+            store,
+            lambda uow: uow.enrolments.add_new(
+                t, program.id, at(60), more, [contacts[0], contacts[1]]
+            ),
+        )
+        assert again == []
+        assert write(store, lambda uow: uow.enrolments.add_new(t, program.id, at(60), [], [])) == []

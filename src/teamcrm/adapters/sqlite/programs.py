@@ -28,7 +28,7 @@ from teamcrm.adapters.sqlite.migrations import register_migration
 from teamcrm.adapters.sqlite.repositories import SQLiteRepository, translated
 from teamcrm.adapters.sqlite.store import register_repository
 from teamcrm.converter import converter
-from teamcrm.errors import NotFound
+from teamcrm.errors import NotFound, ValidationError
 from teamcrm.ids import CompanyId, ContactId, TeamId
 from teamcrm.program import (
     Enrolment,
@@ -279,8 +279,6 @@ class SQLiteEnrolments(SQLiteRepository):
         unique = list(first.values())
         if not unique:
             return []
-        limit = getattr(self._conn, "getlimit", None)  # SQLite's; PostgreSQL takes 65,535
-        most = 65_535 if limit is None else limit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
         micros: dict[datetime, int] = {}
         segments: list[tuple[bool, list[tuple[Any, ...]]]] = []  # in order: a conflict's winner
         for e in unique:
@@ -300,7 +298,7 @@ class SQLiteEnrolments(SQLiteRepository):
         added: set[str] = set()
         for fresh, rows in segments:
             insert, row = (_FRESH_INSERT, _FRESH_ROW) if fresh else (_INSERT, _ENROLMENT_ROW)
-            size = max(1, min(ENROLMENTS_PER_INSERT, most // row.count("?")))
+            size = self._rows_per_insert(row.count("?"))
             for start in range(0, len(rows), size):
                 part = rows[start : start + size]
                 returned = self._conn.execute(
@@ -309,6 +307,53 @@ class SQLiteEnrolments(SQLiteRepository):
                 ).fetchall()
                 added.update(r[0] for r in returned)
         return [e for e in unique if e.id in added]
+
+    @translated
+    def add_new(
+        self,
+        team_id: TeamId,
+        program_id: ProgramId,
+        at: datetime,
+        ids: Sequence[EnrolmentId],
+        contact_ids: Sequence[ContactId],
+        company_ids: Sequence[CompanyId | None] | None = None,
+    ) -> list[ContactId]:
+        """Start runs of one program, :data:`ENROLMENTS_PER_INSERT` per statement.
+
+        The statements' parameters are laid out column by column (slice
+        assignments), so no Python object is made per run.
+        """
+        count = len(ids)
+        if len(contact_ids) != count or (company_ids is not None and len(company_ids) != count):
+            raise ValidationError("contact_ids", len(contact_ids), "must be as many as the ids")
+        micros = to_micros(at)
+        width = _FRESH_ROW.count("?")
+        params: list[Any] = [None] * (width * count)
+        params[0::width] = ids
+        params[1::width] = [team_id] * count
+        params[2::width] = [program_id] * count
+        params[3::width] = contact_ids
+        params[4::width] = params[5::width] = [micros] * count
+        if company_ids is not None:
+            params[6::width] = company_ids
+        started: set[str] = set()
+        size = self._rows_per_insert(width)
+        for start in range(0, count, size):
+            rows = min(size, count - start)
+            returned = self._conn.execute(
+                _FRESH_INSERT
+                + ", ".join([_FRESH_ROW] * rows)
+                + " ON CONFLICT DO NOTHING RETURNING id",
+                params[start * width : (start + rows) * width],
+            ).fetchall()
+            started.update(r[0] for r in returned)
+        return [c for e, c in zip(ids, contact_ids, strict=True) if e in started]
+
+    def _rows_per_insert(self, width: int) -> int:
+        """Rows of *width* parameters one statement holds (SQLite's limit; PostgreSQL 65,535)."""
+        limit = getattr(self._conn, "getlimit", None)
+        most = 65_535 if limit is None else limit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        return max(1, min(ENROLMENTS_PER_INSERT, most // width))
 
     @translated
     def update(self, enrolment: Enrolment) -> None:
