@@ -210,6 +210,8 @@ class CRMComparison(RuleBasedStateMachine):
         self.company_ids: list[str] = []
         self.bucket_ids: list[str] = []
         self.program_ids: list[str] = []
+        #: program id -> (its owner, the bucket it is attached to), for bucket triggers
+        self.program_buckets: dict[str, tuple[str, str]] = {}
 
     def teardown(self) -> None:
         """Close the store under test."""
@@ -563,6 +565,19 @@ class CRMComparison(RuleBasedStateMachine):
         program = self._as(actor, "create_program", lambda s: s.create_program("P", when, steps))
         if program is not None:
             self._remember("program", program)
+            if when.bucket_id is not None:
+                self.program_buckets[program.id] = (actor, when.bucket_id)
+
+    @precondition(lambda self: self.program_buckets and (self.contact_ids or self.company_ids))
+    @rule(data=st.data())
+    def enter_a_program_bucket(self, data: st.DataObject) -> None:
+        """The owner adds contacts and/or a company to a program's bucket (so it enrols)."""
+        program = data.draw(st.sampled_from(sorted(self.program_buckets)), label="program")
+        owner, bucket = self.program_buckets[program]
+        items = self._picks(data, "contact", owner, 3) if self.contact_ids else []
+        if self.company_ids:
+            items += self._picks(data, "company", owner, 1)
+        self._as(owner, "add_to_bucket", lambda s: s.add_to_bucket(bucket, items))
 
     @precondition(lambda self: self.program_ids and self.bucket_ids)
     @rule(data=st.data(), pause=st.booleans())
@@ -574,7 +589,9 @@ class CRMComparison(RuleBasedStateMachine):
             self._as(actor, "pause_program", lambda s: s.pause_program(program))
             return
         bucket = self._pick(data, "bucket", actor)
-        self._as(actor, "attach_program", lambda s: s.attach_program(program, bucket))
+        attached = self._as(actor, "attach_program", lambda s: s.attach_program(program, bucket))
+        if attached is not None:
+            self.program_buckets[attached.id] = (attached.owner_id, bucket)
 
     @precondition(lambda self: self.bucket_ids)
     @rule(data=st.data())
