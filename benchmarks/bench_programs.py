@@ -14,7 +14,8 @@
 * ``programs_bulk_enrol_10k_x``: adding 10,000 contacts (``--quick``: 2,000)
   to a bucket in one call when a program is attached to it (all of them are
   enrolled in the same unit), as a multiple of the same add without
-  programs (target: at most 2).
+  programs (target: at most 2).  The setup's WAL is checkpointed before
+  each timed add, so neither arm pays for copying the contacts' pages.
 """
 
 from __future__ import annotations
@@ -101,6 +102,8 @@ def _replay(path: Path, log: list[tuple[str, str, Any]]) -> float:
         conn.execute(pragma)
     started = time.perf_counter()
     for kind, sql, params in log:
+        if sql.startswith("PRAGMA query_only"):
+            continue  # the store's read-only connection: the replay runs all on one
         if kind == "one":
             conn.execute(sql, params).fetchall()
         else:
@@ -121,6 +124,12 @@ def _bulk_add_s(path: Path, contacts: int, *, with_program: bool) -> float:
             [Step(kind="add_to_bucket", bucket_id=shared.id)],
         )
     ids = [c.id for c in ana.create_contacts([{"first_name": f"C{i}"} for i in range(contacts)])]
+    # The setup's WAL pages (the contacts) are checkpointed now, in both arms: else
+    # the timed commit that crosses the store's autocheckpoint (4,000 pages) pays
+    # for copying the setup's pages - the add with programs writes more, so it did.
+    raw = sqlite3.connect(path)
+    raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    raw.close()
     started = time.perf_counter()
     ana.add_to_bucket(inbox.id, ids)
     elapsed = time.perf_counter() - started

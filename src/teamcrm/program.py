@@ -1,7 +1,7 @@
 """Programs: automation a team writes for itself (pure values and rules, no I/O).
 
 A :class:`Program` belongs to one member (its *owner*).  It has a
-:class:`Trigger` (a contact enters a bucket, is created, becomes a lead
+:class:`Trigger` (a contact or a company enters a bucket, a contact is created, becomes a lead
 assigned to the owner, or changes status), optional :class:`Condition`\\ s
 the contact must meet when it would be enrolled, and ordered
 :class:`Step`\\ s (add to / remove from / move between buckets, set the
@@ -25,6 +25,8 @@ team bucket.  Seed 001 validates an address "by scheduling drip emails": a
 from __future__ import annotations
 
 import enum
+import os
+import time
 from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any, NewType
@@ -34,7 +36,7 @@ import attrs
 from teamcrm import ids as _ids
 from teamcrm.contact import Contact
 from teamcrm.errors import ValidationError
-from teamcrm.ids import PREFIXES, BucketId, ContactId, MemberId, TeamId
+from teamcrm.ids import PREFIXES, BucketId, CompanyId, ContactId, MemberId, TeamId
 from teamcrm.templates import Template
 from teamcrm.validation import Checker, check_enum, check_field_name, check_int, check_text
 from teamcrm.waits import Wait, parse_wait, wait_to_dict
@@ -61,6 +63,7 @@ __all__ = [
     "TriggerKind",
     "backoff",
     "new_enrolment_id",
+    "new_enrolment_ids",
     "new_program_id",
 ]
 
@@ -87,6 +90,27 @@ def new_program_id() -> ProgramId:
 def new_enrolment_id() -> EnrolmentId:
     """Return a fresh, time-ordered enrolment id (``en_…``)."""
     return EnrolmentId(PREFIXES["enrolment"] + _ids.id_suffix())
+
+
+#: The library's own suffix maker (tests may replace ``ids.id_suffix`` to make ids deterministic).
+_ID_SUFFIX = _ids.id_suffix
+
+
+def new_enrolment_ids(count: int) -> list[EnrolmentId]:
+    """Return *count* fresh enrolment ids, made as :func:`new_enrolment_id` makes one.
+
+    One clock read and one ``os.urandom`` call for all of them (a bulk
+    enrolment makes thousands): the same time digits, then 52 random bits
+    each.  When ``ids.id_suffix`` was replaced (tests making ids
+    deterministic), each id comes from it.
+    """
+    prefix = PREFIXES["enrolment"]
+    suffix = _ids.id_suffix
+    if suffix is not _ID_SUFFIX or count < 2:
+        return [EnrolmentId(prefix + suffix()) for _ in range(count)]
+    head = prefix + (time.time_ns() // 1000).to_bytes(7).hex()[1:]
+    tail = os.urandom(7 * count).hex()
+    return [EnrolmentId(head + tail[n + 1 : n + 14]) for n in range(0, 14 * count, 14)]
 
 
 def backoff(attempts: int) -> timedelta:
@@ -125,11 +149,18 @@ class TriggerKind(enum.StrEnum):
     """What enrols a contact."""
 
     BUCKET_ENTERED = "bucket_entered"
+    #: a company enters the bucket: its linked contacts the owner may see are enrolled
+    COMPANY_BUCKET_ENTERED = "company_bucket_entered"
     CONTACT_CREATED = "contact_created"
     LEAD_ASSIGNED = "lead_assigned"
     STATUS_CHANGED = "status_changed"
     #: the owner's follow-up of the contact is overdue by ``days`` (found by the runner's scan)
     FOLLOW_UP_OVERDUE = "follow_up_overdue"
+
+    @property
+    def attached(self) -> bool:
+        """True for the triggers of a bucket (``bucket_entered``, ``company_bucket_entered``)."""
+        return self in (TriggerKind.BUCKET_ENTERED, TriggerKind.COMPANY_BUCKET_ENTERED)
 
 
 class ConditionKind(enum.StrEnum):
@@ -172,6 +203,8 @@ class StopReason(enum.StrEnum):
     """Why an enrolment stopped before its last step."""
 
     LEFT_BUCKET = "left_bucket"
+    #: the company the run was started for left the bucket (or was deleted)
+    COMPANY_LEFT_BUCKET = "company_left_bucket"
     REPLIED = "replied"
     OPTED_OUT = "opted_out"
     PROGRAM_PAUSED = "program_paused"
@@ -210,8 +243,10 @@ def _need(obj: object, attr: str, present: bool, kind: str) -> None:
 class Trigger:
     """What enrols a contact in a program.
 
-    :ivar bucket_id: ``bucket_entered``: the bucket the program is attached to
-        (a contact leaving it stops its enrolment).
+    :ivar bucket_id: ``bucket_entered``/``company_bucket_entered``: the bucket
+        the program is attached to (a contact - or, for
+        ``company_bucket_entered``, the company - leaving it stops the runs
+        it started).
     :ivar pool_id: ``lead_assigned``: only leads of this pool (``None``: any pool).
     :ivar status: ``status_changed``: only changes to this status (``None``: any).
     :ivar days: ``follow_up_overdue``: how many days overdue (1 to
@@ -228,7 +263,7 @@ class Trigger:
         c = Checker(self)
         c.enum("kind", TriggerKind)
         kind = self.kind
-        if kind is not TriggerKind.BUCKET_ENTERED:  # a library template may leave it unset
+        if not kind.attached:  # a library template may leave it unset
             _need(self, "bucket_id", False, kind.value)
         c.optional_ident("bucket_id", PREFIXES["bucket"])
         if kind is not TriggerKind.LEAD_ASSIGNED:
@@ -455,7 +490,7 @@ class Program:
         trigger = self.trigger
         if (
             self.scope is ProgramScope.PERSONAL
-            and trigger.kind is TriggerKind.BUCKET_ENTERED
+            and trigger.kind.attached
             and trigger.bucket_id is None
         ):
             raise ValidationError(
@@ -506,6 +541,9 @@ class Enrolment:
     :ivar stop_reason: why it stopped (``stopped`` only).
     :ivar last_error: what the last failed try reported.
     :ivar finished_at: when it completed, stopped or failed.
+    :ivar company_id: ``company_bucket_entered``: the company whose entry into
+        the program's bucket started this run (its leaving stops it);
+        ``None`` for every other trigger.
     """
 
     id: EnrolmentId
@@ -523,10 +561,12 @@ class Enrolment:
     last_error: str | None = None
     finished_at: datetime | None = None
     version: int = 1
+    company_id: CompanyId | None = None
 
     def __attrs_post_init__(self) -> None:
         c = Checker(self)
         c.ident("id", PREFIXES["enrolment"])
+        c.optional_ident("company_id", PREFIXES["company"])
         c.ident("team_id", PREFIXES["team"])
         c.ident("program_id", PREFIXES["program"])
         c.ident("contact_id", PREFIXES["contact"])

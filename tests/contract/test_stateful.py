@@ -91,4 +91,4 @@ class _DoublingStore:
 
 def test_the_machine_catches_programs_that_differ() -> None:
     with pytest.raises(Mismatch):
-        run_comparison(_DoublingStore, max_examples=60, shrink=False)  # type: ignore[arg-type]
+        run_comparison(_DoublingStore, max_examples=200, shrink=False)  # type: ignore[arg-type]

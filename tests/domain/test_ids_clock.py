@@ -18,7 +18,7 @@ from teamcrm.followup import new_policy_id
 from teamcrm.lead import new_lead_id, new_offer_id
 from teamcrm.notification import new_notification_id
 from teamcrm.pool import new_pool_id
-from teamcrm.program import new_enrolment_id, new_program_id
+from teamcrm.program import new_enrolment_id, new_enrolment_ids, new_program_id
 from teamcrm.search import new_saved_filter_id
 from teamcrm.task import new_task_id
 from teamcrm.validation import check_id
@@ -201,3 +201,24 @@ def test_crm_rejects_a_clock_that_returns_naive_times() -> None:
     crm = teamcrm.open("memory://", clock=Naive())
     with pytest.raises(ValidationError, match=r"clock\.now\(\)"):
         crm.create_team("Acme", admin_name="Ana")
+
+
+def test_enrolment_ids_made_in_bulk_are_like_single_ones_and_follow_a_patched_suffix(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``new_enrolment_ids``: one clock read and one urandom call, the same id format."""
+    before = time.time_ns() // 1000
+    made = new_enrolment_ids(5_000)
+    after = time.time_ns() // 1000
+    prefix = ids.PREFIXES["enrolment"]
+    assert len(set(made)) == 5_000
+    for value in made:
+        assert check_id("id", value, prefix) == value
+        assert len(value) == len(prefix) + 26
+        assert before <= int(value[len(prefix) : len(prefix) + 13], 16) <= after
+    time.sleep(0.002)
+    assert max(made) < new_enrolment_id()  # later ones sort later
+    assert new_enrolment_ids(0) == []
+    counter = iter(range(1, 100))
+    monkeypatch.setattr(ids, "id_suffix", lambda: f"{next(counter):026x}")
+    assert new_enrolment_ids(2) == [f"{prefix}{1:026x}", f"{prefix}{2:026x}"]

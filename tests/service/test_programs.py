@@ -541,7 +541,10 @@ def test_programs_and_their_runs_survive_a_backup_and_restore(w: World, tmp_path
 
 
 def test_a_company_entering_a_bucket_enrols_nobody(w: World) -> None:
-    """Runs are per contact (docs/programs.md, "Companies"): a company is no run's subject."""
+    """A ``bucket_entered`` program enrols contacts that enter, not companies.
+
+    Companies have their trigger: tests/test_program_companies.py.
+    """
     program = _share_program(w)
     acme = w.susan.create_company("Acme")
     kim = w.susan.create_contact("Kim")

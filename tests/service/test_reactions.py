@@ -222,11 +222,15 @@ def test_turning_filing_on_files_every_earlier_note_under_the_companies(w: World
 
 # ------------------------------------------------------------ the registry
 def test_what_runs_after_items_are_added_is_declared_in_the_registry() -> None:
-    """Follow-up clocks, then routing, then programs; no mixin overrides the add any more."""
+    """Follow-up clocks, then routing, then programs (contacts, then companies' contacts).
+
+    No mixin overrides the add any more.
+    """
     table = default_reactions()
     assert [r.area for r in table.for_event(EventName.BUCKET_ITEMS_ADDED)] == [
         "follow-ups",
         "routing",
+        "programs",
         "programs",
     ]
     owners = [c for c in MemberSession.__mro__ if "_add_items" in vars(c)]

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from teamcrm.ids import ContactId, TeamId
+from teamcrm.ids import CompanyId, ContactId, TeamId
 from teamcrm.program import (
     Enrolment,
     EnrolmentId,
@@ -81,12 +81,40 @@ class EnrolmentRepository(Protocol):
         """
         ...
 
+    def add_new(
+        self,
+        team_id: TeamId,
+        program_id: ProgramId,
+        at: datetime,
+        ids: Sequence[EnrolmentId],
+        contact_ids: Sequence[ContactId],
+        company_ids: Sequence[CompanyId | None] | None = None,
+    ) -> list[ContactId]:
+        """Start runs of one program: ``ids[n]`` for ``contact_ids[n]``, enrolled and due at *at*.
+
+        Each is active at its first step, never tried nor leased, started by
+        ``company_ids[n]`` when given (else by none): what
+        :meth:`add_many` would insert for those enrolments, without building
+        them (a bulk enrolment starts thousands).  Skips those
+        :meth:`add_many` would skip; returns the contact ids of the runs
+        started, in order.
+        """
+        ...
+
     def update(self, enrolment: Enrolment) -> None:
         """Replace the stored enrolment whose version is ``enrolment.version - 1``."""
         ...
 
     def for_contacts(self, team_id: TeamId, contact_ids: Iterable[ContactId]) -> list[Enrolment]:
         """Return every enrolment (any state) of those contacts, by id."""
+        ...
+
+    def for_companies(self, team_id: TeamId, company_ids: Iterable[CompanyId]) -> list[Enrolment]:
+        """Return every enrolment (any state) started for one of those companies, by id.
+
+        The runs a ``company_bucket_entered`` program started when the
+        company entered its bucket (``Enrolment.company_id``).
+        """
         ...
 
     def for_program(self, team_id: TeamId, program_id: ProgramId) -> list[Enrolment]:

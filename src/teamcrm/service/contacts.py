@@ -614,7 +614,8 @@ class ContactUseCases(SessionBase):
                 uow.contacts.update(bumped(contact, company_ids=ids))
             uow.memberships.remove_item(self.team_id, company.id)
             uow.companies.delete(self.team_id, company.id, company.version)
-            uow.collect(self._event(EventName.COMPANY_DELETED, company.id, now))
+            # Its reactions: the program runs it started stop (company_left_bucket).
+            self._emit(uow, self._event(EventName.COMPANY_DELETED, company.id, now))
             uow.commit()
 
 

@@ -16,46 +16,46 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import cast
 
 from teamcrm import permissions as perm
 from teamcrm.bucket import Bucket, BucketMembership
 from teamcrm.contact import Contact
 from teamcrm.errors import NotFound
 from teamcrm.events import DomainEvent, EventName
-from teamcrm.ids import PREFIXES, ContactId, TeamId
+from teamcrm.ids import PREFIXES, BucketId, CompanyId, ContactId, TeamId
 from teamcrm.interaction import Interaction, InteractionKind
 from teamcrm.lead import LeadId
 from teamcrm.ports import UnitOfWork
 from teamcrm.program import (
     Enrolment,
-    EnrolmentState,
     Program,
+    ProgramId,
     ReEnrol,
     StopReason,
     TriggerKind,
-    new_enrolment_id,
+    new_enrolment_ids,
 )
 from teamcrm.service.reactions import Occasion
 from teamcrm.team import Member
-from teamcrm.validation import trusted_builder
 
 __all__ = [
     "ORIGIN",
     "enrol_assigned_leads",
     "enrol_bucket_entries",
+    "enrol_company_entries",
     "enrol_created_contacts",
     "enrol_overdue_follow_ups",
     "enrol_status_changes",
     "forget_deleted_contacts",
     "stop_enrolments",
     "stop_on_bucket_exit",
+    "stop_on_company_deleted",
+    "stop_on_company_exit",
     "stop_on_opt_out",
     "stop_on_pause",
     "stop_on_reply",
 ]
-
-#: Builds enrolments from checked values without checking them again (see ``validation.trusted``).
-_enrolment = trusted_builder(Enrolment)
 
 #: The ``origin`` of events a program step emits (an interaction a program logs is no reply).
 ORIGIN = "programs"
@@ -143,15 +143,18 @@ def enrol(
     occasion: Occasion,
     *,
     seen_through: Bucket | None = None,
-) -> list[Enrolment]:
-    """Enrol *contacts* in each of *programs* that admits them; return the new enrolments.
+    companies: Mapping[str, CompanyId] | None = None,
+) -> int:
+    """Enrol *contacts* in each of *programs* that admits them; return how many runs started.
 
     *seen_through*: the bucket the contacts just entered (its viewers see them).
+    *companies*: by contact id, the company whose entry into a bucket enrols
+    it (recorded on the run as ``company_id``).
     """
     programs = list(programs)
     if not programs or not contacts:
-        return []
-    ids = list(contacts)
+        return 0
+    ids = cast(list[ContactId], list(contacts))
     held: dict[str, set[str]] = {}
     by_item: dict[str, list[BucketMembership]] = {}
 
@@ -165,12 +168,12 @@ def enrol(
             by_item[m.item_id].append(m)
 
     earlier: dict[tuple[str, str], list[Enrolment]] = {}
-    for e in uow.enrolments.for_contacts(team_id, [ContactId(i) for i in ids]):
+    for e in uow.enrolments.for_contacts(team_id, ids):
         earlier.setdefault((e.program_id, e.contact_id), []).append(e)
     owners: dict[str, Member | None] = {}
     buckets: dict[str, Bucket] | None = None
     now = occasion.now
-    new: list[Enrolment] = []
+    chosen: dict[ProgramId, list[ContactId]] = {}  # the contacts to enrol, by program
     for program in programs:
         owner = owners.get(program.owner_id)
         if program.owner_id not in owners:
@@ -182,11 +185,14 @@ def enrol(
         if owner is None or not owner.active:
             continue
         through = seen_through is not None and perm.can_view_bucket(owner, seen_through)
+        if (through or owner.role.is_manager) and not program.conditions and not earlier:
+            chosen[program.id] = ids  # the bulk case: every contact
+            continue
+        free = program.re_enrol is not ReEnrol.NEVER
+        mine = chosen[program.id] = []
         for cid in ids:
-            runs = earlier.get((program.id, cid), [])
-            if any(e.active for e in runs):
-                continue
-            if runs and program.re_enrol is ReEnrol.NEVER:
+            runs = earlier.get((program.id, cid))
+            if runs and (not free or any(e.active for e in runs)):
                 continue
             if program.conditions:
                 if any(c.bucket_id is not None for c in program.conditions):
@@ -201,30 +207,20 @@ def enrol(
                         buckets = {b.id: b for b in uow.buckets.all(team_id)}
                     if not perm.can_see_item(owner, creator, by_item[cid], buckets):
                         continue
-            new.append(  # checked values (stored ids, the unit's time): not checked again
-                _enrolment(
-                    id=new_enrolment_id(),
-                    team_id=team_id,
-                    program_id=program.id,
-                    contact_id=ContactId(cid),
-                    enrolled_at=now,
-                    due_at=now,
-                    state=EnrolmentState.ACTIVE,
-                    step_index=0,
-                    attempts=0,
-                    lease_owner=None,
-                    lease_until=None,
-                    stop_reason=None,
-                    last_error=None,
-                    finished_at=None,
-                    version=1,
-                )
-            )
-    added = uow.enrolments.add_many(new)
-    by_program: dict[str, list[str]] = {}
-    for e in added:
-        by_program.setdefault(e.program_id, []).append(e.contact_id)
-    for program_id, contact_ids in by_program.items():
+            mine.append(cid)
+    started = 0
+    for program_id, contact_ids in chosen.items():
+        if not contact_ids:
+            continue
+        of = None if companies is None else [companies.get(c) for c in contact_ids]
+        fresh = new_enrolment_ids(len(contact_ids))
+        enrolled = uow.enrolments.add_new(team_id, program_id, now, fresh, contact_ids, of)
+        if not enrolled:
+            continue
+        started += len(enrolled)
+        data: dict[str, list[str]] = {"contact_ids": list(enrolled)}
+        if companies:  # each contact's company, in the same order
+            data["company_ids"] = [companies[c] for c in enrolled]
         occasion.emit(
             DomainEvent(
                 name=EventName.PROGRAM_ENROLLED,
@@ -232,16 +228,26 @@ def enrol(
                 subject_id=program_id,
                 occurred_at=now,
                 actor_id=occasion.actor_id,
-                data={"contact_ids": contact_ids},
+                data=data,
             )
         )
-    return added
+    return started
 
 
 def _item_contacts(event: DomainEvent) -> list[ContactId]:
+    return [ContactId(i) for i in _items(event, "contact")]
+
+
+def _item_companies(event: DomainEvent) -> list[CompanyId]:
+    return [CompanyId(i) for i in _items(event, "company")]
+
+
+def _items(event: DomainEvent, kind: str) -> list[str]:
+    """The ids of *kind* (``contact``/``company``) among the event's ``item_ids``."""
     items = event.data.get("item_ids", [])
+    prefix = PREFIXES[kind]
     return (
-        [ContactId(i) for i in items if isinstance(i, str) and i.startswith(PREFIXES["contact"])]
+        [i for i in items if isinstance(i, str) and i.startswith(prefix)]
         if isinstance(items, list)
         else []
     )
@@ -249,18 +255,14 @@ def _item_contacts(event: DomainEvent) -> list[ContactId]:
 
 def enrol_bucket_entries(occasion: Occasion) -> None:
     """``bucket.items_added``: enrol the contacts in the programs attached to the bucket."""
-    bucket_id = occasion.event.subject_id
-    programs = [
-        p
-        for p in _running(occasion, TriggerKind.BUCKET_ENTERED)
-        if p.trigger.bucket_id == bucket_id
-    ]
+    programs = _attached(occasion, TriggerKind.BUCKET_ENTERED, running=True)
     if not programs:
         return
     ids = _item_contacts(occasion.event)
     bucket = occasion.subject if isinstance(occasion.subject, Bucket) else None
     if bucket is None:
-        bucket = occasion.uow.buckets.get(occasion.team_id, bucket_id)  # type: ignore[arg-type]
+        bucket_id = BucketId(occasion.event.subject_id)
+        bucket = occasion.uow.buckets.get(occasion.team_id, bucket_id)
     enrol(
         occasion.uow,
         occasion.team_id,
@@ -269,6 +271,60 @@ def enrol_bucket_entries(occasion: Occasion) -> None:
         occasion,
         seen_through=bucket,
     )
+
+
+def _attached(occasion: Occasion, kind: TriggerKind, *, running: bool) -> list[Program]:
+    """The programs with a *kind* trigger attached to the event's bucket (only running ones)."""
+    bucket_id = occasion.event.subject_id
+    found = _running(occasion, kind) if running else _programs(occasion)
+    return [p for p in found if p.trigger.kind is kind and p.trigger.bucket_id == bucket_id]
+
+
+def enrol_company_entries(occasion: Occasion) -> None:
+    """``bucket.items_added``: companies entering enrol their contacts (``company_bucket_entered``).
+
+    The contacts linked to each added company now, that the owner of a
+    running program attached to the bucket may see now (the contacts did not
+    enter the bucket themselves: their own visibility decides), each as a
+    run of its own recording the company.  A contact linked to two added
+    companies is enrolled once (for the first).
+    """
+    programs = _attached(occasion, TriggerKind.COMPANY_BUCKET_ENTERED, running=True)
+    if not programs:
+        return
+    company_of: dict[str, CompanyId] = {}
+    known = occasion.contacts
+    contacts: dict[str, Contact] = {}
+    for company_id in _item_companies(occasion.event):
+        for contact in occasion.uow.contacts.by_company(occasion.team_id, company_id):
+            if contact.id not in company_of:
+                company_of[contact.id] = company_id
+                contacts[contact.id] = known[contact.id] = contact
+    enrol(occasion.uow, occasion.team_id, programs, contacts, occasion, companies=company_of)
+
+
+def stop_on_company_exit(occasion: Occasion) -> None:
+    """``bucket.items_removed``: stop the runs the removed companies started in the bucket."""
+    attached = {
+        p.id for p in _attached(occasion, TriggerKind.COMPANY_BUCKET_ENTERED, running=False)
+    }
+    companies = _item_companies(occasion.event)
+    if attached and companies:
+        runs = occasion.uow.enrolments.for_companies(occasion.team_id, companies)
+        stop_enrolments(
+            occasion,
+            [e for e in runs if e.program_id in attached],
+            StopReason.COMPANY_LEFT_BUCKET,
+        )
+
+
+def stop_on_company_deleted(occasion: Occasion) -> None:
+    """``company.deleted``: it left every bucket, so the runs it started stop."""
+    if any(p.trigger.kind is TriggerKind.COMPANY_BUCKET_ENTERED for p in _programs(occasion)):
+        runs = occasion.uow.enrolments.for_companies(
+            occasion.team_id, [CompanyId(occasion.event.subject_id)]
+        )
+        stop_enrolments(occasion, runs, StopReason.COMPANY_LEFT_BUCKET)
 
 
 def enrol_created_contacts(occasion: Occasion) -> None:
@@ -357,6 +413,7 @@ def stop_enrolments(
                     "program_id": e.program_id,
                     "contact_id": e.contact_id,
                     "reason": reason.value,
+                    **({} if e.company_id is None else {"company_id": e.company_id}),
                 },
             )
         )
@@ -365,12 +422,7 @@ def stop_enrolments(
 
 def stop_on_bucket_exit(occasion: Occasion) -> None:
     """``bucket.items_removed``: stop the runs of programs attached to the bucket."""
-    bucket_id = occasion.event.subject_id
-    attached = {
-        p.id
-        for p in _programs(occasion)
-        if p.trigger.kind is TriggerKind.BUCKET_ENTERED and p.trigger.bucket_id == bucket_id
-    }
+    attached = {p.id for p in _attached(occasion, TriggerKind.BUCKET_ENTERED, running=False)}
     if not attached:
         return
     ids = _item_contacts(occasion.event)

@@ -29,7 +29,7 @@ import attrs
 from teamcrm import permissions as perm
 from teamcrm.errors import ConcurrencyError, NotFound, ValidationError
 from teamcrm.events import EventName
-from teamcrm.ids import PREFIXES, BucketId, ContactId, MemberId
+from teamcrm.ids import PREFIXES, BucketId, CompanyId, ContactId, MemberId
 from teamcrm.pool import PoolId
 from teamcrm.ports import UnitOfWork
 from teamcrm.program import (
@@ -43,7 +43,6 @@ from teamcrm.program import (
     ReEnrol,
     Step,
     Trigger,
-    TriggerKind,
     new_program_id,
 )
 from teamcrm.service.base import SessionBase, bumped
@@ -59,6 +58,8 @@ class ProgramReport:
 
     :ivar enrolled: runs ever started (every state).
     :ivar stopped: stopped runs by reason (``{"left_bucket": 2}``).
+    :ivar companies: ``company_bucket_entered``: runs started (every state)
+        by each company that entered the bucket (``{"co_…": 3}``).
     """
 
     program_id: ProgramId
@@ -69,6 +70,7 @@ class ProgramReport:
     completed: int
     stopped: dict[str, int]
     failed: int
+    companies: dict[str, int] = attrs.field(factory=dict)
 
 
 @attrs.frozen(kw_only=True)
@@ -78,6 +80,10 @@ class ContactProgram:
     :ivar next_step: the kind of the step that runs next (``None`` when finished).
     :ivar due_at: when it is due (``None`` when finished).
     :ivar reason: why it stands as it does, in words.
+    :ivar company_id: the company whose entry into the program's bucket
+        started the run (``company_bucket_entered``), else ``None``.
+    :ivar enrolled_because: why the run started, in words, when a company
+        started it (``"company co_… entered bucket bk_…"``), else ``None``.
     """
 
     program_id: ProgramId
@@ -87,6 +93,8 @@ class ContactProgram:
     next_step: str | None
     due_at: datetime | None
     reason: str
+    company_id: CompanyId | None = None
+    enrolled_because: str | None = None
 
 
 def _sequence(field: str, value: Any, cls: type) -> tuple[Any, ...]:
@@ -183,7 +191,10 @@ class ProgramUseCases(SessionBase):
             return changed
 
     def attach_program(self, program_id: ProgramId, bucket_id: BucketId) -> Program:
-        """Attach the member's program to one of their buckets (its ``bucket_entered`` trigger).
+        """Attach the member's program to one of their buckets (its bucket trigger).
+
+        ``bucket_entered``: contacts entering the bucket are enrolled;
+        ``company_bucket_entered``: companies entering it enrol their contacts.
 
         Seed 003: members "attach it to the Buckets in their accounts that
         receive assigned leads".  Contacts entering the bucket from now on are
@@ -192,9 +203,11 @@ class ProgramUseCases(SessionBase):
         check_id("bucket_id", bucket_id, PREFIXES["bucket"])
         with self._unit() as (uow, actor):
             program = self._own_program(uow, actor, program_id, "attach this program")
-            if program.trigger.kind is not TriggerKind.BUCKET_ENTERED:
+            if not program.trigger.kind.attached:
                 raise ValidationError(
-                    "program_id", program_id, "its trigger is not a bucket (bucket_entered)"
+                    "program_id",
+                    program_id,
+                    "its trigger is not a bucket (bucket_entered, company_bucket_entered)",
                 )
             changed: Program = bumped(
                 program, trigger=attrs.evolve(program.trigger, bucket_id=bucket_id)
@@ -278,9 +291,10 @@ class ProgramUseCases(SessionBase):
         """Copy a team-library program into a personal program of the member's own.
 
         The copy is independent of later edits to the original.  With
-        *bucket_id*, a ``bucket_entered`` copy is attached to that bucket (a
-        library template may leave its bucket unset: then *bucket_id* is
-        required).  Checked against the member's rights like a new program.
+        *bucket_id*, a ``bucket_entered`` (or ``company_bucket_entered``) copy
+        is attached to that bucket (a library template may leave its bucket
+        unset: then *bucket_id* is required).  Checked against the member's
+        rights like a new program.
         """
         if bucket_id is not None:
             check_id("bucket_id", bucket_id, PREFIXES["bucket"])
@@ -290,7 +304,7 @@ class ProgramUseCases(SessionBase):
                 raise ValidationError("program_id", program_id, "is not in the team library")
             trigger = original.trigger
             if bucket_id is not None:
-                if trigger.kind is not TriggerKind.BUCKET_ENTERED:
+                if not trigger.kind.attached:
                     raise ValidationError("bucket_id", bucket_id, "the trigger is not a bucket")
                 trigger = attrs.evolve(trigger, bucket_id=bucket_id)
             now = self.crm.now()
@@ -333,6 +347,7 @@ class ProgramUseCases(SessionBase):
             runs = uow.enrolments.for_program(self.team_id, program.id)
         states = Counter(e.state for e in runs)
         reasons = Counter(e.stop_reason.value for e in runs if e.stop_reason is not None)
+        companies = Counter(e.company_id for e in runs if e.company_id is not None)
         return ProgramReport(
             program_id=program.id,
             name=program.name,
@@ -342,6 +357,7 @@ class ProgramUseCases(SessionBase):
             completed=states[EnrolmentState.COMPLETED],
             stopped=dict(sorted(reasons.items())),
             failed=states[EnrolmentState.FAILED],
+            companies=dict(sorted(companies.items())),
         )
 
     def contact_programs(self, contact_id: ContactId) -> list[ContactProgram]:
@@ -471,4 +487,10 @@ def _explained(program: Program, e: Enrolment) -> ContactProgram:
         next_step=next_step,
         due_at=due,
         reason=reason,
+        company_id=e.company_id,
+        enrolled_because=(
+            None
+            if e.company_id is None
+            else f"company {e.company_id} entered bucket {program.trigger.bucket_id}"
+        ),
     )

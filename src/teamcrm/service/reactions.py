@@ -24,9 +24,9 @@ in ``docs/architecture.md``, checked against this registry by a test)::
     contact.opted_out    -> programs: stop the contact's runs
     program.paused       -> programs: stop the program's runs
     program.follow_ups_overdue -> programs: enrol the overdue contacts (the runner's scan)
-    (programs also enrol on bucket.items_added, lead.routed, lead.assigned and a
-    status change, and stop runs on bucket.items_removed, interaction.logged and
-    contact.deleted)
+    (programs also enrol on bucket.items_added - contacts, and the contacts of
+    companies - lead.routed, lead.assigned and a status change, and stop runs on
+    bucket.items_removed, interaction.logged, contact.deleted and company.deleted)
 
 Each :class:`~teamcrm.service.crm.CRM` holds its own registry
 (``crm.reactions``), so an application may add a reaction to one CRM
@@ -278,6 +278,14 @@ def default_reactions(strategies: StrategyRegistry | None = None) -> Reactions:
                 programs.enrol_bucket_entries,
             ),
             Reaction(
+                EventName.BUCKET_ITEMS_ADDED,
+                "programs",
+                "enrol the contacts linked to each added company in the running"
+                " company_bucket_entered programs attached to the bucket (those the owner"
+                " may see now and that meet the conditions; the run records the company)",
+                programs.enrol_company_entries,
+            ),
+            Reaction(
                 EventName.BUCKET_ITEMS_REMOVED,
                 "follow-ups",
                 "stop the follow-up clocks of the bucket's policies for the removed contacts",
@@ -288,6 +296,13 @@ def default_reactions(strategies: StrategyRegistry | None = None) -> Reactions:
                 "programs",
                 "stop the removed contacts' runs of programs attached to the bucket (left_bucket)",
                 programs.stop_on_bucket_exit,
+            ),
+            Reaction(
+                EventName.BUCKET_ITEMS_REMOVED,
+                "programs",
+                "stop the runs the removed companies started in company_bucket_entered"
+                " programs attached to the bucket (company_left_bucket)",
+                programs.stop_on_company_exit,
             ),
             Reaction(
                 EventName.BUCKET_DELETED,
@@ -347,6 +362,12 @@ def default_reactions(strategies: StrategyRegistry | None = None) -> Reactions:
                 "programs",
                 "delete the contact's program runs (a foreign key cascade on SQL stores)",
                 programs.forget_deleted_contacts,
+            ),
+            Reaction(
+                EventName.COMPANY_DELETED,
+                "programs",
+                "stop the runs the company started by entering buckets (company_left_bucket)",
+                programs.stop_on_company_deleted,
             ),
             Reaction(
                 EventName.LEAD_ROUTED,

@@ -7,7 +7,8 @@
   (program, contact), whatever the sequence of inserts and finishes (a
   hypothesis test against a model); claims lease due rows to one worker at a
   time and skip leases still held; deleting a program or a contact deletes
-  its enrolments; versions are checked.
+  its enrolments; versions are checked; a run keeps the company that
+  started it (``company_id``) and ``for_companies`` finds it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from teamcrm.errors import AlreadyExists, ConcurrencyError, NotFound
-from teamcrm.ids import BucketId, ContactId
+from teamcrm.ids import BucketId, ContactId, new_company_id
 from teamcrm.ports import Store, UnitOfWork
 from teamcrm.program import (
     Condition,
@@ -33,6 +34,7 @@ from teamcrm.program import (
     Trigger,
     TriggerKind,
     new_enrolment_id,
+    new_enrolment_ids,
     new_program_id,
 )
 from teamcrm.testing.contract_base import (
@@ -266,3 +268,95 @@ class EnrolmentRepositoryContract(StoreContractBase):
             write(store, lambda uow: uow.enrolments.stop_active(t, ids, StopReason.REPLIED, now))
             == []
         )
+
+    def test_runs_keep_the_company_that_started_them(self, store: Store) -> None:
+        """``company_id`` round-trips; ``for_companies`` lists those runs, in the team only."""
+        seed, program, contacts = self._world(store)
+        t = seed.team_id
+        acme, globex = new_company_id(), new_company_id()
+        runs = [
+            attrs.evolve(_enrolment(seed, program, contacts[0], 40), company_id=acme),
+            attrs.evolve(_enrolment(seed, program, contacts[1], 41), company_id=globex),
+            _enrolment(seed, program, contacts[2], 42),
+        ]
+        write(store, lambda uow: uow.enrolments.add_many(runs))
+        assert read(store, lambda uow: uow.enrolments.get(t, runs[0].id)) == runs[0]
+        assert read(store, lambda uow: uow.enrolments.for_contacts(t, contacts)) == runs
+        assert read(store, lambda uow: uow.enrolments.for_companies(t, [acme])) == [runs[0]]
+        both = read(store, lambda uow: uow.enrolments.for_companies(t, [globex, acme, acme]))
+        assert both == runs[:2]
+        other = seed_team(store, "Other").team_id
+        assert read(store, lambda uow: uow.enrolments.for_companies(other, [acme])) == []
+        now = at(100)
+        claimed = write(
+            store,
+            lambda uow: uow.enrolments.claim_due(now, 10, owner="w", until=now + timedelta(1)),
+        )
+        assert {e.id: e.company_id for e in claimed if e.team_id == t} == {
+            r.id: r.company_id for r in runs
+        }
+        [stopped] = write(
+            store,
+            lambda uow: uow.enrolments.stop_active(
+                t, [runs[1].id], StopReason.COMPANY_LEFT_BUCKET, now
+            ),
+        )
+        assert (stopped.company_id, stopped.stop_reason) == (
+            globex,
+            StopReason.COMPANY_LEFT_BUCKET,
+        )
+        [first] = [e for e in claimed if e.id == runs[0].id]
+        write(store, lambda uow: uow.enrolments.update(first.advanced(1, now)))
+        assert read(store, lambda uow: uow.enrolments.get(t, first.id)) == first.advanced(1, now)
+
+    def test_add_many_mixes_new_and_finished_runs_and_skips_what_is_refused(
+        self, store: Store
+    ) -> None:
+        """New runs and finished ones (a restored backup) in one call; refused rows skipped."""
+        seed, program, contacts = self._world(store)
+        t = seed.team_id
+        first = _enrolment(seed, program, contacts[0], 40)
+        finished = first.stopped(StopReason.LEFT_BUCKET, at(50))
+        failed = attrs.evolve(
+            _enrolment(seed, program, contacts[1], 41), attempts=2, last_error="SMTP down"
+        ).retried("SMTP down", at(60), max_attempts=3)
+        again = _enrolment(seed, program, contacts[0], 70)  # after the finished one: allowed
+        twice = _enrolment(seed, program, contacts[0], 71)  # a second active one: refused
+        later = attrs.evolve(_enrolment(seed, program, contacts[2], 72), due_at=at(900))
+        batch = [finished, failed, again, twice, later, again]
+        added = write(store, lambda uow: uow.enrolments.add_many(batch))
+        assert added == [finished, failed, again, later]
+        stored = read(store, lambda uow: uow.enrolments.for_program(t, program.id))
+        assert stored == sorted(added, key=lambda e: e.id)
+        assert write(store, lambda uow: uow.enrolments.add_many(batch)) == []  # all taken now
+
+    def test_add_new_starts_the_runs_add_many_would_and_skips_the_same(self, store: Store) -> None:
+        """``add_new``: runs at their first step; a contact's second active run is refused."""
+        seed, program, contacts = self._world(store, contacts=4)
+        t = seed.team_id
+        running = _enrolment(seed, program, contacts[1], 40)
+        write(store, lambda uow: uow.enrolments.add_many([running]))
+        ids = new_enrolment_ids(4)
+        acme = new_company_id()
+        companies = [acme, acme, None, acme]
+        started = write(
+            store,
+            lambda uow: uow.enrolments.add_new(t, program.id, at(50), ids, contacts, companies),
+        )
+        assert started == [contacts[0], contacts[2], contacts[3]]  # contacts[1] runs already
+        want = [
+            attrs.evolve(_enrolment(seed, program, c, 50), id=i, company_id=company)
+            for i, c, company in zip(ids, contacts, companies, strict=True)
+            if c != contacts[1]
+        ]
+        stored = read(store, lambda uow: uow.enrolments.for_program(t, program.id))
+        assert stored == sorted([running, *want], key=lambda e: e.id)
+        more = new_enrolment_ids(2)
+        again = write(  # without companies; one taken (program, contact), one free
+            store,
+            lambda uow: uow.enrolments.add_new(
+                t, program.id, at(60), more, [contacts[0], contacts[1]]
+            ),
+        )
+        assert again == []
+        assert write(store, lambda uow: uow.enrolments.add_new(t, program.id, at(60), [], [])) == []

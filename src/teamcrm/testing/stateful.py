@@ -210,6 +210,8 @@ class CRMComparison(RuleBasedStateMachine):
         self.company_ids: list[str] = []
         self.bucket_ids: list[str] = []
         self.program_ids: list[str] = []
+        #: program id -> (its owner, the bucket it is attached to), for bucket triggers
+        self.program_buckets: dict[str, tuple[str, str]] = {}
 
     def teardown(self) -> None:
         """Close the store under test."""
@@ -540,16 +542,21 @@ class CRMComparison(RuleBasedStateMachine):
     @precondition(lambda self: self.bucket_ids)
     @rule(
         data=st.data(),
-        trigger=st.sampled_from(["bucket_entered", "contact_created", "follow_up_overdue"]),
+        trigger=st.sampled_from(
+            ["bucket_entered", "company_bucket_entered", "contact_created", "follow_up_overdue"]
+        ),
         share=st.booleans(),
     )
     def create_program(self, data: st.DataObject, trigger: str, share: bool) -> None:
-        """A program of the actor's: on a bucket (or creation, or overdue), add or notify."""
+        """A program of the actor's on a bucket (contacts or companies entering), add or notify.
+
+        Or triggered by creation, or a follow-up overdue.
+        """
         actor = self._actor(data)
         bucket = self._pick(data, "bucket", actor)
         when = Trigger(
             kind=trigger,
-            bucket_id=BucketId(bucket) if trigger == "bucket_entered" else None,
+            bucket_id=BucketId(bucket) if trigger.endswith("bucket_entered") else None,
             days=1 if trigger == "follow_up_overdue" else None,
         )
         target = self._pick(data, "bucket", actor)
@@ -558,6 +565,19 @@ class CRMComparison(RuleBasedStateMachine):
         program = self._as(actor, "create_program", lambda s: s.create_program("P", when, steps))
         if program is not None:
             self._remember("program", program)
+            if when.bucket_id is not None:
+                self.program_buckets[program.id] = (actor, when.bucket_id)
+
+    @precondition(lambda self: self.program_buckets and (self.contact_ids or self.company_ids))
+    @rule(data=st.data())
+    def enter_a_program_bucket(self, data: st.DataObject) -> None:
+        """The owner adds contacts and/or a company to a program's bucket (so it enrols)."""
+        program = data.draw(st.sampled_from(sorted(self.program_buckets)), label="program")
+        owner, bucket = self.program_buckets[program]
+        items = self._picks(data, "contact", owner, 3) if self.contact_ids else []
+        if self.company_ids:
+            items += self._picks(data, "company", owner, 1)
+        self._as(owner, "add_to_bucket", lambda s: s.add_to_bucket(bucket, items))
 
     @precondition(lambda self: self.program_ids and self.bucket_ids)
     @rule(data=st.data(), pause=st.booleans())
@@ -569,7 +589,9 @@ class CRMComparison(RuleBasedStateMachine):
             self._as(actor, "pause_program", lambda s: s.pause_program(program))
             return
         bucket = self._pick(data, "bucket", actor)
-        self._as(actor, "attach_program", lambda s: s.attach_program(program, bucket))
+        attached = self._as(actor, "attach_program", lambda s: s.attach_program(program, bucket))
+        if attached is not None:
+            self.program_buckets[attached.id] = (attached.owner_id, bucket)
 
     @precondition(lambda self: self.bucket_ids)
     @rule(data=st.data())

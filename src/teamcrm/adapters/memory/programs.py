@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from teamcrm.errors import AlreadyExists, ConcurrencyError, NotFound
-from teamcrm.ids import ContactId, TeamId
+from teamcrm.ids import CompanyId, ContactId, TeamId
 from teamcrm.program import (
     Enrolment,
     EnrolmentId,
@@ -103,6 +103,30 @@ class MemoryEnrolments:
             added.append(e)
         return added
 
+    def add_new(
+        self,
+        team_id: TeamId,
+        program_id: ProgramId,
+        at: datetime,
+        ids: Sequence[EnrolmentId],
+        contact_ids: Sequence[ContactId],
+        company_ids: Sequence[CompanyId | None] | None = None,
+    ) -> list[ContactId]:
+        companies = [None] * len(ids) if company_ids is None else company_ids
+        runs = [
+            Enrolment(
+                id=eid,
+                team_id=team_id,
+                program_id=program_id,
+                contact_id=cid,
+                enrolled_at=at,
+                due_at=at,
+                company_id=company,
+            )
+            for eid, cid, company in zip(ids, contact_ids, companies, strict=True)
+        ]
+        return [e.contact_id for e in self.add_many(runs)]
+
     def update(self, enrolment: Enrolment) -> None:
         stored = self.get(enrolment.team_id, enrolment.id)
         if stored.version != enrolment.version - 1:
@@ -118,6 +142,13 @@ class MemoryEnrolments:
         wanted = set(contact_ids)
         return sorted(
             (e for e in self._t.values() if e.team_id == team_id and e.contact_id in wanted),
+            key=lambda e: e.id,
+        )
+
+    def for_companies(self, team_id: TeamId, company_ids: Iterable[CompanyId]) -> list[Enrolment]:
+        wanted = set(company_ids)
+        return sorted(
+            (e for e in self._t.values() if e.team_id == team_id and e.company_id in wanted),
             key=lambda e: e.id,
         )
 

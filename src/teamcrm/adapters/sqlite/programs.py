@@ -18,18 +18,18 @@ Foreign keys delete a program's or a contact's enrolments with it.
 from __future__ import annotations
 
 import functools
+import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from teamcrm.adapters.sql.codec import dumps, from_micros, loads, optional_micros, to_micros
-from teamcrm.adapters.sql.dialect import insert_ignoring
 from teamcrm.adapters.sqlite.migrations import register_migration
 from teamcrm.adapters.sqlite.repositories import SQLiteRepository, translated
 from teamcrm.adapters.sqlite.store import register_repository
 from teamcrm.converter import converter
-from teamcrm.errors import NotFound
-from teamcrm.ids import ContactId, TeamId
+from teamcrm.errors import NotFound, ValidationError
+from teamcrm.ids import CompanyId, ContactId, TeamId
 from teamcrm.program import (
     Enrolment,
     EnrolmentId,
@@ -77,12 +77,46 @@ register_migration(
     "CREATE INDEX program_enrolments_by_program ON program_enrolments (program_id)",
 )
 
+# ``company_bucket_entered``: the company whose entry started a run (NULL for other triggers).
+register_migration(
+    "0450_enrolment_companies",
+    "ALTER TABLE program_enrolments ADD COLUMN company_id TEXT",
+    "CREATE INDEX program_enrolments_by_company ON program_enrolments (company_id)"
+    " WHERE company_id IS NOT NULL",
+)
+
 #: The enrolment columns, in the order :func:`enrolment_from_row` reads them.
 ENROLMENT_COLUMNS = (
     "id, team_id, program_id, contact_id, enrolled_at, due_at, state, step_index, attempts,"
-    " lease_owner, lease_until, stop_reason, last_error, finished_at, version"
+    " lease_owner, lease_until, stop_reason, last_error, finished_at, version, company_id"
 )
 _ENROLMENT_SELECT = f"SELECT {ENROLMENT_COLUMNS} FROM program_enrolments"
+_ENROLMENT_WIDTH = len(ENROLMENT_COLUMNS.split(","))
+_ENROLMENT_ROW = "(" + ", ".join(["?"] * _ENROLMENT_WIDTH) + ")"
+#: Most enrolments one ``INSERT`` statement of :meth:`SQLiteEnrolments.add_many` holds.
+ENROLMENTS_PER_INSERT = 500
+#: A new run's row: what varies is bound, the rest is what every new run holds.
+_FRESH_INSERT = (
+    "INSERT INTO program_enrolments (id, team_id, program_id, contact_id, enrolled_at, due_at,"
+    " state, step_index, attempts, version, company_id) VALUES "
+)
+_FRESH_ROW = "(?, ?, ?, ?, ?, ?, 'active', 0, 0, 1, ?)"
+_INSERT = f"INSERT INTO program_enrolments ({ENROLMENT_COLUMNS}) VALUES "
+
+
+def _is_fresh(e: Enrolment) -> bool:
+    """Is *e* a new run (active, first step, never tried, no lease): a :data:`_FRESH_ROW`?"""
+    return (
+        e.state is EnrolmentState.ACTIVE
+        and e.step_index == 0
+        and e.attempts == 0
+        and e.version == 1
+        and e.lease_owner is None
+        and e.lease_until is None
+        and e.last_error is None
+    )
+
+
 _PROGRAM_SELECT = "SELECT data, version FROM programs"
 
 
@@ -111,7 +145,7 @@ def _program_data(program: Program) -> str:
 def enrolment_from_row(row: Sequence[Any]) -> Enrolment:
     """Build an enrolment from a row of :data:`ENROLMENT_COLUMNS` (values as stored)."""
     (eid, team, program, contact, enrolled, due, state, index, attempts) = row[:9]
-    (owner, until, reason, error, finished, version) = row[9:]
+    (owner, until, reason, error, finished, version, company) = row[9:]
     return trusted(
         Enrolment,
         id=EnrolmentId(eid),
@@ -129,6 +163,7 @@ def enrolment_from_row(row: Sequence[Any]) -> Enrolment:
         last_error=error,
         finished_at=None if finished is None else from_micros(finished),
         version=version,
+        company_id=None if company is None else CompanyId(company),
     )
 
 
@@ -149,6 +184,7 @@ def _enrolment_values(e: Enrolment) -> tuple[Any, ...]:
         e.last_error,
         optional_micros(e.finished_at),
         e.version,
+        e.company_id,
     )
 
 
@@ -228,25 +264,96 @@ class SQLiteEnrolments(SQLiteRepository):
 
     @translated
     def add_many(self, enrolments: Sequence[Enrolment]) -> list[Enrolment]:
-        """Insert enrolments, skipping those the one-active index refuses; return the inserted."""
-        unique = list({e.id: e for e in reversed(enrolments)}.values())[::-1]  # first wins
+        """Insert enrolments, skipping those a unique index refuses; return the inserted.
+
+        Up to :data:`ENROLMENTS_PER_INSERT` rows per ``INSERT ... ON CONFLICT
+        DO NOTHING RETURNING id``: a bulk enrolment is a few statements, and
+        the ids returned are exactly the rows inserted (a taken id or a second
+        active run of a (program, contact) is skipped).  New runs (active, at
+        their first step, never tried nor leased: what enrolling makes) bind
+        only the columns that vary, the rest are constants of the statement.
+        """
+        first: dict[str, Enrolment] = {}
+        for e in enrolments:  # a repeated id: the first one, in its place
+            first.setdefault(e.id, e)
+        unique = list(first.values())
         if not unique:
             return []
-        ids = dumps([e.id for e in unique])
-        before = self._stored_ids(ids)
-        self._conn.executemany(
-            insert_ignoring(self._dialect, "program_enrolments", ENROLMENT_COLUMNS),
-            [_enrolment_values(e) for e in unique if e.id not in before],
-        )
-        added = self._stored_ids(ids) - before
+        micros: dict[datetime, int] = {}
+        segments: list[tuple[bool, list[tuple[Any, ...]]]] = []  # in order: a conflict's winner
+        for e in unique:
+            fresh = _is_fresh(e)
+            if not segments or segments[-1][0] is not fresh:
+                segments.append((fresh, []))
+            if fresh:
+                enrolled, due = e.enrolled_at, e.due_at
+                if (at := micros.get(enrolled)) is None:
+                    at = micros[enrolled] = to_micros(enrolled)
+                due_at = at if due == enrolled else to_micros(due)
+                segments[-1][1].append(
+                    (e.id, e.team_id, e.program_id, e.contact_id, at, due_at, e.company_id)
+                )
+            else:
+                segments[-1][1].append(_enrolment_values(e))
+        added: set[str] = set()
+        for fresh, rows in segments:
+            insert, row = (_FRESH_INSERT, _FRESH_ROW) if fresh else (_INSERT, _ENROLMENT_ROW)
+            size = self._rows_per_insert(row.count("?"))
+            for start in range(0, len(rows), size):
+                part = rows[start : start + size]
+                returned = self._conn.execute(
+                    insert + ", ".join([row] * len(part)) + " ON CONFLICT DO NOTHING RETURNING id",
+                    [value for values in part for value in values],
+                ).fetchall()
+                added.update(r[0] for r in returned)
         return [e for e in unique if e.id in added]
 
-    def _stored_ids(self, ids_json: str) -> set[str]:
-        rows = self._conn.execute(
-            f"SELECT id FROM program_enrolments WHERE {self._dialect.ids_in('id')}",
-            (ids_json,),
-        )
-        return {r[0] for r in rows}
+    @translated
+    def add_new(
+        self,
+        team_id: TeamId,
+        program_id: ProgramId,
+        at: datetime,
+        ids: Sequence[EnrolmentId],
+        contact_ids: Sequence[ContactId],
+        company_ids: Sequence[CompanyId | None] | None = None,
+    ) -> list[ContactId]:
+        """Start runs of one program, :data:`ENROLMENTS_PER_INSERT` per statement.
+
+        The statements' parameters are laid out column by column (slice
+        assignments), so no Python object is made per run.
+        """
+        count = len(ids)
+        if len(contact_ids) != count or (company_ids is not None and len(company_ids) != count):
+            raise ValidationError("contact_ids", len(contact_ids), "must be as many as the ids")
+        micros = to_micros(at)
+        width = _FRESH_ROW.count("?")
+        params: list[Any] = [None] * (width * count)
+        params[0::width] = ids
+        params[1::width] = [team_id] * count
+        params[2::width] = [program_id] * count
+        params[3::width] = contact_ids
+        params[4::width] = params[5::width] = [micros] * count
+        if company_ids is not None:
+            params[6::width] = company_ids
+        started: set[str] = set()
+        size = self._rows_per_insert(width)
+        for start in range(0, count, size):
+            rows = min(size, count - start)
+            returned = self._conn.execute(
+                _FRESH_INSERT
+                + ", ".join([_FRESH_ROW] * rows)
+                + " ON CONFLICT DO NOTHING RETURNING id",
+                params[start * width : (start + rows) * width],
+            ).fetchall()
+            started.update(r[0] for r in returned)
+        return [c for e, c in zip(ids, contact_ids, strict=True) if e in started]
+
+    def _rows_per_insert(self, width: int) -> int:
+        """Rows of *width* parameters one statement holds (SQLite's limit; PostgreSQL 65,535)."""
+        limit = getattr(self._conn, "getlimit", None)
+        most = 65_535 if limit is None else limit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        return max(1, min(ENROLMENTS_PER_INSERT, most // width))
 
     @translated
     def update(self, enrolment: Enrolment) -> None:
@@ -276,6 +383,16 @@ class SQLiteEnrolments(SQLiteRepository):
             f"{_ENROLMENT_SELECT} WHERE team_id = ? AND {self._dialect.ids_in('contact_id')}"
             " ORDER BY id",
             (team_id, dumps(list(dict.fromkeys(contact_ids)))),
+        )
+        return [enrolment_from_row(r) for r in rows]
+
+    @translated
+    def for_companies(self, team_id: TeamId, company_ids: Iterable[CompanyId]) -> list[Enrolment]:
+        """Every enrolment one of *company_ids* started (``company_bucket_entered``), by id."""
+        rows = self._conn.execute(
+            f"{_ENROLMENT_SELECT} WHERE team_id = ? AND {self._dialect.ids_in('company_id')}"
+            " ORDER BY id",
+            (team_id, dumps(list(dict.fromkeys(company_ids)))),
         )
         return [enrolment_from_row(r) for r in rows]
 
