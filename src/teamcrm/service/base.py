@@ -417,36 +417,61 @@ class SessionBase:
     ) -> dict[str, Contact]:
         """Raise ``NotFound`` unless every item exists and *actor* may see it.
 
-        Returns the contacts among the items, by id (loaded for the check).
+        Returns the contacts among the items, by id (loaded for the check),
+        for the reactions to reuse; a call naming more than
+        :data:`KEEP_CHECKED_CONTACTS` contacts returns none (the reactions read
+        what they need), so a bulk call does not hold every contact at once.
+        Contacts are read :data:`CHECK_BATCH` at a time.
         """
         contact_ids = [ContactId(i) for i in ids if i.startswith(PREFIXES["contact"])]
         company_ids = [i for i in ids if i.startswith(PREFIXES["company"])]
         # Held until commit: no unit deletes them while we add rows pointing at them.
         uow.contacts.lock(self.team_id, contact_ids)
         uow.companies.lock(self.team_id, [CompanyId(i) for i in company_ids])
-        contacts: dict[str, Contact] = {
-            c.id: c for c in uow.contacts.get_many(self.team_id, contact_ids)
-        }
-        for cid in contact_ids:
-            if cid not in contacts:
-                raise NotFound("contact", cid)
-        if actor.role.is_manager:
+        keep = len(contact_ids) <= KEEP_CHECKED_CONTACTS
+        buckets = None if actor.role.is_manager else self._bucket_map(uow)
+        contacts: dict[str, Contact] = {}
+        for start in range(0, len(contact_ids), CHECK_BATCH):
+            chunk = contact_ids[start : start + CHECK_BATCH]
+            found: dict[str, Contact] = {
+                c.id: c for c in uow.contacts.get_many(self.team_id, chunk)
+            }
+            for cid in chunk:
+                if cid not in found:
+                    raise NotFound("contact", cid)
+            if buckets is not None:
+                by_item = self._memberships_by_item(uow, chunk)
+                for contact_id, contact in found.items():
+                    seen_in = by_item.get(contact_id, [])
+                    if not perm.can_see_item(actor, contact.created_by, seen_in, buckets):
+                        raise NotFound("contact", contact_id)
+            if keep:
+                contacts.update(found)
+        if company_ids:
+            by_company = {} if buckets is None else self._memberships_by_item(uow, company_ids)
             for co in company_ids:
-                uow.companies.get(self.team_id, CompanyId(co))
-            return contacts
-        buckets = self._bucket_map(uow)
-        by_item: dict[str, list[BucketMembership]] = {}
-        for m in uow.memberships.buckets_of(self.team_id, ids):
-            by_item.setdefault(m.item_id, []).append(m)
-        for contact_id, contact in contacts.items():
-            seen_in = by_item.get(contact_id, [])
-            if not perm.can_see_item(actor, contact.created_by, seen_in, buckets):
-                raise NotFound("contact", contact_id)
-        for co in company_ids:
-            company = uow.companies.get(self.team_id, CompanyId(co))
-            if not perm.can_see_item(actor, company.created_by, by_item.get(co, []), buckets):
-                raise NotFound("company", co)
+                company = uow.companies.get(self.team_id, CompanyId(co))
+                if buckets is not None and not perm.can_see_item(
+                    actor, company.created_by, by_company.get(co, []), buckets
+                ):
+                    raise NotFound("company", co)
         return contacts
+
+    def _memberships_by_item(
+        self, uow: UnitOfWork, item_ids: list[ContactId] | list[str]
+    ) -> dict[str, list[BucketMembership]]:
+        by_item: dict[str, list[BucketMembership]] = {}
+        for m in uow.memberships.buckets_of(self.team_id, item_ids):
+            by_item.setdefault(m.item_id, []).append(m)
+        return by_item
+
+
+#: Contacts a bulk call reads per statement when it checks that its items exist
+#: and are visible.
+CHECK_BATCH = 5_000
+#: Up to this many contacts, a bulk call keeps those it read for its reactions
+#: (saving them a second read); beyond, it keeps none, so its memory stays bounded.
+KEEP_CHECKED_CONTACTS = 10_000
 
 
 def changed_contact_fields(before: Contact, after: Contact) -> list[str]:
