@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from typing import Any
 
 import attrs
@@ -33,11 +34,17 @@ from teamcrm.service.base import _membership, bumped
 from teamcrm.service.routing.capacity import CapacityMixin
 from teamcrm.service.routing.common import (
     RoutingResult,
+    _domain_event,
     _keys,
     _lead,
     _name,
 )
 from teamcrm.service.routing.inbound import InboundMixin
+from teamcrm.unit_of_work import read_ahead, reads_ahead, sending_later
+
+#: Most members of a pool whose inbound buckets a routed add reads ahead (one
+#: small read each, in the same round trip): the pool's turn picks one of them.
+INBOUND_AHEAD = 16
 
 
 class Router(CapacityMixin, InboundMixin):
@@ -58,6 +65,8 @@ class Router(CapacityMixin, InboundMixin):
         self.remember(contacts)
         self._pools[pool.id] = pool
         ids = [c.id for c in contacts]
+        if ids and reads_ahead(self.uow):
+            read_ahead(self.uow, *self.ahead(pool, contacts))
         if ids:
             # The team's members are read before the pool's turn is taken: on
             # PostgreSQL that locks the pool's cursor row until commit (the
@@ -122,10 +131,32 @@ class Router(CapacityMixin, InboundMixin):
             self.apply(lead, decision, pool, new=True)
             made += 1
         if position != cursor.position:
-            self.uow.routing_cursors.put(
-                attrs.evolve(cursor, position=position, version=cursor.version + 1)
-            )
+            with sending_later(self.uow):  # nothing reads the result: it may travel later
+                self.uow.routing_cursors.put(
+                    attrs.evolve(cursor, position=position, version=cursor.version + 1)
+                )
         return made
+
+    def ahead(self, pool: LeadPool, contacts: Sequence[Contact]) -> list[Callable[[], object]]:
+        """The repository calls :meth:`enter` makes first for *contacts* entering *pool*.
+
+        For :func:`~teamcrm.unit_of_work.read_ahead`: the team's members, the
+        inbound buckets of the pool's members (of its first
+        :data:`INBOUND_AHEAD`), the pool's cursor (on PostgreSQL the read that
+        locks it, so the lock is taken after the reads that do not need it)
+        and the contacts' entries, in that order.
+        """
+        uow, team_id = self.uow, self.team_id
+        ids = [c.id for c in contacts]
+        reads: list[Callable[[], object]] = []
+        if self._members is None:
+            reads.append(lambda: uow.members.all(team_id))
+        for member_id in pool.member_ids[:INBOUND_AHEAD]:
+            if member_id not in self._inbound:
+                reads.append(partial(uow.inbound_buckets.get_with_bucket, team_id, member_id))
+        reads.append(lambda: uow.routing_cursors.get(team_id, pool.id))
+        reads.append(lambda: uow.leads.entry_states(team_id, pool.id, ids))
+        return reads
 
     def join(self, lead: Lead, contact: Contact, pool: LeadPool) -> None:
         """A contact matching an open lead of the pool joins it instead of becoming a lead.
@@ -379,13 +410,48 @@ class Router(CapacityMixin, InboundMixin):
                 self.event(EventName.BUCKET_ITEMS_REMOVED, bucket.id, item_ids=removed)
 
     def flush(self) -> None:
-        """Write everything collected (leads, offers, memberships, tasks, notifications, events)."""
+        """Write everything collected (leads, offers, notifications, memberships, events).
+
+        The leads and notifications are written in the unit's ``send_later``
+        block (nothing reads their results); the memberships' results decide
+        the events, so they are sent at once, with what was queued.
+        """
+        with sending_later(self.uow):
+            self._write_collected()
+        # Every event is collected and its reactions run, in order (routing's
+        # own placements are not routed again: origin "routing").
+        while self.events:
+            events, self.events = self.events, []
+            cache: dict[str, Any] = {}
+            for event in events:
+                self.reactions.emit(
+                    self.uow, event, contacts=self._contacts, origin="routing", cache=cache
+                )
+
+    def _write_collected(self) -> None:
         if self.new_leads:
             self.uow.leads.add_many(self.new_leads)
             self.new_leads = []
         if self.new_offers:
             self.uow.offers.add_many(self.new_offers)
             self.new_offers = []
+        if self.notifications:
+            self.uow.notifications.add_many(self.notifications)
+            self.notifications = []
+        if self._place and reads_ahead(self.uow):  # the reactions' reads go with the inserts
+            for bucket_id, contact_ids in self._place.items():
+                self.reactions.read_ahead(
+                    self.uow,
+                    _domain_event(
+                        name=EventName.BUCKET_ITEMS_ADDED,
+                        team_id=self.team_id,
+                        subject_id=bucket_id,
+                        occurred_at=self.now,
+                        actor_id=self.actor_id,
+                        data={"item_ids": list(dict.fromkeys(contact_ids))},
+                    ),
+                    origin="routing",
+                )
         for bucket_id, contact_ids in self._place.items():
             rows = [
                 _membership(
@@ -398,22 +464,10 @@ class Router(CapacityMixin, InboundMixin):
                 for cid in dict.fromkeys(contact_ids)
             ]
             added = self.uow.memberships.add_many(rows)
-            if added:  # follow-up clocks start when the event's reactions run (below)
+            if added:  # follow-up clocks start when the event's reactions run (flush)
                 ids = [m.item_id for m in added]
                 self.event(EventName.BUCKET_ITEMS_ADDED, bucket_id, item_ids=ids)
         self._place = {}
-        if self.notifications:
-            self.uow.notifications.add_many(self.notifications)
-            self.notifications = []
-        # Every event is collected and its reactions run, in order (routing's
-        # own placements are not routed again: origin "routing").
-        while self.events:
-            events, self.events = self.events, []
-            cache: dict[str, Any] = {}
-            for event in events:
-                self.reactions.emit(
-                    self.uow, event, contacts=self._contacts, origin="routing", cache=cache
-                )
 
     # ------------------------------------------------------------- offers closing, moving on
     def close_offer(self, offer: Offer, status: OfferStatus, lead: Lead) -> tuple[Offer, Lead]:
