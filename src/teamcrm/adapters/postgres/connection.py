@@ -28,6 +28,7 @@ No psycopg exception leaves this package:
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -207,6 +208,17 @@ def _reads(sql: str) -> bool:
     return sql.lstrip()[:6].upper() == "SELECT"
 
 
+_LOCKING = re.compile(
+    r"\bFOR\s+(?:UPDATE|SHARE|KEY\s+SHARE|NO\s+KEY\s+UPDATE)\b|pg_advisory", re.IGNORECASE
+)
+
+
+@functools.lru_cache(maxsize=1024)
+def _locks(sql: str) -> bool:
+    """True for a statement that takes a lock: what was read before it may have changed since."""
+    return _LOCKING.search(sql) is not None
+
+
 class PGConnection:
     """One psycopg connection seen through the interface the shared repositories use.
 
@@ -222,8 +234,10 @@ class PGConnection:
       ``SELECT``, is kept and sent with the next batch, and the rows are
       kept until the same statement with the same parameters is run again,
       which then takes them instead of asking the server.  Kept rows are
-      dropped when the unit writes anything (they might no longer be what a
-      read would return);
+      dropped when the unit writes anything, and those read before a lock
+      when the unit takes it (they might no longer be what a read would
+      return): reads are sent in the order they were recorded, so a read
+      that must see what a lock protects is recorded after the locking one;
     * **writes sent later** (:meth:`later`) - a write whose result its caller
       does not read is queued and sent first in the next batch (before any
       statement that could see it).  If it fails (a duplicate key), the
@@ -243,6 +257,7 @@ class PGConnection:
         "_opening",
         "_queueing",
         "_read",
+        "_sent",
         "raw",
         "recording",
         "sending_later",
@@ -254,7 +269,8 @@ class PGConnection:
         self._later: list[_Statement] = []
         self._ahead: list[_Statement] = []
         self._ahead_keys: set[_Key] = set()
-        self._read: dict[_Key, _Rows] = {}
+        self._read: dict[_Key, tuple[int, _Rows]] = {}  # by key: (when sent, rows)
+        self._sent = 0  # statements read ahead so far (their order)
         self._queueing = False
         #: True while :meth:`read_ahead` records a repository call.
         self.recording = False
@@ -276,8 +292,11 @@ class PGConnection:
                 self._send([])
             kept = self._read.pop(key, None)
             if kept is not None:
-                return kept
-        if not _reads(sql):
+                sent, rows = kept
+                if _locks(sql):  # what was read before the lock may have changed since
+                    self._read = {k: v for k, v in self._read.items() if v[0] > sent}
+                return rows
+        if not _reads(sql) or _locks(sql):
             self._read.clear()
         if self._opening is None and not self._later and not self._ahead:
             try:
@@ -450,7 +469,8 @@ class PGConnection:
             opening.check(self.raw, 0 if row is None else int(row[0]), failed=False)
         for statement, cur in zip(ahead, cursors[len(batch) - len(ahead) :], strict=True):
             assert statement.key is not None
-            self._read[statement.key] = _Rows(cur.fetchall(), cur.rowcount)
+            self._sent += 1
+            self._read[statement.key] = (self._sent, _Rows(cur.fetchall(), cur.rowcount))
         first = len(batch) - len(ahead) - len(live)
         return cursors[first : first + len(live)]
 

@@ -162,12 +162,14 @@ class _Opening:
     once the transaction began, nothing is ever repeated.
     """
 
-    __slots__ = ("_attempts", "_store", "statements")
+    __slots__ = ("_attempts", "_store", "released", "statements")
 
     def __init__(self, store: PostgresStore, *, write: bool) -> None:
         self._store = store
         self.statements = _BEGIN_WRITE if write else _BEGIN_READ
         self._attempts = store._max + 1
+        #: A dead connection given back to the pool with none in its place (do not release it).
+        self.released: psycopg.Connection[Any] | None = None
 
     def check(self, raw: psycopg.Connection[Any], count: int, *, failed: bool) -> None:
         """Refuse the unit if a newer release migrated the schema (``SchemaVersionError``)."""
@@ -181,16 +183,19 @@ class _Opening:
     def replace(self, raw: psycopg.Connection[Any], exc: psycopg.Error) -> psycopg.Connection[Any]:
         """Release the dead *raw* and return another pooled connection (or raise)."""
         store = self._store
-        store._release(raw)
         self._attempts -= 1
         if self._attempts <= 0:
             raise translate_error(exc) from exc
+        store._release(raw)
+        self.released = raw
         log.store.info(
             "PostgreSQL %s: a pooled connection was dead (%s); BEGIN again on another",
             redacted(store.url),
             type(exc).__name__,
         )
-        return store._acquire()
+        fresh = store._acquire()
+        self.released = None
+        return fresh
 
 
 class PostgresUnitOfWork(BaseUnitOfWork):
@@ -207,6 +212,7 @@ class PostgresUnitOfWork(BaseUnitOfWork):
         super().__init__()
         self._store = store
         self._write = write
+        self._opening: _Opening | None = None
         ctx = self.context = PGContext(write=write)
         ctx.programs_table = store._programs_table
         factories = {**_core(), **registered_repositories(), **_OVERRIDES}
@@ -254,12 +260,14 @@ class PostgresUnitOfWork(BaseUnitOfWork):
     def _begin(self) -> None:
         store = self._store
         raw = store._acquire()
-        self.context.bind(PGConnection(raw, _Opening(store, write=self._write)))
+        self._opening = _Opening(store, write=self._write)
+        self.context.bind(PGConnection(raw, self._opening))
 
     def _finish(self) -> None:
         conn = self.context._pg
         self.context.bind(None)
-        if conn is not None:
+        opening, self._opening = self._opening, None
+        if conn is not None and (opening is None or conn.raw is not opening.released):
             self._store._release(conn.raw)
 
     def _append_and_commit(self, events: list[DomainEvent]) -> None:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from functools import partial
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import attrs
@@ -34,17 +33,12 @@ from teamcrm.service.base import _membership, bumped
 from teamcrm.service.routing.capacity import CapacityMixin
 from teamcrm.service.routing.common import (
     RoutingResult,
-    _domain_event,
     _keys,
     _lead,
     _name,
 )
 from teamcrm.service.routing.inbound import InboundMixin
 from teamcrm.unit_of_work import read_ahead, reads_ahead, sending_later
-
-#: Most members of a pool whose inbound buckets a routed add reads ahead (one
-#: small read each, in the same round trip): the pool's turn picks one of them.
-INBOUND_AHEAD = 16
 
 
 class Router(CapacityMixin, InboundMixin):
@@ -136,27 +130,6 @@ class Router(CapacityMixin, InboundMixin):
                     attrs.evolve(cursor, position=position, version=cursor.version + 1)
                 )
         return made
-
-    def ahead(self, pool: LeadPool, contacts: Sequence[Contact]) -> list[Callable[[], object]]:
-        """The repository calls :meth:`enter` makes first for *contacts* entering *pool*.
-
-        For :func:`~teamcrm.unit_of_work.read_ahead`: the team's members, the
-        inbound buckets of the pool's members (of its first
-        :data:`INBOUND_AHEAD`), the pool's cursor (on PostgreSQL the read that
-        locks it, so the lock is taken after the reads that do not need it)
-        and the contacts' entries, in that order.
-        """
-        uow, team_id = self.uow, self.team_id
-        ids = [c.id for c in contacts]
-        reads: list[Callable[[], object]] = []
-        if self._members is None:
-            reads.append(lambda: uow.members.all(team_id))
-        for member_id in pool.member_ids[:INBOUND_AHEAD]:
-            if member_id not in self._inbound:
-                reads.append(partial(uow.inbound_buckets.get_with_bucket, team_id, member_id))
-        reads.append(lambda: uow.routing_cursors.get(team_id, pool.id))
-        reads.append(lambda: uow.leads.entry_states(team_id, pool.id, ids))
-        return reads
 
     def join(self, lead: Lead, contact: Contact, pool: LeadPool) -> None:
         """A contact matching an open lead of the pool joins it instead of becoming a lead.
@@ -439,19 +412,7 @@ class Router(CapacityMixin, InboundMixin):
             self.uow.notifications.add_many(self.notifications)
             self.notifications = []
         if self._place and reads_ahead(self.uow):  # the reactions' reads go with the inserts
-            for bucket_id, contact_ids in self._place.items():
-                self.reactions.read_ahead(
-                    self.uow,
-                    _domain_event(
-                        name=EventName.BUCKET_ITEMS_ADDED,
-                        team_id=self.team_id,
-                        subject_id=bucket_id,
-                        occurred_at=self.now,
-                        actor_id=self.actor_id,
-                        data={"item_ids": list(dict.fromkeys(contact_ids))},
-                    ),
-                    origin="routing",
-                )
+            self.placements_ahead()
         for bucket_id, contact_ids in self._place.items():
             rows = [
                 _membership(
