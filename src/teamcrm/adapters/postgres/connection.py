@@ -148,19 +148,24 @@ class _Recorded(BaseException):
 class _Rows:
     """A cursor over rows already fetched (a statement read ahead, or one sent later)."""
 
-    __slots__ = ("_rows", "rowcount")
+    __slots__ = ("_at", "_rows", "rowcount")
 
     def __init__(self, rows: list[Any], rowcount: int) -> None:
         self._rows = rows
+        self._at = 0
         self.rowcount = rowcount
 
     def fetchone(self) -> Any:
         """The next row, or ``None``."""
-        return self._rows.pop(0) if self._rows else None
+        if self._at >= len(self._rows):
+            return None
+        self._at += 1
+        return self._rows[self._at - 1]
 
     def fetchall(self) -> list[Any]:
         """The remaining rows."""
-        rows, self._rows = self._rows, []
+        rows = self._rows[self._at :]
+        self._at = len(self._rows)
         return rows
 
     def __iter__(self) -> Iterator[Any]:
