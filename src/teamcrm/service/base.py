@@ -111,6 +111,7 @@ def paused_gc(size: int) -> Iterator[None]:
 
 #: Builds memberships of checked ids without checking them again (see ``validation.trusted``).
 _membership = trusted_builder(BucketMembership)
+_domain_event = trusted_builder(DomainEvent)
 
 
 def _item_ids(field: str, value: str | Iterable[str]) -> list[str]:
@@ -395,11 +396,15 @@ class SessionBase:
             for item_id in item_ids
         ]
         if reads_ahead(uow):  # what the reactions will read goes with the insert
-            self.crm.reactions.read_ahead(
-                uow,
-                self._event(EventName.BUCKET_ITEMS_ADDED, bucket.id, now, item_ids=list(item_ids)),
-                subject=bucket,
+            expected = _domain_event(  # the event as emitted if every item is added
+                name=EventName.BUCKET_ITEMS_ADDED,
+                team_id=self.team_id,
+                subject_id=bucket.id,
+                occurred_at=now,
+                actor_id=self.member_id,
+                data={"item_ids": list(item_ids)},
             )
+            self.crm.reactions.read_ahead(uow, expected, subject=bucket)
         added = uow.memberships.add_many(rows)
         if added:
             self._emit(

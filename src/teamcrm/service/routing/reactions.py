@@ -63,7 +63,7 @@ def route_entries(occasion: Occasion, *, strategies: StrategyRegistry = DEFAULT_
         if found is not None:
             contacts.append(found)
     router = Router(uow, team_id, occasion.actor_id, occasion.now, occasion.reactions, strategies)
-    if reads_ahead(uow):  # the team, and what the first pool's entry reads, in one round trip
+    if contacts and reads_ahead(uow):  # the team, and what the first pool's entry reads
         read_ahead(uow, lambda: unit_team(occasion), *router.ahead(pools[0], contacts))
     # Read before the pool's turn is taken (on PostgreSQL that locks the pool's
     # cursor until commit): each new lead's contact takes the team's new-lead status.
