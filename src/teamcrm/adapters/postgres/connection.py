@@ -391,14 +391,12 @@ class PGConnection:
         if last is not None:
             with self.queueing():
                 last()
-        if self._opening is not None:
-            if not self._later:
-                self._ahead.clear()
-                self._ahead_keys.clear()
-                return  # nothing was begun
-            self._send([])  # check the schema before anything commits
         self._ahead.clear()  # never read now
         self._ahead_keys.clear()
+        if self._opening is not None:
+            if not self._later:
+                return  # nothing was begun
+            self._send([])  # check the schema before anything commits
         try:
             self._send([_Statement("COMMIT")])
         except (TeamCRMError, DuplicateKey) as exc:
