@@ -238,3 +238,28 @@ def test_memory_and_sqlite_units_ignore_the_hints(tmp_path: Any) -> None:
             uow.commit()
         assert called == []
         c.close()
+
+
+def test_a_newer_schema_is_named_even_when_it_fails_the_first_statement() -> None:
+    from teamcrm.adapters.postgres import PostgresStore
+    from teamcrm.adapters.sqlite.migrations import Migration, registered_migrations
+    from teamcrm.errors import SchemaVersionError
+
+    # A newer release renamed a column the unit's first statement reads: the
+    # statement fails in the round trip that carries BEGIN and the schema
+    # check, and the error must still say why.
+    renamed = Migration(
+        name="9999_members_renamed",
+        statements=("ALTER TABLE members RENAME COLUMN phone_region TO phone_area",),
+    )
+    with pg_support.schemas() as made:
+        url = made.fresh()
+        old = teamcrm.open(url)
+        try:
+            _team, admin = old.create_team("Acme", admin_name="Ana")
+            newer = PostgresStore(url, migrations=[*registered_migrations(), renamed])
+            newer.close()
+            with pytest.raises(SchemaVersionError, match=renamed.name):
+                old.as_member(admin.id).contacts()
+        finally:
+            old.close()
