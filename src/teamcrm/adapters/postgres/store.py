@@ -311,14 +311,16 @@ class PostgresStore:
     holding another application's tables
     (:class:`~teamcrm.errors.ForeignDatabaseError`).
 
-    Every unit of work sends its ``BEGIN`` together with
-    ``SELECT count(*) FROM teamcrm_migrations`` (one round trip, as before);
-    when the count moved since this store last looked, the unit re-reads the
-    names, and a migration this release does not know (a newer release
-    migrated the schema meanwhile) makes it raise ``SchemaVersionError``
-    before it sends anything else.  A ``BEGIN`` that fails because its pooled
-    connection died while idle is repeated on another connection; nothing
-    else is ever repeated.
+    Every unit of work sends its ``BEGIN`` and
+    ``SELECT count(*) FROM teamcrm_migrations`` with its first statement (one
+    round trip; a unit that sends nothing begins nothing); when the count
+    moved since this store last looked, the unit re-reads the names, and a
+    migration this release does not know (a newer release migrated the schema
+    meanwhile) makes it raise ``SchemaVersionError`` - also when that first
+    statement failed - before it returns anything or sends anything else.
+    That first round trip, when it fails because its pooled connection died
+    while idle, is repeated on another connection (nothing of it was
+    committed); nothing else is ever repeated.
 
     :param max_connections: most connections this process keeps open.
     :param timeout: seconds to wait for a connection (connect or pool).
