@@ -285,13 +285,13 @@ class PGConnection:
     # ------------------------------------------------------------ statements
     def run(self, sql: str, params: Sequence[Any] | None = None) -> Cursor:
         """Execute native PostgreSQL SQL (``%s`` placeholders); return the cursor."""
-        key = _key(sql, params)
         if self.recording:
             self.note(sql, params)
             raise _Recorded
         if self._queueing:
             self._later.append(_Statement(sql, params))
             return _NOTHING
+        key = _key(sql, params) if (self._read or self._ahead_keys) and _reads(sql) else None
         if key is not None:
             if key in self._ahead_keys:
                 self._send([])
@@ -340,8 +340,10 @@ class PGConnection:
     # ------------------------------------------------------- reads ahead
     def note(self, sql: str, params: Sequence[Any] | None = None) -> None:
         """Keep the read *sql* to send with the next batch (nothing if it writes or is kept)."""
+        if not _reads(sql):
+            return
         key = _key(sql, params)
-        if key is None or not _reads(sql) or key in self._ahead_keys or key in self._read:
+        if key is None or key in self._ahead_keys or key in self._read:
             return
         self._ahead.append(_Statement(sql, params, key=key))
         self._ahead_keys.add(key)
