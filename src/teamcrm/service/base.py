@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -26,6 +26,7 @@ from teamcrm.ids import (
 )
 from teamcrm.ports import UnitOfWork
 from teamcrm.team import Member
+from teamcrm.unit_of_work import read_ahead, reads_ahead
 from teamcrm.validation import (
     JSONScalar,
     check_id,
@@ -110,6 +111,7 @@ def paused_gc(size: int) -> Iterator[None]:
 
 #: Builds memberships of checked ids without checking them again (see ``validation.trusted``).
 _membership = trusted_builder(BucketMembership)
+_domain_event = trusted_builder(DomainEvent)
 
 
 def _item_ids(field: str, value: str | Iterable[str]) -> list[str]:
@@ -161,13 +163,24 @@ class SessionBase:
 
     # ------------------------------------------------------------------ plumbing
     @contextmanager
-    def _unit(self, *, write: bool = True, size: int = 0) -> Iterator[tuple[UnitOfWork, Member]]:
+    def _unit(
+        self,
+        *,
+        write: bool = True,
+        size: int = 0,
+        ahead: Callable[[UnitOfWork], Iterable[Callable[[], object]]] | None = None,
+    ) -> Iterator[tuple[UnitOfWork, Member]]:
         """Open a unit of work as the session's member (active members only).
 
         *size* is how many items the call handles; a bulk call (see
         :func:`paused_gc`) runs with the cyclic garbage collector paused.
+        *ahead* returns the repository calls the use case makes first (see
+        :func:`teamcrm.unit_of_work.read_ahead`): a store may send their reads
+        with the actor's.
         """
         with paused_gc(size), self.crm.store.unit_of_work(write=write) as uow:
+            if ahead is not None and reads_ahead(uow):
+                read_ahead(uow, *ahead(uow))
             actor = uow.members.get(self.team_id, self.member_id)
             perm.require_active(actor)
             yield uow, actor
@@ -382,6 +395,16 @@ class SessionBase:
             )
             for item_id in item_ids
         ]
+        if reads_ahead(uow):  # what the reactions will read goes with the insert
+            expected = _domain_event(  # the event as emitted if every item is added
+                name=EventName.BUCKET_ITEMS_ADDED,
+                team_id=self.team_id,
+                subject_id=bucket.id,
+                occurred_at=now,
+                actor_id=self.member_id,
+                data={"item_ids": list(item_ids)},
+            )
+            self.crm.reactions.read_ahead(uow, expected, subject=bucket)
         added = uow.memberships.add_many(rows)
         if added:
             self._emit(
@@ -411,6 +434,17 @@ class SessionBase:
         for bucket in uow.buckets.all(self.team_id):
             if bucket.holds_all:
                 self._add_items(uow, bucket, list(known), now, known=known)
+
+    def _items_ahead(self, uow: UnitOfWork, ids: list[str]) -> list[Callable[[], object]]:
+        """The reads :meth:`_require_visible_items` makes first (for ``read_ahead``)."""
+        contact_ids = [ContactId(i) for i in ids if i.startswith(PREFIXES["contact"])]
+        if not contact_ids:
+            return []
+        team_id = self.team_id
+        reads: list[Callable[[], object]] = [lambda: uow.contacts.lock(team_id, contact_ids)]
+        if len(contact_ids) <= CHECK_BATCH:  # else the check reads them in batches
+            reads.append(lambda: uow.contacts.get_many(team_id, contact_ids))
+        return reads
 
     def _require_visible_items(
         self, uow: UnitOfWork, actor: Member, ids: list[str]
