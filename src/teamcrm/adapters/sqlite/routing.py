@@ -30,6 +30,7 @@ from typing import Any
 
 from teamcrm.adapters.sql.codec import dumps, from_micros, loads, optional_micros, to_micros
 from teamcrm.adapters.sql.dialect import Dialect, insert_ignoring
+from teamcrm.adapters.sql.explanations import explanation_from_data
 from teamcrm.adapters.sqlite.migrations import register_migration
 from teamcrm.adapters.sqlite.repositories import (
     SQLiteRepository,
@@ -56,7 +57,7 @@ from teamcrm.lead import (
     RoutingCursor,
 )
 from teamcrm.pool import Capacity, LeadPool, PoolId, parse_method
-from teamcrm.routing import MemberLoad, RoutingExplanation
+from teamcrm.routing import MemberLoad
 from teamcrm.validation import FrozenDict, trusted
 
 __all__ = [
@@ -421,11 +422,7 @@ def lead_from_row(row: Sequence[Any]) -> Lead:
         entry=entry,
         keys=tuple(loads(keys)),
         declined_by=tuple(loads(declined)),
-        explanation=(
-            None
-            if explanation is None
-            else converter.structure(loads(explanation), RoutingExplanation)
-        ),
+        explanation=(None if explanation is None else explanation_from_data(loads(explanation))),
         created_at=from_micros(created),
         version=version,
     )
