@@ -17,7 +17,14 @@ from functools import cache
 from typing import Any
 
 from teamcrm.adapters.sql.base import Connection, SQLContext, SQLRepository, translated
-from teamcrm.adapters.sql.codec import dumps, from_micros, loads, optional_micros, to_micros
+from teamcrm.adapters.sql.codec import (
+    dumps,
+    from_micros,
+    ids_json,
+    loads,
+    optional_micros,
+    to_micros,
+)
 from teamcrm.adapters.sql.dialect import Dialect
 from teamcrm.adapters.sqlite.dialect import SQLITE
 from teamcrm.bucket import (
@@ -71,12 +78,6 @@ class SQLiteContext(SQLContext):
 
 #: The shared repositories' base class, by its first name.
 SQLiteRepository = SQLRepository
-
-
-def _ids_json(ids: Iterable[str]) -> tuple[list[str], str]:
-    """Return *ids* without duplicates (order kept) and as a JSON array."""
-    unique = list(dict.fromkeys(ids))
-    return unique, dumps(unique)
 
 
 # --------------------------------------------------------------------- teams
@@ -525,7 +526,7 @@ class SQLiteContacts(SQLiteRepository):
     @translated
     def get_many(self, team_id: TeamId, contact_ids: Iterable[ContactId]) -> list[Contact]:
         """Return the contacts that exist among *contact_ids*, in the order asked."""
-        wanted, ids = _ids_json(contact_ids)
+        wanted, ids = ids_json(contact_ids)
         if not wanted:
             return []
         rows = self._conn.execute(_contacts_by_id(self._dialect), (ids, team_id))
@@ -978,7 +979,7 @@ class SQLiteMemberships(SQLiteRepository):
         self, team_id: TeamId, bucket_id: BucketId, item_ids: Iterable[str]
     ) -> list[str]:
         """Remove items from a bucket; return the ids that were in it."""
-        wanted, ids = _ids_json(item_ids)
+        wanted, ids = ids_json(item_ids)
         if not wanted:
             return []
         present = {
@@ -1022,7 +1023,7 @@ class SQLiteMemberships(SQLiteRepository):
     @translated
     def buckets_of(self, team_id: TeamId, item_ids: Iterable[str]) -> list[BucketMembership]:
         """Return every membership of the given items, ordered by bucket id then item id."""
-        wanted, ids = _ids_json(item_ids)
+        wanted, ids = ids_json(item_ids)
         if not wanted:
             return []
         rows = self._conn.execute(
