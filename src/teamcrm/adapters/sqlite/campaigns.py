@@ -11,6 +11,11 @@ its state, which the runner's claim reads.  Sends are plain columns:
   concurrent claims take turns); PostgreSQL adds ``FOR UPDATE SKIP LOCKED``.
 
 A deleted contact's sends go with it (``ON DELETE CASCADE``).
+
+The repositories' code is shared with the PostgreSQL store and lives in
+:mod:`teamcrm.adapters.sql.campaigns`; this module keeps the SQLite
+migrations, registers the repositories and re-exports them under their old
+import path.
 """
 
 from __future__ import annotations

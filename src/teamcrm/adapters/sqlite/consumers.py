@@ -5,6 +5,11 @@ the last outbox message the consumer handled and its live claim
 (``claim_token``, ``claimed_until``).  A claim is one conditional upsert:
 the database decides which worker may read the next batch, so several
 processes can run :meth:`teamcrm.CRM.consume` under one name at once.
+
+The repositories' code is shared with the PostgreSQL store and lives in
+:mod:`teamcrm.adapters.sql.consumers`; this module keeps the SQLite
+migrations, registers the repositories and re-exports them under their old
+import path.
 """
 
 from __future__ import annotations

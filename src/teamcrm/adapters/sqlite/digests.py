@@ -12,6 +12,11 @@ Adds to the ``notifications`` table of :mod:`teamcrm.adapters.sqlite.notificatio
 The claim is one conditional upsert: the database, not an earlier read,
 decides which worker gets a member's digest, so any number of processes can
 run :func:`~teamcrm.service.notifications.send_digests` at once.
+
+The repositories' code is shared with the PostgreSQL store and lives in
+:mod:`teamcrm.adapters.sql.notifications`; this module keeps the SQLite
+migrations, registers the repositories and re-exports them under their old
+import path.
 """
 
 from __future__ import annotations

@@ -24,6 +24,10 @@ Migration ``0430_filter_indexes`` adds
 A side table rather than expression indexes: an expression index needs the
 field's name in its definition (``json_extract(custom_fields, '$.plan')``),
 and custom fields are named by each team at run time.
+
+The search's criterion is shared with the PostgreSQL store and lives in
+:mod:`teamcrm.adapters.sql.filters`; this module keeps the SQLite migrations
+and re-exports it under its old import path.
 """
 
 from __future__ import annotations

@@ -2,6 +2,11 @@
 
 Added with the extension points of this package (a named migration and
 registered repositories), the way any later feature adds its storage.
+
+The repositories' code is shared with the PostgreSQL store and lives in
+:mod:`teamcrm.adapters.sql.followups` and :mod:`teamcrm.adapters.sql.tasks`;
+this module keeps the SQLite migrations, registers the repositories and
+re-exports them under their old import path.
 """
 
 from __future__ import annotations

@@ -3,6 +3,10 @@
 Migration ``0300_intake_keys``; the primary key (team, key) is what makes a
 repeated submission — even from two processes at once — create one contact
 and one lead (see :mod:`teamcrm.intake`).
+
+The repositories' code is shared with the PostgreSQL store and lives in
+:mod:`teamcrm.adapters.sql.intake`; this module keeps the SQLite migrations,
+registers the repositories and re-exports them under their old import path.
 """
 
 from __future__ import annotations

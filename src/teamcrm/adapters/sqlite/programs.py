@@ -13,6 +13,10 @@ the work:
   take turns, so no row is handed to two workers while its lease holds.
 
 Foreign keys delete a program's or a contact's enrolments with it.
+
+The repositories' code is shared with the PostgreSQL store and lives in
+:mod:`teamcrm.adapters.sql.programs`; this module keeps the SQLite migrations,
+registers the repositories and re-exports them under their old import path.
 """
 
 from __future__ import annotations

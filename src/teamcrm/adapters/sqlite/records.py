@@ -11,6 +11,10 @@
 * ``record_notes``: the interactions filed under a record.
 
 The PostgreSQL store runs the same statements through its dialect.
+
+The repositories' code is shared with the PostgreSQL store and lives in
+:mod:`teamcrm.adapters.sql.records`; this module keeps the SQLite migrations,
+registers the repositories and re-exports them under their old import path.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
-"""The core repositories shared by the SQLite and the PostgreSQL store.
+"""The SQLite unit's context, and the core repositories under their old import path.
 
-One class per protocol of :mod:`teamcrm.ports`, on the base of
-:mod:`teamcrm.adapters.sql.base` (rules kept there: team scoping, versioned
-writes, translated driver errors, id lists as one JSON array).  Statements
-that differ between the databases are built from the unit's
-:class:`~teamcrm.adapters.sql.dialect.Dialect`, once per dialect (cached
-builders); the SQLite store's context is :class:`SQLiteContext`.
+The core repositories (one class per protocol of :mod:`teamcrm.ports`) are
+shared with the PostgreSQL store and live in the SQL layer, one module per
+concept: :mod:`teamcrm.adapters.sql.teams` (teams and members),
+:mod:`~teamcrm.adapters.sql.contacts`, :mod:`~teamcrm.adapters.sql.companies`,
+:mod:`~teamcrm.adapters.sql.buckets` (buckets and memberships),
+:mod:`~teamcrm.adapters.sql.interactions` and :mod:`~teamcrm.adapters.sql.outbox`.
+They are re-exported here; new code imports them from there.
 """
 
 from __future__ import annotations

@@ -18,6 +18,12 @@ dedupe switch, roles) adds pool and lead columns and three tables kept by
 ``lead_receipts`` (which member received which lead when, for capacity: an
 indexed range per member: ``SQLiteLeads.received``) and ``role_slots``
 (``SQLiteLeadPools.role_slots``).
+
+The repositories' code is shared with the PostgreSQL store and lives in
+:mod:`teamcrm.adapters.sql.pools`, :mod:`~teamcrm.adapters.sql.leads`,
+:mod:`~teamcrm.adapters.sql.offers` and :mod:`~teamcrm.adapters.sql.inbound`;
+this module keeps the SQLite migrations, registers the repositories and
+re-exports them under their old import path.
 """
 
 from __future__ import annotations

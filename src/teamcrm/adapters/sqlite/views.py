@@ -24,6 +24,12 @@ address key, phones by normalised number, company links, memberships).
 The agent grid's own table, ``lead_grid`` (migrations ``0210`` and ``0211``),
 its triggers and its ranking SQL live in :mod:`teamcrm.adapters.sqlite.grid`;
 :meth:`SQLiteViews.grid_page` runs that ranking (see ``docs/views.md``).
+
+The repositories' code is shared with the PostgreSQL store and lives in
+:mod:`teamcrm.adapters.sql.views` (``SQLViews``) and
+:mod:`teamcrm.adapters.sql.saved_filters`; this module keeps the SQLite
+migrations, registers the repositories and re-exports them under their old
+import path.
 """
 
 from __future__ import annotations
