@@ -13,8 +13,9 @@ each routing into a round-robin pool of its own (same team, same members).
 Every unit of one pool takes the pool's cursor row ``FOR UPDATE``, so the
 routing turns themselves are serial; see ``docs/benchmarks.md``.
 
-``route_postgres_round_trips_per_lead`` counts the statements the
-single-process run sent (each one round trip; ``executemany`` is one).
+``route_postgres_round_trips_per_lead`` counts the round trips the
+single-process run made per lead (a statement sent alone, an
+``executemany`` or a pipeline of statements: one each).
 
 **Far from the database** (issue 17): the same routing again through a
 :class:`~latency_proxy.LatencyProxy` that adds about 1 ms to every round
@@ -68,23 +69,38 @@ def _server() -> str | None:
 def _instrument() -> dict[str, Any]:
     """Count this process's round trips and time how long each unit holds a pool's cursor lock.
 
-    The lock is held from the moment ``SELECT ... FROM routing_cursors ... FOR
-    UPDATE`` returns (granted) until the pipeline holding ``COMMIT`` returns,
-    seen from the client:
-    about what the server holds it, give or take one round trip.
+    The lock is held from the moment the round trip holding ``SELECT ... FROM
+    routing_cursors ... FOR UPDATE`` returns (granted) until the round trip
+    holding ``COMMIT`` returns, seen from the client (either may be a
+    pipeline of several statements): about what the server holds it, give or
+    take one round trip.
     """
     stats: dict[str, Any] = {"trips": 0, "holds": []}
     execute, executemany = psycopg.Connection.execute, psycopg.Cursor.executemany
     pipeline = psycopg.Connection.pipeline
     locked: list[float] = []
     depth = [0]  # inside a pipeline its statements travel together: one trip
+    sending = {"lock": False, "commit": False}  # what the round trip on its way holds
+
+    def returned() -> None:
+        now = time.perf_counter()
+        if sending["lock"]:
+            locked.append(now)  # granted: the round trip returned
+        if sending["commit"] and locked:
+            stats["holds"].append(now - locked.pop())
+            locked.clear()
+        sending["lock"] = sending["commit"] = False
 
     def counted_execute(self: Any, query: Any, params: Any = None, **kw: Any) -> Any:
         stats["trips"] += depth[0] == 0
         text = str(query)
-        result = execute(self, query, params, **kw)
         if "FROM routing_cursors" in text and "FOR UPDATE" in text:
-            locked.append(time.perf_counter())  # granted: the statement returned
+            sending["lock"] = True
+        elif text == "COMMIT":
+            sending["commit"] = True
+        result = execute(self, query, params, **kw)
+        if depth[0] == 0:
+            returned()
         return result
 
     def counted_executemany(self: Any, query: Any, rows: Any, **kw: Any) -> Any:
@@ -104,9 +120,8 @@ def _instrument() -> dict[str, Any]:
                 yield sent
         finally:
             depth[0] -= 1
-            if depth[0] == 0 and locked:  # the unit's COMMIT went in this pipeline
-                stats["holds"].append(time.perf_counter() - locked.pop())
-                locked.clear()
+            if depth[0] == 0:
+                returned()
 
     psycopg.Connection.execute = counted_execute  # type: ignore[method-assign]
     psycopg.Cursor.executemany = counted_executemany  # type: ignore[method-assign,assignment]

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from datetime import timedelta
@@ -18,7 +19,9 @@ from typing import Any
 
 import attrs
 
+from teamcrm.errors import ValidationError
 from teamcrm.program import Program, ProgramId, Step
+from teamcrm.sender import Sender, SMTPSender, load_sender
 from teamcrm.service import MemberSession
 
 __all__ = ["ProgramRow", "StepRow", "add_program_commands"]
@@ -127,35 +130,85 @@ def _show_program(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from teamcrm.cli import _open_existing
 
+    sender = _sender(args)
     with _open_existing(args) as crm:
-        totals = {"ran": 0, "failed": 0}
+        totals = {"ran": 0, "failed": 0, "sent": 0}
         batch = 0
+        lease = timedelta(seconds=args.lease)
         try:
             while True:
-                report = crm.run_programs(limit=args.limit, lease=timedelta(seconds=args.lease))
-                # Campaign sends wait for a worker with a sender (none here: nothing claimed).
-                crm.run_campaigns(limit=args.limit, lease=timedelta(seconds=args.lease))
+                report = crm.run_programs(limit=args.limit, lease=lease, sender=sender)
+                # Without a sender, campaign sends are not claimed: they wait for one.
+                sends = crm.run_campaigns(limit=args.limit, lease=lease, sender=sender)
                 batch += 1
                 totals["ran"] += report.ran
                 totals["failed"] += report.failed
-                if report.claimed:
+                totals["sent"] += sends.sent
+                if report.claimed or sends.claimed:
                     print(
                         f"batch {batch}: {report.claimed} claimed, {report.ran} ran,"
                         f" {report.completed} completed, {report.stopped} stopped,"
                         f" {report.retried} retried, {report.failed} failed"
-                        f" ({totals['ran']} steps so far)",
+                        f" ({totals['ran']} steps so far)"
+                        + (
+                            f"; campaigns: {sends.claimed} claimed, {sends.sent} sent,"
+                            f" {sends.skipped} skipped, {sends.retried} retried,"
+                            f" {sends.failed} failed"
+                            if sends.claimed
+                            else ""
+                        ),
                         flush=True,
                     )
-                    for enrolment_id, error in report.failures:
-                        print(f"  {enrolment_id}: {error}", file=sys.stderr, flush=True)
+                    for failed_id, error in (*report.failures, *sends.failures):
+                        print(f"  {failed_id}: {error}", file=sys.stderr, flush=True)
                     continue
                 if args.once:
                     break
                 time.sleep(args.interval)
         except KeyboardInterrupt:  # pragma: no cover - interactive
             pass
-        print(f"done: {totals['ran']} steps ran, {totals['failed']} runs failed")
+        print(
+            f"done: {totals['ran']} steps ran, {totals['failed']} runs failed"
+            + (f", {totals['sent']} campaign emails sent" if sender is not None else "")
+        )
         return 0
+
+
+#: The environment variable ``programs run --smtp-host`` reads the SMTP password from
+#: (never a command-line option: those show in ``ps`` and shell histories).
+SMTP_PASSWORD_VARIABLE = "TEAMCRM_SMTP_PASSWORD"
+
+
+def _sender(args: argparse.Namespace) -> Sender | None:
+    """The sender ``--sender`` names or ``--smtp-*`` describes, or ``None`` for neither."""
+    if args.sender is not None and args.smtp_host is not None:
+        raise ValidationError("--sender", args.sender, "give --sender or --smtp-host, not both")
+    if args.sender is not None:
+        return load_sender(args.sender)
+    smtp_given = [
+        name for name in ("smtp_from", "smtp_port", "smtp_user") if getattr(args, name) is not None
+    ] + [name for name in ("smtp_starttls", "smtp_ssl") if getattr(args, name)]
+    if args.smtp_host is None:
+        if smtp_given:
+            option = "--" + smtp_given[0].replace("_", "-")
+            raise ValidationError(option, getattr(args, smtp_given[0]), "needs --smtp-host")
+        return None
+    if args.smtp_from is None:
+        raise ValidationError("--smtp-from", None, "is required with --smtp-host")
+    password = os.environ.get(SMTP_PASSWORD_VARIABLE) if args.smtp_user is not None else None
+    if args.smtp_user is not None and not password:
+        raise ValidationError(
+            "--smtp-user", args.smtp_user, f"needs the password in ${SMTP_PASSWORD_VARIABLE}"
+        )
+    return SMTPSender(
+        args.smtp_host,
+        args.smtp_port,
+        from_addr=args.smtp_from,
+        starttls=args.smtp_starttls,
+        use_ssl=args.smtp_ssl,
+        username=args.smtp_user,
+        password=password,
+    )
 
 
 def _seconds(text: str) -> float:
@@ -195,4 +248,30 @@ def add_program_commands(sub: Any) -> None:
         "--interval", type=_seconds, default=5.0, help="seconds between looks when idle (5)"
     )
     run.add_argument("--lease", type=_seconds, default=300.0, help="claim lease, seconds (300)")
+    delivery = run.add_argument_group(
+        "delivery",
+        "Where send_email steps and campaign emails go. Without --sender or --smtp-host, "
+        "email steps fail visibly (retried, then failed) and campaign sends wait.",
+    )
+    delivery.add_argument(
+        "--sender",
+        metavar="MODULE:NAME",
+        help="the application's sender: an object with send(message), or a factory "
+        "of one taking no arguments (e.g. myapp.mail:make_sender)",
+    )
+    delivery.add_argument("--smtp-host", metavar="HOST", help="send over SMTP through HOST")
+    delivery.add_argument(
+        "--smtp-port",
+        type=_positive,
+        metavar="PORT",
+        help="default 465 with --smtp-ssl, 587 with --smtp-starttls, else 25",
+    )
+    delivery.add_argument("--smtp-from", metavar="ADDRESS", help="the From address")
+    delivery.add_argument("--smtp-starttls", action="store_true", help="upgrade with STARTTLS")
+    delivery.add_argument("--smtp-ssl", action="store_true", help="connect with implicit TLS")
+    delivery.add_argument(
+        "--smtp-user",
+        metavar="USER",
+        help=f"log in as USER; the password is read from ${SMTP_PASSWORD_VARIABLE}",
+    )
     run.set_defaults(func=_run, at=None)

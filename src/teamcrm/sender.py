@@ -36,6 +36,7 @@ __all__ = [
     "SMTPSender",
     "Sender",
     "build_mime",
+    "load_sender",
 ]
 
 
@@ -68,6 +69,58 @@ class Sender(Protocol):
     def send(self, message: OutgoingEmail) -> None:
         """Hand *message* over for delivery, or raise (preferably :class:`DeliveryError`)."""
         ...
+
+
+def load_sender(spec: str) -> Sender:
+    """Return the sender named by *spec*, ``"package.module:name"``.
+
+    *name* (dotted attributes allowed) is a :class:`Sender` — any object with a
+    ``send(message)`` method — or a callable taking no arguments that returns
+    one (a class, a factory reading the application's settings).  This is how
+    ``teamcrm programs run --sender`` plugs in the application's own delivery
+    (an HTTP email API, a queue) without teamcrm knowing it.
+
+    >>> load_sender("teamcrm.sender:MemorySender")  # doctest: +ELLIPSIS
+    <teamcrm.sender.MemorySender object at ...>
+
+    :raises ValidationError: (field ``sender``) when *spec* is not of that
+        form, its module cannot be imported, the name is missing, or what it
+        names is not (and does not make) a sender.
+    """
+    import importlib
+
+    if not isinstance(spec, str):
+        raise ValidationError("sender", spec, 'must be a string like "package.module:name"')
+    module_name, sep, attribute = spec.partition(":")
+    if not sep or not module_name.strip() or not attribute.strip():
+        raise ValidationError("sender", spec, 'must look like "package.module:name"')
+    try:
+        found: Any = importlib.import_module(module_name.strip())
+    except Exception as exc:  # the application's module: any import failure is named, not raised
+        raise ValidationError(
+            "sender", spec, f"its module cannot be imported: {type(exc).__name__}: {exc}"
+        ) from exc
+    for part in attribute.strip().split("."):
+        try:
+            found = getattr(found, part)
+        except AttributeError:
+            raise ValidationError("sender", spec, f"{part!r} is not found there") from None
+    if not isinstance(found, Sender) or isinstance(found, type):
+        if not callable(found):
+            raise ValidationError("sender", spec, "is neither a sender nor a factory of one")
+        try:
+            found = found()
+        except TeamCRMError:
+            raise
+        except Exception as exc:  # the application's factory failed: say so, with the cause
+            raise ValidationError(
+                "sender", spec, f"its factory failed: {type(exc).__name__}: {exc}"
+            ) from exc
+        if not isinstance(found, Sender) or isinstance(found, type):
+            raise ValidationError(
+                "sender", spec, f"made {type(found).__name__}, which has no send(message) method"
+            )
+    return found
 
 
 def _require_message(message: Any) -> OutgoingEmail:

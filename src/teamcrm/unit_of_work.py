@@ -4,10 +4,20 @@
 outbox on commit (inside the adapter's transaction) and rolls back whatever a
 ``with`` block leaves uncommitted.  Adapters supply ``_begin``, ``_commit``
 and ``_rollback`` and set the repository attributes.
+
+Two hints let a store that talks to a server over the network send several
+statements in one round trip (the PostgreSQL store does; the memory and
+SQLite stores ignore them): :func:`read_ahead` (reads the use case is about
+to make) and :func:`sending_later` (writes whose results it does not read).
+Use cases call them through these functions, which do nothing for a unit
+of work that does not offer them.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Self
 
@@ -44,7 +54,7 @@ from teamcrm.ports import (
     ViewRepository,
 )
 
-__all__ = ["BaseUnitOfWork"]
+__all__ = ["BaseUnitOfWork", "read_ahead", "reads_ahead", "sending_later"]
 
 
 class BaseUnitOfWork:
@@ -99,6 +109,23 @@ class BaseUnitOfWork:
     def _rollback(self) -> None:
         raise NotImplementedError
 
+    # -- hints (see the module) ----------------------------------------------
+    def read_ahead(self, *reads: Callable[[], object]) -> None:
+        """The unit is about to make the repository calls *reads*: nothing here.
+
+        A store that sends statements over the network may send their reads
+        together with its next round trip; the calls must then be made as
+        they were given (same arguments) for the rows to be used.
+        """
+
+    def send_later(self) -> AbstractContextManager[None]:
+        """A block whose writes' results are not read: nothing here.
+
+        A store may send such writes with its next round trip instead of one
+        each; an error one of them causes is then raised by a later call.
+        """
+        return contextlib.nullcontext()
+
     # -- public API --------------------------------------------------------
     def __enter__(self) -> Self:
         if self._state != "new":
@@ -143,3 +170,31 @@ class BaseUnitOfWork:
     def _require_open(self) -> None:
         if self._state != "open":
             raise StoreError(f"the unit of work is not open (it is {self._state})")
+
+
+def reads_ahead(uow: object) -> bool:
+    """True when *uow* acts on :func:`read_ahead` (worth preparing the calls for it)."""
+    hint = getattr(type(uow), "read_ahead", None)
+    return hint is not None and hint is not BaseUnitOfWork.read_ahead
+
+
+def read_ahead(uow: object, *reads: Callable[[], object]) -> None:
+    """Tell *uow* the repository calls *reads* are coming (see :meth:`BaseUnitOfWork.read_ahead`).
+
+    Nothing for a unit of work without the hint.
+    """
+    hint = getattr(type(uow), "read_ahead", None)
+    if hint is not None:
+        hint(uow, *reads)
+
+
+def sending_later(uow: object) -> AbstractContextManager[None]:
+    """*uow*'s block for writes whose results are not read (see :meth:`BaseUnitOfWork.send_later`).
+
+    An empty block for a unit of work without the hint.
+    """
+    hint = getattr(type(uow), "send_later", None)
+    if hint is None:
+        return contextlib.nullcontext()
+    block: AbstractContextManager[None] = hint(uow)
+    return block

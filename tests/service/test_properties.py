@@ -26,6 +26,7 @@ import teamcrm
 from teamcrm.errors import NotFound, PermissionDenied, StoreError, TeamCRMError
 from teamcrm.ports import Store
 from teamcrm.service.buckets import BucketUseCases
+from teamcrm.service.companies import CompanyUseCases
 from teamcrm.service.contacts import ContactUseCases
 from teamcrm.service.interactions import InteractionUseCases
 from teamcrm.service.team import TeamUseCases
@@ -564,7 +565,7 @@ def test_invalid_input_raises_a_teamcrm_error_and_changes_nothing(
 
 def test_every_public_use_case_is_probed_with_bad_input() -> None:
     probed = {name.split(".")[0] for name, _, _ in CASES}
-    mixins = (TeamUseCases, ContactUseCases, BucketUseCases, InteractionUseCases)
+    mixins = (TeamUseCases, ContactUseCases, CompanyUseCases, BucketUseCases, InteractionUseCases)
     public = {n for cls in mixins for n in vars(cls) if not n.startswith("_")}
     no_arguments = {"me", "team", "members", "buckets", "companies", "unparsed_phones"}
     missing = public - probed - no_arguments

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import math
+import os
 import types
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -266,6 +267,17 @@ def _fuzz(world: FuzzWorld, target: Any, name: str, data: st.DataObject) -> None
             kwargs["sender"] = sender
     with contextlib.suppress(TeamCRMError):
         fn(*args, **kwargs)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _work_in_a_scratch_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Run the sweep in a scratch directory: odd path values ("x", ids) are written there."""
+    before = Path.cwd()
+    os.chdir(tmp_path_factory.mktemp("cwd"))
+    try:
+        yield
+    finally:
+        os.chdir(before)
 
 
 @pytest.fixture(params=["memory", "sqlite"], scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -26,6 +26,7 @@ from teamcrm.ids import (
 )
 from teamcrm.ports import UnitOfWork
 from teamcrm.team import Member
+from teamcrm.unit_of_work import read_ahead, reads_ahead
 from teamcrm.validation import (
     JSONScalar,
     check_id,
@@ -110,6 +111,7 @@ def paused_gc(size: int) -> Iterator[None]:
 
 #: Builds memberships of checked ids without checking them again (see ``validation.trusted``).
 _membership = trusted_builder(BucketMembership)
+_domain_event = trusted_builder(DomainEvent)
 
 
 def _item_ids(field: str, value: str | Iterable[str]) -> list[str]:
@@ -161,13 +163,24 @@ class SessionBase:
 
     # ------------------------------------------------------------------ plumbing
     @contextmanager
-    def _unit(self, *, write: bool = True, size: int = 0) -> Iterator[tuple[UnitOfWork, Member]]:
+    def _unit(
+        self,
+        *,
+        write: bool = True,
+        size: int = 0,
+        ahead: Callable[[UnitOfWork], Iterable[Callable[[], object]]] | None = None,
+    ) -> Iterator[tuple[UnitOfWork, Member]]:
         """Open a unit of work as the session's member (active members only).
 
         *size* is how many items the call handles; a bulk call (see
         :func:`paused_gc`) runs with the cyclic garbage collector paused.
+        *ahead* returns the repository calls the use case makes first (see
+        :func:`teamcrm.unit_of_work.read_ahead`): a store may send their reads
+        with the actor's.
         """
         with paused_gc(size), self.crm.store.unit_of_work(write=write) as uow:
+            if ahead is not None and reads_ahead(uow):
+                read_ahead(uow, *ahead(uow))
             actor = uow.members.get(self.team_id, self.member_id)
             perm.require_active(actor)
             yield uow, actor
@@ -382,6 +395,16 @@ class SessionBase:
             )
             for item_id in item_ids
         ]
+        if reads_ahead(uow):  # what the reactions will read goes with the insert
+            expected = _domain_event(  # the event as emitted if every item is added
+                name=EventName.BUCKET_ITEMS_ADDED,
+                team_id=self.team_id,
+                subject_id=bucket.id,
+                occurred_at=now,
+                actor_id=self.member_id,
+                data={"item_ids": list(item_ids)},
+            )
+            self.crm.reactions.read_ahead(uow, expected, subject=bucket)
         added = uow.memberships.add_many(rows)
         if added:
             self._emit(
@@ -412,41 +435,77 @@ class SessionBase:
             if bucket.holds_all:
                 self._add_items(uow, bucket, list(known), now, known=known)
 
+    def _items_ahead(self, uow: UnitOfWork, ids: list[str]) -> list[Callable[[], object]]:
+        """The reads :meth:`_require_visible_items` makes first (for ``read_ahead``)."""
+        contact_ids = [ContactId(i) for i in ids if i.startswith(PREFIXES["contact"])]
+        if not contact_ids:
+            return []
+        team_id = self.team_id
+        reads: list[Callable[[], object]] = [lambda: uow.contacts.lock(team_id, contact_ids)]
+        if len(contact_ids) <= CHECK_BATCH:  # else the check reads them in batches
+            reads.append(lambda: uow.contacts.get_many(team_id, contact_ids))
+        return reads
+
     def _require_visible_items(
         self, uow: UnitOfWork, actor: Member, ids: list[str]
     ) -> dict[str, Contact]:
         """Raise ``NotFound`` unless every item exists and *actor* may see it.
 
-        Returns the contacts among the items, by id (loaded for the check).
+        Returns the contacts among the items, by id (loaded for the check),
+        for the reactions to reuse; a call naming more than
+        :data:`KEEP_CHECKED_CONTACTS` contacts returns none (the reactions read
+        what they need), so a bulk call does not hold every contact at once.
+        Contacts are read :data:`CHECK_BATCH` at a time.
         """
         contact_ids = [ContactId(i) for i in ids if i.startswith(PREFIXES["contact"])]
         company_ids = [i for i in ids if i.startswith(PREFIXES["company"])]
         # Held until commit: no unit deletes them while we add rows pointing at them.
         uow.contacts.lock(self.team_id, contact_ids)
         uow.companies.lock(self.team_id, [CompanyId(i) for i in company_ids])
-        contacts: dict[str, Contact] = {
-            c.id: c for c in uow.contacts.get_many(self.team_id, contact_ids)
-        }
-        for cid in contact_ids:
-            if cid not in contacts:
-                raise NotFound("contact", cid)
-        if actor.role.is_manager:
+        keep = len(contact_ids) <= KEEP_CHECKED_CONTACTS
+        buckets = None if actor.role.is_manager else self._bucket_map(uow)
+        contacts: dict[str, Contact] = {}
+        for start in range(0, len(contact_ids), CHECK_BATCH):
+            chunk = contact_ids[start : start + CHECK_BATCH]
+            found: dict[str, Contact] = {
+                c.id: c for c in uow.contacts.get_many(self.team_id, chunk)
+            }
+            for cid in chunk:
+                if cid not in found:
+                    raise NotFound("contact", cid)
+            if buckets is not None:
+                by_item = self._memberships_by_item(uow, chunk)
+                for contact_id, contact in found.items():
+                    seen_in = by_item.get(contact_id, [])
+                    if not perm.can_see_item(actor, contact.created_by, seen_in, buckets):
+                        raise NotFound("contact", contact_id)
+            if keep:
+                contacts.update(found)
+        if company_ids:
+            by_company = {} if buckets is None else self._memberships_by_item(uow, company_ids)
             for co in company_ids:
-                uow.companies.get(self.team_id, CompanyId(co))
-            return contacts
-        buckets = self._bucket_map(uow)
-        by_item: dict[str, list[BucketMembership]] = {}
-        for m in uow.memberships.buckets_of(self.team_id, ids):
-            by_item.setdefault(m.item_id, []).append(m)
-        for contact_id, contact in contacts.items():
-            seen_in = by_item.get(contact_id, [])
-            if not perm.can_see_item(actor, contact.created_by, seen_in, buckets):
-                raise NotFound("contact", contact_id)
-        for co in company_ids:
-            company = uow.companies.get(self.team_id, CompanyId(co))
-            if not perm.can_see_item(actor, company.created_by, by_item.get(co, []), buckets):
-                raise NotFound("company", co)
+                company = uow.companies.get(self.team_id, CompanyId(co))
+                if buckets is not None and not perm.can_see_item(
+                    actor, company.created_by, by_company.get(co, []), buckets
+                ):
+                    raise NotFound("company", co)
         return contacts
+
+    def _memberships_by_item(
+        self, uow: UnitOfWork, item_ids: list[ContactId] | list[str]
+    ) -> dict[str, list[BucketMembership]]:
+        by_item: dict[str, list[BucketMembership]] = {}
+        for m in uow.memberships.buckets_of(self.team_id, item_ids):
+            by_item.setdefault(m.item_id, []).append(m)
+        return by_item
+
+
+#: Contacts a bulk call reads per statement when it checks that its items exist
+#: and are visible.
+CHECK_BATCH = 5_000
+#: Up to this many contacts, a bulk call keeps those it read for its reactions
+#: (saving them a second read); beyond, it keeps none, so its memory stays bounded.
+KEEP_CHECKED_CONTACTS = 10_000
 
 
 def changed_contact_fields(before: Contact, after: Contact) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from teamcrm import permissions as perm
@@ -333,7 +333,14 @@ class BucketUseCases(SessionBase):
         the bucket.
         """
         ids = _item_ids("item_ids", item_ids)
-        with self._unit(size=len(ids)) as (uow, actor):
+
+        def ahead(uow: UnitOfWork) -> list[Callable[[], object]]:
+            # The bucket and the items are read with the actor (one round trip on a server).
+            team_id = self.team_id
+            bucket = BucketId(bucket_id)
+            return [lambda: uow.buckets.get(team_id, bucket), *self._items_ahead(uow, ids)]
+
+        with self._unit(size=len(ids), ahead=ahead) as (uow, actor):
             bucket = self._bucket(uow, actor, bucket_id)
             perm.require(
                 perm.can_edit_bucket(actor, bucket), actor, "add to this bucket", "editors only"

@@ -22,6 +22,7 @@ from teamcrm.sender import Sender
 from teamcrm.service.buckets import BucketUseCases
 from teamcrm.service.campaign_runner import CampaignRunReport, run_campaigns
 from teamcrm.service.campaigns import CampaignUseCases
+from teamcrm.service.companies import CompanyUseCases
 from teamcrm.service.consumers import CONSUMER_LEASE, OutboxHandler, consume, consumer_position
 from teamcrm.service.contacts import ContactUseCases
 from teamcrm.service.exporting import ExportUseCases
@@ -329,6 +330,7 @@ class CRM:
 class MemberSession(
     TeamUseCases,
     ContactUseCases,
+    CompanyUseCases,
     BucketUseCases,
     InteractionUseCases,
     FollowUpUseCases,

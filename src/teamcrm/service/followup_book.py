@@ -7,7 +7,7 @@ every change that moves it; the reactions declared in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -25,7 +25,14 @@ from teamcrm.ports import UnitOfWork
 if TYPE_CHECKING:
     from teamcrm.service.reactions import Occasion
 
-__all__ = ["FollowUpBook", "drop_policies", "record_touches", "start_clocks", "stop_clocks"]
+__all__ = [
+    "FollowUpBook",
+    "drop_policies",
+    "record_touches",
+    "start_clocks",
+    "start_clocks_ahead",
+    "stop_clocks",
+]
 
 
 _CHUNK = 500
@@ -172,6 +179,17 @@ def start_clocks(occasion: Occasion) -> None:
     policies = uow.followup_policies.for_buckets(team_id, [BucketId(occasion.event.subject_id)])
     if policies:
         FollowUpBook(uow, team_id).recompute(contacts, policies)
+
+
+def start_clocks_ahead(occasion: Occasion) -> list[Callable[[], object]]:
+    """What :func:`start_clocks` reads first: the bucket's policies (when contacts are added)."""
+    if not any(
+        i.startswith(PREFIXES["contact"]) for i in _ids(occasion.event.data.get("item_ids"))
+    ):
+        return []
+    uow, team_id = occasion.uow, occasion.team_id
+    bucket_id = BucketId(occasion.event.subject_id)
+    return [lambda: uow.followup_policies.for_buckets(team_id, [bucket_id])]
 
 
 def stop_clocks(occasion: Occasion) -> None:

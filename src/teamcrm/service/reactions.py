@@ -55,6 +55,7 @@ from teamcrm.ids import MemberId, TeamId
 from teamcrm.ports import UnitOfWork
 from teamcrm.routing import DEFAULT_STRATEGIES, StrategyRegistry
 from teamcrm.team import Team
+from teamcrm.unit_of_work import read_ahead
 
 __all__ = [
     "Occasion",
@@ -68,6 +69,8 @@ __all__ = [
 
 #: A reaction: called with the occasion (the unit, the event and what the emitter knew).
 ReactionHandler = Callable[["Occasion"], None]
+#: What a reaction will read for an occasion: repository calls, made as the reaction makes them.
+ReadsAhead = Callable[["Occasion"], Iterable[Callable[[], object]]]
 
 
 @attrs.frozen
@@ -78,12 +81,15 @@ class Reaction:
     :ivar area: the part of teamcrm that owns it (``"follow-ups"``, ``"routing"``...).
     :ivar does: one line saying what it does (shown in the reactions table).
     :ivar handler: the function that does it.
+    :ivar ahead: optionally, the repository calls the handler will make first
+        for an occasion (see :meth:`Reactions.read_ahead`).
     """
 
     event: EventName
     area: str
     does: str
     handler: ReactionHandler = attrs.field(eq=False, repr=False)
+    ahead: ReadsAhead | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.define(kw_only=True)
@@ -146,10 +152,22 @@ class Reactions:
         for reaction in reactions:
             self._by_event.setdefault(reaction.event, []).append(reaction)
 
-    def add(self, event: EventName | str, area: str, does: str, handler: ReactionHandler) -> None:
-        """Declare one more reaction to *event*; it runs after those declared before it."""
+    def add(
+        self,
+        event: EventName | str,
+        area: str,
+        does: str,
+        handler: ReactionHandler,
+        *,
+        ahead: ReadsAhead | None = None,
+    ) -> None:
+        """Declare one more reaction to *event*; it runs after those declared before it.
+
+        *ahead* (optional) returns the repository calls *handler* will make
+        first for an occasion (see :meth:`read_ahead`).
+        """
         name = EventName(event)
-        self._by_event.setdefault(name, []).append(Reaction(name, area, does, handler))
+        self._by_event.setdefault(name, []).append(Reaction(name, area, does, handler, ahead))
 
     def for_event(self, event: EventName | str) -> tuple[Reaction, ...]:
         """The reactions to *event*, in the order they run."""
@@ -203,6 +221,28 @@ class Reactions:
         )
         for reaction in reactions:
             reaction.handler(occasion)
+
+    def read_ahead(
+        self,
+        uow: UnitOfWork,
+        event: DomainEvent,
+        *,
+        subject: object | None = None,
+        origin: str = "",
+    ) -> None:
+        """Tell *uow* what the reactions of *event* will read first (``read_ahead``).
+
+        Called before the change that emits *event* (as it would be emitted)
+        is sent, so that a store talking to a server sends the reactions'
+        first reads with it.  Collects nothing and runs no reaction.
+        """
+        reactions = self._by_event.get(event.name)
+        if not reactions:
+            return
+        occasion = Occasion(uow=uow, event=event, reactions=self, subject=subject, origin=origin)
+        reads = [read for r in reactions if r.ahead is not None for read in r.ahead(occasion)]
+        if reads:
+            read_ahead(uow, *reads)
 
     def table(self) -> list[tuple[str, str, str]]:
         """``(event, area, does)`` for every reaction, in order (the documented table)."""
@@ -262,6 +302,7 @@ def default_reactions(strategies: StrategyRegistry | None = None) -> Reactions:
                 "follow-ups",
                 "start the follow-up clocks of the bucket's policies for the added contacts",
                 followups.start_clocks,
+                followups.start_clocks_ahead,
             ),
             Reaction(
                 EventName.BUCKET_ITEMS_ADDED,
@@ -269,6 +310,7 @@ def default_reactions(strategies: StrategyRegistry | None = None) -> Reactions:
                 "make leads of contacts entering a source bucket of an active pool and route"
                 " them (not for a personal bucket, nor for contacts routing itself placed)",
                 partial(routing.route_entries, strategies=chosen),
+                routing.route_entries_ahead,
             ),
             Reaction(
                 EventName.BUCKET_ITEMS_ADDED,

@@ -5,7 +5,9 @@ of work and offers the two methods the shared repositories call,
 ``execute`` and ``executemany``, for statements the shared repositories
 built with the PostgreSQL dialect, with ``?``/``:name`` placeholders (mapped
 by :func:`~teamcrm.adapters.postgres.dialect.placeholders`, a cached lexical
-pass); ``run`` takes native PostgreSQL SQL.
+pass); ``run`` takes native PostgreSQL SQL.  It sends several statements in
+one round trip where the unit allows it: its opening with its first
+statement, reads ahead, writes sent later and the commit (see the class).
 
 No psycopg exception leaves this package:
 
@@ -25,19 +27,37 @@ No psycopg exception leaves this package:
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import re
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg.pq import TransactionStatus
 
 from teamcrm.adapters.postgres.dialect import placeholders
+from teamcrm.adapters.sql.base import Cursor
 from teamcrm.adapters.sql.errors import DuplicateKey
-from teamcrm.errors import ConcurrencyError, StoreError, ValidationError
+from teamcrm.errors import (
+    AlreadyExists,
+    ConcurrencyError,
+    StoreError,
+    TeamCRMError,
+    ValidationError,
+)
 
-__all__ = ["PGConnection", "UniqueViolation", "check_url", "redacted", "translate_error"]
+__all__ = [
+    "Opening",
+    "PGConnection",
+    "UniqueViolation",
+    "check_url",
+    "redacted",
+    "translate_error",
+]
 
 
 #: The name this error had (a PostgreSQL unique violation): now the neutral one.
@@ -101,33 +121,377 @@ def translate_error(exc: psycopg.Error, *, what: str = "PostgreSQL") -> BaseExce
     return StoreError(f"{what} failed: {type(exc).__name__}: {exc}")
 
 
+class Opening(Protocol):
+    """How a unit's connection opens its transaction (see :class:`PGConnection`)."""
+
+    #: What the connection sends before anything else: ``BEGIN`` and the schema stamp's read.
+    statements: tuple[str, ...]
+
+    def check(self, raw: psycopg.Connection[Any], count: int, *, failed: bool) -> None:
+        """Check the schema stamp *count* (raise ``SchemaVersionError``).
+
+        *failed*: a statement sent with the opening failed; the transaction
+        is aborted and may be rolled back to look at the schema.
+        """
+
+    def replace(self, raw: psycopg.Connection[Any], exc: psycopg.Error) -> psycopg.Connection[Any]:
+        """Return another connection for *raw*, which died before its transaction began.
+
+        Raises the translated *exc* when no other may be tried.
+        """
+
+
+class _Recorded(BaseException):
+    """Ends a repository call made only to learn the statement it sends first."""
+
+
+class _Rows:
+    """A cursor over rows already fetched (a statement read ahead, or one sent later)."""
+
+    __slots__ = ("_at", "_rows", "rowcount")
+
+    def __init__(self, rows: list[Any], rowcount: int) -> None:
+        self._rows = rows
+        self._at = 0
+        self.rowcount = rowcount
+
+    def fetchone(self) -> Any:
+        """The next row, or ``None``."""
+        if self._at >= len(self._rows):
+            return None
+        self._at += 1
+        return self._rows[self._at - 1]
+
+    def fetchall(self) -> list[Any]:
+        """The remaining rows."""
+        rows = self._rows[self._at :]
+        self._at = len(self._rows)
+        return rows
+
+    def __iter__(self) -> Iterator[Any]:
+        """The remaining rows, one by one."""
+        return iter(self.fetchall())
+
+
+_NOTHING = _Rows([], -1)
+
+_Key = tuple[str, Any]
+
+
+@dataclass(slots=True)
+class _Statement:
+    """One statement of a batch: native SQL and its parameters."""
+
+    sql: str
+    params: Any = None
+    many: bool = False  # ``params`` is a list of parameter rows
+    key: _Key | None = None  # a read sent ahead: where its rows are kept
+    kind: str | None = None  # a write sent later: the record it writes...
+    record: Any = None  # ...and its key, named by AlreadyExists
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    return value
+
+
+def _key(sql: str, params: Any) -> _Key | None:
+    """The key a read's rows are kept under: its statement and parameters (None: unhashable)."""
+    key = (sql, _frozen(params))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _reads(sql: str) -> bool:
+    """True for a statement that changes no row (a ``SELECT``; it may take row locks)."""
+    return sql.lstrip()[:6].upper() == "SELECT"
+
+
+_LOCKING = re.compile(
+    r"\bFOR\s+(?:UPDATE|SHARE|KEY\s+SHARE|NO\s+KEY\s+UPDATE)\b|pg_advisory", re.IGNORECASE
+)
+
+
+@functools.lru_cache(maxsize=1024)
+def _locks(sql: str) -> bool:
+    """True for a statement that takes a lock: what was read before it may have changed since."""
+    return _LOCKING.search(sql) is not None
+
+
 class PGConnection:
-    """One psycopg connection seen through the interface the shared repositories use."""
+    """One psycopg connection seen through the interface the shared repositories use.
 
-    __slots__ = ("raw",)
+    Besides sending statements one by one, it sends several in one round trip
+    (a psycopg pipeline) where a unit of work allows it:
 
-    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+    * **opening** - a unit's connection is acquired without sending
+      anything; ``BEGIN`` and the schema stamp's read go with the unit's first
+      statement (:class:`Opening` checks the stamp; a connection found dead
+      then is replaced and the batch sent again: nothing of it was committed);
+    * **reads ahead** (:meth:`read_ahead`) - a repository call made in
+      *recording* mode sends nothing: its first statement, if it is a
+      ``SELECT``, is kept and sent with the next batch, and the rows are
+      kept until the same statement with the same parameters is run again,
+      which then takes them instead of asking the server.  Kept rows are
+      dropped when the unit writes anything, and those read before a lock
+      when the unit takes it (they might no longer be what a read would
+      return): reads are sent in the order they were recorded, so a read
+      that must see what a lock protects is recorded after the locking one;
+    * **writes sent later** (:meth:`later`) - a write whose result its caller
+      does not read is queued and sent first in the next batch (before any
+      statement that could see it).  If it fails (a duplicate key), the
+      error is raised by the call that sent the batch, naming the queued
+      write's record (``AlreadyExists(kind, key)``), and the transaction can
+      only be rolled back; ``COMMIT`` sent in the same batch then does not
+      commit.  Only writes that fail, if at all, by a server error may be
+      queued: no row count is checked;
+    * **commit** (:meth:`commit`) - the statements of the unit's last steps
+      (outbox lock and rows) are queued and sent with ``COMMIT``.
+    """
+
+    __slots__ = (
+        "_ahead",
+        "_ahead_keys",
+        "_later",
+        "_opening",
+        "_queueing",
+        "_read",
+        "_sent",
+        "raw",
+        "recording",
+        "sending_later",
+    )
+
+    def __init__(self, raw: psycopg.Connection[Any], opening: Opening | None = None) -> None:
         self.raw = raw
+        self._opening = opening
+        self._later: list[_Statement] = []
+        self._ahead: list[_Statement] = []
+        self._ahead_keys: set[_Key] = set()
+        self._read: dict[_Key, tuple[int, _Rows]] = {}  # by key: (when sent, rows)
+        self._sent = 0  # statements read ahead so far (their order)
+        self._queueing = False
+        #: True while :meth:`read_ahead` records a repository call.
+        self.recording = False
+        #: True inside the unit's ``send_later()`` block: repositories may queue writes.
+        self.sending_later = False
 
-    def run(self, sql: str, params: Sequence[Any] | None = None) -> psycopg.Cursor[Any]:
+    # ------------------------------------------------------------ statements
+    def run(self, sql: str, params: Sequence[Any] | None = None) -> Cursor:
         """Execute native PostgreSQL SQL (``%s`` placeholders); return the cursor."""
-        try:
-            return self.raw.execute(sql, params)
-        except psycopg.Error as exc:
-            raise translate_error(exc) from exc
+        if self.recording:
+            self.note(sql, params)
+            raise _Recorded
+        if self._queueing:
+            self._later.append(_Statement(sql, params))
+            return _NOTHING
+        key = _key(sql, params) if (self._read or self._ahead_keys) and _reads(sql) else None
+        if key is not None:
+            if key in self._ahead_keys:
+                self._send([])
+            kept = self._read.pop(key, None)
+            if kept is not None:
+                sent, rows = kept
+                if _locks(sql):  # what was read before the lock may have changed since
+                    self._read = {k: v for k, v in self._read.items() if v[0] > sent}
+                return rows
+        if not _reads(sql) or _locks(sql):
+            self._read.clear()
+        if self._opening is None and not self._later and not self._ahead:
+            try:
+                return self.raw.execute(sql, params)
+            except psycopg.Error as exc:
+                raise translate_error(exc) from exc
+        cur: Cursor = self._send([_Statement(sql, params)])[0]
+        return cur
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         """Execute a shared statement (``?`` or ``:name`` placeholders)."""
         return self.run(placeholders(sql), params)  # even empty: turns %% back into %
 
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> psycopg.Cursor[Any]:
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Cursor:
         """Execute a shared statement once per row of *rows*."""
-        cur = self.raw.cursor()
         batch = list(rows)
+        if self.recording:
+            raise _Recorded
         if not batch:
+            return _NOTHING
+        statement = _Statement(placeholders(sql), batch, many=True)
+        if self._queueing:
+            self._later.append(statement)
+            return _NOTHING
+        self._read.clear()
+        if self._opening is None and not self._later and not self._ahead:
+            cur = self.raw.cursor()
+            try:
+                cur.executemany(statement.sql, batch)
+            except psycopg.Error as exc:
+                raise translate_error(exc) from exc
             return cur
+        sent: Cursor = self._send([statement])[0]
+        return sent
+
+    # ------------------------------------------------------- reads ahead
+    def note(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        """Keep the read *sql* to send with the next batch (nothing if it writes or is kept)."""
+        if not _reads(sql):
+            return
+        key = _key(sql, params)
+        if key is None or key in self._ahead_keys or key in self._read:
+            return
+        self._ahead.append(_Statement(sql, params, key=key))
+        self._ahead_keys.add(key)
+
+    def read_ahead(self, call: Callable[[], object]) -> None:
+        """Run *call* (a repository call) in recording mode: its first read is sent ahead.
+
+        Nothing is sent and *call*'s result is dropped; an error it raises
+        before sending anything is left for the real call to raise.
+        """
+        self.recording = True
         try:
-            cur.executemany(placeholders(sql), batch)
+            call()
+        except _Recorded:
+            pass
+        except Exception:  # only a guess: the real call raises it again
+            pass
+        finally:
+            self.recording = False
+
+    # ------------------------------------------------------- writes later
+    def later(self, sql: str, params: Sequence[Any], *, kind: str, key: Any) -> None:
+        """Queue a shared write (``?`` placeholders) of the record *kind* *key* (see the class)."""
+        self._read.clear()
+        self._later.append(_Statement(placeholders(sql), params, kind=kind, record=key))
+
+    @contextlib.contextmanager
+    def queueing(self) -> Iterator[None]:
+        """Queue every statement run inside (their results are not read) for the next batch."""
+        self._queueing = True
+        try:
+            yield
+        finally:
+            self._queueing = False
+
+    def flush(self) -> None:
+        """Send whatever is queued (opening, writes, reads) now, in one round trip."""
+        if self._opening is not None or self._later or self._ahead:
+            self._send([])
+
+    # --------------------------------------------------------- transaction
+    def commit(self, last: Callable[[], None] | None = None) -> None:
+        """Queue what *last* runs, then send the queue with ``COMMIT`` (one round trip).
+
+        A unit that sent nothing has no transaction: nothing is sent.
+        """
+        if last is not None:
+            with self.queueing():
+                last()
+        self._ahead.clear()  # never read now
+        self._ahead_keys.clear()
+        if self._opening is not None:
+            if not self._later:
+                return  # nothing was begun
+            self._send([])  # check the schema before anything commits
+        try:
+            self._send([_Statement("COMMIT")])
+        except (TeamCRMError, DuplicateKey) as exc:
+            if self.raw.broken:
+                raise StoreError(
+                    "the PostgreSQL connection was lost during COMMIT: the unit of work was"
+                    " committed whole or not at all, and this process cannot tell which -"
+                    f" check before repeating it ({exc.__cause__ or exc})"
+                ) from exc
+            raise
+
+    def rollback(self) -> None:
+        """Drop what is queued and roll back (nothing to send if nothing was begun)."""
+        self._forget()
+        if self._opening is not None:
+            return
+        raw = self.raw
+        try:
+            if not raw.closed and not raw.broken:
+                raw.execute("ROLLBACK")
         except psycopg.Error as exc:
-            raise translate_error(exc) from exc
-        return cur
+            if not raw.broken:  # a lost connection's transaction is gone
+                raise translate_error(exc) from exc
+
+    @property
+    def in_error(self) -> bool:
+        """True when a statement failed: the transaction can only be rolled back."""
+        return self.raw.info.transaction_status == TransactionStatus.INERROR
+
+    # ------------------------------------------------------------- batches
+    def _forget(self) -> None:
+        self._later.clear()
+        self._ahead.clear()
+        self._ahead_keys.clear()
+        self._read.clear()
+
+    def _send(self, live: list[_Statement]) -> list[Any]:
+        """Send the opening, the queued writes, *live* and the reads ahead in one pipeline.
+
+        Returns the cursors of *live*; keeps the rows of the reads ahead.
+        """
+        opening = self._opening
+        head = [_Statement(s) for s in opening.statements] if opening is not None else []
+        batch = [*head, *self._later, *live, *self._ahead]
+        self._later = []
+        ahead, self._ahead = self._ahead, []
+        self._ahead_keys.clear()
+        while True:
+            cursors: list[Any] = []
+            try:
+                with self.raw.pipeline():
+                    for statement in batch:
+                        if statement.many:
+                            cur = self.raw.cursor()
+                            cur.executemany(statement.sql, statement.params)
+                        else:
+                            cur = self.raw.execute(statement.sql, statement.params)
+                        cursors.append(cur)
+            except psycopg.Error as exc:
+                if opening is not None and self.raw.broken:
+                    self.raw = opening.replace(self.raw, exc)  # raises when it may not
+                    continue
+                self._forget()
+                try:
+                    error = self._failed(exc, batch, cursors, len(head))
+                finally:
+                    self._opening = None  # BEGIN was sent: ROLLBACK ends what it began
+                raise error from exc
+            break
+        if opening is not None:
+            self._opening = None
+            row = cursors[len(head) - 1].fetchone()
+            opening.check(self.raw, 0 if row is None else int(row[0]), failed=False)
+        for statement, cur in zip(ahead, cursors[len(batch) - len(ahead) :], strict=True):
+            assert statement.key is not None
+            self._sent += 1
+            self._read[statement.key] = (self._sent, _Rows(cur.fetchall(), cur.rowcount))
+        first = len(batch) - len(ahead) - len(live)
+        return cursors[first : first + len(live)]
+
+    def _failed(
+        self, exc: psycopg.Error, batch: list[_Statement], cursors: list[Any], opened: int
+    ) -> BaseException:
+        """The error to raise for *exc*, which failed a statement of *batch*."""
+        failed = next((i for i, c in enumerate(cursors) if c.pgresult is None), len(cursors))
+        opening = self._opening
+        if opening is not None and opened and failed >= opened:
+            # The schema stamp was read: a newer schema explains a failure best.
+            row = cursors[opened - 1].fetchone()
+            if row is not None:
+                opening.check(self.raw, int(row[0]), failed=True)
+        error = translate_error(exc)
+        statement = batch[failed] if failed < len(batch) else None
+        if isinstance(error, DuplicateKey) and statement is not None and statement.kind:
+            return AlreadyExists(statement.kind, statement.record)
+        return error

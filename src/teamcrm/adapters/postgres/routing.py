@@ -62,13 +62,18 @@ def lock_pool(ctx: PGContext, team_id: str, pool_id: str) -> tuple[int, int] | N
 
     Once per unit: the row stays locked until the transaction ends, so a
     later call returns what the unit last read or wrote (``ctx.pool_cursors``)
-    without asking the server again.
+    without asking the server again.  Called while a read ahead is recorded
+    (``PGConnection.recording``), it only notes the locking read and returns
+    ``None``.
     """
     key = (team_id, pool_id)
     held = ctx.pool_cursors.get(key)
     if held is not None:
         return held
     conn = ctx.pg
+    if conn.recording:  # a read ahead: the lock travels with the next batch; nothing held yet
+        conn.note(_LOCK_CURSOR, key)
+        return None
     row = conn.run(_LOCK_CURSOR, key).fetchone()
     if row is None:
         conn.run(
@@ -98,8 +103,29 @@ class PGRoutingCursors(SQLiteRoutingCursors):
 
     @translated
     def put(self, cursor: RoutingCursor) -> None:
-        """Store *cursor* if the stored version is ``cursor.version - 1`` (none counts as 0)."""
-        conn = pg(self)
+        """Store *cursor* if the stored version is ``cursor.version - 1`` (none counts as 0).
+
+        Inside the unit's ``send_later()`` block, a cursor whose row this unit
+        holds locked at ``cursor.version - 1`` is written with the unit's next
+        round trip: nobody else can change or delete the row meanwhile, so
+        the update cannot miss it.
+        """
+        ctx = context(self)
+        conn = ctx.pg
+        held = ctx.pool_cursors.get((cursor.team_id, cursor.pool_id))
+        if conn.sending_later and held is not None and held[1] == cursor.version - 1:
+            conn.later(
+                "UPDATE routing_cursors SET position = ?, version = ?"
+                " WHERE team_id = ? AND pool_id = ?",
+                (cursor.position, cursor.version, cursor.team_id, cursor.pool_id),
+                kind=self.kind,
+                key=cursor.pool_id,
+            )
+            ctx.pool_cursors[(cursor.team_id, cursor.pool_id)] = (
+                cursor.position,
+                cursor.version,
+            )
+            return
         cur = conn.run(
             "UPDATE routing_cursors SET position = %s, version = %s"
             " WHERE team_id = %s AND pool_id = %s AND version = %s",
@@ -167,9 +193,16 @@ class PGLeads(SQLiteLeads):
 
         A single row goes through ``INSERT ... ON CONFLICT DO NOTHING`` (see
         the base class), so it needs no savepoint; a batch needs no JSON
-        unpacking here.
+        unpacking here.  Inside the unit's ``send_later()`` block a single row
+        is a plain ``INSERT`` sent with the unit's next round trip: a taken id
+        or a second open lead then fails that round trip with
+        ``AlreadyExists`` naming the lead, and the unit can only roll back.
         """
         if len(rows) == 1:
+            conn = pg(self)
+            if conn.sending_later:
+                conn.later(LEAD_INSERT, rows[0], kind=self.kind, key=rows[0][0])
+                return
             super()._insert_lead_rows(rows)
             return
         self._conn.executemany(LEAD_INSERT, rows)

@@ -15,13 +15,13 @@ concurrent writers (see :mod:`teamcrm.adapters.postgres.repositories`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import psycopg
-from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from teamcrm import log
@@ -130,12 +130,14 @@ def _core() -> dict[str, RepositoryFactory]:
     }
 
 
-#: What a unit sends first: BEGIN and the schema check, in one round trip.
-_BEGIN_WRITE = (
-    f"BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE; SELECT count(*) FROM {MIGRATIONS_TABLE}"
+#: What a unit sends first, with its first statement: BEGIN and the schema check.
+_BEGIN_WRITE: tuple[str, ...] = (
+    "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE",
+    f"SELECT count(*) FROM {MIGRATIONS_TABLE}",
 )
-_BEGIN_READ = (
-    f"BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY; SELECT count(*) FROM {MIGRATIONS_TABLE}"
+_BEGIN_READ: tuple[str, ...] = (
+    "BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY",
+    f"SELECT count(*) FROM {MIGRATIONS_TABLE}",
 )
 
 
@@ -148,14 +150,67 @@ def _quiet_rollback(raw: psycopg.Connection[Any]) -> None:
         pass
 
 
+class _Opening:
+    """How a unit's connection opens: BEGIN and the schema check, sent with its first statement.
+
+    A pooled connection may have died while idle (server restart, idle
+    kill, ``pg_terminate_backend``).  Nothing of the unit has been committed
+    before its transaction began, so a first batch that fails on a broken
+    connection is sent again on another one (the pool drops the broken one);
+    once the transaction began, nothing is ever repeated.
+    """
+
+    __slots__ = ("_attempts", "_store", "released", "statements")
+
+    def __init__(self, store: PostgresStore, *, write: bool) -> None:
+        self._store = store
+        self.statements = _BEGIN_WRITE if write else _BEGIN_READ
+        self._attempts = store._max + 1
+        #: A dead connection given back to the pool with none in its place (do not release it).
+        self.released: psycopg.Connection[Any] | None = None
+
+    def check(self, raw: psycopg.Connection[Any], count: int, *, failed: bool) -> None:
+        """Refuse the unit if a newer release migrated the schema (``SchemaVersionError``)."""
+        store = self._store
+        if count == store._count:
+            return
+        if failed:  # the transaction is aborted: look at the schema outside it
+            _quiet_rollback(raw)
+        store._check_count(raw, count)
+
+    def replace(self, raw: psycopg.Connection[Any], exc: psycopg.Error) -> psycopg.Connection[Any]:
+        """Release the dead *raw* and return another pooled connection (or raise)."""
+        store = self._store
+        self._attempts -= 1
+        if self._attempts <= 0:
+            raise translate_error(exc) from exc
+        store._release(raw)
+        self.released = raw
+        log.store.info(
+            "PostgreSQL %s: a pooled connection was dead (%s); BEGIN again on another",
+            redacted(store.url),
+            type(exc).__name__,
+        )
+        fresh = store._acquire()
+        self.released = None
+        return fresh
+
+
 class PostgresUnitOfWork(BaseUnitOfWork):
-    """One READ COMMITTED transaction on a pooled connection of a :class:`PostgresStore`."""
+    """One READ COMMITTED transaction on a pooled connection of a :class:`PostgresStore`.
+
+    The transaction begins with the unit's first statement (``BEGIN`` and the
+    schema check travel with it); a unit that sends nothing sends no
+    ``BEGIN`` either.  :meth:`read_ahead` and :meth:`send_later` let a use
+    case put several statements in one round trip (see
+    :class:`~teamcrm.adapters.postgres.connection.PGConnection`).
+    """
 
     def __init__(self, store: PostgresStore, *, write: bool = True) -> None:
         super().__init__()
         self._store = store
         self._write = write
-        self._raw: psycopg.Connection[Any] | None = None
+        self._opening: _Opening | None = None
         ctx = self.context = PGContext(write=write)
         ctx.programs_table = store._programs_table
         factories = {**_core(), **registered_repositories(), **_OVERRIDES}
@@ -167,94 +222,78 @@ class PostgresUnitOfWork(BaseUnitOfWork):
         """True unless the unit was opened with ``write=False``."""
         return self._write
 
+    def read_ahead(self, *reads: Callable[[], object]) -> None:
+        """Send the first read of each call in *reads* with the unit's next round trip.
+
+        Each call is a repository call the use case is about to make; it is
+        run now in recording mode (nothing is sent, its result is dropped),
+        and the rows of its first ``SELECT`` are kept until the real call
+        asks for them (dropped as soon as the unit writes anything).
+        """
+        conn = self.context._pg
+        if conn is None:
+            return
+        for read in reads:
+            conn.read_ahead(read)
+
+    @contextlib.contextmanager
+    def send_later(self) -> Iterator[None]:
+        """Inside this block, writes whose results are not read may wait for the next round trip.
+
+        They are sent first in the unit's next batch of statements (or with
+        ``COMMIT``).  Should one fail (a duplicate key), the call that sent
+        the batch raises the error naming that write's record, and the unit
+        can only be rolled back.
+        """
+        conn = self.context._pg
+        if conn is None or conn.sending_later:
+            yield
+            return
+        conn.sending_later = True
+        try:
+            yield
+        finally:
+            conn.sending_later = False
+
     def _begin(self) -> None:
         store = self._store
-        sql = _BEGIN_WRITE if self._write else _BEGIN_READ
-        # A pooled connection may have died while idle (server restart, idle
-        # kill, pg_terminate_backend).  Nothing of this unit has been sent yet,
-        # so a BEGIN that fails on a broken connection is safe to repeat on
-        # another one; the pool drops the broken one.  Once BEGIN succeeded,
-        # nothing is ever repeated.
-        attempts = store._max + 1
-        for attempt in range(attempts):
-            raw = store._acquire()
-            try:
-                cur = raw.execute(sql)
-                cur.nextset()
-                row = cur.fetchone()
-            except psycopg.Error as exc:
-                broken = raw.broken
-                if not broken and raw.info.transaction_status != TransactionStatus.IDLE:
-                    _quiet_rollback(raw)
-                store._release(raw)
-                if broken and attempt < attempts - 1:
-                    log.store.info(
-                        "PostgreSQL %s: a pooled connection was dead (%s); BEGIN again on another",
-                        redacted(store.url),
-                        type(exc).__name__,
-                    )
-                    continue
-                raise translate_error(exc) from exc
-            except BaseException:
-                _quiet_rollback(raw)
-                store._release(raw)
-                raise
-            break
-        try:
-            store._check_count(raw, 0 if row is None else int(row[0]))
-        except BaseException:
-            _quiet_rollback(raw)
-            store._release(raw)
-            raise
-        self._raw = raw
-        self.context.bind(PGConnection(raw))
+        raw = store._acquire()
+        self._opening = _Opening(store, write=self._write)
+        self.context.bind(PGConnection(raw, self._opening))
 
     def _finish(self) -> None:
-        raw, self._raw = self._raw, None
+        conn = self.context._pg
         self.context.bind(None)
-        if raw is not None:
-            self._store._release(raw)
+        opening, self._opening = self._opening, None
+        if conn is not None and (opening is None or conn.raw is not opening.released):
+            self._store._release(conn.raw)
 
     def _append_and_commit(self, events: list[DomainEvent]) -> None:
         """Take the outbox lock, append *events* and ``COMMIT``, in one round trip.
 
-        The three are sent as one pipeline: none needs another's answer, and
-        a failure in any of them aborts the transaction (``COMMIT`` then rolls
-        back) and is raised, translated, once the pipeline is read.  The
-        outbox lock is taken last thing, so units of one team wait for each
-        other only while their commits travel.
+        The three are sent as one pipeline, after any write still queued:
+        none needs another's answer, and a failure in any of them aborts the
+        transaction (``COMMIT`` then does not commit) and is raised,
+        translated, once the pipeline is read.  The outbox lock is taken last
+        thing, so units of one team wait for each other only while their
+        commits travel.
         """
         self._commit(events)
 
     def _commit(self, events: Sequence[DomainEvent] = ()) -> None:
-        raw = self._raw
-        if raw is None:  # pragma: no cover - guarded by BaseUnitOfWork
+        conn = self.context._pg
+        if conn is None:  # pragma: no cover - guarded by BaseUnitOfWork
             raise StoreError("the unit of work is not open")
-        if raw.info.transaction_status == TransactionStatus.INERROR:
+        if conn.in_error:
             raise StoreError("a statement of this unit of work failed; it cannot be committed")
-        try:
-            with raw.pipeline():
-                if events:
-                    self.outbox.append(events)
-                raw.execute("COMMIT")
-        except psycopg.Error as exc:
-            if raw.broken:
-                raise StoreError(
-                    "the PostgreSQL connection was lost during COMMIT: the unit of work was"
-                    " committed whole or not at all, and this process cannot tell which -"
-                    f" check before repeating it ({exc})"
-                ) from exc
-            raise translate_error(exc) from exc
+        conn.commit((lambda: self.outbox.append(events)) if events else None)
         self._finish()
 
     def _rollback(self) -> None:
-        raw = self._raw
+        conn = self.context._pg
         try:
-            if raw is not None and not raw.closed and not raw.broken:
-                raw.execute("ROLLBACK")
-        except psycopg.Error as exc:
-            if raw is not None and not raw.broken:  # a lost connection's transaction is gone
-                raise translate_error(exc) from exc
+            if conn is not None:
+                conn.rollback()
         finally:
             self._finish()
 
@@ -270,14 +309,16 @@ class PostgresStore:
     holding another application's tables
     (:class:`~teamcrm.errors.ForeignDatabaseError`).
 
-    Every unit of work sends its ``BEGIN`` together with
-    ``SELECT count(*) FROM teamcrm_migrations`` (one round trip, as before);
-    when the count moved since this store last looked, the unit re-reads the
-    names, and a migration this release does not know (a newer release
-    migrated the schema meanwhile) makes it raise ``SchemaVersionError``
-    before it sends anything else.  A ``BEGIN`` that fails because its pooled
-    connection died while idle is repeated on another connection; nothing
-    else is ever repeated.
+    Every unit of work sends its ``BEGIN`` and
+    ``SELECT count(*) FROM teamcrm_migrations`` with its first statement (one
+    round trip; a unit that sends nothing begins nothing); when the count
+    moved since this store last looked, the unit re-reads the names, and a
+    migration this release does not know (a newer release migrated the schema
+    meanwhile) makes it raise ``SchemaVersionError`` - also when that first
+    statement failed - before it returns anything or sends anything else.
+    That first round trip, when it fails because its pooled connection died
+    while idle, is repeated on another connection (nothing of it was
+    committed); nothing else is ever repeated.
 
     :param max_connections: most connections this process keeps open.
     :param timeout: seconds to wait for a connection (connect or pool).

@@ -43,6 +43,7 @@ from teamcrm.service.routing.reactions import (
     apply_new_lead_status,
     close_leads_of_deleted_contact,
     route_entries,
+    route_entries_ahead,
 )
 from teamcrm.service.routing.roles import RoleUseCases
 from teamcrm.service.routing.router import Router
@@ -64,6 +65,7 @@ __all__ = [
     "expire_offers",
     "pass_on_unanswered_leads",
     "route_entries",
+    "route_entries_ahead",
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from teamcrm.bucket import Bucket
@@ -17,6 +18,7 @@ from teamcrm.routing import (
 )
 from teamcrm.service.base import bumped
 from teamcrm.service.reactions import unit_team
+from teamcrm.unit_of_work import read_ahead, reads_ahead
 
 if TYPE_CHECKING:
     from teamcrm.service.reactions import Occasion
@@ -60,13 +62,29 @@ def route_entries(occasion: Occasion, *, strategies: StrategyRegistry = DEFAULT_
         found = have.get(cid) or loaded.get(cid)
         if found is not None:
             contacts.append(found)
+    router = Router(uow, team_id, occasion.actor_id, occasion.now, occasion.reactions, strategies)
+    if contacts and reads_ahead(uow):  # the team, and what the first pool's entry reads
+        read_ahead(uow, lambda: unit_team(occasion), *router.ahead(pools[0], contacts))
     # Read before the pool's turn is taken (on PostgreSQL that locks the pool's
     # cursor until commit): each new lead's contact takes the team's new-lead status.
     unit_team(occasion)
-    router = Router(uow, team_id, occasion.actor_id, occasion.now, occasion.reactions, strategies)
     for pool in pools:
         router.enter(pool, contacts)
     router.flush()
+
+
+def route_entries_ahead(occasion: Occasion) -> list[Callable[[], object]]:
+    """What :func:`route_entries` reads first: the pools of the bucket (when it may route)."""
+    bucket = occasion.subject
+    if occasion.origin == "routing" or not isinstance(bucket, Bucket) or bucket.is_personal:
+        return []
+    items = occasion.event.data.get("item_ids")
+    if not any(
+        i.startswith(PREFIXES["contact"]) for i in (items if isinstance(items, list) else [])
+    ):
+        return []
+    uow, team_id = occasion.uow, occasion.team_id
+    return [lambda: uow.lead_pools.for_buckets(team_id, [bucket.id])]
 
 
 def close_leads_of_deleted_contact(

@@ -38,6 +38,7 @@ from teamcrm.service.routing.common import (
     _name,
 )
 from teamcrm.service.routing.inbound import InboundMixin
+from teamcrm.unit_of_work import read_ahead, reads_ahead, sending_later
 
 
 class Router(CapacityMixin, InboundMixin):
@@ -58,6 +59,8 @@ class Router(CapacityMixin, InboundMixin):
         self.remember(contacts)
         self._pools[pool.id] = pool
         ids = [c.id for c in contacts]
+        if ids and reads_ahead(self.uow):
+            read_ahead(self.uow, *self.ahead(pool, contacts))
         if ids:
             # The team's members are read before the pool's turn is taken: on
             # PostgreSQL that locks the pool's cursor row until commit (the
@@ -122,9 +125,10 @@ class Router(CapacityMixin, InboundMixin):
             self.apply(lead, decision, pool, new=True)
             made += 1
         if position != cursor.position:
-            self.uow.routing_cursors.put(
-                attrs.evolve(cursor, position=position, version=cursor.version + 1)
-            )
+            with sending_later(self.uow):  # nothing reads the result: it may travel later
+                self.uow.routing_cursors.put(
+                    attrs.evolve(cursor, position=position, version=cursor.version + 1)
+                )
         return made
 
     def join(self, lead: Lead, contact: Contact, pool: LeadPool) -> None:
@@ -379,13 +383,36 @@ class Router(CapacityMixin, InboundMixin):
                 self.event(EventName.BUCKET_ITEMS_REMOVED, bucket.id, item_ids=removed)
 
     def flush(self) -> None:
-        """Write everything collected (leads, offers, memberships, tasks, notifications, events)."""
+        """Write everything collected (leads, offers, notifications, memberships, events).
+
+        The leads and notifications are written in the unit's ``send_later``
+        block (nothing reads their results); the memberships' results decide
+        the events, so they are sent at once, with what was queued.
+        """
+        with sending_later(self.uow):
+            self._write_collected()
+        # Every event is collected and its reactions run, in order (routing's
+        # own placements are not routed again: origin "routing").
+        while self.events:
+            events, self.events = self.events, []
+            cache: dict[str, Any] = {}
+            for event in events:
+                self.reactions.emit(
+                    self.uow, event, contacts=self._contacts, origin="routing", cache=cache
+                )
+
+    def _write_collected(self) -> None:
         if self.new_leads:
             self.uow.leads.add_many(self.new_leads)
             self.new_leads = []
         if self.new_offers:
             self.uow.offers.add_many(self.new_offers)
             self.new_offers = []
+        if self.notifications:
+            self.uow.notifications.add_many(self.notifications)
+            self.notifications = []
+        if self._place and reads_ahead(self.uow):  # the reactions' reads go with the inserts
+            self.placements_ahead()
         for bucket_id, contact_ids in self._place.items():
             rows = [
                 _membership(
@@ -398,22 +425,10 @@ class Router(CapacityMixin, InboundMixin):
                 for cid in dict.fromkeys(contact_ids)
             ]
             added = self.uow.memberships.add_many(rows)
-            if added:  # follow-up clocks start when the event's reactions run (below)
+            if added:  # follow-up clocks start when the event's reactions run (flush)
                 ids = [m.item_id for m in added]
                 self.event(EventName.BUCKET_ITEMS_ADDED, bucket_id, item_ids=ids)
         self._place = {}
-        if self.notifications:
-            self.uow.notifications.add_many(self.notifications)
-            self.notifications = []
-        # Every event is collected and its reactions run, in order (routing's
-        # own placements are not routed again: origin "routing").
-        while self.events:
-            events, self.events = self.events, []
-            cache: dict[str, Any] = {}
-            for event in events:
-                self.reactions.emit(
-                    self.uow, event, contacts=self._contacts, origin="routing", cache=cache
-                )
 
     # ------------------------------------------------------------- offers closing, moving on
     def close_offer(self, offer: Offer, status: OfferStatus, lead: Lead) -> tuple[Offer, Lead]:

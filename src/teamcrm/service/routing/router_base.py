@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from teamcrm.bucket import Bucket
@@ -33,6 +34,10 @@ from teamcrm.service.routing.common import (
     _name,
     _notification,
 )
+
+#: Most members of a pool whose inbound buckets a routed add reads ahead (one
+#: small read each, in the same round trip): the pool's turn picks one of them.
+INBOUND_AHEAD = 16
 
 
 class RouterBase:
@@ -186,3 +191,41 @@ class RouterBase:
             if interaction.author_id == member_id and since <= interaction.occurred_at <= self.now:
                 return True
         return False
+
+    # ------------------------------------------------------------- reads ahead
+    def ahead(self, pool: LeadPool, contacts: Sequence[Contact]) -> list[Callable[[], object]]:
+        """The repository calls :meth:`enter` makes first for *contacts* entering *pool*.
+
+        For :func:`~teamcrm.unit_of_work.read_ahead`, in this order: the
+        team's members, the pool's cursor (on PostgreSQL the read that locks
+        it: after the reads that do not need it), the contacts' entries and
+        the inbound buckets of the pool's members (of its first
+        :data:`INBOUND_AHEAD`; read under the lock, as :meth:`enter` does).
+        """
+        uow, team_id = self.uow, self.team_id
+        ids = [c.id for c in contacts]
+        reads: list[Callable[[], object]] = []
+        if self._members is None:
+            reads.append(lambda: uow.members.all(team_id))
+        reads.append(lambda: uow.routing_cursors.get(team_id, pool.id))
+        reads.append(lambda: uow.leads.entry_states(team_id, pool.id, ids))
+        for member_id in pool.member_ids[:INBOUND_AHEAD]:
+            if member_id not in self._inbound:
+                reads.append(partial(uow.inbound_buckets.get_with_bucket, team_id, member_id))
+        return reads
+
+    def placements_ahead(self) -> None:
+        """Tell the unit what the reactions to the placements being written will read."""
+        for bucket_id, contact_ids in self._place.items():
+            self.reactions.read_ahead(
+                self.uow,
+                _domain_event(
+                    name=EventName.BUCKET_ITEMS_ADDED,
+                    team_id=self.team_id,
+                    subject_id=bucket_id,
+                    occurred_at=self.now,
+                    actor_id=self.actor_id,
+                    data={"item_ids": list(dict.fromkeys(contact_ids))},
+                ),
+                origin="routing",
+            )
