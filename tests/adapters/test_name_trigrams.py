@@ -65,16 +65,18 @@ def _plan(crm: teamcrm.CRM, ana: teamcrm.MemberSession, name: str) -> tuple[str,
         PGConnection.run = original  # type: ignore[method-assign]
     (sql, params), *_ = recorded
     with crm.store.unit_of_work() as uow:  # never committed: the DROP below is rolled back
-        raw = uow.context.conn.raw  # type: ignore[attr-defined]
+        # Through the unit's connection, so the statements run inside the unit's
+        # transaction (its BEGIN is sent with the first statement).
+        conn = uow.context.conn  # type: ignore[attr-defined]
         # Near the break-even size the planner's choice follows ANALYZE's random
         # sample (seen flipping between runs at 40,000 names, between a sequential
         # scan and the team's btree index filtered row by row). With both priced
         # out (the btree index dropped inside this transaction, which rolls back),
         # the plan shows whether the statement's shape lets the trigram index
         # answer it at all, which is what this test is about.
-        raw.execute("SET LOCAL enable_seqscan = off")
-        raw.execute("DROP INDEX contact_names_by_team")
-        return "\n".join(r[0] for r in raw.execute("EXPLAIN " + sql, params)), found
+        conn.run("SET LOCAL enable_seqscan = off")
+        conn.run("DROP INDEX contact_names_by_team")
+        return "\n".join(r[0] for r in conn.run("EXPLAIN " + sql, params)), found
 
 
 def test_postgres_name_search_reads_the_trigram_index() -> None:

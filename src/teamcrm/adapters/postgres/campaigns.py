@@ -9,7 +9,7 @@ disjoint rows and rows being written right now are skipped, not waited for.
 from __future__ import annotations
 
 from teamcrm.adapters.postgres.store import register_postgres_repository
-from teamcrm.adapters.sqlite.campaigns import SEND_COLUMNS, SQLiteCampaignSends
+from teamcrm.adapters.sql.campaigns import SEND_COLUMNS, SQLiteCampaignSends
 
 __all__ = ["PGCampaignSends"]
 

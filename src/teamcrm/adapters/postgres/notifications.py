@@ -8,7 +8,7 @@ from teamcrm.adapters.postgres.repositories import pg
 from teamcrm.adapters.postgres.store import register_postgres_repository
 from teamcrm.adapters.sql.base import translated
 from teamcrm.adapters.sql.codec import dumps, optional_micros, to_micros
-from teamcrm.adapters.sqlite.digests import SQLiteDigestNotifications
+from teamcrm.adapters.sql.notifications import SQLiteDigestNotifications
 from teamcrm.notification import Notification
 
 __all__ = ["PGNotifications"]

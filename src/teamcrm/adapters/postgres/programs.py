@@ -10,7 +10,7 @@ right now are skipped instead of waited for.
 from __future__ import annotations
 
 from teamcrm.adapters.postgres.store import register_postgres_repository
-from teamcrm.adapters.sqlite.programs import ENROLMENT_COLUMNS, SQLiteEnrolments
+from teamcrm.adapters.sql.programs import ENROLMENT_COLUMNS, SQLiteEnrolments
 
 __all__ = ["PGEnrolments"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from teamcrm.adapters.postgres.repositories import pg, writing
 from teamcrm.adapters.postgres.store import register_postgres_repository
 from teamcrm.adapters.sql.base import translated
-from teamcrm.adapters.sqlite.records import SQLiteRecords
+from teamcrm.adapters.sql.records import SQLiteRecords
 from teamcrm.ids import PREFIXES, TeamId
 
 __all__ = ["PGRecords"]

@@ -31,15 +31,12 @@ from typing import Any, cast
 from teamcrm.adapters.postgres.connection import PGConnection
 from teamcrm.adapters.postgres.store import PGContext
 from teamcrm.adapters.sql.base import SQLRepository, translated
+from teamcrm.adapters.sql.buckets import SQLiteMemberships
 from teamcrm.adapters.sql.codec import to_micros
-from teamcrm.adapters.sqlite.repositories import (
-    INSERT_CONTACT,
-    SQLiteCompanies,
-    SQLiteContacts,
-    SQLiteMemberships,
-    SQLiteOutbox,
-    SQLiteTeams,
-)
+from teamcrm.adapters.sql.companies import SQLiteCompanies
+from teamcrm.adapters.sql.contacts import INSERT_CONTACT, SQLiteContacts
+from teamcrm.adapters.sql.outbox import SQLiteOutbox
+from teamcrm.adapters.sql.teams import SQLiteTeams
 from teamcrm.bucket import BucketMembership
 from teamcrm.events import DomainEvent
 from teamcrm.ids import CompanyId, ContactId, TeamId

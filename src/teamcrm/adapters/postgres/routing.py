@@ -41,16 +41,9 @@ from teamcrm.adapters.postgres.repositories import context, pg, writing
 from teamcrm.adapters.postgres.store import PGContext, register_postgres_repository
 from teamcrm.adapters.sql.base import translated
 from teamcrm.adapters.sql.codec import to_micros
-from teamcrm.adapters.sqlite.routing import (
-    LEAD_INSERT,
-    LEAD_SELECT,
-    OFFER_SELECT,
-    SQLiteLeads,
-    SQLiteOffers,
-    SQLiteRoutingCursors,
-    lead_from_row,
-    offer_from_row,
-)
+from teamcrm.adapters.sql.leads import LEAD_INSERT, LEAD_SELECT, SQLiteLeads, lead_from_row
+from teamcrm.adapters.sql.offers import OFFER_SELECT, SQLiteOffers, offer_from_row
+from teamcrm.adapters.sql.pools import SQLiteRoutingCursors
 from teamcrm.errors import ConcurrencyError, NotFound
 from teamcrm.ids import ContactId, MemberId, TeamId
 from teamcrm.lead import Lead, LeadEntries, LeadId, Offer, OfferId, RoutingCursor

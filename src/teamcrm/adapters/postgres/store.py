@@ -34,16 +34,14 @@ from teamcrm.adapters.postgres.connection import (
 from teamcrm.adapters.postgres.dialect import POSTGRES
 from teamcrm.adapters.postgres.migrations import applied_migrations, migrate, migration_count
 from teamcrm.adapters.sql.base import SQLContext
+from teamcrm.adapters.sql.buckets import SQLiteBuckets
+from teamcrm.adapters.sql.interactions import SQLiteInteractions
+from teamcrm.adapters.sql.teams import SQLiteMembers
 from teamcrm.adapters.sqlite.migrations import (
     MIGRATIONS_TABLE,
     Migration,
     refuse_unknown,
     registered_migrations,
-)
-from teamcrm.adapters.sqlite.repositories import (
-    SQLiteBuckets,
-    SQLiteInteractions,
-    SQLiteMembers,
 )
 from teamcrm.adapters.sqlite.store import RepositoryFactory, registered_repositories
 from teamcrm.errors import StoreError, ValidationError

@@ -31,7 +31,7 @@ from teamcrm.adapters.postgres.repositories import pg, writing
 from teamcrm.adapters.postgres.store import register_postgres_repository
 from teamcrm.adapters.sql.base import SQLRepository, translated
 from teamcrm.adapters.sql.codec import dumps
-from teamcrm.adapters.sqlite.filters import field_source
+from teamcrm.adapters.sql.filters import field_source
 from teamcrm.adapters.sqlite.migrations import registered_migrations
 from teamcrm.adapters.sqlite.views import SQLiteViews
 from teamcrm.contact import Company, Contact

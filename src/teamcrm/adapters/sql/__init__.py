@@ -7,9 +7,26 @@
   the ``translated`` decorator;
 * :mod:`.codec`: values to columns and back.
 
-The shared repositories are built on these (their modules are
-:mod:`teamcrm.adapters.sqlite.repositories` and its neighbours, which take
-the dialect from their unit of work).  Nothing here imports a driver.
+The repositories both stores share are built on these, one module per
+concept (each takes the dialect from its unit of work):
+
+* :mod:`.teams` (teams, members), :mod:`.contacts`, :mod:`.companies`,
+  :mod:`.buckets` (buckets, memberships), :mod:`.interactions`,
+  :mod:`.outbox`;
+* routing: :mod:`.pools` (pools, round-robin cursors), :mod:`.leads`,
+  :mod:`.offers`, :mod:`.inbound` (inbound buckets);
+* :mod:`.followups` (policies, touches, due dates, snoozes), :mod:`.tasks`;
+* :mod:`.views` (search, grid facts, insights), :mod:`.filters`
+  (custom-field criteria), :mod:`.saved_filters`;
+* :mod:`.records` (opportunities, cases), :mod:`.programs`,
+  :mod:`.campaigns`, :mod:`.notifications` (with the digest queue),
+  :mod:`.intake`, :mod:`.consumers`.
+
+What only one database has stays with it: the connection, pragmas, the
+migrations (written in SQLite's dialect), the name-word index and the
+``lead_grid`` table in :mod:`teamcrm.adapters.sqlite`; row locks and
+PostgreSQL's own statements in :mod:`teamcrm.adapters.postgres`.  Nothing
+here imports a driver or either store's package.
 """
 
 from teamcrm.adapters.sql.dialect import Dialect

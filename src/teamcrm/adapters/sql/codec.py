@@ -9,11 +9,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-__all__ = ["EPOCH", "dumps", "from_micros", "loads", "optional_micros", "to_micros"]
+__all__ = [
+    "EPOCH",
+    "dumps",
+    "from_micros",
+    "ids_json",
+    "loads",
+    "optional_micros",
+    "to_micros",
+]
 
 #: The zero of the stored time scale.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -57,3 +65,9 @@ def dumps(value: Any) -> str:
 def loads(text: str) -> Any:
     """Parse JSON text written by :func:`dumps`."""
     return json.loads(text)
+
+
+def ids_json(ids: Iterable[str]) -> tuple[list[str], str]:
+    """Return *ids* without duplicates (order kept) and as a JSON array."""
+    unique = list(dict.fromkeys(ids))
+    return unique, dumps(unique)

@@ -14,10 +14,13 @@ process knows every migration of the release.
 from teamcrm.adapters.sqlite import campaigns as _campaigns  # 0440: after programs
 from teamcrm.adapters.sqlite import consumers as _consumers  # outbox consumer positions
 from teamcrm.adapters.sqlite import digests as _digests  # after notifications: extends it
+from teamcrm.adapters.sqlite import filters as _filters  # 0430: the custom-field index
 from teamcrm.adapters.sqlite import followups as _followups
 from teamcrm.adapters.sqlite import grid as _grid  # the agent grid table (views ranks it)
 from teamcrm.adapters.sqlite import intake as _intake
 from teamcrm.adapters.sqlite import integrity as _integrity  # after routing: no dangling rows
+from teamcrm.adapters.sqlite import name_words as _name_words  # 0460: the name-word index
+from teamcrm.adapters.sqlite import names as _names  # 0230: name search tables
 from teamcrm.adapters.sqlite import notifications as _notifications
 from teamcrm.adapters.sqlite import phones as _phones
 from teamcrm.adapters.sqlite import pool_reminders as _pool_reminders  # 0420: legacy tasks
@@ -40,7 +43,18 @@ from teamcrm.adapters.sqlite.store import (
 )
 
 del _consumers, _schema, _followups, _grid, _intake, _integrity, _notifications, _digests
-del _campaigns, _phones, _pool_reminders, _programs, _records, _routing, _views
+del (
+    _campaigns,
+    _filters,
+    _name_words,
+    _names,
+    _phones,
+    _pool_reminders,
+    _programs,
+    _records,
+    _routing,
+    _views,
+)
 
 __all__ = [
     "Migration",

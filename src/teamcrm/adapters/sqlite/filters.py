@@ -24,13 +24,15 @@ Migration ``0430_filter_indexes`` adds
 A side table rather than expression indexes: an expression index needs the
 field's name in its definition (``json_extract(custom_fields, '$.plan')``),
 and custom fields are named by each team at run time.
+
+The search's criterion is shared with the PostgreSQL store and lives in
+:mod:`teamcrm.adapters.sql.filters`; this module keeps the SQLite migrations
+and re-exports it under its old import path.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from teamcrm.adapters.sql.dialect import Dialect
+from teamcrm.adapters.sql.filters import FIELD_ORDER, field_kind, field_source
 from teamcrm.adapters.sqlite.migrations import register_migration
 
 __all__ = ["FIELD_ORDER", "field_kind", "field_source"]
@@ -87,38 +89,3 @@ register_migration(
 #: ``0431`` adds a pg_trgm index (:mod:`teamcrm.adapters.postgres.filters`).  Here the
 #: migration gathers the statistics of ``contact_fields``.
 register_migration("0431_name_trigrams", "ANALYZE contact_fields")
-
-#: The search order of a search driven by ``contact_fields f``.
-FIELD_ORDER = ("f.created_at", "f.contact_id")
-
-
-def field_kind(value: Any) -> str:
-    """The ``contact_fields.kind`` a stored value must have to equal the query *value*."""
-    if isinstance(value, bool):
-        return "boolean"
-    return "string" if isinstance(value, str) else "number"
-
-
-def field_source(
-    d: Dialect, field: str, value: Any, params: dict[str, Any], value_sql: str = ":cvalue"
-) -> tuple[str, list[str]]:
-    """The driving source of a custom-field criterion, and its filters on ``f``.
-
-    The source yields ``contact_fields f`` joined with ``contacts c``, read
-    in the search order (:data:`FIELD_ORDER`) from one index range.
-    *d* is the store's dialect, *value_sql* how it writes the bound value (PostgreSQL casts it
-    to ``jsonb``); ``params["cvalue"]`` is set to *value* and may be
-    replaced by the caller.
-    """
-    params["cfield"] = field
-    where = ["f.team_id = :team", "f.field = :cfield"]
-    index = "contact_fields_by_field"
-    if value is not None:
-        params["ckind"] = field_kind(value)
-        params["cvalue"] = value
-        where += ["f.kind = :ckind", f"f.value = {value_sql}"]
-        index = "contact_fields_by_value"
-    return (
-        f"contact_fields f{d.index_hint(index)} {d.fixed_join} contacts c ON c.id = f.contact_id",
-        where,
-    )

@@ -19,6 +19,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from teamcrm.adapters.sql.base import SQLContext
+from teamcrm.adapters.sql.buckets import SQLiteBuckets, SQLiteMemberships
+from teamcrm.adapters.sql.companies import SQLiteCompanies
+from teamcrm.adapters.sql.contacts import SQLiteContacts
+from teamcrm.adapters.sql.interactions import SQLiteInteractions
+from teamcrm.adapters.sql.outbox import SQLiteOutbox
+from teamcrm.adapters.sql.teams import SQLiteMembers, SQLiteTeams
 from teamcrm.adapters.sqlite.connection import (
     DEFAULT_BUSY_TIMEOUT,
     SQLiteURL,
@@ -36,17 +42,7 @@ from teamcrm.adapters.sqlite.migrations import (
     refuse_unknown,
     registered_migrations,
 )
-from teamcrm.adapters.sqlite.repositories import (
-    SQLiteBuckets,
-    SQLiteCompanies,
-    SQLiteContacts,
-    SQLiteContext,
-    SQLiteInteractions,
-    SQLiteMembers,
-    SQLiteMemberships,
-    SQLiteOutbox,
-    SQLiteTeams,
-)
+from teamcrm.adapters.sqlite.repositories import SQLiteContext
 from teamcrm.errors import StoreError, ValidationError
 from teamcrm.unit_of_work import BaseUnitOfWork
 
