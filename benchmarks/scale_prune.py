@@ -9,7 +9,9 @@ writes it (its JSON, at the contact's creation instant, by Ana).  Then:
 * the peak RSS of a fresh process that opens the store and makes a few
   per-record calls (search by name, a contact record, a follow-ups page), and
   of one that runs ``crm.prune_events(older_than=30 days)`` (every event is
-  older), with its time: each a child process, so ``ru_maxrss`` is its own;
+  older), with its time: each a child process, whose own high-water mark
+  (``VmHWM``) is read (``ru_maxrss`` keeps the parent's size at ``fork``: a
+  run that built the 1,000,000-contact file in-process reported 1,208 MB);
 * the file size, the outbox's share and the free pages after pruning (SQLite
   keeps the file and reuses the freed pages for later writes).
 """
@@ -37,9 +39,22 @@ import json, resource, sys, time
 from datetime import timedelta
 import teamcrm
 from scale_data import NOW
+
+
+def peak_mb():
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 path, mode, bob, cid = sys.argv[1:5]
 crm = teamcrm.open("sqlite:///" + path, clock=teamcrm.SettableClock(NOW))
-out = {"open_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+out = {"open_rss_mb": peak_mb()}
 t0 = time.perf_counter()
 if mode == "prune":
     out["pruned"] = crm.prune_events(older_than=timedelta(days=30))
@@ -49,7 +64,7 @@ else:
     s.contact_record(cid)
     s.follow_ups(bob, at=NOW, limit=50)
 out["seconds"] = time.perf_counter() - t0
-out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+out["peak_rss_mb"] = peak_mb()
 crm.close()
 print(json.dumps(out))
 """
