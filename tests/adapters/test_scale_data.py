@@ -144,7 +144,7 @@ def _pg_rows(url: str, rename: dict[str, str]) -> dict[str, list[str]]:
 
 
 def test_fast_postgres_build_equals_the_library_build(fixed_ids: Callable[[], None]) -> None:
-    """``build_postgres`` (``COPY``, a trigger disabled) writes what the API writes on PostgreSQL."""
+    """``build_postgres`` (``COPY``, a trigger disabled) writes what the API writes."""
     import pg_support
 
     pg_support.server_url()

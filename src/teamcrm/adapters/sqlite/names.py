@@ -157,7 +157,7 @@ class NameSearch(SQLiteRepository):
             where.append(
                 "(c.created_by = :me OR EXISTS (SELECT 1 FROM memberships m"
                 f"{d.index_hint('memberships_by_item')} WHERE m.team_id = :team"
-                f" AND m.item_id = c.id AND {d.ids_in('m.bucket_id', ':visible')}))"
+                f" AND m.item_id = c.id AND {d.ids_in('m.bucket_id', ':visible')}{d.per_row}))"
             )
         if after is not None:
             params["after_at"] = to_micros(after[0])
