@@ -27,10 +27,21 @@ size and peak RSS before and after ``prune_events`` (``scale_prune_<size>_*``).
 Prints ``scale_<call>_<role>_<size>_ms`` for every size, then
 ``scale_<call>_<role>_growth_x`` (the largest size over 10,000).  The issue's
 target: every call at most 5 ms at 1,000,000 and growth at most 2x.
+
+**PostgreSQL** (when ``TEAMCRM_BENCH_POSTGRES_URL`` or
+``TEAMCRM_TEST_POSTGRES_URL`` names a database, as for ``route_postgres``):
+the same data set at 10,000 and 100,000 contacts (with or without
+``--quick``), built by :func:`scale_data.build_postgres` (``COPY``) in a
+schema of its own (``teamcrm_bench_scale_<random>``, dropped afterwards;
+no other schema is touched), and the same calls.  Prints
+``scale_pg_build_<size>_s``, ``scale_pg_<call>_<role>_<size>_ms`` and
+``scale_pg_<call>_<role>_growth_x`` (100,000 over 10,000).
 """
 
 from __future__ import annotations
 
+import os
+import secrets
 import statistics
 import sys
 import tempfile
@@ -39,13 +50,25 @@ from collections.abc import Callable
 from pathlib import Path
 
 from registry import Result, benchmark
-from scale_data import NOW, RARE, ROUTE_SPARE, STATUSES, World, cached_build, hex_id
+from scale_data import (
+    NOW,
+    RARE,
+    ROUTE_SPARE,
+    STATUSES,
+    World,
+    build_postgres,
+    cached_build,
+    hex_id,
+)
 from scale_prune import prune_figures
 
 import teamcrm
 
 NAME = "scale"
 _hex_id = hex_id
+#: Where the PostgreSQL part finds its server (the other PostgreSQL benchmarks' variables).
+PG_ENVS = ("TEAMCRM_BENCH_POSTGRES_URL", "TEAMCRM_TEST_POSTGRES_URL")
+PG_SIZES = (10_000, 100_000)
 
 
 def _label(size: int) -> str:
@@ -114,6 +137,67 @@ def _calls(
     return calls
 
 
+def _time_calls(crm: teamcrm.CRM, w: World, size: int, repeat: int) -> dict[str, float]:
+    """The median of every call, as the agent Bob and then as the admin Ana."""
+    out: dict[str, float] = {}
+    spare = list(range(size, size + ROUTE_SPARE))
+    for role, member in (("agent", w.bob), ("admin", w.ana)):
+        session = crm.as_member(member)  # type: ignore[arg-type]
+        calls = _calls(session, w, size, spare, admin=role == "admin")
+        for name, call in calls.items():
+            out[f"{name}_{role}"] = _median_ms(call, repeat)
+    return out
+
+
+def _pg_server() -> str | None:
+    for name in PG_ENVS:
+        url = os.environ.get(name, "").strip()
+        if url:
+            return url
+    return None
+
+
+def _measure_pg(server: str, size: int, repeat: int) -> dict[str, float]:
+    """Build *size* contacts in a new schema of *server*, time every call, drop the schema."""
+    import psycopg
+
+    schema = f"teamcrm_bench_scale_{secrets.token_hex(4)}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    url = f"{server}{'&' if '?' in server else '?'}options=-csearch_path%3D{schema}"
+    try:
+        t0 = time.perf_counter()
+        w = build_postgres(url, size)
+        build_s = time.perf_counter() - t0
+        with teamcrm.open(url, clock=teamcrm.SettableClock(NOW)) as crm:
+            out = _time_calls(crm, w, size, repeat)
+        out["build_s"] = build_s
+        return out
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def _report(
+    prefix: str, sizes: tuple[int, ...], figures: dict[int, dict[str, float]]
+) -> list[Result]:
+    """Build times, then every call at every size and its growth (largest over smallest)."""
+    results: list[Result] = []
+    first, last = figures[sizes[0]], figures[sizes[-1]]
+    for size in sizes:
+        for step in ("build_s", "copy_s"):
+            if step in figures[size]:
+                label = f"{prefix}_{step[:-2]}_{_label(size)}_s"
+                results.append(Result(label, figures[size][step], "s"))
+    for key in first:
+        if key in ("build_s", "copy_s"):
+            continue
+        for size in sizes:
+            results.append(Result(f"{prefix}_{key}_{_label(size)}_ms", figures[size][key], "ms"))
+        results.append(Result(f"{prefix}_{key}_growth_x", last[key] / first[key], "x"))
+    return results
+
+
 def _measure(size: int, repeat: int, prune: dict[str, float] | None) -> dict[str, float]:
     """Time every call on a team of *size*; then, given *prune*, fill it with prune_figures."""
     out: dict[str, float] = {}
@@ -123,12 +207,7 @@ def _measure(size: int, repeat: int, prune: dict[str, float] | None) -> dict[str
         w, built = cached_build(path, size)
         out["build_s" if built else "copy_s"] = time.perf_counter() - t0
         crm = teamcrm.open(f"sqlite:///{path}", clock=teamcrm.SettableClock(NOW))
-        spare = list(range(size, size + ROUTE_SPARE))
-        for role, member in (("agent", w.bob), ("admin", w.ana)):
-            session = crm.as_member(member)  # type: ignore[arg-type]
-            calls = _calls(session, w, size, spare, admin=role == "admin")
-            for name, call in calls.items():
-                out[f"{name}_{role}"] = _median_ms(call, repeat)
+        out.update(_time_calls(crm, w, size, repeat))
         crm.close()
         if prune is not None:
             prune.update(prune_figures(path, w, size))
@@ -137,7 +216,8 @@ def _measure(size: int, repeat: int, prune: dict[str, float] | None) -> dict[str
 
 @benchmark(
     "scale",
-    "per-record calls at 10k/100k/1M contacts on SQLite, agent and admin (--quick: to 100k)",
+    "per-record calls at 10k/100k/1M contacts on SQLite (--quick: to 100k), agent and admin;"
+    " and at 10k/100k on PostgreSQL given a server",
 )
 def run(quick: bool) -> list[Result]:
     """Build each team size, time every call, report the largest size and the growth."""
@@ -145,24 +225,17 @@ def run(quick: bool) -> list[Result]:
     repeat = 15 if quick else 31
     prune: dict[str, float] = {}
     figures = {size: _measure(size, repeat, prune if size == sizes[-1] else None) for size in sizes}
-    results: list[Result] = []
-    first, last = figures[sizes[0]], figures[sizes[-1]]
-    for size in sizes:
-        for step in ("build_s", "copy_s"):
-            if step in figures[size]:
-                label = f"scale_{step[:-2]}_{_label(size)}_s"
-                results.append(Result(label, figures[size][step], "s"))
-    for key in first:
-        if key in ("build_s", "copy_s"):
-            continue
-        for size in sizes:
-            results.append(Result(f"scale_{key}_{_label(size)}_ms", figures[size][key], "ms"))
-        results.append(Result(f"scale_{key}_growth_x", last[key] / first[key], "x"))
+    results = _report("scale", sizes, figures)
     big = _label(sizes[-1])
     for key, value in prune.items():
         unit = key.rsplit("_", 1)[-1] if key != "pruned" else "events"
         results.append(Result(f"scale_prune_{big}_{key}", value, unit))
-    return results
+    server = _pg_server()
+    if server is None:
+        print(f"# scale: no PostgreSQL part (set {PG_ENVS[0]})", file=sys.stderr)
+        return results
+    pg_figures = {size: _measure_pg(server, size, repeat) for size in PG_SIZES}
+    return results + _report("scale_pg", PG_SIZES, pg_figures)
 
 
 if __name__ == "__main__":

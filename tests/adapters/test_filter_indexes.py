@@ -220,6 +220,24 @@ def test_postgres_filters_read_an_index() -> None:
                 index = "contact_fields_by_value" if key == "custom_field" else f"by_team_{key}"
                 assert index in plan, plan
                 assert "Seq Scan on contacts" not in plan, plan
+                # The agent's visibility is probed per contact (PostgresDialect.per_row),
+                # never by hashing every membership of the team.
+                assert "hashed SubPlan" not in plan, plan
+                assert "Seq Scan on memberships" not in plan, plan
+        # A common status: a hashed subplan would look cheaper still, and read
+        # every membership of the team for a page of 50.
+        recorded.clear()
+        PGConnection.run = record  # type: ignore[method-assign]
+        try:
+            assert len(bob.search(status="evaluate", limit=50).rows) == 50
+        finally:
+            PGConnection.run = original  # type: ignore[method-assign]
+        (sql, params), *_ = recorded
+        with crm.store.unit_of_work(write=False) as uow:
+            raw = uow.context.conn.raw  # type: ignore[attr-defined]
+            plan = "\n".join(r[0] for r in raw.execute("EXPLAIN " + sql, params))
+        assert "hashed SubPlan" not in plan, plan
+        assert "Seq Scan on memberships" not in plan, plan
 
 
 _UNDO_0430 = (

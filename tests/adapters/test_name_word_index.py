@@ -88,6 +88,29 @@ def test_name_search_plan_reads_the_word_index(tmp_path: Path) -> None:
             assert "VIRTUAL TABLE INDEX 0:G" not in plan, plan  # no trigram scan
 
 
+def test_company_domain_search_reads_the_domain_index(tmp_path: Path) -> None:
+    """Migration ``0470_company_search``: a domain query is one range of an index."""
+    path = tmp_path / "crm.db"
+    world = scale_data.build(path, 2_000)
+    with teamcrm.open(f"sqlite:///{path}") as crm:
+        ana = crm.as_member(world.ana)  # type: ignore[arg-type]
+        store = crm.store
+        assert isinstance(store, SQLiteStore)
+        ana.search_companies(domain="c7.example.com")
+        conn = store._conns[-1]
+        seen: list[str] = []
+        conn.set_trace_callback(seen.append)
+        try:
+            assert len(ana.search_companies(domain="C7.Example.com")) == 1
+            assert len(ana.search_companies("company7", domain="c7.example.com")) == 1
+        finally:
+            conn.set_trace_callback(None)
+        statements = [s for s in seen if "lower(c.domain)" in s]
+        assert len(statements) == 2
+        plan = " | ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + statements[0]))
+        assert "USING INDEX companies_by_team_domain (team_id=? AND <expr>=?)" in plan, plan
+
+
 def test_triggers_keep_the_word_tables_equal_to_a_fresh_fill(tmp_path: Path) -> None:
     path = tmp_path / "crm.db"
     with teamcrm.open(f"sqlite:///{path}") as crm:

@@ -14,6 +14,7 @@ decide with row locks (see :mod:`.repositories` and
 
 # Modules that register PostgreSQL versions of migrations and repositories.
 from teamcrm.adapters.postgres import campaigns as _campaigns
+from teamcrm.adapters.postgres import company_names as _company_names
 from teamcrm.adapters.postgres import filters as _filters
 from teamcrm.adapters.postgres import notifications as _notifications
 from teamcrm.adapters.postgres import phones as _phones
@@ -33,7 +34,18 @@ from teamcrm.adapters.postgres.store import (
     register_postgres_repository,
 )
 
-del _campaigns, _filters, _notifications, _phones, _programs, _records, _routing, _schema, _views
+del (
+    _campaigns,
+    _company_names,
+    _filters,
+    _notifications,
+    _phones,
+    _programs,
+    _records,
+    _routing,
+    _schema,
+    _views,
+)
 
 __all__ = [
     "PGContext",

@@ -100,6 +100,10 @@ class PostgresDialect(Dialect):
     name = "postgresql"
     fixed_join = "JOIN"
     on_conflict_nothing = " ON CONFLICT DO NOTHING"
+    #: ``OFFSET 0`` keeps the planner from turning a per-contact ``EXISTS`` (the
+    #: visibility of a member's search) into a hashed subplan that reads every
+    #: membership of the team (issue 17: 16 ms at 10,000 contacts, 50 ms at 100,000).
+    per_row = " OFFSET 0"
     errors: tuple[type[Exception], ...] = (DuplicateKey,)
 
     def translate(self, exc: Exception, *, kind: str = "record", key: Any = None) -> TeamCRMError:

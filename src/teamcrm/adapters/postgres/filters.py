@@ -26,7 +26,7 @@ import psycopg
 from teamcrm import log
 from teamcrm.adapters.postgres.migrations import register_postgres_migration
 
-__all__ = ["EXTENSION", "TRIGRAM_MISSING", "trigram_index_missing"]
+__all__ = ["EXTENSION", "TRIGRAM_MISSING", "trigram_index", "trigram_index_missing"]
 
 _FILL = (
     "INSERT INTO contact_fields (contact_id, team_id, field, kind, value, created_at)"
@@ -85,29 +85,43 @@ def _extension_schema(conn: psycopg.Connection[Any]) -> str | None:
     return None if row is None else str(row[0])
 
 
-def _name_trigrams(conn: psycopg.Connection[Any]) -> None:
-    """Create the trigram index, creating pg_trgm first if needed (or record that it cannot)."""
+def trigram_index(conn: psycopg.Connection[Any], table: str, index: str, missing: str) -> bool:
+    """Create a pg_trgm GIN index *index* on ``table.words``; return whether it was made.
+
+    Creates pg_trgm first if needed; when it cannot be created, logs a
+    warning, leaves the comment *missing* on *table* and returns ``False``
+    (the migration goes on: search stays correct, without the index).
+    """
     schema = _extension_schema(conn)
     if schema is None:
         try:
             with conn.transaction():  # a savepoint: a refusal leaves the migration usable
                 conn.execute(f'CREATE EXTENSION IF NOT EXISTS "{EXTENSION}" SCHEMA public')
         except psycopg.Error as exc:
-            log.store.warning("%s is not available (%s); %s", EXTENSION, exc, TRIGRAM_MISSING)
-            conn.execute(f"COMMENT ON TABLE contact_names IS '{TRIGRAM_MISSING}'")
-            return
+            log.store.warning("%s is not available (%s); %s", EXTENSION, exc, missing)
+            conn.execute(f"COMMENT ON TABLE {table} IS '{missing}'")
+            return False
         schema = _extension_schema(conn) or "public"
     quoted = '"' + schema.replace('"', '""') + '"'
-    conn.execute(
-        "CREATE INDEX contact_names_trigrams ON contact_names"
-        f" USING gin (words {quoted}.gin_trgm_ops)"
-    )
+    conn.execute(f"CREATE INDEX {index} ON {table} USING gin (words {quoted}.gin_trgm_ops)")
+    return True
+
+
+def _name_trigrams(conn: psycopg.Connection[Any]) -> None:
+    """Create the trigram index, creating pg_trgm first if needed (or record that it cannot)."""
+    trigram_index(conn, "contact_names", "contact_names_trigrams", TRIGRAM_MISSING)
 
 
 register_postgres_migration("0431_name_trigrams", apply=_name_trigrams)
 
 
-def trigram_index_missing(conn: psycopg.Connection[Any]) -> bool:
-    """Did ``0431_name_trigrams`` run without pg_trgm (name search without the index)?"""
-    row = conn.execute("SELECT obj_description('contact_names'::regclass, 'pg_class')").fetchone()
-    return row is not None and row[0] == TRIGRAM_MISSING
+def trigram_index_missing(
+    conn: psycopg.Connection[Any], table: str = "contact_names", missing: str = TRIGRAM_MISSING
+) -> bool:
+    """Did ``0431_name_trigrams`` run without pg_trgm (name search without the index)?
+
+    With *table* and *missing*, the same question about another name table
+    (``company_names`` of ``0470_company_search``).
+    """
+    row = conn.execute("SELECT obj_description(%s::regclass, 'pg_class')", (table,)).fetchone()
+    return row is not None and row[0] == missing

@@ -16,7 +16,7 @@ translated), so the move is a bulk copy, table by table, with ``COPY``:
    transaction commits; any difference rolls everything back.
 
 Indexes kept in tables of their own differ between the stores (SQLite's
-FTS5 name index, PostgreSQL's ``contact_names``): they are not copied but
+FTS5 name index, PostgreSQL's ``contact_names`` and ``company_names``): they are not copied but
 rebuilt from the copied contacts; ``contact_fields`` is filled by its trigger
 as the contacts are copied, and only counted.
 """
@@ -155,6 +155,16 @@ def _rebuild_names(src: sqlite3.Connection, pg: psycopg.Connection[Any]) -> tupl
     return (int(source[0]) if source else 0), (int(target[0]) if target else 0)
 
 
+def _rebuild_company_names(src: sqlite3.Connection, pg: psycopg.Connection[Any]) -> tuple[int, int]:
+    rows = src.execute("SELECT id, team_id, name FROM companies ORDER BY rowid")
+    with pg.cursor().copy("COPY company_names (company_id, team_id, words) FROM STDIN") as copy:
+        for coid, tid, name in rows:
+            copy.write_row((coid, tid, name_words(name, "")))
+    source = src.execute("SELECT count(*) FROM companies").fetchone()
+    target = pg.execute("SELECT count(*) FROM company_names").fetchone()
+    return (int(source[0]) if source else 0), (int(target[0]) if target else 0)
+
+
 def _count_fields(src: sqlite3.Connection, pg: psycopg.Connection[Any]) -> tuple[int, int]:
     """``contact_fields`` was filled by its trigger as the contacts were copied: compare."""
     source = src.execute("SELECT count(*) FROM contact_fields").fetchone()
@@ -165,6 +175,7 @@ def _count_fields(src: sqlite3.Connection, pg: psycopg.Connection[Any]) -> tuple
 #: Tables rebuilt from copied rows instead of copied.
 _DERIVED: dict[str, Callable[[sqlite3.Connection, psycopg.Connection[Any]], tuple[int, int]]] = {
     "contact_names": _rebuild_names,
+    "company_names": _rebuild_company_names,
     "contact_fields": _count_fields,
 }
 

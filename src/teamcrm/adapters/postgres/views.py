@@ -8,6 +8,9 @@ same statements batch as the contact.  A name-prefix query ``"ann o"``
 becomes ``words LIKE '% ann o%'`` (whole words, the last one a prefix:
 exactly :func:`teamcrm.search.name_matches`).  Custom fields are compared
 as ``jsonb`` (``1`` equals ``1.0``, ``true`` never equals ``1``).
+Companies are searched the same way through ``company_names`` and by
+domain through an expression index (migration ``0470_company_search``,
+:mod:`teamcrm.adapters.postgres.company_names`).
 
 The agent grid: the SQLite store ranks over ``lead_grid``, a table its
 triggers keep (migration ``0210_lead_grid``).  PostgreSQL has no such table
@@ -21,7 +24,6 @@ linear in the open leads of the team or pool.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from teamcrm.adapters.postgres.ddl import ddl_to_postgres
@@ -34,13 +36,13 @@ from teamcrm.adapters.sql.codec import dumps
 from teamcrm.adapters.sql.filters import field_source
 from teamcrm.adapters.sqlite.migrations import registered_migrations
 from teamcrm.adapters.sqlite.views import SQLiteViews
-from teamcrm.contact import Company, Contact
+from teamcrm.contact import Contact
 from teamcrm.errors import NotFound
-from teamcrm.ids import CompanyId, ContactId, TeamId
-from teamcrm.search import CompanyQuery, SearchScope, company_matches, tokens
+from teamcrm.ids import ContactId, TeamId
+from teamcrm.search import tokens
 from teamcrm.views import grid_page_from_facts
 
-__all__ = ["PGContacts", "PGViews", "name_words", "write_names"]
+__all__ = ["PGContacts", "PGViews", "domain_key", "name_like", "name_words", "write_names"]
 
 #: The PostgreSQL name index (instead of the FTS5 table of ``0200_views``).
 NAMES_TABLE = """CREATE TABLE contact_names (
@@ -59,7 +61,7 @@ for _migration in registered_migrations():
         )
 
 #: PostgreSQL keeps ``contact_names`` (written by :class:`PGContacts`); companies
-#: are searched by a scan of the team's companies (see :meth:`PGViews.search_companies`).
+#: get ``company_names`` in ``0470_company_search`` (:mod:`.company_names`).
 register_postgres_migration(
     "0230_name_words",
     "CREATE INDEX companies_by_team_created_id ON companies (team_id, created_at, id)",
@@ -78,7 +80,8 @@ END $$"""
 register_postgres_migration("0240_statistics", ANALYZE_THIS_SCHEMA)
 
 #: SQLite's word B-trees (``contact_name_words``, ``company_name_words``) have no
-#: PostgreSQL counterpart: names are searched through ``contact_names`` (pg_trgm).
+#: PostgreSQL counterpart: names are searched through ``contact_names`` (pg_trgm) and,
+#: from ``0470_company_search``, ``company_names``.
 register_postgres_migration(
     "0460_name_word_index",
     "COMMENT ON TABLE companies IS 'no name-word index on PostgreSQL"
@@ -101,6 +104,24 @@ register_postgres_migration(
 def name_words(first_name: str, last_name: str) -> str:
     """The indexed text of a contact's name: its folded words between spaces."""
     return " " + " ".join(tokens(f"{first_name} {last_name}")) + " "
+
+
+def name_like(prefix: Sequence[str]) -> str:
+    """The ``LIKE`` pattern of a folded name *prefix* against :func:`name_words` text.
+
+    Whole words but the last, which begins a word: ``("ann", "o")`` gives
+    ``"% ann o%"`` (words hold only letters and digits, never ``%`` or ``_``).
+    """
+    return "% " + " ".join(prefix) + "%"
+
+
+def domain_key(column: str) -> str:
+    """SQL: *column* with only its ASCII letters lower-cased (:func:`teamcrm.search.ascii_lower`).
+
+    The same expression in the search and in the index of ``0470_company_search``.
+    """
+    upper, lower = "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"
+    return f"translate({column}, '{upper}', '{lower}')"
 
 
 def write_names(repository: SQLRepository, contacts: Sequence[Contact]) -> None:
@@ -164,10 +185,6 @@ class PGContacts(_LockingContacts):
         write_names(self, [contact])
 
 
-#: Companies read per statement while a name query scans a team's companies.
-_COMPANY_BATCH = 500
-
-
 class PGViews(SQLiteViews):
     """The shared search, grid and insight queries with PostgreSQL name and JSON criteria."""
 
@@ -177,42 +194,22 @@ class PGViews(SQLiteViews):
             " WHERE n.team_id = c.team_id AND n.words LIKE :fts)",
             "(SELECT contact_id AS cid FROM contact_names"
             " WHERE team_id = :team AND words LIKE :fts) d JOIN contacts c ON c.id = d.cid",
-            "% " + " ".join(prefix) + "%",
+            name_like(prefix),
         )
 
-    def search_companies(
-        self,
-        team_id: TeamId,
-        query: CompanyQuery,
-        *,
-        scope: SearchScope | None,
-        after: tuple[datetime, CompanyId] | None,
-        limit: int,
-    ) -> list[Company]:
-        """Matching companies by (``created_at``, id); names checked by ``company_matches``.
+    def _name_params(self, prefix: Sequence[str]) -> dict[str, str]:
+        """``:fts``, the ``LIKE`` pattern of :func:`name_like` (for contacts and companies)."""
+        return {"fts": name_like(prefix)}
 
-        PostgreSQL has no company name index yet: the team's companies that
-        pass the other criteria are read in batches and their names checked
-        in Python (linear in the team's companies).
-        """
-        if query.name_prefix is None:
-            return super().search_companies(team_id, query, scope=scope, after=after, limit=limit)
-        rest = CompanyQuery(domain=query.domain)
-        out: list[Company] = []
-        cursor = after
-        while len(out) < limit:
-            batch = super().search_companies(
-                team_id, rest, scope=scope, after=cursor, limit=_COMPANY_BATCH
-            )
-            out.extend(c for c in batch if company_matches(c, query))
-            if len(batch) < _COMPANY_BATCH:
-                break
-            cursor = (batch[-1].created_at, batch[-1].id)
-        return out[:limit]
+    def _company_name_source(self, prefix: Sequence[str]) -> str:
+        """The companies whose ``company_names`` row matches ``:fts`` (pg_trgm, ``0470``)."""
+        return (
+            "(SELECT company_id AS cid FROM company_names"
+            " WHERE team_id = :team AND words LIKE :fts) d JOIN companies c ON c.id = d.cid"
+        )
 
     def _domain_filter(self) -> str:
-        upper, lower = "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"
-        return f"translate(c.domain, '{upper}', '{lower}') = :domain"
+        return f"{domain_key('c.domain')} = :domain"
 
     #: Every matching lead's facts, ranked in Python by the reference ranking.
     grid_page = grid_page_from_facts

@@ -83,6 +83,9 @@ class Dialect:
     fixed_join = "JOIN"
     #: Appended to an :meth:`insert_ignore` statement.
     on_conflict_nothing = ""
+    #: Ends a correlated ``EXISTS`` subquery that must be probed row by row
+    #: (PostgreSQL's ``OFFSET 0``: no hashed subplan reading the whole table).
+    per_row = ""
     #: The exceptions the shared repositories may see from this dialect's connection.
     errors: tuple[type[Exception], ...] = ()
 

@@ -184,7 +184,7 @@ class SQLViews(SQLRepository):
                 # Per contact, by item: never a read of every membership of a bucket.
                 "(c.created_by = :me OR EXISTS (SELECT 1 FROM memberships m"
                 f"{d.index_hint('memberships_by_item')} WHERE m.team_id = :team"
-                f" AND m.item_id = c.id AND {d.ids_in('m.bucket_id', ':visible')}))"
+                f" AND m.item_id = c.id AND {d.ids_in('m.bucket_id', ':visible')}{d.per_row}))"
             )
         at, key = FIELD_ORDER if fields else ("c.created_at", "c.id")
         if after is not None:

@@ -80,6 +80,16 @@ register_migration(
 #: the store runs it when it opens and closes).
 register_migration("0240_statistics", "ANALYZE")
 
+#: Company search by domain reads an index of the team's domains as compared
+#: (``lower`` folds ASCII letters only, as :func:`teamcrm.search.ascii_lower`);
+#: PostgreSQL's version of ``0470`` also indexes company names with pg_trgm
+#: (:mod:`teamcrm.adapters.postgres.company_names`).
+register_migration(
+    "0470_company_search",
+    "CREATE INDEX companies_by_team_domain ON companies (team_id, lower(domain))",
+    "ANALYZE companies",
+)
+
 _COMPANY_COLUMNS = "c.id, c.team_id, c.name, c.domain, c.created_by, c.created_at, c.version"
 
 
@@ -131,7 +141,8 @@ class NameSearch(SQLiteRepository):
         d = self._dialect
         where = ["c.team_id = :team"]
         params: dict[str, Any] = {"team": team_id, "limit": limit}
-        source = f"companies c{d.index_hint('companies_by_team_created_id')}"
+        by = "companies_by_team_domain" if query.domain_key else "companies_by_team_created_id"
+        source = f"companies c{d.index_hint(by)}"
         prefix = query.name_prefix
         if prefix is not None:
             params["fts"] = name_glob(prefix)
@@ -146,7 +157,7 @@ class NameSearch(SQLiteRepository):
             where.append(
                 "(c.created_by = :me OR EXISTS (SELECT 1 FROM memberships m"
                 f"{d.index_hint('memberships_by_item')} WHERE m.team_id = :team"
-                f" AND m.item_id = c.id AND {d.ids_in('m.bucket_id', ':visible')}))"
+                f" AND m.item_id = c.id AND {d.ids_in('m.bucket_id', ':visible')}{d.per_row}))"
             )
         if after is not None:
             params["after_at"] = to_micros(after[0])
