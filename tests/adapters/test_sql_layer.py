@@ -30,6 +30,7 @@ import pytest
 import teamcrm
 import teamcrm.adapters.postgres as pg_package
 from teamcrm.adapters.sql.base import SQLRepository
+from teamcrm.adapters.sql.contacts import SQLITE_LIMIT_VARIABLE_NUMBER
 from teamcrm.adapters.sql.dialect import Dialect, insert_ignoring
 from teamcrm.adapters.sql.errors import DuplicateKey
 from teamcrm.adapters.sqlite.dialect import SQLITE
@@ -200,21 +201,16 @@ def test_every_construct_gives_the_same_answers_on_both_databases(pg_url: str) -
 
 # -------------------------------------------------------- built once, cached
 def _shared_modules() -> list[Any]:
+    """The SQL layer's repository modules, and the SQLite name search both stores' views use.
+
+    Not ``dialect`` (``insert_ignoring`` takes table and columns; tested below).
+    """
+    shared = Path(SQLRepository.__module__.replace(".", "/")).parent
+    root = Path(pg_package.__file__).parents[2] / shared.relative_to("teamcrm")
     names = [
-        "repositories",
-        "routing",
-        "records",
-        "followups",
-        "views",
-        "names",
-        "filters",
-        "campaigns",
-        "programs",
-        "digests",
-        "notifications",
-        "intake",
+        f"teamcrm.adapters.sql.{p.stem}" for p in sorted(root.glob("*.py")) if p.stem != "dialect"
     ]
-    return [importlib.import_module(f"teamcrm.adapters.sqlite.{n}") for n in names]
+    return [importlib.import_module(n) for n in [*names, "teamcrm.adapters.sqlite.names"]]
 
 
 def _builders() -> list[Callable[..., str]]:
@@ -331,6 +327,8 @@ def test_no_postgresql_module_imports_sqlite3_but_the_copy_from_sqlite() -> None
     assert {p.stem for p in shared_files} >= {"base", "codec", "dialect", "errors"}
     for path in shared_files:  # the shared layer imports no driver at all
         assert not {"sqlite3", "psycopg"} & _imports(path.read_text(encoding="utf-8")), path
+    # It asks a SQLite connection for its variable limit by the C API's number.
+    assert SQLITE_LIMIT_VARIABLE_NUMBER == sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER
 
 
 def test_no_regular_expression_translates_statements() -> None:

@@ -50,32 +50,21 @@ def _imported_modules(path: Path) -> set[str]:
     return found
 
 
-#: Shared modules that still import ``sqlite3`` (the standard library's), with the reason.
-SQLITE3_USERS = {
-    "contacts.py": "multi-row inserts read SQLite's bound-variable limit (getlimit)",
-    "programs.py": "bulk enrolment reads SQLite's bound-variable limit (getlimit)",
-}
-
-
 def test_the_sql_layer_imports_neither_store_nor_driver() -> None:
     """``teamcrm.adapters.sql`` imports no store package and no driver.
 
     The SQLite package imports the shared repositories while it initialises;
     a shared module importing back into it would fail when it is imported
-    first.  ``sqlite3`` only where :data:`SQLITE3_USERS` says why.
+    first.
     """
-    forbidden = ("teamcrm.adapters.sqlite", "teamcrm.adapters.postgres", "psycopg")
+    forbidden = ("teamcrm.adapters.sqlite", "teamcrm.adapters.postgres", "psycopg", "sqlite3")
     offenders: dict[str, list[str]] = {}
     for p in sorted(SQL.glob("*.py")):
-        mods = _imported_modules(p)
-        bad = sorted(m for m in mods if m.startswith(forbidden))
-        if "sqlite3" in mods and p.name not in SQLITE3_USERS:
-            bad.append("sqlite3")
+        bad = sorted(m for m in _imported_modules(p) if m.startswith(forbidden))
         if bad:
             offenders[p.name] = bad
     assert len(list(SQL.glob("*.py"))) >= 20
     assert not offenders, offenders
-    assert all("sqlite3" in _imported_modules(SQL / name) for name in SQLITE3_USERS)
 
 
 def test_the_sqlite_package_imports_every_module_that_registers() -> None:

@@ -6,7 +6,6 @@ multi-row statements (the import's bulk path).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Collection, Iterable, Sequence
 from functools import cache
 from typing import Any
@@ -29,6 +28,7 @@ __all__ = [
     "CONTACT_CREATED_AT",
     "CONTACT_WIDTH",
     "INSERT_CONTACT",
+    "SQLITE_LIMIT_VARIABLE_NUMBER",
     "ContactRows",
     "SQLiteContacts",
     "contact_columns",
@@ -152,11 +152,20 @@ INSERT_CONTACT = (
 _CONTACTS_PER_INSERT = 500
 
 
+#: ``sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER``: the SQLite C API's number of the
+#: bound-variable limit (this layer imports no driver; only SQLite connections
+#: have ``getlimit``).
+SQLITE_LIMIT_VARIABLE_NUMBER = 9
+
+
 def _max_variables(conn: Any) -> int:
     """How many ``?`` one statement of *conn* may hold (999 before SQLite 3.32)."""
+    getlimit = getattr(conn, "getlimit", None)
+    if getlimit is None:
+        return 999
     try:
-        return int(conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
-    except (AttributeError, sqlite3.Error):
+        return int(getlimit(SQLITE_LIMIT_VARIABLE_NUMBER))
+    except Exception:  # a closed connection: the insert itself will say so
         return 999
 
 
@@ -245,7 +254,7 @@ class ContactRows:
             (_INSERT_PHONE, self.phones),
             (_INSERT_CONTACT_COMPANY, self.companies),
         ):
-            if not isinstance(conn, sqlite3.Connection):
+            if not hasattr(conn, "getlimit"):  # not SQLite's: one pipelined executemany
                 if rows:
                     conn.executemany(sql, rows)
             else:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import functools
-import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from teamcrm.adapters.sql.base import SQLRepository, translated
 from teamcrm.adapters.sql.codec import dumps, from_micros, loads, optional_micros, to_micros
+from teamcrm.adapters.sql.contacts import SQLITE_LIMIT_VARIABLE_NUMBER
 from teamcrm.converter import converter
 from teamcrm.errors import NotFound, ValidationError
 from teamcrm.ids import CompanyId, ContactId, TeamId
@@ -314,7 +314,7 @@ class SQLiteEnrolments(SQLRepository):
     def _rows_per_insert(self, width: int) -> int:
         """Rows of *width* parameters one statement holds (SQLite's limit; PostgreSQL 65,535)."""
         limit = getattr(self._conn, "getlimit", None)
-        most = 65_535 if limit is None else limit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        most = 65_535 if limit is None else limit(SQLITE_LIMIT_VARIABLE_NUMBER)
         return max(1, min(ENROLMENTS_PER_INSERT, most // width))
 
     @translated
