@@ -47,8 +47,8 @@ from teamcrm.routing_methods import (
 )
 from teamcrm.routing_methods import _next_in_cycle as _next_in_cycle
 from teamcrm.routing_strategy import BY_CURSOR as BY_CURSOR
+from teamcrm.routing_strategy import DEFAULT_TRAITS as DEFAULT_TRAITS
 from teamcrm.routing_strategy import (
-    DEFAULT_TRAITS,
     MemberLoad,
     RoutingContext,
     RoutingStrategy,

@@ -34,9 +34,9 @@ from teamcrm.followup import Cadence, Snooze
 from teamcrm.ports import Store, UnitOfWork
 from teamcrm.task import Task, TaskStatus
 from teamcrm.testing.contract_base import at, bump, discard, read, write
+from teamcrm.testing.contract_followup_base import FAR as FAR
+from teamcrm.testing.contract_followup_base import LAST_DAY as LAST_DAY
 from teamcrm.testing.contract_followup_base import (
-    FAR,
-    LAST_DAY,
     FollowUpSeed,
     _due,
     _FollowUpBase,
