@@ -75,7 +75,7 @@ def _row(me: MemberSession, c: Campaign) -> CampaignRow:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from teamcrm.cli import _acting, _open_existing, _show
+    from teamcrm.cli_common import _acting, _open_existing, _show
     from teamcrm.views import View
 
     with _open_existing(args) as crm:
@@ -85,7 +85,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show_campaign(args: argparse.Namespace) -> int:
-    from teamcrm.cli import _acting, _open_existing, _show
+    from teamcrm.cli_common import _acting, _open_existing, _show
     from teamcrm.views import View
 
     with _open_existing(args) as crm:
@@ -103,7 +103,7 @@ def _show_campaign(args: argparse.Namespace) -> int:
 
 
 def _preview(args: argparse.Namespace) -> int:
-    from teamcrm.cli import _acting, _open_existing, _show
+    from teamcrm.cli_common import _acting, _open_existing, _show
     from teamcrm.views import View
 
     with _open_existing(args) as crm:
@@ -123,7 +123,7 @@ def _preview(args: argparse.Namespace) -> int:
 
 def add_campaign_commands(sub: Any) -> None:
     """Add ``teamcrm campaigns list|show|preview`` to the command's subparsers *sub*."""
-    from teamcrm.cli import _common, _Parser, _positive
+    from teamcrm.cli_common import _common, _Parser, _positive
 
     campaigns = sub.add_parser("campaigns", help="campaigns: list, show, preview")
     what = campaigns.add_subparsers(dest="what", required=True, parser_class=_Parser)

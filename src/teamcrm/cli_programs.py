@@ -96,7 +96,7 @@ def _rows(me: MemberSession) -> list[ProgramRow]:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from teamcrm.cli import _acting, _open_existing, _show
+    from teamcrm.cli_common import _acting, _open_existing, _show
     from teamcrm.views import View
 
     with _open_existing(args) as crm:
@@ -105,7 +105,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show_program(args: argparse.Namespace) -> int:
-    from teamcrm.cli import _acting, _open_existing, _show
+    from teamcrm.cli_common import _acting, _open_existing, _show
     from teamcrm.views import View
 
     with _open_existing(args) as crm:
@@ -128,7 +128,7 @@ def _show_program(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from teamcrm.cli import _open_existing
+    from teamcrm.cli_common import _open_existing
 
     sender = _sender(args)
     with _open_existing(args) as crm:
@@ -223,7 +223,7 @@ def _seconds(text: str) -> float:
 
 def add_program_commands(sub: Any) -> None:
     """Add ``teamcrm programs list|show|run`` to the command's subparsers *sub*."""
-    from teamcrm.cli import _common, _Parser, _positive
+    from teamcrm.cli_common import _common, _Parser, _positive
 
     programs = sub.add_parser("programs", help="programs: list, show, and the step runner")
     what = programs.add_subparsers(dest="what", required=True, parser_class=_Parser)

@@ -26,7 +26,7 @@ from teamcrm.interaction import Interaction, InteractionKind
 from teamcrm.lead import LeadStatus
 from teamcrm.ports import Store, UnitOfWork
 from teamcrm.testing.contract_base import at, new_contact, read, write
-from teamcrm.testing.contract_followups import new_task
+from teamcrm.testing.contract_followup_base import new_task
 from teamcrm.testing.contract_notifications import new_notification
 from teamcrm.testing.contract_routing_base import RoutingSeed, _RoutingBase, new_lead
 
