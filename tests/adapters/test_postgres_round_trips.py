@@ -263,3 +263,15 @@ def test_a_newer_schema_is_named_even_when_it_fails_the_first_statement() -> Non
                 old.as_member(admin.id).contacts()
         finally:
             old.close()
+
+
+def test_store_connections_prepare_no_statements(crm: teamcrm.CRM) -> None:
+    """Units travel as pipelines; psycopg's prepared statements went stale after a failed one.
+
+    ``prepared statement "_pg3_20" does not exist`` in two runs of four of
+    ``tests/concurrency/test_concurrency_harness.py`` on PostgreSQL, none of
+    five with automatic preparing off.
+    """
+    with crm.store.unit_of_work(write=False) as uow:
+        raw = uow.context.conn.raw  # type: ignore[attr-defined]
+        assert raw.prepare_threshold is None

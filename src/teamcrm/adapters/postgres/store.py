@@ -385,7 +385,10 @@ class PostgresStore:
     def _connect(self) -> psycopg.Connection[Any]:
         try:
             return psycopg.connect(
-                self._conninfo, autocommit=True, connect_timeout=max(1, int(self._timeout))
+                self._conninfo,
+                autocommit=True,
+                connect_timeout=max(1, int(self._timeout)),
+                prepare_threshold=None,
             )
         except psycopg.Error as exc:
             raise StoreError(f"cannot connect to PostgreSQL at {self._where()}: {exc}") from exc
@@ -395,7 +398,12 @@ class PostgresStore:
             self._conninfo,
             min_size=1,
             max_size=self._max,
-            kwargs={"autocommit": True},
+            # No server-side prepared statements: with units sent as pipelines, a
+            # pipeline that failed part-way left psycopg believing in a statement
+            # the server never prepared ("prepared statement _pg3_20 does not
+            # exist" in the next unit; tests/concurrency/test_concurrency_harness.py,
+            # two runs in four on PostgreSQL).
+            kwargs={"autocommit": True, "prepare_threshold": None},
             timeout=self._timeout,
             open=False,
             name=f"teamcrm-{os.getpid()}",
