@@ -26,7 +26,7 @@ from typing import IO, Any
 
 from teamcrm.contact import Contact
 from teamcrm.errors import ValidationError
-from teamcrm.importing import (
+from teamcrm.import_columns import (
     EMAIL_LABELS,
     JOINER,
     LABEL_TYPES,
@@ -34,9 +34,8 @@ from teamcrm.importing import (
     TYPE_LABELS,
     VCARD_HEADER,
     VCARD_TARGETS,
-    Table,
-    check_path,
 )
+from teamcrm.importing import Table, check_path
 from teamcrm.views import MissingDependency
 
 __all__ = [
