@@ -601,6 +601,47 @@ def test_a_later_module_can_add_a_table_and_a_repository(
     assert store_module.registered_repositories()["notes"] is _Other
 
 
+def test_a_repository_registered_on_one_store_is_not_on_another(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each store owns its registry: the module-level one is only the default it copies."""
+    monkeypatch.setattr(store_module, "_REPOSITORIES", dict(store_module._REPOSITORIES))
+    table = Migration(
+        name="9002_test_notes",
+        statements=("CREATE TABLE test_notes (team_id TEXT NOT NULL, text TEXT NOT NULL)",),
+    )
+    known = (*registered_migrations(), table)
+    one = SQLiteStore(f"sqlite:///{db}", migrations=known)
+    other = SQLiteStore(f"sqlite:///{tmp_path / 'other.db'}", migrations=known)
+    one.register_repository("notes", _Notes)
+    team_id = new_team_id()
+    with one.unit_of_work() as uow:
+        uow.notes.add(team_id, "kept")  # type: ignore[attr-defined]
+        uow.commit()
+    with one.unit_of_work(write=False) as uow:
+        assert uow.notes.count(team_id) == 1  # type: ignore[attr-defined]
+    with other.unit_of_work(write=False) as uow:
+        assert not hasattr(uow, "notes")
+    assert "notes" in one.repositories
+    assert "notes" not in other.repositories
+    assert "notes" not in store_module.registered_repositories()
+    later = SQLiteStore(f"sqlite:///{tmp_path / 'later.db'}", migrations=known)
+    assert "notes" not in later.repositories  # copies the defaults, not another store's
+    # The store's registry refuses what the module-level one refuses.
+    with pytest.raises(teamcrm.ValidationError):
+        one.register_repository("contacts", _Notes)
+    with pytest.raises(teamcrm.ValidationError, match="replace=True"):
+        one.register_repository("notes", type("_Other", (_Notes,), {}))
+    one.register_repository("notes", _Notes)  # the same factory again: nothing changes
+    # A default registered later reaches stores opened after it, not those open before.
+    store_module.register_repository("memos", _Notes)
+    assert "memos" not in one.repositories
+    fresh = SQLiteStore("sqlite://")
+    assert "memos" in fresh.repositories
+    for store in (one, other, later, fresh):
+        store.close()
+
+
 # ---------------------------------------------------------------------- threads
 @pytest.mark.parametrize("where", ["file", "memory"])
 def test_threads_lose_no_update(where: str, tmp_path: Path) -> None:

@@ -73,6 +73,22 @@ _CORE = frozenset(
 _REPOSITORIES: dict[str, RepositoryFactory] = {}
 
 
+def _checked(
+    registry: dict[str, RepositoryFactory], name: str, factory: RepositoryFactory, replace: bool
+) -> None:
+    """Refuse *name* unless *registry* may take *factory* (see :func:`register_repository`)."""
+    if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
+        raise ValidationError("name", name, "must be a public Python identifier")
+    if name in _CORE or name in {"collect", "commit", "rollback", "context"}:
+        raise ValidationError("name", name, "is a built-in attribute of the unit of work")
+    if registry.get(name, factory) is not factory and not replace:
+        # Two modules registering one name would make the winner depend on
+        # which was imported last: refuse unless the caller means it.
+        raise ValidationError(
+            "name", name, "already has a repository; pass replace=True to replace it"
+        )
+
+
 def register_repository(name: str, factory: RepositoryFactory, *, replace: bool = False) -> None:
     """Give every SQLite unit of work an extra repository attribute *name*.
 
@@ -82,17 +98,12 @@ def register_repository(name: str, factory: RepositoryFactory, *, replace: bool 
     :func:`~teamcrm.adapters.sqlite.migrations.register_migration`.  A name
     already registered with another factory is refused unless *replace* is
     true (so the winner never depends on import order).
+
+    This is the process-wide default: a store copies it when it opens, so
+    register before opening stores (at import, as the package's modules do).
+    One store alone: :meth:`SQLiteStore.register_repository`.
     """
-    if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
-        raise ValidationError("name", name, "must be a public Python identifier")
-    if name in _CORE or name in {"collect", "commit", "rollback", "context"}:
-        raise ValidationError("name", name, "is a built-in attribute of the unit of work")
-    if _REPOSITORIES.get(name, factory) is not factory and not replace:
-        # Two modules registering one name would make the winner depend on
-        # which was imported last: refuse unless the caller means it.
-        raise ValidationError(
-            "name", name, "already has a repository; pass replace=True to replace it"
-        )
+    _checked(_REPOSITORIES, name, factory, replace)
     _REPOSITORIES[name] = factory
 
 
@@ -128,7 +139,7 @@ class SQLiteUnitOfWork(BaseUnitOfWork):
         self.memberships = SQLiteMemberships(ctx)
         self.interactions = SQLiteInteractions(ctx)
         self.outbox = SQLiteOutbox(ctx)
-        for name, factory in _REPOSITORIES.items():
+        for name, factory in store._repositories.items():
             setattr(self, name, factory(ctx))
 
     @property
@@ -247,6 +258,10 @@ class SQLiteStore:
         self._memory_lock = threading.RLock()
         self._pid = os.getpid()
         self._closed = False
+        #: This store's extra repositories (the defaults of :func:`register_repository`,
+        #: copied now).  Replaced, never changed in place: a unit being built reads
+        #: the one it found.
+        self._repositories: dict[str, RepositoryFactory] = registered_repositories()
         if not isinstance(create, bool):
             raise ValidationError("create", create, "must be True or False")
         known = registered_migrations() if migrations is None else tuple(migrations)
@@ -289,6 +304,22 @@ class SQLiteStore:
             raise translate(exc) from exc
         refuse_unknown(applied, self._known, self._where)
         self._stamp = stamp  # moved, but by migrations this release knows
+
+    def register_repository(
+        self, name: str, factory: RepositoryFactory, *, replace: bool = False
+    ) -> None:
+        """Give this store's units of work (those opened from now on) a repository *name*.
+
+        As :func:`register_repository`, for this store alone: other stores,
+        and stores opened later, do not get it.
+        """
+        _checked(self._repositories, name, factory, replace)
+        self._repositories = {**self._repositories, name: factory}
+
+    @property
+    def repositories(self) -> dict[str, RepositoryFactory]:
+        """This store's extra repositories, by unit-of-work attribute name (a copy)."""
+        return dict(self._repositories)
 
     @property
     def path(self) -> str | None:
