@@ -15,13 +15,14 @@ Rights are read on every page: admins and managers only, as for the list.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from teamcrm import permissions as perm
 from teamcrm.errors import ValidationError
-from teamcrm.ids import PREFIXES, MemberId, TeamId
+from teamcrm.ids import PREFIXES, ContactId, MemberId, TeamId
+from teamcrm.interaction import Interaction
 from teamcrm.lead import (
     Lead,
     LeadRow,
@@ -40,6 +41,7 @@ from teamcrm.service.routing.common import (
     _name,
 )
 from teamcrm.service.routing.session import RoutingBase
+from teamcrm.unit_of_work import read_ahead, reads_ahead
 from teamcrm.validation import check_id, check_int
 
 
@@ -102,26 +104,12 @@ class DashboardUseCases(RoutingBase):
                 assignee=assignee,
                 include_removed=include_removed,
                 now=now,
-                last_contact=self._last_contact,
             )
         present = [r for r in rows if getattr(r, sort_by) is not None]
         missing = [r for r in rows if getattr(r, sort_by) is None]
         present.sort(key=lambda r: (getattr(r, sort_by), r.lead_id), reverse=descending)
         missing.sort(key=lambda r: r.lead_id)
         return present + missing
-
-    def _last_contact(
-        self, uow: UnitOfWork, lead: Lead, owner: MemberId | None, now: datetime
-    ) -> datetime | None:
-        if owner is None:
-            return None
-        for interaction in uow.interactions.for_contact(self.team_id, lead.contact_id):
-            if interaction.author_id == owner and interaction.occurred_at <= now:
-                return interaction.occurred_at
-        return None
-
-
-LastContact = Callable[[UnitOfWork, Lead, "MemberId | None", datetime], "datetime | None"]
 
 
 def dashboard_rows(
@@ -132,25 +120,44 @@ def dashboard_rows(
     assignee: MemberId | None,
     include_removed: bool,
     now: datetime,
-    last_contact: LastContact,
 ) -> list[LeadRow]:
-    """The dashboard rows of *leads*, in their order: one per lead and owner that match."""
+    """The dashboard rows of *leads*, in their order: one per lead and owner that match.
+
+    Each contact's interactions are read once (not once per lead and owner),
+    and a store that reads ahead gets every read of the page in one round
+    trip: the pools, the members, the contacts and the owned contacts'
+    interactions.
+    """
+    contact_ids = list(dict.fromkeys(ld.contact_id for ld in leads))
+    shown = [ld for ld in leads if include_removed or ld.status is not LeadStatus.REMOVED]
+    owned = list(dict.fromkeys(ld.contact_id for ld in shown if any(_owners(ld, assignee))))
+    if reads_ahead(uow):
+        read_ahead(
+            uow,
+            lambda: uow.lead_pools.all(team_id),
+            lambda: uow.members.all(team_id),
+            lambda: uow.contacts.get_many(team_id, contact_ids),
+            *[functools.partial(uow.interactions.for_contact, team_id, c) for c in owned],
+        )
     pools = {p.id: p for p in uow.lead_pools.all(team_id)}
     members = {m.id: m for m in uow.members.all(team_id)}
-    contacts = {
-        c.id: c
-        for c in uow.contacts.get_many(team_id, list(dict.fromkeys(ld.contact_id for ld in leads)))
-    }
+    contacts = {c.id: c for c in uow.contacts.get_many(team_id, contact_ids)}
+    history: dict[ContactId, list[Interaction]] = {}
+
+    def last_contact(lead: Lead, owner: MemberId | None) -> datetime | None:
+        """When *owner* last contacted the lead's contact (their newest interaction up to now)."""
+        if owner is None:
+            return None
+        if lead.contact_id not in history:
+            history[lead.contact_id] = uow.interactions.for_contact(team_id, lead.contact_id)
+        for interaction in history[lead.contact_id]:
+            if interaction.author_id == owner and interaction.occurred_at <= now:
+                return interaction.occurred_at
+        return None
+
     rows: list[LeadRow] = []
-    for lead in leads:
-        if lead.status is LeadStatus.REMOVED and not include_removed:
-            continue
-        owners: Sequence[MemberId | None] = lead.assignee_ids or (None,)
-        for owner in owners:
-            if assignee == UNASSIGNED and owner is not None:
-                continue
-            if assignee not in (None, UNASSIGNED) and owner != assignee:
-                continue
+    for lead in shown:
+        for owner in _owners(lead, assignee):
             pool = pools.get(lead.pool_id) if lead.pool_id else None
             member = members.get(owner) if owner else None
             rows.append(
@@ -164,7 +171,7 @@ def dashboard_rows(
                     assignee_id=owner,
                     assignee_name=member.name if member is not None else None,
                     assigned_at=lead.assigned_at if owner else None,
-                    last_contacted_at=last_contact(uow, lead, owner, now),
+                    last_contacted_at=last_contact(lead, owner),
                     created_at=lead.created_at,
                     role=lead.role,
                 )
@@ -172,14 +179,18 @@ def dashboard_rows(
     return rows
 
 
+def _owners(lead: Lead, assignee: MemberId | None) -> list[MemberId | None]:
+    """The owners *lead* has a row for under the *assignee* filter (``None``: nobody owns it)."""
+    owners: Sequence[MemberId | None] = lead.assignee_ids or (None,)
+    if assignee == UNASSIGNED:
+        return [o for o in owners if o is None]
+    if assignee is not None:
+        return [o for o in owners if o == assignee]
+    return list(owners)
+
+
 class DashboardPagingUseCases(SessionBase):
     """Keyset pages of the routing dashboard (mixed into ``MemberSession``)."""
-
-    if TYPE_CHECKING:
-
-        def _last_contact(
-            self, uow: UnitOfWork, lead: Lead, owner: MemberId | None, now: datetime
-        ) -> datetime | None: ...
 
     def routing_dashboard_page(
         self,
@@ -202,7 +213,14 @@ class DashboardPagingUseCases(SessionBase):
             raise ValidationError("include_removed", include_removed, "must be True or False")
         check_int("limit", limit, minimum=1, maximum=MAX_PAGE)
         start = _start(after, PREFIXES["lead"])
-        with self._unit(write=False) as (uow, actor):
+
+        def first_page(uow: UnitOfWork) -> list[Callable[[], object]]:
+            """The first read of the page, sent with the actor's (``_fill`` asks limit + 1)."""
+            return [
+                lambda: uow.leads.page(self.team_id, pool_id=pool, after=start, limit=limit + 1)
+            ]
+
+        with self._unit(write=False, ahead=first_page) as (uow, actor):
             perm.require(
                 actor.role.is_manager,
                 actor,
@@ -222,7 +240,6 @@ class DashboardPagingUseCases(SessionBase):
                     assignee=assignee,
                     include_removed=include_removed,
                     now=now,
-                    last_contact=self._last_contact,
                 )
                 by_lead: dict[str, list[LeadRow]] = {}
                 for row in rows:
