@@ -248,6 +248,30 @@ class SessionBase:
             raise NotFound("contact", contact_id)
         return contact
 
+    def _visible_contact_ahead(
+        self, contact_id: str, *, for_update: bool = False, team: bool = False
+    ) -> Callable[[UnitOfWork], list[Callable[[], object]]]:
+        """The reads :meth:`_visible_contact` makes first, for ``_unit(ahead=...)``.
+
+        The contact (locked first with *for_update*: the read after the lock
+        sees what it protects) and its bucket memberships (read only for a
+        member who may not see every contact; they travel in the same round
+        trip anyway); with *team*, the team too.
+        """
+        team_id, cid = self.team_id, ContactId(contact_id)
+
+        def reads(uow: UnitOfWork) -> list[Callable[[], object]]:
+            found: list[Callable[[], object]] = []
+            if for_update:
+                found.append(lambda: uow.contacts.get_for_update(team_id, cid))
+            found.append(lambda: uow.contacts.get(team_id, cid))
+            found.append(lambda: uow.memberships.buckets_of(team_id, [cid]))
+            if team:
+                found.append(lambda: uow.teams.get(team_id))
+            return found
+
+        return reads
+
     def _visible_company(self, uow: UnitOfWork, actor: Member, company_id: str) -> Company:
         """The company, if *actor* may see it (``NotFound`` otherwise).
 

@@ -31,6 +31,7 @@ from teamcrm.service.base import (
     bumped,
 )
 from teamcrm.team import Member, Team
+from teamcrm.unit_of_work import sending_later
 from teamcrm.validation import (
     JSONScalar,
     check_custom_fields,
@@ -251,7 +252,12 @@ class ContactUseCases(SessionBase):
             raise ValidationError("contact", sorted(unknown)[0], "unknown contact field")
         if expected_version is not None:
             check_int("expected_version", expected_version, minimum=1)
-        with self._unit() as (uow, actor):
+        with self._unit(
+            ahead=self._visible_contact_ahead(contact_id, for_update=True, team="status" in changes)
+        ) as (
+            uow,
+            actor,
+        ):
             contact = self._visible_contact(uow, actor, contact_id, for_update=True)
             if expected_version is not None and expected_version != contact.version:
                 raise ConcurrencyError("contact", contact.id, expected_version)
@@ -272,7 +278,8 @@ class ContactUseCases(SessionBase):
                         ids = (*value, *(c for c in contact.company_ids if c in kept))
                         stored = {**changes, "company_ids": ids}
             updated: Contact = bumped(contact, **stored)
-            uow.contacts.update(updated)
+            with sending_later(uow):  # held since its read: the update cannot miss it
+                uow.contacts.update(updated)
             now = self.crm.now()
             self._emit(
                 uow, self._event(EventName.CONTACT_UPDATED, contact.id, now, fields=sorted(changes))

@@ -260,6 +260,7 @@ class PGConnection:
         "_ahead_keys",
         "_later",
         "_opening",
+        "_queued_as",
         "_queueing",
         "_read",
         "_sent",
@@ -277,6 +278,7 @@ class PGConnection:
         self._read: dict[_Key, tuple[int, _Rows]] = {}  # by key: (when sent, rows)
         self._sent = 0  # statements read ahead so far (their order)
         self._queueing = False
+        self._queued_as: tuple[str | None, Any] = (None, None)
         #: True while :meth:`read_ahead` records a repository call.
         self.recording = False
         #: True inside the unit's ``send_later()`` block: repositories may queue writes.
@@ -289,7 +291,8 @@ class PGConnection:
             self.note(sql, params)
             raise _Recorded
         if self._queueing:
-            self._later.append(_Statement(sql, params))
+            kind, record = self._queued_as
+            self._later.append(_Statement(sql, params, kind=kind, record=record))
             return _NOTHING
         key = _key(sql, params) if (self._read or self._ahead_keys) and _reads(sql) else None
         if key is not None:
@@ -322,7 +325,8 @@ class PGConnection:
             raise _Recorded
         if not batch:
             return _NOTHING
-        statement = _Statement(placeholders(sql), batch, many=True)
+        kind, record = self._queued_as if self._queueing else (None, None)
+        statement = _Statement(placeholders(sql), batch, many=True, kind=kind, record=record)
         if self._queueing:
             self._later.append(statement)
             return _NOTHING
@@ -371,13 +375,21 @@ class PGConnection:
         self._later.append(_Statement(placeholders(sql), params, kind=kind, record=key))
 
     @contextlib.contextmanager
-    def queueing(self) -> Iterator[None]:
-        """Queue every statement run inside (their results are not read) for the next batch."""
+    def queueing(self, kind: str | None = None, key: Any = None) -> Iterator[None]:
+        """Queue every statement run inside (their results are not read) for the next batch.
+
+        With *kind* and *key*, a duplicate key the queued statements meet is
+        raised as ``AlreadyExists(kind, key)`` (see :meth:`later`).
+        """
+        if kind is not None:
+            self._read.clear()  # a write: what was read ahead may no longer be so
         self._queueing = True
+        self._queued_as = (kind, key)
         try:
             yield
         finally:
             self._queueing = False
+            self._queued_as = (None, None)
 
     def flush(self) -> None:
         """Send whatever is queued (opening, writes, reads) now, in one round trip."""

@@ -78,16 +78,20 @@ class PGContext(SQLContext):
     (``routing.lock_pool``), by (team, pool): (position, version) as the
     unit last read or wrote them.  The lock lasts until the transaction ends,
     so nobody else can change such a row meanwhile and a second look needs no
-    round trip.  Emptied whenever the unit's connection is bound or unbound.
+    round trip.  ``held_contacts`` likewise holds the version of each contact
+    this unit read for update (``contacts.get_for_update``: locked ``FOR
+    UPDATE``) or wrote since.  Both are emptied whenever the unit's connection
+    is bound or unbound.
     """
 
-    __slots__ = ("_pg", "pool_cursors", "write")
+    __slots__ = ("_pg", "held_contacts", "pool_cursors", "write")
 
     def __init__(self, *, write: bool) -> None:
         super().__init__(POSTGRES)
         self._pg: PGConnection | None = None
         self.write = write
         self.pool_cursors: dict[tuple[str, str], tuple[int, int]] = {}
+        self.held_contacts: dict[str, int] = {}
 
     @property
     def pg(self) -> PGConnection:
@@ -106,6 +110,7 @@ class PGContext(SQLContext):
         """
         self._pg = conn
         self.pool_cursors.clear()
+        self.held_contacts.clear()
         self.attach(conn)
 
 

@@ -23,13 +23,14 @@ linear in the open leads of the team or pool.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
 from teamcrm.adapters.postgres.ddl import ddl_to_postgres
 from teamcrm.adapters.postgres.migrations import register_postgres_migration
 from teamcrm.adapters.postgres.repositories import PGContacts as _LockingContacts
-from teamcrm.adapters.postgres.repositories import pg, writing
+from teamcrm.adapters.postgres.repositories import context, pg, writing
 from teamcrm.adapters.postgres.store import register_postgres_repository
 from teamcrm.adapters.sql.base import SQLRepository, translated
 from teamcrm.adapters.sql.codec import dumps
@@ -171,6 +172,9 @@ class PGContacts(_LockingContacts):
             ).fetchone()
             if locked is None:
                 raise NotFound(self.kind, contact_id)
+            contact = self.get(team_id, contact_id)
+            context(self).held_contacts[contact.id] = contact.version
+            return contact
         return self.get(team_id, contact_id)
 
     def add_many(self, contacts: Sequence[Contact]) -> None:
@@ -180,9 +184,32 @@ class PGContacts(_LockingContacts):
 
     @translated
     def update(self, contact: Contact) -> None:
-        """Replace the stored contact whose version is ``contact.version - 1``."""
-        super().update(contact)
-        write_names(self, [contact])
+        """Replace the stored contact whose version is ``contact.version - 1``.
+
+        Inside the unit's ``send_later()`` block, a contact this unit holds
+        locked at that version (read by ``get_for_update``) is written with
+        the unit's next round trip: nobody else can change or delete the row
+        meanwhile, so the versioned update cannot miss it.
+        """
+        ctx = context(self)
+        conn = ctx.pg
+        held = ctx.held_contacts.get(contact.id)
+        later = conn.sending_later and held == contact.version - 1
+        with conn.queueing(self.kind, contact.id) if later else contextlib.nullcontext():
+            super().update(contact)
+            write_names(self, [contact])
+        if held is not None:
+            ctx.held_contacts[contact.id] = contact.version
+
+    def _holds(self, key: str, version: int) -> bool:
+        """True for a contact this unit read for update (locked) and has at *version*."""
+        return context(self).held_contacts.get(key) == version
+
+    @translated
+    def delete(self, team_id: TeamId, contact_id: ContactId, version: int) -> None:
+        """Delete the contact if its version is *version* (it is no longer held)."""
+        super().delete(team_id, contact_id, version)
+        context(self).held_contacts.pop(contact_id, None)
 
 
 class PGViews(SQLiteViews):
