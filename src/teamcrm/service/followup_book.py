@@ -21,6 +21,7 @@ from teamcrm.followup import (
 from teamcrm.ids import PREFIXES, BucketId, ContactId, InteractionId, TeamId
 from teamcrm.interaction import Interaction
 from teamcrm.ports import UnitOfWork
+from teamcrm.unit_of_work import read_ahead, reads_ahead, sending_later
 
 if TYPE_CHECKING:
     from teamcrm.service.reactions import Occasion
@@ -62,6 +63,15 @@ class FollowUpBook:
         extra: Sequence[Touch] = (),
     ) -> tuple[list[FollowUpPolicy], list[FollowUpDue]]:
         """Compute the due rows of *contact_ids* under *policies* (default: all covering them)."""
+        added, policies = self._covering(contact_ids, policies)
+        if not policies:
+            return [], []
+        return list(policies), self._due_rows(contact_ids, added, policies, extra)
+
+    def _covering(
+        self, contact_ids: Sequence[str], policies: Sequence[FollowUpPolicy] | None = None
+    ) -> tuple[dict[str, dict[str, datetime]], Sequence[FollowUpPolicy]]:
+        """When each contact entered each of its buckets, and *policies* (default: all covering)."""
         added: dict[str, dict[str, datetime]] = {}
         for m in self.uow.memberships.buckets_of(self.team_id, contact_ids):
             if m.is_contact:
@@ -70,8 +80,16 @@ class FollowUpBook:
             policies = self.uow.followup_policies.for_buckets(
                 self.team_id, [BucketId(b) for b in added]
             )
-        if not policies:
-            return [], []
+        return added, policies
+
+    def _due_rows(
+        self,
+        contact_ids: Sequence[str],
+        added: dict[str, dict[str, datetime]],
+        policies: Sequence[FollowUpPolicy],
+        extra: Sequence[Touch] = (),
+    ) -> list[FollowUpDue]:
+        """The due rows of *contact_ids* under *policies*, counting the touches *extra* too."""
         cids = [ContactId(c) for c in contact_ids]
         team_t = self.uow.touches.team_latest(self.team_id, cids)
         member_t = self.uow.touches.member_latest(self.team_id, cids)
@@ -92,7 +110,7 @@ class FollowUpBook:
             for policy in policies
             for cid, when in added.get(policy.bucket_id, {}).items()
         ]
-        return list(policies), rows
+        return rows
 
     def recompute(
         self,
@@ -148,23 +166,49 @@ class FollowUpBook:
 
         A touch dated after *now* is kept pending until its time has passed.
         """
+        uow, team_id = self.uow, self.team_id
+        contact_ids = list(dict.fromkeys(interaction.contact_ids))
+        future = interaction.occurred_at > now
+        few = len(contact_ids) <= _CHUNK
+        cids = [ContactId(c) for c in contact_ids]
+        if contact_ids and not future and few and reads_ahead(uow):
+            # With the interaction's insert: every read below (none depends on a write).
+            read_ahead(
+                uow,
+                lambda: uow.touches.pending(team_id, now),
+                lambda: uow.memberships.buckets_of(team_id, contact_ids),
+                lambda: uow.touches.team_latest(team_id, cids),
+                lambda: uow.touches.member_latest(team_id, cids),
+            )
         self.settle(now)
-        if not interaction.contact_ids:
+        if not contact_ids:
             return
         touches = [
             Touch(
-                team_id=self.team_id,
+                team_id=team_id,
                 contact_id=cid,
                 member_id=interaction.author_id,
                 at=interaction.occurred_at,
             )
             for cid in interaction.contact_ids
         ]
-        if interaction.occurred_at > now:
-            self.uow.touches.add_pending(touches)
+        if future:
+            uow.touches.add_pending(touches)
             return
-        self.uow.touches.record(touches)
-        self.recompute(list(interaction.contact_ids))
+        if not few:
+            uow.touches.record(touches)
+            self.recompute(contact_ids)
+            return
+        # The due rows are computed from the touches stored before and the new
+        # ones (as stored: only a newer touch replaces one), so every read is
+        # made before the writes, which nothing in this unit reads back.
+        added, policies = self._covering(contact_ids)
+        rows = self._due_rows(contact_ids, added, policies, touches) if policies else []
+        with sending_later(uow):
+            uow.touches.record(touches)
+            if policies:
+                uow.followup_dues.delete(team_id, [p.id for p in policies], contact_ids)
+                uow.followup_dues.put_many(rows)
 
 
 # ================================================================ reactions

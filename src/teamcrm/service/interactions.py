@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +35,7 @@ from teamcrm.ports import UnitOfWork
 from teamcrm.service.base import SessionBase, _item_ids
 from teamcrm.service.records import visible_record
 from teamcrm.team import Member
+from teamcrm.unit_of_work import sending_later
 from teamcrm.validation import (
     check_id,
     check_time,
@@ -44,6 +45,9 @@ if TYPE_CHECKING:
     from teamcrm.service.reactions import Occasion
 
 __all__ = ["ContactRecord", "InteractionUseCases"]
+
+#: At most this many contacts' reads are sent ahead by ``log_interaction`` (see ``_log_ahead``).
+_CONTACTS_AHEAD = 20
 
 
 @attrs.frozen(kw_only=True)
@@ -111,7 +115,11 @@ class InteractionUseCases(SessionBase):
             check_id("opportunity_id", opportunity_id, PREFIXES["opportunity"])
         if case_id is not None:
             check_id("case_id", case_id, PREFIXES["case"])
-        with self._unit() as (uow, actor):
+        records_asked = opportunity_id is not None or case_id is not None
+        with self._unit(ahead=self._log_ahead(contact_list, records=bool(records_asked))) as (
+            uow,
+            actor,
+        ):
             now = self.crm.now()
             when = now if occurred_at is None else check_time("occurred_at", occurred_at)
             # Locked until commit: a record deleted meanwhile gets no note filed.
@@ -149,6 +157,25 @@ class InteractionUseCases(SessionBase):
             )
             uow.commit()
             return interaction
+
+    def _log_ahead(
+        self, contact_ids: list[str], *, records: bool
+    ) -> Callable[[UnitOfWork], list[Callable[[], object]]] | None:
+        """What :meth:`log_interaction` reads first: each contact (and its buckets), the team.
+
+        Nothing when the interaction is filed under records (they are read
+        and locked first) or is about many contacts.
+        """
+        if records or len(contact_ids) > _CONTACTS_AHEAD:
+            return None
+        per_contact = [self._visible_contact_ahead(cid) for cid in contact_ids]
+        team_id = self.team_id
+
+        def reads(uow: UnitOfWork) -> list[Callable[[], object]]:
+            found = [read for ahead in per_contact for read in ahead(uow)]
+            return [*found, lambda: uow.teams.get(team_id)]
+
+        return reads
 
     def _record_interaction(
         self,
@@ -193,7 +220,8 @@ class InteractionUseCases(SessionBase):
             reference=reference,
             body=body,
         )
-        uow.interactions.add(interaction)
+        with sending_later(uow):  # nothing reads it back in this unit
+            uow.interactions.add(interaction)
         for record_id in record_ids:
             uow.records.file_note(
                 RecordNote(team_id=self.team_id, record_id=record_id, interaction_id=interaction.id)
@@ -215,7 +243,10 @@ class InteractionUseCases(SessionBase):
         # (locked on PostgreSQL, in id order: two such units never wait
         # for each other in a cycle), so the change never fails on, or
         # undoes, a change made since they were read above.
-        region = self._phone_region(uow, actor)
+        # As _phone_region, with the team read above (not a second read).
+        region = (
+            actor.phone_region if actor.phone_region is not None else team.settings.phone_region
+        )
         stale = [c.id for c in contacts if channel_effect(c, interaction, region) not in (None, c)]
         fresh = {i: uow.contacts.get_for_update(self.team_id, i) for i in sorted(stale)}
         for contact_id in stale:
