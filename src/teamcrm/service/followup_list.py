@@ -9,7 +9,8 @@ now, in due order; a page starts after a row's sort key.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
@@ -26,13 +27,14 @@ from teamcrm.followup import (
     local_date,
     start_of_day,
 )
-from teamcrm.ids import ContactId
+from teamcrm.ids import ContactId, MemberId
 from teamcrm.ports import UnitOfWork
 from teamcrm.service.base import SessionBase
 from teamcrm.service.followup_book import FollowUpBook
 from teamcrm.service.pool_reminders import pool_reminder_rows
 from teamcrm.task import Task
 from teamcrm.team import Member
+from teamcrm.unit_of_work import read_ahead, reads_ahead
 
 if TYPE_CHECKING:
     pass
@@ -83,6 +85,57 @@ class FollowUpList(SessionBase):
                 out.add(cid)
         return out
 
+    # -- reads ahead (a store that sends them with its next round trip) -------
+    def _list_first_reads(
+        self, member_id: str | None, at: datetime, limit: int, start: RowKey | None
+    ) -> Callable[[UnitOfWork], list[Callable[[], object]]]:
+        """What the list reads before it knows anything: sent with the actor's read.
+
+        The member named (if another), their policies, the pending touches,
+        the team's pools (pool reminders) and, on a first page, their open
+        tasks due.
+        """
+        team_id = self.team_id
+        target = MemberId(member_id if member_id is not None else self.member_id)
+
+        def reads(uow: UnitOfWork) -> list[Callable[[], object]]:
+            found: list[Callable[[], object]] = []
+            if target != self.member_id:
+                found.append(lambda: uow.members.get(team_id, target))
+            found += [
+                lambda: uow.followup_policies.for_member(team_id, target),
+                lambda: uow.touches.pending(team_id, at),
+            ]
+            if start is None:
+                found.append(lambda: uow.tasks.open_due(team_id, target, at, limit))
+            found.append(lambda: uow.lead_pools.all(team_id))
+            return found
+
+        return reads
+
+    def _list_reads_ahead(
+        self,
+        uow: UnitOfWork,
+        member: Member,
+        policies: Sequence[FollowUpPolicy],
+        at: datetime,
+        limit: int,
+        start: RowKey | None,
+    ) -> None:
+        """Read ahead the policies' buckets and, on a first page, the first page of due rows."""
+        if not policies or not reads_ahead(uow):
+            return
+        team_id = self.team_id
+        reads: list[Callable[[], object]] = [
+            functools.partial(uow.buckets.get, team_id, b)
+            for b in dict.fromkeys(p.bucket_id for p in policies)
+        ]
+        if start is None:
+            today = local_date(at, member.time_zone)
+            size = min(limit, MAX_LIST) + _SLACK
+            reads.append(lambda: uow.followup_dues.page(team_id, member.id, today, at, None, size))
+        read_ahead(uow, *reads)
+
     # -- the list ------------------------------------------------------------
     def _list(
         self,
@@ -94,7 +147,9 @@ class FollowUpList(SessionBase):
         *,
         include_personal: bool,
         start: RowKey | None = None,
+        buckets: dict[str, Bucket] | None = None,
     ) -> list[FollowUpRow]:
+        """The list's rows after *start*; *buckets*: the policies' buckets already read, by id."""
         zone = member.time_zone
         today = local_date(at, zone)
         policies: dict[str, FollowUpPolicy] = {p.id: p for p in member_policies}
@@ -103,7 +158,9 @@ class FollowUpList(SessionBase):
         }
         rows: list[FollowUpRow] = []
         if allowed:
-            rows = self._policy_rows(uow, member, policies, allowed, at, today, limit, start)
+            rows = self._policy_rows(
+                uow, member, policies, allowed, at, today, limit, start, buckets or {}
+            )
         tasks = self._tasks_after(uow, member, at, limit, start)
         seen = self._seen_contacts(uow, [member], [t.contact_id for t in tasks])
         for task in tasks:
@@ -148,6 +205,7 @@ class FollowUpList(SessionBase):
         today: date,
         limit: int,
         start: RowKey | None = None,
+        known: dict[str, Bucket] | None = None,
     ) -> list[FollowUpRow]:
         overlay = self._overlay(uow, member, policies, at)
         wanted: list[str] = []  # contacts, earliest due first
@@ -210,7 +268,7 @@ class FollowUpList(SessionBase):
             by_contact.setdefault(row.contact_id, []).append(row)
         for cid, dues in overlay.items():
             by_contact[cid] = dues
-        buckets = self._policy_buckets(uow, policies, allowed)
+        buckets = self._policy_buckets(uow, policies, allowed, known or {})
         out = []
         for cid in wanted:
             dues = [d for d in by_contact.get(cid, ()) if d.policy_id in allowed]
@@ -266,13 +324,19 @@ class FollowUpList(SessionBase):
             size *= 2
 
     def _policy_buckets(
-        self, uow: UnitOfWork, policies: dict[str, FollowUpPolicy], allowed: set[str]
+        self,
+        uow: UnitOfWork,
+        policies: dict[str, FollowUpPolicy],
+        allowed: set[str],
+        known: dict[str, Bucket],
     ) -> dict[str, Bucket]:
-        """The buckets of the listed policies (not every bucket of the team)."""
+        """The buckets of the listed policies (not every bucket of the team; *known*: not again)."""
         out: dict[str, Bucket] = {}
         for pid in allowed:
             bucket_id = policies[pid].bucket_id
-            if bucket_id not in out:
+            if bucket_id in known:
+                out[bucket_id] = known[bucket_id]
+            elif bucket_id not in out:
                 # A bucket deleted since: its rows are listed without a name.
                 with contextlib.suppress(NotFound):
                     out[bucket_id] = uow.buckets.get(self.team_id, bucket_id)

@@ -216,11 +216,13 @@ class FollowUpUseCases(FollowUpList):
         """The first *wanted* rows of the list whose sort key is after *start* (if given)."""
         when = self.crm.now() if at is None else check_time("at", at)
         for attempt in range(2):
-            with self._unit(write=False) as (uow, actor):
+            ahead = self._list_first_reads(member_id, when, wanted, start)
+            with self._unit(write=False, ahead=ahead) as (uow, actor):
                 target = self._target(uow, actor, member_id, "see another member's follow-ups")
-                policies = self._live_policies(
-                    uow, target, uow.followup_policies.for_member(self.team_id, target.id)
-                )
+                stored = uow.followup_policies.for_member(self.team_id, target.id)
+                self._list_reads_ahead(uow, target, stored, when, wanted, start)
+                buckets: dict[str, Bucket] = {}
+                policies = self._live_policies(uow, target, stored, buckets)
                 if attempt or all(p.time_zone == target.time_zone for p in policies):
                     rows = self._list(
                         uow,
@@ -230,6 +232,7 @@ class FollowUpUseCases(FollowUpList):
                         wanted,
                         include_personal=target.id == actor.id,
                         start=start,
+                        buckets=buckets,
                     )
                     return Rows(
                         rows,
@@ -396,15 +399,26 @@ class FollowUpUseCases(FollowUpList):
 
     # ============================================================ internals
     def _live_policies(
-        self, uow: UnitOfWork, member: Member, policies: list[FollowUpPolicy]
+        self,
+        uow: UnitOfWork,
+        member: Member,
+        policies: list[FollowUpPolicy],
+        buckets: dict[str, Bucket] | None = None,
     ) -> list[FollowUpPolicy]:
-        """The member's policies on buckets the member can see now (rights at read time)."""
+        """The member's policies on buckets the member can see now (rights at read time).
+
+        The buckets read are put in *buckets* (by id), for the list to name them.
+        """
         out = []
         for policy in policies:
-            try:
-                bucket = uow.buckets.get(self.team_id, policy.bucket_id)
-            except NotFound:
-                continue
+            bucket = None if buckets is None else buckets.get(policy.bucket_id)
+            if bucket is None:
+                try:
+                    bucket = uow.buckets.get(self.team_id, policy.bucket_id)
+                except NotFound:
+                    continue
+                if buckets is not None:
+                    buckets[bucket.id] = bucket
             if perm.can_view_bucket(member, bucket):
                 out.append(policy)
         return out
