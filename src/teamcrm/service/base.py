@@ -157,6 +157,10 @@ class SessionBase:
         self.crm = crm
         self.team_id = team_id
         self.member_id = member_id
+        #: Whether the member was a manager (sees every item) at the session's last
+        #: call (``None``: no call yet).  Only a guess for reads ahead: rights are
+        #: always checked on the member as read in the unit.
+        self._was_manager: bool | None = None
 
     def __repr__(self) -> str:
         return f"MemberSession(team_id={self.team_id!r}, member_id={self.member_id!r})"
@@ -183,6 +187,7 @@ class SessionBase:
                 read_ahead(uow, *ahead(uow))
             actor = uow.members.get(self.team_id, self.member_id)
             perm.require_active(actor)
+            self._was_manager = actor.role.is_manager
             yield uow, actor
 
     def _phone_region(self, uow: UnitOfWork, actor: Member | None = None) -> str | None:
@@ -254,9 +259,9 @@ class SessionBase:
         """The reads :meth:`_visible_contact` makes first, for ``_unit(ahead=...)``.
 
         The contact (locked first with *for_update*: the read after the lock
-        sees what it protects) and its bucket memberships (read only for a
-        member who may not see every contact; they travel in the same round
-        trip anyway); with *team*, the team too.
+        sees what it protects) and its bucket memberships (unless the member
+        was a manager at the session's last call: a manager's check reads
+        none); with *team*, the team too.
         """
         team_id, cid = self.team_id, ContactId(contact_id)
 
@@ -265,7 +270,8 @@ class SessionBase:
             if for_update:
                 found.append(lambda: uow.contacts.get_for_update(team_id, cid))
             found.append(lambda: uow.contacts.get(team_id, cid))
-            found.append(lambda: uow.memberships.buckets_of(team_id, [cid]))
+            if self._was_manager is not True:  # a manager's check reads no bucket
+                found.append(lambda: uow.memberships.buckets_of(team_id, [cid]))
             if team:
                 found.append(lambda: uow.teams.get(team_id))
             return found
@@ -460,7 +466,12 @@ class SessionBase:
                 self._add_items(uow, bucket, list(known), now, known=known)
 
     def _items_ahead(self, uow: UnitOfWork, ids: list[str]) -> list[Callable[[], object]]:
-        """The reads :meth:`_require_visible_items` makes first (for ``read_ahead``)."""
+        """The reads :meth:`_require_visible_items` makes first (for ``read_ahead``).
+
+        The team's buckets and the contacts' memberships too when the member
+        was not a manager at the session's last call (a guess: a wrong one
+        costs a wasted read or a round trip, never a wrong answer).
+        """
         contact_ids = [ContactId(i) for i in ids if i.startswith(PREFIXES["contact"])]
         if not contact_ids:
             return []
@@ -468,6 +479,9 @@ class SessionBase:
         reads: list[Callable[[], object]] = [lambda: uow.contacts.lock(team_id, contact_ids)]
         if len(contact_ids) <= CHECK_BATCH:  # else the check reads them in batches
             reads.append(lambda: uow.contacts.get_many(team_id, contact_ids))
+            if self._was_manager is False:  # the check reads the buckets and memberships
+                reads.append(lambda: uow.buckets.all(team_id))
+                reads.append(lambda: uow.memberships.buckets_of(team_id, contact_ids))
         return reads
 
     def _require_visible_items(

@@ -33,7 +33,7 @@ Read-only units never lock.  Versions are still checked on every update.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -187,6 +187,19 @@ class PGLeads(SQLiteLeads):
         if writing(self):
             lock_pool(context(self), team_id, pool_id)
         return super().received(team_id, pool_id, member_id, since)
+
+    def _insert_leads(self, leads: Sequence[Lead]) -> None:
+        """Insert leads; inside ``send_later()`` one lead's rows and keys all travel later.
+
+        The key rows are ``INSERT ... ON CONFLICT DO NOTHING``: they fail, if
+        at all, by a server error, raised naming the lead like its row's.
+        """
+        conn = pg(self)
+        if len(leads) != 1 or not conn.sending_later:
+            super()._insert_leads(leads)
+            return
+        with conn.queueing(self.kind, leads[0].id):
+            super()._insert_leads(leads)
 
     def _insert_lead_rows(self, rows: list[tuple[Any, ...]]) -> None:
         """Insert lead rows: one as SQLite does, a batch with one pipelined ``executemany``.

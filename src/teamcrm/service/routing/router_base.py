@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from teamcrm.service.reactions import Reactions
 from teamcrm.service.routing.common import (
     _domain_event,
+    _keys,
     _load_contacts,
     _name,
     _notification,
@@ -198,8 +199,9 @@ class RouterBase:
 
         For :func:`~teamcrm.unit_of_work.read_ahead`, in this order: the
         team's members, the pool's cursor (on PostgreSQL the read that locks
-        it: after the reads that do not need it), the contacts' entries and
-        the inbound buckets of the pool's members (of its first
+        it: after the reads that do not need it), the contacts' entries, the
+        open leads holding their keys (a deduplicating pool) and the inbound
+        buckets of the pool's members (of its first
         :data:`INBOUND_AHEAD`; read under the lock, as :meth:`enter` does).
         """
         uow, team_id = self.uow, self.team_id
@@ -209,6 +211,11 @@ class RouterBase:
             reads.append(lambda: uow.members.all(team_id))
         reads.append(lambda: uow.routing_cursors.get(team_id, pool.id))
         reads.append(lambda: uow.leads.entry_states(team_id, pool.id, ids))
+        if pool.dedupe:  # the open leads holding their keys, asked as enter() asks
+            keys_of = {c.id: _keys(c) for c in contacts}
+            all_keys = {k for keys in keys_of.values() for k in keys}
+            if all_keys:
+                reads.append(lambda: uow.leads.open_with_keys(team_id, pool.id, all_keys))
         for member_id in pool.member_ids[:INBOUND_AHEAD]:
             if member_id not in self._inbound:
                 reads.append(partial(uow.inbound_buckets.get_with_bucket, team_id, member_id))
