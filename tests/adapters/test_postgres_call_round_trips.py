@@ -204,6 +204,23 @@ def test_writes_travel_with_commit_and_reads_with_the_actor(pg_world: World) -> 
     assert any("contact_names" in s for s in last), last
 
 
+#: A routed add whose contact takes the team's new-lead status: the contact is
+#: locked and read in one round trip and written with COMMIT (it took 17).
+MOST_TRIPS_ROUTING_WITH_STATUS = 7
+
+
+def test_a_routed_add_that_sets_the_contact_status_on_postgresql(pg_world: World) -> None:
+    ana, cid = pg_world.ana, pg_world.spare.pop()
+    ana.update_contact(cid, status="nurture")  # not the new-lead status
+    with _counting_trips() as trips:
+        ana.add_to_bucket(pg_world.web, cid)
+    assert ana.contact(cid).status != "nurture"
+    shown = "\n".join(" ; ".join(" ".join(s.split())[:70] for s in t) for t in trips)
+    assert len(trips) <= MOST_TRIPS_ROUTING_WITH_STATUS, shown
+    locked = next(t for t in trips if any("FOR UPDATE" in s and "contacts" in s for s in t))
+    assert any(s.lstrip().startswith("SELECT c.id") for s in locked), shown  # read with its lock
+
+
 class _Counting(sqlite3.Connection):
     """A connection that logs each statement it is asked to run (``executemany``: once)."""
 

@@ -18,7 +18,7 @@ from teamcrm.routing import (
 )
 from teamcrm.service.base import bumped
 from teamcrm.service.reactions import unit_team
-from teamcrm.unit_of_work import read_ahead, reads_ahead
+from teamcrm.unit_of_work import read_ahead, reads_ahead, sending_later
 
 if TYPE_CHECKING:
     from teamcrm.service.reactions import Occasion
@@ -146,12 +146,19 @@ def apply_new_lead_status(occasion: Occasion) -> None:
     if contact is None or contact.status == wanted:
         return
     # Read again for update: the copy in hand may be older than a concurrent change.
+    if reads_ahead(uow):  # the lock and the read after it: one round trip
+        read_ahead(
+            uow,
+            lambda: uow.contacts.get_for_update(team_id, contact.id),
+            lambda: uow.contacts.get(team_id, contact.id),
+        )
     fresh = uow.contacts.get_for_update(team_id, contact.id)
     if fresh.status == wanted:
         occasion.contacts[contact_id] = fresh
         return
     updated = bumped(fresh, status=wanted)
-    uow.contacts.update(updated)
+    with sending_later(uow):  # held since its read: the update cannot miss it
+        uow.contacts.update(updated)
     occasion.contacts[contact_id] = updated
     occasion.emit(
         _domain_event(
