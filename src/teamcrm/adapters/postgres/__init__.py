@@ -16,6 +16,7 @@ decide with row locks (see :mod:`.repositories` and
 from teamcrm.adapters.postgres import campaigns as _campaigns
 from teamcrm.adapters.postgres import company_names as _company_names
 from teamcrm.adapters.postgres import filters as _filters
+from teamcrm.adapters.postgres import name_words as _name_words
 from teamcrm.adapters.postgres import notifications as _notifications
 from teamcrm.adapters.postgres import phones as _phones
 from teamcrm.adapters.postgres import programs as _programs
@@ -38,6 +39,7 @@ del (
     _campaigns,
     _company_names,
     _filters,
+    _name_words,
     _notifications,
     _phones,
     _programs,

@@ -5,8 +5,11 @@ PostgreSQL keeps ``contact_names (contact_id, team_id, words)`` instead:
 the contact's name as :func:`teamcrm.search.tokens` folds it, between
 spaces (``" mary ann o brien "``), written by :class:`PGContacts` in the
 same statements batch as the contact.  A name-prefix query ``"ann o"``
-becomes ``words LIKE '% ann o%'`` (whole words, the last one a prefix:
-exactly :func:`teamcrm.search.name_matches`).  Custom fields are compared
+matches ``words LIKE '% ann o%'`` (whole words, the last one a prefix:
+exactly :func:`teamcrm.search.name_matches`); the search finds its
+candidates in the name-word B-tree of ``0480_postgres_name_words``
+(:mod:`teamcrm.adapters.postgres.name_words`) and checks the pattern on
+each one's row.  Custom fields are compared
 as ``jsonb`` (``1`` equals ``1.0``, ``true`` never equals ``1``).
 Companies are searched the same way through ``company_names`` and by
 domain through an expression index (migration ``0470_company_search``,
@@ -28,6 +31,7 @@ from typing import Any
 
 from teamcrm.adapters.postgres.ddl import ddl_to_postgres
 from teamcrm.adapters.postgres.migrations import register_postgres_migration
+from teamcrm.adapters.postgres.name_words import name_word_params, word_source
 from teamcrm.adapters.postgres.repositories import PGContacts as _LockingContacts
 from teamcrm.adapters.postgres.repositories import pg, writing
 from teamcrm.adapters.postgres.store import register_postgres_repository
@@ -79,9 +83,9 @@ BEGIN
 END $$"""
 register_postgres_migration("0240_statistics", ANALYZE_THIS_SCHEMA)
 
-#: SQLite's word B-trees (``contact_name_words``, ``company_name_words``) have no
-#: PostgreSQL counterpart: names are searched through ``contact_names`` (pg_trgm) and,
-#: from ``0470_company_search``, ``company_names``.
+#: SQLite's word B-trees (``contact_name_words``, ``company_name_words``) came to
+#: PostgreSQL later, as ``0480_postgres_name_words`` (:mod:`.name_words`); this
+#: version of ``0460`` only left a comment, and databases record it as applied.
 register_postgres_migration(
     "0460_name_word_index",
     "COMMENT ON TABLE companies IS 'no name-word index on PostgreSQL"
@@ -189,24 +193,22 @@ class PGViews(SQLiteViews):
     """The shared search, grid and insight queries with PostgreSQL name and JSON criteria."""
 
     def _name_criterion(self, prefix: Sequence[str]) -> tuple[str, str, str]:
+        """Driven: one range of ``contact_name_words`` (``0480``); as a filter: the name row."""
+        source = word_source("contact_name_words", "contact_id", "contact_names", prefix)
         return (
-            "c.id IN (SELECT n.contact_id FROM contact_names n"
-            " WHERE n.team_id = c.team_id AND n.words LIKE :fts)",
-            "(SELECT contact_id AS cid FROM contact_names"
-            " WHERE team_id = :team AND words LIKE :fts) d JOIN contacts c ON c.id = d.cid",
+            "(SELECT n.words FROM contact_names n WHERE n.contact_id = c.id) LIKE :fts",
+            f"({source}) d JOIN contacts c ON c.id = d.cid",
             name_like(prefix),
         )
 
     def _name_params(self, prefix: Sequence[str]) -> dict[str, str]:
-        """``:fts``, the ``LIKE`` pattern of :func:`name_like` (for contacts and companies)."""
-        return {"fts": name_like(prefix)}
+        """``:fts`` (:func:`name_like`) and the word range (for contacts and companies)."""
+        return {"fts": name_like(prefix), **name_word_params(prefix)}
 
     def _company_name_source(self, prefix: Sequence[str]) -> str:
-        """The companies whose ``company_names`` row matches ``:fts`` (pg_trgm, ``0470``)."""
-        return (
-            "(SELECT company_id AS cid FROM company_names"
-            " WHERE team_id = :team AND words LIKE :fts) d JOIN companies c ON c.id = d.cid"
-        )
+        """The companies whose names match: one range of ``company_name_words`` (``0480``)."""
+        source = word_source("company_name_words", "company_id", "company_names", prefix)
+        return f"({source}) d JOIN companies c ON c.id = d.cid"
 
     def _domain_filter(self) -> str:
         return f"{domain_key('c.domain')} = :domain"

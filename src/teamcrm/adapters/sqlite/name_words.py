@@ -32,6 +32,7 @@ the rows it holds, whatever the size of the team.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 
 from teamcrm.adapters.sqlite.migrations import register_migration
@@ -103,6 +104,17 @@ register_migration(
     "ANALYZE contact_name_words",
     "ANALYZE company_name_words",
 )
+
+
+def _postgres_only(conn: sqlite3.Connection) -> None:
+    """Nothing to do on SQLite: ``0460`` already made its word tables (see below)."""
+
+
+#: PostgreSQL's name-word tables (:mod:`teamcrm.adapters.postgres.name_words`).  Its
+#: ``0460`` only left a comment, and databases already record it: the tables come
+#: under a name of their own, which SQLite records too (both stores know the same
+#: migrations) with nothing to do.
+register_migration("0480_postgres_name_words", apply=_postgres_only)
 
 
 def name_word_bounds(prefix: Sequence[str]) -> tuple[str, str]:
