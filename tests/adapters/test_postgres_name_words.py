@@ -87,13 +87,17 @@ def _fill(crm: teamcrm.CRM, url: str, size: int) -> tuple[teamcrm.MemberSession,
     return ana, bob.id
 
 
+#: Finds a name search's statement, through the word index or (before 0480) not.
+_NAME_STATEMENT = r"_names\b|_name_words"
+
+
 def _statement(run: Any, marker: str) -> tuple[str, Any, int]:
-    """The search statement *run* sends (the one naming *marker*), and how many it found."""
+    """The search statement *run* sends (the one *marker*, a pattern, finds), and how many."""
     recorded: list[tuple[str, Any]] = []
     original = PGConnection.run
 
     def record(self: PGConnection, sql: str, params: Any = None) -> psycopg.Cursor[Any]:
-        if marker in sql and "LIMIT" in sql:
+        if re.search(marker, sql) and "LIMIT" in sql:
             recorded.append((sql, params))
         return original(self, sql, params)
 
@@ -147,7 +151,7 @@ def test_postgres_name_search_reads_the_name_word_index() -> None:
             bob = crm.as_member(bob_id)  # type: ignore[arg-type]
             for session, agent in ((ana, False), (bob, True)):
                 for search, table, name, count in _CASES:
-                    sql, params, found = _statement(search(session, name), table)
+                    sql, params, found = _statement(search(session, name), _NAME_STATEMENT)
                     plan = "\n".join(_explain(crm, sql, params))
                     assert f"{table}_pkey" in plan, plan
                     assert "trgm" not in plan, plan
@@ -162,8 +166,13 @@ def test_postgres_name_search_reads_the_name_word_index() -> None:
 
 def _buffers(crm: teamcrm.CRM, search: Any) -> int:
     """The shared buffers (hit and read) the statement of *search* touches."""
-    sql, params, _ = _statement(search, "_name_words")
-    plan = _explain(crm, sql, params, "(ANALYZE, BUFFERS)")
+    sql, params, _ = _statement(search, _NAME_STATEMENT)
+    with crm.store.unit_of_work(write=False) as uow:
+        raw = uow.context.conn.raw  # type: ignore[attr-defined]
+        # The second run, on the same connection: a backend's first use of a
+        # table reads the catalogs, and those pages count in the plan's buffers.
+        for _ in range(2):
+            plan = [r[0] for r in raw.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)]
     top = next(line for line in plan if "Buffers:" in line)
     return sum(int(n) for n in re.findall(r"(?:hit|read)=(\d+)", top))
 
@@ -267,7 +276,9 @@ def test_0480_fills_the_word_tables_from_the_names_already_stored() -> None:
             for table in ("contact_name_words", "company_name_words"):
                 assert _word_rows(conn, table) == _fresh_fill(conn, table)
             triggers = conn.execute(
-                "SELECT count(*) FROM pg_trigger WHERE tgname LIKE %s AND NOT tgisinternal",
+                "SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = current_schema() AND t.tgname LIKE %s",
                 ("%name_words%",),
             ).fetchone()
             assert triggers == (4,)
