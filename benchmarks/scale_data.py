@@ -369,7 +369,7 @@ def build_postgres(url: str, size: int) -> World:
     with psycopg.connect(url) as conn:
         conn.execute("ALTER TABLE contacts DISABLE TRIGGER contact_fields_insert")
         for names, words in _PG_WORD_TRIGGERS:
-            conn.execute(f"ALTER TABLE {names} DISABLE TRIGGER {words}_insert_delete")
+            conn.execute(f"ALTER TABLE {names} DISABLE TRIGGER {words}_insert")
         for table, columns, rows in bulk_rows(world, policy, size):
             with conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in rows:
@@ -393,7 +393,7 @@ def build_postgres(url: str, size: int) -> World:
         )
         for names, words in _PG_WORD_TRIGGERS:
             conn.execute(PG_FILL_WORDS[words])
-            conn.execute(f"ALTER TABLE {names} ENABLE TRIGGER {words}_insert_delete")
+            conn.execute(f"ALTER TABLE {names} ENABLE TRIGGER {words}_insert")
         conn.execute("ALTER TABLE contacts ENABLE TRIGGER contact_fields_insert")
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(ANALYZE_THIS_SCHEMA)

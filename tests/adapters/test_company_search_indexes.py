@@ -132,7 +132,8 @@ def test_0470_fills_company_names_from_the_companies_already_stored() -> None:
             conn.execute("DROP TABLE company_name_words")
             conn.execute("DROP TABLE contact_name_words")
             conn.execute(
-                "DROP FUNCTION teamcrm_company_name_words, teamcrm_contact_name_words CASCADE"
+                "DROP FUNCTION teamcrm_company_name_words, teamcrm_company_name_words_added,"
+                " teamcrm_contact_name_words, teamcrm_contact_name_words_added CASCADE"
             )
             conn.execute(
                 "DELETE FROM teamcrm_migrations"

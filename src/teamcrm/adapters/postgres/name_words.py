@@ -23,7 +23,8 @@ PL/pgSQL triggers on the name tables: the folded text holds the words
 between single spaces, so splitting it is all the database does.  The rows
 are written inside the statement that writes the name row (the library's
 ``INSERT ... SELECT FROM unnest(...)``, the ``COPY`` of ``teamcrm
-migrate``), so no writer gains a round trip; a rename rewrites only a
+migrate``), once per statement for new rows, so no writer gains a round
+trip; a rename rewrites only a
 changed name's words; a deleted contact's name row goes by ``ON DELETE
 CASCADE`` and takes its words with it.  The migration fills both tables
 from the name rows already stored.
@@ -57,7 +58,12 @@ def _words(text: str) -> str:
 
 
 def _word_table(table: str, names: str, key: str) -> tuple[str, ...]:
-    """The statements making *table* (the words of *names*, keyed by its *key*)."""
+    """The statements making *table* (the words of *names*, keyed by its *key*).
+
+    New name rows get their words once per statement (a statement trigger
+    reading the inserted rows: one set-based insert for a batch of contacts);
+    a changed or deleted row's words are rewritten row by row.
+    """
     function = f"teamcrm_{table}"
     BACKFILL[table] = (
         f"INSERT INTO {table} (team_id, word, {key})"
@@ -71,24 +77,29 @@ def _word_table(table: str, names: str, key: str) -> tuple[str, ...]:
             {key} TEXT COLLATE "C" NOT NULL,
             PRIMARY KEY (team_id, word, {key})
         )""",
+        f"""CREATE FUNCTION {function}_added() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            {BACKFILL[table].replace(f"FROM {names} n", "FROM added n")};
+            RETURN NULL;
+        END $$""",
         f"""CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            IF TG_OP <> 'INSERT' THEN
-                DELETE FROM {table} WHERE team_id = OLD.team_id AND {key} = OLD.{key}
-                    AND word = ANY (string_to_array(btrim(OLD.words), ' '));
-            END IF;
-            IF TG_OP <> 'DELETE' THEN
+            DELETE FROM {table} WHERE team_id = OLD.team_id AND {key} = OLD.{key}
+                AND word = ANY (string_to_array(btrim(OLD.words), ' '));
+            IF TG_OP = 'UPDATE' THEN
                 INSERT INTO {table} (team_id, word, {key})
                     SELECT NEW.team_id, w, NEW.{key} FROM {_words("NEW.words")}
                     ON CONFLICT DO NOTHING;
             END IF;
             RETURN NULL;
         END $$""",
-        f"CREATE TRIGGER {table}_insert_delete AFTER INSERT OR DELETE ON {names}"
-        f" FOR EACH ROW EXECUTE FUNCTION {function}()",
+        f"CREATE TRIGGER {table}_insert AFTER INSERT ON {names} REFERENCING NEW TABLE AS added"
+        f" FOR EACH STATEMENT EXECUTE FUNCTION {function}_added()",
         f"CREATE TRIGGER {table}_update AFTER UPDATE ON {names} FOR EACH ROW"
         " WHEN (OLD.words IS DISTINCT FROM NEW.words OR OLD.team_id IS DISTINCT FROM"
         f" NEW.team_id OR OLD.{key} IS DISTINCT FROM NEW.{key})"
+        f" EXECUTE FUNCTION {function}()",
+        f"CREATE TRIGGER {table}_delete AFTER DELETE ON {names} FOR EACH ROW"
         f" EXECUTE FUNCTION {function}()",
         BACKFILL[table],
         f"ANALYZE {table}",
