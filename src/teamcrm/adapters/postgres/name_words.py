@@ -24,9 +24,9 @@ between single spaces, so splitting it is all the database does.  The rows
 are written inside the statement that writes the name row (the library's
 ``INSERT ... SELECT FROM unnest(...)``, the ``COPY`` of ``teamcrm
 migrate``), once per statement for new rows, so no writer gains a round
-trip; a rename rewrites only a
-changed name's words; a deleted contact's name row goes by ``ON DELETE
-CASCADE`` and takes its words with it.  The migration fills both tables
+trip.  An update rewrites a row's words only when its name (or team)
+changed; a deleted contact's name row goes by ``ON DELETE CASCADE`` and
+takes its words with it.  The migration fills both tables
 from the name rows already stored.
 
 A query's words are consecutive words of the name, every one but the last
