@@ -548,7 +548,8 @@ def test_a_database_of_a_newer_release_is_refused_and_left_untouched(db: Path) -
 
 def test_registering_a_migration_twice_is_refused_unless_identical() -> None:
     name = registered_migrations()[0].name
-    again = register_migration(name, *registered_migrations()[0].statements)
+    first = registered_migrations()[0]
+    again = register_migration(name, *first.statements, build=first.build, apply=first.apply)
     assert again is registered_migrations()[0]
     with pytest.raises(teamcrm.ValidationError):
         register_migration(name, "CREATE TABLE other (x)")

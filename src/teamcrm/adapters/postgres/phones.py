@@ -1,4 +1,4 @@
-"""PostgreSQL version of ``0300_phone_keys`` (see :mod:`teamcrm.adapters.sqlite.phones`).
+"""PostgreSQL version of ``0300_phone_keys`` (see :mod:`teamcrm.adapters.sql.schema.phones`).
 
 The same statements, then the same Python data step through psycopg
 (placeholders mapped by :func:`~teamcrm.adapters.postgres.dialect.placeholders`).
@@ -13,7 +13,7 @@ import psycopg
 
 from teamcrm.adapters.postgres.dialect import placeholders
 from teamcrm.adapters.postgres.migrations import register_postgres_migration
-from teamcrm.adapters.sqlite.phones import rekey_phones
+from teamcrm.adapters.sql.schema.phones import rekey_phones
 
 __all__: list[str] = []
 

@@ -11,6 +11,7 @@ process knows every migration of the release.
 """
 
 # Modules that register migrations (run in name order) and repositories.
+from teamcrm.adapters.sql import schema as _shared_schema  # noqa: F401 (the shared migrations)
 from teamcrm.adapters.sqlite import campaigns as _campaigns  # 0440: after programs
 from teamcrm.adapters.sqlite import consumers as _consumers  # outbox consumer positions
 from teamcrm.adapters.sqlite import digests as _digests  # after notifications: extends it

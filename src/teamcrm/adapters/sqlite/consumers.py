@@ -15,22 +15,9 @@ import path.
 from __future__ import annotations
 
 from teamcrm.adapters.sql.consumers import SQLiteConsumerPositions
-from teamcrm.adapters.sqlite.migrations import register_migration
 from teamcrm.adapters.sqlite.store import register_repository
 
 __all__ = ["SQLiteConsumerPositions"]
-
-register_migration(
-    "0300_consumer_positions",
-    """CREATE TABLE consumer_positions (
-        consumer TEXT NOT NULL,
-        team_id TEXT NOT NULL,
-        position INTEGER NOT NULL,
-        claim_token TEXT,
-        claimed_until INTEGER,
-        PRIMARY KEY (consumer, team_id)
-    ) WITHOUT ROWID""",
-)
 
 
 register_repository("consumer_positions", SQLiteConsumerPositions)

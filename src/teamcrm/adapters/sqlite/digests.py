@@ -22,26 +22,9 @@ import path.
 from __future__ import annotations
 
 from teamcrm.adapters.sql.notifications import SQLiteDigestNotifications
-from teamcrm.adapters.sqlite.migrations import register_migration
 from teamcrm.adapters.sqlite.store import register_repository
 
 __all__ = ["SQLiteDigestNotifications"]
-
-register_migration(
-    "0090_notification_digests",
-    "ALTER TABLE notifications ADD COLUMN email_skipped_at INTEGER",
-    """CREATE TABLE notification_digests (
-        team_id TEXT NOT NULL,
-        member_id TEXT NOT NULL,
-        last_digest_at INTEGER,
-        claim_token TEXT,
-        claimed_at INTEGER,
-        PRIMARY KEY (team_id, member_id)
-    ) WITHOUT ROWID""",
-    """CREATE INDEX notifications_email_queue
-        ON notifications (team_id, member_id, created_at, id)
-        WHERE emailed_at IS NULL AND email_skipped_at IS NULL""",
-)
 
 
 register_repository("notifications", SQLiteDigestNotifications)

@@ -12,24 +12,9 @@ registers the repositories and re-exports them under their old import path.
 from __future__ import annotations
 
 from teamcrm.adapters.sql.intake import SQLiteIntake
-from teamcrm.adapters.sqlite.migrations import register_migration
 from teamcrm.adapters.sqlite.store import register_repository
 
 __all__ = ["SQLiteIntake"]
-
-register_migration(
-    "0300_intake_keys",
-    """CREATE TABLE intake_keys (
-        team_id TEXT NOT NULL,
-        key TEXT NOT NULL,
-        contact_id TEXT NOT NULL,
-        bucket_id TEXT NOT NULL,
-        received_at INTEGER NOT NULL,
-        created INTEGER NOT NULL,
-        received_by TEXT,
-        PRIMARY KEY (team_id, key)
-    )""",
-)
 
 
 register_repository("intake", SQLiteIntake)
