@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 
 import teamcrm
+from teamcrm.adapters.sql import repositories as registry
 from teamcrm.adapters.sqlite import (
     SQLiteRepository,
     SQLiteStore,
@@ -573,7 +574,7 @@ class _Notes(SQLiteRepository):
 def test_a_later_module_can_add_a_table_and_a_repository(
     db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store_module, "_REPOSITORIES", dict(store_module._REPOSITORIES))
+    monkeypatch.setattr(registry, "_REPOSITORIES", dict(registry._REPOSITORIES))
     store_module.register_repository("notes", _Notes)
     table = Migration(
         name="9002_test_notes",
@@ -606,7 +607,7 @@ def test_a_repository_registered_on_one_store_is_not_on_another(
     db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each store owns its registry: the module-level one is only the default it copies."""
-    monkeypatch.setattr(store_module, "_REPOSITORIES", dict(store_module._REPOSITORIES))
+    monkeypatch.setattr(registry, "_REPOSITORIES", dict(registry._REPOSITORIES))
     table = Migration(
         name="9002_test_notes",
         statements=("CREATE TABLE test_notes (team_id TEXT NOT NULL, text TEXT NOT NULL)",),

@@ -60,6 +60,7 @@ __all__ = [
     "migration_count",
     "register_postgres_migration",
     "registered_postgres_migrations",
+    "release_migrations",
 ]
 
 #: First key of the advisory lock that serialises migrations (the second is the schema).
@@ -97,13 +98,26 @@ def register_postgres_migration(
         _APPLY[name] = apply
 
 
+def release_migrations() -> tuple[Migration, ...]:
+    """Every migration of the release as the PostgreSQL store knows it, in name order.
+
+    The shared registry, plus each migration that only has PostgreSQL's
+    version registered in this process (its SQLite version lives in the
+    SQLite package, which the PostgreSQL store does not import).
+    """
+    shared = {m.name: m for m in registered_migrations()}
+    for name in sorted({*_OVERRIDES, *_APPLY} - set(shared)):
+        shared[name] = Migration(
+            name=name, statements=_OVERRIDES.get(name, ()), apply=_APPLY.get(name)
+        )
+    return tuple(sorted(shared.values(), key=lambda m: m.name))
+
+
 def registered_postgres_migrations(
     migrations: Sequence[Migration] | None = None,
 ) -> list[PostgresMigration]:
     """Every migration of the release (or of *migrations*) as PostgreSQL, in name order."""
-    known = sorted(
-        registered_migrations() if migrations is None else migrations, key=lambda m: m.name
-    )
+    known = sorted(release_migrations() if migrations is None else migrations, key=lambda m: m.name)
     out: list[PostgresMigration] = []
     for m in known:
         statements = _OVERRIDES.get(m.name)
@@ -216,7 +230,7 @@ def migrate(
     application's schema (and ``MissingDatabaseError`` for an empty one when
     *create* is false), before writing anything.
     """
-    shared = list(registered_migrations() if migrations is None else migrations)
+    shared = list(release_migrations() if migrations is None else migrations)
     known = registered_postgres_migrations(shared)
     _refuse_foreign(conn, where, create=create)
     applied = applied_migrations(conn)

@@ -32,10 +32,11 @@ from teamcrm.adapters.postgres.repositories import pg, writing
 from teamcrm.adapters.postgres.store import register_postgres_repository
 from teamcrm.adapters.sql.base import SQLRepository, translated
 from teamcrm.adapters.sql.codec import dumps
+from teamcrm.adapters.sql.company_search import CompanySearch
 from teamcrm.adapters.sql.ddl import POSTGRES_SCHEMA
 from teamcrm.adapters.sql.filters import field_source
 from teamcrm.adapters.sql.schema.views import views_tables
-from teamcrm.adapters.sqlite.views import SQLiteViews
+from teamcrm.adapters.sql.views import SQLViews
 from teamcrm.contact import Contact
 from teamcrm.errors import NotFound
 from teamcrm.ids import ContactId, TeamId
@@ -183,7 +184,7 @@ class PGContacts(_LockingContacts):
         write_names(self, [contact])
 
 
-class PGViews(SQLiteViews):
+class PGViews(CompanySearch, SQLViews):
     """The shared search, grid and insight queries with PostgreSQL name and JSON criteria."""
 
     def _name_criterion(self, prefix: Sequence[str]) -> tuple[str, str, str]:

@@ -13,18 +13,14 @@ its state, which the runner's claim reads.  Sends are plain columns:
 A deleted contact's sends go with it (``ON DELETE CASCADE``).
 
 The repositories' code is shared with the PostgreSQL store and lives in
-:mod:`teamcrm.adapters.sql.campaigns`; this module keeps the SQLite
-migrations, registers the repositories and re-exports them under their old
-import path.
+:mod:`teamcrm.adapters.sql.campaigns`; their tables are
+shared migrations (:mod:`teamcrm.adapters.sql.schema`) and they are registered
+in :mod:`teamcrm.adapters.sql.repositories`; this module re-exports them under
+their old import path.
 """
 
 from __future__ import annotations
 
 from teamcrm.adapters.sql.campaigns import SEND_COLUMNS, SQLiteCampaigns, SQLiteCampaignSends
-from teamcrm.adapters.sqlite.store import register_repository
 
 __all__ = ["SEND_COLUMNS", "SQLiteCampaignSends", "SQLiteCampaigns"]
-
-
-register_repository("campaigns", SQLiteCampaigns)
-register_repository("campaign_sends", SQLiteCampaignSends)

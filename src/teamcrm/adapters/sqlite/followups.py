@@ -5,8 +5,10 @@ registered repositories), the way any later feature adds its storage.
 
 The repositories' code is shared with the PostgreSQL store and lives in
 :mod:`teamcrm.adapters.sql.followups` and :mod:`teamcrm.adapters.sql.tasks`;
-this module keeps the SQLite migrations, registers the repositories and
-re-exports them under their old import path.
+their tables are
+shared migrations (:mod:`teamcrm.adapters.sql.schema`) and they are registered
+in :mod:`teamcrm.adapters.sql.repositories`; this module re-exports them under
+their old import path.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from teamcrm.adapters.sql.followups import (
     SQLiteTouches,
 )
 from teamcrm.adapters.sql.tasks import SQLiteTasks
-from teamcrm.adapters.sqlite.store import register_repository
 
 __all__ = [
     "SQLiteFollowUpDues",
@@ -27,10 +28,3 @@ __all__ = [
     "SQLiteTasks",
     "SQLiteTouches",
 ]
-
-
-register_repository("followup_policies", SQLiteFollowUpPolicies)
-register_repository("touches", SQLiteTouches)
-register_repository("followup_dues", SQLiteFollowUpDues)
-register_repository("snoozes", SQLiteSnoozes)
-register_repository("tasks", SQLiteTasks)

@@ -15,8 +15,10 @@ the work:
 Foreign keys delete a program's or a contact's enrolments with it.
 
 The repositories' code is shared with the PostgreSQL store and lives in
-:mod:`teamcrm.adapters.sql.programs`; this module keeps the SQLite migrations,
-registers the repositories and re-exports them under their old import path.
+:mod:`teamcrm.adapters.sql.programs`; their tables are
+shared migrations (:mod:`teamcrm.adapters.sql.schema`) and they are registered
+in :mod:`teamcrm.adapters.sql.repositories`; this module re-exports them under
+their old import path.
 """
 
 from __future__ import annotations
@@ -28,13 +30,8 @@ from teamcrm.adapters.sql.programs import (
     enrolment_from_row,
 )
 from teamcrm.adapters.sql.programs import ENROLMENTS_PER_INSERT as ENROLMENTS_PER_INSERT
-from teamcrm.adapters.sqlite.store import register_repository
 
 __all__ = ["ENROLMENT_COLUMNS", "SQLiteEnrolments", "SQLitePrograms", "enrolment_from_row"]
 
 
 # ``company_bucket_entered``: the company whose entry started a run (NULL for other triggers).
-
-
-register_repository("programs", SQLitePrograms)
-register_repository("enrolments", SQLiteEnrolments)

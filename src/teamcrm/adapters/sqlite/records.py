@@ -13,16 +13,14 @@
 The PostgreSQL store runs the same statements through its dialect.
 
 The repositories' code is shared with the PostgreSQL store and lives in
-:mod:`teamcrm.adapters.sql.records`; this module keeps the SQLite migrations,
-registers the repositories and re-exports them under their old import path.
+:mod:`teamcrm.adapters.sql.records`; their tables are
+shared migrations (:mod:`teamcrm.adapters.sql.schema`) and they are registered
+in :mod:`teamcrm.adapters.sql.repositories`; this module re-exports them under
+their old import path.
 """
 
 from __future__ import annotations
 
 from teamcrm.adapters.sql.records import SQLiteRecords
-from teamcrm.adapters.sqlite.store import register_repository
 
 __all__ = ["SQLiteRecords"]
-
-
-register_repository("records", SQLiteRecords)

@@ -40,12 +40,12 @@ from typing import Any
 from teamcrm.adapters.sql.base import translated
 from teamcrm.adapters.sql.codec import dumps, to_micros
 from teamcrm.adapters.sql.migrations import register_migration
+from teamcrm.adapters.sql.repositories import register_repository
 from teamcrm.adapters.sql.saved_filters import SQLiteSavedFilters
 from teamcrm.adapters.sql.schema.views import views_tables
 from teamcrm.adapters.sql.views import SQLViews
 from teamcrm.adapters.sqlite.grid import grid_rank_sql
 from teamcrm.adapters.sqlite.names import NameSearch
-from teamcrm.adapters.sqlite.store import register_repository
 from teamcrm.ids import MemberId, TeamId
 from teamcrm.pool import PoolId
 from teamcrm.search import FOLD_EXTRAS
@@ -147,4 +147,3 @@ class SQLiteViews(NameSearch, SQLViews):
 
 
 register_repository("views", SQLiteViews)
-register_repository("saved_filters", SQLiteSavedFilters)
