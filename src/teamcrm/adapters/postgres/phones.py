@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 
-from teamcrm.adapters.postgres.dialect import placeholders
+from teamcrm.adapters.postgres.dialect import POSTGRES, placeholders
 from teamcrm.adapters.postgres.migrations import register_postgres_migration
 from teamcrm.adapters.sql.schema.phones import rekey_phones
 
@@ -23,7 +23,7 @@ def _apply(conn: psycopg.Connection[Any]) -> None:
         cur = conn.execute(placeholders(sql), tuple(params))
         return cur.fetchall() if cur.description is not None else []
 
-    rekey_phones(run, postgres=True)
+    rekey_phones(run, POSTGRES)
 
 
 register_postgres_migration("0300_phone_keys", apply=_apply)

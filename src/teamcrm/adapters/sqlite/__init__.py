@@ -5,9 +5,13 @@
 >>> team, admin = crm.create_team("Acme", admin_name="Ana")
 
 Extending it (for later features): register tables with
-:func:`register_migration` and repositories with :func:`register_repository`
-in a new module of this package, and import that module below so every
-process knows every migration of the release.
+:func:`register_migration` (``build=``: a function of the schema dialect, so
+the PostgreSQL store builds the same tables) and repositories with
+:func:`register_repository`; both registries live in the SQL layer
+(:mod:`teamcrm.adapters.sql.migrations`, :mod:`teamcrm.adapters.sql.repositories`).
+Migrations both stores share go in :mod:`teamcrm.adapters.sql.schema`;
+SQLite's own (FTS5, triggers) in a module of this package imported below, so
+every process knows every migration of the release.
 """
 
 # Modules that register migrations (run in name order) and repositories.

@@ -19,7 +19,7 @@ from __future__ import annotations
 from teamcrm.adapters.sql.ddl import SchemaDialect
 from teamcrm.adapters.sql.migrations import migration
 
-__all__: list[str] = []
+__all__ = ["phone_columns"]
 
 
 @migration("0001_teams_members")
@@ -231,7 +231,8 @@ def _member_phone_region(d: SchemaDialect) -> tuple[str, ...]:
 # Before ``0300_phone_keys`` re-keys every stored number (teamcrm.adapters.sqlite.phones),
 # named to run before every later migration so their stores can write teams and phones.
 @migration("0009_phone_columns")
-def _phone_columns(d: SchemaDialect) -> tuple[str, ...]:
+def phone_columns(d: SchemaDialect) -> tuple[str, ...]:
+    """``0009_phone_columns``: a team's phone region, a number's display text."""
     return (
         f"ALTER TABLE teams ADD COLUMN phone_region {d.text} DEFAULT 'US'",
         f"ALTER TABLE contact_phones ADD COLUMN display {d.text}",

@@ -29,6 +29,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from teamcrm.adapters.sql.dialect import Dialect
 from teamcrm.phones import phone_key
 
 __all__ = ["Run", "rekey_phones"]
@@ -37,10 +38,11 @@ __all__ = ["Run", "rekey_phones"]
 Run = Callable[[str, Sequence[Any]], list[Any]]
 
 
-def rekey_phones(run: Run, *, postgres: bool = False) -> int:
+def rekey_phones(run: Run, dialect: Dialect) -> int:
     """Re-key the stored numbers and lead keys; return how many rows changed.
 
-    *run* executes one statement with ``?`` placeholders and returns its rows.
+    *run* executes one statement with ``?`` placeholders and returns its rows;
+    *dialect* is the store's (it spells the insert that skips a duplicate key).
     """
     regions: dict[str, str | None] = dict(run("SELECT id, phone_region FROM teams", ()))
     rows = run(
@@ -70,7 +72,7 @@ def rekey_phones(run: Run, *, postgres: bool = False) -> int:
                 (key, number, cid, position),
             )
             changed += 1
-    return changed + _rekey_leads(run, regions, postgres=postgres)
+    return changed + _rekey_leads(run, regions, dialect)
 
 
 def _lead_key(key: str, region: str | None) -> str:
@@ -81,7 +83,7 @@ def _lead_key(key: str, region: str | None) -> str:
     return key if new is None else f"phone:{new}"
 
 
-def _rekey_leads(run: Run, regions: dict[str, str | None], *, postgres: bool) -> int:
+def _rekey_leads(run: Run, regions: dict[str, str | None], dialect: Dialect) -> int:
     changed = 0
     for lid, tid, keys in run(
         "SELECT id, team_id, keys FROM leads WHERE keys LIKE ?", ("%phone:%",)
@@ -91,8 +93,6 @@ def _rekey_leads(run: Run, regions: dict[str, str | None], *, postgres: bool) ->
         if new != old:
             run("UPDATE leads SET keys = ? WHERE id = ?", (json.dumps(new), lid))
             changed += 1
-    ignore = "" if postgres else " OR IGNORE"
-    conflict = " ON CONFLICT DO NOTHING" if postgres else ""
     for tid, pool, key, lid in run(
         "SELECT team_id, pool_key, key, lead_id FROM lead_keys WHERE key LIKE ?", ("phone:%",)
     ):
@@ -104,8 +104,8 @@ def _rekey_leads(run: Run, regions: dict[str, str | None], *, postgres: bool) ->
             (tid, pool, key, lid),
         )
         run(
-            f"INSERT{ignore} INTO lead_keys (team_id, pool_key, key, lead_id)"
-            f" VALUES (?, ?, ?, ?){conflict}",
+            f"{dialect.insert_ignore('lead_keys', 'team_id, pool_key, key, lead_id')}"
+            f" VALUES (?, ?, ?, ?){dialect.on_conflict_nothing}",
             (tid, pool, new_key, lid),
         )
         changed += 1
