@@ -3,8 +3,9 @@
 >>> import teamcrm                                                # doctest: +SKIP
 >>> crm = teamcrm.open("postgresql://crm:secret@db.internal/crm")  # doctest: +SKIP
 
-It runs the SQLite store's migrations (their table definitions translated by
-:mod:`teamcrm.adapters.postgres.ddl`) and the shared repositories of the SQL
+It runs the release's migrations (the shared ones built for PostgreSQL from
+:mod:`teamcrm.adapters.sql.schema`, the rest registered here in PostgreSQL's
+own form) and the shared repositories of the SQL
 layer (statements built with :data:`~teamcrm.adapters.postgres.dialect.POSTGRES`,
 see :mod:`teamcrm.adapters.sql`) on psycopg 3 with a connection pool, plus
 PostgreSQL versions of the few repositories whose races the database must

@@ -44,7 +44,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from teamcrm.adapters.postgres.migrations import register_postgres_migration
-from teamcrm.adapters.sqlite.name_words import name_word_bounds
+from teamcrm.adapters.sql.name_words import name_word_bounds
 
 __all__ = ["BACKFILL", "name_word_params", "word_source"]
 
@@ -106,17 +106,21 @@ def _word_table(table: str, names: str, key: str) -> tuple[str, ...]:
     )
 
 
+#: SQLite's word tables came with ``0460`` (it records ``0480`` with nothing to do);
+#: PostgreSQL's version of ``0460`` only left the comment on ``companies`` that this
+#: one removes.
 register_postgres_migration(
     "0480_postgres_name_words",
     *_word_table("contact_name_words", "contact_names", "contact_id"),
     *_word_table("company_name_words", "company_names", "company_id"),
+    "COMMENT ON TABLE companies IS NULL",
 )
 
 
 def name_word_params(prefix: Sequence[str]) -> dict[str, str]:
     """``:nlow`` and ``:nhigh``, the range of index words a query *prefix* reads.
 
-    The same range as SQLite's (:func:`~teamcrm.adapters.sqlite.name_words.name_word_bounds`):
+    The same range as SQLite's (:func:`~teamcrm.adapters.sql.name_words.name_word_bounds`):
     the words that begin with a single query word, else the longest whole word.
     """
     low, high = name_word_bounds(prefix)

@@ -32,18 +32,22 @@ from teamcrm.adapters.postgres.connection import (
     translate_error,
 )
 from teamcrm.adapters.postgres.dialect import POSTGRES
-from teamcrm.adapters.postgres.migrations import applied_migrations, migrate, migration_count
+from teamcrm.adapters.postgres.migrations import (
+    applied_migrations,
+    migrate,
+    migration_count,
+    release_migrations,
+)
 from teamcrm.adapters.sql.base import SQLContext
 from teamcrm.adapters.sql.buckets import SQLiteBuckets
 from teamcrm.adapters.sql.interactions import SQLiteInteractions
-from teamcrm.adapters.sql.teams import SQLiteMembers
-from teamcrm.adapters.sqlite.migrations import (
+from teamcrm.adapters.sql.migrations import (
     MIGRATIONS_TABLE,
     Migration,
     refuse_unknown,
-    registered_migrations,
 )
-from teamcrm.adapters.sqlite.store import RepositoryFactory, registered_repositories
+from teamcrm.adapters.sql.repositories import RepositoryFactory, registered_repositories
+from teamcrm.adapters.sql.teams import SQLiteMembers
 from teamcrm.errors import StoreError, ValidationError
 from teamcrm.events import DomainEvent
 from teamcrm.unit_of_work import BaseUnitOfWork
@@ -351,7 +355,7 @@ class PostgresStore:
         self._timeout = float(timeout)
         self._lock = threading.Lock()
         self._closed = False
-        self._known = registered_migrations() if migrations is None else tuple(migrations)
+        self._known = release_migrations() if migrations is None else tuple(migrations)
         #: The schema has the programs table (see ``SQLiteContext``).
         self._programs_table = any(m.name == "0400_programs" for m in self._known)
         first = self._connect()

@@ -29,7 +29,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from teamcrm.adapters.postgres.ddl import ddl_to_postgres
 from teamcrm.adapters.postgres.migrations import register_postgres_migration
 from teamcrm.adapters.postgres.name_words import name_word_params, word_source
 from teamcrm.adapters.postgres.repositories import PGContacts as _LockingContacts
@@ -37,9 +36,11 @@ from teamcrm.adapters.postgres.repositories import pg, writing
 from teamcrm.adapters.postgres.store import register_postgres_repository
 from teamcrm.adapters.sql.base import SQLRepository, translated
 from teamcrm.adapters.sql.codec import dumps
+from teamcrm.adapters.sql.company_search import CompanySearch
+from teamcrm.adapters.sql.ddl import POSTGRES_SCHEMA
 from teamcrm.adapters.sql.filters import field_source
-from teamcrm.adapters.sqlite.migrations import registered_migrations
-from teamcrm.adapters.sqlite.views import SQLiteViews
+from teamcrm.adapters.sql.schema.views import views_tables
+from teamcrm.adapters.sql.views import SQLViews
 from teamcrm.contact import Contact
 from teamcrm.errors import NotFound
 from teamcrm.ids import ContactId, TeamId
@@ -55,14 +56,12 @@ NAMES_TABLE = """CREATE TABLE contact_names (
     words TEXT COLLATE "C" NOT NULL
 )"""
 
-for _migration in registered_migrations():
-    if _migration.name == "0200_views":
-        register_postgres_migration(
-            _migration.name,
-            *(ddl_to_postgres(s) for s in _migration.statements if "contact_names" not in s),
-            NAMES_TABLE,
-            "CREATE INDEX contact_names_by_team ON contact_names (team_id)",
-        )
+register_postgres_migration(
+    "0200_views",
+    *views_tables(POSTGRES_SCHEMA),
+    NAMES_TABLE,
+    "CREATE INDEX contact_names_by_team ON contact_names (team_id)",
+)
 
 #: PostgreSQL keeps ``contact_names`` (written by :class:`PGContacts`); companies
 #: get ``company_names`` in ``0470_company_search`` (:mod:`.company_names`).
@@ -189,7 +188,7 @@ class PGContacts(_LockingContacts):
         write_names(self, [contact])
 
 
-class PGViews(SQLiteViews):
+class PGViews(CompanySearch, SQLViews):
     """The shared search, grid and insight queries with PostgreSQL name and JSON criteria."""
 
     def _name_criterion(self, prefix: Sequence[str]) -> tuple[str, str, str]:

@@ -15,15 +15,19 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-from teamcrm.adapters.sql.base import SQLContext
 from teamcrm.adapters.sql.buckets import SQLiteBuckets, SQLiteMemberships
 from teamcrm.adapters.sql.companies import SQLiteCompanies
 from teamcrm.adapters.sql.contacts import SQLiteContacts
 from teamcrm.adapters.sql.interactions import SQLiteInteractions
 from teamcrm.adapters.sql.outbox import SQLiteOutbox
+from teamcrm.adapters.sql.repositories import (
+    RepositoryFactory,
+    check_repository,
+    register_repository,
+    registered_repositories,
+)
 from teamcrm.adapters.sql.teams import SQLiteMembers, SQLiteTeams
 from teamcrm.adapters.sqlite.connection import (
     DEFAULT_BUSY_TIMEOUT,
@@ -53,66 +57,6 @@ __all__ = [
     "register_repository",
     "registered_repositories",
 ]
-
-#: Builds an extra repository from the unit of work's
-#: :class:`~teamcrm.adapters.sql.base.SQLContext`.
-RepositoryFactory = Callable[[SQLContext], Any]
-
-_CORE = frozenset(
-    {
-        "teams",
-        "members",
-        "contacts",
-        "companies",
-        "buckets",
-        "memberships",
-        "interactions",
-        "outbox",
-    }
-)
-_REPOSITORIES: dict[str, RepositoryFactory] = {}
-
-
-def _checked(
-    registry: dict[str, RepositoryFactory], name: str, factory: RepositoryFactory, replace: bool
-) -> None:
-    """Refuse *name* unless *registry* may take *factory* (see :func:`register_repository`)."""
-    if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
-        raise ValidationError("name", name, "must be a public Python identifier")
-    if name in _CORE or name in {"collect", "commit", "rollback", "context"}:
-        raise ValidationError("name", name, "is a built-in attribute of the unit of work")
-    if registry.get(name, factory) is not factory and not replace:
-        # Two modules registering one name would make the winner depend on
-        # which was imported last: refuse unless the caller means it.
-        raise ValidationError(
-            "name", name, "already has a repository; pass replace=True to replace it"
-        )
-
-
-def register_repository(name: str, factory: RepositoryFactory, *, replace: bool = False) -> None:
-    """Give every SQLite unit of work an extra repository attribute *name*.
-
-    ``register_repository("leads", SQLiteLeads)`` makes ``uow.leads`` a
-    ``SQLiteLeads(ctx)`` on every unit of work; its statements run in the
-    unit's transaction.  Register its tables with
-    :func:`~teamcrm.adapters.sqlite.migrations.register_migration`.  A name
-    already registered with another factory is refused unless *replace* is
-    true (so the winner never depends on import order).
-
-    This is the process-wide default: a store copies it when it opens, so
-    register before opening stores (at import, as the package's modules do).
-    One store alone: :meth:`SQLiteStore.register_repository`.
-    """
-    _checked(_REPOSITORIES, name, factory, replace)
-    _REPOSITORIES[name] = factory
-
-
-def registered_repositories() -> dict[str, RepositoryFactory]:
-    """The extra repositories registered so far, by attribute name (a copy).
-
-    The PostgreSQL store builds its units of work from the same list.
-    """
-    return dict(_REPOSITORIES)
 
 
 class SQLiteUnitOfWork(BaseUnitOfWork):
@@ -313,7 +257,7 @@ class SQLiteStore:
         As :func:`register_repository`, for this store alone: other stores,
         and stores opened later, do not get it.
         """
-        _checked(self._repositories, name, factory, replace)
+        check_repository(self._repositories, name, factory, replace)
         self._repositories = {**self._repositories, name: factory}
 
     @property

@@ -39,12 +39,13 @@ from typing import Any
 
 from teamcrm.adapters.sql.base import translated
 from teamcrm.adapters.sql.codec import dumps, to_micros
+from teamcrm.adapters.sql.migrations import register_migration
+from teamcrm.adapters.sql.repositories import register_repository
 from teamcrm.adapters.sql.saved_filters import SQLiteSavedFilters
+from teamcrm.adapters.sql.schema.views import views_tables
 from teamcrm.adapters.sql.views import SQLViews
 from teamcrm.adapters.sqlite.grid import grid_rank_sql
-from teamcrm.adapters.sqlite.migrations import register_migration
 from teamcrm.adapters.sqlite.names import NameSearch
-from teamcrm.adapters.sqlite.store import register_repository
 from teamcrm.ids import MemberId, TeamId
 from teamcrm.pool import PoolId
 from teamcrm.search import FOLD_EXTRAS
@@ -87,20 +88,7 @@ register_migration(
         INSERT INTO contact_names (contact_names, rowid, name) VALUES ('delete', old.rowid, {_OLD});
     END""",
     f"INSERT INTO contact_names (rowid, name) SELECT rowid, {folded_name_sql('c')} FROM contacts c",
-    "CREATE INDEX contacts_by_team_created_id ON contacts (team_id, created_at, id)",
-    "CREATE INDEX touches_team_by_at ON touches_team (team_id, at)",
-    """CREATE TABLE saved_filters (
-        id TEXT PRIMARY KEY,
-        team_id TEXT NOT NULL,
-        owner_id TEXT NOT NULL,
-        name TEXT NOT NULL,
-        shared INTEGER NOT NULL,
-        query TEXT NOT NULL,
-        created_at INTEGER NOT NULL,
-        version INTEGER NOT NULL
-    )""",
-    "CREATE INDEX saved_filters_by_owner ON saved_filters (team_id, owner_id)",
-    "CREATE INDEX saved_filters_shared ON saved_filters (team_id) WHERE shared = 1",
+    build=views_tables,
 )
 
 
@@ -159,4 +147,3 @@ class SQLiteViews(NameSearch, SQLViews):
 
 
 register_repository("views", SQLiteViews)
-register_repository("saved_filters", SQLiteSavedFilters)
