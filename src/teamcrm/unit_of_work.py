@@ -16,10 +16,10 @@ of work that does not offer them.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import Self
+from typing import Any, Self, TypeVar
 
 from teamcrm.errors import StoreError
 from teamcrm.events import DomainEvent
@@ -53,8 +53,12 @@ from teamcrm.ports import (
     TouchRepository,
     ViewRepository,
 )
+from teamcrm.repositories import RepositorySpec
+from teamcrm.repositories import repository as _repository
 
 __all__ = ["BaseUnitOfWork", "read_ahead", "reads_ahead", "sending_later"]
+
+R = TypeVar("R")
 
 
 class BaseUnitOfWork:
@@ -92,6 +96,12 @@ class BaseUnitOfWork:
     def __init__(self) -> None:
         self._events: list[DomainEvent] = []
         self._state = "new"
+        #: The specs the store built this unit's extra repositories from (by name).
+        self._specs: Mapping[str, RepositorySpec[Any]] = {}
+
+    def repository(self, spec: RepositorySpec[R]) -> R:
+        """This unit's repository of *spec*, typed as its protocol (:func:`teamcrm.repository`)."""
+        return _repository(self, spec)
 
     # -- adapter hooks -----------------------------------------------------
     def _begin(self) -> None:

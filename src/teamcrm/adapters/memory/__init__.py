@@ -40,13 +40,13 @@ from teamcrm.adapters.memory.routing import (
     _Offers,
     _RoutingCursors,
 )
-from teamcrm.adapters.memory.tables import _Journal, _Log, _Table
+from teamcrm.adapters.memory.tables import MemoryTables, _Journal, _Log, _Table
 from teamcrm.adapters.memory.views import _SavedFilters, _Views
 from teamcrm.bucket import Bucket, BucketMembership
 from teamcrm.campaign import Campaign, CampaignSend
 from teamcrm.case import Case
 from teamcrm.contact import Company, Contact
-from teamcrm.errors import StoreError
+from teamcrm.errors import StoreError, ValidationError
 from teamcrm.events import OutboxMessage
 from teamcrm.followup import FollowUpDue, FollowUpPolicy, Snooze, Touch
 from teamcrm.interaction import Interaction
@@ -62,6 +62,7 @@ from teamcrm.notification import Notification
 from teamcrm.opportunity import Opportunity, RecordNote
 from teamcrm.pool import LeadPool
 from teamcrm.program import Enrolment, Program
+from teamcrm.repositories import RepositorySpec, check_spec, registered_repositories
 from teamcrm.routing import MemberLoad
 from teamcrm.search import (
     SavedFilter,
@@ -124,6 +125,10 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         self.records = MemoryRecords(
             s._opportunities, s._cases, s._record_notes, s._contacts, s._companies
         )
+        self._specs = specs = s._specs
+        for name, spec in specs.items():
+            if spec.memory is not None:
+                setattr(self, name, spec.memory(MemoryTables(s._spec_tables[name])))
 
     def _begin(self) -> None:
         if self._store._owner == threading.get_ident():
@@ -211,15 +216,59 @@ class MemoryStore:
         self._opportunities: _Table[str, Opportunity] = _Table()
         self._cases: _Table[str, Case] = _Table()
         self._record_notes: _Table[tuple[str, str], RecordNote] = _Table()
+        #: This store's extra repositories (the defaults of
+        #: :func:`teamcrm.register_repository` that have a memory implementation,
+        #: copied now), and the tables each owns.  Replaced, never changed in place.
+        self._specs: dict[str, RepositorySpec[Any]] = {}
+        self._spec_tables: dict[str, dict[str, _Table[Any, Any]]] = {}
+        for spec in registered_repositories().values():
+            if spec.memory is not None:
+                self._add_spec(spec)
+
+    def _add_spec(self, spec: RepositorySpec[Any]) -> None:
+        if spec.memory is None:
+            raise ValidationError(
+                "RepositorySpec.memory", None, f"{spec.name!r} has no memory implementation"
+            )
+        old = self._spec_tables.get(spec.name, {})
+        tables = {name: old.get(name) or _Table() for name in spec.tables}
+        self._specs = {**self._specs, spec.name: spec}
+        self._spec_tables = {**self._spec_tables, spec.name: tables}
+        self._all_tables = None  # derived again, with the spec's tables
+
+    def register_repository(self, spec: RepositorySpec[Any], *, replace: bool = False) -> None:
+        """Give this store's units of work (those opened from now on) the repository *spec*.
+
+        The store makes the memory tables the spec declares (``spec.tables``;
+        undone on rollback like its own) and builds ``uow.<name>`` with
+        ``spec.memory``.  Refused (``ValidationError``): a spec without a
+        memory implementation, a core repository's name, a name this store
+        has for another spec (unless *replace*), a table another spec owns.
+        Other stores do not get it; :func:`teamcrm.register_repository` is the
+        default every store copies when it opens.
+        """
+        check_spec(self._specs, spec, replace=replace)
+        if self._owner == threading.get_ident():
+            raise StoreError("register repositories between units of work, not inside one")
+        with self._lock:  # not between a unit's begin and end
+            self._add_spec(spec)
+
+    @property
+    def repositories(self) -> dict[str, RepositorySpec[Any]]:
+        """This store's extra repositories, by unit-of-work attribute name (a copy)."""
+        return dict(self._specs)
 
     def _tables(self) -> list[_Table[Any, Any]]:
         """Every table of the store (what a unit of work journals and rolls back).
 
         Derived from the attributes, so a table added to ``__init__`` can never
-        be left out of rollback (``tests/adapters/test_memory_store.py`` checks it).
+        be left out of rollback (``tests/adapters/test_memory_store.py`` checks it),
+        and from the registered specs' ``tables``.
         """
         if self._all_tables is None:
-            self._all_tables = [v for v in vars(self).values() if isinstance(v, _Table)]
+            tables = [v for v in vars(self).values() if isinstance(v, _Table)]
+            tables += [t for owned in self._spec_tables.values() for t in owned.values()]
+            self._all_tables = tables
         return self._all_tables
 
     def unit_of_work(self, *, write: bool = True) -> MemoryUnitOfWork:

@@ -156,3 +156,28 @@ class _Versioned(Generic[V]):
         """The team's rows, oldest first: by ``created_at``, ties by id (the port contract)."""
         rows = [row for row in self._t.values() if row.team_id == team_id]  # type: ignore[attr-defined]
         return sorted(rows, key=lambda r: (r.created_at, r.id))  # type: ignore[attr-defined]
+
+
+#: The journalled table of the memory store, by its public name (for plug-in repositories).
+Table = _Table
+
+
+class MemoryTables:
+    """The tables a memory repository of a :class:`~teamcrm.repositories.RepositorySpec` owns.
+
+    The memory store makes one :class:`Table` per name in the spec's
+    ``tables`` when the spec is registered, and journals it like its own:
+    whatever a unit changes in it is undone on rollback.
+    """
+
+    __slots__ = ("_tables",)
+
+    def __init__(self, tables: dict[str, _Table[Any, Any]]) -> None:
+        self._tables = tables
+
+    def table(self, name: str) -> _Table[Any, Any]:
+        """The table *name* (``NotFound`` unless the spec declares it in ``tables``)."""
+        found = self._tables.get(name)
+        if found is None:
+            raise NotFound("memory table", name)
+        return found

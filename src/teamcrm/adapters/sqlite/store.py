@@ -15,8 +15,8 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, overload
 
 from teamcrm.adapters.sql.base import SQLContext
 from teamcrm.adapters.sql.buckets import SQLiteBuckets, SQLiteMemberships
@@ -44,6 +44,8 @@ from teamcrm.adapters.sqlite.migrations import (
 )
 from teamcrm.adapters.sqlite.repositories import SQLiteContext
 from teamcrm.errors import StoreError, ValidationError
+from teamcrm.repositories import RepositorySpec, check_spec
+from teamcrm.repositories import registered_repositories as registered_specs
 from teamcrm.unit_of_work import BaseUnitOfWork
 
 __all__ = [
@@ -115,6 +117,24 @@ def registered_repositories() -> dict[str, RepositoryFactory]:
     return dict(_REPOSITORIES)
 
 
+def _with_spec_migrations(
+    known: Sequence[Migration],
+    specs: Iterable[RepositorySpec[Any]],
+    *,
+    extra: Sequence[Migration] = (),
+) -> tuple[Migration, ...]:
+    """*known*, then the migrations of *specs* (and *extra*) it lacks, by name."""
+    names = {m.name for m in known}
+    more: list[Migration] = []
+    for migration in [m for spec in specs for m in spec.migrations] + list(extra):
+        if migration.name not in names:
+            names.add(migration.name)
+            more.append(migration)
+    if not more:
+        return tuple(known)
+    return tuple(sorted((*known, *more), key=lambda m: m.name))
+
+
 class SQLiteUnitOfWork(BaseUnitOfWork):
     """One transaction on a :class:`SQLiteStore`.
 
@@ -141,6 +161,7 @@ class SQLiteUnitOfWork(BaseUnitOfWork):
         self.outbox = SQLiteOutbox(ctx)
         for name, factory in store._repositories.items():
             setattr(self, name, factory(ctx))
+        self._specs = store._specs
 
     @property
     def write(self) -> bool:
@@ -262,9 +283,17 @@ class SQLiteStore:
         #: copied now).  Replaced, never changed in place: a unit being built reads
         #: the one it found.
         self._repositories: dict[str, RepositoryFactory] = registered_repositories()
+        #: The specs among them (:func:`teamcrm.register_repository`, and this store's own).
+        self._specs: dict[str, RepositorySpec[Any]] = {}
+        for spec in registered_specs().values():
+            if spec.sql is not None:
+                check_spec(self._specs, spec, taken=self._repositories)
+                self._specs[spec.name] = spec
+                self._repositories[spec.name] = spec.sql
         if not isinstance(create, bool):
             raise ValidationError("create", create, "must be True or False")
         known = registered_migrations() if migrations is None else tuple(migrations)
+        known = _with_spec_migrations(known, self._specs.values())
         self._known = known
         #: The schema has the programs table: reading a team also tells if it has programs.
         self._programs_table = any(m.name == "0400_programs" for m in known)
@@ -305,16 +334,69 @@ class SQLiteStore:
         refuse_unknown(applied, self._known, self._where)
         self._stamp = stamp  # moved, but by migrations this release knows
 
+    @overload
+    def register_repository(
+        self, spec: RepositorySpec[Any], /, *, replace: bool = False
+    ) -> None: ...
+
+    @overload
     def register_repository(
         self, name: str, factory: RepositoryFactory, *, replace: bool = False
-    ) -> None:
-        """Give this store's units of work (those opened from now on) a repository *name*.
+    ) -> None: ...
 
-        As :func:`register_repository`, for this store alone: other stores,
-        and stores opened later, do not get it.
+    def register_repository(
+        self,
+        name: RepositorySpec[Any] | str,
+        factory: RepositoryFactory | None = None,
+        *,
+        replace: bool = False,
+    ) -> None:
+        """Give this store's units of work (those opened from now on) a repository.
+
+        ``register_repository(spec)`` takes a
+        :class:`~teamcrm.repositories.RepositorySpec`: units get
+        ``uow.<spec.name>`` built by ``spec.sql``, and the spec's migrations
+        are applied now (a database that records them then needs the spec
+        registered wherever it is opened, as any migration does).
+        ``register_repository(name, factory)`` is the older form (a factory of
+        the unit's context, no migrations).  As :func:`register_repository`,
+        for this store alone: other stores, and stores opened later, do not
+        get it.
         """
-        _checked(self._repositories, name, factory, replace)
-        self._repositories = {**self._repositories, name: factory}
+        spec = name
+        if isinstance(spec, RepositorySpec):
+            if factory is not None:
+                raise ValidationError("factory", factory, "comes from the spec; pass it alone")
+            check_spec(self._specs, spec, replace=replace, taken=self._repositories)
+            if spec.sql is None:
+                raise ValidationError(
+                    "RepositorySpec.sql", None, f"{spec.name!r} has no SQL implementation"
+                )
+            self._apply(spec.migrations)
+            self._specs = {**self._specs, spec.name: spec}
+            self._repositories = {**self._repositories, spec.name: spec.sql}
+            return
+        if factory is None:
+            raise ValidationError("factory", factory, "a name needs a factory")
+        _checked(self._repositories, spec, factory, replace)
+        self._specs = {n: s for n, s in self._specs.items() if n != spec}
+        self._repositories = {**self._repositories, spec: factory}
+
+    def _apply(self, migrations: Sequence[Migration]) -> None:
+        """Apply the *migrations* this store does not know yet, and know them from now on."""
+        known = _with_spec_migrations(self._known, [], extra=migrations)
+        if len(known) == len(self._known):
+            return
+        if self._unit_open():
+            raise StoreError("register repositories between units of work, not inside one")
+        conn = self._acquire(write=True)
+        try:
+            self.applied = [*self.applied, *migrate(conn, known, where=self._where)]
+            row = retry_busy(lambda: conn.execute(STAMP_SQL).fetchone())
+            self._stamp = (int(row[0]), int(row[1]))
+        finally:
+            self._release(conn)
+        self._known = known
 
     @property
     def repositories(self) -> dict[str, RepositoryFactory]:
