@@ -199,7 +199,7 @@ def test_a_default_spec_reaches_stores_opened_later(
 
 
 def test_the_declaration_is_checked() -> None:
-    with pytest.raises(ValidationError, match="RepositorySpec.name"):
+    with pytest.raises(ValidationError, match=r"RepositorySpec\.name"):
         RepositorySpec(name="not a name", protocol=NoteRepository)
     with pytest.raises(ValidationError, match="commit"):
         RepositorySpec(name="commit", protocol=NoteRepository)
