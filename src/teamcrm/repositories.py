@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import attrs
 
-from teamcrm.errors import ValidationError
+from teamcrm.errors import StoreError, ValidationError
 from teamcrm.ports import (
     BucketRepository,
     CampaignRepository,
@@ -222,15 +222,24 @@ def check_spec(
             )
 
 
-def register_repository(spec: RepositorySpec[Any], *, replace: bool = False) -> None:
+def register_repository(
+    spec: RepositorySpec[Any], *, store: object | None = None, replace: bool = False
+) -> None:
     """Give every store opened from now on (memory, SQLite, PostgreSQL) the repository *spec*.
 
     Process-wide default: stores copy it when they open, so register at
-    import, before opening stores; ``store.register_repository(spec)`` gives
-    one store alone a repository.  A name already registered for another
-    spec is refused unless *replace* is true (the winner never depends on
-    import order).
+    import, before opening stores.  With *store* (say ``crm.store``), that
+    store alone gets it, for the units it opens from now on (its
+    ``register_repository(spec)``; ``StoreError`` for a store without one).
+    A name already registered for another spec is refused unless *replace*
+    is true (the winner never depends on import order).
     """
+    if store is not None:
+        method = getattr(store, "register_repository", None)
+        if method is None:
+            raise StoreError(f"the store {store!r} does not take repositories (register_repository)")
+        method(spec, replace=replace)
+        return
     check_spec(_DEFAULTS, spec, replace=replace)
     _DEFAULTS[spec.name] = spec
 

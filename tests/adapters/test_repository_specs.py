@@ -241,6 +241,16 @@ def test_the_declaration_is_checked() -> None:
     sqlite.close()
 
 
+def test_a_crm_store_takes_a_spec_through_the_typed_function() -> None:
+    with teamcrm.open("memory://") as crm:
+        teamcrm.register_repository(NOTES, store=crm.store)  # crm.store is a ports.Store
+        add_notes(crm.store, "tm_1", {"n1": "x"})
+        assert notes_of(crm.store, "tm_1") == ["x"]
+    assert "spec_notes" not in registered_repositories()
+    with pytest.raises(StoreError, match="does not take repositories"):
+        teamcrm.register_repository(NOTES, store=object())
+
+
 def test_memory_rollback_covers_the_spec_tables() -> None:
     store = MemoryStore()
     store.register_repository(NOTES)
