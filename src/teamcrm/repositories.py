@@ -237,7 +237,9 @@ def register_repository(
     if store is not None:
         method = getattr(store, "register_repository", None)
         if method is None:
-            raise StoreError(f"the store {store!r} does not take repositories (register_repository)")
+            raise StoreError(
+                f"the store {store!r} does not take repositories (register_repository)"
+            )
         method(spec, replace=replace)
         return
     check_spec(_DEFAULTS, spec, replace=replace)
