@@ -27,15 +27,22 @@ typed as the protocol::
 Annotate the spec with its protocol (``RepositorySpec[NoteRepository]``):
 mypy then checks every implementation against the protocol.
 
-The core repositories of teamcrm are listed in :data:`CORE_REPOSITORIES`
-(name and protocol).  They stay explicit attributes of
-:class:`teamcrm.ports.UnitOfWork` (what mypy reads); the stores build them
-themselves, and ``tests/architecture/test_ports.py`` checks that the list
-and the protocol agree.
+teamcrm's own repositories are declared the same way, in
+:data:`CORE_REPOSITORIES` (their implementations named ``"module:attribute"``,
+imported when a store opens).  Everything else is derived from that list:
+the attributes the memory, SQLite and PostgreSQL units set, the memory
+store's tables (and so what rollback undoes), the SQL classes each store
+builds, and the classes of the contract suite
+(:class:`teamcrm.testing.contract.StoreContract`).  They also stay
+attributes of :class:`teamcrm.ports.UnitOfWork` (what mypy reads);
+``tests/architecture/test_ports.py`` checks that the list and the protocol
+agree and that no other module lists the repositories by hand.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
@@ -85,6 +92,7 @@ __all__ = [
     "register_repository",
     "registered_repositories",
     "repository",
+    "resolve",
 ]
 
 R = TypeVar("R")
@@ -112,19 +120,31 @@ class RepositorySpec(Generic[R]):
     :ivar postgres: builds the PostgreSQL repository instead of *sql*.
     :ivar tables: the memory tables the repository owns (journalled, undone
         on rollback); ``MemoryTables.table(name)`` hands them out.
+    :ivar logs: memory tables of append-only lists (``Log``: ``append`` and
+        ``extend`` per key, undone on rollback), also from ``table(name)``.
     :ivar migrations: the SQL migrations that create its tables; a store
         that registers the spec applies them.
+    :ivar contracts: the contract test classes of the repository (classes,
+        or ``"module:Class"``); :class:`teamcrm.testing.contract.StoreContract`
+        gathers those of :data:`CORE_REPOSITORIES`.
+
+    *memory*, *sql* and *postgres* may also name their factory as
+    ``"module:attribute"``, imported when a store first builds the
+    repository (:func:`resolve`): teamcrm's own specs do, so this module
+    need not import the adapters (which import it).
     :ivar builtin: one of teamcrm's own repositories (:data:`CORE_REPOSITORIES`),
         built by the stores themselves.
     """
 
     name: str
     protocol: object
-    memory: Callable[[MemoryTables], R] | None = None
-    sql: Callable[[SQLContext], R] | None = None
-    postgres: Callable[[SQLContext], R] | None = None
+    memory: Callable[[MemoryTables], R] | str | None = None
+    sql: Callable[[SQLContext], R] | str | None = None
+    postgres: Callable[[SQLContext], R] | str | None = None
     tables: tuple[str, ...] = ()
+    logs: tuple[str, ...] = ()
     migrations: tuple[Migration, ...] = ()
+    contracts: tuple[type | str, ...] = ()
     builtin: bool = False
 
     def __attrs_post_init__(self) -> None:
@@ -133,12 +153,20 @@ class RepositorySpec(Generic[R]):
             raise ValidationError("RepositorySpec.name", name, "must be a public Python identifier")
         if name in _UNIT_ATTRIBUTES:
             raise ValidationError("RepositorySpec.name", name, "is a method of the unit of work")
-        if not isinstance(self.tables, tuple) or not all(
-            isinstance(t, str) and t for t in self.tables
-        ):
-            raise ValidationError("RepositorySpec.tables", self.tables, "must be a tuple of names")
-        if len(set(self.tables)) != len(self.tables):
-            raise ValidationError("RepositorySpec.tables", self.tables, "names a table twice")
+        for field, names in (("tables", self.tables), ("logs", self.logs)):
+            if not isinstance(names, tuple) or not all(isinstance(t, str) and t for t in names):
+                raise ValidationError(f"RepositorySpec.{field}", names, "must be a tuple of names")
+        every = self.tables + self.logs
+        if len(set(every)) != len(every):
+            raise ValidationError("RepositorySpec.tables", every, "names a table twice")
+        for field in ("memory", "sql", "postgres"):
+            ref = getattr(self, field)
+            if isinstance(ref, str) and ref.count(":") != 1:
+                raise ValidationError(
+                    f"RepositorySpec.{field}", ref, "must be callable or 'module:attribute'"
+                )
+        if not isinstance(self.contracts, tuple):
+            raise ValidationError("RepositorySpec.contracts", self.contracts, "must be a tuple")
         if not isinstance(self.migrations, tuple):
             raise ValidationError(
                 "RepositorySpec.migrations", self.migrations, "must be a tuple of Migration"
@@ -147,41 +175,325 @@ class RepositorySpec(Generic[R]):
     def __repr__(self) -> str:
         return f"RepositorySpec({self.name!r})"
 
+    @property
+    def memory_tables(self) -> tuple[str, ...]:
+        """Every memory table the repository owns: ``tables``, then ``logs``."""
+        return self.tables + self.logs
 
-def _core(name: str, protocol: object) -> RepositorySpec[Any]:
-    return RepositorySpec(name=name, protocol=protocol, builtin=True)
+
+@functools.cache
+def _import(ref: str) -> Any:
+    module, _, attribute = ref.partition(":")
+    found: Any = importlib.import_module(module)
+    for part in attribute.split("."):
+        found = getattr(found, part)
+    return found
+
+
+def resolve(ref: Callable[..., R] | type | str | None) -> Any:
+    """*ref* itself, or what ``"module:attribute"`` names (imported once, then cached).
+
+    ``StoreError`` names a reference that does not import (or ``None``).
+    """
+    if ref is None:
+        raise StoreError("the repository has no implementation for this store")
+    if not isinstance(ref, str):
+        return ref
+    try:
+        return _import(ref)
+    except (ImportError, AttributeError) as exc:
+        raise StoreError(f"the repository reference {ref!r} does not import: {exc}") from exc
+
+
+def _core(
+    name: str,
+    protocol: object,
+    *,
+    memory: str,
+    sql: str,
+    postgres: str | None = None,
+    tables: tuple[str, ...] = (),
+    logs: tuple[str, ...] = (),
+    contracts: tuple[str, ...] = (),
+) -> RepositorySpec[Any]:
+    """A core spec; *memory*, *sql*, *postgres* and *contracts* are ``"module:attribute"``."""
+    return RepositorySpec(
+        name=name,
+        protocol=protocol,
+        memory=f"teamcrm.adapters.memory.{memory}",
+        sql=f"teamcrm.adapters.{sql}",
+        postgres=None if postgres is None else f"teamcrm.adapters.postgres.{postgres}",
+        tables=tables,
+        logs=logs,
+        contracts=tuple(f"teamcrm.testing.contract_{c}" for c in contracts),
+        builtin=True,
+    )
 
 
 #: teamcrm's own repositories: every attribute of :class:`teamcrm.ports.UnitOfWork`.
+#: The stores, the units and the contract suite are derived from this list: a
+#: new core repository is one entry here (and its attribute on the protocol).
+#: Implementations are named ``"module:attribute"`` (imported when a store
+#: opens: the adapters import this module); ``memory`` names a function of the
+#: unit's :class:`~teamcrm.adapters.memory.tables.MemoryTables`.
 CORE_REPOSITORIES: tuple[RepositorySpec[Any], ...] = (
-    _core("teams", TeamRepository),
-    _core("members", MemberRepository),
-    _core("contacts", ContactRepository),
-    _core("companies", CompanyRepository),
-    _core("buckets", BucketRepository),
-    _core("memberships", MembershipRepository),
-    _core("interactions", InteractionRepository),
-    _core("outbox", OutboxRepository),
-    _core("consumer_positions", ConsumerPositionRepository),
-    _core("notifications", NotificationRepository),
-    _core("followup_policies", FollowUpPolicyRepository),
-    _core("touches", TouchRepository),
-    _core("followup_dues", FollowUpDueRepository),
-    _core("snoozes", SnoozeRepository),
-    _core("tasks", TaskRepository),
-    _core("lead_pools", LeadPoolRepository),
-    _core("leads", LeadRepository),
-    _core("offers", OfferRepository),
-    _core("routing_cursors", RoutingCursorRepository),
-    _core("inbound_buckets", InboundBucketRepository),
-    _core("views", ViewRepository),
-    _core("saved_filters", SavedFilterRepository),
-    _core("intake", IntakeRepository),
-    _core("programs", ProgramRepository),
-    _core("enrolments", EnrolmentRepository),
-    _core("campaigns", CampaignRepository),
-    _core("campaign_sends", CampaignSendRepository),
-    _core("records", RecordRepository),
+    _core(
+        "teams",
+        TeamRepository,
+        memory="entities:memory_teams",
+        sql="sql.teams:SQLiteTeams",
+        postgres="repositories:PGTeams",
+        tables=("teams",),
+        contracts=("entities:TeamRepositoryContract",),
+    ),
+    _core(
+        "members",
+        MemberRepository,
+        memory="entities:memory_members",
+        sql="sql.teams:SQLiteMembers",
+        tables=("members",),
+        contracts=("entities:MemberRepositoryContract",),
+    ),
+    _core(
+        "contacts",
+        ContactRepository,
+        memory="entities:memory_contacts",
+        sql="sql.contacts:SQLiteContacts",
+        postgres="views:PGContacts",
+        tables=("contacts",),
+        contracts=("entities:ContactRepositoryContract", "paging:KeysetPageContract"),
+    ),
+    _core(
+        "companies",
+        CompanyRepository,
+        memory="entities:memory_companies",
+        sql="sql.companies:SQLiteCompanies",
+        postgres="company_names:PGCompanies",
+        tables=("companies",),
+        contracts=("entities:CompanyRepositoryContract",),
+    ),
+    _core(
+        "buckets",
+        BucketRepository,
+        memory="entities:memory_buckets",
+        sql="sql.buckets:SQLiteBuckets",
+        tables=("buckets",),
+        contracts=("buckets:BucketRepositoryContract",),
+    ),
+    _core(
+        "memberships",
+        MembershipRepository,
+        memory="entities:memory_memberships",
+        sql="sql.buckets:SQLiteMemberships",
+        postgres="repositories:PGMemberships",
+        tables=("memberships",),
+        contracts=("buckets:MembershipRepositoryContract",),
+    ),
+    _core(
+        "interactions",
+        InteractionRepository,
+        memory="entities:memory_interactions",
+        sql="sql.interactions:SQLiteInteractions",
+        tables=("interactions",),
+        contracts=("log:InteractionRepositoryContract",),
+    ),
+    _core(
+        "outbox",
+        OutboxRepository,
+        memory="outbox:memory_outbox",
+        sql="sql.outbox:SQLiteOutbox",
+        postgres="repositories:PGOutbox",
+        tables=("outbox",),
+        contracts=("log:OutboxContract",),
+    ),
+    _core(
+        "consumer_positions",
+        ConsumerPositionRepository,
+        memory="outbox:memory_consumer_positions",
+        sql="sql.consumers:SQLiteConsumerPositions",
+        tables=("consumer_positions",),
+        contracts=("retention:OutboxRetentionContract",),
+    ),
+    _core(
+        "notifications",
+        NotificationRepository,
+        memory="notifications:memory_notifications",
+        sql="sql.notifications:SQLiteDigestNotifications",
+        postgres="notifications:PGNotifications",
+        tables=("notifications", "notification_digests", "notifications_skipped"),
+        contracts=(
+            "notifications:NotificationRepositoryContract",
+            "notifications:DigestQueueContract",
+        ),
+    ),
+    _core(
+        "followup_policies",
+        FollowUpPolicyRepository,
+        memory="followups:memory_followup_policies",
+        sql="sql.followups:SQLiteFollowUpPolicies",
+        tables=("followup_policies",),
+        contracts=("followup_clocks:FollowUpPolicyRepositoryContract",),
+    ),
+    _core(
+        "touches",
+        TouchRepository,
+        memory="followups:memory_touches",
+        sql="sql.followups:SQLiteTouches",
+        tables=("touches_team", "touches_member", "touches_pending"),
+        contracts=("followup_clocks:TouchRepositoryContract",),
+    ),
+    _core(
+        "followup_dues",
+        FollowUpDueRepository,
+        memory="followups:memory_followup_dues",
+        sql="sql.followups:SQLiteFollowUpDues",
+        tables=("followup_dues",),
+        contracts=("followup_clocks:FollowUpDueRepositoryContract",),
+    ),
+    _core(
+        "snoozes",
+        SnoozeRepository,
+        memory="followups:memory_snoozes",
+        sql="sql.followups:SQLiteSnoozes",
+        tables=("snoozes",),
+        contracts=("followup_tasks:SnoozeRepositoryContract",),
+    ),
+    _core(
+        "tasks",
+        TaskRepository,
+        memory="followups:memory_tasks",
+        sql="sql.tasks:SQLiteTasks",
+        tables=("tasks",),
+        contracts=("followup_tasks:TaskRepositoryContract", "followups:FollowUpIsolationContract"),
+    ),
+    _core(
+        "lead_pools",
+        LeadPoolRepository,
+        memory="routing:memory_lead_pools",
+        sql="sql.pools:SQLiteLeadPools",
+        tables=("lead_pools", "role_slots"),
+        contracts=("leads:LeadPoolRepositoryContract",),
+    ),
+    _core(
+        "leads",
+        LeadRepository,
+        memory="routing:memory_leads",
+        sql="sql.leads:SQLiteLeads",
+        postgres="routing:PGLeads",
+        tables=(
+            "leads",
+            "leads_open",
+            "leads_keys",
+            "lead_entries",
+            "lead_loads",
+            "lead_receipts",
+            "lead_response_due",
+        ),
+        logs=("lead_received",),
+        contracts=("leads:LeadRepositoryContract",),
+    ),
+    _core(
+        "offers",
+        OfferRepository,
+        memory="routing:memory_offers",
+        sql="sql.offers:SQLiteOffers",
+        postgres="routing:PGOffers",
+        tables=("offers", "offers_by_lead"),
+        contracts=("offers:OfferRepositoryContract",),
+    ),
+    _core(
+        "routing_cursors",
+        RoutingCursorRepository,
+        memory="routing:memory_routing_cursors",
+        sql="sql.pools:SQLiteRoutingCursors",
+        postgres="routing:PGRoutingCursors",
+        tables=("routing_cursors",),
+        contracts=("offers:RoutingCursorRepositoryContract",),
+    ),
+    _core(
+        "inbound_buckets",
+        InboundBucketRepository,
+        memory="routing:memory_inbound_buckets",
+        sql="sql.inbound:SQLiteInboundBuckets",
+        tables=("inbound_buckets",),
+        contracts=(
+            "routing:InboundBucketRepositoryContract",
+            "routing:RoutingIsolationContract",
+        ),
+    ),
+    _core(
+        "views",
+        ViewRepository,
+        memory="views:memory_views",
+        sql="sqlite.views:SQLiteViews",
+        postgres="views:PGViews",
+        contracts=(
+            "offers:AgentGridContract",
+            "views:SearchContract",
+            "views:CompanySearchContract",
+            "views:LastContactedContract",
+            "views:InteractionCountsContract",
+        ),
+    ),
+    _core(
+        "saved_filters",
+        SavedFilterRepository,
+        memory="views:memory_saved_filters",
+        sql="sql.saved_filters:SQLiteSavedFilters",
+        tables=("saved_filters",),
+        contracts=("views:SavedFilterRepositoryContract",),
+    ),
+    _core(
+        "intake",
+        IntakeRepository,
+        memory="routing:memory_intake",
+        sql="sql.intake:SQLiteIntake",
+        tables=("intake",),
+        contracts=("routing:IntakeRepositoryContract",),
+    ),
+    _core(
+        "programs",
+        ProgramRepository,
+        memory="programs:memory_programs",
+        sql="sql.programs:SQLitePrograms",
+        tables=("programs",),
+        contracts=("programs:ProgramRepositoryContract",),
+    ),
+    _core(
+        "enrolments",
+        EnrolmentRepository,
+        memory="programs:memory_enrolments",
+        sql="sql.programs:SQLiteEnrolments",
+        postgres="programs:PGEnrolments",
+        tables=("enrolments",),
+        contracts=("programs:EnrolmentRepositoryContract",),
+    ),
+    _core(
+        "campaigns",
+        CampaignRepository,
+        memory="campaigns:memory_campaigns",
+        sql="sql.campaigns:SQLiteCampaigns",
+        tables=("campaigns",),
+        contracts=("campaigns:CampaignRepositoryContract",),
+    ),
+    _core(
+        "campaign_sends",
+        CampaignSendRepository,
+        memory="campaigns:memory_campaign_sends",
+        sql="sql.campaigns:SQLiteCampaignSends",
+        postgres="campaigns:PGCampaignSends",
+        tables=("campaign_sends",),
+        contracts=("campaigns:CampaignSendRepositoryContract",),
+    ),
+    _core(
+        "records",
+        RecordRepository,
+        memory="records:memory_records",
+        sql="sql.records:SQLiteRecords",
+        postgres="records:PGRecords",
+        tables=("opportunities", "cases", "record_notes"),
+        contracts=("records:RecordRepositoryContract",),
+    ),
 )
 _CORE_NAMES = frozenset(spec.name for spec in CORE_REPOSITORIES)
 
@@ -216,7 +528,7 @@ def check_spec(
     for other in registry.values():
         if other.name == name:
             continue
-        for table in set(other.tables) & set(spec.tables):
+        for table in set(other.memory_tables) & set(spec.memory_tables):
             raise ValidationError(
                 "RepositorySpec.tables", table, f"already belongs to repository {other.name!r}"
             )

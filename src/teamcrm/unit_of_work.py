@@ -23,36 +23,7 @@ from typing import Any, Self, TypeVar
 
 from teamcrm.errors import StoreError
 from teamcrm.events import DomainEvent
-from teamcrm.ports import (
-    BucketRepository,
-    CampaignRepository,
-    CampaignSendRepository,
-    CompanyRepository,
-    ConsumerPositionRepository,
-    ContactRepository,
-    EnrolmentRepository,
-    FollowUpDueRepository,
-    FollowUpPolicyRepository,
-    InboundBucketRepository,
-    IntakeRepository,
-    InteractionRepository,
-    LeadPoolRepository,
-    LeadRepository,
-    MemberRepository,
-    MembershipRepository,
-    NotificationRepository,
-    OfferRepository,
-    OutboxRepository,
-    ProgramRepository,
-    RecordRepository,
-    RoutingCursorRepository,
-    SavedFilterRepository,
-    SnoozeRepository,
-    TaskRepository,
-    TeamRepository,
-    TouchRepository,
-    ViewRepository,
-)
+from teamcrm.ports import UnitOfWork
 from teamcrm.repositories import RepositorySpec
 from teamcrm.repositories import repository as _repository
 
@@ -61,37 +32,14 @@ __all__ = ["BaseUnitOfWork", "read_ahead", "reads_ahead", "sending_later"]
 R = TypeVar("R")
 
 
-class BaseUnitOfWork:
-    """Event collection, commit and rollback bookkeeping for adapters."""
+class BaseUnitOfWork(UnitOfWork):
+    """Event collection, commit and rollback bookkeeping for adapters.
 
-    teams: TeamRepository
-    members: MemberRepository
-    contacts: ContactRepository
-    companies: CompanyRepository
-    buckets: BucketRepository
-    memberships: MembershipRepository
-    interactions: InteractionRepository
-    outbox: OutboxRepository
-    consumer_positions: ConsumerPositionRepository
-    notifications: NotificationRepository
-    followup_policies: FollowUpPolicyRepository
-    touches: TouchRepository
-    followup_dues: FollowUpDueRepository
-    snoozes: SnoozeRepository
-    tasks: TaskRepository
-    lead_pools: LeadPoolRepository
-    leads: LeadRepository
-    offers: OfferRepository
-    routing_cursors: RoutingCursorRepository
-    inbound_buckets: InboundBucketRepository
-    views: ViewRepository
-    saved_filters: SavedFilterRepository
-    intake: IntakeRepository
-    programs: ProgramRepository
-    enrolments: EnrolmentRepository
-    campaigns: CampaignRepository
-    campaign_sends: CampaignSendRepository
-    records: RecordRepository
+    Its repository attributes are those of :class:`teamcrm.ports.UnitOfWork`
+    (subclassed, so mypy reads them there); a store sets one per spec of
+    :data:`teamcrm.repositories.CORE_REPOSITORIES`, and per spec registered
+    with it.
+    """
 
     def __init__(self) -> None:
         self._events: list[DomainEvent] = []

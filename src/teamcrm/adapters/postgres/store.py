@@ -34,9 +34,6 @@ from teamcrm.adapters.postgres.connection import (
 from teamcrm.adapters.postgres.dialect import POSTGRES
 from teamcrm.adapters.postgres.migrations import applied_migrations, migrate, migration_count
 from teamcrm.adapters.sql.base import SQLContext
-from teamcrm.adapters.sql.buckets import SQLiteBuckets
-from teamcrm.adapters.sql.interactions import SQLiteInteractions
-from teamcrm.adapters.sql.teams import SQLiteMembers
 from teamcrm.adapters.sqlite.migrations import (
     MIGRATIONS_TABLE,
     Migration,
@@ -51,7 +48,7 @@ from teamcrm.adapters.sqlite.store import (
 )
 from teamcrm.errors import StoreError, ValidationError
 from teamcrm.events import DomainEvent
-from teamcrm.repositories import RepositorySpec, check_spec
+from teamcrm.repositories import CORE_REPOSITORIES, RepositorySpec, check_spec, resolve
 from teamcrm.repositories import registered_repositories as registered_specs
 from teamcrm.unit_of_work import BaseUnitOfWork
 
@@ -71,7 +68,9 @@ def register_postgres_repository(name: str, factory: RepositoryFactory) -> None:
     Repositories registered for SQLite with
     :func:`~teamcrm.adapters.sqlite.store.register_repository` are used by
     the PostgreSQL store too; register a PostgreSQL one only where the
-    shared statements are not enough.
+    shared statements are not enough.  (teamcrm's own PostgreSQL versions
+    are named by their specs, ``RepositorySpec.postgres``; one registered
+    here for a core name is built after, and so replaces, the spec's.)
 
     This is the process-wide default: a store copies it when it opens
     (register at import, before opening stores).  One store alone:
@@ -118,27 +117,6 @@ class PGContext(SQLContext):
         self._pg = conn
         self.pool_cursors.clear()
         self.attach(conn)
-
-
-def _core() -> dict[str, RepositoryFactory]:
-    from teamcrm.adapters.postgres.repositories import (
-        PGCompanies,
-        PGContacts,
-        PGMemberships,
-        PGOutbox,
-        PGTeams,
-    )
-
-    return {
-        "teams": PGTeams,
-        "members": SQLiteMembers,
-        "contacts": PGContacts,
-        "companies": PGCompanies,
-        "buckets": SQLiteBuckets,
-        "memberships": PGMemberships,
-        "interactions": SQLiteInteractions,
-        "outbox": PGOutbox,
-    }
 
 
 #: What a unit sends first, with its first statement: BEGIN and the schema check.
@@ -224,6 +202,7 @@ class PostgresUnitOfWork(BaseUnitOfWork):
         self._opening: _Opening | None = None
         ctx = self.context = PGContext(write=write)
         ctx.programs_table = store._programs_table
+        vars(self).update({name: build(ctx) for name, build in store._core})
         for name, factory in store._repositories.items():
             setattr(self, name, factory(ctx))
         self._specs = store._specs
@@ -362,12 +341,16 @@ class PostgresStore:
         self._timeout = float(timeout)
         self._lock = threading.Lock()
         self._closed = False
-        #: This store's repositories: the core ones, the defaults of
+        #: How a unit builds each of teamcrm's own repositories (the specs'
+        #: ``postgres``, else their ``sql``).
+        self._core: list[tuple[str, RepositoryFactory]] = [
+            (spec.name, resolve(spec.postgres or spec.sql)) for spec in CORE_REPOSITORIES
+        ]
+        #: This store's other repositories: the defaults of
         #: :func:`~teamcrm.adapters.sqlite.store.register_repository`, of
         #: :func:`register_postgres_repository` and of :func:`teamcrm.register_repository`,
-        #: copied now.  Replaced, never changed in place.
+        #: copied now (built after the core ones).  Replaced, never changed in place.
         self._repositories: dict[str, RepositoryFactory] = {
-            **_core(),
             **registered_repositories(),
             **_OVERRIDES,
         }
@@ -377,7 +360,7 @@ class PostgresStore:
             if factory is not None:
                 check_spec(self._specs, spec, taken=self._repositories)
                 self._specs[spec.name] = spec
-                self._repositories[spec.name] = factory
+                self._repositories[spec.name] = resolve(factory)
         known = registered_migrations() if migrations is None else tuple(migrations)
         self._known = _with_spec_migrations(known, self._specs.values())
         #: The schema has the programs table (see ``SQLiteContext``).
@@ -436,7 +419,7 @@ class PostgresStore:
                 )
             self._apply(spec.migrations)
             self._specs = {**self._specs, spec.name: spec}
-            self._repositories = {**self._repositories, spec.name: built}
+            self._repositories = {**self._repositories, spec.name: resolve(built)}
             return
         if factory is None:
             raise ValidationError("factory", factory, "a name needs a factory")
@@ -447,7 +430,7 @@ class PostgresStore:
     @property
     def repositories(self) -> dict[str, RepositoryFactory]:
         """This store's repositories, by unit-of-work attribute name (a copy)."""
-        return dict(self._repositories)
+        return {**dict(self._core), **self._repositories}
 
     def _apply(self, migrations: Sequence[Migration]) -> None:
         """Apply the *migrations* this store does not know yet, and know them from now on."""
@@ -527,7 +510,8 @@ class PostgresStore:
 
     def unit_of_work(self, *, write: bool = True) -> PostgresUnitOfWork:
         """Return a new unit of work; ``write=False`` opens a read-only transaction."""
-        return PostgresUnitOfWork(self, write=write)
+        # The repositories come from the specs (set in __init__), which mypy cannot see.
+        return PostgresUnitOfWork(self, write=write)  # type: ignore[abstract]
 
     def close(self) -> None:
         """Close the pool's connections (idempotent)."""

@@ -5,12 +5,13 @@
 >>> team, admin = crm.create_team("Acme", admin_name="Ana")
 
 Extending it (for later features): register tables with
-:func:`register_migration` and repositories with :func:`register_repository`
-in a new module of this package, and import that module below so every
-process knows every migration of the release.
+:func:`register_migration` in a new module of this package, and import that
+module below so every process knows every migration of the release; a new
+repository of teamcrm is a spec in
+:data:`teamcrm.repositories.CORE_REPOSITORIES` (the store builds it from there).
 """
 
-# Modules that register migrations (run in name order) and repositories.
+# Modules that register migrations (run in name order).
 from teamcrm.adapters.sqlite import campaigns as _campaigns  # 0440: after programs
 from teamcrm.adapters.sqlite import consumers as _consumers  # outbox consumer positions
 from teamcrm.adapters.sqlite import digests as _digests  # after notifications: extends it

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from teamcrm.adapters.sql.campaigns import SEND_COLUMNS, SQLiteCampaigns, SQLiteCampaignSends
 from teamcrm.adapters.sqlite.migrations import register_migration
-from teamcrm.adapters.sqlite.store import register_repository
 
 __all__ = ["SEND_COLUMNS", "SQLiteCampaignSends", "SQLiteCampaigns"]
 
@@ -55,7 +54,3 @@ register_migration(
     "CREATE INDEX campaign_sends_due ON campaign_sends (due_at, id) WHERE state = 'pending'",
     "CREATE INDEX campaign_sends_by_contact ON campaign_sends (contact_id)",
 )
-
-
-register_repository("campaigns", SQLiteCampaigns)
-register_repository("campaign_sends", SQLiteCampaignSends)

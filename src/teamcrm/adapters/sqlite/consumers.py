@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from teamcrm.adapters.sql.consumers import SQLiteConsumerPositions
 from teamcrm.adapters.sqlite.migrations import register_migration
-from teamcrm.adapters.sqlite.store import register_repository
 
 __all__ = ["SQLiteConsumerPositions"]
 
@@ -31,6 +30,3 @@ register_migration(
         PRIMARY KEY (consumer, team_id)
     ) WITHOUT ROWID""",
 )
-
-
-register_repository("consumer_positions", SQLiteConsumerPositions)

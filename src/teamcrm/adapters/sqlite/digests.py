@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from teamcrm.adapters.sql.notifications import SQLiteDigestNotifications
 from teamcrm.adapters.sqlite.migrations import register_migration
-from teamcrm.adapters.sqlite.store import register_repository
 
 __all__ = ["SQLiteDigestNotifications"]
 
@@ -42,6 +41,3 @@ register_migration(
         ON notifications (team_id, member_id, created_at, id)
         WHERE emailed_at IS NULL AND email_skipped_at IS NULL""",
 )
-
-
-register_repository("notifications", SQLiteDigestNotifications)

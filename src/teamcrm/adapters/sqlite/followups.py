@@ -19,7 +19,6 @@ from teamcrm.adapters.sql.followups import (
 )
 from teamcrm.adapters.sql.tasks import SQLiteTasks
 from teamcrm.adapters.sqlite.migrations import register_migration
-from teamcrm.adapters.sqlite.store import register_repository
 
 __all__ = [
     "SQLiteFollowUpDues",
@@ -114,10 +113,3 @@ register_migration(
     "CREATE INDEX tasks_by_member ON tasks (team_id, member_id, status, due_at, id)",
     "CREATE INDEX tasks_by_contact ON tasks (team_id, contact_id)",
 )
-
-
-register_repository("followup_policies", SQLiteFollowUpPolicies)
-register_repository("touches", SQLiteTouches)
-register_repository("followup_dues", SQLiteFollowUpDues)
-register_repository("snoozes", SQLiteSnoozes)
-register_repository("tasks", SQLiteTasks)

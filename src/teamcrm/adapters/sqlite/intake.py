@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from teamcrm.adapters.sql.intake import SQLiteIntake
 from teamcrm.adapters.sqlite.migrations import register_migration
-from teamcrm.adapters.sqlite.store import register_repository
 
 __all__ = ["SQLiteIntake"]
 
@@ -30,6 +29,3 @@ register_migration(
         PRIMARY KEY (team_id, key)
     )""",
 )
-
-
-register_repository("intake", SQLiteIntake)

@@ -29,7 +29,6 @@ from teamcrm.adapters.sql.programs import (
 )
 from teamcrm.adapters.sql.programs import ENROLMENTS_PER_INSERT as ENROLMENTS_PER_INSERT
 from teamcrm.adapters.sqlite.migrations import register_migration
-from teamcrm.adapters.sqlite.store import register_repository
 
 __all__ = ["ENROLMENT_COLUMNS", "SQLiteEnrolments", "SQLitePrograms", "enrolment_from_row"]
 
@@ -74,7 +73,3 @@ register_migration(
     "CREATE INDEX program_enrolments_by_company ON program_enrolments (company_id)"
     " WHERE company_id IS NOT NULL",
 )
-
-
-register_repository("programs", SQLitePrograms)
-register_repository("enrolments", SQLiteEnrolments)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from teamcrm.adapters.sql.records import SQLiteRecords
 from teamcrm.adapters.sqlite.migrations import register_migration
-from teamcrm.adapters.sqlite.store import register_repository
 
 __all__ = ["SQLiteRecords"]
 
@@ -76,6 +75,3 @@ register_migration(
     ) WITHOUT ROWID""",
     "CREATE INDEX record_notes_by_interaction ON record_notes (interaction_id)",
 )
-
-
-register_repository("records", SQLiteRecords)

@@ -35,7 +35,6 @@ from teamcrm.adapters.sql.leads import LEAD_INSERT, LEAD_SELECT, SQLiteLeads, le
 from teamcrm.adapters.sql.offers import OFFER_SELECT, SQLiteOffers, offer_from_row
 from teamcrm.adapters.sql.pools import SQLiteLeadPools, SQLiteRoutingCursors
 from teamcrm.adapters.sqlite.migrations import register_migration
-from teamcrm.adapters.sqlite.store import register_repository
 
 __all__ = [
     "LEAD_INSERT",
@@ -208,10 +207,3 @@ register_migration(
                 FROM json_each(NEW.assignee_ids) j WHERE NEW.assigned_at IS NOT NULL;
         END""",
 )
-
-
-register_repository("lead_pools", SQLiteLeadPools)
-register_repository("leads", SQLiteLeads)
-register_repository("offers", SQLiteOffers)
-register_repository("routing_cursors", SQLiteRoutingCursors)
-register_repository("inbound_buckets", SQLiteInboundBuckets)

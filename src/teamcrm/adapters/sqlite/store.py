@@ -19,12 +19,6 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, overload
 
 from teamcrm.adapters.sql.base import SQLContext
-from teamcrm.adapters.sql.buckets import SQLiteBuckets, SQLiteMemberships
-from teamcrm.adapters.sql.companies import SQLiteCompanies
-from teamcrm.adapters.sql.contacts import SQLiteContacts
-from teamcrm.adapters.sql.interactions import SQLiteInteractions
-from teamcrm.adapters.sql.outbox import SQLiteOutbox
-from teamcrm.adapters.sql.teams import SQLiteMembers, SQLiteTeams
 from teamcrm.adapters.sqlite.connection import (
     DEFAULT_BUSY_TIMEOUT,
     SQLiteURL,
@@ -44,7 +38,7 @@ from teamcrm.adapters.sqlite.migrations import (
 )
 from teamcrm.adapters.sqlite.repositories import SQLiteContext
 from teamcrm.errors import StoreError, ValidationError
-from teamcrm.repositories import RepositorySpec, check_spec
+from teamcrm.repositories import CORE_REPOSITORIES, RepositorySpec, check_spec, resolve
 from teamcrm.repositories import registered_repositories as registered_specs
 from teamcrm.unit_of_work import BaseUnitOfWork
 
@@ -60,18 +54,8 @@ __all__ = [
 #: :class:`~teamcrm.adapters.sql.base.SQLContext`.
 RepositoryFactory = Callable[[SQLContext], Any]
 
-_CORE = frozenset(
-    {
-        "teams",
-        "members",
-        "contacts",
-        "companies",
-        "buckets",
-        "memberships",
-        "interactions",
-        "outbox",
-    }
-)
+#: The unit's own attributes: its core repositories and methods.
+_CORE = frozenset(spec.name for spec in CORE_REPOSITORIES)
 _REPOSITORIES: dict[str, RepositoryFactory] = {}
 
 
@@ -151,14 +135,7 @@ class SQLiteUnitOfWork(BaseUnitOfWork):
         self._conn: sqlite3.Connection | None = None
         ctx = self.context = SQLiteContext()
         ctx.programs_table = store._programs_table
-        self.teams = SQLiteTeams(ctx)
-        self.members = SQLiteMembers(ctx)
-        self.contacts = SQLiteContacts(ctx)
-        self.companies = SQLiteCompanies(ctx)
-        self.buckets = SQLiteBuckets(ctx)
-        self.memberships = SQLiteMemberships(ctx)
-        self.interactions = SQLiteInteractions(ctx)
-        self.outbox = SQLiteOutbox(ctx)
+        vars(self).update({name: build(ctx) for name, build in store._core})
         for name, factory in store._repositories.items():
             setattr(self, name, factory(ctx))
         self._specs = store._specs
@@ -279,6 +256,10 @@ class SQLiteStore:
         self._memory_lock = threading.RLock()
         self._pid = os.getpid()
         self._closed = False
+        #: How a unit builds each of teamcrm's own repositories (the specs' ``sql``).
+        self._core: list[tuple[str, RepositoryFactory]] = [
+            (spec.name, resolve(spec.sql)) for spec in CORE_REPOSITORIES
+        ]
         #: This store's extra repositories (the defaults of :func:`register_repository`,
         #: copied now).  Replaced, never changed in place: a unit being built reads
         #: the one it found.
@@ -289,7 +270,7 @@ class SQLiteStore:
             if spec.sql is not None:
                 check_spec(self._specs, spec, taken=self._repositories)
                 self._specs[spec.name] = spec
-                self._repositories[spec.name] = spec.sql
+                self._repositories[spec.name] = resolve(spec.sql)
         if not isinstance(create, bool):
             raise ValidationError("create", create, "must be True or False")
         known = registered_migrations() if migrations is None else tuple(migrations)
@@ -374,7 +355,7 @@ class SQLiteStore:
                 )
             self._apply(spec.migrations)
             self._specs = {**self._specs, spec.name: spec}
-            self._repositories = {**self._repositories, spec.name: spec.sql}
+            self._repositories = {**self._repositories, spec.name: resolve(spec.sql)}
             return
         if factory is None:
             raise ValidationError("factory", factory, "a name needs a factory")
@@ -458,7 +439,8 @@ class SQLiteStore:
 
     def unit_of_work(self, *, write: bool = True) -> SQLiteUnitOfWork:
         """Return a new unit of work; ``write=False`` opens a read-only snapshot."""
-        return SQLiteUnitOfWork(self, write=write)
+        # The repositories come from the specs (set in __init__), which mypy cannot see.
+        return SQLiteUnitOfWork(self, write=write)  # type: ignore[abstract]
 
     def close(self) -> None:
         """Close every connection this process opened (idempotent)."""

@@ -44,7 +44,6 @@ from teamcrm.adapters.sql.views import SQLViews
 from teamcrm.adapters.sqlite.grid import grid_rank_sql
 from teamcrm.adapters.sqlite.migrations import register_migration
 from teamcrm.adapters.sqlite.names import NameSearch
-from teamcrm.adapters.sqlite.store import register_repository
 from teamcrm.ids import MemberId, TeamId
 from teamcrm.pool import PoolId
 from teamcrm.search import FOLD_EXTRAS
@@ -156,7 +155,3 @@ class SQLiteViews(NameSearch, SQLViews):
         )
         by_key = {(f.lead_id, f.assignee_id or ""): f for f in facts}
         return [by_key[key] for key in picked if key in by_key]
-
-
-register_repository("views", SQLiteViews)
-register_repository("saved_filters", SQLiteSavedFilters)
