@@ -1,9 +1,11 @@
-"""The repository list of a unit of work is declared twice; these tests keep the copies equal.
+"""The repositories of a unit of work are declared twice; these tests keep the two equal.
 
-``teamcrm.ports.UnitOfWork`` (the protocol adapters implement) and
-``teamcrm.unit_of_work.BaseUnitOfWork`` (the base the shipped adapters
-extend) both annotate every repository attribute: the base cannot inherit
-the protocol's annotations without mypy calling every adapter unit abstract.
+``teamcrm.ports.UnitOfWork`` (the protocol adapters implement; mypy reads
+its attributes) and ``teamcrm.repositories.CORE_REPOSITORIES`` (the specs
+every store, unit and the contract suite are wired from).
+``teamcrm.unit_of_work.BaseUnitOfWork`` subclasses the protocol, so it
+inherits the annotations (``test_repository_wiring.py`` checks that nothing
+else lists them).
 """
 
 from __future__ import annotations
