@@ -37,7 +37,7 @@ class BaseUnitOfWork(UnitOfWork):
 
     Its repository attributes are those of :class:`teamcrm.ports.UnitOfWork`
     (subclassed, so mypy reads them there); a store sets one per spec of
-    :data:`teamcrm.repositories.CORE_REPOSITORIES`, and per spec registered
+    :data:`teamcrm.core_repositories.CORE_REPOSITORIES`, and per spec registered
     with it.
     """
 

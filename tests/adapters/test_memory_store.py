@@ -65,7 +65,7 @@ def test_commit_keeps_and_exit_without_commit_rolls_back() -> None:
 def test_a_rollback_restores_every_table_of_the_store() -> None:
     """No table is left out of rollback: the tables come from the core specs, not a hand list."""
     from teamcrm.adapters.memory.tables import _Table
-    from teamcrm.repositories import CORE_REPOSITORIES
+    from teamcrm.core_repositories import CORE_REPOSITORIES
 
     store = MemoryStore()
     declared = [name for spec in CORE_REPOSITORIES for name in spec.memory_tables]

@@ -255,3 +255,70 @@ def test_memory_rollback_covers_the_spec_tables() -> None:
     store = MemoryStore()
     store.register_repository(NOTES)
     assert any(t is store._spec_tables["spec_notes"]["spec_notes"] for t in store._tables())
+
+
+# ------------------------------------------------- references by name, append-only logs
+class MemoryNoteLog:
+    """Notes as an append-only memory log per team (``MemoryTables.log``)."""
+
+    def __init__(self, tables: MemoryTables) -> None:
+        self._log = tables.log("spec_note_log")
+
+    def add(self, team_id: str, note_id: str, text: str) -> None:
+        self._log.append(team_id, text)
+
+    def texts(self, team_id: str) -> list[str]:
+        return list(self._log.rows.get(team_id, []))
+
+
+def test_a_spec_may_name_its_implementations_module_colon_attribute() -> None:
+    """``"module:attribute"`` is imported when the store builds the repository."""
+    by_name: RepositorySpec[NoteRepository] = RepositorySpec(
+        name="spec_named",
+        protocol=NoteRepository,
+        memory="test_repository_specs:MemoryNoteLog",
+        sql="test_repository_specs:SQLNotes",
+        logs=("spec_note_log",),
+        migrations=NOTES.migrations,
+    )
+    team = new_team_id()
+    memory = MemoryStore()
+    memory.register_repository(by_name)
+    add_notes_with(memory, by_name, team, ["kept"])
+    with pytest.raises(Boom):
+        add_notes_with(memory, by_name, team, ["undone"], fail=True)
+    with memory.unit_of_work(write=False) as uow:
+        assert teamcrm.repository(uow, by_name).texts(team) == ["kept"]  # the append undone
+    sqlite = SQLiteStore("sqlite://")
+    try:
+        sqlite.register_repository(by_name)
+        with sqlite.unit_of_work(write=False) as uow:
+            assert type(teamcrm.repository(uow, by_name)) is SQLNotes
+    finally:
+        sqlite.close()
+
+
+def add_notes_with(
+    store: Store,
+    spec: RepositorySpec[NoteRepository],
+    team: str,
+    texts: list[str],
+    *,
+    fail: bool = False,
+) -> None:
+    with store.unit_of_work() as uow:
+        for n, text in enumerate(texts):
+            teamcrm.repository(uow, spec).add(team, f"n{n}", text)
+        if fail:
+            raise Boom
+        uow.commit()
+
+
+def test_a_reference_that_does_not_import_is_refused_by_name() -> None:
+    with pytest.raises(ValidationError, match=r"RepositorySpec\.sql"):
+        RepositorySpec(name="spec_bad", protocol=object, sql="no_colon_here")
+    missing = RepositorySpec(name="spec_bad", protocol=object, memory="teamcrm:NoSuchThing")
+    with pytest.raises(StoreError, match="teamcrm:NoSuchThing"):
+        MemoryStore().register_repository(missing)
+    with pytest.raises(ValidationError, match=r"RepositorySpec\.tables"):
+        RepositorySpec(name="spec_bad", protocol=object, tables=("t",), logs=("t",))

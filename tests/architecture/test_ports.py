@@ -1,7 +1,7 @@
 """The repositories of a unit of work are declared twice; these tests keep the two equal.
 
 ``teamcrm.ports.UnitOfWork`` (the protocol adapters implement; mypy reads
-its attributes) and ``teamcrm.repositories.CORE_REPOSITORIES`` (the specs
+its attributes) and ``teamcrm.core_repositories.CORE_REPOSITORIES`` (the specs
 every store, unit and the contract suite are wired from).
 ``teamcrm.unit_of_work.BaseUnitOfWork`` subclasses the protocol, so it
 inherits the annotations (``test_repository_wiring.py`` checks that nothing
@@ -16,7 +16,7 @@ import pytest
 
 import teamcrm
 from teamcrm import ports
-from teamcrm.repositories import CORE_REPOSITORIES
+from teamcrm.core_repositories import CORE_REPOSITORIES
 from teamcrm.unit_of_work import BaseUnitOfWork
 
 
@@ -47,7 +47,7 @@ def test_every_shipped_unit_provides_every_repository(url: str) -> None:
 
 
 def test_the_core_specs_are_exactly_the_protocols_repositories() -> None:
-    """``teamcrm.repositories.CORE_REPOSITORIES`` lists every ``UnitOfWork`` repository, once.
+    """``teamcrm.core_repositories.CORE_REPOSITORIES`` lists every ``UnitOfWork`` repository, once.
 
     Adding a repository to teamcrm means an attribute of ``UnitOfWork`` (what
     mypy reads) and a core spec; forgetting either fails here, by name.

@@ -1,7 +1,7 @@
 """teamcrm's own repositories are wired from their specs, not from hand lists.
 
 A core repository is declared in two places: its ``RepositorySpec`` in
-``teamcrm.repositories.CORE_REPOSITORIES`` and its attribute on
+``teamcrm.core_repositories.CORE_REPOSITORIES`` and its attribute on
 ``teamcrm.ports.UnitOfWork`` (what mypy reads; ``test_ports.py`` keeps the
 two equal).  The memory, SQLite and PostgreSQL stores, their units, the
 memory store's tables and the contract suite derive everything from the
@@ -21,7 +21,8 @@ import pytest
 
 import teamcrm
 from teamcrm import ports
-from teamcrm.repositories import CORE_REPOSITORIES, resolve
+from teamcrm.core_repositories import CORE_REPOSITORIES
+from teamcrm.repositories import resolve
 from teamcrm.testing import contract
 
 SRC = Path(teamcrm.__file__).resolve().parent
@@ -30,6 +31,7 @@ TABLES = frozenset(t for spec in CORE_REPOSITORIES for t in spec.memory_tables)
 
 #: The modules that wire units, stores and the suite: none may name a core repository.
 WIRING = (
+    "repositories.py",
     "unit_of_work.py",
     "adapters/memory/__init__.py",
     "adapters/sqlite/store.py",
@@ -161,3 +163,26 @@ def test_the_contract_module_lists_no_repository_contract() -> None:
     """``contract.py`` imports only the unit-wide classes; the specs name the rest."""
     found = _contract_imports(SRC / "testing/contract.py")
     assert sorted(found) == ["TeamIsolationContract", "UnitOfWorkContract"], found
+
+
+def test_the_shared_memory_repositories_hold_only_tables() -> None:
+    """The memory store builds its core repositories once, for every unit: no state of their own.
+
+    Each attribute of each is a table, the store's ``MemoryTables``, the
+    store itself or another such repository, never a cache or a counter.
+    """
+    from teamcrm.adapters.memory import MemoryStore
+    from teamcrm.adapters.memory.tables import MemoryTables, _Table
+
+    store = MemoryStore()
+    shared = store._core_repositories
+    assert set(shared) == NAMES
+    allowed = (_Table, MemoryTables, MemoryStore)
+    for name, repo in shared.items():
+        for attribute, value in vars(repo).items():
+            ok = isinstance(value, allowed) or type(value).__module__.startswith(
+                "teamcrm.adapters.memory."
+            )
+            assert ok, f"memory {name}.{attribute} is a {type(value).__name__}"
+    with store.unit_of_work(write=False) as uow:
+        assert all(getattr(uow, name) is repo for name, repo in shared.items())

@@ -18,7 +18,7 @@ The suite is split into one class per protocol of :mod:`teamcrm.ports`,
 kept in modules by concept (``contract_entities``, ``contract_buckets``,
 ``contract_log``, ``contract_units``, ``contract_followups``,
 ``contract_routing``...).  Each repository's spec in
-:data:`teamcrm.repositories.CORE_REPOSITORIES` names its classes
+:data:`teamcrm.core_repositories.CORE_REPOSITORIES` names its classes
 (``contracts``); :class:`StoreContract` gathers them, after
 :class:`UnitOfWorkContract` and :class:`TeamIsolationContract`, and this
 module offers each by name (``TeamRepositoryContract``,
@@ -36,7 +36,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from teamcrm.repositories import CORE_REPOSITORIES, resolve
+from teamcrm.core_repositories import CORE_REPOSITORIES
+from teamcrm.repositories import resolve
 from teamcrm.testing.contract_base import (
     T0,
     Seed,

@@ -11,9 +11,9 @@ import threading
 from typing import Any
 
 from teamcrm.adapters.memory.tables import MemoryTables, _Journal, _Table, new_tables
+from teamcrm.core_repositories import CORE_REPOSITORIES
 from teamcrm.errors import StoreError, ValidationError
 from teamcrm.repositories import (
-    CORE_REPOSITORIES,
     RepositorySpec,
     check_spec,
     registered_repositories,
@@ -85,7 +85,7 @@ class MemoryStore:
         self._seq = 0
         self._all_tables: list[_Table[Any, Any]] | None = None  # see _tables
         #: The tables of teamcrm's own repositories, by name: those each spec of
-        #: :data:`~teamcrm.repositories.CORE_REPOSITORIES` declares.
+        #: :data:`~teamcrm.core_repositories.CORE_REPOSITORIES` declares.
         self._core_tables: dict[str, _Table[Any, Any]] = {}
         for spec in CORE_REPOSITORIES:
             self._core_tables.update(new_tables(spec.tables, spec.logs))
@@ -109,6 +109,7 @@ class MemoryStore:
             raise ValidationError(
                 "RepositorySpec.memory", None, f"{spec.name!r} has no memory implementation"
             )
+        resolve(spec.memory)  # a reference that does not import fails now, by name
         old = self._spec_tables.get(spec.name, {})
         tables = {**new_tables(spec.tables, spec.logs), **old}
         tables = {name: tables[name] for name in spec.memory_tables}

@@ -169,7 +169,7 @@ class MemoryTables:
     ``tables`` (a :class:`Log` per name in its ``logs``) when the spec is
     registered, and journals it like its own: whatever a unit changes in it
     is undone on rollback.  teamcrm's own repositories
-    (:data:`~teamcrm.repositories.CORE_REPOSITORIES`) see every core table,
+    (:data:`~teamcrm.core_repositories.CORE_REPOSITORIES`) see every core table,
     and ``store``.
 
     :ivar store: the :class:`~teamcrm.adapters.memory.MemoryStore` (what the

@@ -46,9 +46,10 @@ from teamcrm.adapters.sqlite.store import (
     _with_spec_migrations,
     registered_repositories,
 )
+from teamcrm.core_repositories import CORE_REPOSITORIES
 from teamcrm.errors import StoreError, ValidationError
 from teamcrm.events import DomainEvent
-from teamcrm.repositories import CORE_REPOSITORIES, RepositorySpec, check_spec, resolve
+from teamcrm.repositories import RepositorySpec, check_spec, resolve
 from teamcrm.repositories import registered_repositories as registered_specs
 from teamcrm.unit_of_work import BaseUnitOfWork
 

@@ -8,7 +8,7 @@ Extending it (for later features): register tables with
 :func:`register_migration` in a new module of this package, and import that
 module below so every process knows every migration of the release; a new
 repository of teamcrm is a spec in
-:data:`teamcrm.repositories.CORE_REPOSITORIES` (the store builds it from there).
+:data:`teamcrm.core_repositories.CORE_REPOSITORIES` (the store builds it from there).
 """
 
 # Modules that register migrations (run in name order).

@@ -37,8 +37,9 @@ from teamcrm.adapters.sqlite.migrations import (
     registered_migrations,
 )
 from teamcrm.adapters.sqlite.repositories import SQLiteContext
+from teamcrm.core_repositories import CORE_REPOSITORIES
 from teamcrm.errors import StoreError, ValidationError
-from teamcrm.repositories import CORE_REPOSITORIES, RepositorySpec, check_spec, resolve
+from teamcrm.repositories import RepositorySpec, check_spec, resolve
 from teamcrm.repositories import registered_repositories as registered_specs
 from teamcrm.unit_of_work import BaseUnitOfWork
 
