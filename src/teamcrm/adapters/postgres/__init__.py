@@ -13,7 +13,8 @@ decide with row locks (see :mod:`.repositories` and
 :mod:`.routing`).  See ``docs/scaling.md``.
 """
 
-# Modules that register PostgreSQL versions of migrations and repositories.
+# Modules that register PostgreSQL versions of migrations (and define the
+# repositories the core specs name for PostgreSQL).
 from teamcrm.adapters.postgres import campaigns as _campaigns
 from teamcrm.adapters.postgres import company_names as _company_names
 from teamcrm.adapters.postgres import filters as _filters

@@ -33,7 +33,6 @@ from teamcrm.adapters.postgres.migrations import register_postgres_migration
 from teamcrm.adapters.postgres.name_words import name_word_params, word_source
 from teamcrm.adapters.postgres.repositories import PGContacts as _LockingContacts
 from teamcrm.adapters.postgres.repositories import pg, writing
-from teamcrm.adapters.postgres.store import register_postgres_repository
 from teamcrm.adapters.sql.base import SQLRepository, translated
 from teamcrm.adapters.sql.codec import dumps
 from teamcrm.adapters.sql.company_search import CompanySearch
@@ -229,7 +228,3 @@ class PGViews(CompanySearch, SQLViews):
             return ["jsonb_exists(c.custom_fields::jsonb, :cfield)"]
         params["cjson"] = dumps(value)
         return ["(c.custom_fields::jsonb -> :cfield) = :cjson::jsonb"]
-
-
-register_postgres_repository("contacts", PGContacts)
-register_postgres_repository("views", PGViews)

@@ -1,39 +1,26 @@
-"""The repositories every unit of work of both SQL stores gets, by attribute name.
+"""The extra repositories every unit of work of both SQL stores gets, by attribute name.
 
-Each store builds its units from its core repositories, then this registry
-(:func:`registered_repositories`), then its own versions (PostgreSQL's row
-locks: :func:`teamcrm.adapters.postgres.store.register_postgres_repository`).
-Importing this module registers the shared repositories of
-:mod:`teamcrm.adapters.sql` (routing, follow-ups, records, programs,
-campaigns, notifications, intake, consumers, saved filters); a store's own
-(SQLite's ``views``) registers with its package.
+teamcrm's own repositories are declared once, in
+:data:`teamcrm.core_repositories.CORE_REPOSITORIES`, and each store builds
+them from there.  This registry holds the *other* repositories a process
+adds by name (the older form of :func:`teamcrm.register_repository`, which
+takes a :class:`~teamcrm.repositories.RepositorySpec`): each store copies it
+when it opens (:func:`registered_repositories`), then PostgreSQL adds its
+own versions (:func:`teamcrm.adapters.postgres.store.register_postgres_repository`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from teamcrm.adapters.sql.base import SQLContext
-from teamcrm.adapters.sql.campaigns import SQLiteCampaigns, SQLiteCampaignSends
-from teamcrm.adapters.sql.consumers import SQLiteConsumerPositions
-from teamcrm.adapters.sql.followups import (
-    SQLiteFollowUpDues,
-    SQLiteFollowUpPolicies,
-    SQLiteSnoozes,
-    SQLiteTouches,
-)
-from teamcrm.adapters.sql.inbound import SQLiteInboundBuckets
-from teamcrm.adapters.sql.intake import SQLiteIntake
-from teamcrm.adapters.sql.leads import SQLiteLeads
-from teamcrm.adapters.sql.notifications import SQLiteDigestNotifications
-from teamcrm.adapters.sql.offers import SQLiteOffers
-from teamcrm.adapters.sql.pools import SQLiteLeadPools, SQLiteRoutingCursors
-from teamcrm.adapters.sql.programs import SQLiteEnrolments, SQLitePrograms
-from teamcrm.adapters.sql.records import SQLiteRecords
-from teamcrm.adapters.sql.saved_filters import SQLiteSavedFilters
-from teamcrm.adapters.sql.tasks import SQLiteTasks
+from teamcrm.core_repositories import CORE_NAMES
 from teamcrm.errors import ValidationError
+
+if TYPE_CHECKING:
+    from teamcrm.adapters.sql.migrations import Migration
+    from teamcrm.repositories import RepositorySpec
 
 __all__ = [
     "CORE_REPOSITORIES",
@@ -41,25 +28,15 @@ __all__ = [
     "check_repository",
     "register_repository",
     "registered_repositories",
+    "with_spec_migrations",
 ]
 
 #: Builds an extra repository from the unit of work's
 #: :class:`~teamcrm.adapters.sql.base.SQLContext`.
 RepositoryFactory = Callable[[SQLContext], Any]
 
-#: The repositories each store builds itself: no extra one may take their names.
-CORE_REPOSITORIES = frozenset(
-    {
-        "teams",
-        "members",
-        "contacts",
-        "companies",
-        "buckets",
-        "memberships",
-        "interactions",
-        "outbox",
-    }
-)
+#: The names of teamcrm's own repositories: no extra one may take them.
+CORE_REPOSITORIES = frozenset(CORE_NAMES)
 _REPOSITORIES: dict[str, RepositoryFactory] = {}
 
 
@@ -80,19 +57,21 @@ def check_repository(
 
 
 def register_repository(name: str, factory: RepositoryFactory, *, replace: bool = False) -> None:
-    """Give every unit of work an extra repository attribute *name*.
+    """Give every SQL unit of work an extra repository attribute *name*.
 
-    ``register_repository("leads", SQLiteLeads)`` makes ``uow.leads`` a
-    ``SQLiteLeads(ctx)`` on every unit of work; its statements run in the
+    ``register_repository("audits", SQLAudits)`` makes ``uow.audits`` a
+    ``SQLAudits(ctx)`` on every unit of work; its statements run in the
     unit's transaction.  Register its tables with
     :func:`~teamcrm.adapters.sql.migrations.register_migration`.  A name
     already registered with another factory is refused unless *replace* is
-    true (so the winner never depends on import order).
+    true (so the winner never depends on import order), and so is the name
+    of one of teamcrm's own repositories.
 
     This is the process-wide default: a store copies it when it opens, so
-    register before opening stores (at import, as the packages' modules do).
-    One SQLite store alone:
+    register before opening stores.  One store alone:
     :meth:`~teamcrm.adapters.sqlite.store.SQLiteStore.register_repository`.
+    A typed, declared alternative: :func:`teamcrm.register_repository` with a
+    :class:`~teamcrm.repositories.RepositorySpec`.
     """
     check_repository(_REPOSITORIES, name, factory, replace)
     _REPOSITORIES[name] = factory
@@ -106,25 +85,19 @@ def registered_repositories() -> dict[str, RepositoryFactory]:
     return dict(_REPOSITORIES)
 
 
-for _name, _factory in (
-    ("lead_pools", SQLiteLeadPools),
-    ("leads", SQLiteLeads),
-    ("offers", SQLiteOffers),
-    ("routing_cursors", SQLiteRoutingCursors),
-    ("inbound_buckets", SQLiteInboundBuckets),
-    ("followup_policies", SQLiteFollowUpPolicies),
-    ("touches", SQLiteTouches),
-    ("followup_dues", SQLiteFollowUpDues),
-    ("snoozes", SQLiteSnoozes),
-    ("tasks", SQLiteTasks),
-    ("notifications", SQLiteDigestNotifications),
-    ("records", SQLiteRecords),
-    ("programs", SQLitePrograms),
-    ("enrolments", SQLiteEnrolments),
-    ("campaigns", SQLiteCampaigns),
-    ("campaign_sends", SQLiteCampaignSends),
-    ("intake", SQLiteIntake),
-    ("consumer_positions", SQLiteConsumerPositions),
-    ("saved_filters", SQLiteSavedFilters),
-):
-    register_repository(_name, _factory)
+def with_spec_migrations(
+    known: Sequence[Migration],
+    specs: Iterable[RepositorySpec[Any]],
+    *,
+    extra: Sequence[Migration] = (),
+) -> tuple[Migration, ...]:
+    """*known*, then the migrations of *specs* (and *extra*) it lacks, in name order."""
+    names = {m.name for m in known}
+    more: list[Migration] = []
+    for migration in [m for spec in specs for m in spec.migrations] + list(extra):
+        if migration.name not in names:
+            names.add(migration.name)
+            more.append(migration)
+    if not more:
+        return tuple(known)
+    return tuple(sorted((*known, *more), key=lambda m: m.name))

@@ -28,8 +28,8 @@ its triggers and its ranking SQL live in :mod:`teamcrm.adapters.sqlite.grid`;
 The repositories' code is shared with the PostgreSQL store and lives in
 :mod:`teamcrm.adapters.sql.views` (``SQLViews``) and
 :mod:`teamcrm.adapters.sql.saved_filters`; this module keeps the SQLite
-migrations, registers the repositories and re-exports them under their old
-import path.
+migrations and re-exports the repositories under their old import path
+(the store builds them from :data:`teamcrm.core_repositories.CORE_REPOSITORIES`).
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ from typing import Any
 from teamcrm.adapters.sql.base import translated
 from teamcrm.adapters.sql.codec import dumps, to_micros
 from teamcrm.adapters.sql.migrations import register_migration
-from teamcrm.adapters.sql.repositories import register_repository
 from teamcrm.adapters.sql.saved_filters import SQLiteSavedFilters
 from teamcrm.adapters.sql.schema.views import views_tables
 from teamcrm.adapters.sql.views import SQLViews
@@ -144,6 +143,3 @@ class SQLiteViews(NameSearch, SQLViews):
         )
         by_key = {(f.lead_id, f.assignee_id or ""): f for f in facts}
         return [by_key[key] for key in picked if key in by_key]
-
-
-register_repository("views", SQLiteViews)
