@@ -26,8 +26,8 @@ import teamcrm
 from teamcrm.adapters.memory import MemoryStore
 from teamcrm.adapters.memory.tables import MemoryTables
 from teamcrm.adapters.sql.base import SQLRepository, translated
-from teamcrm.adapters.sqlite import SQLiteStore
 from teamcrm.adapters.sql.migrations import Migration
+from teamcrm.adapters.sqlite import SQLiteStore
 from teamcrm.errors import StoreError, ValidationError
 from teamcrm.ids import new_team_id
 from teamcrm.ports import Store
