@@ -28,7 +28,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from import_contacts import _peak_kib
+from peak_memory import peak_kib
 from registry import Result, benchmark
 
 import teamcrm
@@ -55,9 +55,9 @@ def _child(path: str, spec: str) -> None:
     crm = teamcrm.open(f"sqlite:///{path}")
     ana = crm.as_member(data["admin"])
     bucket = ana.create_bucket("Everyone")
-    before = _peak_kib()
+    before = peak_kib()
     added = ana.add_to_bucket(bucket.id, data["ids"])
-    after = _peak_kib()
+    after = peak_kib()
     assert len(added) == len(data["ids"])
     crm.close()
     print(f"{before / 1024:.1f} {(after - before) / 1024:.1f}")

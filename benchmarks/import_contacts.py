@@ -28,7 +28,6 @@ from __future__ import annotations
 import csv
 import gc
 import os
-import resource
 import sqlite3
 import subprocess
 import sys
@@ -38,6 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from peak_memory import peak_kib
 from registry import Result, benchmark
 
 import teamcrm
@@ -199,25 +199,7 @@ def _peak_rss_child(rows: int) -> None:
         write_csv(path, rows)
         _, created = _csv_import(path, Path(tmp) / "rss.db", mode="skip_bad_rows")
         assert created == rows
-    print(f"{_peak_kib() / 1024:.1f}")
-
-
-def _peak_kib() -> float:
-    """This process's peak RSS in KiB.
-
-    ``ru_maxrss`` (``resource.getrusage``) keeps, across ``exec``, the size of
-    the parent at ``fork`` (here: the benchmark holding 100,000 drafts), so on
-    Linux the process's own high-water mark ``VmHWM`` is read instead, and
-    ``ru_maxrss`` only where ``/proc`` is missing.
-    """
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return float(line.split()[1])
-    except OSError:
-        pass
-    return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    print(f"{peak_kib() / 1024:.1f}")
 
 
 @benchmark("import", "100,000 contacts through create_contacts vs raw executemany")

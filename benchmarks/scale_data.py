@@ -339,6 +339,13 @@ def build(path: Path, size: int) -> World:
     return world
 
 
+#: The PostgreSQL name tables and the word tables their triggers fill (``0480``).
+_PG_WORD_TRIGGERS = (
+    ("contact_names", "contact_name_words"),
+    ("company_names", "company_name_words"),
+)
+
+
 def build_postgres(url: str, size: int) -> World:
     """Build the data set of *size* contacts in the empty PostgreSQL schema of *url*, fast.
 
@@ -346,18 +353,23 @@ def build_postgres(url: str, size: int) -> World:
     transaction, the rows of :func:`bulk_rows` by ``COPY``, with the
     ``contact_fields`` trigger of ``contacts`` disabled and its rows written
     by the migration's own ``INSERT ... SELECT``, and the name tables
-    (``contact_names``, ``company_names``) from the library's ``name_words``;
+    (``contact_names``, ``company_names``) from the library's ``name_words``,
+    their word triggers disabled and the word tables filled by the backfill
+    of ``0480_postgres_name_words``;
     then ``ANALYZE`` of the schema's tables (the store's own statement).
     """
     import psycopg
 
     from teamcrm.adapters.postgres.filters import _FILL as PG_FILL_FIELDS
+    from teamcrm.adapters.postgres.name_words import BACKFILL as PG_FILL_WORDS
     from teamcrm.adapters.postgres.views import ANALYZE_THIS_SCHEMA, name_words
 
     world, policy = _setup(url, teamcrm.SettableClock(NOW))
     total = size + ROUTE_SPARE
     with psycopg.connect(url) as conn:
         conn.execute("ALTER TABLE contacts DISABLE TRIGGER contact_fields_insert")
+        for names, words in _PG_WORD_TRIGGERS:
+            conn.execute(f"ALTER TABLE {names} DISABLE TRIGGER {words}_insert")
         for table, columns, rows in bulk_rows(world, policy, size):
             with conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in rows:
@@ -379,6 +391,9 @@ def build_postgres(url: str, size: int) -> World:
             PG_FILL_FIELDS.format(r="c").replace("FROM jsonb_each", "FROM contacts c, jsonb_each")
             + " WHERE c.custom_fields <> '{}'"
         )
+        for names, words in _PG_WORD_TRIGGERS:
+            conn.execute(PG_FILL_WORDS[words])
+            conn.execute(f"ALTER TABLE {names} ENABLE TRIGGER {words}_insert")
         conn.execute("ALTER TABLE contacts ENABLE TRIGGER contact_fields_insert")
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(ANALYZE_THIS_SCHEMA)

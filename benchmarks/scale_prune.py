@@ -35,21 +35,15 @@ __all__ = ["add_history", "prune_figures"]
 _MB = 1024 * 1024
 
 _CHILD = """
-import json, resource, sys, time
+import json, sys, time
 from datetime import timedelta
 import teamcrm
+from peak_memory import peak_kib
 from scale_data import NOW
 
 
 def peak_mb():
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return peak_kib() / 1024
 
 
 path, mode, bob, cid = sys.argv[1:5]

@@ -106,6 +106,7 @@ from teamcrm.program import (
     Trigger,
     TriggerKind,
 )
+from teamcrm.repositories import RepositorySpec, register_repository, repository
 from teamcrm.retry import retry_on_conflict
 from teamcrm.routing import (
     MemberLoad,
@@ -247,6 +248,7 @@ __all__ = [
     "ReEnrol",
     "RecordNote",
     "RenderedEmail",
+    "RepositorySpec",
     "Role",
     "RoutingContext",
     "RoutingDecision",
@@ -305,8 +307,10 @@ __all__ = [
     "parse_wait",
     "pool_reminder_due",
     "preferred_email",
+    "register_repository",
     "register_store",
     "register_strategy",
+    "repository",
     "retry_on_conflict",
     "structure",
     "unstructure",

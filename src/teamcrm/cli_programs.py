@@ -194,7 +194,9 @@ def _sender(args: argparse.Namespace) -> Sender | None:
             raise ValidationError(option, getattr(args, smtp_given[0]), "needs --smtp-host")
         return None
     if args.smtp_from is None:
-        raise ValidationError("--smtp-from", None, "is required with --smtp-host")
+        raise ValidationError(
+            "--smtp-host", args.smtp_host, "needs --smtp-from ADDRESS (the From address)"
+        )
     password = os.environ.get(SMTP_PASSWORD_VARIABLE) if args.smtp_user is not None else None
     if args.smtp_user is not None and not password:
         raise ValidationError(

@@ -16,82 +16,40 @@ of work that does not offer them.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import Self
+from typing import Any, Self, TypeVar
 
 from teamcrm.errors import StoreError
 from teamcrm.events import DomainEvent
-from teamcrm.ports import (
-    BucketRepository,
-    CampaignRepository,
-    CampaignSendRepository,
-    CompanyRepository,
-    ConsumerPositionRepository,
-    ContactRepository,
-    EnrolmentRepository,
-    FollowUpDueRepository,
-    FollowUpPolicyRepository,
-    InboundBucketRepository,
-    IntakeRepository,
-    InteractionRepository,
-    LeadPoolRepository,
-    LeadRepository,
-    MemberRepository,
-    MembershipRepository,
-    NotificationRepository,
-    OfferRepository,
-    OutboxRepository,
-    ProgramRepository,
-    RecordRepository,
-    RoutingCursorRepository,
-    SavedFilterRepository,
-    SnoozeRepository,
-    TaskRepository,
-    TeamRepository,
-    TouchRepository,
-    ViewRepository,
-)
+from teamcrm.ports import UnitOfWork
+from teamcrm.repositories import RepositorySpec
+from teamcrm.repositories import repository as _repository
 
 __all__ = ["BaseUnitOfWork", "read_ahead", "reads_ahead", "sending_later"]
 
+R = TypeVar("R")
 
-class BaseUnitOfWork:
-    """Event collection, commit and rollback bookkeeping for adapters."""
 
-    teams: TeamRepository
-    members: MemberRepository
-    contacts: ContactRepository
-    companies: CompanyRepository
-    buckets: BucketRepository
-    memberships: MembershipRepository
-    interactions: InteractionRepository
-    outbox: OutboxRepository
-    consumer_positions: ConsumerPositionRepository
-    notifications: NotificationRepository
-    followup_policies: FollowUpPolicyRepository
-    touches: TouchRepository
-    followup_dues: FollowUpDueRepository
-    snoozes: SnoozeRepository
-    tasks: TaskRepository
-    lead_pools: LeadPoolRepository
-    leads: LeadRepository
-    offers: OfferRepository
-    routing_cursors: RoutingCursorRepository
-    inbound_buckets: InboundBucketRepository
-    views: ViewRepository
-    saved_filters: SavedFilterRepository
-    intake: IntakeRepository
-    programs: ProgramRepository
-    enrolments: EnrolmentRepository
-    campaigns: CampaignRepository
-    campaign_sends: CampaignSendRepository
-    records: RecordRepository
+class BaseUnitOfWork(UnitOfWork):
+    """Event collection, commit and rollback bookkeeping for adapters.
+
+    Its repository attributes are those of :class:`teamcrm.ports.UnitOfWork`
+    (subclassed, so mypy reads them there); a store sets one per spec of
+    :data:`teamcrm.core_repositories.CORE_REPOSITORIES`, and per spec registered
+    with it.
+    """
 
     def __init__(self) -> None:
         self._events: list[DomainEvent] = []
         self._state = "new"
+        #: The specs the store built this unit's extra repositories from (by name).
+        self._specs: Mapping[str, RepositorySpec[Any]] = {}
+
+    def repository(self, spec: RepositorySpec[R]) -> R:
+        """This unit's repository of *spec*, typed as its protocol (:func:`teamcrm.repository`)."""
+        return _repository(self, spec)
 
     # -- adapter hooks -----------------------------------------------------
     def _begin(self) -> None:

@@ -63,12 +63,16 @@ def test_commit_keeps_and_exit_without_commit_rolls_back() -> None:
 
 
 def test_a_rollback_restores_every_table_of_the_store() -> None:
-    """No table is left out of rollback: the list is derived, not kept by hand."""
+    """No table is left out of rollback: the tables come from the core specs, not a hand list."""
     from teamcrm.adapters.memory.tables import _Table
+    from teamcrm.core_repositories import CORE_REPOSITORIES
 
     store = MemoryStore()
-    tables = {name: t for name, t in vars(store).items() if isinstance(t, _Table)}
-    assert len(tables) >= 30
+    declared = [name for spec in CORE_REPOSITORIES for name in spec.memory_tables]
+    assert len(declared) == len(set(declared)) >= 30  # no table owned twice
+    tables = store._core_tables
+    assert sorted(tables) == sorted(declared)
+    assert not [v for v in vars(store).values() if isinstance(v, _Table)]  # none by hand
     assert {id(t) for t in store._tables()} == {id(t) for t in tables.values()}
     with store.unit_of_work():
         for name, table in tables.items():

@@ -171,6 +171,44 @@ def test_an_older_schema_is_upgraded_in_place(fresh_url: str) -> None:
 
 
 # ------------------------------------------------------------------ errors
+def test_a_repository_registered_on_one_store_is_not_on_another(
+    schemas: pg_support.Schemas, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each PostgreSQL store owns its registry: the module-level ones are the defaults it copies."""
+    from teamcrm.adapters.postgres import store as pg_store
+    from teamcrm.adapters.sql.teams import SQLiteTeams
+
+    class _Teams(SQLiteTeams):
+        """Another team repository (stands for one a plug-in brings)."""
+
+    monkeypatch.setattr(pg_store, "_OVERRIDES", dict(pg_store._OVERRIDES))
+    one, other = PostgresStore(schemas.new()), PostgresStore(schemas.new())
+    try:
+        one.register_repository("team_rows", _Teams)
+        with one.unit_of_work(write=False) as uow:
+            assert isinstance(uow.team_rows, _Teams)  # type: ignore[attr-defined]
+        with other.unit_of_work(write=False) as uow:
+            assert not hasattr(uow, "team_rows")
+        assert "team_rows" in one.repositories
+        assert "team_rows" not in other.repositories
+        with pytest.raises(ValidationError, match="replace=True"):
+            one.register_repository("team_rows", type("_Other", (_Teams,), {}))
+        with pytest.raises(ValidationError):
+            one.register_repository("teams", _Teams)  # the core's names stay the core's
+        # A default registered later reaches stores opened after it, not those open before.
+        pg_store.register_postgres_repository("team_rows_default", _Teams)
+        assert "team_rows_default" not in one.repositories
+        later = PostgresStore(schemas.new())
+        try:
+            assert "team_rows_default" in later.repositories
+            assert "team_rows" not in later.repositories
+        finally:
+            later.close()
+    finally:
+        one.close()
+        other.close()
+
+
 def test_a_failed_statement_makes_the_unit_uncommittable(crm: teamcrm.CRM) -> None:
     team, _ = crm.create_team("Acme", admin_name="Ana")
     with crm.store.unit_of_work() as uow:

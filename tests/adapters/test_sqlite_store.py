@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 
 import teamcrm
+from teamcrm.adapters.sql import repositories as registry
 from teamcrm.adapters.sqlite import (
     SQLiteRepository,
     SQLiteStore,
@@ -548,7 +549,8 @@ def test_a_database_of_a_newer_release_is_refused_and_left_untouched(db: Path) -
 
 def test_registering_a_migration_twice_is_refused_unless_identical() -> None:
     name = registered_migrations()[0].name
-    again = register_migration(name, *registered_migrations()[0].statements)
+    first = registered_migrations()[0]
+    again = register_migration(name, *first.statements, build=first.build, apply=first.apply)
     assert again is registered_migrations()[0]
     with pytest.raises(teamcrm.ValidationError):
         register_migration(name, "CREATE TABLE other (x)")
@@ -572,7 +574,7 @@ class _Notes(SQLiteRepository):
 def test_a_later_module_can_add_a_table_and_a_repository(
     db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store_module, "_REPOSITORIES", dict(store_module._REPOSITORIES))
+    monkeypatch.setattr(registry, "_REPOSITORIES", dict(registry._REPOSITORIES))
     store_module.register_repository("notes", _Notes)
     table = Migration(
         name="9002_test_notes",
@@ -605,7 +607,7 @@ def test_a_repository_registered_on_one_store_is_not_on_another(
     db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each store owns its registry: the module-level one is only the default it copies."""
-    monkeypatch.setattr(store_module, "_REPOSITORIES", dict(store_module._REPOSITORIES))
+    monkeypatch.setattr(registry, "_REPOSITORIES", dict(registry._REPOSITORIES))
     table = Migration(
         name="9002_test_notes",
         statements=("CREATE TABLE test_notes (team_id TEXT NOT NULL, text TEXT NOT NULL)",),

@@ -42,7 +42,8 @@ from teamcrm.errors import (
 )
 
 FUTURE_DDL = Migration(
-    name="9999_future_rule", statements=("CREATE TABLE future_rule (cap INTEGER)",)
+    name="9999_future_rule",
+    build=lambda d: (f"CREATE TABLE future_rule (cap {d.integer}{d.table_end()}",),
 )
 # A newer release's data-only migration: no DDL, so SQLite's schema_version stays put.
 FUTURE_DATA = Migration(name="9998_future_backfill", statements=("UPDATE teams SET name = name",))

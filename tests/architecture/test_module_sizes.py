@@ -64,10 +64,10 @@ def test_the_sql_layer_imports_neither_store_nor_driver() -> None:
     """
     forbidden = ("teamcrm.adapters.sqlite", "teamcrm.adapters.postgres", "psycopg", "sqlite3")
     offenders: dict[str, list[str]] = {}
-    for p in sorted(SQL.glob("*.py")):
+    for p in sorted(SQL.rglob("*.py")):
         bad = sorted(m for m in _imported_modules(p) if m.startswith(forbidden))
         if bad:
-            offenders[p.name] = bad
+            offenders[p.relative_to(SQL).as_posix()] = bad
     assert len(list(SQL.glob("*.py"))) >= 20
     assert not offenders, offenders
 
@@ -94,5 +94,5 @@ def test_the_sqlite_package_imports_every_module_that_registers() -> None:
             or "register_repository(" in p.read_text(encoding="utf-8")
         )
     }
-    assert len(registering) >= 15
+    assert len(registering) >= 8  # the shared ones: teamcrm.adapters.sql.schema, .repositories
     assert registering <= init, sorted(registering - init)

@@ -150,7 +150,7 @@ def test_run_without_a_sender_leaves_campaign_sends_waiting(
         (["--sender", "app_mail:broken"], "its factory failed: RuntimeError: no credentials"),
         (["--sender", "app_mail:SENT", "--smtp-host", "localhost"], "not both"),
         (["--smtp-from", "crm@example.com"], "needs --smtp-host"),
-        (["--smtp-host", "localhost"], "--smtp-from"),
+        (["--smtp-host", "localhost"], "--smtp-host='localhost': needs --smtp-from ADDRESS"),
         (
             ["--smtp-host", "localhost", "--smtp-from", "crm@example.com", "--smtp-user", "u"],
             "TEAMCRM_SMTP_PASSWORD",

@@ -319,9 +319,7 @@ class SessionBase:
             if actor.role.is_manager or company.created_by == actor.id:
                 continue
             if by_item is None:
-                by_item = {}
-                for m in uow.memberships.buckets_of(self.team_id, ids):
-                    by_item.setdefault(m.item_id, []).append(m)
+                by_item = self._memberships_by_item(uow, ids)
                 buckets = self._bucket_map(uow)
             if not perm.can_see_item(
                 actor, company.created_by, by_item.get(company_id, []), buckets
@@ -530,8 +528,9 @@ class SessionBase:
         return contacts
 
     def _memberships_by_item(
-        self, uow: UnitOfWork, item_ids: list[ContactId] | list[str]
+        self, uow: UnitOfWork, item_ids: Iterable[str]
     ) -> dict[str, list[BucketMembership]]:
+        """The bucket memberships of *item_ids* (contacts or companies), by item id."""
         by_item: dict[str, list[BucketMembership]] = {}
         for m in uow.memberships.buckets_of(self.team_id, item_ids):
             by_item.setdefault(m.item_id, []).append(m)

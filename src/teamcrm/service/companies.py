@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from teamcrm import permissions as perm
-from teamcrm.bucket import BucketMembership
 from teamcrm.contact import Company
 from teamcrm.events import EventName
 from teamcrm.ids import PREFIXES, CompanyId, new_company_id
@@ -45,9 +44,7 @@ class CompanyUseCases(SessionBase):
         with self._unit(write=False) as (uow, actor):
             buckets = self._bucket_map(uow)
             rows = uow.companies.all(self.team_id)
-            by_item: dict[str, list[BucketMembership]] = {}
-            for m in uow.memberships.buckets_of(self.team_id, [c.id for c in rows]):
-                by_item.setdefault(m.item_id, []).append(m)
+            by_item = self._memberships_by_item(uow, [c.id for c in rows])
             return [
                 c
                 for c in rows

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from teamcrm import permissions as perm
-from teamcrm.bucket import Bucket, BucketMembership
+from teamcrm.bucket import Bucket
 from teamcrm.contact import Contact
 from teamcrm.errors import NotFound
 from teamcrm.followup import (
@@ -74,9 +74,7 @@ class FollowUpList(SessionBase):
         found = {
             c.id: c for c in uow.contacts.get_many(self.team_id, [ContactId(c) for c in wanted])
         }
-        by_item: dict[str, list[BucketMembership]] = {}
-        for m in uow.memberships.buckets_of(self.team_id, list(found)):
-            by_item.setdefault(m.item_id, []).append(m)
+        by_item = self._memberships_by_item(uow, list(found))
         buckets = self._bucket_map(uow)
         out = {c for c in wanted if c not in found}
         for cid, contact in found.items():

@@ -66,6 +66,19 @@ _UNIT_CACHE = "_teamcrm_programs"
 
 
 def _programs(occasion: Occasion) -> list[Program]:
+    """Every program of the team, read once per unit of work (see :func:`_read_programs`).
+
+    Found again through the batch's cache: a routed add of many contacts
+    asks once per lead.
+    """
+    key = f"programs:{occasion.team_id}"
+    programs: list[Program] | None = occasion.cache.get(key)
+    if programs is None:
+        programs = occasion.cache[key] = _read_programs(occasion)
+    return programs
+
+
+def _read_programs(occasion: Occasion) -> list[Program]:
     """Every program of the team, read once per unit of work.
 
     Kept on the unit itself, so the reactions of all of a unit's events (a

@@ -210,12 +210,20 @@ class Reactions:
         reactions = self._by_event.get(event.name)
         if not reactions:
             return
+        # ``dict`` first: the ``MutableMapping`` check is an ABC's, and a routed
+        # add runs this once per lead.
+        if isinstance(contacts, dict):
+            known: MutableMapping[str, Contact | None] = contacts
+        elif isinstance(contacts, MutableMapping):
+            known = contacts
+        else:
+            known = dict(contacts or {})
         occasion = Occasion(
             uow=uow,
             event=event,
             reactions=self,
             subject=subject,
-            contacts=dict(contacts or {}) if not isinstance(contacts, MutableMapping) else contacts,
+            contacts=known,
             origin=origin,
             cache={} if cache is None else cache,
         )
@@ -262,12 +270,16 @@ def unit_cache(occasion: Occasion) -> dict[str, Any]:
     only what no use case changes in a unit that also triggers reactions
     (the team's settings, its programs).
     """
+    held: dict[str, Any] | None = occasion.cache.get(_UNIT_CACHE)
+    if held is not None:  # another reaction of this batch found it already
+        return held
     uow = occasion.uow
-    held: dict[str, Any] | None = getattr(uow, _UNIT_CACHE, None)
+    held = getattr(uow, _UNIT_CACHE, None)
     if held is None:
-        held = occasion.cache.setdefault(_UNIT_CACHE, {})
+        held = {}
         with contextlib.suppress(AttributeError):  # an adapter's unit with __slots__
             setattr(uow, _UNIT_CACHE, held)
+    occasion.cache[_UNIT_CACHE] = held
     return held
 
 

@@ -17,11 +17,14 @@ abstract fixture, ``store``, to build a fresh, empty store::
 The suite is split into one class per protocol of :mod:`teamcrm.ports`,
 kept in modules by concept (``contract_entities``, ``contract_buckets``,
 ``contract_log``, ``contract_units``, ``contract_followups``,
-``contract_routing``...) and gathered here
-(:class:`TeamRepositoryContract`, :class:`ContactRepositoryContract`...,
-:class:`UnitOfWorkContract`, :class:`OutboxContract`,
-:class:`TeamIsolationContract`); subclass only some of them while an adapter
-is half-built.  It depends only on pytest, hypothesis and teamcrm.
+``contract_routing``...).  Each repository's spec in
+:data:`teamcrm.core_repositories.CORE_REPOSITORIES` names its classes
+(``contracts``); :class:`StoreContract` gathers them, after
+:class:`UnitOfWorkContract` and :class:`TeamIsolationContract`, and this
+module offers each by name (``TeamRepositoryContract``,
+``ContactRepositoryContract``, ``OutboxContract``...): subclass only some of
+them while an adapter is half-built.  It depends only on pytest, hypothesis
+and teamcrm.
 
 Hypothesis examples share the store of one test: every example works in a
 fresh team with fresh ids, which is also how the suite checks that teams
@@ -31,6 +34,10 @@ hypothesis profile.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from teamcrm.core_repositories import CORE_REPOSITORIES
+from teamcrm.repositories import resolve
 from teamcrm.testing.contract_base import (
     T0,
     Seed,
@@ -47,98 +54,42 @@ from teamcrm.testing.contract_base import (
     seed_team,
     write,
 )
-from teamcrm.testing.contract_buckets import BucketRepositoryContract, MembershipRepositoryContract
-from teamcrm.testing.contract_campaigns import (
-    CampaignRepositoryContract,
-    CampaignSendRepositoryContract,
-)
-from teamcrm.testing.contract_entities import (
-    CompanyRepositoryContract,
-    ContactRepositoryContract,
-    MemberRepositoryContract,
-    TeamRepositoryContract,
-)
-from teamcrm.testing.contract_followups import (
-    FollowUpDueRepositoryContract,
-    FollowUpIsolationContract,
-    FollowUpPolicyRepositoryContract,
-    SnoozeRepositoryContract,
-    TaskRepositoryContract,
-    TouchRepositoryContract,
-)
-from teamcrm.testing.contract_log import InteractionRepositoryContract, OutboxContract
-from teamcrm.testing.contract_notifications import (
-    DigestQueueContract,
-    NotificationRepositoryContract,
-)
-from teamcrm.testing.contract_paging import KeysetPageContract
-from teamcrm.testing.contract_programs import (
-    EnrolmentRepositoryContract,
-    ProgramRepositoryContract,
-)
-from teamcrm.testing.contract_records import RecordRepositoryContract
-from teamcrm.testing.contract_retention import OutboxRetentionContract
-from teamcrm.testing.contract_routing import (
-    AgentGridContract,
-    InboundBucketRepositoryContract,
-    IntakeRepositoryContract,
-    LeadPoolRepositoryContract,
-    LeadRepositoryContract,
-    OfferRepositoryContract,
-    RoutingCursorRepositoryContract,
-    RoutingIsolationContract,
-)
 from teamcrm.testing.contract_units import TeamIsolationContract, UnitOfWorkContract
-from teamcrm.testing.contract_views import (
-    CompanySearchContract,
-    InteractionCountsContract,
-    LastContactedContract,
-    SavedFilterRepositoryContract,
-    SearchContract,
-)
+
+
+def _repository_contracts() -> dict[str, type[StoreContractBase]]:
+    """The contract classes the core specs name (``spec.contracts``), by class name, in order."""
+    found: dict[str, type[StoreContractBase]] = {}
+    for spec in CORE_REPOSITORIES:
+        for ref in spec.contracts:
+            cls: type[StoreContractBase] = resolve(ref)
+            found[cls.__name__] = cls
+    return found
+
+
+#: Every repository's contract classes, by name.
+CONTRACTS: dict[str, type[StoreContractBase]] = _repository_contracts()
+
+
+def __getattr__(name: str) -> type[StoreContractBase]:
+    """A repository's contract class by name (``TeamRepositoryContract``...): see CONTRACTS."""
+    try:
+        return CONTRACTS[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *CONTRACTS})
+
 
 __all__ = [
+    "CONTRACTS",
     "T0",
-    "AgentGridContract",
-    "BucketRepositoryContract",
-    "CampaignRepositoryContract",
-    "CampaignSendRepositoryContract",
-    "CompanyRepositoryContract",
-    "CompanySearchContract",
-    "ContactRepositoryContract",
-    "DigestQueueContract",
-    "EnrolmentRepositoryContract",
-    "FollowUpDueRepositoryContract",
-    "FollowUpIsolationContract",
-    "FollowUpPolicyRepositoryContract",
-    "InboundBucketRepositoryContract",
-    "IntakeRepositoryContract",
-    "InteractionCountsContract",
-    "InteractionRepositoryContract",
-    "KeysetPageContract",
-    "LastContactedContract",
-    "LeadPoolRepositoryContract",
-    "LeadRepositoryContract",
-    "MemberRepositoryContract",
-    "MembershipRepositoryContract",
-    "NotificationRepositoryContract",
-    "OfferRepositoryContract",
-    "OutboxContract",
-    "OutboxRetentionContract",
-    "ProgramRepositoryContract",
-    "RecordRepositoryContract",
-    "RoutingCursorRepositoryContract",
-    "RoutingIsolationContract",
-    "SavedFilterRepositoryContract",
-    "SearchContract",
     "Seed",
-    "SnoozeRepositoryContract",
     "StoreContract",
     "StoreContractBase",
-    "TaskRepositoryContract",
     "TeamIsolationContract",
-    "TeamRepositoryContract",
-    "TouchRepositoryContract",
     "UnitOfWorkContract",
     "add_all",
     "at",
@@ -151,47 +102,19 @@ __all__ = [
     "read",
     "seed_team",
     "write",
+    *CONTRACTS,
 ]
 
+_DOC = "Every contract at once: subclass this and override ``store``."
 
-class StoreContract(
-    TeamRepositoryContract,
-    MemberRepositoryContract,
-    ContactRepositoryContract,
-    CompanyRepositoryContract,
-    BucketRepositoryContract,
-    MembershipRepositoryContract,
-    InteractionRepositoryContract,
-    OutboxContract,
-    OutboxRetentionContract,
-    KeysetPageContract,
-    UnitOfWorkContract,
-    TeamIsolationContract,
-    NotificationRepositoryContract,
-    DigestQueueContract,
-    FollowUpPolicyRepositoryContract,
-    TouchRepositoryContract,
-    FollowUpDueRepositoryContract,
-    SnoozeRepositoryContract,
-    TaskRepositoryContract,
-    FollowUpIsolationContract,
-    LeadPoolRepositoryContract,
-    LeadRepositoryContract,
-    OfferRepositoryContract,
-    RoutingCursorRepositoryContract,
-    InboundBucketRepositoryContract,
-    RoutingIsolationContract,
-    AgentGridContract,
-    SearchContract,
-    CompanySearchContract,
-    LastContactedContract,
-    InteractionCountsContract,
-    SavedFilterRepositoryContract,
-    IntakeRepositoryContract,
-    ProgramRepositoryContract,
-    EnrolmentRepositoryContract,
-    CampaignRepositoryContract,
-    CampaignSendRepositoryContract,
-    RecordRepositoryContract,
-):
-    """Every contract at once: subclass this and override ``store``."""
+if TYPE_CHECKING:
+
+    class StoreContract(UnitOfWorkContract, TeamIsolationContract):
+        """Every contract at once: subclass this and override ``store``."""
+
+else:
+    StoreContract = type(
+        "StoreContract",
+        (UnitOfWorkContract, TeamIsolationContract, *CONTRACTS.values()),
+        {"__doc__": _DOC, "__module__": __name__},
+    )

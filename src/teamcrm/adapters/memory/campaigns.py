@@ -19,7 +19,7 @@ from teamcrm.errors import AlreadyExists, ConcurrencyError, NotFound
 from teamcrm.ids import TeamId
 
 if TYPE_CHECKING:
-    from teamcrm.adapters.memory.tables import _Table
+    from teamcrm.adapters.memory.tables import MemoryTables, _Table
 
 __all__ = ["MemoryCampaignSends", "MemoryCampaigns"]
 
@@ -118,3 +118,13 @@ class MemoryCampaignSends:
             self._t.put(s.id, leased)
             claimed.append(leased)
         return claimed
+
+
+def memory_campaigns(t: MemoryTables) -> MemoryCampaigns:
+    """``uow.campaigns`` of a memory unit."""
+    return MemoryCampaigns(t.table("campaigns"))
+
+
+def memory_campaign_sends(t: MemoryTables) -> MemoryCampaignSends:
+    """``uow.campaign_sends`` of a memory unit."""
+    return MemoryCampaignSends(t.table("campaign_sends"), t.table("campaigns"), t.table("contacts"))

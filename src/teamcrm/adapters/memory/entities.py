@@ -7,7 +7,7 @@ from datetime import datetime
 
 import attrs
 
-from teamcrm.adapters.memory.tables import _Table, _Versioned
+from teamcrm.adapters.memory.tables import MemoryTables, _Table, _Versioned
 from teamcrm.bucket import Bucket, BucketMembership
 from teamcrm.contact import Company, Contact
 from teamcrm.errors import AlreadyExists, ConcurrencyError, NotFound
@@ -299,3 +299,40 @@ class _Interactions:
             if i.team_id == team_id and gone.intersection(i.contact_ids):
                 ids = tuple(dict.fromkeys(to_id if c in gone else c for c in i.contact_ids))
                 self._t.put(i.id, attrs.evolve(i, contact_ids=ids))
+
+
+def memory_teams(t: MemoryTables) -> _Teams:
+    """``uow.teams`` of a memory unit."""
+    return _Teams(t.table("teams"))
+
+
+def memory_members(t: MemoryTables) -> _Members:
+    """``uow.members`` of a memory unit."""
+    return _Members(t.table("members"))
+
+
+def memory_contacts(t: MemoryTables) -> _Contacts:
+    """``uow.contacts`` of a memory unit."""
+    return _Contacts(t.table("contacts"))
+
+
+def memory_companies(t: MemoryTables) -> _Companies:
+    """``uow.companies`` of a memory unit."""
+    return _Companies(t.table("companies"))
+
+
+def memory_buckets(t: MemoryTables) -> _Buckets:
+    """``uow.buckets`` of a memory unit."""
+    return _Buckets(
+        t.table("buckets"), _Memberships(t.table("memberships")), t.table("inbound_buckets")
+    )
+
+
+def memory_memberships(t: MemoryTables) -> _Memberships:
+    """``uow.memberships`` of a memory unit."""
+    return _Memberships(t.table("memberships"))
+
+
+def memory_interactions(t: MemoryTables) -> _Interactions:
+    """``uow.interactions`` of a memory unit."""
+    return _Interactions(t.table("interactions"))

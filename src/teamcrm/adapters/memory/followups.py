@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
-from teamcrm.adapters.memory.tables import _Table, _Versioned
+from teamcrm.adapters.memory.tables import MemoryTables, _Table, _Versioned
 from teamcrm.followup import FollowUpDue, FollowUpPolicy, PolicyId, Snooze, Touch
 from teamcrm.ids import BucketId, ContactId, MemberId, TeamId
 from teamcrm.task import Task, TaskId, TaskStatus
@@ -225,3 +225,28 @@ class _Tasks(_Versioned[Task]):
             if t.due_at <= at and (since is None or t.due_at >= since)
         ]
         return rows[:limit]
+
+
+def memory_followup_policies(t: MemoryTables) -> _FollowUpPolicies:
+    """``uow.followup_policies`` of a memory unit."""
+    return _FollowUpPolicies(t.table("followup_policies"), memory_followup_dues(t))
+
+
+def memory_touches(t: MemoryTables) -> _Touches:
+    """``uow.touches`` of a memory unit."""
+    return _Touches(t.table("touches_team"), t.table("touches_member"), t.table("touches_pending"))
+
+
+def memory_followup_dues(t: MemoryTables) -> _FollowUpDues:
+    """``uow.followup_dues`` of a memory unit."""
+    return _FollowUpDues(t.table("followup_dues"), t.table("snoozes"))
+
+
+def memory_snoozes(t: MemoryTables) -> _Snoozes:
+    """``uow.snoozes`` of a memory unit."""
+    return _Snoozes(t.table("snoozes"))
+
+
+def memory_tasks(t: MemoryTables) -> _Tasks:
+    """``uow.tasks`` of a memory unit."""
+    return _Tasks(t.table("tasks"))

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import attrs
 
-from teamcrm.adapters.memory.tables import _Table
+from teamcrm.adapters.memory.tables import MemoryTables, _Table
 from teamcrm.errors import AlreadyExists
 from teamcrm.ids import MemberId, TeamId
 from teamcrm.notification import Notification
@@ -204,3 +204,10 @@ class _Notifications:
     def last_digest_at(self, team_id: TeamId, member_id: MemberId) -> datetime | None:
         state = self._digests.get((team_id, member_id))
         return None if state is None else state.last_digest_at
+
+
+def memory_notifications(t: MemoryTables) -> _Notifications:
+    """``uow.notifications`` of a memory unit."""
+    return _Notifications(
+        t.table("notifications"), t.table("notification_digests"), t.table("notifications_skipped")
+    )

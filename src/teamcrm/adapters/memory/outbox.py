@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from teamcrm.adapters.memory.tables import _Table
+from teamcrm.adapters.memory.tables import MemoryTables, _Table
 from teamcrm.events import DomainEvent, OutboxMessage
 from teamcrm.ids import TeamId
 from teamcrm.validation import trusted_builder
@@ -21,9 +21,10 @@ _outbox_message = trusted_builder(OutboxMessage)
 
 
 class _Outbox:
-    def __init__(self, table: _Table[int, OutboxMessage], store: MemoryStore) -> None:
+    def __init__(self, table: _Table[int, OutboxMessage], tables: MemoryTables) -> None:
         self._t = table
-        self._store = store
+        self._tables = tables
+        self._store: MemoryStore = tables.store
 
     def append(self, events: Sequence[DomainEvent]) -> None:
         first = self._store._seq + 1
@@ -42,7 +43,7 @@ class _Outbox:
 
     def prune(self, team_id: TeamId | None, *, before: datetime, limit: int = 10_000) -> int:
         floors: dict[str, int] = {}
-        for (_consumer, team), row in self._store._consumer_positions.rows.items():
+        for (_consumer, team), row in self._tables.table("consumer_positions").rows.items():
             floors[team] = min(row.seq, floors.get(team, row.seq))
         gone = [
             m.seq
@@ -94,3 +95,13 @@ class _ConsumerPositions:
     def position(self, consumer: str, team_id: TeamId) -> int:
         row = self._t.get((consumer, team_id))
         return 0 if row is None else row.seq
+
+
+def memory_outbox(t: MemoryTables) -> _Outbox:
+    """``uow.outbox`` of a memory unit."""
+    return _Outbox(t.table("outbox"), t)
+
+
+def memory_consumer_positions(t: MemoryTables) -> _ConsumerPositions:
+    """``uow.consumer_positions`` of a memory unit."""
+    return _ConsumerPositions(t.table("consumer_positions"))

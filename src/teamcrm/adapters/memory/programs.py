@@ -27,7 +27,7 @@ from teamcrm.program import (
 )
 
 if TYPE_CHECKING:
-    from teamcrm.adapters.memory.tables import _Table
+    from teamcrm.adapters.memory.tables import MemoryTables, _Table
 
 __all__ = ["MemoryEnrolments", "MemoryPrograms"]
 
@@ -199,3 +199,13 @@ class MemoryEnrolments:
         gone = set(contact_ids)
         for e in [e for e in self._t.values() if e.team_id == team_id and e.contact_id in gone]:
             self._t.pop(e.id)
+
+
+def memory_programs(t: MemoryTables) -> MemoryPrograms:
+    """``uow.programs`` of a memory unit."""
+    return MemoryPrograms(t.table("programs"), t.table("enrolments"))
+
+
+def memory_enrolments(t: MemoryTables) -> MemoryEnrolments:
+    """``uow.enrolments`` of a memory unit."""
+    return MemoryEnrolments(t.table("enrolments"))

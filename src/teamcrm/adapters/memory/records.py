@@ -20,7 +20,7 @@ from teamcrm.ids import CaseId, InteractionId, MemberId, OpportunityId, TeamId
 from teamcrm.opportunity import Opportunity, RecordNote, Stage
 
 if TYPE_CHECKING:
-    from teamcrm.adapters.memory.tables import _Table
+    from teamcrm.adapters.memory.tables import MemoryTables, _Table
 
 __all__ = ["MemoryRecords"]
 
@@ -177,3 +177,14 @@ class MemoryRecords:
     def all_notes(self, team_id: TeamId) -> list[RecordNote]:
         rows = [n for n in self._n.values() if n.team_id == team_id]
         return sorted(rows, key=lambda n: (n.record_id, n.interaction_id))
+
+
+def memory_records(t: MemoryTables) -> MemoryRecords:
+    """``uow.records`` of a memory unit."""
+    return MemoryRecords(
+        t.table("opportunities"),
+        t.table("cases"),
+        t.table("record_notes"),
+        t.table("contacts"),
+        t.table("companies"),
+    )

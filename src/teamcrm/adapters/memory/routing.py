@@ -7,7 +7,7 @@ from datetime import datetime
 
 import attrs
 
-from teamcrm.adapters.memory.tables import _Log, _Table, _Versioned
+from teamcrm.adapters.memory.tables import MemoryTables, _Log, _Table, _Versioned
 from teamcrm.bucket import Bucket
 from teamcrm.errors import AlreadyExists, ConcurrencyError, NotFound
 from teamcrm.ids import BucketId, ContactId, MemberId, TeamId
@@ -433,3 +433,42 @@ class _Intake:
         gone = set(from_ids)
         for r in [r for r in self._t.values() if r.team_id == team_id and r.contact_id in gone]:
             self._t.put((r.team_id, r.key), attrs.evolve(r, contact_id=to_id))
+
+
+def memory_lead_pools(t: MemoryTables) -> _LeadPools:
+    """``uow.lead_pools`` of a memory unit."""
+    return _LeadPools(t.table("lead_pools"), t.table("routing_cursors"), t.table("role_slots"))
+
+
+def memory_leads(t: MemoryTables) -> _Leads:
+    """``uow.leads`` of a memory unit."""
+    return _Leads(
+        t.table("leads"),
+        t.table("leads_open"),
+        t.table("leads_keys"),
+        t.table("lead_entries"),
+        t.table("lead_loads"),
+        t.table("lead_receipts"),
+        t.log("lead_received"),
+        t.table("lead_response_due"),
+    )
+
+
+def memory_offers(t: MemoryTables) -> _Offers:
+    """``uow.offers`` of a memory unit."""
+    return _Offers(t.table("offers"), t.table("offers_by_lead"))
+
+
+def memory_routing_cursors(t: MemoryTables) -> _RoutingCursors:
+    """``uow.routing_cursors`` of a memory unit."""
+    return _RoutingCursors(t.table("routing_cursors"))
+
+
+def memory_inbound_buckets(t: MemoryTables) -> _InboundBuckets:
+    """``uow.inbound_buckets`` of a memory unit."""
+    return _InboundBuckets(t.table("inbound_buckets"), t.table("buckets"))
+
+
+def memory_intake(t: MemoryTables) -> _Intake:
+    """``uow.intake`` of a memory unit."""
+    return _Intake(t.table("intake"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from teamcrm.errors import AlreadyExists, ConcurrencyError, NotFound
@@ -156,3 +156,53 @@ class _Versioned(Generic[V]):
         """The team's rows, oldest first: by ``created_at``, ties by id (the port contract)."""
         rows = [row for row in self._t.values() if row.team_id == team_id]  # type: ignore[attr-defined]
         return sorted(rows, key=lambda r: (r.created_at, r.id))  # type: ignore[attr-defined]
+
+
+#: The journalled table of the memory store, by its public name (for plug-in repositories).
+Table = _Table
+
+
+class MemoryTables:
+    """The tables a memory repository of a :class:`~teamcrm.repositories.RepositorySpec` reads.
+
+    The memory store makes one :class:`Table` per name in the spec's
+    ``tables`` (a :class:`Log` per name in its ``logs``) when the spec is
+    registered, and journals it like its own: whatever a unit changes in it
+    is undone on rollback.  teamcrm's own repositories
+    (:data:`~teamcrm.core_repositories.CORE_REPOSITORIES`) see every core table,
+    and ``store``.
+
+    :ivar store: the :class:`~teamcrm.adapters.memory.MemoryStore` (what the
+        core outbox numbers its events with).
+    """
+
+    __slots__ = ("_tables", "store")
+
+    def __init__(self, tables: Mapping[str, _Table[Any, Any]], store: Any = None) -> None:
+        self._tables = tables
+        self.store = store
+
+    def table(self, name: str) -> _Table[Any, Any]:
+        """The table *name* (``NotFound`` unless the spec declares it in ``tables``)."""
+        found = self._tables.get(name)
+        if found is None:
+            raise NotFound("memory table", name)
+        return found
+
+    def log(self, name: str) -> _Log[Any]:
+        """The append-only table *name* (``NotFound`` unless the spec declares it in ``logs``)."""
+        found = self._tables.get(name)
+        if not isinstance(found, _Log):
+            raise NotFound("memory log", name)
+        return found
+
+
+#: The append-only table of the memory store, by its public name.
+Log = _Log
+
+
+def new_tables(tables: Iterable[str], logs: Iterable[str]) -> dict[str, _Table[Any, Any]]:
+    """Fresh, empty tables: a :class:`Table` per name in *tables*, a :class:`Log` per *logs*."""
+    made: dict[str, _Table[Any, Any]] = {name: _Table() for name in tables}
+    made.update({name: _Log() for name in logs})
+    return made

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING
 
-from teamcrm.adapters.memory.tables import _Versioned
+from teamcrm.adapters.memory.tables import MemoryTables, _Versioned
 from teamcrm.contact import Company, Contact
 from teamcrm.ids import CompanyId, ContactId, MemberId, TeamId
 from teamcrm.interaction import InteractionKind
@@ -26,23 +25,22 @@ from teamcrm.search import (
 from teamcrm.team import Member
 from teamcrm.views import GridFacts, day_start, grid_page_from_facts
 
-if TYPE_CHECKING:
-    from teamcrm.adapters.memory import MemoryStore
-
 
 # ------------------------------------------------------- search and management views
 class _Views:
     """Search, grid and insight queries by scanning the tables (the reference behaviour)."""
 
-    def __init__(self, store: MemoryStore) -> None:
-        self._s = store
+    def __init__(self, tables: MemoryTables) -> None:
+        self._s = tables
 
     def _contacts(self, team_id: str) -> list[Contact]:
-        rows = [c for c in self._s._contacts.values() if c.team_id == team_id]
+        rows = [c for c in self._s.table("contacts").values() if c.team_id == team_id]
         return sorted(rows, key=lambda c: (c.created_at, c.id))
 
     def _open_leads(self, team_id: str) -> list[Lead]:
-        leads = [ld for ld in self._s._leads.values() if ld.team_id == team_id and ld.is_open]
+        leads = [
+            ld for ld in self._s.table("leads").values() if ld.team_id == team_id and ld.is_open
+        ]
         return sorted(leads, key=lambda ld: (ld.created_at, ld.id))
 
     def search(
@@ -55,7 +53,7 @@ class _Views:
         limit: int,
     ) -> list[Contact]:
         buckets: dict[str, set[str]] = {}
-        for m in self._s._memberships.values():
+        for m in self._s.table("memberships").values():
             if m.team_id == team_id:
                 buckets.setdefault(m.item_id, set()).add(m.bucket_id)
         owners: dict[str, set[str]] = {}
@@ -72,7 +70,7 @@ class _Views:
                 and not (held & scope.bucket_ids)
             ):
                 continue
-            touch = self._s._touches_team.get((team_id, c.id))
+            touch = self._s.table("touches_team").get((team_id, c.id))
             if matches(
                 c,
                 query,
@@ -95,11 +93,11 @@ class _Views:
         limit: int,
     ) -> list[Company]:
         held: dict[str, set[str]] = {}
-        for m in self._s._memberships.values():
+        for m in self._s.table("memberships").values():
             if m.team_id == team_id:
                 held.setdefault(m.item_id, set()).add(m.bucket_id)
         rows = sorted(
-            (c for c in self._s._companies.values() if c.team_id == team_id),
+            (c for c in self._s.table("companies").values() if c.team_id == team_id),
             key=lambda c: (c.created_at, c.id),
         )
         out: list[Company] = []
@@ -123,7 +121,7 @@ class _Views:
     ) -> dict[str, datetime]:
         out: dict[str, datetime] = {}
         for cid in contact_ids:
-            touch = self._s._touches_team.get((team_id, cid))
+            touch = self._s.table("touches_team").get((team_id, cid))
             if touch is not None:
                 out[cid] = touch.at
         return out
@@ -132,7 +130,7 @@ class _Views:
         self, team_id: TeamId, member_id: MemberId, start: datetime, end: datetime
     ) -> dict[str, int]:
         counts: dict[str, int] = {}
-        for i in self._s._interactions.values():
+        for i in self._s.table("interactions").values():
             if i.team_id == team_id and i.author_id == member_id and start <= i.occurred_at < end:
                 counts[i.kind.value] = counts.get(i.kind.value, 0) + 1
         return counts
@@ -142,7 +140,7 @@ class _Views:
     ) -> datetime | None:
         times = [
             i.occurred_at
-            for i in self._s._interactions.values()
+            for i in self._s.table("interactions").values()
             if i.team_id == team_id
             and i.author_id == member_id
             and contact_id in i.contact_ids
@@ -156,7 +154,7 @@ class _Views:
     ) -> list[tuple[datetime, datetime | None]]:
         leads = [
             ld
-            for ld in self._s._leads.values()
+            for ld in self._s.table("leads").values()
             if ld.team_id == team_id
             and member_id in ld.assignee_ids
             and ld.assigned_at is not None
@@ -183,7 +181,7 @@ class _Views:
         for lead in self._open_leads(team_id):
             if pool_id is not None and lead.pool_id != pool_id:
                 continue
-            contact = self._s._contacts.get(lead.contact_id)
+            contact = self._s.table("contacts").get(lead.contact_id)
             if contact is None or contact.team_id != team_id:
                 continue
             if status is not None and contact.status != status:
@@ -211,7 +209,7 @@ class _Views:
                             i.team_id == team_id
                             and i.kind is InteractionKind.NOTE
                             and contact.id in i.contact_ids
-                            for i in self._s._interactions.values()
+                            for i in self._s.table("interactions").values()
                         ),
                         next_follow_up_at=self._next_follow_up(team_id, contact.id, now),
                         lead_id=lead.id,
@@ -230,26 +228,26 @@ class _Views:
     def _next_follow_up(self, team_id: str, contact_id: str, now: datetime) -> datetime | None:
         times = [
             t.due_at
-            for t in self._s._tasks.values()
+            for t in self._s.table("tasks").values()
             if t.team_id == team_id and t.contact_id == contact_id and t.is_open and t.due_at > now
         ]
         times.extend(
             day_start(r.due_on)
-            for r in self._s._followup_dues.values()
+            for r in self._s.table("followup_dues").values()
             if r.team_id == team_id and r.contact_id == contact_id and day_start(r.due_on) > now
         )
         return min(times, default=None)
 
     def members_named(self, name: str) -> list[Member]:
         wanted = name.casefold()
-        rows = [m for m in self._s._members.values() if m.name.casefold() == wanted]
+        rows = [m for m in self._s.table("members").values() if m.name.casefold() == wanted]
         return sorted(rows, key=lambda m: (m.created_at, m.id))
 
     def members_with_email(self, email: str) -> list[Member]:
         wanted = email.strip().casefold()
         rows = [
             m
-            for m in self._s._members.values()
+            for m in self._s.table("members").values()
             if m.email is not None and m.email.casefold() == wanted
         ]
         return sorted(rows, key=lambda m: (m.created_at, m.id))
@@ -273,3 +271,13 @@ class _SavedFilters(_Versioned[SavedFilter]):
     def for_member(self, team_id: TeamId, member_id: MemberId) -> list[SavedFilter]:
         rows = [f for f in self._all(team_id) if f.shared or f.owner_id == member_id]
         return sorted(rows, key=lambda f: (f.name.casefold(), f.id))
+
+
+def memory_views(t: MemoryTables) -> _Views:
+    """``uow.views`` of a memory unit."""
+    return _Views(t)
+
+
+def memory_saved_filters(t: MemoryTables) -> _SavedFilters:
+    """``uow.saved_filters`` of a memory unit."""
+    return _SavedFilters(t.table("saved_filters"))

@@ -3,8 +3,9 @@
 >>> import teamcrm                                                # doctest: +SKIP
 >>> crm = teamcrm.open("postgresql://crm:secret@db.internal/crm")  # doctest: +SKIP
 
-It runs the SQLite store's migrations (their table definitions translated by
-:mod:`teamcrm.adapters.postgres.ddl`) and the shared repositories of the SQL
+It runs the release's migrations (the shared ones built for PostgreSQL from
+:mod:`teamcrm.adapters.sql.schema`, the rest registered here in PostgreSQL's
+own form) and the shared repositories of the SQL
 layer (statements built with :data:`~teamcrm.adapters.postgres.dialect.POSTGRES`,
 see :mod:`teamcrm.adapters.sql`) on psycopg 3 with a connection pool, plus
 PostgreSQL versions of the few repositories whose races the database must
@@ -12,11 +13,12 @@ decide with row locks (see :mod:`.repositories` and
 :mod:`.routing`).  See ``docs/scaling.md``.
 """
 
-# Modules that register PostgreSQL versions of migrations and repositories.
+# Modules that register PostgreSQL versions of migrations (and define the
+# repositories the core specs name for PostgreSQL).
 from teamcrm.adapters.postgres import campaigns as _campaigns
 from teamcrm.adapters.postgres import company_names as _company_names
 from teamcrm.adapters.postgres import filters as _filters
-from teamcrm.adapters.postgres import later as _later
+from teamcrm.adapters.postgres import name_words as _name_words
 from teamcrm.adapters.postgres import notifications as _notifications
 from teamcrm.adapters.postgres import phones as _phones
 from teamcrm.adapters.postgres import programs as _programs
@@ -39,7 +41,7 @@ del (
     _campaigns,
     _company_names,
     _filters,
-    _later,
+    _name_words,
     _notifications,
     _phones,
     _programs,

@@ -8,7 +8,6 @@ disjoint rows and rows being written right now are skipped, not waited for.
 
 from __future__ import annotations
 
-from teamcrm.adapters.postgres.store import register_postgres_repository
 from teamcrm.adapters.sql.campaigns import SEND_COLUMNS, SQLiteCampaignSends
 
 __all__ = ["PGCampaignSends"]
@@ -29,6 +28,3 @@ class PGCampaignSends(SQLiteCampaignSends):
         " ORDER BY s.due_at, s.id LIMIT ?{lock}))"
         f" RETURNING {SEND_COLUMNS}"
     )
-
-
-register_postgres_repository("campaign_sends", PGCampaignSends)

@@ -32,7 +32,6 @@ from teamcrm.adapters.postgres.filters import trigram_index
 from teamcrm.adapters.postgres.migrations import register_postgres_migration
 from teamcrm.adapters.postgres.repositories import PGCompanies as _LockingCompanies
 from teamcrm.adapters.postgres.repositories import pg
-from teamcrm.adapters.postgres.store import register_postgres_repository
 from teamcrm.adapters.postgres.views import domain_key, name_words
 from teamcrm.adapters.sql.base import SQLRepository, translated
 from teamcrm.adapters.sql.codec import to_micros
@@ -136,6 +135,3 @@ class PGCompanies(_LockingCompanies):
         """Replace the stored company whose version is ``company.version - 1``."""
         super().update(company)
         write_company_names(self, [company])
-
-
-register_postgres_repository("companies", PGCompanies)

@@ -1,4 +1,4 @@
-"""PostgreSQL's :class:`~teamcrm.adapters.sql.dialect.Dialect` (:data:`POSTGRES`) and its DDL.
+"""PostgreSQL's :class:`~teamcrm.adapters.sql.dialect.Dialect` (:data:`POSTGRES`).
 
 Statements (DML) are built by the shared repositories from the dialect's
 constructs (the table in :mod:`teamcrm.adapters.sql.dialect`); nothing
@@ -15,9 +15,9 @@ Uniqueness violations arrive as the neutral
 psycopg's errors at its edge); :meth:`PostgresDialect.translate` makes it
 :class:`~teamcrm.errors.AlreadyExists`.
 
-Table definitions (DDL) are still translated from the SQLite migrations,
-once, at migration time: :func:`teamcrm.adapters.postgres.ddl.ddl_to_postgres`
-(re-exported here).
+Table definitions (DDL) are built the same way: each shared migration is a
+function of :data:`~teamcrm.adapters.sql.ddl.POSTGRES_SCHEMA` (see
+:mod:`teamcrm.adapters.sql.schema`), never a translated SQLite text.
 """
 
 from __future__ import annotations
@@ -25,12 +25,11 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from teamcrm.adapters.postgres.ddl import ddl_to_postgres
 from teamcrm.adapters.sql.dialect import Dialect
 from teamcrm.adapters.sql.errors import DuplicateKey
 from teamcrm.errors import AlreadyExists, StoreError, TeamCRMError
 
-__all__ = ["POSTGRES", "PostgresDialect", "ddl_to_postgres", "placeholders"]
+__all__ = ["POSTGRES", "PostgresDialect", "placeholders"]
 
 _WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 

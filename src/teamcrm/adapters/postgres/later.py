@@ -5,7 +5,8 @@ Inside a unit's ``send_later()`` block (see
 are queued instead of sent one by one: nothing reads their results, and
 they can fail only by a server error, raised by the round trip that carries
 them (a taken key as ``AlreadyExists`` naming the record).  Outside the
-block they are the shared statements, sent as they are run.
+block they are the shared statements, sent as they are run.  The specs of
+:mod:`teamcrm.core_repositories` name them (``postgres="later:..."``).
 
 * :class:`PGInteractions` - ``add`` (the interaction and its targets);
 * :class:`PGTouches` - ``record`` (upserts: only a newer touch replaces one);
@@ -18,7 +19,6 @@ import contextlib
 from collections.abc import Iterable, Iterator, Sequence
 
 from teamcrm.adapters.postgres.repositories import pg
-from teamcrm.adapters.postgres.store import register_postgres_repository
 from teamcrm.adapters.sql.base import SQLRepository
 from teamcrm.adapters.sql.followups import SQLiteFollowUpDues, SQLiteTouches
 from teamcrm.adapters.sql.interactions import SQLiteInteractions
@@ -72,8 +72,3 @@ class PGFollowUpDues(SQLiteFollowUpDues):
         """Delete the rows of the policies for the contacts (see the module for ``send_later``)."""
         with _later(self, None):
             super().delete(team_id, policy_ids, contact_ids)
-
-
-register_postgres_repository("interactions", PGInteractions)
-register_postgres_repository("touches", PGTouches)
-register_postgres_repository("followup_dues", PGFollowUpDues)

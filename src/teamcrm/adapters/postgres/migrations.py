@@ -1,13 +1,16 @@
 """Schema migrations of the PostgreSQL store, recorded in ``teamcrm_migrations``.
 
 The PostgreSQL store runs the same named migrations as the SQLite store
-(:func:`teamcrm.adapters.sqlite.migrations.registered_migrations`), so both
-stores of one release always agree on what a database must contain.  Each
-migration's statements are translated by
-:func:`~teamcrm.adapters.postgres.ddl.ddl_to_postgres`; a migration that
-cannot be translated (SQLite virtual tables, triggers, Python data
-migrations) has a PostgreSQL version registered with
-:func:`register_postgres_migration` under the same name.
+(:func:`teamcrm.adapters.sql.migrations.registered_migrations`), so both
+stores of one release always agree on what a database must contain.  A
+shared migration's statements are built for PostgreSQL by its ``build``
+function with :data:`~teamcrm.adapters.sql.ddl.POSTGRES_SCHEMA` (its words:
+``BIGINT``, ``TEXT COLLATE "C"``, identity columns, an explicit ``rowid``);
+nothing rewrites a statement.  A migration that is SQLite's alone (virtual
+tables, triggers, Python data steps, or table definitions written as plain
+text) has a PostgreSQL version registered with
+:func:`register_postgres_migration` under the same name; without one it is
+refused with :class:`~teamcrm.errors.StoreError` before anything runs.
 
 Opening a store first reads which migrations the schema records (nothing is
 written to a schema made by a newer release: it is refused with
@@ -34,8 +37,9 @@ import psycopg
 
 from teamcrm import log
 from teamcrm.adapters.postgres.connection import translate_error
-from teamcrm.adapters.postgres.ddl import ddl_to_postgres
-from teamcrm.adapters.sqlite.migrations import (
+from teamcrm.adapters.sql import schema as _shared_schema  # noqa: F401 (registers them)
+from teamcrm.adapters.sql.ddl import POSTGRES_SCHEMA
+from teamcrm.adapters.sql.migrations import (
     MIGRATIONS_TABLE,
     Migration,
     refuse_unknown,
@@ -56,6 +60,7 @@ __all__ = [
     "migration_count",
     "register_postgres_migration",
     "registered_postgres_migrations",
+    "release_migrations",
 ]
 
 #: First key of the advisory lock that serialises migrations (the second is the schema).
@@ -93,24 +98,67 @@ def register_postgres_migration(
         _APPLY[name] = apply
 
 
+def release_migrations() -> tuple[Migration, ...]:
+    """Every migration of the release as the PostgreSQL store knows it, in name order.
+
+    The shared registry, plus each migration that only has PostgreSQL's
+    version registered in this process (its SQLite version lives in the
+    SQLite package, which the PostgreSQL store does not import).
+    """
+    shared = {m.name: m for m in registered_migrations()}
+    for name in sorted({*_OVERRIDES, *_APPLY} - set(shared)):
+        shared[name] = Migration(
+            name=name, statements=_OVERRIDES.get(name, ()), apply=_APPLY.get(name)
+        )
+    return tuple(sorted(shared.values(), key=lambda m: m.name))
+
+
 def registered_postgres_migrations(
     migrations: Sequence[Migration] | None = None,
 ) -> list[PostgresMigration]:
     """Every migration of the release (or of *migrations*) as PostgreSQL, in name order."""
-    known = sorted(
-        registered_migrations() if migrations is None else migrations, key=lambda m: m.name
-    )
+    known = sorted(release_migrations() if migrations is None else migrations, key=lambda m: m.name)
     out: list[PostgresMigration] = []
     for m in known:
         statements = _OVERRIDES.get(m.name)
         if statements is None:
-            if m.apply is not None:
-                raise StoreError(
-                    f"migration {m.name} runs Python on SQLite; it needs a PostgreSQL version"
-                )
-            statements = tuple(ddl_to_postgres(s) for s in m.statements)
+            _refuse_sqlite_only(m)
+            statements = m.statements_for(POSTGRES_SCHEMA)
         out.append(PostgresMigration(name=m.name, statements=statements, apply=_APPLY.get(m.name)))
     return out
+
+
+#: Leading words of plain statements that are SQLite's alone: table
+#: definitions written as text (their types are SQLite's) and SQLite-only objects.
+_SQLITE_ONLY = (
+    ("CREATE", "TABLE"),
+    ("CREATE", "VIRTUAL"),
+    ("CREATE", "TRIGGER"),
+    ("PRAGMA",),
+)
+
+
+def _refuse_sqlite_only(m: Migration) -> None:
+    """Refuse a shared migration without PostgreSQL version that only SQLite can run.
+
+    A Python step runs on SQLite's connection; a plain statement that defines
+    columns spells SQLite's types (shared table definitions are built with
+    the schema dialect: ``build=``).  Nothing is rewritten: such a migration
+    needs :func:`register_postgres_migration`.
+    """
+    why = None
+    if m.apply is not None:
+        why = "runs Python on SQLite"
+    for statement in m.statements:
+        words = statement.upper().split()
+        adds_column = "ADD COLUMN" in " ".join(words)
+        if adds_column or any(tuple(words[: len(lead)]) == lead for lead in _SQLITE_ONLY):
+            why = f"has the SQLite-only statement {statement[:60]!r}"
+    if why is not None:
+        raise StoreError(
+            f"migration {m.name} {why}; it needs a PostgreSQL version"
+            " (register_postgres_migration) or statements built with build="
+        )
 
 
 def applied_migrations(conn: psycopg.Connection[Any]) -> list[str]:
@@ -182,7 +230,7 @@ def migrate(
     application's schema (and ``MissingDatabaseError`` for an empty one when
     *create* is false), before writing anything.
     """
-    shared = list(registered_migrations() if migrations is None else migrations)
+    shared = list(release_migrations() if migrations is None else migrations)
     known = registered_postgres_migrations(shared)
     _refuse_foreign(conn, where, create=create)
     applied = applied_migrations(conn)

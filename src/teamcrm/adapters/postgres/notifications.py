@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from teamcrm.adapters.postgres.repositories import pg
-from teamcrm.adapters.postgres.store import register_postgres_repository
 from teamcrm.adapters.sql.base import translated
 from teamcrm.adapters.sql.codec import dumps, optional_micros, to_micros
 from teamcrm.adapters.sql.notifications import SQLiteDigestNotifications
@@ -54,6 +53,3 @@ class PGNotifications(SQLiteDigestNotifications):
             kind=self.kind,
             key=n.id,
         )
-
-
-register_postgres_repository("notifications", PGNotifications)

@@ -1,4 +1,4 @@
-"""PostgreSQL version of ``0300_phone_keys`` (see :mod:`teamcrm.adapters.sqlite.phones`).
+"""PostgreSQL version of ``0300_phone_keys`` (see :mod:`teamcrm.adapters.sql.schema.phones`).
 
 The same statements, then the same Python data step through psycopg
 (placeholders mapped by :func:`~teamcrm.adapters.postgres.dialect.placeholders`).
@@ -11,9 +11,9 @@ from typing import Any
 
 import psycopg
 
-from teamcrm.adapters.postgres.dialect import placeholders
+from teamcrm.adapters.postgres.dialect import POSTGRES, placeholders
 from teamcrm.adapters.postgres.migrations import register_postgres_migration
-from teamcrm.adapters.sqlite.phones import rekey_phones
+from teamcrm.adapters.sql.schema.phones import rekey_phones
 
 __all__: list[str] = []
 
@@ -23,7 +23,7 @@ def _apply(conn: psycopg.Connection[Any]) -> None:
         cur = conn.execute(placeholders(sql), tuple(params))
         return cur.fetchall() if cur.description is not None else []
 
-    rekey_phones(run, postgres=True)
+    rekey_phones(run, POSTGRES)
 
 
 register_postgres_migration("0300_phone_keys", apply=_apply)

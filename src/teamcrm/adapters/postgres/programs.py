@@ -9,7 +9,6 @@ right now are skipped instead of waited for.
 
 from __future__ import annotations
 
-from teamcrm.adapters.postgres.store import register_postgres_repository
 from teamcrm.adapters.sql.programs import ENROLMENT_COLUMNS, SQLiteEnrolments
 
 __all__ = ["PGEnrolments"]
@@ -30,6 +29,3 @@ class PGEnrolments(SQLiteEnrolments):
         " ORDER BY due_at, id LIMIT ?{lock}))"
         f" RETURNING {ENROLMENT_COLUMNS}"
     )
-
-
-register_postgres_repository("enrolments", PGEnrolments)

@@ -11,7 +11,6 @@ and the links' foreign keys cascade on delete.
 from __future__ import annotations
 
 from teamcrm.adapters.postgres.repositories import pg, writing
-from teamcrm.adapters.postgres.store import register_postgres_repository
 from teamcrm.adapters.sql.base import translated
 from teamcrm.adapters.sql.records import SQLiteRecords
 from teamcrm.ids import PREFIXES, TeamId
@@ -31,6 +30,3 @@ class PGRecords(SQLiteRecords):
         pg(self).run(
             f"SELECT 1 FROM {table} WHERE id = %s AND team_id = %s FOR UPDATE", (record_id, team_id)
         ).fetchall()
-
-
-register_postgres_repository("records", PGRecords)

@@ -38,7 +38,7 @@ from datetime import datetime
 from typing import Any
 
 from teamcrm.adapters.postgres.repositories import context, pg, writing
-from teamcrm.adapters.postgres.store import PGContext, register_postgres_repository
+from teamcrm.adapters.postgres.store import PGContext
 from teamcrm.adapters.sql.base import translated
 from teamcrm.adapters.sql.codec import to_micros
 from teamcrm.adapters.sql.leads import LEAD_INSERT, LEAD_SELECT, SQLiteLeads, lead_from_row
@@ -287,8 +287,3 @@ class PGOffers(SQLiteOffers):
             (to_micros(at), limit),
         ).fetchall()
         return [offer_from_row(r) for r in rows]
-
-
-register_postgres_repository("routing_cursors", PGRoutingCursors)
-register_postgres_repository("leads", PGLeads)
-register_postgres_repository("offers", PGOffers)

@@ -14,8 +14,8 @@
 from __future__ import annotations
 
 from teamcrm.adapters.postgres.migrations import register_postgres_migration
-from teamcrm.adapters.sqlite.integrity import CLEANUP
-from teamcrm.adapters.sqlite.pool_reminders import cancel_legacy_tasks_sql
+from teamcrm.adapters.sql.schema.integrity import CLEANUP
+from teamcrm.adapters.sql.schema.pool_reminders import cancel_legacy_tasks_sql
 
 __all__: list[str] = []
 
@@ -70,7 +70,7 @@ register_postgres_migration(
     "CREATE INDEX inbound_buckets_by_bucket ON inbound_buckets (bucket_id)",
 )
 
-# The legacy pool follow-up tasks (see teamcrm.adapters.sqlite.pool_reminders).
+# The legacy pool follow-up tasks (see teamcrm.adapters.sql.schema.pool_reminders).
 register_postgres_migration(
     "0420_pool_reminders",
     cancel_legacy_tasks_sql("CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)"),

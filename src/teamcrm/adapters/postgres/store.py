@@ -19,7 +19,7 @@ import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, overload
 
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -32,20 +32,29 @@ from teamcrm.adapters.postgres.connection import (
     translate_error,
 )
 from teamcrm.adapters.postgres.dialect import POSTGRES
-from teamcrm.adapters.postgres.migrations import applied_migrations, migrate, migration_count
+from teamcrm.adapters.postgres.migrations import (
+    applied_migrations,
+    migrate,
+    migration_count,
+    release_migrations,
+)
 from teamcrm.adapters.sql.base import SQLContext
-from teamcrm.adapters.sql.buckets import SQLiteBuckets
-from teamcrm.adapters.sql.interactions import SQLiteInteractions
-from teamcrm.adapters.sql.teams import SQLiteMembers
-from teamcrm.adapters.sqlite.migrations import (
+from teamcrm.adapters.sql.migrations import (
     MIGRATIONS_TABLE,
     Migration,
     refuse_unknown,
-    registered_migrations,
 )
-from teamcrm.adapters.sqlite.store import RepositoryFactory, registered_repositories
+from teamcrm.adapters.sql.repositories import (
+    RepositoryFactory,
+    check_repository,
+    registered_repositories,
+    with_spec_migrations,
+)
+from teamcrm.core_repositories import CORE_REPOSITORIES
 from teamcrm.errors import StoreError, ValidationError
 from teamcrm.events import DomainEvent
+from teamcrm.repositories import RepositorySpec, check_spec, resolve
+from teamcrm.repositories import registered_repositories as registered_specs
 from teamcrm.unit_of_work import BaseUnitOfWork
 
 __all__ = [
@@ -62,9 +71,15 @@ def register_postgres_repository(name: str, factory: RepositoryFactory) -> None:
     """Build ``uow.<name>`` of PostgreSQL units with *factory* instead of the SQLite one.
 
     Repositories registered for SQLite with
-    :func:`~teamcrm.adapters.sqlite.store.register_repository` are used by
+    :func:`~teamcrm.adapters.sql.repositories.register_repository` are used by
     the PostgreSQL store too; register a PostgreSQL one only where the
-    shared statements are not enough.
+    shared statements are not enough.  (teamcrm's own PostgreSQL versions
+    are named by their specs, ``RepositorySpec.postgres``; one registered
+    here for a core name is built after, and so replaces, the spec's.)
+
+    This is the process-wide default: a store copies it when it opens
+    (register at import, before opening stores).  One store alone:
+    :meth:`PostgresStore.register_repository`.
     """
     if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
         raise ValidationError("name", name, "must be a public Python identifier")
@@ -112,27 +127,6 @@ class PGContext(SQLContext):
         self.pool_cursors.clear()
         self.held_contacts.clear()
         self.attach(conn)
-
-
-def _core() -> dict[str, RepositoryFactory]:
-    from teamcrm.adapters.postgres.repositories import (
-        PGCompanies,
-        PGContacts,
-        PGMemberships,
-        PGOutbox,
-        PGTeams,
-    )
-
-    return {
-        "teams": PGTeams,
-        "members": SQLiteMembers,
-        "contacts": PGContacts,
-        "companies": PGCompanies,
-        "buckets": SQLiteBuckets,
-        "memberships": PGMemberships,
-        "interactions": SQLiteInteractions,
-        "outbox": PGOutbox,
-    }
 
 
 #: What a unit sends first, with its first statement: BEGIN and the schema check.
@@ -218,9 +212,10 @@ class PostgresUnitOfWork(BaseUnitOfWork):
         self._opening: _Opening | None = None
         ctx = self.context = PGContext(write=write)
         ctx.programs_table = store._programs_table
-        factories = {**_core(), **registered_repositories(), **_OVERRIDES}
-        for name, factory in factories.items():
+        vars(self).update({name: build(ctx) for name, build in store._core})
+        for name, factory in store._repositories.items():
             setattr(self, name, factory(ctx))
+        self._specs = store._specs
 
     @property
     def write(self) -> bool:
@@ -356,7 +351,28 @@ class PostgresStore:
         self._timeout = float(timeout)
         self._lock = threading.Lock()
         self._closed = False
-        self._known = registered_migrations() if migrations is None else tuple(migrations)
+        #: How a unit builds each of teamcrm's own repositories (the specs'
+        #: ``postgres``, else their ``sql``).
+        self._core: list[tuple[str, RepositoryFactory]] = [
+            (spec.name, resolve(spec.postgres or spec.sql)) for spec in CORE_REPOSITORIES
+        ]
+        #: This store's other repositories: the defaults of
+        #: :func:`~teamcrm.adapters.sql.repositories.register_repository`, of
+        #: :func:`register_postgres_repository` and of :func:`teamcrm.register_repository`,
+        #: copied now (built after the core ones).  Replaced, never changed in place.
+        self._repositories: dict[str, RepositoryFactory] = {
+            **registered_repositories(),
+            **_OVERRIDES,
+        }
+        self._specs: dict[str, RepositorySpec[Any]] = {}
+        for spec in registered_specs().values():
+            factory = spec.postgres or spec.sql
+            if factory is not None:
+                check_spec(self._specs, spec, taken=self._repositories)
+                self._specs[spec.name] = spec
+                self._repositories[spec.name] = resolve(factory)
+        known = release_migrations() if migrations is None else tuple(migrations)
+        self._known = with_spec_migrations(known, self._specs.values())
         #: The schema has the programs table (see ``SQLiteContext``).
         self._programs_table = any(m.name == "0400_programs" for m in self._known)
         first = self._connect()
@@ -374,6 +390,72 @@ class PostgresStore:
         first.close()
         self._pid = os.getpid()
         self._pool = self._new_pool()
+
+    @overload
+    def register_repository(
+        self, spec: RepositorySpec[Any], /, *, replace: bool = False
+    ) -> None: ...
+
+    @overload
+    def register_repository(
+        self, name: str, factory: RepositoryFactory, *, replace: bool = False
+    ) -> None: ...
+
+    def register_repository(
+        self,
+        name: RepositorySpec[Any] | str,
+        factory: RepositoryFactory | None = None,
+        *,
+        replace: bool = False,
+    ) -> None:
+        """Give this store's units of work (those opened from now on) a repository.
+
+        As :meth:`SQLiteStore.register_repository
+        <teamcrm.adapters.sqlite.store.SQLiteStore.register_repository>`: a
+        :class:`~teamcrm.repositories.RepositorySpec` (built with
+        ``spec.postgres``, else ``spec.sql``; its migrations applied now), or
+        a name and a factory of the unit's context.  Other stores, and stores
+        opened later, do not get it.
+        """
+        spec = name
+        if isinstance(spec, RepositorySpec):
+            if factory is not None:
+                raise ValidationError("factory", factory, "comes from the spec; pass it alone")
+            check_spec(self._specs, spec, replace=replace, taken=self._repositories)
+            built = spec.postgres or spec.sql
+            if built is None:
+                raise ValidationError(
+                    "RepositorySpec.sql", None, f"{spec.name!r} has no SQL implementation"
+                )
+            self._apply(spec.migrations)
+            self._specs = {**self._specs, spec.name: spec}
+            self._repositories = {**self._repositories, spec.name: resolve(built)}
+            return
+        if factory is None:
+            raise ValidationError("factory", factory, "a name needs a factory")
+        check_repository(self._repositories, spec, factory, replace)
+        self._specs = {n: s for n, s in self._specs.items() if n != spec}
+        self._repositories = {**self._repositories, spec: factory}
+
+    @property
+    def repositories(self) -> dict[str, RepositoryFactory]:
+        """This store's repositories, by unit-of-work attribute name (a copy)."""
+        return {**dict(self._core), **self._repositories}
+
+    def _apply(self, migrations: Sequence[Migration]) -> None:
+        """Apply the *migrations* this store does not know yet, and know them from now on."""
+        known = with_spec_migrations(self._known, [], extra=migrations)
+        if len(known) == len(self._known):
+            return
+        conn = self._connect()
+        try:
+            self.applied = [*self.applied, *migrate(conn, known, where=self._where())]
+            self._count = migration_count(conn)
+        except psycopg.Error as exc:
+            raise translate_error(exc) from exc
+        finally:
+            conn.close()
+        self._known = known
 
     def _check_count(self, raw: psycopg.Connection[Any], count: int) -> None:
         """Refuse the unit just begun on *raw* if a newer release migrated the schema."""
@@ -438,7 +520,8 @@ class PostgresStore:
 
     def unit_of_work(self, *, write: bool = True) -> PostgresUnitOfWork:
         """Return a new unit of work; ``write=False`` opens a read-only transaction."""
-        return PostgresUnitOfWork(self, write=write)
+        # The repositories come from the specs (set in __init__), which mypy cannot see.
+        return PostgresUnitOfWork(self, write=write)  # type: ignore[abstract]
 
     def close(self) -> None:
         """Close the pool's connections (idempotent)."""

@@ -18,7 +18,9 @@ translated), so the move is a bulk copy, table by table, with ``COPY``:
 Indexes kept in tables of their own differ between the stores (SQLite's
 FTS5 name index, PostgreSQL's ``contact_names`` and ``company_names``): they are not copied but
 rebuilt from the copied contacts; ``contact_fields`` is filled by its trigger
-as the contacts are copied, and only counted.
+as the contacts are copied, and the name-word tables (``contact_name_words``,
+``company_name_words``) by theirs as the name tables are rebuilt: they are only
+counted, after every other table.
 """
 
 from __future__ import annotations
@@ -172,11 +174,28 @@ def _count_fields(src: sqlite3.Connection, pg: psycopg.Connection[Any]) -> tuple
     return (int(source[0]) if source else 0), (int(target[0]) if target else 0)
 
 
+def _count_words(
+    table: str,
+) -> Callable[[sqlite3.Connection, psycopg.Connection[Any]], tuple[int, int]]:
+    """Compare *table*, filled by its trigger as the name tables were rebuilt."""
+
+    def count(src: sqlite3.Connection, pg: psycopg.Connection[Any]) -> tuple[int, int]:
+        source = src.execute(f"SELECT count(*) FROM {table}").fetchone()
+        target = pg.execute(f"SELECT count(*) FROM {table}").fetchone()
+        return (int(source[0]) if source else 0), (int(target[0]) if target else 0)
+
+    return count
+
+
+#: Tables filled by triggers on other derived tables: counted last.
+_COUNTED_LAST = ("contact_name_words", "company_name_words")
+
 #: Tables rebuilt from copied rows instead of copied.
 _DERIVED: dict[str, Callable[[sqlite3.Connection, psycopg.Connection[Any]], tuple[int, int]]] = {
     "contact_names": _rebuild_names,
     "company_names": _rebuild_company_names,
     "contact_fields": _count_fields,
+    **{table: _count_words(table) for table in _COUNTED_LAST},
 }
 
 
@@ -209,7 +228,7 @@ def copy_sqlite_to_postgres(
     try:
         src.execute("BEGIN")  # one consistent snapshot of the source
         with pg.transaction():
-            tables = tables_in_order(pg)
+            tables = sorted(tables_in_order(pg), key=lambda t: t in _COUNTED_LAST)
             for table in tables:
                 if pg.execute(f'SELECT 1 FROM "{table}" LIMIT 1').fetchone() is not None:
                     raise StoreError(

@@ -5,8 +5,11 @@ PostgreSQL keeps ``contact_names (contact_id, team_id, words)`` instead:
 the contact's name as :func:`teamcrm.search.tokens` folds it, between
 spaces (``" mary ann o brien "``), written by :class:`PGContacts` in the
 same statements batch as the contact.  A name-prefix query ``"ann o"``
-becomes ``words LIKE '% ann o%'`` (whole words, the last one a prefix:
-exactly :func:`teamcrm.search.name_matches`).  Custom fields are compared
+matches ``words LIKE '% ann o%'`` (whole words, the last one a prefix:
+exactly :func:`teamcrm.search.name_matches`); the search finds its
+candidates in the name-word B-tree of ``0480_postgres_name_words``
+(:mod:`teamcrm.adapters.postgres.name_words`) and checks the pattern on
+each one's row.  Custom fields are compared
 as ``jsonb`` (``1`` equals ``1.0``, ``true`` never equals ``1``).
 Companies are searched the same way through ``company_names`` and by
 domain through an expression index (migration ``0470_company_search``,
@@ -27,16 +30,17 @@ import contextlib
 from collections.abc import Sequence
 from typing import Any
 
-from teamcrm.adapters.postgres.ddl import ddl_to_postgres
 from teamcrm.adapters.postgres.migrations import register_postgres_migration
+from teamcrm.adapters.postgres.name_words import name_word_params, word_source
 from teamcrm.adapters.postgres.repositories import PGContacts as _LockingContacts
 from teamcrm.adapters.postgres.repositories import context, pg, writing
-from teamcrm.adapters.postgres.store import register_postgres_repository
 from teamcrm.adapters.sql.base import SQLRepository, translated
 from teamcrm.adapters.sql.codec import dumps
+from teamcrm.adapters.sql.company_search import CompanySearch
+from teamcrm.adapters.sql.ddl import POSTGRES_SCHEMA
 from teamcrm.adapters.sql.filters import field_source
-from teamcrm.adapters.sqlite.migrations import registered_migrations
-from teamcrm.adapters.sqlite.views import SQLiteViews
+from teamcrm.adapters.sql.schema.views import views_tables
+from teamcrm.adapters.sql.views import SQLViews
 from teamcrm.contact import Contact
 from teamcrm.errors import NotFound
 from teamcrm.ids import ContactId, TeamId
@@ -52,14 +56,12 @@ NAMES_TABLE = """CREATE TABLE contact_names (
     words TEXT COLLATE "C" NOT NULL
 )"""
 
-for _migration in registered_migrations():
-    if _migration.name == "0200_views":
-        register_postgres_migration(
-            _migration.name,
-            *(ddl_to_postgres(s) for s in _migration.statements if "contact_names" not in s),
-            NAMES_TABLE,
-            "CREATE INDEX contact_names_by_team ON contact_names (team_id)",
-        )
+register_postgres_migration(
+    "0200_views",
+    *views_tables(POSTGRES_SCHEMA),
+    NAMES_TABLE,
+    "CREATE INDEX contact_names_by_team ON contact_names (team_id)",
+)
 
 #: PostgreSQL keeps ``contact_names`` (written by :class:`PGContacts`); companies
 #: get ``company_names`` in ``0470_company_search`` (:mod:`.company_names`).
@@ -80,9 +82,9 @@ BEGIN
 END $$"""
 register_postgres_migration("0240_statistics", ANALYZE_THIS_SCHEMA)
 
-#: SQLite's word B-trees (``contact_name_words``, ``company_name_words``) have no
-#: PostgreSQL counterpart: names are searched through ``contact_names`` (pg_trgm) and,
-#: from ``0470_company_search``, ``company_names``.
+#: SQLite's word B-trees (``contact_name_words``, ``company_name_words``) came to
+#: PostgreSQL later, as ``0480_postgres_name_words`` (:mod:`.name_words`); this
+#: version of ``0460`` only left a comment, and databases record it as applied.
 register_postgres_migration(
     "0460_name_word_index",
     "COMMENT ON TABLE companies IS 'no name-word index on PostgreSQL"
@@ -212,28 +214,26 @@ class PGContacts(_LockingContacts):
         context(self).held_contacts.pop(contact_id, None)
 
 
-class PGViews(SQLiteViews):
+class PGViews(CompanySearch, SQLViews):
     """The shared search, grid and insight queries with PostgreSQL name and JSON criteria."""
 
     def _name_criterion(self, prefix: Sequence[str]) -> tuple[str, str, str]:
+        """Driven: one range of ``contact_name_words`` (``0480``); as a filter: the name row."""
+        source = word_source("contact_name_words", "contact_id", "contact_names", prefix)
         return (
-            "c.id IN (SELECT n.contact_id FROM contact_names n"
-            " WHERE n.team_id = c.team_id AND n.words LIKE :fts)",
-            "(SELECT contact_id AS cid FROM contact_names"
-            " WHERE team_id = :team AND words LIKE :fts) d JOIN contacts c ON c.id = d.cid",
+            "(SELECT n.words FROM contact_names n WHERE n.contact_id = c.id) LIKE :fts",
+            f"({source}) d JOIN contacts c ON c.id = d.cid",
             name_like(prefix),
         )
 
     def _name_params(self, prefix: Sequence[str]) -> dict[str, str]:
-        """``:fts``, the ``LIKE`` pattern of :func:`name_like` (for contacts and companies)."""
-        return {"fts": name_like(prefix)}
+        """``:fts`` (:func:`name_like`) and the word range (for contacts and companies)."""
+        return {"fts": name_like(prefix), **name_word_params(prefix)}
 
     def _company_name_source(self, prefix: Sequence[str]) -> str:
-        """The companies whose ``company_names`` row matches ``:fts`` (pg_trgm, ``0470``)."""
-        return (
-            "(SELECT company_id AS cid FROM company_names"
-            " WHERE team_id = :team AND words LIKE :fts) d JOIN companies c ON c.id = d.cid"
-        )
+        """The companies whose names match: one range of ``company_name_words`` (``0480``)."""
+        source = word_source("company_name_words", "company_id", "company_names", prefix)
+        return f"({source}) d JOIN companies c ON c.id = d.cid"
 
     def _domain_filter(self) -> str:
         return f"{domain_key('c.domain')} = :domain"
@@ -255,7 +255,3 @@ class PGViews(SQLiteViews):
             return ["jsonb_exists(c.custom_fields::jsonb, :cfield)"]
         params["cjson"] = dumps(value)
         return ["(c.custom_fields::jsonb -> :cfield) = :cjson::jsonb"]
-
-
-register_postgres_repository("contacts", PGContacts)
-register_postgres_repository("views", PGViews)

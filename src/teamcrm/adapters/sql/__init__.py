@@ -22,11 +22,16 @@ concept (each takes the dialect from its unit of work):
   :mod:`.campaigns`, :mod:`.notifications` (with the digest queue),
   :mod:`.intake`, :mod:`.consumers`.
 
+Schema: :mod:`.ddl` (the :class:`~teamcrm.adapters.sql.ddl.SchemaDialect`
+words of table definitions), :mod:`.migrations` (the registry both stores
+run and record) and :mod:`.schema` (the shared migrations, functions of the
+schema dialect); :mod:`.repositories` registers the shared repositories.
+
 What only one database has stays with it: the connection, pragmas, the
-migrations (written in SQLite's dialect), the name-word index and the
-``lead_grid`` table in :mod:`teamcrm.adapters.sqlite`; row locks and
-PostgreSQL's own statements in :mod:`teamcrm.adapters.postgres`.  Nothing
-here imports a driver or either store's package.
+migration runner, SQLite's own migrations (FTS5, triggers), the name-word
+index and the ``lead_grid`` table in :mod:`teamcrm.adapters.sqlite`; row
+locks and PostgreSQL's own statements in :mod:`teamcrm.adapters.postgres`.
+Nothing here imports a driver or either store's package.
 """
 
 from teamcrm.adapters.sql.dialect import Dialect

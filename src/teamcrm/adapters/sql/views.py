@@ -48,8 +48,8 @@ class SQLViews(SQLRepository):
     A store's views add the name criterion (:meth:`_name_criterion`,
     :meth:`_name_params`), company search and the agent grid's ranking
     (``grid_page``): :class:`teamcrm.adapters.sqlite.views.SQLiteViews` with
-    SQLite's name-word index and ``lead_grid`` table, and PostgreSQL's
-    subclass of it with its own.
+    SQLite's name-word index and ``lead_grid`` table, and
+    :class:`teamcrm.adapters.postgres.views.PGViews` with its own.
 
     :meth:`search` reads the page's contacts with their newest touch in one
     statement and keeps the touches, so :meth:`last_contacted` of those

@@ -5,12 +5,19 @@
 >>> team, admin = crm.create_team("Acme", admin_name="Ana")
 
 Extending it (for later features): register tables with
-:func:`register_migration` and repositories with :func:`register_repository`
-in a new module of this package, and import that module below so every
-process knows every migration of the release.
+:func:`register_migration` (``build=``: a function of the schema dialect, so
+the PostgreSQL store builds the same tables); the migration registry lives
+in the SQL layer (:mod:`teamcrm.adapters.sql.migrations`). Migrations both
+stores share go in :mod:`teamcrm.adapters.sql.schema`; SQLite's own (FTS5,
+triggers) in a module of this package imported below, so every process
+knows every migration of the release. A new repository of teamcrm is a spec
+in :data:`teamcrm.core_repositories.CORE_REPOSITORIES` (the store builds it
+from there); an application's is a :class:`~teamcrm.repositories.RepositorySpec`
+given to :func:`teamcrm.register_repository`.
 """
 
-# Modules that register migrations (run in name order) and repositories.
+# Modules that register migrations (run in name order).
+from teamcrm.adapters.sql import schema as _shared_schema  # noqa: F401 (the shared migrations)
 from teamcrm.adapters.sqlite import campaigns as _campaigns  # 0440: after programs
 from teamcrm.adapters.sqlite import consumers as _consumers  # outbox consumer positions
 from teamcrm.adapters.sqlite import digests as _digests  # after notifications: extends it

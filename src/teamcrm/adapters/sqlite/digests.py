@@ -14,34 +14,14 @@ decides which worker gets a member's digest, so any number of processes can
 run :func:`~teamcrm.service.notifications.send_digests` at once.
 
 The repositories' code is shared with the PostgreSQL store and lives in
-:mod:`teamcrm.adapters.sql.notifications`; this module keeps the SQLite
-migrations, registers the repositories and re-exports them under their old
-import path.
+:mod:`teamcrm.adapters.sql.notifications`; their tables are
+shared migrations (:mod:`teamcrm.adapters.sql.schema`) and they are registered
+in :mod:`teamcrm.adapters.sql.repositories`; this module re-exports them under
+their old import path.
 """
 
 from __future__ import annotations
 
 from teamcrm.adapters.sql.notifications import SQLiteDigestNotifications
-from teamcrm.adapters.sqlite.migrations import register_migration
-from teamcrm.adapters.sqlite.store import register_repository
 
 __all__ = ["SQLiteDigestNotifications"]
-
-register_migration(
-    "0090_notification_digests",
-    "ALTER TABLE notifications ADD COLUMN email_skipped_at INTEGER",
-    """CREATE TABLE notification_digests (
-        team_id TEXT NOT NULL,
-        member_id TEXT NOT NULL,
-        last_digest_at INTEGER,
-        claim_token TEXT,
-        claimed_at INTEGER,
-        PRIMARY KEY (team_id, member_id)
-    ) WITHOUT ROWID""",
-    """CREATE INDEX notifications_email_queue
-        ON notifications (team_id, member_id, created_at, id)
-        WHERE emailed_at IS NULL AND email_skipped_at IS NULL""",
-)
-
-
-register_repository("notifications", SQLiteDigestNotifications)

@@ -1,19 +1,13 @@
 """Named schema migrations, recorded in the ``teamcrm_migrations`` table.
 
-A migration is a name and either SQL statements or a function of the
-connection.  Names start with a four-digit number and migrations run in name
-order (whatever order the modules that register them are imported in)::
-
-    from teamcrm.adapters.sqlite.migrations import register_migration
-
-    register_migration(
-        "0100_leads",
-        "CREATE TABLE leads (id TEXT PRIMARY KEY, team_id TEXT NOT NULL, ...)",
-        "CREATE INDEX leads_by_pool ON leads (team_id, pool_id)",
-    )
-
-and :mod:`teamcrm.adapters.sqlite` imports every module that registers
-migrations, so every process knows every migration of the release.
+The registry (:class:`Migration`, :func:`register_migration`,
+:func:`registered_migrations`) is shared by both SQL stores and lives in
+:mod:`teamcrm.adapters.sql.migrations` (re-exported here); the migrations
+both stores share are functions of the schema dialect in
+:mod:`teamcrm.adapters.sql.schema`, rendered here with
+:data:`~teamcrm.adapters.sql.ddl.SQLITE_SCHEMA`.  :mod:`teamcrm.adapters.sqlite`
+imports every module that registers migrations, so every process knows every
+migration of the release.
 
 Opening a store applies, inside one ``BEGIN IMMEDIATE`` transaction, the
 registered migrations that the database has not recorded yet (a database made
@@ -34,21 +28,26 @@ migration through the header stamp (:data:`STAMP_SQL`), see
 
 from __future__ import annotations
 
-import re
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import attrs
 
 from teamcrm import log
+from teamcrm.adapters.sql.ddl import SQLITE_SCHEMA
+from teamcrm.adapters.sql.migrations import (
+    MIGRATIONS_TABLE,
+    Migration,
+    refuse_unknown,
+    register_migration,
+    registered_migrations,
+)
 from teamcrm.adapters.sqlite.connection import retry_busy, translate
 from teamcrm.errors import (
     ForeignDatabaseError,
     MissingDatabaseError,
-    SchemaVersionError,
     StoreError,
-    ValidationError,
 )
 
 __all__ = [
@@ -66,8 +65,6 @@ __all__ = [
     "registered_migrations",
 ]
 
-#: The table that records which migrations a database has.
-MIGRATIONS_TABLE = "teamcrm_migrations"
 #: ``PRAGMA application_id`` of a teamcrm SQLite file: the ASCII bytes "tCRM".
 APPLICATION_ID = 0x7443524D
 #: One statement reading the header stamp a running store compares per unit:
@@ -77,59 +74,6 @@ APPLICATION_ID = 0x7443524D
 STAMP_SQL = (
     "SELECT s.schema_version, u.user_version FROM pragma_schema_version s, pragma_user_version u"
 )
-_NAME = re.compile(r"^[0-9]{4}_[a-z0-9_]{1,100}$")
-
-
-@attrs.frozen(kw_only=True)
-class Migration:
-    """One named, one-way schema change.
-
-    :ivar name: unique and stable forever (it is what databases record).
-    :ivar statements: SQL run in order (may be empty when *apply* is given).
-    :ivar apply: optional function run after the statements, inside the same
-        transaction (for data migrations).
-    """
-
-    name: str
-    statements: tuple[str, ...] = ()
-    apply: Callable[[sqlite3.Connection], None] | None = None
-
-    def __attrs_post_init__(self) -> None:
-        if not isinstance(self.name, str) or not _NAME.match(self.name):
-            raise ValidationError(
-                "Migration.name", self.name, "must look like '0100_leads' (4 digits, _, a-z 0-9 _)"
-            )
-        if not self.statements and self.apply is None:
-            raise ValidationError("Migration.statements", self.statements, "nothing to do")
-
-
-_REGISTRY: list[Migration] = []
-
-
-def register_migration(
-    name: str,
-    *statements: str,
-    apply: Callable[[sqlite3.Connection], None] | None = None,
-) -> Migration:
-    """Add a migration to the release's list (they run in name order).
-
-    Registering the same name twice with the same content is a no-op (module
-    re-import); with different content it is a ``ValidationError``.
-    """
-    migration = Migration(name=name, statements=tuple(statements), apply=apply)
-    for existing in _REGISTRY:
-        if existing.name == name:
-            if existing.statements != migration.statements:
-                raise ValidationError("Migration.name", name, "is already registered")
-            return existing
-    _REGISTRY.append(migration)
-    _REGISTRY.sort(key=lambda m: m.name)
-    return migration
-
-
-def registered_migrations() -> tuple[Migration, ...]:
-    """Every migration this release knows, in the order they run (by name)."""
-    return tuple(_REGISTRY)
 
 
 def _table_exists(conn: sqlite3.Connection) -> bool:
@@ -148,17 +92,6 @@ def applied_migrations(conn: sqlite3.Connection) -> list[str]:
     except sqlite3.Error as exc:
         raise translate(exc) from exc
     return [r[0] for r in rows]
-
-
-def refuse_unknown(applied: Sequence[str], known: Sequence[Migration], where: str) -> None:
-    """Raise ``SchemaVersionError`` if *applied* names a migration not in *known*."""
-    names = {m.name for m in known}
-    unknown = [name for name in applied if name not in names]
-    if unknown:
-        raise SchemaVersionError(
-            f"the database {where} has migrations this release of teamcrm does not know "
-            f"({', '.join(unknown)}); it was made by a newer release - upgrade teamcrm"
-        )
 
 
 @attrs.frozen(kw_only=True)
@@ -298,7 +231,7 @@ def migrate(
         for migration in known:
             if migration.name in done:
                 continue
-            for statement in migration.statements:
+            for statement in migration.statements_for(SQLITE_SCHEMA):
                 conn.execute(statement)
             if migration.apply is not None:
                 migration.apply(conn)

@@ -32,8 +32,10 @@ the rows it holds, whatever the size of the team.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 
+from teamcrm.adapters.sql.name_words import name_word_bounds
 from teamcrm.adapters.sqlite.migrations import register_migration
 
 __all__ = ["BACKFILL", "name_word_bounds", "word_source"]
@@ -41,9 +43,6 @@ __all__ = ["BACKFILL", "name_word_bounds", "word_source"]
 #: Per word table, the statement that fills it from every row of its source table
 #: (``s``; a bulk loader may add ``WHERE s.rowid > ?``).
 BACKFILL: dict[str, str] = {}
-
-#: Greater than every character a word may hold (words are letters and digits).
-_PAST_WORD = "\U0010ffff"
 
 
 def _words_json(text: str) -> str:
@@ -105,16 +104,15 @@ register_migration(
 )
 
 
-def name_word_bounds(prefix: Sequence[str]) -> tuple[str, str]:
-    """The range ``[low, high)`` of index words a query *prefix* (its folded words) reads.
+def _postgres_only(conn: sqlite3.Connection) -> None:
+    """Nothing to do on SQLite: ``0460`` already made its word tables."""
 
-    One word: the words that begin with it.  Several: the longest of the
-    whole words (all but the last), exactly.
-    """
-    if len(prefix) == 1:
-        return prefix[0], prefix[0] + _PAST_WORD
-    word = max(prefix[:-1], key=len)
-    return word, word + "\x01"  # no word holds a character below "0"
+
+#: PostgreSQL's name-word tables (:mod:`teamcrm.adapters.postgres.name_words`).  Its
+#: ``0460`` only left a comment, and databases already record it: the tables come
+#: under a name of their own, which SQLite records too (both stores know the same
+#: migrations) with nothing to do.
+register_migration("0480_postgres_name_words", apply=_postgres_only)
 
 
 def word_source(table: str, key: str, words: str, prefix: Sequence[str]) -> str:

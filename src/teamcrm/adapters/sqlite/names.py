@@ -24,17 +24,12 @@ what :func:`teamcrm.search.name_matches` accepts.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
 
-from teamcrm.adapters.sql.codec import dumps, from_micros, to_micros
+from teamcrm.adapters.sql.company_search import CompanySearch
 from teamcrm.adapters.sqlite.connection import register_functions
 from teamcrm.adapters.sqlite.migrations import register_migration
 from teamcrm.adapters.sqlite.name_words import name_word_bounds, word_source
-from teamcrm.adapters.sqlite.repositories import SQLiteRepository, translated
-from teamcrm.contact import Company
-from teamcrm.ids import CompanyId, TeamId
-from teamcrm.search import CompanyQuery, SearchScope, name_needle
+from teamcrm.search import name_needle
 
 __all__ = ["NameSearch", "name_glob", "register_functions"]
 
@@ -90,11 +85,9 @@ register_migration(
     "ANALYZE companies",
 )
 
-_COMPANY_COLUMNS = "c.id, c.team_id, c.name, c.domain, c.created_by, c.created_at, c.version"
 
-
-class NameSearch(SQLiteRepository):
-    """The name criterion of contact search, and company search (a base of the views)."""
+class NameSearch(CompanySearch):
+    """SQLite's name criterion of contact and company search (a base of the views)."""
 
     def _name_criterion(self, prefix: Sequence[str]) -> tuple[str, str, str]:
         """A name-prefix criterion: (filter on ``c``, driving source, the ``:fts`` value).
@@ -126,59 +119,3 @@ class NameSearch(SQLiteRepository):
     def _domain_filter(self) -> str:
         """The domain criterion on ``c`` (``:domain`` is ASCII-lower-cased)."""
         return "lower(c.domain) = :domain"
-
-    @translated
-    def search_companies(
-        self,
-        team_id: TeamId,
-        query: CompanyQuery,
-        *,
-        scope: SearchScope | None,
-        after: tuple[datetime, CompanyId] | None,
-        limit: int,
-    ) -> list[Company]:
-        """Return up to *limit* matching companies by (``created_at``, id); see the port."""
-        d = self._dialect
-        where = ["c.team_id = :team"]
-        params: dict[str, Any] = {"team": team_id, "limit": limit}
-        by = "companies_by_team_domain" if query.domain_key else "companies_by_team_created_id"
-        source = f"companies c{d.index_hint(by)}"
-        prefix = query.name_prefix
-        if prefix is not None:
-            params["fts"] = name_glob(prefix)
-            params.update(self._name_params(prefix))
-            source = self._company_name_source(prefix)
-        if query.domain_key is not None:
-            params["domain"] = query.domain_key
-            where.append(self._domain_filter())
-        if scope is not None:
-            params["me"] = scope.member_id
-            params["visible"] = dumps(sorted(scope.bucket_ids))
-            where.append(
-                "(c.created_by = :me OR EXISTS (SELECT 1 FROM memberships m"
-                f"{d.index_hint('memberships_by_item')} WHERE m.team_id = :team"
-                f" AND m.item_id = c.id AND {d.ids_in('m.bucket_id', ':visible')}{d.per_row}))"
-            )
-        if after is not None:
-            params["after_at"] = to_micros(after[0])
-            params["after_id"] = after[1]
-            where.append(
-                "(c.created_at > :after_at OR (c.created_at = :after_at AND c.id > :after_id))"
-            )
-        rows = self._conn.execute(
-            f"SELECT {_COMPANY_COLUMNS} FROM {source} WHERE {' AND '.join(where)}"
-            " ORDER BY c.created_at, c.id LIMIT :limit",
-            params,
-        ).fetchall()
-        return [
-            Company(
-                id=r[0],
-                team_id=r[1],
-                name=r[2],
-                domain=r[3],
-                created_by=r[4],
-                created_at=from_micros(r[5]),
-                version=r[6],
-            )
-            for r in rows
-        ]

@@ -1,132 +1,32 @@
-"""Migration ``0300_phone_keys``: phone numbers stored under their E.164 key.
+"""SQLite's form of migration ``0300_phone_keys``.
 
-Before it, a number was stored reduced to its digits (``"(617) 555-0101"``
-as ``6175550101``, ``"+1 617 555 0101"`` as ``+16175550101``), so the same
-number had two spellings in the store and dedupe, search and lead keys
-missed the match.  The migration:
-
-* (``0009_phone_columns``, named to run before every later migration) adds
-  ``teams.phone_region`` (``'US'`` for existing teams, the default of
-  :class:`~teamcrm.team.TeamSettings`) and ``contact_phones.display`` (the
-  number as typed);
-* re-keys every stored number with :func:`teamcrm.phones.phone_key` in its
-  team's region, keeping the old text as ``display``; two numbers of one
-  contact that turn out to be the same keep one row (validated if either
-  was);
-* re-keys the ``phone:`` keys of leads (``leads.keys`` and ``lead_keys``) so
-  dedupe before routing matches the new keys;
-* keeps a number that cannot be parsed as it was stored: nothing is lost.
-  :meth:`~teamcrm.service.MemberSession.unparsed_phones` (``teamcrm phones
-  report``) lists them.
-
-The data step (:func:`rekey_phones`) runs on SQLite and, through the
-PostgreSQL migration's Python step, on PostgreSQL.
+The data step :func:`rekey_phones` is shared: :mod:`teamcrm.adapters.sql.schema.phones`.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from teamcrm.adapters.sqlite.migrations import register_migration
-from teamcrm.phones import phone_key
+from teamcrm.adapters.sql.ddl import SQLITE_SCHEMA
+from teamcrm.adapters.sql.migrations import register_migration
+from teamcrm.adapters.sql.schema.core import phone_columns
+from teamcrm.adapters.sql.schema.phones import Run, rekey_phones
+from teamcrm.adapters.sqlite.dialect import SQLITE
 
-__all__ = ["PHONE_STATEMENTS", "rekey_phones"]
+__all__ = ["PHONE_STATEMENTS", "Run", "rekey_phones"]
 
-#: ``0009_phone_columns``, the schema part (translated for PostgreSQL as usual).
-PHONE_STATEMENTS = (
-    "ALTER TABLE teams ADD COLUMN phone_region TEXT DEFAULT 'US'",
-    "ALTER TABLE contact_phones ADD COLUMN display TEXT",
-)
-
-Run = Callable[[str, Sequence[Any]], list[Any]]
-
-
-def rekey_phones(run: Run, *, postgres: bool = False) -> int:
-    """Re-key the stored numbers and lead keys; return how many rows changed.
-
-    *run* executes one statement with ``?`` placeholders and returns its rows.
-    """
-    regions: dict[str, str | None] = dict(run("SELECT id, phone_region FROM teams", ()))
-    rows = run(
-        "SELECT contact_id, position, team_id, number, validated FROM contact_phones"
-        " ORDER BY contact_id, position",
-        (),
-    )
-    changed = 0
-    kept: dict[tuple[str, str], tuple[int, int]] = {}  # (contact, key) -> (position, validated)
-    for cid, position, tid, number, validated in rows:
-        key = phone_key(number, regions.get(tid)) or number
-        seen = kept.get((cid, key))
-        if seen is not None:  # the same number twice: keep the first row
-            run("DELETE FROM contact_phones WHERE contact_id = ? AND position = ?", (cid, position))
-            if validated and not seen[1]:
-                run(
-                    "UPDATE contact_phones SET validated = 1 WHERE contact_id = ? AND position = ?",
-                    (cid, seen[0]),
-                )
-            changed += 1
-            continue
-        kept[(cid, key)] = (position, validated)
-        if key != number:
-            run(
-                "UPDATE contact_phones SET number = ?, display = ?"
-                " WHERE contact_id = ? AND position = ?",
-                (key, number, cid, position),
-            )
-            changed += 1
-    return changed + _rekey_leads(run, regions, postgres=postgres)
-
-
-def _lead_key(key: str, region: str | None) -> str:
-    if not key.startswith("phone:"):
-        return key
-    number = key[len("phone:") :]
-    new = phone_key(number, region)
-    return key if new is None else f"phone:{new}"
-
-
-def _rekey_leads(run: Run, regions: dict[str, str | None], *, postgres: bool) -> int:
-    changed = 0
-    for lid, tid, keys in run(
-        "SELECT id, team_id, keys FROM leads WHERE keys LIKE ?", ("%phone:%",)
-    ):
-        old = json.loads(keys)
-        new = list(dict.fromkeys(_lead_key(k, regions.get(tid)) for k in old))
-        if new != old:
-            run("UPDATE leads SET keys = ? WHERE id = ?", (json.dumps(new), lid))
-            changed += 1
-    ignore = "" if postgres else " OR IGNORE"
-    conflict = " ON CONFLICT DO NOTHING" if postgres else ""
-    for tid, pool, key, lid in run(
-        "SELECT team_id, pool_key, key, lead_id FROM lead_keys WHERE key LIKE ?", ("phone:%",)
-    ):
-        new_key = _lead_key(key, regions.get(tid))
-        if new_key == key:
-            continue
-        run(
-            "DELETE FROM lead_keys WHERE team_id = ? AND pool_key = ? AND key = ? AND lead_id = ?",
-            (tid, pool, key, lid),
-        )
-        run(
-            f"INSERT{ignore} INTO lead_keys (team_id, pool_key, key, lead_id)"
-            f" VALUES (?, ?, ?, ?){conflict}",
-            (tid, pool, new_key, lid),
-        )
-        changed += 1
-    return changed
+#: ``0009_phone_columns`` on SQLite (now built in :mod:`teamcrm.adapters.sql.schema.core`).
+PHONE_STATEMENTS = tuple(phone_columns(SQLITE_SCHEMA))
 
 
 def _apply(conn: sqlite3.Connection) -> None:
     def run(sql: str, params: Sequence[Any]) -> list[Any]:
         return conn.execute(sql, params).fetchall()
 
-    rekey_phones(run)
+    rekey_phones(run, SQLITE)
 
 
-# The columns come early in name order so that the stores of every later
-# migration can write teams and phones; the data step runs after them all.
-register_migration("0009_phone_columns", *PHONE_STATEMENTS)
+# The columns come early in name order (0009_phone_columns); the data step runs after them all.
 register_migration("0300_phone_keys", apply=_apply)

@@ -35,7 +35,6 @@ from teamcrm.adapters.sql.leads import LEAD_INSERT, LEAD_SELECT, SQLiteLeads, le
 from teamcrm.adapters.sql.offers import OFFER_SELECT, SQLiteOffers, offer_from_row
 from teamcrm.adapters.sql.pools import SQLiteLeadPools, SQLiteRoutingCursors
 from teamcrm.adapters.sqlite.migrations import register_migration
-from teamcrm.adapters.sqlite.store import register_repository
 
 __all__ = [
     "LEAD_INSERT",
@@ -49,121 +48,6 @@ __all__ = [
     "lead_from_row",
     "offer_from_row",
 ]
-
-register_migration(
-    "0100_routing",
-    """CREATE TABLE lead_pools (
-        id TEXT PRIMARY KEY,
-        team_id TEXT NOT NULL,
-        name TEXT NOT NULL,
-        created_at INTEGER NOT NULL,
-        source_bucket_ids TEXT NOT NULL,
-        member_ids TEXT NOT NULL,
-        method TEXT NOT NULL,
-        active INTEGER NOT NULL,
-        offer_window_us INTEGER NOT NULL,
-        follow_up_count INTEGER,
-        follow_up_unit TEXT,
-        fallback_member_id TEXT,
-        created_by TEXT,
-        version INTEGER NOT NULL
-    )""",
-    "CREATE INDEX lead_pools_by_team ON lead_pools (team_id, created_at, id)",
-    """CREATE TABLE leads (
-        id TEXT PRIMARY KEY,
-        team_id TEXT NOT NULL,
-        contact_id TEXT NOT NULL,
-        pool_key TEXT NOT NULL,
-        status TEXT NOT NULL,
-        is_open INTEGER NOT NULL,
-        assignee_ids TEXT NOT NULL,
-        assigned_at INTEGER,
-        entry INTEGER NOT NULL,
-        keys TEXT NOT NULL,
-        declined_by TEXT NOT NULL,
-        explanation TEXT,
-        created_at INTEGER NOT NULL,
-        version INTEGER NOT NULL
-    )""",
-    """CREATE UNIQUE INDEX leads_one_open
-        ON leads (team_id, pool_key, contact_id) WHERE is_open = 1""",
-    "CREATE INDEX leads_by_team ON leads (team_id, created_at, id)",
-    "CREATE INDEX leads_by_contact ON leads (team_id, contact_id, pool_key, entry)",
-    """CREATE TABLE lead_keys (
-        team_id TEXT NOT NULL,
-        pool_key TEXT NOT NULL,
-        key TEXT NOT NULL,
-        lead_id TEXT NOT NULL,
-        PRIMARY KEY (team_id, pool_key, key, lead_id)
-    ) WITHOUT ROWID""",
-    "CREATE INDEX lead_keys_by_lead ON lead_keys (lead_id)",
-    """CREATE TABLE offers (
-        id TEXT PRIMARY KEY,
-        team_id TEXT NOT NULL,
-        lead_id TEXT NOT NULL,
-        member_id TEXT NOT NULL,
-        created_at INTEGER NOT NULL,
-        expires_at INTEGER NOT NULL,
-        status TEXT NOT NULL,
-        settled_at INTEGER,
-        offered_by TEXT,
-        note TEXT,
-        version INTEGER NOT NULL
-    )""",
-    "CREATE INDEX offers_by_lead ON offers (team_id, lead_id, created_at, id)",
-    "CREATE INDEX offers_by_member ON offers (team_id, member_id, created_at, id)",
-    "CREATE INDEX offers_open_by_expiry ON offers (expires_at, id) WHERE status = 'open'",
-    """CREATE TABLE routing_cursors (
-        team_id TEXT NOT NULL,
-        pool_id TEXT NOT NULL,
-        position INTEGER NOT NULL,
-        version INTEGER NOT NULL,
-        PRIMARY KEY (team_id, pool_id)
-    ) WITHOUT ROWID""",
-    """CREATE TABLE inbound_buckets (
-        team_id TEXT NOT NULL,
-        member_id TEXT NOT NULL,
-        bucket_id TEXT NOT NULL,
-        PRIMARY KEY (team_id, member_id)
-    ) WITHOUT ROWID""",
-)
-
-register_migration(
-    "0110_routing_more",
-    "ALTER TABLE lead_pools ADD COLUMN weights TEXT NOT NULL DEFAULT '{}'",
-    "ALTER TABLE lead_pools ADD COLUMN capacity TEXT",
-    "ALTER TABLE lead_pools ADD COLUMN member_capacity TEXT NOT NULL DEFAULT '{}'",
-    "ALTER TABLE lead_pools ADD COLUMN response_window_us INTEGER",
-    "ALTER TABLE lead_pools ADD COLUMN dedupe INTEGER NOT NULL DEFAULT 1",
-    "ALTER TABLE leads ADD COLUMN role TEXT",
-    "ALTER TABLE leads ADD COLUMN respond_by INTEGER",
-    "CREATE INDEX leads_response_due ON leads (respond_by, id) WHERE respond_by IS NOT NULL",
-    """CREATE TABLE lead_loads (
-        team_id TEXT NOT NULL,
-        pool_key TEXT NOT NULL,
-        member_id TEXT NOT NULL,
-        open_leads INTEGER NOT NULL,
-        last_assigned_at INTEGER,
-        PRIMARY KEY (team_id, pool_key, member_id)
-    ) WITHOUT ROWID""",
-    """CREATE TABLE lead_receipts (
-        team_id TEXT NOT NULL,
-        pool_key TEXT NOT NULL,
-        member_id TEXT NOT NULL,
-        lead_id TEXT NOT NULL,
-        received_at INTEGER NOT NULL,
-        PRIMARY KEY (team_id, pool_key, member_id, lead_id)
-    ) WITHOUT ROWID""",
-    """CREATE INDEX lead_receipts_by_time
-        ON lead_receipts (team_id, pool_key, member_id, received_at)""",
-    """CREATE TABLE role_slots (
-        team_id TEXT NOT NULL,
-        name TEXT NOT NULL,
-        created_at INTEGER NOT NULL,
-        created_by TEXT,
-        PRIMARY KEY (team_id, name)
-    ) WITHOUT ROWID""",
-)
 
 
 def _backfill_loads(conn: sqlite3.Connection) -> None:
@@ -208,10 +92,3 @@ register_migration(
                 FROM json_each(NEW.assignee_ids) j WHERE NEW.assigned_at IS NOT NULL;
         END""",
 )
-
-
-register_repository("lead_pools", SQLiteLeadPools)
-register_repository("leads", SQLiteLeads)
-register_repository("offers", SQLiteOffers)
-register_repository("routing_cursors", SQLiteRoutingCursors)
-register_repository("inbound_buckets", SQLiteInboundBuckets)

@@ -15,16 +15,16 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, overload
 
-from teamcrm.adapters.sql.base import SQLContext
-from teamcrm.adapters.sql.buckets import SQLiteBuckets, SQLiteMemberships
-from teamcrm.adapters.sql.companies import SQLiteCompanies
-from teamcrm.adapters.sql.contacts import SQLiteContacts
-from teamcrm.adapters.sql.interactions import SQLiteInteractions
-from teamcrm.adapters.sql.outbox import SQLiteOutbox
-from teamcrm.adapters.sql.teams import SQLiteMembers, SQLiteTeams
+from teamcrm.adapters.sql.repositories import (
+    RepositoryFactory,
+    check_repository,
+    register_repository,
+    registered_repositories,
+    with_spec_migrations,
+)
 from teamcrm.adapters.sqlite.connection import (
     DEFAULT_BUSY_TIMEOUT,
     SQLiteURL,
@@ -43,7 +43,10 @@ from teamcrm.adapters.sqlite.migrations import (
     registered_migrations,
 )
 from teamcrm.adapters.sqlite.repositories import SQLiteContext
+from teamcrm.core_repositories import CORE_REPOSITORIES
 from teamcrm.errors import StoreError, ValidationError
+from teamcrm.repositories import RepositorySpec, check_spec, resolve
+from teamcrm.repositories import registered_repositories as registered_specs
 from teamcrm.unit_of_work import BaseUnitOfWork
 
 __all__ = [
@@ -53,66 +56,6 @@ __all__ = [
     "register_repository",
     "registered_repositories",
 ]
-
-#: Builds an extra repository from the unit of work's
-#: :class:`~teamcrm.adapters.sql.base.SQLContext`.
-RepositoryFactory = Callable[[SQLContext], Any]
-
-_CORE = frozenset(
-    {
-        "teams",
-        "members",
-        "contacts",
-        "companies",
-        "buckets",
-        "memberships",
-        "interactions",
-        "outbox",
-    }
-)
-_REPOSITORIES: dict[str, RepositoryFactory] = {}
-
-
-def _checked(
-    registry: dict[str, RepositoryFactory], name: str, factory: RepositoryFactory, replace: bool
-) -> None:
-    """Refuse *name* unless *registry* may take *factory* (see :func:`register_repository`)."""
-    if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
-        raise ValidationError("name", name, "must be a public Python identifier")
-    if name in _CORE or name in {"collect", "commit", "rollback", "context"}:
-        raise ValidationError("name", name, "is a built-in attribute of the unit of work")
-    if registry.get(name, factory) is not factory and not replace:
-        # Two modules registering one name would make the winner depend on
-        # which was imported last: refuse unless the caller means it.
-        raise ValidationError(
-            "name", name, "already has a repository; pass replace=True to replace it"
-        )
-
-
-def register_repository(name: str, factory: RepositoryFactory, *, replace: bool = False) -> None:
-    """Give every SQLite unit of work an extra repository attribute *name*.
-
-    ``register_repository("leads", SQLiteLeads)`` makes ``uow.leads`` a
-    ``SQLiteLeads(ctx)`` on every unit of work; its statements run in the
-    unit's transaction.  Register its tables with
-    :func:`~teamcrm.adapters.sqlite.migrations.register_migration`.  A name
-    already registered with another factory is refused unless *replace* is
-    true (so the winner never depends on import order).
-
-    This is the process-wide default: a store copies it when it opens, so
-    register before opening stores (at import, as the package's modules do).
-    One store alone: :meth:`SQLiteStore.register_repository`.
-    """
-    _checked(_REPOSITORIES, name, factory, replace)
-    _REPOSITORIES[name] = factory
-
-
-def registered_repositories() -> dict[str, RepositoryFactory]:
-    """The extra repositories registered so far, by attribute name (a copy).
-
-    The PostgreSQL store builds its units of work from the same list.
-    """
-    return dict(_REPOSITORIES)
 
 
 class SQLiteUnitOfWork(BaseUnitOfWork):
@@ -131,16 +74,10 @@ class SQLiteUnitOfWork(BaseUnitOfWork):
         self._conn: sqlite3.Connection | None = None
         ctx = self.context = SQLiteContext()
         ctx.programs_table = store._programs_table
-        self.teams = SQLiteTeams(ctx)
-        self.members = SQLiteMembers(ctx)
-        self.contacts = SQLiteContacts(ctx)
-        self.companies = SQLiteCompanies(ctx)
-        self.buckets = SQLiteBuckets(ctx)
-        self.memberships = SQLiteMemberships(ctx)
-        self.interactions = SQLiteInteractions(ctx)
-        self.outbox = SQLiteOutbox(ctx)
+        vars(self).update({name: build(ctx) for name, build in store._core})
         for name, factory in store._repositories.items():
             setattr(self, name, factory(ctx))
+        self._specs = store._specs
 
     @property
     def write(self) -> bool:
@@ -258,13 +195,25 @@ class SQLiteStore:
         self._memory_lock = threading.RLock()
         self._pid = os.getpid()
         self._closed = False
+        #: How a unit builds each of teamcrm's own repositories (the specs' ``sql``).
+        self._core: list[tuple[str, RepositoryFactory]] = [
+            (spec.name, resolve(spec.sql)) for spec in CORE_REPOSITORIES
+        ]
         #: This store's extra repositories (the defaults of :func:`register_repository`,
         #: copied now).  Replaced, never changed in place: a unit being built reads
         #: the one it found.
         self._repositories: dict[str, RepositoryFactory] = registered_repositories()
+        #: The specs among them (:func:`teamcrm.register_repository`, and this store's own).
+        self._specs: dict[str, RepositorySpec[Any]] = {}
+        for spec in registered_specs().values():
+            if spec.sql is not None:
+                check_spec(self._specs, spec, taken=self._repositories)
+                self._specs[spec.name] = spec
+                self._repositories[spec.name] = resolve(spec.sql)
         if not isinstance(create, bool):
             raise ValidationError("create", create, "must be True or False")
         known = registered_migrations() if migrations is None else tuple(migrations)
+        known = with_spec_migrations(known, self._specs.values())
         self._known = known
         #: The schema has the programs table: reading a team also tells if it has programs.
         self._programs_table = any(m.name == "0400_programs" for m in known)
@@ -305,16 +254,69 @@ class SQLiteStore:
         refuse_unknown(applied, self._known, self._where)
         self._stamp = stamp  # moved, but by migrations this release knows
 
+    @overload
+    def register_repository(
+        self, spec: RepositorySpec[Any], /, *, replace: bool = False
+    ) -> None: ...
+
+    @overload
     def register_repository(
         self, name: str, factory: RepositoryFactory, *, replace: bool = False
-    ) -> None:
-        """Give this store's units of work (those opened from now on) a repository *name*.
+    ) -> None: ...
 
-        As :func:`register_repository`, for this store alone: other stores,
-        and stores opened later, do not get it.
+    def register_repository(
+        self,
+        name: RepositorySpec[Any] | str,
+        factory: RepositoryFactory | None = None,
+        *,
+        replace: bool = False,
+    ) -> None:
+        """Give this store's units of work (those opened from now on) a repository.
+
+        ``register_repository(spec)`` takes a
+        :class:`~teamcrm.repositories.RepositorySpec`: units get
+        ``uow.<spec.name>`` built by ``spec.sql``, and the spec's migrations
+        are applied now (a database that records them then needs the spec
+        registered wherever it is opened, as any migration does).
+        ``register_repository(name, factory)`` is the older form (a factory of
+        the unit's context, no migrations).  As :func:`register_repository`,
+        for this store alone: other stores, and stores opened later, do not
+        get it.
         """
-        _checked(self._repositories, name, factory, replace)
-        self._repositories = {**self._repositories, name: factory}
+        spec = name
+        if isinstance(spec, RepositorySpec):
+            if factory is not None:
+                raise ValidationError("factory", factory, "comes from the spec; pass it alone")
+            check_spec(self._specs, spec, replace=replace, taken=self._repositories)
+            if spec.sql is None:
+                raise ValidationError(
+                    "RepositorySpec.sql", None, f"{spec.name!r} has no SQL implementation"
+                )
+            self._apply(spec.migrations)
+            self._specs = {**self._specs, spec.name: spec}
+            self._repositories = {**self._repositories, spec.name: resolve(spec.sql)}
+            return
+        if factory is None:
+            raise ValidationError("factory", factory, "a name needs a factory")
+        check_repository(self._repositories, spec, factory, replace)
+        self._specs = {n: s for n, s in self._specs.items() if n != spec}
+        self._repositories = {**self._repositories, spec: factory}
+
+    def _apply(self, migrations: Sequence[Migration]) -> None:
+        """Apply the *migrations* this store does not know yet, and know them from now on."""
+        known = with_spec_migrations(self._known, [], extra=migrations)
+        if len(known) == len(self._known):
+            return
+        if self._unit_open():
+            raise StoreError("register repositories between units of work, not inside one")
+        conn = self._acquire(write=True)
+        try:
+            self.applied = [*self.applied, *migrate(conn, known, where=self._where)]
+            row = retry_busy(lambda: conn.execute(STAMP_SQL).fetchone())
+            self._stamp = (int(row[0]), int(row[1]))
+        finally:
+            self._release(conn)
+        self._known = known
 
     @property
     def repositories(self) -> dict[str, RepositoryFactory]:
@@ -376,7 +378,8 @@ class SQLiteStore:
 
     def unit_of_work(self, *, write: bool = True) -> SQLiteUnitOfWork:
         """Return a new unit of work; ``write=False`` opens a read-only snapshot."""
-        return SQLiteUnitOfWork(self, write=write)
+        # The repositories come from the specs (set in __init__), which mypy cannot see.
+        return SQLiteUnitOfWork(self, write=write)  # type: ignore[abstract]
 
     def close(self) -> None:
         """Close every connection this process opened (idempotent)."""

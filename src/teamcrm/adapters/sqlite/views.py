@@ -28,8 +28,8 @@ its triggers and its ranking SQL live in :mod:`teamcrm.adapters.sqlite.grid`;
 The repositories' code is shared with the PostgreSQL store and lives in
 :mod:`teamcrm.adapters.sql.views` (``SQLViews``) and
 :mod:`teamcrm.adapters.sql.saved_filters`; this module keeps the SQLite
-migrations, registers the repositories and re-exports them under their old
-import path.
+migrations and re-exports the repositories under their old import path
+(the store builds them from :data:`teamcrm.core_repositories.CORE_REPOSITORIES`).
 """
 
 from __future__ import annotations
@@ -39,12 +39,12 @@ from typing import Any
 
 from teamcrm.adapters.sql.base import translated
 from teamcrm.adapters.sql.codec import dumps, to_micros
+from teamcrm.adapters.sql.migrations import register_migration
 from teamcrm.adapters.sql.saved_filters import SQLiteSavedFilters
+from teamcrm.adapters.sql.schema.views import views_tables
 from teamcrm.adapters.sql.views import SQLViews
 from teamcrm.adapters.sqlite.grid import grid_rank_sql
-from teamcrm.adapters.sqlite.migrations import register_migration
 from teamcrm.adapters.sqlite.names import NameSearch
-from teamcrm.adapters.sqlite.store import register_repository
 from teamcrm.ids import MemberId, TeamId
 from teamcrm.pool import PoolId
 from teamcrm.search import FOLD_EXTRAS
@@ -87,20 +87,7 @@ register_migration(
         INSERT INTO contact_names (contact_names, rowid, name) VALUES ('delete', old.rowid, {_OLD});
     END""",
     f"INSERT INTO contact_names (rowid, name) SELECT rowid, {folded_name_sql('c')} FROM contacts c",
-    "CREATE INDEX contacts_by_team_created_id ON contacts (team_id, created_at, id)",
-    "CREATE INDEX touches_team_by_at ON touches_team (team_id, at)",
-    """CREATE TABLE saved_filters (
-        id TEXT PRIMARY KEY,
-        team_id TEXT NOT NULL,
-        owner_id TEXT NOT NULL,
-        name TEXT NOT NULL,
-        shared INTEGER NOT NULL,
-        query TEXT NOT NULL,
-        created_at INTEGER NOT NULL,
-        version INTEGER NOT NULL
-    )""",
-    "CREATE INDEX saved_filters_by_owner ON saved_filters (team_id, owner_id)",
-    "CREATE INDEX saved_filters_shared ON saved_filters (team_id) WHERE shared = 1",
+    build=views_tables,
 )
 
 
@@ -156,7 +143,3 @@ class SQLiteViews(NameSearch, SQLViews):
         )
         by_key = {(f.lead_id, f.assignee_id or ""): f for f in facts}
         return [by_key[key] for key in picked if key in by_key]
-
-
-register_repository("views", SQLiteViews)
-register_repository("saved_filters", SQLiteSavedFilters)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from teamcrm import permissions as perm
-from teamcrm.bucket import BucketMembership
 from teamcrm.errors import NotFound
 from teamcrm.ids import PREFIXES, MemberId
 from teamcrm.lead import (
@@ -67,9 +66,7 @@ class LeadReadingUseCases(RoutingBase):
             return mine
         ids = list(dict.fromkeys(lead.contact_id for lead in mine))
         contacts = {c.id: c for c in uow.contacts.get_many(self.team_id, ids)}
-        by_item: dict[str, list[BucketMembership]] = {}
-        for m in uow.memberships.buckets_of(self.team_id, list(contacts)):
-            by_item.setdefault(m.item_id, []).append(m)
+        by_item = self._memberships_by_item(uow, list(contacts))
         buckets = self._bucket_map(uow)
         return [
             lead
