@@ -44,8 +44,15 @@ class ContactRepository(Protocol):
         """Insert many new contacts at once (all or none)."""
         ...
 
-    def update(self, contact: Contact) -> None:
-        """Replace the stored contact whose version is ``contact.version - 1``."""
+    def update(self, contact: Contact, *, previous: Contact | None = None) -> None:
+        """Replace the stored contact whose version is ``contact.version - 1``.
+
+        *previous* (optional) is that stored version as the caller read it:
+        a store may then write only what differs from it (the SQL stores
+        leave the emails, phones, company links and name-index rows that did
+        not change).  A store may ignore it; one given for another contact
+        or version must be ignored.
+        """
         ...
 
     def delete(self, team_id: TeamId, contact_id: ContactId, version: int) -> None:

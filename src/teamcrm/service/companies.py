@@ -90,7 +90,7 @@ class CompanyUseCases(SessionBase):
                 # Read again, locked: a change made since by_company is kept.
                 contact = uow.contacts.get_for_update(self.team_id, linked.id)
                 ids = tuple(c for c in contact.company_ids if c != company.id)
-                uow.contacts.update(bumped(contact, company_ids=ids))
+                uow.contacts.update(bumped(contact, company_ids=ids), previous=contact)
             uow.memberships.remove_item(self.team_id, company.id)
             uow.companies.delete(self.team_id, company.id, company.version)
             # Its reactions: the program runs it started stop (company_left_bucket).

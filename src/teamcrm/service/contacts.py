@@ -279,7 +279,7 @@ class ContactUseCases(SessionBase):
                         stored = {**changes, "company_ids": ids}
             updated: Contact = bumped(contact, **stored)
             with sending_later(uow):  # held since its read: the update cannot miss it
-                uow.contacts.update(updated)
+                uow.contacts.update(updated, previous=contact)
             now = self.crm.now()
             self._emit(
                 uow, self._event(EventName.CONTACT_UPDATED, contact.id, now, fields=sorted(changes))
@@ -334,7 +334,7 @@ class ContactUseCases(SessionBase):
             updated = change(uow, actor, contact)
             if updated is None:
                 return self._shown_one(uow, actor, contact)
-            uow.contacts.update(updated)
+            uow.contacts.update(updated, previous=contact)
             self._emit(
                 uow,
                 self._event(EventName.CONTACT_UPDATED, contact.id, self.crm.now(), fields=[field]),
@@ -528,7 +528,7 @@ class ContactUseCases(SessionBase):
                 raise ValidationError(field, value, f"is not a {field} of contact {contact.id}")
             changed = changed_channel(contact, updated)
             if changed is not None:
-                uow.contacts.update(updated)
+                uow.contacts.update(updated, previous=contact)
                 uow.collect(
                     self._event(
                         EventName.CONTACT_CHANNEL_VALIDATED,

@@ -407,7 +407,7 @@ class ImportUseCases(SessionBase):
             uow.collect(*created)
         updated = []
         for contact in batch.changed.values():
-            uow.contacts.update(bumped(contact))
+            uow.contacts.update(bumped(contact), previous=batch.stored.get(contact.id))
             fields = _changed_fields(batch.stored.get(contact.id), contact)
             updated.append(self._event(EventName.CONTACT_UPDATED, contact.id, now, fields=fields))
         uow.collect(*updated)

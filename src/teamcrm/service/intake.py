@@ -147,7 +147,7 @@ class IntakeUseCases(SessionBase):
                 )
                 uow.collect(created)
             elif contact is not existing:
-                uow.contacts.update(contact)
+                uow.contacts.update(contact, previous=existing)
                 fields = changed_contact_fields(existing, contact)
                 created = self._event(EventName.CONTACT_UPDATED, contact.id, now, fields=fields)
                 uow.collect(created)

@@ -254,7 +254,7 @@ class InteractionUseCases(SessionBase):
             updated = channel_effect(contact, interaction, region)
             changed = None if updated is None else changed_channel(contact, updated)
             if updated is not None and changed is not None:
-                uow.contacts.update(updated)
+                uow.contacts.update(updated, previous=contact)
                 channel, works = changed
                 uow.collect(
                     self._event(

@@ -202,7 +202,7 @@ class MergeUseCases(SessionBase):
             policies = uow.followup_policies.all(self.team_id)
             if policies:
                 uow.followup_dues.delete(self.team_id, [p.id for p in policies], gone)
-            uow.contacts.update(merged)
+            uow.contacts.update(merged, previous=survivor)
             uow.enrolments.forget_contacts(self.team_id, gone)  # programs runs end with them
             for dup in duplicates:
                 uow.contacts.delete(self.team_id, dup.id, dup.version)

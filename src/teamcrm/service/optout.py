@@ -41,7 +41,7 @@ class OptOutUseCases(SessionBase):
             updated: Contact = bumped(
                 contact, email_opt_out=opted_out, opted_out_at=now if opted_out else None
             )
-            uow.contacts.update(updated)
+            uow.contacts.update(updated, previous=contact)
             name = EventName.CONTACT_OPTED_OUT if opted_out else EventName.CONTACT_OPTED_IN
             self._emit(uow, self._event(name, contact.id, now), contacts={contact.id: updated})
             shown = self._shown_one(uow, actor, updated)

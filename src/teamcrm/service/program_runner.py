@@ -297,7 +297,7 @@ def _perform(
         session._check_status(team, step.status)
         fresh = uow.contacts.get_for_update(team_id, contact.id)
         if fresh.status != step.status:
-            uow.contacts.update(bumped(fresh, status=step.status))
+            uow.contacts.update(bumped(fresh, status=step.status), previous=fresh)
             session._emit(
                 uow, session._event(EventName.CONTACT_UPDATED, contact.id, at, fields=["status"])
             )

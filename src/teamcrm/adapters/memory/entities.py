@@ -93,8 +93,8 @@ class _Contacts(_Versioned[Contact]):
         for contact in contacts:
             self._t.put(contact.id, contact)
 
-    def update(self, contact: Contact) -> None:
-        self._update(contact)
+    def update(self, contact: Contact, *, previous: Contact | None = None) -> None:
+        self._update(contact)  # the whole entity is replaced: nothing to spare
 
     def delete(self, team_id: TeamId, contact_id: ContactId, version: int) -> None:
         self._delete(team_id, contact_id, version)

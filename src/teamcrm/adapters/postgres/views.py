@@ -37,6 +37,7 @@ from teamcrm.adapters.postgres.repositories import context, pg, writing
 from teamcrm.adapters.sql.base import SQLRepository, translated
 from teamcrm.adapters.sql.codec import dumps
 from teamcrm.adapters.sql.company_search import CompanySearch
+from teamcrm.adapters.sql.contacts import replaced
 from teamcrm.adapters.sql.ddl import POSTGRES_SCHEMA
 from teamcrm.adapters.sql.filters import field_source
 from teamcrm.adapters.sql.schema.views import views_tables
@@ -185,8 +186,12 @@ class PGContacts(_LockingContacts):
         translated(write_names)(self, contacts)
 
     @translated
-    def update(self, contact: Contact) -> None:
+    def update(self, contact: Contact, *, previous: Contact | None = None) -> None:
         """Replace the stored contact whose version is ``contact.version - 1``.
+
+        With *previous* (see :meth:`SQLiteContacts.update`) the child rows
+        that did not change are left, and so is the name-index row when the
+        name did not change (its words' triggers then have nothing to do).
 
         Inside the unit's ``send_later()`` block, a contact this unit holds
         locked at that version (read by ``get_for_update``) is written with
@@ -198,8 +203,13 @@ class PGContacts(_LockingContacts):
         held = ctx.held_contacts.get(contact.id)
         later = conn.sending_later and held == contact.version - 1
         with conn.queueing(self.kind, contact.id) if later else contextlib.nullcontext():
-            super().update(contact)
-            write_names(self, [contact])
+            super().update(contact, previous=previous)
+            before = replaced(contact, previous)
+            if before is None or (before.first_name, before.last_name) != (
+                contact.first_name,
+                contact.last_name,
+            ):
+                write_names(self, [contact])
         if held is not None:
             ctx.held_contacts[contact.id] = contact.version
 

@@ -34,6 +34,7 @@ __all__ = [
     "contact_columns",
     "contact_from_row",
     "insert_rows",
+    "replaced",
 ]
 
 
@@ -184,6 +185,23 @@ _INSERT_PHONE = (
 _INSERT_CONTACT_COMPANY = (
     "INSERT INTO contact_companies (contact_id, position, team_id, company_id) VALUES (?, ?, ?, ?)"
 )
+
+
+def replaced(contact: Contact, previous: Contact | None) -> Contact | None:
+    """*previous* if it is the stored version *contact* replaces, else ``None``.
+
+    The same contact (id and team) at ``contact.version - 1``: the versioned
+    update succeeds only on that stored version, whose rows are then exactly
+    *previous*'s, so a repository may leave the rows that did not change.
+    """
+    if (
+        previous is None
+        or previous.id != contact.id
+        or previous.team_id != contact.team_id
+        or previous.version != contact.version - 1
+    ):
+        return None
+    return previous
 
 
 class ContactRows:
@@ -369,8 +387,14 @@ class SQLiteContacts(SQLRepository):
         return next((i for i in ids if i in stored), ids[0])
 
     @translated
-    def update(self, contact: Contact) -> None:
-        """Replace the stored contact whose version is ``contact.version - 1``."""
+    def update(self, contact: Contact, *, previous: Contact | None = None) -> None:
+        """Replace the stored contact whose version is ``contact.version - 1``.
+
+        With *previous* (that stored version, as the caller read it) only
+        the emails, phones and company links that differ from it are
+        rewritten; without it (or if it is not the version replaced) all of
+        them are.
+        """
         c = contact
         self._update_versioned(
             c.id,
@@ -388,9 +412,18 @@ class SQLiteContacts(SQLRepository):
                 "opted_out_at": None if c.opted_out_at is None else to_micros(c.opted_out_at),
             },
         )
-        for table in ("contact_emails", "contact_phones", "contact_companies"):
-            self._conn.execute(f"DELETE FROM {table} WHERE contact_id = ?", (c.id,))
-        ContactRows([c]).write_children(self._conn)
+        before = replaced(c, previous)
+        rows = ContactRows([c])
+        for table, field, kind in (
+            ("contact_emails", "emails", "emails"),
+            ("contact_phones", "phones", "phones"),
+            ("contact_companies", "company_ids", "companies"),
+        ):
+            if before is not None and getattr(before, field) == getattr(c, field):
+                setattr(rows, kind, [])  # unchanged: neither deleted nor written again
+            else:
+                self._conn.execute(f"DELETE FROM {table} WHERE contact_id = ?", (c.id,))
+        rows.write_children(self._conn)
 
     @translated
     def delete(self, team_id: TeamId, contact_id: ContactId, version: int) -> None:

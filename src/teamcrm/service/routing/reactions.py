@@ -158,7 +158,7 @@ def apply_new_lead_status(occasion: Occasion) -> None:
         return
     updated = bumped(fresh, status=wanted)
     with sending_later(uow):  # held since its read: the update cannot miss it
-        uow.contacts.update(updated)
+        uow.contacts.update(updated, previous=fresh)
     occasion.contacts[contact_id] = updated
     occasion.emit(
         _domain_event(
