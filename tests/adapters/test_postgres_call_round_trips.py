@@ -210,6 +210,24 @@ def test_writes_travel_with_commit_and_reads_with_the_actor(pg_world: World) -> 
     assert not [s for s in writes if any(f" {c} " in f"{s} " for c in children)], writes
 
 
+#: The most statements update_contact (a status change) sends to PostgreSQL, as
+#: (agent, admin): 18 / 16 when it deleted and rewrote the contact's emails,
+#: phones, company links and name row in its COMMIT round trip.
+MOST_PG_STATEMENTS_UPDATE_CONTACT = (12, 10)
+
+
+@pytest.mark.parametrize("role", ["agent", "admin"])
+def test_a_status_change_sends_no_child_rows_on_postgresql(pg_world: World, role: str) -> None:
+    session = pg_world.bob if role == "agent" else pg_world.ana
+    fn = _calls(pg_world, session)["update_contact"]
+    fn()
+    with _counting_trips() as trips:
+        fn()
+    statements = [s for t in trips for s in t]
+    most = MOST_PG_STATEMENTS_UPDATE_CONTACT[role == "admin"]
+    assert len(statements) <= most, "\n".join(" ".join(s.split())[:90] for s in statements)
+
+
 #: A routed add whose contact takes the team's new-lead status: the contact is
 #: locked and read in one round trip and written with COMMIT (it took 17).
 MOST_TRIPS_ROUTING_WITH_STATUS = 7

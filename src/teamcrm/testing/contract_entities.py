@@ -279,6 +279,39 @@ class ContactRepositoryContract(StoreContractBase):
             write(store, lambda uow: uow.contacts.update(v2))  # same version twice
         assert read(store, lambda uow: uow.contacts.get(seed.team_id, seed.contact.id)) == v2
 
+    def test_contact_update_with_previous_writes_every_change(
+        self, store: Store, seed: Seed
+    ) -> None:
+        """``update(contact, previous=...)``: the keyword is accepted and nothing is lost.
+
+        A store may leave the rows that did not change; what is read back is
+        the new version all the same, whichever fields changed, and a
+        *previous* that is not the version replaced is ignored.
+        """
+        v1 = seed.contact
+        company = new_company_id()
+        steps = [
+            {"status": "active"},
+            {"first_name": "Anna"},
+            {"emails": (EmailAddress(address="anna@example.com"),)},
+            {"phones": (PhoneNumber(number="+16175550102"),)},
+            {"company_ids": (company,)},
+            {"emails": (), "phones": (), "company_ids": (), "last_name": "Lee-Ray"},
+        ]
+        current = v1
+        for changes in steps:
+            nxt = bump(current, **changes)
+            before = current
+            write(store, lambda uow, c=nxt, p=before: uow.contacts.update(c, previous=p))
+            assert read(store, lambda uow: uow.contacts.get(seed.team_id, v1.id)) == nxt, changes
+            current = nxt
+        # A stale *previous* (an older version that holds the new emails) must not hide them.
+        again = (EmailAddress(address="again@example.com"),)
+        older = attrs.evolve(current, version=current.version - 1, emails=again)
+        back = bump(current, emails=again)
+        write(store, lambda uow: uow.contacts.update(back, previous=older))
+        assert read(store, lambda uow: uow.contacts.get(seed.team_id, v1.id)) == back
+
     def test_contact_opt_out_is_stored_and_cleared_by_updates(
         self, store: Store, seed: Seed
     ) -> None:
