@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import attrs
 import pytest
@@ -290,7 +291,7 @@ class ContactRepositoryContract(StoreContractBase):
         """
         v1 = seed.contact
         company = new_company_id()
-        steps = [
+        steps: list[dict[str, Any]] = [
             {"status": "active"},
             {"first_name": "Anna"},
             {"emails": (EmailAddress(address="anna@example.com"),)},
@@ -301,8 +302,11 @@ class ContactRepositoryContract(StoreContractBase):
         current = v1
         for changes in steps:
             nxt = bump(current, **changes)
-            before = current
-            write(store, lambda uow, c=nxt, p=before: uow.contacts.update(c, previous=p))
+
+            def change(uow: UnitOfWork, c: Contact = nxt, p: Contact = current) -> None:
+                uow.contacts.update(c, previous=p)
+
+            write(store, change)
             assert read(store, lambda uow: uow.contacts.get(seed.team_id, v1.id)) == nxt, changes
             current = nxt
         # A stale *previous* (an older version that holds the new emails) must not hide them.
