@@ -28,6 +28,11 @@ class _Logging(sqlite3.Connection):
     """A SQLite connection that logs each statement it is asked to run."""
 
     log: ClassVar[list[str]] = []
+    opened: ClassVar[list[sqlite3.Connection]] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _Logging.opened.append(self)
 
     def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
         _Logging.log.append(sql)
@@ -52,6 +57,7 @@ def store(
     if request.param == "sqlite":
         original = sqlite3.connect
         _Logging.log = log
+        _Logging.opened = []
         monkeypatch.setattr(
             sqlite3, "connect", lambda *a, **k: original(*a, **{**k, "factory": _Logging})
         )
@@ -161,3 +167,41 @@ def test_without_previous_every_child_row_is_rewritten(
     # Deleted (all three) and inserted again (the email; the name row on PostgreSQL).
     assert _written(log) == expected, log
     assert ana.contact(c.id).status == "active"
+
+
+def _rows_changed() -> int:
+    """Rows the SQLite connections opened so far changed, their triggers' included."""
+    return sum(c.total_changes for c in _Logging.opened)
+
+
+#: The rows a status change of a contact with one email, phone and company
+#: changes on SQLite, its triggers' and the outbox's included: the contact and
+#: the event (it was 22: the children deleted and inserted again, the name's
+#: FTS5 trigram row and its name words deleted and inserted again).
+SQLITE_ROWS_OF_A_STATUS_CHANGE = 2
+
+
+def test_a_status_change_leaves_the_sqlite_name_indexes_alone(
+    store: tuple[str, teamcrm.CRM, list[str]],
+) -> None:
+    kind, crm, _ = store
+    if kind != "sqlite":
+        pytest.skip("SQLite's triggers")
+    _, admin = crm.create_team("Rows", admin_name="Ana")
+    ana = crm.as_member(admin.id)
+    acme = ana.create_company("Acme")
+    c = ana.create_contact(
+        first_name="Zoe",
+        last_name="Quill",
+        emails=["zoe@example.com"],
+        phones=["+16172000001"],
+        company_ids=[acme.id],
+    )
+    before = _rows_changed()
+    ana.update_contact(c.id, status="active")
+    assert _rows_changed() - before == SQLITE_ROWS_OF_A_STATUS_CHANGE
+    before = _rows_changed()
+    ana.update_contact(c.id, last_name="Quinn")  # the name's rows do change
+    assert _rows_changed() - before > SQLITE_ROWS_OF_A_STATUS_CHANGE + 2
+    assert [r.contact.id for r in ana.search(name="zoe quin")] == [c.id]
+    assert [r.contact.id for r in ana.search(name="quill")] == []

@@ -150,18 +150,18 @@ class SQLRepository:
     def _update_versioned(
         self, key: str, team_id: str | None, version: int, values: Mapping[str, Any]
     ) -> None:
-        """Write *values* (column: value) and ``version`` to the row *key* at ``version - 1``.
+        """Write *values* (column: value, maybe none) and ``version`` to row *key* at version - 1.
 
         The optimistic check every versioned repository makes: the row is
         changed only if its stored version is the previous one; otherwise
         ``NotFound`` (no such row in the team) or ``ConcurrencyError``.
         *team_id* ``None`` matches the id alone (teams).
         """
-        columns = ", ".join(f"{name} = ?" for name in values)
+        columns = ", ".join([*(f"{name} = ?" for name in values), "version = ?"])
         keys: tuple[str, ...] = (key,) if team_id is None else (key, team_id)
         where = "id = ?" if team_id is None else "id = ? AND team_id = ?"
         cur = self._conn.execute(
-            f"UPDATE {self.table} SET {columns}, version = ? WHERE {where} AND version = ?",
+            f"UPDATE {self.table} SET {columns} WHERE {where} AND version = ?",
             (*values.values(), version, *keys, version - 1),
         )
         if cur.rowcount != 1 and not (cur.rowcount < 0 and self._holds(key, version - 1)):

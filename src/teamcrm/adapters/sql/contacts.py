@@ -297,6 +297,21 @@ def insert_rows(conn: Any, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
         conn.execute(f"{head} VALUES {', '.join([one] * len(part))}", [v for r in part for v in r])
 
 
+def _contact_values(c: Contact) -> dict[str, Any]:
+    """The columns of *c*'s ``contacts`` row an update writes (all but ids and version)."""
+    return {
+        "first_name": c.first_name,
+        "last_name": c.last_name,
+        "status": c.status,
+        "source": c.source,
+        "custom_fields": dumps(c.custom_fields) if c.custom_fields else "{}",
+        "created_by": c.created_by,
+        "created_at": to_micros(c.created_at),
+        "email_opt_out": int(c.email_opt_out),
+        "opted_out_at": None if c.opted_out_at is None else to_micros(c.opted_out_at),
+    }
+
+
 class SQLiteContacts(SQLRepository):
     """Contacts, with emails, phones and company links in child tables."""
 
@@ -391,28 +406,18 @@ class SQLiteContacts(SQLRepository):
         """Replace the stored contact whose version is ``contact.version - 1``.
 
         With *previous* (that stored version, as the caller read it) only
-        the emails, phones and company links that differ from it are
-        rewritten; without it (or if it is not the version replaced) all of
-        them are.
+        the columns, emails, phones and company links that differ from it
+        are written (on SQLite a status change then leaves the name indexes'
+        triggers idle); without it (or if it is not the version replaced)
+        all of them are.
         """
         c = contact
-        self._update_versioned(
-            c.id,
-            c.team_id,
-            c.version,
-            {
-                "first_name": c.first_name,
-                "last_name": c.last_name,
-                "status": c.status,
-                "source": c.source,
-                "custom_fields": dumps(c.custom_fields) if c.custom_fields else "{}",
-                "created_by": c.created_by,
-                "created_at": to_micros(c.created_at),
-                "email_opt_out": int(c.email_opt_out),
-                "opted_out_at": None if c.opted_out_at is None else to_micros(c.opted_out_at),
-            },
-        )
         before = replaced(c, previous)
+        values = _contact_values(c)
+        if before is not None:  # only the columns that changed: their triggers alone run
+            old = _contact_values(before)
+            values = {k: v for k, v in values.items() if old[k] != v}
+        self._update_versioned(c.id, c.team_id, c.version, values)
         rows = ContactRows([c])
         for table, field, kind in (
             ("contact_emails", "emails", "emails"),
