@@ -14,7 +14,11 @@ session then knows whether its member is a manager (see
 ``SessionBase._was_manager``).
 
 Where a call read the same row twice, it now reads it once on every store:
-the SQLite statement counts below check that too.
+the SQLite statement counts below check that too.  A dashboard page read
+each owned contact's interactions (13 statements for 5 leads, 48 for 40, on
+SQLite and PostgreSQL alike); it now reads the owners' last contacts in one
+statement (``interactions.last_by_author``): 9 statements, in 3 round trips
+on PostgreSQL, whatever the number of leads.
 """
 
 from __future__ import annotations
@@ -280,3 +284,72 @@ def test_sqlite_statements_of_the_calls_that_read_a_row_twice(
             assert len(statements) <= most, f"{call} as {role}:\n" + "\n".join(statements)
     finally:
         w.crm.close()
+
+
+#: The page sizes whose dashboard pages must take the same statements.
+FEW_LEADS, MANY_LEADS = 5, 40
+
+
+def _dashboard_statements(w: World, count: Callable[[Callable[[], object]], int]) -> list[int]:
+    """The statements of the admin's dashboard page with FEW_LEADS, then MANY_LEADS, leads.
+
+    Every lead is Bob's (the pool's only member) and its contact has a call of
+    his, so each row has a last contact to read.
+    """
+    made = w.ana.create_contacts([{"first_name": f"Lead{i}"} for i in range(MANY_LEADS)])
+    fresh = [c.id for c in made]
+    page = lambda: w.ana.routing_dashboard_page(limit=MANY_LEADS + 10)  # noqa: E731
+    counts = []
+    have = len(page())
+    for want in (FEW_LEADS, MANY_LEADS):
+        for cid in [fresh.pop() for _ in range(want - have)]:
+            w.ana.add_to_bucket(w.web, cid)
+            w.bob.log_interaction("call", contact_ids=[cid], body="hello")
+        rows = page()
+        assert len(rows) == want
+        assert all(r.last_contacted_at is not None for r in rows), rows
+        have = want
+        counts.append(count(page))
+    return counts
+
+
+def test_sqlite_statements_of_a_dashboard_page_do_not_grow_with_its_leads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One read of the owners' last contacts for the page, not one per lead's contact."""
+    original = sqlite3.connect
+
+    def tracing_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        return original(*args, **{**kwargs, "factory": _Counting})
+
+    def count(fn: Callable[[], object]) -> int:
+        _Counting.log.clear()
+        fn()
+        return len(_Counting.log)
+
+    monkeypatch.setattr(sqlite3, "connect", tracing_connect)
+    w = _world(f"sqlite:///{tmp_path / 'dashboard.db'}")
+    try:
+        few, many = _dashboard_statements(w, count)
+    finally:
+        w.crm.close()
+    assert many == few, f"{FEW_LEADS} leads: {few} statements, {MANY_LEADS} leads: {many}"
+
+
+def test_postgresql_statements_of_a_dashboard_page_do_not_grow_with_its_leads() -> None:
+    """The same on PostgreSQL, where the page's reads also travel in one round trip."""
+    pg_support.require_server()
+
+    def count(fn: Callable[[], object]) -> int:
+        with _counting_trips() as trips:
+            fn()
+        assert len(trips) <= MOST_ROUND_TRIPS["dashboard_page"][1]
+        return sum(len(t) for t in trips)
+
+    with pg_support.schemas() as made:
+        w = _world(made.new())
+        try:
+            few, many = _dashboard_statements(w, count)
+        finally:
+            w.crm.close()
+    assert many == few, f"{FEW_LEADS} leads: {few} statements, {MANY_LEADS} leads: {many}"

@@ -10,6 +10,7 @@ from teamcrm.ids import (
     CompanyId,
     ContactId,
     InteractionId,
+    MemberId,
     TeamId,
 )
 from teamcrm.interaction import Interaction
@@ -47,6 +48,27 @@ class InteractionRepository(Protocol):
 
     def for_company(self, team_id: TeamId, company_id: CompanyId) -> list[Interaction]:
         """Return the interactions filed under a company, newest first (ties: id)."""
+        ...
+
+    def last_by_author(
+        self, team_id: TeamId, contact_ids: Sequence[ContactId], *, until: datetime
+    ) -> dict[tuple[ContactId, MemberId], datetime]:
+        """When each author last interacted with each of *contact_ids*, up to *until*.
+
+        Returns ``{(contact_id, author_id): occurred_at}``: for every contact
+        of *contact_ids* and every member who authored one of its
+        interactions with ``occurred_at <= until``, the newest such
+        ``occurred_at`` - what :meth:`for_contact` of each contact would
+        give, without reading the interactions themselves.  Pairs without
+        such an interaction are absent; unknown contacts and other teams'
+        interactions give nothing; an empty *contact_ids* gives ``{}``.
+
+        One call for a page of contacts (the routing dashboard's "last
+        contacted" column): a SQL store reads one index range of each
+        contact's targets (``team_id, target_id, occurred_at``) in a single
+        statement, whatever the number of contacts.  Added in the Unreleased
+        version: a store implementing this port must add it.
+        """
         ...
 
     def file_under(

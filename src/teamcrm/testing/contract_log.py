@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 import attrs
 import pytest
@@ -12,6 +13,8 @@ from hypothesis import strategies as st
 from teamcrm.bucket import BucketMembership
 from teamcrm.errors import AlreadyExists, NotFound
 from teamcrm.ids import (
+    ContactId,
+    MemberId,
     new_interaction_id,
     new_member_id,
 )
@@ -110,6 +113,61 @@ class InteractionRepositoryContract(StoreContractBase):
         assert got.contact_ids == (keep.id,)
         got = read(store, lambda uow: uow.interactions.get(seed.team_id, both.id))
         assert got.contact_ids == (keep.id,)
+
+    @contract_settings
+    @given(
+        notes=st.lists(
+            st.tuples(st.integers(0, 6), st.booleans(), st.sampled_from(["one", "two", "both"])),
+            max_size=10,
+        ),
+        until=st.integers(0, 7),
+    )
+    def test_last_by_author_is_each_authors_newest_interaction_up_to_a_time(
+        self,
+        store: Store,
+        notes: list[tuple[int, bool, str]],
+        until: int,
+    ) -> None:
+        seed = seed_team(store)
+        other = seed_team(store)
+        two = new_contact(seed, 37)
+        targets = {"one": (seed.contact.id,), "two": (two.id,), "both": (two.id, seed.contact.id)}
+        rows = [
+            attrs.evolve(
+                _interaction(seed, 100 + s),
+                author_id=seed.admin.id if by_admin else seed.agent.id,
+                contact_ids=targets[to],
+            )
+            for s, by_admin, to in notes
+        ]
+        # Not counted: another team's, and one filed under the company only.
+        noise = [
+            _interaction(other, 100),
+            attrs.evolve(_interaction(seed, 100, company=True), contact_ids=()),
+        ]
+
+        def fill(uow: UnitOfWork) -> None:
+            uow.contacts.add(two)
+            add_all(uow.interactions.add, [*rows, *noise])
+
+        write(store, fill)
+        wanted = [seed.contact.id, two.id, other.contact.id, seed.contact.id]
+        cut = at(100 + until)
+        got = read(
+            store, lambda uow: uow.interactions.last_by_author(seed.team_id, wanted, until=cut)
+        )
+        expected: dict[tuple[ContactId, MemberId], datetime] = {}
+        for i in rows:
+            for c in i.contact_ids if i.occurred_at <= cut else ():
+                key = (c, i.author_id)
+                expected[key] = max(i.occurred_at, expected.get(key, i.occurred_at))
+        assert got == expected
+        assert (
+            read(
+                store, lambda uow: uow.interactions.last_by_author(seed.team_id, [], until=at(200))
+            )
+            == {}
+        )
 
     def test_all_lists_every_interaction_of_the_team_by_id(self, store: Store) -> None:
         seed = seed_team(store)

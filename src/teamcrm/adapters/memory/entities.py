@@ -280,6 +280,20 @@ class _Interactions:
             i for i in self._t.values() if i.team_id == team_id and company_id in i.company_ids
         )
 
+    def last_by_author(
+        self, team_id: TeamId, contact_ids: Sequence[ContactId], *, until: datetime
+    ) -> dict[tuple[ContactId, MemberId], datetime]:
+        wanted = set(contact_ids)
+        last: dict[tuple[ContactId, MemberId], datetime] = {}
+        for i in self._t.values():
+            if i.team_id != team_id or i.occurred_at > until:
+                continue
+            for c in wanted.intersection(i.contact_ids):
+                key = (c, i.author_id)
+                if key not in last or last[key] < i.occurred_at:
+                    last[key] = i.occurred_at
+        return last
+
     def file_under(
         self, team_id: TeamId, interaction_id: InteractionId, company_ids: Sequence[CompanyId]
     ) -> None:

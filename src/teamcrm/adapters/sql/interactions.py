@@ -11,12 +11,13 @@ from teamcrm.adapters.sql.base import SQLRepository, translated
 from teamcrm.adapters.sql.codec import (
     dumps,
     from_micros,
+    ids_json,
     loads,
     to_micros,
 )
 from teamcrm.adapters.sql.dialect import Dialect
 from teamcrm.errors import NotFound
-from teamcrm.ids import PREFIXES, CompanyId, ContactId, InteractionId, TeamId
+from teamcrm.ids import PREFIXES, CompanyId, ContactId, InteractionId, MemberId, TeamId
 from teamcrm.interaction import Interaction, InteractionKind, Outcome
 from teamcrm.validation import trusted
 
@@ -33,6 +34,25 @@ SELECT i.id, i.team_id, i.kind, i.author_id, i.occurred_at, i.logged_at, i.outco
        (SELECT {targets}
           FROM interaction_targets t WHERE t.interaction_id = i.id)
 FROM interactions i"""
+
+
+@cache
+def _last_by_author(d: Dialect) -> str:
+    """Each (contact, author)'s newest ``occurred_at`` up to a time: one index range per contact.
+
+    The ranges are of ``interaction_targets_by_target`` (``team_id, target_id,
+    occurred_at``); each row's author is read by the primary key of
+    ``interactions`` in a scalar subquery, so that PostgreSQL does not hash
+    the whole ``interactions`` table for a join.  ``ids_in`` lets PostgreSQL
+    probe the index with the array.
+    """
+    return f"""
+SELECT x.target_id,
+       (SELECT i.author_id FROM interactions i WHERE i.id = x.interaction_id) AS author_id,
+       max(x.occurred_at)
+FROM interaction_targets x
+WHERE x.team_id = ? AND {d.ids_in("x.target_id")} AND x.occurred_at <= ?
+GROUP BY x.target_id, author_id"""
 
 
 def _interaction(row: Sequence[Any]) -> Interaction:
@@ -142,6 +162,17 @@ class SQLiteInteractions(SQLRepository):
             sql + " ORDER BY x.occurred_at DESC, x.interaction_id DESC LIMIT ?", (*params, limit)
         )
         return [_interaction(r) for r in rows]
+
+    @translated
+    def last_by_author(
+        self, team_id: TeamId, contact_ids: Sequence[ContactId], *, until: datetime
+    ) -> dict[tuple[ContactId, MemberId], datetime]:
+        """Each author's newest interaction time with each contact up to *until* (see the port)."""
+        wanted, ids = ids_json(contact_ids)
+        if not wanted:
+            return {}
+        rows = self._conn.execute(_last_by_author(self._dialect), (team_id, ids, to_micros(until)))
+        return {(c, a): from_micros(at) for c, a, at in rows}
 
     @translated
     def for_company(self, team_id: TeamId, company_id: CompanyId) -> list[Interaction]:

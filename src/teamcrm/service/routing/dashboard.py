@@ -15,14 +15,12 @@ Rights are read on every page: admins and managers only, as for the list.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
 from teamcrm import permissions as perm
 from teamcrm.errors import ValidationError
-from teamcrm.ids import PREFIXES, ContactId, MemberId, TeamId
-from teamcrm.interaction import Interaction
+from teamcrm.ids import PREFIXES, MemberId, TeamId
 from teamcrm.lead import (
     Lead,
     LeadRow,
@@ -123,37 +121,32 @@ def dashboard_rows(
 ) -> list[LeadRow]:
     """The dashboard rows of *leads*, in their order: one per lead and owner that match.
 
-    Each contact's interactions are read once (not once per lead and owner),
-    and a store that reads ahead gets every read of the page in one round
-    trip: the pools, the members, the contacts and the owned contacts'
-    interactions.
+    The owners' last contacts are read in one call for every owned contact
+    of the page (:meth:`~teamcrm.ports.InteractionRepository.last_by_author`),
+    so a page takes the same statements whatever its size, and a store that
+    reads ahead gets every read of the page in one round trip: the pools,
+    the members, the contacts and the last contacts.
     """
     contact_ids = list(dict.fromkeys(ld.contact_id for ld in leads))
     shown = [ld for ld in leads if include_removed or ld.status is not LeadStatus.REMOVED]
     owned = list(dict.fromkeys(ld.contact_id for ld in shown if any(_owners(ld, assignee))))
     if reads_ahead(uow):
-        read_ahead(
-            uow,
+        reads: list[Callable[[], object]] = [
             lambda: uow.lead_pools.all(team_id),
             lambda: uow.members.all(team_id),
             lambda: uow.contacts.get_many(team_id, contact_ids),
-            *[functools.partial(uow.interactions.for_contact, team_id, c) for c in owned],
-        )
+        ]
+        if owned:
+            reads.append(lambda: uow.interactions.last_by_author(team_id, owned, until=now))
+        read_ahead(uow, *reads)
     pools = {p.id: p for p in uow.lead_pools.all(team_id)}
     members = {m.id: m for m in uow.members.all(team_id)}
     contacts = {c.id: c for c in uow.contacts.get_many(team_id, contact_ids)}
-    history: dict[ContactId, list[Interaction]] = {}
+    last = uow.interactions.last_by_author(team_id, owned, until=now) if owned else {}
 
     def last_contact(lead: Lead, owner: MemberId | None) -> datetime | None:
         """When *owner* last contacted the lead's contact (their newest interaction up to now)."""
-        if owner is None:
-            return None
-        if lead.contact_id not in history:
-            history[lead.contact_id] = uow.interactions.for_contact(team_id, lead.contact_id)
-        for interaction in history[lead.contact_id]:
-            if interaction.author_id == owner and interaction.occurred_at <= now:
-                return interaction.occurred_at
-        return None
+        return None if owner is None else last.get((lead.contact_id, owner))
 
     rows: list[LeadRow] = []
     for lead in shown:
