@@ -17,71 +17,20 @@ as for ``scale``); prints nothing without one.
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 import statistics
 import sys
 import time
-from collections.abc import Iterator
-from typing import Any
 
 from bench_scale import PG_SIZES, _calls, _label, _pg_server
 from registry import Result, benchmark
 from scale_data import NOW, ROUTE_SPARE, build_postgres
 
 import teamcrm
+from teamcrm.testing.round_trips import counting_round_trips
 
 #: The calls measured (as in ``bench_scale``).
 CALLS = ("log_interaction", "update_contact", "route_one_lead", "dashboard_page", "follow_ups_page")
-
-
-@contextlib.contextmanager
-def counting_trips() -> Iterator[list[list[str]]]:
-    """Every round trip made inside: a statement sent alone, or a pipeline's statements."""
-    import psycopg
-
-    trips: list[list[str]] = []
-    depth = [0]
-    execute, pipeline = psycopg.Connection.execute, psycopg.Connection.pipeline
-    executemany = psycopg.Cursor.executemany
-
-    def sent(query: Any) -> None:
-        if not depth[0]:
-            trips.append([])
-        trips[-1].append(str(query))
-
-    def counted_execute(self: Any, query: Any, params: Any = None, **kw: Any) -> Any:
-        sent(query)
-        return execute(self, query, params, **kw)
-
-    def counted_executemany(self: Any, query: Any, rows: Any, **kw: Any) -> Any:
-        sent(query)
-        depth[0] += 1  # psycopg pipelines the rows: one round trip
-        try:
-            return executemany(self, query, rows, **kw)
-        finally:
-            depth[0] -= 1
-
-    @contextlib.contextmanager
-    def counted_pipeline(self: Any) -> Iterator[Any]:
-        if not depth[0]:
-            trips.append([])
-        depth[0] += 1
-        try:
-            with pipeline(self) as p:
-                yield p
-        finally:
-            depth[0] -= 1
-
-    psycopg.Connection.execute = counted_execute  # type: ignore[method-assign]
-    psycopg.Connection.pipeline = counted_pipeline  # type: ignore[method-assign]
-    psycopg.Cursor.executemany = counted_executemany  # type: ignore[method-assign]
-    try:
-        yield trips
-    finally:
-        psycopg.Connection.execute = execute  # type: ignore[method-assign]
-        psycopg.Connection.pipeline = pipeline  # type: ignore[method-assign]
-        psycopg.Cursor.executemany = executemany  # type: ignore[method-assign]
 
 
 def _measure(server: str, size: int, repeat: int) -> list[Result]:
@@ -104,7 +53,7 @@ def _measure(server: str, size: int, repeat: int) -> list[Result]:
                         continue
                     call = calls[name]
                     call()  # warm
-                    with counting_trips() as trips:
+                    with counting_round_trips() as trips:
                         call()
                     times = []
                     for _ in range(repeat):

@@ -23,7 +23,6 @@ on PostgreSQL, whatever the number of leads.
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -35,6 +34,7 @@ import pytest
 
 import pg_support
 import teamcrm
+from teamcrm.testing.round_trips import counting_round_trips
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(days=60)  # every contact of the shared bucket is due
@@ -120,51 +120,6 @@ def _calls(w: World, session: teamcrm.MemberSession) -> dict[str, Callable[[], o
     }
 
 
-@contextlib.contextmanager
-def _counting_trips() -> Iterator[list[list[str]]]:
-    """Every round trip made inside: a statement sent alone, or a pipeline's statements."""
-    import psycopg
-
-    trips: list[list[str]] = []
-    depth = [0]
-    execute, pipeline = psycopg.Connection.execute, psycopg.Connection.pipeline
-    executemany = psycopg.Cursor.executemany
-
-    def sent(query: Any) -> None:
-        if not depth[0]:  # alone: a round trip of its own
-            trips.append([])
-        trips[-1].append(str(query))
-
-    def counted_execute(self: Any, query: Any, params: Any = None, **kw: Any) -> Any:
-        sent(query)
-        return execute(self, query, params, **kw)
-
-    def counted_executemany(self: Any, query: Any, rows: Any, **kw: Any) -> Any:
-        sent(query)
-        depth[0] += 1  # psycopg pipelines the rows: one round trip
-        try:
-            return executemany(self, query, rows, **kw)
-        finally:
-            depth[0] -= 1
-
-    @contextlib.contextmanager
-    def counted_pipeline(self: Any) -> Iterator[Any]:
-        if not depth[0]:
-            trips.append([])
-        depth[0] += 1
-        try:
-            with pipeline(self) as p:
-                yield p
-        finally:
-            depth[0] -= 1
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(psycopg.Connection, "execute", counted_execute)
-        mp.setattr(psycopg.Connection, "pipeline", counted_pipeline)
-        mp.setattr(psycopg.Cursor, "executemany", counted_executemany)
-        yield trips
-
-
 @pytest.fixture(scope="module")
 def pg_world() -> Iterator[World]:
     pg_support.require_server()
@@ -189,7 +144,7 @@ def test_each_call_takes_at_most_its_round_trips_on_postgresql(
     session = pg_world.bob if role == "agent" else pg_world.ana
     fn = _calls(pg_world, session)[call]
     fn()  # warm: the session learns its member's role
-    with _counting_trips() as trips:
+    with counting_round_trips() as trips:
         fn()
     shown = "\n".join(" ; ".join(" ".join(s.split())[:70] for s in t) for t in trips)
     assert len(trips) <= most, f"{call} as {role}: {len(trips)} round trips\n{shown}"
@@ -200,7 +155,7 @@ def test_writes_travel_with_commit_and_reads_with_the_actor(pg_world: World) -> 
     """update_contact as the admin: every read with BEGIN, every write with COMMIT."""
     fn = _calls(pg_world, pg_world.ana)["update_contact"]
     fn()
-    with _counting_trips() as trips:
+    with counting_round_trips() as trips:
         fn()
     first, last = trips[0], trips[-1]
     assert any("FROM members" in s for s in first), first
@@ -225,7 +180,7 @@ def test_a_status_change_sends_no_child_rows_on_postgresql(pg_world: World, role
     session = pg_world.bob if role == "agent" else pg_world.ana
     fn = _calls(pg_world, session)["update_contact"]
     fn()
-    with _counting_trips() as trips:
+    with counting_round_trips() as trips:
         fn()
     statements = [s for t in trips for s in t]
     most = MOST_PG_STATEMENTS_UPDATE_CONTACT[role == "admin"]
@@ -240,7 +195,7 @@ MOST_TRIPS_ROUTING_WITH_STATUS = 7
 def test_a_routed_add_that_sets_the_contact_status_on_postgresql(pg_world: World) -> None:
     ana, cid = pg_world.ana, pg_world.spare.pop()
     ana.update_contact(cid, status="nurture")  # not the new-lead status
-    with _counting_trips() as trips:
+    with counting_round_trips() as trips:
         ana.add_to_bucket(pg_world.web, cid)
     assert ana.contact(cid).status != "nurture"
     shown = "\n".join(" ; ".join(" ".join(s.split())[:70] for s in t) for t in trips)
@@ -341,7 +296,7 @@ def test_postgresql_statements_of_a_dashboard_page_do_not_grow_with_its_leads() 
     pg_support.require_server()
 
     def count(fn: Callable[[], object]) -> int:
-        with _counting_trips() as trips:
+        with counting_round_trips() as trips:
             fn()
         assert len(trips) <= MOST_ROUND_TRIPS["dashboard_page"][1]
         return sum(len(t) for t in trips)

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from teamcrm.repositories import RepositorySpec
 
 __all__ = [
-    "CORE_REPOSITORIES",
     "RepositoryFactory",
     "check_repository",
     "register_repository",
@@ -35,8 +34,6 @@ __all__ = [
 #: :class:`~teamcrm.adapters.sql.base.SQLContext`.
 RepositoryFactory = Callable[[SQLContext], Any]
 
-#: The names of teamcrm's own repositories: no extra one may take them.
-CORE_REPOSITORIES = frozenset(CORE_NAMES)
 _REPOSITORIES: dict[str, RepositoryFactory] = {}
 
 
@@ -46,7 +43,7 @@ def check_repository(
     """Refuse *name* unless *registry* may take *factory* (see :func:`register_repository`)."""
     if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
         raise ValidationError("name", name, "must be a public Python identifier")
-    if name in CORE_REPOSITORIES or name in {"collect", "commit", "rollback", "context"}:
+    if name in CORE_NAMES or name in {"collect", "commit", "rollback", "context"}:
         raise ValidationError("name", name, "is a built-in attribute of the unit of work")
     if registry.get(name, factory) is not factory and not replace:
         # Two modules registering one name would make the winner depend on
@@ -65,7 +62,8 @@ def register_repository(name: str, factory: RepositoryFactory, *, replace: bool 
     :func:`~teamcrm.adapters.sql.migrations.register_migration`.  A name
     already registered with another factory is refused unless *replace* is
     true (so the winner never depends on import order), and so is the name
-    of one of teamcrm's own repositories.
+    of one of teamcrm's own repositories
+    (:data:`teamcrm.core_repositories.CORE_NAMES`).
 
     This is the process-wide default: a store copies it when it opens, so
     register before opening stores.  One store alone:
