@@ -142,6 +142,47 @@ def test_rows_read_ahead_are_dropped_when_the_unit_writes(crm: teamcrm.CRM) -> N
         uow.commit()
 
 
+def test_rows_read_ahead_of_settled_tables_survive_a_write_of_another_table(
+    crm: teamcrm.CRM, trips: list[list[str]]
+) -> None:
+    """A contact's update keeps a team's rows read ahead; a team's update drops them."""
+    team, admin = crm.create_team("Acme", admin_name="Ana")
+    made = crm.as_member(admin.id).create_contact("Before")
+    with crm.store.unit_of_work() as uow:
+        read_ahead(uow, lambda: uow.teams.get(team.id), lambda: uow.members.all(team.id))
+        uow.contacts.get(team.id, made.id)  # sends the reads ahead with it
+        changed = attrs.evolve(made, status="nurture", version=made.version + 1)
+        uow.contacts.update(changed, previous=made)  # one UPDATE of contacts
+        trips.clear()
+        assert uow.teams.get(team.id).name == "Acme"  # kept: nothing sent
+        assert trips == [], trips
+        uow.teams.update(attrs.evolve(team, name="Acme 2", version=team.version + 1))
+        assert [m.id for m in uow.members.all(team.id)] == [admin.id]
+        asked = [s for t in trips for s in t if "FROM members" in s]
+        assert len(asked) == 1, trips  # dropped by the team's update: read again
+        uow.commit()
+
+
+def test_one_statement_appends_a_teams_events_in_order(
+    crm: teamcrm.CRM, trips: list[list[str]]
+) -> None:
+    """The outbox lock and every row: one statement, ``seq`` in the order given."""
+    team, admin = crm.create_team("Acme", admin_name="Ana")
+    session = crm.as_member(admin.id)
+    before = crm.store.unit_of_work(write=False)
+    with before as uow:
+        last = max((m.seq for m in uow.outbox.read(team.id, 0, 10_000)), default=0)
+    trips.clear()
+    made = session.create_contacts([{"first_name": f"N{i}"} for i in range(5)])
+    appends = [s for t in trips for s in t if "INTO outbox" in s]
+    assert len(appends) == 1 and "pg_advisory_xact_lock" in appends[0], appends
+    with crm.store.unit_of_work(write=False) as uow:
+        new = uow.outbox.read(team.id, last, 10_000)
+    created = [m.event.subject_id for m in new if m.event.name.value == "contact.created"]
+    assert created == [c.id for c in made]
+    assert [m.seq for m in new] == sorted(m.seq for m in new)
+
+
 def test_rows_read_ahead_before_a_lock_are_not_used_after_it(crm: teamcrm.CRM) -> None:
     team, admin = crm.create_team("Acme", admin_name="Ana")
     made = crm.as_member(admin.id).create_contact("Before")

@@ -38,6 +38,14 @@ REGEX_ALLOWED = {
         "detects a statement that takes row locks (FOR UPDATE, advisory locks) so a pipelined"
         " unit knows what it read may have changed; it reads SQL, never rewrites it"
     ),
+    ("connection.py", "_READ_TABLES"): (
+        "names the tables a kept read ahead reads, so a write to another table keeps it;"
+        " it reads SQL, never rewrites it"
+    ),
+    ("connection.py", "_WRITTEN_TABLE"): (
+        "names the table an INSERT or UPDATE writes (which kept reads it may change);"
+        " it reads SQL, never rewrites it"
+    ),
 }
 
 

@@ -237,17 +237,26 @@ class Reactions:
         *,
         subject: object | None = None,
         origin: str = "",
+        contacts: MutableMapping[str, Contact | None] | None = None,
     ) -> None:
         """Tell *uow* what the reactions of *event* will read first (``read_ahead``).
 
         Called before the change that emits *event* (as it would be emitted)
         is sent, so that a store talking to a server sends the reactions'
-        first reads with it.  Collects nothing and runs no reaction.
+        first reads with it.  Collects nothing and runs no reaction;
+        *contacts* are those the reactions will be given (read, not changed).
         """
         reactions = self._by_event.get(event.name)
         if not reactions:
             return
-        occasion = Occasion(uow=uow, event=event, reactions=self, subject=subject, origin=origin)
+        occasion = Occasion(
+            uow=uow,
+            event=event,
+            reactions=self,
+            subject=subject,
+            contacts={} if contacts is None else contacts,
+            origin=origin,
+        )
         reads = [read for r in reactions if r.ahead is not None for read in r.ahead(occasion)]
         if reads:
             read_ahead(uow, *reads)
@@ -428,6 +437,7 @@ def default_reactions(strategies: StrategyRegistry | None = None) -> Reactions:
                 "contacts",
                 "a new lead's contact takes the team's new_lead_status",
                 routing.apply_new_lead_status,
+                routing.apply_new_lead_status_ahead,
             ),
             Reaction(
                 EventName.LEAD_ROUTED,

@@ -224,6 +224,40 @@ def _locks(sql: str) -> bool:
     return _LOCKING.search(sql) is not None
 
 
+#: Tables no trigger or cascade of teamcrm's schema writes when another table
+#: is inserted into or updated: a read of these alone can only be changed by
+#: a write to one of them.
+_SETTLED = frozenset(
+    {
+        "teams",
+        "team_statuses",
+        "programs",
+        "members",
+        "buckets",
+        "bucket_grants",
+        "inbound_buckets",
+        "lead_pools",
+        "followup_policies",
+    }
+)
+_READ_TABLES = re.compile(r"\b(?:FROM|JOIN)\s+(\w+)", re.IGNORECASE)
+_WRITTEN_TABLE = re.compile(r"\s*(?:INSERT\s+INTO|UPDATE)\s+(\w+)\s", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=1024)
+def _settled_tables(sql: str) -> frozenset[str] | None:
+    """The tables the read *sql* names, if all are settled (see ``_SETTLED``); else ``None``."""
+    tables = frozenset(t.lower() for t in _READ_TABLES.findall(sql))
+    return tables if tables and tables <= _SETTLED else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _written_table(sql: str) -> str | None:
+    """The table an ``INSERT`` or ``UPDATE`` writes (``None``: another statement)."""
+    match = _WRITTEN_TABLE.match(sql)
+    return None if match is None else match.group(1).lower()
+
+
 class PGConnection:
     """One psycopg connection seen through the interface the shared repositories use.
 
@@ -239,10 +273,13 @@ class PGConnection:
       ``SELECT``, is kept and sent with the next batch, and the rows are
       kept until the same statement with the same parameters is run again,
       which then takes them instead of asking the server.  Kept rows are
-      dropped when the unit writes anything, and those read before a lock
-      when the unit takes it (they might no longer be what a read would
-      return): reads are sent in the order they were recorded, so a read
-      that must see what a lock protects is recorded after the locking one;
+      dropped when the unit writes anything they may depend on (an
+      ``INSERT`` or ``UPDATE`` of one table keeps only the reads of other
+      tables that no trigger writes, ``_SETTLED``; any other write drops
+      every kept read), and those read before a lock when the unit takes it
+      (they might no longer be what a read would return): reads are sent in
+      the order they were recorded, so a read that must see what a lock
+      protects is recorded after the locking one;
     * **writes sent later** (:meth:`later`) - a write whose result its caller
       does not read is queued and sent first in the next batch (before any
       statement that could see it).  If it fails (a duplicate key), the
@@ -292,6 +329,8 @@ class PGConnection:
             raise _Recorded
         if self._queueing:
             kind, record = self._queued_as
+            if not _reads(sql) or _locks(sql):
+                self._forget_reads(sql)
             self._later.append(_Statement(sql, params, kind=kind, record=record))
             return _NOTHING
         key = _key(sql, params) if (self._read or self._ahead_keys) and _reads(sql) else None
@@ -305,7 +344,7 @@ class PGConnection:
                     self._read = {k: v for k, v in self._read.items() if v[0] > sent}
                 return rows
         if not _reads(sql) or _locks(sql):
-            self._read.clear()
+            self._forget_reads(sql)
         if self._opening is None and not self._later and not self._ahead:
             try:
                 return self.raw.execute(sql, params)
@@ -327,10 +366,10 @@ class PGConnection:
             return _NOTHING
         kind, record = self._queued_as if self._queueing else (None, None)
         statement = _Statement(placeholders(sql), batch, many=True, kind=kind, record=record)
+        self._forget_reads(statement.sql)
         if self._queueing:
             self._later.append(statement)
             return _NOTHING
-        self._read.clear()
         if self._opening is None and not self._later and not self._ahead:
             cur = self.raw.cursor()
             try:
@@ -371,8 +410,15 @@ class PGConnection:
     # ------------------------------------------------------- writes later
     def later(self, sql: str, params: Sequence[Any], *, kind: str, key: Any) -> None:
         """Queue a shared write (``?`` placeholders) of the record *kind* *key* (see the class)."""
-        self._read.clear()
-        self._later.append(_Statement(placeholders(sql), params, kind=kind, record=key))
+        statement = _Statement(placeholders(sql), params, kind=kind, record=key)
+        self._forget_reads(statement.sql)
+        self._later.append(statement)
+
+    def run_later(self, sql: str, params: Sequence[Any], *, kind: str, key: Any) -> None:
+        """Queue native SQL (``%s`` placeholders) writing *kind* *key* (see :meth:`later`)."""
+        statement = _Statement(sql, params, kind=kind, record=key)
+        self._forget_reads(sql)
+        self._later.append(statement)
 
     @contextlib.contextmanager
     def queueing(self, kind: str | None = None, key: Any = None) -> Iterator[None]:
@@ -381,15 +427,28 @@ class PGConnection:
         With *kind* and *key*, a duplicate key the queued statements meet is
         raised as ``AlreadyExists(kind, key)`` (see :meth:`later`).
         """
-        if kind is not None:
-            self._read.clear()  # a write: what was read ahead may no longer be so
-        self._queueing = True
+        self._queueing = True  # each statement queued forgets the reads it may change
         self._queued_as = (kind, key)
         try:
             yield
         finally:
             self._queueing = False
             self._queued_as = (None, None)
+
+    def _forget_reads(self, sql: str) -> None:
+        """Drop the kept reads the write (or lock) *sql* may change.
+
+        An ``INSERT`` or ``UPDATE`` of a table keeps the reads of settled
+        tables (``_SETTLED``) other than it; anything else drops every kept read.
+        """
+        if not self._read:
+            return
+        table = None if _reads(sql) else _written_table(sql)
+        if table is None:
+            self._read.clear()
+            return
+        for key in [k for k in self._read if table in (_settled_tables(k[0]) or (table,))]:
+            del self._read[key]
 
     def flush(self) -> None:
         """Send whatever is queued (opening, writes, reads) now, in one round trip."""

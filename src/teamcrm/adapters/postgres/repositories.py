@@ -35,7 +35,7 @@ from teamcrm.adapters.sql.buckets import SQLiteMemberships
 from teamcrm.adapters.sql.codec import to_micros
 from teamcrm.adapters.sql.companies import SQLiteCompanies
 from teamcrm.adapters.sql.contacts import INSERT_CONTACT, SQLiteContacts
-from teamcrm.adapters.sql.outbox import SQLiteOutbox
+from teamcrm.adapters.sql.outbox import SQLiteOutbox, event_json
 from teamcrm.adapters.sql.teams import SQLiteTeams
 from teamcrm.bucket import BucketMembership
 from teamcrm.events import DomainEvent
@@ -100,13 +100,48 @@ class PGMemberships(SQLiteMemberships):
         return [m for key, m in first.items() if key in fresh]
 
 
+#: A team's outbox lock and its rows, in the order given: the sort reads the
+#: lock's row before the first row is inserted (and given its ``seq``).
+_APPEND_LOCKED = (
+    "INSERT INTO outbox (team_id, name, subject_id, occurred_at, event)"
+    " SELECT %s, e.name, e.subject_id, e.occurred_at, e.event"
+    " FROM (SELECT pg_advisory_xact_lock(%s, hashtext(%s))) AS lock,"
+    " unnest(%s::text[], %s::text[], %s::bigint[], %s::text[])"
+    " WITH ORDINALITY AS e(name, subject_id, occurred_at, event, n)"
+    " ORDER BY e.n"
+)
+
+
 class PGOutbox(SQLiteOutbox):
     """The outbox; appends of one team are serialised until commit (``seq`` = commit order)."""
 
     @translated
     def append(self, events: Sequence[DomainEvent]) -> None:
-        """Append events; they get increasing ``seq`` numbers in the given order."""
+        """Append events; they get increasing ``seq`` numbers in the given order.
+
+        Events of one team (the usual unit) are one statement: the team's
+        lock, then every row (``_APPEND_LOCKED``).
+        """
         if not events:
+            return
+        team_id = events[0].team_id
+        if all(e.team_id == team_id for e in events):
+            micros: dict[Any, int] = {}
+            for e in events:
+                if e.occurred_at not in micros:
+                    micros[e.occurred_at] = to_micros(e.occurred_at)
+            pg(self).run(
+                _APPEND_LOCKED,
+                (
+                    team_id,
+                    OUTBOX_LOCK,
+                    str(team_id),
+                    [e.name.value for e in events],
+                    [e.subject_id for e in events],
+                    [micros[e.occurred_at] for e in events],
+                    [event_json(e) for e in events],
+                ),
+            )
             return
         for team_id in sorted({e.team_id for e in events}):
             pg(self).run(

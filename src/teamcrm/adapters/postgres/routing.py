@@ -37,11 +37,18 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from teamcrm.adapters.postgres.dialect import placeholders
 from teamcrm.adapters.postgres.repositories import context, pg, writing
 from teamcrm.adapters.postgres.store import PGContext
 from teamcrm.adapters.sql.base import translated
 from teamcrm.adapters.sql.codec import to_micros
-from teamcrm.adapters.sql.leads import LEAD_INSERT, LEAD_SELECT, SQLiteLeads, lead_from_row
+from teamcrm.adapters.sql.leads import (
+    LEAD_INSERT,
+    LEAD_SELECT,
+    SQLiteLeads,
+    lead_from_row,
+    lead_row,
+)
 from teamcrm.adapters.sql.offers import OFFER_SELECT, SQLiteOffers, offer_from_row
 from teamcrm.adapters.sql.pools import SQLiteRoutingCursors
 from teamcrm.errors import ConcurrencyError, NotFound
@@ -146,6 +153,15 @@ class PGRoutingCursors(SQLiteRoutingCursors):
         )
 
 
+#: One lead's row and its key rows (the keys as a ``text[]``, after the row's values).
+_LEAD_WITH_KEYS = (
+    f"WITH lead AS ({placeholders(LEAD_INSERT)} RETURNING id, team_id, pool_key)"
+    " INSERT INTO lead_keys (team_id, pool_key, key, lead_id)"
+    " SELECT lead.team_id, lead.pool_key, k.key, lead.id"
+    " FROM lead, unnest(%s::text[]) AS k(key) ON CONFLICT DO NOTHING"
+)
+
+
 class PGLeads(SQLiteLeads):
     """Leads; in a writing unit ``get`` locks the lead, ``open_for_contacts`` the pool entry.
 
@@ -189,17 +205,24 @@ class PGLeads(SQLiteLeads):
         return super().received(team_id, pool_id, member_id, since)
 
     def _insert_leads(self, leads: Sequence[Lead]) -> None:
-        """Insert leads; inside ``send_later()`` one lead's rows and keys all travel later.
+        """Insert leads; inside ``send_later()`` one lead's row and keys travel later.
 
-        The key rows are ``INSERT ... ON CONFLICT DO NOTHING``: they fail, if
-        at all, by a server error, raised naming the lead like its row's.
+        They are one statement (``_LEAD_WITH_KEYS``: the row, then its keys
+        ``ON CONFLICT DO NOTHING``), which fails, if at all, by a server
+        error (a taken id, a second open lead of the contact in the pool),
+        raised as ``AlreadyExists`` naming the lead.
         """
         conn = pg(self)
         if len(leads) != 1 or not conn.sending_later:
             super()._insert_leads(leads)
             return
-        with conn.queueing(self.kind, leads[0].id):
-            super()._insert_leads(leads)
+        lead = leads[0]
+        if not self.loads_by_trigger:  # pragma: no cover - the PostgreSQL schema has them
+            with conn.queueing(self.kind, lead.id):
+                super()._insert_leads(leads)
+            return
+        keys = list(dict.fromkeys(lead.keys)) if lead.is_open else []
+        conn.run_later(_LEAD_WITH_KEYS, (*lead_row(lead), keys), kind=self.kind, key=lead.id)
 
     def _insert_lead_rows(self, rows: list[tuple[Any, ...]]) -> None:
         """Insert lead rows: one as SQLite does, a batch with one pipelined ``executemany``.

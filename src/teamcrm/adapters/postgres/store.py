@@ -228,7 +228,7 @@ class PostgresUnitOfWork(BaseUnitOfWork):
         Each call is a repository call the use case is about to make; it is
         run now in recording mode (nothing is sent, its result is dropped),
         and the rows of its first ``SELECT`` are kept until the real call
-        asks for them (dropped as soon as the unit writes anything).
+        asks for them (dropped as soon as the unit writes what they read).
         """
         conn = self.context._pg
         if conn is None:

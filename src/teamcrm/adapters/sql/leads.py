@@ -29,7 +29,7 @@ from teamcrm.pool import PoolId
 from teamcrm.routing import MemberLoad
 from teamcrm.validation import trusted
 
-__all__ = ["LEAD_INSERT", "LEAD_SELECT", "SQLiteLeads", "lead_from_row"]
+__all__ = ["LEAD_INSERT", "LEAD_SELECT", "SQLiteLeads", "lead_from_row", "lead_row"]
 
 
 # ---------------------------------------------------------------------- leads
@@ -122,6 +122,21 @@ _LEAD_INSERT_COLUMNS = (
     "respond_by",
     "version",
 )
+
+
+def lead_row(ld: Lead) -> tuple[Any, ...]:
+    """The lead's row for :data:`LEAD_INSERT` (its ``pool_key`` fourth)."""
+    return (
+        ld.id,
+        ld.team_id,
+        ld.contact_id,
+        _pool_key(ld),
+        ld.entry,
+        dumps(ld.keys),
+        to_micros(ld.created_at),
+        ld.role,
+        *_lead_values(ld),
+    )
 
 
 #: Inserts one lead row (columns in ``_LEAD_INSERT_COLUMNS`` order).
@@ -219,20 +234,7 @@ class SQLiteLeads(SQLRepository):
         self._conn.execute("RELEASE teamcrm_add_leads")
 
     def _insert_leads(self, leads: Sequence[Lead]) -> None:
-        rows = [
-            (
-                ld.id,
-                ld.team_id,
-                ld.contact_id,
-                _pool_key(ld),
-                ld.entry,
-                dumps(ld.keys),
-                to_micros(ld.created_at),
-                ld.role,
-                *_lead_values(ld),
-            )
-            for ld in leads
-        ]
+        rows = [lead_row(ld) for ld in leads]
         try:
             self._insert_lead_rows(rows)
         except self._dialect.errors as exc:

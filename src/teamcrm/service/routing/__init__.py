@@ -41,6 +41,7 @@ from teamcrm.service.routing.offers import OfferUseCases
 from teamcrm.service.routing.pools import PoolUseCases
 from teamcrm.service.routing.reactions import (
     apply_new_lead_status,
+    apply_new_lead_status_ahead,
     close_leads_of_deleted_contact,
     route_entries,
     route_entries_ahead,
@@ -59,6 +60,7 @@ __all__ = [
     "RoutingResult",
     "RoutingUseCases",
     "apply_new_lead_status",
+    "apply_new_lead_status_ahead",
     "close_leads_of_deleted_contact",
     "enforce_response_windows",
     "expire_due_offers",

@@ -127,6 +127,37 @@ def close_leads_of_deleted_contact(
     router.flush()
 
 
+def _needs_new_lead_status(occasion: Occasion) -> Contact | None:
+    """The contact a new lead's ``lead.routed`` should give the new-lead status, as known.
+
+    ``None`` when the event is not a new lead's, or the contact is not in
+    hand (read by the unit) or already has the status.
+    """
+    contact_id = occasion.event.data.get("contact_id")
+    if not isinstance(contact_id, str):
+        return None
+    contact = occasion.contacts.get(contact_id)
+    if contact is None or contact.status == unit_team(occasion).settings.new_lead_status:
+        return None
+    return contact
+
+
+def apply_new_lead_status_ahead(occasion: Occasion) -> list[Callable[[], object]]:
+    """What :func:`apply_new_lead_status` reads first: the contact's lock, then the contact.
+
+    Only when the contact in hand lacks the team's new-lead status (the
+    reaction then reads it again for update).
+    """
+    contact = _needs_new_lead_status(occasion)
+    if contact is None:
+        return []
+    uow, team_id, contact_id = occasion.uow, occasion.team_id, contact.id
+    return [
+        lambda: uow.contacts.get_for_update(team_id, contact_id),
+        lambda: uow.contacts.get(team_id, contact_id),
+    ]
+
+
 def apply_new_lead_status(occasion: Occasion) -> None:
     """``lead.routed`` (a new lead): its contact takes the team's ``new_lead_status``.
 

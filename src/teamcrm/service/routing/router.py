@@ -411,8 +411,10 @@ class Router(CapacityMixin, InboundMixin):
         if self.notifications:
             self.uow.notifications.add_many(self.notifications)
             self.notifications = []
-        if self._place and reads_ahead(self.uow):  # the reactions' reads go with the inserts
-            self.placements_ahead()
+        if reads_ahead(self.uow):  # the reactions' reads go with the inserts
+            self.events_ahead()  # first: they may lock what the placements' reactions read
+            if self._place:
+                self.placements_ahead()
         for bucket_id, contact_ids in self._place.items():
             rows = [
                 _membership(

@@ -221,6 +221,11 @@ class RouterBase:
                 reads.append(partial(uow.inbound_buckets.get_with_bucket, team_id, member_id))
         return reads
 
+    def events_ahead(self) -> None:
+        """Tell the unit what the reactions to the events collected so far will read first."""
+        for event in self.events:
+            self.reactions.read_ahead(self.uow, event, origin="routing", contacts=self._contacts)
+
     def placements_ahead(self) -> None:
         """Tell the unit what the reactions to the placements being written will read."""
         for bucket_id, contact_ids in self._place.items():
