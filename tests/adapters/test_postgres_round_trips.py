@@ -175,7 +175,8 @@ def test_one_statement_appends_a_teams_events_in_order(
     trips.clear()
     made = session.create_contacts([{"first_name": f"N{i}"} for i in range(5)])
     appends = [s for t in trips for s in t if "INTO outbox" in s]
-    assert len(appends) == 1 and "pg_advisory_xact_lock" in appends[0], appends
+    assert len(appends) == 1, appends
+    assert "pg_advisory_xact_lock" in appends[0], appends
     with crm.store.unit_of_work(write=False) as uow:
         new = uow.outbox.read(team.id, last, 10_000)
     created = [m.event.subject_id for m in new if m.event.name.value == "contact.created"]
