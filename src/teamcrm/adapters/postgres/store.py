@@ -50,6 +50,7 @@ from teamcrm.adapters.sql.repositories import (
     registered_repositories,
     with_spec_migrations,
 )
+from teamcrm.contact import Contact
 from teamcrm.core_repositories import CORE_REPOSITORIES
 from teamcrm.errors import StoreError, ValidationError
 from teamcrm.events import DomainEvent
@@ -95,11 +96,13 @@ class PGContext(SQLContext):
     so nobody else can change such a row meanwhile and a second look needs no
     round trip.  ``held_contacts`` likewise holds the version of each contact
     this unit read for update (``contacts.get_for_update``: locked ``FOR
-    UPDATE``) or wrote since.  Both are emptied whenever the unit's connection
-    is bound or unbound.
+    UPDATE``) or wrote since.  ``seen_contacts`` holds the contacts this
+    writing unit read (``contacts.get``, ``get_many``), by id: a read for
+    update that finds the row at the version seen needs not read it again.
+    All are emptied whenever the unit's connection is bound or unbound.
     """
 
-    __slots__ = ("_pg", "held_contacts", "pool_cursors", "write")
+    __slots__ = ("_pg", "held_contacts", "pool_cursors", "seen_contacts", "write")
 
     def __init__(self, *, write: bool) -> None:
         super().__init__(POSTGRES)
@@ -107,6 +110,7 @@ class PGContext(SQLContext):
         self.write = write
         self.pool_cursors: dict[tuple[str, str], tuple[int, int]] = {}
         self.held_contacts: dict[str, int] = {}
+        self.seen_contacts: dict[str, Contact] = {}
 
     @property
     def pg(self) -> PGConnection:
@@ -126,6 +130,7 @@ class PGContext(SQLContext):
         self._pg = conn
         self.pool_cursors.clear()
         self.held_contacts.clear()
+        self.seen_contacts.clear()
         self.attach(conn)
 
 

@@ -27,7 +27,7 @@ linear in the open leads of the team or pool.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from teamcrm.adapters.postgres.migrations import register_postgres_migration
@@ -159,24 +159,50 @@ class PGContacts(_LockingContacts):
     """
 
     @translated
+    def get(self, team_id: TeamId, contact_id: ContactId) -> Contact:
+        """Return the contact or raise ``NotFound`` (a writing unit remembers it)."""
+        contact = super().get(team_id, contact_id)
+        if writing(self):
+            context(self).seen_contacts[contact.id] = contact
+        return contact
+
+    @translated
+    def get_many(self, team_id: TeamId, contact_ids: Iterable[ContactId]) -> list[Contact]:
+        """Return the contacts that exist among *contact_ids* (a writing unit remembers them)."""
+        found = super().get_many(team_id, contact_ids)
+        if writing(self):
+            context(self).seen_contacts.update((c.id, c) for c in found)
+        return found
+
+    @translated
     def get_for_update(self, team_id: TeamId, contact_id: ContactId) -> Contact:
         """Return the contact, locked until commit in a writing unit, or raise ``NotFound``.
 
-        The lock is taken by a statement of its own, and the contact read by
-        the next one: under READ COMMITTED a locking read that waited for
-        another unit re-reads the locked row as committed, but its subqueries
-        (emails, phones, companies) would still see the rows as they were
-        when the statement began, i.e. before that unit's change.
+        The lock is taken by a statement of its own, which reads the row's
+        version, and the contact read by the next one: under READ COMMITTED a
+        locking read that waited for another unit re-reads the locked row as
+        committed, but its subqueries (emails, phones, companies) would still
+        see the rows as they were when the statement began, i.e. before that
+        unit's change.  When this unit already read the contact at that
+        version (``get``, ``get_many``), that read is returned without asking
+        again: every change of a contact or of its emails, phones or company
+        links bumps its version.
         """
         if writing(self):
             locked = self._conn.execute(
-                "SELECT 1 FROM contacts WHERE id = ? AND team_id = ? FOR UPDATE",
+                "SELECT version FROM contacts WHERE id = ? AND team_id = ? FOR UPDATE",
                 (contact_id, team_id),
             ).fetchone()
             if locked is None:
                 raise NotFound(self.kind, contact_id)
-            contact = self.get(team_id, contact_id)
-            context(self).held_contacts[contact.id] = contact.version
+            ctx = context(self)
+            seen = ctx.seen_contacts.get(contact_id)
+            contact = (
+                seen
+                if seen is not None and seen.version == locked[0]
+                else self.get(team_id, contact_id)
+            )
+            ctx.held_contacts[contact.id] = contact.version
             return contact
         return self.get(team_id, contact_id)
 

@@ -143,7 +143,7 @@ def _needs_new_lead_status(occasion: Occasion) -> Contact | None:
 
 
 def apply_new_lead_status_ahead(occasion: Occasion) -> list[Callable[[], object]]:
-    """What :func:`apply_new_lead_status` reads first: the contact's lock, then the contact.
+    """What :func:`apply_new_lead_status` reads first: the contact, for update.
 
     Only when the contact in hand lacks the team's new-lead status (the
     reaction then reads it again for update).
@@ -152,10 +152,7 @@ def apply_new_lead_status_ahead(occasion: Occasion) -> list[Callable[[], object]
     if contact is None:
         return []
     uow, team_id, contact_id = occasion.uow, occasion.team_id, contact.id
-    return [
-        lambda: uow.contacts.get_for_update(team_id, contact_id),
-        lambda: uow.contacts.get(team_id, contact_id),
-    ]
+    return [lambda: uow.contacts.get_for_update(team_id, contact_id)]
 
 
 def apply_new_lead_status(occasion: Occasion) -> None:
