@@ -20,6 +20,7 @@ import pytest
 
 import pg_support
 import teamcrm
+from teamcrm.adapters.postgres.store import PostgresStore
 from teamcrm.contact import Contact
 from teamcrm.errors import AlreadyExists, StoreError
 from teamcrm.ids import new_contact_id
@@ -307,13 +308,41 @@ def test_a_newer_schema_is_named_even_when_it_fails_the_first_statement() -> Non
             old.close()
 
 
-def test_store_connections_prepare_no_statements(crm: teamcrm.CRM) -> None:
-    """Units travel as pipelines; psycopg's prepared statements went stale after a failed one.
+def test_prepared_statements_survive_failed_pipelines(crm: teamcrm.CRM) -> None:
+    """A statement psycopg meant to prepare in a pipeline that failed is not taken as prepared.
 
-    ``prepared statement "_pg3_20" does not exist`` in two runs of four of
-    ``tests/concurrency/test_concurrency_harness.py`` on PostgreSQL, none of
-    five with automatic preparing off.
+    psycopg records a statement as prepared when it sends its ``Parse``;
+    when an earlier statement of the pipeline fails, the server skips that
+    ``Parse``, and the next use of the statement failed with ``prepared
+    statement "_pg3_20" does not exist`` (two runs of four of
+    ``tests/concurrency/test_concurrency_harness.py``).  The unit's rollback
+    now forgets the connection's prepared statements after a failure.
     """
-    with crm.store.unit_of_work(write=False) as uow:
-        raw = uow.context.conn.raw  # type: ignore[attr-defined]
-        assert raw.prepare_threshold is None
+    team, admin = crm.create_team("Acme", admin_name="Ana")
+    first = _notification(team.id, admin.id, "first")
+    with crm.store.unit_of_work() as uow:
+        uow.notifications.add_many([first])
+        uow.commit()
+    for warm in range(6):  # the failed pipeline is the first to prepare the team's read
+        store = PostgresStore(crm.store.url, max_connections=1)  # every unit on one connection
+        try:
+            for _ in range(4):  # rolled back: psycopg no longer looks at ROLLBACK's result
+                with store.unit_of_work(write=False) as uow:
+                    uow.members.get(team.id, admin.id)
+            for _ in range(warm):
+                with store.unit_of_work(write=False) as uow:
+                    uow.teams.get(team.id)
+                    uow.commit()
+            with store.unit_of_work() as uow:
+                assert uow.context.conn.raw.prepare_threshold is not None  # type: ignore[attr-defined]
+                uow.members.get(team.id, admin.id)
+                with sending_later(uow):
+                    uow.notifications.add_many([attrs.evolve(first, message="twin")])
+                with pytest.raises(AlreadyExists):
+                    uow.teams.get(team.id)  # skipped by the server
+            for _ in range(3):
+                with store.unit_of_work(write=False) as uow:
+                    assert uow.teams.get(team.id).name == "Acme"
+                    uow.commit()
+        finally:
+            store.close()

@@ -258,6 +258,21 @@ def _written_table(sql: str) -> str | None:
     return None if match is None else match.group(1).lower()
 
 
+def _forget_prepared(raw: psycopg.Connection[Any]) -> None:
+    """Make psycopg forget the connection's prepared statements (and drop them on the server).
+
+    psycopg records a statement as prepared when it sends the ``Parse``; in
+    a pipeline that failed before it, the server skipped that ``Parse``, and
+    the next use of the statement would fail (``prepared statement "_pg3_4"
+    does not exist``).  The server's are dropped (``DEALLOCATE ALL``) before
+    the connection's next statement.
+    """
+    prepared = getattr(raw, "_prepared", None)
+    clear = getattr(prepared, "clear", None)
+    if clear is not None:
+        clear()
+
+
 class PGConnection:
     """One psycopg connection seen through the interface the shared repositories use.
 
@@ -301,6 +316,7 @@ class PGConnection:
         "_queueing",
         "_read",
         "_sent",
+        "_stale",
         "raw",
         "recording",
         "sending_later",
@@ -314,6 +330,7 @@ class PGConnection:
         self._ahead_keys: set[_Key] = set()
         self._read: dict[_Key, tuple[int, _Rows]] = {}  # by key: (when sent, rows)
         self._sent = 0  # statements read ahead so far (their order)
+        self._stale = False  # a statement failed: psycopg's prepared statements may be stale
         self._queueing = False
         self._queued_as: tuple[str | None, Any] = (None, None)
         #: True while :meth:`read_ahead` records a repository call.
@@ -349,6 +366,7 @@ class PGConnection:
             try:
                 return self.raw.execute(sql, params)
             except psycopg.Error as exc:
+                self._stale = True
                 raise translate_error(exc) from exc
         cur: Cursor = self._send([_Statement(sql, params)])[0]
         return cur
@@ -373,8 +391,9 @@ class PGConnection:
         if self._opening is None and not self._later and not self._ahead:
             cur = self.raw.cursor()
             try:
-                cur.executemany(statement.sql, batch)
+                cur.executemany(statement.sql, batch)  # a pipeline: see _stale
             except psycopg.Error as exc:
+                self._stale = True
                 raise translate_error(exc) from exc
             return cur
         sent: Cursor = self._send([statement])[0]
@@ -487,9 +506,15 @@ class PGConnection:
         if self._opening is not None:
             return
         raw = self.raw
+        stale, self._stale = self._stale, False
         try:
-            if not raw.closed and not raw.broken:
+            if raw.closed or raw.broken:
+                return
+            if not stale:
                 raw.execute("ROLLBACK")
+                return
+            raw.rollback()  # not a prepared statement; forgets them (DEALLOCATE ALL)
+            _forget_prepared(raw)  # also when COMMIT had ended the transaction
         except psycopg.Error as exc:
             if not raw.broken:  # a lost connection's transaction is gone
                 raise translate_error(exc) from exc
@@ -532,6 +557,7 @@ class PGConnection:
                 if opening is not None and self.raw.broken:
                     self.raw = opening.replace(self.raw, exc)  # raises when it may not
                     continue
+                self._stale = True
                 self._forget()
                 try:
                     error = self._failed(exc, batch, cursors, len(head))

@@ -59,6 +59,7 @@ from teamcrm.repositories import registered_repositories as registered_specs
 from teamcrm.unit_of_work import BaseUnitOfWork
 
 __all__ = [
+    "PREPARE_THRESHOLD",
     "PGContext",
     "PostgresStore",
     "PostgresUnitOfWork",
@@ -85,6 +86,10 @@ def register_postgres_repository(name: str, factory: RepositoryFactory) -> None:
     if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
         raise ValidationError("name", name, "must be a public Python identifier")
     _OVERRIDES[name] = factory
+
+
+#: psycopg prepares a statement on a connection from its this-many-th run.
+PREPARE_THRESHOLD = 2
 
 
 class PGContext(SQLContext):
@@ -490,12 +495,13 @@ class PostgresStore:
             self._conninfo,
             min_size=1,
             max_size=self._max,
-            # No server-side prepared statements: with units sent as pipelines, a
-            # pipeline that failed part-way left psycopg believing in a statement
-            # the server never prepared ("prepared statement _pg3_20 does not
-            # exist" in the next unit; tests/concurrency/test_concurrency_harness.py,
-            # two runs in four on PostgreSQL).
-            kwargs={"autocommit": True, "prepare_threshold": None},
+            # Server-side prepared statements from a statement's second run (the
+            # server parses and analyses it once per connection).  A pipeline
+            # that failed part-way leaves psycopg believing in statements the
+            # server never prepared: the unit's rollback then forgets them all
+            # (PGConnection.rollback; tests/adapters/test_postgres_round_trips.py::
+            # test_prepared_statements_survive_failed_pipelines).
+            kwargs={"autocommit": True, "prepare_threshold": PREPARE_THRESHOLD},
             timeout=self._timeout,
             open=False,
             name=f"teamcrm-{os.getpid()}",
