@@ -151,10 +151,14 @@ _BEGIN_READ: tuple[str, ...] = (
 
 
 def _quiet_rollback(raw: psycopg.Connection[Any]) -> None:
-    """Roll back whatever *raw* has open, ignoring a connection that is gone."""
+    """Roll back whatever *raw* has open, ignoring a connection that is gone.
+
+    psycopg's ``rollback`` also forgets the connection's prepared statements:
+    the pipeline that failed may have left some stale.
+    """
     try:
         if not raw.closed and not raw.broken:
-            raw.execute("ROLLBACK")
+            raw.rollback()
     except psycopg.Error:
         pass
 
