@@ -1,4 +1,4 @@
-"""The SQL repositories' row memo: an equal row gives the same entity, a changed row a new one."""
+"""Rows and events the SQL repositories build: memoised entities, the outbox text."""
 
 from __future__ import annotations
 
@@ -61,3 +61,35 @@ def test_a_renamed_member_is_read_back_renamed() -> None:
     assert [m.name for m in before] == ["Ana"]
     assert [m.name for m in after] == ["Anna"]
     crm.close()
+
+
+def test_event_json_is_the_converters_text() -> None:
+    from datetime import UTC, datetime
+
+    from teamcrm.adapters.sql.codec import dumps
+    from teamcrm.adapters.sql.outbox import event_json
+    from teamcrm.converter import converter
+    from teamcrm.events import DomainEvent, EventName
+
+    at = datetime(2026, 12, 6, 5, 1, 4, 190888, tzinfo=UTC)
+    events = [
+        DomainEvent(
+            name=EventName.BUCKET_ITEMS_ADDED,
+            team_id="tm_661efff09b1e92d393a2c2ec4e",
+            subject_id="bk_661efff0cab29a4e928179676d",
+            occurred_at=at,
+            actor_id="mb_661efff09b28cd84f6b2a272e1",
+            data={"item_ids": ["ct_661efff0a7d3d186e8e4ed99f2"], "note": "Zoë", "n": 1.5},
+        ),
+        DomainEvent(
+            name=EventName.CONTACT_CREATED,
+            team_id="tm_661efff09b1e92d393a2c2ec4e",
+            subject_id="ct_661efff0a7d3d186e8e4ed99f2",
+            occurred_at=at.replace(microsecond=0),
+            data={"source": None, "ok": True},
+        ),
+    ]
+    for event in events:
+        expected = dumps(converter.unstructure(event, DomainEvent))
+        assert event_json(event) == expected
+        assert event_json(event, event.occurred_at.isoformat()) == expected
