@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from teamcrm.bucket import Bucket
 from teamcrm.contact import Contact
-from teamcrm.events import EventName
+from teamcrm.events import DomainEvent, EventName
 from teamcrm.ids import PREFIXES, BucketId, ContactId
 from teamcrm.routing import (
     DEFAULT_STRATEGIES,
@@ -125,6 +125,33 @@ def close_leads_of_deleted_contact(
         router.apply(lead, decision, pool)
         router.event(EventName.LEAD_REMOVED, lead.id, previous=list(lead.assignee_ids))
     router.flush()
+
+
+def new_lead_status_held(occasion: Occasion, events: Sequence[DomainEvent]) -> bool:
+    """True when :func:`apply_new_lead_status` would do nothing for any of *events*.
+
+    That is when each new lead's contact among them, as already read in the
+    unit, is deleted or has the team's ``new_lead_status`` (a contact not
+    read yet: ``False``).  Checked once for a routed add's run of
+    ``lead.routed`` events (see :meth:`~teamcrm.service.reactions.Reactions.emit_all`).
+    """
+    wanted = unit_team(occasion).settings.new_lead_status
+    known = occasion.contacts
+    for event in events:
+        data = event.data
+        if "contact_id" not in data:
+            continue  # a lead routed again: not a new lead
+        contact_id = data["contact_id"]
+        if type(contact_id) is not str:  # no call for the usual case
+            if isinstance(contact_id, str):
+                return False
+            continue
+        if contact_id not in known:
+            return False
+        contact = known[contact_id]
+        if contact is not None and contact.status != wanted:
+            return False
+    return True
 
 
 def apply_new_lead_status(occasion: Occasion) -> None:

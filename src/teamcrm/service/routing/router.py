@@ -395,11 +395,7 @@ class Router(CapacityMixin, InboundMixin):
         # own placements are not routed again: origin "routing").
         while self.events:
             events, self.events = self.events, []
-            cache: dict[str, Any] = {}
-            for event in events:
-                self.reactions.emit(
-                    self.uow, event, contacts=self._contacts, origin="routing", cache=cache
-                )
+            self.reactions.emit_all(self.uow, events, contacts=self._contacts, origin="routing")
 
     def _write_collected(self) -> None:
         if self.new_leads:
