@@ -45,21 +45,26 @@ def route_entries(occasion: Occasion, *, strategies: StrategyRegistry = DEFAULT_
     if bucket.is_personal:
         return
     items = occasion.event.data.get("item_ids")
+    prefix = PREFIXES["contact"]
+    size = len(prefix)  # (a slice compared: no call per item, as startswith would be)
     contact_ids = [ContactId(i) for i in (items if isinstance(items, list) else [])]
-    contact_ids = [c for c in contact_ids if c.startswith(PREFIXES["contact"])]
+    contact_ids = [c for c in contact_ids if c[:size] == prefix]
     if not contact_ids:
         return
     pools = [p for p in uow.lead_pools.for_buckets(team_id, [bucket.id]) if p.active]
     if not pools:
         return
     have = occasion.contacts
-    missing = [c for c in contact_ids if have.get(c) is None]
+    # (look-ups rather than ``get`` calls: once per contact of a bulk add)
+    missing = [c for c in contact_ids if c not in have or have[c] is None]
     loaded: dict[str, Contact] = {}
     if missing:  # not read by the emitter in this unit
         loaded = {c.id: c for c in _load_contacts(uow, team_id, missing)}
     contacts: list[Contact] = []
     for cid in contact_ids:
-        found = have.get(cid) or loaded.get(cid)
+        found = have[cid] if cid in have else None  # noqa: SIM401
+        if found is None:
+            found = loaded.get(cid)
         if found is not None:
             contacts.append(found)
     router = Router(uow, team_id, occasion.actor_id, occasion.now, occasion.reactions, strategies)
