@@ -42,6 +42,7 @@ from teamcrm.service.routing.pools import PoolUseCases
 from teamcrm.service.routing.reactions import (
     apply_new_lead_status,
     close_leads_of_deleted_contact,
+    new_lead_status_held,
     route_entries,
     route_entries_ahead,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "enforce_response_windows",
     "expire_due_offers",
     "expire_offers",
+    "new_lead_status_held",
     "pass_on_unanswered_leads",
     "route_entries",
     "route_entries_ahead",
