@@ -30,6 +30,7 @@ __all__ = [
     "OpportunityId",
     "TeamId",
     "id_suffix",
+    "id_suffixes",
     "new_bucket_id",
     "new_case_id",
     "new_company_id",
@@ -103,6 +104,31 @@ def id_suffix() -> str:
     # 7 bytes are 14 hex digits; the first of each is dropped (a zero for
     # the time until 2112, four random bits for the rest).
     return (time.time_ns() // 1000).to_bytes(7).hex()[1:] + os.urandom(7).hex()[1:]
+
+
+#: The library's own suffix maker (tests may replace ``id_suffix`` to make ids deterministic).
+_ID_SUFFIX = id_suffix
+
+
+def id_suffixes(count: int) -> list[str]:
+    """Return *count* suffixes made as :func:`id_suffix` makes one, in increasing order.
+
+    One clock read and one ``os.urandom`` call for all of them (a routed add
+    of 10,000 contacts makes a lead and a notification each): the same time
+    digits, then 52 random bits each, sorted, so that ids taken from the list
+    in order still compare greater the later they are taken.  When
+    ``id_suffix`` was replaced (tests making ids deterministic), each comes
+    from it.
+
+    >>> a, b = id_suffixes(2)
+    >>> len(a), a < b, a[:13] == b[:13]
+    (26, True, True)
+    """
+    if id_suffix is not _ID_SUFFIX or count < 2:
+        return [id_suffix() for _ in range(count)]
+    head = (time.time_ns() // 1000).to_bytes(7).hex()[1:]
+    tail = os.urandom(7 * count).hex()
+    return sorted([head + tail[n + 1 : n + 14] for n in range(0, 14 * count, 14)])
 
 
 def _new(prefix: str) -> str:

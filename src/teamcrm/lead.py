@@ -24,7 +24,7 @@ from typing import Literal, NewType
 import attrs
 
 from teamcrm.errors import ValidationError
-from teamcrm.ids import PREFIXES, BucketId, ContactId, MemberId, TeamId, id_suffix
+from teamcrm.ids import PREFIXES, BucketId, ContactId, MemberId, TeamId, id_suffix, id_suffixes
 from teamcrm.pool import PoolId
 from teamcrm.routing import RoutingExplanation
 from teamcrm.validation import Checker, check_text
@@ -46,6 +46,7 @@ __all__ = [
     "RoutingCursor",
     "check_role",
     "new_lead_id",
+    "new_lead_ids",
     "new_offer_id",
 ]
 
@@ -68,6 +69,12 @@ def check_role(field: str, value: object) -> str:
 def new_lead_id() -> LeadId:
     """Return a fresh, random lead id (``ld_…``)."""
     return LeadId(PREFIXES["lead"] + id_suffix())
+
+
+def new_lead_ids(count: int) -> list[LeadId]:
+    """Return *count* fresh lead ids, in increasing order (see :func:`~teamcrm.ids.id_suffixes`)."""
+    prefix = PREFIXES["lead"]
+    return [LeadId(prefix + suffix) for suffix in id_suffixes(count)]
 
 
 def new_offer_id() -> OfferId:

@@ -19,7 +19,13 @@ from teamcrm import ids as _ids
 from teamcrm.ids import PREFIXES, MemberId, TeamId
 from teamcrm.validation import MAX_BODY, Checker, JSONScalar
 
-__all__ = ["Notification", "NotificationId", "NotificationKind", "new_notification_id"]
+__all__ = [
+    "Notification",
+    "NotificationId",
+    "NotificationKind",
+    "new_notification_id",
+    "new_notification_ids",
+]
 
 NotificationId = NewType("NotificationId", str)
 
@@ -27,6 +33,15 @@ NotificationId = NewType("NotificationId", str)
 def new_notification_id() -> NotificationId:
     """Return a fresh, random notification id (``nt_…``)."""
     return NotificationId(PREFIXES["notification"] + _ids.id_suffix())
+
+
+def new_notification_ids(count: int) -> list[NotificationId]:
+    """Return *count* fresh notification ids, in increasing order.
+
+    Made together (see :func:`~teamcrm.ids.id_suffixes`).
+    """
+    prefix = PREFIXES["notification"]
+    return [NotificationId(prefix + suffix) for suffix in _ids.id_suffixes(count)]
 
 
 class NotificationKind(enum.StrEnum):

@@ -81,6 +81,47 @@ def test_a_rollback_restores_every_table_of_the_store() -> None:
     assert {name: dict(t.rows) for name, t in tables.items() if t.rows} == {}
 
 
+def test_batched_puts_and_inserts_roll_back_to_the_rows_before_the_unit() -> None:
+    """``put_many`` and ``insert_new`` (a routed add's batches): one journal entry each, undone."""
+    from teamcrm.adapters.memory.tables import _Journal, _Table
+
+    table: _Table[str, int] = _Table()
+    table.rows.update({"a": 1, "b": 2})
+    table.journal = journal = _Journal()
+    table.put_many({"a": 10, "c": 30})
+    table.put("a", 11)
+    table.put_many({"a": 12, "b": 20})
+    table.insert_new({"d": 4, "e": 5})
+    table.insert_new([("f", 6)])
+    assert table.rows == {"a": 12, "b": 20, "c": 30, "d": 4, "e": 5, "f": 6}
+    assert len(journal.undo) == 5
+    journal.rollback()
+    assert table.rows == {"a": 1, "b": 2}
+
+
+def test_a_routed_add_that_rolls_back_leaves_no_lead_index_behind() -> None:
+    """The open-lead and entry indexes written in one batch are undone with the unit."""
+    crm = teamcrm.open("memory://")
+    _, admin = crm.create_team("Acme", admin_name="Ana")
+    ana = crm.as_member(admin.id)
+    web = ana.create_bucket("Web")
+    ana.create_pool("Web", source_bucket_ids=[web.id], member_ids=[admin.id])
+    made = ana.create_contacts([{"first_name": f"C{i}"} for i in range(3)])
+    store = crm.store
+    assert isinstance(store, MemoryStore)
+    before = {name: dict(t.rows) for name, t in store._core_tables.items()}
+
+    def fail_after_routing(occasion: object) -> None:
+        raise RuntimeError("after routing")
+
+    crm.reactions.add(EventName.LEAD_ROUTED, "test", "fail", fail_after_routing)
+    with pytest.raises(RuntimeError):
+        ana.add_to_bucket(web.id, [c.id for c in made])
+    after = {name: dict(t.rows) for name, t in store._core_tables.items()}
+    assert after == before
+    crm.close()
+
+
 def attrs_evolve(obj: object, **changes: object) -> object:
     import attrs
 

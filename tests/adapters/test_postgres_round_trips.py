@@ -10,12 +10,10 @@ that sends nothing begins nothing.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from typing import Any
 
 import attrs
-import psycopg
 import pytest
 
 import pg_support
@@ -26,6 +24,7 @@ from teamcrm.errors import AlreadyExists, StoreError
 from teamcrm.ids import new_contact_id
 from teamcrm.notification import Notification, NotificationKind, new_notification_id
 from teamcrm.pool import PoolId
+from teamcrm.testing.round_trips import counting_round_trips
 from teamcrm.unit_of_work import read_ahead, reads_ahead, sending_later
 
 pg_support.require_server()
@@ -40,33 +39,10 @@ def crm() -> Iterator[teamcrm.CRM]:
 
 
 @pytest.fixture
-def trips(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+def trips() -> Iterator[list[list[str]]]:
     """Every round trip the process makes: a statement, or a pipeline's statements."""
-    sent: list[list[str]] = []
-    depth = [0]
-    execute, pipeline = psycopg.Connection.execute, psycopg.Connection.pipeline
-
-    def counted_execute(self: Any, query: Any, params: Any = None, **kw: Any) -> Any:
-        if depth[0]:
-            sent[-1].append(str(query))
-        else:
-            sent.append([str(query)])
-        return execute(self, query, params, **kw)
-
-    @contextlib.contextmanager
-    def counted_pipeline(self: Any) -> Iterator[Any]:
-        if not depth[0]:
-            sent.append([])
-        depth[0] += 1
-        try:
-            with pipeline(self) as p:
-                yield p
-        finally:
-            depth[0] -= 1
-
-    monkeypatch.setattr(psycopg.Connection, "execute", counted_execute)
-    monkeypatch.setattr(psycopg.Connection, "pipeline", counted_pipeline)
-    return sent
+    with counting_round_trips() as sent:
+        yield sent
 
 
 def _contact(team_id: str, name: str) -> Contact:

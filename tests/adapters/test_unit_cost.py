@@ -12,16 +12,17 @@ the pool's cursor lock (it held it for 8).
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import pytest
 
 import teamcrm
 from pg_support import schemas
+from teamcrm.testing.round_trips import counting_round_trips
+
+T = TypeVar("T")
 
 #: The most statements one routed add may run (it was 24 before issue 14's work, 32 earlier).
 MOST_STATEMENTS = 20
@@ -60,7 +61,7 @@ def _statements_of_one_routed_add(path: Path, monkeypatch: pytest.MonkeyPatch) -
     return _one_routed_add(f"sqlite:///{path}", log)
 
 
-def _one_routed_add(url: str, log: list[str]) -> list[str]:
+def _one_routed_add(url: str, log: list[T]) -> list[T]:
     """Set a pool up on *url*, then log what adding one more contact to its source runs."""
     crm = teamcrm.open(url)
     _, admin = crm.create_team("Cost", admin_name="Ana")
@@ -92,42 +93,9 @@ def test_one_routed_add_runs_at_most_twenty_statements(
 def test_one_routed_add_on_postgresql_takes_at_most_5_round_trips(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    psycopg = pytest.importorskip("psycopg")
-    log: list[str] = []
-    execute, executemany = psycopg.Connection.execute, psycopg.Cursor.executemany
-    pipeline = psycopg.Connection.pipeline
-    batch: list[list[str]] = []  # the statements of the pipeline being sent, if any
-
-    def counted_execute(self: Any, query: Any, params: Any = None, **kw: Any) -> Any:
-        (batch[-1] if batch else log).append(str(query))
-        return execute(self, query, params, **kw)
-
-    def counted_executemany(self: Any, query: Any, rows: Any, **kw: Any) -> Any:
-        (batch[-1] if batch else log).append(str(query))  # psycopg 3 pipelines the rows
-        batch.append([])
-        try:
-            return executemany(self, query, rows, **kw)
-        finally:
-            batch.pop()
-
-    @contextlib.contextmanager
-    def counted_pipeline(self: Any) -> Iterator[Any]:
-        """A pipeline is one round trip: its statements are logged as one, joined."""
-        batch.append([])
-        try:
-            with pipeline(self) as sent:
-                yield sent
-        finally:
-            statements = batch.pop()
-            if statements:
-                (batch[-1] if batch else log).append(" ; ".join(statements))
-
-    with schemas() as made:
-        url = made.new()
-        monkeypatch.setattr(psycopg.Connection, "execute", counted_execute)
-        monkeypatch.setattr(psycopg.Cursor, "executemany", counted_executemany)
-        monkeypatch.setattr(psycopg.Connection, "pipeline", counted_pipeline)
-        trips = _one_routed_add(url, log)
+    pytest.importorskip("psycopg")
+    with schemas() as made, counting_round_trips() as sent:
+        trips = [" ; ".join(statements) for statements in _one_routed_add(made.new(), sent)]
     # BEGIN and the schema check go with the unit's first reads: the actor, the
     # bucket, the contact (locked against deletion, then read).
     assert trips[0].startswith("BEGIN"), trips

@@ -15,8 +15,8 @@ from teamcrm.campaign import new_campaign_id, new_campaign_send_id
 from teamcrm.clock import Clock, SettableClock, SystemClock
 from teamcrm.errors import ValidationError
 from teamcrm.followup import new_policy_id
-from teamcrm.lead import new_lead_id, new_offer_id
-from teamcrm.notification import new_notification_id
+from teamcrm.lead import new_lead_id, new_lead_ids, new_offer_id
+from teamcrm.notification import new_notification_id, new_notification_ids
 from teamcrm.pool import new_pool_id
 from teamcrm.program import new_enrolment_id, new_enrolment_ids, new_program_id
 from teamcrm.search import new_saved_filter_id
@@ -222,3 +222,26 @@ def test_enrolment_ids_made_in_bulk_are_like_single_ones_and_follow_a_patched_su
     counter = iter(range(1, 100))
     monkeypatch.setattr(ids, "id_suffix", lambda: f"{next(counter):026x}")
     assert new_enrolment_ids(2) == [f"{prefix}{1:026x}", f"{prefix}{2:026x}"]
+
+
+def test_lead_and_notification_ids_made_in_bulk_are_ordered_like_single_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``id_suffixes``: one clock read for all, the same format, increasing in list order."""
+    before = time.time_ns() // 1000
+    leads, notes = new_lead_ids(2_000), new_notification_ids(2_000)
+    after = time.time_ns() // 1000
+    for made, prefix in ((leads, ids.PREFIXES["lead"]), (notes, ids.PREFIXES["notification"])):
+        assert len(set(made)) == 2_000
+        assert made == sorted(made)  # taken in order, they compare greater the later
+        for value in made:
+            assert check_id("id", value, prefix) == value
+            assert before <= int(value[len(prefix) : len(prefix) + 13], 16) <= after
+    time.sleep(0.002)
+    assert max(notes) < new_notification_id()
+    assert new_lead_ids(0) == []
+    assert len(new_lead_ids(1)) == 1
+    counter = iter(range(1, 100))
+    monkeypatch.setattr(ids, "id_suffix", lambda: f"{next(counter):026x}")
+    assert ids.id_suffixes(2) == [f"{1:026x}", f"{2:026x}"]
+    assert new_notification_ids(1) == [f"{ids.PREFIXES['notification']}{3:026x}"]

@@ -13,9 +13,10 @@ Each test runs on ``memory://``, SQLite and (with a test server) PostgreSQL.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import attrs
 import pytest
@@ -23,12 +24,15 @@ import pytest
 import pg_support
 import teamcrm
 from teamcrm import OfferClosed
-from teamcrm.events import EventName
+from teamcrm.events import DomainEvent, EventName
+from teamcrm.ids import TeamId
+from teamcrm.ports import UnitOfWork
 from teamcrm.service.base import SessionBase
 from teamcrm.service.crm import MemberSession
-from teamcrm.service.reactions import Occasion, default_reactions
+from teamcrm.service.reactions import Occasion, Reactions, default_reactions
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+TEAM = TeamId("tm_" + "0" * 26)
 
 
 @pytest.fixture(params=pg_support.STORE_KINDS)
@@ -180,6 +184,101 @@ def test_new_lead_status_is_the_teams_setting_for_every_new_lead(w: World) -> No
         if m.event.name is EventName.CONTACT_UPDATED and m.event.subject_id == kim.id
     ]
     assert fields == [["status"]]
+
+
+def test_a_bulk_routed_add_records_each_leads_status_change_right_after_it(w: World) -> None:
+    """Contacts not yet in new_lead_status: each ``lead.routed`` is followed by its update.
+
+    The batch of ``lead.routed`` events is not idle, so each event's
+    reactions run before the next event is collected (the order of one by one).
+    """
+    _pool(w)
+    kim, lou = w.ana.create_contacts(
+        [{"first_name": "Kim", "status": "nurture"}, {"first_name": "Lou", "status": "nurture"}]
+    )
+    w.ana.add_to_bucket(w.web.id, [kim.id, lou.id])
+    names = [
+        (m.event.name, m.event.subject_id if m.event.name is EventName.CONTACT_UPDATED else "")
+        for m in w.ana.events()
+        if m.event.name in (EventName.LEAD_ROUTED, EventName.CONTACT_UPDATED)
+    ]
+    assert names == [
+        (EventName.LEAD_ROUTED, ""),
+        (EventName.CONTACT_UPDATED, kim.id),
+        (EventName.LEAD_ROUTED, ""),
+        (EventName.CONTACT_UPDATED, lou.id),
+    ]
+    assert {w.ana.contact(c.id).status for c in (kim, lou)} == {"evaluate"}
+
+
+def test_a_bulk_routed_add_of_contacts_in_new_lead_status_records_one_event_per_lead(
+    w: World,
+) -> None:
+    """An idle batch of ``lead.routed`` events is still collected, each once, in order."""
+    _pool(w)
+    made = w.ana.create_contacts([{"first_name": f"C{i}"} for i in range(5)])
+    w.ana.add_to_bucket(w.web.id, [c.id for c in made])
+    routed = [m.event for m in w.ana.events() if m.event.name is EventName.LEAD_ROUTED]
+    assert [e.data["contact_id"] for e in routed] == [c.id for c in made]
+    assert not [m for m in w.ana.events() if m.event.name is EventName.CONTACT_UPDATED]
+
+
+class _Collecting:
+    """A stand-in unit of work that records what is collected (and handlers' calls)."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    def collect(self, *events: DomainEvent) -> None:
+        self.log.extend(f"collect {e.subject_id}" for e in events)
+
+
+def _events(*subjects: tuple[EventName, str]) -> list[DomainEvent]:
+    return [
+        DomainEvent(name=name, team_id=TEAM, subject_id=subject, occurred_at=START)
+        for name, subject in subjects
+    ]
+
+
+@pytest.mark.parametrize("idle", [True, False])
+def test_emit_all_skips_the_handlers_of_an_idle_run_and_keeps_the_order_otherwise(
+    idle: bool,
+) -> None:
+    """A run whose reactions all say idle is only collected; else one event at a time."""
+    log: list[str] = []
+
+    def handler(occasion: Occasion) -> None:
+        log.append(f"react {occasion.event.subject_id}")
+
+    def says(occasion: Occasion, events: Sequence[DomainEvent]) -> bool:
+        log.append(f"idle? {len(events)}")
+        return idle
+
+    registry = Reactions()
+    registry.add(EventName.LEAD_ROUTED, "test", "react", handler, idle=says)
+    registry.add(EventName.LEAD_ASSIGNED, "test", "react", handler)  # no idle check
+    events = _events(
+        (EventName.LEAD_ROUTED, "a"),
+        (EventName.LEAD_ROUTED, "b"),
+        (EventName.LEAD_ASSIGNED, "c"),
+        (EventName.LEAD_ASSIGNED, "d"),
+        (EventName.LEAD_ROUTED, "e"),
+    )
+    registry.emit_all(cast(UnitOfWork, _Collecting(log)), events)
+    first = (
+        ["idle? 2", "collect a", "collect b"]
+        if idle
+        else ["idle? 2", "collect a", "react a", "collect b", "react b"]
+    )
+    assert log == [
+        *first,
+        "collect c",
+        "react c",
+        "collect d",
+        "react d",
+        "collect e",  # a run of one: emitted as emit() would
+        "react e",
+    ]
 
 
 # ------------------------------------------------------------ filing notes under companies

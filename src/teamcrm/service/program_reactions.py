@@ -48,6 +48,7 @@ __all__ = [
     "enrol_overdue_follow_ups",
     "enrol_status_changes",
     "forget_deleted_contacts",
+    "no_lead_assigned_programs",
     "stop_enrolments",
     "stop_on_bucket_exit",
     "stop_on_company_deleted",
@@ -346,6 +347,16 @@ def enrol_created_contacts(occasion: Occasion) -> None:
     if programs:
         contact_ids = [ContactId(occasion.event.subject_id)]
         enrol(occasion.uow, occasion.team_id, programs, _contacts(occasion, contact_ids), occasion)
+
+
+def no_lead_assigned_programs(occasion: Occasion, events: Sequence[DomainEvent]) -> bool:
+    """True when :func:`enrol_assigned_leads` would do nothing for any of *events*.
+
+    That is when the team runs no ``lead_assigned`` program (read once per
+    unit); checked once for a run of lead events (see
+    :meth:`~teamcrm.service.reactions.Reactions.emit_all`).
+    """
+    return not _running(occasion, TriggerKind.LEAD_ASSIGNED)
 
 
 def enrol_assigned_leads(occasion: Occasion) -> None:

@@ -42,7 +42,7 @@ network, and must not open another unit of work (use
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -58,6 +58,7 @@ from teamcrm.team import Team
 from teamcrm.unit_of_work import read_ahead
 
 __all__ = [
+    "IdleCheck",
     "Occasion",
     "Reaction",
     "ReactionHandler",
@@ -71,6 +72,9 @@ __all__ = [
 ReactionHandler = Callable[["Occasion"], None]
 #: What a reaction will read for an occasion: repository calls, made as the reaction makes them.
 ReadsAhead = Callable[["Occasion"], Iterable[Callable[[], object]]]
+#: Whether a reaction would do nothing for any of a run of events of its name
+#: (given the occasion of the run's first event; see :meth:`Reactions.emit_all`).
+IdleCheck = Callable[["Occasion", Sequence[DomainEvent]], bool]
 
 
 @attrs.frozen
@@ -83,6 +87,10 @@ class Reaction:
     :ivar handler: the function that does it.
     :ivar ahead: optionally, the repository calls the handler will make first
         for an occasion (see :meth:`Reactions.read_ahead`).
+    :ivar idle: optionally, a cheap check that the handler would do nothing
+        for any event of a run of events of its name (see
+        :meth:`Reactions.emit_all`); it must not write, and may say ``False``
+        whenever unsure.
     """
 
     event: EventName
@@ -90,6 +98,7 @@ class Reaction:
     does: str
     handler: ReactionHandler = attrs.field(eq=False, repr=False)
     ahead: ReadsAhead | None = attrs.field(default=None, eq=False, repr=False)
+    idle: IdleCheck | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.define(kw_only=True)
@@ -160,14 +169,17 @@ class Reactions:
         handler: ReactionHandler,
         *,
         ahead: ReadsAhead | None = None,
+        idle: IdleCheck | None = None,
     ) -> None:
         """Declare one more reaction to *event*; it runs after those declared before it.
 
         *ahead* (optional) returns the repository calls *handler* will make
-        first for an occasion (see :meth:`read_ahead`).
+        first for an occasion (see :meth:`read_ahead`); *idle* (optional)
+        says when *handler* would do nothing for a run of events (see
+        :meth:`emit_all`).
         """
         name = EventName(event)
-        self._by_event.setdefault(name, []).append(Reaction(name, area, does, handler, ahead))
+        self._by_event.setdefault(name, []).append(Reaction(name, area, does, handler, ahead, idle))
 
     def for_event(self, event: EventName | str) -> tuple[Reaction, ...]:
         """The reactions to *event*, in the order they run."""
@@ -191,6 +203,64 @@ class Reactions:
         uow.collect(event)
         self.react(uow, event, subject=subject, contacts=contacts, origin=origin, cache=cache)
 
+    def emit_all(
+        self,
+        uow: UnitOfWork,
+        events: Sequence[DomainEvent],
+        *,
+        contacts: MutableMapping[str, Contact | None] | Mapping[str, Contact] | None = None,
+        origin: str = "",
+        cache: dict[str, Any] | None = None,
+    ) -> None:
+        """:meth:`emit` each of *events* in turn, with the same *contacts*, *origin* and *cache*.
+
+        The same outcome, cheaper for many events of one name (a routed add
+        of 10,000 contacts emits a ``lead.routed`` per lead): a run of
+        consecutive events of one name whose reactions all declare an
+        ``idle`` check, and all say they would do nothing for any event of
+        the run, is collected at once and none of its handlers is called.
+        Any other run is emitted event by event, each event's reactions in
+        their declared order before the next event's.
+        """
+        cache = {} if cache is None else cache
+        start, count = 0, len(events)
+        while start < count:
+            name = events[start].name
+            end = start + 1
+            while end < count and events[end].name == name:
+                end += 1
+            run = events[start:end]
+            if end - start > 1 and self._idle(uow, run, contacts, origin, cache):
+                uow.collect(*run)
+            else:
+                for event in run:
+                    self.emit(uow, event, contacts=contacts, origin=origin, cache=cache)
+            start = end
+
+    def _idle(
+        self,
+        uow: UnitOfWork,
+        run: Sequence[DomainEvent],
+        contacts: MutableMapping[str, Contact | None] | Mapping[str, Contact] | None,
+        origin: str,
+        cache: dict[str, Any],
+    ) -> bool:
+        """True when every reaction to the events of *run* (one name) would do nothing."""
+        reactions = self._by_event.get(run[0].name)
+        if not reactions:
+            return True
+        if any(r.idle is None for r in reactions):
+            return False
+        occasion = Occasion(
+            uow=uow,
+            event=run[0],
+            reactions=self,
+            contacts=_known(contacts),
+            origin=origin,
+            cache=cache,
+        )
+        return all(r.idle is not None and r.idle(occasion, run) for r in reactions)
+
     def react(
         self,
         uow: UnitOfWork,
@@ -210,20 +280,12 @@ class Reactions:
         reactions = self._by_event.get(event.name)
         if not reactions:
             return
-        # ``dict`` first: the ``MutableMapping`` check is an ABC's, and a routed
-        # add runs this once per lead.
-        if isinstance(contacts, dict):
-            known: MutableMapping[str, Contact | None] = contacts
-        elif isinstance(contacts, MutableMapping):
-            known = contacts
-        else:
-            known = dict(contacts or {})
         occasion = Occasion(
             uow=uow,
             event=event,
             reactions=self,
             subject=subject,
-            contacts=known,
+            contacts=_known(contacts),
             origin=origin,
             cache={} if cache is None else cache,
         )
@@ -264,6 +326,19 @@ class Reactions:
     def table(self) -> list[tuple[str, str, str]]:
         """``(event, area, does)`` for every reaction, in order (the documented table)."""
         return [(r.event.value, r.area, r.does) for r in self]
+
+
+def _known(
+    contacts: MutableMapping[str, Contact | None] | Mapping[str, Contact] | None,
+) -> MutableMapping[str, Contact | None]:
+    """The contacts an occasion shares: *contacts* itself when it can be written, else a copy."""
+    # ``dict`` first: the ``MutableMapping`` check is an ABC's, and a routed
+    # add of single contacts runs this once per unit.
+    if isinstance(contacts, dict):
+        return contacts
+    if isinstance(contacts, MutableMapping):
+        return contacts
+    return dict(contacts or {})
 
 
 #: The attribute of a unit of work holding what its reactions read once per unit.
@@ -438,6 +513,7 @@ def default_reactions(strategies: StrategyRegistry | None = None) -> Reactions:
                 "a new lead's contact takes the team's new_lead_status",
                 routing.apply_new_lead_status,
                 routing.apply_new_lead_status_ahead,
+                idle=routing.new_lead_status_held,
             ),
             Reaction(
                 EventName.LEAD_ROUTED,
@@ -445,18 +521,21 @@ def default_reactions(strategies: StrategyRegistry | None = None) -> Reactions:
                 "enrol the lead's contact in the running lead_assigned programs of the"
                 " members it was assigned to (any pool or that pool)",
                 programs.enrol_assigned_leads,
+                idle=programs.no_lead_assigned_programs,
             ),
             Reaction(
                 EventName.LEAD_ASSIGNED,
                 "programs",
                 "enrol the lead's contact in the lead_assigned programs of its new owners",
                 programs.enrol_assigned_leads,
+                idle=programs.no_lead_assigned_programs,
             ),
             Reaction(
                 EventName.LEAD_REASSIGNED,
                 "programs",
                 "enrol the lead's contact in the lead_assigned programs of its new owners",
                 programs.enrol_assigned_leads,
+                idle=programs.no_lead_assigned_programs,
             ),
             Reaction(
                 EventName.CONTACT_OPTED_OUT,

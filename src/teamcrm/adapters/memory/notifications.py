@@ -37,12 +37,14 @@ class _Notifications:
         self._skipped = skipped
 
     def add_many(self, notifications: Sequence[Notification]) -> None:
-        seen: set[str] = set()
-        for n in notifications:
-            if n.id in self._t or n.id in seen:
-                raise AlreadyExists(self.kind, n.id)
-            seen.add(n.id)
-        self._t.insert_new((n.id, n) for n in notifications)
+        new: dict[str, Notification] = {n.id: n for n in notifications}
+        if len(new) != len(notifications) or not self._t.rows.keys().isdisjoint(new):
+            seen: set[str] = set()
+            for n in notifications:
+                if n.id in self._t or n.id in seen:
+                    raise AlreadyExists(self.kind, n.id)
+                seen.add(n.id)
+        self._t.insert_new(new)
 
     def for_member(
         self,

@@ -30,8 +30,7 @@ class _Outbox:
         first = self._store._seq + 1
         self._store._seq += len(events)
         self._t.insert_new(
-            (seq, _outbox_message(seq=seq, event=event))
-            for seq, event in enumerate(events, start=first)
+            {seq: _outbox_message(seq=seq, event=event) for seq, event in enumerate(events, first)}
         )
 
     def read(self, team_id: TeamId, after_seq: int = 0, limit: int = 1000) -> list[OutboxMessage]:

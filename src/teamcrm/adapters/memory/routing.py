@@ -12,6 +12,7 @@ from teamcrm.bucket import Bucket
 from teamcrm.errors import AlreadyExists, ConcurrencyError, NotFound
 from teamcrm.ids import BucketId, ContactId, MemberId, TeamId
 from teamcrm.lead import (
+    OPEN_STATUSES,
     InboundBucket,
     IntakeRecord,
     Lead,
@@ -143,34 +144,50 @@ class _Leads(_Versioned[Lead]):
         return self._get(team_id, lead_id)
 
     def add_many(self, leads: Sequence[Lead]) -> None:
-        seen: set[str] = set()
-        for lead in leads:
-            if lead.id in self._t or lead.id in seen:
-                raise AlreadyExists(self.kind, lead.id)
-            seen.add(lead.id)
+        new: dict[str, Lead] = {lead.id: lead for lead in leads}
+        if len(new) != len(leads) or not self._t.rows.keys().isdisjoint(new):
+            seen: set[str] = set()
+            for lead in leads:
+                if lead.id in self._t or lead.id in seen:
+                    raise AlreadyExists(self.kind, lead.id)
+                seen.add(lead.id)
         gained: dict[tuple[str, str, str], list[datetime]] = {}
-        self._t.insert_new((lead.id, lead) for lead in leads)  # ids checked new above
-        got: list[tuple[tuple[str, str, str, str], datetime]] = []  # new receipts (new leads)
-        opened, keyed, entries = self._open, self._keys, self._entries
+        self._t.insert_new(new)  # ids checked new above
+        got: dict[tuple[str, str, str, str], datetime] = {}  # new receipts (new leads)
+        # The index rows, written once for the batch (a routed add makes
+        # 10,000 leads: look-ups and stores per lead, not calls).
+        opened: dict[tuple[str, str, str], str] = {}
+        keyed: dict[tuple[str, str, str], str] = {}
+        entries: dict[tuple[str, str, str], int] = {}
+        stored = self._entries.rows
         for lead in leads:  # index the new leads (updates: _reindex)
-            team, pool, at = lead.team_id, _pool_key(lead), lead.assigned_at
-            for member_id in dict.fromkeys(lead.assignee_ids):
+            team, at, assignees = lead.team_id, lead.assigned_at, lead.assignee_ids
+            pool = ("role:" + lead.role) if lead.role is not None else lead.pool_id or ""
+            for member_id in dict.fromkeys(assignees) if assignees else ():
                 slot = (team, pool, member_id)
                 if at is not None:
-                    gained.setdefault(slot, []).append(at)
-                    got.append(((team, pool, member_id, lead.id), at))
+                    if slot in gained:
+                        gained[slot].append(at)
+                    else:
+                        gained[slot] = [at]
+                    got[(team, pool, member_id, lead.id)] = at
                 else:  # owners without an assignment time (not made by routing)
                     load = self._loads.get(slot) or MemberLoad()
                     self._loads.put(slot, attrs.evolve(load, open_leads=load.open_leads + 1))
             if lead.respond_by is not None:
                 self._response_due.put(lead.id, lead.respond_by)
             where = (team, pool, lead.contact_id)
-            if lead.is_open:
-                opened.put(where, lead.id)
+            if lead.status in OPEN_STATUSES:  # lead.is_open, without its call
+                opened[where] = lead.id
                 for k in lead.keys:
-                    keyed.put((team, pool, k), lead.id)
-            if lead.entry > (entries.get(where) or 0):
-                entries.put(where, lead.entry)
+                    keyed[(team, pool, k)] = lead.id
+            # (look-ups, not ``get`` calls)
+            known = entries[where] if where in entries else stored[where] if where in stored else 0  # noqa: SIM401
+            if lead.entry > known:
+                entries[where] = lead.entry
+        self._open.put_many(opened)
+        self._keys.put_many(keyed)
+        self._entries.put_many(entries)
         self._receipts.insert_new(got)
         for key, times in gained.items():  # one load and log write per (pool, member) per batch
             self._received.extend(key, times)
@@ -270,11 +287,11 @@ class _Leads(_Versioned[Lead]):
         self, team_id: TeamId, pool_id: PoolId, contact_ids: Iterable[ContactId]
     ) -> dict[str, LeadEntries]:
         out: dict[str, LeadEntries] = {}
+        entries, opened = self._entries.rows, self._open.rows  # look-ups, no call per contact
         for cid in contact_ids:
-            entry = self._entries.get((team_id, pool_id, cid))
-            if entry is not None:
-                has_open = (team_id, pool_id, cid) in self._open
-                out[cid] = LeadEntries(last_entry=entry, has_open=has_open)
+            key = (team_id, pool_id, cid)
+            if key in entries:
+                out[cid] = LeadEntries(last_entry=entries[key], has_open=key in opened)
         return out
 
     def loads(

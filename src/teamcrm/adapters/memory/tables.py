@@ -13,17 +13,21 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
-#: Markers in the journal: a key that had no row, keys that were all new.
+#: Markers in the journal: a key that had no row, keys that were all new,
+#: ``(key, old value)`` pairs of one batch of puts.
 _MISSING: Any = object()
 _NEW_KEYS: Any = object()
+_PUTS: Any = object()
 
 
 class _Journal:
     """Undo log shared by the tables of one unit of work.
 
     Each entry is ``(table, key, old value)`` (restored on rollback),
-    ``(table, keys, _NEW_KEYS)`` (a batch of new keys, removed on rollback) or
-    a callable (called on rollback); tuples keep the hot paths cheap.
+    ``(table, keys, _NEW_KEYS)`` (a batch of new keys, removed on rollback),
+    ``(table, pairs, _PUTS)`` (a batch of puts: ``(key, old value)`` pairs,
+    restored last first) or a callable (called on rollback); tuples keep the
+    hot paths cheap.
     """
 
     def __init__(self) -> None:
@@ -37,6 +41,9 @@ class _Journal:
                 if old is _NEW_KEYS:
                     for k in key:
                         table.rows.pop(k, None)
+                elif old is _PUTS:
+                    for k, o in reversed(key):
+                        table._restore(k, o)
                 else:
                     table._restore(key, old)
             else:
@@ -60,15 +67,23 @@ class _Table(Generic[K, V]):
         if self.journal is not None:
             self.journal.undo.append((self, key, old))
 
-    def insert_new(self, items: Iterable[tuple[K, V]]) -> None:
-        """Insert rows whose keys the caller checked are absent (one journal entry)."""
+    def insert_new(self, items: Iterable[tuple[K, V]] | Mapping[K, V]) -> None:
+        """Insert rows whose keys the caller checked are absent (one journal entry).
+
+        *items*: ``(key, value)`` pairs, or a mapping (no call per row either way).
+        """
+        pairs = dict(items)
+        self.rows.update(pairs)
+        if self.journal is not None and pairs:
+            self.journal.undo.append((self, list(pairs), _NEW_KEYS))
+
+    def put_many(self, items: Mapping[K, V]) -> None:
+        """:meth:`put` each of *items* (one journal entry, no call per row)."""
         rows = self.rows
-        keys = []
-        for key, value in items:
-            rows[key] = value
-            keys.append(key)
-        if self.journal is not None and keys:
-            self.journal.undo.append((self, keys, _NEW_KEYS))
+        if self.journal is not None and items:
+            old = [(k, rows[k] if k in rows else _MISSING) for k in items]  # noqa: SIM401 (no call)
+            self.journal.undo.append((self, old, _PUTS))
+        rows.update(items)
 
     def pop(self, key: K) -> V | None:
         old = self.rows.pop(key, _MISSING)

@@ -46,8 +46,8 @@ from teamcrm.adapters.sql.migrations import (
 )
 from teamcrm.adapters.sql.repositories import (
     RepositoryFactory,
-    check_repository,
     registered_repositories,
+    store_with_repository,
     with_spec_migrations,
 )
 from teamcrm.contact import Contact
@@ -431,25 +431,15 @@ class PostgresStore:
         a name and a factory of the unit's context.  Other stores, and stores
         opened later, do not get it.
         """
-        spec = name
-        if isinstance(spec, RepositorySpec):
-            if factory is not None:
-                raise ValidationError("factory", factory, "comes from the spec; pass it alone")
-            check_spec(self._specs, spec, replace=replace, taken=self._repositories)
-            built = spec.postgres or spec.sql
-            if built is None:
-                raise ValidationError(
-                    "RepositorySpec.sql", None, f"{spec.name!r} has no SQL implementation"
-                )
-            self._apply(spec.migrations)
-            self._specs = {**self._specs, spec.name: spec}
-            self._repositories = {**self._repositories, spec.name: resolve(built)}
-            return
-        if factory is None:
-            raise ValidationError("factory", factory, "a name needs a factory")
-        check_repository(self._repositories, spec, factory, replace)
-        self._specs = {n: s for n, s in self._specs.items() if n != spec}
-        self._repositories = {**self._repositories, spec: factory}
+        self._specs, self._repositories = store_with_repository(
+            self._specs,
+            self._repositories,
+            name,
+            factory,
+            replace=replace,
+            implementation=lambda spec: spec.postgres or spec.sql,
+            apply=self._apply,
+        )
 
     @property
     def repositories(self) -> dict[str, RepositoryFactory]:

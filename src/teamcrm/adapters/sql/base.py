@@ -127,7 +127,10 @@ class SQLRepository:
 
     @property
     def _conn(self) -> Connection:
-        return self._ctx.conn
+        conn = self._ctx._conn  # as SQLContext.conn, one call fewer per statement
+        if conn is None:
+            raise StoreError("the unit of work is not open")
+        return conn
 
     def _insert(self, key: Any, sql: str, params: Sequence[Any]) -> None:
         try:

@@ -16,6 +16,7 @@ from teamcrm.adapters.sql.codec import (
     to_micros,
 )
 from teamcrm.adapters.sql.dialect import Dialect
+from teamcrm.adapters.sql.row_memo import row_memo
 from teamcrm.bucket import (
     AccessGrant,
     AccessLevel,
@@ -58,6 +59,7 @@ def bucket_select(d: Dialect) -> str:
     return f"\nSELECT {bucket_columns(d)}\nFROM buckets b"
 
 
+@row_memo
 def bucket_from_row(row: Sequence[Any]) -> Bucket:
     bid, tid, name, kind, owner, by, created, version, grants, team_level, team_conv, all_ = row
     return trusted(

@@ -20,9 +20,26 @@ __all__ = ["SQLiteOutbox", "event_json"]
 
 
 # -------------------------------------------------------------------- outbox
-def event_json(event: DomainEvent) -> str:
-    """Serialise a domain event with :data:`teamcrm.converter.converter`."""
-    return dumps(converter.unstructure(event, DomainEvent))
+def event_json(event: DomainEvent, occurred_at: str | None = None) -> str:
+    """Serialise a domain event as :data:`teamcrm.converter.converter` unstructures it.
+
+    The same text, built directly (fields in declaration order, the name's
+    value, ``occurred_at`` in ISO form: *occurred_at* when the caller has it
+    already, the data as given: JSON scalars and lists of strings), which
+    costs a routed add's three events a third of the converter's calls.
+    """
+    if type(event) is not DomainEvent:  # pragma: no cover - DomainEvent is not subclassed
+        return dumps(converter.unstructure(event, DomainEvent))
+    return dumps(
+        {
+            "name": event.name.value,
+            "team_id": event.team_id,
+            "subject_id": event.subject_id,
+            "occurred_at": event.occurred_at.isoformat() if occurred_at is None else occurred_at,
+            "actor_id": event.actor_id,
+            "data": event.data,
+        }
+    )
 
 
 class SQLiteOutbox(SQLRepository):
@@ -34,13 +51,13 @@ class SQLiteOutbox(SQLRepository):
     @translated
     def append(self, events: Sequence[DomainEvent]) -> None:
         """Append events; they get increasing ``seq`` numbers in the given order."""
-        micros: dict[Any, int] = {}
+        times: dict[Any, tuple[int, str]] = {}  # the events of a unit share their time
         rows = []
         for e in events:
-            at = micros.get(e.occurred_at)
+            at = times.get(e.occurred_at)
             if at is None:
-                at = micros[e.occurred_at] = to_micros(e.occurred_at)
-            rows.append((e.team_id, e.name.value, e.subject_id, at, event_json(e)))
+                at = times[e.occurred_at] = (to_micros(e.occurred_at), e.occurred_at.isoformat())
+            rows.append((e.team_id, e.name.value, e.subject_id, at[0], event_json(e, at[1])))
         self._conn.executemany(
             "INSERT INTO outbox (team_id, name, subject_id, occurred_at, event)"
             " VALUES (?, ?, ?, ?, ?)",

@@ -9,6 +9,7 @@ from typing import Any
 from teamcrm.adapters.sql.base import SQLRepository, translated
 from teamcrm.adapters.sql.codec import dumps, from_micros, loads, to_micros
 from teamcrm.adapters.sql.dialect import insert_ignoring
+from teamcrm.adapters.sql.row_memo import row_memo
 from teamcrm.errors import AlreadyExists, ConcurrencyError, NotFound
 from teamcrm.followup import Cadence, CadenceUnit
 from teamcrm.ids import BucketId, TeamId
@@ -43,6 +44,7 @@ def _cap_data(cap: Capacity | None) -> dict[str, int | None] | None:
     return None if cap is None else {"per_day": cap.per_day, "per_30_days": cap.per_30_days}
 
 
+@row_memo
 def _pool(row: Sequence[Any]) -> LeadPool:
     (pid, tid, name, created, sources, members, method, active, window, count, unit) = row[:11]
     fallback, by, version, weights, capacity, member_capacity, respond_us, dedupe = row[11:]

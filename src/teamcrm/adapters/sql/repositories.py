@@ -99,3 +99,44 @@ def with_spec_migrations(
     if not more:
         return tuple(known)
     return tuple(sorted((*known, *more), key=lambda m: m.name))
+
+
+def store_with_repository(
+    specs: dict[str, RepositorySpec[Any]],
+    repositories: dict[str, RepositoryFactory],
+    name: RepositorySpec[Any] | str,
+    factory: RepositoryFactory | None,
+    *,
+    replace: bool,
+    implementation: Callable[[RepositorySpec[Any]], Any],
+    apply: Callable[[Sequence[Migration]], None],
+) -> tuple[dict[str, RepositorySpec[Any]], dict[str, RepositoryFactory]]:
+    """A SQL store's specs and repositories once *name* is registered on it (new dicts).
+
+    The one body of both stores' ``register_repository``: *name* is a
+    :class:`~teamcrm.repositories.RepositorySpec` (built by
+    ``implementation(spec)``, its migrations handed to *apply* first) or a
+    name with a *factory* of the unit's context.  Every refusal is a
+    :class:`~teamcrm.errors.ValidationError` raised before anything changes.
+    """
+    from teamcrm.repositories import RepositorySpec, check_spec, resolve
+
+    if isinstance(name, RepositorySpec):
+        spec = name
+        if factory is not None:
+            raise ValidationError("factory", factory, "comes from the spec; pass it alone")
+        check_spec(specs, spec, replace=replace, taken=repositories)
+        built = implementation(spec)
+        if built is None:
+            raise ValidationError(
+                "RepositorySpec.sql", None, f"{spec.name!r} has no SQL implementation"
+            )
+        apply(spec.migrations)
+        return {**specs, spec.name: spec}, {**repositories, spec.name: resolve(built)}
+    if factory is None:
+        raise ValidationError("factory", factory, "a name needs a factory")
+    check_repository(repositories, name, factory, replace)
+    return (
+        {n: s for n, s in specs.items() if n != name},
+        {**repositories, name: factory},
+    )

@@ -14,6 +14,7 @@ from teamcrm.adapters.sql.codec import (
     to_micros,
 )
 from teamcrm.adapters.sql.dialect import Dialect
+from teamcrm.adapters.sql.row_memo import row_memo
 from teamcrm.errors import NotFound
 from teamcrm.ids import MemberId, TeamId
 from teamcrm.team import BucketManagement, Member, Role, Team, TeamSettings
@@ -38,6 +39,7 @@ SELECT t.id, t.name, t.created_at, t.bucket_management, t.file_notes_under_compa
 FROM teams t WHERE t.id = ?"""
 
 
+@row_memo
 def _team(row: Sequence[Any]) -> Team:
     tid, name, created, management, file_notes, new_contact, new_lead, version, statuses = row[:9]
     return trusted(
@@ -137,6 +139,7 @@ _MEMBER_SELECT = (
 )
 
 
+@row_memo
 def _member(row: Sequence[Any]) -> Member:
     mid, tid, name, role, email, active, away, zone, created, version, region = row
     return trusted(

@@ -20,9 +20,9 @@ from typing import Any, overload
 
 from teamcrm.adapters.sql.repositories import (
     RepositoryFactory,
-    check_repository,
     register_repository,
     registered_repositories,
+    store_with_repository,
     with_spec_migrations,
 )
 from teamcrm.adapters.sqlite.connection import (
@@ -283,24 +283,15 @@ class SQLiteStore:
         for this store alone: other stores, and stores opened later, do not
         get it.
         """
-        spec = name
-        if isinstance(spec, RepositorySpec):
-            if factory is not None:
-                raise ValidationError("factory", factory, "comes from the spec; pass it alone")
-            check_spec(self._specs, spec, replace=replace, taken=self._repositories)
-            if spec.sql is None:
-                raise ValidationError(
-                    "RepositorySpec.sql", None, f"{spec.name!r} has no SQL implementation"
-                )
-            self._apply(spec.migrations)
-            self._specs = {**self._specs, spec.name: spec}
-            self._repositories = {**self._repositories, spec.name: resolve(spec.sql)}
-            return
-        if factory is None:
-            raise ValidationError("factory", factory, "a name needs a factory")
-        check_repository(self._repositories, spec, factory, replace)
-        self._specs = {n: s for n, s in self._specs.items() if n != spec}
-        self._repositories = {**self._repositories, spec: factory}
+        self._specs, self._repositories = store_with_repository(
+            self._specs,
+            self._repositories,
+            name,
+            factory,
+            replace=replace,
+            implementation=lambda spec: spec.sql,
+            apply=self._apply,
+        )
 
     def _apply(self, migrations: Sequence[Migration]) -> None:
         """Apply the *migrations* this store does not know yet, and know them from now on."""

@@ -43,6 +43,7 @@ from teamcrm.service.routing.reactions import (
     apply_new_lead_status,
     apply_new_lead_status_ahead,
     close_leads_of_deleted_contact,
+    new_lead_status_held,
     route_entries,
     route_entries_ahead,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "enforce_response_windows",
     "expire_due_offers",
     "expire_offers",
+    "new_lead_status_held",
     "pass_on_unanswered_leads",
     "route_entries",
     "route_entries_ahead",

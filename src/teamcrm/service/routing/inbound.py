@@ -2,17 +2,51 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from teamcrm import permissions as perm
 from teamcrm.bucket import Bucket, BucketKind
+from teamcrm.errors import NotFound
 from teamcrm.events import EventName
 from teamcrm.ids import BucketId, MemberId, new_bucket_id
-from teamcrm.lead import InboundBucket
+from teamcrm.lead import InboundBucket, Lead
+from teamcrm.pool import LeadPool
 from teamcrm.service.routing.common import INBOUND_BUCKET_NAME
 from teamcrm.service.routing.router_base import RouterBase
 
 
 class InboundMixin(RouterBase):
     """The router's inbound buckets (created when a member needs one)."""
+
+    def place(self, lead: Lead, member_id: MemberId, pool: LeadPool | None) -> None:
+        """Put the lead's contact in the member's inbound bucket.
+
+        (A pool's follow-up reminder needs nothing stored: it is computed when
+        the owner's list is read, see :mod:`teamcrm.pool_reminder`.)
+        """
+        inbound = self._inbound  # (once per lead: look-ups rather than calls)
+        bucket = inbound[member_id] if member_id in inbound else self.inbound_bucket(member_id)
+        placed = self._place
+        if bucket.id in placed:
+            placed[bucket.id].append(lead.contact_id)
+        else:
+            placed[bucket.id] = [lead.contact_id]
+
+    def take_back(self, lead: Lead, member_ids: Iterable[str]) -> None:
+        """Take the lead's contact out of the members' personal inbound buckets."""
+        for member_id in member_ids:
+            row = self.uow.inbound_buckets.get(self.team_id, MemberId(member_id))
+            if row is None:
+                continue
+            try:
+                bucket = self.uow.buckets.get(self.team_id, row.bucket_id)
+            except NotFound:
+                continue
+            if not bucket.is_personal:
+                continue
+            removed = self.uow.memberships.remove_many(self.team_id, bucket.id, [lead.contact_id])
+            if removed:  # its follow-up clocks stop when the event's reactions run (flush)
+                self.event(EventName.BUCKET_ITEMS_REMOVED, bucket.id, item_ids=removed)
 
     def inbound_bucket(self, member_id: MemberId) -> Bucket:
         """Return the member's inbound bucket, creating a personal one when needed.

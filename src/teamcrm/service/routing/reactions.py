@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from teamcrm.bucket import Bucket
 from teamcrm.contact import Contact
-from teamcrm.events import EventName
+from teamcrm.events import DomainEvent, EventName
 from teamcrm.ids import PREFIXES, BucketId, ContactId
 from teamcrm.routing import (
     DEFAULT_STRATEGIES,
@@ -45,21 +45,26 @@ def route_entries(occasion: Occasion, *, strategies: StrategyRegistry = DEFAULT_
     if bucket.is_personal:
         return
     items = occasion.event.data.get("item_ids")
+    prefix = PREFIXES["contact"]
+    size = len(prefix)  # (a slice compared: no call per item, as startswith would be)
     contact_ids = [ContactId(i) for i in (items if isinstance(items, list) else [])]
-    contact_ids = [c for c in contact_ids if c.startswith(PREFIXES["contact"])]
+    contact_ids = [c for c in contact_ids if c[:size] == prefix]
     if not contact_ids:
         return
     pools = [p for p in uow.lead_pools.for_buckets(team_id, [bucket.id]) if p.active]
     if not pools:
         return
     have = occasion.contacts
-    missing = [c for c in contact_ids if have.get(c) is None]
+    # (look-ups rather than ``get`` calls: once per contact of a bulk add)
+    missing = [c for c in contact_ids if c not in have or have[c] is None]
     loaded: dict[str, Contact] = {}
     if missing:  # not read by the emitter in this unit
         loaded = {c.id: c for c in _load_contacts(uow, team_id, missing)}
     contacts: list[Contact] = []
     for cid in contact_ids:
-        found = have.get(cid) or loaded.get(cid)
+        found = have[cid] if cid in have else None  # noqa: SIM401
+        if found is None:
+            found = loaded.get(cid)
         if found is not None:
             contacts.append(found)
     router = Router(uow, team_id, occasion.actor_id, occasion.now, occasion.reactions, strategies)
@@ -153,6 +158,33 @@ def apply_new_lead_status_ahead(occasion: Occasion) -> list[Callable[[], object]
         return []
     uow, team_id, contact_id = occasion.uow, occasion.team_id, contact.id
     return [lambda: uow.contacts.get_for_update(team_id, contact_id)]
+
+
+def new_lead_status_held(occasion: Occasion, events: Sequence[DomainEvent]) -> bool:
+    """True when :func:`apply_new_lead_status` would do nothing for any of *events*.
+
+    That is when each new lead's contact among them, as already read in the
+    unit, is deleted or has the team's ``new_lead_status`` (a contact not
+    read yet: ``False``).  Checked once for a routed add's run of
+    ``lead.routed`` events (see :meth:`~teamcrm.service.reactions.Reactions.emit_all`).
+    """
+    wanted = unit_team(occasion).settings.new_lead_status
+    known = occasion.contacts
+    for event in events:
+        data = event.data
+        if "contact_id" not in data:
+            continue  # a lead routed again: not a new lead
+        contact_id = data["contact_id"]
+        if type(contact_id) is not str:  # no call for the usual case
+            if isinstance(contact_id, str):
+                return False
+            continue
+        if contact_id not in known:
+            return False
+        contact = known[contact_id]
+        if contact is not None and contact.status != wanted:
+            return False
+    return True
 
 
 def apply_new_lead_status(occasion: Occasion) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
 
 from teamcrm.contact import Contact
-from teamcrm.errors import NotFound
 from teamcrm.events import EventName
 from teamcrm.ids import MemberId
 from teamcrm.lead import (
@@ -16,7 +15,7 @@ from teamcrm.lead import (
     LeadStatus,
     Offer,
     OfferStatus,
-    new_lead_id,
+    new_lead_ids,
     new_offer_id,
 )
 from teamcrm.multi_assign import may_hold_open_offers
@@ -39,6 +38,9 @@ from teamcrm.service.routing.common import (
 )
 from teamcrm.service.routing.inbound import InboundMixin
 from teamcrm.unit_of_work import read_ahead, reads_ahead, sending_later
+
+#: Each outcome's value (an enum's ``.value`` is two calls; a routed add records one per lead).
+_VALUES: dict[RoutingOutcome, str] = {o: o.value for o in RoutingOutcome}
 
 
 class Router(CapacityMixin, InboundMixin):
@@ -71,8 +73,12 @@ class Router(CapacityMixin, InboundMixin):
         taken = {cid for cid, state in states.items() if state.has_open}
         key_owner: dict[str, Lead] = {}
         keys_of: dict[str, tuple[str, ...]] = {}
-        if pool.dedupe:
-            keys_of = {c.id: _keys(c) for c in contacts if c.id not in taken}
+        if pool.dedupe:  # (a contact with no email nor phone has no keys: no call)
+            keys_of = {
+                c.id: _keys(c) if c.emails or c.phones else ()
+                for c in contacts
+                if c.id not in taken
+            }
             all_keys = {k for keys in keys_of.values() for k in keys}
             if all_keys:
                 for lead in self.uow.leads.open_with_keys(self.team_id, pool.id, all_keys):
@@ -81,44 +87,60 @@ class Router(CapacityMixin, InboundMixin):
         cursor = self.uow.routing_cursors.get(self.team_id, pool.id)
         position = cursor.position
         made = 0
+        # Ids for every lead this call may make, in one go (and, mostly, one
+        # notification each): unused ones are dropped.
+        lead_ids = new_lead_ids(len(ids) - len(taken))
+        self.reserve_notification_ids(len(lead_ids))
         # For most methods a decision is a pure function of the cursor and of
         # who is full (same pool, members and time for the whole call), so one
         # per (position, full) is enough.
         cacheable = self.strategies.traits(
             pool.method
         ).cacheable_by_cursor  # the strategy declares it
-        decisions: dict[tuple[int, frozenset[str]], RoutingDecision] = {}
-        for contact in contacts:
-            if contact.id in taken:
+        # Each decision with the lead fields it sets (see _state).
+        decisions: dict[tuple[int, frozenset[str]], tuple[RoutingDecision, dict[str, Any]]] = {}
+        team_id, now, pool_id = self.team_id, self.now, pool.id
+        for contact in contacts:  # (once per lead: dict and attribute look-ups, few calls)
+            cid = contact.id
+            if cid in taken:
                 continue
-            keys = keys_of.get(contact.id, ())  # none when the pool does not dedupe
-            duplicate = next((key_owner[k] for k in keys if k in key_owner), None)
+            # none when the pool does not dedupe (a look-up, not a ``get`` call)
+            keys = keys_of[cid] if cid in keys_of else ()  # noqa: SIM401
+            duplicate = None
+            for key in keys:
+                if key in key_owner:
+                    duplicate = key_owner[key]
+                    break
             if duplicate is not None:
                 self.join(duplicate, contact, pool)
                 continue
-            taken.add(contact.id)
-            decision = None
+            taken.add(cid)
+            decided = None
             if cacheable:
                 state = (position, self.full(pool))
-                decision = decisions.get(state)
-            if decision is None:
+                if state in decisions:
+                    decided = decisions[state]
+            if decided is None:
                 decision = self.strategies.decide(
                     self.context(pool, cursor=position, contact=contact)
                 )
+                decided = (decision, self._state(None, decision.explanation, pool))
                 if cacheable:
-                    decisions[state] = decision
-            if decision.cursor_after is not None:
-                position = decision.cursor_after
+                    decisions[state] = decided
+            decision, fields = decided
+            after = decision.explanation.cursor_after
+            if after is not None:
+                position = after
             # built from checked entities (contact, pool, decision): no checks again
             lead = _lead(
-                id=new_lead_id(),
-                team_id=self.team_id,
-                contact_id=contact.id,
-                pool_id=pool.id,
-                created_at=self.now,
-                entry=states[contact.id].last_entry + 1 if contact.id in states else 1,
-                keys=tuple(dict.fromkeys(keys)),
-                **self._state(None, decision.explanation, pool),
+                id=lead_ids[made],
+                team_id=team_id,
+                contact_id=cid,
+                pool_id=pool_id,
+                created_at=now,
+                entry=states[cid].last_entry + 1 if cid in states else 1,
+                keys=tuple(dict.fromkeys(keys)) if keys else (),
+                **fields,
             )
             for key in keys:
                 key_owner[key] = lead
@@ -175,12 +197,23 @@ class Router(CapacityMixin, InboundMixin):
         """
         exp = decision.explanation
         outcome = exp.outcome
-        before: tuple[MemberId, ...] = () if new else lead.assignee_ids
         offers: tuple[Offer, ...] = ()
-        gained = [m for m in exp.chosen if m not in before]
-        lost = [m for m in before if m not in exp.chosen]
+        before: tuple[MemberId, ...]
+        if new:  # (a routed add does this once per lead)
+            before, gained, lost = (), list(exp.chosen), []
+        else:
+            before = lead.assignee_ids
+            gained = [m for m in exp.chosen if m not in before]
+            lost = [m for m in before if m not in exp.chosen]
         # Only pools with caps or least-loaded routing keep in-memory counts.
-        counted = pool if lead.role is None and pool is not None and self._counts(pool) else None
+        counting = self._counting
+        counted = (
+            pool
+            if lead.role is None
+            and pool is not None
+            and (counting[pool.id] if pool.id in counting else self._counts(pool))
+            else None
+        )
         if counted is not None:
             self._prime(counted, gained)
         if new:
@@ -290,12 +323,14 @@ class Router(CapacityMixin, InboundMixin):
                 pool_id=stored.pool_id,
                 contact_id=stored.contact_id,
                 entry=stored.entry,
-                outcome=outcome.value,
+                outcome=_VALUES[outcome],
                 method=exp.method,
                 member_ids=list(exp.chosen or exp.offered),
             )
         elif outcome in (RoutingOutcome.WAITING, RoutingOutcome.NO_ELIGIBLE):
-            self.event(EventName.LEAD_ROUTED, stored.id, outcome=outcome.value, method=exp.method)
+            self.event(
+                EventName.LEAD_ROUTED, stored.id, outcome=_VALUES[outcome], method=exp.method
+            )
         return RoutingResult(lead=stored, decision=decision, offers=offers)
 
     def _state(
@@ -357,31 +392,6 @@ class Router(CapacityMixin, InboundMixin):
                 )
                 self.event(EventName.OFFER_WITHDRAWN, offer.id, lead_id=lead.id)
 
-    def place(self, lead: Lead, member_id: MemberId, pool: LeadPool | None) -> None:
-        """Put the lead's contact in the member's inbound bucket.
-
-        (A pool's follow-up reminder needs nothing stored: it is computed when
-        the owner's list is read, see :mod:`teamcrm.pool_reminder`.)
-        """
-        bucket = self.inbound_bucket(member_id)
-        self._place.setdefault(bucket.id, []).append(lead.contact_id)
-
-    def take_back(self, lead: Lead, member_ids: Iterable[str]) -> None:
-        """Take the lead's contact out of the members' personal inbound buckets."""
-        for member_id in member_ids:
-            row = self.uow.inbound_buckets.get(self.team_id, MemberId(member_id))
-            if row is None:
-                continue
-            try:
-                bucket = self.uow.buckets.get(self.team_id, row.bucket_id)
-            except NotFound:
-                continue
-            if not bucket.is_personal:
-                continue
-            removed = self.uow.memberships.remove_many(self.team_id, bucket.id, [lead.contact_id])
-            if removed:  # its follow-up clocks stop when the event's reactions run (flush)
-                self.event(EventName.BUCKET_ITEMS_REMOVED, bucket.id, item_ids=removed)
-
     def flush(self) -> None:
         """Write everything collected (leads, offers, notifications, memberships, events).
 
@@ -395,11 +405,7 @@ class Router(CapacityMixin, InboundMixin):
         # own placements are not routed again: origin "routing").
         while self.events:
             events, self.events = self.events, []
-            cache: dict[str, Any] = {}
-            for event in events:
-                self.reactions.emit(
-                    self.uow, event, contacts=self._contacts, origin="routing", cache=cache
-                )
+            self.reactions.emit_all(self.uow, events, contacts=self._contacts, origin="routing")
 
     def _write_collected(self) -> None:
         if self.new_leads:

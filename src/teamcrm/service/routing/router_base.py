@@ -16,7 +16,13 @@ from teamcrm.lead import (
     Lead,
     Offer,
 )
-from teamcrm.notification import Notification, NotificationKind, new_notification_id
+from teamcrm.notification import (
+    Notification,
+    NotificationId,
+    NotificationKind,
+    new_notification_id,
+    new_notification_ids,
+)
 from teamcrm.pool import (
     LeadPool,
     PoolId,
@@ -78,6 +84,9 @@ class RouterBase:
         self.new_offers: list[Offer] = []
         self.notifications: list[Notification] = []
         self.events: list[DomainEvent] = []
+        # Notification ids made ahead for a batch (see reserve_notification_ids).
+        self._notification_ids: list[NotificationId] = []
+        self._notification_at = self._notification_count = 0
 
     # ------------------------------------------------------------- lookups
     @property
@@ -123,6 +132,15 @@ class RouterBase:
         return [m.id for m in self.members.values() if m.active and m.role is Role.ADMIN]
 
     # ------------------------------------------------------------- records
+    def reserve_notification_ids(self, count: int) -> None:
+        """Make the ids of the next *count* notifications at once (a batch of leads is coming).
+
+        Made in one go (see :func:`~teamcrm.ids.id_suffixes`), in increasing
+        order; notifications beyond them get ids made one by one, later.
+        """
+        self._notification_ids = new_notification_ids(count)
+        self._notification_at, self._notification_count = 0, count
+
     def notify(
         self,
         member_ids: Iterable[str],
@@ -140,13 +158,18 @@ class RouterBase:
         # Built from checked values (ids of stored entities, our own wording):
         # no checks again - routing writes one per lead (see ``validation.trusted``).
         details = FrozenDict(lead_id=lead.id, contact_id=lead.contact_id, **data)
-        note = data.get("note")
-        if isinstance(note, str) and note.strip():
+        note = data["note"] if "note" in data else None  # noqa: SIM401 (a look-up, no call)
+        if note is not None and isinstance(note, str) and note.strip():
             message = f"{message} - note: {' '.join(note.split())}"
+        reserved, at, count = (
+            self._notification_ids,
+            self._notification_at,
+            self._notification_count,
+        )
         for member_id in dict.fromkeys(member_ids):
             self.notifications.append(
                 _notification(
-                    id=new_notification_id(),
+                    id=reserved[at] if at < count else new_notification_id(),
                     team_id=self.team_id,
                     member_id=member_id,
                     kind=kind,
@@ -156,6 +179,8 @@ class RouterBase:
                     data=details,
                 )
             )
+            at += 1
+        self._notification_at = at
 
     def event(self, event_name: EventName, subject_id: str, /, **data: Any) -> None:
         """Queue a domain event (its data: ids, names and lists of ids this module builds)."""
@@ -172,8 +197,11 @@ class RouterBase:
 
     def describe(self, lead: Lead) -> str:
         """``"Maria Garcia (Website leads)"``."""
-        pool = self.pool(lead.pool_id)
-        name = _name(self.contact(lead.contact_id))
+        pools, contacts = self._pools, self._contacts  # (look-ups first: once per routed lead)
+        pool_id, contact_id = lead.pool_id, lead.contact_id
+        pool = pools[pool_id] if pool_id in pools else self.pool(pool_id)
+        contact = contacts[contact_id] if contact_id in contacts else self.contact(contact_id)
+        name = _name(contact)
         return f"{name} ({pool.name})" if pool is not None else name
 
     def _member_name(self, member_id: str) -> str:
