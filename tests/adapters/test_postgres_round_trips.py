@@ -20,7 +20,7 @@ import pg_support
 import teamcrm
 from teamcrm.adapters.postgres.store import PostgresStore
 from teamcrm.contact import Contact
-from teamcrm.errors import AlreadyExists, StoreError
+from teamcrm.errors import AlreadyExists, StoreError, ValidationError
 from teamcrm.ids import new_contact_id
 from teamcrm.notification import Notification, NotificationKind, new_notification_id
 from teamcrm.pool import PoolId
@@ -322,3 +322,32 @@ def test_prepared_statements_survive_failed_pipelines(crm: teamcrm.CRM) -> None:
                     uow.commit()
         finally:
             store.close()
+
+
+@pytest.mark.parametrize("prepare", [True, False])
+def test_prepare_false_leaves_no_statement_prepared_on_the_server(
+    crm: teamcrm.CRM, prepare: bool
+) -> None:
+    """``PostgresStore(url, prepare=False)`` is for transaction-mode poolers: nothing prepared."""
+    team, admin = crm.create_team("Acme", admin_name="Ana")
+    store = PostgresStore(crm.store.url, max_connections=1, prepare=prepare)
+    try:
+        for _ in range(4):  # past PREPARE_THRESHOLD runs of the same read
+            with store.unit_of_work(write=False) as uow:
+                assert uow.members.get(team.id, admin.id).name == "Ana"
+                uow.commit()
+        with store.unit_of_work(write=False) as uow:
+            raw = uow.context.conn.raw  # type: ignore[attr-defined]
+            (prepared,) = raw.execute("SELECT count(*) FROM pg_prepared_statements").fetchone()
+            uow.commit()
+    finally:
+        store.close()
+    assert (prepared > 0) is prepare, prepared
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None])
+def test_prepare_must_be_a_bool(value: Any) -> None:
+    with pytest.raises(ValidationError) as caught:
+        PostgresStore(pg_support.server_url(), prepare=value)
+    assert caught.value.field == "prepare"
+    assert caught.value.value == value

@@ -340,6 +340,13 @@ class PostgresStore:
     :param create: add teamcrm's tables to an empty schema (the default); with
         ``create=False`` a schema without them raises
         :class:`~teamcrm.errors.MissingDatabaseError`.
+    :param prepare: let each pooled connection prepare a statement on the
+        server from its :data:`PREPARE_THRESHOLD`-th run (the default: the
+        server then parses and plans it once per connection).  Pass
+        ``False`` behind a pooler that hands each transaction to any server
+        connection (PgBouncer's ``pool_mode = transaction`` without
+        ``max_prepared_statements``), where a statement prepared on one
+        server connection is missing on the next.
     """
 
     def __init__(
@@ -350,6 +357,7 @@ class PostgresStore:
         timeout: float = 30.0,
         migrations: Sequence[Migration] | None = None,
         create: bool = True,
+        prepare: bool = True,
     ) -> None:
         self.url = url
         self._conninfo = check_url(url)
@@ -361,6 +369,10 @@ class PostgresStore:
             raise ValidationError("timeout", timeout, "must be a positive number of seconds")
         if not isinstance(create, bool):
             raise ValidationError("create", create, "must be True or False")
+        if not isinstance(prepare, bool):
+            raise ValidationError("prepare", prepare, "must be True or False")
+        #: ``prepare_threshold`` of the pooled connections (``None``: never prepare).
+        self._prepare_threshold = PREPARE_THRESHOLD if prepare else None
         self._max = max_connections
         self._timeout = float(timeout)
         self._lock = threading.Lock()
@@ -495,7 +507,7 @@ class PostgresStore:
             # server never prepared: the unit's rollback then forgets them all
             # (PGConnection.rollback; tests/adapters/test_postgres_round_trips.py::
             # test_prepared_statements_survive_failed_pipelines).
-            kwargs={"autocommit": True, "prepare_threshold": PREPARE_THRESHOLD},
+            kwargs={"autocommit": True, "prepare_threshold": self._prepare_threshold},
             timeout=self._timeout,
             open=False,
             name=f"teamcrm-{os.getpid()}",
