@@ -42,19 +42,12 @@ _encoder = json.JSONEncoder(
 )
 #: The C encoder ``_encoder.encode`` builds per call, made once (no circular
 #: check: the values are entities' checked data, trees by construction).
+_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)  # typeshed: private
 _chunks: Callable[[Any, int], Sequence[str]] | None = (
     None
-    if json.encoder.c_make_encoder is None
-    else json.encoder.c_make_encoder(
-        None,
-        _default,
-        json.encoder.encode_basestring,
-        None,
-        ":",
-        ",",
-        False,
-        False,
-        False,
+    if _make_encoder is None
+    else _make_encoder(
+        None, _default, json.encoder.encode_basestring, None, ":", ",", False, False, False
     )
 )
 
