@@ -435,17 +435,16 @@ class SessionBase:
             self.crm.reactions.read_ahead(uow, expected, subject=bucket)
         added = uow.memberships.add_many(rows)
         if added:
-            self._emit(
-                uow,
-                self._event(
-                    EventName.BUCKET_ITEMS_ADDED,
-                    bucket.id,
-                    now,
-                    item_ids=[m.item_id for m in added],
-                ),
-                subject=bucket,
-                contacts=known,
+            # built from checked values (the bucket, the session, the clock, the rows' ids)
+            event = _domain_event(
+                name=EventName.BUCKET_ITEMS_ADDED,
+                team_id=self.team_id,
+                subject_id=bucket.id,
+                occurred_at=now,
+                actor_id=self.member_id,
+                data={"item_ids": [m.item_id for m in added]},
             )
+            self._emit(uow, event, subject=bucket, contacts=known)
         return added
 
     def _join_omni_buckets(self, uow: UnitOfWork, contacts: list[Contact], now: datetime) -> None:
