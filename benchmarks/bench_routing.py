@@ -11,6 +11,9 @@ Reports
   does not drift with the load of the machine);
 * ``route_sqlite_leads_per_s``: 20,000 contacts (``--quick``: 2,000) added one
   per unit of work (one ``add_to_bucket`` call each) on a SQLite file;
+* ``route_sqlite_calls_per_unit``: the Python function calls per routed add
+  of 2,000 contacts added one per unit of work on a SQLite file, counted by
+  ``cProfile`` (a count that does not drift with the load of the machine);
 * ``route_sqlite_raw_floor_tx_per_s``: the floor for that, with raw
   ``sqlite3`` on the same kind of file (WAL, ``synchronous=NORMAL``): per lead
   one ``BEGIN IMMEDIATE`` transaction that reads the cursor, inserts the
@@ -115,6 +118,24 @@ def memory_calls_per_lead(n: int = 20_000) -> float:
     profile.enable()
     for start in range(0, n, 10_000):
         ana.add_to_bucket(bucket_id, ids[start : start + 10_000])
+    profile.disable()
+    crm.close()
+    stats: Any = pstats.Stats(profile)  # typeshed does not declare total_calls
+    return float(stats.total_calls) / n
+
+
+def sqlite_calls_per_unit(path: Path, n: int = 2_000) -> float:
+    """Python function calls per routed add, one unit of work each, on a SQLite file.
+
+    Counted by :mod:`cProfile` over *n* single ``add_to_bucket`` calls (as
+    :meth:`LibraryRun.step`): the library's own work per unit, a count that
+    does not drift with the load of the machine.
+    """
+    crm, ana, bucket_id, ids = _setup(f"sqlite:///{path}", n)
+    profile = cProfile.Profile()
+    profile.enable()
+    for cid in ids:
+        ana.add_to_bucket(bucket_id, cid)
     profile.disable()
     crm.close()
     stats: Any = pstats.Stats(profile)  # typeshed does not declare total_calls
@@ -377,6 +398,7 @@ def run(quick: bool) -> list[Result]:
     memory_calls = memory_calls_per_lead()
     with tempfile.TemporaryDirectory() as tmp:
         routed, required = interleaved(Path(tmp), sql_n)
+        sqlite_calls = sqlite_calls_per_unit(Path(tmp) / "calls.db")
         bulk = sqlite_bulk_rate(Path(tmp) / "bulk.db", 20_000)
         floor = raw_floor(Path(tmp) / "floor.db", sql_n)
         same, statements = same_writes_floor(Path(tmp) / "same.db", sql_n)
@@ -387,6 +409,7 @@ def run(quick: bool) -> list[Result]:
         Result("route_memory_leads_per_s", memory, "leads/s"),
         Result("route_memory_calls_per_lead", memory_calls, "calls"),
         Result("route_sqlite_leads_per_s", routed, "leads/s"),
+        Result("route_sqlite_calls_per_unit", sqlite_calls, "calls"),
         Result("route_sqlite_raw_floor_tx_per_s", floor, "tx/s"),
         Result("route_sqlite_bulk_leads_per_s", bulk, "leads/s"),
         Result("route_sqlite_share_of_floor_pct", 100 * routed / floor, "%"),

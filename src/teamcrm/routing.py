@@ -118,13 +118,13 @@ class StrategyRegistry:
 
     def get(self, method: DistributionMethod | str) -> RoutingStrategy:
         """Return the strategy for *method* (``ValidationError`` if none)."""
-        key = method.value if isinstance(method, DistributionMethod) else method
-        registry: StrategyRegistry | None = self
-        while registry is not None:
-            found = registry._own.get(key) if isinstance(key, str) else None
-            if found is not None:
-                return found
-            registry = registry.parent
+        if isinstance(method, str):  # (a DistributionMethod is a str: it finds its value)
+            registry: StrategyRegistry | None = self
+            while registry is not None:
+                found = registry._own.get(method)
+                if found is not None:
+                    return found
+                registry = registry.parent
         raise ValidationError("method", method, "has no registered routing strategy")
 
     def traits(self, method: DistributionMethod | str) -> StrategyTraits:

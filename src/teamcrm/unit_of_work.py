@@ -130,10 +130,22 @@ class BaseUnitOfWork(UnitOfWork):
             raise StoreError(f"the unit of work is not open (it is {self._state})")
 
 
+#: Per unit-of-work class: whether it acts on read_ahead (asked several times per unit).
+_READS_AHEAD: dict[type, bool] = {}
+#: Per unit-of-work class: its ``send_later``, or ``None`` when it has none or the no-op one.
+_SENDS_LATER: dict[type, Callable[[Any], AbstractContextManager[None]] | None] = {}
+#: The empty block (reusable: it holds nothing).
+_NO_BLOCK: AbstractContextManager[None] = contextlib.nullcontext()
+
+
 def reads_ahead(uow: object) -> bool:
     """True when *uow* acts on :func:`read_ahead` (worth preparing the calls for it)."""
-    hint = getattr(type(uow), "read_ahead", None)
-    return hint is not None and hint is not BaseUnitOfWork.read_ahead
+    kind = type(uow)
+    if kind in _READS_AHEAD:  # (a look-up: no getattr call per ask)
+        return _READS_AHEAD[kind]
+    hint = getattr(kind, "read_ahead", None)
+    found = _READS_AHEAD[kind] = hint is not None and hint is not BaseUnitOfWork.read_ahead
+    return found
 
 
 def read_ahead(uow: object, *reads: Callable[[], object]) -> None:
@@ -151,8 +163,15 @@ def sending_later(uow: object) -> AbstractContextManager[None]:
 
     An empty block for a unit of work without the hint.
     """
-    hint = getattr(type(uow), "send_later", None)
+    kind = type(uow)
+    if kind in _SENDS_LATER:  # (a look-up: no getattr call per block)
+        hint = _SENDS_LATER[kind]
+    else:
+        hint = getattr(kind, "send_later", None)
+        if hint is BaseUnitOfWork.send_later:
+            hint = None  # the empty block: the shared one does
+        _SENDS_LATER[kind] = hint
     if hint is None:
-        return contextlib.nullcontext()
+        return _NO_BLOCK
     block: AbstractContextManager[None] = hint(uow)
     return block

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from teamcrm.adapters.sql.codec import dumps, loads
-from teamcrm.adapters.sql.explanations import explanation_from_data
+from teamcrm.adapters.sql.explanations import explanation_from_data, explanation_json
 from teamcrm.converter import converter
 from teamcrm.routing import RoutingExplanation
 from teamcrm.testing.strategies import routing_explanations
@@ -62,3 +62,10 @@ def test_older_stored_forms_without_later_fields_decode_alike(
 ) -> None:
     data = {k: v for k, v in _stored(explanation).items() if k not in missing}
     _same(explanation_from_data(data), converter.structure(data, RoutingExplanation))
+
+
+@given(routing_explanations())
+def test_the_encoder_writes_the_text_cattrs_and_dumps_write(
+    explanation: RoutingExplanation,
+) -> None:
+    assert explanation_json(explanation) == dumps(converter.unstructure(explanation))

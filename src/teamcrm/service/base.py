@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -79,8 +79,11 @@ _gc_pausers = 0
 _gc_was_enabled = False
 
 
-@contextmanager
-def paused_gc(size: int) -> Iterator[None]:
+#: The block of a call too small to pause the collector (reusable: it holds nothing).
+_NO_PAUSE: AbstractContextManager[None] = nullcontext()
+
+
+def paused_gc(size: int) -> AbstractContextManager[None]:
     """Pause Python's cyclic garbage collector while a bulk call of *size* items runs.
 
     A bulk call builds a few small, acyclic objects per item (entities,
@@ -89,12 +92,16 @@ def paused_gc(size: int) -> Iterator[None]:
     a 10,000-lead routing call on ``memory://``).  Reference counting still
     frees everything; the collector is switched back on when the last
     overlapping bulk call ends, and left alone if the application had
-    disabled it.  Calls under :data:`BULK_GC_PAUSE` items change nothing.
+    disabled it.  Calls under :data:`BULK_GC_PAUSE` items change nothing
+    (one shared empty block: a single add makes no generator).
     """
+    return _NO_PAUSE if size < BULK_GC_PAUSE else _pausing_gc()
+
+
+@contextmanager
+def _pausing_gc() -> Iterator[None]:
+    """The pause of :func:`paused_gc` (a call of at least :data:`BULK_GC_PAUSE` items)."""
     global _gc_pausers, _gc_was_enabled
-    if size < BULK_GC_PAUSE:
-        yield
-        return
     with _gc_lock:
         if _gc_pausers == 0:
             _gc_was_enabled = gc.isenabled()
@@ -435,17 +442,16 @@ class SessionBase:
             self.crm.reactions.read_ahead(uow, expected, subject=bucket)
         added = uow.memberships.add_many(rows)
         if added:
-            self._emit(
-                uow,
-                self._event(
-                    EventName.BUCKET_ITEMS_ADDED,
-                    bucket.id,
-                    now,
-                    item_ids=[m.item_id for m in added],
-                ),
-                subject=bucket,
-                contacts=known,
+            # built from checked values (the bucket, the session, the clock, the rows' ids)
+            event = _domain_event(
+                name=EventName.BUCKET_ITEMS_ADDED,
+                team_id=self.team_id,
+                subject_id=bucket.id,
+                occurred_at=now,
+                actor_id=self.member_id,
+                data={"item_ids": [m.item_id for m in added]},
             )
+            self._emit(uow, event, subject=bucket, contacts=known)
         return added
 
     def _join_omni_buckets(self, uow: UnitOfWork, contacts: list[Contact], now: datetime) -> None:

@@ -72,10 +72,12 @@ def _programs(occasion: Occasion) -> list[Program]:
     Found again through the batch's cache: a routed add of many contacts
     asks once per lead.
     """
-    key = f"programs:{occasion.team_id}"
-    programs: list[Program] | None = occasion.cache.get(key)
-    if programs is None:
-        programs = occasion.cache[key] = _read_programs(occasion)
+    key = f"programs:{occasion.event.team_id}"  # (the event's: no property call)
+    cache = occasion.cache
+    if key in cache:  # (look-ups, not a ``get`` call: asked several times per event)
+        programs: list[Program] = cache[key]
+        return programs
+    programs = cache[key] = _read_programs(occasion)
     return programs
 
 
@@ -87,7 +89,7 @@ def _read_programs(occasion: Occasion) -> list[Program]:
     attribute keeps it for the batch of events instead.  No use case
     changes programs and triggers enrolment in the same unit.
     """
-    uow, team_id = occasion.uow, occasion.team_id
+    uow, team_id = occasion.uow, occasion.event.team_id
     ctx = getattr(uow, "context", None)  # an SQL store's (see SQLiteContext)
     if getattr(ctx, "programs_table", True) is False:
         return []  # a store opened with older migrations: no programs table
@@ -107,7 +109,10 @@ def _read_programs(occasion: Occasion) -> list[Program]:
 
 def _running(occasion: Occasion, kind: TriggerKind) -> list[Program]:
     """The team's running programs with a *kind* trigger."""
-    return [p for p in _programs(occasion) if p.runs and p.trigger.kind is kind]
+    programs = _programs(occasion)
+    if not programs:  # (most teams: no list to build)
+        return []
+    return [p for p in programs if p.runs and p.trigger.kind is kind]
 
 
 def _contacts(occasion: Occasion, ids: Sequence[ContactId]) -> dict[str, Contact]:
@@ -291,6 +296,8 @@ def _attached(occasion: Occasion, kind: TriggerKind, *, running: bool) -> list[P
     """The programs with a *kind* trigger attached to the event's bucket (only running ones)."""
     bucket_id = occasion.event.subject_id
     found = _running(occasion, kind) if running else _programs(occasion)
+    if not found:
+        return []
     return [p for p in found if p.trigger.kind is kind and p.trigger.bucket_id == bucket_id]
 
 

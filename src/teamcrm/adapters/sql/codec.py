@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,9 +37,19 @@ def _default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-_dumps = json.JSONEncoder(
+_encoder = json.JSONEncoder(
     ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_default
-).encode
+)
+#: The C encoder ``_encoder.encode`` builds per call, made once (no circular
+#: check: the values are entities' checked data, trees by construction).
+_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)  # typeshed: private
+_chunks: Callable[[Any, int], Sequence[str]] | None = (
+    None
+    if _make_encoder is None
+    else _make_encoder(
+        None, _default, json.encoder.encode_basestring, None, ":", ",", False, False, False
+    )
+)
 
 
 def to_micros(value: datetime) -> int:
@@ -59,7 +69,9 @@ def from_micros(value: int) -> datetime:
 
 def dumps(value: Any) -> str:
     """Return *value* as compact JSON text (unicode kept as is, no NaN)."""
-    return _dumps(value)
+    if _chunks is None:  # pragma: no cover - a Python without the C encoder
+        return _encoder.encode(value)
+    return "".join(_chunks(value, 0))
 
 
 def loads(text: str) -> Any:

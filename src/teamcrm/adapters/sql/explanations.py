@@ -18,10 +18,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from teamcrm.adapters.sql.codec import dumps
+from teamcrm.converter import converter
 from teamcrm.routing import RoutingExplanation, RoutingOutcome, Skipped, SkipReason
 from teamcrm.validation import FrozenDict, trusted_builder
 
-__all__ = ["explanation_from_data"]
+__all__ = ["explanation_from_data", "explanation_json"]
 
 _explanation = trusted_builder(RoutingExplanation)
 _skipped = trusted_builder(Skipped)
@@ -58,4 +60,42 @@ def explanation_from_data(data: Mapping[str, Any]) -> RoutingExplanation:
         loads=FrozenDict(get("loads") or {}),
         warnings=tuple(get("warnings") or ()),
         role=get("role"),
+    )
+
+
+def explanation_json(explanation: RoutingExplanation) -> str:
+    """The JSON text ``dumps(converter.unstructure(explanation))`` makes, built directly.
+
+    Fields in declaration order; enums are ``StrEnum`` members (JSON writes
+    their value), tuples become arrays and the mappings objects as the
+    encoder writes them; datetimes in ISO form.  A routed add writes one per
+    lead; ``tests/adapters/test_sql_explanations.py`` checks the text is the
+    converter's.
+    """
+    e = explanation
+    if type(e) is not RoutingExplanation:  # pragma: no cover - not subclassed
+        return dumps(converter.unstructure(e))
+    expires = e.offer_expires_at
+    return dumps(
+        {
+            "method": e.method,
+            "outcome": e.outcome,
+            "decided_at": e.decided_at.isoformat(),
+            "pool_id": e.pool_id,
+            "actor_id": e.actor_id,
+            "eligible": e.eligible,
+            "skipped": [{"member_id": s.member_id, "reason": s.reason} for s in e.skipped]
+            if e.skipped
+            else [],
+            "cursor_before": e.cursor_before,
+            "cursor_after": e.cursor_after,
+            "chosen": e.chosen,
+            "offered": e.offered,
+            "offer_expires_at": None if expires is None else expires.isoformat(),
+            "note": e.note,
+            "weights": e.weights,
+            "loads": e.loads,
+            "warnings": e.warnings,
+            "role": e.role,
+        }
     )

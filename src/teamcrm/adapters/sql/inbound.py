@@ -13,8 +13,12 @@ from teamcrm.ids import MemberId, TeamId
 from teamcrm.lead import (
     InboundBucket,
 )
+from teamcrm.validation import trusted_builder
 
 __all__ = ["SQLiteInboundBuckets"]
+
+#: A stored inbound row's entity (it matched the ids asked for: no checks again).
+_inbound = trusted_builder(InboundBucket)
 
 
 # ------------------------------------------------------------ inbound buckets
@@ -43,7 +47,7 @@ class SQLiteInboundBuckets(SQLRepository):
         ).fetchone()
         if row is None:
             return None
-        return InboundBucket(team_id=team_id, member_id=member_id, bucket_id=row[0])
+        return _inbound(team_id=team_id, member_id=member_id, bucket_id=row[0])
 
     @translated
     def get_with_bucket(
@@ -55,7 +59,7 @@ class SQLiteInboundBuckets(SQLRepository):
         ).fetchone()
         if row is None:
             return None, None
-        inbound = InboundBucket(team_id=team_id, member_id=member_id, bucket_id=row[-1])
+        inbound = _inbound(team_id=team_id, member_id=member_id, bucket_id=row[-1])
         return inbound, None if row[0] is None else bucket_from_row(row[:-1])
 
     @translated

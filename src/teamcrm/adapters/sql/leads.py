@@ -15,8 +15,7 @@ from typing import Any
 from teamcrm.adapters.sql.base import SQLRepository, translated
 from teamcrm.adapters.sql.codec import dumps, from_micros, loads, optional_micros, to_micros
 from teamcrm.adapters.sql.dialect import Dialect, insert_ignoring
-from teamcrm.adapters.sql.explanations import explanation_from_data
-from teamcrm.converter import converter
+from teamcrm.adapters.sql.explanations import explanation_from_data, explanation_json
 from teamcrm.errors import AlreadyExists, NotFound
 from teamcrm.ids import PREFIXES, ContactId, MemberId, TeamId
 from teamcrm.lead import (
@@ -73,12 +72,12 @@ def lead_from_row(row: Sequence[Any]) -> Lead:
 
 def _lead_values(lead: Lead) -> tuple[Any, ...]:
     return (
-        lead.status.value,
+        str(lead.status),  # (a StrEnum's value, without the enum's two calls)
         int(lead.is_open),
         dumps(lead.assignee_ids),
         optional_micros(lead.assigned_at),
         dumps(lead.declined_by) if lead.declined_by else "[]",
-        None if lead.explanation is None else dumps(converter.unstructure(lead.explanation)),
+        None if lead.explanation is None else explanation_json(lead.explanation),
         optional_micros(lead.respond_by),
         lead.version,
     )

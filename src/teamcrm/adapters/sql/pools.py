@@ -18,7 +18,10 @@ from teamcrm.lead import (
     RoutingCursor,
 )
 from teamcrm.pool import Capacity, LeadPool, PoolId, parse_method
-from teamcrm.validation import FrozenDict, trusted
+from teamcrm.validation import FrozenDict, trusted, trusted_builder
+
+#: A stored cursor's entity (its row matched the ids asked for: no checks again).
+_cursor = trusted_builder(RoutingCursor)
 
 __all__ = ["SQLiteLeadPools", "SQLiteRoutingCursors"]
 
@@ -197,7 +200,7 @@ class SQLiteRoutingCursors(SQLRepository):
         ).fetchone()
         if row is None:
             return RoutingCursor(team_id=team_id, pool_id=pool_id)
-        return RoutingCursor(team_id=team_id, pool_id=pool_id, position=row[0], version=row[1])
+        return _cursor(team_id=team_id, pool_id=pool_id, position=row[0], version=row[1])
 
     @translated
     def put(self, cursor: RoutingCursor) -> None:

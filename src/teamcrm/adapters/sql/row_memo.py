@@ -34,13 +34,14 @@ def row_memo(build: Callable[[Sequence[Any]], T]) -> Callable[[Sequence[Any]], T
     def built(row: Sequence[Any]) -> T:
         key = tuple(row)
         try:
-            found = memo.get(key)
+            return memo[key]  # (a subscript, not a ``get`` call: the hit is the common case)
+        except KeyError:
+            pass
         except TypeError:  # an unhashable column value (e.g. decoded JSON)
             return build(row)
-        if found is None:
-            if len(memo) >= MEMO_SIZE:
-                memo.clear()
-            found = memo[key] = build(row)
+        if len(memo) >= MEMO_SIZE:
+            memo.clear()
+        found = memo[key] = build(row)
         return found
 
     built.__doc__ = build.__doc__

@@ -17,6 +17,7 @@ from teamcrm.routing import (
     MemberLoad,
     RoutingContext,
     SkipReason,
+    StrategyTraits,
 )
 from teamcrm.service.routing.common import ROLLING
 from teamcrm.service.routing.router_base import RouterBase
@@ -88,7 +89,14 @@ class CapacityMixin(RouterBase):
 
     def _uses_loads(self, pool: LeadPool) -> bool:
         """True when the pool's strategy reads loads (its declared ``traits``)."""
-        return self.strategies.traits(pool.method).needs_loads
+        return self.traits_of(pool.method).needs_loads
+
+    def traits_of(self, method: str) -> StrategyTraits:
+        """The traits of *method*'s strategy (asked of the registry once per unit)."""
+        known = self._traits
+        if method not in known:
+            known[method] = self.strategies.traits(method)
+        return known[method]
 
     def _prime(self, pool: LeadPool | None, gained: Iterable[str]) -> None:
         """Read what the in-memory counts start from *before* the unit writes a change."""

@@ -15,6 +15,7 @@ from teamcrm.lead import (
     LeadStatus,
     Offer,
     OfferStatus,
+    RoutingCursor,
     new_lead_ids,
     new_offer_id,
 )
@@ -38,9 +39,12 @@ from teamcrm.service.routing.common import (
 )
 from teamcrm.service.routing.inbound import InboundMixin
 from teamcrm.unit_of_work import read_ahead, reads_ahead, sending_later
+from teamcrm.validation import trusted_builder
 
 #: Each outcome's value (an enum's ``.value`` is two calls; a routed add records one per lead).
 _VALUES: dict[RoutingOutcome, str] = {o: o.value for o in RoutingOutcome}
+#: The cursor moved on (checked ids of the cursor read, a position a checked decision gave).
+_cursor = trusted_builder(RoutingCursor)
 
 
 class Router(CapacityMixin, InboundMixin):
@@ -94,9 +98,7 @@ class Router(CapacityMixin, InboundMixin):
         # For most methods a decision is a pure function of the cursor and of
         # who is full (same pool, members and time for the whole call), so one
         # per (position, full) is enough.
-        cacheable = self.strategies.traits(
-            pool.method
-        ).cacheable_by_cursor  # the strategy declares it
+        cacheable = self.traits_of(pool.method).cacheable_by_cursor  # the strategy declares it
         # Each decision with the lead fields it sets (see _state).
         decisions: dict[tuple[int, frozenset[str]], tuple[RoutingDecision, dict[str, Any]]] = {}
         team_id, now, pool_id = self.team_id, self.now, pool.id
@@ -149,7 +151,12 @@ class Router(CapacityMixin, InboundMixin):
         if position != cursor.position:
             with sending_later(self.uow):  # nothing reads the result: it may travel later
                 self.uow.routing_cursors.put(
-                    attrs.evolve(cursor, position=position, version=cursor.version + 1)
+                    _cursor(
+                        team_id=cursor.team_id,
+                        pool_id=cursor.pool_id,
+                        position=position,
+                        version=cursor.version + 1,
+                    )
                 )
         return made
 
@@ -478,7 +485,7 @@ class Router(CapacityMixin, InboundMixin):
         if (
             pool is not None
             and pool.active
-            and self.strategies.traits(pool.method).offers_in_turn
+            and self.traits_of(pool.method).offers_in_turn
             and lead.role is None
         ):
             return settled, self.offer_next(lead, pool, offers).lead

@@ -28,7 +28,7 @@ from teamcrm.pool import (
     PoolId,
 )
 from teamcrm.ports import UnitOfWork
-from teamcrm.routing import DEFAULT_STRATEGIES, MemberLoad, StrategyRegistry
+from teamcrm.routing import DEFAULT_STRATEGIES, MemberLoad, StrategyRegistry, StrategyTraits
 from teamcrm.team import Member, Role
 from teamcrm.validation import FrozenDict
 
@@ -80,6 +80,8 @@ class RouterBase:
         self._received: dict[tuple[str, str], list[datetime]] = {}
         self._loads: dict[str, dict[str, MemberLoad]] = {}
         self._counting: dict[str, bool] = {}  # pool id: keeps receipts or loads (see _counts)
+        #: Each method's strategy traits, asked of the registry once per unit.
+        self._traits: dict[str, StrategyTraits] = {}
         self.new_leads: list[Lead] = []
         self.new_offers: list[Offer] = []
         self.notifications: list[Notification] = []
